@@ -1,0 +1,1 @@
+"""stopgate gateway package."""

@@ -1,0 +1,1 @@
+"""stopgate rules package."""

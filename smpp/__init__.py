@@ -1,0 +1,1 @@
+"""stopgate smpp package."""
