@@ -1,0 +1,287 @@
+"""The ``stopgate`` command line: one console script, one subcommand per job (see SPEC.md)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+from collections.abc import Callable
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+
+from gateway.config import Config, ConfigError, ListenAddress, load_config
+from gateway.config_schema import Invalid
+
+EXIT_OK, EXIT_CONFIG, EXIT_NOT_YET = 0, 1, 2
+DEFAULT_CONFIG = Path("config.toml")
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one stopgate command; return the process exit code (the console script exits with it)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:  # `stopgate` or `stopgate suppressions` alone: show what there is
+        args.parser.print_help(sys.stderr)
+        return 2
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+# --- configuration ---------------------------------------------------------------------
+
+
+def config_path(option: str | None) -> Path | None:
+    """-c, else $STOPGATE_CONFIG, else ./config.toml if present, else None (built-in defaults)."""
+    if option:
+        return Path(option)
+    if os.environ.get("STOPGATE_CONFIG"):
+        return Path(os.environ["STOPGATE_CONFIG"])
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def _load(args: argparse.Namespace) -> Config | None:
+    """The configuration, or None after printing every problem to stderr."""
+    try:
+        return load_config(config_path(args.config))
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"{problem.path}: {problem.message}", file=sys.stderr)
+        return None
+
+
+def _not_yet(command: str) -> int:
+    print(f"stopgate {command}: not yet available", file=sys.stderr)
+    return EXIT_NOT_YET
+
+
+# --- handlers --------------------------------------------------------------------------
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config is None:
+        return EXIT_CONFIG
+    print(f"config OK: {len(config.upstreams)} upstreams, {len(config.accounts)} accounts, "
+          f"{len(config.rules)} rules")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config is None:
+        return EXIT_CONFIG
+    try:
+        from gateway import demo  # lazily: the demo pulls in the whole service
+    except ModuleNotFoundError as error:
+        if error.name != "gateway.demo":
+            raise
+        return _not_yet("demo")
+    return demo.run(config)
+
+
+def _stub(command: str, needs_config: bool = True) -> Handler:
+    """A command that is specified but not built yet: refuse a bad config first, then say so."""
+
+    def handler(args: argparse.Namespace) -> int:
+        if needs_config and _load(args) is None:
+            return EXIT_CONFIG
+        return _not_yet(command)
+
+    return handler
+
+
+# --- argument parsing ------------------------------------------------------------------
+
+
+def _listen_address(text: str) -> ListenAddress:
+    try:
+        return ListenAddress.from_config(text)
+    except Invalid as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Wrap each paragraph on its own, keep preformatted ones, show defaults in option help."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return "\n\n".join(
+            paragraph if "\n" in paragraph else
+            textwrap.fill(paragraph, width, initial_indent=indent, subsequent_indent=indent)
+            for paragraph in text.split("\n\n")
+        )
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default not in (None, argparse.SUPPRESS, False) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c", "--config", metavar="FILE",
+        help="configuration file; default: $STOPGATE_CONFIG, else ./config.toml if it "
+             "exists, else built-in defaults. STOPGATE_<SECTION>_<KEY> variables override "
+             "single keys",
+    )
+
+
+def _add_account_option(parser: argparse.ArgumentParser, meaning: str) -> None:
+    parser.add_argument("--account", metavar="A", help=f"account system_id; {meaning}")
+
+
+def _command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+    handler: Handler | None = None,
+    config: bool = True,
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        name, help=summary, description=f"{summary}\n\n{description}", formatter_class=_Formatter,
+    )
+    parser.set_defaults(handler=handler, parser=parser)
+    if config:
+        _add_config_option(parser)
+    return parser
+
+
+USAGE = """every command:
+  stopgate serve [-c FILE]
+  stopgate demo [-c FILE]
+  stopgate check-config [-c FILE]
+  stopgate suppressions import FILE [--account A] [-c FILE]
+  stopgate suppressions export [--account A] [-c FILE]
+  stopgate suppressions add|remove|check NUMBER [--account A] [-c FILE]
+  stopgate report optouts [--account A] [--by campaign|source|reason|day]
+                          [--from YYYY-MM-DD] [--to YYYY-MM-DD] [-c FILE]
+  stopgate simulate-carrier [--listen HOST:PORT]"""
+
+NUMBER_HELP = ("phone number, in E.164 (+33612345678) or national format (read with the "
+               "account's default_region)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree, with the help every command prints."""
+    parser = argparse.ArgumentParser(
+        prog="stopgate",
+        description="Inline SMPP/HTTP proxy that enforces SMS opt-outs: senders bind to it "
+                    "instead of their carrier; it drops promotional messages to opted-out "
+                    "recipients, adds the opt-out footer each country requires, and turns "
+                    "STOP replies into opt-outs effective for the very next message.",
+        epilog=f"{USAGE}\n\nRun `stopgate <command> --help` for a command's options; start "
+               "with `stopgate demo`.",
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version",
+                        version=f"stopgate {metadata.version('stopgate')}")
+    parser.set_defaults(handler=None, parser=parser)
+    commands = parser.add_subparsers(title="commands", metavar="<command>")
+
+    _command(
+        commands, "serve", "run the proxy until SIGTERM",
+        "Starts the sender-facing SMPP listener, the HTTP listener (API, opt-out pages, "
+        "/metrics, /healthz, /readyz), the carrier links and the workers. On SIGTERM it "
+        "stops accepting, drains in-flight work and exits 0.",
+        _stub("serve"),
+    )
+    _command(
+        commands, "demo", "zero-setup tour of what stopgate does",
+        "Starts an embedded Redis, the built-in carrier simulator and a proxy on loopback, "
+        "sends a small campaign, prints what was forwarded, blocked and footered, then "
+        "replies STOP from a recipient and shows its effect. Exits 0.",
+        _demo,
+    )
+    _command(
+        commands, "check-config", "validate the configuration",
+        "Loads the configuration (file plus STOPGATE_* variables) and prints every problem "
+        "as `key.path: what is wrong` on stderr, exiting 1; or prints a one-line summary "
+        "and exits 0.",
+        _check_config,
+    )
+
+    suppressions = _command(
+        commands, "suppressions", "manage the suppression list (opted-out numbers)",
+        "Opted-out numbers never receive promotional messages; transactional messages "
+        "still pass. Changes are recorded in the ledger and effective at once.",
+        config=False,  # -c belongs to each action, so it can follow it
+    )
+    actions = suppressions.add_subparsers(title="actions", metavar="<action>")
+    imp = _command(
+        actions, "import", "bulk-import opted-out numbers",
+        "Reads a CSV file (number in the first column; a header row is skipped) or a file "
+        "with one number a line, and shows progress. Idempotent: numbers already "
+        "suppressed are counted, not duplicated.",
+        _stub("suppressions import"),
+    )
+    imp.add_argument("file", metavar="FILE", help="CSV file or one number a line")
+    _add_account_option(imp, "suppress for this account only (default: every account)")
+    exp = _command(
+        actions, "export", "write the suppression list as CSV to stdout",
+        "One row per suppressed number with its account, source, campaign, reason and "
+        "time.",
+        _stub("suppressions export"),
+    )
+    _add_account_option(exp, "only this account's suppressions (default: all)")
+    for name, summary, description, scope in (
+        ("add", "opt a number out", "Records an opt-out with source 'api'.",
+         "opt out of this account only (default: every account)"),
+        ("remove", "opt a number back in (re-consent)", "Records an opt-in with source 'api'.",
+         "for this account only (default: every account)"),
+        ("check", "say whether a number is suppressed, and why",
+         "Prints the suppression state with its source, campaign, reason and time; exits 0 "
+         "either way.",
+         "for this account (default: any account)"),
+    ):
+        single = _command(actions, name, summary, description, _stub(f"suppressions {name}"))
+        single.add_argument("number", metavar="NUMBER", help=NUMBER_HELP)
+        _add_account_option(single, scope)
+
+    report = _command(
+        commands, "report", "review opt-outs",
+        "Tables for the operator and for senders' compliance reviews.",
+        config=False,
+    )
+    reports = report.add_subparsers(title="reports", metavar="<report>")
+    optouts = _command(
+        reports, "optouts", "opt-out counts as a table",
+        "Counts opt-outs (keyword, link, API, import) grouped by campaign, source, "
+        "reason or day.",
+        _stub("report optouts"),
+    )
+    _add_account_option(optouts, "only this account (default: all)")
+    optouts.add_argument("--by", choices=("campaign", "source", "reason", "day"),
+                         default="campaign", help="group counts by")
+    optouts.add_argument("--from", dest="since", type=_day, metavar="YYYY-MM-DD",
+                         help="first day included (default: the beginning)")
+    optouts.add_argument("--to", dest="until", type=_day, metavar="YYYY-MM-DD",
+                         help="last day included (default: today)")
+
+    simulator = _command(
+        commands, "simulate-carrier", "run the built-in SMSC simulator",
+        "An SMSC for tests and demos: accepts any bind, answers submit_sm, emits delivery "
+        "receipts, and can inject MO messages (STOP replies) towards stopgate.",
+        _stub("simulate-carrier", needs_config=False), config=False,
+    )
+    simulator.add_argument("--listen", type=_listen_address, default="127.0.0.1:2776",
+                           metavar="HOST:PORT", help="address the simulator listens on")
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,390 @@
+"""stopgate configuration: config.toml plus STOPGATE_* variables, as typed frozen sections.
+
+Every key has a default except secrets and upstream addresses, and every mistake is
+refused at start with its key path: :class:`ConfigError` lists all of them at once.
+config.toml at the repository root documents every key.
+
+Environment overrides (for containers) replace single keys before validation:
+
+- ``STOPGATE_<SECTION>_<KEY>``: ``STOPGATE_SERVER_SMPP_LISTEN=0.0.0.0:2775``,
+  ``STOPGATE_POLICY_FAIL_CLOSED=false``, ``STOPGATE_DLR_ID_MAP_TTL=48h``;
+- ``STOPGATE_<ARRAY>_<INDEX>_<KEY>`` for arrays of tables, counting from 0:
+  ``STOPGATE_ACCOUNTS_0_PASSWORD``, ``STOPGATE_UPSTREAMS_1_HOST``; the index one past
+  the last entry appends a new entry;
+- secrets also as ``..._<KEY>_FILE`` (``STOPGATE_ACCOUNTS_0_API_KEY_FILE=/run/secrets/k``);
+  a variable for one form of a secret replaces the file's other form.
+
+Values convert by the key's type: booleans true/false/1/0/yes/no/on/off, integers in
+decimal or 0x hex, arrays as ``FR,+32,*`` or a TOML array ``["FR", "+32"]``, durations
+as in the file. Every other ``STOPGATE_*`` variable is an error (a typo must not
+silently do nothing), except ``STOPGATE_CONFIG`` (the default config path) and
+``STOPGATE_TEST_*`` (the test suite's own settings).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+from gateway.config_env import annotate, apply_env
+from gateway.config_schema import (
+    SECRET,
+    Check,
+    ConfigError,
+    Key,
+    Problem,
+    Seconds,
+    Unique,
+    build_parts,
+    each,
+)
+from gateway.config_values import (
+    ListenAddress,
+    at_least,
+    base_url,
+    between,
+    bind_modes,
+    blocked_status,
+    hostname,
+    http_url,
+    keywords,
+    ledger,
+    not_empty,
+    positive,
+    redis_url,
+    region,
+    region_or_default,
+    route,
+    sender_number,
+    shortcode,
+    smpp_string,
+    template,
+    token,
+)
+
+__all__ = [
+    "Account", "Config", "ConfigError", "Dlr", "Footer", "Http", "KeywordSet", "ListenAddress",
+    "Log", "Optout", "Policy", "Problem", "Rule", "Server", "Smpp", "Storage", "Upstream",
+    "Webhook", "load_config", "parse_config",
+]
+
+MessageClass = Literal["promotional", "transactional"]
+BindMode = Literal["transceiver", "transmitter", "receiver"]
+
+HOUR = 3600.0
+
+# --- sections ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Server:
+    """Where stopgate listens and keeps its files."""
+
+    # ListenAddress is frozen; ruff cannot see that across modules.
+    smpp_listen: ListenAddress = ListenAddress("0.0.0.0", 2775)  # noqa: RUF009
+    http_listen: ListenAddress = ListenAddress("0.0.0.0", 8080)  # noqa: RUF009
+    data_dir: Path = Path("./data")
+    workers: Annotated[int, Check(at_least(1))] = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Storage:
+    """Redis (hot path) and the ledger (system of record); empty = embedded under data_dir."""
+
+    # repr=False on every secret: a logged Config must not leak credentials (URLs hold them too).
+    redis_url: Annotated[str, SECRET, Check(redis_url)] = field(default="", repr=False)
+    ledger: Annotated[str, SECRET, Check(ledger)] = field(default="", repr=False)
+
+
+Timer = Annotated[Seconds, Check(positive)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Smpp:
+    """SMPP limits and timers, towards senders and towards carriers."""
+
+    max_pdu_size: Annotated[int, Check(at_least(512))] = 65536
+    enquire_link_interval: Timer = 30.0
+    response_timeout: Timer = 10.0
+    bind_timeout: Timer = 10.0
+    idle_timeout: Seconds = 300.0
+    max_sessions_per_account: Annotated[int, Check(at_least(0))] = 10
+    sender_window: Annotated[int, Check(at_least(1))] = 100
+    submit_queue_max: Annotated[int, Check(at_least(1))] = 10000
+    failed_bind_delay: Seconds = 1.0
+    failed_bind_delay_max: Seconds = 30.0
+    reconnect_delay: Timer = 1.0
+    reconnect_delay_max: Seconds = 60.0
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        for first in ("failed_bind_delay", "reconnect_delay"):
+            if getattr(self, first) > getattr(self, f"{first}_max"):
+                yield f"{first}_max", f"must be at least {first} ({getattr(self, first):g}s)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Http:
+    """HTTP listener limits."""
+
+    max_body_size: Annotated[int, Check(at_least(1024))] = 1_048_576
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Dlr:
+    """How long delivery receipts can still be routed, and what waits for a receiver bind."""
+
+    id_map_ttl: Timer = 72 * HOUR
+    pending_max_age: Timer = 72 * HOUR
+    pending_max_count: Annotated[int, Check(at_least(1))] = 10000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Webhook:
+    """Opt-out callbacks: retried with backoff until a 2xx."""
+
+    timeout: Timer = 10.0
+    backoff_initial: Timer = 5.0
+    backoff_max: Seconds = HOUR
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        if self.backoff_max < self.backoff_initial:
+            yield "backoff_max", f"must be at least backoff_initial ({self.backoff_initial:g}s)"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Log:
+    """Logging."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["text", "json"] = "text"
+    mask_numbers: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Policy:
+    """What happens to promotional traffic that must not pass."""
+
+    on_blocked: Literal["reject", "dlr"] = "reject"
+    blocked_status: Annotated[int, Check(blocked_status)] = 0x00000065
+    fail_closed: bool = True
+    unclassified: MessageClass = "promotional"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Optout:
+    """Opt-out links and the replies to keyword MOs."""
+
+    base_url: Annotated[str, Check(base_url)] = "https://no-s.ms/"
+    confirm_reply: bool = True
+    confirm_text: str = ("You will no longer receive marketing messages from us. "
+                         "Reply START to resubscribe.")
+    help_reply: str = "Reply STOP to stop receiving marketing messages."
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Upstream:
+    """One carrier link (towards it stopgate is an ESME)."""
+
+    name: str = ""  # default "host:port", see __post_init__
+    host: Annotated[str, Check(hostname)]
+    port: Annotated[int, Check(between(1, 65535))]
+    system_id: Annotated[str, Check(smpp_string(15, required=True))]
+    password: Annotated[str, SECRET, Check(smpp_string(8))] = field(default="", repr=False)
+    system_type: Annotated[str, Check(smpp_string(12))] = ""
+    bind: Annotated[tuple[BindMode, ...], Check(bind_modes)] = ("transceiver",)
+    sessions: Annotated[int, Check(at_least(1))] = 1
+    window: Annotated[int, Check(at_least(1))] = 10
+    tps: Annotated[int, Check(at_least(0))] = 0
+    routes: Annotated[tuple[str, ...], Check(each(route))] = ("*",)
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            address = f"[{self.host}]" if ":" in self.host else self.host
+            object.__setattr__(self, "name", f"{address}:{self.port}")
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        if not self.routes:
+            yield "routes", 'expected at least one route; ["*"] takes every destination'
+
+
+Keywords = Annotated[tuple[str, ...], Check(keywords)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Account:
+    """One sender: its SMPP and HTTP credentials, numbers and opt-out preferences."""
+
+    system_id: Annotated[str, Check(smpp_string(15, required=True))]
+    password: Annotated[str, SECRET, Check(smpp_string(8))] = field(default="", repr=False)
+    api_key: Annotated[str, SECRET, Check(token)] = field(default="", repr=False)
+    default_region: Annotated[str, Check(region)] = "FR"
+    default_class: Literal["auto", "promotional", "transactional"] = "auto"
+    numbers: Annotated[tuple[str, ...], Check(each(sender_number))] = ()
+    shortcode: Annotated[str, Check(shortcode)] = ""  # default: first all-digit entry of numbers
+    display_name: str = ""  # default: system_id
+    webhook_url: Annotated[str, Check(http_url)] = ""
+    webhook_secret: Annotated[str, SECRET] = field(default="", repr=False)
+    tps: Annotated[int, Check(at_least(0))] = 0
+    keyword_match: Literal["whole", "first_word"] = "whole"
+    optout_keywords: Keywords = ()  # empty: the recipient country's [[keywords]]
+    optin_keywords: Keywords = ()
+    help_keywords: Keywords = ()
+    confirm_text: str = ""  # empty: optout.confirm_text
+    help_reply: str = ""  # empty: optout.help_reply
+
+    def __post_init__(self) -> None:
+        if not self.shortcode:
+            digits = next((n for n in self.numbers if n.isdigit()), "")
+            object.__setattr__(self, "shortcode", digits)
+        if not self.display_name:
+            object.__setattr__(self, "display_name", self.system_id)
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        if not self.password and not self.api_key:
+            yield "password", "give a password (SMPP bind), an api_key (HTTP), or both"
+        if self.webhook_url and not self.webhook_secret:
+            yield "webhook_secret", "required with webhook_url: callbacks are signed with it"
+        if self.shortcode and self.shortcode not in self.numbers:
+            yield "shortcode", (f"'{self.shortcode}' is not in numbers; add it there so MOs "
+                                "to it reach this account")
+
+
+Country = Annotated[str, Check(region_or_default)]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Footer:
+    """The opt-out footer for one destination country ('*' = every other)."""
+
+    country: Country
+    text: Annotated[str, Check(template("url", "shortcode"))]
+
+
+SPEC_OPTOUT = ("STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
+               "OPTOUT", "OPT OUT", "ARRET", "ARRETE", "ARRETT")
+SPEC_OPTIN = ("START", "UNSTOP", "YES", "NONARRET")
+SPEC_HELP = ("HELP", "INFO", "AIDE")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeywordSet:
+    """MO keywords for recipients in one country ('*' = every other)."""
+
+    country: Country
+    optout: Keywords = SPEC_OPTOUT
+    optin: Keywords = SPEC_OPTIN
+    help: Keywords = SPEC_HELP
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """A classification rule: every given matcher must match (AND)."""
+
+    id: Annotated[str, Check(not_empty)]
+    class_: Annotated[MessageClass, Key("class")]
+    account: tuple[str, ...] = ()
+    source: tuple[str, ...] = ()
+    country: Annotated[tuple[str, ...], Check(each(region))] = ()
+    service_type: tuple[str, ...] = ()
+    regex: re.Pattern[str] | None = None
+    keywords: Keywords = ()
+
+    MATCHERS: ClassVar[tuple[str, ...]] = (
+        "account", "source", "country", "service_type", "regex", "keywords",
+    )
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        if not any(getattr(self, name) for name in self.MATCHERS):
+            yield "id", (f"rule {self.id!r} matches nothing; give at least one of "
+                         f"{', '.join(self.MATCHERS)} (for a catch-all set policy.unclassified)")
+
+
+DEFAULT_FOOTERS = (
+    Footer(country="FR", text="STOP au {shortcode}"),
+    Footer(country="*", text="Opt-out: {url}"),
+)
+DEFAULT_KEYWORDS = (KeywordSet(country="*"),)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """The whole configuration; ``Config()`` is the built-in default."""
+
+    server: Server = Server()
+    storage: Storage = Storage()
+    upstreams: Annotated[tuple[Upstream, ...], Unique("name")] = ()
+    accounts: Annotated[tuple[Account, ...], Unique("system_id", "api_key")] = ()
+    policy: Policy = Policy()
+    optout: Optout = Optout()
+    footers: Annotated[tuple[Footer, ...], Unique("country")] = DEFAULT_FOOTERS
+    keywords: Annotated[tuple[KeywordSet, ...], Unique("country")] = DEFAULT_KEYWORDS
+    rules: Annotated[tuple[Rule, ...], Unique("id")] = ()
+    smpp: Smpp = Smpp()
+    http: Http = Http()
+    dlr: Dlr = Dlr()
+    webhook: Webhook = Webhook()
+    log: Log = Log()
+
+    def __post_init__(self) -> None:
+        # Keyword lookup always ends in a '*' entry: the SPEC lists unless configured.
+        if all(entry.country != "*" for entry in self.keywords):
+            object.__setattr__(self, "keywords", (*self.keywords, *DEFAULT_KEYWORDS))
+
+
+# --- loading ----------------------------------------------------------------------
+
+#: STOPGATE_* variables that are not configuration keys.
+NOT_CONFIG_ENV = ("STOPGATE_CONFIG",)
+
+
+def _not_config(var: str) -> bool:
+    return var in NOT_CONFIG_ENV or var.startswith("STOPGATE_TEST_")
+
+
+def _check_references(raw: Mapping[str, Any], parts: Mapping[str, Any],
+                      problems: list[Problem]) -> None:
+    """Rules may only name configured accounts (read raw, so a broken account still counts)."""
+    entries = raw.get("accounts", [])
+    names = [e.get("system_id") for e in entries if isinstance(e, dict)] \
+        if isinstance(entries, list) else []
+    known = ", ".join(str(n) for n in names if n)
+    known = f"configured accounts: {known}" if known else "no accounts are configured"
+    for index, rule in enumerate(parts.get("rules", ())):
+        for name in rule.account if rule is not None else ():
+            if name not in names:
+                problems.append(Problem(f"rules[{index}].account",
+                                        f"unknown account {name!r}; {known}"))
+
+
+def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
+    """Validate a parsed TOML document plus env overrides (None: os.environ) into a Config."""
+    raw = copy.deepcopy(dict(data))
+    problems: list[Problem] = []
+    origins = apply_env(Config, raw, os.environ if env is None else env, _not_config, problems)
+    parts = build_parts(Config, raw, "", problems) or {}
+    _check_references(raw, parts, problems)
+    if problems:
+        raise ConfigError(annotate(problems, origins))
+    return Config(**parts)
+
+
+def load_config(path: str | Path | None, env: Mapping[str, str] | None = None) -> Config:
+    """Load config.toml (None: built-in defaults) plus env overrides (None: os.environ)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError([Problem(str(path), f"cannot read: {error.strerror}")]) from None
+        except UnicodeDecodeError as error:
+            raise ConfigError([Problem(str(path), f"not UTF-8 text ({error.reason} at byte "
+                                                  f"{error.start})")]) from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError([Problem(str(path), f"invalid TOML: {error}")]) from None
+    return parse_config(data, env)
