@@ -20,10 +20,8 @@ write ``data_to_send()`` and close the transport.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import replace
-from enum import Enum
-from typing import Final, Literal
+from typing import Final
 
 from .codec import decode, encode
 from .constants import DEFAULT_MAX_PDU_SIZE, HEADER_SIZE, CommandId, CommandStatus, Tag
@@ -48,12 +46,6 @@ from .events import (
 )
 from .pdu import (
     RESPONSE_FOR,
-    BindReceiver,
-    BindReceiverResp,
-    BindTransceiver,
-    BindTransceiverResp,
-    BindTransmitter,
-    BindTransmitterResp,
     EnquireLink,
     EnquireLinkResp,
     GenericNack,
@@ -62,28 +54,31 @@ from .pdu import (
     Unbind,
     UnbindResp,
 )
+from .states import (
+    BIND_CLASSES,
+    BIND_RESP,
+    BOUND_BY_BIND,
+    BOUND_STATES,
+    ENQUIRE_LINK,
+    FROM_PEER,
+    GENERIC_NACK,
+    HEADER_STRUCT,
+    LENGTH_STRUCT,
+    MAX_SEQUENCE,
+    NOTHING,
+    OUTBIND,
+    RESPONSE_BIT,
+    SENDABLE,
+    SESSION_REQUESTS,
+    SURFACED,
+    UNBIND,
+    UNBOUND_STATES,
+    BindKind,
+    BindState,
+    Role,
+)
 
 __all__ = ["BindKind", "BindState", "LocalProtocolError", "Role", "Session", "WindowFull"]
-
-BindKind = Literal["transmitter", "receiver", "transceiver"]
-
-
-class Role(Enum):
-    """Which end of the link this session is."""
-
-    SMSC = "smsc"  # stopgate towards senders: accepts binds
-    ESME = "esme"  # stopgate towards the carrier: sends binds
-
-
-class BindState(Enum):
-    OPEN = "open"  # connected, not bound
-    BINDING = "binding"  # ESME: bind sent, awaiting resp; SMSC: BindRequested, awaiting the caller
-    BOUND_TX = "bound_tx"
-    BOUND_RX = "bound_rx"
-    BOUND_TRX = "bound_trx"
-    UNBINDING = "unbinding"  # we sent unbind, awaiting resp
-    CLOSED = "closed"
-
 
 class LocalProtocolError(Exception):
     """The caller asked for something SMPP forbids in the session's role or state."""
@@ -92,69 +87,6 @@ class LocalProtocolError(Exception):
 class WindowFull(Exception):
     """``window`` requests are already awaiting responses; queue or throttle and retry."""
 
-
-_RESPONSE_BIT: Final = 0x80000000
-_MAX_SEQUENCE: Final = 0x7FFFFFFF
-_HEADER: Final = struct.Struct(">IIII")
-_LENGTH: Final = struct.Struct(">I")
-
-_GENERIC_NACK: Final = int(CommandId.generic_nack)
-_ENQUIRE_LINK: Final = int(CommandId.enquire_link)
-_UNBIND: Final = int(CommandId.unbind)
-_OUTBIND: Final = int(CommandId.outbind)
-
-_BIND_CLASSES: Final[dict[str, type[BindTransmitter | BindReceiver | BindTransceiver]]] = {
-    "transmitter": BindTransmitter,
-    "receiver": BindReceiver,
-    "transceiver": BindTransceiver,
-}
-_BIND_RESP: Final[dict[int, type[BindTransmitterResp | BindReceiverResp | BindTransceiverResp]]] = {
-    CommandId.bind_transmitter: BindTransmitterResp,
-    CommandId.bind_receiver: BindReceiverResp,
-    CommandId.bind_transceiver: BindTransceiverResp,
-}
-_BOUND_BY_BIND: Final[dict[int, BindState]] = {
-    CommandId.bind_transmitter: BindState.BOUND_TX,
-    CommandId.bind_receiver: BindState.BOUND_RX,
-    CommandId.bind_transceiver: BindState.BOUND_TRX,
-}
-_BOUND_STATES: Final = frozenset({BindState.BOUND_TX, BindState.BOUND_RX, BindState.BOUND_TRX})
-_UNBOUND_STATES: Final = frozenset({BindState.OPEN, BindState.BINDING})
-# Requests the session answers itself; send_response must not answer them behind its back.
-_SESSION_REQUESTS: Final = frozenset({*_BIND_RESP, _UNBIND, _ENQUIRE_LINK, _OUTBIND})
-
-# SMPP 3.4 section 2.3 / table 2-1: which side issues which request in which bind state.
-_ESME_TX_REQUESTS: Final = frozenset(
-    int(c)
-    for c in (CommandId.submit_sm, CommandId.data_sm, CommandId.query_sm, CommandId.cancel_sm)
-)
-_SMSC_RX_REQUESTS: Final = frozenset(
-    int(c) for c in (CommandId.deliver_sm, CommandId.data_sm, CommandId.alert_notification)
-)
-_NOTHING: Final[frozenset[int]] = frozenset()
-_ENQUIRE_ONLY: Final = frozenset({_ENQUIRE_LINK})
-
-# Requests from the peer that become PduReceived, by (our role, state).
-_SURFACED: Final[dict[tuple[Role, BindState], frozenset[int]]] = {
-    (Role.SMSC, BindState.BOUND_TX): _ESME_TX_REQUESTS,
-    (Role.SMSC, BindState.BOUND_TRX): _ESME_TX_REQUESTS,
-    (Role.ESME, BindState.BOUND_RX): _SMSC_RX_REQUESTS,
-    (Role.ESME, BindState.BOUND_TRX): _SMSC_RX_REQUESTS,
-}
-# Requests we may send with send_request, by (our role, state).
-_SENDABLE: Final[dict[tuple[Role, BindState], frozenset[int]]] = {
-    (Role.ESME, BindState.BOUND_TX): _ESME_TX_REQUESTS | _ENQUIRE_ONLY,
-    (Role.ESME, BindState.BOUND_TRX): _ESME_TX_REQUESTS | _ENQUIRE_ONLY,
-    (Role.ESME, BindState.BOUND_RX): _ENQUIRE_ONLY,
-    (Role.SMSC, BindState.BOUND_RX): _SMSC_RX_REQUESTS | _ENQUIRE_ONLY,
-    (Role.SMSC, BindState.BOUND_TRX): _SMSC_RX_REQUESTS | _ENQUIRE_ONLY,
-    (Role.SMSC, BindState.BOUND_TX): _ENQUIRE_ONLY,
-}
-# Everything the peer may ever send us in some bound state: outside it is a wrong-direction PDU.
-_FROM_PEER: Final[dict[Role, frozenset[int]]] = {
-    Role.SMSC: _ESME_TX_REQUESTS,
-    Role.ESME: _SMSC_RX_REQUESTS,
-}
 
 # (request, deadline) for every request awaiting its response.
 _Pending = tuple[Pdu, float]
@@ -208,7 +140,7 @@ class Session:
             raise ValueError(f"window must be at least 1, not {window}")
         if response_timeout <= 0:
             raise ValueError(f"response_timeout must be positive, not {response_timeout}")
-        if not 1 <= initial_sequence <= _MAX_SEQUENCE:
+        if not 1 <= initial_sequence <= MAX_SEQUENCE:
             raise ValueError(f"initial_sequence must be in 1..0x7FFFFFFF, not {initial_sequence}")
         self.role: Final = role
         #: enquire_link PDUs the peer sent (answered automatically, not surfaced as events).
@@ -231,8 +163,8 @@ class Session:
         self._keepalive_seq: int | None = None
         self._pending_bind: Pdu | None = None
         self._state = BindState.OPEN
-        self._surfaced = _NOTHING
-        self._sendable = _NOTHING
+        self._surfaced = NOTHING
+        self._sendable = NOTHING
 
     # --- state --------------------------------------------------------------------
 
@@ -248,7 +180,7 @@ class Session:
     @property
     def can_send(self) -> bool:
         """True when bound (not unbinding) and the window has room for another request."""
-        return self._state in _BOUND_STATES and len(self._window) < self._window_size
+        return self._state in BOUND_STATES and len(self._window) < self._window_size
 
     @property
     def buffered(self) -> int:
@@ -258,8 +190,8 @@ class Session:
     def _set_state(self, state: BindState) -> None:
         self._state = state
         key = (self.role, state)
-        self._surfaced = _SURFACED.get(key, _NOTHING)
-        self._sendable = _SENDABLE.get(key, _NOTHING)
+        self._surfaced = SURFACED.get(key, NOTHING)
+        self._sendable = SENDABLE.get(key, NOTHING)
 
     def _close(self, events: list[Event]) -> None:
         if self._state is BindState.CLOSED:
@@ -282,12 +214,12 @@ class Session:
         seq = self._seq
         # Only after a wrap-around can a number still be in flight; skip it.
         while seq in self._window or seq in self._control:
-            seq = 1 if seq >= _MAX_SEQUENCE else seq + 1
+            seq = 1 if seq >= MAX_SEQUENCE else seq + 1
         return seq
 
     def _take_sequence(self) -> int:
         seq = self.next_sequence
-        self._seq = 1 if seq >= _MAX_SEQUENCE else seq + 1
+        self._seq = 1 if seq >= MAX_SEQUENCE else seq + 1
         return seq
 
     def _queue(self, pdu: Pdu) -> None:
@@ -339,7 +271,7 @@ class Session:
 
     def _receive_frames(self, view: memoryview, events: list[Event]) -> int:
         """Handle every whole frame in ``view``; return the offset of the first unused byte."""
-        unpack = _HEADER.unpack_from
+        unpack = HEADER_STRUCT.unpack_from
         append = events.append
         window = self._window
         max_size = self._max_pdu_size
@@ -364,11 +296,11 @@ class Session:
                     return pos
                 continue
             pos += length
-            if command_id & _RESPONSE_BIT:
+            if command_id & RESPONSE_BIT:
                 pending = window.get(seq)
                 if pending is not None and (
-                    pending[0].command_id | _RESPONSE_BIT == command_id
-                    or command_id == _GENERIC_NACK
+                    pending[0].command_id | RESPONSE_BIT == command_id
+                    or command_id == GENERIC_NACK
                 ):
                     del window[seq]
                     append(ResponseReceived(pending[0], pdu))
@@ -383,8 +315,8 @@ class Session:
         else:
             # A length below the header size is detectable from 4 bytes; do not wait
             # for 16 that a broken peer may never send.
-            if end - pos >= 4 and _LENGTH.unpack_from(view, pos)[0] < HEADER_SIZE:
-                self._bad_length(_LENGTH.unpack_from(view, pos)[0], 0, 0, events)
+            if end - pos >= 4 and LENGTH_STRUCT.unpack_from(view, pos)[0] < HEADER_SIZE:
+                self._bad_length(LENGTH_STRUCT.unpack_from(view, pos)[0], 0, 0, events)
         return pos
 
     def _bad_length(self, length: int, command_id: int, seq: int, events: list[Event]) -> None:
@@ -403,7 +335,7 @@ class Session:
         reply: Pdu | None
         if err.fatal:
             reply = GenericNack(sequence=seq, command_status=status)
-        elif command_id & _RESPONSE_BIT:
+        elif command_id & RESPONSE_BIT:
             reply = None  # never answer a response; its request will time out
         else:
             reply = RESPONSE_FOR.get(command_id, GenericNack)(sequence=seq, command_status=status)
@@ -416,19 +348,19 @@ class Session:
     def _on_other_response(self, pdu: Pdu, command_id: int, seq: int, events: list[Event]) -> None:
         pending = self._control.get(seq)
         if pending is None or not (
-            pending[0].command_id | _RESPONSE_BIT == command_id or command_id == _GENERIC_NACK
+            pending[0].command_id | RESPONSE_BIT == command_id or command_id == GENERIC_NACK
         ):
             events.append(UnexpectedResponse(pdu))
             return
         del self._control[seq]
         request = pending[0]
-        if request.command_id == _ENQUIRE_LINK:
+        if request.command_id == ENQUIRE_LINK:
             self._keepalive_seq = None
-        elif request.command_id == _UNBIND:
+        elif request.command_id == UNBIND:
             events.append(UnbindComplete(pdu))
             self._close(events)
-        elif pdu.command_status == 0 and command_id != _GENERIC_NACK:
-            self._set_state(_BOUND_BY_BIND[request.command_id])
+        elif pdu.command_status == 0 and command_id != GENERIC_NACK:
+            self._set_state(BOUND_BY_BIND[request.command_id])
             events.append(Bound(pdu))
         else:
             self._set_state(BindState.OPEN)  # the ESME may try again
@@ -436,32 +368,32 @@ class Session:
 
     def _on_other_request(self, pdu: Pdu, command_id: int, seq: int, events: list[Event]) -> None:
         state = self._state
-        if command_id == _ENQUIRE_LINK:
+        if command_id == ENQUIRE_LINK:
             # Answered in any state, bound or not (as SMPP 5.0 allows): a keepalive
             # before bind is harmless and refusing it only breaks lenient clients.
             self.enquire_links_received += 1
             self._queue(EnquireLinkResp(sequence=seq))
             return
-        if command_id == _UNBIND:
+        if command_id == UNBIND:
             self._queue(UnbindResp(sequence=seq))
             events.append(Unbound(pdu))
             self._close(events)
             return
         status: int
-        if command_id in _BIND_RESP and self.role is Role.SMSC:
+        if command_id in BIND_RESP and self.role is Role.SMSC:
             if state is BindState.OPEN:
                 self._pending_bind = pdu
                 self._set_state(BindState.BINDING)
                 events.append(BindRequested(pdu))
                 return
-            bound = state is BindState.BINDING or state in _BOUND_STATES
+            bound = state is BindState.BINDING or state in BOUND_STATES
             status = CommandStatus.ESME_RALYBND if bound else CommandStatus.ESME_RINVBNDSTS
-        elif command_id == _OUTBIND and self.role is Role.ESME:
+        elif command_id == OUTBIND and self.role is Role.ESME:
             if state is BindState.OPEN:
                 events.append(OutbindReceived(pdu))
                 return
             status = CommandStatus.ESME_RINVBNDSTS
-        elif command_id in _FROM_PEER[self.role]:
+        elif command_id in FROM_PEER[self.role]:
             status = CommandStatus.ESME_RINVBNDSTS
         else:
             status = CommandStatus.ESME_RINVCMDID  # the wrong side of the link sent it
@@ -492,7 +424,7 @@ class Session:
             if deadline <= now:
                 del self._control[seq]
                 self._control_timed_out(request, events)
-        if self._state in _UNBOUND_STATES:
+        if self._state in UNBOUND_STATES:
             idle_timeout = self._idle_timeout
             if idle_timeout is not None and now >= self._opened_at + idle_timeout:
                 events.append(IdleTimeout())
@@ -511,10 +443,10 @@ class Session:
         if self._state is BindState.CLOSED:
             return
         command_id = request.command_id
-        if command_id == _ENQUIRE_LINK:
+        if command_id == ENQUIRE_LINK:
             events.append(LinkDead())
             self._close(events)
-        elif command_id == _UNBIND:
+        elif command_id == UNBIND:
             events.append(UnbindComplete(None))
             self._close(events)
         else:
@@ -524,7 +456,7 @@ class Session:
     def _keepalive_at(self) -> float | None:
         """When the next keepalive enquire_link is due: after an interval with nothing received."""
         interval = self._enquire_link_interval
-        if interval is None or self._keepalive_seq is not None or self._state not in _BOUND_STATES:
+        if interval is None or self._keepalive_seq is not None or self._state not in BOUND_STATES:
             return None
         return self._last_rx + interval
 
@@ -535,7 +467,7 @@ class Session:
         deadlines = [deadline for _, deadline in self._control.values()]
         if self._window:
             deadlines.append(next(iter(self._window.values()))[1])
-        if self._state in _UNBOUND_STATES:
+        if self._state in UNBOUND_STATES:
             if self._idle_timeout is not None:
                 deadlines.append(self._opened_at + self._idle_timeout)
         else:
@@ -558,7 +490,7 @@ class Session:
             raise LocalProtocolError(
                 f"{_name(command_id)} cannot be sent by the {self.role.name} side in state "
                 f"{self._state.name}"
-                + (" (use bind/unbind/outbind)" if command_id in _SESSION_REQUESTS else "")
+                + (" (use bind/unbind/outbind)" if command_id in SESSION_REQUESTS else "")
             )
         expects_response = command_id in RESPONSE_FOR
         if expects_response and len(self._window) >= self._window_size:
@@ -580,12 +512,12 @@ class Session:
         if self._state is BindState.CLOSED:
             return b""
         request_id = request.command_id
-        if request_id in _SESSION_REQUESTS:
+        if request_id in SESSION_REQUESTS:
             raise LocalProtocolError(
                 f"{_name(request_id)} is answered by the session (accept_bind/reject_bind)"
             )
         response_id = response.command_id
-        if response_id != request_id | _RESPONSE_BIT and response_id != _GENERIC_NACK:
+        if response_id != request_id | RESPONSE_BIT and response_id != GENERIC_NACK:
             raise LocalProtocolError(
                 f"{_name(response.command_id)} does not answer {_name(request_id)}"
             )
@@ -611,7 +543,7 @@ class Session:
         if self._state is not BindState.OPEN:
             raise LocalProtocolError(f"cannot bind in state {self._state.name}")
         try:
-            bind_class = _BIND_CLASSES[kind]
+            bind_class = BIND_CLASSES[kind]
         except KeyError:
             raise ValueError(
                 f"bind kind must be transmitter, receiver or transceiver, not {kind!r}"
@@ -639,10 +571,10 @@ class Session:
         # knows no TLVs, so it gets none.
         version = getattr(request, "interface_version", 0)
         tlvs = ((int(Tag.sc_interface_version), b"\x34"),) if version >= 0x34 else ()
-        response_class = _BIND_RESP[request.command_id]
+        response_class = BIND_RESP[request.command_id]
         data = encode(response_class(sequence=request.sequence, system_id=system_id, tlvs=tlvs))
         self._pending_bind = None
-        self._set_state(_BOUND_BY_BIND[request.command_id])
+        self._set_state(BOUND_BY_BIND[request.command_id])
         return data
 
     def reject_bind(self, request: Pdu, status: int) -> bytes:
@@ -654,7 +586,7 @@ class Session:
         self._check_pending_bind(request)
         self._pending_bind = None
         self._set_state(BindState.OPEN)
-        response = _BIND_RESP[request.command_id](sequence=request.sequence, command_status=status)
+        response = BIND_RESP[request.command_id](sequence=request.sequence, command_status=status)
         return encode(response)
 
     def _check_pending_bind(self, request: Pdu) -> None:
@@ -663,7 +595,7 @@ class Session:
 
     def unbind(self, now: float) -> bytes:
         """Start unbinding; ``UnbindComplete`` follows. Responses still in flight arrive."""
-        if self._state not in _BOUND_STATES:
+        if self._state not in BOUND_STATES:
             raise LocalProtocolError(f"cannot unbind in state {self._state.name}")
         request = Unbind(sequence=self._take_sequence())
         self._control[request.sequence] = (request, now + self._response_timeout)
