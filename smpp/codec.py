@@ -330,7 +330,6 @@ _BIND = _Layout(
 )
 _BIND_RESP = _Layout(_c("system_id", 16, S.ESME_RINVSYSID), has_tlvs=True)
 _OUTBIND = _Layout(_c("system_id", 16, S.ESME_RINVSYSID), _c("password", 9, S.ESME_RINVPASWD))
-_MESSAGE_ID_RESP = _Layout(_c("message_id", 65, S.ESME_RINVMSGID))
 _DATA_SM = _Layout(
     _c("service_type", 6, S.ESME_RINVSERTYP),
     _int("source_addr_ton"), _int("source_addr_npi"), _c("source_addr", 65, S.ESME_RINVSRCADR),
@@ -338,7 +337,7 @@ _DATA_SM = _Layout(
     _int("esm_class"), _int("registered_delivery"), _int("data_coding"),
     has_tlvs=True,
 )
-_DATA_SM_RESP = _Layout(_c("message_id", 65, S.ESME_RINVMSGID), has_tlvs=True)
+_MESSAGE_ID_RESP = _Layout(_c("message_id", 65, S.ESME_RINVMSGID), has_tlvs=True)
 _QUERY_SM = _Layout(
     _c("message_id", 65, S.ESME_RINVMSGID),
     _int("source_addr_ton"), _int("source_addr_npi"), _c("source_addr", 21, S.ESME_RINVSRCADR),
@@ -432,9 +431,10 @@ _BODIES: tuple[tuple[_Decoder, _Encoder, tuple[type[Pdu], ...]], ...] = (
             (_BIND, (BindTransmitter, BindReceiver, BindTransceiver)),
             (_BIND_RESP, (BindTransmitterResp, BindReceiverResp, BindTransceiverResp)),
             (_OUTBIND, (Outbind,)),
-            (_MESSAGE_ID_RESP, (SubmitSmResp, DeliverSmResp)),
             (_DATA_SM, (DataSm,)),
-            (_DATA_SM_RESP, (DataSmResp,)),
+            # submit_sm_resp / deliver_sm_resp take data_sm_resp's shape: SMSCs add
+            # SMPP 5.0 TLVs (additional_status_info_text...) and a proxy must not refuse them.
+            (_MESSAGE_ID_RESP, (SubmitSmResp, DeliverSmResp, DataSmResp)),
             (_QUERY_SM, (QuerySm,)),
             (_QUERY_SM_RESP, (QuerySmResp,)),
             (_CANCEL_SM, (CancelSm,)),

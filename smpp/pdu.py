@@ -175,13 +175,15 @@ class DeliverSm(ShortMessagePdu):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SubmitSmResp(Pdu):
+class SubmitSmResp(TlvPdu):
+    """SMPP 3.4 defines no TLVs here, but SMSCs send SMPP 5.0 ones; keep them, never refuse."""
+
     command_id: ClassVar[int] = CommandId.submit_sm_resp
     message_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DeliverSmResp(Pdu):
+class DeliverSmResp(TlvPdu):
     command_id: ClassVar[int] = CommandId.deliver_sm_resp
     message_id: str = ""
 

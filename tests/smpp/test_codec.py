@@ -422,3 +422,15 @@ def test_pdu_error_survives_pickling() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.message, copy.command_status, copy.command_id, copy.sequence, copy.fatal) == (
         "x", 2, 4, 9, True)
+
+
+def test_submit_sm_resp_with_smpp5_tlvs_from_a_carrier_is_accepted_and_kept() -> None:
+    # SMPP 3.4 gives submit_sm_resp no TLVs, but SMSCs send 5.0-style ones; refusing the
+    # frame would lose the carrier's answer to a message it has accepted.
+    body = b"abc123\0" + b"\x00\x1d\x00\x05oops\0"
+    frame = struct.pack(">IIII", 16 + len(body), CommandId.submit_sm_resp, 0, 9) + body
+    pdu = decode(frame)
+    assert isinstance(pdu, SubmitSmResp)
+    assert pdu.message_id == "abc123"
+    assert pdu.tlvs == ((0x001D, b"oops\0"),)
+    assert encode(pdu) == frame

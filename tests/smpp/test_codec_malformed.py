@@ -95,8 +95,9 @@ CASES = [
     # --- bodies that end early or run on ---
     Bad("enquire_link_with_a_body", frame(CommandId.enquire_link, b"\0"), S.ESME_RINVCMDLEN),
     Bad("generic_nack_with_a_body", frame(0x80000000, b"\0\0\0\0"), S.ESME_RINVCMDLEN),
-    Bad("submit_sm_resp_with_bytes_after_message_id",
-        frame(CommandId.submit_sm_resp, c("id") + tlv(0x001D, c("x"))), S.ESME_RINVCMDLEN),
+    Bad("submit_sm_resp_with_a_truncated_tlv_after_message_id",
+        frame(CommandId.submit_sm_resp, c("id") + tlv(0x001D, c("x"))[:-1]),
+        S.ESME_RINVOPTPARSTREAM),
     Bad("bind_with_tlvs", relength(bind() + tlv(0x0210, b"\x34")), S.ESME_RINVCMDLEN),
     Bad("submit_sm_without_body", frame(CommandId.submit_sm), S.ESME_RINVCMDLEN),
     Bad("body_ends_inside_destination_addr", relength(submit_sm()[:40]), S.ESME_RINVCMDLEN),

@@ -72,7 +72,8 @@ LAYOUTS: dict[type[Pdu], list[Field]] = {
     Unbind: [], UnbindResp: [], EnquireLink: [], EnquireLinkResp: [], GenericNack: [],
     CancelSmResp: [],
     SubmitSm: _SHORT_MESSAGE, DeliverSm: _SHORT_MESSAGE,
-    SubmitSmResp: [("message_id", "c", 65)], DeliverSmResp: [("message_id", "c", 65)],
+    SubmitSmResp: [("message_id", "c", 65), ("tlvs", "tlvs", 0)],
+    DeliverSmResp: [("message_id", "c", 65), ("tlvs", "tlvs", 0)],
     DataSm: [
         ("service_type", "c", 6), ("source_addr_ton", "u8", 0), ("source_addr_npi", "u8", 0),
         ("source_addr", "c", 65), ("dest_addr_ton", "u8", 0), ("dest_addr_npi", "u8", 0),
