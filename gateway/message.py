@@ -1,0 +1,161 @@
+"""The MT message as the pipeline sees it: one whole message, however it arrived.
+
+A sender's submit_sm (single, or multipart already reassembled) and an HTTP
+``POST /v1/messages`` both become a ``Message``. The pipeline stages read and
+set its fields; at the end ``outbound_parts`` cuts it back into submit_sm
+PDUs for the carrier, in the sender's own concatenation form.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from smpp.constants import ESM_UDHI, Tag
+from smpp.pdu import SubmitSm
+from smpp.segments import Ie, build_parts, split_payload
+from smpp.text import ConcatKind, choose_encoding, decode_text, encode_text, is_text
+
+#: TLVs that describe how the sender cut its message; rebuilt for the outbound parts.
+CONCAT_TAGS = frozenset(
+    {Tag.sar_msg_ref_num, Tag.sar_total_segments, Tag.sar_segment_seqnum, Tag.message_payload}
+)
+#: stopgate's own vendor TLVs: read on the way in, never sent to the carrier.
+VENDOR_TAGS = frozenset({Tag.stopgate_class, Tag.stopgate_campaign})
+
+Via = Literal["smpp", "http"]
+
+
+def new_message_id() -> str:
+    """A sender-visible message id: 16 hex digits, unique across instances and restarts."""
+    return os.urandom(8).hex()
+
+
+_refs = itertools.count(int.from_bytes(os.urandom(2), "big"))
+
+
+def next_concat_ref(kind: ConcatKind) -> int:
+    """A concatenation reference for outbound parts (8-bit for udh8, 16-bit otherwise)."""
+    ref = next(_refs)
+    return ref & 0xFF if kind == "udh8" else ref & 0xFFFF
+
+
+@dataclass(slots=True)
+class Message:
+    """One whole MT. Fields after ``template`` are filled in by pipeline stages."""
+
+    account: str
+    #: The id the sender got for the whole message (the final part's id) and will see in DLRs.
+    id: str
+    #: The id the sender got for each inbound part, in order (one entry for a single part).
+    part_ids: tuple[str, ...]
+    #: The first inbound PDU: every field the pipeline does not change is taken from it.
+    template: SubmitSm
+    data_coding: int
+    #: The whole user data, encoded in ``data_coding``, without any UDH.
+    payload: bytes
+    #: How the sender cut the message, so the carrier sees the same form; None = one part.
+    concat: ConcatKind | None = None
+    #: UDH information elements other than concatenation (e.g. port addressing), per part.
+    extra_ies: tuple[Ie, ...] = ()
+    via: Via = "smpp"
+    received_at: float = 0.0
+    # --- set by stages ---
+    e164: str = ""          # normalised recipient, "+33612345678"
+    country: str = ""       # ISO region of the recipient, "FR"
+    klass: str | None = None  # "promotional" | "transactional" once classified
+    rule: str | None = None   # what decided klass
+    campaign: str | None = None
+    notes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def source_addr(self) -> str:
+        return self.template.source_addr
+
+    @property
+    def destination_addr(self) -> str:
+        return self.template.destination_addr
+
+    @property
+    def is_text(self) -> bool:
+        return is_text(self.data_coding)
+
+    @property
+    def text(self) -> str:
+        """The decoded text (binary codings decode to one character per octet)."""
+        return decode_text(self.payload, self.data_coding)
+
+    def set_text(self, text: str, data_coding: int | None = None) -> None:
+        """Replace the text, re-encoding it (in ``data_coding`` if given)."""
+        if data_coding is not None:
+            self.data_coding = data_coding
+        self.payload = encode_text(text, self.data_coding)
+
+    @classmethod
+    def from_text(
+        cls,
+        account: str,
+        *,
+        source_addr: str,
+        destination_addr: str,
+        text: str,
+        source_addr_ton: int = 0,
+        source_addr_npi: int = 0,
+        dest_addr_ton: int = 1,
+        dest_addr_npi: int = 1,
+        registered_delivery: int = 1,
+        received_at: float = 0.0,
+        via: Via = "http",
+    ) -> Message:
+        """A message built from text (HTTP API, confirmations): cheapest alphabet, UDH 8-bit."""
+        data_coding = choose_encoding(text)
+        template = SubmitSm(
+            source_addr_ton=source_addr_ton,
+            source_addr_npi=source_addr_npi,
+            source_addr=source_addr,
+            dest_addr_ton=dest_addr_ton,
+            dest_addr_npi=dest_addr_npi,
+            destination_addr=destination_addr,
+            registered_delivery=registered_delivery,
+            data_coding=data_coding,
+        )
+        message_id = new_message_id()
+        return cls(
+            account=account,
+            id=message_id,
+            part_ids=(message_id,),
+            template=template,
+            data_coding=data_coding,
+            payload=encode_text(text, data_coding),
+            concat="udh8",
+            via=via,
+            received_at=received_at,
+        )
+
+    def outbound_parts(self) -> list[SubmitSm]:
+        """The submit_sm PDUs that carry this message to the carrier (sequence 0)."""
+        kind: ConcatKind = self.concat or "udh8"
+        segments = split_payload(self.payload, self.data_coding, udh=kind, extra_ies=self.extra_ies)
+        ref = next_concat_ref(kind) if len(segments) > 1 else 0
+        base = self.template
+        kept = tuple(
+            item for item in base.tlvs if item[0] not in CONCAT_TAGS and item[0] not in VENDOR_TAGS
+        )
+        esm_base = base.esm_class & ~ESM_UDHI
+        parts = []
+        for esm_bits, short_message, tlvs in build_parts(
+            segments, ref, kind, extra_ies=self.extra_ies
+        ):
+            parts.append(
+                replace(
+                    base,
+                    sequence=0,
+                    esm_class=esm_base | esm_bits,
+                    data_coding=self.data_coding,
+                    short_message=short_message,
+                    tlvs=kept + tlvs,
+                )
+            )
+        return parts
