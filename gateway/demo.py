@@ -37,7 +37,7 @@ CAMPAIGN: tuple[DemoMessage, ...] = (
                 "promotional to FR: forwarded with 'STOP au 36173'"),
     DemoMessage("+33612345679", "Votre code de connexion est 482913",
                 "transactional (one-time code): forwarded untouched"),
-    DemoMessage("+447700900123", "Black Friday: 30% off everything this weekend only, "
+    DemoMessage("+447400900123", "Black Friday: 30% off everything this weekend only, "
                 "shop now before the offer ends at midnight on Sunday. Free delivery on "
                 "all orders over 20 pounds, no code needed.",
                 "promotional to GB, long: footer with a per-recipient opt-out link, re-segmented"),

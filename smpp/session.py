@@ -205,6 +205,11 @@ class Session:
         events.append(ConnectionClosed(unanswered))
 
     @property
+    def last_received(self) -> float:
+        """When bytes last arrived from the peer (the connection's opening time if never)."""
+        return self._last_rx
+
+    @property
     def next_sequence(self) -> int:
         """The sequence the next request will get.
 

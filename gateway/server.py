@@ -1,0 +1,384 @@
+"""The sender-facing SMPP server: stopgate as an SMSC towards its senders.
+
+Binds are checked against ``[[accounts]]``; each bound session's submit_sm
+become ``Message`` objects for the MT pipeline (multipart ones reassembled
+first); bound receiver sessions are where DLRs and MOs go back to.
+
+Multipart submits: every part but the one that completes the message is
+answered at once with an id of its own, so a sender with a window of 1 can
+send the next part. The completing part is answered when the whole message
+has been judged and handed to the carrier; its id is the message's id. A
+DLR for outbound part k carries the id the sender got for inbound part k
+(see ``gateway.mt.sender_ids_for_parts``). Parts of a message that never
+completes are dropped after ``REASSEMBLY_TIMEOUT`` and counted in
+``stopgate_reassembly_dropped_total``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.config import Account, Config
+from gateway.message import Message, new_message_id
+from gateway.metrics import Metrics
+from gateway.mt import MtPipeline, MtResult
+from gateway.smpp_link import LinkHandler, SmppLink
+from gateway.token_bucket import TokenBucket
+from smpp.constants import ESM_UDHI, CommandId, CommandStatus
+from smpp.events import ProtocolError, RequestRejected
+from smpp.pdu import Pdu, SubmitSm, SubmitSmResp
+from smpp.reassembly import Completed, Reassembler, ReassemblyError
+from smpp.segments import ConcatError, ConcatInfo, concat_info, parse_udh
+from smpp.session import BindState, Role
+from smpp.text import ConcatKind
+
+log = logging.getLogger("stopgate.server")
+
+S = CommandStatus
+REASSEMBLY_TIMEOUT = 120.0
+REASSEMBLY_MAX_PENDING = 20_000
+REASSEMBLY_MAX_BYTES = 32 * 1024 * 1024
+_BIND_NAMES = {
+    CommandId.bind_transmitter: "transmitter",
+    CommandId.bind_receiver: "receiver",
+    CommandId.bind_transceiver: "transceiver",
+}
+_RECEIVING = (BindState.BOUND_RX, BindState.BOUND_TRX)
+
+
+@dataclass(slots=True)
+class _Failures:
+    count: int = 0
+    last: float = 0.0
+
+
+@dataclass(slots=True)
+class _Conversation:
+    """Per bound sender session: what the server needs beyond the SMPP session."""
+
+    account: Account
+    bind: str
+    inflight: int = 0
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class SenderServer:
+    """Accepts sender binds and feeds their submit_sm to the MT pipeline."""
+
+    def __init__(self, config: Config, pipeline: MtPipeline, metrics: Metrics) -> None:
+        self.config = config
+        self.pipeline = pipeline
+        self.metrics = metrics
+        self.accounts = {account.system_id: account for account in config.accounts}
+        self.loop = asyncio.get_running_loop()
+        now = self.loop.time()
+        self.buckets = {
+            name: TokenBucket(account.tps, now) for name, account in self.accounts.items()
+        }
+        self.bound: dict[str, list[SmppLink]] = {name: [] for name in self.accounts}
+        self.reassembler: Reassembler[tuple[SmppLink, SubmitSm, str]] = Reassembler(
+            REASSEMBLY_MAX_PENDING, REASSEMBLY_MAX_BYTES, REASSEMBLY_TIMEOUT
+        )
+        self._failures: dict[str, _Failures] = {}
+        self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._links: set[SmppLink] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        #: Called with the account name when a receiver/transceiver binds (DLR queue flush).
+        self.on_receiver_bound: Callable[[str], Coroutine[Any, Any, None]] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen; returns the port (useful with port 0)."""
+        smpp = self.config.smpp
+        self._server = await self.loop.create_server(
+            lambda: SmppLink(
+                Role.SMSC,
+                _SenderHandler(self),
+                window=smpp.sender_window,
+                response_timeout=smpp.response_timeout,
+                enquire_link_interval=smpp.enquire_link_interval,
+                idle_timeout=smpp.bind_timeout,
+                max_pdu_size=smpp.max_pdu_size,
+            ),
+            host,
+            port,
+            reuse_address=True,
+        )
+        self._sweeper = asyncio.create_task(self._sweep())
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting, let in-flight submits finish (bounded), unbind everyone politely."""
+        if self._server is not None:
+            self._server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        tasks = [task for link in self._links for task in _conversation(link).tasks]
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+        await asyncio.gather(
+            *(link.unbind(timeout=min(timeout, 5.0)) for link in list(self._links)),
+            return_exceptions=True,
+        )
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def receivers(self, account: str) -> list[SmppLink]:
+        """Bound receiver/transceiver sessions of ``account`` (where DLRs and MOs go)."""
+        return [link for link in self.bound.get(account, ()) if link.state in _RECEIVING]
+
+    def session_count(self, account: str) -> int:
+        return len(self.bound.get(account, ()))
+
+    async def _sweep(self) -> None:
+        """Close silent sessions and drop multipart messages that never completed."""
+        idle = self.config.smpp.idle_timeout
+        while True:
+            await asyncio.sleep(min(5.0, REASSEMBLY_TIMEOUT / 4))
+            now = self.loop.time()
+            for expired in self.reassembler.expire(now):
+                self.metrics.reassembly_dropped.labels(expired.reason).inc()
+            self.metrics.reassembly_pending.set(self.reassembler.pending)
+            if idle > 0:
+                for link in list(self._links):
+                    session = link.session
+                    if session is not None and now - session.last_received > idle:
+                        self._spawn(link.unbind(timeout=5.0))
+
+    # --- binds ------------------------------------------------------------------------
+
+    def bind(self, link: SmppLink, pdu: Pdu) -> None:
+        system_id = getattr(pdu, "system_id", "")
+        password = getattr(pdu, "password", "")
+        account = self.accounts.get(system_id)
+        if account is None:
+            self._refuse(link, pdu, S.ESME_RINVSYSID, "unknown_system_id")
+            return
+        # Constant time: the comparison must not tell how much of a password was right.
+        if not account.password or not hmac.compare_digest(
+            password.encode("latin-1"), account.password.encode("latin-1")
+        ):
+            self._refuse(link, pdu, S.ESME_RINVPASWD, "bad_password")
+            return
+        limit = self.config.smpp.max_sessions_per_account
+        if limit and self.session_count(system_id) >= limit:
+            self._refuse(link, pdu, S.ESME_RBINDFAIL, "too_many_sessions")
+            return
+        self._failures.pop(_host(link.peer), None)
+        bind = _BIND_NAMES[CommandId(pdu.command_id)]
+        link.owner = _Conversation(account, bind)
+        link.accept_bind(pdu, "stopgate")
+        self.bound[system_id].append(link)
+        self.metrics.sender_binds.labels("ok").inc()
+        self.metrics.sender_sessions.labels(system_id, bind).inc()
+        log.info("sender bound", extra={"account": system_id, "bind": bind, "peer": link.peer})
+        if bind != "transmitter" and self.on_receiver_bound is not None:
+            self._spawn(self.on_receiver_bound(system_id))
+
+    def _refuse(self, link: SmppLink, pdu: Pdu, status: int, outcome: str) -> None:
+        """Answer a failed bind after a delay that doubles with each failure from the address."""
+        self.metrics.sender_binds.labels(outcome).inc()
+        host = _host(link.peer)
+        failures = self._failures.setdefault(host, _Failures())
+        now = self.loop.time()
+        if now - failures.last > self.config.smpp.failed_bind_delay_max * 4:
+            failures.count = 0
+        failures.count += 1
+        failures.last = now
+        smpp = self.config.smpp
+        delay = min(smpp.failed_bind_delay * 2 ** (failures.count - 1), smpp.failed_bind_delay_max)
+        if failures.count == 1:
+            delay = 0.0  # a single typo is answered at once; repeats are slowed down
+        log.warning(
+            "sender bind refused",
+            extra={"peer": link.peer, "reason": outcome, "failures": failures.count},
+        )
+        if len(self._failures) > 100_000:  # bounded: forget the oldest addresses
+            for stale in list(self._failures)[:10_000]:
+                del self._failures[stale]
+        self.loop.call_later(delay, link.reject_bind, pdu, status)
+
+    def closed(self, link: SmppLink) -> None:
+        self._links.discard(link)
+        conversation = link.owner
+        if isinstance(conversation, _Conversation):
+            name = conversation.account.system_id
+            if link in self.bound.get(name, ()):
+                self.bound[name].remove(link)
+                self.metrics.sender_sessions.labels(name, conversation.bind).dec()
+
+    # --- submit_sm -----------------------------------------------------------------------
+
+    def submit_sm(self, link: SmppLink, pdu: SubmitSm) -> None:
+        conversation = _conversation(link)
+        account = conversation.account
+        now = self.loop.time()
+        if not self.buckets[account.system_id].take(now):
+            self.metrics.throttled.labels("account_tps").inc()
+            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RTHROTTLED))
+            return
+        try:
+            info = concat_info(pdu.esm_class, pdu.short_message, pdu.tlvs)
+        except ConcatError:
+            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
+            return
+        started = time.perf_counter()
+        if info is None or info.kind == "payload" or info.total == 1:
+            message = _single(account.system_id, pdu, info, now)
+            self._run(link, pdu, message, started)
+            return
+        part_id = new_message_id()
+        key = (account.system_id, pdu.source_addr, pdu.destination_addr)
+        try:
+            completed = self.reassembler.add(key, info, now, context=(link, pdu, part_id))
+        except ReassemblyError as error:
+            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
+            log.info("multipart part refused: %s", error, extra={"account": account.system_id})
+            return
+        if completed is None:
+            link.respond(pdu, SubmitSmResp(message_id=part_id))
+            return
+        self._run(link, pdu, _whole(account.system_id, completed, part_id, now), started)
+
+    def _run(self, link: SmppLink, pdu: SubmitSm, message: Message, started: float) -> None:
+        conversation = _conversation(link)
+        conversation.inflight += 1
+        task = asyncio.create_task(self._forward(link, pdu, message, started))
+        conversation.tasks.add(task)
+        task.add_done_callback(conversation.tasks.discard)
+
+    async def _forward(
+        self, link: SmppLink, pdu: SubmitSm, message: Message, started: float
+    ) -> None:
+        try:
+            result = await self.pipeline.submit(message)
+        except Exception:
+            log.exception("MT pipeline failed", extra={"account": message.account})
+            result = MtResult(S.ESME_RSYSERR, reason="internal")
+        finally:
+            _conversation(link).inflight -= 1
+        link.respond(
+            pdu, SubmitSmResp(message_id=result.message_id, command_status=result.status)
+        )
+        self.metrics.submit_latency.observe(time.perf_counter() - started)
+
+
+class _SenderHandler(LinkHandler):
+    """Routes one sender connection's events to the server."""
+
+    __slots__ = ("server",)
+
+    def __init__(self, server: SenderServer) -> None:
+        self.server = server
+
+    def on_bind_request(self, link: SmppLink, pdu: Pdu) -> None:
+        self.server._links.add(link)
+        self.server.bind(link, pdu)
+
+    def on_pdu(self, link: SmppLink, pdu: Pdu) -> None:
+        if isinstance(pdu, SubmitSm):
+            self.server.submit_sm(link, pdu)
+            return
+        # data_sm, query_sm, cancel_sm: stopgate forwards submit_sm only (see README).
+        response = _UNSUPPORTED.get(pdu.command_id)
+        if response is not None:
+            link.respond(pdu, response[0](command_status=response[1]))
+
+    def on_protocol_error(self, link: SmppLink, event: ProtocolError) -> None:
+        self.server.metrics.sender_protocol_errors.labels(
+            _status_name(event.error.command_status)
+        ).inc()
+        log.info("malformed PDU from sender: %s", event.error, extra={"peer": link.peer})
+
+    def on_rejected(self, link: SmppLink, event: RequestRejected) -> None:
+        self.server.metrics.sender_protocol_errors.labels(_status_name(event.status)).inc()
+
+    def on_closed(self, link: SmppLink, unanswered: tuple[Pdu, ...]) -> None:
+        self.server.closed(link)
+
+
+def _unsupported() -> dict[int, tuple[type[Pdu], int]]:
+    from smpp.pdu import CancelSmResp, DataSmResp, QuerySmResp
+
+    return {
+        CommandId.data_sm: (DataSmResp, S.ESME_RINVCMDID),
+        CommandId.query_sm: (QuerySmResp, S.ESME_RQUERYFAIL),
+        CommandId.cancel_sm: (CancelSmResp, S.ESME_RCANCELFAIL),
+    }
+
+
+_UNSUPPORTED = _unsupported()
+
+
+def _status_name(status: int) -> str:
+    try:
+        return CommandStatus(status).name
+    except ValueError:
+        return f"0x{status:08X}"
+
+
+def _host(peer: str) -> str:
+    return peer.rsplit(":", 1)[0]
+
+
+def _conversation(link: SmppLink) -> _Conversation:
+    conversation = link.owner
+    assert isinstance(conversation, _Conversation)
+    return conversation
+
+
+def _single(account: str, pdu: SubmitSm, info: ConcatInfo | None, now: float) -> Message:
+    """A one-PDU message: plain, UDH with only non-concatenation IEs, or message_payload."""
+    extra_ies: tuple[Any, ...] = ()
+    concat: ConcatKind | None = None
+    if info is not None:  # message_payload, or a "1 of 1" concatenated part
+        payload, extra_ies = info.payload, info.extra_ies
+        concat = info.kind
+    elif pdu.esm_class & ESM_UDHI:
+        extra_ies, payload = parse_udh(pdu.short_message)
+    else:
+        payload = pdu.short_message
+    message_id = new_message_id()
+    return Message(
+        account=account,
+        id=message_id,
+        part_ids=(message_id,),
+        template=pdu,
+        data_coding=pdu.data_coding,
+        payload=payload,
+        concat=concat,
+        extra_ies=extra_ies,
+        via="smpp",
+        received_at=now,
+    )
+
+
+def _whole(
+    account: str, completed: Completed[tuple[SmppLink, SubmitSm, str]], last_id: str, now: float
+) -> Message:
+    """The message a reassembled multipart submit carries (contexts come in part order)."""
+    contexts = [context for context in completed.contexts if context is not None]
+    template = contexts[0][1]
+    return Message(
+        account=account,
+        id=last_id,
+        part_ids=tuple(part_id for _, _, part_id in contexts),
+        template=template,
+        data_coding=template.data_coding,
+        payload=completed.payload,
+        concat=completed.kind,
+        extra_ies=completed.parts[0].extra_ies,
+        via="smpp",
+        received_at=now,
+    )
