@@ -1,0 +1,331 @@
+"""The way back: carrier deliver_sm (receipts and MOs) to the senders' receiver binds.
+
+::
+
+    carrier deliver_sm --+-- receipt --> id map --> rewrite id --+--> account's RX/TRX binds
+                         |                                       |      (round robin)
+                         +-- MO -------> owners of the number ---+--> else its pending queue
+                         |               (mo_hook: STOP handling)        (flushed on bind)
+
+What the carrier hears (``on_carrier_deliver_sm`` returns the deliver_sm_resp
+command_status):
+
+- ESME_ROK once every copy is acknowledged by a sender or stored in a pending
+  queue; also for receipts with an unknown id and MOs to a number no account
+  owns (counted, then dropped: a carrier resends an unanswered PDU forever);
+- ESME_RX_T_APPN (temporary) when Redis cannot be reached or the MO hook
+  fails, so the carrier retries: nothing acknowledged is ever lost. A retry
+  may reach a sender twice (at-least-once).
+
+Receipts: see ``gateway.receipts`` (recognition, the id in the TLV and the
+text) and ``gateway.id_map`` (carrier id forms, key layout). One carrier
+receipt becomes one receipt per sender-visible id it maps to.
+
+MOs go, untouched, to every account whose ``numbers`` hold the destination,
+compared as digits with any ``+``/``00`` international prefix removed
+(``+33757000000`` = ``33757000000`` = ``0033757000000``; shortcodes exactly),
+so a shared shortcode's MO reaches every brand on it. The parts of a long MO
+pass one by one as they come: the sender reassembles them, as it would
+behind the carrier; stopgate's keyword handling keeps its own reassembled
+copy. ``mo_hook`` (STOP/START/HELP, set by the MO handler) sees every MO
+first; it may answer the carrier itself (return a status) or let the MO pass
+(return None). With a hook set, counting ``mo_total`` by kind is the hook's job.
+
+Delivery: a receiver is chosen round robin among the account's bound RX/TRX
+links (a full window moves on to the next one); without one, or when the
+sender answers an error, times out or drops the link, the PDU goes to the
+account's pending queue (``gateway.dlr_queue``). A live PDU may overtake
+older queued ones while a flush runs; receipts carry their own dates.
+
+``flush(account)``, called when an account binds a receiver (and by
+``run_flusher`` every so often), sends the queue in order: a PDU the sender
+refuses with an error status goes to the back of the queue, a timeout or a
+lost link ends the flush with the PDU still first in line. One flush makes at
+most one pass over what was queued when it started.
+
+Logs at info and above carry account and upstream names, never numbers or text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gateway.config import Account, Dlr
+from gateway.dlr_queue import PendingQueue, now_ms
+from gateway.id_map import IdMap, IdMapEntry
+from gateway.metrics import Metrics
+from gateway.receipts import is_receipt, receipt_ids, rewrite_receipt
+from gateway.smpp_link import LinkClosed, ResponseTimeout, SmppLink, WindowFull
+from smpp.constants import CommandStatus
+from smpp.pdu import DeliverSm, Pdu
+from smpp.session import LocalProtocolError
+
+__all__ = ["DlrRouter", "MoHook", "SenderDirectory", "number_key"]
+
+log = logging.getLogger("stopgate.dlr")
+
+ROK = CommandStatus.ESME_ROK
+RETRY_LATER = CommandStatus.ESME_RX_T_APPN
+
+#: MO hook: (the MO, owning account system_ids) -> a status to answer now, or None to pass it on.
+MoHook = Callable[[DeliverSm, list[str]], Awaitable[int | None]]
+
+
+class SenderDirectory(Protocol):
+    """Who can take deliver_sm for an account right now (the sender-facing server)."""
+
+    def receivers(self, account: str) -> list[SmppLink]:
+        """The account's bound receiver and transceiver links."""
+        ...
+
+
+def number_key(number: str) -> str:
+    """An address as compared for MO ownership: digits only, international prefix removed."""
+    text = number.strip()
+    digits = "".join(char for char in text if "0" <= char <= "9")
+    if not text.startswith("+") and digits.startswith("00"):
+        digits = digits[2:]
+    return digits or text.lower()  # an alphanumeric address can only match itself
+
+
+class DlrRouter:
+    """Routes carrier receipts and MOs to the owning accounts' receiver binds or queues.
+
+    ``redis`` must return bytes (``decode_responses=False``).
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        dlr_config: Dlr,
+        accounts_config: Iterable[Account],
+        senders: SenderDirectory,
+        metrics: Metrics,
+        *,
+        delivery_timeout: float = 5.0,
+        flush_batch: int = 64,
+    ) -> None:
+        self.id_map = IdMap(redis, dlr_config.id_map_ttl)
+        self.queue = PendingQueue(redis, dlr_config.pending_max_count, dlr_config.pending_max_age)
+        self.senders = senders
+        self.metrics = metrics
+        # Kept below the carrier's own response timeout (usually 10 s or more), so the
+        # carrier hears from us before it gives up and resends.
+        self.delivery_timeout = delivery_timeout
+        self.flush_batch = flush_batch
+        self.mo_hook: MoHook | None = None
+        self.accounts = tuple(account.system_id for account in accounts_config)
+        self._owners: dict[str, list[str]] = {}
+        for account in accounts_config:
+            for number in account.numbers:
+                owners = self._owners.setdefault(number_key(number), [])
+                if account.system_id not in owners:
+                    owners.append(account.system_id)
+        self._next: dict[str, int] = {}
+
+    # --- the MT path's side ------------------------------------------------------------
+
+    async def remember(
+        self, upstream: str, carrier_ids: Sequence[str], account: str, sender_ids: Sequence[str]
+    ) -> None:
+        """Record where receipts for ``carrier_ids`` go (see ``IdMap.remember``)."""
+        await self.id_map.remember(upstream, carrier_ids, account, sender_ids)
+
+    async def remember_many(self, entries: Iterable[IdMapEntry]) -> None:
+        """Record many (upstream, carrier id, account, sender id) in one round trip."""
+        await self.id_map.remember_many(entries)
+
+    # --- the carrier's side -----------------------------------------------------------------
+
+    def owners(self, destination_addr: str) -> list[str]:
+        """The accounts whose numbers hold ``destination_addr``, in configuration order."""
+        return list(self._owners.get(number_key(destination_addr), ()))
+
+    async def on_carrier_deliver_sm(self, pdu: DeliverSm, upstream: str) -> int:
+        """Route one carrier deliver_sm; the command_status for its deliver_sm_resp."""
+        try:
+            if is_receipt(pdu):
+                return await self._on_receipt(pdu, upstream)
+            return await self._on_mo(pdu)
+        except RedisError as exc:
+            log.warning("redis unavailable, carrier %s asked to retry: %s", upstream, exc)
+            return RETRY_LATER
+
+    async def _on_receipt(self, pdu: DeliverSm, upstream: str) -> int:
+        ids = receipt_ids(pdu)
+        found = await self.id_map.lookup(upstream, ids) if ids else None
+        self.metrics.mo_total.labels("dlr").inc()
+        if found is None:
+            self.metrics.dlr_total.labels("unknown_id").inc()
+            log.debug("receipt from %s for unknown id %s", upstream, ids[:1])
+            return ROK
+        account, sender_ids = found
+        await self._route(account, [rewrite_receipt(pdu, sender_id) for sender_id in sender_ids])
+        return ROK
+
+    async def _on_mo(self, pdu: DeliverSm) -> int:
+        owners = self.owners(pdu.destination_addr)
+        if self.mo_hook is not None:
+            try:
+                status = await self.mo_hook(pdu, owners)
+            except RedisError:
+                raise
+            except Exception:
+                # The hook makes opt-outs durable before we acknowledge: if it could not,
+                # the carrier must send the MO again.
+                log.exception("MO hook failed; carrier asked to retry")
+                return RETRY_LATER
+            if status is not None:
+                return status
+        else:
+            self.metrics.mo_total.labels("other").inc()
+        if not owners:
+            self.metrics.dlr_total.labels("no_owner").inc()
+            return ROK
+        await asyncio.gather(*(self._route(account, [pdu]) for account in owners))
+        return ROK
+
+    # --- delivery -----------------------------------------------------------------------------
+
+    def _send(self, account: str, pdu: DeliverSm) -> asyncio.Future[Pdu] | None:
+        """Send on the next receiver (round robin) that takes it; None if none does."""
+        links = self.senders.receivers(account)
+        if not links:
+            return None
+        start = self._next.get(account, 0)
+        self._next[account] = start + 1
+        for step in range(len(links)):
+            link = links[(start + step) % len(links)]
+            try:
+                return link.send(pdu)
+            except (WindowFull, LinkClosed, LocalProtocolError):
+                continue  # full window, just closed, or not a receiver: the next one
+        return None
+
+    async def _acknowledged(self, response: asyncio.Future[Pdu]) -> bool | None:
+        """True: answered OK; False: answered with an error; None: no answer (timeout, closed)."""
+        try:
+            pdu = await asyncio.wait_for(response, self.delivery_timeout)
+        except (TimeoutError, ResponseTimeout, LinkClosed):
+            return None
+        return pdu.command_status == ROK
+
+    async def _deliver(self, account: str, pdu: DeliverSm) -> bool:
+        response = self._send(account, pdu)
+        return response is not None and bool(await self._acknowledged(response))
+
+    async def _route(self, account: str, pdus: list[DeliverSm]) -> None:
+        """Deliver ``pdus`` to ``account`` now, queueing what no receiver acknowledged."""
+        results = await asyncio.gather(*(self._deliver(account, pdu) for pdu in pdus))
+        delivered = sum(results)
+        if delivered:
+            self.metrics.dlr_total.labels("delivered").inc(delivered)
+        failed = [pdu for pdu, ok in zip(pdus, results, strict=True) if not ok]
+        if failed:
+            dropped, depth = await self.queue.push(account, failed)
+            self.metrics.dlr_total.labels("queued").inc(len(failed))
+            if dropped:
+                self.metrics.dlr_total.labels("dropped_count").inc(dropped)
+                log.warning("pending queue of %s full: %d oldest dropped", account, dropped)
+            self.metrics.dlr_queue_depth.labels(account).set(depth)
+
+    # --- the pending queue ----------------------------------------------------------------------
+
+    async def flush(self, account: str) -> int:
+        """Send ``account``'s pending queue to its receivers, in order; how many were delivered.
+
+        Never raises for Redis trouble (logged): it runs as a task on every receiver bind.
+        """
+        if not self.senders.receivers(account):
+            return 0
+        try:
+            budget = await self.queue.depth(account)
+            if not budget:
+                self.metrics.dlr_queue_depth.labels(account).set(0)
+                return 0
+            token = await self.queue.lock(account)
+            if token is None:
+                return 0  # another flush (here or in another gateway) is on it
+        except RedisError as exc:
+            log.warning("pending queue of %s not flushed, redis unavailable: %s", account, exc)
+            return 0
+        delivered = 0
+        try:
+            delivered = await self._flush_locked(account, token, budget)
+        except RedisError as exc:
+            log.warning("flush of %s stopped, redis unavailable: %s", account, exc)
+        finally:
+            try:
+                await self.queue.unlock(account, token)
+                self.metrics.dlr_queue_depth.labels(account).set(await self.queue.depth(account))
+            except RedisError:
+                pass  # the lock expires by itself
+        if delivered:
+            log.info("flushed %d pending deliver_sm to %s", delivered, account)
+        return delivered
+
+    async def _flush_locked(self, account: str, token: str, budget: int) -> int:
+        delivered = 0
+        while budget > 0 and self.senders.receivers(account):
+            batch = await self.queue.claim(account, min(self.flush_batch, budget))
+            if not batch:
+                break
+            now = now_ms()
+            done: list[bytes] = []
+            aged = 0
+            sent: list[tuple[bytes, asyncio.Future[Pdu]]] = []
+            for entry in batch:
+                if self.queue.expired(entry, now):
+                    done.append(entry.raw)
+                    aged += 1
+                    continue
+                assert entry.pdu is not None
+                response = self._send(account, entry.pdu)
+                if response is None:
+                    break  # windows full: the rest stays first in line for the next round
+                sent.append((entry.raw, response))
+            outcomes = await asyncio.gather(*(self._acknowledged(r) for _, r in sent))
+            retry: list[bytes] = []
+            unanswered = False
+            for (raw, _), outcome in zip(sent, outcomes, strict=True):
+                if outcome is True:
+                    done.append(raw)
+                    delivered += 1
+                elif outcome is False:
+                    retry.append(raw)
+                else:
+                    unanswered = True
+            await self.queue.settle(account, done, retry)
+            if aged:
+                self.metrics.dlr_total.labels("dropped_age").inc(aged)
+            if len(done) > aged:
+                self.metrics.dlr_total.labels("delivered").inc(len(done) - aged)
+            budget -= len(done) + len(retry)
+            if unanswered or not (done or retry):
+                break
+            if not await self.queue.extend(account, token):
+                break  # the lock expired under us: let its new holder carry on
+        return delivered
+
+    async def flush_all(self) -> int:
+        """Flush every configured account that has a receiver bound."""
+        total = 0
+        for account in self.accounts:
+            if self.senders.receivers(account):
+                total += await self.flush(account)
+        return total
+
+    async def run_flusher(self, interval: float = 30.0) -> None:
+        """Flush every ``interval`` seconds until cancelled (catches queues a bind left over)."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.flush_all()
+            except Exception:  # keep flushing whatever went wrong this time
+                log.exception("periodic flush failed")
