@@ -86,6 +86,18 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run(config)
 
 
+def _simulate_carrier(args: argparse.Namespace) -> int:
+    from gateway import simulator  # lazily: --help must not import asyncio servers
+
+    http = None if args.http is None else (args.http.host, args.http.port)
+    return simulator.run(
+        (args.listen.host, args.listen.port), http, sys.stdout,
+        latency=args.latency, error_rate=args.error_rate, throttle_tps=args.throttle_tps,
+        dlr=not args.no_dlr, dlr_delay=args.dlr_delay, id_format=args.id_format,
+        dlr_id_format=args.dlr_id_format, fast=args.fast,
+    )
+
+
 def _stub(command: str, needs_config: bool = True) -> Handler:
     """A command that is specified but not built yet: refuse a bad config first, then say so."""
 
@@ -105,6 +117,23 @@ def _listen_address(text: str) -> ListenAddress:
         return ListenAddress.from_config(text)
     except Invalid as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _non_negative(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction from 0 to 1, got {text!r}")
+    return value
 
 
 def _day(text: str) -> date:
@@ -170,7 +199,9 @@ USAGE = """every command:
   stopgate suppressions add|remove|check NUMBER [--account A] [-c FILE]
   stopgate report optouts [--account A] [--by campaign|source|reason|day]
                           [--from YYYY-MM-DD] [--to YYYY-MM-DD] [-c FILE]
-  stopgate simulate-carrier [--listen HOST:PORT]"""
+  stopgate simulate-carrier [--listen HOST:PORT] [--http HOST:PORT] [--latency S]
+                            [--error-rate F] [--throttle-tps N] [--no-dlr]
+                            [--dlr-delay S] [--id-format hex|decimal]"""
 
 NUMBER_HELP = ("phone number, in E.164 (+33612345678) or national format (read with the "
                "account's default_region)")
@@ -274,12 +305,44 @@ def build_parser() -> argparse.ArgumentParser:
 
     simulator = _command(
         commands, "simulate-carrier", "run the built-in SMSC simulator",
-        "An SMSC for tests and demos: accepts any bind, answers submit_sm, emits delivery "
-        "receipts, and can inject MO messages (STOP replies) towards stopgate.",
-        _stub("simulate-carrier", needs_config=False), config=False,
+        "An SMSC for tests, demos and benchmarks, until SIGINT or SIGTERM: accepts any "
+        "bind, answers submit_sm, sends a delivery receipt for every accepted submit_sm "
+        "that asks for one (to a receiver or transceiver of the same system_id, held "
+        "while none is bound, retried until acknowledged), and injects MO messages "
+        "(STOP replies) on request. Prints one line saying where it listens.",
+        _simulate_carrier, config=False,
+    )
+    simulator.epilog = (
+        "HTTP control endpoint (with --http): POST /mo {\"from\", \"to\", \"text\"} "
+        "injects an MO; GET /stats; GET /messages (what was accepted, multipart "
+        "reassembled); POST /reset; POST /disconnect drops every SMPP connection; "
+        "POST /config {\"latency\", \"error_rate\", \"throttle_tps\", ...} changes "
+        "behaviour at runtime."
     )
     simulator.add_argument("--listen", type=_listen_address, default="127.0.0.1:2776",
-                           metavar="HOST:PORT", help="address the simulator listens on")
+                           metavar="HOST:PORT", help="SMPP address the simulator listens on")
+    simulator.add_argument("--http", type=_listen_address, metavar="HOST:PORT",
+                           help="also serve the HTTP control endpoint here (default: none)")
+    simulator.add_argument("--latency", type=_non_negative, default=0.0, metavar="S",
+                           help="seconds before answering each submit_sm")
+    simulator.add_argument("--error-rate", type=_fraction, default=0.0, metavar="F",
+                           help="fraction of submit_sm refused with ESME_RSUBMITFAIL, 0 to 1")
+    simulator.add_argument("--throttle-tps", type=_non_negative, default=0.0, metavar="N",
+                           help="submit_sm per second and system_id above which it answers "
+                                "ESME_RTHROTTLED; 0: no limit")
+    simulator.add_argument("--no-dlr", action="store_true",
+                           help="never send delivery receipts")
+    simulator.add_argument("--dlr-delay", type=_non_negative, default=0.0, metavar="S",
+                           help="seconds between the submit_sm_resp and its delivery receipt")
+    simulator.add_argument("--id-format", choices=("hex", "decimal"), default="hex",
+                           help="how message ids are written in submit_sm_resp")
+    simulator.add_argument("--dlr-id-format", default="same",
+                           choices=("same", "hex", "decimal", "decimal_zero_padded"),
+                           help="how the same ids are written in delivery receipts (carriers "
+                                "mix these)")
+    simulator.add_argument("--fast", action="store_true",
+                           help="benchmark mode: counters only, nothing recorded per message, "
+                                "receipts without the text snippet")
     return parser
 
 

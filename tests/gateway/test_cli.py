@@ -122,7 +122,6 @@ def test_check_config_on_a_missing_file_fails(tmp_path: Path) -> None:
     ("suppressions remove 0612345678", "suppressions remove"),
     ("suppressions check +33612345678", "suppressions check"),
     ("report optouts --by reason --from 2026-11-01", "report optouts"),
-    ("simulate-carrier --listen 127.0.0.1:0", "simulate-carrier"),
 ])
 def test_commands_not_built_yet_say_so(argv: str, name: str) -> None:
     result = stopgate(*argv.split())
