@@ -86,6 +86,16 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.run(config)
 
 
+def _serve(args: argparse.Namespace) -> int:
+    config = _load(args)
+    if config is None:
+        return EXIT_CONFIG
+    from gateway.app import serve  # lazily: --help must not import the service
+    from gateway.eventloop import run
+
+    return int(run(serve(config)))
+
+
 def _simulate_carrier(args: argparse.Namespace) -> int:
     from gateway import simulator  # lazily: --help must not import asyncio servers
 
@@ -229,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Starts the sender-facing SMPP listener, the HTTP listener (API, opt-out pages, "
         "/metrics, /healthz, /readyz), the carrier links and the workers. On SIGTERM it "
         "stops accepting, drains in-flight work and exits 0.",
-        _stub("serve"),
+        _serve,
     )
     _command(
         commands, "demo", "zero-setup tour of what stopgate does",

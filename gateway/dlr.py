@@ -94,6 +94,10 @@ def number_key(number: str) -> str:
     return digits or text.lower()  # an alphanumeric address can only match itself
 
 
+#: Pauses before looking an unknown receipt id up again (seconds).
+UNKNOWN_ID_RETRIES = (0.05, 0.2, 0.5)
+
+
 class DlrRouter:
     """Routes carrier receipts and MOs to the owning accounts' receiver binds or queues.
 
@@ -160,6 +164,13 @@ class DlrRouter:
     async def _on_receipt(self, pdu: DeliverSm, upstream: str) -> int:
         ids = receipt_ids(pdu)
         found = await self.id_map.lookup(upstream, ids) if ids else None
+        # A fast carrier's receipt can overtake the id map write that follows its
+        # submit_sm_resp (on this instance or another): look again before giving up.
+        for delay in UNKNOWN_ID_RETRIES if ids else ():
+            if found is not None:
+                break
+            await asyncio.sleep(delay)
+            found = await self.id_map.lookup(upstream, ids)
         self.metrics.mo_total.labels("dlr").inc()
         if found is None:
             self.metrics.dlr_total.labels("unknown_id").inc()

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any, Literal, TextIO
 
+from gateway.eventloop import run as run_loop
 from gateway.simulator_outbox import STAT_STATES, Outbox, mo_parts, receipt
 from gateway.simulator_records import ReceivedMessage, ReceivedSubmit, SimulatorStats, reassemble
 from gateway.smpp_link import LinkHandler, SmppLink
@@ -384,10 +385,7 @@ def run(
     listen: tuple[str, int], http: tuple[str, int] | None, out: TextIO, **options: Any
 ) -> int:
     """Run a simulator until SIGINT or SIGTERM (``stopgate simulate-carrier``); exit code 0."""
-    # Not uvloop yet: SmppLink.connection_made asserts an asyncio.Transport, which uvloop's
-    # TCPTransport is not, so every connection would fail. Switch once that assert goes.
-    with asyncio.Runner() as runner:
-        return runner.run(_serve(listen, http, out, options))
+    return run_loop(_serve(listen, http, out, options))
 
 
 async def _serve(

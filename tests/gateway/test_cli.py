@@ -115,7 +115,6 @@ def test_check_config_on_a_missing_file_fails(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("argv", "name"), [
-    ("serve", "serve"),
     ("suppressions import numbers.csv", "suppressions import"),
     ("suppressions export", "suppressions export"),
     ("suppressions add +33612345678 --account acme", "suppressions add"),

@@ -1,0 +1,142 @@
+"""The one place that builds a running gateway from a Config, and `stopgate serve`.
+
+    Gateway.start():  Redis (embedded or configured) -> metrics -> carrier pool
+                      -> sender server -> DLR router -> MT pipeline -> listeners
+    Gateway.stop():   stop accepting, unbind senders after their in-flight
+                      submits (bounded), stop the carrier pool, close Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from gateway.config import Config
+from gateway.dlr import DlrRouter
+from gateway.http_api import HttpApi
+from gateway.metrics import Metrics
+from gateway.mt import MtPipeline, NormaliseStage
+from gateway.redis_embedded import EmbeddedRedis
+from gateway.server import SenderServer
+from gateway.upstream import UpstreamPool
+from smpp.pdu import DeliverSm
+
+log = logging.getLogger("stopgate")
+
+
+class Gateway:
+    """A whole stopgate instance: listeners, carrier links, Redis, pipeline."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.metrics = Metrics()
+        self.embedded_redis: EmbeddedRedis | None = None
+        self.redis: aioredis.Redis | None = None
+        self.pool: UpstreamPool | None = None
+        self.server: SenderServer | None = None
+        self.dlr: DlrRouter | None = None
+        self.pipeline: MtPipeline | None = None
+        self.smpp_port = 0
+        self.http_port = 0
+        self._http: web.AppRunner | None = None
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        config = self.config
+        config.server.data_dir.mkdir(parents=True, exist_ok=True)
+        url = config.storage.redis_url
+        if not url:
+            self.embedded_redis = EmbeddedRedis(config.server.data_dir)
+            url = await asyncio.to_thread(self.embedded_redis.start)
+        self.redis = aioredis.Redis.from_url(url)
+        self.pool = UpstreamPool(config, self.metrics, on_deliver_sm=self._carrier_deliver_sm)
+        accounts = {account.system_id: account for account in config.accounts}
+        self.server = SenderServer(config, self.metrics)
+        self.dlr = DlrRouter(self.redis, config.dlr, config.accounts, self.server, self.metrics)
+        self.pipeline = MtPipeline(
+            carrier=self.pool,
+            ids=self.dlr,
+            metrics=self.metrics,
+            stages=[NormaliseStage(accounts)],
+        )
+        self.server.pipeline = self.pipeline
+        self.server.on_receiver_bound = self.dlr.flush
+        listen = config.server.smpp_listen
+        self.smpp_port = await self.server.start(listen.host, listen.port)
+        api = HttpApi(config, self.pipeline, self.metrics, self.server.buckets, self.readiness)
+        self._http = web.AppRunner(api.app(), access_log=None)
+        await self._http.setup()
+        http = config.server.http_listen
+        site = web.TCPSite(self._http, http.host, http.port, reuse_address=True)
+        await site.start()
+        server = getattr(site, "_server", None)
+        if server is not None and server.sockets:
+            self.http_port = int(server.sockets[0].getsockname()[1])
+        await self.pool.start()
+        self._flusher = asyncio.create_task(self.dlr.run_flusher())
+        log.info(
+            "stopgate listening",
+            extra={"smpp_port": self.smpp_port, "http_port": self.http_port},
+        )
+
+    async def _carrier_deliver_sm(self, pdu: DeliverSm, upstream: str) -> int:
+        assert self.dlr is not None
+        return await self.dlr.on_carrier_deliver_sm(pdu, upstream)
+
+    async def readiness(self) -> tuple[bool, dict[str, Any]]:
+        """Ready = a carrier session can transmit and Redis answers."""
+        redis_ok = False
+        if self.redis is not None:
+            with contextlib.suppress(Exception):
+                redis_ok = bool(await asyncio.wait_for(self.redis.ping(), 1.0))
+        upstream_ok = self.pool is not None and self.pool.ready
+        details = {
+            "redis": redis_ok,
+            "upstreams": self.pool.status() if self.pool is not None else {},
+        }
+        return redis_ok and upstream_ok, details
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Drain and close everything, in the reverse order of start."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+        if self.server is not None:
+            await self.server.stop(timeout)
+        if self._http is not None:
+            await self._http.cleanup()
+        if self.pool is not None:
+            await self.pool.stop(timeout)
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.embedded_redis is not None:
+            await asyncio.to_thread(self.embedded_redis.stop)
+
+
+async def serve(config: Config) -> int:
+    """Run until SIGTERM/SIGINT, then drain and exit 0."""
+    logging.basicConfig(
+        level=config.log.level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    gateway = Gateway(config)
+    await gateway.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(
+        f"stopgate: SMPP on {config.server.smpp_listen.host}:{gateway.smpp_port}, "
+        f"HTTP on {config.server.http_listen.host}:{gateway.http_port}",
+        flush=True,
+    )
+    await stop.wait()
+    await gateway.stop()
+    return 0
+
+
+__all__ = ["Gateway", "serve"]
