@@ -71,8 +71,11 @@ class _Conversation:
 class SenderServer:
     """Accepts sender binds and feeds their submit_sm to the MT pipeline."""
 
-    def __init__(self, config: Config, pipeline: MtPipeline, metrics: Metrics) -> None:
+    def __init__(
+        self, config: Config, metrics: Metrics, pipeline: MtPipeline | None = None
+    ) -> None:
         self.config = config
+        #: Set before start(); the DLR router and the pipeline need the server first.
         self.pipeline = pipeline
         self.metrics = metrics
         self.accounts = {account.system_id: account for account in config.accounts}
@@ -261,6 +264,7 @@ class SenderServer:
     async def _forward(
         self, link: SmppLink, pdu: SubmitSm, message: Message, started: float
     ) -> None:
+        assert self.pipeline is not None
         try:
             result = await self.pipeline.submit(message)
         except Exception:
