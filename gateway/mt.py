@@ -18,6 +18,7 @@ from typing import Protocol
 from gateway.config import Account
 from gateway.message import Message
 from gateway.metrics import Metrics
+from gateway.upstream import Sent, SubmitError
 from rules.numbers import normalize
 from smpp.constants import CommandStatus
 from smpp.pdu import SubmitSm
@@ -44,14 +45,6 @@ class MtResult:
 
 
 Stage = Callable[[Message], "MtResult | Awaitable[MtResult | None] | None"]
-
-
-@dataclass(frozen=True, slots=True)
-class Sent:
-    """Where the parts went and the ids the carrier gave them (in part order)."""
-
-    upstream: str
-    carrier_ids: list[str]
 
 
 class Carrier(Protocol):
@@ -131,8 +124,6 @@ class MtPipeline:
         except TooManyPartsError:
             mt_total.labels(message.account, klass, "rejected").inc()
             return MtResult(CommandStatus.ESME_RINVMSGLEN, reason="too_long")
-        from gateway.upstream import SubmitError  # the pool's errors carry the sender's status
-
         try:
             sent = await self.carrier.submit(parts, e164=message.e164, country=message.country)
         except SubmitError as error:

@@ -92,9 +92,9 @@ class SenderServer:
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._links: set[SmppLink] = set()
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[object]] = set()
         #: Called with the account name when a receiver/transceiver binds (DLR queue flush).
-        self.on_receiver_bound: Callable[[str], Coroutine[Any, Any, None]] | None = None
+        self.on_receiver_bound: Callable[[str], Coroutine[Any, Any, object]] | None = None
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -132,7 +132,7 @@ class SenderServer:
             return_exceptions=True,
         )
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, object]) -> None:
         task = asyncio.create_task(coroutine)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
