@@ -23,6 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/codec_bench.py
+	$(BIN)/python bench/proxy_bench.py
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
