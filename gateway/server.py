@@ -56,6 +56,7 @@ _RECEIVING = (BindState.BOUND_RX, BindState.BOUND_TRX)
 class _Failures:
     count: int = 0
     last: float = 0.0
+    answer_at: float = 0.0  # when the latest refusal to this address goes out
 
 
 @dataclass(slots=True)
@@ -160,25 +161,76 @@ class SenderServer:
                         self._spawn(link.unbind(timeout=5.0))
 
     # --- binds ------------------------------------------------------------------------
+    #
+    # Repeated failures from one address slow that address down: once it has failed
+    # more than once recently, every bind answer to it, refusal or acceptance, waits a
+    # delay that doubles with each failure (failed_bind_delay .. failed_bind_delay_max),
+    # counted from the previous answer to that address. Delaying acceptances too means
+    # a guesser cannot read "no answer yet" as "wrong password", and spacing answers
+    # one after another means guessing over many parallel connections gains nothing.
+    # An answer due after the connection's own bind_timeout is never sent: the session
+    # closes itself unbound by then, and no timer is kept for it.
 
     def bind(self, link: SmppLink, pdu: Pdu) -> None:
         system_id = getattr(pdu, "system_id", "")
         password = getattr(pdu, "password", "")
         account = self.accounts.get(system_id)
+        refusal: tuple[int, str] | None = None
         if account is None:
-            self._refuse(link, pdu, S.ESME_RINVSYSID, "unknown_system_id")
-            return
+            refusal = (S.ESME_RINVSYSID, "unknown_system_id")
         # Constant time: the comparison must not tell how much of a password was right.
-        if not account.password or not hmac.compare_digest(
-            password.encode("latin-1"), account.password.encode("latin-1")
+        elif not account.password or not hmac.compare_digest(
+            password.encode("latin-1", "replace"), account.password.encode("latin-1", "replace")
         ):
-            self._refuse(link, pdu, S.ESME_RINVPASWD, "bad_password")
-            return
+            refusal = (S.ESME_RINVPASWD, "bad_password")
+        answer_at = self._answer_time(_host(link.peer), failed=refusal is not None)
+        if answer_at is None:
+            return  # after the bind timeout: the session closes itself unanswered
+        if answer_at <= self.loop.time():
+            self._answer_bind(link, pdu, refusal)
+        else:
+            self.loop.call_at(answer_at, self._answer_bind, link, pdu, refusal)
+
+    def _answer_time(self, host: str, *, failed: bool) -> float | None:
+        """When to answer a bind from ``host`` (see above); None: not before the bind timeout."""
+        smpp = self.config.smpp
+        now = self.loop.time()
+        failures = self._failures.get(host)
+        if failures is not None and now - failures.last > smpp.failed_bind_delay_max * 4:
+            del self._failures[host]  # quiet long enough: forgiven
+            failures = None
+        if failed:
+            if failures is None:
+                if len(self._failures) >= 100_000:  # bounded: forget the oldest addresses
+                    for stale in list(self._failures)[:10_000]:
+                        del self._failures[stale]
+                failures = self._failures[host] = _Failures()
+            failures.count += 1
+            failures.last = now
+        if failures is None or failures.count < 2:
+            return now  # no failure, or a single typo: answered at once
+        delay = min(smpp.failed_bind_delay * 2 ** (failures.count - 1), smpp.failed_bind_delay_max)
+        answer_at = max(now, failures.answer_at) + delay
+        if answer_at - now > smpp.bind_timeout:
+            return None
+        failures.answer_at = answer_at
+        return answer_at
+
+    def _answer_bind(self, link: SmppLink, pdu: Pdu, refusal: tuple[int, str] | None) -> None:
+        if not link.is_open:
+            return  # the sender gave up waiting
+        system_id = getattr(pdu, "system_id", "")
         limit = self.config.smpp.max_sessions_per_account
-        if limit and self.session_count(system_id) >= limit:
-            self._refuse(link, pdu, S.ESME_RBINDFAIL, "too_many_sessions")
+        if refusal is None and limit and self.session_count(system_id) >= limit:
+            refusal = (S.ESME_RBINDFAIL, "too_many_sessions")
+        if refusal is not None:
+            status, outcome = refusal
+            self.metrics.sender_binds.labels(outcome).inc()
+            log.warning("sender bind refused", extra={"peer": link.peer, "reason": outcome})
+            link.reject_bind(pdu, status)
             return
         self._failures.pop(_host(link.peer), None)
+        account = self.accounts[system_id]
         bind = _BIND_NAMES[CommandId(pdu.command_id)]
         link.owner = _Conversation(account, bind)
         link.accept_bind(pdu, "stopgate")
@@ -188,29 +240,6 @@ class SenderServer:
         log.info("sender bound", extra={"account": system_id, "bind": bind, "peer": link.peer})
         if bind != "transmitter" and self.on_receiver_bound is not None:
             self._spawn(self.on_receiver_bound(system_id))
-
-    def _refuse(self, link: SmppLink, pdu: Pdu, status: int, outcome: str) -> None:
-        """Answer a failed bind after a delay that doubles with each failure from the address."""
-        self.metrics.sender_binds.labels(outcome).inc()
-        host = _host(link.peer)
-        failures = self._failures.setdefault(host, _Failures())
-        now = self.loop.time()
-        if now - failures.last > self.config.smpp.failed_bind_delay_max * 4:
-            failures.count = 0
-        failures.count += 1
-        failures.last = now
-        smpp = self.config.smpp
-        delay = min(smpp.failed_bind_delay * 2 ** (failures.count - 1), smpp.failed_bind_delay_max)
-        if failures.count == 1:
-            delay = 0.0  # a single typo is answered at once; repeats are slowed down
-        log.warning(
-            "sender bind refused",
-            extra={"peer": link.peer, "reason": outcome, "failures": failures.count},
-        )
-        if len(self._failures) > 100_000:  # bounded: forget the oldest addresses
-            for stale in list(self._failures)[:10_000]:
-                del self._failures[stale]
-        self.loop.call_later(delay, link.reject_bind, pdu, status)
 
     def closed(self, link: SmppLink) -> None:
         self._links.discard(link)
