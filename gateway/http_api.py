@@ -1,7 +1,67 @@
 """The HTTP side: the send API, health, readiness and metrics.
 
-Errors are JSON ``{"error": code, "detail": text}`` with the matching status,
-whatever raised them (aiohttp's own 404/405/413 included).
+Routes
+------
+
+``POST /v1/messages``: send one SMS through the same pipeline as an SMPP submit_sm.
+Authenticate with the account's ``api_key``::
+
+    POST /v1/messages
+    Authorization: Bearer acme-key
+    Content-Type: application/json
+
+    {"to": "+33612345678", "from": "ACME", "text": "Your code is 4711",
+     "class": "transactional", "campaign": "otp"}
+
+    202 Accepted
+    {"id": "9f2c61d0a4b3e871", "status": "accepted", "class": "transactional",
+     "parts": 1, "footer": null}
+
+- ``to`` (required): E.164 (``+33612345678``) or the account's national format
+  (``06 12 34 56 78`` for a ``default_region = "FR"`` account). The carrier gets
+  the international digits with TON 1 / NPI 1.
+- ``text`` (required): any Unicode; GSM 03.38 when it fits, else UCS-2; long
+  texts go out as concatenated parts (UDH), ``parts`` says how many.
+- ``from`` (optional): ``+`` and up to 15 digits (TON 1 / NPI 1), up to 15
+  digits (shortcode or number as the carrier knows it; TON 0 / NPI 1), or an
+  alphanumeric sender id of at most 11 GSM characters with at least one
+  letter (TON 5 / NPI 0). Missing, null or "": the account's ``shortcode``,
+  else the first entry of its ``numbers``; an account with neither must give it.
+- ``class`` (optional): ``promotional`` or ``transactional``; beats every rule.
+  The answer's ``class`` is what the pipeline decided (null while nothing
+  classified the message).
+- ``campaign`` (optional): a label of at most 64 characters, for the reports.
+- Unknown fields are refused (a typo must not pass silently); null counts as absent.
+
+``id`` is the id the account's receiver binds see in the message's delivery
+receipts (``receipted_message_id`` and the ``id:`` field), one receipt per
+part, all with this id; receipts wait in the account's queue while no receiver
+is bound. ``footer`` is the opt-out footer the policy appended (null: none).
+
+Refusals are JSON ``{"error": code, "detail": text}``::
+
+    401 unauthorized          no/unknown Bearer key (with WWW-Authenticate: Bearer)
+    400 invalid_json          the body is not JSON (or not UTF-8)
+    400 invalid_request       not an object, a missing/empty/ill-typed field, an unknown field
+    400 invalid_source        ``from`` is not a number or a valid alphanumeric id
+    400 invalid_destination   ``to`` is not a valid phone number
+    400 no_route              no upstream is configured for the destination
+    400 text_too_long         more than 255 parts
+    413 body_too_large        over ``http.max_body_size``
+    429 throttled             over the account's ``tps`` (Retry-After: 1)
+    503 upstream_unavailable  no carrier link can take it now (Retry-After: 1); retry
+    503 queue_full            too many parts waiting for a carrier window (Retry-After: 1)
+    502 carrier_refused       the carrier answered an error status (in ``detail``)
+    500 internal_error        a bug; logged, never a stack trace in the answer
+    404 not_found, 405 method_not_allowed (with Allow), for any route
+
+and a message the opt-out policy blocks is ``422 {"status": "blocked", "reason": ...}``.
+
+``GET /healthz``: 200 ``{"status": "ok"}`` while the process serves HTTP.
+``GET /readyz``: 200 ``{"ready": true, "redis": true, "upstreams": {name: {"bound",
+"connecting", "down", "transmitting"}}}`` when a carrier session can transmit and
+Redis answers; the same body with 503 otherwise.
+``GET /metrics``: Prometheus text format.
 """
 
 from __future__ import annotations
@@ -21,37 +81,54 @@ from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.mt import MtPipeline, MtResult
 from gateway.token_bucket import TokenBucket
+from rules.numbers import TON_ALPHANUMERIC, TON_INTERNATIONAL, TON_UNKNOWN, normalize
 from smpp.constants import CommandStatus
-from smpp.gsm import UnencodableError
+from smpp.gsm import gsm_septets
 
 log = logging.getLogger("stopgate.http")
 
 S = CommandStatus
 MAX_TEXT_CHARS = 255 * 67  # the most a 255-part UCS-2 message carries
 MAX_CAMPAIGN = 64
+MAX_TO_CHARS = 32  # separators allowed: "+33 (0)6 12 34 56 78"
+MAX_ALPHANUMERIC = 11  # GSM 03.40 TP-OA: 11 characters in 7-bit
+MAX_DIGITS = 15  # E.164
+NPI_ISDN = 1
+RETRY_AFTER = {"Retry-After": "1"}
+_FIELDS = ("to", "from", "text", "class", "campaign")
 _CLASSES = ("promotional", "transactional")
 
-#: How a refused MT reads over HTTP: SMPP status -> (HTTP status, error code).
-_HTTP_FOR_STATUS: dict[int, tuple[int, str]] = {
-    S.ESME_RINVDSTADR: (400, "invalid_destination"),
-    S.ESME_RINVSRCADR: (400, "invalid_source"),
-    S.ESME_RINVMSGLEN: (400, "text_too_long"),
-    S.ESME_RTHROTTLED: (429, "throttled"),
-    S.ESME_RMSGQFUL: (429, "queue_full"),
+#: How a refused MT reads over HTTP: SMPP status -> (HTTP status, error code, detail).
+_HTTP_FOR_STATUS: dict[int, tuple[int, str, str]] = {
+    S.ESME_RINVDSTADR: (400, "invalid_destination", "'to' is not a valid phone number"),
+    S.ESME_RINVSRCADR: (400, "invalid_source", "the carrier refused the 'from' address"),
+    S.ESME_RINVMSGLEN: (400, "text_too_long", "the text needs more than 255 parts"),
+    S.ESME_RTHROTTLED: (503, "upstream_unavailable",
+                        "no carrier link can take the message now; retry later"),
+    S.ESME_RMSGQFUL: (503, "queue_full",
+                      "too many messages wait for the carrier; retry later"),
+}
+#: Pipeline refusals that say more than their SMPP status (MtResult.reason).
+_HTTP_FOR_REASON: dict[str, tuple[int, str, str]] = {
+    "NoRoute": (400, "no_route", "no upstream is configured for this destination"),
 }
 
 ACCOUNT = web.AppKey("account_by_key", dict)
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
 
 
-def json_response(body: Mapping[str, Any], status: int = 200) -> web.Response:
+def json_response(
+    body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
     return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/json"
+        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
     )
 
 
-def error(status: int, code: str, detail: str) -> web.Response:
-    return json_response({"error": code, "detail": detail}, status)
+def error(
+    status: int, code: str, detail: str, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return json_response({"error": code, "detail": detail}, status, headers)
 
 
 def _key_digest(api_key: str) -> bytes:
@@ -60,19 +137,33 @@ def _key_digest(api_key: str) -> bytes:
     return hashlib.sha256(api_key.encode()).digest()
 
 
+#: Headers of aiohttp's own error responses that still hold for the JSON one.
+_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
+
+
 @web.middleware
 async def json_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Every error as JSON, including aiohttp's own (413, 404, 405)."""
+    """Every error as JSON, including aiohttp's own (413, 404, 405) and unexpected ones."""
     try:
         return await handler(request)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return error(413, "body_too_large", exc.text or "request body too large")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        return error(exc.status, exc.reason.lower().replace(" ", "_"), exc.text or exc.reason)
+        headers = {name: exc.headers[name] for name in _KEPT_HEADERS if name in exc.headers}
+        if isinstance(exc, web.HTTPRequestEntityTooLarge):
+            return error(413, "body_too_large", exc.text or "request body too large", headers)
+        if isinstance(exc, web.HTTPNotFound):
+            detail = f"nothing at {request.path}"
+        elif isinstance(exc, web.HTTPMethodNotAllowed):
+            detail = f"{request.method} is not allowed on {request.path}; use {headers['Allow']}"
+        else:
+            detail = exc.text or exc.reason
+        return error(exc.status, exc.reason.lower().replace(" ", "_"), detail, headers)
+    except Exception:
+        log.exception("HTTP %s %s failed", request.method, request.path)
+        return error(500, "internal_error", "stopgate failed on this request; see its log")
 
 
 class HttpApi:
@@ -116,33 +207,41 @@ class HttpApi:
         """POST /v1/messages: {to, from, text, class?, campaign?} through the MT pipeline."""
         account = self.authenticate(request)
         if account is None:
-            return error(401, "unauthorized", "send 'Authorization: Bearer <api_key>'")
+            return error(401, "unauthorized", "send 'Authorization: Bearer <api_key>'",
+                         {"WWW-Authenticate": 'Bearer realm="stopgate"'})
+        raw = await request.read()  # over client_max_size: HTTPRequestEntityTooLarge -> 413
         try:
-            body = orjson.loads(await request.read())
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             return error(400, "invalid_json", f"the body is not JSON: {exc}")
         problem = _check_body(body)
         if problem:
-            return error(400, "invalid_request", problem)
+            return error(400, *problem)
+        source = _source(body.get("from") or account.shortcode or next(iter(account.numbers), ""))
+        if isinstance(source, str):
+            if not body.get("from"):
+                source = (f"no 'from' given and account {account.system_id} has no shortcode "
+                          "or numbers to send from")
+            return error(400, "invalid_source", source)
         now = asyncio.get_running_loop().time()
         if not self.buckets[account.system_id].take(now):
             self.metrics.throttled.labels("account_tps").inc()
-            return error(429, "throttled", f"account {account.system_id} is over its tps limit")
+            return error(429, "throttled", f"account {account.system_id} is over its tps limit",
+                         RETRY_AFTER)
         started = time.perf_counter()
-        sender = body.get("from") or account.shortcode or (account.numbers or ("",))[0]
-        try:
-            message = Message.from_text(
-                account.system_id,
-                source_addr=sender,
-                source_addr_ton=_source_ton(sender),
-                source_addr_npi=0 if _source_ton(sender) == 5 else 1,
-                destination_addr=body["to"],
-                dest_addr_ton=1 if body["to"].startswith("+") else 0,
-                text=body["text"],
-                received_at=now,
-            )
-        except UnencodableError as exc:  # pragma: no cover - UCS-2 encodes every str
-            return error(400, "invalid_text", str(exc))
+        destination, dest_ton = _destination(body["to"], account.default_region)
+        sender, source_ton, source_npi = source
+        message = Message.from_text(
+            account.system_id,
+            source_addr=sender,
+            source_addr_ton=source_ton,
+            source_addr_npi=source_npi,
+            destination_addr=destination,
+            dest_addr_ton=dest_ton,
+            dest_addr_npi=NPI_ISDN,
+            text=body["text"],
+            received_at=now,
+        )
         message.klass = body.get("class")
         message.campaign = body.get("campaign")
         result = await self.pipeline.submit(message)
@@ -177,38 +276,69 @@ class HttpApi:
 def _refusal(result: MtResult) -> web.Response:
     if result.reason == "blocked":
         return json_response({"status": "blocked", "reason": result.reason}, 422)
-    status, code = _HTTP_FOR_STATUS.get(result.status, (502, "carrier_refused"))
-    detail = f"refused with SMPP status 0x{result.status:08X} ({result.reason or code})"
-    return error(status, code, detail)
+    known = _HTTP_FOR_REASON.get(result.reason) or _HTTP_FOR_STATUS.get(result.status)
+    if known is None:
+        return error(502, "carrier_refused",
+                     f"refused with SMPP status 0x{result.status:08X} ({result.reason})")
+    status, code, detail = known
+    return error(status, code, detail, RETRY_AFTER if status == 503 else None)
 
 
-def _source_ton(sender: str) -> int:
-    if any(c.isalpha() for c in sender):
-        return 5  # alphanumeric
-    return 1 if sender.startswith("+") else 0
+def _destination(to: str, region: str) -> tuple[str, int]:
+    """The carrier-facing recipient: international digits (TON 1) when ``to`` is valid.
+
+    An invalid one goes on as written (TON 0) for the pipeline's normalise stage to
+    refuse, so it is counted like any other refused MT.
+    """
+    number = normalize(to, TON_UNKNOWN, region)
+    if number is None:
+        return to, TON_UNKNOWN
+    return number.e164.removeprefix("+"), TON_INTERNATIONAL
 
 
-def _check_body(body: Any) -> str:
-    """What is wrong with a send request, or "" when nothing is."""
+def _source(sender: str) -> tuple[str, int, int] | str:
+    """(source_addr, TON, NPI) for a ``from`` value, or what is wrong with it."""
+    if not sender:
+        return "'from' is empty"
+    if sender.startswith("+"):
+        digits = sender[1:]
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= MAX_DIGITS):
+            return f"'from' {sender!r}: after '+' come 1 to {MAX_DIGITS} digits"
+        return digits, TON_INTERNATIONAL, NPI_ISDN
+    if sender.isascii() and sender.isdigit():
+        if len(sender) > MAX_DIGITS:
+            return f"'from' {sender!r}: a number has at most {MAX_DIGITS} digits"
+        return sender, TON_UNKNOWN, NPI_ISDN
+    if len(sender) > MAX_ALPHANUMERIC:
+        return (f"'from' {sender!r}: an alphanumeric sender id has at most "
+                f"{MAX_ALPHANUMERIC} characters ({len(sender)} given)")
+    if gsm_septets(sender) != len(sender) or not any(c.isalpha() for c in sender):
+        return (f"'from' {sender!r}: an alphanumeric sender id has at least one letter and only "
+                "characters of the GSM 03.38 default alphabet")
+    return sender, TON_ALPHANUMERIC, 0
+
+
+def _check_body(body: Any) -> tuple[str, str] | None:
+    """(error code, detail) for what is wrong with a send request, or None."""
     if not isinstance(body, dict):
-        return "expected a JSON object {to, from, text, class?, campaign?}"
-    unknown = sorted(set(body) - {"to", "from", "text", "class", "campaign"})
+        return "invalid_request", "expected a JSON object {to, from, text, class?, campaign?}"
+    unknown = sorted(set(body) - set(_FIELDS))
     if unknown:
-        return f"unknown field(s) {', '.join(unknown)}; expected to, from, text, class, campaign"
+        return "invalid_request", (f"unknown field(s) {', '.join(unknown)}; "
+                                   f"expected {', '.join(_FIELDS)}")
     for name in ("to", "text"):
         if not isinstance(body.get(name), str) or not body[name].strip():
-            return f"'{name}' must be a non-empty string"
-    if "from" in body and not isinstance(body["from"], str):
-        return "'from' must be a string"
-    if len(body.get("from") or "") > 20:
-        return "'from' is at most 20 characters (SMPP source_addr)"
-    if len(body["to"]) > 20:
-        return "'to' is at most 20 characters"
+            return "invalid_request", f"'{name}' must be a non-empty string"
+    if body.get("from") is not None and not isinstance(body["from"], str):
+        return "invalid_source", "'from' must be a string"
+    if len(body["to"]) > MAX_TO_CHARS:
+        return "invalid_destination", f"'to' is at most {MAX_TO_CHARS} characters"
     if len(body["text"]) > MAX_TEXT_CHARS:
-        return f"'text' is at most {MAX_TEXT_CHARS} characters"
-    if body.get("class") is not None and body["class"] not in _CLASSES:
-        return f"'class' must be one of {', '.join(_CLASSES)}, got {body['class']!r}"
+        return "text_too_long", f"'text' is at most {MAX_TEXT_CHARS} characters"
+    klass = body.get("class")
+    if klass is not None and (not isinstance(klass, str) or klass not in _CLASSES):
+        return "invalid_request", f"'class' must be one of {', '.join(_CLASSES)}, got {klass!r}"
     campaign = body.get("campaign")
     if campaign is not None and (not isinstance(campaign, str) or len(campaign) > MAX_CAMPAIGN):
-        return f"'campaign' must be a string of at most {MAX_CAMPAIGN} characters"
-    return ""
+        return "invalid_request", f"'campaign' is a string of at most {MAX_CAMPAIGN} characters"
+    return None
