@@ -341,8 +341,9 @@ async def test_over_the_accounts_tps_is_429(
     try:
         good = {"to": "+33612345678", "text": "hi"}
         results = await asyncio.gather(*(send(http, stack, good) for _ in range(6)))
-        statuses = sorted(status for status, _, _ in results)
-        assert statuses == [202, 202, 429, 429, 429, 429]
+        statuses = [status for status, _, _ in results]
+        # 2 tokens in the bucket; a slow machine may refill a third while the six run.
+        assert statuses.count(202) in (2, 3) and statuses.count(429) == 6 - statuses.count(202)
         for status, body, headers in results:
             if status == 429:
                 assert_error(status, body, 429, "throttled")
@@ -354,7 +355,8 @@ async def test_over_the_accounts_tps_is_429(
         status, body, _ = await send(http, stack, good)
         assert status == 202, body
         metrics = stack.gateway.metrics.render().decode()
-        assert sample(metrics, "stopgate_throttled_total", {"reason": "account_tps"}) == 4
+        throttled = sample(metrics, "stopgate_throttled_total", {"reason": "account_tps"})
+        assert throttled == statuses.count(429)
     finally:
         await stack.gateway.stop(timeout=2.0)
         await stack.simulator.stop()
