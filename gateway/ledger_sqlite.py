@@ -1,0 +1,415 @@
+"""The ledger in one SQLite file (WAL, synchronous=FULL): the default, for one instance.
+
+Schema (version 1; ``schema_migrations`` records what was applied, newer
+versions append to ``MIGRATIONS``)::
+
+    events        id INTEGER PK (rowid, ascending = recording order), at (µs since
+                  the Unix epoch, UTC), scope, number, event ('optout'|'optin'),
+                  source, changed (0/1: did it change the state), campaign, keyword,
+                  reason, number_called.  Append-only.
+                  Indexes: (number) for a number's history; (scope, at) for reports.
+    suppressions  (scope, number) PK, since, source, campaign.  WITHOUT ROWID.
+                  The current state: one row per suppressed pair. Index: (number).
+    tokens        token PK, account, number, campaign, created; UNIQUE (account, number).
+    ledger_meta   key PK, value: small facts (created, last health check).
+
+Times are integers (µs, UTC): 8 bytes instead of a 27-character string per
+row, and ordered. Reports group by day with ``date(at / 1000000, 'unixepoch')``.
+``changed`` lets reports count an opt-out once however many STOPs repeat it.
+
+**Slots for issue 5.** The webhook outbox becomes migration 2: a table
+``webhook_outbox (id PK, event_id REFERENCES events, account, payload, created,
+next_attempt, attempts, claimed_by, claimed_until, delivered)`` written by
+``_apply_events`` inside the record transaction (so an event and its outbox
+rows commit together), claimed by ``UPDATE ... WHERE claimed_until < now``.
+Reports read ``events`` through the (scope, at) index; no new table needed.
+
+**Threads.** One connection, ``check_same_thread=False``, every method under one
+lock: safe from any thread, one at a time. Snapshot reads (``iter_suppressed``,
+``export``) open a connection of their own, so writes made while a snapshot is
+being read neither see nor disturb it (WAL: readers don't block the writer).
+Several processes (``stopgate suppressions import`` next to ``serve``) share the
+file through SQLite's locks; a writer waits up to ``busy_timeout`` for another.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from gateway.ledger import (
+    ImportResult,
+    LedgerError,
+    OptEvent,
+    Progress,
+    Source,
+    SuppressionRow,
+    TokenInfo,
+    check_source,
+)
+
+__all__ = ["MIGRATIONS", "SqliteLedger", "from_micros", "to_micros"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+#: (version, what it does, statements). Applied in order, each version in one transaction.
+MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (1, "events, suppression state, opt-out link tokens", (
+        """CREATE TABLE events (
+               id            INTEGER PRIMARY KEY,
+               at            INTEGER NOT NULL,
+               scope         TEXT NOT NULL,
+               number        TEXT NOT NULL,
+               event         TEXT NOT NULL CHECK (event IN ('optout', 'optin')),
+               source        TEXT NOT NULL,
+               changed       INTEGER NOT NULL,
+               campaign      TEXT,
+               keyword       TEXT,
+               reason        TEXT,
+               number_called TEXT)""",
+        "CREATE INDEX events_by_number ON events (number)",
+        "CREATE INDEX events_by_scope_at ON events (scope, at)",
+        """CREATE TABLE suppressions (
+               scope    TEXT NOT NULL,
+               number   TEXT NOT NULL,
+               since    INTEGER NOT NULL,
+               source   TEXT NOT NULL,
+               campaign TEXT,
+               PRIMARY KEY (scope, number)) WITHOUT ROWID""",
+        "CREATE INDEX suppressions_by_number ON suppressions (number)",
+        """CREATE TABLE tokens (
+               token    TEXT PRIMARY KEY,
+               account  TEXT NOT NULL,
+               number   TEXT NOT NULL,
+               campaign TEXT,
+               created  INTEGER NOT NULL,
+               UNIQUE (account, number)) WITHOUT ROWID""",
+        "CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+    )),
+)
+
+#: Numbers per import transaction: big enough to amortise the fsync, small enough that a
+#: STOP waiting for the write lock waits well under a second.
+IMPORT_CHUNK = 50_000
+_TOKEN_BYTES = 9  # 72 random bits -> 12 base64url characters
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{12}")
+_BUSY_TIMEOUT_S = 10.0
+
+
+def to_micros(at: datetime) -> int:
+    """An aware datetime as integer microseconds since the Unix epoch."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
+def from_micros(micros: int) -> datetime:
+    """The UTC datetime of ``to_micros``."""
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE itself.
+    conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None,
+                           check_same_thread=False)
+    try:
+        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode != "wal":
+            raise LedgerError(f"ledger {path}: SQLite refused WAL mode (got {mode!r}); "
+                              f"put it on a local file system")
+        conn.execute("PRAGMA synchronous = FULL")  # a commit is on disk when it returns
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA cache_size = -65536")  # 64 MiB: bulk imports touch many pages
+        conn.execute("PRAGMA journal_size_limit = 67108864")  # shrink the WAL after an import
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class SqliteLedger:
+    """The ``Ledger`` on a SQLite file; created (with its directory) if missing."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
+        self._db: sqlite3.Connection | None = conn
+        try:
+            self._migrate()
+            self._write_meta("opened", datetime.now(UTC).isoformat())
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SqliteLedger({str(self.path)!r})"
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise LedgerError(f"the ledger {self.path} is closed")
+        return self._db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Cursor]:
+        """One write transaction, committed (durably) on leaving, rolled back on error."""
+        with self._lock:
+            conn = self._conn
+            # IMMEDIATE takes the write lock now, so a second process waits here
+            # (busy_timeout) rather than failing later on a lock upgrade.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn.cursor()
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def _migrate(self) -> None:
+        known = MIGRATIONS[-1][0]
+        with self._write() as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                        "version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+                        "applied INTEGER NOT NULL)")
+            current = cur.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+            if current > known:
+                raise LedgerError(f"the ledger {self.path} has schema version {current}, this "
+                                  f"stopgate knows up to {known}: run a newer stopgate")
+            now = to_micros(datetime.now(UTC))
+            for version, description, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    cur.execute(statement)
+                cur.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                            (version, description, now))
+
+    def _write_meta(self, key: str, value: str) -> None:
+        with self._write() as cur:
+            cur.execute("INSERT INTO ledger_meta VALUES (?, ?) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+
+    def schema_version(self) -> int:
+        """The schema version of the file (the last migration applied)."""
+        return int(self._read("SELECT max(version) FROM schema_migrations")[0][0])
+
+    def pragma(self, name: str) -> Any:
+        """A PRAGMA's value on the ledger's connection (for checks and tests)."""
+        if not name.isidentifier():
+            raise ValueError(f"not a pragma name: {name!r}")
+        return self._read(f"PRAGMA {name}")[0][0]
+
+    # --- events and state -------------------------------------------------------------
+
+    def record(self, events: Sequence[OptEvent]) -> list[OptEvent]:
+        if not events:
+            return []
+        for event in events:
+            if event.id is not None:
+                raise ValueError(f"event {event.id} is recorded already")
+        now = datetime.now(UTC)
+        with self._write() as cur:
+            return self._apply_events(cur, events, now)
+
+    def _apply_events(self, cur: sqlite3.Cursor, events: Sequence[OptEvent],
+                      now: datetime) -> list[OptEvent]:
+        recorded = []
+        for event in events:
+            at = (event.at or now).astimezone(UTC)
+            micros = to_micros(at)
+            if event.event == "optout":
+                cur.execute("INSERT INTO suppressions VALUES (?, ?, ?, ?, ?) "
+                            "ON CONFLICT (scope, number) DO NOTHING",
+                            (event.scope, event.number, micros, event.source, event.campaign))
+            else:
+                cur.execute("DELETE FROM suppressions WHERE scope = ? AND number = ?",
+                            (event.scope, event.number))
+            changed = cur.rowcount == 1
+            cur.execute("INSERT INTO events (at, scope, number, event, source, changed, "
+                        "campaign, keyword, reason, number_called) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (micros, event.scope, event.number, event.event, event.source, changed,
+                         event.campaign, event.keyword, event.reason, event.number_called))
+            recorded.append(replace(event, at=at, id=cur.lastrowid, changed=changed))
+        return recorded
+
+    def is_suppressed(self, scope: str, number: str) -> bool:
+        return bool(self._read("SELECT 1 FROM suppressions WHERE scope = ? AND number = ?",
+                               (scope, number)))
+
+    def suppressed_scopes(self, number: str) -> list[str]:
+        rows = self._read("SELECT scope FROM suppressions WHERE number = ? ORDER BY scope",
+                          (number,))
+        return [scope for (scope,) in rows]
+
+    def count_suppressed(self, scope: str | None = None) -> int:
+        if scope is None:
+            rows = self._read("SELECT count(*) FROM suppressions")
+        else:
+            rows = self._read("SELECT count(*) FROM suppressions WHERE scope = ?", (scope,))
+        return int(rows[0][0])
+
+    def iter_suppressed(self, batch: int = 10_000) -> Iterator[list[tuple[str, str]]]:
+        return self._snapshot("SELECT scope, number FROM suppressions", (), batch, None)
+
+    def export(self, scope: str | None = None) -> Iterator[SuppressionRow]:
+        sql = "SELECT number, scope, since, source FROM suppressions"
+        params: tuple[str, ...] = ()
+        if scope is not None:
+            sql, params = f"{sql} WHERE scope = ?", (scope,)
+        batches = self._snapshot(f"{sql} ORDER BY scope, number", params, 5_000,
+                                 lambda r: SuppressionRow(r[0], r[1], from_micros(r[2]), r[3]))
+        return (row for rows in batches for row in rows)
+
+    def _snapshot(self, sql: str, params: Sequence[Any], batch: int,
+                  convert: Callable[[Any], Any] | None) -> Iterator[list[Any]]:
+        """Rows of one SELECT on a connection of its own: one statement reads one snapshot
+        (WAL), however long the caller takes between batches."""
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1, got {batch}")
+        self._conn  # noqa: B018 -- fail now, not at the first next(), if closed
+        conn = _connect(self.path)
+        conn.execute("PRAGMA query_only = ON")
+        cursor = conn.execute(sql, params)  # the snapshot starts here, before the first next()
+        return _batches(conn, cursor, batch, convert)
+
+    # --- bulk import ------------------------------------------------------------------
+
+    def import_numbers(self, scope: str, numbers: Iterable[str], *, source: Source = "import",
+                       at: datetime | None = None,
+                       progress: Progress | None = None) -> ImportResult:
+        check_source(source)
+        if not scope:
+            raise ValueError("scope is empty (an account's system_id, or '*')")
+        if at is not None and at.utcoffset() is None:
+            raise ValueError("at must be timezone-aware (UTC)")
+        micros = to_micros(at or datetime.now(UTC))
+        done = ImportResult()
+        it = iter(numbers)
+        while chunk := list(islice(it, IMPORT_CHUNK)):
+            if not all(chunk):
+                raise ValueError(f"empty number in an import chunk after {done.total} numbers")
+            done += self._import_chunk(scope, chunk, source, micros)
+            if progress is not None:
+                progress(done)
+        return done
+
+    def _import_chunk(self, scope: str, chunk: list[str], source: str,
+                      micros: int) -> ImportResult:
+        # The chunk goes into a temp table (deduplicated, sorted by its key), then two
+        # set-wise statements: events for the numbers not yet suppressed, then their state
+        # rows, inserted in key order. No per-number Python round trip in the transaction.
+        with self._write() as cur:
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS import_batch "
+                        "(number TEXT PRIMARY KEY) WITHOUT ROWID")
+            cur.execute("DELETE FROM temp.import_batch")
+            cur.executemany("INSERT INTO temp.import_batch VALUES (?) ON CONFLICT DO NOTHING",
+                            ((number,) for number in chunk))
+            cur.execute("INSERT INTO events (at, scope, number, event, source, changed) "
+                        "SELECT ?, ?, b.number, 'optout', ?, 1 FROM temp.import_batch b "
+                        "WHERE NOT EXISTS (SELECT 1 FROM suppressions s "
+                        "                  WHERE s.scope = ? AND s.number = b.number)",
+                        (micros, scope, source, scope))
+            added = cur.rowcount
+            cur.execute("INSERT INTO suppressions (scope, number, since, source) "
+                        "SELECT ?, number, ?, ? FROM temp.import_batch WHERE true "
+                        "ON CONFLICT (scope, number) DO NOTHING", (scope, micros, source))
+            if cur.rowcount != added:  # cannot happen under the write lock; never commit it
+                raise LedgerError(f"import: {added} events but {cur.rowcount} state rows")
+            cur.execute("DELETE FROM temp.import_batch")
+        return ImportResult(added, len(chunk) - added, len(chunk))
+
+    # --- opt-out link tokens ----------------------------------------------------------
+
+    def token_for(self, account: str, number: str, campaign: str | None = None) -> str:
+        return self.tokens_for(account, (number,), campaign)[number]
+
+    def tokens_for(self, account: str, numbers: Iterable[str],
+                   campaign: str | None = None) -> dict[str, str]:
+        wanted = list(dict.fromkeys(numbers))
+        if not account or not all(wanted):
+            raise ValueError("tokens need an account and non-empty numbers")
+        with self._lock:
+            tokens = self._tokens(account, wanted)
+            missing = [number for number in wanted if number not in tokens]
+            for _attempt in range(3):
+                if not missing:
+                    break
+                try:
+                    self._create_tokens(account, missing, campaign)
+                except sqlite3.IntegrityError:  # a 72-bit collision: draw again
+                    continue
+                tokens.update(self._tokens(account, missing))
+                missing = [number for number in missing if number not in tokens]
+            if missing:
+                raise LedgerError(f"could not create opt-out tokens for {len(missing)} numbers")
+        return tokens
+
+    def _tokens(self, account: str, numbers: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(numbers), 500):  # under SQLite's bound-parameter limit
+            part = numbers[start:start + 500]
+            marks = ",".join("?" * len(part))
+            found.update(self._read(f"SELECT number, token FROM tokens WHERE account = ? "
+                                    f"AND number IN ({marks})", (account, *part)))
+        return found
+
+    def _create_tokens(self, account: str, numbers: list[str], campaign: str | None) -> None:
+        created = to_micros(datetime.now(UTC))
+        with self._write() as cur:
+            # Another process may have created some meanwhile: theirs stand (DO NOTHING on
+            # (account, number)); a clash on the token itself raises and rolls back.
+            cur.executemany("INSERT INTO tokens VALUES (?, ?, ?, ?, ?) "
+                            "ON CONFLICT (account, number) DO NOTHING",
+                            [(secrets.token_urlsafe(_TOKEN_BYTES), account, number, campaign,
+                              created) for number in numbers])
+
+    def resolve_token(self, token: str) -> TokenInfo | None:
+        if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+            return None
+        rows = self._read("SELECT account, number, campaign FROM tokens WHERE token = ?",
+                          (token,))
+        return TokenInfo(*rows[0]) if rows else None
+
+    # --- life -------------------------------------------------------------------------
+
+    def health(self) -> bool:
+        try:
+            self._write_meta("health_checked", datetime.now(UTC).isoformat())
+        except (sqlite3.Error, LedgerError, OSError):
+            return False
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+
+def _batches(conn: sqlite3.Connection, cursor: sqlite3.Cursor, batch: int,
+             convert: Callable[[Any], Any] | None) -> Iterator[list[Any]]:
+    try:
+        while rows := cursor.fetchmany(batch):
+            yield rows if convert is None else [convert(row) for row in rows]
+    finally:
+        conn.close()

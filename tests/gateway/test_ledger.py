@@ -1,0 +1,485 @@
+"""The suppression ledger on real SQLite files: events, derived state, imports, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing, closing
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from gateway.ledger import (
+    DEFAULT_FILE,
+    AsyncLedger,
+    ImportResult,
+    LedgerError,
+    OptEvent,
+    SuppressionRow,
+    TokenInfo,
+    open_ledger,
+)
+from gateway.ledger_sqlite import MIGRATIONS, SqliteLedger
+
+T0 = datetime(2026, 11, 23, 15, 4, 5, tzinfo=UTC)
+ALICE = "+33612345678"
+BOB = "+33698765432"
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "ledger.sqlite3"
+
+
+@pytest.fixture
+def ledger(path: Path) -> Iterator[SqliteLedger]:
+    store = SqliteLedger(path)
+    yield store
+    store.close()
+
+
+def optout(number: str = ALICE, scope: str = "acme", **fields: object) -> OptEvent:
+    return OptEvent(number=number, scope=scope, event="optout",
+                    source=fields.pop("source", "keyword"),  # type: ignore[arg-type]
+                    at=fields.pop("at", T0), **fields)  # type: ignore[arg-type]
+
+
+def optin(number: str = ALICE, scope: str = "acme") -> OptEvent:
+    return OptEvent(number=number, scope=scope, event="optin", source="keyword",
+                    keyword="START", at=T0 + timedelta(minutes=1))
+
+
+def events_in_file(path: Path) -> list[tuple[str, str, str, int]]:
+    """(scope, number, event, changed) of every event row, read with a separate connection."""
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT scope, number, event, changed FROM events ORDER BY id"
+                            ).fetchall()
+
+
+def numbers(n: int, prefix: str = "+3361") -> list[str]:
+    return [f"{prefix}{i:08d}" for i in range(n)]
+
+
+# --- events and the derived state -----------------------------------------------------
+
+
+def test_recorded_optout_suppresses_the_number_in_its_scope(ledger: SqliteLedger) -> None:
+    [event] = ledger.record([optout(campaign="black-friday", keyword="STOP",
+                                    number_called="36173")])
+    assert event.id is not None and event.changed and event.at == T0
+    assert ledger.is_suppressed("acme", ALICE)
+    assert not ledger.is_suppressed("acme", BOB)
+    assert ledger.suppressed_scopes(ALICE) == ["acme"]
+    assert ledger.count_suppressed() == ledger.count_suppressed("acme") == 1
+
+
+def test_optin_after_optout_clears_the_state(ledger: SqliteLedger, path: Path) -> None:
+    ledger.record([optout()])
+    [event] = ledger.record([optin()])
+    assert event.changed
+    assert not ledger.is_suppressed("acme", ALICE)
+    assert ledger.count_suppressed() == 0
+    assert events_in_file(path) == [("acme", ALICE, "optout", 1), ("acme", ALICE, "optin", 1)]
+
+
+def test_optin_of_a_number_never_opted_out_is_history_only(ledger: SqliteLedger) -> None:
+    [event] = ledger.record([optin()])
+    assert not event.changed and event.id is not None
+    assert ledger.count_suppressed() == 0
+
+
+def test_events_of_one_call_apply_in_order(ledger: SqliteLedger) -> None:
+    recorded = ledger.record([optout(), optin(), optout(at=T0 + timedelta(minutes=2))])
+    assert [e.changed for e in recorded] == [True, True, True]
+    assert [e.id for e in recorded] == sorted(e.id for e in recorded if e.id is not None)
+    assert ledger.is_suppressed("acme", ALICE)
+    [row] = ledger.export()
+    assert row.since == T0 + timedelta(minutes=2)
+
+
+def test_scopes_are_independent(ledger: SqliteLedger) -> None:
+    ledger.record([optout(scope="acme"), optout(BOB, scope="*")])
+    assert ledger.is_suppressed("acme", ALICE) and not ledger.is_suppressed("*", ALICE)
+    assert ledger.is_suppressed("*", BOB) and not ledger.is_suppressed("acme", BOB)
+    ledger.record([optout(scope="*")])
+    assert ledger.suppressed_scopes(ALICE) == ["*", "acme"]
+    ledger.record([optin(scope="acme")])  # re-consent to acme leaves the operator-wide opt-out
+    assert ledger.suppressed_scopes(ALICE) == ["*"]
+    assert ledger.count_suppressed("*") == 2 and ledger.count_suppressed("acme") == 0
+
+
+def test_duplicate_optout_keeps_one_state_row_and_both_events(ledger: SqliteLedger,
+                                                              path: Path) -> None:
+    first, again = ledger.record([optout(campaign="spring"),
+                                  optout(campaign="summer", at=T0 + timedelta(hours=1))])
+    assert first.changed and not again.changed
+    assert ledger.count_suppressed() == 1
+    assert events_in_file(path) == [("acme", ALICE, "optout", 1), ("acme", ALICE, "optout", 0)]
+    [row] = ledger.export()
+    assert row.since == T0  # the state keeps the opt-out that made it
+
+
+def test_recorded_event_without_time_gets_the_time_of_recording(ledger: SqliteLedger) -> None:
+    before = datetime.now(UTC)
+    [event] = ledger.record([OptEvent(number=ALICE, scope="acme", event="optout", source="api")])
+    assert event.at is not None and before <= event.at <= datetime.now(UTC)
+
+
+def test_times_in_other_zones_are_stored_as_utc(ledger: SqliteLedger) -> None:
+    paris = timezone(timedelta(hours=1))
+    [event] = ledger.record([optout(at=datetime(2026, 11, 23, 16, 4, 5, tzinfo=paris))])
+    assert event.at == T0 and event.at.tzinfo == UTC
+    assert next(ledger.export()).since == T0
+
+
+def test_malformed_events_are_refused_before_anything_is_written() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        OptEvent(number=ALICE, scope="acme", event="optout", source="api",
+                 at=datetime(2026, 1, 1))
+    with pytest.raises(ValueError, match="source must be one of"):
+        OptEvent(number=ALICE, scope="acme", event="optout", source="sms")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="event must be one of"):
+        OptEvent(number=ALICE, scope="acme", event="stop", source="api")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="scope is empty"):
+        OptEvent(number=ALICE, scope="", event="optout", source="api")
+
+
+def test_an_already_recorded_event_is_not_recorded_twice(ledger: SqliteLedger) -> None:
+    [event] = ledger.record([optout()])
+    with pytest.raises(ValueError, match="recorded already"):
+        ledger.record([event])
+
+
+# --- durability -----------------------------------------------------------------------
+
+
+def test_an_optout_is_on_disk_when_record_returns(ledger: SqliteLedger, path: Path) -> None:
+    ledger.record([optout()])
+    reopened = SqliteLedger(path)  # a restart, while the first one was never closed
+    try:
+        assert reopened.is_suppressed("acme", ALICE)
+    finally:
+        reopened.close()
+
+
+def test_an_optout_survives_the_process_dying_right_after_record(path: Path) -> None:
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from gateway.ledger import OptEvent\n"
+        "from gateway.ledger_sqlite import SqliteLedger\n"
+        "ledger = SqliteLedger(Path(sys.argv[1]))\n"
+        f"ledger.record([OptEvent(number={ALICE!r}, scope='acme', event='optout', "
+        "source='keyword')])\n"
+        "os._exit(0)  # no close, no checkpoint: the commit alone must carry it\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True, timeout=60)
+    restarted = SqliteLedger(path)
+    try:
+        assert restarted.is_suppressed("acme", ALICE)
+    finally:
+        restarted.close()
+
+
+def test_the_file_is_in_wal_mode_with_full_sync(ledger: SqliteLedger, path: Path) -> None:
+    assert ledger.pragma("journal_mode") == "wal"
+    assert ledger.pragma("synchronous") == 2  # FULL
+    with closing(sqlite3.connect(path)) as other:  # WAL belongs to the file: seen by all
+        assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_schema_is_versioned(ledger: SqliteLedger, path: Path) -> None:
+    assert ledger.schema_version() == MIGRATIONS[-1][0]
+    ledger.close()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("INSERT INTO schema_migrations VALUES (99, 'from the future', 0)")
+        conn.commit()
+    with pytest.raises(LedgerError, match=r"schema version 99.*run a newer stopgate"):
+        SqliteLedger(path)
+
+
+def test_reopening_applies_no_migration_twice(ledger: SqliteLedger, path: Path) -> None:
+    ledger.record([optout()])
+    ledger.close()
+    again = SqliteLedger(path)
+    try:
+        assert again.schema_version() == MIGRATIONS[-1][0]
+        assert again.is_suppressed("acme", ALICE)
+    finally:
+        again.close()
+
+
+def test_health_says_whether_the_ledger_can_write(ledger: SqliteLedger) -> None:
+    assert ledger.health()
+    ledger.close()
+    assert not ledger.health()
+    with pytest.raises(LedgerError, match="is closed"):
+        ledger.is_suppressed("acme", ALICE)
+
+
+# --- the state in bulk: cache rebuild and export ----------------------------------------
+
+
+def test_iter_suppressed_gives_every_pair_in_batches(ledger: SqliteLedger) -> None:
+    ledger.import_numbers("acme", numbers(20), at=T0)
+    ledger.record([optout(ALICE, "*"), optout(BOB, "*")])
+    batches = list(ledger.iter_suppressed(batch=10))
+    assert [len(b) for b in batches] == [10, 10, 2]
+    pairs = {pair for batch in batches for pair in batch}
+    assert pairs == {("acme", n) for n in numbers(20)} | {("*", ALICE), ("*", BOB)}
+
+
+def test_iter_suppressed_reads_one_snapshot(ledger: SqliteLedger) -> None:
+    ledger.import_numbers("acme", numbers(30), at=T0)
+    batches = ledger.iter_suppressed(batch=10)
+    first = next(batches)
+    ledger.record([optout(ALICE), optin(numbers(30)[-1])])  # while the rebuild is half done
+    rest = [pair for batch in batches for pair in batch]
+    assert len(first) + len(rest) == 30
+    assert ("acme", ALICE) not in rest and ("acme", numbers(30)[-1]) in rest
+    assert ledger.count_suppressed() == 30  # 30 - 1 + 1, seen by everyone else
+
+
+def test_export_gives_number_scope_since_and_source(ledger: SqliteLedger) -> None:
+    ledger.record([optout(BOB, "acme", source="link"), optout(ALICE, "*", source="api")])
+    ledger.import_numbers("other", ["+33700000001"], at=T0 + timedelta(days=1))
+    assert list(ledger.export()) == [
+        SuppressionRow(ALICE, "*", T0, "api"),
+        SuppressionRow(BOB, "acme", T0, "link"),
+        SuppressionRow("+33700000001", "other", T0 + timedelta(days=1), "import"),
+    ]
+    assert [tuple(row) for row in ledger.export("acme")] == [(BOB, "acme", T0, "link")]
+    assert list(ledger.export("nobody")) == []
+
+
+# --- bulk import ----------------------------------------------------------------------
+
+
+def test_import_is_idempotent(ledger: SqliteLedger, path: Path) -> None:
+    batch = numbers(1_000)
+    assert ledger.import_numbers("acme", batch, at=T0) == ImportResult(1_000, 0, 1_000)
+    assert ledger.import_numbers("acme", batch, at=T0) == ImportResult(0, 1_000, 1_000)
+    assert ledger.count_suppressed("acme") == 1_000
+    assert len(events_in_file(path)) == 1_000  # the second import wrote nothing
+
+
+def test_import_counts_existing_optouts_and_repeats_as_already(ledger: SqliteLedger) -> None:
+    batch = numbers(100)
+    ledger.record([optout(batch[0]), optout(batch[1], scope="*")])
+    result = ledger.import_numbers("acme", [*batch, batch[5], batch[5]], at=T0)
+    # batch[0] was opted out by keyword; batch[1] only operator-wide (another scope)
+    assert result == ImportResult(added=99, already=3, total=102)
+    assert ledger.count_suppressed("acme") == 100
+    [kept] = [row for row in ledger.export("acme") if row.number == batch[0]]
+    assert kept.source == "keyword"  # the import does not overwrite how a number left
+
+
+def test_import_spans_several_transactions_and_reports_progress(ledger: SqliteLedger,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    import gateway.ledger_sqlite as ledger_sqlite
+
+    monkeypatch.setattr(ledger_sqlite, "IMPORT_CHUNK", 400)
+    seen: list[ImportResult] = []
+    result = ledger.import_numbers("acme", iter(numbers(1_000)), at=T0, progress=seen.append)
+    assert [r.total for r in seen] == [400, 800, 1_000]
+    assert seen[-1] == result == ImportResult(1_000, 0, 1_000)
+
+
+def test_import_refuses_empty_numbers_before_writing_their_chunk(ledger: SqliteLedger) -> None:
+    with pytest.raises(ValueError, match="empty number"):
+        ledger.import_numbers("acme", [ALICE, ""], at=T0)
+    assert ledger.count_suppressed() == 0
+
+
+def test_import_of_50000_numbers(ledger: SqliteLedger, path: Path) -> None:
+    batch = numbers(50_000)
+    start = time.perf_counter()
+    result = ledger.import_numbers("acme", batch, at=T0)
+    elapsed = time.perf_counter() - start
+    print(f"\nledger: imported 50,000 numbers in {elapsed:.2f} s "
+          f"({50_000 / elapsed:,.0f}/s; 1 M: bench/ledger_import_bench.py)")
+    assert result.added == 50_000
+    assert ledger.count_suppressed("acme") == 50_000
+    assert len(events_in_file(path)) == 50_000  # one event per newly suppressed number
+
+
+# --- opt-out link tokens --------------------------------------------------------------
+
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{12}")  # 12 base64url characters = 72 bits
+
+
+def test_a_token_is_unique_per_account_and_number(ledger: SqliteLedger) -> None:
+    token = ledger.token_for("acme", ALICE, "black-friday")
+    assert TOKEN_SHAPE.fullmatch(token)
+    assert ledger.token_for("acme", ALICE) == token
+    assert ledger.token_for("acme", ALICE, "another-campaign") == token
+    others = {ledger.token_for("acme", BOB), ledger.token_for("other", ALICE)}
+    assert len(others | {token}) == 3
+    assert ledger.resolve_token(token) == TokenInfo("acme", ALICE, "black-friday")
+
+
+def test_tokens_are_stable_across_a_restart(ledger: SqliteLedger, path: Path) -> None:
+    token = ledger.token_for("acme", ALICE)
+    ledger.close()
+    reopened = SqliteLedger(path)
+    try:
+        assert reopened.token_for("acme", ALICE) == token
+        assert reopened.resolve_token(token) == TokenInfo("acme", ALICE, None)
+    finally:
+        reopened.close()
+
+
+def test_tokens_are_random_with_at_least_48_bits(ledger: SqliteLedger) -> None:
+    tokens = ledger.tokens_for("acme", numbers(2_000))
+    assert len(set(tokens.values())) == 2_000
+    assert all(TOKEN_SHAPE.fullmatch(t) for t in tokens.values())
+    assert len(set("".join(tokens.values()))) == 64  # the whole alphabet shows up: random
+
+
+def test_tokens_for_many_numbers_agree_with_token_for(ledger: SqliteLedger) -> None:
+    known = ledger.token_for("acme", ALICE)
+    tokens = ledger.tokens_for("acme", [ALICE, BOB, BOB])
+    assert tokens == {ALICE: known, BOB: ledger.token_for("acme", BOB)}
+
+
+@pytest.mark.parametrize("token", ["", "short", "A" * 11, "A" * 13, "AAAAAAAAAAA=",
+                                   "' OR 1=1 --x", "AAAAAAAAAAAA\n", "ÀAAAAAAAAAAA"])
+def test_a_malformed_token_resolves_to_nothing(ledger: SqliteLedger, token: str) -> None:
+    ledger.token_for("acme", ALICE)
+    assert ledger.resolve_token(token) is None
+
+
+def test_an_unknown_token_resolves_to_nothing(ledger: SqliteLedger) -> None:
+    token = ledger.token_for("acme", ALICE)
+    unknown = ("B" if token[0] != "B" else "C") + token[1:]
+    assert ledger.resolve_token(unknown) is None
+
+
+# --- AsyncLedger ----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def async_ledger(path: Path) -> AsyncIterator[AsyncLedger]:
+    store = AsyncLedger(SqliteLedger(path))
+    yield store
+    await store.aclose()
+
+
+async def test_async_calls_run_off_the_loop_thread(async_ledger: AsyncLedger,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[int] = []
+    real = async_ledger.ledger.is_suppressed
+
+    def spy(scope: str, number: str) -> bool:
+        threads.append(threading.get_ident())
+        return real(scope, number)
+
+    monkeypatch.setattr(async_ledger.ledger, "is_suppressed", spy)
+    await async_ledger.record([optout()])
+    assert await async_ledger.is_suppressed("acme", ALICE)
+    await async_ledger.is_suppressed("acme", BOB)
+    assert len(set(threads)) == 1 and threads[0] != threading.get_ident()
+
+
+async def test_async_calls_run_in_the_order_they_were_made(async_ledger: AsyncLedger) -> None:
+    flips = [optout(at=T0 + timedelta(seconds=i)) if i % 2 == 0 else
+             OptEvent(number=ALICE, scope="acme", event="optin", source="api",
+                      at=T0 + timedelta(seconds=i)) for i in range(21)]
+    results = await asyncio.gather(*(async_ledger.record([event]) for event in flips))
+    ids = [result[0].id for result in results]
+    assert ids == sorted(ids)  # type: ignore[type-var]
+    assert all(result[0].changed for result in results)  # each flip found the state it expected
+    assert await async_ledger.is_suppressed("acme", ALICE)  # the last one was an opt-out
+
+
+async def test_async_import_rebuild_export_and_tokens(async_ledger: AsyncLedger,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import gateway.ledger as ledger_module
+
+    monkeypatch.setattr(ledger_module, "IMPORT_CHUNK", 300)
+
+    async def streamed() -> AsyncIterator[str]:
+        for number in numbers(1_000):
+            yield number
+
+    seen: list[int] = []
+    result = await async_ledger.import_numbers("acme", streamed(), at=T0,
+                                               progress=lambda r: seen.append(r.total))
+    assert result == ImportResult(1_000, 0, 1_000) and seen == [300, 600, 900, 1_000]
+    assert await async_ledger.count_suppressed("acme") == 1_000
+    pairs = [pair async for batch in async_ledger.iter_suppressed(batch=400) for pair in batch]
+    assert len(pairs) == 1_000
+    rows = [row async for row in async_ledger.export("acme")]
+    assert len(rows) == 1_000 and rows[0] == SuppressionRow(numbers(1)[0], "acme", T0, "import")
+    token = await async_ledger.token_for("acme", ALICE, "spring")
+    assert await async_ledger.tokens_for("acme", [ALICE]) == {ALICE: token}
+    assert await async_ledger.resolve_token(token) == TokenInfo("acme", ALICE, "spring")
+    assert await async_ledger.suppressed_scopes(numbers(1)[0]) == ["acme"]
+    assert await async_ledger.health()
+
+
+def wal_fully_checkpointed(path: Path) -> bool:
+    """Whether a checkpoint can copy the whole WAL back (no snapshot holds old pages)."""
+    with closing(sqlite3.connect(path)) as conn:
+        _busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return bool(log == done)
+
+
+async def test_a_rebuild_stopped_half_way_lets_its_snapshot_go(async_ledger: AsyncLedger,
+                                                               path: Path) -> None:
+    await async_ledger.import_numbers("acme", numbers(50), at=T0)
+    async with aclosing(async_ledger.iter_suppressed(batch=10)) as batches:
+        async for _batch in batches:
+            await async_ledger.record([optout()])  # written after the snapshot was taken
+            assert not wal_fully_checkpointed(path)  # the snapshot still needs the old pages
+            break
+    assert wal_fully_checkpointed(path)
+    assert await async_ledger.count_suppressed() == 51
+
+
+# --- choosing the ledger from the configuration ----------------------------------------
+
+
+def test_empty_ledger_setting_is_sqlite_under_data_dir(tmp_path: Path) -> None:
+    ledger = open_ledger("", tmp_path / "data")
+    try:
+        assert isinstance(ledger, SqliteLedger)
+        assert ledger.path == tmp_path / "data" / DEFAULT_FILE and ledger.path.exists()
+    finally:
+        ledger.close()
+
+
+@pytest.mark.parametrize("form", ["sqlite://{}", "{}"])
+def test_sqlite_url_or_path_names_the_file(tmp_path: Path, form: str) -> None:
+    target = tmp_path / "elsewhere" / "stop.db"
+    ledger = open_ledger(form.format(target), tmp_path / "data")
+    try:
+        assert isinstance(ledger, SqliteLedger) and ledger.path == target
+    finally:
+        ledger.close()
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize("url", ["postgresql://stopgate@db/stopgate", "postgres://db/x"])
+def test_postgresql_ledger_is_refused_clearly(tmp_path: Path, url: str) -> None:
+    with pytest.raises(NotImplementedError, match=r"PostgreSQL ledger: not yet available"):
+        open_ledger(url, tmp_path)
+
+
+def test_an_unknown_ledger_url_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(LedgerError, match=r"storage.ledger.*'mysql://'"):
+        open_ledger("mysql://db/x", tmp_path)
+
+
+def test_an_unopenable_ledger_file_is_named_in_the_error(tmp_path: Path) -> None:
+    (tmp_path / "not-a-dir").write_text("")
+    with pytest.raises(LedgerError, match=r"cannot open the ledger .*not-a-dir"):
+        SqliteLedger(tmp_path / "not-a-dir" / "ledger.sqlite3")
