@@ -35,7 +35,9 @@ Delivery: a receiver is chosen round robin among the account's bound RX/TRX
 links (a full window moves on to the next one); without one, or when the
 sender answers an error, times out or drops the link, the PDU goes to the
 account's pending queue (``gateway.dlr_queue``). A live PDU may overtake
-older queued ones while a flush runs; receipts carry their own dates.
+older queued ones while a flush runs; receipts carry their own dates. A PDU
+queued unanswered while other receivers of the account are still bound starts
+a flush at once.
 
 ``flush(account)``, called when an account binds a receiver (and by
 ``run_flusher`` every so often), sends the queue in order: a PDU the sender
@@ -132,6 +134,11 @@ class DlrRouter:
                 if account.system_id not in owners:
                     owners.append(account.system_id)
         self._next: dict[str, int] = {}
+        # Per account: flushes asked for, and how many of those asks the latest flush covers.
+        self._flush_locks: dict[str, asyncio.Lock] = {}
+        self._flush_asked: dict[str, int] = {}
+        self._flush_started: dict[str, int] = {}
+        self._flushes: set[asyncio.Task[int]] = set()  # flushes started by _route
 
     # --- the MT path's side ------------------------------------------------------------
 
@@ -227,14 +234,15 @@ class DlrRouter:
             return None
         return pdu.command_status == ROK
 
-    async def _deliver(self, account: str, pdu: DeliverSm) -> bool:
+    async def _deliver(self, account: str, pdu: DeliverSm) -> bool | None:
+        """As ``_acknowledged``; None also when no receiver could take it."""
         response = self._send(account, pdu)
-        return response is not None and bool(await self._acknowledged(response))
+        return None if response is None else await self._acknowledged(response)
 
     async def _route(self, account: str, pdus: list[DeliverSm]) -> None:
         """Deliver ``pdus`` to ``account`` now, queueing what no receiver acknowledged."""
         results = await asyncio.gather(*(self._deliver(account, pdu) for pdu in pdus))
-        delivered = sum(results)
+        delivered = sum(1 for ok in results if ok)
         if delivered:
             self.metrics.dlr_total.labels("delivered").inc(delivered)
         failed = [pdu for pdu, ok in zip(pdus, results, strict=True) if not ok]
@@ -245,6 +253,18 @@ class DlrRouter:
                 self.metrics.dlr_total.labels("dropped_count").inc(dropped)
                 log.warning("pending queue of %s full: %d oldest dropped", account, dropped)
             self.metrics.dlr_queue_depth.labels(account).set(depth)
+            if None in results and self.senders.receivers(account):
+                # Unanswered (the receiver we chose dropped the link, timed out or had no
+                # window) while receivers are bound: flush now rather than leave it until
+                # the next bind or the periodic flusher. Not after a refusal: that waits
+                # for the next flush, or a sender refusing everything would get the whole
+                # queue again with each receipt.
+                self._spawn_flush(account)
+
+    def _spawn_flush(self, account: str) -> None:
+        task = asyncio.get_running_loop().create_task(self.flush(account))
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
 
     # --- the pending queue ----------------------------------------------------------------------
 
@@ -252,7 +272,19 @@ class DlrRouter:
         """Send ``account``'s pending queue to its receivers, in order; how many were delivered.
 
         Never raises for Redis trouble (logged): it runs as a task on every receiver bind.
+        Flushes of one account run one at a time in this process, and a flush that started
+        after this call was made covers it (this call then returns 0): a storm of receiver
+        binds costs two flushes, not a Redis connection and three round trips per bind.
         """
+        lock = self._flush_locks.setdefault(account, asyncio.Lock())
+        asked = self._flush_asked[account] = self._flush_asked.get(account, 0) + 1
+        async with lock:
+            if self._flush_started.get(account, 0) >= asked:
+                return 0
+            self._flush_started[account] = self._flush_asked[account]
+            return await self._flush_once(account)
+
+    async def _flush_once(self, account: str) -> int:
         if not self.senders.receivers(account):
             return 0
         try:

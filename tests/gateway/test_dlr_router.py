@@ -374,6 +374,49 @@ async def test_a_flush_already_running_elsewhere_is_not_doubled(
     assert await within(router.flush_all()) == 1
 
 
+class DiesOnDelivery(LinkHandler):
+    """A sender's receiver that drops its link when a deliver_sm arrives, unanswered."""
+
+    def on_pdu(self, link: SmppLink, pdu: Pdu) -> None:
+        link.abort()
+
+
+async def test_a_receipt_lost_with_its_receiver_goes_to_another_bound_one_at_once(
+    redis: Redis, harness: Harness
+) -> None:
+    router = make_router(redis, harness)
+    dying, _ = await harness.bind("acme")
+    dying.handler = DiesOnDelivery()
+    _, healthy = await harness.bind("acme")
+    await within(router.remember_many([(UPSTREAM, c, "acme", "s" + c) for c in ("c1", "c2")]))
+    for carrier_id in ("c1", "c2"):  # round robin: the first goes to the dying receiver
+        assert await within(router.on_carrier_deliver_sm(carrier_receipt(carrier_id),
+                                                         UPSTREAM)) == ROK
+    assert count(router, "queued") == 1
+    for _ in range(200):  # not left for the next bind or the periodic flusher
+        if len(healthy.received) == 2:
+            break
+        await asyncio.sleep(0.01)
+    assert sorted(receipt_id(p) or "" for p in healthy.received) == ["sc1", "sc2"]
+
+
+async def test_flushes_asked_for_together_run_as_one(
+    redis: Redis, harness: Harness
+) -> None:
+    """A storm of receiver binds is one flush at a time, not one Redis connection per bind."""
+    router = make_router(redis, harness)
+    for i in range(3):
+        await within(router.on_carrier_deliver_sm(mo("+33757000000", b"m%d" % i), UPSTREAM))
+    _, acme = await harness.bind("acme")
+    connections = len(redis.connection_pool._available_connections)
+    delivered = await within(asyncio.gather(*(router.flush("acme") for _ in range(50))))
+    assert sorted(delivered, reverse=True)[:2] == [3, 0]  # one flush did the work
+    assert [p.short_message for p in acme.received] == [b"m0", b"m1", b"m2"]
+    assert len(redis.connection_pool._available_connections) <= connections + 1
+    await within(router.on_carrier_deliver_sm(mo("+33757000000", b"late"), UPSTREAM))
+    assert [p.short_message for p in acme.received][-1] == b"late"  # bound: delivered live
+
+
 # --- MOs ---------------------------------------------------------------------------------------
 
 
