@@ -42,6 +42,7 @@ log = logging.getLogger("stopgate.server")
 
 S = CommandStatus
 REASSEMBLY_TIMEOUT = 120.0
+SMPP_BACKLOG = 4096
 REASSEMBLY_MAX_PENDING = 20_000
 REASSEMBLY_MAX_BYTES = 32 * 1024 * 1024
 _BIND_NAMES = {
@@ -115,6 +116,10 @@ class SenderServer:
             host,
             port,
             reuse_address=True,
+            # asyncio's default of 100 overflows when senders reconnect all at once (after
+            # a restart or a network blip): the kernel then drops SYNs and each dropped
+            # sender waits a whole second for its retransmit. The kernel caps it at somaxconn.
+            backlog=SMPP_BACKLOG,
         )
         self._sweeper = asyncio.create_task(self._sweep())
         return int(self._server.sockets[0].getsockname()[1])
@@ -209,7 +214,9 @@ class SenderServer:
             failures.last = now
         if failures is None or failures.count < 2:
             return now  # no failure, or a single typo: answered at once
-        delay = min(smpp.failed_bind_delay * 2 ** (failures.count - 1), smpp.failed_bind_delay_max)
+        delay: float = min(
+            smpp.failed_bind_delay * 2 ** (failures.count - 1), smpp.failed_bind_delay_max
+        )
         answer_at = max(now, failures.answer_at) + delay
         if answer_at - now > smpp.bind_timeout:
             return None
