@@ -1,0 +1,428 @@
+"""Opt-out footers: choosing one per country, never twice, and fitting it into the message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rules.footers import Footer, already_has_optout, fit, footer_for, ucs2_form
+from smpp.gsm import DEFAULT_ALPHABET, EXTENSION_TABLE, gsm_septets
+from smpp.segments import build_parts, concat_info
+from smpp.text import (
+    CONCAT_UDH_LENGTH,
+    Alphabet,
+    ConcatKind,
+    alphabet_of,
+    decode_text,
+    encode_text,
+    part_capacity,
+    segment_count,
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    country: str
+    text: str
+
+
+FOOTERS = (Entry("FR", "STOP au {shortcode}"), Entry("*", "Opt-out: {url}"))
+URL = "https://no-s.ms/Xy7k2Q"
+STOP_FR = Footer("STOP au 36173", "FR", "footers[0]")
+LINK = Footer(f"Opt-out: {URL}", "*", "footers[1]")
+
+
+# --- footer_for ------------------------------------------------------------------------
+
+
+def test_french_recipient_gets_stop_to_the_accounts_shortcode() -> None:
+    footer = footer_for("FR", FOOTERS, url=URL, shortcode="36173")
+    assert footer == Footer("STOP au 36173", "FR", "footers[0]")
+
+
+def test_country_match_ignores_case() -> None:
+    footer = footer_for("fr", [Entry("Fr", "STOP au {shortcode}")], url=URL, shortcode="36173")
+    assert footer is not None and footer.text == "STOP au 36173"
+
+
+def test_other_countries_get_their_own_link() -> None:
+    footer = footer_for("DE", FOOTERS, url=URL, shortcode="36173")
+    assert footer == Footer(f"Opt-out: {URL}", "*", "footers[1]")
+
+
+def test_star_entry_is_the_fallback_wherever_it_stands() -> None:
+    footers = [Entry("*", "Unsubscribe: {url}"), Entry("GB", "Reply STOP to {shortcode}")]
+    gb = footer_for("GB", footers, url=URL, shortcode="60777")
+    it = footer_for("IT", footers, url=URL, shortcode="60777")
+    assert gb == Footer("Reply STOP to 60777", "GB", "footers[1]")
+    assert it == Footer(f"Unsubscribe: {URL}", "*", "footers[0]")
+
+
+def test_unknown_recipient_country_gets_the_star_entry() -> None:
+    assert footer_for("", FOOTERS, url=URL, shortcode="36173") == LINK
+
+
+def test_account_without_shortcode_falls_through_to_the_link() -> None:
+    for shortcode in (None, ""):
+        footer = footer_for("FR", FOOTERS, url=URL, shortcode=shortcode)
+        assert footer == Footer(f"Opt-out: {URL}", "*", "footers[1]")
+
+
+def test_no_url_skips_link_footers() -> None:
+    assert footer_for("DE", FOOTERS, url=None, shortcode="36173") is None
+
+
+def test_empty_text_means_no_footer_for_that_country() -> None:
+    footers = [Entry("US", ""), *FOOTERS]
+    assert footer_for("US", footers, url=URL, shortcode="36173") is None
+    assert footer_for("GB", footers, url=URL, shortcode="36173") == Footer(
+        LINK.text, "*", "footers[2]"
+    )
+
+
+def test_no_matching_entry_means_no_footer() -> None:
+    assert footer_for("DE", [Entry("FR", "STOP au 36173")], url=URL, shortcode=None) is None
+
+
+def test_literal_braces_survive_rendering() -> None:
+    footer = footer_for("DE", [Entry("*", "{{STOP}} {url}")], url=URL, shortcode=None)
+    assert footer is not None and footer.text == "{STOP} " + URL
+
+
+def test_the_gateway_config_entries_are_footer_like() -> None:
+    from gateway.config import Config
+
+    footer = footer_for("FR", Config().footers, url=URL, shortcode="36173")
+    assert footer is not None and footer.text == "STOP au 36173"
+
+
+# --- already_has_optout ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Soldes -30% ce week-end ! STOP au 36173",
+        "Soldes -30% ce week-end ! stop AU 36 173",
+        "Soldes -30%\nSTOP\tau\n36173",
+        "Soldes -30% ce week-end ! Stop SMS 36173",
+        "Soldes -30% ce week-end ! STOP à 36173",
+        "Soldes -30% ce week-end ! STOP 38200",  # another shortcode still lets them opt out
+        "Soldes -30% ce week-end ! STOP au numéro 36173",
+    ],
+)
+def test_french_text_that_already_says_stop_to_a_number_keeps_it(text: str) -> None:
+    assert already_has_optout(text, "FR", STOP_FR)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Soldes non-stop 20245 !",
+        "Soldes non stop 36173 !",
+        "Soldes STOP 2025 : tout doit partir",
+        "Désinscription : https://acme.fr/u",  # France wants STOP to a shortcode
+        "On ne s'arrête pas : stop aux prix hauts !",
+        "Bus stop 12",
+    ],
+)
+def test_french_text_without_stop_to_a_number_gets_the_footer(text: str) -> None:
+    assert not already_has_optout(text, "FR", STOP_FR)
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        (f"Big sale! OPT-OUT:  {URL.upper()}", "GB"),  # the rendered footer itself
+        ("Big sale! Reply STOP to opt out", "GB"),
+        ("Big sale! Text 'STOP' to 60777", "US"),
+        ("Big sale! STOP2END", "US"),
+        ("Big sale! STOP to 8686", "BE"),
+        ("Big sale! STOP 60777", "GB"),
+        ("Big sale! Unsubscribe: https://acme.com/u", "IE"),
+        ("Big sale! To opt out visit acme.com", "AU"),
+        ("Grosses soldes ! Désinscription : https://acme.be/u", "BE"),
+        ("¡Rebajas! Baja: https://acme.es/b", "ES"),
+        ("¡Rebajas! Envía BAJA al 217070", "ES"),
+        ("¡Rebajas! Para darte de baja visita acme.es", "MX"),
+        ("Sale! Zum Abmelden: https://acme.de/a", "DE"),
+        ("Saldi! Disiscriviti: https://acme.it/d", "IT"),
+        ("Uitverkoop! Afmelden: https://acme.nl/a", "NL"),
+        ("Promoção! Descadastre-se: https://acme.br/d", "BR"),
+    ],
+)
+def test_text_with_an_opt_out_mention_for_its_country_keeps_it(text: str, country: str) -> None:
+    assert already_has_optout(text, country, LINK)
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        ("Our prices stop at nothing! Open non-stop 24 7 365", "GB"),
+        ("Black Friday non stop 2025, stop 2025 prices", "GB"),
+        ("Stop by our store at 123 Main St", "US"),
+        ("¡Baja de precios en toda la tienda!", "ES"),
+        ("Your order ships today", "GB"),
+    ],
+)
+def test_text_without_an_opt_out_mention_gets_the_footer(text: str, country: str) -> None:
+    assert not already_has_optout(text, country, LINK)
+
+
+# --- fit: GSM ------------------------------------------------------------------------------
+
+
+def test_gsm_footer_that_fits_stays_in_the_same_part() -> None:
+    text = "a" * 140
+    fitted = fit(text, "STOP au 36173", 0)
+    assert fitted.added and fitted.reason == "added"
+    assert fitted.text == text + "\nSTOP au 36173"
+    assert fitted.data_coding == 0 and not fitted.switched_to_ucs2
+    assert (fitted.parts_before, fitted.parts_after, fitted.extra_segments) == (1, 1, 0)
+    assert fitted.segments == [encode_text(fitted.text, 0)] == [fitted.payload]
+
+
+def test_gsm_footer_that_does_not_fit_costs_one_extra_segment() -> None:
+    text = "Promo " + "x" * 144  # 150 septets
+    fitted = fit(text, "STOP au 36173", 0)
+    assert (fitted.parts_before, fitted.parts_after, fitted.extra_segments) == (1, 2, 1)
+    assert [len(s) for s in fitted.segments] == [153, 11]
+    assert all(len(s) <= 153 for s in fitted.segments)
+    reassembled = _reassemble(fitted.segments, "udh8")
+    assert decode_text(reassembled, 0) == text + "\nSTOP au 36173"
+
+
+def test_gsm_escape_is_never_split_between_segments() -> None:
+    text = "a" * 152 + "€"  # the escape pair straddles septet 153
+    fitted = fit(text, "STOP au 36173", 0)
+    assert len(fitted.segments[0]) == 152
+    assert fitted.segments[1].startswith(b"\x1b\x65")
+    assert "".join(decode_text(s, 0) for s in fitted.segments) == fitted.text
+
+
+def test_euro_and_uppercase_accents_in_the_footer_stay_gsm() -> None:
+    fitted = fit("Soldes", "Dès 5€ — ÉTÉ".replace(" — ", " - "), 0)
+    assert fitted.data_coding == 0 and not fitted.switched_to_ucs2
+
+
+def test_footer_outside_gsm_switches_the_whole_message_to_ucs2() -> None:
+    text = "Soldes d'hiver " + "a" * 85  # 100 GSM characters, one part
+    footer = "Pour arrêter : STOP au 36173"  # ê is not GSM 03.38
+    fitted = fit(text, footer, 0)
+    assert fitted.switched_to_ucs2 and fitted.data_coding == 8
+    assert fitted.payload == (text + "\n" + footer).encode("utf-16-be")
+    # 129 UCS-2 units: two parts of at most 67
+    assert (fitted.parts_before, fitted.parts_after, fitted.extra_segments) == (1, 2, 1)
+    assert [len(s) // 2 for s in fitted.segments] == [67, 62]
+    assert decode_text(_reassemble(fitted.segments, "udh8"), 8) == text + "\n" + footer
+
+
+def test_switch_to_ucs2_keeps_the_message_class() -> None:
+    assert fit("Flash sale", "ç", 0x10).data_coding == 0x18  # class 0 (flash) stays flash
+    assert fit("Flash sale", "ç", 0xF0).data_coding == 0x18
+    assert fit("Sale", "ç", 0xF1).data_coding == 0x19
+    assert fit("Sale", "ç", 0x01).data_coding == 8
+    assert fit("Sale", "€", 0x03).data_coding == 8
+    assert alphabet_of(ucs2_form(0xD0)) is Alphabet.UCS2
+
+
+def test_emoji_in_the_footer_switches_gsm_to_ucs2() -> None:
+    fitted = fit("Hello", "Bye 👋", 0)
+    assert fitted.data_coding == 8 and decode_text(fitted.payload, 8) == "Hello\nBye 👋"
+
+
+# --- fit: UCS-2, Latin-1, binary, limits -------------------------------------------------------
+
+
+def test_ucs2_message_with_emoji_never_splits_a_surrogate_pair() -> None:
+    text = "Ç" * 66 + "😀" * 3  # the first emoji straddles code unit 67
+    fitted = fit(text, "STOP au 36173", 8)
+    assert fitted.data_coding == 8 and not fitted.switched_to_ucs2
+    assert len(fitted.segments[0]) == 66 * 2
+    for segment in fitted.segments:
+        assert len(segment) <= 67 * 2
+        assert encode_text(decode_text(segment, 8), 8) == segment  # no lone surrogate
+    assert "".join(decode_text(s, 8) for s in fitted.segments) == text + "\nSTOP au 36173"
+
+
+def test_ucs2_message_counts_parts_in_code_units() -> None:
+    fitted = fit("😀" * 30, "STOP au 36173", 8)  # 60 units + 14 = 74 > 70
+    assert (fitted.parts_before, fitted.parts_after) == (1, 2)
+
+
+def test_latin1_message_keeps_latin1_when_the_footer_fits_it() -> None:
+    text = "Café crème à 2,50 ¤ — ÿ".replace("—", "-")
+    fitted = fit(text, "Désinscription : " + URL, 3)
+    assert fitted.data_coding == 3 and not fitted.switched_to_ucs2
+    assert fitted.payload == (text + "\nDésinscription : " + URL).encode("latin-1")
+
+
+def test_latin1_message_whose_footer_has_a_euro_goes_ucs2() -> None:
+    fitted = fit("Café", "Dès 5€", 3)  # € is GSM, but not Latin-1
+    assert fitted.data_coding == 8 and fitted.switched_to_ucs2
+
+
+def test_latin1_parts_hold_140_octets() -> None:
+    fitted = fit("é" * 130, "STOP au 36173", 3)
+    assert [len(s) for s in fitted.segments] == [134, 10]
+
+
+def test_message_that_already_has_stop_au_is_left_as_is() -> None:
+    text = "Soldes ! -30% sur tout. stop  AU 36173"
+    footer = footer_for("FR", FOOTERS, url=URL, shortcode="36173")
+    assert footer is not None
+    assert already_has_optout(text, "FR", footer)  # the caller then skips fit()
+
+
+def test_binary_message_is_untouched() -> None:
+    data = bytes(range(256)).decode("latin-1")[:120]
+    fitted = fit(data, "STOP au 36173", 4)
+    assert not fitted.added and fitted.reason == "binary"
+    assert fitted.data_coding == 4 and fitted.text == data
+    assert fitted.payload == data.encode("latin-1")
+    assert (fitted.parts_before, fitted.parts_after, fitted.extra_segments) == (1, 1, 0)
+
+
+def test_footer_that_would_exceed_255_parts_is_not_added() -> None:
+    text = "a" * (255 * 153)
+    fitted = fit(text, "STOP au 36173", 0)
+    assert not fitted.added and fitted.reason == "too_long"
+    assert fitted.text == text and fitted.data_coding == 0
+    assert fitted.parts_before == fitted.parts_after == 255 and len(fitted.segments) == 255
+
+
+def test_text_its_own_data_coding_cannot_carry_is_reported_not_mangled() -> None:
+    fitted = fit("Soldes \ufffd", "STOP au 36173", 0)  # an invalid octet from the sender
+    assert not fitted.added and fitted.reason == "unencodable_text"
+
+
+def test_sar_parts_carry_a_full_160_septets() -> None:
+    fitted = fit("a" * 160, "STOP au 36173", 0, concat="sar")
+    assert [len(s) for s in fitted.segments] == [160, 14]
+
+
+def test_message_payload_carries_everything_in_one_segment() -> None:
+    fitted = fit("a" * 400, "STOP au 36173", 0, concat="payload")
+    assert fitted.parts_before == fitted.parts_after == 1 and len(fitted.segments) == 1
+
+
+def test_udh16_parts_hold_152_septets() -> None:
+    fitted = fit("a" * 152 * 2, "STOP au 36173", 0, concat="udh16")
+    assert (fitted.parts_before, fitted.parts_after) == (2, 3)
+    assert [len(s) for s in fitted.segments] == [152, 152, 14]
+
+
+# --- fit: properties ----------------------------------------------------------------------
+
+_GSM_BASIC = [c for c in DEFAULT_ALPHABET if c != "\x1b"]
+_GSM_ESCAPED = list(EXTENSION_TABLE.values())
+_ACCENTS = list("çêîôûÀÂÈÊËÏÔÙÛÿœŒ«»°ñ¿¡")
+_OTHER = ["😀", "👋🏽", "🇫🇷", "€", "—", "\u2019", "ł", "Ж", "中", "\u00a0"]
+_ANY = _GSM_BASIC + _GSM_ESCAPED + _ACCENTS + _OTHER
+_CODINGS = [0x00, 0x01, 0x03, 0x08, 0x10, 0x18, 0xF1]
+
+
+def _encodable(char: str, data_coding: int) -> bool:
+    alphabet = alphabet_of(data_coding)
+    if alphabet is Alphabet.GSM:
+        return gsm_septets(char) is not None
+    if alphabet is Alphabet.IA5:
+        return char.isascii()
+    if alphabet is Alphabet.LATIN1:
+        return max(char) <= "\xff"
+    return True
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> tuple[str, str, str, int, ConcatKind]:
+    data_coding = draw(st.sampled_from(_CODINGS))
+    own = [c for c in _ANY if _encodable(c, data_coding)]
+    chars = st.sampled_from(own)
+    # A repeated chunk makes long, multipart texts; its two-unit characters (escapes,
+    # surrogate pairs) then land on every part edge for some offset.
+    chunk = "".join(draw(st.lists(chars, min_size=1, max_size=6)))
+    text = "".join(
+        (
+            "".join(draw(st.lists(chars, max_size=20))),
+            chunk * draw(st.integers(0, 700 // len(chunk))),
+            "".join(draw(st.lists(chars, max_size=20))),
+        )
+    )
+    footer = "".join(draw(st.lists(st.sampled_from(_ANY), min_size=1, max_size=60)))
+    separator = draw(st.sampled_from(["\n", " ", " - ", "—"]))
+    concat: ConcatKind = draw(st.sampled_from(["udh8", "udh16", "sar", "payload"]))
+    return text, footer, separator, data_coding, concat
+
+
+@settings(max_examples=400, deadline=None)
+@given(messages())
+def test_fitted_segments_are_valid_and_reassemble_to_text_and_footer(
+    message: tuple[str, str, str, int, ConcatKind],
+) -> None:
+    text, footer, separator, data_coding, concat = message
+    fitted = fit(text, footer, data_coding, concat=concat, separator=separator)
+    assert fitted.added and fitted.reason == "added"
+    expected = text + separator + footer
+    assert fitted.text == expected
+
+    out = fitted.data_coding
+    needs_switch = not all(_encodable(c, data_coding) for c in separator + footer)
+    assert fitted.switched_to_ucs2 == needs_switch
+    if needs_switch:
+        assert out == ucs2_form(data_coding) and alphabet_of(out) is Alphabet.UCS2
+        assert data_coding not in (0, 1, 3) or out == 8
+    else:
+        assert out == data_coding
+
+    unit = 2 if alphabet_of(out) is Alphabet.UCS2 else 1
+    if concat == "payload":
+        assert len(fitted.segments) == 1
+    elif len(fitted.segments) == 1:
+        assert len(fitted.segments[0]) <= part_capacity(out) * unit
+    else:
+        udh = CONCAT_UDH_LENGTH[concat]
+        for segment in fitted.segments:
+            assert len(segment) <= part_capacity(out, udh) * unit
+    for segment in fitted.segments:
+        # Each part decodes on its own: no half escape, no lone surrogate.
+        assert segment
+        assert encode_text(decode_text(segment, out), out) == segment
+    assert b"".join(fitted.segments) == fitted.payload
+    assert "".join(decode_text(s, out) for s in fitted.segments) == expected
+    assert decode_text(fitted.payload, out) == expected
+
+    assert fitted.parts_before == segment_count(text, data_coding, concat=concat)
+    assert fitted.parts_after == len(fitted.segments) >= fitted.parts_before
+    assert fitted.extra_segments == fitted.parts_after - fitted.parts_before
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(_ANY), max_size=200).map("".join),
+    st.lists(st.sampled_from(_ANY), min_size=1, max_size=60).map("".join),
+    st.sampled_from(["FR", "GB", "ES", ""]),
+)
+def test_a_footered_message_is_never_footered_again(text: str, footer: str, country: str) -> None:
+    rendered = Footer(footer, "*", "footers[0]")
+    fitted = fit(text, footer, 8)
+    assert already_has_optout(fitted.text, country, rendered)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _reassemble(segments: list[bytes], kind: ConcatKind) -> bytes:
+    """Build the PDUs a sender would receive and read them back as an SMSC would."""
+    payloads = []
+    for esm_class, short_message, tlvs in build_parts(segments, 42, kind):
+        info = concat_info(esm_class, short_message, tlvs)
+        if info is None:
+            payloads.append(short_message)
+        else:
+            assert info.total == len(segments)
+            payloads.append(info.payload)
+    return b"".join(payloads)
+
