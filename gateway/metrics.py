@@ -74,7 +74,8 @@ class Metrics:
         )
         self.throttled = Counter(
             "stopgate_throttled_total", "MTs answered ESME_RTHROTTLED or ESME_RMSGQFUL, by reason "
-            "(account_tps, no_upstream, queue_full, sender_window).", ["reason"], registry=r,
+            "(account_tps, no_upstream, queue_full, carrier_deadline, shutdown).", ["reason"],
+            registry=r,
         )
         self.upstream_events = Counter(
             "stopgate_upstream_events_total", "Carrier link events by upstream and kind "

@@ -91,6 +91,7 @@ class SenderServer:
             REASSEMBLY_MAX_PENDING, REASSEMBLY_MAX_BYTES, REASSEMBLY_TIMEOUT
         )
         self._failures: dict[str, _Failures] = {}
+        self.stopping = False
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._links: set[SmppLink] = set()
@@ -125,12 +126,21 @@ class SenderServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self, timeout: float = 10.0) -> None:
-        """Stop accepting, let in-flight submits finish (bounded), unbind everyone politely."""
+        """Stop accepting, let in-flight submits finish (bounded), unbind everyone politely.
+
+        From the first moment of stopping, new submit_sm are answered ESME_RTHROTTLED at
+        once: one forwarded now could still be at the carrier when its session unbinds,
+        and its answer would be lost (the sender would resend a message the carrier has).
+        """
+        self.stopping = True
         if self._server is not None:
             self._server.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
-        tasks = [task for link in self._links for task in _conversation(link).tasks]
+        # Only bound links have a conversation: a link whose bind was refused (or is still
+        # being answered) has nothing in flight, and gets closed by the unbind below.
+        tasks = [task for link in self._links if isinstance(link.owner, _Conversation)
+                 for task in link.owner.tasks]
         if tasks:
             await asyncio.wait(tasks, timeout=timeout)
         await asyncio.gather(
@@ -263,6 +273,10 @@ class SenderServer:
         conversation = _conversation(link)
         account = conversation.account
         now = self.loop.time()
+        if self.stopping:
+            self.metrics.throttled.labels("shutdown").inc()
+            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RTHROTTLED))
+            return
         if not self.buckets[account.system_id].take(now):
             self.metrics.throttled.labels("account_tps").inc()
             link.respond(pdu, SubmitSmResp(command_status=S.ESME_RTHROTTLED))
