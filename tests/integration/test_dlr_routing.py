@@ -43,7 +43,8 @@ async def test_receipts_for_a_transmitter_only_sender_wait_and_arrive_when_it_bi
             return int(await redis.llen("dq:acme"))
 
         for _ in range(500):  # the carrier's receipts reach the pending queue in Redis
-            if await queued() == len(ids):
+            if (await queued() == len(ids)
+                    and dlr_count(stack.gateway.metrics, "queued") == len(ids)):
                 break
             await asyncio.sleep(0.01)
         assert await queued() == len(ids)
