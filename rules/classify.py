@@ -1,0 +1,254 @@
+"""Is an MT message promotional or transactional, and which rule said so?
+
+Order of precedence (first that decides wins; every answer names its rule):
+
+1. the class the sender gave explicitly (``explicit:http``, ``explicit:tlv``,
+   ``explicit:service_type``; see :func:`explicit_class`);
+2. the configured ``[[rules]]``, in order (``rule:<id>``);
+3. the built-in detectors of rules.detectors (``detector:otp``,
+   ``detector:transactional``, ``detector:marketing``);
+4. the account's ``default_class`` unless it is "auto" (``account:default_class``);
+5. ``policy.unclassified`` (``policy:unclassified``).
+
+Everything is pure: a :class:`Classifier` is built once from the configuration and
+its :meth:`Classifier.classify` is a function of the :class:`MessageFacts` alone.
+It caches its answers (a campaign sends one text from one source to many
+recipients): a repeated message costs ~0.3 µs, a new 160-character one ~12-17 µs in
+the detectors, plus whatever the configured regexes cost.
+
+The gateway builds the facts: ``explicit_class(...)`` for ``explicit`` and
+``explicit_rule``, the normalised source address (rules compare numbers by their
+digits, so "+33757000000", "0033757000000" and "33757000000" are one source; a
+national "0757000000" is not), and the recipient's country from rules.numbers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+from rules.detectors import PROMOTIONAL, TRANSACTIONAL, VERDICTS, detect, fold
+
+__all__ = [
+    "CLASSES", "PROMOTIONAL", "TRANSACTIONAL", "Classification", "Classifier",
+    "MessageFacts", "RuleLike", "explicit_class",
+]
+
+CLASSES = frozenset({PROMOTIONAL, TRANSACTIONAL})
+
+# service_type values senders use to state the class (SPEC: "Explicit class from senders").
+_SERVICE_TYPE_CLASS = {
+    "PROMO": PROMOTIONAL, "MKT": PROMOTIONAL, "OTP": TRANSACTIONAL, "TRX": TRANSACTIONAL,
+}
+# Vendor TLV 0x1500: one octet.
+_TLV_CLASS = {b"\x01": TRANSACTIONAL, b"\x02": PROMOTIONAL}
+
+
+def explicit_class(
+    service_type: str, tlv_1500: bytes | None, http_class: str | None
+) -> tuple[str, str] | None:
+    """The class a sender stated, as (class, rule), or None when it stated none.
+
+    HTTP ``class`` beats TLV 0x1500, which beats ``service_type``: an HTTP request has
+    no TLV or service_type, and a sender that fills the dedicated TLV means it more
+    than a service_type its SMPP library may set by default. Values outside SPEC's
+    (service_type other than PROMO/MKT/OTP/TRX, a TLV other than one octet 1 or 2, an
+    HTTP class other than "promotional"/"transactional") state nothing; the HTTP API
+    should refuse a bad ``class`` before it gets here.
+    """
+    if http_class is not None:
+        given = http_class.strip().lower()
+        if given in CLASSES:
+            return given, "explicit:http"
+    if tlv_1500 is not None and (klass := _TLV_CLASS.get(bytes(tlv_1500))):
+        return klass, "explicit:tlv"
+    if klass := _SERVICE_TYPE_CLASS.get(service_type.strip().upper()):
+        return klass, "explicit:service_type"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFacts:
+    """What classification looks at: one MT message, as plain data.
+
+    ``explicit`` is the class the sender stated and ``explicit_rule`` where it stated
+    it, both from :func:`explicit_class`. ``country`` is the recipient's ISO country
+    ("" when unknown); ``text`` is "" for binary messages.
+    """
+
+    account: str = ""
+    source_addr: str = ""
+    country: str = ""
+    service_type: str = ""
+    text: str = ""
+    explicit: str | None = None
+    default_class: str = "auto"  # "auto" | "promotional" | "transactional"
+    explicit_rule: str = "explicit"
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """A class and the rule that decided it ("rule:one-time-codes", "detector:otp"...)."""
+
+    klass: str
+    rule: str
+
+
+class RuleLike(Protocol):
+    """A configured ``[[rules]]`` entry; gateway.config.Rule satisfies it.
+
+    Every non-empty matcher must match (AND); an empty one is not used.
+    """
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def class_(self) -> str: ...
+    @property
+    def account(self) -> tuple[str, ...]: ...
+    @property
+    def source(self) -> tuple[str, ...]: ...
+    @property
+    def country(self) -> tuple[str, ...]: ...
+    @property
+    def service_type(self) -> tuple[str, ...]: ...
+    @property
+    def regex(self) -> re.Pattern[str] | None: ...
+    @property
+    def keywords(self) -> tuple[str, ...]: ...
+
+
+_NUMERIC_ADDRESS = re.compile(r"\+?[0-9 ()./-]+")
+_NOT_DIGIT = re.compile(r"[^0-9]")
+
+
+def _address_digits(address: str) -> str:
+    """"+33 7 57 00 00 00", "0033757000000", "33757000000" -> "33757000000"; else ""."""
+    if not _NUMERIC_ADDRESS.fullmatch(address):
+        return ""
+    digits = _NOT_DIGIT.sub("", address)
+    return digits[2:] if address.lstrip().startswith("00") else digits
+
+
+def _keyword_pattern(keywords: Sequence[str]) -> re.Pattern[str] | None:
+    """Whole words of the folded text; the words of a phrase may be split by any non-word."""
+    alternatives = sorted(
+        {r"\W+".join(map(re.escape, fold(k).split())) for k in keywords if k.strip()},
+        key=len, reverse=True,
+    )
+    if not alternatives:
+        return None
+    return re.compile(rf"(?<!\w)(?:{'|'.join(alternatives)})(?!\w)")
+
+
+def _keyword_hints(keywords: Sequence[str]) -> tuple[str, ...]:
+    """Substrings one of which a text must contain for a keyword to match (a cheap test)."""
+    return tuple({fold(k).split()[0] for k in keywords if k.strip()})
+
+
+class _Rule:
+    """One configured rule, precompiled: sets for exact matchers, folded keyword regex."""
+
+    __slots__ = ("accounts", "countries", "decision", "keyword_hints", "keywords", "regex",
+                 "service_types", "source_digits", "sources")
+
+    def __init__(self, rule: RuleLike) -> None:
+        if rule.class_ not in CLASSES:
+            raise ValueError(f"rule {rule.id!r}: class must be one of {sorted(CLASSES)}, "
+                             f"got {rule.class_!r}")
+        self.decision = Classification(rule.class_, f"rule:{rule.id}")
+        self.accounts = frozenset(rule.account)
+        self.sources = frozenset(s.strip().casefold() for s in rule.source)
+        self.source_digits = frozenset(d for d in map(_address_digits, rule.source) if d)
+        self.countries = frozenset(c.strip().upper() for c in rule.country)
+        self.service_types = frozenset(s.strip().upper() for s in rule.service_type)
+        self.regex = rule.regex
+        self.keywords = _keyword_pattern(rule.keywords)
+        self.keyword_hints = _keyword_hints(rule.keywords)
+
+    def matches(self, facts: MessageFacts, folded: str) -> bool:
+        """Whether every matcher this rule has accepts the message (``folded``: its text)."""
+        if self.accounts and facts.account not in self.accounts:
+            return False
+        if self.countries and facts.country.upper() not in self.countries:
+            return False
+        if self.service_types and facts.service_type.strip().upper() not in self.service_types:
+            return False
+        if self.sources and not self._source_matches(facts.source_addr):
+            return False
+        if self.regex is not None and self.regex.search(facts.text) is None:
+            return False
+        if self.keywords is None:
+            return True
+        # Most texts hold none of the keywords: substring tests rule them out at C speed.
+        return any(hint in folded for hint in self.keyword_hints) and (
+            self.keywords.search(folded) is not None)
+
+    def _source_matches(self, source: str) -> bool:
+        if source.strip().casefold() in self.sources:
+            return True
+        digits = _address_digits(source)
+        return bool(digits) and digits in self.source_digits
+
+
+_CACHED_TEXT = 2000  # characters; longer texts (rare, message_payload) are not kept
+_ACCOUNT_DEFAULT = "account:default_class"
+_UNCLASSIFIED = "policy:unclassified"
+
+
+class Classifier:
+    """Explicit class, then configured rules, then detectors, then the defaults.
+
+    ``rules`` are tried in order, first match wins. ``unclassified`` is the class of
+    a message nothing else decides. Results are cached (``cache_size`` entries, 0 for
+    none): per message facts, since a campaign sends one text from one source to many
+    recipients, and detector verdicts per text, for the same text from elsewhere.
+    """
+
+    __slots__ = ("_classify_cached", "_defaults", "_detect", "_fold_text", "_rules",
+                 "_unclassified", "_verdicts")
+
+    def __init__(
+        self,
+        rules: Sequence[RuleLike] = (),
+        unclassified: str = PROMOTIONAL,
+        *,
+        cache_size: int = 4096,
+    ) -> None:
+        if unclassified not in CLASSES:
+            raise ValueError(f"unclassified must be one of {sorted(CLASSES)}, "
+                             f"got {unclassified!r}")
+        self._rules = tuple(_Rule(rule) for rule in rules)
+        self._fold_text = any(rule.keywords is not None for rule in self._rules)
+        self._verdicts = {verdict: Classification(*verdict) for verdict in VERDICTS}
+        self._unclassified = Classification(unclassified, _UNCLASSIFIED)
+        self._defaults = {k: Classification(k, _ACCOUNT_DEFAULT) for k in CLASSES}
+        self._detect: Callable[[str], tuple[str, str] | None] = detect
+        self._classify_cached: Callable[[MessageFacts], Classification] = self._classify
+        if cache_size:
+            self._detect = lru_cache(maxsize=cache_size)(detect)
+            self._classify_cached = lru_cache(maxsize=cache_size)(self._classify)
+
+    def classify(self, facts: MessageFacts) -> Classification:
+        """The class of one message and the rule that decided it; never raises on text."""
+        if len(facts.text) > _CACHED_TEXT:
+            return self._classify(facts)
+        return self._classify_cached(facts)
+
+    def _classify(self, facts: MessageFacts) -> Classification:
+        if facts.explicit in CLASSES:
+            return Classification(facts.explicit, facts.explicit_rule)
+        if self._rules:
+            folded = fold(facts.text) if self._fold_text else ""
+            for rule in self._rules:
+                if rule.matches(facts, folded):
+                    return rule.decision
+        text = facts.text
+        if text:
+            verdict = self._detect(text) if len(text) <= _CACHED_TEXT else detect(text)
+            if verdict is not None:
+                return self._verdicts[verdict]
+        return self._defaults.get(facts.default_class, self._unclassified)

@@ -1,0 +1,327 @@
+"""Word tables for the built-in class detectors, per language (EN, FR, ES, DE, IT).
+
+Entries are written naturally (accents, capitals, apostrophes); rules.detectors folds
+and tokenises them exactly as it folds a message, so "Bestätigung" matches
+"BESTATIGUNG" and "mot de passe" matches "Mot-de-passe". An entry of several words
+is a phrase: its words must follow each other. ``qmoney`` (an amount with a
+currency), ``qpct`` (a percentage), ``qdisc`` (a "-20%" style cut), ``qurl``,
+``qphone``, ``qtime``, ``qdate`` and ``qref`` stand for what the detector masked in
+the message before tokenising it.
+
+Adding a word: put it in the table whose weight fits how sure the word alone makes
+you, then run tests/rules/test_classify.py, which prints precision and recall on the
+corpus; a word that fires in the other class's messages costs more than it brings.
+"""
+
+from __future__ import annotations
+
+Table = dict[str, tuple[str, ...]]
+
+# Transactional context, weight 1 each: the nouns of orders, parcels, appointments,
+# bills, accounts, services and travel. Marketing uses some of them too ("your next
+# order"), hence the low weight.
+TRANSACTIONAL: Table = {
+    "en": (
+        "order", "parcel", "package", "delivery", "shipment", "tracking", "track", "courier",
+        "driver", "appointment", "reminder", "booking", "reservation", "balance", "payment",
+        "invoice", "bill", "statement", "account", "card", "transaction", "withdrawal", "refund",
+        "subscription", "membership", "flight", "gate", "boarding", "check-in", "prescription",
+        "collection", "pickup", "repair", "ticket", "surgery", "clinic", "garage", "deposit",
+        "loan", "claim", "renewal", "meter", "supply", "maintenance", "outage", "train", "platform",
+        "departure", "arrival", "delay", "delayed", "request", "application", "confirm", "slot",
+        "arriving", "atm", "jab", "vaccination", "available balance", "out for delivery",
+        "on its way", "ending in", "card ending", "alert", "warning", "notice", "status",
+        "reference", "seat", "seats", "row", "door", "taxi", "customs", "debit", "direct debit",
+        "dentist", "doctor", "check-up", "hospital", "school", "closure", "absent", "inbox",
+        "insurance", "instalment", "installment", "policy number", "top up", "technician",
+        "engineer", "plumber", "electrician", "installation", "install", "meter reading", "data",
+        "data allowance", "unlock", "keypad", "scheduled for", "job ref", "eta", "rent",
+    ),
+    "fr": (
+        "commande", "colis", "livraison", "expédition", "suivi", "suivez", "transporteur",
+        "chauffeur", "livreur", "rendez-vous", "rdv", "rappel", "réservation", "solde", "paiement",
+        "facture", "relevé", "compte", "carte", "opération", "opérations", "prélèvement",
+        "virement", "retrait", "remboursement", "abonnement", "cotisation", "vol", "embarquement",
+        "enregistrement", "ordonnance", "garage", "véhicule", "dossier", "sinistre", "contrat",
+        "échéance", "mairie", "collecte", "travaux", "coupure", "interruption", "retard", "quai",
+        "demande", "montant", "immatriculé", "immatriculée", "espace client", "appareil",
+        "point relais", "se terminant par", "alerte", "vigilance", "statut", "référence", "siège",
+        "rang", "tribune", "taxi", "douane", "médecin", "dentiste", "docteur", "hôpital", "école",
+        "collège", "lycée", "absence", "absent", "messagerie", "prêt", "assurance", "déclaration",
+        "impôts", "carte vitale", "orages", "inondation", "numéro de dossier", "technicien",
+        "intervention", "plombier", "installation", "compteur", "entretien", "prévue", "prévu",
+        "forfait", "consommation", "atteint", "débit réduit", "réf", "dossard", "inscription",
+        "courrier", "loyer",
+    ),
+    "es": (
+        "pedido", "paquete", "envío", "entrega", "seguimiento", "reparto", "repartidor",
+        "conductor", "cita", "recordatorio", "reserva", "saldo", "pago", "factura", "cuenta",
+        "tarjeta", "operación", "cargo", "transferencia", "retirada", "reembolso", "suscripción",
+        "cuota", "vuelo", "embarque", "receta", "taller", "vehículo", "importe", "matrícula",
+        "ayuntamiento", "corte", "obras", "tren", "retraso", "solicitud", "sesión", "recogida",
+        "recoger", "itv", "terminada en", "saldo disponible", "aviso", "alerta", "estado",
+        "referencia", "asiento", "fila", "taxi", "aduana", "aranceles", "médico", "dentista",
+        "fisioterapia", "hospital", "colegio", "préstamo", "seguro", "declaración", "te recordamos",
+        "tus entradas", "avísanos", "técnico", "instalar", "instalación", "contador", "lectura",
+        "mantenimiento", "previsto", "prevista", "recibo", "límite", "datos", "superado",
+        "velocidad reducida", "dorsal", "inscripción", "se cargará", "cargará", "alquiler",
+        "cobrar",
+    ),
+    "de": (
+        "bestellung", "paket", "sendung", "lieferung", "sendungsverfolgung", "zusteller", "fahrer",
+        "termin", "erinnerung", "buchung", "reservierung", "kontostand", "zahlung", "rechnung",
+        "konto", "karte", "kartenzahlung", "abbuchung", "überweisung", "auszahlung", "erstattung",
+        "abo", "abonnement", "mitgliedsbeitrag", "flug", "rezept", "apotheke", "werkstatt",
+        "fahrzeug", "betrag", "antrag", "stadtwerke", "bauarbeiten", "zug", "verspätung", "gleis",
+        "abholung", "packstation", "anmeldung", "gerät", "zahlungsdaten", "hinweis", "status",
+        "referenz", "sitzplatz", "reihe", "einlass", "taxi", "zoll", "arzt", "zahnarzt", "praxis",
+        "krankenhaus", "schule", "nachricht", "kredit", "versicherung", "beitrag", "ausweis",
+        "personalausweis", "bürgeramt", "melden sie sich an", "zur abholung", "unwetter",
+        "techniker", "monteur", "installation", "zähler", "ablesung", "geplant", "datenvolumen",
+        "verbraucht", "startnummer", "vertrag", "eingezogen", "miete",
+    ),
+    "it": (
+        "ordine", "pacco", "spedizione", "consegna", "tracciamento", "corriere", "autista",
+        "appuntamento", "promemoria", "prenotazione", "saldo", "pagamento", "fattura", "bolletta",
+        "conto", "carta", "operazione", "addebito", "bonifico", "prelievo", "rimborso",
+        "abbonamento", "quota", "volo", "imbarco", "ricetta", "officina", "importo", "targa",
+        "comune", "interruzione", "lavori", "treno", "ritardo", "binario", "domanda", "pratica",
+        "ritiro", "dispositivo", "esito", "locker", "area riservata", "saldo disponibile",
+        "che termina con", "avviso", "allerta", "stato", "riferimento", "posto", "posti", "platea",
+        "settore", "taxi", "dogana", "medico", "dentista", "visita", "ospedale", "scuola",
+        "prestito", "assicurazione", "ti ricordiamo", "giacenza", "ufficio postale", "disdire",
+        "allerta meteo", "tecnico", "installazione", "contatore", "lettura", "manutenzione",
+        "previsto", "prevista", "passerà", "raggiunto", "inclusi", "navigazione", "rallentata",
+        "pettorale", "iscrizione", "ricevuta", "bollettino", "affitto", "addebitare",
+    ),
+}
+
+# Transactional, weight 2 each: something already happened to this recipient's order,
+# money, booking or account, an account-security notice, an apology for a disruption.
+TRANSACTIONAL_STRONG: Table = {
+    "en": (
+        "shipped", "dispatched", "delivered", "confirmed", "received", "issued", "renewed",
+        "charged", "debited", "credited", "paid", "due", "overdue", "declined", "failed",
+        "completed", "complete", "ready", "booked", "scheduled", "requested", "approved",
+        "rejected", "cancelled", "canceled", "postponed", "rescheduled", "interrupted", "password",
+        "reset", "sign-in", "login", "verification", "unauthorised", "unauthorized", "suspicious",
+        "not you", "wasn't you", "was not you", "didn't request", "did not request",
+        "ignore this message", "sorry for the inconvenience", "has been", "was made", "arrived",
+        "has arrived", "balance", "solde", "saldo", "kontostand", "collected", "will be collected",
+        "could not be delivered", "tried to deliver", "show this sms", "couldn't", "could not",
+        "we were unable",
+    ),
+    "fr": (
+        "expédiée", "expédié", "livré", "livrée", "confirmé", "confirmée", "reçu", "reçue",
+        "effectué", "effectuée", "émis", "renouvelé", "prélevé", "prélevés", "prélevée", "refusé",
+        "refusée", "échoué", "échec", "prêt", "prête", "validé", "validée", "annulé", "annulée",
+        "reporté", "reportée", "insuffisant", "mot de passe", "réinitialisation",
+        "si ce n'est pas vous", "nous vous prions de nous excuser", "prise en compte", "a été",
+        "ont été", "nouvelle connexion", "modifié", "bloqué", "bloquée", "bien été", "n'a pas pu",
+        "n'ont pas pu",
+    ),
+    "es": (
+        "enviado", "enviada", "entregado", "entregada", "confirmada", "confirmado", "recibido",
+        "recibida", "realizado", "realizada", "renovado", "renovada", "cargarán", "pagada",
+        "pagado", "rechazado", "rechazada", "lista", "listo", "solicitado", "contraseña",
+        "si no has sido tú", "si no fuiste tú", "ignora este mensaje", "disculpa las molestias",
+        "disculpe las molestias", "inicio de sesión", "no se ha podido", "ha sido", "se ha",
+        "aprobada", "aprobado", "cambiado", "retenido", "emitido", "correctamente",
+        "no hemos podido",
+    ),
+    "de": (
+        "versandt", "versendet", "zugestellt", "bestätigt", "erhalten", "eingegangen", "abgebucht",
+        "gutgeschrieben", "verlängert", "fällig", "veranlasst", "bereit", "fertig", "abgeholt",
+        "angefordert", "fehlgeschlagen", "abgelehnt", "storniert", "passwort", "zurücksetzen",
+        "gutschrift", "waren sie das nicht", "nicht sie", "wir bitten um entschuldigung", "wurde",
+        "neue anmeldung", "nicht zugestellt", "konnte nicht",
+    ),
+    "it": (
+        "spedito", "spedita", "consegnato", "consegnata", "confermata", "confermato", "ricevuto",
+        "ricevuta", "effettuato", "effettuata", "rinnovato", "addebitati", "addebitato", "saldata",
+        "pronta", "accolta", "approvata", "respinta", "password", "reimpostazione", "non sei tu",
+        "non sei stato tu", "ci scusiamo per il disagio", "non è andato a buon fine",
+        "ignora questo messaggio", "è stato", "è stata", "nuovo accesso", "cancellato",
+        "cancellata", "modificata", "modificato", "chiuse", "in consegna", "tua offerta",
+        "pagato correttamente", "non siamo riusciti",
+    ),
+}
+
+# Marketing, weight 1 each: shops, novelty, gifts, loyalty, events, seasons, calls to act.
+PROMOTIONAL: Table = {
+    "en": (
+        "shop", "shopping", "store", "collection", "arrivals", "discover", "enjoy", "treat", "grab",
+        "exclusive", "members", "member", "vip", "gift", "birthday", "free", "save", "savings",
+        "deal", "deals", "price", "prices", "bargain", "win", "prize", "contest", "competition",
+        "giveaway", "invited", "invite", "opening", "tasting", "weekend", "hurry", "limited",
+        "ends", "stock", "upgrade", "points", "loyalty", "redeem", "rewards", "reward", "refer",
+        "recipes", "season", "christmas", "xmas", "easter", "sample", "miss you", "come back",
+        "try the new", "is here", "join us", "pop in", "this week", "don't miss", "guests",
+        "qmoney a month", "qmoney month", "our new", "do you know",
+    ),
+    "fr": (
+        "boutique", "magasin", "nouveau", "nouveauté", "nouveautés", "collection", "découvrez",
+        "découvrir", "profitez", "profiter", "exclusif", "exclusive", "membres", "cadeau",
+        "cadeaux", "gratuit", "gratuite", "offert", "offerte", "prix", "bon plan", "gagnez",
+        "gagner", "concours", "newsletter", "invite", "soirée", "inauguration", "week-end", "vite",
+        "seulement", "fidélité", "points", "avantages", "parrainez", "parrainage", "noël",
+        "échantillon", "enquête", "encore disponibles", "prochain achat", "prochaine commande",
+        "venez", "retrouvez-nous", "plus que", "qmoney mois", "à vous", "vous attend",
+        "dégustation", "places limitées", "connaissez-vous", "vous connaissez",
+    ),
+    "es": (
+        "tienda", "novedades", "colección", "descubre", "descubrir", "aprovecha", "exclusivo",
+        "exclusiva", "socios", "regalo", "regalamos", "gratis", "precio", "precios", "gana",
+        "ganar", "sorteo", "concurso", "newsletter", "invitamos", "inauguración", "finde",
+        "fin de semana", "última", "puntos", "canjéalos", "canjea", "amigo", "temporada", "navidad",
+        "muestra", "sorpresas", "festival", "preventa", "siguen disponibles", "próxima compra",
+        "próximo pedido", "pásate", "qmoney mes", "degustación", "plazas limitadas", "conoces",
+        "te espera",
+    ),
+    "de": (
+        "neuheiten", "kollektion", "entdecke", "entdecken", "exklusiv", "exklusives", "mitglieder",
+        "geschenk", "schenken", "gratis", "kostenlos", "preis", "preise", "gewinne", "gewinnen",
+        "newsletter", "eröffnung", "wochenende", "jetzt", "letzte", "treuepunkte", "punkte",
+        "einlösen", "spare", "sparen", "sparst", "empfehlung", "weihnachten", "probe",
+        "noch verfügbar", "nächste bestellung", "nächsten einkauf", "herzlich", "geburtstag",
+        "qmoney monat", "wartet", "nur noch", "ist da", "teilnehmen", "schon ab", "verkostung",
+        "begrenzte plätze", "kennen sie schon", "kennst du schon",
+    ),
+    "it": (
+        "negozio", "negozi", "novità", "collezione", "scopri", "approfitta", "approfittare",
+        "esclusivo", "esclusiva", "soci", "regalo", "omaggio", "gratis", "gratuito", "gratuita",
+        "prezzo", "prezzi", "vinci", "vincere", "concorso", "newsletter", "aspettiamo",
+        "inaugurazione", "weekend", "ultima", "punti", "buono", "amico", "stagione", "natale",
+        "campione", "ancora disponibili", "prossimo ordine", "compleanno", "offriamo",
+        "qmoney mese", "ti aspetta", "mancano", "degustazione", "serata", "posti limitati",
+        "conosci",
+    ),
+}
+
+# Marketing, weight 2 each: sales, discounts, offers, coupons, free shipping, urgency,
+# prices ("from qmoney"), abandoned carts.
+PROMOTIONAL_STRONG: Table = {
+    "en": (
+        "sale", "sales", "discount", "discounts", "promo", "promotion", "promotions", "offer",
+        "offers", "coupon", "voucher", "clearance", "bogo", "cashback", "free shipping",
+        "free delivery", "shop now", "buy now", "order now", "book now", "black friday",
+        "cyber monday", "flash sale", "today only", "tonight only", "this weekend only",
+        "last chance", "limited time", "back in stock", "new arrivals", "refer a friend",
+        "happy hour", "prize draw", "early-bird", "early bird", "newsletter", "grand opening",
+        "treat yourself", "qpct off", "qmoney off", "from qmoney", "from just qmoney",
+        "only qmoney", "just qmoney", "for qmoney", "buy one get one", "2x1", "3x2", "2for1",
+        "you're invited", "happy birthday", "cart", "basket", "don't miss out", "up to qpct",
+        "extra qpct",
+    ),
+    "fr": (
+        "soldes", "promo", "promotion", "promotions", "offre", "offres", "réduction", "réductions",
+        "remise", "remises", "bon d'achat", "code promo", "vente privée", "livraison offerte",
+        "livraison gratuite", "frais de port offerts", "dernière chance", "jusqu'à qdisc",
+        "black friday", "happy hour", "jeu concours", "à partir de qmoney", "dès qmoney",
+        "seulement qmoney", "panier", "bonne fête", "vous invite", "tentez", "déstockage",
+        "qmoney de réduction", "ne manquez pas", "réservez vite", "jusqu'à qpct",
+    ),
+    "es": (
+        "rebajas", "descuento", "descuentos", "oferta", "ofertas", "promoción", "promociones",
+        "promocional", "cupón", "liquidación", "chollo", "envío gratis", "envío gratuito",
+        "última oportunidad", "solo hoy", "black friday", "compra ya", "no te quedes sin",
+        "happy hour", "feliz cumpleaños", "desde qmoney", "solo qmoney", "por solo", "carrito",
+        "2x1", "3x2", "código promocional", "te invitamos", "qmoney de descuento", "no te pierdas",
+        "reserva ya", "hasta un qpct",
+    ),
+    "de": (
+        "sale", "rabatt", "rabatte", "angebot", "angebote", "aktion", "gutschein", "gutscheine",
+        "gutscheincode", "rabattcode", "reduziert", "schnäppchen", "ausverkauf", "räumungsverkauf",
+        "versandkostenfrei", "letzte chance", "nur heute", "black friday", "happy hour",
+        "zum preis von", "freunde werben", "bis zu qpct", "ab qmoney", "nur qmoney", "für nur",
+        "warenkorb", "gewinnspiel", "alles gute zum geburtstag", "laden sie", "qmoney rabatt",
+        "jetzt shoppen", "nicht verpassen", "verpassen sie nicht", "jetzt buchen", "qpct auf",
+    ),
+    "it": (
+        "saldi", "sconto", "sconti", "scontati", "scontato", "offerta", "offerte", "promozione",
+        "promozioni", "promo", "coupon", "svendita", "spedizione gratuita", "consegna gratuita",
+        "ultima occasione", "solo oggi", "black friday", "happy hour", "al prezzo di",
+        "codice sconto", "codice promo", "fino al qpct", "buono sconto", "invita un amico",
+        "a partire da qmoney", "a soli", "carrello", "buon compleanno", "qmoney di sconto",
+        "acquista ora", "non perdere", "prenota ora", "tutto al qpct",
+    ),
+}
+
+# An opt-out instruction: only marketing carries one. Weight 3 (rules.detectors also
+# scores "STOP 36173"-style shortcode mentions).
+OPTOUT_MENTION: tuple[str, ...] = (
+    "reply stop", "text stop", "txt stop", "send stop", "stop sms", "stop to", "opt out", "opt-out",
+    "unsubscribe", "stop au", "stop al", "stop an", "désinscription", "se désinscrire",
+    "se désabonner", "baja", "abmelden", "abbestellen", "non ricevere più", "invia stop",
+    "envía baja", "darse de baja",
+)
+
+# A 4-8 digit number with one of these within 12 words before it or 6 after it is a
+# one-time code.
+OTP_CUES: tuple[str, ...] = (
+    "otp", "pin", "passcode", "password", "verification", "verify", "security", "login", "log",
+    "sign", "signin", "authentication", "authenticate", "confirm", "confirmation", "authorise",
+    "authorize", "2fa", "one-time", "pickup", "access", "passe", "vérification", "vérifier",
+    "sécurité", "connexion", "authentification", "confirmer", "valider", "validation", "autoriser",
+    "identification", "retrait", "finaliser", "usage unique", "accès", "clave", "contraseña",
+    "verificación", "verificar", "seguridad", "acceso", "autenticación", "confirmar",
+    "confirmación", "autorizar", "firmar", "solo uso", "completar", "tan", "mobiletan", "pushtan",
+    "smstan", "passwort", "kennwort", "verifizierung", "sicherheit", "anmeldung",
+    "authentifizierung", "bestätigung", "bestätigen", "freigabe", "freigeben", "einmalcode",
+    "einmalpasswort", "abschluss", "abholcode", "verifica", "sicurezza", "accesso",
+    "autenticazione", "conferma", "confermare", "autorizzare", "autorizzazione", "monouso",
+    "completare",
+)
+
+# Generic "code" words: near a number they make it a one-time code, unless the message
+# speaks of a discount (then the number is a promo code: "présentez le code 2430 en
+# caisse").
+OTP_GENERIC_CUES: tuple[str, ...] = ("code", "codes", "código", "codigo", "codice", "codici")
+
+# Compound words (German mostly) ending in one of these are one-time-code cues, unless
+# they start with a promo prefix ("Gutscheincode").
+OTP_CUE_SUFFIXES: tuple[str, ...] = ("code", "tan", "passwort", "kennwort", "pin")
+PROMO_CODE_PREFIXES: tuple[str, ...] = ("gutschein", "rabatt", "aktion", "promo", "coupon")
+
+# Secrecy wording: only one-time codes say these. With a 4-8 digit number anywhere in
+# the message, it is a one-time code (so is a short expiry: "expires in 10 minutes").
+SECRECY: tuple[str, ...] = (
+    "do not share", "don't share", "dont share", "never share", "not share", "never ask",
+    "will never ask", "do not disclose", "do not give", "ne le partagez", "ne la partagez",
+    "ne partagez", "ne communiquez", "ne le communiquez", "ne le transmettez", "ne la transmettez",
+    "ne transmettez", "ne le divulguez", "ne jamais communiquer", "no lo compartas",
+    "no la compartas", "no compartas", "no lo facilites", "no la facilites",
+    "nunca te lo pediremos", "nunca te la pediremos", "no lo reveles", "nicht weiter",
+    "mit niemandem", "niemals an", "an dritte", "nicht weitergeben", "non condividerlo",
+    "non condividerla", "non condividere", "non comunicarlo", "non comunicarla", "non comunicare",
+    "non divulgare",
+)
+
+# Money words: an amount in a message with one of these is a payment, not a price.
+MONEY_CONTEXT: tuple[str, ...] = (
+    "payment", "paid", "balance", "refund", "invoice", "bill", "charged", "debit", "debited",
+    "credited", "withdrawal", "transaction", "amount", "statement", "card", "paiement", "solde",
+    "remboursement", "facture", "prélevé", "prélevés", "prélèvement", "virement", "montant",
+    "cotisation", "carte", "pago", "saldo", "reembolso", "factura", "cargo", "cargarán",
+    "transferencia", "importe", "tarjeta", "compra", "alquiler", "cobrar", "recibo", "cuenta",
+    "cargará", "zahlung", "kartenzahlung", "kontostand", "erstattung", "rechnung", "abgebucht",
+    "überweisung", "gutschrift", "betrag", "konto", "pagamento", "rimborso", "fattura", "bolletta",
+    "addebito", "addebitati", "bonifico", "importo", "conto", "carta", "affitto", "addebitare",
+    "rent", "loyer", "miete",
+)
+
+# Discount words: a number near a generic "code" in a message with these is a promo code.
+DISCOUNT: tuple[str, ...] = (
+    "discount", "off", "promo", "coupon", "voucher", "sale", "réduction", "remise", "soldes",
+    "descuento", "cupón", "rebajas", "rabatt", "gutschein", "reduziert", "sconto", "saldi",
+    "buono sconto",
+)
+
+# Compound suffixes (German mostly) for the weight-1 tables: "Stromrechnung" is a bill.
+TRANSACTIONAL_SUFFIXES: tuple[str, ...] = (
+    "rechnung", "zahlung", "bestellung", "lieferung", "sendung", "buchung", "konto", "termin",
+    "beitrag", "warnung", "postfach", "versicherung", "wartung", "vertrag",
+)
+PROMOTIONAL_SUFFIXES: tuple[str, ...] = (
+    "kollektion", "angebot", "angebote", "rabatt", "gutschein", "punkte", "verkauf", "newsletter",
+)
