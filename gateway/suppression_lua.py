@@ -1,0 +1,202 @@
+"""The server-side half of the suppression cache: its Lua scripts (layout in suppression_cache).
+
+Every script derives key names from the markers it reads, so each step is
+atomic against a generation switch. That is fine on a standalone Redis (the
+only kind stopgate uses) and would not be on Redis Cluster. Only Redis 6.2
+commands are used.
+
+Items travel as one argument, ``"s,bucket,value"`` triples separated by
+spaces: ``s`` is the ARGV index of the scope, ``bucket`` and ``value`` the
+number split for the bucket bits the caller passes (its guess of the
+generation's); a script re-splits for a generation with other bits. A number
+kept as text is ``"s,a,j"``, ``j`` the ARGV index of its text. (Thousands of
+separate arguments cost far more to pack in redis-py than one.)
+
+The member of scope id ``i`` is the decimal ``i`` followed by the value padded
+to 12 digits (``i * 10**12 + value``; the value is below 2**38), and the bare
+value for "*" (id 0): built by concatenation, because ``string.format`` costs
+about a microsecond in Redis's Lua and ``tostring`` is exact only below 10**14.
+"""
+
+from __future__ import annotations
+
+# Shared prologue: a generation's layout from its marker "G:bits", and where an item lives.
+_LAYOUT = """
+local ZEROS = {}
+for i = 0, 12 do ZEROS[i] = string.rep('0', i) end
+local MAX_ID = 9223371
+local function layout(marker)
+  local gen, bits = string.match(marker, '^(%x+):(%d+)$')
+  return 'sp:' .. gen .. ':', bits
+end
+-- key and member of (id, bucket, value) split for arg_bits, in a generation of gen_bits
+local function place(prefix, gen_bits, arg_bits, id, bucket, value)
+  if gen_bits ~= arg_bits then
+    local x = tonumber(bucket) * 2 ^ (50 - tonumber(arg_bits)) + tonumber(value)
+    local div = 2 ^ (50 - tonumber(gen_bits))
+    local b = math.floor(x / div)
+    bucket, value = '' .. b, '' .. (x - b * div)
+  end
+  if id == '0' then return prefix .. bucket, value end
+  return prefix .. bucket, id .. ZEROS[12 - #value] .. value
+end
+"""
+
+#: ARGV: bits, items, then the scopes and texts they point at. Returns "bits:" and a
+#: "0"/"1" per item (bits: the generation's, for the next call), or an integer when not
+#: ready (1: a rebuild is loading).
+LOOKUP = _LAYOUT + """
+local ready = redis.call('GET', 'sp:ready')
+if not ready then return redis.call('EXISTS', 'sp:build') end
+local prefix, bits = layout(ready)
+local arg_bits = ARGV[1]
+local scopes, texts = prefix .. 'scopes', prefix .. 's'
+local ids = {}
+local out = {bits, ':'}
+for s, bucket, value in string.gmatch(ARGV[2], '(%d+),(a?%d*),(%d+)') do
+  local scope = ARGV[tonumber(s)]
+  local hit
+  if bucket == 'a' then
+    local number = ARGV[tonumber(value)]
+    hit = redis.call('SISMEMBER', texts, '*\\0' .. number) == 1
+      or redis.call('SISMEMBER', texts, scope .. '\\0' .. number) == 1
+  else
+    local key, member = place(prefix, bits, arg_bits, '0', bucket, value)
+    hit = redis.call('SISMEMBER', key, member) == 1
+    if not hit and scope ~= '*' then
+      local id = ids[scope]
+      if id == nil then
+        id = redis.call('HGET', scopes, scope)
+        ids[scope] = id
+      end
+      if id then
+        key, member = place(prefix, bits, arg_bits, id, bucket, value)
+        hit = redis.call('SISMEMBER', key, member) == 1
+      end
+    end
+  end
+  out[#out + 1] = hit and '1' or '0'
+end
+return table.concat(out)
+"""
+
+#: ARGV: mode (add | remove | load), the build marker a load is for, bits, items, scopes
+#: and texts.
+#: add/remove write to the ready generation and to the one being built, if any; during a
+#: build they keep its tombstones (opt-ins to re-apply at the switch). A load writes only
+#: to its own generation and fails once its lease is gone. Returns generations written.
+WRITE = _LAYOUT + """
+local mode = ARGV[1]
+local build = redis.call('GET', 'sp:build')
+local targets = {}
+if mode == 'load' then
+  if build ~= ARGV[2] then return redis.error_reply('STOPGATE-LOST ' .. ARGV[2]) end
+  targets[1] = {build, false}
+else
+  local ready = redis.call('GET', 'sp:ready')
+  if ready then targets[#targets + 1] = {ready, false} end
+  if build then targets[#targets + 1] = {build, true} end
+end
+for _, target in ipairs(targets) do
+  local prefix, bits = layout(target[1])
+  local scopes = prefix .. 'scopes'
+  local tomb = target[2] and (prefix .. 'tomb') or nil
+  local ids = {['*'] = '0'}
+  local changed = 0
+  for s, bucket, value in string.gmatch(ARGV[4], '(%d+),(a?%d*),(%d+)') do
+    local scope = ARGV[tonumber(s)]
+    local key, member
+    if bucket == 'a' then
+      key, member = prefix .. 's', scope .. '\\0' .. ARGV[tonumber(value)]
+    else
+      local id = ids[scope]
+      if id == nil then
+        id = redis.call('HGET', scopes, scope)
+        if not id then
+          id = redis.call('HLEN', scopes) + 1
+          if id > MAX_ID then
+            return redis.error_reply('STOPGATE-SCOPES more than ' .. MAX_ID .. ' scopes')
+          end
+          redis.call('HSET', scopes, scope, id)
+          id = '' .. id
+        end
+        ids[scope] = id
+      end
+      key, member = place(prefix, bits, ARGV[3], id, bucket, value)
+    end
+    if mode == 'remove' then
+      changed = changed - redis.call('SREM', key, member)
+      if tomb then redis.call('SADD', tomb, key .. '\\n' .. member) end
+    else
+      changed = changed + redis.call('SADD', key, member)
+      if tomb then redis.call('SREM', tomb, key .. '\\n' .. member) end
+    end
+  end
+  if changed ~= 0 then redis.call('INCRBY', prefix .. 'n', changed) end
+end
+return #targets
+"""
+
+#: ARGV: new build marker, lease ms, "1" to drop the ready marker (the cache is not trusted).
+ACQUIRE = """
+if redis.call('SET', 'sp:build', ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if ARGV[3] == '1' then redis.call('DEL', 'sp:ready') end
+  return 1
+end
+return 0
+"""
+
+#: ARGV: build marker, lease ms.
+RENEW = """
+if redis.call('GET', 'sp:build') == ARGV[1] then
+  return redis.call('PEXPIRE', 'sp:build', ARGV[2])
+end
+return 0
+"""
+
+#: ARGV: build marker.
+RELEASE = """
+if redis.call('GET', 'sp:build') == ARGV[1] then return redis.call('DEL', 'sp:build') end
+return 0
+"""
+
+#: ARGV: build marker. Re-applies the tombstones, switches the marker; returns members.
+FINALIZE = _LAYOUT + """
+if redis.call('GET', 'sp:build') ~= ARGV[1] then
+  return redis.error_reply('STOPGATE-LOST ' .. ARGV[1])
+end
+local prefix = layout(ARGV[1])
+local tomb = prefix .. 'tomb'
+local removed = 0
+for _, entry in ipairs(redis.call('SMEMBERS', tomb)) do
+  local cut = string.find(entry, '\\n', 1, true)
+  removed = removed + redis.call('SREM', string.sub(entry, 1, cut - 1), string.sub(entry, cut + 1))
+end
+redis.call('DEL', tomb)
+local members = redis.call('DECRBY', prefix .. 'n', removed)
+redis.call('SET', 'sp:ready', ARGV[1])
+redis.call('DEL', 'sp:build')
+return members
+"""
+
+#: {ready marker or false, members, baseline or false, build marker or false}
+STATE = _LAYOUT + """
+local ready, build = unpack(redis.call('MGET', 'sp:ready', 'sp:build'))
+if not ready then return {false, 0, false, build} end
+local prefix = layout(ready)
+return {ready, redis.call('GET', prefix .. 'n') or '0', redis.call('GET', prefix .. 'base'), build}
+"""
+
+#: ARGV: keys from a SCAN. Unlinks those of generations neither ready nor being built.
+SWEEP = """
+local keep = {}
+for _, marker in ipairs(redis.call('MGET', 'sp:ready', 'sp:build')) do
+  if marker then keep[string.match(marker, '^(%x+):')] = true end
+end
+local removed = 0
+for _, key in ipairs(ARGV) do
+  local gen = string.match(key, '^sp:(%x+):')
+  if gen and not keep[gen] then removed = removed + redis.call('UNLINK', key) end
+end
+return removed
+"""
