@@ -12,6 +12,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -20,10 +22,17 @@ from aiohttp import web
 from gateway.config import Config
 from gateway.dlr import DlrRouter
 from gateway.http_api import HttpApi
+from gateway.ledger import AsyncLedger, open_ledger
+from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.mt import MtPipeline, NormaliseStage
+from gateway.policy import LookupBatcher, PolicyStage, TokenCache
+from gateway.receipts import build_receipt
 from gateway.redis_embedded import EmbeddedRedis
 from gateway.server import SenderServer
+from gateway.suppression_cache import SuppressionCache
+from gateway.suppression_keeper import CacheKeeper
+from gateway.suppressions import Suppressions
 from gateway.upstream import UpstreamPool
 from smpp.pdu import DeliverSm
 
@@ -42,6 +51,10 @@ class Gateway:
         self.server: SenderServer | None = None
         self.dlr: DlrRouter | None = None
         self.pipeline: MtPipeline | None = None
+        self.ledger: AsyncLedger | None = None
+        self.cache: SuppressionCache | None = None
+        self.keeper: CacheKeeper | None = None
+        self.suppressions: Suppressions | None = None
         self.smpp_port = 0
         self.http_port = 0
         self._http: web.AppRunner | None = None
@@ -59,11 +72,25 @@ class Gateway:
         accounts = {account.system_id: account for account in config.accounts}
         self.server = SenderServer(config, self.metrics)
         self.dlr = DlrRouter(self.redis, config.dlr, config.accounts, self.server, self.metrics)
+        self.ledger = AsyncLedger(open_ledger(config.storage.ledger, config.server.data_dir))
+        self.cache = SuppressionCache(self.redis)
+        self.keeper = CacheKeeper(self.cache, self.ledger, on_change=self._cache_changed)
+        self.keeper.start()
+        self.suppressions = Suppressions(self.ledger, self.cache, self.metrics)
+        keeper = self.keeper
+        policy = PolicyStage(
+            config,
+            self.metrics,
+            LookupBatcher(self.cache, self.metrics),
+            TokenCache(self.ledger.token_for),
+            on_blocked_receipt=self._blocked_receipts,
+            is_ready=lambda: keeper.ready,
+        )
         self.pipeline = MtPipeline(
             carrier=self.pool,
             ids=self.dlr,
             metrics=self.metrics,
-            stages=[NormaliseStage(accounts)],
+            stages=[NormaliseStage(accounts), policy],
         )
         self.server.pipeline = self.pipeline
         self.server.on_receiver_bound = self.dlr.flush
@@ -89,18 +116,53 @@ class Gateway:
         assert self.dlr is not None
         return await self.dlr.on_carrier_deliver_sm(pdu, upstream)
 
+    def _cache_changed(self, keeper: CacheKeeper) -> None:
+        self.metrics.suppression_cache_ready.set(1 if keeper.ready else 0)
+        self.metrics.suppression_rebuild_progress.set(keeper.progress[0])
+        if keeper.suppressed is not None:
+            self.metrics.suppressed_numbers.set(keeper.suppressed)
+
+    async def _blocked_receipts(self, message: Message, ids: Sequence[str]) -> None:
+        """REJECTD receipts for the ids of a blocked message the sender was told were accepted."""
+        assert self.dlr is not None
+        if not message.template.registered_delivery & 0x03:
+            return
+        now = datetime.now(UTC)
+        # err carries the blocked status in hex: 065 = ESME_RX_P_APPN, "opted out".
+        err = f"{self.config.policy.blocked_status & 0xFFF:03X}"
+        receipts = [
+            build_receipt(
+                part_id, source_addr=message.destination_addr,
+                destination_addr=message.source_addr, stat="REJECTD", submit_date=now,
+                err=err, text=message.text if message.is_text else "",
+                source_addr_ton=message.template.dest_addr_ton,
+                source_addr_npi=message.template.dest_addr_npi,
+                dest_addr_ton=message.template.source_addr_ton,
+                dest_addr_npi=message.template.source_addr_npi,
+            )
+            for part_id in ids
+        ]
+        await self.dlr.deliver(message.account, receipts)
+
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """Ready = a carrier session can transmit and Redis answers."""
+        """Ready = a carrier session can transmit, Redis answers, the suppression state is known."""
         redis_ok = False
         if self.redis is not None:
             with contextlib.suppress(Exception):
                 redis_ok = bool(await asyncio.wait_for(self.redis.ping(), 1.0))
         upstream_ok = self.pool is not None and self.pool.ready
+        cache_ok = self.keeper is not None and self.keeper.ready
+        ledger_ok = False
+        if self.ledger is not None:
+            with contextlib.suppress(Exception):
+                ledger_ok = await asyncio.wait_for(self.ledger.health(), 2.0)
         details = {
             "redis": redis_ok,
+            "suppression_cache": cache_ok,
+            "ledger": ledger_ok,
             "upstreams": self.pool.status() if self.pool is not None else {},
         }
-        return redis_ok and upstream_ok, details
+        return redis_ok and upstream_ok and cache_ok and ledger_ok, details
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Drain and close everything, in the reverse order of start."""
@@ -112,6 +174,10 @@ class Gateway:
             await self._http.cleanup()
         if self.pool is not None:
             await self.pool.stop(timeout)
+        if self.keeper is not None:
+            await self.keeper.stop()
+        if self.ledger is not None:
+            await self.ledger.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         if self.embedded_redis is not None:

@@ -239,6 +239,10 @@ class DlrRouter:
         response = self._send(account, pdu)
         return None if response is None else await self._acknowledged(response)
 
+    async def deliver(self, account: str, pdus: list[DeliverSm]) -> None:
+        """Deliver receipts stopgate made itself (REJECTD...) like a carrier's: now, or queued."""
+        await self._route(account, pdus)
+
     async def _route(self, account: str, pdus: list[DeliverSm]) -> None:
         """Deliver ``pdus`` to ``account`` now, queueing what no receiver acknowledged."""
         results = await asyncio.gather(*(self._deliver(account, pdu) for pdu in pdus))

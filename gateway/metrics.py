@@ -101,6 +101,29 @@ class Metrics:
             "(timeout, evicted).", ["reason"], registry=r,
         )
 
+        self.footers_skipped = Counter(
+            "stopgate_footers_skipped_total", "Promotional messages that got no footer, by reason "
+            "(binary, too_long, unencodable_text...).", ["reason"], registry=r,
+        )
+        self.footer_extra_segments = Counter(
+            "stopgate_footer_extra_segments_total",
+            "Segments added to promotional messages by their opt-out footers.", registry=r,
+        )
+        self.suppression_cache_ready = Gauge(
+            "stopgate_suppression_cache_ready",
+            "1 when the Redis suppression cache is complete, 0 while unknown or rebuilding.",
+            registry=r,
+        )
+        self.suppression_rebuild_progress = Gauge(
+            "stopgate_suppression_rebuild_numbers",
+            "Numbers loaded into the suppression cache by the running (or last) rebuild.",
+            registry=r,
+        )
+        self.suppression_imports = Counter(
+            "stopgate_suppression_import_numbers_total", "Numbers in suppression imports, by "
+            "outcome (added, already, invalid).", ["outcome"], registry=r,
+        )
+
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry."""
         return generate_latest(self.registry)

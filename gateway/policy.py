@@ -1,0 +1,229 @@
+"""The opt-out policy as one MT pipeline stage: classify, suppress, footer.
+
+    classify (explicit class, [[rules]], detectors, defaults)
+      transactional -> on its way, untouched; never waits for Redis
+      promotional   -> suppression lookup (batched: one Redis pipeline per loop tick)
+                         opted out         -> blocked (reject, or accept + REJECTD receipt)
+                         state unknown     -> refused while policy.fail_closed
+                       -> footer for the recipient's country, fitted into the message
+
+Binary messages (a data_coding that is not text) are judged like any other
+by explicit class and [[rules]]; when promotional they are suppressed, but a
+footer cannot be appended to them: they go without one and are counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+
+from gateway.config import Account, Config
+from gateway.message import Message
+from gateway.metrics import Metrics
+from gateway.mt import MtResult
+from gateway.suppression_cache import CacheNotReady, SuppressionCache
+from rules.classify import Classifier, MessageFacts, explicit_class
+from rules.footers import already_has_optout, fit, footer_for
+from smpp.constants import CommandStatus, Tag
+
+log = logging.getLogger("stopgate.policy")
+
+S = CommandStatus
+PROMOTIONAL = "promotional"
+#: What a fail-closed refusal answers: temporary, so senders retry once the state is known.
+UNKNOWN_STATE_STATUS = S.ESME_RX_T_APPN
+_TOKEN_CACHE_SIZE = 200_000
+
+TokenSource = Callable[[str, str, str | None], Awaitable[str]]
+ReceiptSink = Callable[[Message, Sequence[str]], Awaitable[None]]
+
+
+class LookupBatcher:
+    """Collects the suppression lookups of one loop tick into one Redis pipeline."""
+
+    def __init__(self, cache: SuppressionCache, metrics: Metrics) -> None:
+        self.cache = cache
+        self.metrics = metrics
+        self._pending: list[tuple[tuple[str, str], asyncio.Future[bool]]] = []
+        self._scheduled = False
+        self._running: set[asyncio.Future[None]] = set()
+
+    def lookup(self, account: str, number: str) -> asyncio.Future[bool]:
+        """Is ``number`` opted out for ``account`` (or operator-wide)? Raises CacheNotReady."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        self._pending.append(((account, number), future))
+        if not self._scheduled:
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        return future
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        batch, self._pending = self._pending, []
+        if batch:
+            task = asyncio.ensure_future(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _run(self, batch: list[tuple[tuple[str, str], asyncio.Future[bool]]]) -> None:
+        started = time.perf_counter()
+        try:
+            found = await self.cache.lookup_many([item for item, _ in batch])
+        except Exception as error:  # CacheNotReady, Redis down: every caller fails closed
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        finally:
+            self.metrics.suppression_lookup.observe(time.perf_counter() - started)
+        for (_, future), suppressed in zip(batch, found, strict=True):
+            if not future.done():
+                future.set_result(suppressed)
+
+
+class TokenCache:
+    """Opt-out link tokens by (account, number): the ledger's, remembered in process."""
+
+    def __init__(self, source: TokenSource, size: int = _TOKEN_CACHE_SIZE) -> None:
+        self.source = source
+        self.size = size
+        self._tokens: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+    async def token(self, account: str, number: str, campaign: str | None) -> str:
+        key = (account, number)
+        token = self._tokens.get(key)
+        if token is None:
+            token = await self.source(account, number, campaign)
+            self._tokens[key] = token
+            if len(self._tokens) > self.size:
+                self._tokens.popitem(last=False)
+        return token
+
+
+class PolicyStage:
+    """The MT stage that enforces opt-outs (see the module docstring)."""
+
+    name = "policy"
+
+    def __init__(
+        self,
+        config: Config,
+        metrics: Metrics,
+        lookups: LookupBatcher,
+        tokens: TokenCache,
+        on_blocked_receipt: ReceiptSink | None = None,
+        is_ready: Callable[[], bool] | None = None,
+    ) -> None:
+        self.config = config
+        self.metrics = metrics
+        self.lookups = lookups
+        self.tokens = tokens
+        self.on_blocked_receipt = on_blocked_receipt
+        self.is_ready = is_ready
+        self.accounts: Mapping[str, Account] = {a.system_id: a for a in config.accounts}
+        self.classifier = Classifier(config.rules, unclassified=config.policy.unclassified)
+        self._url_footer: dict[tuple[str, bool], bool] = {}
+
+    # --- the stage ------------------------------------------------------------------
+
+    async def __call__(self, message: Message) -> MtResult | None:
+        account = self.accounts.get(message.account)
+        self._classify(message, account)
+        if message.klass != PROMOTIONAL:
+            return None
+        policy = self.config.policy
+        try:
+            if self.is_ready is not None and not self.is_ready():
+                raise CacheNotReady("suppression cache is being rebuilt")
+            suppressed = await self.lookups.lookup(message.account, message.e164)
+        except Exception as error:
+            if policy.fail_closed:
+                log.warning("promotional refused: suppression state unknown (%s)", error)
+                return MtResult(UNKNOWN_STATE_STATUS, reason="suppression_unknown")
+            log.warning("promotional let through unchecked: %s (fail_closed = false)", error)
+            suppressed = False
+        if suppressed:
+            return await self._blocked(message)
+        return await self._footer(message, account)
+
+    def _classify(self, message: Message, account: Account | None) -> None:
+        template = message.template
+        explicit = explicit_class(
+            template.service_type, template.tlv(Tag.stopgate_class), message.klass
+        )
+        campaign = template.tlv(Tag.stopgate_campaign)
+        if campaign and not message.campaign:
+            message.campaign = campaign.rstrip(b"\0").decode("latin-1")
+        facts = MessageFacts(
+            account=message.account,
+            source_addr=template.source_addr,
+            country=message.country,
+            service_type=template.service_type,
+            text=message.text if message.is_text else "",
+            explicit=explicit[0] if explicit else None,
+            explicit_rule=explicit[1] if explicit else "explicit",
+            default_class=account.default_class if account is not None else "auto",
+        )
+        decision = self.classifier.classify(facts)
+        message.klass = decision.klass
+        message.rule = decision.rule
+
+    async def _blocked(self, message: Message) -> MtResult:
+        """Blocked whole: "reject" answers blocked_status (the parts answered before it get
+        REJECTD receipts, since the sender was told they were accepted); "dlr" accepts the
+        message and every id gets a REJECTD receipt."""
+        policy = self.config.policy
+        dlr_mode = policy.on_blocked == "dlr"
+        answered = message.part_ids if dlr_mode else message.part_ids[:-1]
+        if answered and self.on_blocked_receipt is not None:
+            await self.on_blocked_receipt(message, answered)
+        if dlr_mode:
+            return MtResult(S.ESME_ROK, message.id, 0, reason="blocked")
+        return MtResult(policy.blocked_status, reason="blocked")
+
+    async def _footer(self, message: Message, account: Account | None) -> MtResult | None:
+        if not message.is_text:
+            self.metrics.footers_skipped.labels("binary").inc()
+            return None
+        shortcode = account.shortcode if account is not None else ""
+        url = None
+        if self._needs_url(message.country, bool(shortcode)):
+            token = await self.tokens.token(message.account, message.e164, message.campaign)
+            url = self.config.optout.base_url + token
+        footer = footer_for(message.country, self.config.footers, url=url, shortcode=shortcode)
+        if footer is None:
+            return None
+        text = message.text
+        if already_has_optout(text, message.country, footer):
+            message.notes["footer"] = footer.text
+            return None
+        fitted = fit(text, footer.text, message.data_coding, concat=message.concat or "udh8")
+        if not fitted.added:
+            self.metrics.footers_skipped.labels(fitted.reason).inc()
+            if fitted.reason == "too_long":
+                return MtResult(S.ESME_RINVMSGLEN, reason="footer_too_long")
+            # The sender's bytes do not decode in its own data_coding: a footer would mangle
+            # them further, and a promotional message must not go out without one.
+            return MtResult(S.ESME_RSUBMITFAIL, reason="footer_impossible")
+        message.payload = fitted.payload
+        message.data_coding = fitted.data_coding
+        message.notes["footer"] = footer.text
+        self.metrics.footers_total.labels(message.country or "unknown").inc()
+        if fitted.extra_segments:
+            self.metrics.footer_extra_segments.inc(fitted.extra_segments)
+        return None
+
+    def _needs_url(self, country: str, has_shortcode: bool) -> bool:
+        """Whether the footer this country gets uses {url} (so a token is needed)."""
+        key = (country, has_shortcode)
+        needs = self._url_footer.get(key)
+        if needs is None:
+            probe = footer_for(
+                country, self.config.footers, url="\0", shortcode="1" if has_shortcode else None
+            )
+            needs = self._url_footer[key] = probe is not None and "\0" in probe.text
+        return needs
