@@ -58,14 +58,26 @@ CAMPAIGN: tuple[DemoMessage, ...] = (
                 "all orders over 20 pounds, no code needed.",
                 "promotional, UK, long"),
     DemoMessage("+33612345680", "Dernière chance 🎁 -50% ce soir seulement",
+                "promotional, opted out"),
+    DemoMessage("+33612345680", "Votre code de connexion est 771204",
+                "one-time code, opted out"),
+    DemoMessage("+33612345682", "Dernière chance 🎁 -50% ce soir seulement",
                 "promotional, emoji (UCS-2)"),
 )
 
+#: A recipient who opted out before the campaign: the demo records it through the ledger.
+OPTED_OUT = "+33612345680"
+
 _STILL_TO_COME = (
-    "classify each message and block promotional ones to opted-out numbers",
-    "append the footer each country requires ('STOP au 36173', or an opt-out link)",
     "turn the STOP reply into an opt-out effective for the very next message",
+    "the opt-out page behind each link, webhooks and opt-out reports",
 )
+
+
+def _tail(text: str, width: int = 64) -> str:
+    """The end of a text (where the footer is), shortened to ``width`` characters."""
+    flat = text.replace("\n", " | ")
+    return flat if len(flat) <= width else "..." + flat[-(width - 3):]
 
 
 class _Sender(LinkHandler):
@@ -130,11 +142,13 @@ async def _campaign(
         f"{gateway.embedded_redis.url}")
     say(f"[stopgate] SMPP on 127.0.0.1:{gateway.smpp_port}, HTTP on "
         f"127.0.0.1:{gateway.http_port}")
-    for _ in range(500):
-        if gateway.pool.ready:
-            break
-        await asyncio.sleep(0.01)
-    say(f"[stopgate] carrier link bound: {gateway.pool.ready}\n")
+    assert gateway.keeper is not None and gateway.suppressions is not None
+    await asyncio.wait_for(gateway.keeper.wait_ready(), _TIMEOUT)
+    await _wait(lambda: gateway.pool is not None and gateway.pool.ready)
+    say(f"[stopgate] carrier link bound: {gateway.pool.ready}; suppression cache ready")
+    await gateway.suppressions.optout(account.system_id, OPTED_OUT, source="api")
+    say(f"[ledger]  {OPTED_OUT} opted out of '{account.system_id}' earlier "
+        "(ledger first, then the Redis cache)\n")
 
     sender = _Sender()
     loop = asyncio.get_running_loop()
@@ -159,16 +173,22 @@ async def _campaign(
         for answer in answers:
             ids[getattr(answer, "message_id", "")] = message.to
         last = answers[-1]
-        verdict = ("accepted, id " + getattr(last, "message_id", "")
-                   if last.command_status == 0 else f"refused 0x{last.command_status:08X}")
+        if last.command_status == 0:
+            verdict = "accepted, id " + getattr(last, "message_id", "")
+        elif last.command_status == gateway.config.policy.blocked_status:
+            verdict = f"BLOCKED (0x{last.command_status:08X}: opted out)"
+            ids.pop(getattr(answers[0], "message_id", ""), None)
+        else:
+            verdict = f"refused 0x{last.command_status:08X}"
         say(f"  {message.to:<15} {message.what:<27} {_CODING_NAMES.get(coding, coding)!s:<9} "
             f"{len(parts)} part(s)  -> {verdict}")
 
     await _wait(lambda: len([p for p in sender.received if p.esm_class & 0x04]) >= len(ids))
-    say("\n[carrier] received, reassembled:")
+    say("\n[carrier] received, reassembled (footers appended to promotional messages):")
     for received in simulator.messages():
-        say(f"  {received.destination_addr:<15} {received.parts} part(s)  "
-            f"{received.text[:60]!r}{'...' if len(received.text) > 60 else ''}")
+        coding = _CODING_NAMES.get(received.data_coding, received.data_coding)
+        say(f"  {received.destination_addr:<15} {received.parts} part(s) {coding!s:<9} "
+            f"{_tail(received.text)!r}")
     say("\n[sender]  delivery receipts, with the ids stopgate gave the sender:")
     unknown = 0
     for pdu in sender.received:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,13 +15,17 @@ from gateway.app import Gateway
 from gateway.config import Config, parse_config
 from gateway.simulator import CarrierSimulator
 
+# The proxy-path tests check transparency: unless a test says otherwise, messages nothing
+# classifies are transactional, so they pass untouched (no footer, no suppression lookup).
 ACME = {
     "system_id": "acme", "password": "acmepass", "api_key": "acme-key",
     "default_region": "FR", "numbers": ["36173", "+33757000000"],
+    "default_class": "transactional",
 }
 GLOBEX = {
     "system_id": "globex", "password": "globex1", "api_key": "globex-key",
     "default_region": "GB", "numbers": ["+447400900000", "36173"],
+    "default_class": "transactional",
 }
 
 
@@ -72,11 +77,10 @@ async def start_stack(
     gateway = Gateway(gateway_config(simulator.port, redis_url, data_dir, **sections))
     await gateway.start()
     assert gateway.pool is not None
-    for _ in range(200):  # the carrier bind is asynchronous: wait until it can transmit
-        if gateway.pool.ready:
+    assert gateway.keeper is not None
+    for _ in range(500):  # carrier bind and cache rebuild are asynchronous: wait for both
+        if gateway.pool.ready and gateway.keeper.ready:
             break
-        import asyncio
-
         await asyncio.sleep(0.01)
     return Stack(simulator, gateway)
 

@@ -166,6 +166,8 @@ async def test_with_no_carrier_bound_submits_are_throttled_at_once_and_not_ready
             assert gateway.pool is not None
             await eventually(lambda: gateway.pool is not None and gateway.pool.ready,
                              "a bind to the returning carrier")
+            await eventually(lambda: gateway.keeper is not None and gateway.keeper.ready,
+                             "the suppression cache")
             assert (await gateway.readiness())[0]
             answers = await send_with_window(link, ["back again"], window=1)
             assert [status for status, _ in answers.values()] == [ROK]

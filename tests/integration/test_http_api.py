@@ -127,7 +127,8 @@ async def test_short_message_is_accepted_and_reaches_the_carrier(
     assert re.fullmatch(r"[0-9a-f]{16}", body["id"])
     assert body["status"] == "accepted"
     assert body["parts"] == 1
-    assert body["class"] is None  # nothing classifies yet and the sender gave no class
+    # Nothing in the text decides, so the account's default_class (transactional) does.
+    assert body["class"] == "transactional"
     assert body["footer"] is None
     [message] = await eventually(stack.simulator.messages)
     assert message.text == "Hello [world] €"
@@ -439,10 +440,9 @@ async def test_metrics_count_http_sends_by_account_class_and_outcome(
     assert status == 200
     assert headers["Content-Type"].startswith("text/plain")
     mt = "stopgate_mt_total"
-    assert sample(text, mt, {"account": "acme", "class": "unclassified",
-                             "outcome": "forwarded"}) == 1
+    # "a" has no cue and falls to acme's default_class; "b" says transactional itself.
     assert sample(text, mt, {"account": "acme", "class": "transactional",
-                             "outcome": "forwarded"}) == 1
+                             "outcome": "forwarded"}) == 2
     assert sample(text, mt, {"account": "acme", "outcome": "rejected"}) == 1
     count = next(line for line in text.splitlines()
                  if line.startswith("stopgate_submit_latency_seconds_count"))

@@ -42,6 +42,7 @@ def send_all(port: int, messages: list[tuple[str, str]]) -> tuple[list[str], lis
                     extra = {"sar_msg_ref_num": ref, "sar_total_segments": len(parts),
                              "sar_segment_seqnum": seqnum}
                 client.send_message(
+                    service_type="TRX",  # transactional: the proxy must pass it untouched
                     source_addr_ton=smpplib.consts.SMPP_TON_ALNUM, source_addr="ACME",
                     dest_addr_ton=smpplib.consts.SMPP_TON_INTL, destination_addr="33612345678",
                     short_message=part, data_coding=coding, esm_class=esm_class,

@@ -58,6 +58,7 @@ password = "acmepass"
 api_key = "acme-key"
 default_region = "FR"
 numbers = ["36173"]
+default_class = "transactional"  # the shutdown test is about draining, not the policy
 """)
     return path
 
