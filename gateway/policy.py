@@ -199,8 +199,7 @@ class PolicyStage:
             return None
         text = message.text
         if already_has_optout(text, message.country, footer):
-            message.notes["footer"] = footer.text
-            return None
+            return None  # the sender wrote its own opt-out mention: nothing is appended
         fitted = fit(text, footer.text, message.data_coding, concat=message.concat or "udh8")
         if not fitted.added:
             self.metrics.footers_skipped.labels(fitted.reason).inc()
