@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rules.numbers import Number, normalize, normalize_sender
+from rules.numbers import Number, normalize, normalize_once, normalize_sender
 
 FR = Number("+33612345678", "FR")
 
@@ -48,3 +51,55 @@ def test_sender_ids_and_shortcodes_are_kept_as_they_are() -> None:
     assert normalize_sender("36173", 3, "FR") == Number("36173", "", "shortcode")
     assert normalize_sender("36173", 0, "FR") == Number("36173", "", "shortcode")
     assert normalize_sender("+33757000000", 1, "FR").e164 == "+33757000000"
+
+
+# --- normalize_once: the uncached form for bulk imports ----------------------------------
+
+COUNTRY_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@pytest.mark.parametrize(
+    ("address", "ton", "region"),
+    [
+        ("0612345678", 0, "FR"), ("06 12 34 56 78", 0, "FR"), ("06-12-34-56-78", 2, "FR"),
+        ("+33612345678", 0, "GB"), ("33612345678", 1, "GB"), ("33612345678", 0, "FR"),
+        ("0033612345678", 0, "GB"), ("+33 6 12 34 56 78", 0, ""),
+    ],
+)
+def test_normalize_once_reads_every_common_format_like_normalize(
+    address: str, ton: int, region: str
+) -> None:
+    assert normalize_once(address, ton, region) == FR
+
+
+@pytest.mark.parametrize("address", [
+    "", "12", "+999123", "0612", "hello", "+0612345678", "+3306123456789012345678",
+    "+44 07400 123456",  # national prefix written after the country code: the full path
+    "+390612345678",  # Italian leading zero: the full path
+])
+def test_normalize_once_agrees_with_normalize_on_odd_input(address: str) -> None:
+    assert normalize_once(address, 0, "FR") == normalize.__wrapped__(address, 0, "FR")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    country_code=st.sampled_from(COUNTRY_CODES),
+    national=st.text(alphabet="0123456789", min_size=1, max_size=17),
+)
+def test_normalize_once_fast_path_equals_the_parser_for_any_plus_digits(
+    country_code: int, national: str
+) -> None:
+    address = f"+{country_code}{national}"
+    assert normalize_once(address, 0, "FR") == normalize.__wrapped__(address, 0, "FR")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.sampled_from(COUNTRY_CODES), st.integers(0, 10**12))
+def test_normalize_once_on_valid_looking_numbers(country_code: int, value: int) -> None:
+    # Example numbers of every region, perturbed in their last digits: mostly valid ones.
+    region = phonenumbers.region_code_for_country_code(country_code)
+    example = phonenumbers.example_number(region) if region != "001" else None
+    base = str(example.national_number) if example is not None else "612345678"
+    digits = base[: max(1, len(base) - 4)] + str(value)[-4:].zfill(4)
+    address = f"+{country_code}{digits}"
+    assert normalize_once(address, 1, "") == normalize.__wrapped__(address, 1, "")
