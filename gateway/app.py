@@ -55,6 +55,7 @@ class Gateway:
         self.cache: SuppressionCache | None = None
         self.keeper: CacheKeeper | None = None
         self.suppressions: Suppressions | None = None
+        self.policy: PolicyStage | None = None
         self.smpp_port = 0
         self.http_port = 0
         self._http: web.AppRunner | None = None
@@ -78,7 +79,7 @@ class Gateway:
         self.keeper.start()
         self.suppressions = Suppressions(self.ledger, self.cache, self.metrics)
         keeper = self.keeper
-        policy = PolicyStage(
+        policy = self.policy = PolicyStage(
             config,
             self.metrics,
             LookupBatcher(self.cache, self.metrics),
@@ -170,6 +171,8 @@ class Gateway:
             self._flusher.cancel()
         if self.server is not None:
             await self.server.stop(timeout)
+        if self.policy is not None:  # REJECTD receipts go out, or into Redis queues
+            await self.policy.drain(timeout)
         if self._http is not None:
             await self._http.cleanup()
         if self.pool is not None:

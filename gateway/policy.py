@@ -127,6 +127,12 @@ class PolicyStage:
         self.accounts: Mapping[str, Account] = {a.system_id: a for a in config.accounts}
         self.classifier = Classifier(config.rules, unclassified=config.policy.unclassified)
         self._url_footer: dict[tuple[str, bool], bool] = {}
+        self._receipts: set[asyncio.Future[None]] = set()
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (bounded) for the REJECTD receipts still on their way; at shutdown."""
+        if self._receipts:
+            await asyncio.wait(set(self._receipts), timeout=timeout)
 
     # --- the stage ------------------------------------------------------------------
 
@@ -175,12 +181,23 @@ class PolicyStage:
     async def _blocked(self, message: Message) -> MtResult:
         """Blocked whole: "reject" answers blocked_status (the parts answered before it get
         REJECTD receipts, since the sender was told they were accepted); "dlr" accepts the
-        message and every id gets a REJECTD receipt."""
+        message and every id gets a REJECTD receipt.
+
+        "dlr" is for SMPP senders only. An HTTP sender hears in the same exchange, so it
+        gets the refusal (422) in both modes: a 202 would tell it the message went out.
+        """
         policy = self.config.policy
-        dlr_mode = policy.on_blocked == "dlr"
+        dlr_mode = policy.on_blocked == "dlr" and message.via == "smpp"
         answered = message.part_ids if dlr_mode else message.part_ids[:-1]
         if answered and self.on_blocked_receipt is not None:
-            await self.on_blocked_receipt(message, answered)
+            # After the answer, never before: a receipt for an id the sender has not been
+            # given yet (the "dlr" answer carries it) is dropped by senders as unknown, and
+            # the answer must not wait on the sender acknowledging a receipt. The answer is
+            # written in this same loop step, as soon as the pipeline returns; a task's
+            # first step comes after it.
+            task = asyncio.ensure_future(self.on_blocked_receipt(message, answered))
+            self._receipts.add(task)
+            task.add_done_callback(self._receipts.discard)
         if dlr_mode:
             return MtResult(S.ESME_ROK, message.id, 0, reason="blocked")
         return MtResult(policy.blocked_status, reason="blocked")
