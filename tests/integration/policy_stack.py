@@ -100,8 +100,12 @@ def multipart(
     ref: int = 0x42,
     receipt: bool = True,
 ) -> list[SubmitSm]:
-    """The submit_sm parts of one long message, cut as a sender would (UDH 8/16-bit or SAR)."""
-    segments = split_text(text, data_coding, udh=kind)
+    """The submit_sm parts of one long message, cut as a sender would (UDH 8/16-bit or SAR).
+
+    SAR parts are cut like UDH 8-bit ones: the carrier turns the TLVs into a UDH for the
+    handset, so senders leave it the room.
+    """
+    segments = split_text(text, data_coding, udh="udh8" if kind == "sar" else kind)
     assert len(segments) > 1, "not long enough to need parts"
     return [
         SubmitSm(
