@@ -97,7 +97,8 @@ class Gateway:
         self.server.on_receiver_bound = self.dlr.flush
         listen = config.server.smpp_listen
         self.smpp_port = await self.server.start(listen.host, listen.port)
-        api = HttpApi(config, self.pipeline, self.metrics, self.server.buckets, self.readiness)
+        api = HttpApi(config, self.pipeline, self.metrics, self.server.buckets, self.readiness,
+                      suppressions=self.suppressions)
         self._http = web.AppRunner(api.app(), access_log=None)
         await self._http.setup()
         http = config.server.http_listen

@@ -62,6 +62,8 @@ and a message the opt-out policy blocks is ``422 {"status": "blocked", "reason":
 "connecting", "down", "transmitting"}}}`` when a carrier session can transmit and
 Redis answers; the same body with 503 otherwise.
 ``GET /metrics``: Prometheus text format.
+
+``/v1/suppressions`` (read, add, remove, import, export): see gateway.http_suppressions.
 """
 
 from __future__ import annotations
@@ -80,6 +82,7 @@ from gateway.config import Account, Config
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.mt import MtPipeline, MtResult
+from gateway.suppressions import Suppressions
 from gateway.token_bucket import TokenBucket
 from rules.numbers import TON_ALPHANUMERIC, TON_INTERNATIONAL, TON_UNKNOWN, normalize
 from smpp.constants import CommandStatus
@@ -176,8 +179,10 @@ class HttpApi:
         metrics: Metrics,
         buckets: Mapping[str, TokenBucket],
         readiness: Readiness,
+        suppressions: Suppressions | None = None,
     ) -> None:
         self.config = config
+        self.suppressions = suppressions
         self.pipeline = pipeline
         self.metrics = metrics
         self.buckets = buckets
@@ -194,6 +199,10 @@ class HttpApi:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/metrics", self.prometheus)
+        if self.suppressions is not None:
+            from gateway.http_suppressions import SuppressionRoutes  # it imports this module
+
+            SuppressionRoutes(self.authenticate, self.suppressions).register(app)
         return app
 
     def authenticate(self, request: web.Request) -> Account | None:

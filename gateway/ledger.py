@@ -164,6 +164,11 @@ class Ledger(Protocol):
         """Every scope the number is suppressed in (``"*"`` included), sorted."""
         ...
 
+    def suppressions_of(self, number: str) -> list[SuppressionRow]:
+        """The current state rows of one number (every scope, ``"*"`` included), by scope:
+        since when and by which source it is suppressed there."""
+        ...
+
     def iter_suppressed(self, batch: int = 10_000) -> Iterator[list[tuple[str, str]]]:
         """The whole current state as (scope, number) batches, from one consistent
         snapshot (writes made meanwhile are not seen): for rebuilding the cache."""
@@ -268,6 +273,9 @@ class AsyncLedger:
 
     async def suppressed_scopes(self, number: str) -> list[str]:
         return await self._call(self.ledger.suppressed_scopes, number)
+
+    async def suppressions_of(self, number: str) -> list[SuppressionRow]:
+        return await self._call(self.ledger.suppressions_of, number)
 
     async def count_suppressed(self, scope: str | None = None) -> int:
         return await self._call(self.ledger.count_suppressed, scope)

@@ -261,6 +261,12 @@ class SqliteLedger:
                           (number,))
         return [scope for (scope,) in rows]
 
+    def suppressions_of(self, number: str) -> list[SuppressionRow]:
+        rows = self._read("SELECT number, scope, since, source FROM suppressions "
+                          "WHERE number = ? ORDER BY scope", (number,))
+        return [SuppressionRow(n, scope, from_micros(since), source)
+                for n, scope, since, source in rows]
+
     def count_suppressed(self, scope: str | None = None) -> int:
         if scope is None:
             rows = self._read("SELECT count(*) FROM suppressions")

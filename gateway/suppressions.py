@@ -10,23 +10,33 @@ the ledger: an opt-out is never acknowledged and then forgotten.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from gateway.ledger import AsyncLedger, ImportResult, OptEvent, Source, SuppressionRow
+from gateway.ledger import (
+    IMPORT_CHUNK,
+    AsyncLedger,
+    ImportResult,
+    OptEvent,
+    Source,
+    SuppressionRow,
+)
 from gateway.metrics import Metrics
 from gateway.suppression_cache import SuppressionCache
-from rules.numbers import normalize
+from rules.numbers import normalize_once
 
 log = logging.getLogger("stopgate.suppressions")
 
 OPERATOR_SCOPE = "*"
-_IMPORT_CHUNK = 50_000
 _MAX_LINE_ERRORS = 100
+#: An import gives the event loop a turn every this many lines (~5 ms of parsing), so the
+#: MT path of a gateway that imports a streamed body keeps its latency.
+_YIELD_EVERY = 500
 
 
 @dataclass(slots=True)
@@ -48,8 +58,12 @@ class ImportReport:
 
 
 def parse_number(text: str, region: str) -> str | None:
-    """A CSV cell or CLI argument to E.164, or None when it is not a phone number."""
-    number = normalize(text.strip(), 0, region)
+    """A CSV cell or CLI argument to E.164, or None when it is not a phone number.
+
+    Uncached (``normalize_once``): imports see each number once, and must not push
+    the MT path's recipients out of ``normalize``'s cache.
+    """
+    number = normalize_once(text.strip(), 0, region)
     return number.e164 if number is not None else None
 
 
@@ -65,9 +79,15 @@ def first_cell(line: str) -> str:
 
 
 class Suppressions:
-    """The one write path for suppression state (see the module docstring)."""
+    """The one write path for suppression state (see the module docstring).
 
-    def __init__(self, ledger: AsyncLedger, cache: SuppressionCache, metrics: Metrics) -> None:
+    ``cache`` None: the ledger only (the CLI when no Redis is reachable); whoever
+    builds it that way says what that means for running gateways.
+    """
+
+    def __init__(
+        self, ledger: AsyncLedger, cache: SuppressionCache | None, metrics: Metrics
+    ) -> None:
         self.ledger = ledger
         self.cache = cache
         self.metrics = metrics
@@ -114,36 +134,63 @@ class Suppressions:
         self, scope: str, lines: AsyncIterable[str] | Iterable[str], region: str, *,
         source: Source = "import",
     ) -> ImportReport:
-        """Import numbers (CSV first column, or one a line): ledger in chunks, then the cache."""
+        """Import numbers (CSV first column, or one a line): ledger in chunks, then the cache.
+
+        Lines are numbered from 1 as read (a header or blank line counts); a first line
+        without digits is a header; blank lines and ``#`` comments are skipped. Each chunk
+        of ``IMPORT_CHUNK`` numbers is committed whole and then written through, while
+        the next one is parsed; an import cut short (a dropped connection, a crash) leaves
+        whole chunks done, and running it again completes it (numbers already suppressed
+        count as ``already``).
+        """
         report = ImportReport()
         chunk: list[str] = []
+        pending: asyncio.Task[None] | None = None
 
-        async def flush() -> None:
-            if not chunk:
-                return
-            result: ImportResult = await self.ledger.import_numbers(scope, chunk, source=source)
+        async def commit(numbers: list[str]) -> None:
+            # A task of its own: if the caller is cancelled mid-import, a chunk the ledger
+            # took is still written through to the cache.
+            result: ImportResult = await self.ledger.import_numbers(scope, numbers,
+                                                                    source=source)
             report.added += result.added
             report.already += result.already
-            await self._write_through("add", [(scope, number) for number in chunk])
-            chunk.clear()
+            self.metrics.suppression_imports.labels("added").inc(result.added)
+            self.metrics.suppression_imports.labels("already").inc(result.already)
+            await self._write_through("add", [(scope, number) for number in numbers])
 
-        async for index, cell in _numbered(lines):
-            report.lines = index
-            number = parse_number(cell, region)
-            if number is None:
-                report.invalid += 1
-                if len(report.errors) < _MAX_LINE_ERRORS:
-                    report.errors.append((index, f"not a valid phone number: {cell[:40]!r}"))
-                continue
-            chunk.append(number)
-            if len(chunk) >= _IMPORT_CHUNK:
-                await flush()
-        await flush()
-        for outcome in ("added", "already", "invalid"):
-            self.metrics.suppression_imports.labels(outcome).inc(getattr(report, outcome))
+        async def flush() -> None:
+            nonlocal chunk, pending
+            if pending is not None:
+                await pending  # one chunk in flight: commits stay in order
+                pending = None
+            if chunk:
+                pending = asyncio.create_task(commit(chunk), name="suppression-import-chunk")
+                pending.add_done_callback(_log_failure)
+                chunk = []
+
+        try:
+            async for index, cell in _numbered(lines):
+                report.lines = index
+                if index % _YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+                if not cell:
+                    continue
+                number = parse_number(cell, region)
+                if number is None:
+                    report.invalid += 1
+                    if len(report.errors) < _MAX_LINE_ERRORS:
+                        report.errors.append((index, f"not a valid phone number: {cell[:40]!r}"))
+                    continue
+                chunk.append(number)
+                if len(chunk) >= IMPORT_CHUNK:
+                    await flush()
+            await flush()
+            await flush()
+        finally:
+            self.metrics.suppression_imports.labels("invalid").inc(report.invalid)
         return report
 
-    async def export_csv(self, scope: str | None) -> AsyncIterator[str]:
+    async def export_csv(self, scope: str | None) -> AsyncGenerator[str, None]:
         """CSV lines (with a header) of the current suppressions of ``scope`` (None: all)."""
         yield "number,scope,since,source\r\n"
         async for rows in _batched(self.ledger.export(scope)):
@@ -154,6 +201,8 @@ class Suppressions:
             yield out.getvalue()
 
     async def _write_through(self, mode: str, pairs: list[tuple[str, str]]) -> None:
+        if self.cache is None:
+            return
         try:
             if mode == "add":
                 await self.cache.add_many(pairs)
@@ -165,26 +214,32 @@ class Suppressions:
             log.warning("suppression cache write-through failed; cache marked for rebuild")
 
 
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("suppression import: a chunk failed", exc_info=task.exception())
+
+
 async def _numbered(lines: AsyncIterable[str] | Iterable[str]) -> AsyncIterator[tuple[int, str]]:
-    """(line number, first cell) of each number line; a first line without digits is a header."""
+    """(line number, first cell) of every line: the cell is "" for a line without a number
+    (blank, a # comment, a first line without digits: a header)."""
     index = 0
 
-    def numbered(line: str) -> tuple[int, str] | None:
+    def numbered(line: str) -> tuple[int, str]:
         nonlocal index
         index += 1
+        if index == 1:
+            line = line.lstrip("\ufeff")  # a UTF-8 byte order mark
         cell = first_cell(line)
-        if not cell or (index == 1 and not any(c.isdigit() for c in cell)):
-            return None
+        if index == 1 and not any(c.isdigit() for c in cell):
+            return index, ""
         return index, cell
 
     if isinstance(lines, AsyncIterable):
         async for line in lines:
-            if (item := numbered(line)) is not None:
-                yield item
+            yield numbered(line)
     else:
         for line in lines:
-            if (item := numbered(line)) is not None:
-                yield item
+            yield numbered(line)
 
 
 async def _batched(rows: AsyncIterable[SuppressionRow]) -> AsyncIterator[list[SuppressionRow]]:

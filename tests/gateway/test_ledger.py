@@ -115,6 +115,18 @@ def test_scopes_are_independent(ledger: SqliteLedger) -> None:
     assert ledger.count_suppressed("*") == 2 and ledger.count_suppressed("acme") == 0
 
 
+def test_suppressions_of_a_number_say_since_when_and_by_what_in_each_scope(
+        ledger: SqliteLedger) -> None:
+    ledger.record([optout(scope="acme", source="keyword"),
+                   optout(scope="*", source="api", at=T0 + timedelta(hours=1)),
+                   optout(BOB, scope="acme")])
+    assert ledger.suppressions_of(ALICE) == [
+        SuppressionRow(ALICE, "*", T0 + timedelta(hours=1), "api"),
+        SuppressionRow(ALICE, "acme", T0, "keyword"),
+    ]
+    assert ledger.suppressions_of("+33700000000") == []
+
+
 def test_duplicate_optout_keeps_one_state_row_and_both_events(ledger: SqliteLedger,
                                                               path: Path) -> None:
     first, again = ledger.record([optout(campaign="spring"),
