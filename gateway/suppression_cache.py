@@ -316,9 +316,11 @@ class SuppressionCache:
     async def invalidate(self, reason: str) -> None:
         """Drop the marker and any rebuild's lease: every instance fails closed until rebuilt."""
         log.warning("suppression cache invalidated: %s", reason)
-        self.dirty = False
         with self._redis_errors():
             await self.redis.delete(READY_KEY, BUILD_KEY)
+        # Only now: while the delete has not happened (Redis down, still loading its AOF),
+        # a marker restored from before may still say "complete" to every instance.
+        self.dirty = False
 
     # --- rebuild ------------------------------------------------------------------------
 

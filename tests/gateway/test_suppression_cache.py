@@ -525,6 +525,35 @@ async def test_failed_write_through_refuses_lookups_until_rebuilt(tmp_path: Path
         server.stop()
 
 
+async def test_an_invalidation_that_does_not_reach_redis_keeps_the_cache_dirty(
+    tmp_path: Path,
+) -> None:
+    # The keeper invalidates a dirty cache at its next check; if Redis is still down (or
+    # loading its AOF) then, the marker restored from the AOF must not be trusted later.
+    server = EmbeddedRedis(tmp_path, appendonly=True)
+    server.start()
+    client = Redis.from_url(server.url)
+    ledger = ListLedger([("acme", FR)])
+    cache = SuppressionCache(client)
+    try:
+        await cache.rebuild(ledger)
+        server.stop()
+        ledger.opt_out("acme", UK)
+        with pytest.raises(RedisConnectionError):
+            await cache.add("acme", UK)
+        with pytest.raises(RedisConnectionError):
+            await cache.invalidate("a write-through to Redis failed on this instance")
+        assert cache.dirty
+        server.start()
+        assert (await cache.state()).ready is not None
+        with pytest.raises(CacheNotReady, match="write-through failed"):
+            await cache.lookup("acme", UK)
+        assert not await cache.is_ready()
+    finally:
+        await client.aclose()
+        server.stop()
+
+
 async def test_keeper_notices_an_opt_out_that_never_reached_redis(redis: Redis) -> None:
     ledger = ListLedger([("acme", FR)])
     cache = SuppressionCache(redis)
