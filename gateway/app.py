@@ -75,7 +75,10 @@ class Gateway:
         self.dlr = DlrRouter(self.redis, config.dlr, config.accounts, self.server, self.metrics)
         self.ledger = AsyncLedger(open_ledger(config.storage.ledger, config.server.data_dir))
         self.cache = SuppressionCache(self.redis)
-        self.keeper = CacheKeeper(self.cache, self.ledger, on_change=self._cache_changed)
+        # Promotional traffic stays refused after Redis returns until the keeper's next
+        # check; a check is one EXISTS, so back off to 2 s at most, not the default 10 s.
+        self.keeper = CacheKeeper(self.cache, self.ledger, on_change=self._cache_changed,
+                                  max_backoff=2.0)
         self.keeper.start()
         self.suppressions = Suppressions(self.ledger, self.cache, self.metrics)
         keeper = self.keeper

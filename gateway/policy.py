@@ -36,6 +36,7 @@ PROMOTIONAL = "promotional"
 #: What a fail-closed refusal answers: temporary, so senders retry once the state is known.
 UNKNOWN_STATE_STATUS = S.ESME_RX_T_APPN
 _TOKEN_CACHE_SIZE = 200_000
+_UNKNOWN_LOG_EVERY = 5.0  # seconds between "suppression state unknown" warnings
 
 TokenSource = Callable[[str, str, str | None], Awaitable[str]]
 ReceiptSink = Callable[[Message, Sequence[str]], Awaitable[None]]
@@ -74,6 +75,11 @@ class LookupBatcher:
         try:
             found = await self.cache.lookup_many([item for item, _ in batch])
         except Exception as error:  # CacheNotReady, Redis down: every caller fails closed
+            if isinstance(error, CacheNotReady):
+                # The marker is gone (Redis flushed or restarted empty) and the keeper may not
+                # look for up to its interval: wake it now, as Redis errors already do, so
+                # promotional traffic is refused for the rebuild, not the rebuild + a wait.
+                self.cache.trouble.set()
             for _, future in batch:
                 if not future.done():
                     future.set_exception(error)
@@ -128,6 +134,8 @@ class PolicyStage:
         self.classifier = Classifier(config.rules, unclassified=config.policy.unclassified)
         self._url_footer: dict[tuple[str, bool], bool] = {}
         self._receipts: set[asyncio.Future[None]] = set()
+        self._unknown_logged_at = -_UNKNOWN_LOG_EVERY
+        self._unknown_count = 0
 
     async def drain(self, timeout: float) -> None:
         """Wait (bounded) for the REJECTD receipts still on their way; at shutdown."""
@@ -148,13 +156,25 @@ class PolicyStage:
             suppressed = await self.lookups.lookup(message.account, message.e164)
         except Exception as error:
             if policy.fail_closed:
-                log.warning("promotional refused: suppression state unknown (%s)", error)
+                self._log_unknown_state("promotional refused", error)
                 return MtResult(UNKNOWN_STATE_STATUS, reason="suppression_unknown")
-            log.warning("promotional let through unchecked: %s (fail_closed = false)", error)
+            self._log_unknown_state("promotional let through unchecked (fail_closed = false)",
+                                    error)
             suppressed = False
         if suppressed:
             return await self._blocked(message)
         return await self._footer(message, account)
+
+    def _log_unknown_state(self, what: str, error: Exception) -> None:
+        """One warning per ``_UNKNOWN_LOG_EVERY`` seconds, with how many it stands for: an
+        outage refuses every promotional message, and a line each would flood the log."""
+        self._unknown_count += 1
+        now = time.monotonic()
+        if now - self._unknown_logged_at >= _UNKNOWN_LOG_EVERY:
+            log.warning("%s: suppression state unknown (%s); %d message(s) since the last "
+                        "such warning", what, error, self._unknown_count)
+            self._unknown_logged_at = now
+            self._unknown_count = 0
 
     def _classify(self, message: Message, account: Account | None) -> None:
         template = message.template
