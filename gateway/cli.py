@@ -108,6 +108,20 @@ def _simulate_carrier(args: argparse.Namespace) -> int:
     )
 
 
+def _suppressions(action: str) -> Handler:
+    """``stopgate suppressions <action>``: see gateway.cli_suppressions."""
+
+    def handler(args: argparse.Namespace) -> int:
+        config = _load(args)
+        if config is None:
+            return EXIT_CONFIG
+        from gateway import cli_suppressions  # lazily: --help must not import the service
+
+        return cli_suppressions.run(action, config, args)
+
+    return handler
+
+
 def _stub(command: str, needs_config: bool = True) -> Handler:
     """A command that is specified but not built yet: refuse a bad config first, then say so."""
 
@@ -213,6 +227,22 @@ USAGE = """every command:
                             [--error-rate F] [--throttle-tps N] [--no-dlr]
                             [--dlr-delay S] [--id-format hex|decimal]"""
 
+SCOPE_HELP = (
+    "Works on the ledger file, with or without a running gateway, and writes through to "
+    "the Redis cache: storage.redis_url, else the embedded Redis of a gateway running on "
+    "server.data_dir, so the change applies to its very next message. With no gateway "
+    "running, the cache kept in data_dir is updated for the next one. When "
+    "storage.redis_url does not answer, only the ledger is written and the command says "
+    "what that means.")
+
+
+def _add_region_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--region", metavar="CC",
+        help="ISO country for national-format numbers (default: the account's "
+             "default_region; without --account, the first account's, else FR)")
+
+
 NUMBER_HELP = ("phone number, in E.164 (+33612345678) or national format (read with the "
                "account's default_region)")
 
@@ -266,32 +296,38 @@ def build_parser() -> argparse.ArgumentParser:
     imp = _command(
         actions, "import", "bulk-import opted-out numbers",
         "Reads a CSV file (number in the first column; a header row is skipped) or a file "
-        "with one number a line, and shows progress. Idempotent: numbers already "
-        "suppressed are counted, not duplicated.",
-        _stub("suppressions import"),
+        "with one number a line ('-': stdin), and shows progress on stderr. Idempotent: "
+        "numbers already suppressed are counted, not duplicated. Prints the counts and "
+        "the first invalid lines with their line numbers; exits 1 only if every line was "
+        "invalid.\n\n" + SCOPE_HELP,
+        _suppressions("import"),
     )
-    imp.add_argument("file", metavar="FILE", help="CSV file or one number a line")
+    imp.add_argument("file", metavar="FILE", help="CSV file or one number a line; - for stdin")
     _add_account_option(imp, "suppress for this account only (default: every account)")
+    _add_region_option(imp)
     exp = _command(
         actions, "export", "write the suppression list as CSV to stdout",
-        "One row per suppressed number with its account, source, campaign, reason and "
-        "time.",
-        _stub("suppressions export"),
+        "One row per suppressed number and scope: number,scope,since,source (scope: an "
+        "account, or * for every account; since in ISO 8601 UTC). The output imports back "
+        "with `stopgate suppressions import`.",
+        _suppressions("export"),
     )
-    _add_account_option(exp, "only this account's suppressions (default: all)")
+    _add_account_option(exp, "only this account's own suppressions (default: every scope)")
     for name, summary, description, scope in (
-        ("add", "opt a number out", "Records an opt-out with source 'api'.",
+        ("add", "opt a number out", "Records an opt-out with source 'cli'.",
          "opt out of this account only (default: every account)"),
-        ("remove", "opt a number back in (re-consent)", "Records an opt-in with source 'api'.",
-         "for this account only (default: every account)"),
+        ("remove", "opt a number back in (re-consent)", "Records an opt-in with source 'cli'.",
+         "for this account only (default: the operator-wide entry)"),
         ("check", "say whether a number is suppressed, and why",
-         "Prints the suppression state with its source, campaign, reason and time; exits 0 "
-         "either way.",
-         "for this account (default: any account)"),
+         "Prints the suppression state with its scope, time and source; exits 0 either way.",
+         "what blocks this account: its own entry and the operator-wide one (default: every "
+         "scope)"),
     ):
-        single = _command(actions, name, summary, description, _stub(f"suppressions {name}"))
+        single = _command(actions, name, summary, f"{description}\n\n{SCOPE_HELP}",
+                          _suppressions(name))
         single.add_argument("number", metavar="NUMBER", help=NUMBER_HELP)
         _add_account_option(single, scope)
+        _add_region_option(single)
 
     report = _command(
         commands, "report", "review opt-outs",

@@ -115,11 +115,6 @@ def test_check_config_on_a_missing_file_fails(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("argv", "name"), [
-    ("suppressions import numbers.csv", "suppressions import"),
-    ("suppressions export", "suppressions export"),
-    ("suppressions add +33612345678 --account acme", "suppressions add"),
-    ("suppressions remove 0612345678", "suppressions remove"),
-    ("suppressions check +33612345678", "suppressions check"),
     ("report optouts --by reason --from 2026-11-01", "report optouts"),
 ])
 def test_commands_not_built_yet_say_so(argv: str, name: str) -> None:

@@ -1,0 +1,347 @@
+"""`stopgate suppressions ...`: the real console script on a temporary ledger (and Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.ledger import AsyncLedger, open_ledger
+from gateway.redis_embedded import EmbeddedRedis
+from gateway.suppression_cache import SuppressionCache
+from tests.gateway.test_cli import STOPGATE
+
+ALICE = "+33612345678"
+CONFIG = """\
+[server]
+data_dir = "{data_dir}"
+
+[storage]
+redis_url = "{redis_url}"
+
+[[accounts]]
+system_id = "acme"
+password = "acmepass"
+default_region = "FR"
+
+[[accounts]]
+system_id = "globex"
+password = "globex1"
+default_region = "GB"
+"""
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    # Short: the embedded Redis socket lives here, and a unix socket path has ~100 bytes.
+    path = Path(tempfile.mkdtemp(prefix="sg-cli-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def write_config(tmp_path: Path, data_dir: Path, redis_url: str = "") -> Path:
+    path = tmp_path / "stopgate.toml"
+    path.write_text(CONFIG.format(data_dir=data_dir, redis_url=redis_url))
+    return path
+
+
+@pytest.fixture
+def config(tmp_path: Path, data_dir: Path) -> Path:
+    return write_config(tmp_path, data_dir)
+
+
+def run(config: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``stopgate suppressions ARGS -c CONFIG``, with no STOPGATE_* variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOPGATE_")}
+    done = subprocess.run([str(STOPGATE), "suppressions", *args, "-c", str(config)],
+                          input=None if stdin is None else stdin.encode(), cwd=config.parent,
+                          env=env, capture_output=True, timeout=60, check=False)
+    # Decoded by hand: text=True would turn the progress bar's "\r" into newlines.
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(),
+                                       done.stderr.decode())
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> list[str]:
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+# --- single numbers ------------------------------------------------------------------------
+
+
+def test_add_check_remove_check(config: Path) -> None:
+    assert ok(run(config, "check", ALICE)) == [f"{ALICE}: not suppressed"]
+    assert ok(run(config, "add", "06 12 34 56 78", "--account", "acme")) == [
+        f"{ALICE}: opted out of account acme"]
+    assert ok(run(config, "add", "0033612345678", "--account", "acme")) == [
+        f"{ALICE}: already opted out of account acme"]
+    lines = ok(run(config, "check", "0612345678", "--account", "acme"))
+    assert lines[0] == f"{ALICE}: suppressed for account acme"
+    assert lines[1].startswith("  acme  since 20") and lines[1].endswith("  source cli")
+    assert ok(run(config, "check", ALICE, "--account", "globex")) == [
+        f"{ALICE}: not suppressed for account globex"]
+    assert ok(run(config, "remove", ALICE, "--account", "acme")) == [
+        f"{ALICE}: opted back in to account acme"]
+    assert ok(run(config, "check", ALICE)) == [f"{ALICE}: not suppressed"]
+
+
+def test_without_an_account_the_entry_is_operator_wide(config: Path) -> None:
+    assert ok(run(config, "add", "0612345678")) == [
+        f"{ALICE}: added to the operator-wide list (*)"]
+    ok(run(config, "add", ALICE, "--account", "acme"))
+    lines = ok(run(config, "check", ALICE, "--account", "globex"))
+    assert lines[0] == f"{ALICE}: suppressed for account globex"
+    assert [line.split()[0] for line in lines[1:]] == ["*"]  # what blocks globex
+    lines = ok(run(config, "check", ALICE))
+    assert [line.split()[0] for line in lines[1:]] == ["*", "acme"]
+    assert ok(run(config, "remove", ALICE, "--account", "acme")) == [
+        f"{ALICE}: opted back in to account acme",
+        f"{ALICE}: still suppressed for * (every account)"]
+
+
+def test_national_numbers_use_the_accounts_region_or_region(config: Path) -> None:
+    assert ok(run(config, "add", "07400 123456", "--account", "globex"))[0].startswith(
+        "+447400123456: ")
+    assert ok(run(config, "add", "07400 123457", "--region", "gb"))[0].startswith(
+        "+447400123457: ")
+    # No account, no --region: the first account's region (acme: FR).
+    assert ok(run(config, "add", "0612345679"))[0].startswith("+33612345679: ")
+
+
+def test_unknown_account_exits_1_and_says_which_exist(config: Path, data_dir: Path) -> None:
+    result = run(config, "add", ALICE, "--account", "initech")
+    assert result.returncode == 1
+    assert result.stderr == ("stopgate suppressions add: unknown account 'initech': --account "
+                             "takes the system_id of a configured account (acme, globex)\n")
+    assert not (data_dir / "ledger.sqlite3").exists()  # nothing opened, nothing written
+
+
+@pytest.mark.parametrize("action", ["add", "remove", "check"])
+def test_an_invalid_number_exits_1(config: Path, action: str) -> None:
+    result = run(config, action, "12345")
+    assert result.returncode == 1
+    assert "'12345' is not a valid phone number" in result.stderr
+    assert result.stdout == ""
+
+
+def test_a_bad_region_exits_1(config: Path) -> None:
+    result = run(config, "add", "0612345678", "--region", "France")
+    assert result.returncode == 1
+    assert "--region 'France': expected an ISO country code" in result.stderr
+
+
+# --- import and export ---------------------------------------------------------------------
+
+CSV = (
+    "number,name\n"
+    "+33612345601,alice\n"
+    "0612345602,bob\n"
+    "not-a-number,carol\n"
+    "+33612345601,alice again\n"
+    '"+44 7400 123456",erin\n'
+)
+
+
+def test_import_reports_bad_lines_exits_0_and_is_idempotent(config: Path,
+                                                             tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text(CSV)
+    result = run(config, "import", str(numbers), "--account", "acme")
+    assert ok(result) == [
+        f"imported {numbers} into account acme: 6 lines, 3 added, 1 already suppressed, "
+        "1 invalid",
+        "  line 4: not a valid phone number: 'not-a-number'",
+    ]
+    assert ok(run(config, "import", str(numbers), "--account", "acme"))[0] == (
+        f"imported {numbers} into account acme: 6 lines, 0 added, 4 already suppressed, "
+        "1 invalid")
+    assert ok(run(config, "check", "+44 7400 123456", "--account", "acme"))[0] == (
+        "+447400123456: suppressed for account acme")
+
+
+def test_import_shows_progress_on_stderr(config: Path, tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("".join(f"+3361{i:07d}\n" for i in range(5000)))
+    result = run(config, "import", str(numbers))
+    assert ok(result)[0] == (f"imported {numbers} into the operator-wide list (*): 5000 lines, "
+                             "5000 added, 0 already suppressed, 0 invalid")
+    progress = result.stderr.split("\n")[0]
+    assert progress.startswith("\r")
+    updates = progress.split("\r")[1:]
+    assert updates[-1].startswith("5000/5000 numbers  ") and updates[-1].endswith("/s")
+    assert all(re.fullmatch(r"\d+/5000 numbers  \d+/s", update) for update in updates)
+    done = [int(update.split("/")[0]) for update in updates]
+    assert done == sorted(done)
+
+
+def test_import_reads_stdin(config: Path) -> None:
+    result = run(config, "import", "-", "--account", "globex",
+                 stdin="07400 123456\n07400 123457\n")
+    assert ok(result)[0] == ("imported stdin into account globex: 2 lines, 2 added, "
+                             "0 already suppressed, 0 invalid")
+    assert "\r2 numbers  " in result.stderr  # no total for a stream
+
+
+def test_an_import_with_no_valid_line_exits_1(config: Path, tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.txt"
+    numbers.write_text("12\nhello 5\n" + "".join(f"{i}\n" for i in range(30)))
+    result = run(config, "import", str(numbers))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith(": 32 lines, 0 added, 0 already suppressed, 32 invalid")
+    assert lines[1:3] == ["  line 1: not a valid phone number: '12'",
+                          "  line 2: not a valid phone number: 'hello 5'"]
+    assert len(lines) == 1 + 20 + 1 and lines[-1] == "  ... and 12 more invalid lines"
+
+
+def test_import_of_a_missing_file_exits_1(config: Path, tmp_path: Path) -> None:
+    result = run(config, "import", str(tmp_path / "absent.csv"))
+    assert result.returncode == 1
+    assert "cannot read" in result.stderr and "absent.csv" in result.stderr
+
+
+def test_export_round_trip(config: Path, tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text(CSV)
+    ok(run(config, "import", str(numbers), "--account", "acme"))
+    ok(run(config, "add", "+33699999999"))
+    exported = run(config, "export", "--account", "acme")
+    rows = list(csv.reader(io.StringIO(ok(exported) and exported.stdout)))
+    assert rows[0] == ["number", "scope", "since", "source"]
+    assert sorted(row[0] for row in rows[1:]) == ["+33612345601", "+33612345602",
+                                                  "+447400123456"]
+    assert {row[1] for row in rows[1:]} == {"acme"}
+    assert exported.stderr == ""
+
+    again = tmp_path / "acme.csv"
+    again.write_text(exported.stdout)
+    assert ok(run(config, "import", str(again), "--account", "globex"))[0].endswith(
+        ": 4 lines, 3 added, 0 already suppressed, 0 invalid")
+    everything = list(csv.reader(io.StringIO(run(config, "export").stdout)))
+    assert sorted((row[1], row[0]) for row in everything[1:]) == [
+        ("*", "+33699999999"),
+        ("acme", "+33612345601"), ("acme", "+33612345602"), ("acme", "+447400123456"),
+        ("globex", "+33612345601"), ("globex", "+33612345602"), ("globex", "+447400123456"),
+    ]
+
+
+# --- the Redis cache -----------------------------------------------------------------------
+
+
+async def ready_cache(redis_url: str, data_dir: Path) -> SuppressionCache:
+    """A complete cache generation built from the ledger, as a gateway's keeper builds it."""
+    cache = SuppressionCache(aioredis.Redis.from_url(redis_url))
+    ledger = AsyncLedger(open_ledger("", data_dir))
+    try:
+        await cache.rebuild(ledger)
+    finally:
+        await ledger.aclose()
+    return cache
+
+
+async def in_thread(config: Path, *args: str) -> list[str]:
+    return ok(await asyncio.to_thread(run, config, *args))
+
+
+@pytest.fixture
+async def gateway_redis(data_dir: Path) -> AsyncIterator[EmbeddedRedis]:
+    """The embedded Redis a gateway running on ``data_dir`` would have."""
+    server = EmbeddedRedis(data_dir)
+    await asyncio.to_thread(server.start)
+    assert server.socket_path == str(data_dir / "redis.sock")
+    yield server
+    await asyncio.to_thread(server.stop)
+
+
+async def test_changes_reach_a_running_gateways_embedded_redis_at_once(
+    config: Path, data_dir: Path, tmp_path: Path, gateway_redis: EmbeddedRedis
+) -> None:
+    cache = await ready_cache(gateway_redis.url, data_dir)
+    try:
+        result = await asyncio.to_thread(run, config, "add", ALICE, "--account", "acme")
+        assert result.returncode == 0
+        assert "written through to the running gateway's Redis" in result.stderr
+        assert await cache.lookup("acme", ALICE)
+        assert not await cache.lookup("globex", ALICE)
+        await in_thread(config, "remove", ALICE, "--account", "acme")
+        assert not await cache.lookup("acme", ALICE)
+        numbers = tmp_path / "numbers.csv"
+        numbers.write_text(CSV)
+        await in_thread(config, "import", str(numbers))
+        assert await cache.lookup_many([("globex", "+33612345602"),
+                                        ("acme", "+447400123456")]) == [True, True]
+        assert await cache.count() == 3  # the members match the ledger: no rebuild needed
+    finally:
+        await cache.redis.aclose()
+
+
+async def test_changes_reach_the_configured_redis_url(
+    tmp_path: Path, data_dir: Path, redis_url: str
+) -> None:
+    client = aioredis.Redis.from_url(redis_url)
+    await client.flushdb()
+    await client.aclose()
+    config = write_config(tmp_path, data_dir, redis_url)
+    cache = await ready_cache(redis_url, data_dir)
+    try:
+        result = await asyncio.to_thread(run, config, "add", ALICE)
+        assert result.returncode == 0
+        assert "written through to Redis at " in result.stderr
+        assert await cache.lookup("globex", ALICE)  # operator-wide
+    finally:
+        await cache.redis.aclose()
+
+
+def test_an_unreachable_redis_url_leaves_the_change_in_the_ledger_and_says_so(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    config = write_config(tmp_path, data_dir, "redis://:hunter2@127.0.0.1:1/0")
+    result = run(config, "add", ALICE)
+    assert result.returncode == 0
+    assert "Redis at redis://127.0.0.1:1/0 does not answer" in result.stderr
+    assert "ledger only" in result.stderr and "redis-cli DEL sp:ready" in result.stderr
+    assert "hunter2" not in result.stderr
+    assert ok(run(config, "check", ALICE))[0] == f"{ALICE}: suppressed"
+
+
+async def test_with_no_gateway_running_the_cache_it_will_load_is_updated(
+    config: Path, data_dir: Path
+) -> None:
+    # A gateway ran once: its cache is complete in the AOF it left, and the next one
+    # loads it as complete. The CLI must not leave it behind the ledger.
+    server = EmbeddedRedis(data_dir)
+    await asyncio.to_thread(server.start)
+    cache = await ready_cache(server.url, data_dir)
+    await cache.redis.aclose()
+    await asyncio.to_thread(server.stop)
+
+    result = await asyncio.to_thread(run, config, "add", ALICE, "--account", "acme")
+    assert result.returncode == 0
+    assert "no gateway runs on" in result.stderr and "updated the cache" in result.stderr
+    assert not (data_dir / "redis.sock").exists()  # its private Redis is gone again
+
+    await asyncio.to_thread(server.start)
+    try:
+        cache = SuppressionCache(aioredis.Redis.from_url(server.url))
+        assert await cache.lookup("acme", ALICE)
+        await cache.redis.aclose()
+    finally:
+        await asyncio.to_thread(server.stop)
+
+
+def test_with_no_cache_anywhere_the_ledger_alone_is_written(config: Path, data_dir: Path) -> None:
+    result = run(config, "add", ALICE)
+    assert result.returncode == 0
+    assert "no gateway has run on" in result.stderr
+    assert "the first gateway builds it from the ledger" in result.stderr
+    assert not (data_dir / "redis.aof").exists()
