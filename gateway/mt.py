@@ -10,6 +10,7 @@ go on, or an ``MtResult`` to stop it there (refused, blocked).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ log = logging.getLogger("stopgate.mt")
 
 #: registered_delivery bits that ask for a receipt of some kind (SMSC receipt, intermediate).
 _WANTS_RECEIPT = 0x03 | 0x10
+#: How long an answer waits for its DLR id map write. Redis that stalls (a TCP Redis behind
+#: a partition, a frozen server) would otherwise hold every answer for the client's socket
+#: timeout (5 s): the message is with the carrier, and transactional traffic never waits
+#: on Redis; only that message's receipts are lost.
+ID_MAP_WAIT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +137,13 @@ class MtPipeline:
             return MtResult(error.status, reason=type(error).__name__)
         if message.template.registered_delivery & _WANTS_RECEIPT:
             try:
-                await self.ids.remember(
-                    sent.upstream,
-                    sent.carrier_ids,
-                    message.account,
-                    sender_ids_for_parts(message, len(sent.carrier_ids)),
-                )
+                async with asyncio.timeout(ID_MAP_WAIT):
+                    await self.ids.remember(
+                        sent.upstream,
+                        sent.carrier_ids,
+                        message.account,
+                        sender_ids_for_parts(message, len(sent.carrier_ids)),
+                    )
             except Exception:  # the message is with the carrier: tell the sender so
                 log.warning("could not store the DLR id map for %s", message.id, exc_info=True)
         mt_total.labels(message.account, message.klass or klass, "forwarded").inc()

@@ -37,6 +37,9 @@ PROMOTIONAL = "promotional"
 UNKNOWN_STATE_STATUS = S.ESME_RX_T_APPN
 _TOKEN_CACHE_SIZE = 200_000
 _UNKNOWN_LOG_EVERY = 5.0  # seconds between "suppression state unknown" warnings
+#: A lookup (one EVALSHA) slower than this fails closed: a Redis that does not answer is
+#: down for the MT path, whatever its socket timeout (5 s) says.
+LOOKUP_TIMEOUT = 1.0
 
 TokenSource = Callable[[str, str, str | None], Awaitable[str]]
 ReceiptSink = Callable[[Message, Sequence[str]], Awaitable[None]]
@@ -73,9 +76,12 @@ class LookupBatcher:
     async def _run(self, batch: list[tuple[tuple[str, str], asyncio.Future[bool]]]) -> None:
         started = time.perf_counter()
         try:
-            found = await self.cache.lookup_many([item for item, _ in batch])
+            async with asyncio.timeout(LOOKUP_TIMEOUT):
+                found = await self.cache.lookup_many([item for item, _ in batch])
         except Exception as error:  # CacheNotReady, Redis down: every caller fails closed
-            if isinstance(error, CacheNotReady):
+            if isinstance(error, TimeoutError):
+                error = TimeoutError(f"no answer from Redis within {LOOKUP_TIMEOUT:g} s")
+            elif isinstance(error, CacheNotReady):
                 # The marker is gone (Redis flushed or restarted empty) and the keeper may not
                 # look for up to its interval: wake it now, as Redis errors already do, so
                 # promotional traffic is refused for the rebuild, not the rebuild + a wait.

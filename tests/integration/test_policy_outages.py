@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import os
+import signal
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -263,3 +265,67 @@ async def test_redis_restarted_from_its_aof_with_nothing_missed_is_trusted_witho
         assert (await send_one(link, submit(PROMO_TEXT))).command_status == BLOCKED
         assert_nothing_promotional_reached_the_opted_out(stack)
         await link.unbind()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="gateway/http_api.py maps ESME_RX_T_APPN (suppression state unknown) to "
+    "502 carrier_refused; it is temporary and stopgate's own: 503 with Retry-After",
+)
+async def test_http_promotion_while_the_suppression_state_is_unknown_is_503_retry_after(
+    tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    async with own_redis_stack(tmp_path) as stack:
+        redis_server = stack.gateway.embedded_redis
+        assert redis_server is not None
+        await asyncio.to_thread(redis_server.kill)
+        async with http.post(
+            f"{stack.http_url}/v1/messages",
+            json={"to": OTHER_FR, "text": PROMO_TEXT, "class": "promotional"},
+            headers={"Authorization": "Bearer acme-key"},
+        ) as response:
+            body = await response.json()
+            assert response.status == 503, body
+            assert response.headers.get("Retry-After")
+            assert body["error"] and body["detail"]
+        assert stack.simulator.received == []
+
+
+# --- Redis frozen ---------------------------------------------------------------------------------
+
+
+async def test_redis_that_stops_answering_holds_up_promotions_not_transactional_messages(
+    tmp_path: Path,
+) -> None:
+    """Redis alive but not answering (SIGSTOP: a stall, or a TCP Redis across a partition).
+
+    A transactional message sent after a promotional one is answered first: the
+    promotion waits for its suppression lookup (and is refused once that gives up),
+    the transactional message must not wait on Redis at all (its DLR id map write is
+    best effort).
+    """
+    async with own_redis_stack(tmp_path) as stack:
+        redis_server = stack.gateway.embedded_redis
+        assert redis_server is not None and redis_server.pid is not None
+        await opt_out(stack, "acme")
+        link, _ = await bind_sender(stack.smpp_port)
+        otp_link, _ = await bind_sender(stack.smpp_port)
+        os.kill(redis_server.pid, signal.SIGSTOP)
+        try:
+            promotion = asyncio.create_task(send_one(link, submit(PROMO_TEXT, to=OTHER_FR)))
+            await asyncio.sleep(0.05)  # the promotion's lookup is waiting on Redis
+            otp = asyncio.create_task(send_one(otp_link, submit(OTP_TEXT, service_type="OTP")))
+            done, _ = await asyncio.wait({promotion, otp}, timeout=2 * TIMEOUT,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            assert otp in done and promotion not in done
+            assert otp.result().command_status == 0
+            assert (await asyncio.wait_for(promotion, 2 * TIMEOUT)).command_status == (
+                UNKNOWN_STATE)
+        finally:
+            os.kill(redis_server.pid, signal.SIGCONT)
+        await until_promotions_flow(link)
+        assert (await send_one(link, submit(PROMO_TEXT))).command_status == BLOCKED
+        await eventually(lambda: OTP_TEXT in delivered_to(stack, OPTED_OUT), "the OTP")
+        assert_nothing_promotional_reached_the_opted_out(stack)
+        await link.unbind()
+        await otp_link.unbind()
