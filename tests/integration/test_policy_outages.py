@@ -21,6 +21,8 @@ import aiohttp
 import pytest
 
 from gateway.ledger import open_ledger
+from gateway.mt import ID_MAP_WAIT
+from gateway.policy import LOOKUP_TIMEOUT
 from gateway.smpp_link import SmppLink
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import (
@@ -302,8 +304,9 @@ async def test_redis_that_stops_answering_holds_up_promotions_not_transactional_
     A transactional message sent after a promotional one is answered first: the
     promotion waits for its suppression lookup (and is refused once that gives up),
     the transactional message must not wait on Redis at all (its DLR id map write is
-    best effort).
+    best effort). The order follows from the two bounds, asserted first.
     """
+    assert ID_MAP_WAIT < LOOKUP_TIMEOUT
     async with own_redis_stack(tmp_path) as stack:
         redis_server = stack.gateway.embedded_redis
         assert redis_server is not None and redis_server.pid is not None
