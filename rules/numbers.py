@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
+from typing import Any
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumber
@@ -104,6 +105,11 @@ def _plus_digits(digits: str) -> Number | None:
     prefix = _national_prefix(country_code)
     if prefix is _NO_METADATA or (prefix is not None and prefix.match(national)):
         return _FULL_PATH
+    common = _common_types(country_code)
+    if common is not None:
+        main, general, kinds = common
+        if _matches(national, general) and any(_matches(national, kind) for kind in kinds):
+            return Number("+" + digits, main)
     parsed = PhoneNumber(country_code=country_code, national_number=int(national))
     # is_valid_number() is these two calls; the region is wanted too, and finding it is
     # the dear half where a country code has several regions (+44: GB, GG, IM, JE).
@@ -111,6 +117,40 @@ def _plus_digits(digits: str) -> Number | None:
     if region is None or not phonenumbers.is_valid_number_for_region(parsed, region):
         return None
     return Number("+" + digits, region)
+
+
+_Desc = tuple[frozenset[int], re.Pattern[str]]  # possible lengths (empty: any), pattern
+
+
+def _matches(national: str, desc: _Desc) -> bool:
+    """phonenumbers' test of a national number against one number description."""
+    lengths, pattern = desc
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+@cache
+def _common_types(country_code: int) -> tuple[str, _Desc, tuple[_Desc, ...]] | None:
+    """(main region, its general description, its mobile and fixed-line descriptions).
+
+    A number that matches the general description and one of these has a number type,
+    so it is valid, and the main region (the first phonenumbers tries) is its region,
+    unless that region is told apart by leading digits (then: None, the full path).
+    Every other number takes the full path, which tries every type and region.
+    """
+    region = phonenumbers.COUNTRY_CODE_TO_REGION_CODE[country_code][0]
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code, region)
+    if metadata is None or metadata.leading_digits or metadata.general_desc is None:
+        return None
+
+    def desc(number_desc: Any) -> _Desc | None:
+        if number_desc is None or not number_desc.national_number_pattern:
+            return None
+        return (frozenset(number_desc.possible_length),
+                re.compile(number_desc.national_number_pattern))
+
+    general = desc(metadata.general_desc)
+    kinds = tuple(d for d in (desc(metadata.mobile), desc(metadata.fixed_line)) if d)
+    return (region, general, kinds) if general is not None and kinds else None
 
 
 @cache
