@@ -40,6 +40,7 @@ import argparse
 import asyncio
 import contextlib
 import io
+import socket
 import sqlite3
 import sys
 import time
@@ -65,6 +66,7 @@ EXIT_OK, EXIT_FAILED = 0, 1
 SHOWN_ERRORS = 20
 _PROGRESS_EVERY = 0.1  # seconds: at most 10 updates a second
 _CONNECT_TIMEOUT = 2.0
+_LOADING_WAIT = 30.0
 
 
 class CommandError(Exception):
@@ -184,6 +186,13 @@ async def _reach_redis(config: Config) -> tuple[aioredis.Redis | None, EmbeddedR
             f"marker (redis-cli DEL sp:ready) so every gateway rebuilds")
     embedded = EmbeddedRedis(config.server.data_dir)
     client = await _ping(embedded.url)
+    if client is None and _listening(embedded.socket_path):
+        # A gateway's Redis still loading its AOF answers LOADING: wait for it rather
+        # than start another one (which would take its socket path away).
+        client = await _ping(embedded.url, wait=_LOADING_WAIT)
+        if client is None:
+            raise CommandError(f"a Redis listens on {embedded.socket_path} but does not "
+                               f"answer PING; try again once the gateway has started")
     if client is not None:
         return client, None, "written through to the running gateway's Redis: effective now"
     data_dir = config.server.data_dir
@@ -206,15 +215,31 @@ async def _reach_redis(config: Config) -> tuple[aioredis.Redis | None, EmbeddedR
                               f"there, for the next one")
 
 
-async def _ping(url: str) -> aioredis.Redis | None:
+async def _ping(url: str, wait: float = 0.0) -> aioredis.Redis | None:
+    """A client of the Redis at ``url`` once it answers PING (trying for ``wait`` s)."""
     client = aioredis.Redis.from_url(url, socket_connect_timeout=_CONNECT_TIMEOUT)
-    try:
-        if await asyncio.wait_for(client.ping(), _CONNECT_TIMEOUT):
-            return client
-    except (RedisError, OSError, TimeoutError):
-        pass
-    await client.aclose()
-    return None
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if await asyncio.wait_for(client.ping(), _CONNECT_TIMEOUT):
+                return client
+        except (RedisError, OSError, TimeoutError):
+            pass
+        if time.monotonic() >= deadline:
+            await client.aclose()
+            return None
+        await asyncio.sleep(0.2)
+
+
+def _listening(path: str) -> bool:
+    """True if a process accepts connections on the unix socket ``path``."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(_CONNECT_TIMEOUT)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def _where(url: str) -> str:
