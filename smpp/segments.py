@@ -242,7 +242,7 @@ def split_payload(
         if single_udh + len(encoded) > _MAX_TLV_VALUE:
             raise TooManyPartsError(f"{len(encoded)} octets exceed one message_payload TLV")
         return [encoded]
-    part_udh = CONCAT_UDH_LENGTH[udh] + extra if udh != "sar" else single_udh
+    part_udh = CONCAT_UDH_LENGTH[udh] + extra
     ends = segment_ends(
         encoded, data_coding, single_udh_length=single_udh, part_udh_length=part_udh
     )

@@ -37,8 +37,10 @@ __all__ = [
 #: or whole in one message_payload TLV.
 ConcatKind: TypeAlias = Literal["udh8", "udh16", "sar", "payload"]
 
-#: Octets of User Data Header that concatenation puts in every part (UDHL included).
-CONCAT_UDH_LENGTH: dict[ConcatKind, int] = {"udh8": 6, "udh16": 7, "sar": 0, "payload": 0}
+#: Octets of User Data Header that concatenation puts in every part (UDHL included). SAR
+#: parts carry no UDH in SMPP, but the SMSC adds an 8-bit-reference one over the air, so
+#: they hold what a udh8 part holds (153 septets / 134 octets / 67 UCS-2 units).
+CONCAT_UDH_LENGTH: dict[ConcatKind, int] = {"udh8": 6, "udh16": 7, "sar": 6, "payload": 0}
 
 #: Octets of user data in one SMS (3GPP TS 23.040 TP-UDL for 8-bit data).
 _USER_DATA_OCTETS = 140

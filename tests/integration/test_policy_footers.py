@@ -283,11 +283,6 @@ async def test_http_answer_names_the_footer_and_metrics_count_footers_by_country
     assert counts == {"FR": 2.0, "GB": 1.0}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="smpp.text.CONCAT_UDH_LENGTH['sar'] is 0, so re-segmented SAR parts hold 160 "
-    "septets; the carrier must add a 6-octet UDH for the handset, leaving room for 153",
-)
 async def test_resegmented_sar_parts_leave_room_for_the_udh_the_carrier_adds(
     stack: Stack,
 ) -> None:

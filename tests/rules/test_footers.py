@@ -299,9 +299,9 @@ def test_text_its_own_data_coding_cannot_carry_is_reported_not_mangled() -> None
     assert not fitted.added and fitted.reason == "unencodable_text"
 
 
-def test_sar_parts_carry_a_full_160_septets() -> None:
+def test_sar_parts_hold_153_septets_as_the_smsc_adds_a_udh_over_the_air() -> None:
     fitted = fit("a" * 160, "STOP au 36173", 0, concat="sar")
-    assert [len(s) for s in fitted.segments] == [160, 14]
+    assert [len(s) for s in fitted.segments] == [153, 21]
 
 
 def test_message_payload_carries_everything_in_one_segment() -> None:

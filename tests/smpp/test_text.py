@@ -168,8 +168,8 @@ def test_part_capacity(data_coding: int, udh_length: int, capacity: int) -> None
         ("a" * 307, DataCoding.default, "udh8", 3),
         ("a" * 304, DataCoding.default, "udh16", 2),
         ("a" * 305, DataCoding.default, "udh16", 3),
-        ("a" * 320, DataCoding.default, "sar", 2),
-        ("a" * 321, DataCoding.default, "sar", 3),
+        ("a" * 306, DataCoding.default, "sar", 2),  # SAR parts: 153 septets, like udh8
+        ("a" * 307, DataCoding.default, "sar", 3),
         ("€" * 80, DataCoding.default, "udh8", 1),
         ("€" * 81, DataCoding.default, "udh8", 2),
         # 152 plain septets then an escape: it cannot straddle parts, so 152 + 153 + 1.
