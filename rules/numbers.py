@@ -67,24 +67,39 @@ def normalize(address: str, ton: int = TON_UNKNOWN, default_region: str = "") ->
 
 
 _normalize_uncached = normalize.__wrapped__
-_PLUS_DIGITS = re.compile(r"\+[1-9][0-9]{1,16}")
+_INTERNATIONAL_DIGITS = re.compile(r"[1-9][0-9]{1,16}")
 _MAX_NSN_DIGITS = 17  # phonenumbers refuses longer national numbers
 
 
 def normalize_once(address: str, ton: int = TON_UNKNOWN, default_region: str = "") -> Number | None:
     """``normalize`` for numbers seen once (bulk imports): the same result, no cache.
 
-    ``+digits`` skips phonenumbers' parser (two thirds of its cost) when parsing
-    could not change the digits: the country code is read the way the parser reads
-    it, and the rest is taken as the national number unless it starts with 0 or
-    with what the country's metadata calls a national prefix (the parser would
-    strip or transform those, so they take the full path).
+    Two fast paths skip phonenumbers' parser (most of its cost) where parsing could
+    not change the digits, and otherwise step aside for the full path:
+
+    - international (``+``, ``00``, TON 1): the country code is read the way the
+      parser reads it, and the rest is the national number unless it starts with 0
+      or with what the country's metadata calls a national prefix (the parser
+      would strip or transform those);
+    - national digits for ``default_region``, when its national prefix needs no
+      transformation and the number starts with neither the country code nor an
+      international call prefix: only a number this path finds valid is taken.
     """
     cleaned = _SEPARATORS.sub("", address)
-    if _PLUS_DIGITS.fullmatch(cleaned):
-        fast = _plus_digits(cleaned[1:])
-        if fast is not _FULL_PATH:
-            return fast
+    fast: Number | None = _FULL_PATH
+    if cleaned[:1] == "+":
+        if _INTERNATIONAL_DIGITS.fullmatch(cleaned, 1):
+            fast = _plus_digits(cleaned[1:])
+    elif cleaned[:2] == "00" and ton != TON_NATIONAL:
+        if _INTERNATIONAL_DIGITS.fullmatch(cleaned, 2):
+            fast = _plus_digits(cleaned[2:])
+    elif ton == TON_INTERNATIONAL:
+        if _INTERNATIONAL_DIGITS.fullmatch(cleaned):
+            fast = _plus_digits(cleaned)
+    elif default_region and cleaned.isascii() and cleaned.isdigit():
+        fast = _national_digits(cleaned, default_region)
+    if fast is not _FULL_PATH:
+        return fast
     return _normalize_uncached(address, ton, default_region)
 
 
@@ -151,6 +166,45 @@ def _common_types(country_code: int) -> tuple[str, _Desc, tuple[_Desc, ...]] | N
     general = desc(metadata.general_desc)
     kinds = tuple(d for d in (desc(metadata.mobile), desc(metadata.fixed_line)) if d)
     return (region, general, kinds) if general is not None and kinds else None
+
+
+def _national_digits(cleaned: str, region: str) -> Number:
+    """A national number that is valid as written, or _FULL_PATH."""
+    parsing = _region_parsing(region)
+    if parsing is None:
+        return _FULL_PATH
+    country, idd, prefix, local_only = parsing
+    if cleaned.startswith(country) or idd.match(cleaned):
+        return _FULL_PATH  # the parser may read a country code or a call prefix here
+    found = prefix.match(cleaned) if prefix is not None else None
+    national = cleaned[found.end():] if found else cleaned
+    if not national or national[0] == "0" or len(national) in local_only:
+        return _FULL_PATH
+    common = _common_types(int(country))
+    if common is None:
+        return _FULL_PATH
+    main, general, kinds = common
+    # Valid here means the parser strips the same prefix (it keeps one only when what
+    # is left does not match the general description, or has a local-only length).
+    if (general[0] and _matches(national, general)
+            and any(_matches(national, kind) for kind in kinds)):
+        return Number(f"+{country}{national}", main)
+    return _FULL_PATH
+
+
+@cache
+def _region_parsing(region: str) -> tuple[str, re.Pattern[str], re.Pattern[str] | None,
+                                          frozenset[int]] | None:
+    """(country code, international prefix, national prefix for parsing, local-only
+    lengths) of a region; None where national prefixes are transformed (or unknown)."""
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if (metadata is None or metadata.national_prefix_transform_rule
+            or not metadata.international_prefix or metadata.general_desc is None):
+        return None
+    prefix = metadata.national_prefix_for_parsing
+    return (str(metadata.country_code), re.compile(metadata.international_prefix),
+            re.compile(prefix) if prefix else None,
+            frozenset(metadata.general_desc.possible_length_local_only))
 
 
 @cache

@@ -103,3 +103,33 @@ def test_normalize_once_on_valid_looking_numbers(country_code: int, value: int) 
     digits = base[: max(1, len(base) - 4)] + str(value)[-4:].zfill(4)
     address = f"+{country_code}{digits}"
     assert normalize_once(address, 1, "") == normalize.__wrapped__(address, 1, "")
+
+
+REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(region=st.sampled_from(REGIONS), digits=st.text(alphabet="0123456789", min_size=1,
+                                                        max_size=17))
+def test_normalize_once_national_fast_path_equals_the_parser_for_any_digits(
+    region: str, digits: str
+) -> None:
+    for address in (digits, "0" + digits):
+        assert normalize_once(address, 0, region) == normalize.__wrapped__(address, 0, region)
+        assert normalize_once(address, 2, region) == normalize.__wrapped__(address, 2, region)
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_normalize_once_on_every_regions_numbers_written_nationally(region: str) -> None:
+    # Each type's example number, as people write it at home, perturbed in its last
+    # digits: mostly valid numbers, so the fast path answers most of them.
+    for kind in phonenumbers.PhoneNumberType.values():
+        example = phonenumbers.example_number_for_type(region, kind)
+        if example is None:
+            continue
+        written = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+        for tail in ("00", "17", "58", "99"):
+            address = written[:-2] + tail
+            for ton in (0, 2):
+                assert normalize_once(address, ton, region) == \
+                    normalize.__wrapped__(address, ton, region), (address, ton)
