@@ -14,6 +14,7 @@ import asyncio
 import csv
 import io
 import logging
+import re
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from rules.numbers import normalize_once
 log = logging.getLogger("stopgate.suppressions")
 
 OPERATOR_SCOPE = "*"
+_CELL_END = re.compile(r"[,;\t]")
 _MAX_LINE_ERRORS = 100
 #: An import gives the event loop a turn every this many lines (~5 ms of parsing), so the
 #: MT path of a gateway that imports a streamed body keeps its latency.
@@ -67,15 +69,25 @@ def parse_number(text: str, region: str) -> str | None:
     return number.e164 if number is not None else None
 
 
-def first_cell(line: str) -> str:
-    """The first CSV cell of one line ("" for a blank line or a # comment)."""
+def first_cell(line: str) -> str | None:
+    """The first cell of one CSV line (None for a blank line or a # comment).
+
+    Separated by a comma, a semicolon (spreadsheets in much of Europe) or a tab; a
+    quoted cell may hold any of them and doubled quotes. Numbers contain none.
+    """
     line = line.strip()
-    if not line or line.startswith("#"):
-        return ""
-    if '"' not in line:
-        return line.split(",", 1)[0].strip()
-    row = next(csv.reader([line]), [])
-    return row[0].strip() if row else ""
+    if not line or line[0] == "#":
+        return None
+    if line[0] != '"':
+        return _CELL_END.split(line, 1)[0].strip()
+    parts, start = [], 1
+    while (quote := line.find('"', start)) >= 0:
+        parts.append(line[start:quote])
+        if line[quote + 1:quote + 2] != '"':
+            return "".join(parts).strip()
+        parts.append('"')
+        start = quote + 2
+    return ("".join(parts) + line[start:]).strip()  # no closing quote: the rest
 
 
 class Suppressions:
@@ -173,13 +185,14 @@ class Suppressions:
                 report.lines = index
                 if index % _YIELD_EVERY == 0:
                     await asyncio.sleep(0)
-                if not cell:
+                if cell is None:
                     continue
-                number = parse_number(cell, region)
+                number = parse_number(cell, region) if cell else None
                 if number is None:
                     report.invalid += 1
                     if len(report.errors) < _MAX_LINE_ERRORS:
-                        report.errors.append((index, f"not a valid phone number: {cell[:40]!r}"))
+                        report.errors.append((index, f"not a valid phone number: {cell[:40]!r}"
+                                              if cell else "no number in the first column"))
                     continue
                 chunk.append(number)
                 if len(chunk) >= IMPORT_CHUNK:
@@ -219,19 +232,21 @@ def _log_failure(task: asyncio.Task[None]) -> None:
         log.error("suppression import: a chunk failed", exc_info=task.exception())
 
 
-async def _numbered(lines: AsyncIterable[str] | Iterable[str]) -> AsyncIterator[tuple[int, str]]:
-    """(line number, first cell) of every line: the cell is "" for a line without a number
-    (blank, a # comment, a first line without digits: a header)."""
+async def _numbered(
+    lines: AsyncIterable[str] | Iterable[str],
+) -> AsyncIterator[tuple[int, str | None]]:
+    """(line number, first cell) of every line: the cell is None for a line that holds no
+    number by design (blank, a # comment, a first line without digits: a header)."""
     index = 0
 
-    def numbered(line: str) -> tuple[int, str]:
+    def numbered(line: str) -> tuple[int, str | None]:
         nonlocal index
         index += 1
         if index == 1:
             line = line.lstrip("\ufeff")  # a UTF-8 byte order mark
         cell = first_cell(line)
-        if index == 1 and not any(c.isdigit() for c in cell):
-            return index, ""
+        if index == 1 and cell is not None and not any(c.isdigit() for c in cell):
+            return index, None
         return index, cell
 
     if isinstance(lines, AsyncIterable):

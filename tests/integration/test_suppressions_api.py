@@ -214,6 +214,19 @@ async def test_import_takes_one_number_a_line_without_header(
     assert shown["suppressed"] is False
 
 
+async def test_import_reads_semicolon_and_tab_separated_files_and_reports_a_missing_number(
+    stack: Stack, http: aiohttp.ClientSession
+) -> None:
+    data = ("Numéro;Nom\n"
+            "06 12 34 56 78;Dupont\n"
+            "+33612345679\tMartin\n"
+            ";Durand\n").encode()
+    status, body, _ = await call(http, "POST", url(stack, "import"), headers=ACME, data=data)
+    assert status == 200, body
+    assert body == {"lines": 4, "added": 2, "already": 0, "invalid": 1,
+                    "errors": [{"line": 4, "error": "no number in the first column"}]}
+
+
 async def test_import_reports_only_the_first_hundred_errors(
     stack: Stack, http: aiohttp.ClientSession
 ) -> None:
