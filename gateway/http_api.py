@@ -114,6 +114,14 @@ _HTTP_FOR_STATUS: dict[int, tuple[int, str, str]] = {
 #: Pipeline refusals that say more than their SMPP status (MtResult.reason).
 _HTTP_FOR_REASON: dict[str, tuple[int, str, str]] = {
     "NoRoute": (400, "no_route", "no upstream is configured for this destination"),
+    # stopgate's own fail-closed refusal: temporary, the sender should retry.
+    "suppression_unknown": (503, "suppression_state_unknown",
+                            "promotional messages wait until the opt-out state is known; "
+                            "retry later (transactional messages are not affected)"),
+    "footer_impossible": (400, "invalid_text",
+                          "the text cannot carry the opt-out footer its destination requires"),
+    "footer_too_long": (400, "text_too_long",
+                        "with its opt-out footer the text needs more than 255 parts"),
 }
 
 ACCOUNT = web.AppKey("account_by_key", dict)
@@ -284,7 +292,7 @@ class HttpApi:
 
 def _refusal(result: MtResult) -> web.Response:
     if result.reason == "blocked":
-        return json_response({"status": "blocked", "reason": result.reason}, 422)
+        return json_response({"status": "blocked", "reason": "opted_out"}, 422)
     known = _HTTP_FOR_REASON.get(result.reason) or _HTTP_FOR_STATUS.get(result.status)
     if known is None:
         return error(502, "carrier_refused",

@@ -269,11 +269,6 @@ async def test_redis_restarted_from_its_aof_with_nothing_missed_is_trusted_witho
         await link.unbind()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/http_api.py maps ESME_RX_T_APPN (suppression state unknown) to "
-    "502 carrier_refused; it is temporary and stopgate's own: 503 with Retry-After",
-)
 async def test_http_promotion_while_the_suppression_state_is_unknown_is_503_retry_after(
     tmp_path: Path, http: aiohttp.ClientSession,
 ) -> None:

@@ -37,7 +37,7 @@ async def promo(http: aiohttp.ClientSession, stack: Stack, to: str = ALICE,
     status, body, _ = await send(http, stack, {"to": to, "from": sender, "text": "Soldes -50%",
                                                "class": klass}, key)
     if status == 422:
-        assert body == {"status": "blocked", "reason": "blocked"}, body
+        assert body == {"status": "blocked", "reason": "opted_out"}, body
     else:
         assert status == 202, body
     return status
