@@ -25,6 +25,7 @@ from gateway.http_api import HttpApi
 from gateway.ledger import AsyncLedger, open_ledger
 from gateway.message import Message
 from gateway.metrics import Metrics
+from gateway.mo import CampaignMemory, KeywordHandler
 from gateway.mt import MtPipeline, NormaliseStage
 from gateway.policy import LookupBatcher, PolicyStage, TokenCache
 from gateway.receipts import build_receipt
@@ -56,6 +57,8 @@ class Gateway:
         self.keeper: CacheKeeper | None = None
         self.suppressions: Suppressions | None = None
         self.policy: PolicyStage | None = None
+        self.campaigns: CampaignMemory | None = None
+        self.keywords: KeywordHandler | None = None
         self.smpp_port = 0
         self.http_port = 0
         self._http: web.AppRunner | None = None
@@ -90,12 +93,18 @@ class Gateway:
             on_blocked_receipt=self._blocked_receipts,
             is_ready=lambda: keeper.ready,
         )
+        self.campaigns = CampaignMemory(self.redis)
         self.pipeline = MtPipeline(
             carrier=self.pool,
             ids=self.dlr,
             metrics=self.metrics,
             stages=[NormaliseStage(accounts), policy],
+            on_forwarded=self.campaigns.note,
         )
+        # STOP/START/HELP: seen by the router before any MO is forwarded or answered.
+        self.keywords = KeywordHandler(config, self.suppressions, self.pipeline,
+                                       self.campaigns, self.metrics)
+        self.dlr.mo_hook = self.keywords
         self.server.pipeline = self.pipeline
         self.server.on_receiver_bound = self.dlr.flush
         listen = config.server.smpp_listen
@@ -177,6 +186,10 @@ class Gateway:
             await self.server.stop(timeout)
         if self.policy is not None:  # REJECTD receipts go out, or into Redis queues
             await self.policy.drain(timeout)
+        if self.keywords is not None:  # confirmations and help replies under way
+            await self.keywords.drain(timeout)
+        if self.campaigns is not None:
+            await self.campaigns.drain(timeout)
         if self._http is not None:
             await self._http.cleanup()
         if self.pool is not None:

@@ -107,11 +107,14 @@ class MtPipeline:
         ids: IdMap,
         metrics: Metrics,
         stages: Sequence[Stage],
+        on_forwarded: Callable[[Message], None] | None = None,
     ) -> None:
         self.carrier = carrier
         self.ids = ids
         self.metrics = metrics
         self.stages = list(stages)
+        #: Told of every message the carrier took (campaign attribution); must not block.
+        self.on_forwarded = on_forwarded
 
     async def submit(self, message: Message) -> MtResult:
         """Judge and forward one message; never raises for a bad message."""
@@ -147,4 +150,6 @@ class MtPipeline:
             except Exception:  # the message is with the carrier: tell the sender so
                 log.warning("could not store the DLR id map for %s", message.id, exc_info=True)
         mt_total.labels(message.account, message.klass or klass, "forwarded").inc()
+        if self.on_forwarded is not None:
+            self.on_forwarded(message)
         return MtResult(CommandStatus.ESME_ROK, message.id, len(parts))

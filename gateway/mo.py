@@ -1,0 +1,325 @@
+"""Keyword replies from recipients (STOP / START / HELP) and campaign attribution.
+
+::
+
+    carrier deliver_sm (MO) -> DlrRouter -> KeywordHandler (its mo_hook)
+        long MO: parts held until whole (the parts themselves pass on as they come)
+        text -> rules.match_keyword, per owning account (its lists and match mode)
+          STOP   -> Suppressions.optout for each owner (STOPALL / STOP ALL: "*")
+                    ledger commit -> Redis, all before the hook returns, so before
+                    the carrier's deliver_sm_resp
+                 -> one confirmation MT, only if the opt-out changed something
+          START  -> Suppressions.optin for the owners the number had opted out of
+          HELP   -> help_reply
+        -> None: the router forwards the MO to the owners as usual
+
+The router answers the carrier only after the hook returns: a crash before the
+ledger commit leaves the MO unanswered and the carrier sends it again; a
+redelivered STOP records nothing new (``OptEvent.changed`` is False), so it
+gets no second confirmation. Confirmations and help replies go through the MT
+pipeline as transactional messages (never blocked by the opt-out they confirm),
+from the number the MO was sent to, in a task started when the hook returns:
+they run alongside the MO's forwarding and the carrier's answer, and never hold
+either up. The hook raises (the router then asks the carrier to retry) only when
+the ledger could not record an opt-out or opt-in.
+
+Which lists: an account's own ``optout_keywords``/``optin_keywords``/
+``help_keywords`` where set, else the ``[[keywords]]`` entry of the sender's
+country (its number's region), else ``"*"``; each owner of a shared number
+judges with its own lists and ``keyword_match``.
+
+Long MOs: a keyword in a long MO is rare but possible (first_word mode, a
+phone that splits a signature). The parts are kept (``Reassembler``, keyed by
+source and destination, bounded, 60 s) and the reply is judged when the last
+one arrives; every part still passes on to the owners as it comes, since the
+senders reassemble themselves. Only the last part's answer waits for the
+ledger: a crash after the earlier parts were answered loses the keyword (the
+carrier resends the last part alone). ``mo_total`` counts whole messages.
+
+Campaign attribution: ``CampaignMemory.note`` is the pipeline's
+``on_forwarded`` callback; for every forwarded promotional MT it remembers
+(account, recipient) -> campaign in Redis for 30 days (``cp:{account}:{digits}``;
+an empty value = a promotional message without a campaign). The writes of one
+loop tick go in one pipeline, in the background, a bounded number at a time;
+a failed write only costs attribution. A STOP records the campaign of the last
+promotional message that owner sent to the number (the ``"*"`` scope: the first
+owner's that has one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from redis.asyncio import Redis
+
+from gateway.config import Account, Config, KeywordSet
+from gateway.ledger import OptEvent
+from gateway.message import Message
+from gateway.metrics import Metrics
+from gateway.suppressions import OPERATOR_SCOPE, Suppressions
+from rules.keywords import KeywordLists, KeywordMatch, match_keyword
+from rules.numbers import normalize
+from smpp.constants import ESM_UDHI
+from smpp.pdu import DeliverSm
+from smpp.reassembly import Reassembler, ReassemblyError
+from smpp.segments import ConcatError, concat_info, parse_udh
+from smpp.text import decode_text, is_text
+
+if TYPE_CHECKING:
+    from gateway.mt import MtPipeline
+
+__all__ = ["CAMPAIGN_TTL", "CampaignMemory", "KeywordHandler", "campaign_key"]
+
+log = logging.getLogger("stopgate.mo")
+
+CAMPAIGN_TTL = 30 * 24 * 3600  # seconds
+#: Attribution writes in flight at once; beyond that a tick's batch is dropped (counted).
+_MAX_WRITES = 8
+_PENDING_MAX = 50_000
+_WRITE_TIMEOUT = 1.0
+_READ_TIMEOUT = 0.5
+MoKind = Literal["optout", "optin", "help", "other"]
+
+
+def campaign_key(account: str, e164: str) -> bytes:
+    return f"cp:{account}:{e164.removeprefix('+')}".encode()
+
+
+class CampaignMemory:
+    """The campaign of the last promotional MT per (account, recipient), in Redis."""
+
+    def __init__(self, redis: Redis, ttl: int = CAMPAIGN_TTL) -> None:
+        self.redis = redis
+        self.ttl = ttl
+        self.dropped = 0
+        self._pending: dict[bytes, bytes] = {}
+        self._scheduled = False
+        self._running: set[asyncio.Task[None]] = set()
+
+    def note(self, message: Message) -> None:
+        """A message went to the carrier: remember its campaign if it was promotional."""
+        if message.klass != "promotional" or not message.e164:
+            return
+        if len(self._pending) >= _PENDING_MAX:
+            self.dropped += 1
+            return
+        key = campaign_key(message.account, message.e164)
+        self._pending[key] = (message.campaign or "").encode()
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        batch, self._pending = self._pending, {}
+        if not batch:
+            return
+        if len(self._running) >= _MAX_WRITES:
+            self.dropped += len(batch)
+            return
+        task = asyncio.ensure_future(self._write(batch))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _write(self, batch: dict[bytes, bytes]) -> None:
+        try:
+            async with asyncio.timeout(_WRITE_TIMEOUT):
+                pipe = self.redis.pipeline(transaction=False)
+                for key, value in batch.items():
+                    pipe.set(key, value, ex=self.ttl)
+                await pipe.execute()
+        except Exception as error:  # attribution only: never the MT path's problem
+            self.dropped += len(batch)
+            log.debug("campaign attribution not written: %s", error)
+
+    async def last(self, accounts: Sequence[str], e164: str) -> list[str | None]:
+        """The remembered campaign for each account (None: none, unknown or Redis down)."""
+        if not accounts:
+            return []
+        try:
+            async with asyncio.timeout(_READ_TIMEOUT):
+                values = await self.redis.mget([campaign_key(a, e164) for a in accounts])
+        except Exception as error:
+            log.warning("campaign attribution unavailable: %s", error)
+            return [None] * len(accounts)
+        found: list[str | None] = []
+        for value in values:
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+            found.append(text or None)
+        return found
+
+    async def drain(self, timeout: float) -> None:
+        self._flush()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout)
+
+
+class KeywordHandler:
+    """The DLR router's ``mo_hook``: see the module docstring."""
+
+    def __init__(
+        self,
+        config: Config,
+        suppressions: Suppressions,
+        pipeline: MtPipeline,
+        campaigns: CampaignMemory | None,
+        metrics: Metrics,
+        *,
+        reassembly_timeout: float = 60.0,
+    ) -> None:
+        self.config = config
+        self.suppressions = suppressions
+        self.pipeline = pipeline
+        self.campaigns = campaigns
+        self.metrics = metrics
+        self.accounts = {account.system_id: account for account in config.accounts}
+        self._countries: dict[str, KeywordSet] = {}
+        for entry in config.keywords:
+            self._countries.setdefault(entry.country, entry)
+        self._reassembler: Reassembler[None] = Reassembler(
+            max_pending=10_000, max_bytes=4_000_000, timeout=reassembly_timeout)
+        self._replies: set[asyncio.Task[None]] = set()
+
+    # --- the hook ---------------------------------------------------------------------------
+
+    async def __call__(self, pdu: DeliverSm, owners: list[str]) -> int | None:
+        text = self._text(pdu)
+        if text is None:
+            return None  # a part of a long MO: judged when the last part is here
+        kind = await self._handle(pdu, text, owners)
+        self.metrics.mo_total.labels(kind).inc()
+        return None
+
+    def _text(self, pdu: DeliverSm) -> str | None:
+        """The MO's whole text ("" for binary), or None while a long MO is incomplete."""
+        if not is_text(pdu.data_coding):
+            return ""
+        try:
+            info = concat_info(pdu.esm_class, pdu.short_message, pdu.tlvs)
+            if info is None:
+                body = pdu.short_message
+                if pdu.esm_class & ESM_UDHI:
+                    body = parse_udh(body)[1]
+                return decode_text(body, pdu.data_coding)
+            if info.total == 1:
+                return decode_text(info.payload, pdu.data_coding)
+            now = time.monotonic()
+            self._reassembler.expire(now)
+            key = (pdu.source_addr, pdu.destination_addr)
+            done = self._reassembler.add(key, info, now)
+        except (ConcatError, ReassemblyError, ValueError):
+            return ""  # malformed, or a part seen before: nothing to judge
+        return None if done is None else decode_text(done.payload, pdu.data_coding)
+
+    def lists_for(self, account: Account | None, country: str) -> KeywordLists:
+        entry = self._countries.get(country) or self._countries["*"]
+        if account is None:
+            return KeywordLists(entry.optout, entry.optin, entry.help)
+        return KeywordLists(
+            account.optout_keywords or entry.optout,
+            account.optin_keywords or entry.optin,
+            account.help_keywords or entry.help,
+        )
+
+    async def _handle(self, pdu: DeliverSm, text: str, owners: list[str]) -> MoKind:
+        if not text or not owners:
+            return "other"
+        first = self.accounts.get(owners[0])
+        number = normalize(pdu.source_addr, pdu.source_addr_ton,
+                           first.default_region if first is not None else "")
+        if number is None:
+            return "other"
+        matches: dict[str, KeywordMatch] = {}
+        for owner in owners:
+            account = self.accounts.get(owner)
+            mode = account.keyword_match if account is not None else "whole"
+            found = match_keyword(text, self.lists_for(account, number.region), mode)
+            if found is not None:
+                matches[owner] = found
+        optouts = {o: m for o, m in matches.items() if m.kind == "optout"}
+        if optouts:
+            await self._optout(pdu, number.e164, owners, optouts)
+            return "optout"
+        optins = {o: m for o, m in matches.items() if m.kind == "optin"}
+        if optins:
+            await self._optin(number.e164, optins)
+            return "optin"
+        helps = [o for o, m in matches.items() if m.kind == "help"]
+        if helps:
+            account = self.accounts.get(helps[0])
+            reply = (account.help_reply if account is not None else "") \
+                or self.config.optout.help_reply
+            self._reply(helps[0], pdu, number.e164, reply)
+            return "help"
+        return "other"
+
+    async def _optout(self, pdu: DeliverSm, e164: str, owners: list[str],
+                      matches: dict[str, KeywordMatch]) -> None:
+        wide = next((m for m in matches.values() if m.operator_wide), None)
+        scopes = [OPERATOR_SCOPE] if wide is not None else list(matches)
+        remembered = await self.campaigns.last(owners, e164) if self.campaigns else []
+        by_owner = dict(zip(owners, remembered, strict=True)) if remembered else {}
+        events: list[OptEvent] = []
+        for scope in scopes:
+            if scope == OPERATOR_SCOPE:
+                assert wide is not None
+                keyword = wide.keyword
+                campaign = next((c for c in remembered if c), None)
+            else:
+                keyword = matches[scope].keyword
+                campaign = by_owner.get(scope)
+            events.append(await self.suppressions.optout(
+                scope, e164, source="keyword", keyword=keyword, campaign=campaign,
+                number_called=pdu.destination_addr,
+            ))
+        if not self.config.optout.confirm_reply or not any(e.changed for e in events):
+            return  # a redelivered STOP, or a number already opted out: no second reply
+        sender = next((e.scope for e in events if e.changed and e.scope in self.accounts),
+                      next(iter(matches)))
+        account = self.accounts.get(sender)
+        text = (account.confirm_text if account is not None else "") \
+            or self.config.optout.confirm_text
+        self._reply(sender, pdu, e164, text)
+
+    async def _optin(self, e164: str, matches: dict[str, KeywordMatch]) -> None:
+        suppressed = set(await self.suppressions.scopes(e164))
+        for scope, found in matches.items():
+            if scope in suppressed:  # only where the number had opted out
+                await self.suppressions.optin(scope, e164, source="keyword",
+                                              keyword=found.keyword)
+
+    # --- replies ----------------------------------------------------------------------------
+
+    def _reply(self, account: str, mo: DeliverSm, e164: str, text: str) -> None:
+        """Send ``text`` back to the MO's sender from the number it wrote to, in a task."""
+        if not text.strip():
+            return
+        message = Message.from_text(
+            account, source_addr=mo.destination_addr, destination_addr=e164.removeprefix("+"),
+            text=text, source_addr_ton=mo.dest_addr_ton, source_addr_npi=mo.dest_addr_npi,
+            dest_addr_ton=1, dest_addr_npi=1, registered_delivery=0,
+            received_at=time.monotonic(), via="smpp",
+        )
+        message.klass = "transactional"
+        task = asyncio.ensure_future(self._send(message))
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+
+    async def _send(self, message: Message) -> None:
+        try:
+            result = await self.pipeline.submit(message)
+        except Exception:
+            log.exception("keyword reply for %s failed", message.account)
+            return
+        if not result.ok:
+            log.warning("keyword reply for %s not sent: status 0x%08X %s", message.account,
+                        result.status, result.reason)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (bounded) for the replies under way."""
+        if self._replies:
+            await asyncio.wait(set(self._replies), timeout=timeout)
