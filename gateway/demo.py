@@ -5,7 +5,8 @@ embedded Redis in a scratch directory, the built-in carrier simulator, and a
 real stopgate in front of it. A sender binds over SMPP (as the first account
 of the config), sends a small campaign, gets its delivery receipts back with
 the ids stopgate gave it, sends one message over HTTP, and receives an MO a
-recipient sends to its shortcode.
+recipient sends to its shortcode: "STOP", which opts them out before the carrier
+hears back, gets them one confirmation, and blocks the next promotional message.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gateway.config_values import ListenAddress
 from gateway.eventloop import run as run_loop
 from gateway.receipts import receipt_text
 from gateway.simulator import CarrierSimulator
+from gateway.simulator_records import ReceivedMessage
 from gateway.smpp_link import LinkHandler, SmppLink
 from smpp.pdu import DeliverSm, DeliverSmResp, Pdu, SubmitSm
 from smpp.segments import build_parts, split_text
@@ -69,7 +71,6 @@ CAMPAIGN: tuple[DemoMessage, ...] = (
 OPTED_OUT = "+33612345680"
 
 _STILL_TO_COME = (
-    "turn the STOP reply into an opt-out effective for the very next message",
     "the opt-out page behind each link, webhooks and opt-out reports",
 )
 
@@ -215,12 +216,36 @@ async def _campaign(
     say(f"[carrier] a recipient replies: +33612345678 -> {shortcode}: 'STOP'")
     say(f"[sender]  MO passed on to '{account.system_id}': "
         f"{decode_text(mo.short_message, mo.data_coding)!r} from {mo.source_addr}")
+    stopped = CAMPAIGN[0].to
+    scopes = await gateway.suppressions.scopes(stopped)
+    say(f"[ledger]  {stopped} opted out of {', '.join(repr(s) for s in scopes)} "
+        "(keyword STOP; committed before the carrier's deliver_sm_resp)")
+    await _wait(lambda: len(_to(simulator, stopped)) > 1)
+    for confirmation in _to(simulator, stopped)[1:]:
+        say(f"[carrier] confirmation to {stopped} from {confirmation.source_addr}: "
+            f"{confirmation.text!r}")
+    again = CAMPAIGN[0]
+    again_coding = choose_encoding(again.text)
+    answer = await link.request(SubmitSm(
+        source_addr_ton=5, source_addr=account.system_id.upper()[:11], dest_addr_ton=1,
+        dest_addr_npi=1, destination_addr=again.to.lstrip("+"), registered_delivery=1,
+        data_coding=again_coding, short_message=split_text(again.text, again_coding)[0],
+    ))
+    if answer.command_status == gateway.config.policy.blocked_status:
+        verdict = f"BLOCKED (0x{answer.command_status:08X}: opted out)"
+    else:
+        verdict = f"status 0x{answer.command_status:08X}"
+    say(f"[sender]  the next promotional message to {again.to} -> {verdict}")
     await link.unbind()
 
     say("\nStill to come in this version of the demo:")
     for step in _STILL_TO_COME:
         say(f"  - {step}")
     return 0 if unknown == 0 else 1
+
+
+def _to(simulator: CarrierSimulator, e164: str) -> list[ReceivedMessage]:
+    return [m for m in simulator.messages() if m.destination_addr == e164.lstrip("+")]
 
 
 async def _wait(condition: Callable[[], bool], timeout: float = _TIMEOUT) -> None:

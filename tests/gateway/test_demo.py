@@ -19,7 +19,9 @@ def test_demo_blocks_the_opted_out_footers_the_rest_and_returns_every_receipt() 
     out = result.stdout
     assert "carrier link bound: True; suppression cache ready" in out
     assert out.count("-> accepted, id ") == 5
-    assert out.count("-> BLOCKED (0x00000065: opted out)") == 1  # promotional to the opted-out
+    # the promotional one to the recipient opted out before, and (at the end) the next one
+    # to the recipient who replied STOP
+    assert out.count("-> BLOCKED (0x00000065: opted out)") == 2
     assert "one-time code, opted out    GSM 03.38 1 part(s)  -> accepted" in out
     assert "| STOP au 36173'" in out  # the French footer
     assert "| Opt-out: https://no-s.ms/" in out  # a per-recipient link elsewhere
@@ -27,3 +29,8 @@ def test_demo_blocks_the_opted_out_footers_the_rest_and_returns_every_receipt() 
     assert "an id the sender never got" not in out
     assert "POST /v1/messages -> 202" in out
     assert "MO passed on to 'acme': 'STOP'" in out
+    # The STOP opted the recipient out: one confirmation, then the next promotion blocked.
+    assert "+33612345678 opted out of 'acme' (keyword STOP" in out
+    assert out.count("[carrier] confirmation to +33612345678 from 36173: 'ACME : vous") == 1
+    assert "the next promotional message to +33612345678 -> BLOCKED (0x00000065" in out
+    assert "STOP reply into an opt-out" not in out
