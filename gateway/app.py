@@ -110,7 +110,7 @@ class Gateway:
         listen = config.server.smpp_listen
         self.smpp_port = await self.server.start(listen.host, listen.port)
         api = HttpApi(config, self.pipeline, self.metrics, self.server.buckets, self.readiness,
-                      suppressions=self.suppressions)
+                      suppressions=self.suppressions, ledger=self.ledger)
         self._http = web.AppRunner(api.app(), access_log=None)
         await self._http.setup()
         http = config.server.http_listen

@@ -7,7 +7,7 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -120,6 +120,47 @@ def _suppressions(action: str) -> Handler:
         return cli_suppressions.run(action, config, args)
 
     return handler
+
+
+def _report_optouts(args: argparse.Namespace) -> int:
+    """``stopgate report optouts``: the HTTP report's rows as a table, from the ledger file."""
+    config = _load(args)
+    if config is None:
+        return EXIT_CONFIG
+    from gateway.http_reports import day_bounds  # lazily: --help must not import the service
+    from gateway.ledger import LedgerError, open_ledger
+
+    if args.account and args.account not in {a.system_id for a in config.accounts}:
+        print(f"stopgate report optouts: no account {args.account!r} in the configuration",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    until = args.until or datetime.now(UTC).date()
+    if args.since and args.since > until:
+        print(f"stopgate report optouts: --from {args.since} is after --to {until}",
+              file=sys.stderr)
+        return 2
+    try:
+        ledger = open_ledger(config.storage.ledger, config.server.data_dir)
+        try:
+            rows = ledger.report(args.account, *day_bounds(args.since, until), args.by)
+        finally:
+            ledger.close()
+    except LedgerError as error:
+        print(f"stopgate report optouts: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    scope = f"account {args.account}" if args.account else "every scope (* = operator-wide)"
+    print(f"opt-outs of {scope}, {args.since or 'the beginning'} to {until} (UTC), "
+          f"by {args.by}; state changes only")
+    table = [(args.by, "optouts", "optins")]
+    table += [("(none)" if key is None else key, str(optouts), str(optins))
+              for key, optouts, optins in rows]
+    table.append(("total", str(sum(r[1] for r in rows)), str(sum(r[2] for r in rows))))
+    width = max(len(row[0]) for row in table)
+    for index, (key, optouts, optins) in enumerate(table):
+        if index == len(table) - 1:
+            print("-" * (width + 20))
+        print(f"{key:<{width}}  {optouts:>8}  {optins:>8}")
+    return EXIT_OK
 
 
 def _stub(command: str, needs_config: bool = True) -> Handler:
@@ -338,8 +379,11 @@ def build_parser() -> argparse.ArgumentParser:
     optouts = _command(
         reports, "optouts", "opt-out counts as a table",
         "Counts opt-outs (keyword, link, API, import) grouped by campaign, source, "
-        "reason or day.",
-        _stub("report optouts"),
+        "reason or day, from the ledger file (a running gateway is not needed). Only "
+        "events that changed the state count: a repeated STOP counts once. Without "
+        "--account: every scope, the operator-wide '*' included; with it, that "
+        "account's own events, as GET /v1/reports/optouts shows them.",
+        _report_optouts,
     )
     _add_account_option(optouts, "only this account (default: all)")
     optouts.add_argument("--by", choices=("campaign", "source", "reason", "day"),

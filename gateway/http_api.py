@@ -64,6 +64,8 @@ Redis answers; the same body with 503 otherwise.
 ``GET /metrics``: Prometheus text format.
 
 ``/v1/suppressions`` (read, add, remove, import, export): see gateway.http_suppressions.
+``GET /v1/reports/optouts``: see gateway.http_reports. ``/o/{token}``, the opt-out
+landing page (HTML, not JSON): see gateway.http_optout.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ import orjson
 from aiohttp import web
 
 from gateway.config import Account, Config
+from gateway.ledger import AsyncLedger
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.mt import MtPipeline, MtResult
@@ -188,8 +191,10 @@ class HttpApi:
         buckets: Mapping[str, TokenBucket],
         readiness: Readiness,
         suppressions: Suppressions | None = None,
+        ledger: AsyncLedger | None = None,
     ) -> None:
         self.config = config
+        self.ledger = ledger
         self.suppressions = suppressions
         self.pipeline = pipeline
         self.metrics = metrics
@@ -211,6 +216,14 @@ class HttpApi:
             from gateway.http_suppressions import SuppressionRoutes  # it imports this module
 
             SuppressionRoutes(self.authenticate, self.suppressions).register(app)
+        if self.ledger is not None:
+            from gateway.http_reports import ReportRoutes  # they import this module
+
+            ReportRoutes(self.authenticate, self.ledger).register(app)
+            if self.suppressions is not None:
+                from gateway.http_optout import OptoutPages
+
+                OptoutPages(self.config, self.ledger, self.suppressions).register(app)
         return app
 
     def authenticate(self, request: web.Request) -> Account | None:

@@ -49,6 +49,8 @@ __all__ = [
     "LedgerError",
     "OptEvent",
     "Progress",
+    "ReportGroup",
+    "ReportRow",
     "Source",
     "SuppressionRow",
     "TokenInfo",
@@ -57,6 +59,12 @@ __all__ = [
 
 EventKind = Literal["optout", "optin"]
 Source = Literal["keyword", "link", "api", "import", "cli"]
+ReportGroup = Literal["campaign", "source", "reason", "day"]
+REPORT_GROUPS: tuple[str, ...] = get_args(ReportGroup)
+#: (key, opt-outs, opt-ins) of one report row.
+ReportRow = tuple[str | None, int, int]
+#: The reasons the landing page offers; "other" may carry free text as "other: ...".
+REASONS = ("never_subscribed", "too_many", "not_relevant", "other")
 _EVENT_KINDS = frozenset(get_args(EventKind))
 _SOURCES = frozenset(get_args(Source))
 
@@ -208,6 +216,25 @@ class Ledger(Protocol):
         """What a token stands for; None for an unknown or malformed one."""
         ...
 
+    def set_reason(self, event_id: int, reason: str) -> bool:
+        """Fill in the ``reason`` of a recorded opt-out event (the landing page asks after
+        the opt-out). The one column written after the fact; True if the event exists and
+        is an opt-out."""
+        ...
+
+    def report(self, scope: str | None, since: datetime, until: datetime,
+               group_by: ReportGroup) -> list[ReportRow]:
+        """State-changing events of ``scope`` (every scope if None) with ``since <= at <
+        until``, counted by ``group_by``: (key, opt-outs, opt-ins), ordered by key (None
+        first). Keys: the campaign, the source, the reason (free "other: ..." texts
+        count as "other") or the UTC day as YYYY-MM-DD; None where the event has none."""
+        ...
+
+    def meta_value(self, key: str, default: str) -> str:
+        """The small fact stored under ``key``; ``default`` is stored first if none is (the
+        first caller wins, so instances sharing a ledger agree on it)."""
+        ...
+
     def health(self) -> bool:
         """True if the ledger can commit a write right now."""
         ...
@@ -328,6 +355,16 @@ class AsyncLedger:
 
     async def resolve_token(self, token: str) -> TokenInfo | None:
         return await self._call(self.ledger.resolve_token, token)
+
+    async def set_reason(self, event_id: int, reason: str) -> bool:
+        return await self._call(self.ledger.set_reason, event_id, reason)
+
+    async def report(self, scope: str | None, since: datetime, until: datetime,
+                     group_by: ReportGroup) -> list[ReportRow]:
+        return await self._call(self.ledger.report, scope, since, until, group_by)
+
+    async def meta_value(self, key: str, default: str) -> str:
+        return await self._call(self.ledger.meta_value, key, default)
 
     async def health(self) -> bool:
         return await self._call(self.ledger.health)

@@ -11,7 +11,9 @@ versions append to ``MIGRATIONS``)::
     suppressions  (scope, number) PK, since, source, campaign.  WITHOUT ROWID.
                   The current state: one row per suppressed pair. Index: (number).
     tokens        token PK, account, number, campaign, created; UNIQUE (account, number).
-    ledger_meta   key PK, value: small facts (created, last health check).
+    ledger_meta   key PK, value: small facts (created, last health check, the
+                  opt-out pages' CSRF secret ``optout_secret``, shared by every
+                  instance on the ledger).
 
 Times are integers (µs, UTC): 8 bytes instead of a 27-character string per
 row, and ordered. Reports group by day with ``date(at / 1000000, 'unixepoch')``.
@@ -51,6 +53,8 @@ from gateway.ledger import (
     LedgerError,
     OptEvent,
     Progress,
+    ReportGroup,
+    ReportRow,
     Source,
     SuppressionRow,
     TokenInfo,
@@ -104,6 +108,13 @@ IMPORT_CHUNK = 50_000
 _TOKEN_BYTES = 9  # 72 random bits -> 12 base64url characters
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{12}")
 _BUSY_TIMEOUT_S = 10.0
+#: The SQL key of each report grouping (plain SQL a PostgreSQL ledger can mirror).
+_REPORT_KEYS = {
+    "campaign": "campaign",
+    "source": "source",
+    "reason": "CASE WHEN reason LIKE 'other:%' THEN 'other' ELSE reason END",
+    "day": "date(at / 1000000, 'unixepoch')",
+}
 
 
 def to_micros(at: datetime) -> int:
@@ -395,6 +406,34 @@ class SqliteLedger:
         rows = self._read("SELECT account, number, campaign FROM tokens WHERE token = ?",
                           (token,))
         return TokenInfo(*rows[0]) if rows else None
+
+    # --- reasons and reports ------------------------------------------------------------
+
+    def set_reason(self, event_id: int, reason: str) -> bool:
+        with self._write() as cur:
+            cur.execute("UPDATE events SET reason = ? WHERE id = ? AND event = 'optout'",
+                        (reason, event_id))
+            return cur.rowcount == 1
+
+    def report(self, scope: str | None, since: datetime, until: datetime,
+               group_by: ReportGroup) -> list[ReportRow]:
+        key = _REPORT_KEYS.get(group_by)
+        if key is None:
+            raise ValueError(f"group_by must be one of {sorted(_REPORT_KEYS)}, got {group_by!r}")
+        where = "changed = 1 AND at >= ? AND at < ?"
+        params: list[Any] = [to_micros(since), to_micros(until)]
+        if scope is not None:  # (scope, at) index; without a scope, a scan of the range
+            where, params = f"scope = ? AND {where}", [scope, *params]
+        rows = self._read(f"SELECT {key} AS k, sum(event = 'optout'), sum(event = 'optin') "
+                          f"FROM events WHERE {where} GROUP BY k ORDER BY k", params)
+        return [(k, int(optouts), int(optins)) for k, optouts, optins in rows]
+
+    def meta_value(self, key: str, default: str) -> str:
+        with self._write() as cur:
+            cur.execute("INSERT INTO ledger_meta VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                        (key, default))
+            return str(cur.execute("SELECT value FROM ledger_meta WHERE key = ?",
+                                   (key,)).fetchone()[0])
 
     # --- life -------------------------------------------------------------------------
 

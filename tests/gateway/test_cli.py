@@ -114,13 +114,14 @@ def test_check_config_on_a_missing_file_fails(tmp_path: Path) -> None:
     assert "absent.toml: cannot read" in result.stderr
 
 
-@pytest.mark.parametrize(("argv", "name"), [
-    ("report optouts --by reason --from 2026-11-01", "report optouts"),
-])
-def test_commands_not_built_yet_say_so(argv: str, name: str) -> None:
-    result = stopgate(*argv.split())
-    assert result.returncode == 2
-    assert result.stderr == f"stopgate {name}: not yet available\n"
+def test_report_optouts_on_an_empty_ledger_prints_an_empty_table(tmp_path: Path) -> None:
+    result = stopgate("report", "optouts", "--by", "reason", "--from", "2026-11-01",
+                      STOPGATE_SERVER_DATA_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("opt-outs of every scope (* = operator-wide), 2026-11-01 to ")
+    assert lines[1].split() == ["reason", "optouts", "optins"]
+    assert lines[-1].split() == ["total", "0", "0"]
 
 
 def test_a_bad_config_is_reported_before_anything_else(broken: Path) -> None:
