@@ -24,10 +24,10 @@ from tests.integration.test_optout_page import (
     suppressed,
 )
 from tests.integration.test_optout_page import (
-    http as http,  # noqa: PLC0414 - a fixture, re-exported for pytest
+    http as http,
 )
 from tests.integration.test_optout_page import (
-    stack as stack,  # noqa: PLC0414
+    stack as stack,
 )
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
