@@ -187,8 +187,8 @@ async def _campaign(
     await _wait(lambda: len([p for p in sender.received if p.esm_class & 0x04]) >= len(ids))
     say("\n[carrier] received, reassembled (footers appended to promotional messages):")
     for received in simulator.messages():
-        coding = _CODING_NAMES.get(received.data_coding, received.data_coding)
-        say(f"  {received.destination_addr:<15} {received.parts} part(s) {coding!s:<9} "
+        alphabet = _CODING_NAMES.get(received.data_coding, str(received.data_coding))
+        say(f"  {received.destination_addr:<15} {received.parts} part(s) {alphabet:<9} "
             f"{_tail(received.text)!r}")
     say("\n[sender]  delivery receipts, with the ids stopgate gave the sender:")
     unknown = 0
