@@ -35,6 +35,7 @@ from gateway.suppression_cache import SuppressionCache
 from gateway.suppression_keeper import CacheKeeper
 from gateway.suppressions import Suppressions
 from gateway.upstream import UpstreamPool
+from gateway.webhooks import WebhookWorker
 from smpp.pdu import DeliverSm
 
 log = logging.getLogger("stopgate")
@@ -56,6 +57,7 @@ class Gateway:
         self.cache: SuppressionCache | None = None
         self.keeper: CacheKeeper | None = None
         self.suppressions: Suppressions | None = None
+        self.webhooks: WebhookWorker | None = None
         self.policy: PolicyStage | None = None
         self.campaigns: CampaignMemory | None = None
         self.keywords: KeywordHandler | None = None
@@ -83,7 +85,15 @@ class Gateway:
         self.keeper = CacheKeeper(self.cache, self.ledger, on_change=self._cache_changed,
                                   max_backoff=2.0)
         self.keeper.start()
-        self.suppressions = Suppressions(self.ledger, self.cache, self.metrics)
+        # Webhooks: outbox rows commit with each opt-out/opt-in; the worker delivers them
+        # in a task of its own (bounded concurrency: a dead endpoint never slows the MT path).
+        self.webhooks = WebhookWorker(self.ledger, config.accounts, config.webhook,
+                                      self.metrics)
+        self.webhooks.start()
+        self.suppressions = Suppressions(
+            self.ledger, self.cache, self.metrics,
+            webhook_accounts=[a.system_id for a in config.accounts if a.webhook_url],
+            on_recorded=self.webhooks.wake)
         keeper = self.keeper
         policy = self.policy = PolicyStage(
             config,
@@ -196,6 +206,8 @@ class Gateway:
             await self.pool.stop(timeout)
         if self.keeper is not None:
             await self.keeper.stop()
+        if self.webhooks is not None:  # gives its claims back before the ledger closes
+            await self.webhooks.stop()
         if self.ledger is not None:
             await self.ledger.aclose()
         if self.redis is not None:

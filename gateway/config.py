@@ -146,11 +146,12 @@ class Dlr:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Webhook:
-    """Opt-out callbacks: retried with backoff until a 2xx."""
+    """Opt-out callbacks: retried with backoff until a 2xx or ``give_up_after``."""
 
-    timeout: Timer = 10.0
+    timeout: Timer = 5.0
     backoff_initial: Timer = 5.0
     backoff_max: Seconds = HOUR
+    give_up_after: Timer = 72 * HOUR  # since the event was recorded
 
     def validate(self) -> Iterator[tuple[str, str]]:
         if self.backoff_max < self.backoff_initial:

@@ -7,8 +7,9 @@ the same transaction, so the two never disagree. Scope is an account's
 system_id, or ``"*"`` for operator-wide; the scopes are independent rows (being
 suppressed under ``"*"`` does not create an ``"acme"`` row: whoever asks checks
 both, see ``suppressed_scopes``). The ledger also keeps the opt-out link
-tokens, and will keep the webhook outbox (issue 5), written in the same
-transaction as the events it announces.
+tokens, and the webhook outbox: one row per (state-changing event, account to
+notify), written in the same transaction as the event it announces, claimed
+and closed by ``gateway.webhooks.WebhookWorker``.
 
 ``Ledger`` is the interface; ``SqliteLedger`` (gateway.ledger_sqlite) fills it
 today and a PostgreSQL ledger will later (the ``storage.ledger`` key already
@@ -48,6 +49,7 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "OptEvent",
+    "OutboxRow",
     "Progress",
     "ReportGroup",
     "ReportRow",
@@ -99,6 +101,16 @@ class OptEvent:
     #: True if this event changed the suppression state (an opt-out of a number that was
     #: not suppressed in that scope, an opt-in of one that was); False for a repeat.
     changed: bool = False
+    #: The accounts whose webhook announces this event, if it changes the state (a repeat
+    #: announces nothing). None: the default, ``(scope,)`` for an account scope and nobody
+    #: for ``"*"`` (the ledger does not know the accounts: ``Suppressions`` fills it in).
+    notify: tuple[str, ...] | None = None
+
+    def notify_accounts(self) -> tuple[str, ...]:
+        """``notify`` with its default applied."""
+        if self.notify is not None:
+            return self.notify
+        return () if self.scope == "*" else (self.scope,)
 
     def __post_init__(self) -> None:
         if not self.number:
@@ -137,6 +149,18 @@ class TokenInfo(NamedTuple):
     account: str
     number: str
     campaign: str | None
+
+
+class OutboxRow(NamedTuple):
+    """One claimed webhook delivery: ``payload`` is the exact JSON body to POST (and
+    sign); ``attempts`` counts this one; ``created`` is when the event was recorded."""
+
+    id: int
+    event_id: int
+    account: str
+    payload: bytes
+    created: datetime
+    attempts: int
 
 
 class SuppressionRow(NamedTuple):
@@ -214,6 +238,38 @@ class Ledger(Protocol):
 
     def resolve_token(self, token: str) -> TokenInfo | None:
         """What a token stands for; None for an unknown or malformed one."""
+        ...
+
+    def claim_webhooks(self, worker_id: str, limit: int, lease_seconds: float,
+                       now: datetime) -> list[OutboxRow]:
+        """Atomically claim up to ``limit`` due deliveries (next_attempt reached, not
+        claimed or lease expired, no earlier delivery for the same (account, number)
+        still open), oldest first, for ``lease_seconds``: another instance claiming
+        meanwhile does not get them. Counts the attempt."""
+        ...
+
+    def webhook_done(self, outbox_id: int, status: int, now: datetime) -> None:
+        """The delivery got a 2xx: closed for good."""
+        ...
+
+    def webhook_retry(self, outbox_id: int, worker_id: str, status: int | None,
+                      next_attempt: datetime) -> None:
+        """The attempt failed (``status`` None: no HTTP answer): unclaimed, due again at
+        ``next_attempt``. Ignored unless ``worker_id`` still holds the claim."""
+        ...
+
+    def webhook_give_up(self, outbox_id: int, worker_id: str, status: int | None,
+                        now: datetime) -> None:
+        """Stop trying (too old, or nowhere to send it). Ignored unless ``worker_id``
+        still holds the claim."""
+        ...
+
+    def webhook_release(self, worker_id: str) -> int:
+        """Let go of every open claim of ``worker_id`` (a worker stopping): due at once."""
+        ...
+
+    def webhook_backlog(self) -> int:
+        """Deliveries neither done nor given up."""
         ...
 
     def set_reason(self, event_id: int, reason: str) -> bool:
@@ -355,6 +411,28 @@ class AsyncLedger:
 
     async def resolve_token(self, token: str) -> TokenInfo | None:
         return await self._call(self.ledger.resolve_token, token)
+
+    async def claim_webhooks(self, worker_id: str, limit: int, lease_seconds: float,
+                             now: datetime) -> list[OutboxRow]:
+        return await self._call(self.ledger.claim_webhooks, worker_id, limit, lease_seconds,
+                                now)
+
+    async def webhook_done(self, outbox_id: int, status: int, now: datetime) -> None:
+        await self._call(self.ledger.webhook_done, outbox_id, status, now)
+
+    async def webhook_retry(self, outbox_id: int, worker_id: str, status: int | None,
+                            next_attempt: datetime) -> None:
+        await self._call(self.ledger.webhook_retry, outbox_id, worker_id, status, next_attempt)
+
+    async def webhook_give_up(self, outbox_id: int, worker_id: str, status: int | None,
+                              now: datetime) -> None:
+        await self._call(self.ledger.webhook_give_up, outbox_id, worker_id, status, now)
+
+    async def webhook_release(self, worker_id: str) -> int:
+        return await self._call(self.ledger.webhook_release, worker_id)
+
+    async def webhook_backlog(self) -> int:
+        return await self._call(self.ledger.webhook_backlog)
 
     async def set_reason(self, event_id: int, reason: str) -> bool:
         return await self._call(self.ledger.set_reason, event_id, reason)

@@ -1,6 +1,6 @@
 """The ledger in one SQLite file (WAL, synchronous=FULL): the default, for one instance.
 
-Schema (version 1; ``schema_migrations`` records what was applied, newer
+Schema (version 2; ``schema_migrations`` records what was applied, newer
 versions append to ``MIGRATIONS``)::
 
     events        id INTEGER PK (rowid, ascending = recording order), at (µs since
@@ -14,16 +14,26 @@ versions append to ``MIGRATIONS``)::
     ledger_meta   key PK, value: small facts (created, last health check, the
                   opt-out pages' CSRF secret ``optout_secret``, shared by every
                   instance on the ledger).
+    webhook_outbox  (version 2) id PK (ascending = recording order), event_id, account
+                  (whose webhook_url), number, payload (the exact JSON body), created,
+                  attempts, next_attempt, claimed_until, claimed_by, delivered_at,
+                  given_up_at, last_status (HTTP status of the last attempt; NULL: no
+                  answer). "Open" = neither delivered nor given up; partial indexes
+                  cover the open rows only, so a long history costs the claim nothing.
 
 Times are integers (µs, UTC): 8 bytes instead of a 27-character string per
 row, and ordered. Reports group by day with ``date(at / 1000000, 'unixepoch')``.
 ``changed`` lets reports count an opt-out once however many STOPs repeat it.
 
-**Slots for issue 5.** The webhook outbox becomes migration 2: a table
-``webhook_outbox (id PK, event_id REFERENCES events, account, payload, created,
-next_attempt, attempts, claimed_by, claimed_until, delivered)`` written by
-``_apply_events`` inside the record transaction (so an event and its outbox
-rows commit together), claimed by ``UPDATE ... WHERE claimed_until < now``.
+**Webhook outbox.** ``_apply_events`` writes one outbox row per account in
+``OptEvent.notify_accounts()`` for each event that changed the state (a repeated
+STOP announces nothing), inside the record transaction: an event and its outbox
+rows commit together or not at all. Bulk imports (``import_numbers``) announce
+nothing: the account sent the list itself. Workers claim rows with one
+``UPDATE ... WHERE id IN (SELECT due, unclaimed or lease expired, no earlier
+open row for the same (account, number) ORDER BY id) RETURNING``: a row is
+claimed by one worker at a time across processes (the write lock), and a
+number's events are announced in order.
 Reports read ``events`` through the (scope, at) index; no new table needed.
 
 **Threads.** One connection, ``check_same_thread=False``, every method under one
@@ -36,6 +46,7 @@ file through SQLite's locks; a writer waits up to ``busy_timeout`` for another.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import sqlite3
@@ -52,6 +63,7 @@ from gateway.ledger import (
     ImportResult,
     LedgerError,
     OptEvent,
+    OutboxRow,
     Progress,
     ReportGroup,
     ReportRow,
@@ -61,7 +73,7 @@ from gateway.ledger import (
     check_source,
 )
 
-__all__ = ["MIGRATIONS", "SqliteLedger", "from_micros", "to_micros"]
+__all__ = ["MIGRATIONS", "SqliteLedger", "from_micros", "to_micros", "webhook_payload"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -100,7 +112,42 @@ MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
                UNIQUE (account, number)) WITHOUT ROWID""",
         "CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
     )),
+    (2, "webhook outbox", (
+        """CREATE TABLE webhook_outbox (
+               id            INTEGER PRIMARY KEY,
+               event_id      INTEGER NOT NULL REFERENCES events (id),
+               account       TEXT NOT NULL,
+               number        TEXT NOT NULL,
+               payload       BLOB NOT NULL,
+               created       INTEGER NOT NULL,
+               attempts      INTEGER NOT NULL DEFAULT 0,
+               next_attempt  INTEGER NOT NULL,
+               claimed_until INTEGER,
+               claimed_by    TEXT,
+               delivered_at  INTEGER,
+               given_up_at   INTEGER,
+               last_status   INTEGER)""",
+        "CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt) "
+        "WHERE delivered_at IS NULL AND given_up_at IS NULL",
+        "CREATE INDEX webhook_outbox_by_number ON webhook_outbox (account, number, id) "
+        "WHERE delivered_at IS NULL AND given_up_at IS NULL",
+    )),
 )
+
+_OPEN = "delivered_at IS NULL AND given_up_at IS NULL"
+_CLAIM = f"""
+    UPDATE webhook_outbox SET claimed_by = :worker, claimed_until = :until,
+                              attempts = attempts + 1
+    WHERE id IN (
+        SELECT o.id FROM webhook_outbox o
+        WHERE o.{_OPEN.replace(" AND ", " AND o.")}
+          AND o.next_attempt <= :now
+          AND (o.claimed_until IS NULL OR o.claimed_until <= :now)
+          AND NOT EXISTS (SELECT 1 FROM webhook_outbox p
+                          WHERE p.account = o.account AND p.number = o.number
+                            AND p.id < o.id AND p.{_OPEN.replace(" AND ", " AND p.")})
+        ORDER BY o.id LIMIT :limit)
+    RETURNING id, event_id, account, payload, created, attempts"""
 
 #: Numbers per import transaction: big enough to amortise the fsync, small enough that a
 #: STOP waiting for the write lock waits well under a second.
@@ -260,8 +307,71 @@ class SqliteLedger:
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (micros, event.scope, event.number, event.event, event.source, changed,
                          event.campaign, event.keyword, event.reason, event.number_called))
-            recorded.append(replace(event, at=at, id=cur.lastrowid, changed=changed))
+            event_id = cur.lastrowid
+            if changed:
+                self._enqueue_webhooks(cur, event, event_id, at, now)
+            recorded.append(replace(event, at=at, id=event_id, changed=changed))
         return recorded
+
+    @staticmethod
+    def _enqueue_webhooks(cur: sqlite3.Cursor, event: OptEvent, event_id: int | None,
+                          at: datetime, now: datetime) -> None:
+        created = to_micros(now)
+        rows = []
+        for account in dict.fromkeys(event.notify_accounts()):
+            if not account or account == "*":
+                raise ValueError(f"OptEvent.notify names an account, got {account!r}")
+            rows.append((event_id, account, event.number,
+                         webhook_payload(event, account, at), created, created))
+        cur.executemany("INSERT INTO webhook_outbox (event_id, account, number, payload, "
+                        "created, next_attempt) VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    # --- webhook outbox ---------------------------------------------------------------
+
+    def claim_webhooks(self, worker_id: str, limit: int, lease_seconds: float,
+                       now: datetime) -> list[OutboxRow]:
+        if limit < 1:
+            return []
+        micros = to_micros(now)
+        until = micros + int(lease_seconds * 1_000_000)
+        with self._write() as cur:
+            rows = cur.execute(_CLAIM, {"worker": worker_id, "until": until, "now": micros,
+                                        "limit": limit}).fetchall()
+        return sorted(OutboxRow(id_, event_id, account, bytes(payload), from_micros(created),
+                                attempts)
+                      for id_, event_id, account, payload, created, attempts in rows)
+
+    def webhook_done(self, outbox_id: int, status: int, now: datetime) -> None:
+        # Whoever holds the claim: it was delivered, that is the truth to keep.
+        with self._write() as cur:
+            cur.execute(f"UPDATE webhook_outbox SET delivered_at = ?, last_status = ?, "
+                        f"claimed_until = NULL WHERE id = ? AND {_OPEN}",
+                        (to_micros(now), status, outbox_id))
+
+    def webhook_retry(self, outbox_id: int, worker_id: str, status: int | None,
+                      next_attempt: datetime) -> None:
+        with self._write() as cur:
+            cur.execute(f"UPDATE webhook_outbox SET next_attempt = ?, last_status = ?, "
+                        f"claimed_until = NULL, claimed_by = NULL "
+                        f"WHERE id = ? AND claimed_by = ? AND {_OPEN}",
+                        (to_micros(next_attempt), status, outbox_id, worker_id))
+
+    def webhook_give_up(self, outbox_id: int, worker_id: str, status: int | None,
+                        now: datetime) -> None:
+        with self._write() as cur:
+            cur.execute(f"UPDATE webhook_outbox SET given_up_at = ?, last_status = ?, "
+                        f"claimed_until = NULL WHERE id = ? AND claimed_by = ? AND {_OPEN}",
+                        (to_micros(now), status, outbox_id, worker_id))
+
+    def webhook_release(self, worker_id: str) -> int:
+        with self._write() as cur:
+            cur.execute(f"UPDATE webhook_outbox SET claimed_until = NULL, claimed_by = NULL "
+                        f"WHERE claimed_by = ? AND claimed_until IS NOT NULL AND {_OPEN}",
+                        (worker_id,))
+            return cur.rowcount
+
+    def webhook_backlog(self) -> int:
+        return int(self._read(f"SELECT count(*) FROM webhook_outbox WHERE {_OPEN}")[0][0])
 
     def is_suppressed(self, scope: str, number: str) -> bool:
         return bool(self._read("SELECT 1 FROM suppressions WHERE scope = ? AND number = ?",
@@ -449,6 +559,22 @@ class SqliteLedger:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def webhook_payload(event: OptEvent, account: str, at: datetime) -> bytes:
+    """The SPEC webhook body for ``account`` (compact JSON, UTF-8): what is signed."""
+    body = {
+        "timestamp": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "unsubscribed_number": event.number,
+        "source": event.source,
+        "event": event.event,
+        "account": account,
+        "campaign": event.campaign,
+        "keyword": event.keyword,
+        "reason": event.reason,
+        "number_called": event.number_called,
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _batches(conn: sqlite3.Connection, cursor: sqlite3.Cursor, batch: int,

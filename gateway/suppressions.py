@@ -15,7 +15,14 @@ import csv
 import io
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Collection,
+    Iterable,
+)
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -95,14 +102,38 @@ class Suppressions:
 
     ``cache`` None: the ledger only (the CLI when no Redis is reachable); whoever
     builds it that way says what that means for running gateways.
+
+    Webhooks: ``webhook_accounts`` (the accounts that have a ``webhook_url``) decides
+    who hears of an event: its account if it has one, every one of them for ``"*"``.
+    None: the ledger's default (the event's account; nobody for ``"*"``). The outbox
+    rows commit with the event; ``on_recorded`` (the webhook worker's ``wake``) is
+    called after a state change so delivery starts at once rather than at the next poll.
     """
 
     def __init__(
-        self, ledger: AsyncLedger, cache: SuppressionCache | None, metrics: Metrics
+        self, ledger: AsyncLedger, cache: SuppressionCache | None, metrics: Metrics, *,
+        webhook_accounts: Collection[str] | None = None,
+        on_recorded: Callable[[], None] | None = None,
     ) -> None:
         self.ledger = ledger
         self.cache = cache
         self.metrics = metrics
+        self.webhook_accounts = (None if webhook_accounts is None
+                                 else tuple(dict.fromkeys(webhook_accounts)))
+        self.on_recorded = on_recorded
+
+    def _notify(self, scope: str) -> tuple[str, ...] | None:
+        if self.webhook_accounts is None:
+            return None
+        if scope == OPERATOR_SCOPE:
+            return self.webhook_accounts
+        return (scope,) if scope in self.webhook_accounts else ()
+
+    async def _record(self, event: OptEvent) -> OptEvent:
+        recorded = (await self.ledger.record([event]))[0]
+        if recorded.changed and recorded.notify_accounts() and self.on_recorded is not None:
+            self.on_recorded()
+        return recorded
 
     async def optout(
         self,
@@ -119,8 +150,9 @@ class Suppressions:
         event = OptEvent(
             number=number, scope=scope, event="optout", source=source, campaign=campaign,
             keyword=keyword, reason=reason, number_called=number_called, at=datetime.now(UTC),
+            notify=self._notify(scope),
         )
-        recorded = (await self.ledger.record([event]))[0]
+        recorded = await self._record(event)
         await self._write_through("add", [(scope, number)])
         if recorded.changed:
             self.metrics.optouts_total.labels(source).inc()
@@ -132,9 +164,9 @@ class Suppressions:
         """Record a re-consent durably, then lift it from the cache."""
         event = OptEvent(
             number=number, scope=scope, event="optin", source=source, keyword=keyword,
-            at=datetime.now(UTC),
+            at=datetime.now(UTC), notify=self._notify(scope),
         )
-        recorded = (await self.ledger.record([event]))[0]
+        recorded = await self._record(event)
         await self._write_through("remove", [(scope, number)])
         return recorded
 

@@ -282,6 +282,14 @@ def test_durations_take_seconds_or_units() -> None:
     assert only_problem({"dlr": {"id_map_ttl": "3 days"}})[0] == "dlr.id_map_ttl"
 
 
+def test_webhook_timing_defaults_and_give_up_age() -> None:
+    webhook = parse_config({}, env={}).webhook
+    assert webhook.timeout == 5 and webhook.give_up_after == 72 * 3600
+    config = parse_config({"webhook": {"give_up_after": "2h30m", "timeout": "3s"}}, env={})
+    assert config.webhook.give_up_after == 9000 and config.webhook.timeout == 3
+    assert only_problem({"webhook": {"give_up_after": 0}})[0] == "webhook.give_up_after"
+
+
 # --- rules, binds, shortcodes ------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 import subprocess
@@ -495,3 +496,102 @@ def test_an_unopenable_ledger_file_is_named_in_the_error(tmp_path: Path) -> None
     (tmp_path / "not-a-dir").write_text("")
     with pytest.raises(LedgerError, match=r"cannot open the ledger .*not-a-dir"):
         SqliteLedger(tmp_path / "not-a-dir" / "ledger.sqlite3")
+
+
+# --- webhook outbox (schema version 2) ----------------------------------------------------
+
+
+def outbox_in_file(path: Path) -> list[tuple[int, str, str, bytes]]:
+    """(event_id, account, number, payload) of every outbox row, by id."""
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT event_id, account, number, payload FROM webhook_outbox "
+                            "ORDER BY id").fetchall()
+
+
+def test_a_version_1_ledger_is_upgraded_to_the_outbox_keeping_its_data(path: Path) -> None:
+    version, description, statements = MIGRATIONS[0]
+    with closing(sqlite3.connect(path)) as conn:  # a file as the version 1 code left it
+        conn.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, "
+                     "description TEXT NOT NULL, applied INTEGER NOT NULL)")
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", (version, description))
+        conn.execute("INSERT INTO suppressions VALUES ('acme', ?, 0, 'keyword', NULL)",
+                     (ALICE,))
+        conn.commit()
+    upgraded = SqliteLedger(path)
+    try:
+        assert upgraded.schema_version() == 2
+        assert upgraded.is_suppressed("acme", ALICE)
+        assert upgraded.webhook_backlog() == 0
+        upgraded.record([optout(BOB)])
+        assert upgraded.webhook_backlog() == 1
+    finally:
+        upgraded.close()
+
+
+def test_an_optout_writes_its_webhook_payload_with_the_event(ledger: SqliteLedger,
+                                                             path: Path) -> None:
+    event = ledger.record([optout(campaign="bf", keyword="STOP", number_called="36173")])[0]
+    [(event_id, account, number, payload)] = outbox_in_file(path)
+    assert (event_id, account, number) == (event.id, "acme", ALICE)
+    assert json.loads(payload) == {
+        "timestamp": "2026-11-23T15:04:05Z", "unsubscribed_number": ALICE,
+        "source": "keyword", "event": "optout", "account": "acme", "campaign": "bf",
+        "keyword": "STOP", "reason": None, "number_called": "36173"}
+
+
+def test_only_state_changes_are_announced(ledger: SqliteLedger, path: Path) -> None:
+    ledger.record([optout(), optout(), optin(), optin()])  # a redelivered STOP, START
+    assert [json.loads(row[3])["event"] for row in outbox_in_file(path)] == ["optout", "optin"]
+
+
+def test_operator_wide_events_announce_to_the_accounts_named(ledger: SqliteLedger,
+                                                             path: Path) -> None:
+    ledger.record([optout(scope="*")])  # nobody by default: the ledger knows no accounts
+    ledger.record([optout(BOB, scope="*", notify=("acme", "globex"))])
+    rows = outbox_in_file(path)
+    assert [(account, number) for _, account, number, _ in rows] == [("acme", BOB),
+                                                                    ("globex", BOB)]
+    assert [json.loads(row[3])["account"] for row in rows] == ["acme", "globex"]
+
+
+def test_a_failing_record_writes_neither_event_nor_outbox_row(ledger: SqliteLedger,
+                                                              path: Path) -> None:
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TRIGGER no_outbox BEFORE INSERT ON webhook_outbox "
+                     "BEGIN SELECT RAISE(ABORT, 'outbox refused'); END")
+        conn.commit()
+    with pytest.raises(sqlite3.Error, match="outbox refused"):
+        ledger.record([optout()])
+    assert events_in_file(path) == [] and outbox_in_file(path) == []
+    assert not ledger.is_suppressed("acme", ALICE)
+
+
+def test_claims_are_exclusive_leased_and_in_order_per_number(ledger: SqliteLedger,
+                                                             path: Path) -> None:
+    ledger.record([optout(ALICE), optout(BOB), optin(ALICE)])
+    now = datetime.now(UTC)
+    first = ledger.claim_webhooks("w1", 10, 30, now)
+    # ALICE's opt-in waits for her opt-out; nothing is claimed twice.
+    assert [(row.account, json.loads(row.payload)["unsubscribed_number"]) for row in first] == [
+        ("acme", ALICE), ("acme", BOB)]
+    assert all(row.attempts == 1 for row in first)
+    assert ledger.claim_webhooks("w2", 10, 30, now) == []
+    # A failed attempt is due again at its next_attempt, and only the holder may retry it.
+    ledger.webhook_retry(first[0].id, "w2", 500, now)  # not w2's claim: ignored
+    assert ledger.claim_webhooks("w2", 10, 30, now) == []
+    ledger.webhook_retry(first[0].id, "w1", 500, now + timedelta(seconds=5))
+    assert ledger.claim_webhooks("w2", 10, 30, now) == []
+    again = ledger.claim_webhooks("w2", 10, 30, now + timedelta(seconds=5))
+    assert [(row.id, row.attempts) for row in again] == [(first[0].id, 2)]
+    # An expired lease (a dead worker) is claimed again.
+    later = now + timedelta(seconds=31)
+    assert [row.id for row in ledger.claim_webhooks("w3", 10, 30, later)] == [first[1].id]
+    ledger.webhook_done(again[0].id, 204, later)
+    [optin_row] = ledger.claim_webhooks("w3", 10, 30, later)
+    assert json.loads(optin_row.payload)["event"] == "optin"
+    ledger.webhook_give_up(optin_row.id, "w3", None, later)
+    assert ledger.webhook_backlog() == 1  # BOB's, claimed by w3
+    assert ledger.webhook_release("w3") == 1
+    assert [row.id for row in ledger.claim_webhooks("w4", 10, 30, later)] == [first[1].id]
