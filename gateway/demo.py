@@ -12,6 +12,8 @@ hears back, gets them one confirmation, and blocks the next promotional message.
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -69,11 +71,6 @@ CAMPAIGN: tuple[DemoMessage, ...] = (
 
 #: A recipient who opted out before the campaign: the demo records it through the ledger.
 OPTED_OUT = "+33612345680"
-
-_STILL_TO_COME = (
-    "the opt-out page behind each link, webhooks and opt-out reports",
-)
-
 
 def _tail(text: str, width: int = 64) -> str:
     """The end of a text (where the footer is), shortened to ``width`` characters."""
@@ -237,11 +234,45 @@ async def _campaign(
         verdict = f"status 0x{answer.command_status:08X}"
     say(f"[sender]  the next promotional message to {again.to} -> {verdict}")
     await link.unbind()
-
-    say("\nStill to come in this version of the demo:")
-    for step in _STILL_TO_COME:
-        say(f"  - {step}")
+    await _follow_link(gateway, simulator, account.api_key, say)
     return 0 if unknown == 0 else 1
+
+
+async def _follow_link(
+    gateway: Gateway, simulator: CarrierSimulator, api_key: str, say: Callable[[str], None]
+) -> None:
+    """The UK recipient follows the link in their footer, confirms, and says why."""
+    uk = next(m for m in CAMPAIGN if m.to.startswith("+44"))
+    received = _to(simulator, uk.to)
+    found = re.search(r"https?://\S+/([A-Za-z0-9_-]{12})", received[0].text) if received else None
+    if found is None:
+        say("[link]    no opt-out link found in the UK message")
+        return
+    base = f"http://127.0.0.1:{gateway.http_port}"
+    page_url = f"{base}/o/{found.group(1)}"
+    async with aiohttp.ClientSession() as http:
+        page = await (await http.get(page_url)).text()
+        title = re.search(r"<h1[^>]*>(.*?)</h1>", page, re.S)
+        say(f"\n[link]    {uk.to} opens {found.group(0)}: "
+            f"{html.unescape(title.group(1)) if title else '?'!r} (a GET alone opts nobody out)")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        form = {"csrf": csrf.group(1) if csrf else ""}
+        done = await (await http.post(page_url, data=form)).text()
+        reason_csrf = re.search(r'name="csrf" value="([^"]+)"', done)
+        event = re.search(r'name="event" value="(\d+)"', done)
+        if reason_csrf and event:
+            await http.post(f"{page_url}/reason", data={
+                "csrf": reason_csrf.group(1), "event": event.group(1), "reason": "too_many"})
+        assert gateway.suppressions is not None
+        scopes = await gateway.suppressions.scopes(uk.to)
+        say(f"[link]    confirmed and answered 'too many messages': {uk.to} opted out of "
+            f"{', '.join(repr(s) for s in scopes) or 'nothing?!'}")
+        report = await (await http.get(
+            f"{base}/v1/reports/optouts?group_by=reason",
+            headers={"Authorization": f"Bearer {api_key}"},
+        )).json()
+        rows = ", ".join(f"{row['key'] or '(none)'}: {row['optouts']}" for row in report["rows"])
+        say(f"[report]  GET /v1/reports/optouts?group_by=reason -> {rows}")
 
 
 def _to(simulator: CarrierSimulator, e164: str) -> list[ReceivedMessage]:

@@ -34,3 +34,6 @@ def test_demo_blocks_the_opted_out_footers_the_rest_and_returns_every_receipt() 
     assert out.count("[carrier] confirmation to +33612345678 from 36173: 'ACME : vous") == 1
     assert "the next promotional message to +33612345678 -> BLOCKED (0x00000065" in out
     assert "STOP reply into an opt-out" not in out
+    assert "(a GET alone opts nobody out)" in out
+    assert "confirmed and answered 'too many messages': +447400900123 opted out of 'acme'" in out
+    assert "too_many: 1" in out
