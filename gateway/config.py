@@ -56,6 +56,7 @@ from gateway.config_values import (
     keywords,
     ledger,
     not_empty,
+    operator_number,
     positive,
     redis_url,
     region,
@@ -186,6 +187,8 @@ class Optout:
     confirm_text: str = ("You will no longer receive marketing messages from us. "
                          "Reply START to resubscribe.")
     help_reply: str = "Reply STOP to stop receiving marketing messages."
+    #: An opt-out keyword sent to this number opts the sender out of every account ("*").
+    operator_number: Annotated[str, Check(operator_number)] = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -99,6 +99,11 @@ def sender_number(value: str) -> str:
     return value
 
 
+def operator_number(value: str) -> str:
+    """``optout.operator_number``: empty (none) or a number as in accounts' ``numbers``."""
+    return sender_number(value) if value else value
+
+
 def shortcode(value: str) -> str:
     if value and not re.fullmatch(r"[0-9]{3,8}", value):
         raise Invalid(f"expected 3 to 8 digits such as '36173', got {value!r}")

@@ -5,7 +5,8 @@
     carrier deliver_sm (MO) -> DlrRouter -> KeywordHandler (its mo_hook)
         long MO: parts held until whole (the parts themselves pass on as they come)
         text -> rules.match_keyword, per owning account (its lists and match mode)
-          STOP   -> Suppressions.optout for each owner (STOPALL / STOP ALL: "*")
+          STOP   -> Suppressions.optout for each owner (STOPALL / STOP ALL: "*"; to
+                    optout.operator_number, owned or not: "*" too)
                     ledger commit -> Redis, all before the hook returns, so before
                     the carrier's deliver_sm_resp
                  -> one confirmation MT, only if the opt-out changed something
@@ -57,6 +58,7 @@ from typing import TYPE_CHECKING, Literal
 from redis.asyncio import Redis
 
 from gateway.config import Account, Config, KeywordSet
+from gateway.dlr import number_key
 from gateway.ledger import OptEvent
 from gateway.message import Message
 from gateway.metrics import Metrics
@@ -183,6 +185,8 @@ class KeywordHandler:
         self._reassembler: Reassembler[None] = Reassembler(
             max_pending=10_000, max_bytes=4_000_000, timeout=reassembly_timeout)
         self._replies: set[asyncio.Task[None]] = set()
+        operator = config.optout.operator_number
+        self._operator_key = number_key(operator) if operator else ""
 
     # --- the hook ---------------------------------------------------------------------------
 
@@ -226,13 +230,23 @@ class KeywordHandler:
         )
 
     async def _handle(self, pdu: DeliverSm, text: str, owners: list[str]) -> MoKind:
-        if not text or not owners:
+        operator = bool(self._operator_key) \
+            and number_key(pdu.destination_addr) == self._operator_key
+        if not text or not (owners or operator):
             return "other"
-        first = self.accounts.get(owners[0])
+        first = self.accounts.get(owners[0]) if owners else None
         number = normalize(pdu.source_addr, pdu.source_addr_ton,
                            first.default_region if first is not None else "")
         if number is None:
             return "other"
+        if operator:
+            found = match_keyword(text, self.lists_for(None, number.region), "whole")
+            if found is not None and found.kind == "optout":
+                await self._optout(pdu, number.e164, owners, {OPERATOR_SCOPE: found},
+                                   operator_wide=True)
+                return "optout"
+            if not owners:
+                return "other"
         matches: dict[str, KeywordMatch] = {}
         for owner in owners:
             account = self.accounts.get(owner)
@@ -258,8 +272,8 @@ class KeywordHandler:
         return "other"
 
     async def _optout(self, pdu: DeliverSm, e164: str, owners: list[str],
-                      matches: dict[str, KeywordMatch]) -> None:
-        wide = next((m for m in matches.values() if m.operator_wide), None)
+                      matches: dict[str, KeywordMatch], operator_wide: bool = False) -> None:
+        wide = next((m for m in matches.values() if operator_wide or m.operator_wide), None)
         scopes = [OPERATOR_SCOPE] if wide is not None else list(matches)
         remembered = await self.campaigns.last(owners, e164) if self.campaigns else []
         by_owner = dict(zip(owners, remembered, strict=True)) if remembered else {}
@@ -279,7 +293,7 @@ class KeywordHandler:
         if not self.config.optout.confirm_reply or not any(e.changed for e in events):
             return  # a redelivered STOP, or a number already opted out: no second reply
         sender = next((e.scope for e in events if e.changed and e.scope in self.accounts),
-                      next(iter(matches)))
+                      owners[0] if owners else next(iter(matches)))
         account = self.accounts.get(sender)
         text = (account.confirm_text if account is not None else "") \
             or self.config.optout.confirm_text

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from gateway.config import Config, ConfigError, ListenAddress, load_config, parse_config
+from gateway.config import (
+    Config,
+    ConfigError,
+    ListenAddress,
+    Optout,
+    load_config,
+    parse_config,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "config.toml"
@@ -514,3 +521,20 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(tmp_path / "absent.toml", env={})
     assert caught.value.problems[0].message == "cannot read: No such file or directory"
+
+
+# --- optout.operator_number -----------------------------------------------------------
+
+
+def test_operator_number_defaults_to_none_and_takes_a_number_or_shortcode() -> None:
+    assert Optout().operator_number == ""
+    assert parse_config({}, env={}).optout.operator_number == ""
+    for number in ("36100", "+33757000099"):
+        config = parse_config({"optout": {"operator_number": number}}, env={})
+        assert config.optout.operator_number == number
+
+
+@pytest.mark.parametrize("number", ["12", "STOPGATE", "+33 7 57", "0612-345678"])
+def test_operator_number_is_validated_like_account_numbers(number: str) -> None:
+    assert only_problem({"optout": {"operator_number": number}})[0] == (
+        "optout.operator_number")

@@ -236,3 +236,43 @@ async def test_stop_to_blocked_latency(flushed_redis: str, tmp_path: Path) -> No
 def test_confirmation_default_text_has_no_marketing() -> None:
     text = Optout().confirm_text
     assert "START" in text and "%" not in text and "http" not in text
+
+
+OPERATOR_NUMBER = "36100"  # an operator-wide shortcode no account sends from
+
+
+async def test_stop_to_the_operator_number_opts_out_of_every_account(
+    flushed_redis: str, tmp_path: Path
+) -> None:
+    acme = {**ACME_KEYWORDS, "numbers": [SHORTCODE, "+33757000000", "+33757000099"]}
+    async with policy_stack(flushed_redis, tmp_path, accounts=[acme, GLOBEX_SHARED],
+                            optout={"operator_number": "+" + "33757000099"}) as stack:
+        # Owned by acme, but it is the operator number: "*", not acme alone.
+        await stack.simulator.inject_mo("+33612000040", "33757000099", "Stop")
+        await eventually(lambda: scopes(stack, "+33612000040") == ["*"], "owned operator no.")
+    async with policy_stack(flushed_redis, tmp_path / "2", accounts=[ACME_KEYWORDS, GLOBEX_SHARED],
+                            optout={"operator_number": OPERATOR_NUMBER}) as stack:
+        acme_link, _ = await bind_sender(stack.smpp_port)
+        number = "+33612000041"
+        await stack.simulator.inject_mo(number, OPERATOR_NUMBER, "arrêt")  # nobody owns it
+        await stack.simulator.inject_mo("+33612000042", OPERATOR_NUMBER, "stop please")
+        await stack.simulator.inject_mo("+33612000043", OPERATOR_NUMBER, "hello")
+        await eventually(lambda: scopes(stack, number) == ["*"], "STOP to the operator number")
+        await eventually(lambda: stack.simulator.stats.mos_acked == 3, "MOs acknowledged")
+        assert scopes(stack, "+33612000042") == [] and scopes(stack, "+33612000043") == []
+        rows = events(tmp_path / "2", number)
+        assert [(r["scope"], r["changed"], r["keyword"], r["number_called"]) for r in rows] == [
+            ("*", 1, "ARRET", OPERATOR_NUMBER)]
+        # Every brand's next promotion is blocked; the one confirmation came from that number.
+        assert (await send_one(acme_link, submit(to=number))).command_status == BLOCKED
+        await eventually(lambda: bool(delivered_to(stack, number)), "confirmation")
+        await asyncio.sleep(0.2)
+        sent = [m for m in stack.simulator.messages() if m.destination_addr == number[1:]]
+        assert [(m.source_addr, m.text) for m in sent] == [
+            (OPERATOR_NUMBER, Optout().confirm_text)]
+        # A redelivery records no change and sends no second confirmation.
+        await stack.simulator.inject_mo(number, OPERATOR_NUMBER, "STOP")
+        await eventually(lambda: len(events(tmp_path / "2", number)) == 2, "redelivered STOP")
+        await asyncio.sleep(0.2)
+        assert len(delivered_to(stack, number)) == 1
+        await acme_link.unbind()
