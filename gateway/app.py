@@ -1,9 +1,15 @@
 """The one place that builds a running gateway from a Config, and `stopgate serve`.
 
-    Gateway.start():  Redis (embedded or configured) -> metrics -> carrier pool
-                      -> sender server -> DLR router -> MT pipeline -> listeners
+    Gateway.start():  Redis (embedded or configured) -> carrier pool -> sender server
+                      -> DLR router -> ledger + suppression cache (keeper rebuilds it)
+                      -> webhook worker -> MT pipeline (normalise, policy)
+                      -> MO keyword handler -> listeners -> carrier links
     Gateway.stop():   stop accepting, unbind senders after their in-flight
-                      submits (bounded), stop the carrier pool, close Redis.
+                      submits (bounded), stop the carrier pool, the keeper and the
+                      webhook worker, close the ledger and Redis.
+
+``server.workers`` (several processes sharing the listeners) is not built yet: one
+process serves everything.
 """
 
 from __future__ import annotations
