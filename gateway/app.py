@@ -227,6 +227,9 @@ async def serve(config: Config) -> int:
     logging.basicConfig(
         level=config.log.level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    if config.server.workers > 1:
+        log.warning("server.workers = %d: several worker processes are not built yet; "
+                    "running one process", config.server.workers)
     gateway = Gateway(config)
     await gateway.start()
     stop = asyncio.Event()
