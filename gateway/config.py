@@ -278,12 +278,14 @@ SPEC_HELP = ("HELP", "INFO", "AIDE")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeywordSet:
-    """MO keywords for recipients in one country ('*' = every other)."""
+    """MO keywords, and the replies' language, for numbers of one country ('*' = others)."""
 
     country: Country
     optout: Keywords = SPEC_OPTOUT
     optin: Keywords = SPEC_OPTIN
     help: Keywords = SPEC_HELP
+    confirm_text: str = ""  # empty: optout.confirm_text
+    help_reply: str = ""  # empty: optout.help_reply
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -219,8 +219,12 @@ class KeywordHandler:
             return ""  # malformed, or a part seen before: nothing to judge
         return None if done is None else decode_text(done.payload, pdu.data_coding)
 
+    def _country(self, country: str) -> KeywordSet:
+        """The [[keywords]] entry for numbers of ``country`` (else the "*" one)."""
+        return self._countries.get(country) or self._countries["*"]
+
     def lists_for(self, account: Account | None, country: str) -> KeywordLists:
-        entry = self._countries.get(country) or self._countries["*"]
+        entry = self._country(country)
         if account is None:
             return KeywordLists(entry.optout, entry.optin, entry.help)
         return KeywordLists(
@@ -266,7 +270,7 @@ class KeywordHandler:
         if helps:
             account = self.accounts.get(helps[0])
             reply = (account.help_reply if account is not None else "") \
-                or self.config.optout.help_reply
+                or self._country(number.region).help_reply or self.config.optout.help_reply
             self._reply(helps[0], pdu, number.e164, reply)
             return "help"
         return "other"
@@ -295,8 +299,10 @@ class KeywordHandler:
         sender = next((e.scope for e in events if e.changed and e.scope in self.accounts),
                       owners[0] if owners else next(iter(matches)))
         account = self.accounts.get(sender)
+        # The account's own text, else the text for the recipient's country (its language),
+        # else the operator default.
         text = (account.confirm_text if account is not None else "") \
-            or self.config.optout.confirm_text
+            or self._country(_region(e164)).confirm_text or self.config.optout.confirm_text
         self._reply(sender, pdu, e164, text)
 
     async def _optin(self, e164: str, matches: dict[str, KeywordMatch]) -> None:
@@ -337,3 +343,8 @@ class KeywordHandler:
         """Wait (bounded) for the replies under way."""
         if self._replies:
             await asyncio.wait(set(self._replies), timeout=timeout)
+
+
+def _region(e164: str) -> str:
+    number = normalize(e164, 1, "")
+    return number.region if number is not None else ""

@@ -276,3 +276,32 @@ async def test_stop_to_the_operator_number_opts_out_of_every_account(
         await asyncio.sleep(0.2)
         assert len(delivered_to(stack, number)) == 1
         await acme_link.unbind()
+
+
+FR_CONFIRM = "Vous ne recevrez plus nos offres. Répondez START pour vous réabonner."
+FR_HELP = "Service client : 01 23 45 67 89. STOP pour ne plus recevoir nos offres."
+
+
+async def test_replies_speak_the_recipients_language_when_the_account_sets_no_text(
+    flushed_redis: str, tmp_path: Path
+) -> None:
+    # acme sets no texts of its own: a French number gets the FR [[keywords]] texts, a
+    # British one the operator defaults.
+    keywords = [{"country": "FR", "confirm_text": FR_CONFIRM, "help_reply": FR_HELP}]
+    acme = {**ACME_AUTO, "numbers": [SHORTCODE, "+447400900000"]}
+    async with policy_stack(flushed_redis, tmp_path, accounts=[acme],
+                            keywords=keywords) as stack:
+        french, british = "+33612000050", "+447400123450"
+        await stack.simulator.inject_mo(french, SHORTCODE, "STOP")
+        await stack.simulator.inject_mo(british, "447400900000", "STOP")
+        await stack.simulator.inject_mo("+33612000051", SHORTCODE, "AIDE")
+        await eventually(lambda: all(delivered_to(stack, n) for n in
+                                     (french, british, "+33612000051")), "three replies")
+
+        def texts(number: str) -> list[str]:
+            return [m.text for m in stack.simulator.messages()
+                    if m.destination_addr == number[1:]]
+
+        assert texts(french) == [FR_CONFIRM]
+        assert texts(british) == [Optout().confirm_text]
+        assert texts("+33612000051") == [FR_HELP]
