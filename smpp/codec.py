@@ -30,7 +30,14 @@ import struct
 from collections.abc import Callable
 from typing import Any, cast
 
-from .constants import DEFAULT_MAX_PDU_SIZE, HEADER_SIZE, RESPONSE_BIT, CommandId
+from .constants import (
+    DEFAULT_MAX_PDU_SIZE,
+    HEADER_SIZE,
+    HEADER_STRUCT,
+    LENGTH_STRUCT,
+    RESPONSE_BIT,
+    CommandId,
+)
 from .constants import CommandStatus as S
 from .errors import PduError
 from .pdu import (
@@ -65,8 +72,6 @@ from .tlv import TLV_LENGTHS, tlv_name
 
 __all__ = ["SM_LENGTH_MAX", "decode", "encode", "frame_length", "parse_header"]
 
-_HEADER = struct.Struct(">IIII")
-_LENGTH = struct.Struct(">I")
 _TLV_HEADER = struct.Struct(">HH")
 _B2 = struct.Struct(">BB")
 _B3 = struct.Struct(">BBB")
@@ -79,7 +84,7 @@ SM_LENGTH_MAX = 254
 def parse_header(buf: bytes | bytearray | memoryview, offset: int = 0) -> tuple[int, int, int, int]:
     """(command_length, command_id, command_status, sequence) of the header at ``offset``."""
     try:
-        return cast(tuple[int, int, int, int], _HEADER.unpack_from(buf, offset))
+        return cast(tuple[int, int, int, int], HEADER_STRUCT.unpack_from(buf, offset))
     except struct.error:
         raise PduError(
             f"{len(buf) - offset} octets cannot hold a 16-octet PDU header",
@@ -96,11 +101,11 @@ def frame_length(
     """
     if len(buf) - offset < 4:
         return None
-    (length,) = _LENGTH.unpack_from(buf, offset)
+    (length,) = LENGTH_STRUCT.unpack_from(buf, offset)
     if length < HEADER_SIZE or length > max_pdu_size:
         command_id = sequence = None
         if len(buf) - offset >= HEADER_SIZE:
-            _, command_id, _, sequence = _HEADER.unpack_from(buf, offset)
+            _, command_id, _, sequence = HEADER_STRUCT.unpack_from(buf, offset)
         raise _bad_length(length, max_pdu_size, command_id, sequence)
     return cast(int, length)
 
@@ -123,7 +128,7 @@ def decode(
             f"frame of {size} octets is shorter than the 16-octet header",
             command_status=S.ESME_RINVCMDLEN, fatal=True,
         )
-    length, command_id, status, sequence = _HEADER.unpack_from(frame)
+    length, command_id, status, sequence = HEADER_STRUCT.unpack_from(frame)
     if length < HEADER_SIZE or length > max_pdu_size:
         raise _bad_length(length, max_pdu_size, command_id, sequence)
     if length != size:
@@ -161,7 +166,7 @@ def encode(pdu: Pdu) -> bytes:
         raise TypeError(f"not an SMPP PDU stopgate can encode: {type(pdu).__name__}")
     try:
         body = encoder(pdu)
-        header = _HEADER.pack(
+        header = HEADER_STRUCT.pack(
             HEADER_SIZE + len(body), pdu.command_id, pdu.command_status, pdu.sequence
         )
     except struct.error as exc:

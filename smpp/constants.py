@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import struct
 from enum import IntEnum
 
-HEADER_SIZE = 16
+#: command_length, command_id, command_status, sequence_number: the 16-octet PDU header.
+HEADER_STRUCT = struct.Struct(">IIII")
+#: command_length alone, to size a frame before its header is whole.
+LENGTH_STRUCT = struct.Struct(">I")
+HEADER_SIZE = HEADER_STRUCT.size
 #: Largest PDU we accept by default; the SMPP spec sets no limit, carriers use 64 KiB or less.
 DEFAULT_MAX_PDU_SIZE = 65536
 RESPONSE_BIT = 0x80000000

@@ -24,7 +24,16 @@ from dataclasses import replace
 from typing import Final
 
 from .codec import decode, encode
-from .constants import DEFAULT_MAX_PDU_SIZE, HEADER_SIZE, CommandId, CommandStatus, Tag
+from .constants import (
+    DEFAULT_MAX_PDU_SIZE,
+    HEADER_SIZE,
+    HEADER_STRUCT,
+    LENGTH_STRUCT,
+    RESPONSE_BIT,
+    CommandId,
+    CommandStatus,
+    Tag,
+)
 from .errors import PduError
 from .events import (
     BindFailed,
@@ -62,12 +71,9 @@ from .states import (
     ENQUIRE_LINK,
     FROM_PEER,
     GENERIC_NACK,
-    HEADER_STRUCT,
-    LENGTH_STRUCT,
     MAX_SEQUENCE,
     NOTHING,
     OUTBIND,
-    RESPONSE_BIT,
     SENDABLE,
     SESSION_REQUESTS,
     SURFACED,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 from enum import Enum
 from typing import Final, Literal
 
@@ -36,10 +35,7 @@ class BindState(Enum):
     CLOSED = "closed"
 
 
-RESPONSE_BIT: Final = 0x80000000
 MAX_SEQUENCE: Final = 0x7FFFFFFF
-HEADER_STRUCT: Final = struct.Struct(">IIII")
-LENGTH_STRUCT: Final = struct.Struct(">I")
 
 GENERIC_NACK: Final = int(CommandId.generic_nack)
 ENQUIRE_LINK: Final = int(CommandId.enquire_link)
