@@ -69,6 +69,10 @@ class Message:
     rule: str | None = None   # what decided klass
     campaign: str | None = None
     notes: dict[str, str] = field(default_factory=dict)
+    #: (payload, data_coding, text) of the last ``text`` read: classify and footer both read it.
+    _decoded: tuple[bytes, int, str] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     @property
     def source_addr(self) -> str:
@@ -85,7 +89,13 @@ class Message:
     @property
     def text(self) -> str:
         """The decoded text (binary codings decode to one character per octet)."""
-        return decode_text(self.payload, self.data_coding)
+        payload, data_coding = self.payload, self.data_coding
+        decoded = self._decoded
+        if decoded is not None and decoded[0] is payload and decoded[1] == data_coding:
+            return decoded[2]
+        text = decode_text(payload, data_coding)
+        self._decoded = (payload, data_coding, text)
+        return text
 
     def set_text(self, text: str, data_coding: int | None = None) -> None:
         """Replace the text, re-encoding it (in ``data_coding`` if given)."""
