@@ -32,7 +32,7 @@ from gateway.smpp_link import LinkHandler, SmppLink
 from gateway.token_bucket import TokenBucket
 from smpp.constants import ESM_UDHI, CommandId, CommandStatus
 from smpp.events import ProtocolError, RequestRejected
-from smpp.pdu import Pdu, SubmitSm, SubmitSmResp
+from smpp.pdu import CancelSmResp, DataSmResp, Pdu, QuerySmResp, SubmitSm, SubmitSmResp
 from smpp.reassembly import Completed, Reassembler, ReassemblyError
 from smpp.segments import ConcatError, ConcatInfo, concat_info, parse_udh
 from smpp.session import BindState, Role
@@ -362,17 +362,11 @@ class _SenderHandler(LinkHandler):
         self.server.closed(link)
 
 
-def _unsupported() -> dict[int, tuple[type[Pdu], int]]:
-    from smpp.pdu import CancelSmResp, DataSmResp, QuerySmResp
-
-    return {
-        CommandId.data_sm: (DataSmResp, S.ESME_RINVCMDID),
-        CommandId.query_sm: (QuerySmResp, S.ESME_RQUERYFAIL),
-        CommandId.cancel_sm: (CancelSmResp, S.ESME_RCANCELFAIL),
-    }
-
-
-_UNSUPPORTED = _unsupported()
+_UNSUPPORTED: dict[int, tuple[type[Pdu], int]] = {
+    CommandId.data_sm: (DataSmResp, S.ESME_RINVCMDID),
+    CommandId.query_sm: (QuerySmResp, S.ESME_RQUERYFAIL),
+    CommandId.cancel_sm: (CancelSmResp, S.ESME_RCANCELFAIL),
+}
 
 
 def _status_name(status: int) -> str:
