@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,43 +22,10 @@ from gateway.smpp_link import LinkClosed
 from smpp.constants import CommandStatus
 from smpp.pdu import BindTransmitter, SubmitSmResp
 from tests.integration.senders import RawSmpp, bind_sender, eventually, message
+from tests.integration.served import start_serve, stop_process, write_config
 
 CARRIER_LATENCY = 0.3  # every submit_sm stays this long at the carrier
 EXIT_BOUND = 15.0
-
-
-def write_config(path: Path, simulator_port: int, redis_url: str, data_dir: Path) -> Path:
-    path.write_text(f"""
-[server]
-smpp_listen = "127.0.0.1:0"
-http_listen = "127.0.0.1:0"
-data_dir = "{data_dir}"
-
-[storage]
-redis_url = "{redis_url}"
-
-[smpp]
-response_timeout = 5.0
-reconnect_delay = 0.05
-reconnect_delay_max = 0.2
-
-[[upstreams]]
-name = "sim"
-host = "127.0.0.1"
-port = {simulator_port}
-system_id = "proxy"
-password = "secret"
-window = 50
-
-[[accounts]]
-system_id = "acme"
-password = "acmepass"
-api_key = "acme-key"
-default_region = "FR"
-numbers = ["36173"]
-default_class = "transactional"  # the shutdown test is about draining, not the policy
-""")
-    return path
 
 
 @dataclass
@@ -75,26 +40,20 @@ class Served:
 async def served(flushed_redis: str, tmp_path: Path) -> AsyncIterator[Served]:
     simulator = CarrierSimulator(credentials={"proxy": "secret"}, latency=CARRIER_LATENCY)
     await simulator.start("127.0.0.1", 0)
-    config = write_config(tmp_path / "stopgate.toml", simulator.port, flushed_redis,
-                          tmp_path / "data")
+    config = write_config(tmp_path / "stopgate.toml", simulator.port, tmp_path / "data",
+                          redis_url=flushed_redis,
+                          # the shutdown test is about draining, not the policy
+                          account='default_class = "transactional"\n')
     log = tmp_path / "stopgate.log"
-    with log.open("wb") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gateway.cli", "serve", "-c", str(config),
-            stdout=asyncio.subprocess.PIPE, stderr=stderr,
-        )
     try:
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 20)
-        found = re.search(rb"SMPP on [^:]+:(\d+)", line)
-        assert found, f"no listening line from stopgate serve: {line!r}\n{log.read_text()}"
-        await eventually(lambda: simulator.stats.binds >= 1, "stopgate's bind to the carrier")
-        yield Served(process, int(found.group(1)), simulator, log)
+        process, smpp_port = await start_serve(config, log, 20)
+        try:
+            await eventually(lambda: simulator.stats.binds >= 1, "stopgate's bind to the carrier")
+            yield Served(process, smpp_port, simulator, log)
+        finally:
+            if process.returncode is None:  # the test failed before the process ended
+                await stop_process(process, EXIT_BOUND)
     finally:
-        if process.returncode is None:  # the test failed before the process ended
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            await asyncio.wait_for(process.wait(), EXIT_BOUND)
         await simulator.stop()
 
 

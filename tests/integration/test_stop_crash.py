@@ -16,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,42 +29,11 @@ from gateway.ledger import DEFAULT_FILE
 from gateway.simulator import CarrierSimulator
 from tests.integration.policy_stack import BLOCKED, TIMEOUT, send_one, submit
 from tests.integration.senders import bind_sender, eventually
+from tests.integration.served import SHORTCODE, start_serve, stop_process, write_config
 
-SHORTCODE = "36173"
 NUMBER = "+33612000077"
 CONFIRM = "ACME: no more offers. Reply START to resubscribe."
 BOUND = 20.0
-
-
-def write_config(path: Path, simulator_port: int, data_dir: Path) -> Path:
-    path.write_text(f"""
-[server]
-smpp_listen = "127.0.0.1:0"
-http_listen = "127.0.0.1:0"
-data_dir = "{data_dir}"
-
-[smpp]
-response_timeout = 5.0
-reconnect_delay = 0.05
-reconnect_delay_max = 0.2
-
-[[upstreams]]
-name = "sim"
-host = "127.0.0.1"
-port = {simulator_port}
-system_id = "proxy"
-password = "secret"
-window = 50
-
-[[accounts]]
-system_id = "acme"
-password = "acmepass"
-api_key = "acme-key"
-default_region = "FR"
-numbers = ["{SHORTCODE}"]
-confirm_text = "{CONFIRM}"
-""")
-    return path
 
 
 class Served:
@@ -81,9 +48,7 @@ class Served:
 
     async def kill(self) -> None:
         """SIGKILL the gateway; its redis-server child must follow (PR_SET_PDEATHSIG)."""
-        with contextlib.suppress(ProcessLookupError):
-            self.process.kill()
-        await asyncio.wait_for(self.process.wait(), BOUND)
+        await stop_process(self.process, BOUND)
         # A SIGSTOPped child keeps its death signal pending until it runs again.
         with contextlib.suppress(psutil.NoSuchProcess):
             if self.redis.status() == psutil.STATUS_STOPPED:
@@ -100,24 +65,14 @@ def _socket_of(redis: psutil.Process) -> str:
 
 
 async def serve(config: Path, log: Path) -> Served:
-    with log.open("ab") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gateway.cli", "serve", "-c", str(config),
-            stdout=asyncio.subprocess.PIPE, stderr=stderr,
-        )
+    process, smpp_port = await start_serve(config, log, BOUND)
     try:
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), BOUND)
-        found = re.search(rb"SMPP on [^:]+:(\d+)", line)
-        assert found, f"no listening line from stopgate serve: {line!r}\n{log.read_text()}"
         children = [c for c in psutil.Process(process.pid).children()
                     if "redis-server" in c.name()]
         assert len(children) == 1, children
-        return Served(process, int(found.group(1)), children[0])
+        return Served(process, smpp_port, children[0])
     except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await asyncio.wait_for(process.wait(), BOUND)
+        await stop_process(process, BOUND)
         raise
 
 
@@ -182,7 +137,8 @@ async def test_stop_killed_before_its_ack_is_recorded_once_after_redelivery(
     carrier: CarrierSimulator, gateways: list[Served], tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
-    config = write_config(tmp_path / "stopgate.toml", carrier.port, data_dir)
+    config = write_config(tmp_path / "stopgate.toml", carrier.port, data_dir,
+                          account=f'confirm_text = "{CONFIRM}"\n')
     log = tmp_path / "stopgate.log"
     first = await serve(config, log)
     gateways.append(first)
@@ -215,7 +171,8 @@ async def test_acknowledged_stop_survives_kill_restart_and_redis_flush(
     carrier: CarrierSimulator, gateways: list[Served], tmp_path: Path
 ) -> None:
     data_dir = tmp_path / "data"
-    config = write_config(tmp_path / "stopgate.toml", carrier.port, data_dir)
+    config = write_config(tmp_path / "stopgate.toml", carrier.port, data_dir,
+                          account=f'confirm_text = "{CONFIRM}"\n')
     log = tmp_path / "stopgate.log"
     first = await serve(config, log)
     gateways.append(first)

@@ -1,0 +1,84 @@
+"""The real `stopgate serve` as a subprocess: its TOML config and its start.
+
+For the tests that signal the gateway process itself (SIGTERM, SIGKILL), where
+an in-process stack would not do. Only the process started here is ever
+signalled, by its PID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sys
+from pathlib import Path
+
+SHORTCODE = "36173"
+
+
+def write_config(path: Path, simulator_port: int, data_dir: Path, *,
+                 redis_url: str | None = None, account: str = "") -> Path:
+    """A config with one carrier simulator upstream and the account "acme".
+
+    Without ``redis_url`` the gateway runs its own embedded redis-server under
+    ``data_dir``; ``account`` is appended to the [[accounts]] table as is.
+    """
+    storage = f'\n[storage]\nredis_url = "{redis_url}"\n' if redis_url is not None else ""
+    path.write_text(f"""
+[server]
+smpp_listen = "127.0.0.1:0"
+http_listen = "127.0.0.1:0"
+data_dir = "{data_dir}"
+{storage}
+[smpp]
+response_timeout = 5.0
+reconnect_delay = 0.05
+reconnect_delay_max = 0.2
+
+[[upstreams]]
+name = "sim"
+host = "127.0.0.1"
+port = {simulator_port}
+system_id = "proxy"
+password = "secret"
+window = 50
+
+[[accounts]]
+system_id = "acme"
+password = "acmepass"
+api_key = "acme-key"
+default_region = "FR"
+numbers = ["{SHORTCODE}"]
+{account}""")
+    return path
+
+
+async def start_serve(
+    config: Path, log: Path, timeout: float
+) -> tuple[asyncio.subprocess.Process, int]:
+    """Start `stopgate serve -c config` (stderr appended to ``log``); the process and its SMPP port.
+
+    Waits up to ``timeout`` for the listening line; if it does not come, the
+    process is killed before the failure propagates.
+    """
+    with log.open("ab") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway.cli", "serve", "-c", str(config),
+            stdout=asyncio.subprocess.PIPE, stderr=stderr,
+        )
+    try:
+        assert process.stdout is not None
+        line = await asyncio.wait_for(process.stdout.readline(), timeout)
+        found = re.search(rb"SMPP on [^:]+:(\d+)", line)
+        assert found, f"no listening line from stopgate serve: {line!r}\n{log.read_text()}"
+        return process, int(found.group(1))
+    except BaseException:
+        await stop_process(process, timeout)
+        raise
+
+
+async def stop_process(process: asyncio.subprocess.Process, timeout: float) -> None:
+    """SIGKILL ``process`` (if it still runs) and reap it."""
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
+    await asyncio.wait_for(process.wait(), timeout)
