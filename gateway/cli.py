@@ -163,17 +163,6 @@ def _report_optouts(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _stub(command: str, needs_config: bool = True) -> Handler:
-    """A command that is specified but not built yet: refuse a bad config first, then say so."""
-
-    def handler(args: argparse.Namespace) -> int:
-        if needs_config and _load(args) is None:
-            return EXIT_CONFIG
-        return _not_yet(command)
-
-    return handler
-
-
 # --- argument parsing ------------------------------------------------------------------
 
 

@@ -97,12 +97,6 @@ class Message:
         self._decoded = (payload, data_coding, text)
         return text
 
-    def set_text(self, text: str, data_coding: int | None = None) -> None:
-        """Replace the text, re-encoding it (in ``data_coding`` if given)."""
-        if data_coding is not None:
-            self.data_coding = data_coding
-        self.payload = encode_text(text, self.data_coding)
-
     @classmethod
     def from_text(
         cls,

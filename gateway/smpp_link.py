@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from typing import Any, cast
 
 from smpp.events import (
@@ -378,14 +377,3 @@ class SmppLink(asyncio.Protocol):
             pass
         finally:
             self.close()
-
-
-def link_factory(
-    role: Role, handler_for: Callable[[], LinkHandler], **options: Any
-) -> Callable[[], SmppLink]:
-    """A protocol factory for ``loop.create_server`` / ``create_connection``."""
-
-    def make() -> SmppLink:
-        return SmppLink(role, handler_for(), **options)
-
-    return make
