@@ -2,11 +2,24 @@
 
 Each gateway process builds one ``Metrics`` on its own registry, so tests can
 run several gateways in one interpreter without collisions.
+
+With ``server.workers > 1`` every worker writes its values to files under
+``data_dir/metrics`` (prometheus_client's multiprocess mode, chosen by the
+supervisor through ``PROMETHEUS_MULTIPROC_DIR``), and whichever worker answers
+``/metrics`` renders all of them: counters and histograms summed over every
+worker that ever ran in this start (a restarted worker's counts are kept), gauges
+as each one's ``multiprocess_mode`` says (summed over live workers for sessions
+and in-flight counts; one shared value for what lives in Redis). A single process
+ignores the modes.
 """
 
 from __future__ import annotations
 
+from typing import cast
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import values as _values
+from prometheus_client.multiprocess import MultiProcessCollector
 
 #: Sender PDU in -> response out; most answers take well under a millisecond.
 _LATENCY_BUCKETS = (
@@ -19,6 +32,8 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        #: Values live in files shared by the workers (see the module docstring).
+        self.multiprocess = bool(getattr(_values.ValueClass, "_multiprocess", False))
         r = self.registry
         self.mt_total = Counter(
             "stopgate_mt_total", "MT messages by account, class and outcome "
@@ -39,10 +54,11 @@ class Metrics:
         self.upstream_sessions = Gauge(
             "stopgate_upstream_sessions", "Carrier SMPP sessions by upstream and state "
             "(connecting, bound, down).", ["upstream", "state"], registry=r,
+            multiprocess_mode="livesum",
         )
         self.upstream_inflight = Gauge(
             "stopgate_upstream_inflight", "submit_sm sent to the carrier and not yet answered.",
-            ["upstream"], registry=r,
+            ["upstream"], registry=r, multiprocess_mode="livesum",
         )
         self.submit_latency = Histogram(
             "stopgate_submit_latency_seconds", "Sender PDU in to response out.",
@@ -58,11 +74,12 @@ class Metrics:
         )
         self.suppressed_numbers = Gauge(
             "stopgate_suppressed_numbers", "Numbers currently suppressed.", registry=r,
+            multiprocess_mode="livemostrecent",  # one Redis count, read by every worker
         )
         # --- beyond SPEC's list: the proxy path ---
         self.sender_sessions = Gauge(
             "stopgate_sender_sessions", "Bound sender SMPP sessions by account and bind type.",
-            ["account", "bind"], registry=r,
+            ["account", "bind"], registry=r, multiprocess_mode="livesum",
         )
         self.sender_binds = Counter(
             "stopgate_sender_binds_total", "Sender bind attempts by outcome "
@@ -90,11 +107,11 @@ class Metrics:
         self.dlr_queue_depth = Gauge(
             "stopgate_dlr_queue_depth",
             "Receipts and MOs waiting for a sender to bind, by account.",
-            ["account"], registry=r,
+            ["account"], registry=r, multiprocess_mode="livemostrecent",  # one Redis queue
         )
         self.reassembly_pending = Gauge(
             "stopgate_reassembly_pending", "Multipart messages waiting for their other parts.",
-            registry=r,
+            registry=r, multiprocess_mode="livesum",
         )
         self.reassembly_dropped = Counter(
             "stopgate_reassembly_dropped_total", "Incomplete multipart messages dropped, by reason "
@@ -112,18 +129,36 @@ class Metrics:
         self.suppression_cache_ready = Gauge(
             "stopgate_suppression_cache_ready",
             "1 when the Redis suppression cache is complete, 0 while unknown or rebuilding.",
-            registry=r,
+            registry=r, multiprocess_mode="livemin",  # 0 while any worker fails closed
         )
         self.suppression_rebuild_progress = Gauge(
             "stopgate_suppression_rebuild_numbers",
             "Numbers loaded into the suppression cache by the running (or last) rebuild.",
-            registry=r,
+            registry=r, multiprocess_mode="livemax",  # one worker loads, the others wait
         )
         self.suppression_imports = Counter(
             "stopgate_suppression_import_numbers_total", "Numbers in suppression imports, by "
             "outcome (added, already, invalid).", ["outcome"], registry=r,
         )
 
+    def write_functions(self) -> None:
+        """Multiprocess mode: store the value of every ``set_function`` gauge in its file.
+
+        A function is only called by an in-process collection, and /metrics reads the
+        files instead, so the gateway calls this every second (stopgate_upstream_inflight).
+        """
+        for gauge in (self.upstream_inflight,):
+            # prometheus_client keeps labelled children in _metrics and puts the function
+            # in the child's own _child_samples; there is no public way to read either.
+            for child in list(gauge._metrics.values()):
+                if "_child_samples" in vars(child):
+                    samples = list(child._child_samples())
+                    cast(Gauge, child).set(samples[0].value)
+
     def render(self) -> bytes:
-        """The Prometheus text exposition of this registry."""
+        """The Prometheus text exposition of this registry (of every worker's files)."""
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
         return generate_latest(self.registry)
