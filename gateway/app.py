@@ -8,8 +8,9 @@
                       submits (bounded), stop the carrier pool, the keeper and the
                       webhook worker, close the ledger and Redis.
 
-``server.workers`` (several processes sharing the listeners) is not built yet: one
-process serves everything.
+This is one process. ``server.workers = N > 1`` runs N of them under a supervising
+parent (gateway/workers.py); each builds this same Gateway, with its listeners bound
+with SO_REUSEPORT and its share of the rate limits (gateway/worker_setup.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aiohttp import web
 
 from gateway.config import Config
 from gateway.dlr import DlrRouter
+from gateway.dlr_notify import QueueNotices
 from gateway.http_api import HttpApi
 from gateway.ledger import AsyncLedger, open_ledger
 from gateway.message import Message
@@ -71,6 +73,8 @@ class Gateway:
         self.http_port = 0
         self._http: web.AppRunner | None = None
         self._flusher: asyncio.Task[None] | None = None
+        self.notices: QueueNotices | None = None
+        self._gauges: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         config = self.config
@@ -84,6 +88,9 @@ class Gateway:
         accounts = {account.system_id: account for account in config.accounts}
         self.server = SenderServer(config, self.metrics)
         self.dlr = DlrRouter(self.redis, config.dlr, config.accounts, self.server, self.metrics)
+        # A receipt queued by another worker (or gateway) reaches our receivers at once.
+        self.notices = QueueNotices(self.redis, self.dlr.on_queue_notice, self.dlr.flush_bound)
+        self.dlr.notices = self.notices
         self.ledger = AsyncLedger(open_ledger(config.storage.ledger, config.server.data_dir))
         self.cache = SuppressionCache(self.redis)
         # Promotional traffic stays refused after Redis returns until the keeper's next
@@ -130,17 +137,27 @@ class Gateway:
         self._http = web.AppRunner(api.app(), access_log=None)
         await self._http.setup()
         http = config.server.http_listen
-        site = web.TCPSite(self._http, http.host, http.port, reuse_address=True)
+        site = web.TCPSite(self._http, http.host, http.port, reuse_address=True,
+                           reuse_port=config.server.workers > 1)
         await site.start()
         server = getattr(site, "_server", None)
         if server is not None and server.sockets:
             self.http_port = int(server.sockets[0].getsockname()[1])
         await self.pool.start()
         self._flusher = asyncio.create_task(self.dlr.run_flusher())
+        self.notices.start()
+        if self.metrics.multiprocess:
+            self._gauges = asyncio.create_task(self._write_gauges())
         log.info(
             "stopgate listening",
             extra={"smpp_port": self.smpp_port, "http_port": self.http_port},
         )
+
+    async def _write_gauges(self, interval: float = 1.0) -> None:
+        """Workers: function gauges reach the shared metric files only when written there."""
+        while True:
+            self.metrics.write_functions()
+            await asyncio.sleep(interval)
 
     async def _carrier_deliver_sm(self, pdu: DeliverSm, upstream: str) -> int:
         assert self.dlr is not None
@@ -198,6 +215,10 @@ class Gateway:
         """Drain and close everything, in the reverse order of start."""
         if self._flusher is not None:
             self._flusher.cancel()
+        if self.notices is not None:
+            await self.notices.stop()
+        if self._gauges is not None:
+            self._gauges.cancel()
         if self.server is not None:
             await self.server.stop(timeout)
         if self.policy is not None:  # REJECTD receipts go out, or into Redis queues
@@ -223,13 +244,12 @@ class Gateway:
 
 
 async def serve(config: Config) -> int:
-    """Run until SIGTERM/SIGINT, then drain and exit 0."""
-    logging.basicConfig(
-        level=config.log.level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    if config.server.workers > 1:
-        log.warning("server.workers = %d: several worker processes are not built yet; "
-                    "running one process", config.server.workers)
+    """Run one process until SIGTERM/SIGINT, then drain and exit 0.
+
+    ``stopgate serve`` calls this for ``server.workers = 1`` only; more workers go
+    through gateway.workers.supervise, whose workers build the Gateway themselves.
+    """
+    configure_logging(config)
     gateway = Gateway(config)
     await gateway.start()
     stop = asyncio.Event()
@@ -246,4 +266,11 @@ async def serve(config: Config) -> int:
     return 0
 
 
-__all__ = ["Gateway", "serve"]
+def configure_logging(config: Config) -> None:
+    """Log lines on stderr at ``log.level``."""
+    logging.basicConfig(
+        level=config.log.level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+
+
+__all__ = ["Gateway", "configure_logging", "serve"]

@@ -39,8 +39,10 @@ older queued ones while a flush runs; receipts carry their own dates. A PDU
 queued unanswered while other receivers of the account are still bound starts
 a flush at once.
 
-``flush(account)``, called when an account binds a receiver (and by
-``run_flusher`` every so often), sends the queue in order: a PDU the sender
+``flush(account)``, called when an account binds a receiver, when another
+process (worker) announces that it queued for the account
+(gateway/dlr_notify.py), and by ``run_flusher`` every so often, sends the
+queue in order: a PDU the sender
 refuses with an error status goes to the back of the queue, a timeout or a
 lost link ends the flush with the PDU still first in line. One flush makes at
 most one pass over what was queued when it started.
@@ -59,6 +61,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from gateway.config import Account, Dlr
+from gateway.dlr_notify import CHANNEL as NOTICE_CHANNEL
+from gateway.dlr_notify import QueueNotices
 from gateway.dlr_queue import PendingQueue, now_ms
 from gateway.id_map import IdMap, IdMapEntry
 from gateway.metrics import Metrics
@@ -126,6 +130,8 @@ class DlrRouter:
         self.delivery_timeout = delivery_timeout
         self.flush_batch = flush_batch
         self.mo_hook: MoHook | None = None
+        #: Set by the gateway: announces queue growth to the other processes on this Redis.
+        self.notices: QueueNotices | None = None
         self.accounts = tuple(account.system_id for account in accounts_config)
         self._owners: dict[str, list[str]] = {}
         for account in accounts_config:
@@ -251,7 +257,11 @@ class DlrRouter:
             self.metrics.dlr_total.labels("delivered").inc(delivered)
         failed = [pdu for pdu, ok in zip(pdus, results, strict=True) if not ok]
         if failed:
-            dropped, depth = await self.queue.push(account, failed)
+            # No receiver here, or it did not answer: a receiver of the account bound to
+            # another process (worker) should flush now. A refusal waits, as below.
+            notice = (None if self.notices is None or None not in results
+                      else (NOTICE_CHANNEL, self.notices.notice(account)))
+            dropped, depth = await self.queue.push(account, failed, notice)
             self.metrics.dlr_total.labels("queued").inc(len(failed))
             if dropped:
                 self.metrics.dlr_total.labels("dropped_count").inc(dropped)
@@ -263,6 +273,17 @@ class DlrRouter:
                 # the next bind or the periodic flusher. Not after a refusal: that waits
                 # for the next flush, or a sender refusing everything would get the whole
                 # queue again with each receipt.
+                self._spawn_flush(account)
+
+    def on_queue_notice(self, account: str) -> None:
+        """Another process queued deliver_sm for ``account``: flush if a receiver is bound here."""
+        if account in self.accounts and self.senders.receivers(account):
+            self._spawn_flush(account)
+
+    def flush_bound(self) -> None:
+        """Start a flush of every account with a receiver bound here (notices may be lost)."""
+        for account in self.accounts:
+            if self.senders.receivers(account):
                 self._spawn_flush(account)
 
     def _spawn_flush(self, account: str) -> None:

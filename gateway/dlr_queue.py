@@ -107,8 +107,14 @@ class PendingQueue:
     def processing_key(account: str) -> str:
         return f"dq:{account}:p"
 
-    async def push(self, account: str, pdus: list[DeliverSm]) -> tuple[int, int]:
-        """Append ``pdus``; return (entries dropped for the count bound, depth after)."""
+    async def push(self, account: str, pdus: list[DeliverSm],
+                   notice: tuple[str, bytes] | None = None) -> tuple[int, int]:
+        """Append ``pdus``; return (entries dropped for the count bound, depth after).
+
+        ``notice``: (channel, message) published in the same transaction, so other
+        processes learn of the entries no sooner and no later than they exist
+        (gateway/dlr_notify.py).
+        """
         key = self.key(account)
         stamp = now_ms()
         pipe = self.redis.pipeline(transaction=True)
@@ -116,7 +122,9 @@ class PendingQueue:
         pipe.ltrim(key, -self.max_count, -1)
         pipe.pexpire(key, self.max_age_ms)
         pipe.llen(self.processing_key(account))
-        length, _, _, processing = await pipe.execute()
+        if notice is not None:
+            pipe.publish(*notice)
+        length, _, _, processing, *_ = await pipe.execute()
         dropped = max(0, int(length) - self.max_count)
         return dropped, int(length) - dropped + int(processing)
 
