@@ -68,6 +68,13 @@ def _check_config(args: argparse.Namespace) -> int:
     config = _load(args)
     if config is None:
         return EXIT_CONFIG
+    from gateway.worker_setup import problems
+
+    found = problems(config)  # limits that server.workers processes cannot share
+    for key, message in found:
+        print(f"{key}: {message}", file=sys.stderr)
+    if found:
+        return EXIT_CONFIG
     print(f"config OK: {len(config.upstreams)} upstreams, {len(config.accounts)} accounts, "
           f"{len(config.rules)} rules")
     return EXIT_OK
@@ -90,6 +97,11 @@ def _serve(args: argparse.Namespace) -> int:
     config = _load(args)
     if config is None:
         return EXIT_CONFIG
+    if config.server.workers > 1:
+        # Lazily, and before anything imports prometheus_client (see gateway.workers).
+        from gateway.workers import supervise
+
+        return supervise(config)
     from gateway.app import serve  # lazily: --help must not import the service
     from gateway.eventloop import run
 

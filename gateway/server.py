@@ -117,6 +117,7 @@ class SenderServer:
             host,
             port,
             reuse_address=True,
+            reuse_port=self.config.server.workers > 1,  # the workers share the port
             # asyncio's default of 100 overflows when senders reconnect all at once (after
             # a restart or a network blip): the kernel then drops SYNs and each dropped
             # sender waits a whole second for its retransmit. The kernel caps it at somaxconn.

@@ -17,11 +17,12 @@ SHORTCODE = "36173"
 
 
 def write_config(path: Path, simulator_port: int, data_dir: Path, *,
-                 redis_url: str | None = None, account: str = "") -> Path:
+                 redis_url: str | None = None, account: str = "", workers: int = 1) -> Path:
     """A config with one carrier simulator upstream and the account "acme".
 
     Without ``redis_url`` the gateway runs its own embedded redis-server under
-    ``data_dir``; ``account`` is appended to the [[accounts]] table as is.
+    ``data_dir``; ``account`` is appended to the [[accounts]] table as is. With
+    ``workers`` > 1 the upstream gets one session per worker.
     """
     storage = f'\n[storage]\nredis_url = "{redis_url}"\n' if redis_url is not None else ""
     path.write_text(f"""
@@ -29,6 +30,7 @@ def write_config(path: Path, simulator_port: int, data_dir: Path, *,
 smpp_listen = "127.0.0.1:0"
 http_listen = "127.0.0.1:0"
 data_dir = "{data_dir}"
+workers = {workers}
 {storage}
 [smpp]
 response_timeout = 5.0
@@ -42,6 +44,7 @@ port = {simulator_port}
 system_id = "proxy"
 password = "secret"
 window = 50
+sessions = {workers}
 
 [[accounts]]
 system_id = "acme"
@@ -61,6 +64,14 @@ async def start_serve(
     Waits up to ``timeout`` for the listening line; if it does not come, the
     process is killed before the failure propagates.
     """
+    process, smpp_port, _ = await start_serve_ports(config, log, timeout)
+    return process, smpp_port
+
+
+async def start_serve_ports(
+    config: Path, log: Path, timeout: float
+) -> tuple[asyncio.subprocess.Process, int, int]:
+    """As ``start_serve``; the process, its SMPP port and its HTTP port."""
     with log.open("ab") as stderr:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "gateway.cli", "serve", "-c", str(config),
@@ -69,9 +80,9 @@ async def start_serve(
     try:
         assert process.stdout is not None
         line = await asyncio.wait_for(process.stdout.readline(), timeout)
-        found = re.search(rb"SMPP on [^:]+:(\d+)", line)
+        found = re.search(rb"SMPP on [^:]+:(\d+), HTTP on [^:]+:(\d+)", line)
         assert found, f"no listening line from stopgate serve: {line!r}\n{log.read_text()}"
-        return process, int(found.group(1))
+        return process, int(found.group(1)), int(found.group(2))
     except BaseException:
         await stop_process(process, timeout)
         raise
