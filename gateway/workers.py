@@ -173,7 +173,10 @@ class Supervisor:
         self._mark_dead(pid)
         if self.stopping:
             log.info("worker %d (pid %d) %s", worker.slot, pid, _describe(status))
-            if status != 0:
+            # SIGTERM itself is a clean end: it came before the worker's handler was set.
+            clean = status == 0 or (os.WIFSIGNALED(status)
+                                    and os.WTERMSIG(status) == signal.SIGTERM)
+            if not clean:
                 self.exit_code = 1
             return
         if not self.announced:
