@@ -30,10 +30,15 @@ class PduReceived(Event):
 
 @dataclass(frozen=True, slots=True)
 class ResponseReceived(Event):
-    """The response (or generic_nack) to a request sent with ``Session.send_request``."""
+    """The response (or generic_nack) to a request sent with ``Session.send_request``.
+
+    ``request`` is the PDU as it was given to ``send_request``: its own ``sequence`` field is
+    whatever the caller set; the sequence it went out with is ``sequence``.
+    """
 
     request: Pdu
     response: Pdu
+    sequence: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,9 +122,11 @@ class ProtocolError(Event):
 
 @dataclass(frozen=True, slots=True)
 class RequestTimedOut(Event):
-    """No response to ``request`` within response_timeout; it left the window."""
+    """No response to ``request`` (as given to ``send_request``) within response_timeout;
+    it left the window. ``sequence`` is the one it went out with."""
 
     request: Pdu
+    sequence: int
 
 
 @dataclass(frozen=True, slots=True)

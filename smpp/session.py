@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from .codec import decode, encode
+from .codec import decode, encode, encode_submit_sm_resp
 from .constants import (
     DEFAULT_MAX_PDU_SIZE,
     HEADER_SIZE,
@@ -189,6 +189,11 @@ class Session:
         return self._state in BOUND_STATES and len(self._window) < self._window_size
 
     @property
+    def response_timeout(self) -> float:
+        """Seconds a request waits for its response before ``RequestTimedOut``."""
+        return self._response_timeout
+
+    @property
     def buffered(self) -> int:
         """Received bytes held while waiting for the rest of a frame (always < max_pdu_size)."""
         return len(self._buf)
@@ -203,7 +208,10 @@ class Session:
         if self._state is BindState.CLOSED:
             return
         self._set_state(BindState.CLOSED)
-        unanswered = tuple(request for request, _ in self._window.values())
+        unanswered = tuple(
+            request if request.sequence == seq else replace(request, sequence=seq)
+            for seq, (request, _) in self._window.items()
+        )
         self._window.clear()
         self._control.clear()
         self._keepalive_seq = None
@@ -314,7 +322,7 @@ class Session:
                     or command_id == GENERIC_NACK
                 ):
                     del window[seq]
-                    append(ResponseReceived(pending[0], pdu))
+                    append(ResponseReceived(pending[0], pdu, seq))
                 else:
                     self._on_other_response(pdu, command_id, seq, events)
             elif command_id in self._surfaced:
@@ -430,7 +438,7 @@ class Session:
             if deadline > now:
                 break
             del window[seq]
-            events.append(RequestTimedOut(request))
+            events.append(RequestTimedOut(request, seq))
         for seq, (request, deadline) in list(self._control.items()):
             if deadline <= now:
                 del self._control[seq]
@@ -507,9 +515,8 @@ class Session:
         if expects_response and len(self._window) >= self._window_size:
             raise WindowFull(f"{len(self._window)} requests awaiting responses")
         seq = self._take_sequence()
-        if pdu.sequence != seq:
-            pdu = replace(pdu, sequence=seq)
-        data = encode(pdu)  # before recording: a ValueError must leave no phantom request
+        # Numbered in the encoding, not by copying the PDU: events carry ``seq`` beside it.
+        data = encode(pdu, seq)  # before recording: a ValueError must leave no phantom request
         if expects_response:
             self._window[seq] = (pdu, now + self._response_timeout)
         return seq, data
@@ -532,9 +539,15 @@ class Session:
             raise LocalProtocolError(
                 f"{_name(response.command_id)} does not answer {_name(request_id)}"
             )
-        if response.sequence != request.sequence:
-            response = replace(response, sequence=request.sequence)
-        return encode(response)
+        return encode(response, request.sequence)
+
+    def send_submit_sm_resp(self, request: Pdu, status: int, message_id: str) -> bytes:
+        """``send_response`` for the PDU every MT gets, without building a SubmitSmResp."""
+        if self._state is BindState.CLOSED:
+            return b""
+        if request.command_id != CommandId.submit_sm:
+            raise LocalProtocolError(f"submit_sm_resp does not answer {_name(request.command_id)}")
+        return encode_submit_sm_resp(request.sequence, status, message_id)
 
     def bind(
         self,

@@ -286,7 +286,7 @@ def test_requests_from_the_smsc_reach_a_receiving_esme(request_pdu: Pdu, respons
     assert received.pdu.sequence == seq
     (answered,) = smsc.receive_data(esme.send_response(received.pdu, response_pdu), 1.1)
     assert isinstance(answered, ResponseReceived)
-    assert answered.request.sequence == seq
+    assert answered.sequence == seq
     assert type(answered.response) is type(response_pdu)
 
 
@@ -310,7 +310,7 @@ def test_response_is_matched_to_its_request() -> None:
     reply = smsc.send_response(received.pdu, SubmitSmResp(message_id="abc"))
     (answered,) = esme.receive_data(reply, 1.2)
     assert isinstance(answered, ResponseReceived)
-    assert answered.request.sequence == seq
+    assert answered.sequence == seq
     assert answered.request.short_message == b"hello"
     assert answered.response.message_id == "abc"
     assert esme.outstanding == 0
@@ -325,10 +325,10 @@ def test_responses_out_of_order_each_find_their_request() -> None:
         for event in reversed(received)
     )
     answered = esme.receive_data(replies, 1.1)
-    assert [event.request.sequence for event in answered] == [seq for seq, _ in reversed(sent)]
+    assert [event.sequence for event in answered] == [seq for seq, _ in reversed(sent)]
     for event in answered:
         assert isinstance(event, ResponseReceived)
-        assert event.response.message_id == f"m{event.request.sequence}"
+        assert event.response.message_id == f"m{event.sequence}"
 
 
 def test_send_response_copies_the_request_sequence() -> None:
@@ -408,7 +408,7 @@ def test_request_without_response_times_out_and_leaves_the_window() -> None:
     assert esme.tick(10.9) == []
     (timed_out,) = esme.tick(11.0)
     assert isinstance(timed_out, RequestTimedOut)
-    assert timed_out.request.sequence == seq
+    assert timed_out.sequence == seq
     assert esme.outstanding == 0
     assert esme.next_deadline() is None
 
@@ -419,9 +419,9 @@ def test_timeouts_fire_in_deadline_order_and_only_when_due() -> None:
     second, _ = esme.send_request(submit(), 2.0)
     third, _ = esme.send_request(submit(), 3.0)
     events = esme.tick(12.5)
-    assert [event.request.sequence for event in events] == [first, second]
+    assert [event.sequence for event in events] == [first, second]
     assert esme.next_deadline() == 13.0
-    assert [event.request.sequence for event in esme.tick(13.0)] == [third]
+    assert [event.sequence for event in esme.tick(13.0)] == [third]
 
 
 def test_response_after_its_timeout_is_unexpected() -> None:
