@@ -125,6 +125,8 @@ _HTTP_FOR_REASON: dict[str, tuple[int, str, str]] = {
                           "the text cannot carry the opt-out footer its destination requires"),
     "footer_too_long": (400, "text_too_long",
                         "with its opt-out footer the text needs more than 255 parts"),
+    # the pipeline caught (and logged) a failure of its own: a bug, never the sender's doing
+    "internal": (500, "internal_error", "stopgate failed on this request; see its log"),
 }
 
 ACCOUNT = web.AppKey("account_by_key", dict)

@@ -42,7 +42,7 @@ from typing import TypeAlias
 
 from redis.asyncio import Redis
 
-__all__ = ["IdMap", "IdMapEntry", "canonical_id", "lookup_forms"]
+__all__ = ["IdMap", "IdMapEntry", "canonical_id", "lookup_forms", "pair_ids"]
 
 #: (upstream, carrier id, account, sender id or ids) for ``IdMap.remember_many``.
 IdMapEntry: TypeAlias = tuple[str, str, str, str | Sequence[str]]
@@ -78,7 +78,7 @@ def _key(upstream: str, canonical: str) -> bytes:
     return f"m:{upstream}:{canonical}".encode()
 
 
-def _pairs(
+def pair_ids(
     carrier_ids: Sequence[str], sender_ids: Sequence[str]
 ) -> list[tuple[str, tuple[str, ...]]]:
     """Carrier id -> sender ids, as the module docstring's Multipart paragraph says."""
@@ -107,7 +107,7 @@ class IdMap:
         """Map one message's carrier ids to its sender-visible ids (one round trip)."""
         await self.remember_many(
             (upstream, carrier_id, account, senders)
-            for carrier_id, senders in _pairs(carrier_ids, sender_ids)
+            for carrier_id, senders in pair_ids(carrier_ids, sender_ids)
         )
 
     async def remember_many(self, entries: Iterable[IdMapEntry]) -> None:

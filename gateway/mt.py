@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from functools import partial
+from typing import Any, Protocol
 
 from gateway.config import Account
+from gateway.id_map import IdMapEntry, pair_ids
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.upstream import Sent, SubmitError
@@ -56,15 +58,17 @@ Stage = Callable[[Message], "MtResult | Awaitable[MtResult | None] | None"]
 class Carrier(Protocol):
     """The carrier link pool as the pipeline needs it."""
 
-    async def submit(self, parts: list[SubmitSm], *, e164: str, country: str) -> Sent: ...
+    def submit_nowait(self, parts: list[SubmitSm], *, e164: str,
+                      country: str) -> asyncio.Future[Sent]: ...
 
 
 class IdMap(Protocol):
     """Where carrier ids are remembered so their DLRs find the sender."""
 
-    async def remember(
-        self, upstream: str, carrier_ids: Sequence[str], account: str, sender_ids: Sequence[str]
-    ) -> None: ...
+    async def remember_many(self, entries: Iterable[IdMapEntry]) -> None: ...
+
+
+Done = Callable[[MtResult], None]
 
 
 def sender_ids_for_parts(message: Message, count: int) -> list[str]:
@@ -98,7 +102,13 @@ class NormaliseStage:
 
 
 class MtPipeline:
-    """Runs every MT through the stages, then to the carrier."""
+    """Runs every MT through the stages, then to the carrier.
+
+    Driven by callbacks, not a task per message: a transactional message goes from the
+    sender's socket to the carrier's in one loop step, and its answer comes back on the
+    carrier's response callback. Only a stage that must wait (a suppression lookup, a token
+    from the ledger) and the id-map write (batched per loop tick) defer anything.
+    """
 
     def __init__(
         self,
@@ -115,41 +125,137 @@ class MtPipeline:
         self.stages = list(stages)
         #: Told of every message the carrier took (campaign attribution); must not block.
         self.on_forwarded = on_forwarded
+        self._outcomes: dict[tuple[str, str, str], Any] = {}
+        self._id_batch: list[tuple[list[IdMapEntry], Message, Done, MtResult]] = []
+        self._id_writes: set[asyncio.Future[None]] = set()
 
     async def submit(self, message: Message) -> MtResult:
         """Judge and forward one message; never raises for a bad message."""
-        mt_total = self.metrics.mt_total
-        klass = message.klass or "unclassified"
-        for stage in self.stages:
-            verdict = stage(message)
-            if verdict is not None and not isinstance(verdict, MtResult):
-                verdict = await verdict
-            if verdict is not None:
-                outcome = "blocked" if verdict.reason == "blocked" else "rejected"
-                mt_total.labels(message.account, message.klass or klass, outcome).inc()
-                return verdict
+        answer: asyncio.Future[MtResult] = asyncio.get_running_loop().create_future()
+        self.start(message, partial(_settle, answer))
+        return await answer
+
+    def start(self, message: Message, done: Done) -> None:
+        """Judge and forward one message; ``done`` is called once with the result (maybe
+        before this returns). Never raises for a bad message."""
+        self._advance(message, 0, message.klass or "unclassified", done)
+
+    # --- the steps, each one callback ---------------------------------------------------
+
+    def _advance(self, message: Message, index: int, klass: str, done: Done) -> None:
+        stages = self.stages
         try:
+            while index < len(stages):
+                verdict = stages[index](message)
+                index += 1
+                if verdict is None:
+                    continue
+                if isinstance(verdict, MtResult):
+                    self._refused(message, klass, verdict, done)
+                    return
+                waiting = asyncio.ensure_future(verdict)
+                waiting.add_done_callback(
+                    partial(self._stage_done, message, index, klass, done))
+                return
             parts = message.outbound_parts()
         except TooManyPartsError:
-            mt_total.labels(message.account, klass, "rejected").inc()
-            return MtResult(CommandStatus.ESME_RINVMSGLEN, reason="too_long")
+            self._count(message.account, klass, "rejected")
+            done(MtResult(CommandStatus.ESME_RINVMSGLEN, reason="too_long"))
+            return
+        except Exception:
+            self._crashed(message, done)
+            return
         try:
-            sent = await self.carrier.submit(parts, e164=message.e164, country=message.country)
+            sent = self.carrier.submit_nowait(parts, e164=message.e164, country=message.country)
         except SubmitError as error:
-            mt_total.labels(message.account, message.klass or klass, "failed").inc()
-            return MtResult(error.status, reason=type(error).__name__)
+            self._failed(message, klass, error, done)
+            return
+        sent.add_done_callback(partial(self._sent, message, klass, len(parts), done))
+
+    def _stage_done(self, message: Message, index: int, klass: str, done: Done,
+                    waiting: asyncio.Future[MtResult | None]) -> None:
+        try:
+            verdict = waiting.result()
+        except Exception:
+            self._crashed(message, done)
+            return
+        if verdict is not None:
+            self._refused(message, klass, verdict, done)
+        else:
+            self._advance(message, index, klass, done)
+
+    def _sent(self, message: Message, klass: str, count: int, done: Done,
+              sent: asyncio.Future[Sent]) -> None:
+        try:
+            result = sent.result()
+        except SubmitError as error:
+            self._failed(message, klass, error, done)
+            return
+        except BaseException:  # cancelled (shutdown) or a bug: the sender hears "system error"
+            self._crashed(message, done)
+            return
+        answer = MtResult(CommandStatus.ESME_ROK, message.id, count)
         if message.template.registered_delivery & _WANTS_RECEIPT:
-            try:
-                async with asyncio.timeout(ID_MAP_WAIT):
-                    await self.ids.remember(
-                        sent.upstream,
-                        sent.carrier_ids,
-                        message.account,
-                        sender_ids_for_parts(message, len(sent.carrier_ids)),
-                    )
-            except Exception:  # the message is with the carrier: tell the sender so
-                log.warning("could not store the DLR id map for %s", message.id, exc_info=True)
-        mt_total.labels(message.account, message.klass or klass, "forwarded").inc()
+            senders = sender_ids_for_parts(message, len(result.carrier_ids))
+            entries: list[IdMapEntry] = [(result.upstream, carrier_id, message.account, sender)
+                       for carrier_id, sender in pair_ids(result.carrier_ids, senders)]
+            if not self._id_batch:
+                asyncio.get_running_loop().call_soon(self._write_ids)
+            self._id_batch.append((entries, message, done, answer))
+            return
+        self._forwarded(message, answer, done)
+
+    def _forwarded(self, message: Message, answer: MtResult, done: Done) -> None:
+        self._count(message.account, message.klass or "unclassified", "forwarded")
         if self.on_forwarded is not None:
             self.on_forwarded(message)
-        return MtResult(CommandStatus.ESME_ROK, message.id, len(parts))
+        done(answer)
+
+    def _write_ids(self) -> None:
+        """One Redis pipeline for every id map entry of this loop tick; their answers wait
+        for it (a receipt must find its map), bounded by ``ID_MAP_WAIT``."""
+        batch, self._id_batch = self._id_batch, []
+        if batch:
+            task = asyncio.ensure_future(self._store_ids(batch))
+            self._id_writes.add(task)
+            task.add_done_callback(self._id_writes.discard)
+
+    async def _store_ids(self, batch: list[tuple[list[IdMapEntry], Message, Done, MtResult]]
+                         ) -> None:
+        try:
+            async with asyncio.timeout(ID_MAP_WAIT):
+                await self.ids.remember_many(
+                    entry for entries, _, _, _ in batch for entry in entries)
+        except Exception:  # the messages are with the carrier: tell the senders so
+            log.warning("could not store the DLR id map for %d message(s)", len(batch),
+                        exc_info=True)
+        for _, message, done, answer in batch:
+            self._forwarded(message, answer, done)
+
+    # --- outcomes -------------------------------------------------------------------------
+
+    def _refused(self, message: Message, klass: str, verdict: MtResult, done: Done) -> None:
+        outcome = "blocked" if verdict.reason == "blocked" else "rejected"
+        self._count(message.account, message.klass or klass, outcome)
+        done(verdict)
+
+    def _failed(self, message: Message, klass: str, error: SubmitError, done: Done) -> None:
+        self._count(message.account, message.klass or klass, "failed")
+        done(MtResult(error.status, reason=type(error).__name__))
+
+    def _crashed(self, message: Message, done: Done) -> None:
+        log.exception("MT pipeline failed", extra={"account": message.account})
+        done(MtResult(CommandStatus.ESME_RSYSERR, reason="internal"))
+
+    def _count(self, account: str, klass: str, outcome: str) -> None:
+        """stopgate_mt_total, with the labelled child looked up once per label set."""
+        key = (account, klass, outcome)
+        child = self._outcomes.get(key)
+        if child is None:
+            child = self._outcomes[key] = self.metrics.mt_total.labels(*key)
+        child.inc()
+
+
+def _settle(answer: asyncio.Future[MtResult], result: MtResult) -> None:
+    if not answer.done():  # the awaiting caller may have been cancelled
+        answer.set_result(result)

@@ -19,6 +19,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 
 from gateway.config import Account, Config
 from gateway.message import Message
@@ -105,6 +106,10 @@ class TokenCache:
         self.size = size
         self._tokens: OrderedDict[tuple[str, str], str] = OrderedDict()
 
+    def cached(self, account: str, number: str) -> str | None:
+        """The token if this process already has it (no ledger call)."""
+        return self._tokens.get((account, number))
+
     async def token(self, account: str, number: str, campaign: str | None) -> str:
         key = (account, number)
         token = self._tokens.get(key)
@@ -150,26 +155,42 @@ class PolicyStage:
 
     # --- the stage ------------------------------------------------------------------
 
-    async def __call__(self, message: Message) -> MtResult | None:
+    def __call__(self, message: Message) -> MtResult | asyncio.Future[MtResult | None] | None:
+        """None (on its way: transactional at once), a refusal, or a future of either for a
+        promotional message (suppression lookup, then footer)."""
         account = self.accounts.get(message.account)
         self._classify(message, account)
         if message.klass != PROMOTIONAL:
             return None
-        policy = self.config.policy
+        verdict: asyncio.Future[MtResult | None] = asyncio.get_running_loop().create_future()
+        if self.is_ready is not None and not self.is_ready():
+            self._unknown(message, account, CacheNotReady("suppression cache is being rebuilt"),
+                          verdict)
+            return verdict
+        lookup = self.lookups.lookup(message.account, message.e164)
+        lookup.add_done_callback(partial(self._looked_up, message, account, verdict))
+        return verdict
+
+    def _looked_up(self, message: Message, account: Account | None,
+                   verdict: asyncio.Future[MtResult | None], lookup: asyncio.Future[bool]) -> None:
         try:
-            if self.is_ready is not None and not self.is_ready():
-                raise CacheNotReady("suppression cache is being rebuilt")
-            suppressed = await self.lookups.lookup(message.account, message.e164)
+            suppressed = lookup.result()
         except Exception as error:
-            if policy.fail_closed:
-                self._log_unknown_state("promotional refused", error)
-                return MtResult(UNKNOWN_STATE_STATUS, reason="suppression_unknown")
-            self._log_unknown_state("promotional let through unchecked (fail_closed = false)",
-                                    error)
-            suppressed = False
+            self._unknown(message, account, error, verdict)
+            return
         if suppressed:
-            return await self._blocked(message)
-        return await self._footer(message, account)
+            _settle(verdict, self._blocked(message))
+        else:
+            self._footer(message, account, verdict)
+
+    def _unknown(self, message: Message, account: Account | None, error: Exception,
+                 verdict: asyncio.Future[MtResult | None]) -> None:
+        if self.config.policy.fail_closed:
+            self._log_unknown_state("promotional refused", error)
+            _settle(verdict, MtResult(UNKNOWN_STATE_STATUS, reason="suppression_unknown"))
+            return
+        self._log_unknown_state("promotional let through unchecked (fail_closed = false)", error)
+        self._footer(message, account, verdict)
 
     def _log_unknown_state(self, what: str, error: Exception) -> None:
         """One warning per ``_UNKNOWN_LOG_EVERY`` seconds, with how many it stands for: an
@@ -204,7 +225,7 @@ class PolicyStage:
         message.klass = decision.klass
         message.rule = decision.rule
 
-    async def _blocked(self, message: Message) -> MtResult:
+    def _blocked(self, message: Message) -> MtResult:
         """Blocked whole: "reject" answers blocked_status (the parts answered before it get
         REJECTD receipts, since the sender was told they were accepted); "dlr" accepts the
         message and every id gets a REJECTD receipt.
@@ -228,15 +249,38 @@ class PolicyStage:
             return MtResult(S.ESME_ROK, message.id, 0, reason="blocked")
         return MtResult(policy.blocked_status, reason="blocked")
 
-    async def _footer(self, message: Message, account: Account | None) -> MtResult | None:
+    def _footer(self, message: Message, account: Account | None,
+                verdict: asyncio.Future[MtResult | None]) -> None:
         if not message.is_text:
             self.metrics.footers_skipped.labels("binary").inc()
-            return None
+            _settle(verdict, None)
+            return
         shortcode = account.shortcode if account is not None else ""
-        url = None
-        if self._needs_url(message.country, bool(shortcode)):
-            token = await self.tokens.token(message.account, message.e164, message.campaign)
-            url = self.config.optout.base_url + token
+        if not self._needs_url(message.country, bool(shortcode)):
+            _settle(verdict, self._append_footer(message, shortcode, None))
+            return
+        token = self.tokens.cached(message.account, message.e164)
+        if token is not None:
+            _settle(verdict, self._append_footer(message, shortcode, token))
+            return
+        fetch = asyncio.ensure_future(
+            self.tokens.token(message.account, message.e164, message.campaign))
+        fetch.add_done_callback(partial(self._token_fetched, message, shortcode, verdict))
+
+    def _token_fetched(self, message: Message, shortcode: str,
+                       verdict: asyncio.Future[MtResult | None], fetch: asyncio.Future[str]
+                       ) -> None:
+        if verdict.done():
+            return
+        error = fetch.exception() if not fetch.cancelled() else asyncio.CancelledError()
+        if error is not None:
+            verdict.set_exception(error)  # the pipeline answers ESME_RSYSERR and logs it
+        else:
+            verdict.set_result(self._append_footer(message, shortcode, fetch.result()))
+
+    def _append_footer(self, message: Message, shortcode: str, token: str | None
+                       ) -> MtResult | None:
+        url = None if token is None else self.config.optout.base_url + token
         footer = footer_for(message.country, self.config.footers, url=url, shortcode=shortcode)
         if footer is None:
             return None
@@ -269,3 +313,8 @@ class PolicyStage:
             )
             needs = self._url_footer[key] = probe is not None and "\0" in probe.text
         return needs
+
+
+def _settle(verdict: asyncio.Future[MtResult | None], result: MtResult | None) -> None:
+    if not verdict.done():
+        verdict.set_result(result)

@@ -21,10 +21,12 @@ import hmac
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from gateway.config import Account, Config
+from gateway.latency import LatencyBatch
 from gateway.message import Message, new_message_id
 from gateway.metrics import Metrics
 from gateway.mt import MtPipeline, MtResult
@@ -67,7 +69,8 @@ class _Conversation:
     account: Account
     bind: str
     inflight: int = 0
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    #: Set by stop(): the event it waits on until nothing of this session is in flight.
+    drained: asyncio.Event | None = None
 
 
 class SenderServer:
@@ -96,6 +99,7 @@ class SenderServer:
         self._sweeper: asyncio.Task[None] | None = None
         self._links: set[SmppLink] = set()
         self._background: set[asyncio.Task[object]] = set()
+        self._latencies = LatencyBatch(metrics.submit_latency)
         #: Called with the account name when a receiver/transceiver binds (DLR queue flush).
         self.on_receiver_bound: Callable[[str], Coroutine[Any, Any, object]] | None = None
 
@@ -140,10 +144,17 @@ class SenderServer:
             self._sweeper.cancel()
         # Only bound links have a conversation: a link whose bind was refused (or is still
         # being answered) has nothing in flight, and gets closed by the unbind below.
-        tasks = [task for link in self._links if isinstance(link.owner, _Conversation)
-                 for task in link.owner.tasks]
-        if tasks:
-            await asyncio.wait(tasks, timeout=timeout)
+        waits = []
+        for link in self._links:
+            conversation = link.owner
+            if isinstance(conversation, _Conversation) and conversation.inflight:
+                conversation.drained = asyncio.Event()
+                waits.append(asyncio.ensure_future(conversation.drained.wait()))
+        if waits:
+            _, late = await asyncio.wait(waits, timeout=timeout)
+            for wait in late:
+                wait.cancel()
+        self._latencies.flush()
         await asyncio.gather(
             *(link.unbind(timeout=min(timeout, 5.0)) for link in list(self._links)),
             return_exceptions=True,
@@ -306,28 +317,18 @@ class SenderServer:
         self._run(link, pdu, _whole(account.system_id, completed, part_id, now), started)
 
     def _run(self, link: SmppLink, pdu: SubmitSm, message: Message, started: float) -> None:
+        assert self.pipeline is not None
         conversation = _conversation(link)
         conversation.inflight += 1
-        task = asyncio.create_task(self._forward(link, pdu, message, started))
-        conversation.tasks.add(task)
-        task.add_done_callback(conversation.tasks.discard)
+        self.pipeline.start(message, partial(self._answer, link, conversation, pdu, started))
 
-    async def _forward(
-        self, link: SmppLink, pdu: SubmitSm, message: Message, started: float
-    ) -> None:
-        assert self.pipeline is not None
-        try:
-            result = await self.pipeline.submit(message)
-        except Exception:
-            log.exception("MT pipeline failed", extra={"account": message.account})
-            result = MtResult(S.ESME_RSYSERR, reason="internal")
-        finally:
-            _conversation(link).inflight -= 1
-        link.respond(
-            pdu, SubmitSmResp(message_id=result.message_id, command_status=result.status)
-        )
-        self.metrics.submit_latency.observe(time.perf_counter() - started)
-
+    def _answer(self, link: SmppLink, conversation: _Conversation, pdu: SubmitSm,
+                started: float, result: MtResult) -> None:
+        conversation.inflight -= 1
+        link.respond_submit(pdu, result.status, result.message_id)
+        self._latencies.add(time.perf_counter() - started)
+        if conversation.inflight == 0 and conversation.drained is not None:
+            conversation.drained.set()
 
 class _SenderHandler(LinkHandler):
     """Routes one sender connection's events to the server."""

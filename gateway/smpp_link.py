@@ -255,7 +255,7 @@ class SmppLink(asyncio.Protocol):
             kind = type(event)
             if kind is ResponseReceived:
                 assert isinstance(event, ResponseReceived)
-                waiter = self._waiters.pop(event.request.sequence, None)
+                waiter = self._waiters.pop(event.sequence, None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(event.response)
             elif kind is PduReceived:
@@ -263,7 +263,7 @@ class SmppLink(asyncio.Protocol):
                 handler.on_pdu(self, event.pdu)
             elif kind is RequestTimedOut:
                 assert isinstance(event, RequestTimedOut)
-                waiter = self._waiters.pop(event.request.sequence, None)
+                waiter = self._waiters.pop(event.sequence, None)
                 if waiter is not None and not waiter.done():
                     waiter.set_exception(ResponseTimeout(f"no response to {event.request!r:.80}"))
             elif kind is BindRequested:
@@ -323,11 +323,16 @@ class SmppLink(asyncio.Protocol):
         session = self.session
         if session is None or self.transport is None:
             raise LinkClosed(f"link {self.peer or self.name} is not connected")
-        seq, data = session.send_request(pdu, self.loop.time())
+        now = self.loop.time()
+        seq, data = session.send_request(pdu, now)
         waiter: asyncio.Future[Pdu] = self.loop.create_future()
         self._waiters[seq] = waiter
         self._write(data)
-        self._schedule_timer()
+        timer_at = self._timer_at
+        if timer_at is None or timer_at > now + session.response_timeout:
+            # Only when this request's deadline comes before the armed timer: otherwise that
+            # timer fires first and re-arms for what is next (recomputing costs per send).
+            self._schedule_timer()
         return waiter
 
     async def request(self, pdu: Pdu) -> Pdu:
@@ -338,6 +343,11 @@ class SmppLink(asyncio.Protocol):
         """Answer a request that came in through ``on_pdu``."""
         if self.session is not None:
             self._write(self.session.send_response(request, response))
+
+    def respond_submit(self, request: Pdu, status: int, message_id: str) -> None:
+        """Answer a submit_sm: ``respond`` without building a SubmitSmResp (one per MT)."""
+        if self.session is not None:
+            self._write(self.session.send_submit_sm_resp(request, status, message_id))
 
     def accept_bind(self, request: Pdu, system_id: str) -> None:
         assert self.session is not None

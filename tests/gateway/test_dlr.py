@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.id_map import _pairs, canonical_id, lookup_forms
+from gateway.id_map import pair_ids, canonical_id, lookup_forms
 from gateway.receipts import (
     build_receipt,
     is_receipt,
@@ -247,10 +247,10 @@ def test_a_number_given_in_one_base_is_found_in_the_other(value: int) -> None:
 
 
 def test_carrier_ids_pair_with_sender_ids_in_order() -> None:
-    assert _pairs(["c1", "c2"], ["s1", "s2"]) == [("c1", ("s1",)), ("c2", ("s2",))]
+    assert pair_ids(["c1", "c2"], ["s1", "s2"]) == [("c1", ("s1",)), ("c2", ("s2",))]
     # A footer needed another part: its receipt goes to the sender's last part.
-    assert _pairs(["c1", "c2", "c3"], ["s1", "s2"]) == [
+    assert pair_ids(["c1", "c2", "c3"], ["s1", "s2"]) == [
         ("c1", ("s1",)), ("c2", ("s2",)), ("c3", ("s2",))]
     # Fewer carrier parts: the last carrier receipt answers for the rest.
-    assert _pairs(["c1"], ["s1", "s2", "s3"]) == [("c1", ("s1", "s2", "s3"))]
-    assert _pairs([], ["s1"]) == []
+    assert pair_ids(["c1"], ["s1", "s2", "s3"]) == [("c1", ("s1", "s2", "s3"))]
+    assert pair_ids([], ["s1"]) == []
