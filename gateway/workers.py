@@ -277,13 +277,11 @@ class Supervisor:
         return self.exit_code
 
 
-def _fresh_metrics_dir(data_dir: Path) -> Path:
-    """data_dir/metrics, emptied: the files of a previous run would be summed in."""
-    path = data_dir / METRICS_DIR
+def _fresh_metrics_dir(path: Path) -> None:
+    """Create or empty the metrics directory: the files of a previous run would be summed in."""
     path.mkdir(parents=True, exist_ok=True)
     for stale in path.glob("*.db"):
         stale.unlink()
-    return path
 
 
 def supervise(config: Config) -> int:
@@ -296,7 +294,7 @@ def supervise(config: Config) -> int:
     data_dir = config.server.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     # Before prometheus_client is first imported (by gateway.app): it reads this once.
-    metrics_dir = _fresh_metrics_dir(data_dir)
+    metrics_dir = data_dir / METRICS_DIR
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     # The whole service, imported once here rather than in every fork.
     from gateway.app import configure_logging
@@ -319,6 +317,8 @@ def supervise(config: Config) -> int:
         reservations.append(smpp)
         http = ListenerReservation(server.http_listen, "server.http_listen")
         reservations.append(http)
+        # Only now: another stopgate on this data_dir or these ports was refused above.
+        _fresh_metrics_dir(metrics_dir)
         return Supervisor(config, redis_url, smpp, http, metrics_dir).run()
     except (WorkerSetupError, EmbeddedRedisError, LedgerError) as exc:
         print(f"stopgate serve: {exc}", file=sys.stderr)
