@@ -1,0 +1,157 @@
+"""The stopgate configuration the benchmark runs, and a check that its workload classifies
+as the generator expects (so a validation failure means the proxy, not the bench)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import workload
+
+ACCOUNT, PASSWORD = "bench", "bench"  # full policy (scenarios 3, 4)
+FORWARD_ACCOUNT, FORWARD_PASSWORD = "fwd", "fwd"  # policy off (scenario 2)
+BLOCKED_STATUS = 0x65
+
+# A rule set of the size an operator keeps: the example config's three, plus matchers
+# of every kind that the bench traffic mostly does not hit (so every message is
+# tested against most of them, as in production).
+RULES = """
+[[rules]]
+id = "one-time-codes"
+class = "transactional"
+regex = '(?i)\\b(code|otp|pin|password|mot de passe)\\b\\D{0,40}\\b\\d{4,8}\\b'
+
+[[rules]]
+id = "bench-alerts"
+class = "transactional"
+account = "bench"
+source = ["BENCH-ALERT", "+33757000000"]
+
+[[rules]]
+id = "fwd-everything"
+class = "transactional"
+account = "fwd"
+
+[[rules]]
+id = "german-newsletter"
+class = "promotional"
+country = ["DE"]
+regex = '(?i)\\bnewsletter\\b'
+
+[[rules]]
+id = "appointments"
+class = "transactional"
+regex = '(?i)\\b(rendez-vous|termin|cita)\\b.{0,30}\\b\\d{1,2}[:h]\\d{2}\\b'
+
+[[rules]]
+id = "marketing-service-types"
+class = "promotional"
+service_type = ["NEWS", "CMT"]
+
+[[rules]]
+id = "sales-words"
+class = "promotional"
+keywords = ["promo", "discount", "offer", "soldes", "offre", "black friday", "rebajas"]
+"""
+
+
+def write_config(path: Path, *, smpp_port: int, http_port: int, data_dir: Path,
+                 redis_url: str, sink_port: int, workers: int, window: int,
+                 upstream_sessions: int, upstream_window: int) -> None:
+    path.write_text(f"""\
+[server]
+smpp_listen = "127.0.0.1:{smpp_port}"
+http_listen = "127.0.0.1:{http_port}"
+data_dir = "{data_dir}"
+workers = {workers}
+
+[storage]
+redis_url = "{redis_url}"
+
+[smpp]
+sender_window = {window}
+submit_queue_max = 200000
+max_sessions_per_account = 0
+idle_timeout = 0
+
+[log]
+level = "warning"
+
+[policy]
+on_blocked = "reject"
+blocked_status = {BLOCKED_STATUS:#x}
+fail_closed = true
+
+[optout]
+base_url = "{workload.OPTOUT_BASE_URL}"
+confirm_reply = false
+
+[[upstreams]]
+name = "sink"
+host = "127.0.0.1"
+port = {sink_port}
+system_id = "stopgate"
+password = "sink"
+bind = "transceiver"
+sessions = {upstream_sessions}
+window = {upstream_window}
+
+[[accounts]]
+system_id = "{ACCOUNT}"
+password = "{PASSWORD}"
+default_region = "FR"
+numbers = ["{workload.SHORTCODE}"]
+shortcode = "{workload.SHORTCODE}"
+
+[[accounts]]
+system_id = "{FORWARD_ACCOUNT}"
+password = "{FORWARD_PASSWORD}"
+default_region = "FR"
+default_class = "transactional"
+numbers = ["36100"]
+
+[[footers]]
+country = "FR"
+text = "STOP au {{shortcode}}"
+[[footers]]
+country = "*"
+text = "Opt-out: {{url}}"
+{RULES}""")
+
+
+def check_classes(config_path: Path) -> list[str]:
+    """Templates the proxy's classifier would class otherwise than the workload says."""
+    from gateway.config import load_config
+    from rules.classify import Classifier, MessageFacts, explicit_class
+
+    config = load_config(config_path, env={})
+    classifier = Classifier(config.rules, unclassified=config.policy.unclassified)
+    wrong: set[str] = set()
+    for template in workload.build_ring(0):
+        text = b""
+        service_type, class_tlv = "", None
+        for frame in template.parts:
+            fields = frame[16:].split(b"\0", 1)
+            service_type = fields[0].decode()
+            _, _, data = _user_data(frame)
+            if template.multipart:
+                data = data[1 + data[0]:]  # the UDH
+            text += data
+            tag = frame.find(b"\x15\x00\x00\x01")
+            class_tlv = bytes(frame[tag + 4:tag + 5]) if tag > 0 else None
+        explicit = explicit_class(service_type, class_tlv, None)
+        facts = MessageFacts(account=ACCOUNT, source_addr=workload.SOURCE,
+                             country=template.plan.country, service_type=service_type,
+                             text=text.replace(workload.CODE, b"482913").decode("ascii"),
+                             explicit=explicit[0] if explicit else None,
+                             explicit_rule=explicit[1] if explicit else "explicit")
+        decision = classifier.classify(facts)
+        if decision.klass != template.klass:
+            wrong.add(f"{template.klass} classed {decision.klass} by {decision.rule}: "
+                         f"{text[:60]!r}")
+    return sorted(wrong)
+
+
+def _user_data(frame: bytearray) -> tuple[int, int, bytes]:
+    import wire
+
+    return wire.short_message_of(frame, 0, len(frame))

@@ -1,0 +1,351 @@
+"""One benchmark scenario from start to finish: sink, proxy, generator phases, counts.
+
+For each scenario a fresh sink (and, when proxied, a fresh ``stopgate serve``,
+so its peak RSS is its own) is started; then
+
+1. a throughput phase: the generators keep their windows full; after the
+   warm-up, messages answered during ``seconds`` give msgs/s, and /proc gives
+   every process's CPU over exactly that window;
+2. a latency phase at half that rate (and, for the full policy, one at a fixed
+   300 msg/s: the issue's latency target);
+3. the proxy's peak RSS is read, the proxy and sink are stopped, and the
+   counts of all phases are checked (bench/validate.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import bench_config
+import procs
+import validate
+import workload
+from procs import PYTHON, STOPGATE, Children
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    proxied: bool
+    policy: bool  # the full-policy workload (classes, opt-outs, footers)
+    receipts: bool = False
+    fixed_rates: tuple[float, ...] = ()
+    account: tuple[str, str] = (bench_config.ACCOUNT, bench_config.PASSWORD)
+
+
+SCENARIOS = {
+    "direct": Scenario("direct", "direct: generator -> sink", proxied=False, policy=False),
+    "forward": Scenario("forward", "proxy, policy off", proxied=True, policy=False,
+                        account=(bench_config.FORWARD_ACCOUNT, bench_config.FORWARD_PASSWORD)),
+    "policy": Scenario("policy", "proxy, full policy", proxied=True, policy=True,
+                       fixed_rates=(300.0,)),
+    "dlr": Scenario("dlr", "proxy, full policy + DLRs", proxied=True, policy=True,
+                    receipts=True),
+}
+
+
+@dataclass
+class Options:
+    seconds: float
+    warmup: float
+    latency_seconds: float
+    workers: int
+    sessions: int
+    window: int
+    generators: int
+    suppressed: int
+    upstream_sessions: int
+    upstream_window: int
+    dlr_window: int
+
+
+@dataclass
+class Phase:
+    report: dict[str, Any]
+    cpu: dict[str, float] = field(default_factory=dict)  # name -> cores, over the window
+    proxy_cpu_seconds: float = 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentiles(latencies_us: list[int]) -> dict[str, float | int]:
+    values = sorted(latencies_us)
+    if not values:
+        return {"samples": 0}
+
+    def at(p: float) -> float:
+        return round(values[min(len(values) - 1, int(p * len(values)))] / 1000, 3)
+
+    return {"samples": len(values), "p50_ms": at(0.50), "p99_ms": at(0.99),
+            "p999_ms": at(0.999), "max_ms": round(values[-1] / 1000, 3)}
+
+
+class Runner:
+    """Runs scenarios against one Redis and one data_dir (see the module docstring)."""
+
+    def __init__(self, options: Options, scratch: Path, children: Children, redis_url: str,
+                 redis_pid: int) -> None:
+        self.options = options
+        self.scratch = scratch
+        self.children = children
+        self.redis_url = redis_url
+        self.redis_pid = redis_pid
+        self.data_dir = scratch / "data"
+        self.streams = itertools.count(1)
+        self.carrier_ranges = itertools.count(1)
+        self.loaded = 0
+
+    # --- suppressions --------------------------------------------------------------------
+
+    def load_suppressions(self) -> float:
+        """Put the suppression list in the ledger (the fastest supported path: the ledger's
+        bulk import, in key order) and empty Redis, so the next gateway rebuilds its cache
+        from the ledger as one that starts on a fresh Redis does. Seconds taken."""
+        import redis
+
+        from gateway.ledger_sqlite import SqliteLedger
+
+        started = time.perf_counter()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        client = redis.Redis.from_url(self.redis_url)
+        client.flushall()
+        client.close()
+        ledger = SqliteLedger(self.data_dir / "ledger.sqlite3")
+        try:
+            for scope, pairs in itertools.groupby(
+                    workload.suppressed_numbers(self.options.suppressed), key=lambda p: p[0]):
+                ledger.import_numbers(scope, (number for _, number in pairs))
+        finally:
+            ledger.close()
+        self.loaded = self.options.suppressed
+        return time.perf_counter() - started
+
+    def drop_pending_receipts(self) -> None:
+        """Empty the per-account queues of receipts no sender was bound for (``dq:*``): a
+        generator that left a scenario must not be handed the last one's receipts."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            keys = list(client.scan_iter(match="dq:*", count=1000))
+            if keys:
+                client.delete(*keys)
+        finally:
+            client.close()
+
+    def wait_cache(self, minimum: int, timeout: float = 180.0) -> float:
+        """Wait until the gateway's suppression cache is complete with ``minimum`` members."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url, decode_responses=True)
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < timeout:
+                marker = client.get("sp:ready")
+                if marker is not None:
+                    count = int(client.get(f"sp:{marker.split(':')[0]}:n") or 0)
+                    if count >= minimum:
+                        return time.monotonic() - started
+                time.sleep(0.2)
+        finally:
+            client.close()
+        raise RuntimeError(f"suppression cache not complete after {timeout:.0f} s")
+
+    # --- processes ---------------------------------------------------------------------
+
+    def start_sink(self, scenario: Scenario) -> tuple[subprocess.Popen[str], int]:
+        # Each scenario's carrier ids in a range of their own: the proxy's id map in Redis
+        # outlives a sink, and a reused id would map a receipt to an older message.
+        first_id = next(self.carrier_ranges) << 28
+        argv = [PYTHON, str(procs.BENCH / "sink.py"), "--dlr-window",
+                str(self.options.dlr_window), "--first-id", hex(first_id)]
+        if scenario.receipts:
+            argv.append("--dlr")
+        sink = self.children.start(f"sink-{scenario.key}", argv)
+        assert sink.stdout is not None
+        line = sink.stdout.readline()
+        if not line.startswith("READY "):
+            raise RuntimeError(f"sink did not start: {self.children.stderr_tail('sink')}")
+        return sink, int(line.split()[1])
+
+    def stop_sink(self, sink: subprocess.Popen[str]) -> dict[str, Any]:
+        sink.send_signal(signal.SIGTERM)
+        out, _ = sink.communicate(timeout=15)
+        self.children.running.remove(sink)
+        return dict(json.loads(out.strip().splitlines()[-1]))
+
+    def start_proxy(self, scenario: Scenario, sink_port: int
+                    ) -> tuple[subprocess.Popen[str], int, dict[str, Any]]:
+        options = self.options
+        smpp_port, http_port = free_port(), free_port()
+        config = self.scratch / f"stopgate-{scenario.key}.toml"
+        bench_config.write_config(
+            config, smpp_port=smpp_port, http_port=http_port, data_dir=self.data_dir,
+            redis_url=self.redis_url, sink_port=sink_port, workers=options.workers,
+            window=options.window, upstream_sessions=options.upstream_sessions,
+            upstream_window=options.upstream_window)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STOPGATE_")}
+        self.drop_pending_receipts()
+        started = time.monotonic()
+        proxy = self.children.start(f"stopgate-{scenario.key}", [STOPGATE, "serve", "-c",
+                                    str(config)], env=env, stdout=subprocess.DEVNULL)
+        try:
+            procs.wait_http_ok(f"http://127.0.0.1:{http_port}/readyz", 60.0, proxy)
+            cache_wait = self.wait_cache(self.loaded if scenario.policy else 0)
+        except RuntimeError as error:
+            tail = self.children.stderr_tail(f"stopgate-{scenario.key}")
+            raise RuntimeError(f"stopgate did not get ready: {error}\n{tail}") from error
+        time.sleep(0.5)  # workers bind their carrier links after the parent is ready
+        stderr = (self.children.logs / f"stopgate-{scenario.key}.stderr").read_text()
+        info = {"start_s": round(time.monotonic() - started, 2),
+                "cache_wait_s": round(cache_wait, 2),
+                "workers_not_built_warning": "not built" in stderr}
+        return proxy, smpp_port, info
+
+    # --- phases --------------------------------------------------------------------------
+
+    def phase(self, scenario: Scenario, port: int, watched: dict[str, list[int]], *,
+              rate: float, seconds: float, warmup: float) -> Phase:
+        """Generators from now + 2 s; CPU of ``watched`` over the window [warmup, end]."""
+        options = self.options
+        count = options.generators
+        start_at = time.monotonic() + 2.0
+        generators = []
+        for index in range(count):
+            sessions = options.sessions // count + (index < options.sessions % count)
+            argv = [PYTHON, str(procs.BENCH / "generator.py"), "--port", str(port),
+                    "--system-id", scenario.account[0], "--password", scenario.account[1],
+                    "--sessions", str(sessions), "--window", str(options.window),
+                    "--workload", "full" if scenario.policy or not scenario.proxied else "off",
+                    "--stream", str(next(self.streams)), "--suppressed", str(self.loaded or
+                                                                             options.suppressed),
+                    "--blocked-status", hex(bench_config.BLOCKED_STATUS),
+                    "--start-at", repr(start_at), "--warmup", str(warmup),
+                    "--seconds", str(seconds), "--rate", str(rate / count)]
+            if scenario.receipts:
+                argv += ["--ids-file", str(self.scratch / f"ids-{scenario.key}")]
+            generators.append(self.children.start(f"generator-{scenario.key}", argv))
+        pids = dict(watched)
+        for index, generator in enumerate(generators):
+            pids[f"generator {index + 1}" if count > 1 else "generator"] = [generator.pid]
+        every = [pid for group in pids.values() for pid in group]
+        time.sleep(max(0.0, start_at + warmup - time.monotonic()))
+        before = procs.sample(every)
+        time.sleep(max(0.0, start_at + warmup + seconds - time.monotonic()))
+        after = procs.sample(every)
+        fractions = procs.cpu_fractions(before, after)
+        reports = []
+        for generator in generators:
+            out, _ = generator.communicate(timeout=120)
+            self.children.running.remove(generator)
+            if generator.returncode != 0 or not out.strip():
+                tail = self.children.stderr_tail(f"generator-{scenario.key}")
+                raise RuntimeError(f"generator failed ({generator.returncode}):\n{tail}")
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        cpu = {name: round(sum(fractions[pid] for pid in group), 3)
+               for name, group in pids.items()}
+        # Whatever else ran on the machine meanwhile (other people's tests...): a reader can
+        # tell a run that shared its cores from one that did not.
+        machine = (after.machine - before.machine) / max(after.at - before.at, 1e-9)
+        cpu["other processes"] = round(max(0.0, machine - sum(cpu.values())), 3)
+        proxy_cpu = sum(after.seconds[pid] - before.seconds[pid]
+                        for name, group in pids.items() if name.startswith("proxy")
+                        for pid in group)
+        return Phase(validate.merge(reports), cpu, proxy_cpu)
+
+    # --- a scenario ---------------------------------------------------------------------
+
+    def run(self, scenario: Scenario) -> dict[str, Any]:
+        options = self.options
+        result: dict[str, Any] = {"key": scenario.key, "scenario": scenario.title}
+        if scenario.policy and scenario.proxied and self.loaded != options.suppressed:
+            result["suppressions_load_s"] = round(self.load_suppressions(), 2)
+        sink, sink_port = self.start_sink(scenario)
+        watched: dict[str, list[int]] = {"sink": [sink.pid], "redis": [self.redis_pid]}
+        proxy = None
+        port = sink_port
+        try:
+            if scenario.proxied:
+                proxy, port, result["proxy_start"] = self.start_proxy(scenario, sink_port)
+                proxy_pids = procs.proxy_processes(proxy.pid)
+                result["proxy_processes"] = len(proxy_pids)
+                for index, pid in enumerate(proxy_pids):
+                    watched[f"proxy {index}" if index else "proxy"] = [pid]
+            load = self.phase(scenario, port, watched, rate=0.0, seconds=options.seconds,
+                              warmup=options.warmup)
+            answered = load.report["answered_in_window"]
+            rate = answered / options.seconds
+            result.update({
+                "msgs_per_s": round(rate),
+                "pdus_per_s": round(load.report["pdus_in_window"] / options.seconds),
+                "latency_under_load": percentiles(load.report["latency_us"]),
+                "cpu_cores": load.cpu,
+            })
+            if proxy is not None:
+                result["cpu_s_per_10k"] = round(load.proxy_cpu_seconds / max(answered, 1) * 1e4,
+                                                3)
+            phases = [load]
+            for paced in (rate * 0.5, *scenario.fixed_rates):
+                phase = self.phase(scenario, port, watched, rate=paced,
+                                   seconds=options.latency_seconds, warmup=1.0)
+                phases.append(phase)
+                key = "latency" if paced == rate * 0.5 else f"latency_{paced:.0f}"
+                result[key] = {"rate": round(paced)} | percentiles(phase.report["latency_us"])
+            if proxy is not None:
+                proxy_pids = procs.proxy_processes(proxy.pid)
+                per_process = [round(procs.memory_kb(pid) / 1024, 1) for pid in proxy_pids]
+                result["rss_mb"] = round(sum(per_process), 1)
+                result["rss_mb_per_process"] = per_process
+                self.children.stop(proxy)
+                proxy = None
+            counts = self.stop_sink(sink)
+            sink = None
+        finally:
+            if proxy is not None:
+                self.children.stop(proxy)
+            if sink is not None:
+                self.children.stop(sink)
+        generated = validate.merge(phase.report for phase in phases)
+        generated.pop("latency_us", None)
+        unknown = self.unknown_receipt_ids(scenario) if scenario.receipts else None
+        problems, figures = validate.check(generated, counts, policy=scenario.policy and
+                                           scenario.proxied, receipts=scenario.receipts,
+                                           proxied=scenario.proxied, unknown_ids=unknown)
+        result["bound_by"] = bound_by(load.cpu)
+        result["validation"] = {"ok": not problems, "problems": problems, "figures": figures,
+                                "sink": counts}
+        return result
+
+
+    def unknown_receipt_ids(self, scenario: Scenario) -> int:
+        """Receipts (any phase) naming an id no phase's generator was given."""
+        base = self.scratch / f"ids-{scenario.key}"
+        given_path, receipts_path = Path(f"{base}.given"), Path(f"{base}.receipts")
+        given = set(given_path.read_bytes().split()) if given_path.exists() else set()
+        named = receipts_path.read_bytes().split() if receipts_path.exists() else []
+        return sum(1 for i in named if i not in given)
+
+
+def bound_by(cpu: dict[str, float], cores: int | None = None) -> str:
+    """Which processes used (nearly) a whole core, and whether the machine was full."""
+    cores = cores or os.cpu_count() or 1
+    busy = [name for name, used in sorted(cpu.items(), key=lambda kv: -kv[1]) if used >= 0.9]
+    total = sum(cpu.values())
+    verdict = ", ".join(busy) if busy else "no single process"
+    if total >= 0.9 * cores:
+        verdict += f" (all {cores} cores busy: {total:.2f})"
+    return verdict
