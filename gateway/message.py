@@ -69,6 +69,9 @@ class Message:
     rule: str | None = None   # what decided klass
     campaign: str | None = None
     notes: dict[str, str] = field(default_factory=dict)
+    #: (payload, segments) when a stage already cut ``payload`` for ``concat`` (the footer's
+    #: fit does): outbound_parts uses them while the payload is still that one.
+    cut: tuple[bytes, list[bytes]] | None = field(default=None, repr=False, compare=False)
     #: (payload, data_coding, text) of the last ``text`` read: classify and footer both read it.
     _decoded: tuple[bytes, int, str] | None = field(
         default=None, init=False, repr=False, compare=False
@@ -139,11 +142,26 @@ class Message:
         )
 
     def outbound_parts(self) -> list[SubmitSm]:
-        """The submit_sm PDUs that carry this message to the carrier (sequence 0)."""
-        kind: ConcatKind = self.concat or "udh8"
-        segments = split_payload(self.payload, self.data_coding, udh=kind, extra_ies=self.extra_ies)
-        ref = next_concat_ref(kind) if len(segments) > 1 else 0
+        """The submit_sm PDUs that carry this message to the carrier (the session numbers
+        them as it sends them, whatever their ``sequence``)."""
         base = self.template
+        payload = self.payload
+        if (
+            payload is base.short_message
+            and self.concat is None
+            and not base.tlvs
+            and not base.esm_class & ESM_UDHI
+            and self.data_coding == base.data_coding
+        ):
+            return [base]  # one plain part, unchanged: the sender's own PDU goes on
+        kind: ConcatKind = self.concat or "udh8"
+        cut = self.cut
+        if cut is not None and cut[0] is payload and not self.extra_ies:
+            segments = cut[1]
+        else:
+            segments = split_payload(payload, self.data_coding, udh=kind,
+                                     extra_ies=self.extra_ies)
+        ref = next_concat_ref(kind) if len(segments) > 1 else 0
         kept = tuple(
             item for item in base.tlvs if item[0] not in CONCAT_TAGS and item[0] not in VENDOR_TAGS
         )
@@ -155,7 +173,6 @@ class Message:
             parts.append(
                 replace(
                     base,
-                    sequence=0,
                     esm_class=esm_base | esm_bits,
                     data_coding=self.data_coding,
                     short_message=short_message,

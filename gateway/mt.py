@@ -52,7 +52,35 @@ class MtResult:
         return self.status == 0
 
 
-Stage = Callable[[Message], "MtResult | Awaitable[MtResult | None] | None"]
+class Deferred:
+    """A stage's verdict that comes later (a Redis lookup): a future without the event
+    loop round trip per step. The stage calls ``settle`` once; the pipeline ``then``."""
+
+    __slots__ = ("_settled", "_then", "_verdict")
+
+    def __init__(self) -> None:
+        self._then: Callable[[MtResult | None], None] | None = None
+        self._verdict: MtResult | None = None
+        self._settled = False
+
+    def settle(self, verdict: MtResult | None) -> None:
+        if self._settled:
+            return
+        self._settled = True
+        if self._then is not None:
+            self._then(verdict)
+        else:
+            self._verdict = verdict
+
+    def then(self, callback: Callable[[MtResult | None], None]) -> None:
+        if self._settled:
+            callback(self._verdict)
+        else:
+            self._then = callback
+
+
+#: A stage: None (go on), an MtResult (stop there), a Deferred or an awaitable of either.
+Stage = Callable[[Message], "MtResult | Deferred | Awaitable[MtResult | None] | None"]
 
 
 class Carrier(Protocol):
@@ -153,6 +181,9 @@ class MtPipeline:
                 if isinstance(verdict, MtResult):
                     self._refused(message, klass, verdict, done)
                     return
+                if isinstance(verdict, Deferred):
+                    verdict.then(partial(self._resumed, message, index, klass, done))
+                    return
                 waiting = asyncio.ensure_future(verdict)
                 waiting.add_done_callback(
                     partial(self._stage_done, message, index, klass, done))
@@ -179,6 +210,13 @@ class MtPipeline:
         except Exception:
             self._crashed(message, done)
             return
+        if verdict is not None:
+            self._refused(message, klass, verdict, done)
+        else:
+            self._advance(message, index, klass, done)
+
+    def _resumed(self, message: Message, index: int, klass: str, done: Done,
+                 verdict: MtResult | None) -> None:
         if verdict is not None:
             self._refused(message, klass, verdict, done)
         else:

@@ -24,7 +24,7 @@ from functools import partial
 from gateway.config import Account, Config
 from gateway.message import Message
 from gateway.metrics import Metrics
-from gateway.mt import MtResult
+from gateway.mt import Deferred, MtResult
 from gateway.suppression_cache import CacheNotReady, SuppressionCache
 from rules.classify import Classifier, MessageFacts, explicit_class
 from rules.footers import already_has_optout, fit, footer_for
@@ -46,36 +46,36 @@ TokenSource = Callable[[str, str, str | None], Awaitable[str]]
 ReceiptSink = Callable[[Message, Sequence[str]], Awaitable[None]]
 
 
+LookupAnswer = Callable[[bool | Exception], None]
+
+
 class LookupBatcher:
     """Collects the suppression lookups of one loop tick into one Redis pipeline."""
 
     def __init__(self, cache: SuppressionCache, metrics: Metrics) -> None:
         self.cache = cache
         self.metrics = metrics
-        self._pending: list[tuple[tuple[str, str], asyncio.Future[bool]]] = []
-        self._scheduled = False
+        self._pending: list[tuple[tuple[str, str], LookupAnswer]] = []
         self._running: set[asyncio.Future[None]] = set()
 
-    def lookup(self, account: str, number: str) -> asyncio.Future[bool]:
-        """Is ``number`` opted out for ``account`` (or operator-wide)? Raises CacheNotReady."""
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[bool] = loop.create_future()
-        self._pending.append(((account, number), future))
-        if not self._scheduled:
-            self._scheduled = True
-            loop.call_soon(self._flush)
-        return future
+    def lookup(self, account: str, number: str, answer: LookupAnswer) -> None:
+        """Is ``number`` opted out for ``account`` (or operator-wide)? ``answer`` gets True,
+        False, or the exception that left it unknown (CacheNotReady, a Redis error)."""
+        pending = self._pending
+        if not pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        pending.append(((account, number), answer))
 
     def _flush(self) -> None:
-        self._scheduled = False
         batch, self._pending = self._pending, []
         if batch:
             task = asyncio.ensure_future(self._run(batch))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 
-    async def _run(self, batch: list[tuple[tuple[str, str], asyncio.Future[bool]]]) -> None:
+    async def _run(self, batch: list[tuple[tuple[str, str], LookupAnswer]]) -> None:
         started = time.perf_counter()
+        found: Sequence[bool | Exception]
         try:
             async with asyncio.timeout(LOOKUP_TIMEOUT):
                 found = await self.cache.lookup_many([item for item, _ in batch])
@@ -87,15 +87,14 @@ class LookupBatcher:
                 # look for up to its interval: wake it now, as Redis errors already do, so
                 # promotional traffic is refused for the rebuild, not the rebuild + a wait.
                 self.cache.trouble.set()
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
-            return
+            found = [error] * len(batch)
         finally:
             self.metrics.suppression_lookup.observe(time.perf_counter() - started)
-        for (_, future), suppressed in zip(batch, found, strict=True):
-            if not future.done():
-                future.set_result(suppressed)
+        for (_, answer), suppressed in zip(batch, found, strict=True):
+            try:
+                answer(suppressed)
+            except Exception:  # one caller's bug must not leave the others unanswered
+                log.exception("suppression lookup answer failed")
 
 
 class TokenCache:
@@ -155,39 +154,40 @@ class PolicyStage:
 
     # --- the stage ------------------------------------------------------------------
 
-    def __call__(self, message: Message) -> MtResult | asyncio.Future[MtResult | None] | None:
-        """None (on its way: transactional at once), a refusal, or a future of either for a
-        promotional message (suppression lookup, then footer)."""
+    def __call__(self, message: Message) -> MtResult | Deferred | None:
+        """None (on its way: transactional at once), or for a promotional message a
+        Deferred verdict (suppression lookup, then footer)."""
         account = self.accounts.get(message.account)
         self._classify(message, account)
         if message.klass != PROMOTIONAL:
             return None
-        verdict: asyncio.Future[MtResult | None] = asyncio.get_running_loop().create_future()
+        verdict = Deferred()
         if self.is_ready is not None and not self.is_ready():
             self._unknown(message, account, CacheNotReady("suppression cache is being rebuilt"),
                           verdict)
             return verdict
-        lookup = self.lookups.lookup(message.account, message.e164)
-        lookup.add_done_callback(partial(self._looked_up, message, account, verdict))
+        self.lookups.lookup(message.account, message.e164,
+                            partial(self._looked_up, message, account, verdict))
         return verdict
 
-    def _looked_up(self, message: Message, account: Account | None,
-                   verdict: asyncio.Future[MtResult | None], lookup: asyncio.Future[bool]) -> None:
+    def _looked_up(self, message: Message, account: Account | None, verdict: Deferred,
+                   suppressed: bool | Exception) -> None:
         try:
-            suppressed = lookup.result()
-        except Exception as error:
-            self._unknown(message, account, error, verdict)
-            return
-        if suppressed:
-            _settle(verdict, self._blocked(message))
-        else:
-            self._footer(message, account, verdict)
+            if isinstance(suppressed, Exception):
+                self._unknown(message, account, suppressed, verdict)
+            elif suppressed:
+                verdict.settle(self._blocked(message))
+            else:
+                self._footer(message, account, verdict)
+        except Exception:  # a bug here must still answer the sender
+            log.exception("policy failed", extra={"account": message.account})
+            verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
 
     def _unknown(self, message: Message, account: Account | None, error: Exception,
-                 verdict: asyncio.Future[MtResult | None]) -> None:
+                 verdict: Deferred) -> None:
         if self.config.policy.fail_closed:
             self._log_unknown_state("promotional refused", error)
-            _settle(verdict, MtResult(UNKNOWN_STATE_STATUS, reason="suppression_unknown"))
+            verdict.settle(MtResult(UNKNOWN_STATE_STATUS, reason="suppression_unknown"))
             return
         self._log_unknown_state("promotional let through unchecked (fail_closed = false)", error)
         self._footer(message, account, verdict)
@@ -249,34 +249,37 @@ class PolicyStage:
             return MtResult(S.ESME_ROK, message.id, 0, reason="blocked")
         return MtResult(policy.blocked_status, reason="blocked")
 
-    def _footer(self, message: Message, account: Account | None,
-                verdict: asyncio.Future[MtResult | None]) -> None:
+    def _footer(self, message: Message, account: Account | None, verdict: Deferred) -> None:
         if not message.is_text:
             self.metrics.footers_skipped.labels("binary").inc()
-            _settle(verdict, None)
+            verdict.settle(None)
             return
         shortcode = account.shortcode if account is not None else ""
         if not self._needs_url(message.country, bool(shortcode)):
-            _settle(verdict, self._append_footer(message, shortcode, None))
+            verdict.settle(self._append_footer(message, shortcode, None))
             return
         token = self.tokens.cached(message.account, message.e164)
         if token is not None:
-            _settle(verdict, self._append_footer(message, shortcode, token))
+            verdict.settle(self._append_footer(message, shortcode, token))
             return
         fetch = asyncio.ensure_future(
             self.tokens.token(message.account, message.e164, message.campaign))
         fetch.add_done_callback(partial(self._token_fetched, message, shortcode, verdict))
 
-    def _token_fetched(self, message: Message, shortcode: str,
-                       verdict: asyncio.Future[MtResult | None], fetch: asyncio.Future[str]
-                       ) -> None:
-        if verdict.done():
+    def _token_fetched(self, message: Message, shortcode: str, verdict: Deferred,
+                       fetch: asyncio.Future[str]) -> None:
+        try:
+            token = fetch.result()
+        except BaseException:  # the ledger failed: the sender hears "system error"
+            log.exception("no opt-out link token for a promotional message",
+                          extra={"account": message.account})
+            verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
             return
-        error = fetch.exception() if not fetch.cancelled() else asyncio.CancelledError()
-        if error is not None:
-            verdict.set_exception(error)  # the pipeline answers ESME_RSYSERR and logs it
-        else:
-            verdict.set_result(self._append_footer(message, shortcode, fetch.result()))
+        try:
+            verdict.settle(self._append_footer(message, shortcode, token))
+        except Exception:
+            log.exception("footer failed", extra={"account": message.account})
+            verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
 
     def _append_footer(self, message: Message, shortcode: str, token: str | None
                        ) -> MtResult | None:
@@ -297,6 +300,7 @@ class PolicyStage:
             return MtResult(S.ESME_RSUBMITFAIL, reason="footer_impossible")
         message.payload = fitted.payload
         message.data_coding = fitted.data_coding
+        message.cut = (fitted.payload, fitted.segments)
         message.notes["footer"] = footer.text
         self.metrics.footers_total.labels(message.country or "unknown").inc()
         if fitted.extra_segments:
@@ -314,7 +318,3 @@ class PolicyStage:
             needs = self._url_footer[key] = probe is not None and "\0" in probe.text
         return needs
 
-
-def _settle(verdict: asyncio.Future[MtResult | None], result: MtResult | None) -> None:
-    if not verdict.done():
-        verdict.set_result(result)

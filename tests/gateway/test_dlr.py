@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.id_map import pair_ids, canonical_id, lookup_forms
+from gateway.id_map import canonical_id, lookup_forms, pair_ids
 from gateway.receipts import (
     build_receipt,
     is_receipt,
