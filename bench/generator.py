@@ -314,6 +314,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=4.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=0.0, help="messages/s; 0 = windows full")
+    parser.add_argument("--report", help="write the JSON report here (default: stdout)")
     parser.add_argument("--ids-file", help="append the message ids given (PATH.given) and the "
                         "ids receipts named (PATH.receipts), one a line, for the orchestrator "
                         "to match across phases")
@@ -326,7 +327,11 @@ def main() -> None:
         for suffix, ids in (("given", tally.message_ids), ("receipts", tally.receipt_ids)):
             with open(f"{args.ids_file}.{suffix}", "ab") as out:
                 out.write(b"".join(i + b"\n" for i in ids))
-    sys.stdout.write(json.dumps(report) + "\n")
+    if args.report:  # a file: a megabyte of latencies is no job for a pipe
+        with open(args.report, "w") as out:
+            json.dump(report, out)
+    else:
+        sys.stdout.write(json.dumps(report) + "\n")
 
 
 if __name__ == "__main__":

@@ -225,6 +225,7 @@ class Runner:
         count = options.generators
         start_at = time.monotonic() + 2.0
         generators = []
+        reports_at = []
         for index in range(count):
             sessions = options.sessions // count + (index < options.sessions % count)
             argv = [PYTHON, str(procs.BENCH / "generator.py"), "--port", str(port),
@@ -238,7 +239,10 @@ class Runner:
                     "--seconds", str(seconds), "--rate", str(rate / count)]
             if scenario.receipts:
                 argv += ["--ids-file", str(self.scratch / f"ids-{scenario.key}")]
-            generators.append(self.children.start(f"generator-{scenario.key}", argv))
+            reports_at.append(self.scratch / f"generator-{scenario.key}-{len(reports_at)}.json")
+            argv += ["--report", str(reports_at[-1])]
+            generators.append(self.children.start(f"generator-{scenario.key}", argv,
+                                                  stdout=subprocess.DEVNULL))
         pids = dict(watched)
         for index, generator in enumerate(generators):
             pids[f"generator {index + 1}" if count > 1 else "generator"] = [generator.pid]
@@ -249,13 +253,14 @@ class Runner:
         after = procs.sample(every)
         fractions = procs.cpu_fractions(before, after)
         reports = []
-        for generator in generators:
-            out, _ = generator.communicate(timeout=120)
+        for generator, path in zip(generators, reports_at, strict=True):
+            generator.wait(timeout=120)
             self.children.running.remove(generator)
-            if generator.returncode != 0 or not out.strip():
+            if generator.returncode != 0 or not path.exists():
                 tail = self.children.stderr_tail(f"generator-{scenario.key}")
                 raise RuntimeError(f"generator failed ({generator.returncode}):\n{tail}")
-            reports.append(json.loads(out.strip().splitlines()[-1]))
+            reports.append(json.loads(path.read_text()))
+            path.unlink()
         cpu = {name: round(sum(fractions[pid] for pid in group), 3)
                for name, group in pids.items()}
         # Whatever else ran on the machine meanwhile (other people's tests...): a reader can
