@@ -112,7 +112,7 @@ class Gateway:
             config,
             self.metrics,
             LookupBatcher(self.cache, self.metrics),
-            TokenCache(self.ledger.token_for),
+            TokenCache(self.ledger.tokens_for),
             on_blocked_receipt=self._blocked_receipts,
             is_ready=lambda: keeper.ready,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -28,9 +29,16 @@ VENDOR_TAGS = frozenset({Tag.stopgate_class, Tag.stopgate_campaign})
 Via = Literal["smpp", "http"]
 
 
+#: Message ids need uniqueness, not secrecy: 64 bits from a generator seeded by the OS,
+#: without a getrandom() system call per message. Reseeded in a forked worker, which
+#: would otherwise hand out its siblings' ids.
+_id_bits = random.Random(os.urandom(32))
+os.register_at_fork(after_in_child=lambda: _id_bits.seed(os.urandom(32)))
+
+
 def new_message_id() -> str:
     """A sender-visible message id: 16 hex digits, unique across instances and restarts."""
-    return os.urandom(8).hex()
+    return f"{_id_bits.getrandbits(64):016x}"
 
 
 _refs = itertools.count(int.from_bytes(os.urandom(2), "big"))

@@ -42,7 +42,8 @@ _UNKNOWN_LOG_EVERY = 5.0  # seconds between "suppression state unknown" warnings
 #: down for the MT path, whatever its socket timeout (5 s) says.
 LOOKUP_TIMEOUT = 1.0
 
-TokenSource = Callable[[str, str, str | None], Awaitable[str]]
+#: (account, numbers, campaign) -> {number: token}: the ledger's ``tokens_for``.
+TokenSource = Callable[[str, list[str], str | None], Awaitable[dict[str, str]]]
 ReceiptSink = Callable[[Message, Sequence[str]], Awaitable[None]]
 
 
@@ -97,27 +98,81 @@ class LookupBatcher:
                 log.exception("suppression lookup answer failed")
 
 
+TokenAnswer = Callable[[str | BaseException], None]
+
+
 class TokenCache:
-    """Opt-out link tokens by (account, number): the ledger's, remembered in process."""
+    """Opt-out link tokens by (account, number): the ledger's, remembered in process.
+
+    A campaign goes to many recipients once each, so most promotional messages meet a
+    number with no token yet: the ledger writes it (one transaction, one fsync) before
+    the link goes out. Misses are written in groups: while one write runs, the next
+    misses gather and go together when it ends, so the rate of new recipients is not
+    bound by the disk's fsync rate.
+    """
 
     def __init__(self, source: TokenSource, size: int = _TOKEN_CACHE_SIZE) -> None:
         self.source = source
         self.size = size
         self._tokens: OrderedDict[tuple[str, str], str] = OrderedDict()
+        #: (account, number) -> the answers waiting for its token
+        self._waiting: dict[tuple[str, str], list[TokenAnswer]] = {}
+        #: (account, campaign) -> numbers to ask the ledger for, in the next group
+        self._queued: dict[tuple[str, str | None], list[str]] = {}
+        self._writer: asyncio.Future[None] | None = None
 
     def cached(self, account: str, number: str) -> str | None:
         """The token if this process already has it (no ledger call)."""
         return self._tokens.get((account, number))
 
-    async def token(self, account: str, number: str, campaign: str | None) -> str:
+    def fetch(self, account: str, number: str, campaign: str | None,
+              answer: TokenAnswer) -> None:
+        """``answer`` gets the token (from the next group write), or the ledger's error."""
         key = (account, number)
-        token = self._tokens.get(key)
-        if token is None:
-            token = await self.source(account, number, campaign)
-            self._tokens[key] = token
-            if len(self._tokens) > self.size:
-                self._tokens.popitem(last=False)
-        return token
+        waiting = self._waiting.get(key)
+        if waiting is not None:
+            waiting.append(answer)  # already on its way: one row, one answer each
+            return
+        self._waiting[key] = [answer]
+        self._queued.setdefault((account, campaign), []).append(number)
+        if self._writer is None:
+            self._writer = asyncio.ensure_future(self._write_groups())
+
+    async def _write_groups(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let this loop tick's misses join the first group
+            while self._queued:
+                groups, self._queued = self._queued, {}
+                for (account, campaign), numbers in groups.items():
+                    try:
+                        tokens = await self.source(account, numbers, campaign)
+                    except Exception as error:
+                        for number in numbers:
+                            self._answer((account, number), error)
+                        continue
+                    for number in numbers:
+                        token = tokens.get(number)
+                        if token is not None:
+                            self._remember((account, number), token)
+                        self._answer((account, number), token if token is not None else
+                                     LookupError(f"the ledger made no token for {number}"))
+        finally:
+            self._writer = None
+            self._queued = {}
+            for key in list(self._waiting):  # cancelled (shutdown): nobody is left hanging
+                self._answer(key, asyncio.CancelledError())
+
+    def _remember(self, key: tuple[str, str], token: str) -> None:
+        self._tokens[key] = token
+        if len(self._tokens) > self.size:
+            self._tokens.popitem(last=False)
+
+    def _answer(self, key: tuple[str, str], result: str | BaseException) -> None:
+        for answer in self._waiting.pop(key, ()):
+            try:
+                answer(result)
+            except Exception:
+                log.exception("token answer failed")
 
 
 class PolicyStage:
@@ -262,17 +317,14 @@ class PolicyStage:
         if token is not None:
             verdict.settle(self._append_footer(message, shortcode, token))
             return
-        fetch = asyncio.ensure_future(
-            self.tokens.token(message.account, message.e164, message.campaign))
-        fetch.add_done_callback(partial(self._token_fetched, message, shortcode, verdict))
+        self.tokens.fetch(message.account, message.e164, message.campaign,
+                          partial(self._token_fetched, message, shortcode, verdict))
 
     def _token_fetched(self, message: Message, shortcode: str, verdict: Deferred,
-                       fetch: asyncio.Future[str]) -> None:
-        try:
-            token = fetch.result()
-        except BaseException:  # the ledger failed: the sender hears "system error"
-            log.exception("no opt-out link token for a promotional message",
-                          extra={"account": message.account})
+                       token: str | BaseException) -> None:
+        if isinstance(token, BaseException):  # the ledger failed: "system error"
+            log.error("no opt-out link token for a promotional message: %r", token,
+                      extra={"account": message.account})
             verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
             return
         try:

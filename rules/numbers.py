@@ -45,7 +45,16 @@ class Number:
 
 @lru_cache(maxsize=200_000)
 def normalize(address: str, ton: int = TON_UNKNOWN, default_region: str = "") -> Number | None:
-    """The E.164 form of a recipient address, or None when it is not a valid phone number."""
+    """The E.164 form of a recipient address, or None when it is not a valid phone number.
+
+    Cached; a miss takes ``normalize_once``'s fast paths (~4 µs against ~20 µs for the
+    parser), since campaigns send to many recipients once each.
+    """
+    return normalize_once(address, ton, default_region)
+
+
+def _normalize_parsed(address: str, ton: int, default_region: str) -> Number | None:
+    """``normalize`` through phonenumbers' parser, every time."""
     cleaned = _SEPARATORS.sub("", address)
     if not cleaned:
         return None
@@ -66,7 +75,6 @@ def normalize(address: str, ton: int = TON_UNKNOWN, default_region: str = "") ->
     return national
 
 
-_normalize_uncached = normalize.__wrapped__
 _INTERNATIONAL_DIGITS = re.compile(r"[1-9][0-9]{1,16}")
 _MAX_NSN_DIGITS = 17  # phonenumbers refuses longer national numbers
 
@@ -100,7 +108,7 @@ def normalize_once(address: str, ton: int = TON_UNKNOWN, default_region: str = "
         fast = _national_digits(cleaned, default_region)
     if fast is not _FULL_PATH:
         return fast
-    return _normalize_uncached(address, ton, default_region)
+    return _normalize_parsed(address, ton, default_region)
 
 
 _FULL_PATH = Number("", "", "")  # a sentinel: the fast path cannot decide
