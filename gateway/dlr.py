@@ -64,7 +64,7 @@ from gateway.config import Account, Dlr
 from gateway.dlr_notify import CHANNEL as NOTICE_CHANNEL
 from gateway.dlr_notify import QueueNotices
 from gateway.dlr_queue import PendingQueue, now_ms
-from gateway.id_map import IdMap, IdMapEntry
+from gateway.id_map import IdMap, IdMapEntry, canonical_id, lookup_forms, pair_ids
 from gateway.metrics import Metrics
 from gateway.receipts import is_receipt, receipt_ids, rewrite_receipt
 from gateway.smpp_link import LinkClosed, ResponseTimeout, SmppLink, WindowFull
@@ -100,6 +100,8 @@ def number_key(number: str) -> str:
     return digits or text.lower()  # an alphanumeric address can only match itself
 
 
+#: Id map entries this process keeps of its own writes (~200 B each).
+RECENT_IDS = 200_000
 #: Pauses before looking an unknown receipt id up again (seconds).
 UNKNOWN_ID_RETRIES = (0.05, 0.2, 0.5)
 
@@ -145,6 +147,8 @@ class DlrRouter:
         self._flush_asked: dict[str, int] = {}
         self._flush_started: dict[str, int] = {}
         self._flushes: set[asyncio.Task[int]] = set()  # flushes started by _route
+        #: (upstream, canonical carrier id) -> (account, sender ids), the latest written
+        self._recent: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
 
     # --- the MT path's side ------------------------------------------------------------
 
@@ -152,11 +156,35 @@ class DlrRouter:
         self, upstream: str, carrier_ids: Sequence[str], account: str, sender_ids: Sequence[str]
     ) -> None:
         """Record where receipts for ``carrier_ids`` go (see ``IdMap.remember``)."""
-        await self.id_map.remember(upstream, carrier_ids, account, sender_ids)
+        await self.remember_many((upstream, carrier_id, account, senders)
+                                 for carrier_id, senders in pair_ids(carrier_ids, sender_ids))
 
     async def remember_many(self, entries: Iterable[IdMapEntry]) -> None:
-        """Record many (upstream, carrier id, account, sender id) in one round trip."""
+        """Record many (upstream, carrier id, account, sender id) in one round trip.
+
+        Also kept in process for a while (``RECENT_IDS`` entries): most receipts come back
+        within seconds on a link of this process, and are routed without asking Redis,
+        nor waiting for this write if they overtake it.
+        """
+        entries = list(entries)
+        recent = self._recent
+        for upstream, carrier_id, account, senders in entries:
+            ids = (senders,) if isinstance(senders, str) else tuple(senders)
+            recent[(upstream, canonical_id(carrier_id))] = (account, ids)
+        while len(recent) > RECENT_IDS:
+            del recent[next(iter(recent))]  # dicts keep insertion order: the oldest goes
         await self.id_map.remember_many(entries)
+
+    def _recent_lookup(self, upstream: str, ids: Sequence[str]
+                       ) -> tuple[str, tuple[str, ...]] | None:
+        """``IdMap.lookup`` against what this process wrote lately (same order of forms)."""
+        recent = self._recent
+        for carrier_id in ids:
+            for form in lookup_forms(carrier_id):
+                found = recent.get((upstream, form))
+                if found is not None:
+                    return found
+        return None
 
     # --- the carrier's side -----------------------------------------------------------------
 
@@ -176,14 +204,16 @@ class DlrRouter:
 
     async def _on_receipt(self, pdu: DeliverSm, upstream: str) -> int:
         ids = receipt_ids(pdu)
-        found = await self.id_map.lookup(upstream, ids) if ids else None
+        found = self._recent_lookup(upstream, ids)
+        if found is None and ids:
+            found = await self.id_map.lookup(upstream, ids)
         # A fast carrier's receipt can overtake the id map write that follows its
         # submit_sm_resp (on this instance or another): look again before giving up.
         for delay in UNKNOWN_ID_RETRIES if ids else ():
             if found is not None:
                 break
             await asyncio.sleep(delay)
-            found = await self.id_map.lookup(upstream, ids)
+            found = self._recent_lookup(upstream, ids) or await self.id_map.lookup(upstream, ids)
         self.metrics.mo_total.labels("dlr").inc()
         if found is None:
             self.metrics.dlr_total.labels("unknown_id").inc()
@@ -235,7 +265,8 @@ class DlrRouter:
     async def _acknowledged(self, response: asyncio.Future[Pdu]) -> bool | None:
         """True: answered OK; False: answered with an error; None: no answer (timeout, closed)."""
         try:
-            pdu = await asyncio.wait_for(response, self.delivery_timeout)
+            async with asyncio.timeout(self.delivery_timeout):  # no task, unlike wait_for
+                pdu = await response
         except (TimeoutError, ResponseTimeout, LinkClosed):
             return None
         return pdu.command_status == ROK
