@@ -47,6 +47,9 @@ from gateway.webhooks import WebhookWorker
 from smpp.pdu import DeliverSm
 
 log = logging.getLogger("stopgate")
+#: Redis connections per process, and how long a command waits for one when all are busy.
+REDIS_CONNECTIONS = 64
+REDIS_POOL_WAIT = 5.0
 
 
 class Gateway:
@@ -83,7 +86,11 @@ class Gateway:
         if not url:
             self.embedded_redis = EmbeddedRedis(config.server.data_dir)
             url = await asyncio.to_thread(self.embedded_redis.start)
-        self.redis = aioredis.Redis.from_url(url)
+        # A pool that waits for a free connection: redis-py's default one raises "Too many
+        # connections" past 100, and a burst of receipts (each a lookup, maybe a queue
+        # push) must slow down, not be refused and fail promotional traffic closed.
+        self.redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_POOL_WAIT))
         self.pool = UpstreamPool(config, self.metrics, on_deliver_sm=self._carrier_deliver_sm)
         accounts = {account.system_id: account for account in config.accounts}
         self.server = SenderServer(config, self.metrics)

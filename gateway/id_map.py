@@ -42,6 +42,8 @@ from typing import TypeAlias
 
 from redis.asyncio import Redis
 
+from gateway.redis_set_many import SetMany
+
 __all__ = ["IdMap", "IdMapEntry", "canonical_id", "lookup_forms", "pair_ids"]
 
 #: (upstream, carrier id, account, sender id or ids) for ``IdMap.remember_many``.
@@ -100,6 +102,7 @@ class IdMap:
     def __init__(self, redis: Redis, ttl: float) -> None:
         self.redis = redis
         self.ttl_ms = max(1, int(ttl * 1000))
+        self._set_many = SetMany(redis)
 
     async def remember(
         self, upstream: str, carrier_ids: Sequence[str], account: str, sender_ids: Sequence[str]
@@ -111,16 +114,13 @@ class IdMap:
         )
 
     async def remember_many(self, entries: Iterable[IdMapEntry]) -> None:
-        """Store many (upstream, carrier id, account, sender id(s)) in one pipeline."""
-        pipe = self.redis.pipeline(transaction=False)
-        count = 0
+        """Store many (upstream, carrier id, account, sender id(s)) in one command."""
+        items = []
         for upstream, carrier_id, account, senders in entries:
             ids = (senders,) if isinstance(senders, str) else tuple(senders)
             value = "\0".join((account, *ids)).encode()
-            pipe.set(_key(upstream, canonical_id(carrier_id)), value, px=self.ttl_ms)
-            count += 1
-        if count:
-            await pipe.execute()
+            items.append((_key(upstream, canonical_id(carrier_id)), value))
+        await self._set_many(items, self.ttl_ms)
 
     async def lookup(
         self, upstream: str, carrier_ids: Sequence[str]

@@ -62,6 +62,7 @@ from gateway.dlr import number_key
 from gateway.ledger import OptEvent
 from gateway.message import Message
 from gateway.metrics import Metrics
+from gateway.redis_set_many import SetMany
 from gateway.suppressions import OPERATOR_SCOPE, Suppressions
 from rules.keywords import KeywordLists, KeywordMatch, match_keyword
 from rules.numbers import normalize
@@ -97,6 +98,7 @@ class CampaignMemory:
     def __init__(self, redis: Redis, ttl: int = CAMPAIGN_TTL) -> None:
         self.redis = redis
         self.ttl = ttl
+        self._set_many = SetMany(redis)
         self.dropped = 0
         self._pending: dict[bytes, bytes] = {}
         self._scheduled = False
@@ -130,10 +132,7 @@ class CampaignMemory:
     async def _write(self, batch: dict[bytes, bytes]) -> None:
         try:
             async with asyncio.timeout(_WRITE_TIMEOUT):
-                pipe = self.redis.pipeline(transaction=False)
-                for key, value in batch.items():
-                    pipe.set(key, value, ex=self.ttl)
-                await pipe.execute()
+                await self._set_many(list(batch.items()), self.ttl * 1000)
         except Exception as error:  # attribution only: never the MT path's problem
             self.dropped += len(batch)
             log.debug("campaign attribution not written: %s", error)
