@@ -234,6 +234,8 @@ class Gateway:
             await self.keywords.drain(timeout)
         if self.campaigns is not None:
             await self.campaigns.drain(timeout)
+        if self.pipeline is not None:  # DLR id map writes of the last answers
+            await self.pipeline.drain(timeout)
         if self._http is not None:
             await self._http.cleanup()
         if self.pool is not None:

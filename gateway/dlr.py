@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
@@ -148,7 +149,7 @@ class DlrRouter:
         self._flush_started: dict[str, int] = {}
         self._flushes: set[asyncio.Task[int]] = set()  # flushes started by _route
         #: (upstream, canonical carrier id) -> (account, sender ids), the latest written
-        self._recent: dict[tuple[str, str], tuple[str, tuple[str, ...]]] = {}
+        self._recent: OrderedDict[tuple[str, str], tuple[str, tuple[str, ...]]] = OrderedDict()
 
     # --- the MT path's side ------------------------------------------------------------
 
@@ -171,8 +172,10 @@ class DlrRouter:
         for upstream, carrier_id, account, senders in entries:
             ids = (senders,) if isinstance(senders, str) else tuple(senders)
             recent[(upstream, canonical_id(carrier_id))] = (account, ids)
-        while len(recent) > RECENT_IDS:
-            del recent[next(iter(recent))]  # dicts keep insertion order: the oldest goes
+        for _ in range(len(recent) - RECENT_IDS):
+            # OrderedDict: popping the oldest is O(1); a plain dict's first key is found by
+            # scanning past every slot deleted before it.
+            recent.popitem(last=False)
         await self.id_map.remember_many(entries)
 
     def _recent_lookup(self, upstream: str, ids: Sequence[str]

@@ -31,10 +31,11 @@ log = logging.getLogger("stopgate.mt")
 
 #: registered_delivery bits that ask for a receipt of some kind (SMSC receipt, intermediate).
 _WANTS_RECEIPT = 0x03 | 0x10
-#: How long an answer waits for its DLR id map write. Redis that stalls (a TCP Redis behind
-#: a partition, a frozen server) would otherwise hold every answer for the client's socket
-#: timeout (5 s): the message is with the carrier, and transactional traffic never waits
-#: on Redis; only that message's receipts are lost.
+#: How long one batch of DLR id map writes may take before it is given up (and logged).
+#: Answers never wait for it: the message is with the carrier, transactional traffic
+#: never waits on Redis, and a receipt that comes back before the write is found in the
+#: router's memory of its own writes or on its re-lookups (gateway/dlr.py). A Redis that
+#: stalls past this loses those messages' receipts, nothing else.
 ID_MAP_WAIT = 0.5
 
 
@@ -154,7 +155,7 @@ class MtPipeline:
         #: Told of every message the carrier took (campaign attribution); must not block.
         self.on_forwarded = on_forwarded
         self._outcomes: dict[tuple[str, str, str], Any] = {}
-        self._id_batch: list[tuple[list[IdMapEntry], Message, Done, MtResult]] = []
+        self._id_batch: list[IdMapEntry] = []
         self._id_writes: set[asyncio.Future[None]] = set()
 
     async def submit(self, message: Message) -> MtResult:
@@ -162,6 +163,12 @@ class MtPipeline:
         answer: asyncio.Future[MtResult] = asyncio.get_running_loop().create_future()
         self.start(message, partial(_settle, answer))
         return await answer
+
+    async def drain(self, timeout: float) -> None:
+        """Write the id map entries still queued or under way (bounded); at shutdown."""
+        self._write_ids()
+        if self._id_writes:
+            await asyncio.wait(set(self._id_writes), timeout=timeout)
 
     def start(self, message: Message, done: Done) -> None:
         """Judge and forward one message; ``done`` is called once with the result (maybe
@@ -239,8 +246,7 @@ class MtPipeline:
                        for carrier_id, sender in pair_ids(result.carrier_ids, senders)]
             if not self._id_batch:
                 asyncio.get_running_loop().call_soon(self._write_ids)
-            self._id_batch.append((entries, message, done, answer))
-            return
+            self._id_batch.extend(entries)
         self._forwarded(message, answer, done)
 
     def _forwarded(self, message: Message, answer: MtResult, done: Done) -> None:
@@ -250,25 +256,20 @@ class MtPipeline:
         done(answer)
 
     def _write_ids(self) -> None:
-        """One Redis pipeline for every id map entry of this loop tick; their answers wait
-        for it (a receipt must find its map), bounded by ``ID_MAP_WAIT``."""
+        """One Redis command for every id map entry of this loop tick."""
         batch, self._id_batch = self._id_batch, []
         if batch:
             task = asyncio.ensure_future(self._store_ids(batch))
             self._id_writes.add(task)
             task.add_done_callback(self._id_writes.discard)
 
-    async def _store_ids(self, batch: list[tuple[list[IdMapEntry], Message, Done, MtResult]]
-                         ) -> None:
+    async def _store_ids(self, batch: list[IdMapEntry]) -> None:
         try:
             async with asyncio.timeout(ID_MAP_WAIT):
-                await self.ids.remember_many(
-                    entry for entries, _, _, _ in batch for entry in entries)
-        except Exception:  # the messages are with the carrier: tell the senders so
-            log.warning("could not store the DLR id map for %d message(s)", len(batch),
+                await self.ids.remember_many(batch)
+        except Exception:  # the messages are with the carrier: only their receipts are lost
+            log.warning("could not store the DLR id map for %d part(s)", len(batch),
                         exc_info=True)
-        for _, message, done, answer in batch:
-            self._forwarded(message, answer, done)
 
     # --- outcomes -------------------------------------------------------------------------
 
