@@ -38,6 +38,7 @@ browser:
 
 bench: $(STAMP)
 	$(BIN)/python bench/codec_bench.py
+	$(BIN)/python bench/stage_bench.py
 	$(BIN)/python bench/proxy_bench.py $(BENCH_ARGS)
 
 lint: $(STAMP)
