@@ -285,7 +285,10 @@ class DlrRouter:
 
     async def _route(self, account: str, pdus: list[DeliverSm]) -> None:
         """Deliver ``pdus`` to ``account`` now, queueing what no receiver acknowledged."""
-        results = await asyncio.gather(*(self._deliver(account, pdu) for pdu in pdus))
+        if len(pdus) == 1:  # the common case: one receipt, no gather (a task per PDU)
+            results = [await self._deliver(account, pdus[0])]
+        else:
+            results = await asyncio.gather(*(self._deliver(account, pdu) for pdu in pdus))
         delivered = sum(1 for ok in results if ok)
         if delivered:
             self.metrics.dlr_total.labels("delivered").inc(delivered)

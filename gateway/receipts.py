@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 
 from smpp.constants import (
     ESM_DELIVERY_RECEIPT,
@@ -106,8 +107,13 @@ def _key_name(raw: str) -> str:
     return {"submitdate": "submit_date", "donedate": "done_date"}.get(key, key)
 
 
+@lru_cache(maxsize=256)
 def parse_receipt_text(text: str) -> ReceiptText:
-    """The Appendix B fields found in ``text`` (an empty ReceiptText if there are none)."""
+    """The Appendix B fields found in ``text`` (an empty ReceiptText if there are none).
+
+    Cached (small): routing one receipt reads its text up to three times (is it a
+    receipt, which id, rewrite the id). The result is shared: do not change its fields.
+    """
     fields: dict[str, str] = {}
     id_span: tuple[int, int] | None = None
     matches = list(_KEY.finditer(text))
