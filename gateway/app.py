@@ -29,6 +29,7 @@ from aiohttp import web
 from gateway.config import Config
 from gateway.dlr import DlrRouter
 from gateway.dlr_notify import QueueNotices
+from gateway.eventloop import settle_heap
 from gateway.http_api import HttpApi
 from gateway.ledger import AsyncLedger, open_ledger
 from gateway.message import Message
@@ -261,6 +262,7 @@ async def serve(config: Config) -> int:
     configure_logging(config)
     gateway = Gateway(config)
     await gateway.start()
+    settle_heap()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

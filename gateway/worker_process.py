@@ -15,7 +15,7 @@ import signal
 
 from gateway.app import Gateway
 from gateway.config import Config
-from gateway.eventloop import run
+from gateway.eventloop import run, settle_heap
 
 __all__ = ["run_worker"]
 
@@ -54,6 +54,7 @@ async def _serve(config: Config, ready_fd: int) -> int:
         with contextlib.suppress(Exception):
             await gateway.stop(timeout=2.0)
         raise
+    settle_heap()
     os.write(ready_fd, b"L")
     os.close(ready_fd)
     await stop.wait()
