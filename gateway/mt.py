@@ -37,6 +37,10 @@ _WANTS_RECEIPT = 0x03 | 0x10
 #: router's memory of its own writes or on its re-lookups (gateway/dlr.py). A Redis that
 #: stalls past this loses those messages' receipts, nothing else.
 ID_MAP_WAIT = 0.5
+#: Id map entries gather this long (or up to this many) per Redis write: nothing waits
+#: for the write, and redis-py costs ~50 µs a command whatever it carries.
+ID_MAP_BATCH_WINDOW = 0.005
+ID_MAP_BATCH_MAX = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,9 +248,12 @@ class MtPipeline:
             senders = sender_ids_for_parts(message, len(result.carrier_ids))
             entries: list[IdMapEntry] = [(result.upstream, carrier_id, message.account, sender)
                        for carrier_id, sender in pair_ids(result.carrier_ids, senders)]
-            if not self._id_batch:
-                asyncio.get_running_loop().call_soon(self._write_ids)
-            self._id_batch.extend(entries)
+            batch = self._id_batch
+            if not batch:
+                asyncio.get_running_loop().call_later(ID_MAP_BATCH_WINDOW, self._write_ids)
+            batch.extend(entries)
+            if len(batch) >= ID_MAP_BATCH_MAX:
+                self._write_ids()
         self._forwarded(message, answer, done)
 
     def _forwarded(self, message: Message, answer: MtResult, done: Done) -> None:
@@ -256,7 +263,7 @@ class MtPipeline:
         done(answer)
 
     def _write_ids(self) -> None:
-        """One Redis command for every id map entry of this loop tick."""
+        """One Redis command for the id map entries gathered (see ID_MAP_BATCH_WINDOW)."""
         batch, self._id_batch = self._id_batch, []
         if batch:
             task = asyncio.ensure_future(self._store_ids(batch))

@@ -23,6 +23,7 @@ import pytest
 
 from gateway.simulator import CarrierSimulator
 from gateway.smpp_link import SmppLink
+from smpp.constants import CommandStatus
 from smpp.session import BindKind
 from tests.integration.policy_stack import BLOCKED, OTP_TEXT, send_one, submit
 from tests.integration.senders import Sender, bind_sender, eventually
@@ -231,8 +232,12 @@ async def test_a_killed_worker_is_restarted_and_service_continues(cluster: Clust
     # The new worker takes sessions and forwards; the other one never stopped.
     for target in (fresh, pids - {victim}):
         again, _, _ = await cluster.bind_on(target, "transceiver")
-        answer = await asyncio.wait_for(send_one(again, submit(
-            OTP_TEXT, to=NUMBER, service_type="OTP")), BOUND)
+        for _ in range(200):  # a fresh worker listens before its carrier link is bound:
+            answer = await asyncio.wait_for(send_one(again, submit(  # until then, 0x58
+                OTP_TEXT, to=NUMBER, service_type="OTP")), BOUND)
+            if answer.command_status != CommandStatus.ESME_RTHROTTLED:
+                break
+            await asyncio.sleep(0.05)
         assert answer.command_status == 0
     assert "killed by SIGKILL" in cluster.log.read_text()
 
