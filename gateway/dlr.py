@@ -102,7 +102,7 @@ def number_key(number: str) -> str:
 
 
 #: Id map entries this process keeps of its own writes (~200 B each).
-RECENT_IDS = 200_000
+RECENT_IDS = 100_000
 #: Pauses before looking an unknown receipt id up again (seconds).
 UNKNOWN_ID_RETRIES = (0.05, 0.2, 0.5)
 

@@ -36,7 +36,7 @@ S = CommandStatus
 PROMOTIONAL = "promotional"
 #: What a fail-closed refusal answers: temporary, so senders retry once the state is known.
 UNKNOWN_STATE_STATUS = S.ESME_RX_T_APPN
-_TOKEN_CACHE_SIZE = 200_000
+_TOKEN_CACHE_SIZE = 100_000
 _UNKNOWN_LOG_EVERY = 5.0  # seconds between "suppression state unknown" warnings
 #: A lookup (one EVALSHA) slower than this fails closed: a Redis that does not answer is
 #: down for the MT path, whatever its socket timeout (5 s) says.

@@ -43,7 +43,7 @@ class Number:
     kind: str = "msisdn"
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=100_000)
 def normalize(address: str, ton: int = TON_UNKNOWN, default_region: str = "") -> Number | None:
     """The E.164 form of a recipient address, or None when it is not a valid phone number.
 
