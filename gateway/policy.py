@@ -20,6 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
+from typing import Any
 
 from gateway.config import Account, Config
 from gateway.message import Message
@@ -198,6 +199,7 @@ class PolicyStage:
         self.accounts: Mapping[str, Account] = {a.system_id: a for a in config.accounts}
         self.classifier = Classifier(config.rules, unclassified=config.policy.unclassified)
         self._url_footer: dict[tuple[str, bool], bool] = {}
+        self._footer_counters: dict[str, Any] = {}
         self._receipts: set[asyncio.Future[None]] = set()
         self._unknown_logged_at = -_UNKNOWN_LOG_EVERY
         self._unknown_count = 0
@@ -354,7 +356,11 @@ class PolicyStage:
         message.data_coding = fitted.data_coding
         message.cut = (fitted.payload, fitted.segments)
         message.notes["footer"] = footer.text
-        self.metrics.footers_total.labels(message.country or "unknown").inc()
+        country = message.country or "unknown"
+        counter = self._footer_counters.get(country)
+        if counter is None:  # labels() costs ~1 µs: once per country, not per message
+            counter = self._footer_counters[country] = self.metrics.footers_total.labels(country)
+        counter.inc()
         if fitted.extra_segments:
             self.metrics.footer_extra_segments.inc(fitted.extra_segments)
         return None
