@@ -40,9 +40,9 @@ carrier resends the last part alone). ``mo_total`` counts whole messages.
 Campaign attribution: ``CampaignMemory.note`` is the pipeline's
 ``on_forwarded`` callback; for every forwarded promotional MT it remembers
 (account, recipient) -> campaign in Redis for 30 days (``cp:{account}:{digits}``;
-an empty value = a promotional message without a campaign). The writes of one
-loop tick go in one pipeline, in the background, a bounded number at a time;
-a failed write only costs attribution. A STOP records the campaign of the last
+an empty value = a promotional message without a campaign). The notes of
+20 ms go in one Redis command (``SetMany``), in the background, a bounded
+number at a time; a failed write only costs attribution. A STOP records the campaign of the last
 promotional message that owner sent to the number (the ``"*"`` scope: the first
 owner's that has one).
 """

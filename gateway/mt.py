@@ -140,7 +140,8 @@ class MtPipeline:
     Driven by callbacks, not a task per message: a transactional message goes from the
     sender's socket to the carrier's in one loop step, and its answer comes back on the
     carrier's response callback. Only a stage that must wait (a suppression lookup, a token
-    from the ledger) and the id-map write (batched per loop tick) defer anything.
+    from the ledger) defers the message; the DLR id map write goes behind the answer,
+    gathered over ``ID_MAP_BATCH_WINDOW``.
     """
 
     def __init__(
