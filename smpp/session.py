@@ -439,7 +439,10 @@ class Session:
                 break
             del window[seq]
             events.append(RequestTimedOut(request, seq))
+        closed = BindState.CLOSED  # a local: mypy does not see _control_timed_out close
         for seq, (request, deadline) in list(self._control.items()):
+            if self._state is closed:
+                break  # an earlier timeout closed the session and emptied _control
             if deadline <= now:
                 del self._control[seq]
                 self._control_timed_out(request, events)

@@ -529,6 +529,18 @@ def test_unanswered_keepalive_means_the_link_is_dead() -> None:
     assert esme.next_deadline() is None
 
 
+def test_keepalive_and_unbind_timing_out_together_close_once_without_raising() -> None:
+    # Found by bench/fuzz.py: the first control timeout closed the session and emptied
+    # its control requests while tick was still walking them (KeyError).
+    esme, _ = bound_pair(enquire_link_interval=30.0, response_timeout=10.0)
+    esme.tick(30.0)  # keepalive enquire_link out, unanswered
+    esme.unbind(31.0)
+    dead, closed = esme.tick(45.0)
+    assert isinstance(dead, LinkDead)
+    assert isinstance(closed, ConnectionClosed)
+    assert esme.state is BindState.CLOSED
+
+
 def test_unbound_sessions_send_no_keepalive() -> None:
     smsc = Session(Role.SMSC, now=0.0, enquire_link_interval=5.0, idle_timeout=None)
     assert smsc.next_deadline() is None
