@@ -171,6 +171,12 @@ class DlrRouter:
         nor waiting for this write if they overtake it.
         """
         entries = list(entries)
+        self.note(entries)
+        await self.id_map.remember_many(entries)
+
+    def note(self, entries: Iterable[IdMapEntry]) -> None:
+        """Remember entries in this process only (the MT path calls this as soon as the
+        carrier answers, and writes Redis a few milliseconds later)."""
         recent = self._recent
         for upstream, carrier_id, account, senders in entries:
             ids = (senders,) if isinstance(senders, str) else tuple(senders)
@@ -179,7 +185,6 @@ class DlrRouter:
             # OrderedDict: popping the oldest is O(1); a plain dict's first key is found by
             # scanning past every slot deleted before it.
             recent.popitem(last=False)
-        await self.id_map.remember_many(entries)
 
     def _recent_lookup(self, upstream: str, ids: Sequence[str]
                        ) -> tuple[str, tuple[str, ...]] | None:
@@ -212,7 +217,10 @@ class DlrRouter:
         ids = receipt_ids(pdu)
         found = self._recent_lookup(upstream, ids)
         if found is None and ids:
-            found = await self.id_map.lookup(upstream, ids)
+            # An instant receipt often comes in the same read as its submit_sm_resp, whose
+            # callbacks (and the note of its id) run just after this task's first step.
+            await asyncio.sleep(0)
+            found = self._recent_lookup(upstream, ids) or await self.id_map.lookup(upstream, ids)
         # A fast carrier's receipt can overtake the id map write that follows its
         # submit_sm_resp (on this instance or another): look again before giving up.
         for delay in UNKNOWN_ID_RETRIES if ids else ():

@@ -98,6 +98,8 @@ class Carrier(Protocol):
 class IdMap(Protocol):
     """Where carrier ids are remembered so their DLRs find the sender."""
 
+    def note(self, entries: Iterable[IdMapEntry]) -> None: ...
+
     async def remember_many(self, entries: Iterable[IdMapEntry]) -> None: ...
 
 
@@ -249,6 +251,7 @@ class MtPipeline:
             senders = sender_ids_for_parts(message, len(result.carrier_ids))
             entries: list[IdMapEntry] = [(result.upstream, carrier_id, message.account, sender)
                        for carrier_id, sender in pair_ids(result.carrier_ids, senders)]
+            self.ids.note(entries)  # a receipt right behind the answer finds it at once
             batch = self._id_batch
             if not batch:
                 asyncio.get_running_loop().call_later(ID_MAP_BATCH_WINDOW, self._write_ids)
