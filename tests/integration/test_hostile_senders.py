@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from gateway.smpp_link import SmppLink
 from smpp.codec import encode
 from smpp.constants import CommandId, CommandStatus
-from smpp.pdu import BindTransceiver, SubmitSm, SubmitSmResp
+from smpp.pdu import BindTransmitter, SubmitSm, SubmitSmResp
 from tests.integration.conftest import Stack
 from tests.integration.senders import RawSmpp, Sender, bind_sender, eventually, message
 
@@ -72,7 +72,14 @@ async def scene(stack: Stack, flushed_redis: str) -> AsyncIterator[Scene]:
     await eventually(lambda: len(sender.receipts()) == 1, "the first receipt")
     assert sender.receipt_ids() == [first.message_id]  # type: ignore[attr-defined]
     redis = aioredis.Redis.from_url(flushed_redis)
+    # The receipt can be routed from the gateway's memory before the id map write (a few
+    # milliseconds behind the answer) reaches Redis: wait for the write.
     before = await id_map(redis)
+    for _ in range(int(TIMEOUT / 0.01)):
+        if before:
+            break
+        await asyncio.sleep(0.01)
+        before = await id_map(redis)
     assert before, "the first message left an id map entry"
     try:
         yield Scene(stack, redis, Bystander(link, sender), before)
@@ -104,7 +111,9 @@ async def while_bystander_sends(scene: Scene, hostile: Callable[[], Awaitable[No
 
 
 def acme_bind() -> bytes:
-    return encode(BindTransceiver(sequence=1, system_id="acme", password="acmepass"))
+    # A transmitter: the bystander's receipts (routed round robin over the account's
+    # receivers, within milliseconds) must not land on the hostile connection's reads.
+    return encode(BindTransmitter(sequence=1, system_id="acme", password="acmepass"))
 
 
 async def nacked_then_closed(connection: RawSmpp, sequence: int | None = None) -> None:
