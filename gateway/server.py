@@ -316,7 +316,8 @@ class SenderServer:
             completed = self.reassembler.add(key, info, now, context=(link, pdu, part_id))
         except ReassemblyError as error:
             link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
-            log.info("multipart part refused", extra=fields(
+            # Debug: the sender hears it on the wire, and it could send one per PDU.
+            log.debug("multipart part refused", extra=fields(
                 "multipart_part_refused", account=account.system_id, error=str(error)))
             return
         if completed is None:
