@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway import logs
-from gateway.config import Log
+from gateway.config import ConfigError, Log, parse_config
 from gateway.logs import fields, mask_number, scrub
 
 GATEWAY = Path(__file__).resolve().parents[2] / "gateway"
@@ -198,6 +198,17 @@ def test_configure_replaces_its_own_handler_and_sets_the_level(capture: Any) -> 
     logging.getLogger("stopgate.test").debug("never", extra=fields("never"))
     assert first.getvalue() == ""
     assert [line["event"] for line in json_lines(second)] == ["once"]
+
+
+def test_bad_log_settings_are_refused_with_their_key() -> None:
+    with pytest.raises(ConfigError) as refused:
+        parse_config({"log": {"format": "xml", "level": "loud", "mask_numbers": "yes"}},
+                     env={})
+    assert [(p.path, p.message) for p in refused.value.problems] == [
+        ("log.level", "expected one of debug, info, warning, error, got 'loud'"),
+        ("log.format", "expected one of text, json, got 'xml'"),
+        ("log.mask_numbers", "expected true or false, got a string ('yes')"),
+    ]
 
 
 # --- every call site --------------------------------------------------------------------
