@@ -173,14 +173,15 @@ async def ready(http_port: int) -> None:
     raise AssertionError(f"stopgate serve not ready within {BOUND:g}s")
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 async def test_stopgate_serve_writes_json_lines_on_stderr(
-    flushed_redis: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    flushed_redis: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
 ) -> None:
     monkeypatch.setenv("STOPGATE_LOG_FORMAT", "json")  # inherited by the subprocess
     simulator = CarrierSimulator(credentials={"proxy": "secret"})
     await simulator.start("127.0.0.1", 0)
     config = write_config(tmp_path / "stopgate.toml", simulator.port, tmp_path / "data",
-                          redis_url=flushed_redis)
+                          redis_url=flushed_redis, workers=workers)
     stderr = tmp_path / "stderr.log"
     try:
         process, smpp_port, http_port = await start_serve_ports(config, stderr, BOUND)
@@ -200,6 +201,14 @@ async def test_stopgate_serve_writes_json_lines_on_stderr(
     for name in ("gateway_started", "carrier_bound", "fail_closed_off", "sender_bound",
                  "sender_unbound", "gateway_stopping", "gateway_stopped"):
         assert name in names, (name, names)
-    [started] = events(lines, "gateway_started")
-    assert started["smpp_listen"] == f"127.0.0.1:{smpp_port}"
+    # One gateway_started per process that serves (and the supervising parent's, with
+    # workers); every worker's lines say which worker and pid wrote them.
+    started = events(lines, "gateway_started")
+    assert {line["smpp_listen"] for line in started} == {f"127.0.0.1:{smpp_port}"}
+    assert {line["workers"] for line in started} == {workers}
+    if workers > 1:
+        assert len(started) == workers + 1
+        assert {line.get("worker") for line in events(lines, "worker_starting")} == {0, 1}
+        assert {line["worker"] for line in events(lines, "carrier_bound")} == {0, 1}
+        assert all(isinstance(line["pid"], int) for line in events(lines, "carrier_bound"))
     assert "acmepass" not in stderr.read_text() and "secret" not in stderr.read_text()
