@@ -42,7 +42,7 @@ from gateway.id_map import pair_ids
 from gateway.latency import LatencyBatch
 from gateway.message import Message, new_message_id
 from gateway.metrics import Metrics
-from gateway.mt import NormaliseStage, sender_ids_for_parts
+from gateway.mt import MtPipeline, MtResult, NormaliseStage, sender_ids_for_parts
 from gateway.policy import LookupBatcher, PolicyStage, TokenCache
 from gateway.server import _single, _whole
 from gateway.token_bucket import TokenBucket
@@ -498,6 +498,15 @@ def small_rows(add: Callable[..., None], path: HotPath, flows: list[Flow],
     child = metrics.mt_total.labels("bench", "transactional", "forwarded")
     add("metric_mt_total", "stopgate_mt_total: cached child .inc() (every message)",
         "message", len(flows), lambda: lambda: [child.inc() for _ in flows])
+    # The pipeline's own bookkeeping of each outcome around that .inc(): the child's lookup
+    # and the per-MT decision log, which below debug level is one attribute test.
+    pipeline = MtPipeline(carrier=None, ids=None, metrics=metrics, stages=[])  # type: ignore[arg-type]
+    decided = [(flow.message, flow.message.klass or "") for flow in flows if flow.message]
+    answer = MtResult(0, "bench", 1)
+    add("mt_outcome", "MtPipeline outcome: child lookup + decision log test, net of .inc()",
+        "message", len(decided), lambda: lambda: [
+            pipeline._count(message, klass, "forwarded", answer) for message, klass in decided],
+        net_of=("metric_mt_total",))
     add("metric_latency", "submit latency: LatencyBatch.add (every message)", "message",
         len(flows), lambda: _in_loop(lambda: _latency_run(metrics, len(flows))))
     add("metric_labels_inc", "prometheus Counter.labels(...).inc() (per call)", "call",

@@ -26,6 +26,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from gateway import logs
 from gateway.config import Config
 from gateway.dlr import DlrRouter
 from gateway.dlr_notify import QueueNotices
@@ -104,7 +105,7 @@ class Gateway:
         # Promotional traffic stays refused after Redis returns until the keeper's next
         # check; a check is one EXISTS, so back off to 2 s at most, not the default 10 s.
         self.keeper = CacheKeeper(self.cache, self.ledger, on_change=self._cache_changed,
-                                  max_backoff=2.0)
+                                  max_backoff=2.0, fail_closed=config.policy.fail_closed)
         self.keeper.start()
         # Webhooks: outbox rows commit with each opt-out/opt-in; the worker delivers them
         # in a task of its own (bounded concurrency: a dead endpoint never slows the MT path).
@@ -156,10 +157,11 @@ class Gateway:
         self.notices.start()
         if self.metrics.multiprocess:
             self._gauges = asyncio.create_task(self._write_gauges())
-        log.info(
-            "stopgate listening",
-            extra={"smpp_port": self.smpp_port, "http_port": self.http_port},
-        )
+        log.info("gateway started", extra=logs.fields(
+            "gateway_started", smpp_listen=f"{config.server.smpp_listen.host}:{self.smpp_port}",
+            http_listen=f"{config.server.http_listen.host}:{self.http_port}",
+            workers=config.server.workers, upstreams=len(config.upstreams),
+            accounts=len(config.accounts)))
 
     async def _write_gauges(self, interval: float = 1.0) -> None:
         """Workers: function gauges reach the shared metric files only when written there."""
@@ -221,6 +223,8 @@ class Gateway:
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Drain and close everything, in the reverse order of start."""
+        log.info("gateway stopping: draining in-flight work", extra=logs.fields(
+            "gateway_stopping", timeout=timeout))
         if self._flusher is not None:
             self._flusher.cancel()
         if self.notices is not None:
@@ -251,6 +255,7 @@ class Gateway:
             await self.redis.aclose()
         if self.embedded_redis is not None:
             await asyncio.to_thread(self.embedded_redis.stop)
+        log.info("gateway stopped", extra=logs.fields("gateway_stopped"))
 
 
 async def serve(config: Config) -> int:
@@ -278,10 +283,9 @@ async def serve(config: Config) -> int:
 
 
 def configure_logging(config: Config) -> None:
-    """Log lines on stderr at ``log.level``."""
-    logging.basicConfig(
-        level=config.log.level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    """Log lines on stderr at ``log.level``, in ``log.format``, numbers masked per
+    ``log.mask_numbers`` (gateway/logs.py)."""
+    logs.configure(config.log)
 
 
 __all__ = ["Gateway", "configure_logging", "serve"]

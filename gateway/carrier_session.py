@@ -18,6 +18,7 @@ import logging
 import random
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from gateway.logs import fields
 from gateway.smpp_link import BindError, LinkHandler, SmppLink
 from smpp.session import BindKind, Role
 
@@ -71,6 +72,7 @@ class CarrierSession(LinkHandler):
         self._events = metrics.upstream_events
         self._gauge.labels(upstream.name, "down").inc()
         self._failing = False  # log the first failure of a streak as a warning, the rest debug
+        self._was_bound = False
 
     @property
     def transmits(self) -> bool:
@@ -122,7 +124,8 @@ class CarrierSession(LinkHandler):
             )
         except (OSError, TimeoutError) as error:
             self._event("connect_failed")
-            self._complain("cannot connect to %s:%d: %s", up.host, up.port, error or "timeout")
+            self._complain("carrier_connect_failed", "cannot connect to the carrier",
+                           address=f"{up.host}:{up.port}", error=str(error) or "timeout")
             return None
         try:
             await asyncio.wait_for(
@@ -131,13 +134,21 @@ class CarrierSession(LinkHandler):
         except (BindError, TimeoutError, ConnectionError) as error:
             link.abort()
             self._event("bind_failed")
-            self._complain("%s bind as %r refused: %s", self.kind, up.system_id, error or "timeout")
+            self._complain("carrier_bind_failed", "bind to the carrier refused",
+                           address=f"{up.host}:{up.port}", system_id=up.system_id,
+                           error=str(error) or "timeout")
             return None
         except BaseException:
             link.abort()  # cancelled while binding: leave no half-bound connection behind
             raise
         self._failing = False
-        log.info("%s: bound %s as %r to %s", self.label, self.kind, up.system_id, link.peer)
+        # After a lost link the same session binds again: "rebound" tells the operator the
+        # link came back, "bound" is the first bind of this session.
+        name = "carrier_rebound" if self._was_bound else "carrier_bound"
+        self._was_bound = True
+        log.info("carrier link %s", name.removeprefix("carrier_"), extra=fields(
+            name, upstream=up.name, session=self.label, bind=self.kind,
+            system_id=up.system_id, peer=link.peer))
         return link
 
     def _new_link(self) -> SmppLink:
@@ -168,11 +179,19 @@ class CarrierSession(LinkHandler):
             self.link = None
         if not self.owner.stopping:
             self._event("link_lost")
-            log.warning("%s: link to %s lost", self.label, link.peer)
+            log.warning("carrier link lost; reconnecting", extra=fields(
+                "carrier_link_lost", upstream=self.upstream.name, session=self.label,
+                bind=self.kind, peer=link.peer))
+        else:
+            log.info("carrier link closed (stopping)", extra=fields(
+                "carrier_unbound", upstream=self.upstream.name, session=self.label,
+                bind=self.kind, peer=link.peer))
 
-    def _complain(self, message: str, *args: object) -> None:
-        log.log(logging.DEBUG if self._failing else logging.WARNING,
-                "%s: " + message, self.label, *args)
+    def _complain(self, event: str, message: str, **values: object) -> None:
+        """The first failure of a streak is a warning, the rest (every retry) debug."""
+        log.log(logging.DEBUG if self._failing else logging.WARNING, message,
+                extra=fields(event, upstream=self.upstream.name, session=self.label,
+                             bind=self.kind, **values))
         self._failing = True
 
     # --- LinkHandler ----------------------------------------------------------------
@@ -185,4 +204,6 @@ class CarrierSession(LinkHandler):
         self.owner.session_down(self, link)
 
     def on_outbind(self, link: SmppLink, pdu: Pdu) -> None:
-        log.info("%s: ignoring outbind from %s (stopgate binds by itself)", self.label, link.peer)
+        log.info("carrier outbind ignored (stopgate binds by itself)", extra=fields(
+            "carrier_outbind_ignored", upstream=self.upstream.name, session=self.label,
+            peer=link.peer))

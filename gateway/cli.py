@@ -134,6 +134,16 @@ def _suppressions(action: str) -> Handler:
     return handler
 
 
+def _ledger_backup(args: argparse.Namespace) -> int:
+    """``stopgate ledger backup FILE``: see gateway.ledger_backup."""
+    config = _load(args)
+    if config is None:
+        return EXIT_CONFIG
+    from gateway.ledger_backup import backup_command
+
+    return backup_command(config, Path(args.file))
+
+
 def _report_optouts(args: argparse.Namespace) -> int:
     """``stopgate report optouts``: the HTTP report's rows as a table, from the ledger file."""
     config = _load(args)
@@ -265,6 +275,7 @@ USAGE = """every command:
   stopgate suppressions add|remove|check NUMBER [--account A] [-c FILE]
   stopgate report optouts [--account A] [--by campaign|source|reason|day]
                           [--from YYYY-MM-DD] [--to YYYY-MM-DD] [-c FILE]
+  stopgate ledger backup FILE [-c FILE]
   stopgate simulate-carrier [--listen HOST:PORT] [--http HOST:PORT] [--latency S]
                             [--error-rate F] [--throttle-tps N] [--no-dlr]
                             [--dlr-delay S] [--id-format hex|decimal]"""
@@ -393,6 +404,23 @@ def build_parser() -> argparse.ArgumentParser:
                          help="first day included (default: the beginning)")
     optouts.add_argument("--to", dest="until", type=_day, metavar="YYYY-MM-DD",
                          help="last day included (default: today)")
+
+    ledger = _command(
+        commands, "ledger", "look after the ledger (the durable record of opt-outs)",
+        "The ledger is the system of record; Redis is rebuilt from it.",
+        config=False,
+    )
+    ledger_actions = ledger.add_subparsers(title="actions", metavar="<action>")
+    backup = _command(
+        ledger_actions, "backup", "copy the SQLite ledger to a new file, safely while "
+        "gateways run",
+        "Uses SQLite's online backup API: one consistent snapshot, gateways keep writing "
+        "meanwhile. The copy is checked (PRAGMA integrity_check) and appears under FILE "
+        "only once complete; an existing FILE is never overwritten. Prints what the copy "
+        "holds. A PostgreSQL ledger is backed up with pg_dump instead.",
+        _ledger_backup,
+    )
+    backup.add_argument("file", metavar="FILE", help="the backup file to create")
 
     simulator = _command(
         commands, "simulate-carrier", "run the built-in SMSC simulator",

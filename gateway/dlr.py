@@ -66,6 +66,7 @@ from gateway.dlr_notify import CHANNEL as NOTICE_CHANNEL
 from gateway.dlr_notify import QueueNotices
 from gateway.dlr_queue import PendingQueue, now_ms
 from gateway.id_map import IdMap, IdMapEntry, canonical_id, lookup_forms, pair_ids
+from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.receipts import is_receipt, receipt_ids, rewrite_receipt
 from gateway.smpp_link import LinkClosed, ResponseTimeout, SmppLink, WindowFull
@@ -210,7 +211,8 @@ class DlrRouter:
                 return await self._on_receipt(pdu, upstream)
             return await self._on_mo(pdu)
         except RedisError as exc:
-            log.warning("redis unavailable, carrier %s asked to retry: %s", upstream, exc)
+            log.warning("Redis unavailable: the carrier is asked to retry the deliver_sm",
+                        extra=fields("deliver_sm_retry", upstream=upstream, error=str(exc)))
             return RETRY_LATER
 
     async def _on_receipt(self, pdu: DeliverSm, upstream: str) -> int:
@@ -231,7 +233,8 @@ class DlrRouter:
         self._receipts_seen.inc()
         if found is None:
             self.metrics.dlr_total.labels("unknown_id").inc()
-            log.debug("receipt from %s for unknown id %s", upstream, ids[:1])
+            log.debug("receipt for an unknown message id", extra=fields(
+                "receipt_unknown_id", upstream=upstream, carrier_id=ids[0] if ids else ""))
             return ROK
         account, sender_ids = found
         await self._route(account, [rewrite_receipt(pdu, sender_id) for sender_id in sender_ids])
@@ -247,7 +250,8 @@ class DlrRouter:
             except Exception:
                 # The hook makes opt-outs durable before we acknowledge: if it could not,
                 # the carrier must send the MO again.
-                log.exception("MO hook failed; carrier asked to retry")
+                log.exception("MO handling failed; the carrier is asked to retry",
+                              extra=fields("mo_failed", owners=owners))
                 return RETRY_LATER
             if status is not None:
                 return status
@@ -313,7 +317,8 @@ class DlrRouter:
             self.metrics.dlr_total.labels("queued").inc(len(failed))
             if dropped:
                 self.metrics.dlr_total.labels("dropped_count").inc(dropped)
-                log.warning("pending queue of %s full: %d oldest dropped", account, dropped)
+                log.warning("pending queue full: oldest receipts/MOs dropped", extra=fields(
+                    "dlr_queue_dropped", account=account, dropped=dropped, depth=depth))
             self.metrics.dlr_queue_depth.labels(account).set(depth)
             if None in results and self.senders.receivers(account):
                 # Unanswered (the receiver we chose dropped the link, timed out or had no
@@ -369,13 +374,15 @@ class DlrRouter:
             if token is None:
                 return 0  # another flush (here or in another gateway) is on it
         except RedisError as exc:
-            log.warning("pending queue of %s not flushed, redis unavailable: %s", account, exc)
+            log.warning("pending queue not flushed: Redis unavailable", extra=fields(
+                "dlr_flush_failed", account=account, error=str(exc)))
             return 0
         delivered = 0
         try:
             delivered = await self._flush_locked(account, token, budget)
         except RedisError as exc:
-            log.warning("flush of %s stopped, redis unavailable: %s", account, exc)
+            log.warning("pending queue flush stopped: Redis unavailable", extra=fields(
+                "dlr_flush_failed", account=account, error=str(exc)))
         finally:
             try:
                 await self.queue.unlock(account, token)
@@ -383,7 +390,8 @@ class DlrRouter:
             except RedisError:
                 pass  # the lock expires by itself
         if delivered:
-            log.info("flushed %d pending deliver_sm to %s", delivered, account)
+            log.info("pending receipts/MOs delivered", extra=fields(
+                "dlr_queue_flushed", account=account, delivered=delivered))
         return delivered
 
     async def _flush_locked(self, account: str, token: str, budget: int) -> int:
@@ -444,4 +452,4 @@ class DlrRouter:
             try:
                 await self.flush_all()
             except Exception:  # keep flushing whatever went wrong this time
-                log.exception("periodic flush failed")
+                log.exception("periodic flush failed", extra=fields("dlr_flush_failed"))

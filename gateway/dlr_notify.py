@@ -25,6 +25,8 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.logs import fields
+
 __all__ = ["CHANNEL", "QueueNotices"]
 
 log = logging.getLogger("stopgate.dlr")
@@ -70,7 +72,8 @@ class QueueNotices:
             try:
                 await pubsub.subscribe(CHANNEL)
                 if failing:
-                    log.info("queue notices: subscribed again to %s", CHANNEL)
+                    log.info("queue notices: subscribed again", extra=fields(
+                        "queue_notices_resumed", channel=CHANNEL))
                 failing, delay = False, RETRY_FIRST
                 self.on_subscribed()  # flush what was announced while we were away
                 while True:
@@ -80,8 +83,9 @@ class QueueNotices:
                         self._dispatch(bytes(message["data"]))
             except (RedisError, OSError) as exc:
                 if not failing:
-                    log.warning("queue notices: %s lost (%s); retrying, the periodic flush "
-                                "covers meanwhile", CHANNEL, exc)
+                    log.warning("queue notices lost; retrying, the periodic flush covers "
+                                "meanwhile", extra=fields("queue_notices_lost", channel=CHANNEL,
+                                                          error=str(exc)))
                 failing = True
             finally:
                 with contextlib.suppress(Exception):

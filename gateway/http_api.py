@@ -82,6 +82,7 @@ from aiohttp import web
 
 from gateway.config import Account, Config
 from gateway.ledger import AsyncLedger
+from gateway.logs import fields
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.mt import MtPipeline, MtResult
@@ -178,8 +179,16 @@ async def json_errors(
             detail = exc.text or exc.reason
         return error(exc.status, exc.reason.lower().replace(" ", "_"), detail, headers)
     except Exception:
-        log.exception("HTTP %s %s failed", request.method, request.path)
+        log.exception("HTTP request failed", extra=fields(
+            "http_failed", method=request.method, route=route_of(request)))
         return error(500, "internal_error", "stopgate failed on this request; see its log")
+
+
+def route_of(request: web.Request) -> str:
+    """The route a request matched (``/v1/suppressions/{number}``): its path would put a
+    number or a token in the log."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "?"
 
 
 class HttpApi:

@@ -62,6 +62,7 @@ from aiohttp import web
 
 from gateway.config import Config
 from gateway.ledger import REASONS, AsyncLedger, TokenInfo
+from gateway.logs import fields
 from gateway.optout_text import LANGUAGE_OF_REGION, LANGUAGES, TEXT
 from gateway.suppressions import Suppressions
 from rules.numbers import normalize
@@ -281,7 +282,9 @@ class OptoutPages:
             try:
                 return await handler(request)
             except Exception:
-                log.exception("opt-out page %s %s failed", request.method, request.path)
+                # Not the path: it holds the recipient's token, which opts them out.
+                log.exception("opt-out page failed", extra=fields(
+                    "optout_page_failed", method=request.method))
                 return _respond(PAGES[lang]["failed"], 503, {"Retry-After": "60"})
 
         return guarded

@@ -42,6 +42,7 @@ from aiohttp import web
 from gateway.http_api import error, json_response
 from gateway.http_suppressions import Authenticate
 from gateway.ledger import REPORT_GROUPS, AsyncLedger, LedgerError, ReportGroup, ReportRow
+from gateway.logs import fields
 
 log = logging.getLogger("stopgate.http")
 
@@ -131,7 +132,9 @@ class ReportRoutes:
         try:
             rows = await self.ledger.report(account.system_id, start, end, group_by)
         except (LedgerError, sqlite3.Error) as exc:
-            log.error("opt-out report failed: %s", exc)
+            log.error("opt-out report failed", extra=fields(
+                "ledger_failed", account=account.system_id, route="/v1/reports/optouts",
+                error=str(exc)))
             return error(503, "ledger_unavailable", "the ledger cannot be read now; retry")
         if fmt == "csv":
             return web.Response(text=report_csv(group_by, rows), content_type="text/csv",

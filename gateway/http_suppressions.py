@@ -69,8 +69,9 @@ import orjson
 from aiohttp import web
 
 from gateway.config import Account
-from gateway.http_api import MAX_CAMPAIGN, MAX_TO_CHARS, error, json_response
+from gateway.http_api import MAX_CAMPAIGN, MAX_TO_CHARS, error, json_response, route_of
 from gateway.ledger import LedgerError
+from gateway.logs import fields
 from gateway.suppressions import OPERATOR_SCOPE, Suppressions, parse_number
 
 log = logging.getLogger("stopgate.http")
@@ -114,8 +115,9 @@ class SuppressionRoutes:
             try:
                 return await handler(request, account)
             except (LedgerError, sqlite3.Error) as exc:
-                log.error("suppression ledger failed on %s %s: %s", request.method,
-                          request.path, exc)
+                log.error("suppression ledger failed", extra=fields(
+                    "ledger_failed", account=account.system_id, method=request.method,
+                    route=route_of(request), error=str(exc)))
                 return error(503, "ledger_unavailable",
                              "the suppression ledger cannot be written now; nothing was "
                              "recorded by this request unless it says so; retry",
@@ -190,11 +192,13 @@ class SuppressionRoutes:
                     await response.write(text.encode())
                 await response.write_eof()
             except ConnectionError:
-                log.info("suppression export for %s: the client went away", account.system_id)
+                log.info("suppression export: the client went away", extra=fields(
+                    "suppression_export_aborted", account=account.system_id))
             except Exception:
                 # The 200 is sent: cut the connection, so the client sees a broken
                 # transfer (no final chunk), not a short list that looks complete.
-                log.exception("suppression export for %s failed midway", account.system_id)
+                log.exception("suppression export failed midway", extra=fields(
+                    "suppression_export_failed", account=account.system_id))
                 if request.transport is not None:
                     request.transport.abort()
         return response

@@ -57,6 +57,7 @@ __all__ = [
     "SuppressionRow",
     "TokenInfo",
     "open_ledger",
+    "sqlite_file",
 ]
 
 EventKind = Literal["optout", "optin"]
@@ -300,6 +301,16 @@ class Ledger(Protocol):
         ...
 
 
+def sqlite_file(url: str, data_dir: Path) -> Path | None:
+    """The SQLite file ``storage.ledger`` names (see ``open_ledger``); None for any other URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return Path(url) if url else Path(data_dir) / DEFAULT_FILE
+    if scheme == "sqlite" and rest:
+        return Path(rest)
+    return None
+
+
 def open_ledger(url: str, data_dir: Path) -> Ledger:
     """The ledger that ``storage.ledger`` names.
 
@@ -309,11 +320,10 @@ def open_ledger(url: str, data_dir: Path) -> Ledger:
     """
     from gateway.ledger_sqlite import SqliteLedger  # the SQLite module imports this one
 
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return SqliteLedger(Path(url) if url else Path(data_dir) / DEFAULT_FILE)
-    if scheme == "sqlite" and rest:
-        return SqliteLedger(Path(rest))
+    path = sqlite_file(url, data_dir)
+    if path is not None:
+        return SqliteLedger(path)
+    scheme = url.partition("://")[0]
     if scheme in ("postgres", "postgresql"):
         raise NotImplementedError(
             "PostgreSQL ledger: not yet available; set storage.ledger to \"\" (SQLite under "

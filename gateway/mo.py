@@ -60,6 +60,7 @@ from redis.asyncio import Redis
 from gateway.config import Account, Config, KeywordSet
 from gateway.dlr import number_key
 from gateway.ledger import OptEvent
+from gateway.logs import fields
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.redis_set_many import SetMany
@@ -138,7 +139,8 @@ class CampaignMemory:
                 await self._set_many(list(batch.items()), self.ttl * 1000)
         except Exception as error:  # attribution only: never the MT path's problem
             self.dropped += len(batch)
-            log.debug("campaign attribution not written: %s", error)
+            log.debug("campaign attribution not written", extra=fields(
+                "campaign_memory_failed", messages=len(batch), error=str(error)))
 
     async def last(self, accounts: Sequence[str], e164: str) -> list[str | None]:
         """The remembered campaign for each account (None: none, unknown or Redis down)."""
@@ -148,7 +150,8 @@ class CampaignMemory:
             async with asyncio.timeout(_READ_TIMEOUT):
                 values = await self.redis.mget([campaign_key(a, e164) for a in accounts])
         except Exception as error:
-            log.warning("campaign attribution unavailable: %s", error)
+            log.warning("campaign attribution unavailable", extra=fields(
+                "campaign_lookup_failed", number=e164, error=str(error)))
             return [None] * len(accounts)
         found: list[str | None] = []
         for value in values:
@@ -335,11 +338,15 @@ class KeywordHandler:
         try:
             result = await self.pipeline.submit(message)
         except Exception:
-            log.exception("keyword reply for %s failed", message.account)
+            log.exception("keyword reply failed", extra=fields(
+                "keyword_reply_failed", account=message.account, number=message.e164 or
+                message.destination_addr, message_id=message.id))
             return
         if not result.ok:
-            log.warning("keyword reply for %s not sent: status 0x%08X %s", message.account,
-                        result.status, result.reason)
+            log.warning("keyword reply not sent", extra=fields(
+                "keyword_reply_failed", account=message.account, number=message.e164 or
+                message.destination_addr, status=f"0x{result.status:08X}",
+                reason=result.reason))
 
     async def drain(self, timeout: float) -> None:
         """Wait (bounded) for the replies under way."""

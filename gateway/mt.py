@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from gateway.config import Account
 from gateway.id_map import IdMapEntry, pair_ids
+from gateway.logs import fields
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.upstream import Sent, SubmitError
@@ -162,6 +163,9 @@ class MtPipeline:
         #: Told of every message the carrier took (campaign attribution); must not block.
         self.on_forwarded = on_forwarded
         self._outcomes: dict[tuple[str, str, str], Any] = {}
+        #: Per-MT decisions are logged at debug only. Read once here (after logging is
+        #: configured), so at the default level the hot path pays one attribute test.
+        self._log_decisions = log.isEnabledFor(logging.DEBUG)
         self._id_batch: list[IdMapEntry] = []
         self._id_writes: set[asyncio.Future[None]] = set()
 
@@ -204,8 +208,9 @@ class MtPipeline:
                 return
             parts = message.outbound_parts()
         except TooManyPartsError:
-            self._count(message.account, klass, "rejected")
-            done(MtResult(CommandStatus.ESME_RINVMSGLEN, reason="too_long"))
+            result = MtResult(CommandStatus.ESME_RINVMSGLEN, reason="too_long")
+            self._count(message, klass, "rejected", result)
+            done(result)
             return
         except Exception:
             self._crashed(message, done)
@@ -261,7 +266,7 @@ class MtPipeline:
         self._forwarded(message, answer, done)
 
     def _forwarded(self, message: Message, answer: MtResult, done: Done) -> None:
-        self._count(message.account, message.klass or "unclassified", "forwarded")
+        self._count(message, message.klass or "unclassified", "forwarded", answer)
         if self.on_forwarded is not None:
             self.on_forwarded(message)
         done(answer)
@@ -279,31 +284,47 @@ class MtPipeline:
             async with asyncio.timeout(ID_MAP_WAIT):
                 await self.ids.remember_many(batch)
         except Exception:  # the messages are with the carrier: only their receipts are lost
-            log.warning("could not store the DLR id map for %d part(s)", len(batch),
-                        exc_info=True)
+            log.warning("could not store the DLR id map: these parts' receipts are lost",
+                        exc_info=True, extra=fields("id_map_write_failed", parts=len(batch)))
 
     # --- outcomes -------------------------------------------------------------------------
 
     def _refused(self, message: Message, klass: str, verdict: MtResult, done: Done) -> None:
         outcome = "blocked" if verdict.reason == "blocked" else "rejected"
-        self._count(message.account, message.klass or klass, outcome)
+        self._count(message, message.klass or klass, outcome, verdict)
         done(verdict)
 
     def _failed(self, message: Message, klass: str, error: SubmitError, done: Done) -> None:
-        self._count(message.account, message.klass or klass, "failed")
-        done(MtResult(error.status, reason=type(error).__name__))
+        result = MtResult(error.status, reason=type(error).__name__)
+        self._count(message, message.klass or klass, "failed", result)
+        done(result)
 
     def _crashed(self, message: Message, done: Done) -> None:
-        log.exception("MT pipeline failed", extra={"account": message.account})
+        log.exception("MT pipeline failed", extra=fields(
+            "mt_failed", account=message.account, message_id=message.id,
+            number=message.e164 or message.destination_addr))
         done(MtResult(CommandStatus.ESME_RSYSERR, reason="internal"))
 
-    def _count(self, account: str, klass: str, outcome: str) -> None:
-        """stopgate_mt_total, with the labelled child looked up once per label set."""
-        key = (account, klass, outcome)
+    def _count(self, message: Message, klass: str, outcome: str, result: MtResult) -> None:
+        """stopgate_mt_total (the labelled child looked up once per label set), and the
+        decision's debug line when debug logging was on at start."""
+        key = (message.account, klass, outcome)
         child = self._outcomes.get(key)
         if child is None:
             child = self._outcomes[key] = self.metrics.mt_total.labels(*key)
         child.inc()
+        if self._log_decisions:
+            log_decision(message, klass, outcome, result)
+
+
+def log_decision(message: Message, klass: str, outcome: str, result: MtResult) -> None:
+    """One MT's decision as a debug line (event ``mt_decision``); see MtPipeline._count."""
+    log.debug("MT %s", outcome, extra=fields(
+        "mt_decision", account=message.account, message_id=message.id or result.message_id,
+        via=message.via, number=message.e164 or message.destination_addr, country=message.country,
+        **{"class": klass}, rule=message.rule, campaign=message.campaign, decision=outcome,
+        status=f"0x{result.status:08X}", reason=result.reason or None,
+        parts=result.parts or len(message.part_ids), footer=message.notes.get("footer")))
 
 
 def _settle(answer: asyncio.Future[MtResult], result: MtResult) -> None:

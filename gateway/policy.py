@@ -23,6 +23,7 @@ from functools import partial
 from typing import Any
 
 from gateway.config import Account, Config
+from gateway.logs import fields
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.mt import Deferred, MtResult
@@ -96,7 +97,8 @@ class LookupBatcher:
             try:
                 answer(suppressed)
             except Exception:  # one caller's bug must not leave the others unanswered
-                log.exception("suppression lookup answer failed")
+                log.exception("suppression lookup answer failed",
+                              extra=fields("policy_failed", stage="lookup_answer"))
 
 
 TokenAnswer = Callable[[str | BaseException], None]
@@ -173,7 +175,8 @@ class TokenCache:
             try:
                 answer(result)
             except Exception:
-                log.exception("token answer failed")
+                log.exception("token answer failed",
+                              extra=fields("policy_failed", stage="token_answer"))
 
 
 class PolicyStage:
@@ -237,7 +240,9 @@ class PolicyStage:
             else:
                 self._footer(message, account, verdict)
         except Exception:  # a bug here must still answer the sender
-            log.exception("policy failed", extra={"account": message.account})
+            log.exception("policy failed", extra=fields(
+                "policy_failed", stage="lookup", account=message.account,
+                message_id=message.id, number=message.e164))
             verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
 
     def _unknown(self, message: Message, account: Account | None, error: Exception,
@@ -246,7 +251,8 @@ class PolicyStage:
             self._log_unknown_state("promotional refused", error)
             verdict.settle(MtResult(UNKNOWN_STATE_STATUS, reason="suppression_unknown"))
             return
-        self._log_unknown_state("promotional let through unchecked (fail_closed = false)", error)
+        self._log_unknown_state("promotional let through unchecked (fail_closed = false)",
+                                error)
         self._footer(message, account, verdict)
 
     def _log_unknown_state(self, what: str, error: Exception) -> None:
@@ -255,8 +261,10 @@ class PolicyStage:
         self._unknown_count += 1
         now = time.monotonic()
         if now - self._unknown_logged_at >= _UNKNOWN_LOG_EVERY:
-            log.warning("%s: suppression state unknown (%s); %d message(s) since the last "
-                        "such warning", what, error, self._unknown_count)
+            log.warning("suppression state unknown: %s", what, extra=fields(
+                "promotional_unchecked" if not self.config.policy.fail_closed
+                else "promotional_refused", error=str(error),
+                messages_since_last=self._unknown_count))
             self._unknown_logged_at = now
             self._unknown_count = 0
 
@@ -325,14 +333,17 @@ class PolicyStage:
     def _token_fetched(self, message: Message, shortcode: str, verdict: Deferred,
                        token: str | BaseException) -> None:
         if isinstance(token, BaseException):  # the ledger failed: "system error"
-            log.error("no opt-out link token for a promotional message: %r", token,
-                      extra={"account": message.account})
+            log.error("no opt-out link token for a promotional message", extra=fields(
+                "optout_token_failed", account=message.account, message_id=message.id,
+                error=repr(token)))
             verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
             return
         try:
             verdict.settle(self._append_footer(message, shortcode, token))
         except Exception:
-            log.exception("footer failed", extra={"account": message.account})
+            log.exception("footer failed", extra=fields(
+                "policy_failed", stage="footer", account=message.account,
+                message_id=message.id, country=message.country))
             verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
 
     def _append_footer(self, message: Message, shortcode: str, token: str | None

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from gateway.logs import fields
+
 log = logging.getLogger("stopgate.redis")
 
 #: sun_path is 108 bytes on Linux; leave room for the terminating NUL.
@@ -153,7 +155,8 @@ class EmbeddedRedis:
                     f"redis-server exited at start: {stderr.strip() or self._log_tail()}"
                 )
             if _ping(self.socket_path):
-                log.info("embedded redis started", extra={"pid": self.process.pid, "url": self.url})
+                log.info("embedded redis started", extra=fields(
+                    "redis_embedded_started", redis_pid=self.process.pid, url=self.url))
                 return self.url
             time.sleep(0.02)
         self.stop()

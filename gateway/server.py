@@ -27,6 +27,7 @@ from typing import Any
 
 from gateway.config import Account, Config
 from gateway.latency import LatencyBatch
+from gateway.logs import fields
 from gateway.message import Message, new_message_id
 from gateway.metrics import Metrics
 from gateway.mt import MtPipeline, MtResult
@@ -255,7 +256,10 @@ class SenderServer:
         if refusal is not None:
             status, outcome = refusal
             self.metrics.sender_binds.labels(outcome).inc()
-            log.warning("sender bind refused", extra={"peer": link.peer, "reason": outcome})
+            log.warning("sender bind refused", extra=fields(
+                "sender_bind_failed", account=system_id, peer=link.peer,
+                bind=_BIND_NAMES.get(pdu.command_id, "unknown"), reason=outcome,
+                status=f"0x{status:08X}"))
             link.reject_bind(pdu, status)
             return
         self._failures.pop(_host(link.peer), None)
@@ -266,7 +270,8 @@ class SenderServer:
         self.bound[system_id].append(link)
         self.metrics.sender_binds.labels("ok").inc()
         self.metrics.sender_sessions.labels(system_id, bind).inc()
-        log.info("sender bound", extra={"account": system_id, "bind": bind, "peer": link.peer})
+        log.info("sender bound", extra=fields("sender_bound", account=system_id, bind=bind,
+                                              peer=link.peer))
         if bind != "transmitter" and self.on_receiver_bound is not None:
             self._spawn(self.on_receiver_bound(system_id))
 
@@ -278,6 +283,8 @@ class SenderServer:
             if link in self.bound.get(name, ()):
                 self.bound[name].remove(link)
                 self.metrics.sender_sessions.labels(name, conversation.bind).dec()
+                log.info("sender unbound", extra=fields("sender_unbound", account=name,
+                                                        bind=conversation.bind, peer=link.peer))
 
     # --- submit_sm -----------------------------------------------------------------------
 
@@ -309,7 +316,9 @@ class SenderServer:
             completed = self.reassembler.add(key, info, now, context=(link, pdu, part_id))
         except ReassemblyError as error:
             link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
-            log.info("multipart part refused: %s", error, extra={"account": account.system_id})
+            # Debug: the sender hears it on the wire, and it could send one per PDU.
+            log.debug("multipart part refused", extra=fields(
+                "multipart_part_refused", account=account.system_id, error=str(error)))
             return
         if completed is None:
             link.respond(pdu, SubmitSmResp(message_id=part_id))
@@ -355,7 +364,9 @@ class _SenderHandler(LinkHandler):
         self.server.metrics.sender_protocol_errors.labels(
             _status_name(event.error.command_status)
         ).inc()
-        log.info("malformed PDU from sender: %s", event.error, extra={"peer": link.peer})
+        log.info("malformed PDU from sender", extra=fields(
+            "sender_malformed_pdu", peer=link.peer, error=str(event.error),
+            status=_status_name(event.error.command_status)))
 
     def on_rejected(self, link: SmppLink, event: RequestRejected) -> None:
         self.server.metrics.sender_protocol_errors.labels(_status_name(event.status)).inc()

@@ -16,6 +16,7 @@ import asyncio
 import logging
 from typing import Any, cast
 
+from gateway.logs import fields
 from smpp.events import (
     BindFailed,
     BindRequested,
@@ -300,7 +301,8 @@ class SmppLink(asyncio.Protocol):
             elif kind in (LinkDead, IdleTimeout, UnexpectedResponse):
                 # LinkDead/IdleTimeout are followed by ConnectionClosed; a stray response is
                 # harmless and only worth a debug line.
-                log.debug("%s: %s", self.peer or self.name, event)
+                log.debug("SMPP session event", extra=fields(
+                    "smpp_session_event", peer=self.peer or self.name, detail=str(event)))
 
     def _fail_waiters(self, exc: Exception) -> None:
         waiters, self._waiters = self._waiters, {}

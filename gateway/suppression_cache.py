@@ -65,6 +65,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from gateway import suppression_lua as lua
+from gateway.logs import fields
 from gateway.suppression_source import (
     AsyncSuppressionSource,
     LedgerSource,
@@ -315,7 +316,8 @@ class SuppressionCache:
 
     async def invalidate(self, reason: str) -> None:
         """Drop the marker and any rebuild's lease: every instance fails closed until rebuilt."""
-        log.warning("suppression cache invalidated: %s", reason)
+        log.warning("suppression cache invalidated", extra=fields(
+            "suppression_cache_invalidated", reason=reason))
         with self._redis_errors():
             await self.redis.delete(READY_KEY, BUILD_KEY)
         # Only now: while the delete has not happened (Redis down, still loading its AOF),
@@ -348,7 +350,8 @@ class SuppressionCache:
                     args=[marker, self.lease_ms, "0" if online else "1"])
             if acquired:
                 break
-            log.info("suppression cache: another instance is rebuilding; waiting for it")
+            log.info("suppression cache: another instance is rebuilding; waiting for it",
+                     extra=fields("suppression_rebuild_waiting"))
             if await self._wait_for_other_rebuild():
                 return 0
         if not online:
@@ -356,8 +359,9 @@ class SuppressionCache:
         renewal = asyncio.create_task(self._keep_lease(marker))
         loaded = 0
         try:
-            log.info("suppression cache rebuild started: generation %s, about %d entries%s",
-                     marker, total, " (online)" if online else "")
+            log.info("suppression cache rebuild started", extra=fields(
+                "suppression_rebuild_started", generation=marker, entries=total,
+                online=online))
             if progress is not None:
                 progress(0, total)
             async with contextlib.aclosing(ledger_batches(ledger, batch)) as batches:
@@ -376,13 +380,14 @@ class SuppressionCache:
             raise
         finally:
             renewal.cancel()
-        log.info("suppression cache ready: generation %s, %d entries read, %d members",
-                 marker, loaded, members)
+        log.info("suppression cache ready", extra=fields(
+            "suppression_cache_ready", generation=marker, entries=loaded, members=members))
         try:
             await self.calibrate(ledger, marker)
             await self.sweep()
         except RedisError as exc:  # the cache is ready; a keeper calibrates later
-            log.warning("suppression cache: after the rebuild: %s", exc)
+            log.warning("suppression cache: calibration after the rebuild failed",
+                        extra=fields("suppression_calibrate_failed", error=str(exc)))
         return loaded
 
     async def calibrate(self, ledger: LedgerSource, marker: str, tries: int = 3) -> None:
@@ -402,8 +407,9 @@ class SuppressionCache:
             diff = in_ledger - state.members
             if diff == previous:
                 if diff:
-                    log.warning("suppression ledger holds %d entries more than the cache "
-                                "(aliases of the same numbers?)", diff)
+                    log.warning("suppression ledger holds more entries than the cache "
+                                "(aliases of the same numbers?)", extra=fields(
+                                    "suppression_cache_baseline", difference=diff))
                 with self._redis_errors():
                     await self.redis.set(f"sp:{marker.split(':')[0]}:base", diff, nx=True)
                 return

@@ -29,6 +29,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from gateway.logs import fields
 from gateway.suppression_cache import SuppressionCache, relayout_bits
 from gateway.suppression_source import LedgerSource, ledger_count
 
@@ -52,6 +53,7 @@ class CacheKeeper:
         settle: float = 1.0,
         batch: int = 10_000,
         log_every: float = 5.0,
+        fail_closed: bool = True,
     ) -> None:
         self.cache = cache
         self.ledger = ledger
@@ -62,6 +64,8 @@ class CacheKeeper:
         self.settle = settle
         self.batch = batch
         self.log_every = log_every
+        #: policy.fail_closed, for the log: what an unknown state means for promotional MTs.
+        self.fail_closed = fail_closed
         #: Last known: the cache is complete (promotional traffic may be looked up).
         self.ready = False
         self.rebuilding = False
@@ -74,6 +78,7 @@ class CacheKeeper:
         self._ready_event = asyncio.Event()
         self._next_verify = 0.0
         self._last_progress_log = 0.0
+        self._was_ready = False  # ever ready: the first readiness at start is no recovery
         self._task: asyncio.Task[None] | None = None
 
     # --- running ----------------------------------------------------------------------
@@ -109,15 +114,16 @@ class CacheKeeper:
                 delay = min(self.max_backoff, self.interval * 2 ** (failures - 1))
                 error = f"{type(exc).__name__}: {exc}"
                 self._update(ready=await self._still_ready(), rebuilding=False, last_error=error)
-                if failures == 1:
-                    log.error("suppression cache check failed (retry in %.1fs): %s", delay, exc,
-                              exc_info=not isinstance(exc, (RedisError, OSError)))
-                else:
-                    log.debug("suppression cache check failed again: %s", exc)
+                level = logging.ERROR if failures == 1 else logging.DEBUG
+                log.log(level, "suppression cache check failed", extra=fields(
+                    "suppression_check_failed", error=error, retry_in_s=delay,
+                    failures=failures),
+                    exc_info=failures == 1 and not isinstance(exc, (RedisError, OSError)))
                 await asyncio.sleep(delay)
                 continue
             if failures:
-                log.info("suppression cache check succeeds again after %d failures", failures)
+                log.info("suppression cache check succeeds again", extra=fields(
+                    "suppression_check_recovered", failures=failures))
             failures = 0
             self._update(last_error=None)
             with contextlib.suppress(TimeoutError):
@@ -147,8 +153,9 @@ class CacheKeeper:
                 state = await cache.state()
                 bits = relayout_bits(state) if cache.buckets is None else None
                 if bits is not None and state.building is None:
-                    log.info("suppression cache: %d members in 2**%s buckets; "
-                             "re-laying out to 2**%d", state.members, state.bits, bits)
+                    log.info("suppression cache outgrew its buckets: re-laying it out",
+                             extra=fields("suppression_relayout", members=state.members,
+                                          bits=state.bits, new_bits=bits))
                     await self._rebuild(online=True)
 
     async def _rebuild(self, *, online: bool) -> None:
@@ -163,8 +170,9 @@ class CacheKeeper:
         self.rebuilds += 1
         members = await self.cache.count()
         self._update(ready=await self.cache.is_ready(), suppressed=members)
-        log.info("suppression cache rebuilt in %.1fs: %d entries from the ledger, %s members",
-                 time.monotonic() - started, loaded, members)
+        log.info("suppression cache rebuilt", extra=fields(
+            "suppression_rebuild_done", seconds=round(time.monotonic() - started, 3),
+            entries=loaded, members=members, online=online))
         if self.verify_every is not None:
             self._next_verify = time.monotonic() + self.verify_every
 
@@ -172,8 +180,9 @@ class CacheKeeper:
         now = time.monotonic()
         if now - self._last_progress_log >= self.log_every or done >= total:
             self._last_progress_log = now
-            log.info("suppression cache rebuild: %d/%d entries (%.0f%%)",
-                     done, total, 100.0 * done / total if total else 100.0)
+            log.info("suppression cache rebuild progress", extra=fields(
+                "suppression_rebuild_progress", entries=done, total=total,
+                percent=round(100.0 * done / total if total else 100.0)))
         self._update(progress=(done, total))
 
     # --- drift between the ledger and the cache -----------------------------------------
@@ -213,10 +222,13 @@ class CacheKeeper:
 
     def _update(self, **changes: Any) -> None:
         changed = False
+        was_ready = self.ready
         for name, value in changes.items():
             if getattr(self, name) != value:
                 setattr(self, name, value)
                 changed = True
+        if self.ready != was_ready:
+            self._log_readiness()
         if self.ready:
             self._ready_event.set()
         else:
@@ -225,7 +237,25 @@ class CacheKeeper:
             try:
                 self.on_change(self)
             except Exception:
-                log.exception("suppression cache on_change callback failed")
+                log.exception("suppression cache on_change callback failed",
+                              extra=fields("suppression_keeper_failed"))
+
+
+    def _log_readiness(self) -> None:
+        """fail_closed_on when the suppression state becomes unknown, fail_closed_off when it
+        is known again: while on, promotional traffic is refused (or, with policy.fail_closed
+        = false, passes unchecked)."""
+        promotional = "refused" if self.fail_closed else "unchecked"
+        if not self.ready:
+            log.warning("suppression state unknown: promotional traffic %s until the cache "
+                        "is complete", promotional, extra=fields(
+                            "fail_closed_on", promotional=promotional, error=self.last_error))
+            return
+        level = logging.WARNING if self._was_ready else logging.INFO
+        self._was_ready = True
+        log.log(level, "suppression state known: promotional traffic checked again",
+                extra=fields("fail_closed_off", promotional="checked",
+                             suppressed=self.suppressed))
 
 
 async def run_keeper(

@@ -34,6 +34,7 @@ from gateway.ledger import (
     Source,
     SuppressionRow,
 )
+from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.suppression_cache import SuppressionCache
 from rules.numbers import normalize_once
@@ -156,6 +157,10 @@ class Suppressions:
         await self._write_through("add", [(scope, number)])
         if recorded.changed:
             self.metrics.optouts_total.labels(source).inc()
+        log.info("opt-out recorded", extra=fields(
+            "optout_recorded", account=scope, number=number, source=source, keyword=keyword,
+            campaign=campaign, number_called=number_called, reason=reason,
+            changed=recorded.changed))
         return recorded
 
     async def optin(
@@ -168,6 +173,9 @@ class Suppressions:
         )
         recorded = await self._record(event)
         await self._write_through("remove", [(scope, number)])
+        log.info("opt-in recorded", extra=fields(
+            "optin_recorded", account=scope, number=number, source=source, keyword=keyword,
+            changed=recorded.changed))
         return recorded
 
     async def scopes(self, number: str) -> list[str]:
@@ -233,6 +241,9 @@ class Suppressions:
             await flush()
         finally:
             self.metrics.suppression_imports.labels("invalid").inc(report.invalid)
+            log.info("suppression import ended", extra=fields(
+                "suppression_import", account=scope, source=source, lines=report.lines,
+                added=report.added, already=report.already, invalid=report.invalid))
         return report
 
     async def export_csv(self, scope: str | None) -> AsyncGenerator[str, None]:
@@ -253,15 +264,18 @@ class Suppressions:
                 await self.cache.add_many(pairs)
             else:
                 await self.cache.remove_many(pairs)
-        except Exception:
+        except Exception as exc:
             # The ledger has it; the cache is now marked dirty and refuses promotional
             # traffic until the keeper rebuilds it from the ledger.
-            log.warning("suppression cache write-through failed; cache marked for rebuild")
+            log.warning("suppression cache write-through failed; cache marked for rebuild",
+                        extra=fields("suppression_write_through_failed", entries=len(pairs),
+                                     error=f"{type(exc).__name__}: {exc}"))
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("suppression import: a chunk failed", exc_info=task.exception())
+        log.error("suppression import: a chunk failed", exc_info=task.exception(),
+                  extra=fields("suppression_import_failed"))
 
 
 async def _numbered(

@@ -65,6 +65,7 @@ from gateway.dispatch import (
     SubmitError,
     Throttled,
 )
+from gateway.logs import fields
 from gateway.routing import Router
 from smpp.constants import CommandId, CommandStatus
 from smpp.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Pdu, SubmitSm
@@ -254,7 +255,8 @@ class UpstreamPool:
         try:
             status = await self._on_deliver_sm(deliver, upstream)
         except Exception:
-            log.exception("%s: deliver_sm handler failed; answering ESME_RX_T_APPN", upstream)
+            log.exception("deliver_sm handler failed; answering ESME_RX_T_APPN (the carrier "
+                          "retries)", extra=fields("deliver_sm_failed", upstream=upstream))
             status = CommandStatus.ESME_RX_T_APPN
         link.respond(request, response(command_status=status))
 

@@ -39,6 +39,7 @@ import aiohttp
 
 from gateway.config import Account, Webhook
 from gateway.ledger import AsyncLedger, OutboxRow
+from gateway.logs import fields
 from gateway.metrics import Metrics
 
 __all__ = ["SIGNATURE_HEADER", "WebhookWorker", "backoff_delay", "sign"]
@@ -120,8 +121,9 @@ class WebhookWorker:
         try:
             await self.ledger.webhook_release(self.worker_id)
         except Exception:
-            log.warning("webhooks: could not release claims on stop; they expire in %.0fs",
-                        self.lease_seconds)
+            log.warning("webhooks: could not release claims on stop; they expire by "
+                        "themselves", extra=fields("webhook_release_failed",
+                                                   lease_s=self.lease_seconds))
 
     async def run(self) -> None:
         """Claim and deliver until cancelled; a failing ledger is retried each poll."""
@@ -138,7 +140,8 @@ class WebhookWorker:
                     rows = await self.ledger.claim_webhooks(
                         self.worker_id, free, self.lease_seconds, datetime.now(UTC))
                 except Exception:
-                    log.exception("webhooks: claiming from the ledger failed")
+                    log.exception("webhooks: claiming from the ledger failed",
+                                  extra=fields("webhook_claim_failed"))
                     rows = []
                 claimed = len(rows)
                 for row in rows:
@@ -160,15 +163,17 @@ class WebhookWorker:
         except asyncio.CancelledError:
             raise
         except Exception:  # the ledger failed closing the row: the lease expires, retried
-            log.exception("webhooks: could not record the outcome of delivery %d", row.id)
+            log.exception("webhooks: could not record the outcome of a delivery",
+                          extra=fields("webhook_record_failed", account=row.account,
+                                       delivery=row.id))
 
     async def _attempt(self, row: OutboxRow) -> None:
         account = self.accounts.get(row.account)
         if account is None or not account.webhook_url:
             await self.ledger.webhook_give_up(row.id, self.worker_id, None, datetime.now(UTC))
             self.metrics.webhook_deliveries.labels("no_url").inc()
-            log.info("webhooks: account %r has no webhook_url; delivery %d dropped",
-                     row.account, row.id)
+            log.info("webhooks: the account has no webhook_url; delivery dropped",
+                     extra=fields("webhook_dropped", account=row.account, delivery=row.id))
             return
         status: int | None = None
         try:
@@ -188,14 +193,17 @@ class WebhookWorker:
         if age + delay >= self.config.give_up_after:
             await self.ledger.webhook_give_up(row.id, self.worker_id, status, now)
             self.metrics.webhook_deliveries.labels("gave_up").inc()
-            log.warning("webhooks: gave up delivery %d to %r after %d attempts (%s)",
-                        row.id, row.account, row.attempts, failure)
+            log.warning("webhooks: delivery given up", extra=fields(
+                "webhook_given_up", account=row.account, delivery=row.id,
+                event_id=row.event_id, attempts=row.attempts, error=failure,
+                status=status, age_s=round(age)))
             return
         await self.ledger.webhook_retry(row.id, self.worker_id, status,
                                         now + timedelta(seconds=delay))
         self.metrics.webhook_deliveries.labels("retry").inc()
-        log.info("webhooks: delivery %d to %r failed (%s), attempt %d; retry in %.1fs",
-                 row.id, row.account, failure, row.attempts, delay)
+        log.info("webhooks: delivery failed; retrying", extra=fields(
+            "webhook_retry", account=row.account, delivery=row.id, event_id=row.event_id,
+            attempts=row.attempts, error=failure, status=status, retry_in_s=round(delay, 1)))
 
     async def _post(self, account: Account, row: OutboxRow) -> int:
         assert self._session is not None

@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 
+from gateway import logs
 from gateway.app import Gateway
 from gateway.config import Config
 from gateway.eventloop import run, settle_heap
@@ -34,12 +35,7 @@ def _multiprocess_metrics() -> None:
 
 def _tag_logs(slot: int) -> None:
     """Every log line of this worker says which worker (and pid) wrote it."""
-    tag = f"[worker {slot} pid {os.getpid()}] "
-    for handler in logging.getLogger().handlers:
-        formatter = handler.formatter
-        fmt = formatter._fmt if formatter is not None and formatter._fmt else "%(message)s"
-        handler.setFormatter(logging.Formatter(fmt.replace("%(message)s",
-                                                           tag + "%(message)s")))
+    logs.set_context(worker=slot, pid=os.getpid())
 
 
 async def _serve(config: Config, ready_fd: int) -> int:
@@ -66,6 +62,7 @@ def run_worker(config: Config, slot: int, ready_fd: int) -> int:
     """Run one worker's gateway until SIGTERM (or its parent's death); its exit code."""
     _multiprocess_metrics()
     _tag_logs(slot)
-    log.info("starting on SMPP port %d, HTTP port %d", config.server.smpp_listen.port,
-             config.server.http_listen.port)
+    log.info("worker starting", extra=logs.fields(
+        "worker_starting", smpp_port=config.server.smpp_listen.port,
+        http_port=config.server.http_listen.port))
     return int(run(_serve(config, ready_fd)))

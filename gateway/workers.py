@@ -39,6 +39,7 @@ from pathlib import Path
 from types import FrameType
 
 from gateway.config import Config
+from gateway.logs import fields
 from gateway.worker_setup import ListenerReservation, WorkerSetupError, problems, worker_config
 
 __all__ = ["supervise"]
@@ -99,7 +100,9 @@ class Supervisor:
 
     def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
         if not self.stopping:
-            log.info("%s: stopping %d workers", signal.Signals(signum).name, len(self.workers))
+            log.info("%s: stopping %d workers", signal.Signals(signum).name, len(self.workers),
+                     extra=fields("gateway_stopping", signal=signal.Signals(signum).name,
+                                  workers=len(self.workers)))
         self.stopping = True
 
     def _install_signals(self) -> None:
@@ -121,7 +124,8 @@ class Supervisor:
                 os.close(read_end)
                 code = self._worker_main(worker.slot, write_end)
             except BaseException:
-                log.exception("worker %d failed", worker.slot)
+                log.exception("worker %d failed", worker.slot,
+                              extra=fields("worker_failed", worker=worker.slot))
             finally:
                 with contextlib.suppress(Exception):
                     logging.shutdown()
@@ -133,7 +137,8 @@ class Supervisor:
         worker.listening = False
         worker.started = time.monotonic()
         worker.restart_at = None
-        log.info("worker %d started: pid %d", worker.slot, pid)
+        log.info("worker %d started: pid %d", worker.slot, pid,
+                 extra=fields("worker_started", worker=worker.slot, worker_pid=pid))
 
     def _worker_main(self, slot: int, ready_fd: int) -> int:  # pragma: no cover - in the child
         parent = os.getppid()
@@ -172,7 +177,9 @@ class Supervisor:
         self._close_pipe(worker)
         self._mark_dead(pid)
         if self.stopping:
-            log.info("worker %d (pid %d) %s", worker.slot, pid, _describe(status))
+            log.info("worker %d (pid %d) %s", worker.slot, pid, _describe(status),
+                     extra=fields("worker_exited", worker=worker.slot, worker_pid=pid,
+                                  status=_describe(status)))
             # SIGTERM itself is a clean end: it came before the worker's handler was set.
             clean = status == 0 or (os.WIFSIGNALED(status)
                                     and os.WTERMSIG(status) == signal.SIGTERM)
@@ -181,7 +188,9 @@ class Supervisor:
             return
         if not self.announced:
             log.error("worker %d (pid %d) %s while starting; stopping (see its log above)",
-                      worker.slot, pid, _describe(status))
+                      worker.slot, pid, _describe(status),
+                      extra=fields("worker_start_failed", worker=worker.slot, worker_pid=pid,
+                                   status=_describe(status)))
             self.exit_code = 1
             self.stopping = True
             return
@@ -190,7 +199,10 @@ class Supervisor:
         delay = min(RESTART_MAX, RESTART_FIRST * 2 ** (worker.failures - 1))
         worker.restart_at = time.monotonic() + delay
         log.error("worker %d (pid %d) %s after %.1fs; restarting it in %.1fs",
-                  worker.slot, pid, _describe(status), ran, delay)
+                  worker.slot, pid, _describe(status), ran, delay,
+                  extra=fields("worker_died", worker=worker.slot, worker_pid=pid,
+                               status=_describe(status), ran_s=round(ran, 1),
+                               restart_in_s=delay))
 
     def _mark_dead(self, pid: int) -> None:
         # Its live gauges (sessions, in-flight...) leave the sums; its counters stay counted.
@@ -224,6 +236,10 @@ class Supervisor:
             print(f"stopgate: SMPP on {server.smpp_listen.host}:{self.smpp.port}, "
                   f"HTTP on {server.http_listen.host}:{self.http.port}, "
                   f"{len(self.workers)} workers", flush=True)
+            log.info("gateway started", extra=fields(
+                "gateway_started", smpp_listen=f"{server.smpp_listen.host}:{self.smpp.port}",
+                http_listen=f"{server.http_listen.host}:{self.http.port}",
+                workers=len(self.workers)))
 
     # --- the loop -----------------------------------------------------------------------
 
@@ -251,7 +267,9 @@ class Supervisor:
                     killed = True
                     for worker in alive:
                         log.error("worker %d (pid %d) still draining after %.0fs: killed",
-                                  worker.slot, worker.pid, DRAIN_GRACE)
+                                  worker.slot, worker.pid, DRAIN_GRACE,
+                                  extra=fields("worker_killed", worker=worker.slot,
+                                               worker_pid=worker.pid, grace_s=DRAIN_GRACE))
                         with contextlib.suppress(ProcessLookupError):
                             os.kill(worker.pid, signal.SIGKILL)
             else:
@@ -274,6 +292,7 @@ class Supervisor:
                         pass
             self._read_pipes(readable)
         signal.set_wakeup_fd(-1)
+        log.info("gateway stopped", extra=fields("gateway_stopped", exit_code=self.exit_code))
         return self.exit_code
 
 
