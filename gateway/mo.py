@@ -173,7 +173,7 @@ class KeywordHandler:
         campaigns: CampaignMemory | None,
         metrics: Metrics,
         *,
-        reassembly_timeout: float = 60.0,
+        reassembly_timeout: float | None = None,
     ) -> None:
         self.config = config
         self.suppressions = suppressions
@@ -184,8 +184,11 @@ class KeywordHandler:
         self._countries: dict[str, KeywordSet] = {}
         for entry in config.keywords:
             self._countries.setdefault(entry.country, entry)
+        smpp = config.smpp
+        # Only to judge the whole text: every part is forwarded to the account anyway.
         self._reassembler: Reassembler[None] = Reassembler(
-            max_pending=10_000, max_bytes=4_000_000, timeout=reassembly_timeout)
+            max_pending=smpp.reassembly_max_pending, max_bytes=smpp.reassembly_max_bytes,
+            timeout=reassembly_timeout or smpp.reassembly_timeout)
         self._replies: set[asyncio.Task[None]] = set()
         operator = config.optout.operator_number
         self._operator_key = number_key(operator) if operator else ""
@@ -214,7 +217,8 @@ class KeywordHandler:
             if info.total == 1:
                 return decode_text(info.payload, pdu.data_coding)
             now = time.monotonic()
-            self._reassembler.expire(now)
+            for expired in self._reassembler.expire(now):
+                self.metrics.reassembly_dropped.labels(expired.reason).inc()
             key = (pdu.source_addr, pdu.destination_addr)
             done = self._reassembler.add(key, info, now)
         except (ConcatError, ReassemblyError, ValueError):
