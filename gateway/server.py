@@ -360,6 +360,7 @@ class SenderServer:
             link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
             log.info("multipart part refused: %s", error, extra={"account": account.system_id})
             return
+        self.drop_incomplete(now)  # a part over the caps evicts the oldest: its receipts go now
         if completed is None:
             link.respond(pdu, SubmitSmResp(message_id=part_id))
             return

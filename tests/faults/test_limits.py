@@ -1,0 +1,457 @@
+"""Resource limits: whoever goes over one gets a defined answer, everyone else notices nothing.
+
+Each test starts a real gateway on loopback with the limit turned down, goes over
+it with real SMPP or HTTP, checks the exact answer and the metric that counts it,
+and checks that a well-behaved sender next to it lost nothing. Loopback has more
+than one address: connections from 127.0.0.2 (still to 127.0.0.1) stand for a
+second client machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+import redis.asyncio as aioredis
+
+from gateway.smpp_link import BindError, SmppLink
+from smpp.codec import encode
+from smpp.constants import CommandId, CommandStatus, Tag
+from smpp.pdu import BindTransmitter, SubmitSm, SubmitSmResp
+from smpp.session import Role
+from smpp.tlv import tlv_str
+from tests.integration.conftest import Stack
+from tests.integration.policy_stack import multipart, send_parts
+from tests.integration.senders import (
+    RawSmpp,
+    Sender,
+    bind_sender,
+    eventually,
+    message,
+    running_stack,
+)
+from tests.integration.test_hostile_senders import (
+    Bystander,
+    Scene,
+    id_map,
+    while_bystander_sends,
+)
+
+TIMEOUT = 5.0
+S = CommandStatus
+OTHER_HOST = "127.0.0.2"  # loopback too: a second client address
+LONG = ("Your parcel 4711 left our warehouse in Lyon this morning and reaches the pickup "
+        "point on Thursday; bring this message and an ID to collect it before Saturday noon.")
+
+
+def metric(stack: Stack, name: str, labels: Mapping[str, str] | None = None) -> float:
+    value = stack.gateway.metrics.registry.get_sample_value(name, dict(labels or {}))
+    return value or 0.0
+
+
+@contextlib.asynccontextmanager
+async def scene_with(redis_url: str, tmp_path: Path, **sections: Any) -> AsyncIterator[Scene]:
+    """A stack with these limits and a bystander bound on it (as test_hostile_senders')."""
+    async with running_stack(redis_url, tmp_path, **sections) as stack:
+        link, sender = await bind_sender(stack.smpp_port)
+        first = await asyncio.wait_for(link.request(message("before")), TIMEOUT)
+        await eventually(lambda: len(sender.receipts()) == 1, "the first receipt")
+        assert sender.receipt_ids() == [first.message_id]  # type: ignore[attr-defined]
+        redis = aioredis.Redis.from_url(redis_url)
+        try:
+            before: dict[bytes, bytes] = {}
+            for _ in range(int(TIMEOUT / 0.01)):  # the id map write trails the answer
+                before = await id_map(redis)
+                if before:
+                    break
+                await asyncio.sleep(0.01)
+            assert before, "the first message left an id map entry"
+            yield Scene(stack, redis, Bystander(link, sender), before)
+        finally:
+            await redis.aclose()
+            link.abort()
+
+
+async def bound_raw(port: int) -> RawSmpp:
+    """A raw connection bound as acme's transmitter (receipts never land on it)."""
+    raw = await RawSmpp.open(port)
+    await raw.send(BindTransmitter(sequence=1, system_id="acme", password="acmepass"))
+    _, command_id, status, _ = await raw.read_header()
+    assert (command_id, status) == (CommandId.bind_transmitter_resp, 0)
+    return raw
+
+
+async def trickle(raw: RawSmpp, data: bytes, every: float) -> int:
+    """Write ``data`` a byte at a time until done or the peer closes; the bytes written."""
+    for sent in range(len(data)):
+        if raw.writer.is_closing() or raw.reader.at_eof():
+            return sent
+        raw.writer.write(data[sent:sent + 1])
+        try:
+            await asyncio.wait_for(raw.writer.drain(), TIMEOUT)
+        except ConnectionError:
+            return sent
+        await asyncio.sleep(every)
+    return len(data)
+
+
+# --- SMPP: sessions ----------------------------------------------------------------------
+
+
+async def bind_from(port: int, host: str, system_id: str, password: str) -> SmppLink:
+    """Bind a transmitter from the local address ``host``; raises BindError when refused."""
+    loop = asyncio.get_running_loop()
+    _, link = await asyncio.wait_for(loop.create_connection(
+        lambda: SmppLink(Role.ESME, Sender(), enquire_link_interval=None, idle_timeout=None),
+        "127.0.0.1", port, local_addr=(host, 0)), TIMEOUT)
+    try:
+        await asyncio.wait_for(link.bind("transmitter", system_id, password), TIMEOUT)
+    except BaseException:
+        link.abort()
+        raise
+    return link
+
+
+async def test_binds_over_max_sessions_per_address_get_esme_rbindfail_and_bound_sessions_carry_on(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with running_stack(flushed_redis, tmp_path, smpp={
+            "max_sessions_per_address": 2, "max_sessions_per_account": 0}) as stack:
+        port = stack.smpp_port
+        acme = await bind_from(port, "127.0.0.1", "acme", "acmepass")
+        globex = await bind_from(port, "127.0.0.1", "globex", "globex1")
+        # A third bind from the same address, whatever the account: refused.
+        for system_id, password in (("acme", "acmepass"), ("globex", "globex1")):
+            with pytest.raises(BindError) as refused:
+                await bind_from(port, "127.0.0.1", system_id, password)
+            assert refused.value.status == S.ESME_RBINDFAIL
+        assert metric(stack, "stopgate_sender_binds_total",
+                      {"outcome": "too_many_from_address"}) == 2
+        # Another address has its own allowance.
+        elsewhere = await bind_from(port, OTHER_HOST, "acme", "acmepass")
+        # The bound sessions noticed nothing.
+        for link in (acme, globex, elsewhere):
+            answer = await asyncio.wait_for(link.request(message("still here")), TIMEOUT)
+            assert isinstance(answer, SubmitSmResp) and answer.command_status == 0
+        await eventually(lambda: len(stack.simulator.messages()) == 3, "three messages out")
+        # A session that leaves frees its place.
+        await asyncio.wait_for(globex.unbind(), TIMEOUT)
+        again = await bind_from(port, "127.0.0.1", "globex", "globex1")
+        for link in (acme, again, elsewhere):
+            await asyncio.wait_for(link.unbind(), TIMEOUT)
+
+
+# --- SMPP: slow senders --------------------------------------------------------------------
+
+
+async def test_a_connection_that_never_binds_is_closed_after_bind_timeout(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with scene_with(flushed_redis, tmp_path, smpp={"bind_timeout": 0.5}) as scene:
+        loop = asyncio.get_running_loop()
+        bind = encode(BindTransmitter(sequence=1, system_id="acme", password="acmepass"))
+
+        async def silent_and_trickling() -> None:
+            started = loop.time()
+            silent = await RawSmpp.open(scene.stack.smpp_port)
+            trickler = await RawSmpp.open(scene.stack.smpp_port)
+            # A byte every 0.1 s would need 4 s for the bind: the 0.5 s deadline comes first.
+            sending = asyncio.create_task(trickle(trickler, bind, 0.1))
+            assert await silent.closed_by_peer()
+            assert await trickler.closed_by_peer()
+            assert await asyncio.wait_for(sending, TIMEOUT) < len(bind)
+            assert loop.time() - started >= 0.5
+            silent.close()
+            trickler.close()
+
+        await while_bystander_sends(scene, silent_and_trickling)
+
+
+@pytest.mark.parametrize("how", ["stops_mid_frame", "trickles_a_byte_at_a_time"])
+async def test_a_bound_sender_whose_frame_never_completes_is_closed_after_frame_timeout(
+    flushed_redis: str, tmp_path: Path, how: str,
+) -> None:
+    async with scene_with(flushed_redis, tmp_path, smpp={"frame_timeout": 0.5}) as scene:
+        frame = encode(message("x" * 150, receipt=False))
+
+        async def stuck() -> None:
+            raw = await bound_raw(scene.stack.smpp_port)
+            if how == "stops_mid_frame":
+                await raw.send(frame[:20])
+                assert await raw.closed_by_peer()
+            else:  # 0.05 s a byte: 9 s for the frame, far past the deadline
+                sending = asyncio.create_task(trickle(raw, frame, 0.05))
+                assert await raw.closed_by_peer()
+                assert await asyncio.wait_for(sending, TIMEOUT) < len(frame)
+            raw.close()
+
+        await while_bystander_sends(scene, stuck)
+        assert metric(scene.stack, "stopgate_sender_connections_closed_total",
+                      {"reason": "frame_timeout"}) == 1
+        assert all(m.text != "x" * 150 for m in scene.stack.simulator.messages())
+
+
+# --- SMPP: reassembly --------------------------------------------------------------------
+
+
+def undeliv_receipt_ids(sender: Sender) -> list[str]:
+    return [tlv_str(pdu, Tag.receipted_message_id) or "" for pdu in sender.receipts()
+            if b"stat:UNDELIV" in pdu.short_message]
+
+
+async def test_multipart_submits_over_reassembly_max_pending_drop_the_oldest_with_a_receipt(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with running_stack(flushed_redis, tmp_path,
+                             smpp={"reassembly_max_pending": 2}) as stack:
+        link, sender = await bind_sender(stack.smpp_port)
+        messages = {name: multipart(f"{LONG} [{name}]", "udh8", service_type="OTP",
+                                    ref=ref) for ref, name in enumerate("ABC", start=1)}
+        assert all(len(parts) == 2 for parts in messages.values())
+        # The first part of each: A and B wait; C's makes three, so A (the oldest) goes.
+        firsts = {name: (await send_parts(link, parts[:1]))[0]
+                  for name, parts in messages.items()}
+        assert {answer.command_status for answer in firsts.values()} == {0}
+        await eventually(lambda: metric(stack, "stopgate_reassembly_dropped_total",
+                                        {"reason": "evicted"}) == 1, "A evicted")
+        # A's sender learns it: an UNDELIV receipt for the id its part was given.
+        await eventually(lambda: len(undeliv_receipt_ids(sender)) == 1, "A's receipt")
+        assert undeliv_receipt_ids(sender) == [firsts["A"].message_id]
+        # B and C complete and go out whole; A never reaches the carrier.
+        for name in "BC":
+            [last] = await send_parts(link, messages[name][1:])
+            assert last.command_status == 0
+        await eventually(lambda: len(stack.simulator.messages()) == 2, "B and C out")
+        assert sorted(m.text for m in stack.simulator.messages()) == [
+            f"{LONG} [B]", f"{LONG} [C]"]
+        assert metric(stack, "stopgate_reassembly_pending") == 0
+        answer = await asyncio.wait_for(link.request(message("short")), TIMEOUT)
+        assert isinstance(answer, SubmitSmResp) and answer.command_status == 0
+        await asyncio.wait_for(link.unbind(), TIMEOUT)
+
+
+# --- DLR queue -----------------------------------------------------------------------------
+
+
+async def test_receipts_over_pending_max_count_drop_the_oldest_and_the_newest_arrive_on_rebind(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with running_stack(flushed_redis, tmp_path, dlr={"pending_max_count": 3}) as stack:
+        transmitter, _ = await bind_sender(stack.smpp_port, kind="transmitter")
+        ids = []
+        for n in range(5):  # one at a time: the queue's order is the sending order
+            answer = await asyncio.wait_for(transmitter.request(message(f"parcel {n}")), TIMEOUT)
+            assert isinstance(answer, SubmitSmResp) and answer.command_status == 0
+            ids.append(answer.message_id)
+            await eventually(lambda n=n: metric(stack, "stopgate_dlr_total",
+                                                {"outcome": "queued"}) == n + 1,
+                             f"receipt {n} queued")
+        assert metric(stack, "stopgate_dlr_total", {"outcome": "dropped_count"}) == 2
+        receiver, listener = await bind_sender(stack.smpp_port, kind="receiver")
+        await eventually(lambda: metric(stack, "stopgate_dlr_total",
+                                        {"outcome": "delivered"}) == 3, "the queue delivered")
+        assert sorted(listener.receipt_ids()) == sorted(ids[2:])  # the newest three
+        for link in (transmitter, receiver):
+            await asyncio.wait_for(link.unbind(), TIMEOUT)
+
+
+# --- HTTP: bodies --------------------------------------------------------------------------
+
+
+async def over_the_limit_chunked() -> AsyncIterator[bytes]:
+    """3 KiB without Content-Length: the limit is counted as the body streams."""
+    for _ in range(3):
+        yield b"a=" + b"x" * 1022
+
+
+async def test_every_route_that_reads_a_body_answers_413_json_over_max_body_size(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with running_stack(flushed_redis, tmp_path, http={"max_body_size": 2048}) as stack, \
+            aiohttp.ClientSession() as http:
+        assert stack.gateway.ledger is not None
+        token = next(iter((await stack.gateway.ledger.tokens_for(
+            "acme", ["+33612345678"])).values()))
+        auth = {"Authorization": "Bearer acme-key"}
+        routes = [
+            ("POST", "/v1/messages", auth, "application/json"),
+            ("PUT", "/v1/suppressions/+33612345678", auth, "application/json"),
+            ("POST", f"/o/{token}", {}, "application/x-www-form-urlencoded"),
+            ("POST", f"/o/{token}/reason", {}, "application/x-www-form-urlencoded"),
+        ]
+        for method, path, headers, content_type in routes:
+            for body in (b"a=" + b"x" * 3000, over_the_limit_chunked()):
+                async with http.request(method, stack.http_url + path, data=body, headers={
+                        **headers, "Content-Type": content_type}) as response:
+                    assert response.status == 413, (method, path)
+                    answer = orjson.loads(await response.read())
+                    assert answer["error"] == "body_too_large", answer
+                    assert answer["detail"]
+        # Nothing was sent or opted out, and the same routes still work within the limit.
+        assert stack.simulator.messages() == []
+        async with http.get(f"{stack.http_url}/v1/suppressions/+33612345678",
+                            headers=auth) as response:
+            assert (await response.json())["suppressed"] is False
+        async with http.post(f"{stack.http_url}/v1/messages", headers=auth,
+                             json={"to": "+33612345678", "text": "hi"}) as response:
+            assert response.status == 202
+
+
+# --- HTTP: slow clients and connection floods --------------------------------------------
+
+
+async def open_http(stack: Stack, host: str = "127.0.0.1"
+                    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.wait_for(asyncio.open_connection(
+        "127.0.0.1", stack.gateway.http_port, local_addr=(host, 0)), TIMEOUT)
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers by lower-case name, body) of one response with a Content-Length."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, _, value in
+               (line.partition(":") for line in lines if line)}
+    body = await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), TIMEOUT)
+    return int(status_line.split()[1]), headers, body
+
+
+async def closed_by_server(reader: asyncio.StreamReader) -> bool:
+    try:
+        return await asyncio.wait_for(reader.read(), TIMEOUT) == b""
+    except ConnectionResetError:
+        return True
+
+
+async def healthz(http: aiohttp.ClientSession, stack: Stack) -> int:
+    async with http.get(f"{stack.http_url}/healthz") as response:
+        return response.status
+
+
+async def test_http_headers_trickled_a_byte_at_a_time_are_cut_off_after_header_timeout(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with running_stack(flushed_redis, tmp_path, http={"header_timeout": 0.5}) as stack, \
+            aiohttp.ClientSession() as http:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        reader, writer = await open_http(stack)
+        idle_reader, idle_writer = await open_http(stack)  # connects, never sends a byte
+        header = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"z" * 200
+
+        async def trickling() -> int:
+            for sent in range(len(header)):
+                if reader.at_eof() or writer.is_closing():
+                    return sent
+                writer.write(header[sent:sent + 1])
+                await asyncio.sleep(0.05)
+            return len(header)
+
+        sending = asyncio.create_task(trickling())
+        assert await healthz(http, stack) == 200  # others are served meanwhile
+        assert await closed_by_server(reader)
+        assert await closed_by_server(idle_reader)
+        assert loop.time() - started >= 0.5
+        assert await asyncio.wait_for(sending, TIMEOUT) < len(header)
+        # Only the connection that had begun a request counts as a slow one.
+        assert metric(stack, "stopgate_http_connections_closed_total",
+                      {"reason": "header_timeout"}) == 1
+        assert await healthz(http, stack) == 200
+        writer.close()
+        idle_writer.close()
+
+
+@pytest.mark.parametrize("framing", ["content_length", "chunked"])
+async def test_an_http_body_sent_too_slowly_gets_408_json_and_a_close(
+    flushed_redis: str, tmp_path: Path, framing: str,
+) -> None:
+    async with running_stack(flushed_redis, tmp_path, http={"body_timeout": 0.5}) as stack, \
+            aiohttp.ClientSession() as http:
+        reader, writer = await open_http(stack)
+        body = orjson.dumps({"to": "+33612345678", "text": "slow " * 20})
+        length = (f"Content-Length: {len(body)}" if framing == "content_length"
+                  else "Transfer-Encoding: chunked")
+        writer.write(f"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     f"Authorization: Bearer acme-key\r\nContent-Type: application/json\r\n"
+                     f"{length}\r\n\r\n".encode())
+
+        async def trickling() -> None:
+            for byte in body:
+                if reader.at_eof() or writer.is_closing():
+                    return
+                one = bytes([byte])
+                writer.write(one if framing == "content_length" else b"1\r\n" + one + b"\r\n")
+                await asyncio.sleep(0.05)
+
+        sending = asyncio.create_task(trickling())
+        status, headers, answer = await read_response(reader)
+        assert status == 408
+        assert headers["content-type"].startswith("application/json")
+        error = orjson.loads(answer)
+        assert error["error"] == "request_timeout"
+        assert "0.5s" in error["detail"]
+        assert await closed_by_server(reader)
+        await asyncio.wait_for(sending, TIMEOUT)
+        writer.close()
+        assert metric(stack, "stopgate_http_connections_closed_total",
+                      {"reason": "body_timeout"}) == 1
+        assert stack.simulator.messages() == []
+        async with http.post(f"{stack.http_url}/v1/messages",
+                             headers={"Authorization": "Bearer acme-key"},
+                             json={"to": "+33612345678", "text": "on time"}) as response:
+            assert response.status == 202
+        await eventually(lambda: len(stack.simulator.messages()) == 1, "the prompt one out")
+
+
+async def test_http_connections_over_the_caps_get_503_json_and_a_close(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    limits = {"max_connections": 6, "max_connections_per_address": 4, "header_timeout": 20}
+    async with running_stack(flushed_redis, tmp_path, http=limits) as stack:
+        held = [await open_http(stack) for _ in range(4)]
+
+        async def refused(host: str, detail: str) -> None:
+            reader, writer = await open_http(stack, host)
+            status, headers, body = await read_response(reader)
+            assert status == 503
+            assert headers["retry-after"] == "1"
+            answer = orjson.loads(body)
+            assert answer["error"] == "too_many_connections"
+            assert re.search(detail, answer["detail"])
+            assert await closed_by_server(reader)
+            writer.close()
+
+        await refused("127.0.0.1", "from your address")
+        # Another address may still connect, until the gateway's own cap.
+        held += [await open_http(stack, OTHER_HOST) for _ in range(2)]
+        await refused(OTHER_HOST, "this gateway has too many")
+        assert metric(stack, "stopgate_http_connections_closed_total",
+                      {"reason": "max_connections_per_address"}) == 1
+        assert metric(stack, "stopgate_http_connections_closed_total",
+                      {"reason": "max_connections"}) == 1
+        # The connections held are served as usual.
+        reader, writer = held[-1]
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        status, _, body = await read_response(reader)
+        assert (status, orjson.loads(body)) == (200, {"status": "ok"})
+        # Closing some makes room again.
+        for _, writer in held[:4]:
+            writer.close()
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):
+                try:
+                    if await healthz(http, stack) == 200:
+                        break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+            assert await healthz(http, stack) == 200
+        for _, writer in held[4:]:
+            writer.close()
