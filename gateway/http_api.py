@@ -47,10 +47,12 @@ Refusals are JSON ``{"error": code, "detail": text}``::
     400 invalid_destination   ``to`` is not a valid phone number
     400 no_route              no upstream is configured for the destination
     400 text_too_long         more than 255 parts
+    408 request_timeout       the body took longer than ``http.body_timeout`` (then a close)
     413 body_too_large        over ``http.max_body_size``
     429 throttled             over the account's ``tps`` (Retry-After: 1)
     503 upstream_unavailable  no carrier link can take it now (Retry-After: 1); retry
     503 queue_full            too many parts waiting for a carrier window (Retry-After: 1)
+    503 too_many_connections  over ``http.max_connections(_per_address)`` (see gateway.http_guard)
     502 carrier_refused       the carrier answered an error status (in ``detail``)
     500 internal_error        a bug; logged, never a stack trace in the answer
     404 not_found, 405 method_not_allowed (with Allow), for any route

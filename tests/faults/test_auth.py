@@ -40,7 +40,8 @@ def metric(stack: Stack, name: str, labels: dict[str, str]) -> float:
 async def call(http: aiohttp.ClientSession, method: str, url: str,
                headers: dict[str, str] | None = None, **kwargs: object
                ) -> tuple[int, bytes, dict[str, str]]:
-    async with http.request(method, url, headers=headers or {}, **kwargs) as response:  # type: ignore[arg-type]
+    request = http.request(method, url, headers=headers or {}, **kwargs)  # type: ignore[arg-type]
+    async with request as response:
         return response.status, await response.read(), dict(response.headers)
 
 
@@ -172,7 +173,7 @@ async def test_api_keys_are_held_only_as_sha256_digests(stack: Stack) -> None:
 # --- the admin key ---------------------------------------------------------------------------
 
 
-async def test_with_an_admin_key_metrics_and_readiness_details_need_it_and_sender_keys_never_open_them(
+async def test_with_an_admin_key_metrics_and_readyz_details_need_it_and_no_sender_key_opens_them(
     flushed_redis: str, tmp_path: Path,
 ) -> None:
     async with running_stack(flushed_redis, tmp_path, http={"admin_key": ADMIN_KEY}) as stack, \

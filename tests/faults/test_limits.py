@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 from gateway.smpp_link import BindError, SmppLink
 from smpp.codec import encode
 from smpp.constants import CommandId, CommandStatus, Tag
-from smpp.pdu import BindTransmitter, SubmitSm, SubmitSmResp
+from smpp.pdu import BindTransmitter, SubmitSmResp
 from smpp.session import Role
 from smpp.tlv import tlv_str
 from tests.integration.conftest import Stack
