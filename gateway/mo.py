@@ -31,7 +31,8 @@ judges with its own lists and ``keyword_match``.
 
 Long MOs: a keyword in a long MO is rare but possible (first_word mode, a
 phone that splits a signature). The parts are kept (``Reassembler``, keyed by
-source and destination, bounded, 60 s) and the reply is judged when the last
+source and destination, bounded by ``smpp.reassembly_*``: past them the oldest is
+dropped and counted, its parts already passed on) and the reply is judged when the last
 one arrives; every part still passes on to the owners as it comes, since the
 senders reassemble themselves. Only the last part's answer waits for the
 ledger: a crash after the earlier parts were answered loses the keyword (the

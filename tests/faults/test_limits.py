@@ -21,6 +21,7 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
+from gateway.simulator_outbox import mo_parts
 from gateway.smpp_link import BindError, SmppLink
 from smpp.codec import encode
 from smpp.constants import CommandId, CommandStatus, Tag
@@ -235,6 +236,26 @@ async def test_multipart_submits_over_reassembly_max_pending_drop_the_oldest_wit
         answer = await asyncio.wait_for(link.request(message("short")), TIMEOUT)
         assert isinstance(answer, SubmitSmResp) and answer.command_status == 0
         await asyncio.wait_for(link.unbind(), TIMEOUT)
+
+
+async def test_long_mos_over_reassembly_max_pending_drop_the_oldest_and_every_part_still_arrives(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with running_stack(flushed_redis, tmp_path,
+                             smpp={"reassembly_max_pending": 2}) as stack:
+        _, receiver = await bind_sender(stack.smpp_port, kind="receiver")
+        mos = {name: mo_parts(None, f"+3361234567{n}", "36173", f"{LONG} [{name}]", None, n)
+               for n, name in enumerate("ABC")}
+        for parts in mos.values():  # the first part of each: C's evicts A, the oldest
+            stack.simulator.outbox.put(parts[0])
+        await eventually(lambda: len(receiver.delivered) == 3, "three first parts passed on")
+        assert metric(stack, "stopgate_reassembly_dropped_total", {"reason": "evicted"}) == 1
+        for name in "BC":
+            stack.simulator.outbox.put(mos[name][1])
+        await eventually(lambda: len(receiver.delivered) == 5, "B and C passed on whole")
+        # B and C were judged as whole messages (no keyword: "other"); A never was.
+        await eventually(lambda: metric(stack, "stopgate_mo_total", {"kind": "other"}) == 2,
+                         "B and C judged")
 
 
 # --- DLR queue -----------------------------------------------------------------------------
