@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from gateway.bind_pacing import BindPacing
 from gateway.config import Account, Config
 from gateway.latency import LatencyBatch
 from gateway.message import Message, new_message_id
@@ -59,13 +60,6 @@ _BIND_NAMES = {
     CommandId.bind_transceiver: "transceiver",
 }
 _RECEIVING = (BindState.BOUND_RX, BindState.BOUND_TRX)
-
-
-@dataclass(slots=True)
-class _Failures:
-    count: int = 0
-    last: float = 0.0
-    answer_at: float = 0.0  # when the latest refusal to this address goes out
 
 
 @dataclass(slots=True)
@@ -103,7 +97,7 @@ class SenderServer:
         )
         #: Bound sessions per client IP address (smpp.max_sessions_per_address).
         self._per_address: dict[str, int] = {}
-        self._failures: dict[str, _Failures] = {}
+        self.pacing = BindPacing(config.smpp)
         self.stopping = False
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -224,14 +218,7 @@ class SenderServer:
 
     # --- binds ------------------------------------------------------------------------
     #
-    # Repeated failures from one address slow that address down: once it has failed
-    # more than once recently, every bind answer to it, refusal or acceptance, waits a
-    # delay that doubles with each failure (failed_bind_delay .. failed_bind_delay_max),
-    # counted from the previous answer to that address. Delaying acceptances too means
-    # a guesser cannot read "no answer yet" as "wrong password", and spacing answers
-    # one after another means guessing over many parallel connections gains nothing.
-    # An answer due after the connection's own bind_timeout is never sent: the session
-    # closes itself unbound by then, and no timer is kept for it.
+    # Repeated failures from one address slow that address down (gateway.bind_pacing).
 
     def bind(self, link: SmppLink, pdu: Pdu) -> None:
         system_id = getattr(pdu, "system_id", "")
@@ -245,40 +232,14 @@ class SenderServer:
             password.encode("latin-1", "replace"), account.password.encode("latin-1", "replace")
         ):
             refusal = (S.ESME_RINVPASWD, "bad_password")
-        answer_at = self._answer_time(_host(link.peer), failed=refusal is not None)
+        answer_at = self.pacing.answer_time(_host(link.peer), self.loop.time(),
+                                            failed=refusal is not None)
         if answer_at is None:
             return  # after the bind timeout: the session closes itself unanswered
         if answer_at <= self.loop.time():
             self._answer_bind(link, pdu, refusal)
         else:
             self.loop.call_at(answer_at, self._answer_bind, link, pdu, refusal)
-
-    def _answer_time(self, host: str, *, failed: bool) -> float | None:
-        """When to answer a bind from ``host`` (see above); None: not before the bind timeout."""
-        smpp = self.config.smpp
-        now = self.loop.time()
-        failures = self._failures.get(host)
-        if failures is not None and now - failures.last > smpp.failed_bind_delay_max * 4:
-            del self._failures[host]  # quiet long enough: forgiven
-            failures = None
-        if failed:
-            if failures is None:
-                if len(self._failures) >= 100_000:  # bounded: forget the oldest addresses
-                    for stale in list(self._failures)[:10_000]:
-                        del self._failures[stale]
-                failures = self._failures[host] = _Failures()
-            failures.count += 1
-            failures.last = now
-        if failures is None or failures.count < 2:
-            return now  # no failure, or a single typo: answered at once
-        delay: float = min(
-            smpp.failed_bind_delay * 2 ** (failures.count - 1), smpp.failed_bind_delay_max
-        )
-        answer_at = max(now, failures.answer_at) + delay
-        if answer_at - now > smpp.bind_timeout:
-            return None
-        failures.answer_at = answer_at
-        return answer_at
 
     def _answer_bind(self, link: SmppLink, pdu: Pdu, refusal: tuple[int, str] | None) -> None:
         if not link.is_open:
@@ -301,7 +262,7 @@ class SenderServer:
                                      "system_id": system_id})
             link.reject_bind(pdu, status)
             return
-        self._failures.pop(host, None)
+        self.pacing.forgive(host)
         account = self.accounts[system_id]
         bind = _BIND_NAMES[CommandId(pdu.command_id)]
         link.owner = _Conversation(account, bind, host)
