@@ -32,6 +32,7 @@ from gateway.dlr import DlrRouter
 from gateway.dlr_notify import QueueNotices
 from gateway.eventloop import settle_heap
 from gateway.http_api import HttpApi
+from gateway.http_guard import ConnectionGuard, GuardedSite
 from gateway.ledger import AsyncLedger, open_ledger
 from gateway.message import Message
 from gateway.metrics import Metrics
@@ -46,7 +47,7 @@ from gateway.suppression_keeper import CacheKeeper
 from gateway.suppressions import Suppressions
 from gateway.upstream import UpstreamPool
 from gateway.webhooks import WebhookWorker
-from smpp.pdu import DeliverSm
+from smpp.pdu import DeliverSm, SubmitSm
 
 log = logging.getLogger("stopgate")
 #: Redis connections per process, and how long a command waits for one when all are busy.
@@ -139,6 +140,7 @@ class Gateway:
         self.dlr.mo_hook = self.keywords
         self.server.pipeline = self.pipeline
         self.server.on_receiver_bound = self.dlr.flush
+        self.server.on_parts_dropped = self._dropped_part_receipts
         listen = config.server.smpp_listen
         self.smpp_port = await self.server.start(listen.host, listen.port)
         api = HttpApi(config, self.pipeline, self.metrics, self.server.buckets, self.readiness,
@@ -146,12 +148,11 @@ class Gateway:
         self._http = web.AppRunner(api.app(), access_log=None)
         await self._http.setup()
         http = config.server.http_listen
-        site = web.TCPSite(self._http, http.host, http.port, reuse_address=True,
-                           reuse_port=config.server.workers > 1)
+        site = GuardedSite(self._http, http.host, http.port, reuse_address=True,
+                           reuse_port=config.server.workers > 1,
+                           guard=ConnectionGuard(config.http, self.metrics))
         await site.start()
-        server = getattr(site, "_server", None)
-        if server is not None and server.sockets:
-            self.http_port = int(server.sockets[0].getsockname()[1])
+        self.http_port = site.port
         await self.pool.start()
         self._flusher = asyncio.create_task(self.dlr.run_flusher())
         self.notices.start()
@@ -200,6 +201,27 @@ class Gateway:
             for part_id in ids
         ]
         await self.dlr.deliver(message.account, receipts)
+
+    async def _dropped_part_receipts(self, account: str, parts: list[tuple[SubmitSm, str]]
+                                     ) -> None:
+        """UNDELIV receipts for the parts of a multipart message dropped incomplete.
+
+        Each part was answered ESME_ROK on arrival (so a sender with a window of 1 could
+        send the next); the receipt is how the sender learns the message went nowhere.
+        """
+        assert self.dlr is not None
+        now = datetime.now(UTC)
+        receipts = [
+            build_receipt(
+                part_id, source_addr=pdu.destination_addr, destination_addr=pdu.source_addr,
+                stat="UNDELIV", submit_date=now, err="000", text="",
+                source_addr_ton=pdu.dest_addr_ton, source_addr_npi=pdu.dest_addr_npi,
+                dest_addr_ton=pdu.source_addr_ton, dest_addr_npi=pdu.source_addr_npi,
+            )
+            for pdu, part_id in parts if pdu.registered_delivery & 0x03
+        ]
+        if receipts:
+            await self.dlr.deliver(account, receipts)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Ready = a carrier session can transmit, Redis answers, the suppression state is known."""

@@ -116,6 +116,11 @@ class Smpp:
     bind_timeout: Timer = 10.0
     idle_timeout: Seconds = 300.0
     max_sessions_per_account: Annotated[int, Check(at_least(0))] = 10
+    max_sessions_per_address: Annotated[int, Check(at_least(0))] = 100
+    frame_timeout: Timer = 30.0
+    reassembly_timeout: Timer = 120.0
+    reassembly_max_pending: Annotated[int, Check(at_least(1))] = 20000
+    reassembly_max_bytes: Annotated[int, Check(at_least(65536))] = 32 * 1024 * 1024
     sender_window: Annotated[int, Check(at_least(1))] = 100
     submit_queue_max: Annotated[int, Check(at_least(1))] = 10000
     failed_bind_delay: Seconds = 1.0
@@ -131,9 +136,19 @@ class Smpp:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Http:
-    """HTTP listener limits."""
+    """HTTP listener limits, and the key of the operator's routes."""
 
     max_body_size: Annotated[int, Check(at_least(1024))] = 1_048_576
+    header_timeout: Timer = 30.0
+    body_timeout: Timer = 120.0
+    max_connections: Annotated[int, Check(at_least(1))] = 4096
+    max_connections_per_address: Annotated[int, Check(at_least(1))] = 256
+    admin_key: Annotated[str, SECRET, Check(token)] = field(default="", repr=False)
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        if self.max_connections_per_address > self.max_connections:
+            yield "max_connections_per_address", (
+                f"must be at most max_connections ({self.max_connections})")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -368,6 +383,16 @@ def _check_references(raw: Mapping[str, Any], parts: Mapping[str, Any],
                                         f"unknown account {name!r}; {known}"))
 
 
+def _check_admin_key(parts: Mapping[str, Any], problems: list[Problem]) -> None:
+    """A sender's api_key must never open the operator's routes."""
+    http = parts.get("http")
+    admin = http.admin_key if http is not None else ""
+    for index, account in enumerate(parts.get("accounts", ())):
+        if admin and account is not None and account.api_key == admin:
+            problems.append(Problem("http.admin_key", f"must differ from every api_key "
+                                                      f"(equals accounts[{index}].api_key)"))
+
+
 def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
     """Validate a parsed TOML document plus env overrides (None: os.environ) into a Config."""
     raw = copy.deepcopy(dict(data))
@@ -375,6 +400,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     origins = apply_env(Config, raw, os.environ if env is None else env, _not_config, problems)
     parts = build_parts(Config, raw, "", problems) or {}
     _check_references(raw, parts, problems)
+    _check_admin_key(parts, problems)
     if problems:
         raise ConfigError(annotate(problems, origins))
     return Config(**parts)

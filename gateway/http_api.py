@@ -47,10 +47,12 @@ Refusals are JSON ``{"error": code, "detail": text}``::
     400 invalid_destination   ``to`` is not a valid phone number
     400 no_route              no upstream is configured for the destination
     400 text_too_long         more than 255 parts
+    408 request_timeout       the body took longer than ``http.body_timeout`` (then a close)
     413 body_too_large        over ``http.max_body_size``
     429 throttled             over the account's ``tps`` (Retry-After: 1)
     503 upstream_unavailable  no carrier link can take it now (Retry-After: 1); retry
     503 queue_full            too many parts waiting for a carrier window (Retry-After: 1)
+    503 too_many_connections  over ``http.max_connections(_per_address)`` (see gateway.http_guard)
     502 carrier_refused       the carrier answered an error status (in ``detail``)
     500 internal_error        a bug; logged, never a stack trace in the answer
     404 not_found, 405 method_not_allowed (with Allow), for any route
@@ -63,6 +65,18 @@ and a message the opt-out policy blocks is ``422 {"status": "blocked", "reason":
 Redis answers; the same body with 503 otherwise.
 ``GET /metrics``: Prometheus text format.
 
+The operator's routes: with ``http.admin_key`` set, ``/metrics`` needs
+``Authorization: Bearer <admin_key>`` (401 otherwise, like a sender route) and
+``/readyz`` answers its status code and ``{"ready": ...}`` to anyone but its details
+(which upstream, Redis, ledger) only with the key. ``/healthz`` stays open (load
+balancers probe it). No account's api_key opens them; the admin key opens no
+account's data. Without an admin_key these routes are open, as before: keep the
+HTTP port off the internet or set the key.
+
+Keys are never looked up by their own value: accounts are found by the SHA-256 of
+the presented key and confirmed with ``hmac.compare_digest``, so neither a dict's
+hashing nor ``==`` tells a guesser how much of a key was right.
+
 ``/v1/suppressions`` (read, add, remove, import, export): see gateway.http_suppressions.
 ``GET /v1/reports/optouts``: see gateway.http_reports. ``/o/{token}``, the opt-out
 landing page (HTML, not JSON): see gateway.http_optout.
@@ -72,6 +86,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -154,6 +169,15 @@ def _key_digest(api_key: str) -> bytes:
     return hashlib.sha256(api_key.encode()).digest()
 
 
+def _bearer_digest(request: web.Request) -> bytes | None:
+    """The SHA-256 of the request's Bearer token; None when it carries none."""
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    key = key.strip()
+    if scheme.lower() != "bearer" or not key:
+        return None
+    return _key_digest(key)
+
+
 #: Headers of aiohttp's own error responses that still hold for the JSON one.
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
@@ -214,6 +238,8 @@ class HttpApi:
         self.accounts = {
             _key_digest(account.api_key): account for account in config.accounts if account.api_key
         }
+        admin_key = config.http.admin_key
+        self.admin_digest = _key_digest(admin_key) if admin_key else None
 
     def app(self) -> web.Application:
         app = web.Application(
@@ -238,11 +264,21 @@ class HttpApi:
         return app
 
     def authenticate(self, request: web.Request) -> Account | None:
-        header = request.headers.get("Authorization", "")
-        scheme, _, key = header.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
+        """The account whose api_key the request carries as a Bearer token, or None."""
+        digest = _bearer_digest(request)
+        account = self.accounts.get(digest) if digest is not None else None
+        if account is None or digest is None or not hmac.compare_digest(
+                digest, _key_digest(account.api_key)):
+            self.metrics.http_unauthorized.labels("sender").inc()
             return None
-        return self.accounts.get(_key_digest(key.strip()))
+        return account
+
+    def is_admin(self, request: web.Request) -> bool:
+        """Whether the request may use the operator's routes (always, without an admin_key)."""
+        if self.admin_digest is None:
+            return True
+        digest = _bearer_digest(request)
+        return digest is not None and hmac.compare_digest(digest, self.admin_digest)
 
     async def send_message(self, request: web.Request) -> web.Response:
         """POST /v1/messages: {to, from, text, class?, campaign?} through the MT pipeline."""
@@ -305,9 +341,15 @@ class HttpApi:
 
     async def readyz(self, request: web.Request) -> web.Response:
         ready, details = await self.readiness()
+        if not self.is_admin(request):
+            details = {}  # the status is public; what is down, and where, is not
         return json_response({"ready": ready, **details}, 200 if ready else 503)
 
     async def prometheus(self, request: web.Request) -> web.Response:
+        if not self.is_admin(request):
+            self.metrics.http_unauthorized.labels("admin").inc()
+            return error(401, "unauthorized", "send 'Authorization: Bearer <http.admin_key>'",
+                         {"WWW-Authenticate": 'Bearer realm="stopgate-admin"'})
         return web.Response(
             body=self.metrics.render(), content_type="text/plain", charset="utf-8",
             headers={"X-Content-Type-Options": "nosniff"},

@@ -39,6 +39,10 @@ short delay, so a guesser learns nothing more. Addresses are kept in an LRU of
 ``GUESS_ADDRESSES`` entries. The address is the TCP peer's: behind a reverse proxy
 all recipients share the proxy's allowance (X-Forwarded-For is not trusted, anyone
 can send it).
+
+A form body over ``http.max_body_size`` (413) or arriving slower than
+``http.body_timeout`` (408) is answered as on every route, in JSON: no recipient's
+browser sends either, so nobody is owed a page.
 """
 
 from __future__ import annotations
@@ -281,6 +285,8 @@ class OptoutPages:
                                 {"Retry-After": str(max(1, math.ceil(wait)))})
             try:
                 return await handler(request)
+            except web.HTTPException:
+                raise  # 413, 408 from reading the body: answered like on every route
             except Exception:
                 # Not the path: it holds the recipient's token, which opts them out.
                 log.exception("opt-out page failed", extra=fields(

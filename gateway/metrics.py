@@ -83,7 +83,22 @@ class Metrics:
         )
         self.sender_binds = Counter(
             "stopgate_sender_binds_total", "Sender bind attempts by outcome "
-            "(ok, bad_password, unknown_system_id, too_many_sessions).", ["outcome"], registry=r,
+            "(ok, bad_password, unknown_system_id, too_many_sessions, too_many_from_address).",
+            ["outcome"], registry=r,
+        )
+        self.sender_connections_closed = Counter(
+            "stopgate_sender_connections_closed_total", "Sender SMPP connections stopgate "
+            "closed for being too slow, by reason (frame_timeout, idle).", ["reason"],
+            registry=r,
+        )
+        self.http_connections_closed = Counter(
+            "stopgate_http_connections_closed_total", "HTTP connections stopgate closed or "
+            "refused, by reason (header_timeout, body_timeout, max_connections, "
+            "max_connections_per_address).", ["reason"], registry=r,
+        )
+        self.http_unauthorized = Counter(
+            "stopgate_http_unauthorized_total", "HTTP requests refused 401, by route kind "
+            "(sender, admin).", ["route"], registry=r,
         )
         self.sender_protocol_errors = Counter(
             "stopgate_sender_protocol_errors_total", "Malformed or out-of-state PDUs from senders "

@@ -31,7 +31,8 @@ judges with its own lists and ``keyword_match``.
 
 Long MOs: a keyword in a long MO is rare but possible (first_word mode, a
 phone that splits a signature). The parts are kept (``Reassembler``, keyed by
-source and destination, bounded, 60 s) and the reply is judged when the last
+source and destination, bounded by ``smpp.reassembly_*``: past them the oldest is
+dropped and counted, its parts already passed on) and the reply is judged when the last
 one arrives; every part still passes on to the owners as it comes, since the
 senders reassemble themselves. Only the last part's answer waits for the
 ledger: a crash after the earlier parts were answered loses the keyword (the
@@ -176,7 +177,7 @@ class KeywordHandler:
         campaigns: CampaignMemory | None,
         metrics: Metrics,
         *,
-        reassembly_timeout: float = 60.0,
+        reassembly_timeout: float | None = None,
     ) -> None:
         self.config = config
         self.suppressions = suppressions
@@ -187,8 +188,11 @@ class KeywordHandler:
         self._countries: dict[str, KeywordSet] = {}
         for entry in config.keywords:
             self._countries.setdefault(entry.country, entry)
+        smpp = config.smpp
+        # Only to judge the whole text: every part is forwarded to the account anyway.
         self._reassembler: Reassembler[None] = Reassembler(
-            max_pending=10_000, max_bytes=4_000_000, timeout=reassembly_timeout)
+            max_pending=smpp.reassembly_max_pending, max_bytes=smpp.reassembly_max_bytes,
+            timeout=reassembly_timeout or smpp.reassembly_timeout)
         self._replies: set[asyncio.Task[None]] = set()
         operator = config.optout.operator_number
         self._operator_key = number_key(operator) if operator else ""
@@ -217,9 +221,12 @@ class KeywordHandler:
             if info.total == 1:
                 return decode_text(info.payload, pdu.data_coding)
             now = time.monotonic()
-            self._reassembler.expire(now)
+            for expired in self._reassembler.expire(now):
+                self.metrics.reassembly_dropped.labels(expired.reason).inc()
             key = (pdu.source_addr, pdu.destination_addr)
             done = self._reassembler.add(key, info, now)
+            for evicted in self._reassembler.expire(now):  # the oldest, past the caps
+                self.metrics.reassembly_dropped.labels(evicted.reason).inc()
         except (ConcatError, ReassemblyError, ValueError):
             return ""  # malformed, or a part seen before: nothing to judge
         return None if done is None else decode_text(done.payload, pdu.data_coding)

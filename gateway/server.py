@@ -10,8 +10,17 @@ send the next part. The completing part is answered when the whole message
 has been judged and handed to the carrier; its id is the message's id. A
 DLR for outbound part k carries the id the sender got for inbound part k
 (see ``gateway.mt.sender_ids_for_parts``). Parts of a message that never
-completes are dropped after ``REASSEMBLY_TIMEOUT`` and counted in
-``stopgate_reassembly_dropped_total``.
+completes are dropped after ``smpp.reassembly_timeout`` (or evicted, oldest first,
+past ``smpp.reassembly_max_pending`` messages / ``reassembly_max_bytes``) and counted
+in ``stopgate_reassembly_dropped_total``; parts that asked for a receipt get an
+UNDELIV one (``on_parts_dropped``), so the sender knows the message went nowhere.
+
+Limits on senders: binds past ``smpp.max_sessions_per_account`` or
+``smpp.max_sessions_per_address`` (bound sessions from one IP address) are refused
+ESME_RBINDFAIL; a connection that has not bound within ``bind_timeout`` is closed
+(by its SmppLink); a frame that stays incomplete for ``frame_timeout`` (a sender
+that trickles or stops mid-frame) and a bound session silent for ``idle_timeout``
+are closed by the sweeper.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from gateway.bind_pacing import BindPacing
 from gateway.config import Account, Config
 from gateway.latency import LatencyBatch
 from gateway.logs import fields
@@ -44,10 +54,7 @@ from smpp.text import ConcatKind
 log = logging.getLogger("stopgate.server")
 
 S = CommandStatus
-REASSEMBLY_TIMEOUT = 120.0
 SMPP_BACKLOG = 4096
-REASSEMBLY_MAX_PENDING = 20_000
-REASSEMBLY_MAX_BYTES = 32 * 1024 * 1024
 _BIND_NAMES = {
     CommandId.bind_transmitter: "transmitter",
     CommandId.bind_receiver: "receiver",
@@ -57,18 +64,12 @@ _RECEIVING = (BindState.BOUND_RX, BindState.BOUND_TRX)
 
 
 @dataclass(slots=True)
-class _Failures:
-    count: int = 0
-    last: float = 0.0
-    answer_at: float = 0.0  # when the latest refusal to this address goes out
-
-
-@dataclass(slots=True)
 class _Conversation:
     """Per bound sender session: what the server needs beyond the SMPP session."""
 
     account: Account
     bind: str
+    host: str
     inflight: int = 0
     #: Set by stop(): the event it waits on until nothing of this session is in flight.
     drained: asyncio.Event | None = None
@@ -91,10 +92,13 @@ class SenderServer:
             name: TokenBucket(account.tps, now) for name, account in self.accounts.items()
         }
         self.bound: dict[str, list[SmppLink]] = {name: [] for name in self.accounts}
+        smpp = config.smpp
         self.reassembler: Reassembler[tuple[SmppLink, SubmitSm, str]] = Reassembler(
-            REASSEMBLY_MAX_PENDING, REASSEMBLY_MAX_BYTES, REASSEMBLY_TIMEOUT
+            smpp.reassembly_max_pending, smpp.reassembly_max_bytes, smpp.reassembly_timeout
         )
-        self._failures: dict[str, _Failures] = {}
+        #: Bound sessions per client IP address (smpp.max_sessions_per_address).
+        self._per_address: dict[str, int] = {}
+        self.pacing = BindPacing(config.smpp)
         self.stopping = False
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -103,6 +107,10 @@ class SenderServer:
         self._latencies = LatencyBatch(metrics.submit_latency)
         #: Called with the account name when a receiver/transceiver binds (DLR queue flush).
         self.on_receiver_bound: Callable[[str], Coroutine[Any, Any, object]] | None = None
+        #: Called with the account and the (submit_sm, part id) of each part of a multipart
+        #: message dropped incomplete (UNDELIV receipts for those that asked for one).
+        self.on_parts_dropped: Callable[
+            [str, list[tuple[SubmitSm, str]]], Coroutine[Any, Any, object]] | None = None
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -174,30 +182,46 @@ class SenderServer:
         return len(self.bound.get(account, ()))
 
     async def _sweep(self) -> None:
-        """Close silent sessions and drop multipart messages that never completed."""
-        idle = self.config.smpp.idle_timeout
+        """Close silent or stuck sessions and drop multipart messages that never completed."""
+        smpp = self.config.smpp
+        idle, frame_timeout = smpp.idle_timeout, smpp.frame_timeout
+        closed = self.metrics.sender_connections_closed
         while True:
-            await asyncio.sleep(min(5.0, REASSEMBLY_TIMEOUT / 4))
+            await asyncio.sleep(min(5.0, smpp.reassembly_timeout / 4, frame_timeout / 4))
             now = self.loop.time()
-            for expired in self.reassembler.expire(now):
-                self.metrics.reassembly_dropped.labels(expired.reason).inc()
-            self.metrics.reassembly_pending.set(self.reassembler.pending)
-            if idle > 0:
-                for link in list(self._links):
-                    session = link.session
-                    if session is not None and now - session.last_received > idle:
-                        self._spawn(link.unbind(timeout=5.0))
+            self.drop_incomplete(now)
+            for link in list(self._links):
+                session = link.session
+                if session is None or not link.is_open:
+                    continue
+                partial = session.partial_since
+                if partial is not None and now - partial > frame_timeout:
+                    # Mid-frame there is no PDU boundary to answer at: close, as for a
+                    # corrupt frame. Only this connection goes.
+                    closed.labels("frame_timeout").inc()
+                    log.warning("sender connection closed: a frame incomplete for %gs",
+                                frame_timeout, extra=fields(
+                                    "sender_frame_timeout", peer=link.peer,
+                                    timeout=frame_timeout))
+                    link.close()
+                elif idle > 0 and now - session.last_received > idle:
+                    closed.labels("idle").inc()
+                    self._spawn(link.unbind(timeout=5.0))
+
+    def drop_incomplete(self, now: float) -> None:
+        """Count the multipart messages dropped incomplete; their receipts go out."""
+        for expired in self.reassembler.expire(now):
+            self.metrics.reassembly_dropped.labels(expired.reason).inc()
+            contexts = [context for context in expired.contexts if context is not None]
+            if contexts and self.on_parts_dropped is not None:
+                account = _conversation(contexts[0][0]).account.system_id
+                self._spawn(self.on_parts_dropped(
+                    account, [(pdu, part_id) for _, pdu, part_id in contexts]))
+        self.metrics.reassembly_pending.set(self.reassembler.pending)
 
     # --- binds ------------------------------------------------------------------------
     #
-    # Repeated failures from one address slow that address down: once it has failed
-    # more than once recently, every bind answer to it, refusal or acceptance, waits a
-    # delay that doubles with each failure (failed_bind_delay .. failed_bind_delay_max),
-    # counted from the previous answer to that address. Delaying acceptances too means
-    # a guesser cannot read "no answer yet" as "wrong password", and spacing answers
-    # one after another means guessing over many parallel connections gains nothing.
-    # An answer due after the connection's own bind_timeout is never sent: the session
-    # closes itself unbound by then, and no timer is kept for it.
+    # Repeated failures from one address slow that address down (gateway.bind_pacing).
 
     def bind(self, link: SmppLink, pdu: Pdu) -> None:
         system_id = getattr(pdu, "system_id", "")
@@ -211,7 +235,8 @@ class SenderServer:
             password.encode("latin-1", "replace"), account.password.encode("latin-1", "replace")
         ):
             refusal = (S.ESME_RINVPASWD, "bad_password")
-        answer_at = self._answer_time(_host(link.peer), failed=refusal is not None)
+        answer_at = self.pacing.answer_time(_host(link.peer), self.loop.time(),
+                                            failed=refusal is not None)
         if answer_at is None:
             return  # after the bind timeout: the session closes itself unanswered
         if answer_at <= self.loop.time():
@@ -219,55 +244,36 @@ class SenderServer:
         else:
             self.loop.call_at(answer_at, self._answer_bind, link, pdu, refusal)
 
-    def _answer_time(self, host: str, *, failed: bool) -> float | None:
-        """When to answer a bind from ``host`` (see above); None: not before the bind timeout."""
-        smpp = self.config.smpp
-        now = self.loop.time()
-        failures = self._failures.get(host)
-        if failures is not None and now - failures.last > smpp.failed_bind_delay_max * 4:
-            del self._failures[host]  # quiet long enough: forgiven
-            failures = None
-        if failed:
-            if failures is None:
-                if len(self._failures) >= 100_000:  # bounded: forget the oldest addresses
-                    for stale in list(self._failures)[:10_000]:
-                        del self._failures[stale]
-                failures = self._failures[host] = _Failures()
-            failures.count += 1
-            failures.last = now
-        if failures is None or failures.count < 2:
-            return now  # no failure, or a single typo: answered at once
-        delay: float = min(
-            smpp.failed_bind_delay * 2 ** (failures.count - 1), smpp.failed_bind_delay_max
-        )
-        answer_at = max(now, failures.answer_at) + delay
-        if answer_at - now > smpp.bind_timeout:
-            return None
-        failures.answer_at = answer_at
-        return answer_at
-
     def _answer_bind(self, link: SmppLink, pdu: Pdu, refusal: tuple[int, str] | None) -> None:
         if not link.is_open:
             return  # the sender gave up waiting
         system_id = getattr(pdu, "system_id", "")
-        limit = self.config.smpp.max_sessions_per_account
+        host = _host(link.peer)
+        smpp = self.config.smpp
+        limit = smpp.max_sessions_per_account
         if refusal is None and limit and self.session_count(system_id) >= limit:
             refusal = (S.ESME_RBINDFAIL, "too_many_sessions")
+        limit = smpp.max_sessions_per_address
+        if refusal is None and limit and self._per_address.get(host, 0) >= limit:
+            refusal = (S.ESME_RBINDFAIL, "too_many_from_address")
         if refusal is not None:
             status, outcome = refusal
             self.metrics.sender_binds.labels(outcome).inc()
-            log.warning("sender bind refused", extra=fields(
-                "sender_bind_failed", account=system_id, peer=link.peer,
-                bind=_BIND_NAMES.get(pdu.command_id, "unknown"), reason=outcome,
-                status=f"0x{status:08X}"))
+            # Never the password; the system_id as repr, since it is the sender's raw input.
+            log.warning("sender bind refused (%s): system_id %r from %s", outcome, system_id,
+                        host, extra=fields(
+                            "sender_bind_failed", account=system_id, peer=link.peer,
+                            bind=_BIND_NAMES.get(pdu.command_id, "unknown"), reason=outcome,
+                            status=f"0x{status:08X}"))
             link.reject_bind(pdu, status)
             return
-        self._failures.pop(_host(link.peer), None)
+        self.pacing.forgive(host)
         account = self.accounts[system_id]
         bind = _BIND_NAMES[CommandId(pdu.command_id)]
-        link.owner = _Conversation(account, bind)
+        link.owner = _Conversation(account, bind, host)
         link.accept_bind(pdu, "stopgate")
         self.bound[system_id].append(link)
+        self._per_address[host] = self._per_address.get(host, 0) + 1
         self.metrics.sender_binds.labels("ok").inc()
         self.metrics.sender_sessions.labels(system_id, bind).inc()
         log.info("sender bound", extra=fields("sender_bound", account=system_id, bind=bind,
@@ -285,6 +291,11 @@ class SenderServer:
                 self.metrics.sender_sessions.labels(name, conversation.bind).dec()
                 log.info("sender unbound", extra=fields("sender_unbound", account=name,
                                                         bind=conversation.bind, peer=link.peer))
+                left = self._per_address.get(conversation.host, 1) - 1
+                if left > 0:
+                    self._per_address[conversation.host] = left
+                else:
+                    self._per_address.pop(conversation.host, None)
 
     # --- submit_sm -----------------------------------------------------------------------
 
@@ -320,6 +331,7 @@ class SenderServer:
             log.debug("multipart part refused", extra=fields(
                 "multipart_part_refused", account=account.system_id, error=str(error)))
             return
+        self.drop_incomplete(now)  # a part over the caps evicts the oldest: its receipts go now
         if completed is None:
             link.respond(pdu, SubmitSmResp(message_id=part_id))
             return

@@ -111,6 +111,7 @@ class Session:
         "_max_pdu_size",
         "_opened_at",
         "_outbox",
+        "_partial_since",
         "_pending_bind",
         "_response_timeout",
         "_sendable",
@@ -160,6 +161,7 @@ class Session:
         self._opened_at = now
         self._last_rx = now
         self._buf = bytearray()
+        self._partial_since: float | None = None
         self._outbox = bytearray()
         # Requests sent with send_request; insertion order is deadline order because
         # every deadline is now + response_timeout with a monotonic now.
@@ -224,6 +226,15 @@ class Session:
         return self._last_rx
 
     @property
+    def partial_since(self) -> float | None:
+        """Since when an incomplete frame has waited for its remaining bytes (None: none waits).
+
+        Measured from the latest chunk that completed a frame, so a steady stream whose
+        chunks end mid-frame never looks stuck; a frame trickled a byte at a time does.
+        """
+        return self._partial_since
+
+    @property
     def next_sequence(self) -> int:
         """The sequence the next request will get.
 
@@ -286,6 +297,10 @@ class Session:
                 del buf[:pos]
             except BufferError:
                 self._buf = bytearray(buf[pos:])
+        if not self._buf:
+            self._partial_since = None
+        elif pos or self._partial_since is None:
+            self._partial_since = now
         return events
 
     def _receive_frames(self, view: memoryview, events: list[Event]) -> int:

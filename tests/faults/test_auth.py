@@ -1,0 +1,255 @@
+"""Who gets in: SMPP binds, API keys, the admin key, opt-out tokens.
+
+Each test runs the real gateway on loopback and knocks with real SMPP and HTTP:
+wrong credentials get the documented answer, are counted and logged without the
+secret, and one account's key never shows another account's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import string
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+import orjson
+import pytest
+
+from gateway.http_api import HttpApi
+from gateway.http_optout import GUESS_BURST
+from gateway.smpp_link import BindError
+from smpp.constants import CommandStatus
+from tests.integration.conftest import Stack
+from tests.integration.senders import bind_sender, running_stack
+
+TIMEOUT = 5.0
+S = CommandStatus
+FAILED_BIND_DELAY = 0.05  # the integration config's smpp.failed_bind_delay
+ADMIN_KEY = "ops-7c1e55d0"
+NUMBER = "+33612345678"
+
+
+def metric(stack: Stack, name: str, labels: dict[str, str]) -> float:
+    return stack.gateway.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+async def call(http: aiohttp.ClientSession, method: str, url: str,
+               headers: dict[str, str] | None = None, **kwargs: object
+               ) -> tuple[int, bytes, dict[str, str]]:
+    request = http.request(method, url, headers=headers or {}, **kwargs)  # type: ignore[arg-type]
+    async with request as response:
+        return response.status, await response.read(), dict(response.headers)
+
+
+# --- SMPP binds ------------------------------------------------------------------------------
+
+
+async def test_failed_binds_are_slowed_counted_and_logged_with_system_id_and_address_only(
+    stack: Stack, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    loop = asyncio.get_running_loop()
+    attempts = [("acme", "guess-1"), ("acme", "guess-2"), ("nobody", "guess-3"),
+                ("acme", "guess-4")]
+    took = []
+    for system_id, password in attempts:
+        started = loop.time()
+        with pytest.raises(BindError) as refused:
+            await bind_sender(stack.smpp_port, system_id, password)
+        took.append(loop.time() - started)
+        expected = S.ESME_RINVSYSID if system_id == "nobody" else S.ESME_RINVPASWD
+        assert refused.value.status == expected
+    # Slowed: from the second failure on, each answer waits (doubling, capped).
+    assert took[1] >= FAILED_BIND_DELAY and took[2] >= 2 * FAILED_BIND_DELAY
+    assert metric(stack, "stopgate_sender_binds_total", {"outcome": "bad_password"}) == 3
+    assert metric(stack, "stopgate_sender_binds_total", {"outcome": "unknown_system_id"}) == 1
+    refusals = [r for r in caplog.records if r.getMessage().startswith("sender bind refused")]
+    assert [r.levelno for r in refusals] == [logging.WARNING] * 4
+    for record, (system_id, _) in zip(refusals, attempts, strict=True):
+        text = record.getMessage()
+        assert f"system_id {system_id!r}" in text and "from 127.0.0.1" in text, text
+    everything = caplog.text + "".join(str(vars(r)) for r in caplog.records)
+    for _, password in attempts:
+        assert password not in everything
+    # The right password still binds (after the same wait a refusal would have had).
+    link, _ = await bind_sender(stack.smpp_port)
+    await asyncio.wait_for(link.unbind(), TIMEOUT)
+    assert "acmepass" not in caplog.text
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+SENDER_ROUTES = [
+    ("POST", "/v1/messages"),
+    ("GET", f"/v1/suppressions/{NUMBER}"),
+    ("PUT", f"/v1/suppressions/{NUMBER}"),
+    ("DELETE", f"/v1/suppressions/{NUMBER}"),
+    ("POST", "/v1/suppressions/import"),
+    ("GET", "/v1/suppressions"),
+    ("GET", "/v1/reports/optouts"),
+]
+WRONG_AUTHORIZATIONS = [
+    None,  # missing
+    "",
+    "Bearer",
+    "Bearer ",
+    "Bearer acme-ke",  # a prefix of the right key
+    "Bearer acme-keyy",
+    "Bearer ACME-KEY",
+    "Bearer acme-key extra",
+    "Basic YWNtZTphY21lcGFzcw==",  # acme:acmepass
+    "acme-key",  # no scheme
+    "Token acme-key",
+    f"Bearer {ADMIN_KEY}",  # the admin key opens no account
+    "Bearer \u00e9t\u00e9",
+]
+
+
+async def test_wrong_empty_missing_or_malformed_authorization_is_a_401_json_on_every_sender_route(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with running_stack(flushed_redis, tmp_path, http={"admin_key": ADMIN_KEY}) as stack, \
+            aiohttp.ClientSession() as http:
+        for method, path in SENDER_ROUTES:
+            for authorization in WRONG_AUTHORIZATIONS:
+                headers = {} if authorization is None else {"Authorization": authorization}
+                status, body, response_headers = await call(
+                    http, method, stack.http_url + path, headers, data=b'{"to": "+33612345678"}')
+                assert status == 401, (method, path, authorization)
+                assert orjson.loads(body)["error"] == "unauthorized"
+                assert orjson.loads(body)["detail"]
+                assert response_headers["WWW-Authenticate"].startswith("Bearer realm=")
+        assert stack.simulator.messages() == []
+        assert metric(stack, "stopgate_http_unauthorized_total", {"route": "sender"}) == \
+            len(SENDER_ROUTES) * len(WRONG_AUTHORIZATIONS)
+        # The right key opens them.
+        status, body, _ = await call(http, "GET", f"{stack.http_url}/v1/suppressions/{NUMBER}",
+                                     {"Authorization": "Bearer acme-key"})
+        assert status == 200, body
+
+
+async def test_one_accounts_key_never_reaches_another_accounts_data(
+    stack: Stack,
+) -> None:
+    acme = {"Authorization": "Bearer acme-key"}
+    globex = {"Authorization": "Bearer globex-key"}
+    url = f"{stack.http_url}/v1/suppressions"
+    async with aiohttp.ClientSession() as http:
+        status, _, _ = await call(http, "PUT", f"{url}/{NUMBER}", acme)
+        assert status == 200
+        # globex sees nothing of it: not the entry, not the export, not the report.
+        status, body, _ = await call(http, "GET", f"{url}/{NUMBER}", globex)
+        assert (status, orjson.loads(body)["suppressed"]) == (200, False)
+        status, body, _ = await call(http, "GET", url, globex)
+        assert status == 200 and NUMBER.lstrip("+") not in body.decode()
+        status, body, _ = await call(http, "GET", f"{stack.http_url}/v1/reports/optouts", globex)
+        assert orjson.loads(body)["total"] == {"optouts": 0, "optins": 0}
+        # ...and cannot undo it.
+        status, _, _ = await call(http, "DELETE", f"{url}/{NUMBER}", globex)
+        assert status == 200
+        status, body, _ = await call(http, "GET", f"{url}/{NUMBER}", acme)
+        assert orjson.loads(body)["suppressed"] is True
+        status, body, _ = await call(http, "GET", url, acme)
+        assert NUMBER.lstrip("+") in body.decode()
+        status, body, _ = await call(http, "GET", f"{stack.http_url}/v1/reports/optouts", acme)
+        assert orjson.loads(body)["total"]["optouts"] == 1
+
+
+async def test_api_keys_are_held_only_as_sha256_digests(stack: Stack) -> None:
+    """No lookup keyed by the raw key: a dict's hashing must not work on the secret itself."""
+    gateway = stack.gateway
+    assert gateway.pipeline is not None and gateway.server is not None
+    api = HttpApi(gateway.config, gateway.pipeline, gateway.metrics, gateway.server.buckets,
+                  gateway.readiness)
+    assert set(api.accounts) == {hashlib.sha256(key.encode()).digest()
+                                 for key in ("acme-key", "globex-key")}
+    assert not any(isinstance(key, str) for key in api.accounts)
+
+
+# --- the admin key ---------------------------------------------------------------------------
+
+
+async def test_with_an_admin_key_metrics_and_readyz_details_need_it_and_no_sender_key_opens_them(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with running_stack(flushed_redis, tmp_path, http={"admin_key": ADMIN_KEY}) as stack, \
+            aiohttp.ClientSession() as http:
+        base = stack.http_url
+        for authorization in (None, "Bearer acme-key", "Bearer globex-key", "Bearer ops",
+                              f"Basic {ADMIN_KEY}"):
+            headers = {} if authorization is None else {"Authorization": authorization}
+            status, body, response_headers = await call(http, "GET", f"{base}/metrics", headers)
+            assert status == 401, authorization
+            assert orjson.loads(body)["error"] == "unauthorized"
+            assert response_headers["WWW-Authenticate"] == 'Bearer realm="stopgate-admin"'
+            assert b"stopgate_" not in body
+            # /readyz: the status for anyone, the details only for the operator.
+            status, body, _ = await call(http, "GET", f"{base}/readyz", headers)
+            assert (status, orjson.loads(body)) == (200, {"ready": True})
+        admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
+        status, body, _ = await call(http, "GET", f"{base}/metrics", admin)
+        assert status == 200 and b"stopgate_mt_total" in body
+        assert re.search(rb'stopgate_http_unauthorized_total\{route="admin"\} 5\.0', body)
+        status, body, _ = await call(http, "GET", f"{base}/readyz", admin)
+        details = orjson.loads(body)
+        assert status == 200 and details["ready"] is True and "sim" in details["upstreams"]
+        status, body, _ = await call(http, "GET", f"{base}/healthz")  # open: load balancers
+        assert (status, orjson.loads(body)) == (200, {"status": "ok"})
+
+
+async def test_without_an_admin_key_the_operator_routes_stay_open(stack: Stack) -> None:
+    async with aiohttp.ClientSession() as http:
+        status, body, _ = await call(http, "GET", f"{stack.http_url}/metrics")
+        assert status == 200 and b"stopgate_mt_total" in body
+        status, body, _ = await call(http, "GET", f"{stack.http_url}/readyz")
+        assert status == 200 and "upstreams" in orjson.loads(body)
+
+
+# --- opt-out tokens --------------------------------------------------------------------------
+
+TOKEN_ALPHABET = set(string.ascii_letters + string.digits + "-_")
+
+
+async def test_optout_tokens_are_twelve_url_safe_characters_carrying_72_random_bits(
+    stack: Stack,
+) -> None:
+    ledger = stack.gateway.ledger
+    assert ledger is not None
+    numbers = [f"+336{n:08d}" for n in range(4000)]
+    tokens = list((await asyncio.wait_for(ledger.tokens_for("acme", numbers), 30)).values())
+    assert len(tokens) == len(set(tokens)) == len(numbers)
+    assert all(len(token) == 12 and set(token) <= TOKEN_ALPHABET for token in tokens)
+    # 12 characters of 64 = 72 bits, if each is uniform: every symbol shows up in every
+    # position, none far from its share (4000/64 = 62.5 expected; a sequence or a clock
+    # would pile up on a few).
+    for position in range(12):
+        counts = Counter(token[position] for token in tokens)
+        assert set(counts) == TOKEN_ALPHABET, position
+        assert max(counts.values()) < 130, (position, counts.most_common(3))
+    # The same number keeps its token (links already sent keep working).
+    again = await ledger.tokens_for("acme", numbers[:3])
+    assert list(again.values()) == tokens[:3]
+
+
+async def test_token_guessing_is_answered_429_for_that_address_only(stack: Stack) -> None:
+    ledger = stack.gateway.ledger
+    assert ledger is not None
+    token = next(iter((await ledger.tokens_for("acme", [NUMBER])).values()))
+    async with aiohttp.ClientSession() as http:
+        statuses = [(await call(http, "GET", f"{stack.http_url}/o/{'A' * 11}{n % 10}"))[0]
+                    for n in range(GUESS_BURST + 3)]
+        assert statuses[:GUESS_BURST] == [404] * GUESS_BURST
+        assert statuses[GUESS_BURST:] == [429] * 3
+        # The guesser learns nothing more, not even from a real token...
+        status, page, headers = await call(http, "GET", f"{stack.http_url}/o/{token}")
+        assert status == 429 and int(headers["Retry-After"]) >= 1
+        assert NUMBER[-6:].encode() not in page
+    # ...while the same link from another address opens as usual.
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession(connector=connector) as elsewhere:
+        status, page, _ = await call(elsewhere, "GET", f"{stack.http_url}/o/{token}")
+        assert status == 200 and b"<form" in page
