@@ -108,10 +108,12 @@ class UpstreamPool:
         for upstream in config.upstreams:
             name = upstream.name
             queue = CarrierQueue(name, upstream.tps, now, events.labels(name, "throttled"),
-                                 events.labels(name, "timeout"))
+                                 events.labels(name, "timeout"),
+                                 events.labels(name, "resubmitted"))
             self._queues[name] = queue
             self._dispatch.carriers.append(queue)
             metrics.upstream_inflight.labels(name).set_function(partial(_inflight, queue))
+            metrics.upstream_rate_limit.labels(name).set_function(partial(_rate_limit, queue))
             self._sessions[name] = [
                 CarrierSession(self, upstream, kind, smpp, metrics, label=f"{name}/{kind}#{index}")
                 for index in range(upstream.sessions) for kind in upstream.bind
@@ -261,6 +263,10 @@ class UpstreamPool:
 
 def _inflight(queue: CarrierQueue) -> float:
     return queue.inflight
+
+
+def _rate_limit(queue: CarrierQueue) -> float:
+    return queue.bucket.rate or 0.0
 
 
 def _as_deliver_sm(pdu: DataSm) -> DeliverSm:
