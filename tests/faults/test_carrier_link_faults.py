@@ -119,9 +119,10 @@ def free_port() -> int:
 
 
 async def test_with_nothing_listening_at_the_carrier_senders_are_throttled_at_once_until_it_appears(
-    flushed_redis: str, tmp_path: Path,
+    flushed_redis: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
     port = free_port()  # nobody listens here (yet)
+    caplog.set_level(logging.INFO, logger="stopgate.upstream")
     async with gateway_to(port, flushed_redis, tmp_path, ready=False) as gateway:
         await eventually(lambda: event(gateway, "connect_failed") >= 3, "refused connects")
         status, body = await readyz(gateway)
@@ -158,6 +159,9 @@ async def test_with_nothing_listening_at_the_carrier_senders_are_throttled_at_on
             await link.unbind()
         finally:
             await carrier.stop()
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == "stopgate.upstream" and r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "cannot connect" in warnings[0], warnings  # not per retry
 
 
 # --- bind rejected -----------------------------------------------------------------------
