@@ -9,6 +9,14 @@ Reconnects back off exponentially from ``reconnect_delay`` to
 ``reconnect_delay_max`` with full jitter (a uniform draw between 0 and the
 current delay), so a carrier that restarts is not hit by every bind at the
 same instant; a successful bind resets the backoff.
+
+Every failure is counted (``stopgate_upstream_events_total``); the log says it
+once per change of state (cannot connect -> bind refused -> bound), not per
+retry, so an hour-long outage is a handful of lines. What the carrier does
+wrong on a bound link is counted too: malformed or out-of-place PDUs
+(``protocol_error``: answered with generic_nack or an error response; a broken
+frame closes the link), responses to nothing we sent (``stray_response``:
+ignored), an enquire_link left unanswered (``link_dead``: the link closes).
 """
 
 from __future__ import annotations
@@ -20,11 +28,13 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from gateway.logs import fields
 from gateway.smpp_link import BindError, LinkHandler, SmppLink
+from smpp.constants import CommandStatus
 from smpp.session import BindKind, Role
 
 if TYPE_CHECKING:
     from gateway.config import Smpp, Upstream
     from gateway.metrics import Metrics
+    from smpp.events import ProtocolError, RequestRejected, UnexpectedResponse
     from smpp.pdu import Pdu
 
 __all__ = ["CarrierSession", "SessionOwner", "SessionState"]
@@ -71,7 +81,10 @@ class CarrierSession(LinkHandler):
         self._gauge = metrics.upstream_sessions
         self._events = metrics.upstream_events
         self._gauge.labels(upstream.name, "down").inc()
-        self._failing = False  # log the first failure of a streak as a warning, the rest debug
+        # The failure being repeated ("connect_failed", "bind_failed") or None: a warning
+        # when it changes, debug lines while it repeats.
+        self._failing: str | None = None
+        self._link_complaints = 0  # warnings logged about the current link's PDUs
         self._was_bound = False
 
     @property
@@ -124,7 +137,9 @@ class CarrierSession(LinkHandler):
             )
         except (OSError, TimeoutError) as error:
             self._event("connect_failed")
-            self._complain("carrier_connect_failed", "cannot connect to the carrier",
+            self._complain("connect_failed", "carrier_connect_failed",
+                           "cannot connect to %s:%d: %s (retrying with backoff)",
+                           up.host, up.port, error or "timeout",
                            address=f"{up.host}:{up.port}", error=str(error) or "timeout")
             return None
         try:
@@ -134,21 +149,25 @@ class CarrierSession(LinkHandler):
         except (BindError, TimeoutError, ConnectionError) as error:
             link.abort()
             self._event("bind_failed")
-            self._complain("carrier_bind_failed", "bind to the carrier refused",
+            self._complain("bind_failed", "carrier_bind_failed",
+                           "%s bind as %r refused: %s (retrying with backoff)",
+                           self.kind, up.system_id, _bind_error(error),
                            address=f"{up.host}:{up.port}", system_id=up.system_id,
-                           error=str(error) or "timeout")
+                           error=_bind_error(error))
             return None
         except BaseException:
             link.abort()  # cancelled while binding: leave no half-bound connection behind
             raise
-        self._failing = False
+        self._failing = None
+        self._link_complaints = 0
         # After a lost link the same session binds again: "rebound" tells the operator the
         # link came back, "bound" is the first bind of this session.
         name = "carrier_rebound" if self._was_bound else "carrier_bound"
         self._was_bound = True
-        log.info("carrier link %s", name.removeprefix("carrier_"), extra=fields(
-            name, upstream=up.name, session=self.label, bind=self.kind,
-            system_id=up.system_id, peer=link.peer))
+        log.info("%s: %s %s as %r to %s", self.label, name.removeprefix("carrier_"),
+                 self.kind, up.system_id, link.peer, extra=fields(
+                     name, upstream=up.name, session=self.label, bind=self.kind,
+                     system_id=up.system_id, peer=link.peer))
         return link
 
     def _new_link(self) -> SmppLink:
@@ -187,12 +206,22 @@ class CarrierSession(LinkHandler):
                 "carrier_unbound", upstream=self.upstream.name, session=self.label,
                 bind=self.kind, peer=link.peer))
 
-    def _complain(self, event: str, message: str, **values: object) -> None:
-        """The first failure of a streak is a warning, the rest (every retry) debug."""
-        log.log(logging.DEBUG if self._failing else logging.WARNING, message,
+    def _complain(self, failure: str, event: str, message: str, *args: object,
+                  **values: object) -> None:
+        """A warning when the failure starts or changes, debug lines while it repeats."""
+        log.log(logging.DEBUG if self._failing == failure else logging.WARNING,
+                "%s: " + message, self.label, *args,
                 extra=fields(event, upstream=self.upstream.name, session=self.label,
                              bind=self.kind, **values))
-        self._failing = True
+        self._failing = failure
+
+    def _misbehaved(self, event: str, message: str, *args: object) -> None:
+        """Count what the carrier did wrong; warn about the first on each link."""
+        self._event(event)
+        level = logging.WARNING if not self._link_complaints else logging.DEBUG
+        self._link_complaints += 1
+        log.log(level, "%s: " + message, self.label, *args, extra=fields(
+            f"carrier_{event}", upstream=self.upstream.name, session=self.label))
 
     # --- LinkHandler ----------------------------------------------------------------
 
@@ -207,3 +236,33 @@ class CarrierSession(LinkHandler):
         log.info("carrier outbind ignored (stopgate binds by itself)", extra=fields(
             "carrier_outbind_ignored", upstream=self.upstream.name, session=self.label,
             peer=link.peer))
+
+    def on_protocol_error(self, link: SmppLink, event: ProtocolError) -> None:
+        self._misbehaved("protocol_error", "malformed PDU from %s: %s (%s)", link.peer,
+                         event.error, "closing" if event.error.fatal else "answered with an error")
+
+    def on_rejected(self, link: SmppLink, event: RequestRejected) -> None:
+        self._misbehaved("protocol_error", "%s sent %s, which an SMSC must not send here; "
+                         "answered 0x%08X", link.peer, type(event.request).__name__, event.status)
+
+    def on_unexpected_response(self, link: SmppLink, event: UnexpectedResponse) -> None:
+        pdu = event.response
+        self._misbehaved("stray_response", "%s sent %s for sequence %d, which awaits no "
+                         "response; ignored", link.peer, type(pdu).__name__, pdu.sequence)
+
+    def on_link_dead(self, link: SmppLink) -> None:
+        self._event("link_dead")
+        log.warning("%s: %s left enquire_link unanswered for %gs; closing the link",
+                    self.label, link.peer, self.smpp.response_timeout, extra=fields(
+                        "carrier_link_dead", upstream=self.upstream.name, session=self.label,
+                        peer=link.peer))
+
+
+def _bind_error(error: BaseException) -> str:
+    """A refused bind as an operator reads it: the status by name."""
+    if isinstance(error, BindError) and error.status is not None:
+        try:
+            return f"{CommandStatus(error.status).name} (0x{error.status:08X})"
+        except ValueError:
+            return f"status 0x{error.status:08X}"
+    return str(error) or "no answer within bind_timeout"

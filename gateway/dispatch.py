@@ -98,7 +98,7 @@ class CarrierQueue:
     """One upstream's bound lanes, rate and waiting messages."""
 
     def __init__(self, name: str, tps: int, now: float, throttled: Counter,
-                 timeouts: Counter) -> None:
+                 timeouts: Counter, resubmitted: Counter) -> None:
         self.name = name
         self.lanes: list[Lane] = []
         self.waiting: deque[Job] = deque()  # not yet started on a lane
@@ -109,6 +109,7 @@ class CarrierQueue:
         self.wake_at = 0.0
         self.throttled = throttled  # upstream_events{event=throttled}, bound once
         self.timeouts = timeouts
+        self.resubmitted = resubmitted  # parts sent again though the carrier may have them
 
     @property
     def inflight(self) -> float:
@@ -264,10 +265,13 @@ class Dispatcher:
                 job.future.set_exception(CarrierRejected(status, carrier.name))
         elif isinstance(error, ResponseTimeout):
             carrier.timeouts.inc()
-            self._retry(job, index)
+            # A silent carrier may be a dead link: ask it now rather than after an idle
+            # enquire_link_interval; unanswered, the link closes and the session re-binds.
+            lane.link.probe()
+            self._retry(job, index, carrier.resubmitted)
         else:  # LinkClosed: the lane is already gone (on_closed runs before this callback)
             # and whatever else stopped the request: it may not have reached the carrier
-            self._retry(job, index)
+            self._retry(job, index, carrier.resubmitted)
         now = self._loop.time()
         if lane.alive and lane.paused_until <= now:
             # Only this lane gained room: the others were full, idle, paused or out of
@@ -290,14 +294,20 @@ class Dispatcher:
             carrier.slowed_until = now + RATE_CUT_INTERVAL
         self._wake(carrier, lane.paused_until)
 
-    def _retry(self, job: Job, index: int) -> None:
-        """Queue a part again, on its lane if that is still up, else where one is."""
+    def _retry(self, job: Job, index: int, unsure: Counter | None = None) -> None:
+        """Queue a part again, on its lane if that is still up, else where one is.
+
+        ``unsure`` counts the retries of parts the carrier may already hold (no answer
+        came): each is a possible duplicate at the carrier, never a silent one.
+        """
         if job.future.done():
             return
         if self.closing or self._loop.time() >= job.deadline:
             self._too_late.inc()
             job.future.set_exception(Throttled("the carrier did not take the message in time"))
             return
+        if unsure is not None:
+            unsure.inc()
         bisect.insort(job.todo, index)
         self.queued += 1
         if job.queued:

@@ -111,8 +111,14 @@ class Metrics:
         )
         self.upstream_events = Counter(
             "stopgate_upstream_events_total", "Carrier link events by upstream and kind "
-            "(bind_failed, connect_failed, link_lost, throttled, timeout).",
+            "(bind_failed, connect_failed, link_lost, link_dead, throttled, timeout, "
+            "resubmitted, protocol_error, stray_response).",
             ["upstream", "event"], registry=r,
+        )
+        self.upstream_rate_limit = Gauge(
+            "stopgate_upstream_rate_limit", "submit_sm per second the gateway allows itself "
+            "towards the carrier: the configured tps, lower while the carrier throttles; "
+            "0 = unlimited.", ["upstream"], registry=r, multiprocess_mode="livesum",
         )
         self.dlr_total = Counter(
             "stopgate_dlr_total", "Carrier receipts and MOs on their way back, by outcome "
@@ -160,9 +166,10 @@ class Metrics:
         """Multiprocess mode: store the value of every ``set_function`` gauge in its file.
 
         A function is only called by an in-process collection, and /metrics reads the
-        files instead, so the gateway calls this every second (stopgate_upstream_inflight).
+        files instead, so the gateway calls this every second (stopgate_upstream_inflight,
+        stopgate_upstream_rate_limit).
         """
-        for gauge in (self.upstream_inflight,):
+        for gauge in (self.upstream_inflight, self.upstream_rate_limit):
             # prometheus_client keeps labelled children in _metrics and puts the function
             # in the child's own _child_samples; there is no public way to read either.
             for child in list(gauge._metrics.values()):

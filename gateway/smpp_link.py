@@ -90,6 +90,16 @@ class LinkHandler:
     def on_outbind(self, link: SmppLink, pdu: Pdu) -> None:
         """ESME side: the SMSC asks us to bind."""
 
+    def on_unexpected_response(self, link: SmppLink, event: UnexpectedResponse) -> None:
+        """A response to no request awaiting one (late, duplicated or made up): ignored."""
+        log.debug("SMPP stray response ignored", extra=fields(
+            "smpp_stray_response", peer=link.peer or link.name, detail=str(event)))
+
+    def on_link_dead(self, link: SmppLink) -> None:
+        """The peer left an enquire_link unanswered; the link closes right after this."""
+        log.debug("enquire_link unanswered, closing", extra=fields(
+            "smpp_link_dead", peer=link.peer or link.name))
+
     def on_closed(self, link: SmppLink, unanswered: tuple[Pdu, ...]) -> None:
         """The connection is gone; ``unanswered`` are our requests that got no response."""
 
@@ -298,9 +308,12 @@ class SmppLink(asyncio.Protocol):
                 self._fail_waiters(LinkClosed(f"session with {self.peer or self.name} closed"))
                 handler.on_closed(self, event.unanswered)
                 self.close()
-            elif kind in (LinkDead, IdleTimeout, UnexpectedResponse):
-                # LinkDead/IdleTimeout are followed by ConnectionClosed; a stray response is
-                # harmless and only worth a debug line.
+            elif kind is UnexpectedResponse:
+                assert isinstance(event, UnexpectedResponse)
+                handler.on_unexpected_response(self, event)
+            elif kind is LinkDead:
+                handler.on_link_dead(self)  # ConnectionClosed follows
+            elif kind is IdleTimeout:  # followed by ConnectionClosed
                 log.debug("SMPP session event", extra=fields(
                     "smpp_session_event", peer=self.peer or self.name, detail=str(event)))
 
@@ -336,6 +349,14 @@ class SmppLink(asyncio.Protocol):
             # timer fires first and re-arms for what is next (recomputing costs per send).
             self._schedule_timer()
         return waiter
+
+    def probe(self) -> None:
+        """Check the link now with an enquire_link (a request timed out): left unanswered
+        for ``response_timeout``, the link is dead and closes."""
+        session = self.session
+        if session is not None and self.transport is not None:
+            self._write(session.probe(self.loop.time()))
+            self._schedule_timer()
 
     async def request(self, pdu: Pdu) -> Pdu:
         """Send a request and wait for its response."""

@@ -30,11 +30,14 @@ at-least-once, never a silent loss):
   upstream's rate halves and climbs back additively (gateway/carrier_rate.py),
   and the same part goes again on the same session.
 - No response within ``response_timeout``: the carrier may have taken the part,
-  but a rare duplicate beats a silent loss: it goes again.
+  but a rare duplicate beats a silent loss: it goes again. The link is probed at
+  once with enquire_link; left unanswered too, it is dead: closed and re-bound.
 - The link drops with parts unanswered: they go again on another bound session
   of the upstream or the re-bound one; a message none of whose parts the carrier
   took may move to the next matching upstream. Parts already accepted are not
   sent again (the handset reassembles by the UDH/SAR reference).
+- Every part sent again without an answer to its first copy (the two cases
+  above) counts as ``resubmitted``: the possible duplicates are never silent.
 - Any other error status fails the whole message with ``CarrierRejected``
   carrying that status; its parts still in flight are forgotten.
 
@@ -109,10 +112,12 @@ class UpstreamPool:
         for upstream in config.upstreams:
             name = upstream.name
             queue = CarrierQueue(name, upstream.tps, now, events.labels(name, "throttled"),
-                                 events.labels(name, "timeout"))
+                                 events.labels(name, "timeout"),
+                                 events.labels(name, "resubmitted"))
             self._queues[name] = queue
             self._dispatch.carriers.append(queue)
             metrics.upstream_inflight.labels(name).set_function(partial(_inflight, queue))
+            metrics.upstream_rate_limit.labels(name).set_function(partial(_rate_limit, queue))
             self._sessions[name] = [
                 CarrierSession(self, upstream, kind, smpp, metrics, label=f"{name}/{kind}#{index}")
                 for index in range(upstream.sessions) for kind in upstream.bind
@@ -263,6 +268,10 @@ class UpstreamPool:
 
 def _inflight(queue: CarrierQueue) -> float:
     return queue.inflight
+
+
+def _rate_limit(queue: CarrierQueue) -> float:
+    return queue.bucket.rate or 0.0
 
 
 def _as_deliver_sm(pdu: DataSm) -> DeliverSm:

@@ -469,12 +469,26 @@ class Session:
             return events
         keepalive_at = self._keepalive_at()
         if keepalive_at is not None and now >= keepalive_at:
-            seq = self._take_sequence()
-            enquire_link = EnquireLink(sequence=seq)
-            self._control[seq] = (enquire_link, now + self._response_timeout)
-            self._keepalive_seq = seq
-            self._queue(enquire_link)
+            self._queue(self._enquire_link(now))
         return events
+
+    def probe(self, now: float) -> bytes:
+        """An enquire_link to send now, because the caller suspects the link (a request
+        timed out); unanswered within ``response_timeout`` it ends in ``LinkDead``.
+
+        Empty when the session is not bound or a keepalive is already awaited: one
+        probe answers for every request that timed out with it.
+        """
+        if self._keepalive_seq is not None or self._state not in BOUND_STATES:
+            return b""
+        return encode(self._enquire_link(now))
+
+    def _enquire_link(self, now: float) -> EnquireLink:
+        seq = self._take_sequence()
+        enquire_link = EnquireLink(sequence=seq)
+        self._control[seq] = (enquire_link, now + self._response_timeout)
+        self._keepalive_seq = seq
+        return enquire_link
 
     def _control_timed_out(self, request: Pdu, events: list[Event]) -> None:
         if self._state is BindState.CLOSED:

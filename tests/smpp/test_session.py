@@ -541,6 +541,34 @@ def test_keepalive_and_unbind_timing_out_together_close_once_without_raising() -
     assert esme.state is BindState.CLOSED
 
 
+def test_a_probe_checks_the_link_at_once_and_a_silent_peer_makes_it_dead() -> None:
+    esme, _ = bound_pair(enquire_link_interval=30.0, response_timeout=10.0)
+    esme.send_request(submit(), 1.0)
+    assert esme.tick(11.0)  # the submit_sm timed out: the caller suspects the link
+    (probe,) = frames(esme.probe(11.0))
+    assert isinstance(probe, EnquireLink)
+    assert esme.probe(11.5) == b""  # one probe at a time answers for every timeout
+    assert esme.next_deadline() == 21.0
+    dead, closed = esme.tick(21.0)
+    assert isinstance(dead, LinkDead)
+    assert isinstance(closed, ConnectionClosed)
+
+
+def test_an_answered_probe_keeps_the_link() -> None:
+    esme, smsc = bound_pair(enquire_link_interval=30.0, response_timeout=10.0)
+    (probe,) = frames(esme.probe(5.0))
+    smsc.receive_data(encode(probe), 5.1)
+    assert esme.receive_data(smsc.data_to_send(), 5.2) == []
+    assert esme.tick(15.0) == []
+    assert esme.state is BindState.BOUND_TRX
+    assert frames(esme.probe(16.0))  # and the link can be probed again
+
+
+def test_an_unbound_session_is_not_probed() -> None:
+    smsc = Session(Role.SMSC, now=0.0, idle_timeout=None)
+    assert smsc.probe(1.0) == b""
+
+
 def test_unbound_sessions_send_no_keepalive() -> None:
     smsc = Session(Role.SMSC, now=0.0, enquire_link_interval=5.0, idle_timeout=None)
     assert smsc.next_deadline() is None
