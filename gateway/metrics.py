@@ -101,7 +101,8 @@ class Metrics:
         )
         self.dlr_total = Counter(
             "stopgate_dlr_total", "Carrier receipts and MOs on their way back, by outcome "
-            "(delivered, queued, unknown_id, dropped_age, dropped_count, no_owner).",
+            "(delivered, queued, unknown_id, dropped_age, dropped_count, no_owner; retry: the "
+            "carrier was asked to send it again, Redis being unavailable).",
             ["outcome"], registry=r,
         )
         self.dlr_queue_depth = Gauge(
