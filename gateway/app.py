@@ -79,6 +79,7 @@ class Gateway:
         self._flusher: asyncio.Task[None] | None = None
         self.notices: QueueNotices | None = None
         self._gauges: asyncio.Task[None] | None = None
+        self._rebuilds_counted = 0
 
     async def start(self) -> None:
         config = self.config
@@ -173,6 +174,11 @@ class Gateway:
 
     def _cache_changed(self, keeper: CacheKeeper) -> None:
         self.metrics.suppression_cache_ready.set(1 if keeper.ready else 0)
+        if keeper.redis_up is not None:
+            self.metrics.redis_up.set(1 if keeper.redis_up else 0)
+        if keeper.rebuilds > self._rebuilds_counted:
+            self.metrics.suppression_rebuilds.inc(keeper.rebuilds - self._rebuilds_counted)
+            self._rebuilds_counted = keeper.rebuilds
         self.metrics.suppression_rebuild_progress.set(keeper.progress[0])
         if keeper.suppressed is not None:
             self.metrics.suppressed_numbers.set(keeper.suppressed)
