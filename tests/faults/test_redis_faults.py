@@ -206,8 +206,10 @@ async def scenario(traffic: MixedTraffic, stack: Stack, own_redis: EmbeddedRedis
         forget_data(own_redis.data_dir)
     traffic.phase = "restarting"
     await asyncio.to_thread(own_redis.start)
+    restarted = asyncio.get_running_loop().time()
     await until(traffic, lambda: gateway.keeper is not None and gateway.keeper.ready,
                 "the keeper to report the cache ready", RECOVERY_BOUND)
+    recovered_in = asyncio.get_running_loop().time() - restarted
     traffic.phase = "after"
     status, body = await readyz(http, stack)
     assert status == 200 and body["redis"] is True and body["suppression_cache"] is True, body
@@ -247,5 +249,6 @@ async def scenario(traffic: MixedTraffic, stack: Stack, own_redis: EmbeddedRedis
     counts = {phase: {str(k): sorted(statuses(traffic.where(phase=phase, klass=k)))
                       for k in ("promotional", "transactional")}
               for phase in ("before", "down", "restarting", "after")}
-    print(f"\nRedis {data}: {len(traffic.sent)} messages; final statuses by phase {counts}")
+    print(f"\nRedis {data}: ready {recovered_in:.2f}s after the restart; "
+          f"{len(traffic.sent)} messages; final statuses by phase {counts}")
 
