@@ -33,10 +33,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from gateway.smpp_link import SmppLink
 from gateway.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 from smpp.pdu import SubmitSmResp
 from tests.faults.mixed_traffic import tags_in
-from tests.integration.conftest import Stack
 from tests.integration.policy_stack import ACME_AUTO, GLOBEX_AUTO, metric, policy_stack, submit
 from tests.integration.senders import bind_sender, eventually
 
@@ -147,7 +147,7 @@ async def endpoint(request: pytest.FixtureRequest) -> AsyncIterator[Endpoint]:
         await broken.stop()
 
 
-async def burst(stack: Stack, link: object) -> list[SubmitSmResp]:
+async def burst(link: SmppLink) -> list[SubmitSmResp]:
     """BURST submit_sm (promotional and transactional, short), IN_FLIGHT at a time."""
     slots = asyncio.Semaphore(IN_FLIGHT)
 
@@ -157,7 +157,7 @@ async def burst(stack: Stack, link: object) -> list[SubmitSmResp]:
                else submit(f"Your verification code is {n:06d} #7.{n}#", to=to,
                            service_type="OTP"))
         async with slots:
-            answer = await asyncio.wait_for(link.request(pdu), TIMEOUT)  # type: ignore[attr-defined]
+            answer = await asyncio.wait_for(link.request(pdu), TIMEOUT)
         assert isinstance(answer, SubmitSmResp)
         return answer
 
@@ -196,7 +196,7 @@ async def test_broken_webhook_endpoint_holds_up_neither_submits_nor_stop_acknowl
                 await asyncio.sleep(0.02)
 
         optouts = asyncio.create_task(more_optouts())
-        answers = await burst(stack, link)
+        answers = await burst(link)
         await asyncio.wait_for(optouts, TIMEOUT)
 
         # Every submit answered and accepted, every STOP acknowledged, all while the
