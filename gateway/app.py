@@ -53,6 +53,11 @@ log = logging.getLogger("stopgate")
 #: Redis connections per process, and how long a command waits for one when all are busy.
 REDIS_CONNECTIONS = 64
 REDIS_POOL_WAIT = 5.0
+#: How long a connect or a command may go unanswered before it fails as a Redis error. A
+#: Redis that stalls (frozen, or across a network partition that drops packets) would
+#: otherwise hold every command without a timeout of its own (the keeper's check, an
+#: opt-out's write-through, a receipt's lookup) until it came back.
+REDIS_COMMAND_TIMEOUT = 2.0
 
 
 class Gateway:
@@ -81,6 +86,7 @@ class Gateway:
         self._flusher: asyncio.Task[None] | None = None
         self.notices: QueueNotices | None = None
         self._gauges: asyncio.Task[None] | None = None
+        self._rebuilds_counted = 0
 
     async def start(self) -> None:
         config = self.config
@@ -93,7 +99,8 @@ class Gateway:
         # connections" past 100, and a burst of receipts (each a lookup, maybe a queue
         # push) must slow down, not be refused and fail promotional traffic closed.
         self.redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
-            url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_POOL_WAIT))
+            url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_POOL_WAIT,
+            socket_timeout=REDIS_COMMAND_TIMEOUT, socket_connect_timeout=REDIS_COMMAND_TIMEOUT))
         self.pool = UpstreamPool(config, self.metrics, on_deliver_sm=self._carrier_deliver_sm)
         accounts = {account.system_id: account for account in config.accounts}
         self.server = SenderServer(config, self.metrics)
@@ -176,6 +183,11 @@ class Gateway:
 
     def _cache_changed(self, keeper: CacheKeeper) -> None:
         self.metrics.suppression_cache_ready.set(1 if keeper.ready else 0)
+        if keeper.redis_up is not None:
+            self.metrics.redis_up.set(1 if keeper.redis_up else 0)
+        if keeper.rebuilds > self._rebuilds_counted:
+            self.metrics.suppression_rebuilds.inc(keeper.rebuilds - self._rebuilds_counted)
+            self._rebuilds_counted = keeper.rebuilds
         self.metrics.suppression_rebuild_progress.set(keeper.progress[0])
         if keeper.suppressed is not None:
             self.metrics.suppressed_numbers.set(keeper.suppressed)

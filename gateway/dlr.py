@@ -15,7 +15,10 @@ command_status):
   owns (counted, then dropped: a carrier resends an unanswered PDU forever);
 - ESME_RX_T_APPN (temporary) when Redis cannot be reached or the MO hook
   fails, so the carrier retries: nothing acknowledged is ever lost. A retry
-  may reach a sender twice (at-least-once).
+  may reach a sender twice (at-least-once). A receipt whose id this process
+  remembers (its own recent submits) and whose sender is bound needs no Redis:
+  it goes through during an outage (counted ``dlr_total{outcome="retry"}``
+  otherwise).
 
 Receipts: see ``gateway.receipts`` (recognition, the id in the TLV and the
 text) and ``gateway.id_map`` (carrier id forms, key layout). One carrier
@@ -211,6 +214,7 @@ class DlrRouter:
                 return await self._on_receipt(pdu, upstream)
             return await self._on_mo(pdu)
         except RedisError as exc:
+            self.metrics.dlr_total.labels("retry").inc()
             log.warning("Redis unavailable: the carrier is asked to retry the deliver_sm",
                         extra=fields("deliver_sm_retry", upstream=upstream, error=str(exc)))
             return RETRY_LATER
@@ -218,18 +222,23 @@ class DlrRouter:
     async def _on_receipt(self, pdu: DeliverSm, upstream: str) -> int:
         ids = receipt_ids(pdu)
         found = self._recent_lookup(upstream, ids)
+        failure: RedisError | None = None
         if found is None and ids:
             # An instant receipt often comes in the same read as its submit_sm_resp, whose
             # callbacks (and the note of its id) run just after this task's first step.
             await asyncio.sleep(0)
-            found = self._recent_lookup(upstream, ids) or await self.id_map.lookup(upstream, ids)
+            found, failure = await self._look_up(upstream, ids)
         # A fast carrier's receipt can overtake the id map write that follows its
-        # submit_sm_resp (on this instance or another): look again before giving up.
+        # submit_sm_resp (on this instance or another), or the answer to the other parts
+        # of its message: look again before giving up. While Redis is down this process's
+        # own memory may still know the id, so a Redis error waits like a miss does.
         for delay in UNKNOWN_ID_RETRIES if ids else ():
             if found is not None:
                 break
             await asyncio.sleep(delay)
-            found = self._recent_lookup(upstream, ids) or await self.id_map.lookup(upstream, ids)
+            found, failure = await self._look_up(upstream, ids)
+        if found is None and failure is not None:
+            raise failure  # Redis may know it: the carrier sends it again
         self._receipts_seen.inc()
         if found is None:
             self.metrics.dlr_total.labels("unknown_id").inc()
@@ -239,6 +248,17 @@ class DlrRouter:
         account, sender_ids = found
         await self._route(account, [rewrite_receipt(pdu, sender_id) for sender_id in sender_ids])
         return ROK
+
+    async def _look_up(self, upstream: str, ids: Sequence[str]
+                       ) -> tuple[tuple[str, tuple[str, ...]] | None, RedisError | None]:
+        """(where the receipt goes or None, the Redis error that left it unknown or None)."""
+        found = self._recent_lookup(upstream, ids)
+        if found is not None:
+            return found, None
+        try:
+            return await self.id_map.lookup(upstream, ids), None
+        except RedisError as exc:
+            return None, exc
 
     async def _on_mo(self, pdu: DeliverSm) -> int:
         owners = self.owners(pdu.destination_addr)

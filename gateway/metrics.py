@@ -122,7 +122,8 @@ class Metrics:
         )
         self.dlr_total = Counter(
             "stopgate_dlr_total", "Carrier receipts and MOs on their way back, by outcome "
-            "(delivered, queued, unknown_id, dropped_age, dropped_count, no_owner).",
+            "(delivered, queued, unknown_id, dropped_age, dropped_count, no_owner; retry: the "
+            "carrier was asked to send it again, Redis being unavailable).",
             ["outcome"], registry=r,
         )
         self.dlr_queue_depth = Gauge(
@@ -151,6 +152,16 @@ class Metrics:
             "stopgate_suppression_cache_ready",
             "1 when the Redis suppression cache is complete, 0 while unknown or rebuilding.",
             registry=r, multiprocess_mode="livemin",  # 0 while any worker fails closed
+        )
+        self.redis_up = Gauge(
+            "stopgate_redis_up", "1 when Redis answered the suppression keeper's last check "
+            "(every second, and at once after an error), 0 when it failed.",
+            registry=r, multiprocess_mode="livemin",  # 0 while any worker cannot reach it
+        )
+        self.suppression_rebuilds = Counter(
+            "stopgate_suppression_rebuilds_total", "Suppression cache rebuilds from the ledger "
+            "completed by this process (at start, after Redis lost or missed data).",
+            registry=r,
         )
         self.suppression_rebuild_progress = Gauge(
             "stopgate_suppression_rebuild_numbers",

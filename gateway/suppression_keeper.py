@@ -13,8 +13,8 @@ verify it also re-lays out, online (lookups keep being answered), a
 generation whose write-through growth or shrinkage left its buckets far from
 the built size (only when the cache's bucket count is not fixed).
 
-``ready``, ``rebuilding``, ``progress`` and ``suppressed`` are the last known
-state; ``on_change(keeper)`` is called whenever one of them changes, which is
+``ready``, ``rebuilding``, ``progress``, ``suppressed`` and ``redis_up`` are
+the last known state; ``on_change(keeper)`` is called whenever one of them changes, which is
 where the gateway updates its metrics and readiness.
 """
 
@@ -75,6 +75,8 @@ class CacheKeeper:
         self.suppressed: int | None = None
         self.rebuilds = 0
         self.last_error: str | None = None
+        #: Redis answered the last check (False after a Redis or socket error; None: not yet).
+        self.redis_up: bool | None = None
         self._ready_event = asyncio.Event()
         self._next_verify = 0.0
         self._last_progress_log = 0.0
@@ -113,7 +115,9 @@ class CacheKeeper:
                 failures += 1
                 delay = min(self.max_backoff, self.interval * 2 ** (failures - 1))
                 error = f"{type(exc).__name__}: {exc}"
-                self._update(ready=await self._still_ready(), rebuilding=False, last_error=error)
+                redis_up = False if isinstance(exc, (RedisError, OSError)) else self.redis_up
+                self._update(ready=await self._still_ready(), rebuilding=False, last_error=error,
+                             redis_up=redis_up)
                 level = logging.ERROR if failures == 1 else logging.DEBUG
                 log.log(level, "suppression cache check failed", extra=fields(
                     "suppression_check_failed", error=error, retry_in_s=delay,
@@ -125,7 +129,7 @@ class CacheKeeper:
                 log.info("suppression cache check succeeds again", extra=fields(
                     "suppression_check_recovered", failures=failures))
             failures = 0
-            self._update(last_error=None)
+            self._update(last_error=None, redis_up=True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.cache.trouble.wait(), self.interval)
             await asyncio.sleep(min(0.05, self.interval))  # a storm of failing lookups
@@ -167,7 +171,7 @@ class CacheKeeper:
             )
         finally:
             self._update(rebuilding=False)
-        self.rebuilds += 1
+        self._update(rebuilds=self.rebuilds + 1)
         members = await self.cache.count()
         self._update(ready=await self.cache.is_ready(), suppressed=members)
         log.info("suppression cache rebuilt", extra=fields(
