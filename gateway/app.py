@@ -32,6 +32,7 @@ from gateway.dlr_notify import QueueNotices
 from gateway.eventloop import settle_heap
 from gateway.http_api import HttpApi
 from gateway.ledger import AsyncLedger, open_ledger
+from gateway.ledger_health import LedgerHealth
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.mo import CampaignMemory, KeywordHandler
@@ -66,6 +67,7 @@ class Gateway:
         self.dlr: DlrRouter | None = None
         self.pipeline: MtPipeline | None = None
         self.ledger: AsyncLedger | None = None
+        self.ledger_health: LedgerHealth | None = None
         self.cache: SuppressionCache | None = None
         self.keeper: CacheKeeper | None = None
         self.suppressions: Suppressions | None = None
@@ -99,7 +101,13 @@ class Gateway:
         # A receipt queued by another worker (or gateway) reaches our receivers at once.
         self.notices = QueueNotices(self.redis, self.dlr.on_queue_notice, self.dlr.flush_bound)
         self.dlr.notices = self.notices
-        self.ledger = AsyncLedger(open_ledger(config.storage.ledger, config.server.data_dir))
+        self.ledger = AsyncLedger(open_ledger(config.storage.ledger, config.server.data_dir,
+                                              config.storage.ledger_busy_timeout))
+        # Write health: a STOP that cannot be recorded is not acknowledged, and promotional
+        # traffic is refused meanwhile (see gateway/ledger_health.py).
+        ledger_health = self.ledger_health = LedgerHealth(self.ledger.ledger.write_probe,
+                                                          self.metrics)
+        ledger_health.start()
         self.cache = SuppressionCache(self.redis)
         # Promotional traffic stays refused after Redis returns until the keeper's next
         # check; a check is one EXISTS, so back off to 2 s at most, not the default 10 s.
@@ -114,7 +122,7 @@ class Gateway:
         self.suppressions = Suppressions(
             self.ledger, self.cache, self.metrics,
             webhook_accounts=[a.system_id for a in config.accounts if a.webhook_url],
-            on_recorded=self.webhooks.wake)
+            on_recorded=self.webhooks.wake, health=ledger_health)
         keeper = self.keeper
         policy = self.policy = PolicyStage(
             config,
@@ -122,7 +130,8 @@ class Gateway:
             LookupBatcher(self.cache, self.metrics),
             TokenCache(self.ledger.tokens_for),
             on_blocked_receipt=self._blocked_receipts,
-            is_ready=lambda: keeper.ready,
+            # Fail closed while the cache is incomplete or opt-outs cannot be recorded.
+            is_ready=lambda: keeper.ready and ledger_health.writable,
         )
         self.campaigns = CampaignMemory(self.redis)
         self.pipeline = MtPipeline(
@@ -200,24 +209,42 @@ class Gateway:
         await self.dlr.deliver(message.account, receipts)
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """Ready = a carrier session can transmit, Redis answers, the suppression state is known."""
+        """Ready = a carrier session can transmit, Redis answers, the suppression cache is
+        complete and the ledger commits writes; ``reasons`` says why each false one is."""
+        reasons: dict[str, str] = {}
         redis_ok = False
         if self.redis is not None:
-            with contextlib.suppress(Exception):
+            try:
                 redis_ok = bool(await asyncio.wait_for(self.redis.ping(), 1.0))
+            except Exception:
+                redis_ok = False
+        if not redis_ok:
+            reasons["redis"] = "unreachable"
+        upstreams: dict[str, dict[str, Any]] = {}
+        if self.pool is not None:
+            for name, counts in self.pool.status().items():
+                upstreams[name] = {**counts, "ready": counts["transmitting"] > 0}
         upstream_ok = self.pool is not None and self.pool.ready
-        cache_ok = self.keeper is not None and self.keeper.ready
-        ledger_ok = False
-        if self.ledger is not None:
-            with contextlib.suppress(Exception):
-                ledger_ok = await asyncio.wait_for(self.ledger.health(), 2.0)
+        if not upstream_ok:
+            reasons["upstreams"] = _upstreams_reason(upstreams)
+        keeper = self.keeper
+        cache_ok = keeper is not None and keeper.ready
+        if not cache_ok:
+            reasons["suppression_cache"] = (
+                "rebuilding" if keeper is not None and keeper.rebuilding
+                else "redis_unreachable" if not redis_ok else "not_verified")
+        health = self.ledger_health
+        ledger_ok = health is not None and health.writable
+        if not ledger_ok:
+            reasons["ledger"] = health.reason if health is not None else "closed"
         details = {
             "redis": redis_ok,
             "suppression_cache": cache_ok,
             "ledger": ledger_ok,
-            "upstreams": self.pool.status() if self.pool is not None else {},
+            "upstreams": upstreams,
+            "reasons": reasons,
         }
-        return redis_ok and upstream_ok and cache_ok and ledger_ok, details
+        return not reasons, details
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Drain and close everything, in the reverse order of start."""
@@ -243,6 +270,8 @@ class Gateway:
             await self.pool.stop(timeout)
         if self.keeper is not None:
             await self.keeper.stop()
+        if self.ledger_health is not None:
+            await self.ledger_health.stop()
         if self.webhooks is not None:  # gives its claims back before the ledger closes
             await self.webhooks.stop()
         if self.ledger is not None:
@@ -275,6 +304,17 @@ async def serve(config: Config) -> int:
     await stop.wait()
     await gateway.stop()
     return 0
+
+
+def _upstreams_reason(upstreams: dict[str, dict[str, Any]]) -> str:
+    """Why no carrier session can transmit: the most hopeful state any session is in."""
+    if not upstreams:
+        return "none_configured"
+    if any(counts["bound"] for counts in upstreams.values()):
+        return "no_transmitter_bound"  # only receivers bound, or every window closing
+    if any(counts["connecting"] for counts in upstreams.values()):
+        return "connecting"
+    return "down"
 
 
 def configure_logging(config: Config) -> None:

@@ -291,6 +291,10 @@ class Ledger(Protocol):
         first caller wins, so instances sharing a ledger agree on it)."""
         ...
 
+    def write_probe(self) -> None:
+        """Commit one small durable write; raise what the ledger raised if it cannot."""
+        ...
+
     def health(self) -> bool:
         """True if the ledger can commit a write right now."""
         ...
@@ -300,7 +304,7 @@ class Ledger(Protocol):
         ...
 
 
-def open_ledger(url: str, data_dir: Path) -> Ledger:
+def open_ledger(url: str, data_dir: Path, busy_timeout: float | None = None) -> Ledger:
     """The ledger that ``storage.ledger`` names.
 
     ``""`` -> SQLite at ``data_dir/ledger.sqlite3``; ``sqlite:///abs/path`` or
@@ -309,11 +313,12 @@ def open_ledger(url: str, data_dir: Path) -> Ledger:
     """
     from gateway.ledger_sqlite import SqliteLedger  # the SQLite module imports this one
 
+    options = {} if busy_timeout is None else {"busy_timeout": busy_timeout}
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return SqliteLedger(Path(url) if url else Path(data_dir) / DEFAULT_FILE)
+        return SqliteLedger(Path(url) if url else Path(data_dir) / DEFAULT_FILE, **options)
     if scheme == "sqlite" and rest:
-        return SqliteLedger(Path(rest))
+        return SqliteLedger(Path(rest), **options)
     if scheme in ("postgres", "postgresql"):
         raise NotImplementedError(
             "PostgreSQL ledger: not yet available; set storage.ledger to \"\" (SQLite under "
@@ -446,6 +451,9 @@ class AsyncLedger:
 
     async def health(self) -> bool:
         return await self._call(self.ledger.health)
+
+    async def write_probe(self) -> None:
+        await self._call(self.ledger.write_probe)
 
     async def aclose(self) -> None:
         """Close the ledger after every call already queued, then stop the worker."""
