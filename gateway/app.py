@@ -16,11 +16,13 @@ with SO_REUSEPORT and its share of the rate limits (gateway/worker_setup.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import hashlib
 import logging
 import signal
+import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -57,8 +59,11 @@ REDIS_POOL_WAIT = 5.0
 class Gateway:
     """A whole stopgate instance: listeners, carrier links, Redis, pipeline."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, slot: int = 0) -> None:
         self.config = config
+        #: Which worker of ``server.workers`` this is (0 for a single process); kept
+        #: across restarts, so the restarted gateway knows its predecessor's claims.
+        self.slot = slot
         self.metrics = Metrics()
         self.embedded_redis: EmbeddedRedis | None = None
         self.redis: aioredis.Redis | None = None
@@ -117,7 +122,9 @@ class Gateway:
         # Webhooks: outbox rows commit with each opt-out/opt-in; the worker delivers them
         # in a task of its own (bounded concurrency: a dead endpoint never slows the MT path).
         self.webhooks = WebhookWorker(self.ledger, config.accounts, config.webhook,
-                                      self.metrics)
+                                      self.metrics,
+                                      worker_id=webhook_worker_id(config.server.data_dir,
+                                                                  self.slot))
         self.webhooks.start()
         self.suppressions = Suppressions(
             self.ledger, self.cache, self.metrics,
@@ -304,6 +311,14 @@ async def serve(config: Config) -> int:
     await stop.wait()
     await gateway.stop()
     return 0
+
+
+def webhook_worker_id(data_dir: Path, slot: int) -> str:
+    """The webhook worker's claim id: the same for this machine, data_dir and worker slot
+    after a restart, so a gateway killed with deliveries in flight has them released by
+    its successor at start, not after their lease (``2 * webhook.timeout + 30 s``)."""
+    where = f"{socket.gethostname()}\0{data_dir.resolve()}\0{slot}".encode()
+    return f"stopgate-{hashlib.sha256(where).hexdigest()[:12]}-{slot}"
 
 
 def _upstreams_reason(upstreams: dict[str, dict[str, Any]]) -> str:

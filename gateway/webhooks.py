@@ -13,6 +13,11 @@ of its own next to the MT path and never blocks it:
          jitter, until ``give_up_after`` since the event was recorded: given up
       -> ``stopgate_webhook_deliveries_total{outcome=delivered|retry|gave_up|no_url}``
 
+Claims carry the worker's id. The gateway gives a stable one (machine, data_dir,
+worker slot: ``gateway.app.webhook_worker_id``), and a worker releases that id's
+claims when it starts: deliveries in flight when a gateway was killed are due at
+once after its restart, not when their lease runs out.
+
 Order per number: the claim skips a row while an earlier row for the same
 (account, number) is open, so an opt-in is never announced before the opt-out
 it follows. Concurrency is bounded (``concurrency`` requests in flight, over
@@ -125,6 +130,17 @@ class WebhookWorker:
 
     async def run(self) -> None:
         """Claim and deliver until cancelled; a failing ledger is retried each poll."""
+        try:
+            # A predecessor with this id (killed, so it never released them) left claims:
+            # they are due now rather than when their lease runs out.
+            released = await self.ledger.webhook_release(self.worker_id)
+        except Exception:
+            log.warning("webhooks: could not release a previous run's claims; they expire "
+                        "within %.0fs", self.lease_seconds)
+        else:
+            if released:
+                log.info("webhooks: %d deliveries claimed before a restart are due again",
+                         released)
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.concurrency),
             timeout=aiohttp.ClientTimeout(total=self.config.timeout),

@@ -42,8 +42,8 @@ def _tag_logs(slot: int) -> None:
                                                            tag + "%(message)s")))
 
 
-async def _serve(config: Config, ready_fd: int) -> int:
-    gateway = Gateway(config)
+async def _serve(config: Config, slot: int, ready_fd: int) -> int:
+    gateway = Gateway(config, slot)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -68,4 +68,4 @@ def run_worker(config: Config, slot: int, ready_fd: int) -> int:
     _tag_logs(slot)
     log.info("starting on SMPP port %d, HTTP port %d", config.server.smpp_listen.port,
              config.server.http_listen.port)
-    return int(run(_serve(config, ready_fd)))
+    return int(run(_serve(config, slot, ready_fd)))

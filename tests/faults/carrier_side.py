@@ -39,11 +39,21 @@ class MoAnswers:
 
 def ledger_events(ledger: Path, number: str | None = None) -> list[dict[str, Any]]:
     """Events rows of the SQLite ledger (read-only), of ``number`` or all, in order."""
-    with contextlib.closing(sqlite3.connect(f"file:{ledger}?mode=ro", uri=True,
-                                            timeout=5.0)) as db:
+    # Read-write connection that only reads: after a SIGKILL the WAL index may need a
+    # recovery, which a mode=ro connection cannot run.
+    with contextlib.closing(sqlite3.connect(ledger, timeout=5.0)) as db:
+        db.execute("PRAGMA query_only = ON")
         db.row_factory = sqlite3.Row
         if number is None:
             rows = db.execute("SELECT * FROM events ORDER BY id")
         else:
             rows = db.execute("SELECT * FROM events WHERE number = ? ORDER BY id", (number,))
         return [dict(row) for row in rows]
+
+
+def open_webhooks(ledger: Path) -> int:
+    """Webhook deliveries in the ledger's outbox neither delivered nor given up."""
+    with contextlib.closing(sqlite3.connect(ledger, timeout=5.0)) as db:
+        db.execute("PRAGMA query_only = ON")
+        return int(db.execute("SELECT count(*) FROM webhook_outbox WHERE delivered_at IS NULL "
+                              "AND given_up_at IS NULL").fetchone()[0])
