@@ -145,6 +145,7 @@ class WebhookWorker:
             connector=aiohttp.TCPConnector(limit=self.concurrency),
             timeout=aiohttp.ClientTimeout(total=self.config.timeout),
         )
+        failing = False
         while True:
             self._wake.clear()
             claimed = 0
@@ -153,9 +154,19 @@ class WebhookWorker:
                 try:
                     rows = await self.ledger.claim_webhooks(
                         self.worker_id, free, self.lease_seconds, datetime.now(UTC))
-                except Exception:
-                    log.exception("webhooks: claiming from the ledger failed")
+                except Exception as exc:
+                    # Once per outage: a ledger that cannot be written fails every poll.
+                    if not failing:
+                        log.exception("webhooks: claiming from the ledger failed; retrying "
+                                      "every %.1fs", self.poll_interval)
+                    else:
+                        log.debug("webhooks: claiming from the ledger failed again: %s", exc)
+                    failing = True
                     rows = []
+                else:
+                    if failing:
+                        log.info("webhooks: claiming from the ledger works again")
+                    failing = False
                 claimed = len(rows)
                 for row in rows:
                     task = asyncio.create_task(self._deliver(row), name=f"webhook-{row.id}")
