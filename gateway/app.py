@@ -28,6 +28,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 
+from gateway.answered_parts import AnsweredParts
 from gateway.config import Config
 from gateway.dlr import DlrRouter
 from gateway.dlr_notify import QueueNotices
@@ -73,6 +74,7 @@ class Gateway:
         self.pipeline: MtPipeline | None = None
         self.ledger: AsyncLedger | None = None
         self.ledger_health: LedgerHealth | None = None
+        self.answered_parts: AnsweredParts | None = None
         self.cache: SuppressionCache | None = None
         self.keeper: CacheKeeper | None = None
         self.suppressions: Suppressions | None = None
@@ -123,7 +125,7 @@ class Gateway:
         # in a task of its own (bounded concurrency: a dead endpoint never slows the MT path).
         self.webhooks = WebhookWorker(self.ledger, config.accounts, config.webhook,
                                       self.metrics,
-                                      worker_id=webhook_worker_id(config.server.data_dir,
+                                      worker_id=instance_id(config.server.data_dir,
                                                                   self.slot))
         self.webhooks.start()
         self.suppressions = Suppressions(
@@ -154,6 +156,17 @@ class Gateway:
         self.dlr.mo_hook = self.keywords
         self.server.pipeline = self.pipeline
         self.server.on_receiver_bound = self.dlr.flush
+        # Parts answered before their message completed: noted in Redis, so a kill (or
+        # a message that never completes) ends in failure receipts, not silence. The
+        # previous run's notes are failed before any sender binds.
+        self.answered_parts = AnsweredParts(
+            self.redis, instance_id(config.server.data_dir, self.slot), self.dlr.deliver)
+        try:
+            await asyncio.wait_for(self.answered_parts.fail_previous_run(), REDIS_POOL_WAIT)
+        except Exception as error:
+            log.warning("multipart parts of the previous run not checked: %s", error)
+        self.answered_parts.start()
+        self.server.answered_parts = self.answered_parts
         listen = config.server.smpp_listen
         self.smpp_port = await self.server.start(listen.host, listen.port)
         api = HttpApi(config, self.pipeline, self.metrics, self.server.buckets, self.readiness,
@@ -269,6 +282,8 @@ class Gateway:
             await self.keywords.drain(timeout)
         if self.campaigns is not None:
             await self.campaigns.drain(timeout)
+        if self.answered_parts is not None:
+            await self.answered_parts.stop()
         if self.pipeline is not None:  # DLR id map writes of the last answers
             await self.pipeline.drain(timeout)
         if self._http is not None:
@@ -313,10 +328,11 @@ async def serve(config: Config) -> int:
     return 0
 
 
-def webhook_worker_id(data_dir: Path, slot: int) -> str:
-    """The webhook worker's claim id: the same for this machine, data_dir and worker slot
-    after a restart, so a gateway killed with deliveries in flight has them released by
-    its successor at start, not after their lease (``2 * webhook.timeout + 30 s``)."""
+def instance_id(data_dir: Path, slot: int) -> str:
+    """This gateway's name in shared state, the same for this machine, data_dir and
+    worker slot after a restart: a gateway killed with webhook deliveries claimed, or
+    with multipart parts answered, has them taken over by its successor at start (not
+    after the webhook lease, ``2 * webhook.timeout + 30 s``, or the orphan age)."""
     where = f"{socket.gethostname()}\0{data_dir.resolve()}\0{slot}".encode()
     return f"stopgate-{hashlib.sha256(where).hexdigest()[:12]}-{slot}"
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from gateway.answered_parts import AnsweredParts
 from gateway.config import Account, Config
 from gateway.latency import LatencyBatch
 from gateway.message import Message, new_message_id
@@ -100,6 +101,9 @@ class SenderServer:
         self._links: set[SmppLink] = set()
         self._background: set[asyncio.Task[object]] = set()
         self._latencies = LatencyBatch(metrics.submit_latency)
+        #: Notes in Redis of the parts answered before their message completed (set by the
+        #: gateway): a kill or a message that never completes then ends in failure receipts.
+        self.answered_parts: AnsweredParts | None = None
         #: Called with the account name when a receiver/transceiver binds (DLR queue flush).
         self.on_receiver_bound: Callable[[str], Coroutine[Any, Any, object]] | None = None
 
@@ -180,6 +184,8 @@ class SenderServer:
             now = self.loop.time()
             for expired in self.reassembler.expire(now):
                 self.metrics.reassembly_dropped.labels(expired.reason).inc()
+                if self.answered_parts is not None:
+                    self.answered_parts.dropped(c[2] for c in expired.contexts if c)
             self.metrics.reassembly_pending.set(self.reassembler.pending)
             if idle > 0:
                 for link in list(self._links):
@@ -312,8 +318,13 @@ class SenderServer:
             log.info("multipart part refused: %s", error, extra={"account": account.system_id})
             return
         if completed is None:
-            link.respond(pdu, SubmitSmResp(message_id=part_id))
+            if self.answered_parts is None:
+                link.respond(pdu, SubmitSmResp(message_id=part_id))
+            else:
+                self._spawn(self.answered_parts.answer(link, pdu, account.system_id, part_id))
             return
+        if self.answered_parts is not None:
+            self.answered_parts.completed(c[2] for c in completed.contexts if c)
         self._run(link, pdu, _whole(account.system_id, completed, part_id, now), started)
 
     def _run(self, link: SmppLink, pdu: SubmitSm, message: Message, started: float) -> None:

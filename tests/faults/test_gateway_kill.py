@@ -41,6 +41,7 @@ from gateway.smpp_link import SmppLink
 from smpp.pdu import SubmitSm, SubmitSmResp
 from tests.faults.carrier_side import MoAnswers, ledger_events, open_webhooks
 from tests.faults.test_ledger_faults import patient_carrier
+from tests.integration.policy_stack import multipart, send_parts
 from tests.integration.senders import Sender, bind_sender, eventually
 from tests.integration.served import SHORTCODE, start_serve_ports, stop_process, write_config
 
@@ -48,6 +49,10 @@ BOUND = 30.0
 SECRET = "kill-test-secret"
 WINDOW = 8  # submit_sm in flight per sender
 STOP_EVERY = 0.01  # seconds between injected STOPs
+RECIPIENT = "+33612000200"
+LONG_TEXT = ("Your statement for November is ready: 12 payments, 3 transfers and one "
+             "standing order. Sign in to your account to read it; it stays available for "
+             "13 months, and a copy goes to your mailbox within two working days.")
 
 
 class WebhookEndpoint:
@@ -265,4 +270,44 @@ async def test_gateway_killed_under_load_loses_no_acknowledged_stop_submit_or_we
         for process in processes:
             await stop_process(process, BOUND)
         await hooks.stop()
+        await simulator.stop()
+
+
+async def test_a_part_answered_before_the_kill_whose_message_never_completes_is_failed_by_dlr(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    simulator = patient_carrier()
+    await simulator.start("127.0.0.1", 0)
+    config = write_config(tmp_path / "stopgate.toml", simulator.port, tmp_path / "data",
+                          redis_url=flushed_redis)
+    log = tmp_path / "stopgate.log"
+    whole = multipart(LONG_TEXT, "udh8", service_type="OTP", to=RECIPIENT, ref=0x21)
+    cut = multipart("Second " + LONG_TEXT, "udh8", service_type="OTP", to=RECIPIENT, ref=0x22)
+    processes = []
+    try:
+        process, smpp_port, _ = await start_serve_ports(config, log, BOUND)
+        processes.append(process)
+        link, first = await bind_sender(smpp_port)
+        answers = await send_parts(link, whole)
+        assert [a.command_status for a in answers] == [0] * len(whole)
+        whole_ids = {a.message_id for a in answers}
+        answered = await send_parts(link, cut[:1])  # the sender is told part 1 is accepted
+        assert answered[0].command_status == 0
+        part_id = answered[0].message_id
+        await stop_process(process, BOUND)  # ... and the gateway dies before part 2
+
+        process, smpp_port, _ = await start_serve_ports(config, log, BOUND)
+        processes.append(process)
+        link, second = await bind_sender(smpp_port)
+        await eventually(lambda: part_id in failure_receipt_ids([second]),
+                         "a failure receipt for the part answered before the kill", BOUND)
+        await asyncio.sleep(0.3)  # any other (wrong) failure receipt would come with it
+        assert failure_receipt_ids([first, second]) == {part_id}
+        assert not whole_ids & failure_receipt_ids([first, second])
+        texts = [m.text for m in simulator.messages()]
+        assert texts == [LONG_TEXT]  # the whole one went; the cut one never did
+        await asyncio.wait_for(link.unbind(), 5.0)
+    finally:
+        for process in processes:
+            await stop_process(process, BOUND)
         await simulator.stop()
