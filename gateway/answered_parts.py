@@ -21,8 +21,9 @@ part as JSON, score = when it was answered, ms) and ``mp:owners`` (set).
 
 Cost: one Redis round trip before answering each non-final part (the final part
 and single messages are untouched). If Redis does not answer within
-``NOTE_TIMEOUT`` the part is answered anyway (counted): refusing it would stall
-the sender, and losing the note only matters if the gateway also dies.
+``NOTE_TIMEOUT`` the part is answered anyway, and the next parts for
+``FAILING_FOR`` seconds do not wait: refusing them would stall the sender, and a
+lost note only matters if the gateway also dies.
 Left open: a kill after the message completed but before the carrier took it
 (milliseconds): its notes are gone, and the sender's resent last part completes
 nothing here.
@@ -54,6 +55,8 @@ NOTE_TIMEOUT = 0.5
 #: Notes older than this belong to a gateway that died for good (reassembly timeout 120 s).
 ORPHAN_AGE = 180.0
 SWEEP_EVERY = 30.0
+#: After a note that timed out or failed, parts are answered without waiting this long.
+FAILING_FOR = 5.0
 #: The receipt of an acknowledged part whose message never completed.
 FAILED_STAT, FAILED_ERR = "UNDELIV", "008"  # 0x08 ESME_RSYSERR: the gateway's failure
 
@@ -77,6 +80,7 @@ class AnsweredParts:
         #: part id -> the note's write, while it runs (a removal waits for it)
         self._writing: dict[str, asyncio.Future[object]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._failing_until = 0.0
         self._sweeper: asyncio.Task[None] | None = None
 
     # --- the sender-facing server's hooks ------------------------------------------------
@@ -90,14 +94,18 @@ class AnsweredParts:
         })
         self._notes[part_id] = note
         write = asyncio.ensure_future(self._write(note))
+        write.add_done_callback(_retrieve)  # a failed write is logged here, not by the GC
         self._writing[part_id] = write
-        try:
-            await asyncio.wait_for(asyncio.shield(write), NOTE_TIMEOUT)
-        except Exception as error:
-            log.debug("part answered without its note: %s", error)
-        finally:
-            if self._writing.get(part_id) is write and write.done():
-                del self._writing[part_id]
+        if time.monotonic() >= self._failing_until:  # else: answer now, note if it can
+            try:
+                await asyncio.wait_for(asyncio.shield(write), NOTE_TIMEOUT)
+            except Exception as error:
+                # Redis is away: the next parts are answered without waiting for a while.
+                self._failing_until = time.monotonic() + FAILING_FOR
+                log.debug("part answered without its note: %s", error)
+            finally:
+                if self._writing.get(part_id) is write and write.done():
+                    del self._writing[part_id]
         link.respond(pdu, SubmitSmResp(message_id=part_id))
 
     def completed(self, part_ids: Iterable[str]) -> None:
@@ -212,3 +220,8 @@ class AnsweredParts:
         task = asyncio.ensure_future(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+
+def _retrieve(write: asyncio.Future[object]) -> None:
+    if not write.cancelled() and write.exception() is not None:
+        log.debug("multipart note not written: %s", write.exception())

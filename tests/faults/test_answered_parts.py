@@ -1,6 +1,10 @@
-"""A multipart message whose other parts never come: the part already answered is failed.
+"""Parts answered before their multipart message completed (gateway.answered_parts).
 
-The reassembly timeout (120 s in production) is shortened for this test only,
+A message whose other parts never come: the part already answered is failed by
+receipt. And with Redis down, the notes cannot be written: parts are still
+answered (after one bounded wait), and transactional multipart traffic flows.
+
+The reassembly timeout (120 s in production) is shortened for the first test,
 by setting ``gateway.server.REASSEMBLY_TIMEOUT`` before the gateway starts; the
 rest is the real gateway, Redis and simulator.
 """
@@ -12,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.redis_embedded import EmbeddedRedis
 from tests.faults.test_gateway_kill import LONG_TEXT, RECIPIENT, failure_receipt_ids
 from tests.integration.policy_stack import multipart, send_parts
 from tests.integration.senders import bind_sender, eventually, running_stack
@@ -40,3 +45,24 @@ async def test_a_part_answered_whose_message_never_completes_gets_a_failure_rece
         assert b"stat:UNDELIV err:008" in receipt.short_message
         assert [m.text for m in stack.simulator.messages()] == [LONG_TEXT]
         await asyncio.wait_for(link.unbind(), 5.0)
+
+
+async def test_multipart_transactional_messages_still_go_while_redis_is_down(
+    tmp_path: Path,
+) -> None:
+    own = EmbeddedRedis(tmp_path / "redis")
+    await asyncio.to_thread(own.start)
+    try:
+        async with running_stack(own.url, tmp_path / "gateway") as stack:
+            link, _ = await bind_sender(stack.smpp_port)
+            await asyncio.to_thread(own.kill)
+            for ref in (0x41, 0x42, 0x43):  # the first note waits NOTE_TIMEOUT, then none
+                parts = multipart(LONG_TEXT, "udh8", service_type="OTP", to=RECIPIENT, ref=ref)
+                answers = await asyncio.wait_for(send_parts(link, parts), BOUND)
+                assert [a.command_status for a in answers] == [0] * len(parts)
+            await eventually(lambda: len(stack.simulator.messages()) == 3, "three messages",
+                             BOUND)
+            assert {m.text for m in stack.simulator.messages()} == {LONG_TEXT}
+            link.abort()
+    finally:
+        await asyncio.to_thread(own.stop)
