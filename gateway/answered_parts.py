@@ -120,8 +120,11 @@ class AnsweredParts:
         notes = [(self._notes.pop(i), self._writing.pop(i, None))
                  for i in part_ids if i in self._notes]
         if notes:
+            # This process knows the message is dropped: a receipt even for a note that
+            # never reached Redis (no other instance can hold it before ORPHAN_AGE).
             self._spawn(self._fail_notes(self.key, [note for note, _ in notes],
-                                         [w for _, w in notes if w is not None]))
+                                         [w for _, w in notes if w is not None],
+                                         claimed=True))
 
     # --- life --------------------------------------------------------------------------------
 
@@ -139,8 +142,8 @@ class AnsweredParts:
             await asyncio.wait(set(self._tasks), timeout=timeout)
 
     async def sweep_once(self, now: float | None = None) -> int:
-        """Fail the notes of the previous run of this owner, and every owner's orphans;
-        how many parts got a failure receipt."""
+        """Fail every owner's notes older than ``ORPHAN_AGE`` (their gateway is gone);
+        how many parts were failed."""
         failed = 0
         owners = {o.decode() for o in await self.redis.smembers(OWNERS)}  # type: ignore[misc]
         cutoff = ((now if now is not None else time.time()) - ORPHAN_AGE) * 1000
@@ -177,14 +180,22 @@ class AnsweredParts:
             log.warning("could not remove %d multipart notes: %s", len(notes), error)
 
     async def _fail_notes(self, key: bytes, notes: list[bytes],
-                          writes: list[asyncio.Future[object]]) -> int:
+                          writes: list[asyncio.Future[object]], claimed: bool = False) -> int:
+        """Failure receipts for ``notes``: those this call removes from Redis (the claim),
+        or all of them if ``claimed`` already (then the removal is a clean-up)."""
         if writes:
             await asyncio.gather(*writes, return_exceptions=True)
         now = datetime.now(UTC)
         by_account: dict[str, list[DeliverSm]] = {}
         failed = 0
         for note in notes:
-            if not await self.redis.zrem(key, note):
+            try:
+                removed = await self.redis.zrem(key, note)
+            except Exception:
+                if not claimed:
+                    raise
+                removed = 0
+            if not removed and not claimed:
                 continue  # another instance (or a removal) took it first
             failed += 1
             part = orjson.loads(note)

@@ -47,14 +47,15 @@ async def test_a_part_answered_whose_message_never_completes_gets_a_failure_rece
         await asyncio.wait_for(link.unbind(), 5.0)
 
 
-async def test_multipart_transactional_messages_still_go_while_redis_is_down(
-    tmp_path: Path,
+async def test_multipart_messages_still_go_and_still_fail_by_receipt_while_redis_is_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr("gateway.server.REASSEMBLY_TIMEOUT", 0.5)
     own = EmbeddedRedis(tmp_path / "redis")
     await asyncio.to_thread(own.start)
     try:
         async with running_stack(own.url, tmp_path / "gateway") as stack:
-            link, _ = await bind_sender(stack.smpp_port)
+            link, sender = await bind_sender(stack.smpp_port)
             await asyncio.to_thread(own.kill)
             for ref in (0x41, 0x42, 0x43):  # the first note waits NOTE_TIMEOUT, then none
                 parts = multipart(LONG_TEXT, "udh8", service_type="OTP", to=RECIPIENT, ref=ref)
@@ -63,6 +64,12 @@ async def test_multipart_transactional_messages_still_go_while_redis_is_down(
             await eventually(lambda: len(stack.simulator.messages()) == 3, "three messages",
                              BOUND)
             assert {m.text for m in stack.simulator.messages()} == {LONG_TEXT}
+            # A message cut short is still failed by receipt: this process dropped it.
+            cut = multipart(LONG_TEXT, "udh8", service_type="OTP", to=RECIPIENT, ref=0x44)
+            answered = await asyncio.wait_for(send_parts(link, cut[:1]), BOUND)
+            assert answered[0].command_status == 0
+            await eventually(lambda: answered[0].message_id in failure_receipt_ids([sender]),
+                             "a failure receipt without Redis", BOUND)
             link.abort()
     finally:
         await asyncio.to_thread(own.stop)
