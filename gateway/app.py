@@ -16,17 +16,20 @@ with SO_REUSEPORT and its share of the rate limits (gateway/worker_setup.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import hashlib
 import logging
 import signal
+import socket
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import redis.asyncio as aioredis
 from aiohttp import web
 
 from gateway import logs
+from gateway.answered_parts import AnsweredParts
 from gateway.config import Config
 from gateway.dlr import DlrRouter
 from gateway.dlr_notify import QueueNotices
@@ -34,6 +37,7 @@ from gateway.eventloop import settle_heap
 from gateway.http_api import HttpApi
 from gateway.http_guard import ConnectionGuard, GuardedSite
 from gateway.ledger import AsyncLedger, open_ledger
+from gateway.ledger_health import LedgerHealth
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.mo import CampaignMemory, KeywordHandler
@@ -63,8 +67,11 @@ REDIS_COMMAND_TIMEOUT = 2.0
 class Gateway:
     """A whole stopgate instance: listeners, carrier links, Redis, pipeline."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, slot: int = 0) -> None:
         self.config = config
+        #: Which worker of ``server.workers`` this is (0 for a single process); kept
+        #: across restarts, so the restarted gateway knows its predecessor's claims.
+        self.slot = slot
         self.metrics = Metrics()
         self.embedded_redis: EmbeddedRedis | None = None
         self.redis: aioredis.Redis | None = None
@@ -73,6 +80,8 @@ class Gateway:
         self.dlr: DlrRouter | None = None
         self.pipeline: MtPipeline | None = None
         self.ledger: AsyncLedger | None = None
+        self.ledger_health: LedgerHealth | None = None
+        self.answered_parts: AnsweredParts | None = None
         self.cache: SuppressionCache | None = None
         self.keeper: CacheKeeper | None = None
         self.suppressions: Suppressions | None = None
@@ -108,7 +117,13 @@ class Gateway:
         # A receipt queued by another worker (or gateway) reaches our receivers at once.
         self.notices = QueueNotices(self.redis, self.dlr.on_queue_notice, self.dlr.flush_bound)
         self.dlr.notices = self.notices
-        self.ledger = AsyncLedger(open_ledger(config.storage.ledger, config.server.data_dir))
+        self.ledger = AsyncLedger(open_ledger(config.storage.ledger, config.server.data_dir,
+                                              config.storage.ledger_busy_timeout))
+        # Write health: a STOP that cannot be recorded is not acknowledged, and promotional
+        # traffic is refused meanwhile (see gateway/ledger_health.py).
+        ledger_health = self.ledger_health = LedgerHealth(self.ledger.ledger.write_probe,
+                                                          self.metrics)
+        ledger_health.start()
         self.cache = SuppressionCache(self.redis)
         # Promotional traffic stays refused after Redis returns until the keeper's next
         # check; a check is one EXISTS, so back off to 2 s at most, not the default 10 s.
@@ -118,12 +133,14 @@ class Gateway:
         # Webhooks: outbox rows commit with each opt-out/opt-in; the worker delivers them
         # in a task of its own (bounded concurrency: a dead endpoint never slows the MT path).
         self.webhooks = WebhookWorker(self.ledger, config.accounts, config.webhook,
-                                      self.metrics)
+                                      self.metrics,
+                                      worker_id=instance_id(config.server.data_dir,
+                                                                  self.slot))
         self.webhooks.start()
         self.suppressions = Suppressions(
             self.ledger, self.cache, self.metrics,
             webhook_accounts=[a.system_id for a in config.accounts if a.webhook_url],
-            on_recorded=self.webhooks.wake)
+            on_recorded=self.webhooks.wake, health=ledger_health)
         keeper = self.keeper
         policy = self.policy = PolicyStage(
             config,
@@ -131,7 +148,8 @@ class Gateway:
             LookupBatcher(self.cache, self.metrics),
             TokenCache(self.ledger.tokens_for),
             on_blocked_receipt=self._blocked_receipts,
-            is_ready=lambda: keeper.ready,
+            # Fail closed while the cache is incomplete or opt-outs cannot be recorded.
+            is_ready=lambda: keeper.ready and ledger_health.writable,
         )
         self.campaigns = CampaignMemory(self.redis)
         self.pipeline = MtPipeline(
@@ -147,7 +165,18 @@ class Gateway:
         self.dlr.mo_hook = self.keywords
         self.server.pipeline = self.pipeline
         self.server.on_receiver_bound = self.dlr.flush
-        self.server.on_parts_dropped = self._dropped_part_receipts
+        # Parts answered before their message completed: noted in Redis, so a kill (or
+        # a message that never completes) ends in failure receipts, not silence. The
+        # previous run's notes are failed before any sender binds.
+        self.answered_parts = AnsweredParts(
+            self.redis, instance_id(config.server.data_dir, self.slot), self.dlr.deliver)
+        try:
+            await asyncio.wait_for(self.answered_parts.fail_previous_run(), REDIS_POOL_WAIT)
+        except Exception as error:
+            log.warning("multipart parts of the previous run not checked", extra=logs.fields(
+                "multipart_parts_unchecked", error=str(error)))
+        self.answered_parts.start()
+        self.server.answered_parts = self.answered_parts
         listen = config.server.smpp_listen
         self.smpp_port = await self.server.start(listen.host, listen.port)
         api = HttpApi(config, self.pipeline, self.metrics, self.server.buckets, self.readiness,
@@ -214,46 +243,43 @@ class Gateway:
         ]
         await self.dlr.deliver(message.account, receipts)
 
-    async def _dropped_part_receipts(self, account: str, parts: list[tuple[SubmitSm, str]]
-                                     ) -> None:
-        """UNDELIV receipts for the parts of a multipart message dropped incomplete.
-
-        Each part was answered ESME_ROK on arrival (so a sender with a window of 1 could
-        send the next); the receipt is how the sender learns the message went nowhere.
-        """
-        assert self.dlr is not None
-        now = datetime.now(UTC)
-        receipts = [
-            build_receipt(
-                part_id, source_addr=pdu.destination_addr, destination_addr=pdu.source_addr,
-                stat="UNDELIV", submit_date=now, err="000", text="",
-                source_addr_ton=pdu.dest_addr_ton, source_addr_npi=pdu.dest_addr_npi,
-                dest_addr_ton=pdu.source_addr_ton, dest_addr_npi=pdu.source_addr_npi,
-            )
-            for pdu, part_id in parts if pdu.registered_delivery & 0x03
-        ]
-        if receipts:
-            await self.dlr.deliver(account, receipts)
-
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
-        """Ready = a carrier session can transmit, Redis answers, the suppression state is known."""
+        """Ready = a carrier session can transmit, Redis answers, the suppression cache is
+        complete and the ledger commits writes; ``reasons`` says why each false one is."""
+        reasons: dict[str, str] = {}
         redis_ok = False
         if self.redis is not None:
-            with contextlib.suppress(Exception):
+            try:
                 redis_ok = bool(await asyncio.wait_for(self.redis.ping(), 1.0))
+            except Exception:
+                redis_ok = False
+        if not redis_ok:
+            reasons["redis"] = "unreachable"
+        upstreams: dict[str, dict[str, Any]] = {}
+        if self.pool is not None:
+            for name, counts in self.pool.status().items():
+                upstreams[name] = {**counts, "ready": counts["transmitting"] > 0}
         upstream_ok = self.pool is not None and self.pool.ready
-        cache_ok = self.keeper is not None and self.keeper.ready
-        ledger_ok = False
-        if self.ledger is not None:
-            with contextlib.suppress(Exception):
-                ledger_ok = await asyncio.wait_for(self.ledger.health(), 2.0)
+        if not upstream_ok:
+            reasons["upstreams"] = _upstreams_reason(upstreams)
+        keeper = self.keeper
+        cache_ok = keeper is not None and keeper.ready
+        if not cache_ok:
+            reasons["suppression_cache"] = (
+                "rebuilding" if keeper is not None and keeper.rebuilding
+                else "redis_unreachable" if not redis_ok else "not_verified")
+        health = self.ledger_health
+        ledger_ok = health is not None and health.writable
+        if not ledger_ok:
+            reasons["ledger"] = health.reason if health is not None else "closed"
         details = {
             "redis": redis_ok,
             "suppression_cache": cache_ok,
             "ledger": ledger_ok,
-            "upstreams": self.pool.status() if self.pool is not None else {},
+            "upstreams": upstreams,
+            "reasons": reasons,
         }
-        return redis_ok and upstream_ok and cache_ok and ledger_ok, details
+        return not reasons, details
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Drain and close everything, in the reverse order of start."""
@@ -273,6 +299,8 @@ class Gateway:
             await self.keywords.drain(timeout)
         if self.campaigns is not None:
             await self.campaigns.drain(timeout)
+        if self.answered_parts is not None:
+            await self.answered_parts.stop()
         if self.pipeline is not None:  # DLR id map writes of the last answers
             await self.pipeline.drain(timeout)
         if self._http is not None:
@@ -281,6 +309,8 @@ class Gateway:
             await self.pool.stop(timeout)
         if self.keeper is not None:
             await self.keeper.stop()
+        if self.ledger_health is not None:
+            await self.ledger_health.stop()
         if self.webhooks is not None:  # gives its claims back before the ledger closes
             await self.webhooks.stop()
         if self.ledger is not None:
@@ -314,6 +344,26 @@ async def serve(config: Config) -> int:
     await stop.wait()
     await gateway.stop()
     return 0
+
+
+def instance_id(data_dir: Path, slot: int) -> str:
+    """This gateway's name in shared state, the same for this machine, data_dir and
+    worker slot after a restart: a gateway killed with webhook deliveries claimed, or
+    with multipart parts answered, has them taken over by its successor at start (not
+    after the webhook lease, ``2 * webhook.timeout + 30 s``, or the orphan age)."""
+    where = f"{socket.gethostname()}\0{data_dir.resolve()}\0{slot}".encode()
+    return f"stopgate-{hashlib.sha256(where).hexdigest()[:12]}-{slot}"
+
+
+def _upstreams_reason(upstreams: dict[str, dict[str, Any]]) -> str:
+    """Why no carrier session can transmit: the most hopeful state any session is in."""
+    if not upstreams:
+        return "none_configured"
+    if any(counts["bound"] for counts in upstreams.values()):
+        return "no_transmitter_bound"  # only receivers bound, or every window closing
+    if any(counts["connecting"] for counts in upstreams.values()):
+        return "connecting"
+    return "down"
 
 
 def configure_logging(config: Config) -> None:

@@ -101,6 +101,9 @@ class Storage:
     # repr=False on every secret: a logged Config must not leak credentials (URLs hold them too).
     redis_url: Annotated[str, SECRET, Check(redis_url)] = field(default="", repr=False)
     ledger: Annotated[str, SECRET, Check(ledger)] = field(default="", repr=False)
+    # A STOP waits at most this long for the ledger's write lock before the carrier is
+    # asked to retry: under the carriers' usual 10 s deliver_sm response timer.
+    ledger_busy_timeout: Annotated[Seconds, Check(positive)] = 5.0
 
 
 Timer = Annotated[Seconds, Check(positive)]

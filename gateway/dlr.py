@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
@@ -69,6 +70,7 @@ from gateway.dlr_notify import CHANNEL as NOTICE_CHANNEL
 from gateway.dlr_notify import QueueNotices
 from gateway.dlr_queue import PendingQueue, now_ms
 from gateway.id_map import IdMap, IdMapEntry, canonical_id, lookup_forms, pair_ids
+from gateway.ledger import LedgerError
 from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.receipts import is_receipt, receipt_ids, rewrite_receipt
@@ -267,6 +269,12 @@ class DlrRouter:
                 status = await self.mo_hook(pdu, owners)
             except RedisError:
                 raise
+            except (LedgerError, sqlite3.Error) as exc:
+                # The ledger cannot record (locked, disk full): the ledger health logs the
+                # outage once; a traceback per carrier retry would flood the log.
+                log.debug("MO hook: the ledger cannot record (%s); carrier asked to retry", exc,
+                          extra=fields("mo_ledger_retry", error=str(exc)))
+                return RETRY_LATER
             except Exception:
                 # The hook makes opt-outs durable before we acknowledge: if it could not,
                 # the carrier must send the MO again.

@@ -60,9 +60,19 @@ Refusals are JSON ``{"error": code, "detail": text}``::
 and a message the opt-out policy blocks is ``422 {"status": "blocked", "reason": ...}``.
 
 ``GET /healthz``: 200 ``{"status": "ok"}`` while the process serves HTTP.
-``GET /readyz``: 200 ``{"ready": true, "redis": true, "upstreams": {name: {"bound",
-"connecting", "down", "transmitting"}}}`` when a carrier session can transmit and
-Redis answers; the same body with 503 otherwise.
+``GET /readyz``: 200 when a carrier session can transmit, Redis answers, the
+suppression cache is complete and the ledger commits writes; the same body with
+503 otherwise::
+
+    {"ready": false, "redis": true, "suppression_cache": true, "ledger": false,
+     "upstreams": {"sim": {"bound": 1, "connecting": 0, "down": 0, "transmitting": 1,
+                           "ready": true}},
+     "reasons": {"ledger": "disk_full"}}
+
+``reasons`` names why each false part is false: ``redis``: unreachable;
+``upstreams``: down, connecting, no_transmitter_bound, none_configured;
+``suppression_cache``: rebuilding, redis_unreachable, not_verified; ``ledger``:
+locked, disk_full, read_only, io_error, closed, error. Never a secret or a number.
 ``GET /metrics``: Prometheus text format.
 
 The operator's routes: with ``http.admin_key`` set, ``/metrics`` needs

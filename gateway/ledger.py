@@ -292,6 +292,10 @@ class Ledger(Protocol):
         first caller wins, so instances sharing a ledger agree on it)."""
         ...
 
+    def write_probe(self) -> None:
+        """Commit one small durable write; raise what the ledger raised if it cannot."""
+        ...
+
     def health(self) -> bool:
         """True if the ledger can commit a write right now."""
         ...
@@ -311,7 +315,7 @@ def sqlite_file(url: str, data_dir: Path) -> Path | None:
     return None
 
 
-def open_ledger(url: str, data_dir: Path) -> Ledger:
+def open_ledger(url: str, data_dir: Path, busy_timeout: float | None = None) -> Ledger:
     """The ledger that ``storage.ledger`` names.
 
     ``""`` -> SQLite at ``data_dir/ledger.sqlite3``; ``sqlite:///abs/path`` or
@@ -322,7 +326,8 @@ def open_ledger(url: str, data_dir: Path) -> Ledger:
 
     path = sqlite_file(url, data_dir)
     if path is not None:
-        return SqliteLedger(path)
+        options = {} if busy_timeout is None else {"busy_timeout": busy_timeout}
+        return SqliteLedger(path, **options)
     scheme = url.partition("://")[0]
     if scheme in ("postgres", "postgresql"):
         raise NotImplementedError(
@@ -456,6 +461,9 @@ class AsyncLedger:
 
     async def health(self) -> bool:
         return await self._call(self.ledger.health)
+
+    async def write_probe(self) -> None:
+        await self._call(self.ledger.write_probe)
 
     async def aclose(self) -> None:
         """Close the ledger after every call already queued, then stop the worker."""

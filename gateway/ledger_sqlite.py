@@ -46,6 +46,7 @@ file through SQLite's locks; a writer waits up to ``busy_timeout`` for another.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -174,9 +175,9 @@ def from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, busy_timeout: float = _BUSY_TIMEOUT_S) -> sqlite3.Connection:
     # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE itself.
-    conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, isolation_level=None,
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
                            check_same_thread=False)
     try:
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -194,14 +195,19 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 class SqliteLedger:
-    """The ``Ledger`` on a SQLite file; created (with its directory) if missing."""
+    """The ``Ledger`` on a SQLite file; created (with its directory) if missing.
 
-    def __init__(self, path: Path) -> None:
+    ``busy_timeout``: how long a write waits for another process's write lock before it
+    fails (``storage.ledger_busy_timeout``).
+    """
+
+    def __init__(self, path: Path, busy_timeout: float = _BUSY_TIMEOUT_S) -> None:
         self.path = Path(path)
+        self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = _connect(self.path)
+            conn = _connect(self.path, busy_timeout)
         except (OSError, sqlite3.Error) as exc:
             raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
         self._db: sqlite3.Connection | None = conn
@@ -562,9 +568,26 @@ class SqliteLedger:
 
     # --- life -------------------------------------------------------------------------
 
+    def write_probe(self) -> None:
+        """A real, fsynced write, on a connection of its own: safe from any thread, and it
+        never holds up the ledger's other calls (a probe may wait ``busy_timeout``)."""
+        # A SELECT succeeds on a full disk or under another process's exclusive lock,
+        # where recording a STOP would fail: only a commit tells.
+        self._conn  # noqa: B018 -- a closed ledger is not writable
+        with contextlib.closing(_connect(self.path, self.busy_timeout)) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute("INSERT INTO ledger_meta VALUES ('health_checked', ?) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                             (datetime.now(UTC).isoformat(),))
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
     def health(self) -> bool:
         try:
-            self._write_meta("health_checked", datetime.now(UTC).isoformat())
+            self.write_probe()
         except (sqlite3.Error, LedgerError, OSError):
             return False
         return True

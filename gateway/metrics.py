@@ -168,6 +168,17 @@ class Metrics:
             "Numbers loaded into the suppression cache by the running (or last) rebuild.",
             registry=r, multiprocess_mode="livemax",  # one worker loads, the others wait
         )
+        self.ledger_writable = Gauge(
+            "stopgate_ledger_writable",
+            "1 while the ledger commits writes; 0 while it cannot (locked, disk full, I/O "
+            "errors): STOPs are then not acknowledged and promotional traffic is refused.",
+            registry=r, multiprocess_mode="livemin",  # 0 while any worker cannot record
+        )
+        self.ledger_write_failures = Counter(
+            "stopgate_ledger_write_failures_total", "Ledger writes (opt-outs, opt-ins, "
+            "probes) that failed, by reason (locked, disk_full, read_only, io_error, closed, "
+            "error).", ["reason"], registry=r,
+        )
         self.suppression_imports = Counter(
             "stopgate_suppression_import_numbers_total", "Numbers in suppression imports, by "
             "outcome (added, already, invalid).", ["outcome"], registry=r,

@@ -13,7 +13,7 @@ DLR for outbound part k carries the id the sender got for inbound part k
 completes are dropped after ``smpp.reassembly_timeout`` (or evicted, oldest first,
 past ``smpp.reassembly_max_pending`` messages / ``reassembly_max_bytes``) and counted
 in ``stopgate_reassembly_dropped_total``; parts that asked for a receipt get an
-UNDELIV one (``on_parts_dropped``), so the sender knows the message went nowhere.
+UNDELIV one (``gateway.answered_parts``), so the sender knows the message went nowhere.
 
 Limits on senders: binds past ``smpp.max_sessions_per_account`` or
 ``smpp.max_sessions_per_address`` (bound sessions from one IP address) are refused
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from gateway.answered_parts import AnsweredParts
 from gateway.bind_pacing import BindPacing
 from gateway.config import Account, Config
 from gateway.latency import LatencyBatch
@@ -105,12 +106,11 @@ class SenderServer:
         self._links: set[SmppLink] = set()
         self._background: set[asyncio.Task[object]] = set()
         self._latencies = LatencyBatch(metrics.submit_latency)
+        #: Notes in Redis of the parts answered before their message completed (set by the
+        #: gateway): a kill or a message that never completes then ends in failure receipts.
+        self.answered_parts: AnsweredParts | None = None
         #: Called with the account name when a receiver/transceiver binds (DLR queue flush).
         self.on_receiver_bound: Callable[[str], Coroutine[Any, Any, object]] | None = None
-        #: Called with the account and the (submit_sm, part id) of each part of a multipart
-        #: message dropped incomplete (UNDELIV receipts for those that asked for one).
-        self.on_parts_dropped: Callable[
-            [str, list[tuple[SubmitSm, str]]], Coroutine[Any, Any, object]] | None = None
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -209,14 +209,12 @@ class SenderServer:
                     self._spawn(link.unbind(timeout=5.0))
 
     def drop_incomplete(self, now: float) -> None:
-        """Count the multipart messages dropped incomplete; their receipts go out."""
+        """Count the multipart messages dropped incomplete; their parts' receipts go out
+        (``AnsweredParts.dropped``: UNDELIV for the parts that asked for one)."""
         for expired in self.reassembler.expire(now):
             self.metrics.reassembly_dropped.labels(expired.reason).inc()
-            contexts = [context for context in expired.contexts if context is not None]
-            if contexts and self.on_parts_dropped is not None:
-                account = _conversation(contexts[0][0]).account.system_id
-                self._spawn(self.on_parts_dropped(
-                    account, [(pdu, part_id) for _, pdu, part_id in contexts]))
+            if self.answered_parts is not None:
+                self.answered_parts.dropped(c[2] for c in expired.contexts if c)
         self.metrics.reassembly_pending.set(self.reassembler.pending)
 
     # --- binds ------------------------------------------------------------------------
@@ -333,8 +331,13 @@ class SenderServer:
             return
         self.drop_incomplete(now)  # a part over the caps evicts the oldest: its receipts go now
         if completed is None:
-            link.respond(pdu, SubmitSmResp(message_id=part_id))
+            if self.answered_parts is None:
+                link.respond(pdu, SubmitSmResp(message_id=part_id))
+            else:
+                self._spawn(self.answered_parts.answer(link, pdu, account.system_id, part_id))
             return
+        if self.answered_parts is not None:
+            self.answered_parts.completed(c[2] for c in completed.contexts if c)
         self._run(link, pdu, _whole(account.system_id, completed, part_id, now), started)
 
     def _run(self, link: SmppLink, pdu: SubmitSm, message: Message, started: float) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -119,6 +120,9 @@ class Outbox:
         self.attempts = attempts
         self.retry_delay = retry_delay
         self.in_flight = 0
+        #: Tests watch the carrier's side with this: (delivery, deliver_sm_resp status, or
+        #: None when no answer came) after every attempt.
+        self.on_answered: Callable[[Delivery, int | None], None] | None = None
         self._receivers: dict[str, list[SmppLink]] = {}
         self._held: dict[str | None, deque[Delivery]] = {}
         self._turn: dict[str | None, int] = {}
@@ -197,6 +201,9 @@ class Outbox:
         self.in_flight -= 1
         stats = self.stats
         error = None if future.cancelled() else future.exception()
+        if self.on_answered is not None:
+            self.on_answered(delivery, None if future.cancelled() or error is not None
+                             else future.result().command_status)
         if future.cancelled() or isinstance(error, LinkClosed):
             delivery.attempts -= 1  # the ESME going away is not its refusal
             self.put(delivery, front=True)

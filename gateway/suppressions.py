@@ -34,6 +34,7 @@ from gateway.ledger import (
     Source,
     SuppressionRow,
 )
+from gateway.ledger_health import LedgerHealth
 from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.suppression_cache import SuppressionCache
@@ -115,8 +116,12 @@ class Suppressions:
         self, ledger: AsyncLedger, cache: SuppressionCache | None, metrics: Metrics, *,
         webhook_accounts: Collection[str] | None = None,
         on_recorded: Callable[[], None] | None = None,
+        health: LedgerHealth | None = None,
     ) -> None:
         self.ledger = ledger
+        #: Told of every opt-out/opt-in write's outcome: a failed one makes the gateway
+        #: refuse promotional traffic at once, not at the next probe.
+        self.health = health
         self.cache = cache
         self.metrics = metrics
         self.webhook_accounts = (None if webhook_accounts is None
@@ -131,7 +136,14 @@ class Suppressions:
         return (scope,) if scope in self.webhook_accounts else ()
 
     async def _record(self, event: OptEvent) -> OptEvent:
-        recorded = (await self.ledger.record([event]))[0]
+        try:
+            recorded = (await self.ledger.record([event]))[0]
+        except Exception as error:
+            if self.health is not None:
+                self.health.failed(error)
+            raise
+        if self.health is not None:
+            self.health.succeeded()
         if recorded.changed and recorded.notify_accounts() and self.on_recorded is not None:
             self.on_recorded()
         return recorded

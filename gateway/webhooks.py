@@ -13,6 +13,11 @@ of its own next to the MT path and never blocks it:
          jitter, until ``give_up_after`` since the event was recorded: given up
       -> ``stopgate_webhook_deliveries_total{outcome=delivered|retry|gave_up|no_url}``
 
+Claims carry the worker's id. The gateway gives a stable one (machine, data_dir,
+worker slot: ``gateway.app.instance_id``), and a worker releases that id's
+claims when it starts: deliveries in flight when a gateway was killed are due at
+once after its restart, not when their lease runs out.
+
 Order per number: the claim skips a row while an earlier row for the same
 (account, number) is open, so an opt-in is never announced before the opt-out
 it follows. Concurrency is bounded (``concurrency`` requests in flight, over
@@ -127,10 +132,23 @@ class WebhookWorker:
 
     async def run(self) -> None:
         """Claim and deliver until cancelled; a failing ledger is retried each poll."""
+        try:
+            # A predecessor with this id (killed, so it never released them) left claims:
+            # they are due now rather than when their lease runs out.
+            released = await self.ledger.webhook_release(self.worker_id)
+        except Exception:
+            log.warning("webhooks: could not release a previous run's claims; they expire "
+                        "within %.0fs", self.lease_seconds,
+                        extra=fields("webhook_release_failed", lease_s=self.lease_seconds))
+        else:
+            if released:
+                log.info("webhooks: %d deliveries claimed before a restart are due again",
+                         released, extra=fields("webhook_claims_released", count=released))
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=self.concurrency),
             timeout=aiohttp.ClientTimeout(total=self.config.timeout),
         )
+        failing = False
         while True:
             self._wake.clear()
             claimed = 0
@@ -139,10 +157,22 @@ class WebhookWorker:
                 try:
                     rows = await self.ledger.claim_webhooks(
                         self.worker_id, free, self.lease_seconds, datetime.now(UTC))
-                except Exception:
-                    log.exception("webhooks: claiming from the ledger failed",
-                                  extra=fields("webhook_claim_failed"))
+                except Exception as exc:
+                    # Once per outage: a ledger that cannot be written fails every poll.
+                    if not failing:
+                        log.exception("webhooks: claiming from the ledger failed; retrying "
+                                      "every %.1fs", self.poll_interval,
+                                      extra=fields("webhook_claim_failed"))
+                    else:
+                        log.debug("webhooks: claiming from the ledger failed again",
+                                  extra=fields("webhook_claim_failed", error=str(exc)))
+                    failing = True
                     rows = []
+                else:
+                    if failing:
+                        log.info("webhooks: claiming from the ledger works again",
+                             extra=fields("webhook_claim_recovered"))
+                    failing = False
                 claimed = len(rows)
                 for row in rows:
                     task = asyncio.create_task(self._deliver(row), name=f"webhook-{row.id}")

@@ -38,8 +38,8 @@ def _tag_logs(slot: int) -> None:
     logs.set_context(worker=slot, pid=os.getpid())
 
 
-async def _serve(config: Config, ready_fd: int) -> int:
-    gateway = Gateway(config)
+async def _serve(config: Config, slot: int, ready_fd: int) -> int:
+    gateway = Gateway(config, slot)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -65,4 +65,4 @@ def run_worker(config: Config, slot: int, ready_fd: int) -> int:
     log.info("worker starting", extra=logs.fields(
         "worker_starting", smpp_port=config.server.smpp_listen.port,
         http_port=config.server.http_listen.port))
-    return int(run(_serve(config, ready_fd)))
+    return int(run(_serve(config, slot, ready_fd)))

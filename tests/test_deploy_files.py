@@ -150,7 +150,8 @@ def test_alerts_cover_what_an_operator_pages_on() -> None:
     for needed in ('up{job="stopgate"}', "stopgate_upstream_sessions",
                    "stopgate_suppression_cache_ready", 'outcome="rejected"',
                    "stopgate_submit_latency_seconds_bucket", "stopgate_dlr_queue_depth",
-                   "stopgate_dlr_total", "stopgate_webhook_deliveries_total"):
+                   "stopgate_dlr_total", "stopgate_webhook_deliveries_total",
+                   "stopgate_redis_up", "stopgate_ledger_writable"):
         assert needed in text, f"no alert on {needed}"
 
 

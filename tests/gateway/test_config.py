@@ -538,3 +538,19 @@ def test_operator_number_defaults_to_none_and_takes_a_number_or_shortcode() -> N
 def test_operator_number_is_validated_like_account_numbers(number: str) -> None:
     assert only_problem({"optout": {"operator_number": number}})[0] == (
         "optout.operator_number")
+
+
+# --- storage.ledger_busy_timeout ---------------------------------------------------------
+
+
+def test_ledger_busy_timeout_defaults_to_five_seconds_and_takes_units() -> None:
+    assert parse_config({}, env={}).storage.ledger_busy_timeout == 5.0
+    config = parse_config({"storage": {"ledger_busy_timeout": "500ms"}}, env={})
+    assert config.storage.ledger_busy_timeout == 0.5
+
+
+@pytest.mark.parametrize("value", [0, -1, "soon"])
+def test_ledger_busy_timeout_that_is_not_a_positive_duration_is_refused(value: object) -> None:
+    path, message = only_problem({"storage": {"ledger_busy_timeout": value}})
+    assert path == "storage.ledger_busy_timeout"
+    assert message.startswith("expected a duration")

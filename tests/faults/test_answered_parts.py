@@ -1,0 +1,72 @@
+"""Parts answered before their multipart message completed (gateway.answered_parts).
+
+A message whose other parts never come: the part already answered is failed by
+receipt. And with Redis down, the notes cannot be written: parts are still
+answered (after one bounded wait), and transactional multipart traffic flows.
+
+The reassembly timeout (``smpp.reassembly_timeout``, 2 min by default) is
+shortened to half a second in the config; the rest is the real gateway, Redis
+and simulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from gateway.redis_embedded import EmbeddedRedis
+from tests.faults.test_gateway_kill import LONG_TEXT, RECIPIENT, failure_receipt_ids
+from tests.integration.policy_stack import multipart, send_parts
+from tests.integration.senders import bind_sender, eventually, running_stack
+
+BOUND = 20.0
+SHORT_REASSEMBLY = {"reassembly_timeout": 0.5}
+
+
+async def test_a_part_answered_whose_message_never_completes_gets_a_failure_receipt(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with running_stack(flushed_redis, tmp_path, smpp=SHORT_REASSEMBLY) as stack:
+        link, sender = await bind_sender(stack.smpp_port)
+        parts = multipart(LONG_TEXT, "udh16", service_type="OTP", to=RECIPIENT)
+        whole = await send_parts(link, multipart(LONG_TEXT, "sar", service_type="OTP",
+                                                 to=RECIPIENT, ref=0x31))
+        answered = await send_parts(link, parts[:1])
+        assert answered[0].command_status == 0
+        part_id = answered[0].message_id
+        await eventually(lambda: part_id in failure_receipt_ids([sender]),
+                         "a failure receipt for the part of the message that never completed",
+                         BOUND)
+        assert failure_receipt_ids([sender]) == {part_id}
+        assert not {a.message_id for a in whole} & failure_receipt_ids([sender])
+        receipt = next(p for p in sender.receipts() if part_id.encode() in p.short_message)
+        assert b"stat:UNDELIV err:008" in receipt.short_message
+        assert [m.text for m in stack.simulator.messages()] == [LONG_TEXT]
+        await asyncio.wait_for(link.unbind(), 5.0)
+
+
+async def test_multipart_messages_still_go_and_still_fail_by_receipt_while_redis_is_down(
+    tmp_path: Path,
+) -> None:
+    own = EmbeddedRedis(tmp_path / "redis")
+    await asyncio.to_thread(own.start)
+    try:
+        async with running_stack(own.url, tmp_path / "gateway", smpp=SHORT_REASSEMBLY) as stack:
+            link, sender = await bind_sender(stack.smpp_port)
+            await asyncio.to_thread(own.kill)
+            for ref in (0x41, 0x42, 0x43):  # the first note waits NOTE_TIMEOUT, then none
+                parts = multipart(LONG_TEXT, "udh8", service_type="OTP", to=RECIPIENT, ref=ref)
+                answers = await asyncio.wait_for(send_parts(link, parts), BOUND)
+                assert [a.command_status for a in answers] == [0] * len(parts)
+            await eventually(lambda: len(stack.simulator.messages()) == 3, "three messages",
+                             BOUND)
+            assert {m.text for m in stack.simulator.messages()} == {LONG_TEXT}
+            # A message cut short is still failed by receipt: this process dropped it.
+            cut = multipart(LONG_TEXT, "udh8", service_type="OTP", to=RECIPIENT, ref=0x44)
+            answered = await asyncio.wait_for(send_parts(link, cut[:1]), BOUND)
+            assert answered[0].command_status == 0
+            await eventually(lambda: answered[0].message_id in failure_receipt_ids([sender]),
+                             "a failure receipt without Redis", BOUND)
+            link.abort()
+    finally:
+        await asyncio.to_thread(own.stop)
