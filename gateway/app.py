@@ -51,7 +51,7 @@ from gateway.suppression_keeper import CacheKeeper
 from gateway.suppressions import Suppressions
 from gateway.upstream import UpstreamPool
 from gateway.webhooks import WebhookWorker
-from smpp.pdu import DeliverSm, SubmitSm
+from smpp.pdu import DeliverSm
 
 log = logging.getLogger("stopgate")
 #: Redis connections per process, and how long a command waits for one when all are busy.

@@ -21,9 +21,9 @@ from smpp.constants import CommandId, CommandStatus
 from smpp.errors import PduError
 from smpp.pdu import (
     RESPONSE_FOR,
+    BindReceiverResp,
     BindTransceiverResp,
     BindTransmitterResp,
-    BindReceiverResp,
     EnquireLinkResp,
     Pdu,
     SubmitSm,

@@ -21,7 +21,6 @@ from tests.faults.test_limits import OTHER_HOST, TIMEOUT, metric
 from tests.integration.conftest import Stack
 from tests.integration.senders import eventually, running_stack
 
-
 # --- HTTP: bodies --------------------------------------------------------------------------
 
 

@@ -257,7 +257,6 @@ async def scenario(traffic: MixedTraffic, stack: Stack, own_redis: EmbeddedRedis
     assert_answers(traffic)
     down_trx = {s.tag for s in traffic.where(phase="down", klass="transactional")}
     assert down_trx & (back_at - killed_at), "no transactional message forwarded while down"
-    delivered = delivered_tags(stack)
     assert not promotions_delivered(stack, NEVER_PROMOTED)
     assert promotions_delivered(stack, {LATE_API, LATE_STOP}) == late_promoted
     accepted = {s.tag for s in traffic.sent if s.status == OK}
@@ -269,7 +268,7 @@ async def scenario(traffic: MixedTraffic, stack: Stack, own_redis: EmbeddedRedis
     for phase in ("down", "after"):
         ids = {i for s in traffic.where(phase=phase) if s.status == OK for i in s.ids}
         assert ids, phase
-        await eventually(lambda: ids <= traffic.receipt_ids(),
+        await eventually(lambda ids=ids: ids <= traffic.receipt_ids(),
                          f"the receipts of the messages accepted in phase {phase}", 15.0)
     assert metric(stack, "stopgate_dlr_total", {"outcome": "retry"}) == 0
     counts = {phase: {str(k): sorted(statuses(traffic.where(phase=phase, klass=k)))
