@@ -19,11 +19,14 @@ A note is claimed with ZREM, so each part gets one receipt however many
 instances sweep. Redis keys: ``mp:answered:{owner}`` (sorted set, member = the
 part as JSON, score = when it was answered, ms) and ``mp:owners`` (set).
 
-Cost: one Redis round trip before answering each non-final part (the final part
-and single messages are untouched). If Redis does not answer within
-``NOTE_TIMEOUT`` the part is answered anyway, and the next parts for
-``FAILING_FOR`` seconds do not wait: refusing them would stall the sender, and a
-lost note only matters if the gateway also dies.
+Cost: a non-final part is answered once its note is in Redis. Notes and removals
+are gathered into batches written one after the other (one pipeline per batch,
+so a removal never overtakes its note's write): under load that is one round
+trip for many parts, and at a low rate one round trip of latency on the
+non-final part (the final part and single messages are untouched). If Redis does
+not answer within ``NOTE_TIMEOUT`` the parts are answered anyway, and the next
+parts for ``FAILING_FOR`` seconds do not wait: refusing them would stall the
+sender, and a lost note only matters if the gateway also dies.
 Left open: a kill after the message completed but before the carrier took it
 (milliseconds): its notes are gone, and the sender's resent last part completes
 nothing here.
@@ -64,8 +67,38 @@ FAILED_STAT, FAILED_ERR = "UNDELIV", "008"  # 0x08 ESME_RSYSERR: the gateway's f
 Deliver = Callable[[str, list[DeliverSm]], Awaitable[None]]
 
 
+# One EVALSHA per batch (a redis-py pipeline costs ~10 µs of Python per command):
+# ARGV = n, then n (score, note) pairs to add, the owner, then the notes to remove.
+# Adds go first, so a note added and removed in the same batch ends removed.
+_WRITE_BATCH = """
+local n = tonumber(ARGV[1])
+for i = 2, 2 * n, 2 do
+  redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+if n > 0 then
+  redis.call('SADD', KEYS[2], ARGV[2 * n + 2])
+end
+for i = 2 * n + 3, #ARGV do
+  redis.call('ZREM', KEYS[1], ARGV[i])
+end
+return n
+"""
+
+
 def _key(owner: str) -> bytes:
     return f"mp:answered:{owner}".encode()
+
+
+class _Batch:
+    """Notes to add and remove in one round trip, and the parts waiting to be answered."""
+
+    __slots__ = ("adds", "answers", "done", "removes")
+
+    def __init__(self, done: asyncio.Future[None]) -> None:
+        self.adds: dict[bytes, int] = {}  # note -> when answered (ms): the ZADD score
+        self.removes: list[bytes] = []
+        self.answers: list[tuple[SmppLink, SubmitSm, str]] = []
+        self.done = done
 
 
 class AnsweredParts:
@@ -78,44 +111,49 @@ class AnsweredParts:
         self.deliver = deliver
         #: part id -> its note, for the parts answered and not yet completed or failed
         self._notes: dict[str, bytes] = {}
-        #: part id -> the note's write, while it runs (a removal waits for it)
-        self._writing: dict[str, asyncio.Future[object]] = {}
+        #: part id -> the write of the batch carrying its note (a drop waits for it)
+        self._writing: dict[str, asyncio.Future[None]] = {}
+        self._batch: _Batch | None = None  # gathering, written after the one in flight
+        self._write_batch = redis.register_script(_WRITE_BATCH)
+        self._flusher: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._failing_until = 0.0
         self._sweeper: asyncio.Task[None] | None = None
 
     # --- the sender-facing server's hooks ------------------------------------------------
 
-    async def answer(self, link: SmppLink, pdu: SubmitSm, account: str, part_id: str) -> None:
-        """Note the part in Redis, then answer it ESME_ROK with ``part_id``."""
+    def answer(self, link: SmppLink, pdu: SubmitSm, account: str, part_id: str) -> None:
+        """Note the part in Redis, then answer it ESME_ROK with ``part_id``.
+
+        The note is registered at once (a ``completed`` in the same tick finds it); its
+        write joins the batch being gathered, and the answer goes when that batch is in
+        Redis, after ``NOTE_TIMEOUT`` at the latest, or at once while Redis is failing.
+        """
         note = orjson.dumps({
             "id": part_id, "a": account, "src": pdu.source_addr, "dst": pdu.destination_addr,
             "st": pdu.source_addr_ton, "sn": pdu.source_addr_npi, "dt": pdu.dest_addr_ton,
             "dn": pdu.dest_addr_npi, "rd": pdu.registered_delivery, "at": time.time(),
         })
         self._notes[part_id] = note
-        write = asyncio.ensure_future(self._write(note))
-        write.add_done_callback(_retrieve)  # a failed write is logged here, not by the GC
-        self._writing[part_id] = write
-        if time.monotonic() >= self._failing_until:  # else: answer now, note if it can
-            try:
-                await asyncio.wait_for(asyncio.shield(write), NOTE_TIMEOUT)
-            except Exception as error:
-                # Redis is away: the next parts are answered without waiting for a while.
-                self._failing_until = time.monotonic() + FAILING_FOR
-                log.debug("part answered without its note: %s", error, extra=fields(
-                    "multipart_note_skipped", error=str(error)))
-            finally:
-                if self._writing.get(part_id) is write and write.done():
-                    del self._writing[part_id]
-        link.respond(pdu, SubmitSmResp(message_id=part_id))
+        batch = self._gathering()
+        batch.adds[note] = int(time.time() * 1000)
+        self._writing[part_id] = batch.done
+        if time.monotonic() < self._failing_until:
+            link.respond(pdu, SubmitSmResp(message_id=part_id))  # note it if it can
+        else:
+            batch.answers.append((link, pdu, part_id))
 
     def completed(self, part_ids: Iterable[str]) -> None:
-        """The parts' message is whole: their notes go (in the background)."""
-        notes = [(self._notes.pop(i), self._writing.pop(i, None))
-                 for i in part_ids if i in self._notes]
-        if notes:
-            self._spawn(self._remove(notes))
+        """The parts' message is whole: their notes go, in the next batch (after their
+        writes, which an earlier or the same batch carries)."""
+        removes = []
+        for part_id in part_ids:
+            note = self._notes.pop(part_id, None)
+            if note is not None:
+                removes.append(note)
+                self._writing.pop(part_id, None)
+        if removes:
+            self._gathering().removes.extend(removes)
 
     def dropped(self, part_ids: Iterable[str]) -> None:
         """The parts' message will never complete here: their senders get failure receipts."""
@@ -140,8 +178,11 @@ class AnsweredParts:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+        pending = set(self._tasks)
+        if self._flusher is not None and not self._flusher.done():
+            pending.add(self._flusher)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
 
     async def sweep_once(self, now: float | None = None) -> int:
         """Fail every owner's notes older than ``ORPHAN_AGE`` (their gateway is gone);
@@ -164,24 +205,57 @@ class AnsweredParts:
 
     # --- inside ------------------------------------------------------------------------------
 
-    async def _write(self, note: bytes) -> object:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(OWNERS, self.owner)
-            pipe.zadd(self.key, {note: int(time.time() * 1000)})
-            return await pipe.execute()
+    def _gathering(self) -> _Batch:
+        """The batch new notes and removals join; the flusher is started if idle."""
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = _Batch(asyncio.get_running_loop().create_future())
+            batch.done.add_done_callback(_retrieve)  # a failed write is logged, not the GC's
+            if self._flusher is None or self._flusher.done():
+                self._flusher = asyncio.ensure_future(self._flush())
+        return batch
 
-    async def _remove(self, notes: list[tuple[bytes, asyncio.Future[object] | None]]) -> None:
-        # A note still being written must land before it is removed, or it would stay and
-        # fail a message that went.
-        writes = [write for _, write in notes if write is not None]
-        if writes:
-            await asyncio.gather(*writes, return_exceptions=True)
-        try:
-            await self.redis.zrem(self.key, *(note for note, _ in notes))
-        except Exception as error:  # left in Redis: failed wrongly only after a restart
-            log.warning("could not remove %d multipart notes: %s", len(notes), error,
-                        extra=fields("multipart_notes_not_removed", count=len(notes),
-                                     error=str(error)))
+    async def _flush(self) -> None:
+        """Write the gathered batches one after the other: one round trip per batch,
+        and a removal never overtakes the write of its note."""
+        loop = asyncio.get_running_loop()
+        while self._batch is not None:
+            await asyncio.sleep(0)  # let this tick's parts join the batch
+            batch, self._batch = self._batch, None
+            timer = loop.call_later(NOTE_TIMEOUT, self._answer, batch, "timeout") \
+                if batch.answers else None
+            try:
+                args: list[bytes | int | str] = [len(batch.adds)]
+                for note, score in batch.adds.items():
+                    args += (score, note)
+                args.append(self.owner)
+                args.extend(batch.removes)
+                await self._write_batch(keys=[self.key, OWNERS], args=args)
+            except Exception as error:
+                batch.done.set_exception(error)
+                self._answer(batch, str(error))
+                if batch.removes:  # left in Redis: failed wrongly only after a restart
+                    log.warning("could not remove %d multipart notes: %s",
+                                len(batch.removes), error, extra=fields(
+                                    "multipart_notes_not_removed", count=len(batch.removes),
+                                    error=str(error)))
+            else:
+                batch.done.set_result(None)
+                self._answer(batch, None)
+            finally:
+                if timer is not None:
+                    timer.cancel()
+
+    def _answer(self, batch: _Batch, failure: str | None) -> None:
+        """Answer the batch's parts (once); a failure or timeout makes the next parts
+        go without waiting for a while."""
+        answers, batch.answers = batch.answers, []
+        if failure is not None and answers:
+            self._failing_until = time.monotonic() + FAILING_FOR
+            log.debug("parts answered without their notes: %s", failure, extra=fields(
+                "multipart_note_skipped", count=len(answers), error=failure))
+        for link, pdu, part_id in answers:
+            link.respond(pdu, SubmitSmResp(message_id=part_id))
 
     async def _fail_notes(self, key: bytes, notes: list[bytes],
                           writes: list[asyncio.Future[object]], claimed: bool = False) -> int:

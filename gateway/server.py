@@ -334,7 +334,7 @@ class SenderServer:
             if self.answered_parts is None:
                 link.respond(pdu, SubmitSmResp(message_id=part_id))
             else:
-                self._spawn(self.answered_parts.answer(link, pdu, account.system_id, part_id))
+                self.answered_parts.answer(link, pdu, account.system_id, part_id)
             return
         if self.answered_parts is not None:
             self.answered_parts.completed(c[2] for c in completed.contexts if c)

@@ -70,3 +70,30 @@ async def test_multipart_messages_still_go_and_still_fail_by_receipt_while_redis
             link.abort()
     finally:
         await asyncio.to_thread(own.stop)
+
+
+async def test_parts_sent_in_one_burst_leave_no_note_once_their_messages_complete(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    """A sender with a window sends every part at once: the completing part can arrive
+    in the same read as the first. The first part's note must still go when the
+    message completes, or a restart would fail a message that went."""
+    async with running_stack(flushed_redis, tmp_path) as stack:
+        link, sender = await bind_sender(stack.smpp_port)
+        parts = [part for ref in range(0x50, 0x60)
+                 for part in multipart(LONG_TEXT, "udh8", service_type="OTP", to=RECIPIENT,
+                                       ref=ref)]
+        answers = await asyncio.wait_for(
+            asyncio.gather(*(link.request(part) for part in parts)), BOUND)
+        assert [a.command_status for a in answers] == [0] * len(parts)
+        await eventually(lambda: len(stack.simulator.messages()) == 16, "16 messages", BOUND)
+        gateway = stack.gateway
+        assert gateway.answered_parts is not None and gateway.redis is not None
+        key = gateway.answered_parts.key
+        for _ in range(200):
+            if await gateway.redis.zcard(key) == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert await gateway.redis.zcard(key) == 0
+        assert not failure_receipt_ids([sender])
+        await asyncio.wait_for(link.unbind(), 5.0)
