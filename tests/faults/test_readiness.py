@@ -9,11 +9,9 @@ binary, on a unix socket under tmp_path), never the session's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 import redis.asyncio as aioredis
 
 from gateway.redis_embedded import EmbeddedRedis
@@ -33,16 +31,6 @@ from tests.integration.policy_stack import (
 from tests.integration.senders import bind_sender, running_stack
 
 BOUND = 20.0
-
-
-@pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "redis")
-    await asyncio.to_thread(server.start)
-    try:
-        yield server
-    finally:
-        await asyncio.to_thread(server.stop)
 
 
 async def test_readyz_names_the_carrier_link_while_no_session_can_transmit_and_recovers(

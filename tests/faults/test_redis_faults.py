@@ -71,19 +71,6 @@ OK = 0
 
 
 @pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
-    """A redis-server of this test's own (never the session's), AOF under tmp_path/redis."""
-    server = EmbeddedRedis(tmp_path / "redis")
-    await asyncio.to_thread(server.start)
-    try:
-        yield server
-    finally:
-        if server.pid is not None:
-            os.kill(server.pid, signal.SIGCONT)  # a frozen one must be able to stop
-        await asyncio.to_thread(server.stop)
-
-
-@pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         yield session
