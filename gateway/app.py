@@ -41,7 +41,7 @@ from gateway.ledger_health import LedgerHealth
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.mo import CampaignMemory, KeywordHandler
-from gateway.mt import MtPipeline, NormaliseStage
+from gateway.mt import MtPipeline, MtResult, NormaliseStage
 from gateway.policy import LookupBatcher, PolicyStage, TokenCache
 from gateway.receipts import build_receipt
 from gateway.redis_embedded import EmbeddedRedis
@@ -81,6 +81,7 @@ class Gateway:
         self.pipeline: MtPipeline | None = None
         self.ledger: AsyncLedger | None = None
         self.ledger_health: LedgerHealth | None = None
+        self._receipt_tasks: set[asyncio.Future[None]] = set()
         self.answered_parts: AnsweredParts | None = None
         self.cache: SuppressionCache | None = None
         self.keeper: CacheKeeper | None = None
@@ -158,6 +159,7 @@ class Gateway:
             metrics=self.metrics,
             stages=[NormaliseStage(accounts), policy],
             on_forwarded=self.campaigns.note,
+            on_parts_refused=self._refused_part_receipts,
         )
         # STOP/START/HELP: seen by the router before any MO is forwarded or answered.
         self.keywords = KeywordHandler(config, self.suppressions, self.pipeline,
@@ -223,17 +225,28 @@ class Gateway:
 
     async def _blocked_receipts(self, message: Message, ids: Sequence[str]) -> None:
         """REJECTD receipts for the ids of a blocked message the sender was told were accepted."""
+        # err carries the blocked status in hex: 065 = ESME_RX_P_APPN, "opted out".
+        await self._part_receipts(message, ids, "REJECTD", self.config.policy.blocked_status)
+
+    def _refused_part_receipts(self, message: Message, ids: Sequence[str],
+                               result: MtResult) -> None:
+        """UNDELIV receipts (err = the status the last part got) for the parts answered
+        before their message was refused or failed; after the answer, in the background."""
+        task = asyncio.ensure_future(self._part_receipts(message, ids, "UNDELIV", result.status))
+        self._receipt_tasks.add(task)
+        task.add_done_callback(self._receipt_tasks.discard)
+
+    async def _part_receipts(self, message: Message, ids: Sequence[str], stat: str,
+                             status: int) -> None:
         assert self.dlr is not None
         if not message.template.registered_delivery & 0x03:
             return
         now = datetime.now(UTC)
-        # err carries the blocked status in hex: 065 = ESME_RX_P_APPN, "opted out".
-        err = f"{self.config.policy.blocked_status & 0xFFF:03X}"
         receipts = [
             build_receipt(
                 part_id, source_addr=message.destination_addr,
-                destination_addr=message.source_addr, stat="REJECTD", submit_date=now,
-                err=err, text=message.text if message.is_text else "",
+                destination_addr=message.source_addr, stat=stat, submit_date=now,
+                err=f"{status & 0xFFF:03X}", text=message.text if message.is_text else "",
                 source_addr_ton=message.template.dest_addr_ton,
                 source_addr_npi=message.template.dest_addr_npi,
                 dest_addr_ton=message.template.source_addr_ton,
@@ -295,6 +308,8 @@ class Gateway:
             await self.server.stop(timeout)
         if self.policy is not None:  # REJECTD receipts go out, or into Redis queues
             await self.policy.drain(timeout)
+        if self._receipt_tasks:  # and the UNDELIV ones of refused multipart messages
+            await asyncio.wait(set(self._receipt_tasks), timeout=timeout)
         if self.keywords is not None:  # confirmations and help replies under way
             await self.keywords.drain(timeout)
         if self.campaigns is not None:

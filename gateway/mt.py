@@ -155,6 +155,7 @@ class MtPipeline:
         metrics: Metrics,
         stages: Sequence[Stage],
         on_forwarded: Callable[[Message], None] | None = None,
+        on_parts_refused: Callable[[Message, Sequence[str], MtResult], None] | None = None,
     ) -> None:
         self.carrier = carrier
         self.ids = ids
@@ -162,6 +163,9 @@ class MtPipeline:
         self.stages = list(stages)
         #: Told of every message the carrier took (campaign attribution); must not block.
         self.on_forwarded = on_forwarded
+        #: Told of the parts answered ESME_ROK before their message was refused or failed
+        #: (see ``_parts_refused``); called after the answer, must not block.
+        self.on_parts_refused = on_parts_refused
         self._outcomes: dict[tuple[str, str, str], Any] = {}
         #: Per-MT decisions are logged at debug only. Read once here (after logging is
         #: configured), so at the default level the hot path pays one attribute test.
@@ -211,6 +215,7 @@ class MtPipeline:
             result = MtResult(CommandStatus.ESME_RINVMSGLEN, reason="too_long")
             self._count(message, klass, "rejected", result)
             done(result)
+            self._parts_refused(message, result)
             return
         except Exception:
             self._crashed(message, done)
@@ -293,17 +298,31 @@ class MtPipeline:
         outcome = "blocked" if verdict.reason == "blocked" else "rejected"
         self._count(message, message.klass or klass, outcome, verdict)
         done(verdict)
+        if outcome != "blocked":  # the policy sends a blocked message's REJECTD receipts
+            self._parts_refused(message, verdict)
 
     def _failed(self, message: Message, klass: str, error: SubmitError, done: Done) -> None:
         result = MtResult(error.status, reason=type(error).__name__)
         self._count(message, message.klass or klass, "failed", result)
         done(result)
+        self._parts_refused(message, result)
 
     def _crashed(self, message: Message, done: Done) -> None:
         log.exception("MT pipeline failed", extra=fields(
             "mt_failed", account=message.account, message_id=message.id,
             number=message.e164 or message.destination_addr))
-        done(MtResult(CommandStatus.ESME_RSYSERR, reason="internal"))
+        result = MtResult(CommandStatus.ESME_RSYSERR, reason="internal")
+        done(result)
+        self._parts_refused(message, result)
+
+    def _parts_refused(self, message: Message, result: MtResult) -> None:
+        """A multipart SMPP message refused or failed on its completing part: the parts
+        answered ESME_ROK before it (so a sender with a window of 1 could go on) will
+        never be delivered, and their senders hear it by receipt. HTTP senders hear the
+        whole refusal in the answer."""
+        if (self.on_parts_refused is not None and message.via == "smpp"
+                and len(message.part_ids) > 1 and result.status != CommandStatus.ESME_ROK):
+            self.on_parts_refused(message, message.part_ids[:-1], result)
 
     def _count(self, message: Message, klass: str, outcome: str, result: MtResult) -> None:
         """stopgate_mt_total (the labelled child looked up once per label set), and the

@@ -22,6 +22,7 @@ from gateway.smpp_link import SmppLink
 from smpp.constants import CommandStatus
 from smpp.pdu import SubmitSmResp
 from tests.integration.conftest import Stack
+from tests.integration.policy_stack import multipart, send_parts
 from tests.integration.senders import bind_sender, eventually, message, running_stack
 
 ROK = CommandStatus.ESME_ROK
@@ -152,3 +153,23 @@ async def test_carrier_throttling_slows_the_link_and_fails_nothing(
         assert accepted_at_carrier(simulator) == Counter(texts)  # each once, none lost
         await eventually(lambda: len(sender.receipts()) == len(texts), "every receipt")
         await link.unbind()
+
+
+async def test_a_multipart_message_the_carrier_refuses_fails_its_earlier_parts_by_receipt(
+    stack: Stack,
+) -> None:
+    """Part 1 was answered ESME_ROK on arrival (a sender with a window of 1 needs that to
+    send part 2); when the carrier refuses the message, the last part gets the carrier's
+    status and part 1's id an UNDELIV receipt carrying it, so nothing is left pending."""
+    stack.simulator.configure(error_rate=1.0, error_status=CommandStatus.ESME_RSUBMITFAIL)
+    link, sender = await bind_sender(stack.smpp_port)
+    parts = multipart("A long transactional notice. " * 8, "udh8", service_type="OTP")
+    answers = await asyncio.wait_for(send_parts(link, parts), ANSWER_BOUND)
+    assert [a.command_status for a in answers[:-1]] == [ROK] * (len(parts) - 1)
+    assert answers[-1].command_status == CommandStatus.ESME_RSUBMITFAIL
+    earlier = {a.message_id for a in answers[:-1]}
+    await eventually(lambda: earlier <= set(sender.receipt_ids()), "receipts for part 1")
+    for pdu in sender.receipts():
+        assert b"stat:UNDELIV err:045" in pdu.short_message, pdu.short_message  # 0x45
+    assert set(sender.receipt_ids()) == earlier
+    await link.unbind()
