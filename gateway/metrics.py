@@ -179,6 +179,12 @@ class Metrics:
             "probes) that failed, by reason (locked, disk_full, read_only, io_error, closed, "
             "error).", ["reason"], registry=r,
         )
+        self.webhook_backlog = Gauge(
+            "stopgate_webhook_backlog", "Webhook deliveries recorded and not yet delivered or "
+            "given up (due now or waiting for a retry), counted in the ledger every "
+            "few seconds.",
+            registry=r, multiprocess_mode="livemostrecent",  # one ledger, read by every worker
+        )
         self.suppression_imports = Counter(
             "stopgate_suppression_import_numbers_total", "Numbers in suppression imports, by "
             "outcome (added, already, invalid).", ["outcome"], registry=r,

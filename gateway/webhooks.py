@@ -36,6 +36,7 @@ import hashlib
 import hmac
 import logging
 import random
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,8 @@ __all__ = ["SIGNATURE_HEADER", "WebhookWorker", "backoff_delay", "sign"]
 
 log = logging.getLogger("stopgate.webhooks")
 
+#: How often the worker counts the outbox for stopgate_webhook_backlog, in seconds.
+BACKLOG_EVERY = 5.0
 SIGNATURE_HEADER = "X-Stopgate-Signature"
 #: The ledger event id, the same on every attempt: receivers deduplicate on it.
 EVENT_ID_HEADER = "X-Stopgate-Event-Id"
@@ -99,6 +102,7 @@ class WebhookWorker:
         self._inflight: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
+        self._backlog_due = 0.0
 
     def wake(self) -> None:
         """Something was recorded: look at the outbox now (safe from the loop only)."""
@@ -171,17 +175,28 @@ class WebhookWorker:
                 else:
                     if failing:
                         log.info("webhooks: claiming from the ledger works again",
-                             extra=fields("webhook_claim_recovered"))
+                                 extra=fields("webhook_claim_recovered"))
                     failing = False
                 claimed = len(rows)
                 for row in rows:
                     task = asyncio.create_task(self._deliver(row), name=f"webhook-{row.id}")
                     self._inflight.add(task)
                     task.add_done_callback(self._finished)
+            await self._count_backlog()
             if claimed and claimed == free:
                 continue  # maybe more due: claim again once a slot frees (wake)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def _count_backlog(self) -> None:
+        """stopgate_webhook_backlog, at most every ``BACKLOG_EVERY`` seconds (a count over
+        the outbox's open rows); a failing ledger leaves the last value."""
+        now = time.monotonic()
+        if now < self._backlog_due:
+            return
+        self._backlog_due = now + BACKLOG_EVERY
+        with contextlib.suppress(Exception):
+            self.metrics.webhook_backlog.set(await self.ledger.webhook_backlog())
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._inflight.discard(task)

@@ -211,6 +211,9 @@ async def test_broken_webhook_endpoint_holds_up_neither_submits_nor_stop_acknowl
         await eventually(lambda: tags_in(m.text for m in simulator.messages()) >= {
             f"7.{n}" for n in range(BURST)}, "the burst at the carrier", TIMEOUT)
 
+        await eventually(lambda: metric(stack, "stopgate_webhook_backlog", {}) > 0,
+                         "the undelivered events in the backlog gauge", TIMEOUT)
+
         # Repaired: every event delivered at least once, signed, and counted.
         await endpoint.repair()
         events = set(STOPS) | set(API_OPTOUTS)
@@ -221,6 +224,8 @@ async def test_broken_webhook_endpoint_holds_up_neither_submits_nor_stop_acknowl
                          "the deliveries counted", TIMEOUT)
         assert endpoint.delivered_numbers() == events
         assert metric(stack, "stopgate_webhook_deliveries_total", {"outcome": "gave_up"}) == 0
+        await eventually(lambda: metric(stack, "stopgate_webhook_backlog", {}) == 0,
+                         "an empty backlog", TIMEOUT)
         if endpoint.mode != "held":
             assert metric(stack, "stopgate_webhook_deliveries_total", {"outcome": "retry"}) > 0
         print(f"\n{endpoint.mode}: {len(endpoint.hits)} requests for {len(events)} events; "
