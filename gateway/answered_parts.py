@@ -17,7 +17,8 @@ err:008``, if the sender asked for receipts), under the id it was given:
 
 A note is claimed with ZREM, so each part gets one receipt however many
 instances sweep. Redis keys: ``mp:answered:{owner}`` (sorted set, member = the
-part as JSON, score = when it was answered, ms) and ``mp:owners`` (set).
+part as JSON, score = when it was answered, ms) and ``mp:owners`` (set; a sweep
+drops an owner with no notes left, and its next note adds it back).
 
 Cost: a non-final part is answered once its note is in Redis. Notes and removals
 are gathered into batches written one after the other (one pipeline per batch,
@@ -85,6 +86,15 @@ return n
 """
 
 
+# An owner without notes leaves the set, atomically: its next note adds it back.
+_FORGET_OWNER = """
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  return redis.call('SREM', KEYS[2], ARGV[1])
+end
+return 0
+"""
+
+
 def _key(owner: str) -> bytes:
     return f"mp:answered:{owner}".encode()
 
@@ -115,6 +125,7 @@ class AnsweredParts:
         self._writing: dict[str, asyncio.Future[None]] = {}
         self._batch: _Batch | None = None  # gathering, written after the one in flight
         self._write_batch = redis.register_script(_WRITE_BATCH)
+        self._forget_owner = redis.register_script(_FORGET_OWNER)
         self._flusher: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._failing_until = 0.0
@@ -195,6 +206,8 @@ class AnsweredParts:
             notes = await self.redis.zrangebyscore(key, "-inf", cutoff, start=0, num=1000)
             if notes:
                 failed += await self._fail_notes(key, notes, [])
+            if owner != self.owner:  # a gateway gone for good leaves no trace
+                await self._forget_owner(keys=[key, OWNERS], args=[owner])
         return failed
 
     async def fail_previous_run(self) -> int:

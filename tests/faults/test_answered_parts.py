@@ -12,8 +12,12 @@ and simulator.
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
+import orjson
+
+from gateway.answered_parts import ORPHAN_AGE, OWNERS
 from gateway.redis_embedded import EmbeddedRedis
 from tests.faults.test_gateway_kill import LONG_TEXT, RECIPIENT, failure_receipt_ids
 from tests.integration.policy_stack import multipart, send_parts
@@ -96,4 +100,31 @@ async def test_parts_sent_in_one_burst_leave_no_note_once_their_messages_complet
             await asyncio.sleep(0.02)
         assert await gateway.redis.zcard(key) == 0
         assert not failure_receipt_ids([sender])
+        await asyncio.wait_for(link.unbind(), 5.0)
+
+
+async def test_a_gateway_gone_for_good_has_its_parts_failed_by_any_instance_and_is_forgotten(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    """Notes older than ORPHAN_AGE belong to a gateway that never came back: the sweep of
+    any instance fails them by receipt (once) and drops owners left without notes."""
+    async with running_stack(flushed_redis, tmp_path) as stack:
+        link, sender = await bind_sender(stack.smpp_port)
+        parts = stack.gateway.answered_parts
+        redis = stack.gateway.redis
+        assert parts is not None and redis is not None
+        answered_at = time.time() - ORPHAN_AGE - 60
+        note = orjson.dumps({
+            "id": "gone-part-1", "a": "acme", "src": "36173", "dst": "33612345678",
+            "st": 3, "sn": 0, "dt": 1, "dn": 1, "rd": 1, "at": answered_at})
+        await redis.zadd(b"mp:answered:gone-1", {note: int(answered_at * 1000)})
+        await redis.sadd(OWNERS, "gone-1", "gone-2")  # gone-2 left nothing behind
+
+        assert await parts.sweep_once() == 1
+        await eventually(lambda: "gone-part-1" in failure_receipt_ids([sender]),
+                         "the orphan part's failure receipt", BOUND)
+        assert await parts.sweep_once() == 0  # claimed once, never twice
+        owners = {o.decode() for o in await redis.smembers(OWNERS)}
+        assert not owners & {"gone-1", "gone-2"}
+        assert failure_receipt_ids([sender]) == {"gone-part-1"}
         await asyncio.wait_for(link.unbind(), 5.0)
