@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import logging
 from collections import deque
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from gateway.carrier_rate import CarrierRate
+from gateway.logs import fields
 from gateway.smpp_link import ResponseTimeout, SmppLink
 from smpp.constants import CommandStatus
 from smpp.pdu import Pdu, SubmitSm, SubmitSmResp
@@ -35,6 +37,12 @@ __all__ = [
     "SubmitError", "Throttled",
 ]
 
+log = logging.getLogger("stopgate.upstream")
+
+#: Consecutive submit_sm timeouts on one lane, with no response of any kind between them,
+#: after which the link is closed and re-bound: a carrier session that answers
+#: enquire_link but has stopped answering submits is stuck, and a new bind often clears it.
+STUCK_AFTER = 8
 #: Carrier statuses that mean "not now" rather than "no".
 RETRY_LATER = frozenset({CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL})
 #: First pause of a lane the carrier throttles; doubles while it keeps throttling.
@@ -83,12 +91,13 @@ class Sent:
 class Lane:
     """A bound transmitting link and the messages pinned to it."""
 
-    __slots__ = ("alive", "carrier", "link", "pause", "paused_until", "pinned")
+    __slots__ = ("alive", "carrier", "link", "pause", "paused_until", "pinned", "silent")
 
     def __init__(self, link: SmppLink, carrier: CarrierQueue) -> None:
         self.link = link
         self.carrier = carrier
         self.alive = True
+        self.silent = 0  # submit_sm timeouts since the last response on this lane
         self.pinned: deque[Job] = deque()  # started here, parts left to send, in order
         self.pause = 0.0
         self.paused_until = 0.0
@@ -98,7 +107,7 @@ class CarrierQueue:
     """One upstream's bound lanes, rate and waiting messages."""
 
     def __init__(self, name: str, tps: int, now: float, throttled: Counter,
-                 timeouts: Counter, resubmitted: Counter) -> None:
+                 timeouts: Counter, resubmitted: Counter, stuck: Counter) -> None:
         self.name = name
         self.lanes: list[Lane] = []
         self.waiting: deque[Job] = deque()  # not yet started on a lane
@@ -110,6 +119,7 @@ class CarrierQueue:
         self.throttled = throttled  # upstream_events{event=throttled}, bound once
         self.timeouts = timeouts
         self.resubmitted = resubmitted  # parts sent again though the carrier may have them
+        self.stuck = stuck  # links closed for answering nothing (see STUCK_AFTER)
 
     @property
     def inflight(self) -> float:
@@ -247,6 +257,7 @@ class Dispatcher:
         carrier = lane.carrier
         error = asyncio.CancelledError() if response.cancelled() else response.exception()
         if error is None:
+            lane.silent = 0
             pdu = response.result()
             status = pdu.command_status
             if status == 0:
@@ -265,9 +276,21 @@ class Dispatcher:
                 job.future.set_exception(CarrierRejected(status, carrier.name))
         elif isinstance(error, ResponseTimeout):
             carrier.timeouts.inc()
-            # A silent carrier may be a dead link: ask it now rather than after an idle
-            # enquire_link_interval; unanswered, the link closes and the session re-binds.
-            lane.link.probe()
+            lane.silent += 1
+            if lane.silent >= STUCK_AFTER and lane.alive:
+                # enquire_link may still be answered: the session is stuck, not dead.
+                carrier.stuck.inc()
+                log.warning("carrier link answered none of %d submit_sm in a row; closing it "
+                            "to bind again", lane.silent, extra=fields(
+                                "carrier_link_stuck", upstream=carrier.name,
+                                peer=lane.link.peer, timeouts=lane.silent))
+                lane.silent = 0
+                lane.link.close()
+            else:
+                # A silent carrier may be a dead link: ask it now rather than after an idle
+                # enquire_link_interval; unanswered, the link closes and the session
+                # re-binds.
+                lane.link.probe()
             self._retry(job, index, carrier.resubmitted)
         else:  # LinkClosed: the lane is already gone (on_closed runs before this callback)
             # and whatever else stopped the request: it may not have reached the carrier

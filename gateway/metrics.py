@@ -112,7 +112,7 @@ class Metrics:
         self.upstream_events = Counter(
             "stopgate_upstream_events_total", "Carrier link events by upstream and kind "
             "(bind_failed, connect_failed, link_lost, link_dead, throttled, timeout, "
-            "resubmitted, protocol_error, stray_response).",
+            "resubmitted, stuck, protocol_error, stray_response).",
             ["upstream", "event"], registry=r,
         )
         self.upstream_rate_limit = Gauge(

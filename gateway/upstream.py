@@ -113,7 +113,8 @@ class UpstreamPool:
             name = upstream.name
             queue = CarrierQueue(name, upstream.tps, now, events.labels(name, "throttled"),
                                  events.labels(name, "timeout"),
-                                 events.labels(name, "resubmitted"))
+                                 events.labels(name, "resubmitted"),
+                                 events.labels(name, "stuck"))
             self._queues[name] = queue
             self._dispatch.carriers.append(queue)
             metrics.upstream_inflight.labels(name).set_function(partial(_inflight, queue))

@@ -27,6 +27,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import Gateway
+from gateway.dispatch import STUCK_AFTER
 from gateway.simulator import CarrierSimulator
 from gateway.smpp_link import SmppLink
 from smpp.constants import CommandId, CommandStatus
@@ -291,6 +292,33 @@ async def test_unanswered_submits_free_their_window_slots_while_the_link_answers
             assert await submit_all(link, more) == dict.fromkeys(more, ROK)
             assert len(carrier.links) == 1 and carrier.binds == 1  # the same link throughout
             assert event(gateway, "link_dead") == 0 and event(gateway, "link_lost") == 0
+            await link.unbind()
+    finally:
+        await carrier.stop()
+
+
+async def test_a_link_that_answers_enquire_link_but_no_submit_in_a_row_is_bound_again(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    """STUCK_AFTER submit_sm timeouts in a row on one link, with no response between them,
+    mean a stuck carrier session: the link is closed and bound again (counted as
+    ``stuck``), and traffic flows on the new bind once the carrier answers."""
+    carrier = await FakeCarrier().start()
+    try:
+        async with gateway_to(carrier.port, flushed_redis, tmp_path,
+                              window=STUCK_AFTER) as gateway:
+            link = await sender(gateway)
+            carrier.answer_submits = False
+            texts = [f"stuck {n}" for n in range(STUCK_AFTER)]
+            assert await submit_all(link, texts) == dict.fromkeys(texts, THROTTLED)
+            assert event(gateway, "stuck") >= 1
+            assert carrier.binds >= 2  # closed and bound again
+
+            carrier.answer_submits = True
+            await eventually(lambda: gateway.pool is not None and gateway.pool.ready,
+                             "the new bind")
+            more = [f"flowing {n}" for n in range(4)]
+            assert await submit_all(link, more) == dict.fromkeys(more, ROK)
             await link.unbind()
     finally:
         await carrier.stop()
