@@ -263,6 +263,10 @@ class AnsweredParts:
         """Answer the batch's parts (once); a failure or timeout makes the next parts
         go without waiting for a while."""
         answers, batch.answers = batch.answers, []
+        if failure is not None and self._batch is not None:
+            # The parts gathered behind a stuck write would wait for it: not them either.
+            answers += self._batch.answers
+            self._batch.answers = []
         if failure is not None and answers:
             self._failing_until = time.monotonic() + FAILING_FOR
             log.debug("parts answered without their notes: %s", failure, extra=fields(
