@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench fuzz lint clean browser
+.PHONY: demo test bench eval fuzz lint clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/codec_bench.py
 	$(BIN)/python bench/stage_bench.py
 	$(BIN)/python bench/proxy_bench.py $(BENCH_ARGS)
+
+# The classifier on the in-sample corpus (tests/rules/*.jsonl) and on the held-out set
+# (eval/heldout/, never tuned on), side by side; EVAL_ARGS e.g. "--strict --json out.json".
+eval: $(STAMP)
+	$(BIN)/python bench/eval_classifier.py $(EVAL_ARGS)
 
 # 1,000,000 generated inputs over the PDU decoder, the session and the reassembler
 # (FUZZ_ARGS e.g. "--inputs 5000000 --seed 7"); findings land in tests/smpp/fuzz_corpus/.

@@ -1,0 +1,142 @@
+"""bench/eval_classifier.py, the `make eval` scorer: its arithmetic and its wiring.
+
+Nothing here scores the held-out set (eval/heldout/): its figures are for the
+report, and a test asserting them would be tuning on it. The one test that opens
+that file checks its structure only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+import eval_classifier  # noqa: E402
+from eval_classifier import Sample, score  # noqa: E402
+
+HELDOUT = ROOT / "eval" / "heldout" / "messages.jsonl"
+
+
+def _by_word(text: str) -> tuple[str, str]:
+    """A stand-in classifier: promotional when the text says SALE."""
+    if "SALE" in text:
+        return "promotional", "toy:sale"
+    return "transactional", "toy:default"
+
+
+TOY = [
+    Sample("SALE 20% off", "en", "promotional", "plain_promotion"),
+    Sample("Your code is 1234, and a SALE today", "en", "transactional", "plain_transactional"),
+    Sample("Order shipped. Code THANKS for 10% off", "fr", "promotional",
+           "transactional_with_offer"),
+    Sample("Your parcel arrives today", "fr", "transactional", "plain_transactional"),
+]
+
+
+def test_counts_precision_recall_and_false_promotional_rate() -> None:
+    report = score(TOY, _by_word)
+    overall = report.overall
+    assert (overall.n, overall.tp, overall.fn, overall.fp, overall.tn) == (4, 1, 1, 1, 1)
+    assert overall.precision == 0.5
+    assert overall.recall == 0.5
+    assert overall.fp_rate == 0.5
+    assert report.by_kind["plain_transactional"].fp_rate == 0.5
+    assert report.by_kind["plain_transactional"].recall is None
+    assert report.by_kind["transactional_with_offer"].recall == 0.0
+    assert report.by_lang["fr"].fp_rate == 0.0
+    assert [(m.text, m.expected, m.got, m.rule) for m in report.mistakes] == [
+        ("Your code is 1234, and a SALE today", "transactional", "promotional", "toy:sale"),
+        ("Order shipped. Code THANKS for 10% off", "promotional", "transactional",
+         "toy:default"),
+    ]
+    assert not report.passes()
+
+
+def test_targets_are_recall_097_and_three_percent() -> None:
+    promotional = [Sample(f"SALE {i}", "en", "promotional", "p") for i in range(97)]
+    promotional += [Sample(f"missed {i}", "en", "promotional", "p") for i in range(3)]
+    transactional = [Sample(f"notice {i}", "en", "transactional", "t") for i in range(97)]
+    transactional += [Sample(f"SALE notice {i}", "en", "transactional", "t") for i in range(3)]
+    assert score(promotional + transactional, _by_word).passes()
+    one_more_miss = [*promotional[1:], Sample("missed x", "en", "promotional", "p")]
+    assert score(one_more_miss + transactional, _by_word).overall.recall == 0.96
+    assert not score(one_more_miss + transactional, _by_word).passes()
+    one_more_fp = [*transactional[1:], Sample("SALE y", "en", "transactional", "t")]
+    assert score(promotional + one_more_fp, _by_word).overall.fp_rate == 0.04
+    assert not score(promotional + one_more_fp, _by_word).passes()
+
+
+def test_runs_end_to_end_on_toy_sets_with_the_shipped_config(tmp_path: Path) -> None:
+    """The script as `make eval` runs it, on two toy files instead of the real sets."""
+    lines = [{"text": "Your code is 1234", "lang": "en", "label": "transactional"},
+             {"text": "Black friday: promo on everything", "lang": "en",
+              "label": "promotional", "kind": "plain_promotion"},
+             {"text": "Votre offre du jour", "lang": "fr", "label": "promotional"}]
+    toy = tmp_path / "toy.jsonl"
+    toy.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    out = tmp_path / "out.json"
+    assert eval_classifier.main(["--in-sample", str(toy), "--heldout", str(toy),
+                                 "--json", str(out)]) == 0
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["in_sample"]["files"] == [str(toy)]
+    assert document["in_sample"]["overall"]["n"] == 3
+    assert document["heldout"]["overall"] == document["in_sample"]["overall"]
+    assert set(document["in_sample"]["by_kind"]) == {"(no kind)", "plain_promotion"}
+    assert set(document["in_sample"]["by_lang"]) == {"en", "fr"}
+
+
+def test_the_config_rules_come_first(tmp_path: Path) -> None:
+    """The classifier is built from the given config: its [[rules]] decide before anything."""
+    config = tmp_path / "config.toml"
+    config.write_text('[[rules]]\nid = "zebra"\nclass = "promotional"\nregex = "(?i)zebra"\n',
+                      encoding="utf-8")
+    toy = tmp_path / "toy.jsonl"
+    toy.write_text(json.dumps({"text": "Your zebra crossing permit 5512 is approved",
+                               "lang": "en", "label": "transactional"}) + "\n",
+                   encoding="utf-8")
+    out = tmp_path / "out.json"
+    assert eval_classifier.main(["--config", str(config), "--in-sample", str(toy),
+                                 "--heldout", str(toy), "--json", str(out)]) == 0
+    mistakes = json.loads(out.read_text(encoding="utf-8"))["heldout"]["mistakes"]
+    assert [(m["expected"], m["got"], m["rule"]) for m in mistakes] == [
+        ("transactional", "promotional", "rule:zebra")]
+
+
+def test_strict_exits_1_when_a_target_is_missed(tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong.jsonl"
+    wrong.write_text(json.dumps({"text": "Your code is 1234", "lang": "en",
+                                 "label": "promotional"}) + "\n", encoding="utf-8")
+    args = ["--in-sample", str(wrong), "--heldout", str(wrong)]
+    assert eval_classifier.main(args) == 0
+    assert eval_classifier.main([*args, "--strict"]) == 1
+
+
+def test_a_bad_label_says_where(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "lang": "en", "label": "spam"}\n', encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"bad\.jsonl:1"):
+        eval_classifier.load_samples([bad])
+
+
+def test_heldout_set_structure_only() -> None:
+    """Fields, labels and the counts the issue asks for; never the classifier's scores."""
+    samples = eval_classifier.load_samples([HELDOUT])
+    kinds = Counter(s.kind for s in samples)
+    langs = Counter(s.lang for s in samples)
+    expected_label = {"plain_transactional": "transactional",
+                      "transactional_with_offer": "promotional",
+                      "disguised_promotion": "promotional",
+                      "plain_promotion": "promotional"}
+    assert all(expected_label[s.kind] == s.label for s in samples)
+    assert len(samples) >= 300
+    assert len({s.text for s in samples}) == len(samples)
+    assert kinds["plain_transactional"] >= 100
+    assert kinds["transactional_with_offer"] >= 60
+    assert kinds["disguised_promotion"] >= 60
+    assert len([lang for lang, n in langs.items() if n >= 25]) >= 6
