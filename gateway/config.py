@@ -201,11 +201,15 @@ class Optout:
     """Opt-out links and the replies to keyword MOs."""
 
     base_url: Annotated[str, Check(base_url)] = "https://no-s.ms/"
+    #: One confirmation MT after a keyword opt-out or opt-in that changed state.
     confirm_reply: bool = True
     confirm_text: str = ("You will no longer receive marketing messages from us. "
                          "Reply START to resubscribe.")
+    optin_confirm_text: str = ("You will receive our marketing messages again. "
+                               "Reply STOP to opt out.")
     help_reply: str = "Reply STOP to stop receiving marketing messages."
-    #: An opt-out keyword sent to this number opts the sender out of every account ("*").
+    #: An opt-out keyword sent to this number opts the sender out of every account ("*");
+    #: an opt-in keyword sent to it lifts that "*" again.
     operator_number: Annotated[str, Check(operator_number)] = ""
 
 
@@ -258,6 +262,7 @@ class Account:
     optin_keywords: Keywords = ()
     help_keywords: Keywords = ()
     confirm_text: str = ""  # empty: optout.confirm_text
+    optin_confirm_text: str = ""  # empty: optout.optin_confirm_text
     help_reply: str = ""  # empty: optout.help_reply
 
     def __post_init__(self) -> None:
@@ -290,7 +295,9 @@ class Footer:
 
 SPEC_OPTOUT = ("STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
                "OPTOUT", "OPT OUT", "ARRET", "ARRETE", "ARRETT")
-SPEC_OPTIN = ("START", "UNSTOP", "YES", "NONARRET")
+#: No YES (nor OUI, SI, JA): a bare "yes" answers appointment and delivery questions, and
+#: must not end an opt-out. An account that wants it adds it to its optin_keywords.
+SPEC_OPTIN = ("START", "UNSTOP", "NONARRET")
 SPEC_HELP = ("HELP", "INFO", "AIDE")
 
 
@@ -303,6 +310,7 @@ class KeywordSet:
     optin: Keywords = SPEC_OPTIN
     help: Keywords = SPEC_HELP
     confirm_text: str = ""  # empty: optout.confirm_text
+    optin_confirm_text: str = ""  # empty: optout.optin_confirm_text
     help_reply: str = ""  # empty: optout.help_reply
 
 

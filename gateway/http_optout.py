@@ -12,7 +12,11 @@ proxy that maps it to ``/o/``)::
                              the cache before the answer; the answer offers a reason.
     POST /o/{token}/reason   csrf, event, reason (never_subscribed | too_many |
                              not_relevant | other), text (free, at most 200 characters,
-                             stored as "other: <text>"): stored on the opt-out event.
+                             stored as "other: <text>"): stored on the opt-out event;
+                             when that was a repeat (opted out already, by a STOP say),
+                             also on the opt-out in force if it has no reason yet, so
+                             reports and its webhook, if not sent yet, carry it
+                             (``Ledger.set_reason``).
 
 Language: the recipient's country (region of the number) picks it (FR fr, ES es,
 DE/AT/CH de, IT it, NL/BE nl, ... else en); a supported language in the browser's

@@ -10,10 +10,12 @@ Query parameters (all optional)::
 Counts the caller's own events (scope = its ``system_id``) that changed the
 suppression state: an opt-out of a number that was not opted out, an opt-in of
 one that was; a repeated STOP counts once. Operator-wide (``"*"``) events are not
-in an account's report: they are the operator's (a ``STOP ALL``, a national
-register) and not attributable to one account (``stopgate report optouts`` without
-``--account`` shows them). ``reason`` groups the landing page's answers
-(never_subscribed, too_many, not_relevant, other -- free texts count as other);
+in an account's report: they are the operator's (a STOP to
+``optout.operator_number``, a national register) and not attributable to one
+account (``stopgate report optouts`` without ``--account`` shows them).
+``reason`` groups the landing page's answers (never_subscribed, too_many,
+not_relevant, other -- free texts count as other), on the opt-out that counts: a
+reason given after an earlier STOP is on that STOP (``Ledger.set_reason``);
 a null key is an event without one (no campaign, no reason given)::
 
     200 {"account": "acme", "from": "2026-11-01", "to": "2026-11-30",

@@ -273,10 +273,25 @@ class Ledger(Protocol):
         """Deliveries neither done nor given up."""
         ...
 
+    def optout_in_force(self, scope: str, number: str) -> OptEvent | None:
+        """The opt-out that put (scope, number) in its current state: the latest
+        state-changing event of the pair, if the pair is suppressed now (else None).
+        Returned with ``id``, ``at`` and ``changed`` (True) filled in, ``notify`` None."""
+        ...
+
     def set_reason(self, event_id: int, reason: str) -> bool:
         """Fill in the ``reason`` of a recorded opt-out event (the landing page asks after
         the opt-out). The one column written after the fact; True if the event exists and
-        is an opt-out."""
+        is an opt-out.
+
+        Where the reason counts: reports count state-changing events only, so when the
+        event is a repeat (the number was opted out already, by a STOP say), the reason
+        also goes on the opt-out in force for its (scope, number) -- the latest
+        state-changing event, if it is an opt-out recorded before this one and still in
+        force -- unless that one has a reason already (the first reason given stands; the
+        later one stays on the repeat, in the history). Webhook deliveries of the event
+        that gets the reason that are still open (neither delivered nor given up) carry
+        it from their next attempt on."""
         ...
 
     def report(self, scope: str | None, since: datetime, until: datetime,
@@ -448,6 +463,9 @@ class AsyncLedger:
 
     async def webhook_backlog(self) -> int:
         return await self._call(self.ledger.webhook_backlog)
+
+    async def optout_in_force(self, scope: str, number: str) -> OptEvent | None:
+        return await self._call(self.ledger.optout_in_force, scope, number)
 
     async def set_reason(self, event_id: int, reason: str) -> bool:
         return await self._call(self.ledger.set_reason, event_id, reason)

@@ -36,6 +36,12 @@ claimed by one worker at a time across processes (the write lock), and a
 number's events are announced in order.
 Reports read ``events`` through the (scope, at) index; no new table needed.
 
+**Reasons** are the one thing written after the fact (``set_reason``): on the event
+the landing page created, and, when that was a repeat, on the opt-out in force for
+its (scope, number) if it has none yet, so that reports (state-changing events
+only) see it. The open outbox rows of the event that got it are rewritten with it
+(their payload is rebuilt from the event row); delivered ones are history.
+
 **Threads.** One connection, ``check_same_thread=False``, every method under one
 lock: safe from any thread, one at a time. Snapshot reads (``iter_suppressed``,
 ``export``) open a connection of their own, so writes made while a snapshot is
@@ -540,11 +546,28 @@ class SqliteLedger:
 
     # --- reasons and reports ------------------------------------------------------------
 
+    def optout_in_force(self, scope: str, number: str) -> OptEvent | None:
+        with self._lock:
+            return _in_force(self._conn.cursor(), scope, number)
+
     def set_reason(self, event_id: int, reason: str) -> bool:
         with self._write() as cur:
-            cur.execute("UPDATE events SET reason = ? WHERE id = ? AND event = 'optout'",
-                        (reason, event_id))
-            return cur.rowcount == 1
+            row = cur.execute("SELECT scope, number, changed FROM events "
+                              "WHERE id = ? AND event = 'optout'", (event_id,)).fetchone()
+            if row is None:
+                return False
+            scope, number, changed = row
+            cur.execute("UPDATE events SET reason = ? WHERE id = ?", (reason, event_id))
+            target = event_id if changed else None
+            if not changed:  # a repeat: the reports count the opt-out in force instead
+                found = _in_force(cur, scope, number)
+                if (found is not None and found.id is not None and found.id < event_id
+                        and found.reason is None):
+                    cur.execute("UPDATE events SET reason = ? WHERE id = ?", (reason, found.id))
+                    target = found.id
+            if target is not None:
+                _refresh_payloads(cur, target)
+            return True
 
     def report(self, scope: str | None, since: datetime, until: datetime,
                group_by: ReportGroup) -> list[ReportRow]:
@@ -613,6 +636,48 @@ def webhook_payload(event: OptEvent, account: str, at: datetime) -> bytes:
         "number_called": event.number_called,
     }
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+_EVENT_COLUMNS = "id, at, scope, number, event, source, changed, campaign, keyword, reason, " \
+                 "number_called"
+
+
+def _event(row: Sequence[Any]) -> OptEvent:
+    """An ``events`` row (``_EVENT_COLUMNS``) as the OptEvent it records."""
+    id_, at, scope, number, event, source, changed, campaign, keyword, reason, called = row
+    return OptEvent(id=id_, at=from_micros(at), scope=scope, number=number, event=event,
+                    source=source, changed=bool(changed), campaign=campaign, keyword=keyword,
+                    reason=reason, number_called=called)
+
+
+def _in_force(cur: sqlite3.Cursor, scope: str, number: str) -> OptEvent | None:
+    """The latest state-changing event of (scope, number), if it is an opt-out still in
+    force (events_by_number: a number has a handful of events)."""
+    row = cur.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE number = ? AND scope = ? "
+                      f"AND changed = 1 ORDER BY id DESC LIMIT 1", (number, scope)).fetchone()
+    if row is None or row[4] != "optout":
+        return None
+    if cur.execute("SELECT 1 FROM suppressions WHERE scope = ? AND number = ?",
+                   (scope, number)).fetchone() is None:
+        return None
+    return _event(row)
+
+
+def _refresh_payloads(cur: sqlite3.Cursor, event_id: int) -> None:
+    """Rewrite the open outbox rows of an event from its row as it is now (a reason added
+    after the fact): their next attempt sends it. Delivered rows stay as they were sent.
+    The partial index of open rows serves the lookup: only the backlog is read."""
+    row = cur.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?",
+                      (event_id,)).fetchone()
+    if row is None:
+        return
+    event = _event(row)
+    assert event.at is not None
+    open_rows = cur.execute(f"SELECT id, account FROM webhook_outbox "
+                            f"WHERE event_id = ? AND {_OPEN}", (event_id,)).fetchall()
+    cur.executemany("UPDATE webhook_outbox SET payload = ? WHERE id = ?",
+                    [(webhook_payload(event, account, event.at), outbox_id)
+                     for outbox_id, account in open_rows])
 
 
 def _batches(conn: sqlite3.Connection, cursor: sqlite3.Cursor, batch: int,

@@ -5,19 +5,24 @@
     carrier deliver_sm (MO) -> DlrRouter -> KeywordHandler (its mo_hook)
         long MO: parts held until whole (the parts themselves pass on as they come)
         text -> rules.match_keyword, per owning account (its lists and match mode)
-          STOP   -> Suppressions.optout for each owner (STOPALL / STOP ALL: "*"; to
-                    optout.operator_number, owned or not: "*" too)
+          STOP   -> Suppressions.optout for each owner whose lists match (STOPALL /
+                    STOP ALL alike: the accounts on the number called); any opt-out
+                    keyword to optout.operator_number, owned or not: "*" alone
                     ledger commit -> Redis, all before the hook returns, so before
                     the carrier's deliver_sm_resp
                  -> one confirmation MT, only if the opt-out changed something
-          START  -> Suppressions.optin for the owners the number had opted out of
+          START  -> Suppressions.optin for the owners the number had opted out of,
+                    and "*" if the opt-out in force there was a keyword sent to this
+                    same number (the operator's; or an account's, where a STOPALL
+                    made "*" before STOPALL was bound to the number called)
+                 -> one confirmation MT (optin_confirm_text), only if it changed something
           HELP   -> help_reply
         -> None: the router forwards the MO to the owners as usual
 
 The router answers the carrier only after the hook returns: a crash before the
 ledger commit leaves the MO unanswered and the carrier sends it again; a
-redelivered STOP records nothing new (``OptEvent.changed`` is False), so it
-gets no second confirmation. Confirmations and help replies go through the MT
+redelivered STOP (or START) records nothing new (``OptEvent.changed`` is False), so
+it gets no second confirmation. Confirmations and help replies go through the MT
 pipeline as transactional messages (never blocked by the opt-out they confirm),
 from the number the MO was sent to, in a task started when the hook returns:
 they run alongside the MO's forwarding and the carrier's answer, and never hold
@@ -255,14 +260,12 @@ class KeywordHandler:
                            first.default_region if first is not None else "")
         if number is None:
             return "other"
-        if operator:
-            found = match_keyword(text, self.lists_for(None, number.region), "whole")
-            if found is not None and found.kind == "optout":
-                await self._optout(pdu, number.e164, owners, {OPERATOR_SCOPE: found},
-                                   operator_wide=True)
+        at_operator: KeywordMatch | None = None
+        if operator:  # the operator's own lists (the country's), whole replies only
+            at_operator = match_keyword(text, self.lists_for(None, number.region), "whole")
+            if at_operator is not None and at_operator.kind == "optout":
+                await self._optout(pdu, number.e164, owners, {OPERATOR_SCOPE: at_operator})
                 return "optout"
-            if not owners:
-                return "other"
         matches: dict[str, KeywordMatch] = {}
         for owner in owners:
             account = self.accounts.get(owner)
@@ -271,12 +274,14 @@ class KeywordHandler:
             if found is not None:
                 matches[owner] = found
         optouts = {o: m for o, m in matches.items() if m.kind == "optout"}
-        if optouts:
+        if optouts:  # STOPALL too: the accounts on the number called, not "*"
             await self._optout(pdu, number.e164, owners, optouts)
             return "optout"
         optins = {o: m for o, m in matches.items() if m.kind == "optin"}
-        if optins:
-            await self._optin(number.e164, optins)
+        wide = at_operator if at_operator is not None and at_operator.kind == "optin" \
+            else next(iter(optins.values()), None)
+        if wide is not None:
+            await self._optin(pdu, number.e164, owners, optins, wide)
             return "optin"
         helps = [o for o, m in matches.items() if m.kind == "help"]
         if helps:
@@ -288,41 +293,66 @@ class KeywordHandler:
         return "other"
 
     async def _optout(self, pdu: DeliverSm, e164: str, owners: list[str],
-                      matches: dict[str, KeywordMatch], operator_wide: bool = False) -> None:
-        wide = next((m for m in matches.values() if operator_wide or m.operator_wide), None)
-        scopes = [OPERATOR_SCOPE] if wide is not None else list(matches)
+                      matches: dict[str, KeywordMatch]) -> None:
+        """Opt out of each scope in ``matches`` (accounts, or "*" alone at the operator's
+        number), then confirm once if that changed anything."""
         remembered = await self.campaigns.last(owners, e164) if self.campaigns else []
         by_owner = dict(zip(owners, remembered, strict=True)) if remembered else {}
         events: list[OptEvent] = []
-        for scope in scopes:
-            if scope == OPERATOR_SCOPE:
-                assert wide is not None
-                keyword = wide.keyword
-                campaign = next((c for c in remembered if c), None)
-            else:
-                keyword = matches[scope].keyword
-                campaign = by_owner.get(scope)
+        for scope, found in matches.items():
+            campaign = next((c for c in remembered if c), None) if scope == OPERATOR_SCOPE \
+                else by_owner.get(scope)
             events.append(await self.suppressions.optout(
-                scope, e164, source="keyword", keyword=keyword, campaign=campaign,
+                scope, e164, source="keyword", keyword=found.keyword, campaign=campaign,
                 number_called=pdu.destination_addr,
             ))
+        self._confirm(pdu, e164, owners, events, "optout")
+
+    async def _optin(self, pdu: DeliverSm, e164: str, owners: list[str],
+                     matches: dict[str, KeywordMatch], wide: KeywordMatch) -> None:
+        """Re-consent the owners in ``matches`` the number had opted out of, and "*" if a
+        keyword to this same number put it there; then confirm once if anything changed."""
+        suppressed = set(await self.suppressions.scopes(e164))
+        events: list[OptEvent] = []
+        for scope, found in matches.items():
+            if scope in suppressed:  # only where the number had opted out
+                events.append(await self.suppressions.optin(
+                    scope, e164, source="keyword", keyword=found.keyword,
+                    number_called=pdu.destination_addr))
+        if OPERATOR_SCOPE in suppressed and await self._lifts_operator_scope(pdu, e164):
+            events.append(await self.suppressions.optin(
+                OPERATOR_SCOPE, e164, source="keyword", keyword=wide.keyword,
+                number_called=pdu.destination_addr))
+        self._confirm(pdu, e164, owners, events, "optin")
+
+    async def _lifts_operator_scope(self, pdu: DeliverSm, e164: str) -> bool:
+        """Whether the "*" opt-out in force was a keyword sent to the number this START
+        went to (the operator's number; or, before STOPALL bound only the accounts on a
+        number, an account's). An import, the API or the CLI made it: never by a reply."""
+        found = await self.suppressions.optout_in_force(OPERATOR_SCOPE, e164)
+        return (found is not None and found.source == "keyword"
+                and found.number_called is not None
+                and number_key(found.number_called) == number_key(pdu.destination_addr))
+
+    def _confirm(self, pdu: DeliverSm, e164: str, owners: list[str], events: list[OptEvent],
+                 kind: Literal["optout", "optin"]) -> None:
+        """One confirmation MT, only if an event changed the state: a redelivered or
+        repeated keyword gets none."""
         if not self.config.optout.confirm_reply or not any(e.changed for e in events):
-            return  # a redelivered STOP, or a number already opted out: no second reply
+            return
         sender = next((e.scope for e in events if e.changed and e.scope in self.accounts),
-                      owners[0] if owners else next(iter(matches)))
+                      owners[0] if owners else OPERATOR_SCOPE)
         account = self.accounts.get(sender)
         # The account's own text, else the text for the recipient's country (its language),
         # else the operator default.
-        text = (account.confirm_text if account is not None else "") \
-            or self._country(_region(e164)).confirm_text or self.config.optout.confirm_text
+        country = self._country(_region(e164))
+        if kind == "optout":
+            text = (account.confirm_text if account is not None else "") \
+                or country.confirm_text or self.config.optout.confirm_text
+        else:
+            text = (account.optin_confirm_text if account is not None else "") \
+                or country.optin_confirm_text or self.config.optout.optin_confirm_text
         self._reply(sender, pdu, e164, text)
-
-    async def _optin(self, e164: str, matches: dict[str, KeywordMatch]) -> None:
-        suppressed = set(await self.suppressions.scopes(e164))
-        for scope, found in matches.items():
-            if scope in suppressed:  # only where the number had opted out
-                await self.suppressions.optin(scope, e164, source="keyword",
-                                              keyword=found.keyword)
 
     # --- replies ----------------------------------------------------------------------------
 

@@ -176,19 +176,24 @@ class Suppressions:
         return recorded
 
     async def optin(
-        self, scope: str, number: str, *, source: Source, keyword: str | None = None
+        self, scope: str, number: str, *, source: Source, keyword: str | None = None,
+        number_called: str | None = None,
     ) -> OptEvent:
         """Record a re-consent durably, then lift it from the cache."""
         event = OptEvent(
             number=number, scope=scope, event="optin", source=source, keyword=keyword,
-            at=datetime.now(UTC), notify=self._notify(scope),
+            number_called=number_called, at=datetime.now(UTC), notify=self._notify(scope),
         )
         recorded = await self._record(event)
         await self._write_through("remove", [(scope, number)])
         log.info("opt-in recorded", extra=fields(
             "optin_recorded", account=scope, number=number, source=source, keyword=keyword,
-            changed=recorded.changed))
+            number_called=number_called, changed=recorded.changed))
         return recorded
+
+    async def optout_in_force(self, scope: str, number: str) -> OptEvent | None:
+        """The opt-out event that keeps (scope, number) suppressed now, from the ledger."""
+        return await self.ledger.optout_in_force(scope, number)
 
     async def scopes(self, number: str) -> list[str]:
         """The scopes (accounts, "*") that ``number`` is opted out of, from the ledger."""

@@ -1,7 +1,7 @@
 """Opt-out, opt-in and help keywords in MO replies: pure, no I/O.
 
     normalize_reply(" Arrêt ! ")  -> "arret"
-    match_keyword("Stop all", lists)  -> KeywordMatch("optout", "STOP ALL", operator_wide=True)
+    match_keyword("Stop all", lists)  -> KeywordMatch("optout", "STOP ALL")
 
 A reply and a keyword match when both normalise to the same words:
 case-folded, accents folded (NFKD, combining marks dropped), punctuation,
@@ -15,6 +15,10 @@ splits it: "opt-out" reads as "opt out".
 When several keywords fit (first_word mode: "STOP" and "STOP ALL" both fit
 "stop all please"), the one with the most words wins, then opt-out before
 opt-in before help: a reply is never read as less than an opt-out.
+
+"STOPALL"/"STOP ALL" are opt-out keywords like any other: what a keyword binds
+(the accounts on the number called, or everyone at the operator's number) is
+the gateway's business (gateway.mo), not the reply's.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from functools import lru_cache
 from typing import Literal
 
 __all__ = [
-    "OPERATOR_WIDE",
     "KeywordKind",
     "KeywordLists",
     "KeywordMatch",
@@ -36,9 +39,6 @@ __all__ = [
 
 KeywordKind = Literal["optout", "optin", "help"]
 MatchMode = Literal["whole", "first_word"]
-
-#: Opt-out keywords that opt the number out of every account (scope "*"), normalised.
-OPERATOR_WIDE = frozenset({"stopall", "stop all"})
 
 #: Replies longer than this are not read whole: no keyword is that long, and a
 #: first_word match only needs the start.
@@ -57,11 +57,10 @@ class KeywordLists:
 
 @dataclass(frozen=True, slots=True)
 class KeywordMatch:
-    """What a reply is: its kind, the keyword as configured, and whether it is operator-wide."""
+    """What a reply is: its kind and the keyword as configured."""
 
     kind: KeywordKind
     keyword: str
-    operator_wide: bool = False
 
 
 def _fold_once(text: str) -> str:
@@ -120,6 +119,5 @@ def match_keyword(
         else:
             found = words[:len(keyword_words)] == keyword_words
         if found:
-            wide = kind == "optout" and " ".join(keyword_words) in OPERATOR_WIDE
-            return KeywordMatch(kind, keyword, operator_wide=wide)
+            return KeywordMatch(kind, keyword)
     return None

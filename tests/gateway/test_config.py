@@ -99,14 +99,14 @@ def test_default_keywords_are_the_spec_lists() -> None:
     (keywords,) = Config().keywords
     assert keywords.country == "*"
     assert "STOP ALL" in keywords.optout and "ARRETT" in keywords.optout
-    assert keywords.optin == ("START", "UNSTOP", "YES", "NONARRET")
+    assert keywords.optin == ("START", "UNSTOP", "NONARRET")
     assert keywords.help == ("HELP", "INFO", "AIDE")
 
 
 def test_country_keywords_still_end_with_the_default_entry() -> None:
     config = parse_config({"keywords": [{"country": "fr", "optout": ["STOP", "ARRET"]}]}, env={})
     assert [k.country for k in config.keywords] == ["FR", "*"]
-    assert config.keywords[0].optin == ("START", "UNSTOP", "YES", "NONARRET")
+    assert config.keywords[0].optin == ("START", "UNSTOP", "NONARRET")
 
 
 def test_config_is_frozen() -> None:

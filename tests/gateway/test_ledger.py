@@ -595,3 +595,95 @@ def test_claims_are_exclusive_leased_and_in_order_per_number(ledger: SqliteLedge
     assert ledger.webhook_backlog() == 1  # BOB's, claimed by w3
     assert ledger.webhook_release("w3") == 1
     assert [row.id for row in ledger.claim_webhooks("w4", 10, 30, later)] == [first[1].id]
+
+
+# --- reasons after the fact, and the opt-out in force --------------------------------------
+
+
+def reasons_in_file(path: Path, number: str = ALICE) -> list[tuple[str, int, str | None]]:
+    """(scope, changed, reason) of every event of ``number``, by id."""
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT scope, changed, reason FROM events WHERE number = ? "
+                            "ORDER BY id", (number,)).fetchall()
+
+
+def test_the_optout_in_force_is_the_latest_state_change_of_a_suppressed_pair(
+        ledger: SqliteLedger) -> None:
+    assert ledger.optout_in_force("acme", ALICE) is None
+    first = ledger.record([optout(keyword="STOP", number_called="36173")])[0]
+    ledger.record([optout(source="link")])  # a repeat: not what put it there
+    found = ledger.optout_in_force("acme", ALICE)
+    assert found is not None
+    assert (found.id, found.source, found.keyword, found.number_called, found.changed,
+            found.at) == (first.id, "keyword", "STOP", "36173", True, T0)
+    assert ledger.optout_in_force("globex", ALICE) is None  # scopes are independent
+    ledger.record([optin()])
+    assert ledger.optout_in_force("acme", ALICE) is None
+    ledger.import_numbers("acme", [ALICE], source="import", at=T0 + timedelta(hours=1))
+    found = ledger.optout_in_force("acme", ALICE)
+    assert found is not None and found.source == "import" and found.keyword is None
+
+
+def test_a_reason_on_a_repeat_goes_to_the_optout_in_force_and_its_open_webhook(
+        ledger: SqliteLedger, path: Path) -> None:
+    stop = ledger.record([optout(keyword="STOP", number_called="36173",
+                                 notify=("acme",))])[0]
+    other = ledger.record([optout(BOB, keyword="STOP", notify=("acme",))])[0]
+    repeat = ledger.record([optout(source="link", campaign="bf")])[0]
+    assert stop.changed and not repeat.changed
+    assert repeat.id is not None and stop.id is not None and other.id is not None
+    assert ledger.set_reason(repeat.id, "too_many")
+    assert reasons_in_file(path) == [("acme", 1, "too_many"), ("acme", 0, "too_many")]
+    assert reasons_in_file(path, BOB) == [("acme", 1, None)]  # another number: untouched
+    # The STOP's webhook, not sent yet, now says why; BOB's does not.
+    payloads = {event_id: json.loads(body) for event_id, _, _, body in outbox_in_file(path)}
+    assert payloads[stop.id]["reason"] == "too_many"
+    assert payloads[stop.id]["keyword"] == "STOP" and payloads[stop.id]["source"] == "keyword"
+    assert payloads[stop.id]["timestamp"] == "2026-11-23T15:04:05Z"
+    assert payloads[other.id]["reason"] is None
+    assert ledger.report("acme", T0, T0 + timedelta(days=1), "reason") == [
+        (None, 1, 0), ("too_many", 1, 0)]
+
+
+def test_a_later_reason_does_not_replace_the_first_one(ledger: SqliteLedger,
+                                                       path: Path) -> None:
+    ledger.record([optout(keyword="STOP")])
+    first = ledger.record([optout(source="link")])[0]
+    second = ledger.record([optout(source="link")])[0]
+    assert first.id is not None and second.id is not None
+    assert ledger.set_reason(first.id, "never_subscribed")
+    assert ledger.set_reason(second.id, "other: whatever")
+    assert reasons_in_file(path) == [("acme", 1, "never_subscribed"),
+                                     ("acme", 0, "never_subscribed"),
+                                     ("acme", 0, "other: whatever")]
+
+
+def test_a_reason_leaves_delivered_webhooks_and_lifted_optouts_alone(
+        ledger: SqliteLedger, path: Path) -> None:
+    stop = ledger.record([optout(keyword="STOP")])[0]
+    now = datetime.now(UTC)
+    [row] = ledger.claim_webhooks("w1", 10, 30, now)
+    ledger.webhook_done(row.id, 204, now)
+    repeat = ledger.record([optout(source="link")])[0]
+    assert repeat.id is not None
+    assert ledger.set_reason(repeat.id, "too_many")
+    assert json.loads(outbox_in_file(path)[0][3])["reason"] is None  # as it was sent
+    assert reasons_in_file(path)[0] == ("acme", 1, "too_many")
+    # A repeat whose opt-out was lifted since: the reason stays on the repeat alone.
+    late = ledger.record([optout(BOB), optout(BOB, source="link"), optin(BOB)])[1]
+    assert late.id is not None and ledger.set_reason(late.id, "too_many")
+    assert reasons_in_file(path, BOB) == [("acme", 1, None), ("acme", 0, "too_many"),
+                                          ("acme", 1, None)]
+    assert stop.id is not None and not ledger.set_reason(stop.id + 100, "too_many")
+    assert not ledger.set_reason(late.id + 1, "too_many")  # an opt-in takes no reason
+
+
+def test_a_reason_on_the_optout_itself_reaches_its_open_webhook(ledger: SqliteLedger,
+                                                                path: Path) -> None:
+    link = ledger.record([optout(source="link", campaign="bf")])[0]
+    assert link.id is not None and ledger.set_reason(link.id, "not_relevant")
+    [(_, _, _, body)] = outbox_in_file(path)
+    assert json.loads(body) == {
+        "timestamp": "2026-11-23T15:04:05Z", "unsubscribed_number": ALICE,
+        "source": "link", "event": "optout", "account": "acme", "campaign": "bf",
+        "keyword": None, "reason": "not_relevant", "number_called": None}

@@ -71,7 +71,7 @@ async def test_stop_replies_opt_out_every_brand_on_the_shortcode(
         "+33612000001": ("Stop", ["acme", "globex"]),
         "+33612000002": (" stop! ", ["acme", "globex"]),
         "+33612000003": ("ARRÊT", ["acme", "globex"]),
-        "+33612000004": ("Stop all", ["*"]),
+        "+33612000004": ("Stop all", ["acme", "globex"]),  # the brands on 36173, not "*"
         "+33612000005": ("stop please", []),  # whole-message mode: not an opt-out
     }
     async with policy_stack(flushed_redis, tmp_path,
@@ -125,7 +125,7 @@ async def test_stop_replies_opt_out_every_brand_on_the_shortcode(
         assert {r["number_called"] for r in rows} == {SHORTCODE}
         assert metric(stack, "stopgate_mo_total", {"kind": "optout"}) == 6
         assert metric(stack, "stopgate_mo_total", {"kind": "other"}) == 1
-        assert metric(stack, "stopgate_optouts_total", {"source": "keyword"}) == 7
+        assert metric(stack, "stopgate_optouts_total", {"source": "keyword"}) == 8
         await acme.unbind()
         await globex.unbind()
 
