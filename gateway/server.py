@@ -37,7 +37,7 @@ from functools import partial
 from typing import Any
 
 from gateway.answered_parts import AnsweredParts
-from gateway.bind_pacing import BindPacing
+from gateway.bind_pacing import UNKNOWN, BindPacing
 from gateway.config import Account, Config
 from gateway.latency import LatencyBatch
 from gateway.logs import fields
@@ -224,7 +224,8 @@ class SenderServer:
 
     # --- binds ------------------------------------------------------------------------
     #
-    # Repeated failures from one address slow that address down (gateway.bind_pacing).
+    # Repeated failures for one system_id from one address slow that system_id down from
+    # that address; unknown system_ids share one pace per address (gateway.bind_pacing).
 
     def bind(self, link: SmppLink, pdu: Pdu) -> None:
         system_id = getattr(pdu, "system_id", "")
@@ -238,8 +239,9 @@ class SenderServer:
             password.encode("latin-1", "replace"), account.password.encode("latin-1", "replace")
         ):
             refusal = (S.ESME_RINVPASWD, "bad_password")
-        answer_at = self.pacing.answer_time(_host(link.peer), self.loop.time(),
-                                            failed=refusal is not None)
+        answer_at = self.pacing.answer_time(
+            _host(link.peer), system_id if account is not None else UNKNOWN, self.loop.time(),
+            failed=refusal is not None)
         if answer_at is None:
             return  # after the bind timeout: the session closes itself unanswered
         if answer_at <= self.loop.time():
@@ -270,7 +272,7 @@ class SenderServer:
                             status=f"0x{status:08X}"))
             link.reject_bind(pdu, status)
             return
-        self.pacing.forgive(host)
+        self.pacing.forgive(host, system_id)
         account = self.accounts[system_id]
         bind = _BIND_NAMES[CommandId(pdu.command_id)]
         link.owner = _Conversation(account, bind, host)
