@@ -198,10 +198,10 @@ class Reassembler(Generic[C]):
         if entry is None:
             entry = _Pending(key, info.total, now, owner)
             self._pending[message_key] = entry
-            held = self._owners.get(owner)
-            if held is None:
-                held = self._owners[owner] = _Owner()
-            held.messages[message_key] = None
+            mine = self._owners.get(owner)
+            if mine is None:
+                mine = self._owners[owner] = _Owner()
+            mine.messages[message_key] = None
         elif entry.total != info.total:
             raise TotalMismatchError(key, info, entry.total)
         elif info.seqnum in entry.parts:

@@ -24,8 +24,8 @@ from gateway.http_optout import GUESS_BURST
 from gateway.smpp_link import BindError, SmppLink
 from smpp.constants import CommandStatus
 from smpp.session import Role
-from tests.integration.conftest import Stack
 from tests.faults.test_limits import bind_from
+from tests.integration.conftest import Stack
 from tests.integration.senders import Sender, bind_sender, message, running_stack
 
 TIMEOUT = 5.0

@@ -129,7 +129,8 @@ async def test_campaigns_and_reasons_are_kept_exactly_and_shown_escaped(
                 (SMPP_CAMPAIGN, 1), (HTTP_CAMPAIGN, 1), (None, 1)}
 
             # The operator's terminal: no escape byte, no forged row, the keys escaped.
-            for by, keys in (("campaign", [SMPP_CAMPAIGN, HTTP_CAMPAIGN]), ("reason", [API_REASON])):
+            for by, keys in (("campaign", [SMPP_CAMPAIGN, HTTP_CAMPAIGN]),
+                             ("reason", [API_REASON])):
                 table = report_optouts(tmp_path, by)
                 assert unsafe_in(table) == [], table
                 lines = table.splitlines()
