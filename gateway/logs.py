@@ -42,7 +42,7 @@ from typing import IO, TYPE_CHECKING, Any
 import orjson
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
-from gateway.visible import has_unsafe, json_safe, visible
+from gateway.visible import UNSAFE_CLASS, json_safe, visible
 
 if TYPE_CHECKING:
     from gateway.config import Log
@@ -67,7 +67,8 @@ ALWAYS_MASKED = 4
 # international numbers without "+"). Shorter runs are counts, ports, pids, shortcodes.
 _NUMBER_IN_TEXT = re.compile(r"\+\d{6,15}(?!\d)|(?<![\w.])\d{10,15}(?![\w.])")
 _DIGITS = frozenset("0123456789")
-_BARE_VALUE = re.compile(r"[^\s=\"'\\]+")
+# One token, and nothing a terminal acts on (gateway.visible): else the value is quoted.
+_BARE_VALUE = re.compile(r"[^\s=\"'\\" + UNSAFE_CLASS + "]+")
 _LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
            logging.ERROR: "error", logging.CRITICAL: "critical"}
 
@@ -134,7 +135,7 @@ def _text_value(value: Any) -> str:
     if value is None:
         return "null"
     text = value if isinstance(value, str) else str(value)
-    if text and _BARE_VALUE.fullmatch(text) and not has_unsafe(text):
+    if text and _BARE_VALUE.fullmatch(text):
         return text
     return json_safe(orjson.dumps(text).decode())
 
