@@ -327,7 +327,7 @@ class _ReassemblyRun:
         header = self.r.take(4).ljust(4, b"\0")
         self.reassembler: Reassembler[int] = Reassembler(
             max_pending=1 + header[0] % 8, max_bytes=(header[1] << 4) | (header[2] & 0xF),
-            timeout=1.0 + header[3] % 60,
+            timeout=1.0 + header[3] % 60, owners=1 + (header[0] >> 3) % 2,
         )
         self.now = 0.0
         self.accepted = 0  # parts add() took (did not refuse)
@@ -376,7 +376,7 @@ class _ReassemblyRun:
 
     def add(self, key: int, info: ConcatInfo, context: int) -> None:
         try:
-            completed = self.reassembler.add(key, info, self.now, context)
+            completed = self.reassembler.add(key, info, self.now, context, owner=key % 2)
         except ReassemblyError:
             return
         self.accepted += 1

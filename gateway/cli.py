@@ -151,6 +151,7 @@ def _report_optouts(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     from gateway.http_reports import day_bounds  # lazily: --help must not import the service
     from gateway.ledger import LedgerError, open_ledger
+    from gateway.visible import visible
 
     if args.account and args.account not in {a.system_id for a in config.accounts}:
         print(f"stopgate report optouts: no account {args.account!r} in the configuration",
@@ -174,7 +175,9 @@ def _report_optouts(args: argparse.Namespace) -> int:
     print(f"opt-outs of {scope}, {args.since or 'the beginning'} to {until} (UTC), "
           f"by {args.by}; state changes only")
     table = [(args.by, "optouts", "optins")]
-    table += [("(none)" if key is None else key, str(optouts), str(optins))
+    # Keys are campaigns and reasons as senders sent them: shown with control and bidi
+    # characters escaped, so none reaches the terminal and no key can draw a row.
+    table += [("(none)" if key is None else visible(key), str(optouts), str(optins))
               for key, optouts, optins in rows]
     table.append(("total", str(sum(r[1] for r in rows)), str(sum(r[2] for r in rows))))
     width = max(len(row[0]) for row in table)

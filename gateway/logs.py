@@ -19,6 +19,15 @@ Privacy is the formatter's job, so no call site can forget it: with
 (``NUMBER_FIELDS``) are masked with ``mask_number``, and the free text (message,
 error, traceback) has anything that looks like a phone number masked too. Secret
 fields (``SECRET_FIELDS``) are never written, whatever the setting.
+
+Values can come from senders (a campaign name, a reason, a system_id), so no
+line carries a character a terminal acts on or that breaks a line
+(``gateway.visible``): in text, the message is written with them escaped
+(``\\x1b``), a field value holding one is JSON-quoted and escaped, and each
+traceback line is indented by two spaces with them escaped, so every line that
+starts in the first column is a log line of stopgate's; in JSON the encoder
+escapes C0 controls and stopgate escapes DEL, C1 controls, the bidi controls
+and U+2028/U+2029 as ``\\uXXXX`` (the same JSON string, decoded exactly).
 """
 
 from __future__ import annotations
@@ -32,6 +41,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+from gateway.visible import UNSAFE_CLASS, json_safe, visible
 
 if TYPE_CHECKING:
     from gateway.config import Log
@@ -56,7 +67,8 @@ ALWAYS_MASKED = 4
 # international numbers without "+"). Shorter runs are counts, ports, pids, shortcodes.
 _NUMBER_IN_TEXT = re.compile(r"\+\d{6,15}(?!\d)|(?<![\w.])\d{10,15}(?![\w.])")
 _DIGITS = frozenset("0123456789")
-_BARE_VALUE = re.compile(r"[^\s=\"'\\]+")
+# One token, and nothing a terminal acts on (gateway.visible): else the value is quoted.
+_BARE_VALUE = re.compile(r"[^\s=\"'\\" + UNSAFE_CLASS + "]+")
 _LEVELS = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning",
            logging.ERROR: "error", logging.CRITICAL: "critical"}
 
@@ -125,7 +137,7 @@ def _text_value(value: Any) -> str:
     text = value if isinstance(value, str) else str(value)
     if text and _BARE_VALUE.fullmatch(text):
         return text
-    return orjson.dumps(text).decode()
+    return json_safe(orjson.dumps(text).decode())
 
 
 class StructuredFormatter(logging.Formatter):
@@ -175,14 +187,17 @@ class StructuredFormatter(logging.Formatter):
                 line.setdefault(key, value)  # a field never hides ts, level, event...
             if trace:
                 line["traceback"] = trace
-            return orjson.dumps(line, default=str).decode()
+            return json_safe(orjson.dumps(line, default=str).decode())
         prefix = ""
         if _context:  # "[worker 1 pid 4242] ", as the README shows worker lines
             prefix = "[" + " ".join(f"{key} {value}" for key, value in _context.items()) + "] "
         pairs = "".join(f" {key}={_text_value(value)}" for key, value in values.items())
         text = (f"{_timestamp(record.created)} {record.levelname} {record.name} {event}: "
-                f"{prefix}{message}{pairs}")
-        return f"{text}\n{trace}" if trace else text
+                f"{prefix}{visible(message)}{pairs}")
+        if not trace:
+            return text
+        lines = visible(trace, keep_newlines=True).split("\n")
+        return text + "".join(f"\n  {line}" for line in lines)
 
 
 def configure(config: Log, stream: IO[str] | None = None) -> logging.Handler:

@@ -137,7 +137,8 @@ class Metrics:
         )
         self.reassembly_dropped = Counter(
             "stopgate_reassembly_dropped_total", "Incomplete multipart messages dropped, by reason "
-            "(timeout, evicted).", ["reason"], registry=r,
+            "(timeout, evicted) and sender account (empty for MOs from carriers).",
+            ["reason", "account"], registry=r,
         )
 
         self.footers_skipped = Counter(

@@ -227,11 +227,11 @@ class KeywordHandler:
                 return decode_text(info.payload, pdu.data_coding)
             now = time.monotonic()
             for expired in self._reassembler.expire(now):
-                self.metrics.reassembly_dropped.labels(expired.reason).inc()
+                self.metrics.reassembly_dropped.labels(expired.reason, "").inc()
             key = (pdu.source_addr, pdu.destination_addr)
             done = self._reassembler.add(key, info, now)
             for evicted in self._reassembler.expire(now):  # the oldest, past the caps
-                self.metrics.reassembly_dropped.labels(evicted.reason).inc()
+                self.metrics.reassembly_dropped.labels(evicted.reason, "").inc()
         except (ConcatError, ReassemblyError, ValueError):
             return ""  # malformed, or a part seen before: nothing to judge
         return None if done is None else decode_text(done.payload, pdu.data_coding)

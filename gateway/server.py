@@ -11,9 +11,11 @@ has been judged and handed to the carrier; its id is the message's id. A
 DLR for outbound part k carries the id the sender got for inbound part k
 (see ``gateway.mt.sender_ids_for_parts``). Parts of a message that never
 completes are dropped after ``smpp.reassembly_timeout`` (or evicted, oldest first,
-past ``smpp.reassembly_max_pending`` messages / ``reassembly_max_bytes``) and counted
-in ``stopgate_reassembly_dropped_total``; parts that asked for a receipt get an
-UNDELIV one (``gateway.answered_parts``), so the sender knows the message went nowhere.
+past ``smpp.reassembly_max_pending`` messages / ``reassembly_max_bytes``: an account
+over its equal share of them evicts its own, one within it those of the accounts
+over theirs) and counted in ``stopgate_reassembly_dropped_total{reason, account}``; parts
+that asked for a receipt get an UNDELIV one (``gateway.answered_parts``), so the sender
+knows the message went nowhere.
 
 Limits on senders: binds past ``smpp.max_sessions_per_account`` or
 ``smpp.max_sessions_per_address`` (bound sessions from one IP address) are refused
@@ -35,7 +37,7 @@ from functools import partial
 from typing import Any
 
 from gateway.answered_parts import AnsweredParts
-from gateway.bind_pacing import BindPacing
+from gateway.bind_pacing import UNKNOWN, BindPacing
 from gateway.config import Account, Config
 from gateway.latency import LatencyBatch
 from gateway.logs import fields
@@ -94,8 +96,11 @@ class SenderServer:
         }
         self.bound: dict[str, list[SmppLink]] = {name: [] for name in self.accounts}
         smpp = config.smpp
+        # Each account has an equal share of the bounds: one flooding them with parts of
+        # messages it never finishes evicts only its own (smpp.reassembly).
         self.reassembler: Reassembler[tuple[SmppLink, SubmitSm, str]] = Reassembler(
-            smpp.reassembly_max_pending, smpp.reassembly_max_bytes, smpp.reassembly_timeout
+            smpp.reassembly_max_pending, smpp.reassembly_max_bytes, smpp.reassembly_timeout,
+            owners=max(1, len(self.accounts)),
         )
         #: Bound sessions per client IP address (smpp.max_sessions_per_address).
         self._per_address: dict[str, int] = {}
@@ -212,14 +217,15 @@ class SenderServer:
         """Count the multipart messages dropped incomplete; their parts' receipts go out
         (``AnsweredParts.dropped``: UNDELIV for the parts that asked for one)."""
         for expired in self.reassembler.expire(now):
-            self.metrics.reassembly_dropped.labels(expired.reason).inc()
+            self.metrics.reassembly_dropped.labels(expired.reason, str(expired.owner)).inc()
             if self.answered_parts is not None:
                 self.answered_parts.dropped(c[2] for c in expired.contexts if c)
         self.metrics.reassembly_pending.set(self.reassembler.pending)
 
     # --- binds ------------------------------------------------------------------------
     #
-    # Repeated failures from one address slow that address down (gateway.bind_pacing).
+    # Repeated failures for one system_id from one address slow that system_id down from
+    # that address; unknown system_ids share one pace per address (gateway.bind_pacing).
 
     def bind(self, link: SmppLink, pdu: Pdu) -> None:
         system_id = getattr(pdu, "system_id", "")
@@ -233,8 +239,9 @@ class SenderServer:
             password.encode("latin-1", "replace"), account.password.encode("latin-1", "replace")
         ):
             refusal = (S.ESME_RINVPASWD, "bad_password")
-        answer_at = self.pacing.answer_time(_host(link.peer), self.loop.time(),
-                                            failed=refusal is not None)
+        answer_at = self.pacing.answer_time(
+            _host(link.peer), system_id if account is not None else UNKNOWN, self.loop.time(),
+            failed=refusal is not None)
         if answer_at is None:
             return  # after the bind timeout: the session closes itself unanswered
         if answer_at <= self.loop.time():
@@ -265,7 +272,7 @@ class SenderServer:
                             status=f"0x{status:08X}"))
             link.reject_bind(pdu, status)
             return
-        self.pacing.forgive(host)
+        self.pacing.forgive(host, system_id)
         account = self.accounts[system_id]
         bind = _BIND_NAMES[CommandId(pdu.command_id)]
         link.owner = _Conversation(account, bind, host)
@@ -322,7 +329,8 @@ class SenderServer:
         part_id = new_message_id()
         key = (account.system_id, pdu.source_addr, pdu.destination_addr)
         try:
-            completed = self.reassembler.add(key, info, now, context=(link, pdu, part_id))
+            completed = self.reassembler.add(key, info, now, context=(link, pdu, part_id),
+                                             owner=account.system_id)
         except ReassemblyError as error:
             link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
             # Debug: the sender hears it on the wire, and it could send one per PDU.

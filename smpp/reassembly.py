@@ -5,6 +5,13 @@ identified by the caller's conversation key (e.g. account, source_addr,
 destination_addr) together with the kind of concatenation and its reference,
 so UDH and SAR references never collide. Nothing here reads a clock: every
 call takes ``now``, a monotonic time in seconds.
+
+Each message also has an *owner* (the sending account, say): the bounds are
+one pool, of which every one of ``owners`` owners has an equal share. An owner
+may use more than its share while the pool has room; once it is full, an owner
+over its share makes room from its own oldest messages, and an owner within its
+share from those of the owners over theirs. So one owner flooding the pool with
+messages it never finishes evicts only its own.
 """
 
 from __future__ import annotations
@@ -92,13 +99,26 @@ class Expired(Generic[C]):
     contexts: tuple[C | None, ...]
     started: float
     reason: Literal["timeout", "evicted"]
+    #: Whom it was held for (``add``'s ``owner``).
+    owner: Hashable = None
+
+
+class _Owner:
+    """One owner's incomplete messages, oldest first, and the octets they hold."""
+
+    __slots__ = ("messages", "nbytes")
+
+    def __init__(self) -> None:
+        self.messages: dict[_MessageKey, None] = {}
+        self.nbytes = 0
 
 
 class _Pending(Generic[C]):
-    __slots__ = ("key", "nbytes", "parts", "started", "total")
+    __slots__ = ("key", "nbytes", "owner", "parts", "started", "total")
 
-    def __init__(self, key: Hashable, total: int, started: float) -> None:
+    def __init__(self, key: Hashable, total: int, started: float, owner: Hashable) -> None:
         self.key = key
+        self.owner = owner
         self.total = total
         self.started = started
         self.parts: dict[int, tuple[ConcatInfo, C | None]] = {}
@@ -114,23 +134,33 @@ class Reassembler(Generic[C]):
 
     At most ``max_pending`` incomplete messages and ``max_bytes`` of their
     payload are held; a part that would exceed either evicts the oldest other
-    incomplete messages (then, if it alone is too big, its own). Dropped messages
-    are returned by the next ``expire`` call, so call it regularly (every tick):
-    until then evicted parts are still referenced from that queue.
+    incomplete messages (then, if it alone is too big, its own): those of its own
+    owner if that owner is over its share (``max_pending // owners`` messages,
+    ``max_bytes // owners`` octets), else those of the owners over theirs.
+    Dropped messages are returned by the next ``expire`` call, so call it
+    regularly (every tick): until then evicted parts are still referenced from
+    that queue.
     """
 
-    def __init__(self, max_pending: int, max_bytes: int, timeout: float) -> None:
+    def __init__(self, max_pending: int, max_bytes: int, timeout: float,
+                 owners: int = 1) -> None:
         if max_pending < 1:
             raise ValueError(f"max_pending must be at least 1, not {max_pending}")
         if max_bytes < 0:
             raise ValueError(f"max_bytes must not be negative, not {max_bytes}")
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, not {timeout}")
+        if owners < 1:
+            raise ValueError(f"owners must be at least 1, not {owners}")
         self.max_pending = max_pending
         self.max_bytes = max_bytes
         self.timeout = timeout
+        #: Each owner's share of the bounds: what it keeps however full the pool is.
+        self.share_pending = max_pending // owners  # they add up to at most the pool
+        self.share_bytes = max_bytes // owners
         # Insertion order is arrival order of first parts: the oldest come first.
         self._pending: dict[_MessageKey, _Pending[C]] = {}
+        self._owners: dict[Hashable, _Owner] = {}
         self._bytes = 0
         self._dropped: list[Expired[C]] = []
 
@@ -144,12 +174,20 @@ class Reassembler(Generic[C]):
         """Payload octets held for incomplete messages."""
         return self._bytes
 
+    def pending_of(self, owner: Hashable) -> tuple[int, int]:
+        """(incomplete messages, payload octets) held for ``owner``."""
+        held = self._owners.get(owner)
+        return (len(held.messages), held.nbytes) if held is not None else (0, 0)
+
     def add(
-        self, key: Hashable, info: ConcatInfo, now: float, context: C | None = None
+        self, key: Hashable, info: ConcatInfo, now: float, context: C | None = None,
+        owner: Hashable = None,
     ) -> Completed[C] | None:
         """Take one part; the whole message once its last part arrives, else None.
 
-        Raises DuplicatePartError for a position already held and
+        ``owner`` is whom the message is held for (see the class docstring); the
+        parts of one message must all come with the same one (the key usually
+        names it). Raises DuplicatePartError for a position already held and
         TotalMismatchError for a total that disagrees with earlier parts; in both
         cases the held message is unchanged.
         """
@@ -158,8 +196,12 @@ class Reassembler(Generic[C]):
         message_key: _MessageKey = (key, info.kind, info.ref)
         entry = self._pending.get(message_key)
         if entry is None:
-            entry = _Pending(key, info.total, now)
+            entry = _Pending(key, info.total, now, owner)
             self._pending[message_key] = entry
+            mine = self._owners.get(owner)
+            if mine is None:
+                mine = self._owners[owner] = _Owner()
+            mine.messages[message_key] = None
         elif entry.total != info.total:
             raise TotalMismatchError(key, info, entry.total)
         elif info.seqnum in entry.parts:
@@ -169,9 +211,9 @@ class Reassembler(Generic[C]):
         size = len(info.payload)
         entry.nbytes += size
         self._bytes += size
+        self._owners[entry.owner].nbytes += size
         if len(entry.parts) == entry.total:
-            del self._pending[message_key]
-            self._bytes -= entry.nbytes
+            self._forget(message_key, entry)
             parts, contexts = entry.ordered()
             payload = b"".join(part.payload for part in parts)
             return Completed(
@@ -181,17 +223,50 @@ class Reassembler(Generic[C]):
             self._evict_for(message_key)
         return None
 
+    def _over_share(self, held: _Owner) -> bool:
+        return len(held.messages) > self.share_pending or held.nbytes > self.share_bytes
+
     def _evict_for(self, keep: _MessageKey) -> None:
+        owner = self._pending[keep].owner
         while len(self._pending) > self.max_pending or self._bytes > self.max_bytes:
-            victim = next((k for k in self._pending if k != keep), keep)
+            own = self._owners[owner]
+            if self._over_share(own):
+                victim = next((k for k in own.messages if k != keep), keep)
+            else:
+                victim = self._oldest_over_share(keep)
             self._dropped.append(self._drop(victim, "evicted"))
 
-    def _drop(self, message_key: _MessageKey, reason: Literal["timeout", "evicted"]) -> Expired[C]:
-        entry = self._pending.pop(message_key)
+    def _oldest_over_share(self, keep: _MessageKey) -> _MessageKey:
+        """The oldest message of an owner over its share (one there is, when the pool is
+        over and the adding owner is not: the shares add up to at most the pool)."""
+        victim: _MessageKey | None = None
+        started = 0.0
+        for held in self._owners.values():
+            if not self._over_share(held):
+                continue
+            first = next((k for k in held.messages if k != keep), None)
+            if first is not None and (victim is None or self._pending[first].started < started):
+                victim, started = first, self._pending[first].started
+        if victim is None:  # defensive: the oldest other message, as without owners
+            victim = next((k for k in self._pending if k != keep), keep)
+        return victim
+
+    def _forget(self, message_key: _MessageKey, entry: _Pending[C]) -> None:
+        del self._pending[message_key]
         self._bytes -= entry.nbytes
+        held = self._owners[entry.owner]
+        del held.messages[message_key]
+        held.nbytes -= entry.nbytes
+        if not held.messages:
+            del self._owners[entry.owner]
+
+    def _drop(self, message_key: _MessageKey, reason: Literal["timeout", "evicted"]) -> Expired[C]:
+        entry = self._pending[message_key]
+        self._forget(message_key, entry)
         parts, contexts = entry.ordered()
         _, kind, ref = message_key
-        return Expired(entry.key, kind, ref, entry.total, parts, contexts, entry.started, reason)
+        return Expired(entry.key, kind, ref, entry.total, parts, contexts, entry.started, reason,
+                       entry.owner)
 
     def expire(self, now: float) -> list[Expired[C]]:
         """Drop messages incomplete for ``timeout`` seconds; return them and those evicted since."""

@@ -21,10 +21,12 @@ import pytest
 
 from gateway.http_api import HttpApi
 from gateway.http_optout import GUESS_BURST
-from gateway.smpp_link import BindError
+from gateway.smpp_link import BindError, SmppLink
 from smpp.constants import CommandStatus
+from smpp.session import Role
+from tests.faults.test_limits import bind_from
 from tests.integration.conftest import Stack
-from tests.integration.senders import bind_sender, running_stack
+from tests.integration.senders import Sender, bind_sender, message, running_stack
 
 TIMEOUT = 5.0
 S = CommandStatus
@@ -63,8 +65,9 @@ async def test_failed_binds_are_slowed_counted_and_logged_with_system_id_and_add
         took.append(loop.time() - started)
         expected = S.ESME_RINVSYSID if system_id == "nobody" else S.ESME_RINVPASWD
         assert refused.value.status == expected
-    # Slowed: from the second failure on, each answer waits (doubling, capped).
-    assert took[1] >= FAILED_BIND_DELAY and took[2] >= 2 * FAILED_BIND_DELAY
+    # Slowed: from the second failure for acme on, each answer waits (doubling, capped);
+    # the unknown system_id is paced on its own (its first failure: answered at once).
+    assert took[1] >= FAILED_BIND_DELAY and took[3] >= 2 * FAILED_BIND_DELAY
     assert metric(stack, "stopgate_sender_binds_total", {"outcome": "bad_password"}) == 3
     assert metric(stack, "stopgate_sender_binds_total", {"outcome": "unknown_system_id"}) == 1
     refusals = [r for r in caplog.records if r.getMessage().startswith("sender bind refused")]
@@ -79,6 +82,65 @@ async def test_failed_binds_are_slowed_counted_and_logged_with_system_id_and_add
     link, _ = await bind_sender(stack.smpp_port)
     await asyncio.wait_for(link.unbind(), TIMEOUT)
     assert "acmepass" not in caplog.text
+
+
+async def bind_pending(port: int, host: str, system_id: str, password: str
+                       ) -> tuple[SmppLink, asyncio.Task[object]]:
+    """A transmitter bind from ``host``, sent; the link and the task awaiting its answer."""
+    loop = asyncio.get_running_loop()
+    _, link = await asyncio.wait_for(loop.create_connection(
+        lambda: SmppLink(Role.ESME, Sender(), enquire_link_interval=None, idle_timeout=None),
+        "127.0.0.1", port, local_addr=(host, 0)), TIMEOUT)
+    task = asyncio.ensure_future(link.bind("transmitter", system_id, password))
+    await asyncio.sleep(0)  # the bind is written
+    return link, task
+
+
+async def test_a_guesser_slows_only_the_system_id_it_guesses_and_only_from_its_address(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    # A delay far beyond the test: an answer it holds back never comes while the test runs.
+    pace = {"failed_bind_delay": 100.0, "failed_bind_delay_max": 100.0, "bind_timeout": 300.0}
+    async with running_stack(flushed_redis, tmp_path, smpp=pace) as stack:
+        port, links, pending = stack.smpp_port, [], []
+        try:
+            # From 127.0.0.1: a wrong acme password twice, two made-up system_ids. The first
+            # failure of each is answered at once; the second waits (unknown ids share one).
+            for system_id, password, status in (("acme", "guess-1", S.ESME_RINVPASWD),
+                                                ("nobody", "guess-2", S.ESME_RINVSYSID)):
+                link, task = await bind_pending(port, "127.0.0.1", system_id, password)
+                links.append(link)
+                with pytest.raises(BindError) as refused:
+                    await asyncio.wait_for(task, TIMEOUT)
+                assert refused.value.status == status
+            for system_id in ("acme", "someone-else"):
+                link, task = await bind_pending(port, "127.0.0.1", system_id, "guess-3")
+                links.append(link)
+                pending.append(task)
+            # globex, with its password from the guesser's address: bound at once.
+            globex = await bind_from(port, "127.0.0.1", "globex", "globex1")
+            links.append(globex)
+            # acme from another address: bound at once.
+            elsewhere = await bind_from(port, "127.0.0.2", "acme", "acmepass")
+            links.append(elsewhere)
+            # acme's right password from the guesser's own address waits its turn behind
+            # the guesses (answering it at once would let parallel guesses through).
+            link, task = await bind_pending(port, "127.0.0.1", "acme", "acmepass")
+            links.append(link)
+            pending.append(task)
+            globex_answer = await asyncio.wait_for(globex.request(message("after")), TIMEOUT)
+            assert globex_answer.command_status == 0  # type: ignore[attr-defined]
+            assert not any(task.done() for task in pending), "held-back answers came"
+            assert metric(stack, "stopgate_sender_binds_total", {"outcome": "ok"}) == 2
+            assert metric(stack, "stopgate_sender_binds_total",
+                          {"outcome": "bad_password"}) == 1
+            assert metric(stack, "stopgate_sender_binds_total",
+                          {"outcome": "unknown_system_id"}) == 1
+        finally:
+            for task in pending:
+                task.cancel()
+            for link in links:
+                link.abort()
 
 
 # --- API keys -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +219,8 @@ async def test_multipart_submits_over_reassembly_max_pending_drop_the_oldest_wit
                   for name, parts in messages.items()}
         assert {answer.command_status for answer in firsts.values()} == {0}
         await eventually(lambda: metric(stack, "stopgate_reassembly_dropped_total",
-                                        {"reason": "evicted"}) == 1, "A evicted")
+                                        {"reason": "evicted", "account": "acme"}) == 1,
+                         "A evicted")
         # A's sender learns it: an UNDELIV receipt for the id its part was given.
         await eventually(lambda: len(undeliv_receipt_ids(sender)) == 1, "A's receipt")
         assert undeliv_receipt_ids(sender) == [firsts["A"].message_id]
@@ -235,6 +237,54 @@ async def test_multipart_submits_over_reassembly_max_pending_drop_the_oldest_wit
         await asyncio.wait_for(link.unbind(), TIMEOUT)
 
 
+async def test_an_account_flooding_unfinished_multiparts_evicts_only_its_own_and_others_complete(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    # Two accounts share a pool of 4 incomplete messages: 2 each, borrowable while free.
+    async with running_stack(flushed_redis, tmp_path,
+                             smpp={"reassembly_max_pending": 4}) as stack:
+        acme, acme_sender = await bind_sender(stack.smpp_port)
+        globex, globex_sender = await bind_sender(stack.smpp_port, "globex", "globex1")
+        ours = [replace(part, source_addr="+447400900000", source_addr_ton=1,
+                        source_addr_npi=1)
+                for part in multipart(f"{LONG} [globex]", "udh8", service_type="OTP", ref=9)]
+        [first] = await send_parts(globex, ours[:1])
+        assert first.command_status == 0
+        # acme starts 7 long messages and finishes none: it fills the free room, then each
+        # new one evicts acme's own oldest; globex's part stays (it is within its share).
+        floods = [multipart(f"{LONG} [acme {n}]", "udh8", service_type="OTP", ref=n)
+                  for n in range(1, 8)]
+        firsts = [(await send_parts(acme, parts[:1]))[0] for parts in floods]
+        assert {answer.command_status for answer in firsts} == {0}
+        evicted = {"reason": "evicted", "account": "acme"}
+        await eventually(lambda: metric(stack, "stopgate_reassembly_dropped_total", evicted) == 4,
+                         "acme's four oldest evicted")
+        assert metric(stack, "stopgate_reassembly_dropped_total",
+                      {"reason": "evicted", "account": "globex"}) == 0
+        assert metric(stack, "stopgate_reassembly_pending") == 4  # memory stays bounded
+        # acme hears of each one it lost: UNDELIV for the ids its first parts were given.
+        await eventually(lambda: len(undeliv_receipt_ids(acme_sender)) == 4, "acme's receipts")
+        assert sorted(undeliv_receipt_ids(acme_sender)) == sorted(
+            answer.message_id for answer in firsts[:4])
+        # globex's message completes and goes out whole; globex got no failure receipt.
+        [last] = await send_parts(globex, ours[1:])
+        assert last.command_status == 0
+        await eventually(lambda: len(stack.simulator.messages()) == 1, "globex's message out")
+        [out] = stack.simulator.messages()
+        assert out.text == f"{LONG} [globex]"
+        assert undeliv_receipt_ids(globex_sender) == []
+        # acme's newest three were kept and still complete.
+        for parts in floods[4:]:
+            [answer] = await send_parts(acme, parts[1:])
+            assert answer.command_status == 0
+        await eventually(lambda: len(stack.simulator.messages()) == 4, "acme's newest three out")
+        assert sorted(m.text for m in stack.simulator.messages()) == sorted(
+            [f"{LONG} [globex]"] + [f"{LONG} [acme {n}]" for n in (5, 6, 7)])
+        assert metric(stack, "stopgate_reassembly_pending") == 0
+        await asyncio.wait_for(acme.unbind(), TIMEOUT)
+        await asyncio.wait_for(globex.unbind(), TIMEOUT)
+
+
 async def test_long_mos_over_reassembly_max_pending_drop_the_oldest_and_every_part_still_arrives(
     flushed_redis: str, tmp_path: Path,
 ) -> None:
@@ -246,7 +296,8 @@ async def test_long_mos_over_reassembly_max_pending_drop_the_oldest_and_every_pa
         for parts in mos.values():  # the first part of each: C's evicts A, the oldest
             stack.simulator.outbox.put(parts[0])
         await eventually(lambda: len(receiver.delivered) == 3, "three first parts passed on")
-        assert metric(stack, "stopgate_reassembly_dropped_total", {"reason": "evicted"}) == 1
+        assert metric(stack, "stopgate_reassembly_dropped_total",
+                      {"reason": "evicted", "account": ""}) == 1
         for name in "BC":
             stack.simulator.outbox.put(mos[name][1])
         await eventually(lambda: len(receiver.delivered) == 5, "B and C passed on whole")

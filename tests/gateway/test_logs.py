@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from gateway import logs
 from gateway.config import ConfigError, Log, parse_config
 from gateway.logs import fields, mask_number, scrub
+from gateway.visible import UNSAFE, visible
 
 GATEWAY = Path(__file__).resolve().parents[2] / "gateway"
 E164 = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
@@ -170,6 +171,55 @@ def test_tracebacks_are_kept_and_masked(capture: Any) -> None:
     [line] = json_lines(stream)
     assert "LookupError" in line["traceback"] and "+336123*****" in line["traceback"]
     assert "+33612345678" not in stream.getvalue()
+
+
+HOSTILE = "sale\x1b[31m\x7f\x9b2J\u202eevil\u2028x"
+
+
+def test_text_lines_show_control_and_bidi_characters_escaped(capture: Any) -> None:
+    stream = capture("text")
+    log = logging.getLogger("stopgate.test")
+    log.info("campaign %s seen", HOSTILE, extra=fields(
+        "hostile", campaign=HOSTILE, bare="a\x1bb", word="plain"))
+    try:
+        raise ValueError("bad\n2026-12-02T04:14:22.999Z INFO stopgate.server forged: line")
+    except ValueError:
+        log.exception("failed", extra=fields("hostile_failed"))
+    text = stream.getvalue()
+    assert not any(ord(c) in UNSAFE for c in text.replace("\n", "")), repr(text)
+    lines = text.splitlines()
+    # The message escaped as Python writes it; a field JSON-quoted (its escapes are JSON's).
+    assert lines[0].endswith(
+        r"hostile: campaign sale\x1b[31m\x7f\x9b2J\u202eevil\u2028x seen "
+        r'campaign="sale\u001b[31m\u007f\u009b2J\u202eevil\u2028x" bare="a\u001bb" '
+        "word=plain"), lines[0]
+    # Every traceback line is indented: no line a value puts in column 0 looks like a log line.
+    assert lines[1].startswith("20") and "hostile_failed" in lines[1]
+    assert all(line.startswith("  ") for line in lines[2:]), lines
+    assert any("forged: line" in line for line in lines[2:])
+
+
+def test_json_lines_escape_what_json_leaves_raw_and_decode_to_the_exact_value(
+    capture: Any,
+) -> None:
+    stream = capture("json")
+    logging.getLogger("stopgate.test").info("campaign %s seen", HOSTILE, extra=fields(
+        "hostile", campaign=HOSTILE))
+    raw = stream.getvalue()
+    assert not any(ord(c) in UNSAFE for c in raw.rstrip("\n")), repr(raw)
+    [line] = json_lines(stream)
+    assert line["campaign"] == HOSTILE and line["message"] == f"campaign {HOSTILE} seen"
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("plain café", "plain café"),
+    ("a\tb\r\nc", r"a\tb\r\nc"),
+    ("\x00\x1b\x7f\x80\x9f\xa0", r"\x00\x1b\x7f\x80\x9f" + "\xa0"),
+    ("\u061c\u200e\u200f\u202a\u202e\u2066\u2069\u2028\u2029",
+     r"\u061c\u200e\u200f\u202a\u202e\u2066\u2069\u2028\u2029"),
+])
+def test_visible_escapes_controls_and_bidi_and_nothing_else(text: str, shown: str) -> None:
+    assert visible(text) == shown
 
 
 def test_other_libraries_lines_get_the_event_other(capture: Any) -> None:

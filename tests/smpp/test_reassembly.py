@@ -237,3 +237,55 @@ def test_memory_stays_bounded_under_a_flood_of_incomplete_messages() -> None:
 def test_bounds_must_make_sense(max_pending: int, max_bytes: int, timeout: float) -> None:
     with pytest.raises(ValueError):
         Reassembler[object](max_pending, max_bytes, timeout)
+
+
+# --- owners: each has a share of the pool ------------------------------------------------
+
+B_KEY = ("beta", "33611111111", "36173")
+
+
+def test_an_owner_over_its_share_evicts_only_its_own_messages() -> None:
+    r = Reassembler[object](max_pending=4, max_bytes=10_000, timeout=60.0, owners=2)
+    r.add(B_KEY, part(1, ref=1), 0.0, owner="beta")  # beta's, the oldest of all
+    for ref in range(1, 10):  # acme floods: past the pool, only acme's own oldest go
+        r.add(KEY, part(1, ref=ref), 1.0 + ref, owner="acme")
+        assert r.pending <= 4
+    dropped = r.expire(now=20.0)
+    assert {d.owner for d in dropped} == {"acme"}
+    assert [d.ref for d in dropped] == [1, 2, 3, 4, 5, 6]
+    assert r.pending_of("beta") == (1, len(b"<1:1>"))
+    assert r.pending_of("acme")[0] == 3  # it borrows what beta does not use
+    assert r.add(B_KEY, part(2, ref=1), 21.0, owner="beta") is None
+    done = r.add(B_KEY, part(3, ref=1), 22.0, owner="beta")
+    assert done is not None and done.payload == b"<1:1><1:2><1:3>"
+
+
+def test_an_owner_within_its_share_makes_room_from_the_owner_over_its_own() -> None:
+    r = Reassembler[object](max_pending=4, max_bytes=10_000, timeout=60.0, owners=2)
+    for ref in range(1, 5):  # acme holds the whole pool while beta is idle
+        r.add(KEY, part(1, ref=ref), float(ref), owner="acme")
+    r.add(B_KEY, part(1, ref=1), 5.0, owner="beta")
+    r.add(B_KEY, part(1, ref=2), 6.0, owner="beta")
+    dropped = r.expire(now=7.0)
+    assert [(d.owner, d.ref, d.reason) for d in dropped] == [("acme", 1, "evicted"),
+                                                            ("acme", 2, "evicted")]
+    assert r.pending_of("acme") == (2, 2 * len(b"<1:1>"))
+    assert r.pending_of("beta")[0] == 2
+
+
+def test_shares_hold_for_bytes_too() -> None:
+    r = Reassembler[object](max_pending=100, max_bytes=400, timeout=60.0, owners=2)
+    r.add(B_KEY, part(1, ref=1, payload=b"b" * 150), 0.0, owner="beta")
+    for ref in range(1, 6):
+        r.add(KEY, part(1, ref=ref, payload=b"a" * 100), 1.0 + ref, owner="acme")
+        assert r.pending_bytes <= 400
+    assert {d.owner for d in r.expire(now=10.0)} == {"acme"}
+    assert r.pending_of("beta") == (1, 150)
+
+
+def test_without_owners_it_is_one_pool_as_before() -> None:
+    r = Reassembler[object](max_pending=2, max_bytes=10_000, timeout=60.0, owners=3)
+    r.add(KEY, part(1, ref=1), 0.0)
+    r.add(B_KEY, part(1, ref=1), 1.0)
+    r.add(OTHER_KEY, part(1, ref=1), 2.0)
+    assert [(d.key, d.owner) for d in r.expire(now=3.0)] == [(KEY, None)]

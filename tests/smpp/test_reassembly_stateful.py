@@ -35,9 +35,11 @@ class ReassemblerBounds(RuleBasedStateMachine):
         self.held: dict[_MessageKey, tuple[int, dict[int, bytes]]] = {}
 
     @initialize(max_pending=st.integers(1, 4), max_bytes=st.sampled_from([0, 10, 40, 500]),
-                timeout=st.sampled_from([1.0, 5.0, 30.0]))
-    def limits(self, max_pending: int, max_bytes: int, timeout: float) -> None:
-        self.reassembler = Reassembler(max_pending, max_bytes, timeout)
+                timeout=st.sampled_from([1.0, 5.0, 30.0]), owners=st.integers(1, 2))
+    def limits(self, max_pending: int, max_bytes: int, timeout: float, owners: int) -> None:
+        # Each key is its own owner: with two, each has half the pool.
+        self.reassembler = Reassembler(max_pending, max_bytes, timeout, owners)
+        self.owners = owners
 
     @rule(key=st.sampled_from(["a", "b"]), kind=st.sampled_from(["udh8", "udh16", "sar"]),
           ref=st.integers(0, 2), total=st.integers(1, 4), seqnum=st.integers(1, 4),
@@ -52,8 +54,9 @@ class ReassemblerBounds(RuleBasedStateMachine):
             assert single is not None and single.payload == payload
             return
         held = self.held.get(message)
+        before = {owner: self.reassembler.pending_of(owner) for owner in ("a", "b")}
         try:
-            done = self.reassembler.add(key, info, self.now)
+            done = self.reassembler.add(key, info, self.now, owner=key)
         except DuplicatePartError as exc:
             assert held is not None and seqnum in held[1]
             assert exc.identical == (held[1][seqnum] == payload)
@@ -68,7 +71,14 @@ class ReassemblerBounds(RuleBasedStateMachine):
             assert len(parts) == total
             assert done.payload == b"".join(parts[n] for n in range(1, total + 1))
             self.give_back(done)
-        self.drain_evicted()
+        r = self.reassembler
+        for dropped in r.expire(self.now):
+            # Another owner's message made room only if that owner was over its share
+            # (with one share for two owners, the shares do not add up: any may go).
+            if dropped.owner != key and self.owners == 2:
+                count, octets = before[dropped.owner]  # type: ignore[index]
+                assert count > r.share_pending or octets > r.share_bytes
+            self.give_back(dropped)
 
     @rule(seconds=st.sampled_from([0.0, 0.5, 2.0, 6.0, 40.0]))
     def tick(self, seconds: float) -> None:
@@ -100,6 +110,10 @@ class ReassemblerBounds(RuleBasedStateMachine):
         assert r.pending == len(self.held)
         assert r.pending_bytes == sum(len(p) for _, parts in self.held.values()
                                       for p in parts.values())
+        for owner in ("a", "b"):
+            mine = [parts for (key, _, _), (_, parts) in self.held.items() if key == owner]
+            assert r.pending_of(owner) == (len(mine), sum(len(p) for parts in mine
+                                                          for p in parts.values()))
 
 
 ReassemblerBounds.TestCase.settings = settings(
