@@ -112,7 +112,9 @@ WRONG_AUTHORIZATIONS = [
 async def test_wrong_empty_missing_or_malformed_authorization_is_a_401_json_on_every_sender_route(
     flushed_redis: str, tmp_path: Path,
 ) -> None:
-    async with running_stack(flushed_redis, tmp_path, http={"admin_key": ADMIN_KEY}) as stack, \
+    # Pacing off (no delay, no block): this test is about the answer to each key.
+    unpaced = {"admin_key": ADMIN_KEY, "failed_auth_delay": 0, "failed_auth_limit": 1000}
+    async with running_stack(flushed_redis, tmp_path, http=unpaced) as stack, \
             aiohttp.ClientSession() as http:
         for method, path in SENDER_ROUTES:
             for authorization in WRONG_AUTHORIZATIONS:
