@@ -69,6 +69,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.config import Config
 from gateway.http_api import route_of
@@ -342,7 +343,8 @@ class OptoutPages:
         age = time.time() - issued
         if not -_CLOCK_SKEW <= age <= CSRF_TTL:
             return False
-        return hmac.compare_digest(value.encode(), self.csrf(purpose, token, event, issued).encode())
+        expected = self.csrf(purpose, token, event, issued)
+        return hmac.compare_digest(value.encode(), expected.encode())  # str: ASCII only
 
     def _same_site(self, request: web.Request) -> bool:
         """Origin (else Referer), when the browser sends one, names this site."""
@@ -374,7 +376,7 @@ class OptoutPages:
         body cannot be read as a form or a field is not text our pages could have sent."""
         try:
             form = await request.post()
-        except (ValueError, LookupError):  # bad percent-escapes, charset, multipart framing
+        except (ValueError, LookupError, HttpProcessingError):  # encoding, charset, multipart
             return self._invalid(request, lang)
         values: list[str | None] = []
         for name in names:

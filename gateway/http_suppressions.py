@@ -69,7 +69,14 @@ import orjson
 from aiohttp import web
 
 from gateway.config import Account
-from gateway.http_api import MAX_CAMPAIGN, OWN_BODY_LIMIT, MAX_TO_CHARS, error, json_response, route_of
+from gateway.http_api import (
+    MAX_CAMPAIGN,
+    MAX_TO_CHARS,
+    OWN_BODY_LIMIT,
+    error,
+    json_response,
+    route_of,
+)
 from gateway.ledger import LedgerError
 from gateway.logs import fields
 from gateway.suppressions import OPERATOR_SCOPE, Suppressions, parse_number
