@@ -211,11 +211,6 @@ async def json_errors(
     """Every error as JSON, including aiohttp's own (413, 404, 405) and unexpected ones."""
     try:
         return await handler(request)
-    except ConnectionError:
-        # The client left while its body was read: nobody to answer, nothing was done.
-        log.info("HTTP client left before its request was read", extra=fields(
-            "http_client_left", method=request.method, route=route_of(request)))
-        return error(400, "client_left", "the connection closed before the body arrived")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -229,10 +224,22 @@ async def json_errors(
         else:
             detail = exc.text or exc.reason
         return error(exc.status, exc.reason.lower().replace(" ", "_"), detail, headers)
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, ConnectionError) and client_gone(request):
+            # The client left while its body was read: nobody to answer, nothing was done.
+            # (A ConnectionError of one of our own connections is a failure, below.)
+            log.info("HTTP client left before its request was read", extra=fields(
+                "http_client_left", method=request.method, route=route_of(request)))
+            return error(400, "client_left", "the connection closed before the body arrived")
         log.exception("HTTP request failed", extra=fields(
             "http_failed", method=request.method, route=route_of(request)))
         return error(500, "internal_error", "stopgate failed on this request; see its log")
+
+
+def client_gone(request: web.Request) -> bool:
+    """Whether the request's own connection is closed (a ConnectionError was the client's)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def route_of(request: web.Request) -> str:

@@ -72,7 +72,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.config import Config
-from gateway.http_api import route_of
+from gateway.http_api import client_gone, route_of
 from gateway.http_guard import client_key
 from gateway.ledger import REASONS, AsyncLedger, TokenInfo
 from gateway.logs import fields
@@ -293,6 +293,8 @@ class OptoutPages:
             except web.HTTPException:
                 raise  # 413, 408 from reading the body: answered like on every route
             except ConnectionError:
+                if not client_gone(request):
+                    raise  # not the browser's doing: json_errors logs it as a failure
                 # The browser left mid-body: nobody to answer, nothing was changed.
                 log.info("opt-out page: the client left before its request was read",
                          extra=fields("http_client_left", method=request.method,

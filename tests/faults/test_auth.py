@@ -376,3 +376,21 @@ async def test_wrong_admin_keys_are_paced_like_api_keys_and_readyz_stays_public(
             assert status == 200
         assert re.search(rb'stopgate_http_auth_failures_total\{answer="blocked"\} 2\.0', body)
         assert re.search(rb'stopgate_http_auth_failures_total\{answer="delayed"\} 4\.0', body)
+
+
+async def test_a_parallel_burst_of_wrong_keys_gets_only_the_limit_checked(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    """300 wrong keys at once (the issue's 300 in 0.15 s): parallel connections gain nothing."""
+    async with running_stack(flushed_redis, tmp_path, http=PACED) as stack:
+        connector = aiohttp.TCPConnector(local_addr=("127.0.0.3", 0), limit=50)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            url = f"{stack.http_url}/v1/messages"
+            statuses = await asyncio.gather(*(
+                call(http, "POST", url, {"Authorization": f"Bearer guess-{n}"}, json={})
+                for n in range(300)))
+        counts = Counter(status for status, _, _ in statuses)
+        assert counts == {401: LIMIT, 429: 300 - LIMIT}
+        assert auth_failures(stack, "at_once") + auth_failures(stack, "delayed") == LIMIT
+        assert auth_failures(stack, "blocked") == 300 - LIMIT
+        assert stack.simulator.messages() == []
