@@ -40,7 +40,10 @@ is bound. ``footer`` is the opt-out footer the policy appended (null: none).
 
 Refusals are JSON ``{"error": code, "detail": text}``::
 
-    401 unauthorized          no/unknown Bearer key (with WWW-Authenticate: Bearer)
+    401 unauthorized          no/unknown Bearer key (with WWW-Authenticate: Bearer); from
+                              the second one of an address on, answered after a delay
+    429 too_many_auth_failures  the address sent too many wrong keys: keys not checked
+                              (Retry-After), see gateway.http_guard.AuthPacing
     400 invalid_json          the body is not JSON (or not UTF-8)
     400 invalid_request       not an object, a missing/empty/ill-typed field, an unknown field
     400 invalid_source        ``from`` is not a number or a valid alphanumeric id
@@ -48,7 +51,8 @@ Refusals are JSON ``{"error": code, "detail": text}``::
     400 no_route              no upstream is configured for the destination
     400 text_too_long         more than 255 parts
     408 request_timeout       the body took longer than ``http.body_timeout`` (then a close)
-    413 body_too_large        over ``http.max_body_size``
+    413 body_too_large        over ``http.max_body_size`` (at once, connection closed, when
+                              Content-Length says so)
     429 throttled             over the account's ``tps`` (Retry-After: 1)
     503 upstream_unavailable  no carrier link can take it now (Retry-After: 1); retry
     503 queue_full            too many parts waiting for a carrier window (Retry-After: 1)
@@ -56,8 +60,12 @@ Refusals are JSON ``{"error": code, "detail": text}``::
     502 carrier_refused       the carrier answered an error status (in ``detail``)
     500 internal_error        a bug; logged, never a stack trace in the answer
     404 not_found, 405 method_not_allowed (with Allow), for any route
+    400 bad_request           not HTTP at all (bad request line or header): any path,
+                              connection closed (gateway.http_guard)
 
 and a message the opt-out policy blocks is ``422 {"status": "blocked", "reason": ...}``.
+Every answer says ``Server: stopgate`` (no aiohttp version). A client that leaves
+while its body is read is logged at INFO (``http_client_left``), never as a failure.
 
 ``GET /healthz``: 200 ``{"status": "ok"}`` while the process serves HTTP.
 ``GET /readyz``: 200 when a carrier session can transmit, Redis answers, the

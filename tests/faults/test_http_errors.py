@@ -210,6 +210,8 @@ async def test_a_client_leaving_mid_body_is_logged_at_info_and_nothing_is_done(
         ("PUT", f"/v1/suppressions/{NUMBER}", "Authorization: Bearer acme-key\r\n"
                                               "Content-Type: application/json\r\n"),
         ("POST", f"/o/{token}", "Content-Type: application/x-www-form-urlencoded\r\n"),
+        ("POST", "/v1/suppressions/import", "Authorization: Bearer acme-key\r\n"
+                                            "Content-Type: text/csv\r\n"),
     ]
     for number, (method, path, headers) in enumerate(requests, start=1):
         _, writer = await open_http(stack)
