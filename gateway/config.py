@@ -147,11 +147,18 @@ class Http:
     max_connections: Annotated[int, Check(at_least(1))] = 4096
     max_connections_per_address: Annotated[int, Check(at_least(1))] = 256
     admin_key: Annotated[str, SECRET, Check(token)] = field(default="", repr=False)
+    failed_auth_delay: Seconds = 1.0
+    failed_auth_delay_max: Seconds = 30.0
+    failed_auth_limit: Annotated[int, Check(at_least(1))] = 10
+    failed_auth_window: Timer = 300.0
 
     def validate(self) -> Iterator[tuple[str, str]]:
         if self.max_connections_per_address > self.max_connections:
             yield "max_connections_per_address", (
                 f"must be at most max_connections ({self.max_connections})")
+        if self.failed_auth_delay > self.failed_auth_delay_max:
+            yield "failed_auth_delay_max", (
+                f"must be at least failed_auth_delay ({self.failed_auth_delay:g}s)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -40,7 +40,10 @@ is bound. ``footer`` is the opt-out footer the policy appended (null: none).
 
 Refusals are JSON ``{"error": code, "detail": text}``::
 
-    401 unauthorized          no/unknown Bearer key (with WWW-Authenticate: Bearer)
+    401 unauthorized          no/unknown Bearer key (with WWW-Authenticate: Bearer); from
+                              the second one of an address on, answered after a delay
+    429 too_many_auth_failures  the address sent too many wrong keys: keys not checked
+                              (Retry-After), see gateway.http_guard.AuthPacing
     400 invalid_json          the body is not JSON (or not UTF-8)
     400 invalid_request       not an object, a missing/empty/ill-typed field, an unknown field
     400 invalid_source        ``from`` is not a number or a valid alphanumeric id
@@ -48,7 +51,8 @@ Refusals are JSON ``{"error": code, "detail": text}``::
     400 no_route              no upstream is configured for the destination
     400 text_too_long         more than 255 parts
     408 request_timeout       the body took longer than ``http.body_timeout`` (then a close)
-    413 body_too_large        over ``http.max_body_size``
+    413 body_too_large        over ``http.max_body_size`` (at once, connection closed, when
+                              Content-Length says so)
     429 throttled             over the account's ``tps`` (Retry-After: 1)
     503 upstream_unavailable  no carrier link can take it now (Retry-After: 1); retry
     503 queue_full            too many parts waiting for a carrier window (Retry-After: 1)
@@ -56,8 +60,12 @@ Refusals are JSON ``{"error": code, "detail": text}``::
     502 carrier_refused       the carrier answered an error status (in ``detail``)
     500 internal_error        a bug; logged, never a stack trace in the answer
     404 not_found, 405 method_not_allowed (with Allow), for any route
+    400 bad_request           not HTTP at all (bad request line or header): any path,
+                              connection closed (gateway.http_guard)
 
 and a message the opt-out policy blocks is ``422 {"status": "blocked", "reason": ...}``.
+Every answer says ``Server: stopgate`` (no aiohttp version). A client that leaves
+while its body is read is logged at INFO (``http_client_left``), never as a failure.
 
 ``GET /healthz``: 200 ``{"status": "ok"}`` while the process serves HTTP.
 ``GET /readyz``: 200 when a carrier session can transmit, Redis answers, the
@@ -98,6 +106,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -106,6 +115,7 @@ import orjson
 from aiohttp import web
 
 from gateway.config import Account, Config
+from gateway.http_guard import AuthPacing, GuardedHandler, client_key
 from gateway.ledger import AsyncLedger
 from gateway.logs import fields
 from gateway.message import Message
@@ -157,6 +167,9 @@ _HTTP_FOR_REASON: dict[str, tuple[int, str, str]] = {
 
 ACCOUNT = web.AppKey("account_by_key", dict)
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: Routes that stream their body under a limit of their own, and check it themselves.
+OWN_BODY_LIMIT = web.AppKey("own_body_limit", set[str])
 
 
 def json_response(
@@ -192,6 +205,13 @@ def _bearer_digest(request: web.Request) -> bytes | None:
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 
+SERVER = "stopgate"  # the Server header of every answer: no product version to fingerprint
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER
+
+
 @web.middleware
 async def json_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -212,10 +232,22 @@ async def json_errors(
         else:
             detail = exc.text or exc.reason
         return error(exc.status, exc.reason.lower().replace(" ", "_"), detail, headers)
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, ConnectionError) and client_gone(request):
+            # The client left while its body was read: nobody to answer, nothing was done.
+            # (A ConnectionError of one of our own connections is a failure, below.)
+            log.info("HTTP client left before its request was read", extra=fields(
+                "http_client_left", method=request.method, route=route_of(request)))
+            return error(400, "client_left", "the connection closed before the body arrived")
         log.exception("HTTP request failed", extra=fields(
             "http_failed", method=request.method, route=route_of(request)))
         return error(500, "internal_error", "stopgate failed on this request; see its log")
+
+
+def client_gone(request: web.Request) -> bool:
+    """Whether the request's own connection is closed (a ConnectionError was the client's)."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def route_of(request: web.Request) -> str:
@@ -250,11 +282,15 @@ class HttpApi:
         }
         admin_key = config.http.admin_key
         self.admin_digest = _key_digest(admin_key) if admin_key else None
+        self.pacing = AuthPacing(config.http)
 
     def app(self) -> web.Application:
         app = web.Application(
-            client_max_size=self.config.http.max_body_size, middlewares=[json_errors]
+            client_max_size=self.config.http.max_body_size,
+            middlewares=[json_errors, self.declared_size],
         )
+        app.on_response_prepare.append(_server_header)
+        app[OWN_BODY_LIMIT] = set()
         app.router.add_post("/v1/messages", self.send_message)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
@@ -273,29 +309,83 @@ class HttpApi:
                 OptoutPages(self.config, self.ledger, self.suppressions).register(app)
         return app
 
-    def authenticate(self, request: web.Request) -> Account | None:
-        """The account whose api_key the request carries as a Bearer token, or None."""
+    @web.middleware
+    async def declared_size(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """413 at once, before any byte of the body is read or the key is checked, when
+        Content-Length alone says the body is over the route's limit; the connection then
+        closes instead of reading the rest."""
+        declared = request.content_length
+        limit = self.config.http.max_body_size
+        if declared is not None and declared > limit:
+            routed = request.match_info.http_exception is None  # else its 404/405 answers
+            if routed and route_of(request) not in request.app[OWN_BODY_LIMIT]:
+                protocol = request.protocol
+                if isinstance(protocol, GuardedHandler):
+                    protocol.no_linger()
+                response = error(413, "body_too_large",
+                                 f"Content-Length {declared} is over the limit of {limit} "
+                                 "bytes (http.max_body_size)")
+                response.force_close()
+                return response
+        return await handler(request)
+
+    async def authenticate(self, request: web.Request) -> Account | web.Response:
+        """The account whose api_key the request carries as a Bearer token, or the answer
+        to send instead: 401 (paced), or 429 from a blocked address (gateway.http_guard)."""
         digest = _bearer_digest(request)
+        address = client_key(request.remote)
+        blocked = self._blocked(address, digest)
+        if blocked is not None:
+            return blocked
         account = self.accounts.get(digest) if digest is not None else None
         if account is None or digest is None or not hmac.compare_digest(
                 digest, _key_digest(account.api_key)):
             self.metrics.http_unauthorized.labels("sender").inc()
-            return None
+            await self._failed(address)
+            return error(401, "unauthorized", "send 'Authorization: Bearer <api_key>'",
+                         {"WWW-Authenticate": 'Bearer realm="stopgate"'})
+        self.pacing.succeeded(address, digest)
         return account
 
-    def is_admin(self, request: web.Request) -> bool:
-        """Whether the request may use the operator's routes (always, without an admin_key)."""
+    async def admin_refusal(self, request: web.Request) -> web.Response | None:
+        """None when the request may use the operator's routes (always, without an
+        admin_key); else the 401 (paced) or 429 to answer, as for an api_key."""
         if self.admin_digest is None:
-            return True
+            return None
         digest = _bearer_digest(request)
-        return digest is not None and hmac.compare_digest(digest, self.admin_digest)
+        address = client_key(request.remote)
+        blocked = self._blocked(address, digest)
+        if blocked is not None:
+            return blocked
+        if digest is not None and hmac.compare_digest(digest, self.admin_digest):
+            self.pacing.succeeded(address, digest)
+            return None
+        await self._failed(address)
+        return error(401, "unauthorized", "send 'Authorization: Bearer <http.admin_key>'",
+                     {"WWW-Authenticate": 'Bearer realm="stopgate-admin"'})
+
+    def _blocked(self, address: str, digest: bytes | None) -> web.Response | None:
+        wait = self.pacing.blocked_for(address, digest, time.monotonic())
+        if not wait:
+            return None
+        self.metrics.http_auth_failures.labels("blocked").inc()
+        return error(429, "too_many_auth_failures",
+                     "too many wrong API keys from your address: keys are not checked until "
+                     "it has sent none for a while; retry after Retry-After seconds",
+                     {"Retry-After": str(max(1, math.ceil(wait)))})
+
+    async def _failed(self, address: str) -> None:
+        """Count a wrong or missing key and wait before its 401 is answered."""
+        delay = self.pacing.failed(address, time.monotonic())
+        self.metrics.http_auth_failures.labels("delayed" if delay else "at_once").inc()
+        if delay:
+            await asyncio.sleep(delay)
 
     async def send_message(self, request: web.Request) -> web.Response:
         """POST /v1/messages: {to, from, text, class?, campaign?} through the MT pipeline."""
-        account = self.authenticate(request)
-        if account is None:
-            return error(401, "unauthorized", "send 'Authorization: Bearer <api_key>'",
-                         {"WWW-Authenticate": 'Bearer realm="stopgate"'})
+        account = await self.authenticate(request)
+        if isinstance(account, web.Response):
+            return account
         raw = await request.read()  # over client_max_size: HTTPRequestEntityTooLarge -> 413
         try:
             body = orjson.loads(raw)
@@ -351,15 +441,20 @@ class HttpApi:
 
     async def readyz(self, request: web.Request) -> web.Response:
         ready, details = await self.readiness()
-        if not self.is_admin(request):
-            details = {}  # the status is public; what is down, and where, is not
+        # The status is public; what is down, and where, only for the admin key. A wrong
+        # key here is paced and counted like anywhere, but still gets the public answer.
+        if self.admin_digest is not None and (
+                "Authorization" not in request.headers
+                or await self.admin_refusal(request) is not None):
+            details = {}
         return json_response({"ready": ready, **details}, 200 if ready else 503)
 
     async def prometheus(self, request: web.Request) -> web.Response:
-        if not self.is_admin(request):
-            self.metrics.http_unauthorized.labels("admin").inc()
-            return error(401, "unauthorized", "send 'Authorization: Bearer <http.admin_key>'",
-                         {"WWW-Authenticate": 'Bearer realm="stopgate-admin"'})
+        refusal = await self.admin_refusal(request)
+        if refusal is not None:
+            if refusal.status == 401:
+                self.metrics.http_unauthorized.labels("admin").inc()
+            return refusal
         return web.Response(
             body=self.metrics.render(), content_type="text/plain", charset="utf-8",
             headers={"X-Content-Type-Options": "nosniff"},

@@ -7,6 +7,8 @@ proxy that maps it to ``/o/``)::
     GET  /o/{token}          the page: who writes (the account's display_name), what the
                              recipient leaves (its marketing messages), one confirm
                              button. Never opts out: link scanners and previews fetch it.
+    HEAD /o/{token}          what GET answers (status and headers), without the body:
+                             mail and chat scanners probe links this way.
     POST /o/{token}          csrf=...: opts (account, number) out with source "link" and
                              the token's campaign, durable in the ledger and effective in
                              the cache before the answer; the answer offers a reason.
@@ -33,10 +35,14 @@ a reason. The secret is 32 random bytes made at first start and kept in the ledg
 (``ledger_meta`` key ``optout_secret``): every instance on one ledger shares it, and
 pages issued before a restart stay valid. When the POST has an ``Origin`` (or else a
 ``Referer``), its host must be the request's Host or ``optout.base_url``'s host.
-A bad or old field: 403 with a link back to the page.
+A missing, forged or old field: 403 with a link back to the page. A form no page of
+ours sent (a body that does not decode as a form, a ``csrf`` or ``event`` field of
+the wrong shape, such as non-ASCII characters): 400, the localised "form could not be
+read" page with the same link, logged at INFO without a traceback; nothing changes.
 
 Unknown or malformed tokens: 404, the same page whatever the token, saying nothing
-about numbers. Guessing is limited per client address (IPv6: per /64): after
+about numbers. Guessing is limited per client address (IPv6: per /64): only unknown
+tokens count (GET, HEAD or POST alike; a real token never does), and after
 ``GUESS_BURST`` unknown tokens (refilled at ``GUESS_BURST`` a minute) every request
 from that address, known token or not, is answered 429 with Retry-After after a
 short delay, so a guesser learns nothing more. Addresses are kept in an LRU of
@@ -56,9 +62,9 @@ import base64
 import hashlib
 import hmac
 import html
-import ipaddress
 import logging
 import math
+import re
 import secrets
 import string
 import time
@@ -67,8 +73,11 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.config import Config
+from gateway.http_api import client_gone, route_of
+from gateway.http_guard import client_key
 from gateway.ledger import REASONS, AsyncLedger, TokenInfo
 from gateway.logs import fields
 from gateway.optout_text import LANGUAGE_OF_REGION, LANGUAGES, TEXT
@@ -86,6 +95,9 @@ MAX_REASON_TEXT = 200
 SECRET_KEY = "optout_secret"
 _TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
 _TOKEN_PATTERN = "{token:[A-Za-z0-9_-]{12}}"
+#: What a form field of ours can look like; anything else is a malformed form (400).
+_CSRF_SHAPE = re.compile(r"[0-9]{1,12}\.[A-Za-z0-9_-]{1,64}")
+_EVENT_SHAPE = re.compile(r"[0-9]{1,18}")
 
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
@@ -165,6 +177,9 @@ def _render(lang: str) -> dict[str, string.Template]:
         "expired": _page(lang, "expired_title", (
             f"<h1>{s['expired_title']}</h1><p>{s['expired']}</p>"
             f'<p><a href="$again">{s["again"]}</a></p>')),
+        "invalid": _page(lang, "invalid_title", (
+            f"<h1>{s['invalid_title']}</h1><p>{s['invalid']}</p>"
+            f'<p><a href="$again">{s["again"]}</a></p>')),
         "slow": _page(lang, "slow_title", f"<h1>{s['slow_title']}</h1><p>{s['slow']}</p>"),
         "failed": _page(lang, "failed_title",
                         f"<h1>{s['failed_title']}</h1><p>{s['failed']}</p>"),
@@ -234,17 +249,6 @@ class GuessLimiter:
             bucket[0] = min(self.burst, bucket[0] + 1)
 
 
-def client_key(remote: str | None) -> str:
-    """The rate-limited unit: the IPv4 address, or the IPv6 /64."""
-    try:
-        address = ipaddress.ip_address(remote or "")
-    except ValueError:
-        return remote or "?"
-    if address.version == 6 and address.ipv4_mapped is None:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(getattr(address, "ipv4_mapped", None) or address)
-
-
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -267,6 +271,7 @@ class OptoutPages:
         for prefix in ("/o/", "/"):
             page = app.router.add_resource(prefix + _TOKEN_PATTERN)
             page.add_route("GET", self._html(self.show))
+            page.add_route("HEAD", self._html(self.show))  # the same answer, no body
             page.add_route("POST", self._html(self.confirm))
             app.router.add_post(prefix + _TOKEN_PATTERN + "/reason", self._html(self.reason))
         app.router.add_route("*", "/o/{anything:.*}", self._html(self.malformed))
@@ -291,6 +296,14 @@ class OptoutPages:
                 return await handler(request)
             except web.HTTPException:
                 raise  # 413, 408 from reading the body: answered like on every route
+            except ConnectionError:
+                if not client_gone(request):
+                    raise  # not the browser's doing: json_errors logs it as a failure
+                # The browser left mid-body: nobody to answer, nothing was changed.
+                log.info("opt-out page: the client left before its request was read",
+                         extra=fields("http_client_left", method=request.method,
+                                      route=route_of(request)))
+                return _respond(PAGES[lang]["failed"], 400)
             except Exception:
                 # Not the path: it holds the recipient's token, which opts them out.
                 log.exception("opt-out page failed", extra=fields(
@@ -336,7 +349,8 @@ class OptoutPages:
         age = time.time() - issued
         if not -_CLOCK_SKEW <= age <= CSRF_TTL:
             return False
-        return hmac.compare_digest(value, self.csrf(purpose, token, event, issued))
+        expected = self.csrf(purpose, token, event, issued)
+        return hmac.compare_digest(value.encode(), expected.encode())  # str: ASCII only
 
     def _same_site(self, request: web.Request) -> bool:
         """Origin (else Referer), when the browser sends one, names this site."""
@@ -345,12 +359,38 @@ class OptoutPages:
             origin = request.headers.get("Referer")
         if not origin:
             return True  # old browsers, privacy settings: the CSRF field decides alone
-        host = urlsplit(origin).netloc.lower()
+        try:
+            host = urlsplit(origin).netloc.lower()
+        except ValueError:  # "http://[": not a URL any browser sends
+            return False
         return host == request.host.lower() or host in self.base_hosts
 
     def _expired(self, request: web.Request, lang: str, token: str) -> web.Response:
         again = request.path.removesuffix("/reason")  # the page itself, /o/ or not
         return _respond(PAGES[lang]["expired"], 403, again=html.escape(again))
+
+    def _invalid(self, request: web.Request, lang: str) -> web.Response:
+        """400: a form no page of ours sent (undecodable, or a field of the wrong shape)."""
+        again = request.path.removesuffix("/reason")
+        log.info("opt-out form refused as malformed", extra=fields(
+            "optout_form_malformed", method=request.method))
+        return _respond(PAGES[lang]["invalid"], 400, again=html.escape(again))
+
+    async def _form(self, request: web.Request, lang: str,
+                    names: tuple[str, ...]) -> tuple[str | None, ...] | web.Response:
+        """The named fields of the posted form (None: absent), or the 400 page when the
+        body cannot be read as a form or a field is not text our pages could have sent."""
+        try:
+            form = await request.post()
+        except (ValueError, LookupError, HttpProcessingError):  # encoding, charset, multipart
+            return self._invalid(request, lang)
+        values: list[str | None] = []
+        for name in names:
+            value = form.get(name)
+            if value is not None and not isinstance(value, str):
+                return self._invalid(request, lang)  # a file upload where text belongs
+            values.append(value)
+        return tuple(values)
 
     # --- handlers ---------------------------------------------------------------------
 
@@ -369,9 +409,13 @@ class OptoutPages:
             return resolved
         info, lang = resolved
         token = request.match_info["token"]
-        form = await request.post()
-        csrf = form.get("csrf")
-        if (not isinstance(csrf, str) or not self._same_site(request)
+        form = await self._form(request, lang, ("csrf",))
+        if isinstance(form, web.Response):
+            return form
+        (csrf,) = form
+        if csrf is not None and not _CSRF_SHAPE.fullmatch(csrf):
+            return self._invalid(request, lang)
+        if (csrf is None or not self._same_site(request)
                 or not self._csrf_ok(csrf, "optout", token)):
             return self._expired(request, lang, token)
         event = await self.suppressions.optout(info.account, info.number, source="link",
@@ -386,10 +430,14 @@ class OptoutPages:
             return resolved
         _info, lang = resolved
         token = request.match_info["token"]
-        form = await request.post()
-        csrf, event, reason, text = (form.get(k) for k in ("csrf", "event", "reason", "text"))
-        if (not isinstance(csrf, str) or not isinstance(event, str) or not event.isdigit()
-                or not self._same_site(request)
+        form = await self._form(request, lang, ("csrf", "event", "reason", "text"))
+        if isinstance(form, web.Response):
+            return form
+        csrf, event, reason, text = form
+        if ((csrf is not None and not _CSRF_SHAPE.fullmatch(csrf))
+                or (event is not None and not _EVENT_SHAPE.fullmatch(event))):
+            return self._invalid(request, lang)
+        if (csrf is None or event is None or not self._same_site(request)
                 or not self._csrf_ok(csrf, "reason", token, int(event))):
             return self._expired(request, lang, token)
         code = reason if isinstance(reason, str) and reason in REASONS else None

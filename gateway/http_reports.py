@@ -25,8 +25,9 @@ a null key is an event without one (no campaign, no reason given)::
 
 ``from`` is null when not given. ``format=csv``: ``text/csv`` with the header
 ``<group_by>,optouts,optins`` and one line per row (a null key is an empty cell).
-Errors: 401 ``unauthorized``, 400 ``invalid_request`` (unknown parameter, bad date,
-``from`` after ``to``, unknown ``group_by`` or ``format``; the detail says which),
+Errors: 401 ``unauthorized``, 400 ``invalid_request`` (unknown parameter, a date not
+written YYYY-MM-DD or not before 9999-12-31, ``from`` after ``to``, unknown ``group_by``
+or ``format``; the detail names the parameter),
 503 ``ledger_unavailable``.
 """
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
@@ -51,6 +53,8 @@ log = logging.getLogger("stopgate.http")
 _PARAMS = ("from", "to", "group_by", "format")
 _FORMATS = ("json", "csv")
 _BEGINNING = date(1970, 1, 1)
+_LAST_DAY = date.max
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only, no ISO week dates
 
 
 def day_bounds(since: date | None, until: date) -> tuple[datetime, datetime]:
@@ -61,11 +65,14 @@ def day_bounds(since: date | None, until: date) -> tuple[datetime, datetime]:
 
 def _parse_day(name: str, text: str) -> date | str:
     try:
-        if len(text) != 10:
+        if not _DAY.fullmatch(text):
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        return f"'{name}' must be a date as YYYY-MM-DD, got {text!r}"
+        return f"'{name}' must be a date as YYYY-MM-DD, got {text[:40]!r}"
+    if day >= _LAST_DAY:  # its end (the next day's start) is past what a date can hold
+        return f"'{name}' must be before {_LAST_DAY.isoformat()}, got {text!r}"
+    return day
 
 
 def parse_query(query: dict[str, str]) -> tuple[date | None, date, ReportGroup, str] | str:
@@ -122,10 +129,9 @@ class ReportRoutes:
         app.router.add_get("/v1/reports/optouts", self.optouts)
 
     async def optouts(self, request: web.Request) -> web.Response:
-        account = self.authenticate(request)
-        if account is None:
-            return error(401, "unauthorized", "send 'Authorization: Bearer <api_key>'",
-                         {"WWW-Authenticate": 'Bearer realm="stopgate"'})
+        account = await self.authenticate(request)
+        if isinstance(account, web.Response):
+            return account
         parsed = parse_query(dict(request.query))
         if isinstance(parsed, str):
             return error(400, "invalid_request", parsed)

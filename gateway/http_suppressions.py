@@ -69,7 +69,14 @@ import orjson
 from aiohttp import web
 
 from gateway.config import Account
-from gateway.http_api import MAX_CAMPAIGN, MAX_TO_CHARS, error, json_response, route_of
+from gateway.http_api import (
+    MAX_CAMPAIGN,
+    MAX_TO_CHARS,
+    OWN_BODY_LIMIT,
+    error,
+    json_response,
+    route_of,
+)
 from gateway.ledger import LedgerError
 from gateway.logs import fields
 from gateway.suppressions import OPERATOR_SCOPE, Suppressions, parse_number
@@ -84,7 +91,7 @@ _MAX_LINE_CHARS = 1024
 _PUT_FIELDS = ("reason", "campaign")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
-Authenticate = Callable[[web.Request], Account | None]
+Authenticate = Callable[[web.Request], Awaitable[Account | web.Response]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -97,6 +104,7 @@ class SuppressionRoutes:
 
     def register(self, app: web.Application) -> None:
         app.router.add_post("/v1/suppressions/import", self._guarded(self.import_csv))
+        app[OWN_BODY_LIMIT].add("/v1/suppressions/import")  # MAX_IMPORT_BYTES, streamed
         app.router.add_get("/v1/suppressions", self._guarded(self.export_csv))
         one = app.router.add_resource("/v1/suppressions/{number}")
         one.add_route("GET", self._guarded(self.show))
@@ -108,10 +116,9 @@ class SuppressionRoutes:
         """The handler behind the Bearer check, with ledger failures as 503."""
 
         async def guarded(request: web.Request) -> web.StreamResponse:
-            account = self.authenticate(request)
-            if account is None:
-                return error(401, "unauthorized", "send 'Authorization: Bearer <api_key>'",
-                             {"WWW-Authenticate": 'Bearer realm="stopgate"'})
+            account = await self.authenticate(request)
+            if isinstance(account, web.Response):
+                return account
             try:
                 return await handler(request, account)
             except (LedgerError, sqlite3.Error) as exc:

@@ -94,11 +94,16 @@ class Metrics:
         self.http_connections_closed = Counter(
             "stopgate_http_connections_closed_total", "HTTP connections stopgate closed or "
             "refused, by reason (header_timeout, body_timeout, max_connections, "
-            "max_connections_per_address).", ["reason"], registry=r,
+            "max_connections_per_address, bad_request).", ["reason"], registry=r,
         )
         self.http_unauthorized = Counter(
             "stopgate_http_unauthorized_total", "HTTP requests refused 401, by route kind "
             "(sender, admin).", ["route"], registry=r,
+        )
+        self.http_auth_failures = Counter(
+            "stopgate_http_auth_failures_total", "Wrong or missing HTTP API/admin keys, by "
+            "answer (at_once, delayed: a 401; blocked: a 429 from a blocked address).",
+            ["answer"], registry=r,
         )
         self.sender_protocol_errors = Counter(
             "stopgate_sender_protocol_errors_total", "Malformed or out-of-state PDUs from senders "

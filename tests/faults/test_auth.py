@@ -24,7 +24,7 @@ from gateway.http_optout import GUESS_BURST
 from gateway.smpp_link import BindError, SmppLink
 from smpp.constants import CommandStatus
 from smpp.session import Role
-from tests.faults.test_limits import bind_from
+from tests.faults.test_limits import OTHER_HOST, bind_from
 from tests.integration.conftest import Stack
 from tests.integration.senders import Sender, bind_sender, message, running_stack
 
@@ -174,7 +174,9 @@ WRONG_AUTHORIZATIONS = [
 async def test_wrong_empty_missing_or_malformed_authorization_is_a_401_json_on_every_sender_route(
     flushed_redis: str, tmp_path: Path,
 ) -> None:
-    async with running_stack(flushed_redis, tmp_path, http={"admin_key": ADMIN_KEY}) as stack, \
+    # Pacing off (no delay, no block): this test is about the answer to each key.
+    unpaced = {"admin_key": ADMIN_KEY, "failed_auth_delay": 0, "failed_auth_limit": 1000}
+    async with running_stack(flushed_redis, tmp_path, http=unpaced) as stack, \
             aiohttp.ClientSession() as http:
         for method, path in SENDER_ROUTES:
             for authorization in WRONG_AUTHORIZATIONS:
@@ -315,3 +317,141 @@ async def test_token_guessing_is_answered_429_for_that_address_only(stack: Stack
     async with aiohttp.ClientSession(connector=connector) as elsewhere:
         status, page, _ = await call(elsewhere, "GET", f"{stack.http_url}/o/{token}")
         assert status == 200 and b"<form" in page
+
+
+async def test_head_of_a_real_link_answers_like_get_and_never_counts_as_a_guess(
+    stack: Stack,
+) -> None:
+    ledger = stack.gateway.ledger
+    assert ledger is not None
+    token = next(iter((await ledger.tokens_for("acme", [NUMBER])).values()))
+    async with aiohttp.ClientSession() as http:
+        _, page, got = await call(http, "GET", f"{stack.http_url}/o/{token}")
+        # Link previews and mail scanners: many HEADs, from the recipient's own address.
+        for path in (f"/o/{token}", f"/{token}"):
+            for _ in range(GUESS_BURST + 5):
+                status, body, headers = await call(http, "HEAD", stack.http_url + path)
+                assert (status, body) == (200, b"")
+                assert headers["Content-Type"] == got["Content-Type"]
+                assert headers["Content-Security-Policy"] == got["Content-Security-Policy"]
+                assert int(headers["Content-Length"]) > 1000
+        assert await ledger.suppressed_scopes(NUMBER) == []  # HEAD changes nothing
+        # The recipient's own click still opens the page.
+        status, page, _ = await call(http, "GET", f"{stack.http_url}/o/{token}")
+        assert status == 200 and b"<form" in page
+        # HEAD of unknown tokens is a 404 charged as a guess, like GET: the limit trips.
+        statuses = [(await call(http, "HEAD", f"{stack.http_url}/o/{'B' * 11}{n % 10}"))[0]
+                    for n in range(GUESS_BURST + 2)]
+        assert statuses == [404] * GUESS_BURST + [429] * 2
+        status, _, headers = await call(http, "GET", f"{stack.http_url}/o/{token}")
+        assert status == 429 and int(headers["Retry-After"]) >= 1
+
+
+# --- wrong API keys, paced per address ---------------------------------------------------------
+
+LIMIT = 5  # wrong keys before an address is blocked
+WINDOW = 600  # seconds: never over while a test runs
+PACED = {"failed_auth_delay": 0.01, "failed_auth_delay_max": 0.04, "failed_auth_limit": LIMIT,
+         "failed_auth_window": WINDOW}
+
+
+def auth_failures(stack: Stack, answer: str) -> float:
+    return metric(stack, "stopgate_http_auth_failures_total", {"answer": answer})
+
+
+async def test_wrong_api_keys_are_slowed_then_refused_429_per_address(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with running_stack(flushed_redis, tmp_path, http=PACED) as stack, \
+            aiohttp.ClientSession() as http:
+        url = f"{stack.http_url}/v1/suppressions/{NUMBER}"
+        acme = {"Authorization": "Bearer acme-key"}
+        # acme's client works from this address before the guessing starts.
+        assert (await call(http, "GET", url, acme))[0] == 200
+        answers = []
+        for n in range(LIMIT):
+            status, body, headers = await call(http, "GET", url,
+                                               {"Authorization": f"Bearer guess-{n}"})
+            answers.append(status)
+            assert orjson.loads(body)["error"] == "unauthorized"
+            # How each 401 was answered is counted: the first at once, then delayed.
+            assert auth_failures(stack, "at_once") == 1
+            assert auth_failures(stack, "delayed") == n
+        assert answers == [401] * LIMIT
+        # Over the limit: 429, the key not even checked (the right one of another
+        # account included: it never worked from here), with Retry-After.
+        for authorization in ("Bearer guess-x", "Bearer globex-key", None):
+            headers = {} if authorization is None else {"Authorization": authorization}
+            for method, path in SENDER_ROUTES:
+                status, body, answer_headers = await call(http, method, stack.http_url + path,
+                                                          headers, data=b"{}")
+                assert status == 429, (authorization, method, path)
+                assert orjson.loads(body)["error"] == "too_many_auth_failures"
+                retry = int(answer_headers["Retry-After"])
+                assert 1 <= retry <= WINDOW
+        assert auth_failures(stack, "blocked") == 3 * len(SENDER_ROUTES)
+        # The 401 count is unchanged by the 429s.
+        assert metric(stack, "stopgate_http_unauthorized_total", {"route": "sender"}) == \
+            LIMIT
+        # A key that worked from this address before keeps working, at once.
+        for method, path in SENDER_ROUTES[:2] + SENDER_ROUTES[5:]:
+            status, body, _ = await call(http, method, stack.http_url + path, acme,
+                                         json={"to": NUMBER, "text": "still served"})
+            assert status in (200, 202), (method, path, body)
+        # Another address is not affected at all: its first wrong key is a plain 401,
+        # globex's right key works there.
+        connector = aiohttp.TCPConnector(local_addr=(OTHER_HOST, 0))
+        async with aiohttp.ClientSession(connector=connector) as elsewhere:
+            status, _, _ = await call(elsewhere, "GET", url, {"Authorization": "Bearer nope"})
+            assert status == 401
+            status, _, _ = await call(elsewhere, "GET", url,
+                                      {"Authorization": "Bearer globex-key"})
+            assert status == 200
+        assert auth_failures(stack, "at_once") == 2
+
+
+async def test_wrong_admin_keys_are_paced_like_api_keys_and_readyz_stays_public(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    paced = {**PACED, "admin_key": ADMIN_KEY}
+    async with running_stack(flushed_redis, tmp_path, http=paced) as stack, \
+            aiohttp.ClientSession() as http:
+        base = stack.http_url
+        wrong = {"Authorization": "Bearer ops-guess"}
+        for _ in range(LIMIT):
+            assert (await call(http, "GET", f"{base}/metrics", wrong))[0] == 401
+        status, _, headers = await call(http, "GET", f"{base}/metrics",
+                                        {"Authorization": f"Bearer {ADMIN_KEY}"})
+        assert status == 429 and int(headers["Retry-After"]) >= 1  # never used from here
+        # /readyz keeps its public answer for a blocked address; no details.
+        status, body, _ = await call(http, "GET", f"{base}/readyz",
+                                     {"Authorization": f"Bearer {ADMIN_KEY}"})
+        assert (status, orjson.loads(body)) == (200, {"ready": True})
+        status, body, _ = await call(http, "GET", f"{base}/readyz")
+        assert (status, orjson.loads(body)) == (200, {"ready": True})
+        # The operator elsewhere is unaffected.
+        connector = aiohttp.TCPConnector(local_addr=(OTHER_HOST, 0))
+        async with aiohttp.ClientSession(connector=connector) as elsewhere:
+            status, body, _ = await call(elsewhere, "GET", f"{base}/metrics",
+                                         {"Authorization": f"Bearer {ADMIN_KEY}"})
+            assert status == 200
+        assert re.search(rb'stopgate_http_auth_failures_total\{answer="blocked"\} 2\.0', body)
+        assert re.search(rb'stopgate_http_auth_failures_total\{answer="delayed"\} 4\.0', body)
+
+
+async def test_a_parallel_burst_of_wrong_keys_gets_only_the_limit_checked(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    """300 wrong keys at once (the issue's 300 in 0.15 s): parallel connections gain nothing."""
+    async with running_stack(flushed_redis, tmp_path, http=PACED) as stack:
+        connector = aiohttp.TCPConnector(local_addr=("127.0.0.3", 0), limit=50)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            url = f"{stack.http_url}/v1/messages"
+            statuses = await asyncio.gather(*(
+                call(http, "POST", url, {"Authorization": f"Bearer guess-{n}"}, json={})
+                for n in range(300)))
+        counts = Counter(status for status, _, _ in statuses)
+        assert counts == {401: LIMIT, 429: 300 - LIMIT}
+        assert auth_failures(stack, "at_once") + auth_failures(stack, "delayed") == LIMIT
+        assert auth_failures(stack, "blocked") == 300 - LIMIT
+        assert stack.simulator.messages() == []

@@ -26,6 +26,8 @@ def test_limits_default_to_the_documented_values() -> None:
     assert (http.header_timeout, http.body_timeout) == (30.0, 120.0)
     assert (http.max_connections, http.max_connections_per_address) == (4096, 256)
     assert http.admin_key == ""
+    assert (http.failed_auth_delay, http.failed_auth_delay_max, http.failed_auth_limit,
+            http.failed_auth_window) == (1.0, 30.0, 10, 300.0)
 
 
 @pytest.mark.parametrize(
@@ -41,6 +43,9 @@ def test_limits_default_to_the_documented_values() -> None:
         ("http", "max_connections", 0, "at least 1"),
         ("http", "max_connections_per_address", 0, "at least 1"),
         ("http", "admin_key", "two words", "printable ASCII without spaces"),
+        ("http", "failed_auth_delay", -1, "negative"),
+        ("http", "failed_auth_limit", 0, "at least 1"),
+        ("http", "failed_auth_window", 0, "above zero"),
     ],
 )
 def test_a_bad_limit_is_refused_with_its_key_path(
@@ -54,6 +59,11 @@ def test_a_bad_limit_is_refused_with_its_key_path(
 def test_more_connections_per_address_than_in_all_is_refused() -> None:
     problems = problems_of({"http": {"max_connections": 10, "max_connections_per_address": 20}})
     assert problems == {"http.max_connections_per_address": "must be at most max_connections (10)"}
+
+
+def test_a_failed_auth_delay_over_its_maximum_is_refused() -> None:
+    problems = problems_of({"http": {"failed_auth_delay": "10s", "failed_auth_delay_max": "5s"}})
+    assert problems == {"http.failed_auth_delay_max": "must be at least failed_auth_delay (10s)"}
 
 
 def test_an_admin_key_equal_to_an_api_key_is_refused_without_echoing_it() -> None:

@@ -45,6 +45,7 @@ def gateway_config(
         "smpp": {"reconnect_delay": 0.05, "reconnect_delay_max": 0.2,
                  "response_timeout": 2.0, "failed_bind_delay": 0.05,
                  "failed_bind_delay_max": 0.2},
+        "http": {"failed_auth_delay": 0.01, "failed_auth_delay_max": 0.05},
     }
     for name, values in sections.items():
         if isinstance(values, dict):
