@@ -55,7 +55,8 @@ INITECH = {  # no senders: any source nobody lists
     "system_id": "initech", "password": "initech1", "api_key": "initech-key",
     "default_region": "GB", "numbers": ["+447400900001"],
 }
-ACCOUNTS = [ACME, GLOBEX, INITECH]
+HOOLI = {"system_id": "hooli", "api_key": "hooli-key", "senders": ["HOOLI"]}  # senders only
+ACCOUNTS = [ACME, GLOBEX, INITECH, HOOLI]
 
 RECIPIENT = "+33612000100"
 
@@ -168,9 +169,14 @@ async def test_http_from_another_accounts_sender_is_422_sender_not_allowed(
             "to": RECIPIENT, "from": SHORTCODE, "text": OTP_TEXT, "class": "transactional"},
             key="globex-key")
         assert status == 202
-        await eventually(lambda: len(delivered_to(stack, RECIPIENT)) == 7, "accepted at carrier")
+        # An account with senders and no numbers: without 'from', its first sender.
+        status, _ = await post_message(http, stack, {
+            "to": RECIPIENT, "text": OTP_TEXT, "class": "transactional"}, key="hooli-key")
+        assert status == 202
+        await eventually(lambda: len(delivered_to(stack, RECIPIENT)) == 8, "accepted at carrier")
         assert sorted(carrier_sources(stack)) == sorted(
-            ["ACME", "Acme", SHORTCODE, "33757000001", SHARED_SENDER[1:], SHORTCODE, SHORTCODE])
+            ["ACME", "Acme", SHORTCODE, "33757000001", SHARED_SENDER[1:], SHORTCODE, SHORTCODE,
+             "HOOLI"])
         assert metric(stack, "stopgate_sender_refused_total", {"account": "acme"}) == 7
 
 
