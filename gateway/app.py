@@ -41,7 +41,7 @@ from gateway.ledger_health import LedgerHealth
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.mo import CampaignMemory, KeywordHandler
-from gateway.mt import MtPipeline, MtResult, NormaliseStage
+from gateway.mt import MtPipeline, MtResult, NormaliseStage, SenderStage, sender_ownership
 from gateway.policy import LookupBatcher, PolicyStage, TokenCache
 from gateway.receipts import build_receipt
 from gateway.redis_embedded import EmbeddedRedis
@@ -114,7 +114,9 @@ class Gateway:
         self.pool = UpstreamPool(config, self.metrics, on_deliver_sm=self._carrier_deliver_sm)
         accounts = {account.system_id: account for account in config.accounts}
         self.server = SenderServer(config, self.metrics)
-        self.dlr = DlrRouter(self.redis, config.dlr, config.accounts, self.server, self.metrics)
+        ownership = sender_ownership(config.accounts)
+        self.dlr = DlrRouter(self.redis, config.dlr, config.accounts, self.server, self.metrics,
+                             ownership=ownership)
         # A receipt queued by another worker (or gateway) reaches our receivers at once.
         self.notices = QueueNotices(self.redis, self.dlr.on_queue_notice, self.dlr.flush_bound)
         self.dlr.notices = self.notices
@@ -153,11 +155,14 @@ class Gateway:
             is_ready=lambda: keeper.ready and ledger_health.writable,
         )
         self.campaigns = CampaignMemory(self.redis)
+        # Whose source address is whose: checked first, for every message (and for each
+        # part of a multipart one, by the server, before reassembly).
+        sender_stage = self.server.source_check = SenderStage(ownership, self.metrics)
         self.pipeline = MtPipeline(
             carrier=self.pool,
             ids=self.dlr,
             metrics=self.metrics,
-            stages=[NormaliseStage(accounts), policy],
+            stages=[sender_stage, NormaliseStage(accounts), policy],
             on_forwarded=self.campaigns.note,
             on_parts_refused=self._refused_part_receipts,
         )

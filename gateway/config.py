@@ -62,12 +62,14 @@ from gateway.config_values import (
     region,
     region_or_default,
     route,
+    sender_id,
     sender_number,
     shortcode,
     smpp_string,
     template,
     token,
 )
+from rules.senders import listed_key
 
 __all__ = [
     "Account", "Config", "ConfigError", "Dlr", "Footer", "Http", "KeywordSet", "ListenAddress",
@@ -259,6 +261,9 @@ class Account:
     default_region: Annotated[str, Check(region)] = "FR"
     default_class: Literal["auto", "promotional", "transactional"] = "auto"
     numbers: Annotated[tuple[str, ...], Check(each(sender_number))] = ()
+    #: Sender ids it may send from besides ``numbers`` (empty: any source no other account
+    #: lists); see rules/senders.py.
+    senders: Annotated[tuple[str, ...], Check(each(sender_id))] = ()
     shortcode: Annotated[str, Check(shortcode)] = ""  # default: first all-digit entry of numbers
     display_name: str = ""  # default: system_id
     webhook_url: Annotated[str, Check(http_url)] = ""
@@ -287,6 +292,16 @@ class Account:
         if self.shortcode and self.shortcode not in self.numbers:
             yield "shortcode", (f"'{self.shortcode}' is not in numbers; add it there so MOs "
                                 "to it reach this account")
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(self.senders):
+            key = listed_key(entry, self.default_region)
+            if key in seen:
+                yield f"senders[{index}]", (
+                    f"{entry!r} is the same sender as senders[{seen[key]}] "
+                    f"({self.senders[seen[key]]!r}); list each sender once (letters compare "
+                    "case-insensitively, numbers in E.164)")
+            else:
+                seen[key] = index
 
 
 Country = Annotated[str, Check(region_or_default)]

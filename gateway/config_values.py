@@ -99,6 +99,34 @@ def sender_number(value: str) -> str:
     return value
 
 
+#: GSM 03.40 TP-OA: an alphanumeric originator is at most 11 characters in 7-bit.
+MAX_ALPHANUMERIC_SENDER = 11
+
+
+def sender_id(value: str) -> str:
+    """An ``accounts.senders`` entry: a number as in ``numbers``, or an alphanumeric id."""
+    from smpp.gsm import gsm_septets  # a leaf module; kept out of the config's import cost
+
+    if not any(char.isalpha() for char in value):
+        try:
+            return sender_number(value)
+        except Invalid:
+            raise Invalid(f"expected an alphanumeric sender id such as 'ACME' (at most "
+                          f"{MAX_ALPHANUMERIC_SENDER} GSM characters, one letter at least), a "
+                          f"shortcode such as '36173' or a number such as '+33757000000', "
+                          f"got {value!r}") from None
+    if value != value.strip():
+        raise Invalid(f"an alphanumeric sender id has no leading or trailing spaces, "
+                      f"got {value!r}")
+    if len(value) > MAX_ALPHANUMERIC_SENDER:
+        raise Invalid(f"an alphanumeric sender id has at most {MAX_ALPHANUMERIC_SENDER} "
+                      f"characters, got {value!r} ({len(value)})")
+    if gsm_septets(value) != len(value):
+        raise Invalid(f"an alphanumeric sender id uses only characters of the GSM 03.38 "
+                      f"default alphabet (no extension characters), got {value!r}")
+    return value
+
+
 def operator_number(value: str) -> str:
     """``optout.operator_number``: empty (none) or a number as in accounts' ``numbers``."""
     return sender_number(value) if value else value

@@ -31,6 +31,7 @@ from gateway.receipts import receipt_text
 from gateway.simulator import CarrierSimulator
 from gateway.simulator_records import ReceivedMessage
 from gateway.smpp_link import LinkHandler, SmppLink
+from smpp.constants import CommandStatus
 from smpp.pdu import DeliverSm, DeliverSmResp, Pdu, SubmitSm
 from smpp.segments import build_parts, split_text
 from smpp.session import Role
@@ -154,6 +155,7 @@ async def _campaign(
         lambda: SmppLink(Role.ESME, sender), "127.0.0.1", gateway.smpp_port
     )
     await link.bind("transceiver", account.system_id, account.password)
+    source, source_ton = _demo_source(account)
     say(f"[sender]  bound transceiver as '{account.system_id}' and sends the campaign:")
     ids: dict[str, str] = {}
     for ref, message in enumerate(CAMPAIGN, 1):
@@ -161,7 +163,7 @@ async def _campaign(
         parts = build_parts(split_text(message.text, coding), ref & 0xFF, "udh8")
         answers = await asyncio.gather(*(
             link.request(SubmitSm(
-                source_addr_ton=5, source_addr=account.system_id.upper()[:11],
+                source_addr_ton=source_ton, source_addr=source,
                 dest_addr_ton=1, dest_addr_npi=1, destination_addr=message.to.lstrip("+"),
                 esm_class=esm, registered_delivery=1, data_coding=coding,
                 short_message=short_message, tlvs=tlvs,
@@ -205,6 +207,8 @@ async def _campaign(
         )
         say(f"\n[http]    POST /v1/messages -> {response.status} {await response.text()}")
 
+    await _borrowed_sender(gateway, link, account, say)
+
     before = len(sender.received)
     shortcode = account.shortcode or (account.numbers or ("36173",))[0]
     await simulator.inject_mo("+33612345678", shortcode, "STOP")
@@ -224,7 +228,7 @@ async def _campaign(
     again = CAMPAIGN[0]
     again_coding = choose_encoding(again.text)
     answer = await link.request(SubmitSm(
-        source_addr_ton=5, source_addr=account.system_id.upper()[:11], dest_addr_ton=1,
+        source_addr_ton=source_ton, source_addr=source, dest_addr_ton=1,
         dest_addr_npi=1, destination_addr=again.to.lstrip("+"), registered_delivery=1,
         data_coding=again_coding, short_message=split_text(again.text, again_coding)[0],
     ))
@@ -273,6 +277,39 @@ async def _follow_link(
         )).json()
         rows = ", ".join(f"{row['key'] or '(none)'}: {row['optouts']}" for row in report["rows"])
         say(f"[report]  GET /v1/reports/optouts?group_by=reason -> {rows}")
+
+
+async def _borrowed_sender(gateway: Gateway, link: SmppLink, account: Account,
+                           say: Callable[[str], None]) -> None:
+    """The sender tries another account's sender id (when the config has one): refused."""
+    other = next((a for a in gateway.config.accounts[1:] if a.senders or a.numbers), None)
+    if other is None:
+        return
+    borrowed = (other.senders or other.numbers)[0]
+    if borrowed in account.senders or borrowed in account.numbers:
+        return  # shared: theirs alike
+    alphanumeric = any(char.isalpha() for char in borrowed)
+    answer = await link.request(SubmitSm(
+        source_addr_ton=5 if alphanumeric else 1, source_addr=borrowed.lstrip("+"),
+        dest_addr_ton=1, dest_addr_npi=1, destination_addr=CAMPAIGN[1].to.lstrip("+"),
+        data_coding=0, short_message=CAMPAIGN[1].text.encode("ascii"),
+    ))
+    status = answer.command_status
+    verdict = "accepted?!" if status == 0 else f"refused 0x{status:08X}" + (
+        " ESME_RINVSRCADR" if status == CommandStatus.ESME_RINVSRCADR else "")
+    say(f"[sender]  '{account.system_id}' tries to send as {borrowed!r} ('{other.system_id}' "
+        f"lists it) -> {verdict}")
+
+
+def _demo_source(account: Account) -> tuple[str, int]:
+    """(source_addr, TON) the tour sends from: the account's first sender id (it may
+    send from nothing else when it lists some), else its name as an alphanumeric id."""
+    if not account.senders:
+        return account.system_id.upper()[:11], 5
+    first = account.senders[0]
+    if any(char.isalpha() for char in first):
+        return first, 5
+    return (first[1:], 1) if first.startswith("+") else (first, 0)
 
 
 def _to(simulator: CarrierSimulator, e164: str) -> list[ReceivedMessage]:

@@ -24,9 +24,10 @@ Receipts: see ``gateway.receipts`` (recognition, the id in the TLV and the
 text) and ``gateway.id_map`` (carrier id forms, key layout). One carrier
 receipt becomes one receipt per sender-visible id it maps to.
 
-MOs go, untouched, to every account whose ``numbers`` hold the destination,
-compared as digits with any ``+``/``00`` international prefix removed
-(``+33757000000`` = ``33757000000`` = ``0033757000000``; shortcodes exactly),
+MOs go, untouched, to every account whose ``numbers`` (or numeric ``senders``)
+hold the destination, compared as digits with any ``+``/``00`` international prefix
+removed (``+33757000000`` = ``33757000000`` = ``0033757000000``; shortcodes
+exactly) or, with the sender ownership index, in E.164 (rules/senders.py),
 so a shared shortcode's MO reaches every brand on it. The parts of a long MO
 pass one by one as they come: the sender reassembles them, as it would
 behind the carrier; stopgate's keyword handling keeps its own reassembled
@@ -75,6 +76,7 @@ from gateway.logs import fields
 from gateway.metrics import Metrics
 from gateway.receipts import is_receipt, receipt_ids, rewrite_receipt
 from gateway.smpp_link import LinkClosed, ResponseTimeout, SmppLink, WindowFull
+from rules.senders import SenderOwnership
 from smpp.constants import CommandStatus
 from smpp.pdu import DeliverSm, Pdu
 from smpp.session import LocalProtocolError
@@ -129,6 +131,7 @@ class DlrRouter:
         *,
         delivery_timeout: float = 5.0,
         flush_batch: int = 64,
+        ownership: SenderOwnership | None = None,
     ) -> None:
         self.id_map = IdMap(redis, dlr_config.id_map_ttl)
         self.queue = PendingQueue(redis, dlr_config.pending_max_count, dlr_config.pending_max_age)
@@ -144,10 +147,15 @@ class DlrRouter:
         self.accounts = tuple(account.system_id for account in accounts_config)
         self._owners: dict[str, list[str]] = {}
         for account in accounts_config:
-            for number in account.numbers:
+            # Numeric senders receive MOs like numbers do (an alphanumeric id cannot).
+            numeric = (s for s in account.senders if not any(c.isalpha() for c in s))
+            for number in (*account.numbers, *numeric):
                 owners = self._owners.setdefault(number_key(number), [])
                 if account.system_id not in owners:
                     owners.append(account.system_id)
+        #: Also matches a destination written another way than the config's entry (a
+        #: national "0757000000" entry, an MO to "33757000000"): E.164 keys.
+        self.ownership = ownership
         self._next: dict[str, int] = {}
         # Per account: flushes asked for, and how many of those asks the latest flush covers.
         self._flush_locks: dict[str, asyncio.Lock] = {}
@@ -205,9 +213,17 @@ class DlrRouter:
 
     # --- the carrier's side -----------------------------------------------------------------
 
-    def owners(self, destination_addr: str) -> list[str]:
-        """The accounts whose numbers hold ``destination_addr``, in configuration order."""
-        return list(self._owners.get(number_key(destination_addr), ()))
+    def owners(self, destination_addr: str, ton: int = 0) -> list[str]:
+        """The accounts whose ``numbers`` or numeric ``senders`` hold ``destination_addr``,
+        in configuration order."""
+        found = list(self._owners.get(number_key(destination_addr), ()))
+        if self.ownership is not None:
+            more = [a for a in self.ownership.destination_listers(destination_addr, ton)
+                    if a not in found]
+            if more:
+                order = {name: index for index, name in enumerate(self.accounts)}
+                found = sorted((*found, *more), key=lambda name: order.get(name, len(order)))
+        return found
 
     async def on_carrier_deliver_sm(self, pdu: DeliverSm, upstream: str) -> int:
         """Route one carrier deliver_sm; the command_status for its deliver_sm_resp."""
@@ -263,7 +279,7 @@ class DlrRouter:
             return None, exc
 
     async def _on_mo(self, pdu: DeliverSm) -> int:
-        owners = self.owners(pdu.destination_addr)
+        owners = self.owners(pdu.destination_addr, pdu.dest_addr_ton)
         if self.mo_hook is not None:
             try:
                 status = await self.mo_hook(pdu, owners)

@@ -26,7 +26,9 @@ Authenticate with the account's ``api_key``::
   digits (shortcode or number as the carrier knows it; TON 0 / NPI 1), or an
   alphanumeric sender id of at most 11 GSM characters with at least one
   letter (TON 5 / NPI 0). Missing, null or "": the account's ``shortcode``,
-  else the first entry of its ``numbers``; an account with neither must give it.
+  else the first entry of its ``numbers``, else of its ``senders``; an account
+  with none of them must give it. A source that is another account's (see
+  ``senders`` in config.toml) is refused 422 ``sender_not_allowed``.
 - ``class`` (optional): ``promotional`` or ``transactional``; beats every rule.
   The answer's ``class`` is what the pipeline decided (null while nothing
   classified the message).
@@ -63,7 +65,9 @@ Refusals are JSON ``{"error": code, "detail": text}``::
     400 bad_request           not HTTP at all (bad request line or header): any path,
                               connection closed (gateway.http_guard)
 
-and a message the opt-out policy blocks is ``422 {"status": "blocked", "reason": ...}``.
+and a message the opt-out policy blocks is ``422 {"status": "blocked", "reason": ...}``:
+``opted_out``, or ``sender_not_allowed`` when ``from`` is another account's sender
+(400 ``invalid_source`` is for a ``from`` that is malformed or the carrier refused).
 Every answer says ``Server: stopgate`` (no aiohttp version). A client that leaves
 while its body is read is logged at INFO (``http_client_left``), never as a failure.
 
@@ -120,7 +124,7 @@ from gateway.ledger import AsyncLedger
 from gateway.logs import fields
 from gateway.message import Message
 from gateway.metrics import Metrics
-from gateway.mt import MtPipeline, MtResult
+from gateway.mt import SENDER_NOT_ALLOWED, MtPipeline, MtResult
 from gateway.suppressions import Suppressions
 from gateway.token_bucket import TokenBucket
 from rules.numbers import TON_ALPHANUMERIC, TON_INTERNATIONAL, TON_UNKNOWN, normalize
@@ -394,11 +398,11 @@ class HttpApi:
         problem = _check_body(body)
         if problem:
             return error(400, *problem)
-        source = _source(body.get("from") or account.shortcode or next(iter(account.numbers), ""))
+        source = _source(body.get("from") or _default_source(account))
         if isinstance(source, str):
             if not body.get("from"):
-                source = (f"no 'from' given and account {account.system_id} has no shortcode "
-                          "or numbers to send from")
+                source = (f"no 'from' given and account {account.system_id} has no shortcode, "
+                          "numbers or senders to send from")
             return error(400, "invalid_source", source)
         now = asyncio.get_running_loop().time()
         if not self.buckets[account.system_id].take(now):
@@ -461,9 +465,18 @@ class HttpApi:
         )
 
 
+def _default_source(account: Account) -> str:
+    """The source of a message without ``from``: the shortcode, else the first of
+    ``numbers``, else the first of ``senders`` (always one the account may use)."""
+    return account.shortcode or next(iter(account.numbers), "") \
+        or next(iter(account.senders), "")
+
+
 def _refusal(result: MtResult) -> web.Response:
     if result.reason == "blocked":
         return json_response({"status": "blocked", "reason": "opted_out"}, 422)
+    if result.reason == SENDER_NOT_ALLOWED:
+        return json_response({"status": "blocked", "reason": SENDER_NOT_ALLOWED}, 422)
     known = _HTTP_FOR_REASON.get(result.reason) or _HTTP_FOR_STATUS.get(result.status)
     if known is None:
         return error(502, "carrier_refused",

@@ -114,6 +114,12 @@ class Metrics:
             "(account_tps, no_upstream, queue_full, carrier_deadline, shutdown).", ["reason"],
             registry=r,
         )
+        self.sender_refused = Counter(
+            "stopgate_sender_refused_total", "MTs refused because their source address is "
+            "another account's (accounts.senders / numbers), by account that tried: "
+            "ESME_RINVSRCADR over SMPP (each part of a multipart message), 422 "
+            "sender_not_allowed over HTTP.", ["account"], registry=r,
+        )
         self.upstream_events = Counter(
             "stopgate_upstream_events_total", "Carrier link events by upstream and kind "
             "(bind_failed, connect_failed, link_lost, link_dead, throttled, timeout, "

@@ -5,9 +5,11 @@
     carrier deliver_sm (MO) -> DlrRouter -> KeywordHandler (its mo_hook)
         long MO: parts held until whole (the parts themselves pass on as they come)
         text -> rules.match_keyword, per owning account (its lists and match mode)
-          STOP   -> Suppressions.optout for each owner whose lists match (STOPALL /
-                    STOP ALL alike: the accounts on the number called); any opt-out
-                    keyword to optout.operator_number, owned or not: "*" alone
+          STOP   -> Suppressions.optout for each account that may send from the
+                    number whose lists match: its owners (numbers, numeric senders),
+                    or for a number nobody lists every account without senders
+                    (STOPALL / STOP ALL alike); any opt-out keyword to
+                    optout.operator_number, owned or not: "*" alone
                     ledger commit -> Redis, all before the hook returns, so before
                     the carrier's deliver_sm_resp
                  -> one confirmation MT, only if the opt-out changed something
@@ -201,6 +203,7 @@ class KeywordHandler:
         self._replies: set[asyncio.Task[None]] = set()
         operator = config.optout.operator_number
         self._operator_key = number_key(operator) if operator else ""
+        self._unrestricted = tuple(a.system_id for a in config.accounts if not a.senders)
 
     # --- the hook ---------------------------------------------------------------------------
 
@@ -253,9 +256,14 @@ class KeywordHandler:
     async def _handle(self, pdu: DeliverSm, text: str, owners: list[str]) -> MoKind:
         operator = bool(self._operator_key) \
             and number_key(pdu.destination_addr) == self._operator_key
-        if not text or not (owners or operator):
+        # Who an opt-out (or opt-in) to this number binds: every account that may send
+        # from it. Its owners when any account lists it, else every account without
+        # ``senders`` (they may send from a number nobody lists). HELP is answered by an
+        # owner only, and only owners get the MO itself.
+        bound = owners or ([] if operator else list(self._unrestricted))
+        if not text or not (bound or operator):
             return "other"
-        first = self.accounts.get(owners[0]) if owners else None
+        first = self.accounts.get(bound[0]) if bound else None
         number = normalize(pdu.source_addr, pdu.source_addr_ton,
                            first.default_region if first is not None else "")
         if number is None:
@@ -267,23 +275,23 @@ class KeywordHandler:
                 await self._optout(pdu, number.e164, owners, {OPERATOR_SCOPE: at_operator})
                 return "optout"
         matches: dict[str, KeywordMatch] = {}
-        for owner in owners:
+        for owner in bound:
             account = self.accounts.get(owner)
             mode = account.keyword_match if account is not None else "whole"
             found = match_keyword(text, self.lists_for(account, number.region), mode)
             if found is not None:
                 matches[owner] = found
         optouts = {o: m for o, m in matches.items() if m.kind == "optout"}
-        if optouts:  # STOPALL too: the accounts on the number called, not "*"
-            await self._optout(pdu, number.e164, owners, optouts)
+        if optouts:  # STOPALL too: the accounts that may send from the number, not "*"
+            await self._optout(pdu, number.e164, bound, optouts)
             return "optout"
         optins = {o: m for o, m in matches.items() if m.kind == "optin"}
         wide = at_operator if at_operator is not None and at_operator.kind == "optin" \
             else next(iter(optins.values()), None)
         if wide is not None:
-            await self._optin(pdu, number.e164, owners, optins, wide)
+            await self._optin(pdu, number.e164, bound, optins, wide)
             return "optin"
-        helps = [o for o, m in matches.items() if m.kind == "help"]
+        helps = [o for o, m in matches.items() if m.kind == "help" and o in owners]
         if helps:
             account = self.accounts.get(helps[0])
             reply = (account.help_reply if account is not None else "") \

@@ -24,6 +24,7 @@ from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.upstream import Sent, SubmitError
 from rules.numbers import normalize
+from rules.senders import AccountSenders, SenderOwnership
 from smpp.constants import CommandStatus
 from smpp.pdu import SubmitSm
 from smpp.segments import TooManyPartsError
@@ -135,6 +136,49 @@ class NormaliseStage:
         message.e164 = number.e164
         message.country = number.region
         return None
+
+
+#: ``MtResult.reason`` of a message whose source address is another account's.
+SENDER_NOT_ALLOWED = "sender_not_allowed"
+
+
+def sender_ownership(accounts: Iterable[Account]) -> SenderOwnership:
+    """The ownership index of the configured accounts' ``numbers`` and ``senders``."""
+    return SenderOwnership(
+        AccountSenders(account.system_id, account.default_region, account.numbers,
+                       account.senders)
+        for account in accounts)
+
+
+class SenderStage:
+    """A source address the account may not use (another account lists it, or this
+    account lists its ``senders`` and this is not one) -> ESME_RINVSRCADR.
+
+    For every message, transactional too: it is about who may use a sender identity.
+    The SMPP server also asks ``refusal`` for each part of a multipart message before
+    reassembly, so no part of such a message is ever answered ESME_ROK.
+    """
+
+    name = "sender"
+
+    def __init__(self, ownership: SenderOwnership, metrics: Metrics) -> None:
+        self.ownership = ownership
+        self.metrics = metrics
+        self._counters: dict[str, Any] = {}
+
+    def refusal(self, account: str, source_addr: str, ton: int) -> MtResult | None:
+        """None when ``account`` may send from ``source_addr``; else the refusal (counted)."""
+        if self.ownership.may_send(account, source_addr, ton):
+            return None
+        counter = self._counters.get(account)
+        if counter is None:
+            counter = self._counters[account] = self.metrics.sender_refused.labels(account)
+        counter.inc()
+        return MtResult(CommandStatus.ESME_RINVSRCADR, reason=SENDER_NOT_ALLOWED)
+
+    def __call__(self, message: Message) -> MtResult | None:
+        template = message.template
+        return self.refusal(message.account, template.source_addr, template.source_addr_ton)
 
 
 class MtPipeline:

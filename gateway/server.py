@@ -43,7 +43,7 @@ from gateway.latency import LatencyBatch
 from gateway.logs import fields
 from gateway.message import Message, new_message_id
 from gateway.metrics import Metrics
-from gateway.mt import MtPipeline, MtResult
+from gateway.mt import MtPipeline, MtResult, SenderStage
 from gateway.smpp_link import LinkHandler, SmppLink
 from gateway.token_bucket import TokenBucket
 from smpp.constants import ESM_UDHI, CommandId, CommandStatus
@@ -114,6 +114,9 @@ class SenderServer:
         #: Notes in Redis of the parts answered before their message completed (set by the
         #: gateway): a kill or a message that never completes then ends in failure receipts.
         self.answered_parts: AnsweredParts | None = None
+        #: Sender ownership (set by the gateway): each part of a multipart submit is checked
+        #: before reassembly; whole messages are checked by the pipeline's own stage.
+        self.source_check: SenderStage | None = None
         #: Called with the account name when a receiver/transceiver binds (DLR queue flush).
         self.on_receiver_bound: Callable[[str], Coroutine[Any, Any, object]] | None = None
 
@@ -326,6 +329,14 @@ class SenderServer:
             message = _single(account.system_id, pdu, info, now)
             self._run(link, pdu, message, started)
             return
+        if self.source_check is not None:
+            # Before reassembly: an earlier part answered ESME_ROK would tell the sender the
+            # message went, from a source that is not its own.
+            refused = self.source_check.refusal(account.system_id, pdu.source_addr,
+                                                pdu.source_addr_ton)
+            if refused is not None:
+                link.respond(pdu, SubmitSmResp(command_status=refused.status))
+                return
         part_id = new_message_id()
         key = (account.system_id, pdu.source_addr, pdu.destination_addr)
         try:

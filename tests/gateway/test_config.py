@@ -358,6 +358,48 @@ def test_explicit_shortcode_must_be_one_of_the_numbers() -> None:
         "accounts[0].shortcode")
 
 
+def test_senders_take_alphanumeric_ids_shortcodes_and_numbers() -> None:
+    senders = ["ACME", "Acme Shop", "36173", "+33757000000", "447700900000"]
+    config = parse_config({"accounts": [{**ACME, "senders": senders}]}, env={})
+    assert config.accounts[0].senders == tuple(senders)
+    assert parse_config({"accounts": [ACME]}, env={}).accounts[0].senders == ()
+
+
+@pytest.mark.parametrize(("entry", "says"), [
+    ("ACME-CORPORATION", "at most 11 characters"),
+    ("AC€ME", "GSM 03.38 default alphabet"),
+    ("ACME{}", "GSM 03.38 default alphabet"),
+    (" ACME", "no leading or trailing spaces"),
+    ("+33 7 57", "expected an alphanumeric sender id such as 'ACME'"),
+    ("12", "expected an alphanumeric sender id such as 'ACME'"),
+    ("", "expected an alphanumeric sender id such as 'ACME'"),
+])
+def test_a_bad_sender_is_refused_with_its_key_path(entry: str, says: str) -> None:
+    path, message = only_problem({"accounts": [{**ACME, "senders": ["ACME", entry]}]})
+    assert path == "accounts[0].senders[1]"
+    assert says in message
+
+
+def test_a_sender_listed_twice_in_one_account_is_refused() -> None:
+    problems = problems_of({"accounts": [{**ACME, "default_region": "FR", "senders": [
+        "ACME", "+33757000000", "acme", "0757000000"]}]})
+    assert set(problems) == {"accounts[0].senders[2]", "accounts[0].senders[3]"}
+    assert "same sender as senders[0] ('ACME')" in problems["accounts[0].senders[2]"]
+    assert "same sender as senders[1] ('+33757000000')" in problems["accounts[0].senders[3]"]
+
+
+def test_a_sender_shared_by_two_accounts_is_allowed() -> None:
+    globex = {"system_id": "globex", "password": "globex1", "senders": ["ACME", "36173"]}
+    config = parse_config({"accounts": [{**ACME, "senders": ["ACME"]}, globex]}, env={})
+    assert [a.senders for a in config.accounts] == [("ACME",), ("ACME", "36173")]
+
+
+def test_senders_from_the_environment() -> None:
+    config = parse_config({"accounts": [ACME]},
+                          env={"STOPGATE_ACCOUNTS_0_SENDERS": "ACME,+33757000000"})
+    assert config.accounts[0].senders == ("ACME", "+33757000000")
+
+
 # --- secrets from files -------------------------------------------------------------
 
 

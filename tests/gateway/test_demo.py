@@ -28,6 +28,8 @@ def test_demo_blocks_the_opted_out_footers_the_rest_and_returns_every_receipt() 
     assert out.count("stat:DELIVRD  for +") == 6  # one receipt per part: the UK text has two
     assert "an id the sender never got" not in out
     assert "POST /v1/messages -> 202" in out
+    # config.toml's globex lists GLOBEX: acme cannot send as it
+    assert "'acme' tries to send as 'GLOBEX' ('globex' lists it) -> refused 0x0000000A" in out
     assert "MO passed on to 'acme': 'STOP'" in out
     # The STOP opted the recipient out: one confirmation, then the next promotion blocked.
     assert "+33612345678 opted out of 'acme' (keyword STOP" in out
