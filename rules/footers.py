@@ -24,7 +24,10 @@ the recipient's country (:data:`OPTOUT_MENTIONS`):
 
 - **FR** (exclusive): only "STOP to a number" counts, because the French code
   of conduct wants the STOP SMS to a shortcode: ``STOP au 36173``,
-  ``STOP 36173``, ``stop sms 36173``, ``STOP SMS au 36 173``, ``STOP : 36173``.
+  ``STOP 36173``, ``stop sms 36173``, ``STOP SMS au 36 173``, ``STOP : 36173``;
+  and only with a number the footer itself gives (the account's shortcode):
+  a STOP to any other number never reaches this gateway, so "STOP au 36180"
+  or "STOP au 06 12 34 56 78" gets the footer (:data:`OWN_NUMBER_ONLY`).
   An opt-out link alone in a French message still gets the footer.
 - **every other country** (``*``), in the usual SMS wording of each language:
 

@@ -293,3 +293,14 @@ async def test_link_footers_speak_the_recipients_language_or_the_accounts_in_bel
     texts = sorted(m.text for m in stack.simulator.messages())
     assert sorted(f"Sale: 30% off\n{footer}" for footer in answers.values()) == texts
     assert all(m.data_coding == 0 and m.parts == 1 for m in stack.simulator.messages())
+
+
+async def test_stop_mo_in_a_national_coding_is_read_as_text_and_opts_out(stack: Stack) -> None:
+    """The national codings are text on the way back too: "STOP" in ISO-8859-5 opts out."""
+    link, _ = await bind_sender(stack.smpp_port)
+    await stack.simulator.inject_mo(FR_4, "36173", "STOP", data_coding=0x06)
+    await eventually(lambda: metric(stack, "stopgate_mo_total", {"kind": "optout"}) == 1,
+                     "the STOP taken")
+    assert (await send_one(link, submit(to=FR_4))).command_status == 0x65  # blocked
+    assert (await send_one(link, submit(to=FR_3))).command_status == 0  # others unaffected
+    await link.unbind()
