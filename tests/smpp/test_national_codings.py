@@ -113,3 +113,22 @@ def test_an_undecodable_iso2022_jp_payload_is_cut_by_octets() -> None:
     segments = split_payload(encoded, 0x0A)
     assert b"".join(segments) == encoded
     assert [len(s) for s in segments] == [134, 69]
+
+
+@PROPERTIES
+@given(coded, kinds, st.sampled_from(["STOP au 36173", "Opt-out: no-s.ms/AbC123xyz"]))
+def test_a_fitted_footer_ends_the_message_and_every_part_decodes_alone(
+    case: tuple[int, str], kind: str, footer: str,
+) -> None:
+    from rules.footers import fit
+
+    data_coding, text = case
+    codec = CODINGS[data_coding]
+    fitted = fit(text, footer, data_coding, concat=kind)  # type: ignore[arg-type]
+    assert fitted.added and fitted.data_coding == data_coding
+    room = 140 if len(fitted.segments) == 1 else 134 if kind != "udh16" else 133
+    for segment in fitted.segments:
+        assert len(segment) <= room
+        segment.decode(codec)
+    assert "".join(s.decode(codec) for s in fitted.segments) == f"{text}\n{footer}"
+    assert fitted.parts_before == segment_count(text, data_coding, concat=kind)  # type: ignore[arg-type]
