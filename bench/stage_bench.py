@@ -64,8 +64,8 @@ CHUNK_PDUS = 64
 #: The proxy's carrier window in the bench (upstream_window): responses come back in
 #: groups no larger than this.
 CARRIER_WINDOW = 1000
-#: A ledger token is 12 base64url characters (9 random octets).
-TOKEN = "AbCdEfGh9"  # 9 base62 characters, as the ledger makes them
+#: A ledger token, as gateway.ledger.new_token makes them.
+TOKEN = "AbCdEfGh9"  # 9 base62 characters
 DEFAULT_JSON = Path(__file__).resolve().parent / "stages.json"
 
 
