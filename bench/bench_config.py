@@ -109,12 +109,7 @@ default_region = "FR"
 default_class = "transactional"
 numbers = ["36100"]
 
-[[footers]]
-country = "FR"
-text = "STOP au {{shortcode}}"
-[[footers]]
-country = "*"
-text = "Opt-out: {{url}}"
+# No [[footers]]: the built-in ones, as an operator who sets none gets them.
 {RULES}""")
 
 

@@ -64,8 +64,8 @@ CHUNK_PDUS = 64
 #: The proxy's carrier window in the bench (upstream_window): responses come back in
 #: groups no larger than this.
 CARRIER_WINDOW = 1000
-#: A ledger token is 12 base64url characters (9 random octets).
-TOKEN = "AbCdEfGhIjKl"
+#: A ledger token, as gateway.ledger.new_token makes them.
+TOKEN = "AbCdEfGh9"  # 9 base62 characters
 DEFAULT_JSON = Path(__file__).resolve().parent / "stages.json"
 
 
@@ -149,8 +149,9 @@ class HotPath:
 
     def token_for(self, message: Message) -> str | None:
         """The token the footer needs (URL footers), as the ledger would hand it over."""
-        return TOKEN if self.policy._needs_url(message.country, bool(self.account.shortcode)) \
-            else None
+        needs = self.policy._needs_url(message.country, bool(self.account.shortcode),
+                                       self.account.language)
+        return TOKEN if needs else None
 
 
 async def _no_tokens(account: str, numbers: list[str], campaign: str | None) -> dict[str, str]:
@@ -178,6 +179,7 @@ def prepare(path: HotPath, count: int) -> list[Flow]:
         flow.footered = footered = replace(flow.message)
         if footered.klass == workload.PROMOTIONAL:
             verdict = path.policy._append_footer(footered, path.account.shortcode,
+                                                 path.account.language,
                                                  path.token_for(footered))
             if verdict is not None or "footer" not in footered.notes:
                 raise SystemExit(f"stage_bench: no footer for {footered.text[:40]!r}")
@@ -334,6 +336,7 @@ def stage_rows(path: HotPath, flows: list[Flow], repeats: int) -> list[Row]:
 
     # 5. footer for the promotional messages that go out
     shortcode = account.shortcode
+    language = account.language
     base_url = path.config.optout.base_url
     footers = path.config.footers
     tokens = [path.token_for(flow.message) for flow in promotional if flow.message]
@@ -342,17 +345,18 @@ def stage_rows(path: HotPath, flows: list[Flow], repeats: int) -> list[Row]:
         copies = [replace(flow.message) for flow in promotional if flow.message]
         for copy in copies:
             copy.text  # noqa: B018 - decoded by classify already in the gateway
-        return lambda: [policy._append_footer(copy, shortcode, token)
+        return lambda: [policy._append_footer(copy, shortcode, language, token)
                         for copy, token in zip(copies, tokens, strict=True)]
     add("footer", "footer (PolicyStage: footer_for, already_has_optout, fit, metric)",
         "promotional", len(promotional), append_footers)
     promo = [(flow.message, token) for flow, token in zip(promotional, tokens, strict=True)
              if flow.message]
     rendered = [footer_for(m.country, footers, url=None if t is None else base_url + t,
-                           shortcode=shortcode) for m, t in promo]
+                           shortcode=shortcode, language=language) for m, t in promo]
     add("footer_for", "  of which footer_for", "promotional", len(promo),
         once(lambda: [footer_for(m.country, footers, url=None if t is None else base_url + t,
-                                 shortcode=shortcode) for m, t in promo]), summed=False)
+                                 shortcode=shortcode, language=language) for m, t in promo]),
+        summed=False)
     pairs = [(m, f) for (m, _), f in zip(promo, rendered, strict=True) if f is not None]
     add("already_has_optout", "  of which already_has_optout", "promotional", len(pairs),
         once(lambda: [already_has_optout(m.text, m.country, f) for m, f in pairs]),

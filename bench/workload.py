@@ -7,7 +7,9 @@ Per 1,000 messages (a *ring*, shuffled once, then cycled):
   explicit service_type or TLV 0x1500;
 - 30 of the promotional ones (10 %) go to numbers in the suppression list and
   must be blocked; every other promotional one must arrive with its footer:
-  ``STOP au 36173`` in France, ``Opt-out: https://no-s.ms/<token>`` elsewhere;
+  ``STOP au 36173`` in France, elsewhere the built-in link footer of the
+  recipient's country (``Abmelden: no-s.ms/<token>``, ``Baja: ...``,
+  ``Opt-out: ...``);
 - 200 are multipart (UDH, 8-bit reference), half of them 2 parts, half 3;
 - recipients in France, the UK, Germany and Spain.
 
@@ -35,7 +37,7 @@ RING = 1000
 SOURCE = "36173"
 SHORTCODE = "36173"
 FOOTER_FR = b"STOP au " + SHORTCODE.encode()
-OPTOUT_BASE_URL = "https://no-s.ms/"
+OPTOUT_BASE_URL = "no-s.ms/"  # the built-in optout.base_url
 FOOTER_URL = OPTOUT_BASE_URL.encode()
 #: Numbers of one country range a stream may use (disjoint slices).
 STREAM_SPAN = 1_000_000

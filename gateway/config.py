@@ -54,6 +54,7 @@ from gateway.config_values import (
     hostname,
     http_url,
     keywords,
+    language,
     ledger,
     not_empty,
     operator_number,
@@ -69,6 +70,7 @@ from gateway.config_values import (
     template,
     token,
 )
+from gateway.optout_text import LANGUAGE_OF_REGION
 from rules.senders import listed_key
 
 __all__ = [
@@ -209,7 +211,9 @@ class Policy:
 class Optout:
     """Opt-out links and the replies to keyword MOs."""
 
-    base_url: Annotated[str, Check(base_url)] = "https://no-s.ms/"
+    #: Printed as given: a bare host ("no-s.ms/") keeps footers short and handsets still
+    #: link it; write "https://..." to print the scheme (see README, "The opt-out policy").
+    base_url: Annotated[str, Check(base_url)] = "no-s.ms/"
     #: One confirmation MT after a keyword opt-out or opt-in that changed state.
     confirm_reply: bool = True
     confirm_text: str = ("You will no longer receive marketing messages from us. "
@@ -259,6 +263,9 @@ class Account:
     password: Annotated[str, SECRET, Check(smpp_string(8))] = field(default="", repr=False)
     api_key: Annotated[str, SECRET, Check(token)] = field(default="", repr=False)
     default_region: Annotated[str, Check(region)] = "FR"
+    #: ISO 639-1; picks the footer in countries of several languages. Default: the main
+    #: language of default_region (ACCOUNT_LANGUAGE), else "en".
+    language: Annotated[str, Check(language)] = ""
     default_class: Literal["auto", "promotional", "transactional"] = "auto"
     numbers: Annotated[tuple[str, ...], Check(each(sender_number))] = ()
     #: Sender ids it may send from besides ``numbers`` (empty: any source no other account
@@ -283,6 +290,9 @@ class Account:
             object.__setattr__(self, "shortcode", digits)
         if not self.display_name:
             object.__setattr__(self, "display_name", self.system_id)
+        if not self.language:
+            object.__setattr__(self, "language",
+                               ACCOUNT_LANGUAGE.get(self.default_region, "en"))
 
     def validate(self) -> Iterator[tuple[str, str]]:
         if not self.password and not self.api_key:
@@ -309,10 +319,12 @@ Country = Annotated[str, Check(region_or_default)]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Footer:
-    """The opt-out footer for one destination country ('*' = every other)."""
+    """The opt-out footer for one destination country ('*' = every other); with a
+    language, only for accounts of that language (countries of several languages)."""
 
     country: Country
     text: Annotated[str, Check(template("url", "shortcode"))]
+    language: Annotated[str, Check(language)] = ""
 
 
 SPEC_OPTOUT = ("STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
@@ -359,8 +371,29 @@ class Rule:
                          f"{', '.join(self.MATCHERS)} (for a catch-all set policy.unclassified)")
 
 
+#: The main language of an account's default_region: its language when none is given.
+ACCOUNT_LANGUAGE = {**LANGUAGE_OF_REGION, "PT": "pt", "BR": "pt", "AO": "pt", "MZ": "pt"}
+
+_LINK_TEXT = {
+    "de": "Abmelden: {url}",
+    "es": "Baja: {url}",
+    "fr": "Désinscription : {url}",
+    "it": "Disiscriviti: {url}",
+    "nl": "Afmelden: {url}",
+    "pt": "Cancelar: {url}",
+}
+#: The built-in footers: France's STOP to the shortcode; an opt-out link in the language
+#: of the recipient's country; in a country of several languages, in the account's
+#: language (an account of another language gets the "*" one).
 DEFAULT_FOOTERS = (
     Footer(country="FR", text="STOP au {shortcode}"),
+    *(Footer(country=country, text=_LINK_TEXT[lang])
+      for country, lang in (("ES", "es"), ("DE", "de"), ("AT", "de"), ("IT", "it"),
+                            ("NL", "nl"), ("PT", "pt"))),
+    *(Footer(country=country, language=lang, text=_LINK_TEXT[lang])
+      for country, langs in (("BE", ("nl", "fr", "de")), ("CH", ("de", "fr", "it")),
+                             ("LU", ("fr", "de")), ("CA", ("fr",)))
+      for lang in langs),
     Footer(country="*", text="Opt-out: {url}"),
 )
 DEFAULT_KEYWORDS = (KeywordSet(country="*"),)
@@ -376,7 +409,7 @@ class Config:
     accounts: Annotated[tuple[Account, ...], Unique("system_id", "api_key")] = ()
     policy: Policy = Policy()
     optout: Optout = Optout()
-    footers: Annotated[tuple[Footer, ...], Unique("country")] = DEFAULT_FOOTERS
+    footers: tuple[Footer, ...] = DEFAULT_FOOTERS  # (country, language) unique: _check_footers
     keywords: Annotated[tuple[KeywordSet, ...], Unique("country")] = DEFAULT_KEYWORDS
     rules: Annotated[tuple[Rule, ...], Unique("id")] = ()
     smpp: Smpp = Smpp()
@@ -416,6 +449,22 @@ def _check_references(raw: Mapping[str, Any], parts: Mapping[str, Any],
                                         f"unknown account {name!r}; {known}"))
 
 
+def _check_footers(parts: Mapping[str, Any], problems: list[Problem]) -> None:
+    """One footer per (country, language): a second one could never be chosen."""
+    seen: dict[tuple[str, str], int] = {}
+    for index, entry in enumerate(parts.get("footers", ())):
+        if entry is None:
+            continue
+        key = (entry.country, entry.language)
+        if key in seen:
+            what = f"country {entry.country!r}" + (
+                f" with language {entry.language!r}" if entry.language else "")
+            problems.append(Problem(f"footers[{index}].country",
+                                    f"duplicate {what} (also footers[{seen[key]}])"))
+        else:
+            seen[key] = index
+
+
 def _check_admin_key(parts: Mapping[str, Any], problems: list[Problem]) -> None:
     """A sender's api_key must never open the operator's routes."""
     http = parts.get("http")
@@ -434,6 +483,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     parts = build_parts(Config, raw, "", problems) or {}
     _check_references(raw, parts, problems)
     _check_admin_key(parts, problems)
+    _check_footers(parts, problems)
     if problems:
         raise ConfigError(annotate(problems, origins))
     return Config(**parts)

@@ -145,11 +145,43 @@ def http_url(value: str) -> str:
     return value
 
 
+#: Characters a link may use in a footer: the same octet in GSM 03.38, ASCII and Latin-1,
+#: so the link arrives whole whichever of them a carrier takes data_coding 0 for ("_",
+#: "@", "$", "~", "[", "]" and the like differ).
+LINK_SAFE = frozenset(string.ascii_letters + string.digits + "!\"#%&'()*+,-./:;<=>?")
+
+
 def base_url(value: str) -> str:
-    """A public http(s) base for opt-out links, ending in '/' so a token can follow."""
+    """A public base for opt-out links, ending in '/' so a token can follow: an http(s)
+    URL, or a bare host and path ("no-s.ms/") printed as is, which handsets still link."""
+    example = "'no-s.ms/' or 'https://no-s.ms/'"
     if not value:
-        raise Invalid("expected an http:// or https:// URL such as 'https://no-s.ms/', got ''")
-    return http_url(value).rstrip("/") + "/"
+        raise Invalid(f"expected a link base such as {example}, got ''")
+    if "://" in value:
+        http_url(value)
+    else:
+        host = urlsplit("https://" + value).hostname
+        if not host or "." not in host:
+            raise Invalid(f"expected a link base such as {example}, got {value!r}")
+    unsafe = sorted({c for c in value if c not in LINK_SAFE})
+    if unsafe:
+        raise Invalid(f"{' '.join(map(repr, unsafe))} would not survive every carrier's reading "
+                      f"of data_coding 0 (GSM 03.38, ASCII or Latin-1); use letters, digits "
+                      f"and -./: only, such as {example}")
+    return value.rstrip("/") + "/"
+
+
+def base_url_host(value: str) -> str:
+    """The host of a checked base_url, lower-cased ("no-s.ms" for "no-s.ms/" too)."""
+    return urlsplit(value if "://" in value else "https://" + value).netloc.lower()
+
+
+def language(value: str) -> str:
+    """An ISO 639-1 language code ("fr"), lower-cased; empty = not given."""
+    if value and not re.fullmatch(r"[a-z]{2}", value.lower()):
+        raise Invalid(f"expected a two-letter ISO 639-1 language code such as 'fr' or 'nl', "
+                      f"got {value!r}")
+    return value.lower()
 
 
 def redis_url(value: str) -> str:

@@ -248,7 +248,8 @@ async def _follow_link(
     """The UK recipient follows the link in their footer, confirms, and says why."""
     uk = next(m for m in CAMPAIGN if m.to.startswith("+44"))
     received = _to(simulator, uk.to)
-    found = re.search(r"https?://\S+/([A-Za-z0-9_-]{12})", received[0].text) if received else None
+    found = (re.search(r"(?:https?://)?[\w.-]+/(\w{9}|[\w-]{12})\b", received[0].text)
+             if received else None)
     if found is None:
         say("[link]    no opt-out link found in the UK message")
         return

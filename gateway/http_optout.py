@@ -76,9 +76,10 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.config import Config
+from gateway.config_values import base_url_host
 from gateway.http_api import client_gone, route_of
 from gateway.http_guard import client_key
-from gateway.ledger import REASONS, AsyncLedger, TokenInfo
+from gateway.ledger import REASONS, TOKEN_RE, AsyncLedger, TokenInfo
 from gateway.logs import fields
 from gateway.optout_text import LANGUAGE_OF_REGION, LANGUAGES, TEXT
 from gateway.suppressions import Suppressions
@@ -93,8 +94,8 @@ GUESS_ADDRESSES = 50_000  # addresses remembered (LRU)
 GUESS_DELAY = 0.05  # seconds a 429 answer waits
 MAX_REASON_TEXT = 200
 SECRET_KEY = "optout_secret"
-_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
-_TOKEN_PATTERN = "{token:[A-Za-z0-9_-]{12}}"
+#: New tokens (9 base62 characters) and those of links sent before them (12 base64url).
+_TOKEN_PATTERN = "{token:[A-Za-z0-9]{9}|[A-Za-z0-9_-]{12}}"
 #: What a form field of ours can look like; anything else is a malformed form (400).
 _CSRF_SHAPE = re.compile(r"[0-9]{1,12}\.[A-Za-z0-9_-]{1,64}")
 _EVENT_SHAPE = re.compile(r"[0-9]{1,18}")
@@ -261,7 +262,7 @@ class OptoutPages:
         self.suppressions = suppressions
         self.names = {account.system_id: html.escape(account.display_name)
                       for account in config.accounts}
-        base_host = urlsplit(config.optout.base_url).netloc.lower()
+        base_host = base_url_host(config.optout.base_url)
         self.base_hosts = frozenset({base_host} if base_host else ())
         self.limiter = GuessLimiter()
         self.secret = b""
@@ -317,7 +318,7 @@ class OptoutPages:
         charged; a real token's is refunded)."""
         token = request.match_info.get("token", "")
         info = None
-        if len(token) == 12 and _TOKEN_CHARS.issuperset(token):
+        if TOKEN_RE.fullmatch(token):
             info = await self.ledger.resolve_token(token)
         if info is None:
             return self._missing(request)

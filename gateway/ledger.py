@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
+import secrets
+import string
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
@@ -124,6 +127,31 @@ class OptEvent:
         check_source(self.source)
         if self.at is not None and self.at.utcoffset() is None:
             raise ValueError("OptEvent.at must be timezone-aware (UTC)")
+
+
+
+# --- opt-out link tokens -----------------------------------------------------------------
+
+#: The characters of new tokens: base62, the same octets in GSM 03.38, ASCII and Latin-1,
+#: so a link survives a carrier that reads data_coding 0 as any of them ("_" is 0x11 in
+#: GSM 03.38 and 0x5F in ASCII; "-" is safe but "_" is not, so neither is used).
+TOKEN_ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+#: Characters of a new token: 62**9 is about 2**53.6 (53 random bits; >= 48 wanted).
+TOKEN_LENGTH = 9
+#: Every token a link may carry: new ones (9 base62 characters), and the 12 base64url
+#: characters (72 bits) of the links sent before them, which keep resolving.
+TOKEN_RE = re.compile(r"[A-Za-z0-9]{9}|[A-Za-z0-9_-]{12}")
+_TOKEN_SPACE = len(TOKEN_ALPHABET) ** TOKEN_LENGTH
+
+
+def new_token() -> str:
+    """A fresh opt-out link token: TOKEN_LENGTH base62 characters from ``secrets``."""
+    value = secrets.randbelow(_TOKEN_SPACE)
+    digits = []
+    for _ in range(TOKEN_LENGTH):
+        value, digit = divmod(value, 62)
+        digits.append(TOKEN_ALPHABET[digit])
+    return "".join(digits)
 
 
 @dataclass(frozen=True, slots=True)

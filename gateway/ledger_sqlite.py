@@ -54,8 +54,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -67,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.ledger import (
+    TOKEN_RE,
     ImportResult,
     LedgerError,
     OptEvent,
@@ -78,6 +77,7 @@ from gateway.ledger import (
     SuppressionRow,
     TokenInfo,
     check_source,
+    new_token,
 )
 
 __all__ = ["MIGRATIONS", "SqliteLedger", "from_micros", "to_micros", "webhook_payload"]
@@ -159,8 +159,6 @@ _CLAIM = f"""
 #: Numbers per import transaction: big enough to amortise the fsync, small enough that a
 #: STOP waiting for the write lock waits well under a second.
 IMPORT_CHUNK = 50_000
-_TOKEN_BYTES = 9  # 72 random bits -> 12 base64url characters
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{12}")
 _BUSY_TIMEOUT_S = 10.0
 #: The SQL key of each report grouping (plain SQL a PostgreSQL ledger can mirror).
 _REPORT_KEYS = {
@@ -506,7 +504,7 @@ class SqliteLedger:
                     break
                 try:
                     self._create_tokens(account, missing, campaign)
-                except sqlite3.IntegrityError:  # a 72-bit collision: draw again
+                except sqlite3.IntegrityError:  # a 53-bit collision: draw again
                     continue
                 tokens.update(self._tokens(account, missing))
                 missing = [number for number in missing if number not in tokens]
@@ -534,11 +532,11 @@ class SqliteLedger:
             # (account, number)); a clash on the token itself raises and rolls back.
             cur.executemany("INSERT INTO tokens VALUES (?, ?, ?, ?, ?) "
                             "ON CONFLICT (account, number) DO NOTHING",
-                            [(secrets.token_urlsafe(_TOKEN_BYTES), account, number, campaign,
+                            [(new_token(), account, number, campaign,
                               created) for number in numbers])
 
     def resolve_token(self, token: str) -> TokenInfo | None:
-        if not isinstance(token, str) or not _TOKEN.fullmatch(token):
+        if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
             return None
         rows = self._read("SELECT account, number, campaign FROM tokens WHERE token = ?",
                           (token,))

@@ -201,7 +201,7 @@ class PolicyStage:
         self.is_ready = is_ready
         self.accounts: Mapping[str, Account] = {a.system_id: a for a in config.accounts}
         self.classifier = Classifier(config.rules, unclassified=config.policy.unclassified)
-        self._url_footer: dict[tuple[str, bool], bool] = {}
+        self._url_footer: dict[tuple[str, bool, str], bool] = {}
         self._footer_counters: dict[str, Any] = {}
         self._receipts: set[asyncio.Future[None]] = set()
         self._unknown_logged_at = -_UNKNOWN_LOG_EVERY
@@ -320,18 +320,19 @@ class PolicyStage:
             verdict.settle(None)
             return
         shortcode = account.shortcode if account is not None else ""
-        if not self._needs_url(message.country, bool(shortcode)):
-            verdict.settle(self._append_footer(message, shortcode, None))
+        language = account.language if account is not None else ""
+        if not self._needs_url(message.country, bool(shortcode), language):
+            verdict.settle(self._append_footer(message, shortcode, language, None))
             return
         token = self.tokens.cached(message.account, message.e164)
         if token is not None:
-            verdict.settle(self._append_footer(message, shortcode, token))
+            verdict.settle(self._append_footer(message, shortcode, language, token))
             return
         self.tokens.fetch(message.account, message.e164, message.campaign,
-                          partial(self._token_fetched, message, shortcode, verdict))
+                          partial(self._token_fetched, message, shortcode, language, verdict))
 
-    def _token_fetched(self, message: Message, shortcode: str, verdict: Deferred,
-                       token: str | BaseException) -> None:
+    def _token_fetched(self, message: Message, shortcode: str, language: str,
+                       verdict: Deferred, token: str | BaseException) -> None:
         if isinstance(token, BaseException):  # the ledger failed: "system error"
             log.error("no opt-out link token for a promotional message", extra=fields(
                 "optout_token_failed", account=message.account, message_id=message.id,
@@ -339,17 +340,18 @@ class PolicyStage:
             verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
             return
         try:
-            verdict.settle(self._append_footer(message, shortcode, token))
+            verdict.settle(self._append_footer(message, shortcode, language, token))
         except Exception:
             log.exception("footer failed", extra=fields(
                 "policy_failed", stage="footer", account=message.account,
                 message_id=message.id, country=message.country))
             verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
 
-    def _append_footer(self, message: Message, shortcode: str, token: str | None
-                       ) -> MtResult | None:
+    def _append_footer(self, message: Message, shortcode: str, language: str,
+                       token: str | None) -> MtResult | None:
         url = None if token is None else self.config.optout.base_url + token
-        footer = footer_for(message.country, self.config.footers, url=url, shortcode=shortcode)
+        footer = footer_for(message.country, self.config.footers, url=url, shortcode=shortcode,
+                            language=language)
         if footer is None:
             return None
         text = message.text
@@ -376,13 +378,14 @@ class PolicyStage:
             self.metrics.footer_extra_segments.inc(fitted.extra_segments)
         return None
 
-    def _needs_url(self, country: str, has_shortcode: bool) -> bool:
+    def _needs_url(self, country: str, has_shortcode: bool, language: str) -> bool:
         """Whether the footer this country gets uses {url} (so a token is needed)."""
-        key = (country, has_shortcode)
+        key = (country, has_shortcode, language)
         needs = self._url_footer.get(key)
         if needs is None:
             probe = footer_for(
-                country, self.config.footers, url="\0", shortcode="1" if has_shortcode else None
+                country, self.config.footers, url="\0", shortcode="1" if has_shortcode else None,
+                language=language,
             )
             needs = self._url_footer[key] = probe is not None and "\0" in probe.text
         return needs

@@ -24,7 +24,10 @@ the recipient's country (:data:`OPTOUT_MENTIONS`):
 
 - **FR** (exclusive): only "STOP to a number" counts, because the French code
   of conduct wants the STOP SMS to a shortcode: ``STOP au 36173``,
-  ``STOP 36173``, ``stop sms 36173``, ``STOP SMS au 36 173``, ``STOP : 36173``.
+  ``STOP 36173``, ``stop sms 36173``, ``STOP SMS au 36 173``, ``STOP : 36173``;
+  and only with a number the footer itself gives (the account's shortcode):
+  a STOP to any other number never reaches this gateway, so "STOP au 36180"
+  or "STOP au 06 12 34 56 78" gets the footer (:data:`OWN_NUMBER_ONLY`).
   An opt-out link alone in a French message still gets the footer.
 - **every other country** (``*``), in the usual SMS wording of each language:
 
@@ -50,6 +53,7 @@ So "baja" alone (Spanish for "low") or "stop" alone do not count.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 import unicodedata
@@ -82,13 +86,17 @@ __all__ = [
 
 
 class FooterLike(Protocol):
-    """A ``[[footers]]`` entry: ISO alpha-2 country (or "*") and template text."""
+    """A ``[[footers]]`` entry: ISO alpha-2 country (or "*"), template text, and the
+    account language it is for (ISO 639-1, "" = every account)."""
 
     @property
     def country(self) -> str: ...
 
     @property
     def text(self) -> str: ...
+
+    @property
+    def language(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,19 +151,23 @@ def footer_for(
     *,
     url: str | None,
     shortcode: str | None,
+    language: str = "",
 ) -> Footer | None:
     """The footer for a recipient in ``country``, or None when it gets none.
 
     The first entry for that country (case-insensitive), else the first "*"
-    entry; an entry whose placeholders cannot be filled (``{shortcode}`` without
-    a shortcode, ``{url}`` without a url) is skipped and the search goes on. An
-    entry with empty text means "no footer": None.
+    entry, among the entries without a language and those whose language is the
+    sending account's ``language`` (so a country of several languages, such as
+    Belgium, takes the account's); an entry whose placeholders cannot be filled
+    (``{shortcode}`` without a shortcode, ``{url}`` without a url) is skipped and
+    the search goes on. An entry with empty text means "no footer": None.
     """
     wanted = country.upper()
     values = {"url": url or None, "shortcode": shortcode or None}
-    found = _first(wanted, footers, values) if wanted and wanted != "*" else None
+    language = language.lower()
+    found = _first(wanted, footers, values, language) if wanted and wanted != "*" else None
     if found is None:
-        found = _first("*", footers, values)
+        found = _first("*", footers, values, language)
     if found is None:
         return None
     index, entry, text = found
@@ -165,10 +177,12 @@ def footer_for(
 
 
 def _first(
-    wanted: str, footers: Sequence[FooterLike], values: dict[str, str | None]
+    wanted: str, footers: Sequence[FooterLike], values: dict[str, str | None], language: str
 ) -> tuple[int, FooterLike, str] | None:
     for index, entry in enumerate(footers):
         if entry.country.upper() != wanted:
+            continue
+        if entry.language and entry.language.lower() != language:
             continue
         text = _render(entry.text, values)
         if text is not None:
@@ -214,8 +228,8 @@ OPTOUT_MENTIONS: Final[dict[str, tuple[tuple[str, str, str], ...]]] = {
         (
             "fr",
             "stop",
-            rf"{_STOP}(?:\s*(?:sms|pub))?(?:\s*(?:au|a|:)\s*(?:(?:numero|no|n°)\s*)?{_NUMBER}"
-            rf"|\s*{_BARE_NUMBER})",
+            rf"{_STOP}(?:\s*(?:sms|pub))?(?:\s*(?:au|a|:)\s*(?:(?:numero|no|n°)\s*)?"
+            rf"(?P<number>{_NUMBER})|\s*(?P<bare>{_BARE_NUMBER}))",
         ),
     ),
     "*": (
@@ -270,20 +284,59 @@ def _fold(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
 
 
+#: Countries where a "STOP to a number" mention only counts when it names the footer's
+#: own number: a STOP sent to any other number never reaches this gateway, so the
+#: recipient could not opt out through it.
+OWN_NUMBER_ONLY: Final = frozenset({"FR"})
+_NUMBER_RE: Final = re.compile(_NUMBER)
+_NOT_DIGIT: Final = re.compile(r"\D")
+
+
 def already_has_optout(text: str, country: str, footer: Footer) -> bool:
     """Whether ``text`` already carries ``footer`` or an opt-out mention for ``country``.
 
-    The rendered footer is compared ignoring case, accents and whitespace;
-    mentions are those of :data:`OPTOUT_MENTIONS` for the country.
+    The rendered footer is compared ignoring case, accents and whitespace, and
+    must not run on into more letters or digits ("STOP au 361730" is not "STOP au
+    36173"); mentions are those of :data:`OPTOUT_MENTIONS` for the country. In
+    :data:`OWN_NUMBER_ONLY` countries a "STOP to a number" mention counts only
+    when its number (spaces and dots ignored) is one the rendered footer gives.
     """
     folded = _fold(text)
     wanted = _fold(footer.text)
-    if wanted and "".join(wanted.split()) in "".join(folded.split()):
+    if wanted and _contains_footer("".join(folded.split()), "".join(wanted.split())):
         return True
-    mentions = _MENTIONS.get(country.upper()) or _MENTIONS["*"]
+    upper = country.upper()
+    mentions = _MENTIONS.get(upper) or _MENTIONS["*"]
+    if upper in OWN_NUMBER_ONLY:
+        own = _numbers_of(footer.text)
+        return bool(own) and any(
+            keyword in folded and any(
+                _NOT_DIGIT.sub("", found.group("number") or found.group("bare") or "") in own
+                for found in pattern.finditer(folded)
+            )
+            for keyword, pattern in mentions
+        )
     return any(
         keyword in folded and pattern.search(folded) is not None for keyword, pattern in mentions
     )
+
+
+def _contains_footer(squeezed_text: str, squeezed_footer: str) -> bool:
+    if not squeezed_footer:
+        return True  # a footer of whitespace alone is in every text
+    start = squeezed_text.find(squeezed_footer)
+    while start != -1:
+        end = start + len(squeezed_footer)
+        if end == len(squeezed_text) or not squeezed_text[end].isalnum():
+            return True
+        start = squeezed_text.find(squeezed_footer, start + 1)
+    return False
+
+
+@functools.lru_cache(maxsize=64)
+def _numbers_of(footer_text: str) -> frozenset[str]:
+    """The numbers a footer gives, digits only: {"36173"} for "STOP au 36 173"."""
+    return frozenset(_NOT_DIGIT.sub("", found) for found in _NUMBER_RE.findall(footer_text))
 
 
 # --- fitting the footer into the message ---------------------------------------------
@@ -308,6 +361,16 @@ def ucs2_form(data_coding: int) -> int:
     return data_coding
 
 
+#: Alphabets a message keeps whatever its footer: UCS-2 has nowhere wider to go, and a
+#: sender that chose a national coding (JIS, Cyrillic, Hebrew, ISO-2022-JP, EUC-JP,
+#: KS C 5601) chose it for its carrier and handsets, so a footer that coding cannot
+#: carry is refused rather than turning the message into UCS-2 behind its back.
+_KEEP_CODING: Final = frozenset({
+    Alphabet.UCS2, Alphabet.JIS, Alphabet.CYRILLIC, Alphabet.HEBREW, Alphabet.ISO2022JP,
+    Alphabet.KANJI_EXT, Alphabet.KSC5601,
+})
+
+
 def fit(
     text: str,
     footer: str,
@@ -319,10 +382,13 @@ def fit(
     """``text`` + ``separator`` + ``footer`` as one message, cut into parts for ``concat``.
 
     The footer ends the whole message. The result keeps ``data_coding`` when it
-    can carry the footer and separator, else the whole message goes to UCS-2
-    (:func:`ucs2_form`). Segments respect the per-part room of ``concat`` and
-    never split a GSM escape or a UTF-16 surrogate pair. Binary messages, and
-    messages the footer would push beyond 255 parts, are left unchanged.
+    can carry the footer and separator, else a GSM, IA5 or Latin-1 message goes
+    whole to UCS-2 (:func:`ucs2_form`); a UCS-2 or national-coding message is left
+    unchanged ("unencodable_footer"). Segments respect the per-part room of
+    ``concat`` and never split a GSM escape, a UTF-16 surrogate pair or a
+    multibyte character (ISO-2022-JP parts are encoded one by one). Binary
+    messages, and messages the footer would push beyond 255 parts, are left
+    unchanged.
     """
     alphabet = alphabet_of(data_coding)
     if alphabet is Alphabet.BINARY:
@@ -342,7 +408,7 @@ def fit(
         # whole pairs, UTF-16BE has no BOM): encoding the tail alone is enough.
         payload = head + encode_text(tail_text, data_coding)
     except UnencodableError:
-        if alphabet is Alphabet.UCS2:
+        if alphabet in _KEEP_CODING:
             return _unchanged(text, data_coding, concat, "unencodable_footer", head)
         out_coding = ucs2_form(data_coding)
         try:

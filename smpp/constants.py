@@ -158,6 +158,10 @@ class DataCoding(IntEnum):
     cyrillic = 0x06
     hebrew = 0x07
     ucs2 = 0x08
+    pictogram = 0x09
+    iso2022_jp = 0x0A  # "ISO-2022-JP (Music Codes)" in SMPP 3.4 5.2.19
+    kanji_ext = 0x0D  # Extended Kanji JIS (X 0212-1990)
+    ksc5601 = 0x0E
 
 
 class MessageState(IntEnum):

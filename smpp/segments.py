@@ -16,7 +16,7 @@ from typing import TypeAlias
 
 from .constants import ESM_UDHI, Tag
 from .pdu import Tlvs
-from .text import CONCAT_UDH_LENGTH, ConcatKind, encode_text, segment_ends
+from .text import CONCAT_UDH_LENGTH, ConcatKind, encode_text, segments_of
 
 __all__ = [
     "IEI_CONCAT_8BIT",
@@ -234,7 +234,8 @@ def split_payload(
 
     One segment if it fits a single part; else as many as the per-part room
     after the ``udh`` concatenation header (and ``extra_ies``) allows, never
-    separating a GSM escape sequence or a UTF-16 surrogate pair.
+    separating a GSM escape sequence, a UTF-16 surrogate pair or the octets of a
+    multibyte character; ISO-2022-JP parts are each encoded alone (segments_of).
     """
     extra = _ies_length(extra_ies)
     single_udh = 1 + extra if extra_ies else 0
@@ -243,15 +244,12 @@ def split_payload(
             raise TooManyPartsError(f"{len(encoded)} octets exceed one message_payload TLV")
         return [encoded]
     part_udh = CONCAT_UDH_LENGTH[udh] + extra
-    ends = segment_ends(
+    segments = segments_of(
         encoded, data_coding, single_udh_length=single_udh, part_udh_length=part_udh
     )
-    if len(ends) > MAX_PARTS:
-        raise TooManyPartsError(f"message needs {len(ends)} parts, more than {MAX_PARTS}")
-    if len(ends) == 1:
-        return [encoded]
-    starts = [0, *ends[:-1]]
-    return [encoded[start:end] for start, end in zip(starts, ends, strict=True)]
+    if len(segments) > MAX_PARTS:
+        raise TooManyPartsError(f"message needs {len(segments)} parts, more than {MAX_PARTS}")
+    return segments
 
 
 def split_text(

@@ -5,15 +5,29 @@ SMPP 3.4 data_coding 0 is GSM 03.38 here (stopgate's SMSC default), 1 IA5
 character outside the BMP (an emoji) travels as a surrogate pair of two code
 units, as every handset since 2010 expects. The GSM 03.38 data coding scheme
 groups that carriers use for flash and message-waiting messages (0x10-0x7F and
-0xC0-0xFF, 23.038 section 4) are read for their alphabet too. Every other
-value is binary: its octets map one to one onto U+0000-U+00FF, which is
+0xC0-0xFF, 23.038 section 4) are read for their alphabet too.
+
+The national codings of SMPP 3.4 section 5.2.19 are text as well, in the byte
+form their countries' SMSCs use: 5 JIS X 0208 as Shift_JIS, 6 ISO-8859-5
+(Cyrillic), 7 ISO-8859-8 (Latin/Hebrew), 0x0A ISO-2022-JP, 0x0D JIS X 0212 as
+EUC-JP (the common encoding that carries it; it also carries JIS X 0208 and
+ASCII), 0x0E KS C 5601 as EUC-KR. They take 140 octets a part like Latin-1;
+a cut never separates the octets of one character, and an ISO-2022-JP message
+is cut into parts that each start and end in ASCII (every part is encoded on
+its own, so each decodes alone).
+
+Every other value (2, 4, 9 pictograms, the reserved 0x0B/0x0C/0x0F, the binary
+DCS groups) is binary: its octets map one to one onto U+0000-U+00FF, which is
 lossless and never fails, but is not text to judge or footer (see is_text).
 """
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from enum import Enum
-from typing import Literal, TypeAlias
+from itertools import accumulate
+from typing import Final, Literal, TypeAlias
 
 from .constants import DataCoding
 from .gsm import ESCAPE, UnencodableError, decode_gsm, encode_gsm, gsm_septets
@@ -30,6 +44,7 @@ __all__ = [
     "part_capacity",
     "segment_count",
     "segment_ends",
+    "segments_of",
     "units",
 ]
 
@@ -53,6 +68,12 @@ class Alphabet(Enum):
     IA5 = "IA5"
     LATIN1 = "Latin-1"
     UCS2 = "UCS-2"
+    JIS = "JIS X 0208 (Shift_JIS)"
+    CYRILLIC = "Cyrillic (ISO-8859-5)"
+    HEBREW = "Latin/Hebrew (ISO-8859-8)"
+    ISO2022JP = "ISO-2022-JP"
+    KANJI_EXT = "JIS X 0212 (EUC-JP)"
+    KSC5601 = "KS C 5601 (EUC-KR)"
     BINARY = "binary"
 
 
@@ -67,6 +88,12 @@ def _alphabet_table() -> tuple[Alphabet, ...]:
     table[DataCoding.ia5] = Alphabet.IA5
     table[DataCoding.latin1] = Alphabet.LATIN1
     table[DataCoding.ucs2] = Alphabet.UCS2
+    table[DataCoding.jis] = Alphabet.JIS
+    table[DataCoding.cyrillic] = Alphabet.CYRILLIC
+    table[DataCoding.hebrew] = Alphabet.HEBREW
+    table[DataCoding.iso2022_jp] = Alphabet.ISO2022JP
+    table[DataCoding.kanji_ext] = Alphabet.KANJI_EXT
+    table[DataCoding.ksc5601] = Alphabet.KSC5601
     for dcs in range(0x10, 0x80):
         if not dcs & 0x20:  # bit 5 set: compressed, which no one implements
             table[dcs] = _dcs_alphabet(dcs)
@@ -85,7 +112,25 @@ _CODECS = {
     Alphabet.IA5: "ascii",
     Alphabet.LATIN1: "latin-1",
     Alphabet.UCS2: "utf-16-be",
+    Alphabet.JIS: "shift_jis",
+    Alphabet.CYRILLIC: "iso8859_5",
+    Alphabet.HEBREW: "iso8859_8",
+    Alphabet.ISO2022JP: "iso2022_jp",
+    Alphabet.KANJI_EXT: "euc_jp",
+    Alphabet.KSC5601: "euc_kr",
     Alphabet.BINARY: "latin-1",
+}
+#: One character of each multibyte coding, as octets: a cut goes between two matches.
+#: EUC-KR spells a syllable KS C 5601 lacks as four pairs (filler 0xA4D4 and three jamo),
+#: which decode as one character and so stay together.
+_MULTIBYTE: Final[dict[Alphabet, re.Pattern[bytes]]] = {
+    Alphabet.JIS: re.compile(rb"[\x81-\x9f\xe0-\xfc][\x40-\x7e\x80-\xfc]|[\x00-\xff]"),
+    Alphabet.KANJI_EXT: re.compile(
+        rb"\x8f[\xa1-\xfe][\xa1-\xfe]|[\x8e\xa1-\xfe][\xa1-\xfe]|[\x00-\xff]"
+    ),
+    Alphabet.KSC5601: re.compile(
+        rb"\xa4\xd4(?:\xa4[\xa1-\xfe]){3}|[\xa1-\xfe][\xa1-\xfe]|[\x00-\xff]"
+    ),
 }
 
 
@@ -171,8 +216,16 @@ def segment_ends(
     if total <= part_capacity(data_coding, single_udh_length) * unit:
         return [total]
     step = part_capacity(data_coding, part_udh_length) * unit
-    if step < 2 * unit:
+    if step < 2 * unit or (alphabet in _WIDE and step < _WIDEST_CHARACTER):
         raise ValueError(f"a UDH of {part_udh_length} octets leaves no room for text")
+    if alphabet is Alphabet.ISO2022JP:
+        reencoded = _iso2022_parts(encoded, step)
+        if reencoded is not None:
+            # Offsets into the parts as re-encoded (segments_of), each starting in ASCII.
+            return list(accumulate(len(part) for part in reencoded))
+    pattern = _MULTIBYTE.get(alphabet)
+    if pattern is not None:
+        return _character_cuts(encoded, step, pattern)
     ends: list[int] = []
     start = 0
     while total - start > step:
@@ -186,6 +239,79 @@ def segment_ends(
         start = end
     ends.append(total)
     return ends
+
+
+#: Alphabets whose characters take several octets, and the most one character takes
+#: (an ISO-2022-JP part may need 3 octets of escape in and 3 out around a character).
+_WIDE: Final = frozenset({Alphabet.JIS, Alphabet.KANJI_EXT, Alphabet.KSC5601,
+                          Alphabet.ISO2022JP})
+_WIDEST_CHARACTER: Final = 8
+
+
+def segments_of(
+    encoded: bytes, data_coding: int, *, single_udh_length: int = 0, part_udh_length: int = 6
+) -> list[bytes]:
+    """The parts ``encoded`` is cut into (see segment_ends), as octets.
+
+    For every coding but ISO-2022-JP these are slices of ``encoded``. An ISO-2022-JP
+    message longer than one part is encoded again part by part, so that every part
+    starts and ends in ASCII and decodes alone; its parts, joined, decode to the
+    same text as ``encoded`` (an undecodable one is cut by octets, as binary).
+    """
+    if (
+        _ALPHABETS[data_coding & 0xFF] is Alphabet.ISO2022JP
+        and len(encoded) > part_capacity(data_coding, single_udh_length)
+    ):
+        step = part_capacity(data_coding, part_udh_length)
+        if step < _WIDEST_CHARACTER:
+            raise ValueError(f"a UDH of {part_udh_length} octets leaves no room for text")
+        reencoded = _iso2022_parts(encoded, step)
+        if reencoded is not None:
+            return reencoded
+    ends = segment_ends(encoded, data_coding, single_udh_length=single_udh_length,
+                        part_udh_length=part_udh_length)
+    if len(ends) == 1:
+        return [encoded]
+    starts = [0, *ends[:-1]]
+    return [encoded[start:end] for start, end in zip(starts, ends, strict=True)]
+
+
+def _character_cuts(encoded: bytes, step: int, pattern: re.Pattern[bytes]) -> list[int]:
+    """Cuts at most ``step`` octets apart, each between two characters of ``pattern``."""
+    bounds = [found.end() for found in pattern.finditer(encoded)]
+    ends: list[int] = []
+    start = 0
+    total = len(encoded)
+    while total - start > step:
+        end = bounds[bisect_right(bounds, start + step) - 1]
+        ends.append(end)
+        start = end
+    ends.append(total)
+    return ends
+
+
+def _iso2022_parts(encoded: bytes, step: int) -> list[bytes] | None:
+    """``encoded`` (ISO-2022-JP) as parts of at most ``step`` octets, each encoded alone,
+    or None if it does not decode (the caller then cuts it by octets)."""
+    try:
+        text = encoded.decode("iso2022_jp")
+    except UnicodeDecodeError:
+        return None
+    parts: list[bytes] = []
+    start = 0
+    while start < len(text):
+        # The longest run of characters whose encoding fits: encoded length only grows
+        # with the run, so a binary search over the run's length finds it.
+        low, high = 1, min(len(text) - start, step)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if len(text[start:start + middle].encode("iso2022_jp")) <= step:
+                low = middle
+            else:
+                high = middle - 1
+        parts.append(text[start:start + low].encode("iso2022_jp"))
+        start += low
+    return parts
 
 
 def _escape_starts_at(encoded: bytes, index: int) -> bool:

@@ -77,7 +77,8 @@ def test_sink_counts_a_multipart_message_once_with_its_footer() -> None:
 
 
 @pytest.mark.parametrize(("text", "fr", "url"), [
-    (b"Sale now on\nOpt-out: https://no-s.ms/AbC123", 0, 1),
+    (b"Sale now on\nOpt-out: no-s.ms/AbC123xyz", 0, 1),
+    (b"Rebajas\nBaja: no-s.ms/AbC123xyz", 0, 1),
     (b"Your code is 123456", 0, 0),
 ])
 def test_sink_tells_footers_apart(text: bytes, fr: int, url: int) -> None:

@@ -74,12 +74,17 @@ def test_defaults_are_the_spec_defaults() -> None:
     assert config.policy.on_blocked == "reject"
     assert config.policy.blocked_status == 0x00000065
     assert config.policy.fail_closed is True
-    assert config.optout.base_url == "https://no-s.ms/"
+    # Issue 12: links go bare ("no-s.ms/<token>"), shorter; handsets still link them.
+    assert config.optout.base_url == "no-s.ms/"
     assert config.optout.confirm_reply is True
     assert config.optout.help_reply
-    assert [(f.country, f.text) for f in config.footers] == [
-        ("FR", "STOP au {shortcode}"), ("*", "Opt-out: {url}"),
-    ]
+    # SPEC's two footers first and last; issue 12 adds links in the recipient's language
+    # (several-language countries by the account's) in between.
+    footers = [(f.country, f.language, f.text) for f in config.footers]
+    assert footers[0] == ("FR", "", "STOP au {shortcode}")
+    assert footers[-1] == ("*", "", "Opt-out: {url}")
+    assert ("ES", "", "Baja: {url}") in footers
+    assert ("BE", "fr", "Désinscription : {url}") in footers
     assert config.upstreams == () and config.accounts == () and config.rules == ()
     assert config.dlr.id_map_ttl == 72 * 3600
 
@@ -596,3 +601,56 @@ def test_ledger_busy_timeout_that_is_not_a_positive_duration_is_refused(value: o
     path, message = only_problem({"storage": {"ledger_busy_timeout": value}})
     assert path == "storage.ledger_busy_timeout"
     assert message.startswith("expected a duration")
+
+
+# --- issue 12: footers by language, link bases that survive every carrier ------------------
+
+
+def test_footers_may_repeat_a_country_for_different_account_languages() -> None:
+    config = parse_config({"footers": [
+        {"country": "BE", "language": "nl", "text": "Afmelden: {url}"},
+        {"country": "BE", "language": "FR", "text": "Désinscription : {url}"},
+        {"country": "*", "text": "Opt-out: {url}"},
+    ]}, env={})
+    assert [f.language for f in config.footers] == ["nl", "fr", ""]
+
+
+def test_the_same_country_and_language_twice_is_refused() -> None:
+    with pytest.raises(ConfigError) as error:
+        parse_config({"footers": [
+            {"country": "BE", "language": "nl", "text": "Afmelden: {url}"},
+            {"country": "be", "language": "NL", "text": "Uitschrijven: {url}"},
+        ]}, env={})
+    assert "footers[1].country: duplicate country 'BE' with language 'nl' (also footers[0])" \
+        in str(error.value)
+
+
+def test_an_accounts_language_defaults_to_its_regions_and_can_be_given() -> None:
+    config = parse_config({"accounts": [
+        {"system_id": "a", "password": "p", "default_region": "BE"},
+        {"system_id": "b", "password": "p", "default_region": "BE", "language": "FR"},
+        {"system_id": "c", "password": "p", "default_region": "PT"},
+        {"system_id": "d", "password": "p", "default_region": "GB"},
+    ]}, env={})
+    assert [a.language for a in config.accounts] == ["nl", "fr", "pt", "en"]
+    with pytest.raises(ConfigError, match=r"accounts\[0\]\.language: expected a two-letter"):
+        parse_config({"accounts": [{"system_id": "a", "password": "p", "language": "fra"}]},
+                     env={})
+
+
+@pytest.mark.parametrize("value", ["no-s.ms", "no-s.ms/", "https://no-s.ms", "http://x.example/o/"])
+def test_a_link_base_may_be_bare_or_http(value: str) -> None:
+    config = parse_config({"optout": {"base_url": value}}, env={})
+    assert config.optout.base_url == value.rstrip("/") + "/"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [("https://x.example/opt_out/", "'_' would not survive"),
+     ("x.example/~o/", "'~' would not survive"),
+     ("localhost/", "expected a link base"),
+     ("ftp://x.example/", "expected an http:// or https:// URL")],
+)
+def test_a_link_base_a_carrier_could_break_is_refused(value: str, reason: str) -> None:
+    with pytest.raises(ConfigError, match=reason):
+        parse_config({"optout": {"base_url": value}}, env={})

@@ -326,7 +326,7 @@ def test_import_of_50000_numbers(ledger: SqliteLedger, path: Path) -> None:
 
 # --- opt-out link tokens --------------------------------------------------------------
 
-TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{12}")  # 12 base64url characters = 72 bits
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9]{9}")  # 9 base62 characters = 53.6 bits (issue 12)
 
 
 def test_a_token_is_unique_per_account_and_number(ledger: SqliteLedger) -> None:
@@ -354,7 +354,8 @@ def test_tokens_are_random_with_at_least_48_bits(ledger: SqliteLedger) -> None:
     tokens = ledger.tokens_for("acme", numbers(2_000))
     assert len(set(tokens.values())) == 2_000
     assert all(TOKEN_SHAPE.fullmatch(t) for t in tokens.values())
-    assert len(set("".join(tokens.values()))) == 64  # the whole alphabet shows up: random
+    # The whole base62 alphabet shows up (random), and nothing else (issue 12: no "_"/"-").
+    assert len(set("".join(tokens.values()))) == 62
 
 
 def test_tokens_for_many_numbers_agree_with_token_for(ledger: SqliteLedger) -> None:
@@ -687,3 +688,26 @@ def test_a_reason_on_the_optout_itself_reaches_its_open_webhook(ledger: SqliteLe
         "timestamp": "2026-11-23T15:04:05Z", "unsubscribed_number": ALICE,
         "source": "link", "event": "optout", "account": "acme", "campaign": "bf",
         "keyword": None, "reason": "not_relevant", "number_called": None}
+
+
+def test_new_tokens_are_base62_the_same_octets_in_gsm_ascii_and_latin1(
+    ledger: SqliteLedger,
+) -> None:
+    from smpp.gsm import encode_gsm
+
+    tokens = ledger.tokens_for("acme", [f"+3361234{i:04d}" for i in range(500)])
+    assert len(set(tokens.values())) == 500
+    for token in tokens.values():
+        assert TOKEN_SHAPE.fullmatch(token)
+        assert encode_gsm(token) == token.encode("ascii") == token.encode("latin-1")
+
+
+def test_tokens_of_links_already_sent_keep_resolving(ledger: SqliteLedger, path: Path) -> None:
+    old = "Ab_9-xY_z0-Q"  # the 12 base64url characters tokens had before issue 12
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)",
+                   (old, "acme", ALICE, "spring", 0))
+    assert ledger.resolve_token(old) == TokenInfo("acme", ALICE, "spring")
+    assert ledger.token_for("acme", ALICE) == old  # the recipient keeps their link
+    for malformed in ("Ab_9-xY_z", "Ab_9-xY_z0-Q0", "AbC123xy!"):
+        assert ledger.resolve_token(malformed) is None

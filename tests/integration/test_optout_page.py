@@ -8,8 +8,10 @@ the same HTML forms by parsing them, as a browser without JavaScript would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import secrets
+import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -26,7 +28,7 @@ from tests.integration.senders import eventually
 
 GB = "+447400123456"
 DE = "+4915123456789"
-LINK = re.compile(r"https://no-s\.ms/([A-Za-z0-9_-]{12})")
+LINK = re.compile(r"no-s\.ms/([A-Za-z0-9]{9})\b")
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 EVENT = re.compile(r'name="event" value="(\d+)"')
 STOPGATE = Path(sys.executable).parent / "stopgate"
@@ -249,3 +251,33 @@ async def test_reports_by_day_and_source_and_the_cli(
     table = [line.split() for line in result.stdout.splitlines()[1:]]
     assert table == [["source", "optouts", "optins"], ["api", "1", "0"], ["cli", "1", "0"],
                      ["keyword", "1", "1"], [table[4][0]], ["total", "3", "1"]]
+
+
+async def test_links_sent_before_base62_tokens_keep_working_beside_new_ones(
+        stack: Stack, http: aiohttp.ClientSession) -> None:
+    """Issue 12: new links are 9 base62 characters; the 12-character base64url tokens of
+    links already sent (with '_' and '-') still open their page and opt out, by both routes."""
+    from gateway.ledger import sqlite_file
+
+    new = await link_for(http, stack, GB)
+    assert re.fullmatch(r"[A-Za-z0-9]{9}", new)
+    path = sqlite_file(stack.gateway.config.storage.ledger, stack.gateway.config.server.data_dir)
+    assert path is not None
+    old, number = "Ab_9-xY_z0-Q", "+447400123499"  # a token as the ledger wrote it before
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)",
+                   (old, "acme", number, "spring", 0))
+    for route in (f"/o/{old}", f"/{old}", f"/o/{new}", f"/{new}"):
+        status, page, _ = await get_page(http, stack, route)
+        assert status == 200 and "ACME Shoes" in page, route
+    for near in ("/o/Ab_9-xY_z", f"/o/{new}0", f"/o/{new[:-1]}_"):  # neither shape: 404
+        assert (await get_page(http, stack, near))[0] == 404, near
+
+    _, page, _ = await get_page(http, stack, f"/{old}")
+    csrf = CSRF.search(page)
+    assert csrf
+    status, done = await post_form(http, stack, f"/{old}", {"csrf": csrf.group(1)},
+                                   Origin=stack.http_url)
+    assert status == 200 and "You are unsubscribed" in done
+    assert await suppressed(stack, number) == ["acme"]
+    assert await suppressed(stack, GB) == []  # the new link's recipient is untouched

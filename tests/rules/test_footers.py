@@ -27,6 +27,7 @@ from smpp.text import (
 class Entry:
     country: str
     text: str
+    language: str = ""
 
 
 FOOTERS = (Entry("FR", "STOP au {shortcode}"), Entry("*", "Opt-out: {url}"))
@@ -110,11 +111,10 @@ def test_the_gateway_config_entries_are_footer_like() -> None:
         "Soldes -30%\nSTOP\tau\n36173",
         "Soldes -30% ce week-end ! Stop SMS 36173",
         "Soldes -30% ce week-end ! STOP à 36173",
-        "Soldes -30% ce week-end ! STOP 38200",  # another shortcode still lets them opt out
         "Soldes -30% ce week-end ! STOP au numéro 36173",
     ],
 )
-def test_french_text_that_already_says_stop_to_a_number_keeps_it(text: str) -> None:
+def test_french_text_that_already_says_stop_to_the_footers_own_number_keeps_it(text: str) -> None:
     assert already_has_optout(text, "FR", STOP_FR)
 
 
@@ -127,6 +127,12 @@ def test_french_text_that_already_says_stop_to_a_number_keeps_it(text: str) -> N
         "Désinscription : https://acme.fr/u",  # France wants STOP to a shortcode
         "On ne s'arrête pas : stop aux prix hauts !",
         "Bus stop 12",
+        # Issue 12: STOP to another number never reaches this gateway: not the footer.
+        "Soldes -30% ce week-end ! STOP 38200",
+        "Soldes -30% ce week-end ! STOP au 36180",
+        "Soldes -30% ce week-end ! STOP au 06 12 34 56 78",
+        "Soldes -30% ce week-end ! STOP au 361730",
+        "Soldes -30% ce week-end ! STOP SMS au 3617",
     ],
 )
 def test_french_text_without_stop_to_a_number_gets_the_footer(text: str) -> None:
@@ -426,3 +432,124 @@ def _reassemble(segments: list[bytes], kind: ConcatKind) -> bytes:
             payloads.append(info.payload)
     return b"".join(payloads)
 
+
+
+# --- issue 12: the footer's own number, languages, national codings ---------------------------
+
+
+def test_french_stop_mention_counts_only_with_the_number_a_literal_footer_gives() -> None:
+    literal = Footer("STOP SMS au 38 200", "FR", "footers[0]")
+    assert already_has_optout("Promo ! stop au 38200", "FR", literal)
+    assert not already_has_optout("Promo ! STOP au 36173", "FR", literal)
+
+
+def test_french_link_footer_counts_no_stop_mention_at_all() -> None:
+    link = Footer("Désinscription : no-s.ms/AbC123xyz", "FR", "footers[0]")
+    assert not already_has_optout("Promo ! STOP au 36173", "FR", link)
+    assert already_has_optout("Promo !\nDésinscription : no-s.ms/AbC123xyz", "FR", link)
+
+
+def test_the_rendered_footer_must_not_run_on_into_another_token() -> None:
+    # (In France, where no link wording counts as a mention of its own.)
+    link = Footer("Désinscription : no-s.ms/AbC123xyz", "FR", "footers[1]")
+    assert not already_has_optout("Promo ! Désinscription : no-s.ms/AbC123xyzQ", "FR", link)
+    assert already_has_optout("Promo ! Désinscription : no-s.ms/AbC123xyz.", "FR", link)
+    stop = Footer("STOP au 36173", "FR", "footers[0]")
+    assert not already_has_optout("Promo ! STOP au 361735", "FR", stop)
+
+
+LANGUAGE_FOOTERS = (
+    Entry("FR", "STOP au {shortcode}"),
+    Entry("BE", "Afmelden: {url}", "nl"),
+    Entry("BE", "Désinscription : {url}", "FR"),
+    Entry("*", "Opt-out: {url}"),
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("nl", f"Afmelden: {URL}"), ("fr", f"Désinscription : {URL}"), ("de", f"Opt-out: {URL}"),
+     ("", f"Opt-out: {URL}")],
+)
+def test_a_country_of_several_languages_takes_the_accounts(language: str, expected: str) -> None:
+    footer = footer_for("BE", LANGUAGE_FOOTERS, url=URL, shortcode="36173", language=language)
+    assert footer is not None and footer.text == expected
+
+
+def test_a_language_entry_never_applies_to_an_account_of_another_language() -> None:
+    footers = (Entry("*", "Désinscription : {url}", "fr"), Entry("*", "Opt-out: {url}"))
+    assert footer_for("GB", footers, url=URL, shortcode=None, language="en") == Footer(
+        f"Opt-out: {URL}", "*", "footers[1]")
+    assert footer_for("GB", footers, url=URL, shortcode=None, language="fr") == Footer(
+        f"Désinscription : {URL}", "*", "footers[0]")
+
+
+@pytest.mark.parametrize(
+    ("country", "language", "expected"),
+    [
+        ("FR", "fr", "STOP au 36173"),
+        ("ES", "fr", f"Baja: {URL}"),
+        ("DE", "en", f"Abmelden: {URL}"),
+        ("AT", "en", f"Abmelden: {URL}"),
+        ("IT", "fr", f"Disiscriviti: {URL}"),
+        ("NL", "fr", f"Afmelden: {URL}"),
+        ("PT", "fr", f"Cancelar: {URL}"),
+        ("BE", "nl", f"Afmelden: {URL}"),
+        ("BE", "fr", f"Désinscription : {URL}"),
+        ("CH", "it", f"Disiscriviti: {URL}"),
+        ("CA", "fr", f"Désinscription : {URL}"),
+        ("CA", "en", f"Opt-out: {URL}"),
+        ("GB", "fr", f"Opt-out: {URL}"),
+    ],
+)
+def test_default_footers_speak_the_recipients_language(
+    country: str, language: str, expected: str
+) -> None:
+    from gateway.config import Config
+
+    footer = footer_for(country, Config().footers, url=URL, shortcode="36173", language=language)
+    assert footer is not None and footer.text == expected
+    # Every default footer stays in GSM 03.38: it never turns a message into UCS-2.
+    assert gsm_septets(expected) is not None
+
+
+def test_every_default_footer_is_recognised_in_a_text_that_already_carries_it() -> None:
+    from gateway.config import Config
+
+    for entry in Config().footers:
+        footer = footer_for(entry.country if entry.country != "*" else "GB", [entry], url=URL,
+                            shortcode="36173", language=entry.language)
+        assert footer is not None
+        assert already_has_optout(f"Sale!\n{footer.text}", entry.country, footer)
+
+
+@pytest.mark.parametrize(
+    ("data_coding", "text", "codec"),
+    [
+        (0x05, "日本語のセール、今週末だけ。" * 12, "shift_jis"),
+        (0x06, "Распродажа в эти выходные! " * 8, "iso8859_5"),
+        (0x07, "מבצע בסוף השבוע הזה! " * 9, "iso8859_8"),
+        (0x0A, "日本語のセール、今週末だけ。abc" * 10, "iso2022_jp"),
+        (0x0D, "日本語のセール丂、今週末だけ。" * 10, "euc_jp"),
+        (0x0E, "이번 주말 세일! 똠 " * 16, "euc_kr"),
+    ],
+)
+def test_national_codings_carry_the_footer_in_their_own_coding(
+    data_coding: int, text: str, codec: str
+) -> None:
+    fitted = fit(text, "STOP au 36173", data_coding)
+    assert fitted.added and fitted.data_coding == data_coding and not fitted.switched_to_ucs2
+    assert fitted.parts_after > 1
+    for segment in fitted.segments:
+        assert len(segment) <= 134
+        segment.decode(codec)  # strict: every part decodes on its own
+    assert "".join(s.decode(codec) for s in fitted.segments) == text + "\nSTOP au 36173"
+
+
+@pytest.mark.parametrize("data_coding", [0x05, 0x06, 0x07, 0x0A, 0x0D, 0x0E])
+def test_a_footer_a_national_coding_cannot_carry_is_refused_not_turned_into_ucs2(
+    data_coding: int,
+) -> None:
+    fitted = fit("Sale", "Opt-out \U0001f6d1 no-s.ms/AbC123xyz", data_coding)  # in none
+    assert not fitted.added and fitted.reason == "unencodable_footer"
+    assert fitted.data_coding == data_coding

@@ -107,7 +107,15 @@ def test_units_names_the_unencodable_character() -> None:
         (0x02, Alphabet.BINARY),
         (0x03, Alphabet.LATIN1),
         (0x04, Alphabet.BINARY),
-        (0x05, Alphabet.BINARY),  # JIS: not supported as text
+        (0x05, Alphabet.JIS),  # SMPP 3.4 5.2.19 national codings: text (issue 12)
+        (0x06, Alphabet.CYRILLIC),
+        (0x07, Alphabet.HEBREW),
+        (0x09, Alphabet.BINARY),  # pictograms
+        (0x0A, Alphabet.ISO2022JP),
+        (0x0B, Alphabet.BINARY),  # reserved
+        (0x0D, Alphabet.KANJI_EXT),
+        (0x0E, Alphabet.KSC5601),
+        (0x0F, Alphabet.BINARY),  # reserved
         (0x08, Alphabet.UCS2),
         (0x10, Alphabet.GSM),  # flash (class 0), default alphabet
         (0x14, Alphabet.BINARY),
@@ -130,7 +138,7 @@ def test_flash_gsm_text_encodes_like_data_coding_zero() -> None:
 
 def test_binary_codings_map_octets_one_to_one_and_never_fail() -> None:
     every = bytes(range(256))
-    for data_coding in (0x02, 0x04, 0x05, 0x09, 0xF4):
+    for data_coding in (0x02, 0x04, 0x09, 0x0B, 0x0C, 0x0F, 0xF4):
         text = decode_text(every, data_coding)
         assert len(text) == 256
         assert encode_text(text, data_coding) == every
