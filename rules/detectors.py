@@ -47,7 +47,10 @@ from collections.abc import Iterable
 
 from rules import cues
 
-__all__ = ["PROMOTIONAL", "TRANSACTIONAL", "VERDICTS", "detect", "fold", "fold_words"]
+__all__ = [
+    "PROMOTIONAL", "TRANSACTIONAL", "VERDICTS", "detect", "detect_words", "fold", "fold_words",
+    "words",
+]
 
 PROMOTIONAL = "promotional"
 TRANSACTIONAL = "transactional"
@@ -258,12 +261,25 @@ _CUES_BEFORE, _CUES_AFTER = 12, 6
 _LONG_WORD = 9
 
 
+def words(text: str) -> tuple[list[str], str]:
+    """The masked, folded words of ``text``, as a list and as one space-padded string.
+
+    What every table here is matched against (and rules.offers'): computed once per
+    message and handed to :func:`detect_words`.
+    """
+    tokens = _WORD.findall(_mask(_fold_ascii(text)))
+    return tokens, f" {' '.join(tokens)} "
+
+
 def detect(text: str) -> tuple[str, str] | None:
     """(class, rule) from the wording of ``text``; None when it says nothing either way."""
-    tokens = _WORD.findall(_mask(_fold_ascii(text)))
+    return detect_words(*words(text), text)
+
+
+def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | None:
+    """:func:`detect` on the :func:`words` of ``text`` (already computed by the caller)."""
     if not tokens:
         return None
-    norm = f" {' '.join(tokens)} "
     present = _WORD_SET.intersection(tokens)
     t_score = p_score = flags = 0
     for word in present:
