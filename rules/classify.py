@@ -42,7 +42,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from rules.detectors import PROMOTIONAL, TRANSACTIONAL, VERDICTS, detect_words, fold, words
-from rules.offers import find_offer_words
+from rules.offers import find_offer_words, without_false_friends
 
 __all__ = [
     "CLASSES", "OFFER_RULE", "PROMOTIONAL", "TRANSACTIONAL", "Classification", "Classifier",
@@ -232,7 +232,7 @@ Analysis = tuple[str | None, tuple[str, str] | None]
 
 def analyse(text: str) -> Analysis:
     """(the offer cue, the detectors' verdict) of a text: one pass of rules.detectors.words."""
-    tokens, norm = words(text)
+    tokens, norm = without_false_friends(*words(text))
     return find_offer_words(tokens, norm), detect_words(tokens, norm, text)
 
 

@@ -34,7 +34,9 @@ How it decides, in order:
    it is a payment; a percentage adds 1 to marketing when no transactional word
    scored ("80% of your data used" is a notice); a link adds 1 to marketing when
    marketing already scored; an emoji adds 1 to marketing. The higher score wins
-   (``detector:transactional`` or ``detector:marketing``); a tie goes to marketing,
+   (``detector:transactional`` or ``detector:marketing``); a tie at 1 (one generic
+   word such as "shop" or an emoji against one transactional word; not a price) is a
+   notice; any other tie goes to marketing,
    because a promotional message that slips through to an opted-out recipient is the
    failure stopgate exists to prevent; both scores at 0 is no decision (None).
 """
@@ -187,7 +189,9 @@ _DISCOUNT = 8
 _MONEY_CONTEXT = 16
 
 _Cue = tuple[int, int, int]  # (transactional weight, promotional weight, flags)
-_PLACEHOLDERS = frozenset({"qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref"})
+_PLACEHOLDERS = frozenset({
+    "qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref", "qnotoffer",
+})
 
 
 class _Table:
@@ -224,6 +228,7 @@ def _build() -> _Table:
     table.add(cues.MONEY_CONTEXT, flags=_MONEY_CONTEXT)
     table.add(("qdisc",), p=2, flags=_DISCOUNT)
     table.add(("qpct",), flags=_DISCOUNT)
+    table.add(("qnotoffer",), t=1)  # a false friend of an offer (rules.offers.NOT_OFFERS)
     return table
 
 
@@ -316,7 +321,8 @@ def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | N
 
     if " stop " in norm and _OPTOUT_SHORTCODE.search(norm):
         p_score += 3
-    if " qmoney " in norm and not flags & _MONEY_CONTEXT:
+    priced = " qmoney " in norm and not flags & _MONEY_CONTEXT
+    if priced:
         p_score += 1
     if not t_score and " qpct " in norm:
         p_score += 1  # "20% on everything"; but "80% of your data used" is a notice
@@ -324,7 +330,9 @@ def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | N
         p_score += 1
     if t_score >= p_score and not text.isascii() and _EMOJI.search(text):
         p_score += 1
-    if t_score > p_score:
+    if t_score > p_score or (t_score == p_score == 1 and not priced):
+        # 1 to 1: one generic marketing word ("shop", "weekend") or an emoji against one
+        # transactional word is a notice, not marketing (issue 12).
         return _TRANSACTIONAL
     if p_score:
         return _MARKETING

@@ -53,7 +53,8 @@ from collections.abc import Iterable
 
 from rules.detectors import fold_words, words
 
-__all__ = ["OFFER_CUES", "NOT_OFFERS", "find_offer", "find_offer_words"]
+__all__ = ["NOT_OFFER", "NOT_OFFERS", "OFFER_CUES", "find_offer", "find_offer_words",
+           "without_false_friends"]
 
 Table = dict[str, tuple[str, ...]]
 
@@ -149,7 +150,7 @@ NOT_OFFERS: Table = {
         "feel free", "toll free", "toll-free", "free of charge", "free msg", "free message",
         "free text", "free sms", "free to", "hands-free", "sugar-free", "free up", "free space",
         "your offer", "offer was accepted", "offer has been accepted", "job offer",
-        "the sale of", "sale of your", "sale completed", "upgrade to version", "upgraded to",
+        "the sale of", "sale of your", "sale completed", "offer was accepted", "upgrade to version", "upgraded to",
         "system upgrade", "network upgrade", "software upgrade", "upgrade works",
         "upgrade is scheduled", "your upgrade", "free parking", "deal with",
     ),
@@ -163,11 +164,13 @@ NOT_OFFERS: Table = {
         "cancelación gratuita", "cancelación gratis", "cancelar gratis", "llamada gratuita",
         "llamada gratis", "número gratuito", "sms gratuito", "mensaje gratuito", "tu oferta",
         "su oferta", "oferta de empleo", "oferta de trabajo", "una oferta por tu",
+        "una oferta de qmoney por", "han hecho una oferta",
         "aparcamiento gratuito", "parking gratuito",
     ),
     "de": (
         "kostenlose stornierung", "kostenlos stornieren", "kostenfrei stornieren",
-        "kostenlos anrufen", "kostenlose rufnummer", "kostenlose sms", "ihr angebot",
+        "kostenlos anrufen", "kostenlose rufnummer",
+        "uns kostenlos an", "kostenlos erreichbar", "kostenlose sms", "ihr angebot",
         "dein angebot", "angebot nr", "angebot wurde", "kostenlos parken",
         "ihre offerte", "die offerte",
     ),
@@ -178,13 +181,14 @@ NOT_OFFERS: Table = {
     ),
     "nl": (
         "gratis annuleren", "kosteloos annuleren", "gratis annulering", "gratis bellen",
-        "gratis nummer", "uw offerte", "je offerte", "jouw offerte", "de offerte",
+        "gratis nummer", "bel gratis", "uw offerte", "je offerte", "jouw offerte", "de offerte",
         "offerte aanvraag", "gratis parkeren",
     ),
     "pt": (
         "cancelamento gratuito", "cancelamento grátis", "cancelar grátis", "chamada gratuita",
         "número gratuito", "linha gratuita", "sms gratuito", "a sua oferta", "sua oferta",
         "oferta de emprego", "estacionamento gratuito",
+        "recebeu uma oferta", "uma oferta de qmoney pela",
     ),
 }
 
@@ -228,11 +232,11 @@ class _Phrases:
             return self.words[word]
         return None
 
-    def remove(self, tokens: set[str], norm: str) -> str:
+    def remove(self, tokens: set[str], norm: str, by: str) -> str:
         for key in self.keys.intersection(tokens):
             for phrase, _ in self.phrases[key]:
                 if phrase in norm:
-                    norm = norm.replace(phrase, " ")
+                    norm = norm.replace(phrase, by)
         return norm
 
 
@@ -242,17 +246,32 @@ if _NOT.words:  # a single word here would hide that word everywhere
     raise ValueError(f"rules.offers.NOT_OFFERS: single words {sorted(_NOT.words)}")
 
 
+#: What a NOT_OFFERS phrase becomes: rules.detectors scores it as a transactional word
+#: (a cancellation policy, a free phone number, a bid received belong to service messages).
+NOT_OFFER = "qnotoffer"
+_NOT_OFFER = f" {NOT_OFFER} "
+
+
+def without_false_friends(tokens: list[str], norm: str) -> tuple[list[str], str]:
+    """rules.detectors.words() of a message with its NOT_OFFERS phrases replaced by
+    :data:`NOT_OFFER` (unchanged, the same objects, when it has none: the common case)."""
+    if _NOT.keys.isdisjoint(tokens):
+        return tokens, norm
+    cleaned = _NOT.remove(set(tokens), norm, _NOT_OFFER)
+    if cleaned is norm:
+        return tokens, norm
+    return cleaned.split(), cleaned
+
+
 def find_offer(text: str) -> str | None:
     """The offer cue ``text`` carries ("N% off", "promo code", "gratis"...), or None."""
-    return find_offer_words(*words(text))
+    return find_offer_words(*without_false_friends(*words(text)))
 
 
 def find_offer_words(tokens: list[str], norm: str) -> str | None:
-    """:func:`find_offer` on rules.detectors.words() of a message."""
+    """:func:`find_offer` on rules.detectors.words() of a message, false friends already
+    taken out by :func:`without_false_friends`."""
     present = set(tokens)
     if _CUES.word_set.isdisjoint(present) and _CUES.keys.isdisjoint(present):
         return None  # most transactional messages: two set tests
-    if not _NOT.keys.isdisjoint(present):
-        norm = _NOT.remove(present, norm)
-        present = set(norm.split())
     return _CUES.first(present, norm)
