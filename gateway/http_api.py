@@ -74,6 +74,12 @@ suppression cache is complete and the ledger commits writes; the same body with
 ``suppression_cache``: rebuilding, redis_unreachable, not_verified; ``ledger``:
 locked, disk_full, read_only, io_error, closed, error. Never a secret or a number.
 ``GET /metrics``: Prometheus text format.
+``GET /v1/reports/mislabelled`` (operator): the messages each account labelled
+transactional although their text carries an offer (forwarded: the explicit class
+wins), counted since this start, every worker included -- the JSON view of
+``stopgate_mt_offer_as_transactional_total``::
+
+    200 {"accounts": {"acme": 12}, "total": 12}
 
 The operator's routes: with ``http.admin_key`` set, ``/metrics`` needs
 ``Authorization: Bearer <admin_key>`` (401 otherwise, like a sender route) and
@@ -259,6 +265,7 @@ class HttpApi:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/metrics", self.prometheus)
+        app.router.add_get("/v1/reports/mislabelled", self.mislabelled)
         if self.suppressions is not None:
             from gateway.http_suppressions import SuppressionRoutes  # it imports this module
 
@@ -364,6 +371,17 @@ class HttpApi:
             body=self.metrics.render(), content_type="text/plain", charset="utf-8",
             headers={"X-Content-Type-Options": "nosniff"},
         )
+
+
+    async def mislabelled(self, request: web.Request) -> web.Response:
+        """GET /v1/reports/mislabelled (operator): see the module docstring."""
+        if not self.is_admin(request):
+            self.metrics.http_unauthorized.labels("admin").inc()
+            return error(401, "unauthorized", "send 'Authorization: Bearer <http.admin_key>'",
+                         {"WWW-Authenticate": 'Bearer realm="stopgate-admin"'})
+        counts = self.metrics.counts("stopgate_mt_offer_as_transactional", "account")
+        accounts = {account: n for account, n in sorted(counts.items()) if n}
+        return json_response({"accounts": accounts, "total": sum(accounts.values())})
 
 
 def _refusal(result: MtResult) -> web.Response:

@@ -33,7 +33,8 @@ How it decides, in order:
    currency adds 1 to marketing unless money words (payment, balance, refund...) say
    it is a payment; a percentage adds 1 to marketing when no transactional word
    scored ("80% of your data used" is a notice); a link adds 1 to marketing when
-   marketing already scored; an emoji adds 1 to marketing. The higher score wins
+   marketing already scored; an emoji adds 1 to marketing when nothing
+   transactional scored (a parcel emoji does not tip a notice). The higher score wins
    (``detector:transactional`` or ``detector:marketing``); a tie at 1 (one generic
    word such as "shop" or an emoji against one transactional word; not a price) is a
    notice; any other tie goes to marketing,
@@ -328,7 +329,9 @@ def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | N
         p_score += 1  # "20% on everything"; but "80% of your data used" is a notice
     if p_score and " qurl " in norm:
         p_score += 1
-    if t_score >= p_score and not text.isascii() and _EMOJI.search(text):
+    # An emoji is marketing's only when nothing transactional was said: a parcel emoji
+    # must not tip a notice (issue 12).
+    if not t_score and not text.isascii() and _EMOJI.search(text):
         p_score += 1
     if t_score > p_score or (t_score == p_score == 1 and not priced):
         # 1 to 1: one generic marketing word ("shop", "weekend") or an emoji against one

@@ -94,14 +94,16 @@ OFFER_CUES: Table = {
         "gratuitement", "offert", "offerte", "offerts", "offertes", "offre spéciale",
         "offre exclusive", "offre limitée", "offre valable", "offre de bienvenue",
         "offre réservée", "offre promotionnelle", "cette offre", "nos offres", "offres",
-        "offre du moment", "profitez de l'offre", "moitié prix", "points doublés", "double points", "points bonus", "points en plus",
+        "offre du moment", "profitez de l'offre", "moitié prix", "points doublés", "double points",
+        "points bonus", "points en plus",
         "pré-approuvé", "pré-accordé", "préaccordé", "préapprouvé", "économisez",
         "jusqu'à qpct", "jusqu'à qdisc",
     ),
     "es": (
         "descuento", "descuentos", "dto", "código promocional", "código descuento",
         "código de descuento", "cupón", "cupones", "rebajas", "oferta", "ofertas",
-        "promoción", "promociones", "promocional", "gran liquidación", "liquidación total", "chollo", "chollos", "gratis",
+        "promoción", "promociones", "promocional", "gran liquidación", "liquidación total",
+        "chollo", "chollos", "gratis",
         "gratuito", "gratuita", "gratuitos", "regalo", "de regalo", "mitad de precio",
         "puntos dobles", "doble de puntos", "puntos extra", "gana puntos", "preaprobado",
         "preaprobada", "preconcedido", "preconcedida", "solicítalo ya", "solicita ahora",
@@ -150,14 +152,16 @@ NOT_OFFERS: Table = {
         "feel free", "toll free", "toll-free", "free of charge", "free msg", "free message",
         "free text", "free sms", "free to", "hands-free", "sugar-free", "free up", "free space",
         "your offer", "offer was accepted", "offer has been accepted", "job offer",
-        "the sale of", "sale of your", "sale completed", "offer was accepted", "upgrade to version", "upgraded to",
+        "the sale of", "sale of your", "sale completed", "offer was accepted", "upgrade to version",
+        "upgraded to",
         "system upgrade", "network upgrade", "software upgrade", "upgrade works",
         "upgrade is scheduled", "your upgrade", "free parking", "deal with",
     ),
     "fr": (
         "annulation gratuite", "annulation gratuitement", "annuler gratuitement",
         "appel gratuit", "numéro gratuit", "service gratuit", "sms gratuit", "message gratuit",
-        "annulez gratuitement", "votre offre", "ton offre", "changement d'offre", "offre d'emploi", "soldes de vos",
+        "annulez gratuitement", "votre offre", "ton offre", "changement d'offre", "offre d'emploi",
+        "soldes de vos",
         "soldes de tes", "stationnement gratuit", "parking gratuit",
     ),
     "es": (
@@ -220,23 +224,24 @@ class _Phrases:
                         (f" {' '.join(folded)} ", _shown(entry)))
         self.word_set = frozenset(self.words)
         self.keys = frozenset(self.phrases)
-        # A phrase's key word may itself be a cue: look at phrases first, so the longer
-        # cue names the decision ("promo code" rather than "promo").
 
     def first(self, tokens: set[str], norm: str) -> str | None:
-        for key in self.keys.intersection(tokens):
+        """The cue that names the decision: a phrase before a word, then in sorted order
+        (a set's order changes between processes; the name must not)."""
+        for key in sorted(self.keys.intersection(tokens)):
             for phrase, shown in self.phrases[key]:
                 if phrase in norm:
                     return shown
-        for word in self.word_set.intersection(tokens):
-            return self.words[word]
-        return None
+        words_found = self.word_set.intersection(tokens)
+        return self.words[min(words_found)] if words_found else None
 
     def remove(self, tokens: set[str], norm: str, by: str) -> str:
-        for key in self.keys.intersection(tokens):
-            for phrase, _ in self.phrases[key]:
-                if phrase in norm:
-                    norm = norm.replace(phrase, by)
+        """``norm`` with the phrases found replaced by ``by``, the longest first (phrases
+        may overlap: the order must not depend on a set's)."""
+        found = [phrase for key in self.keys.intersection(tokens)
+                 for phrase, _ in self.phrases[key] if phrase in norm]
+        for phrase in sorted(found, key=lambda p: (-len(p), p)):
+            norm = norm.replace(phrase, by)
         return norm
 
 
