@@ -42,7 +42,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from rules.detectors import PROMOTIONAL, TRANSACTIONAL, VERDICTS, detect_words, fold, words
-from rules.offers import find_offer_words, without_false_friends
+from rules.offers import find_offer, find_offer_words, without_false_friends
 
 __all__ = [
     "CLASSES", "OFFER_RULE", "PROMOTIONAL", "TRANSACTIONAL", "Classification", "Classifier",
@@ -245,8 +245,8 @@ class Classifier:
     recipients, and detector verdicts per text, for the same text from elsewhere.
     """
 
-    __slots__ = ("_analyse", "_classify_cached", "_defaults", "_fold_text", "_offers",
-                 "_overriding", "_rules", "_unclassified", "_verdicts")
+    __slots__ = ("_analyse", "_classify_cached", "_defaults", "_find_offer", "_fold_text",
+                 "_offers", "_rules", "_unclassified", "_verdicts")
 
     def __init__(
         self,
@@ -260,15 +260,17 @@ class Classifier:
                              f"got {unclassified!r}")
         self._rules = tuple(_Rule(rule) for rule in rules)
         self._fold_text = any(rule.keywords is not None for rule in self._rules)
-        self._overriding = any(rule.overrides_offers for rule in self._rules)
         self._offers: dict[str, Classification] = {}
         self._verdicts = {verdict: Classification(*verdict) for verdict in VERDICTS}
         self._unclassified = Classification(unclassified, _UNCLASSIFIED)
         self._defaults = {k: Classification(k, _ACCOUNT_DEFAULT) for k in CLASSES}
         self._analyse: Callable[[str], Analysis] = analyse
+        # An explicit transactional class needs the offer only (no detector scores).
+        self._find_offer: Callable[[str], str | None] = find_offer
         self._classify_cached: Callable[[MessageFacts], Classification] = self._classify
         if cache_size:
             self._analyse = lru_cache(maxsize=cache_size)(analyse)
+            self._find_offer = lru_cache(maxsize=cache_size)(find_offer)
             self._classify_cached = lru_cache(maxsize=cache_size)(self._classify)
 
     def classify(self, facts: MessageFacts) -> Classification:
@@ -279,14 +281,15 @@ class Classifier:
 
     def _classify(self, facts: MessageFacts) -> Classification:
         text = facts.text
-        offer, verdict = (
-            (self._analyse(text) if len(text) <= _CACHED_TEXT else analyse(text))
-            if text and facts.explicit != PROMOTIONAL else (None, None)
-        )
+        cached = len(text) <= _CACHED_TEXT
         if facts.explicit in CLASSES:
-            if offer and facts.explicit == TRANSACTIONAL:
-                return Classification(TRANSACTIONAL, facts.explicit_rule, offer, True)
+            if facts.explicit == TRANSACTIONAL and text:
+                offer = self._find_offer(text) if cached else find_offer(text)
+                if offer:
+                    return Classification(TRANSACTIONAL, facts.explicit_rule, offer, True)
             return Classification(facts.explicit, facts.explicit_rule)
+        offer, verdict = (
+            (self._analyse(text) if cached else analyse(text)) if text else (None, None))
         if self._rules:
             folded = fold(text) if self._fold_text else ""
             for rule in self._rules:

@@ -196,3 +196,21 @@ async def test_shipped_rules_no_longer_make_promo_codes_transactional_and_the_ov
         assert mt(stack, "transactional", "forwarded") == 2
         assert offers_counted(stack) == 0  # a configured override is the operator's, not counted
         await link.unbind()
+
+
+async def test_the_mislabelled_report_is_an_operator_route(
+    flushed_redis: str, tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    async with policy_stack(flushed_redis, tmp_path, http={"admin_key": "op-key"}) as stack:
+        status, body = await post_message(
+            http, stack, {"to": OTHER_FR, "text": SHIPPED, "class": "transactional"})
+        assert status == 202 and body["class"] == "transactional"
+        url = f"{stack.http_url}/v1/reports/mislabelled"
+        for headers in ({}, {"Authorization": "Bearer acme-key"}):  # a sender's key is no key
+            async with http.get(url, headers=headers) as response:
+                assert response.status == 401
+                assert (await response.json())["error"] == "unauthorized"
+        async with http.get(url, headers={"Authorization": "Bearer op-key"}) as response:
+            assert response.status == 200
+            assert await response.json() == {"accounts": {"acme": 1}, "total": 1}
+        assert metric(stack, "stopgate_http_unauthorized_total", {"route": "admin"}) == 2
