@@ -138,7 +138,7 @@ TRANSACTIONAL_STRONG: Table = {
         "ignore this message", "sorry for the inconvenience", "has been", "was made", "arrived",
         "has arrived", "balance", "solde", "saldo", "kontostand", "collected", "will be collected",
         "could not be delivered", "tried to deliver", "show this sms", "couldn't", "could not",
-        "we were unable", "accepted",
+        "we were unable", "accepted", "trial ends", "unless you cancel", "will be charged",
     ),
     "fr": (
         "expédiée", "expédié", "livré", "livrée", "confirmé", "confirmée", "reçu", "reçue",
@@ -155,7 +155,8 @@ TRANSACTIONAL_STRONG: Table = {
         "pagado", "rechazado", "rechazada", "lista", "listo", "solicitado", "contraseña",
         "si no has sido tú", "si no fuiste tú", "ignora este mensaje", "disculpa las molestias",
         "disculpe las molestias", "inicio de sesión", "no se ha podido", "ha sido", "se ha",
-        "aprobada", "aprobado", "cambiado", "retenido", "emitido", "correctamente",
+        "aprobada", "aprobado", "cambiado", "retenido", "emitido", "correctamente", "cobrarán",
+        "se te cobrará", "periodo de prueba",
         "no hemos podido",
     ),
     "de": (
@@ -189,7 +190,8 @@ TRANSACTIONAL_STRONG: Table = {
         "cancelado", "cancelada", "remarcado", "remarcada", "palavra-passe", "senha",
         "redefinir", "se não foi você", "se não foi o próprio", "pedimos desculpa",
         "foi alterado", "foi alterada", "novo acesso", "não foi possível", "foi bloqueado",
-        "foi bloqueada", "está a caminho", "saiu para entrega",
+        "foi bloqueada", "está a caminho", "saiu para entrega", "serão debitados",
+        "será debitado", "período experimental",
     ),
 }
 
@@ -396,7 +398,7 @@ MONEY_CONTEXT: tuple[str, ...] = (
     "rent", "loyer", "miete", "betaling", "saldo", "factuur", "afgeschreven", "bijgeschreven",
     "terugbetaling", "bedrag", "rekening", "incasso", "huur", "pagamento", "fatura", "reembolso",
     "débito", "debitado", "creditado", "montante", "valor", "cartão", "transferência", "renda",
-    "aluguel",
+    "aluguel", "cobrarán", "cobrará", "cobraremos", "debitados", "será debitado", "charged",
 )
 
 # Discount words: a number near a generic "code" in a message with these is a promo code.

@@ -84,6 +84,8 @@ OFFER_CUES: Table = {
         "bonus points", "extra points", "earn points", "earn double", "earn triple",
         "earn rewards", "bonus rewards", "double rewards", "free trial", "free gift",
         "free shipping", "free delivery",
+        "half the price", "half the usual price", "on us", "complimentary", "at no extra cost",
+        "at no cost", "no extra charge", "on your next order", "on your next purchase",
     ),
     "fr": (
         "réduction", "réductions", "code promo", "code réduction", "bon de réduction",
@@ -98,6 +100,8 @@ OFFER_CUES: Table = {
         "points bonus", "points en plus",
         "pré-approuvé", "pré-accordé", "préaccordé", "préapprouvé", "économisez",
         "jusqu'à qpct", "jusqu'à qdisc",
+        "sans frais", "sans supplément", "sans frais supplémentaires", "c'est pour nous",
+        "sur votre prochaine commande", "sur votre prochain achat", "moitié moins cher",
     ),
     "es": (
         "descuento", "descuentos", "dto", "código promocional", "código descuento",
@@ -117,6 +121,10 @@ OFFER_CUES: Table = {
         "doppelte punkte", "bonuspunkte", "extrapunkte", "punkte doppelt", "vorab genehmigt",
         "vorgenehmigt", "jetzt beantragen", "sparen", "sparst", "jetzt sparen", "bis zu qpct",
         "qpct auf", "jetzt upgraden", "gratis dazu",
+        "sin coste", "sin coste adicional", "sin cargo", "sin costo", "invita la casa",
+        "en tu próxima compra", "en tu próximo pedido", "a mitad de precio",
+        "ohne aufpreis", "ohne zusatzkosten", "geht auf uns", "auf ihre nächste bestellung",
+        "auf den nächsten einkauf", "auf ihren nächsten einkauf", "auf deine nächste bestellung",
     ),
     "it": (
         "sconto", "sconti", "scontato", "scontata", "scontati", "codice sconto", "codice promo",
@@ -125,6 +133,8 @@ OFFER_CUES: Table = {
         "punti doppi", "doppi punti", "punti extra", "punti bonus", "preapprovato",
         "pre-approvato", "preapprovata", "pre-approvata", "richiedilo ora", "richiedi ora",
         "risparmia", "fino al qpct", "qpct su tutto", "qpct sul", "qpct sulla", "qpct sui",
+        "senza costi", "senza costi aggiuntivi", "te lo offriamo", "offriamo noi", "offre la casa",
+        "sul prossimo acquisto", "sul prossimo ordine", "sul tuo prossimo ordine",
     ),
     "nl": (
         "korting", "kortingscode", "kortingsbon", "actiecode", "promotiecode", "waardebon",
@@ -132,6 +142,9 @@ OFFER_CUES: Table = {
         "gratis cadeau", "halve prijs", "dubbele punten", "extra punten",
         "bonuspunten", "vooraf goedgekeurd", "nu aanvragen", "vraag nu aan", "bespaar",
         "tot qpct", "qpct op", "in de sale", "sale tot", "offerte",
+        "zonder meerprijs", "zonder extra kosten", "is van ons", "zijn van ons", "trakteren",
+        "op je volgende aankoop",
+        "op je volgende bestelling", "op uw volgende bestelling",
     ),
     "pt": (
         "desconto", "descontos", "código promocional", "código de desconto", "cupão", "cupom",
@@ -141,6 +154,8 @@ OFFER_CUES: Table = {
         "pontos em dobro", "dobro de pontos", "pontos extra", "ganhe pontos", "pré-aprovado",
         "pré-aprovada", "solicite já", "peça já", "contrate já", "poupe", "até qpct",
         "qpct em",
+        "sem custos", "sem custos adicionais", "sem custo", "por nossa conta", "oferecemos",
+        "na próxima compra", "na sua próxima compra", "na próxima encomenda",
     ),
 }
 
@@ -156,6 +171,10 @@ NOT_OFFERS: Table = {
         "upgraded to",
         "system upgrade", "network upgrade", "software upgrade", "upgrade works",
         "upgrade is scheduled", "your upgrade", "free parking", "deal with",
+        "rely on us", "count on us", "depend on us", "complimentary breakfast",
+        "complimentary wifi", "complimentary wi-fi", "your voucher", "voucher has been issued",
+        "voucher was issued", "refund voucher", "compensation voucher", "cancel at no cost",
+        "cancel at no extra cost",
     ),
     "fr": (
         "annulation gratuite", "annulation gratuitement", "annuler gratuitement",
@@ -163,6 +182,7 @@ NOT_OFFERS: Table = {
         "annulez gratuitement", "votre offre", "ton offre", "changement d'offre", "offre d'emploi",
         "soldes de vos",
         "soldes de tes", "stationnement gratuit", "parking gratuit",
+        "annuler sans frais", "annulation sans frais", "modifier sans frais",
     ),
     "es": (
         "cancelación gratuita", "cancelación gratis", "cancelar gratis", "llamada gratuita",
@@ -170,6 +190,7 @@ NOT_OFFERS: Table = {
         "su oferta", "oferta de empleo", "oferta de trabajo", "una oferta por tu",
         "una oferta de qmoney por", "han hecho una oferta",
         "aparcamiento gratuito", "parking gratuito",
+        "cancelar sin coste", "cancelación sin coste", "cancelar sin cargo",
     ),
     "de": (
         "kostenlose stornierung", "kostenlos stornieren", "kostenfrei stornieren",
@@ -177,11 +198,13 @@ NOT_OFFERS: Table = {
         "uns kostenlos an", "kostenlos erreichbar", "kostenlose sms", "ihr angebot",
         "dein angebot", "angebot nr", "angebot wurde", "kostenlos parken",
         "ihre offerte", "die offerte",
+        "kostenfrei stornieren", "ohne aufpreis stornieren",
     ),
     "it": (
         "cancellazione gratuita", "cancellazione gratis", "disdetta gratuita",
         "chiamata gratuita", "numero verde", "numero gratuito", "sms gratuito", "tua offerta",
         "sua offerta", "vostra offerta", "offerta di lavoro", "parcheggio gratuito",
+        "cancellare senza costi", "disdire senza costi",
     ),
     "nl": (
         "gratis annuleren", "kosteloos annuleren", "gratis annulering", "gratis bellen",
@@ -193,6 +216,7 @@ NOT_OFFERS: Table = {
         "número gratuito", "linha gratuita", "sms gratuito", "a sua oferta", "sua oferta",
         "oferta de emprego", "estacionamento gratuito",
         "recebeu uma oferta", "uma oferta de qmoney pela",
+        "cancelar sem custos", "cancelamento sem custos",
     ),
 }
 
