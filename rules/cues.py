@@ -40,6 +40,7 @@ TRANSACTIONAL: Table = {
         "engineer", "plumber", "electrician", "installation", "install", "meter reading", "data",
         "data allowance", "unlock", "keypad", "scheduled for", "job ref", "eta", "rent",
         "pick up", "collect",
+        "bus", "coach", "quote",
     ),
     "fr": (
         "commande", "colis", "livraison", "expédition", "suivi", "suivez", "transporteur",
@@ -56,6 +57,7 @@ TRANSACTIONAL: Table = {
         "intervention", "plombier", "installation", "compteur", "entretien", "prévue", "prévu",
         "forfait", "consommation", "atteint", "débit réduit", "réf", "dossard", "inscription",
         "courrier", "loyer", "clés", "état des lieux",
+        "bus", "autocar", "devis",
     ),
     "es": (
         "pedido", "paquete", "envío", "entrega", "seguimiento", "reparto", "repartidor",
@@ -70,6 +72,7 @@ TRANSACTIONAL: Table = {
         "mantenimiento", "previsto", "prevista", "recibo", "límite", "datos", "superado",
         "velocidad reducida", "dorsal", "inscripción", "se cargará", "cargará", "alquiler",
         "cobrar",
+        "autobús", "andén", "autocar", "presupuesto",
     ),
     "de": (
         "bestellung", "paket", "sendung", "lieferung", "sendungsverfolgung", "zusteller", "fahrer",
@@ -84,6 +87,7 @@ TRANSACTIONAL: Table = {
         "techniker", "monteur", "installation", "zähler", "ablesung", "geplant", "datenvolumen",
         "verbraucht", "startnummer", "vertrag", "eingezogen", "miete", "kontoauszug",
         "punktestand",
+        "bus", "bahnsteig", "kostenvoranschlag",
     ),
     "it": (
         "ordine", "pacco", "spedizione", "consegna", "tracciamento", "corriere", "autista",
@@ -98,6 +102,7 @@ TRANSACTIONAL: Table = {
         "allerta meteo", "tecnico", "installazione", "contatore", "lettura", "manutenzione",
         "previsto", "prevista", "passerà", "raggiunto", "inclusi", "navigazione", "rallentata",
         "pettorale", "iscrizione", "ricevuta", "bollettino", "affitto", "addebitare",
+        "autobus", "pullman", "preventivo",
     ),
     "nl": (
         "bestelling", "pakket", "pakketje", "levering", "bezorging", "zending", "track", "bezorger",
@@ -110,6 +115,7 @@ TRANSACTIONAL: Table = {
         "verzekering", "polis", "monteur", "installatie", "meter", "meterstand", "gepland",
         "bundel", "verbruik", "huur", "contract", "onderweg", "vandaag bezorgd", "eindigend op",
         "mijn omgeving", "inloggen", "incasso",
+        "bus", "perron",
     ),
     "pt": (
         "encomenda", "pedido", "pacote", "entrega", "envio", "rastreio", "rastreamento",
@@ -122,6 +128,7 @@ TRANSACTIONAL: Table = {
         "dentista", "hospital", "escola", "empréstimo", "seguro", "apólice", "técnico",
         "instalação", "contador", "leitura", "agendado", "agendada", "dados", "consumo",
         "aluguel", "renda", "contrato", "a caminho", "terminado em", "débito", "transferência",
+        "autocarro", "ônibus", "plataforma", "orçamento", "área de cliente",
     ),
 }
 
