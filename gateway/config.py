@@ -360,6 +360,8 @@ class Rule:
     service_type: tuple[str, ...] = ()
     regex: re.Pattern[str] | None = None
     keywords: Keywords = ()
+    #: A transactional rule that decides even when the text carries an offer (rules.offers).
+    overrides_offers: bool = False
 
     MATCHERS: ClassVar[tuple[str, ...]] = (
         "account", "source", "country", "service_type", "regex", "keywords",
@@ -369,6 +371,10 @@ class Rule:
         if not any(getattr(self, name) for name in self.MATCHERS):
             yield "id", (f"rule {self.id!r} matches nothing; give at least one of "
                          f"{', '.join(self.MATCHERS)} (for a catch-all set policy.unclassified)")
+        if self.overrides_offers and self.class_ != "transactional":
+            yield "overrides_offers", (f"rule {self.id!r}: overrides_offers only applies to a "
+                                       "transactional rule (an offer already makes a message "
+                                       "promotional)")
 
 
 #: The main language of an account's default_region: its language when none is given.

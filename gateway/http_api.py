@@ -86,6 +86,12 @@ suppression cache is complete and the ledger commits writes; the same body with
 ``suppression_cache``: rebuilding, redis_unreachable, not_verified; ``ledger``:
 locked, disk_full, read_only, io_error, closed, error. Never a secret or a number.
 ``GET /metrics``: Prometheus text format.
+``GET /v1/reports/mislabelled`` (operator): the messages each account labelled
+transactional although their text carries an offer (forwarded: the explicit class
+wins), counted since this start, every worker included -- the JSON view of
+``stopgate_mt_offer_as_transactional_total``::
+
+    200 {"accounts": {"acme": 12}, "total": 12}
 
 The operator's routes: with ``http.admin_key`` set, ``/metrics`` needs
 ``Authorization: Bearer <admin_key>`` (401 otherwise, like a sender route) and
@@ -299,6 +305,7 @@ class HttpApi:
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/metrics", self.prometheus)
+        app.router.add_get("/v1/reports/mislabelled", self.mislabelled)
         if self.suppressions is not None:
             from gateway.http_suppressions import SuppressionRoutes  # it imports this module
 
@@ -453,16 +460,28 @@ class HttpApi:
             details = {}
         return json_response({"ready": ready, **details}, 200 if ready else 503)
 
-    async def prometheus(self, request: web.Request) -> web.Response:
+    async def operator_refusal(self, request: web.Request) -> web.Response | None:
+        """:meth:`admin_refusal` for an operator route, its 401s counted."""
         refusal = await self.admin_refusal(request)
-        if refusal is not None:
-            if refusal.status == 401:
-                self.metrics.http_unauthorized.labels("admin").inc()
+        if refusal is not None and refusal.status == 401:
+            self.metrics.http_unauthorized.labels("admin").inc()
+        return refusal
+
+    async def prometheus(self, request: web.Request) -> web.Response:
+        if (refusal := await self.operator_refusal(request)) is not None:
             return refusal
         return web.Response(
             body=self.metrics.render(), content_type="text/plain", charset="utf-8",
             headers={"X-Content-Type-Options": "nosniff"},
         )
+
+    async def mislabelled(self, request: web.Request) -> web.Response:
+        """GET /v1/reports/mislabelled (operator): see the module docstring."""
+        if (refusal := await self.operator_refusal(request)) is not None:
+            return refusal
+        counts = self.metrics.counts("stopgate_mt_offer_as_transactional", "account")
+        accounts = {account: n for account, n in sorted(counts.items()) if n}
+        return json_response({"accounts": accounts, "total": sum(accounts.values())})
 
 
 def _default_source(account: Account) -> str:

@@ -197,6 +197,13 @@ class Metrics:
             "few seconds.",
             registry=r, multiprocess_mode="livemostrecent",  # one ledger, read by every worker
         )
+        self.mt_offer_as_transactional = Counter(
+            "stopgate_mt_offer_as_transactional_total", "MT messages a sender labelled "
+            "transactional (service_type OTP/TRX, TLV 0x1500 = 1, HTTP class) whose text "
+            "carries an offer: forwarded as transactional (the explicit class wins), counted "
+            "by account so the operator sees who labels promotions as transactional.",
+            ["account"], registry=r,
+        )
         self.suppression_imports = Counter(
             "stopgate_suppression_import_numbers_total", "Numbers in suppression imports, by "
             "outcome (added, already, invalid).", ["outcome"], registry=r,
@@ -216,6 +223,23 @@ class Metrics:
                 if "_child_samples" in vars(child):
                     samples = list(child._child_samples())
                     cast(Gauge, child).set(samples[0].value)
+
+    def counts(self, family: str, label: str) -> dict[str, int]:
+        """A counter's ``_total`` values summed by one label (every worker's, in
+        multiprocess mode): what the operator's JSON reports show."""
+        registry = self.registry
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        out: dict[str, int] = {}
+        for found in registry.collect():
+            if found.name != family:
+                continue
+            for sample in found.samples:
+                if sample.name == family + "_total":
+                    key = sample.labels.get(label, "")
+                    out[key] = out.get(key, 0) + int(sample.value)
+        return out
 
     def render(self) -> bytes:
         """The Prometheus text exposition of this registry (of every worker's files)."""

@@ -387,7 +387,8 @@ def log_decision(message: Message, klass: str, outcome: str, result: MtResult) -
         via=message.via, number=message.e164 or message.destination_addr, country=message.country,
         **{"class": klass}, rule=message.rule, campaign=message.campaign, decision=outcome,
         status=f"0x{result.status:08X}", reason=result.reason or None,
-        parts=result.parts or len(message.part_ids), footer=message.notes.get("footer")))
+        parts=result.parts or len(message.part_ids), footer=message.notes.get("footer"),
+        offer=message.notes.get("offer")))
 
 
 def _settle(answer: asyncio.Future[MtResult], result: MtResult) -> None:

@@ -40,6 +40,7 @@ PROMOTIONAL = "promotional"
 UNKNOWN_STATE_STATUS = S.ESME_RX_T_APPN
 _TOKEN_CACHE_SIZE = 100_000
 _UNKNOWN_LOG_EVERY = 5.0  # seconds between "suppression state unknown" warnings
+_MISLABEL_LOG_EVERY = 60.0  # seconds between an account's "offer labelled transactional" lines
 #: A lookup (one EVALSHA) slower than this fails closed: a Redis that does not answer is
 #: down for the MT path, whatever its socket timeout (5 s) says.
 LOOKUP_TIMEOUT = 1.0
@@ -206,6 +207,8 @@ class PolicyStage:
         self._receipts: set[asyncio.Future[None]] = set()
         self._unknown_logged_at = -_UNKNOWN_LOG_EVERY
         self._unknown_count = 0
+        #: account -> (counter child, last warning time, messages since that warning)
+        self._mislabelled: dict[str, tuple[Any, float, int]] = {}
 
     async def drain(self, timeout: float) -> None:
         """Wait (bounded) for the REJECTD receipts still on their way; at shutdown."""
@@ -289,6 +292,30 @@ class PolicyStage:
         decision = self.classifier.classify(facts)
         message.klass = decision.klass
         message.rule = decision.rule
+        if decision.offer:
+            message.notes["offer"] = decision.offer
+        if decision.mislabelled:
+            self._count_mislabelled(message, decision.offer)
+
+    def _count_mislabelled(self, message: Message, offer: str) -> None:
+        """An explicit transactional class on a text that carries an offer: forwarded (the
+        sender's class wins) but counted per account, and a warning per account at most
+        once a minute with how many it stands for (a campaign would flood the log)."""
+        account = message.account
+        entry = self._mislabelled.get(account)
+        if entry is None:
+            counter = self.metrics.mt_offer_as_transactional.labels(account)
+            entry = (counter, -_MISLABEL_LOG_EVERY, 0)
+        counter, logged_at, since = entry
+        counter.inc()
+        since += 1
+        now = time.monotonic()
+        if now - logged_at >= _MISLABEL_LOG_EVERY:
+            log.warning("a message labelled transactional carries an offer", extra=fields(
+                "offer_labelled_transactional", account=account, rule=message.rule,
+                offer=offer, message_id=message.id, messages_since_last=since))
+            logged_at, since = now, 0
+        self._mislabelled[account] = (counter, logged_at, since)
 
     def _blocked(self, message: Message) -> MtResult:
         """Blocked whole: "reject" answers blocked_status (the parts answered before it get

@@ -1,4 +1,7 @@
-"""Word tables for the built-in class detectors, per language (EN, FR, ES, DE, IT).
+"""Word tables for the built-in class detectors, per language (EN, FR, ES, DE, IT, NL, PT).
+
+(Offers -- discounts, promo codes, free things, bonus points -- have their own tables
+in rules.offers: an offer decides before these scores.)
 
 Entries are written naturally (accents, capitals, apostrophes); rules.detectors folds
 and tokenises them exactly as it folds a message, so "Bestätigung" matches
@@ -36,6 +39,8 @@ TRANSACTIONAL: Table = {
         "insurance", "instalment", "installment", "policy number", "top up", "technician",
         "engineer", "plumber", "electrician", "installation", "install", "meter reading", "data",
         "data allowance", "unlock", "keypad", "scheduled for", "job ref", "eta", "rent",
+        "pick up", "collect",
+        "bus", "coach", "quote",
     ),
     "fr": (
         "commande", "colis", "livraison", "expédition", "suivi", "suivez", "transporteur",
@@ -51,7 +56,8 @@ TRANSACTIONAL: Table = {
         "impôts", "carte vitale", "orages", "inondation", "numéro de dossier", "technicien",
         "intervention", "plombier", "installation", "compteur", "entretien", "prévue", "prévu",
         "forfait", "consommation", "atteint", "débit réduit", "réf", "dossard", "inscription",
-        "courrier", "loyer",
+        "courrier", "loyer", "clés", "état des lieux",
+        "bus", "autocar", "devis",
     ),
     "es": (
         "pedido", "paquete", "envío", "entrega", "seguimiento", "reparto", "repartidor",
@@ -66,6 +72,7 @@ TRANSACTIONAL: Table = {
         "mantenimiento", "previsto", "prevista", "recibo", "límite", "datos", "superado",
         "velocidad reducida", "dorsal", "inscripción", "se cargará", "cargará", "alquiler",
         "cobrar",
+        "autobús", "andén", "autocar", "presupuesto",
     ),
     "de": (
         "bestellung", "paket", "sendung", "lieferung", "sendungsverfolgung", "zusteller", "fahrer",
@@ -78,7 +85,9 @@ TRANSACTIONAL: Table = {
         "krankenhaus", "schule", "nachricht", "kredit", "versicherung", "beitrag", "ausweis",
         "personalausweis", "bürgeramt", "melden sie sich an", "zur abholung", "unwetter",
         "techniker", "monteur", "installation", "zähler", "ablesung", "geplant", "datenvolumen",
-        "verbraucht", "startnummer", "vertrag", "eingezogen", "miete",
+        "verbraucht", "startnummer", "vertrag", "eingezogen", "miete", "kontoauszug",
+        "punktestand",
+        "bus", "bahnsteig", "kostenvoranschlag",
     ),
     "it": (
         "ordine", "pacco", "spedizione", "consegna", "tracciamento", "corriere", "autista",
@@ -93,6 +102,33 @@ TRANSACTIONAL: Table = {
         "allerta meteo", "tecnico", "installazione", "contatore", "lettura", "manutenzione",
         "previsto", "prevista", "passerà", "raggiunto", "inclusi", "navigazione", "rallentata",
         "pettorale", "iscrizione", "ricevuta", "bollettino", "affitto", "addebitare",
+        "autobus", "pullman", "preventivo",
+    ),
+    "nl": (
+        "bestelling", "pakket", "pakketje", "levering", "bezorging", "zending", "track", "bezorger",
+        "chauffeur", "afspraak", "herinnering", "boeking", "reservering", "saldo", "betaling",
+        "factuur", "rekening", "afschrift", "kaart", "transactie", "opname", "terugbetaling",
+        "abonnement", "lidmaatschap", "vlucht", "gate", "instappen", "recept", "apotheek", "garage",
+        "voertuig", "bedrag", "aanvraag", "storing", "onderhoud", "trein", "vertraging", "spoor",
+        "ophalen", "afhaalpunt", "pakketpunt", "melding", "status", "referentie", "stoel", "rij",
+        "taxi", "douane", "arts", "huisarts", "tandarts", "ziekenhuis", "school", "lening",
+        "verzekering", "polis", "monteur", "installatie", "meter", "meterstand", "gepland",
+        "bundel", "verbruik", "huur", "contract", "onderweg", "vandaag bezorgd", "eindigend op",
+        "mijn omgeving", "inloggen", "incasso",
+        "bus", "perron",
+    ),
+    "pt": (
+        "encomenda", "pedido", "pacote", "entrega", "envio", "rastreio", "rastreamento",
+        "transportadora", "estafeta", "motorista", "consulta", "marcação", "lembrete", "reserva",
+        "saldo", "pagamento", "fatura", "conta", "extrato", "cartão", "transação", "operação",
+        "levantamento", "reembolso", "assinatura", "subscrição", "voo", "embarque", "receita",
+        "farmácia", "oficina", "veículo", "montante", "valor", "pedido de", "avaria", "manutenção",
+        "comboio", "trem", "atraso", "linha", "recolha", "levantar", "ponto de recolha", "aviso",
+        "alerta", "estado", "referência", "lugar", "fila", "táxi", "alfândega", "médico",
+        "dentista", "hospital", "escola", "empréstimo", "seguro", "apólice", "técnico",
+        "instalação", "contador", "leitura", "agendado", "agendada", "dados", "consumo",
+        "aluguel", "renda", "contrato", "a caminho", "terminado em", "débito", "transferência",
+        "autocarro", "ônibus", "plataforma", "orçamento", "área de cliente",
     ),
 }
 
@@ -109,7 +145,7 @@ TRANSACTIONAL_STRONG: Table = {
         "ignore this message", "sorry for the inconvenience", "has been", "was made", "arrived",
         "has arrived", "balance", "solde", "saldo", "kontostand", "collected", "will be collected",
         "could not be delivered", "tried to deliver", "show this sms", "couldn't", "could not",
-        "we were unable",
+        "we were unable", "accepted", "trial ends", "unless you cancel", "will be charged",
     ),
     "fr": (
         "expédiée", "expédié", "livré", "livrée", "confirmé", "confirmée", "reçu", "reçue",
@@ -126,7 +162,8 @@ TRANSACTIONAL_STRONG: Table = {
         "pagado", "rechazado", "rechazada", "lista", "listo", "solicitado", "contraseña",
         "si no has sido tú", "si no fuiste tú", "ignora este mensaje", "disculpa las molestias",
         "disculpe las molestias", "inicio de sesión", "no se ha podido", "ha sido", "se ha",
-        "aprobada", "aprobado", "cambiado", "retenido", "emitido", "correctamente",
+        "aprobada", "aprobado", "cambiado", "retenido", "emitido", "correctamente", "cobrarán",
+        "se te cobrará", "periodo de prueba",
         "no hemos podido",
     ),
     "de": (
@@ -144,6 +181,24 @@ TRANSACTIONAL_STRONG: Table = {
         "ignora questo messaggio", "è stato", "è stata", "nuovo accesso", "cancellato",
         "cancellata", "modificata", "modificato", "chiuse", "in consegna", "tua offerta",
         "pagato correttamente", "non siamo riusciti",
+    ),
+    "nl": (
+        "verzonden", "verstuurd", "bezorgd", "afgeleverd", "bevestigd", "ontvangen", "voldaan",
+        "afgeschreven", "bijgeschreven", "verlengd", "vervallen", "geweigerd", "mislukt", "klaar",
+        "gereed", "geannuleerd", "verplaatst", "wachtwoord", "herstellen", "niet aangevraagd",
+        "was u dit niet", "was jij dit niet", "excuses voor het ongemak", "is gewijzigd",
+        "nieuwe inlog", "niet bezorgd", "kon niet", "is geblokkeerd", "ligt klaar",
+        "wordt bezorgd", "is onderweg",
+    ),
+    "pt": (
+        "enviado", "enviada", "expedido", "expedida", "entregue", "confirmado", "confirmada",
+        "recebido", "recebida", "efetuado", "efetuada", "renovado", "renovada", "debitado",
+        "creditado", "pago", "paga", "recusado", "recusada", "falhou", "pronto", "pronta",
+        "cancelado", "cancelada", "remarcado", "remarcada", "palavra-passe", "senha",
+        "redefinir", "se não foi você", "se não foi o próprio", "pedimos desculpa",
+        "foi alterado", "foi alterada", "novo acesso", "não foi possível", "foi bloqueado",
+        "foi bloqueada", "está a caminho", "saiu para entrega", "serão debitados",
+        "será debitado", "período experimental",
     ),
 }
 
@@ -196,13 +251,29 @@ PROMOTIONAL: Table = {
         "qmoney mese", "ti aspetta", "mancano", "degustazione", "serata", "posti limitati",
         "conosci",
     ),
+    "nl": (
+        "winkel", "webshop", "nieuw", "nieuwe collectie", "collectie", "ontdek", "profiteer",
+        "exclusief", "leden", "cadeau", "prijs", "prijzen", "win", "winnen", "winactie",
+        "nieuwsbrief", "opening", "weekend", "snel", "beperkt", "voorraad", "spaar", "punten",
+        "klantenkaart", "voordeel", "verjaardag", "kerst", "pasen", "seizoen", "proeverij",
+        "kom langs", "mis het niet", "op=op", "vanaf qmoney", "nu voor qmoney",
+    ),
+    "pt": (
+        "loja", "novidades", "nova coleção", "coleção", "descubra", "aproveite", "exclusivo",
+        "exclusiva", "sócios", "presente", "preço", "preços", "ganhe", "ganhar", "sorteio",
+        "passatempo", "newsletter", "inauguração", "fim de semana", "última", "pontos",
+        "fidelidade", "aniversário", "natal", "páscoa", "temporada", "degustação", "visite-nos",
+        "não perca", "a partir de qmoney", "por apenas", "só hoje",
+    ),
 }
 
 # Marketing, weight 2 each: sales, discounts, offers, coupons, free shipping, urgency,
 # prices ("from qmoney"), abandoned carts.
 PROMOTIONAL_STRONG: Table = {
     "en": (
-        "sale", "sales", "discount", "discounts", "promo", "promotion", "promotions", "offer",
+        "on sale", "big sale", "summer sale", "winter sale", "sale now", "sale ends", "sale starts",
+        "the sale", "our sale", "sale is on", "sales", "discount", "discounts", "promo",
+        "promotion", "promotions", "offer",
         "offers", "coupon", "voucher", "clearance", "bogo", "cashback", "free shipping",
         "free delivery", "shop now", "buy now", "order now", "book now", "black friday",
         "cyber monday", "flash sale", "today only", "tonight only", "this weekend only",
@@ -215,7 +286,9 @@ PROMOTIONAL_STRONG: Table = {
     ),
     "fr": (
         "soldes", "promo", "promotion", "promotions", "offre", "offres", "réduction", "réductions",
-        "remise", "remises", "bon d'achat", "code promo", "vente privée", "livraison offerte",
+        "remises", "remise de qpct", "qpct de remise", "remise de qmoney", "qmoney de remise",
+        "remise immédiate", "remise exceptionnelle", "bon d'achat", "code promo", "vente privée",
+        "livraison offerte",
         "livraison gratuite", "frais de port offerts", "dernière chance", "jusqu'à qdisc",
         "black friday", "happy hour", "jeu concours", "à partir de qmoney", "dès qmoney",
         "seulement qmoney", "panier", "bonne fête", "vous invite", "tentez", "déstockage",
@@ -225,12 +298,14 @@ PROMOTIONAL_STRONG: Table = {
         "rebajas", "descuento", "descuentos", "oferta", "ofertas", "promoción", "promociones",
         "promocional", "cupón", "liquidación", "chollo", "envío gratis", "envío gratuito",
         "última oportunidad", "solo hoy", "black friday", "compra ya", "no te quedes sin",
-        "happy hour", "feliz cumpleaños", "desde qmoney", "solo qmoney", "por solo", "carrito",
+        "happy hour", "feliz cumpleaños", "desde qmoney", "solo qmoney", "por solo", "por qmoney",
+        "carrito",
         "2x1", "3x2", "código promocional", "te invitamos", "qmoney de descuento", "no te pierdas",
         "reserva ya", "hasta un qpct",
     ),
     "de": (
-        "sale", "rabatt", "rabatte", "angebot", "angebote", "aktion", "gutschein", "gutscheine",
+        "im sale", "sale bis", "großer sale", "rabatt", "rabatte", "angebot", "angebote", "aktion",
+        "gutschein", "gutscheine",
         "gutscheincode", "rabattcode", "reduziert", "schnäppchen", "ausverkauf", "räumungsverkauf",
         "versandkostenfrei", "letzte chance", "nur heute", "black friday", "happy hour",
         "zum preis von", "freunde werben", "bis zu qpct", "ab qmoney", "nur qmoney", "für nur",
@@ -245,6 +320,18 @@ PROMOTIONAL_STRONG: Table = {
         "a partire da qmoney", "a soli", "carrello", "buon compleanno", "qmoney di sconto",
         "acquista ora", "non perdere", "prenota ora", "tutto al qpct",
     ),
+    "nl": (
+        "korting", "kortingscode", "aanbieding", "aanbiedingen", "uitverkoop",
+        "opruiming", "gratis verzending", "gratis bezorging", "laatste kans",
+        "alleen vandaag", "black friday", "winkelmandje", "bestel nu", "shop nu", "boek nu",
+        "2e halve prijs", "1+1 gratis", "tot qpct", "qmoney korting",
+    ),
+    "pt": (
+        "desconto", "descontos", "promoção", "promoções", "oferta", "ofertas",
+        "cupão", "cupom", "portes grátis", "frete grátis", "envio grátis",
+        "última oportunidade", "só hoje", "black friday", "carrinho", "compre já", "compre agora",
+        "reserve já", "até qpct", "qmoney de desconto", "código promocional",
+    ),
 }
 
 # An opt-out instruction: only marketing carries one. Weight 3 (rules.detectors also
@@ -253,7 +340,8 @@ OPTOUT_MENTION: tuple[str, ...] = (
     "reply stop", "text stop", "txt stop", "send stop", "stop sms", "stop to", "opt out", "opt-out",
     "unsubscribe", "stop au", "stop al", "stop an", "désinscription", "se désinscrire",
     "se désabonner", "baja", "abmelden", "abbestellen", "non ricevere più", "invia stop",
-    "envía baja", "darse de baja",
+    "envía baja", "darse de baja", "afmelden", "uitschrijven", "stuur stop", "cancelar subscrição",
+    "anular subscrição", "envie stop", "responda stop", "descadastrar",
 )
 
 # A 4-8 digit number with one of these within 12 words before it or 6 after it is a
@@ -270,13 +358,18 @@ OTP_CUES: tuple[str, ...] = (
     "authentifizierung", "bestätigung", "bestätigen", "freigabe", "freigeben", "einmalcode",
     "einmalpasswort", "abschluss", "abholcode", "verifica", "sicurezza", "accesso",
     "autenticazione", "conferma", "confermare", "autorizzare", "autorizzazione", "monouso",
-    "completare",
+    "completare", "verificatie", "verificatiecode", "beveiliging", "beveiligingscode", "inlog",
+    "inloggen", "bevestig", "bevestiging", "bevestigen", "eenmalig", "wachtwoord", "toegang",
+    "verificação", "verificar", "segurança", "acesso", "autenticação", "confirme", "confirmar",
+    "confirmação", "autorizar", "senha", "palavra-passe", "uso único", "validação",
 )
 
 # Generic "code" words: near a number they make it a one-time code, unless the message
 # speaks of a discount (then the number is a promo code: "présentez le code 2430 en
 # caisse").
-OTP_GENERIC_CUES: tuple[str, ...] = ("code", "codes", "código", "codigo", "codice", "codici")
+OTP_GENERIC_CUES: tuple[str, ...] = (
+    "code", "codes", "código", "codigo", "codice", "codici", "códigos",
+)
 
 # Compound words (German mostly) ending in one of these are one-time-code cues, unless
 # they start with a promo prefix ("Gutscheincode").
@@ -294,7 +387,9 @@ SECRECY: tuple[str, ...] = (
     "nunca te lo pediremos", "nunca te la pediremos", "no lo reveles", "nicht weiter",
     "mit niemandem", "niemals an", "an dritte", "nicht weitergeben", "non condividerlo",
     "non condividerla", "non condividere", "non comunicarlo", "non comunicarla", "non comunicare",
-    "non divulgare",
+    "non divulgare", "deel deze code", "deel hem niet", "deel deze code nooit", "nooit met",
+    "met niemand", "niet delen", "não partilhe", "não compartilhe", "nunca partilhe",
+    "nunca compartilhe", "não o partilhe", "não forneça",
 )
 
 # Money words: an amount in a message with one of these is a payment, not a price.
@@ -307,12 +402,15 @@ MONEY_CONTEXT: tuple[str, ...] = (
     "cargará", "zahlung", "kartenzahlung", "kontostand", "erstattung", "rechnung", "abgebucht",
     "überweisung", "gutschrift", "betrag", "konto", "pagamento", "rimborso", "fattura", "bolletta",
     "addebito", "addebitati", "bonifico", "importo", "conto", "carta", "affitto", "addebitare",
-    "rent", "loyer", "miete",
+    "rent", "loyer", "miete", "betaling", "saldo", "factuur", "afgeschreven", "bijgeschreven",
+    "terugbetaling", "bedrag", "rekening", "incasso", "huur", "pagamento", "fatura", "reembolso",
+    "débito", "debitado", "creditado", "montante", "valor", "cartão", "transferência", "renda",
+    "aluguel", "cobrarán", "cobrará", "cobraremos", "debitados", "será debitado", "charged",
 )
 
 # Discount words: a number near a generic "code" in a message with these is a promo code.
 DISCOUNT: tuple[str, ...] = (
-    "discount", "off", "promo", "coupon", "voucher", "sale", "réduction", "remise", "soldes",
+    "discount", "off", "promo", "coupon", "voucher", "on sale", "réduction", "remise", "soldes",
     "descuento", "cupón", "rebajas", "rabatt", "gutschein", "reduziert", "sconto", "saldi",
     "buono sconto",
 )

@@ -33,8 +33,11 @@ How it decides, in order:
    currency adds 1 to marketing unless money words (payment, balance, refund...) say
    it is a payment; a percentage adds 1 to marketing when no transactional word
    scored ("80% of your data used" is a notice); a link adds 1 to marketing when
-   marketing already scored; an emoji adds 1 to marketing. The higher score wins
-   (``detector:transactional`` or ``detector:marketing``); a tie goes to marketing,
+   marketing already scored; an emoji adds 1 to marketing when nothing
+   transactional scored (a parcel emoji does not tip a notice). The higher score wins
+   (``detector:transactional`` or ``detector:marketing``); a tie at 1 (one generic
+   word such as "shop" or an emoji against one transactional word; not a price) is a
+   notice; any other tie goes to marketing,
    because a promotional message that slips through to an opted-out recipient is the
    failure stopgate exists to prevent; both scores at 0 is no decision (None).
 """
@@ -47,7 +50,10 @@ from collections.abc import Iterable
 
 from rules import cues
 
-__all__ = ["PROMOTIONAL", "TRANSACTIONAL", "VERDICTS", "detect", "fold", "fold_words"]
+__all__ = [
+    "PROMOTIONAL", "TRANSACTIONAL", "VERDICTS", "detect", "detect_words", "fold", "fold_words",
+    "words",
+]
 
 PROMOTIONAL = "promotional"
 TRANSACTIONAL = "transactional"
@@ -184,7 +190,9 @@ _DISCOUNT = 8
 _MONEY_CONTEXT = 16
 
 _Cue = tuple[int, int, int]  # (transactional weight, promotional weight, flags)
-_PLACEHOLDERS = frozenset({"qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref"})
+_PLACEHOLDERS = frozenset({
+    "qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref", "qnotoffer",
+})
 
 
 class _Table:
@@ -221,6 +229,7 @@ def _build() -> _Table:
     table.add(cues.MONEY_CONTEXT, flags=_MONEY_CONTEXT)
     table.add(("qdisc",), p=2, flags=_DISCOUNT)
     table.add(("qpct",), flags=_DISCOUNT)
+    table.add(("qnotoffer",), t=1)  # a false friend of an offer (rules.offers.NOT_OFFERS)
     return table
 
 
@@ -258,12 +267,25 @@ _CUES_BEFORE, _CUES_AFTER = 12, 6
 _LONG_WORD = 9
 
 
+def words(text: str) -> tuple[list[str], str]:
+    """The masked, folded words of ``text``, as a list and as one space-padded string.
+
+    What every table here is matched against (and rules.offers'): computed once per
+    message and handed to :func:`detect_words`.
+    """
+    tokens = _WORD.findall(_mask(_fold_ascii(text)))
+    return tokens, f" {' '.join(tokens)} "
+
+
 def detect(text: str) -> tuple[str, str] | None:
     """(class, rule) from the wording of ``text``; None when it says nothing either way."""
-    tokens = _WORD.findall(_mask(_fold_ascii(text)))
+    return detect_words(*words(text), text)
+
+
+def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | None:
+    """:func:`detect` on the :func:`words` of ``text`` (already computed by the caller)."""
     if not tokens:
         return None
-    norm = f" {' '.join(tokens)} "
     present = _WORD_SET.intersection(tokens)
     t_score = p_score = flags = 0
     for word in present:
@@ -300,15 +322,20 @@ def detect(text: str) -> tuple[str, str] | None:
 
     if " stop " in norm and _OPTOUT_SHORTCODE.search(norm):
         p_score += 3
-    if " qmoney " in norm and not flags & _MONEY_CONTEXT:
+    priced = " qmoney " in norm and not flags & _MONEY_CONTEXT
+    if priced:
         p_score += 1
     if not t_score and " qpct " in norm:
         p_score += 1  # "20% on everything"; but "80% of your data used" is a notice
     if p_score and " qurl " in norm:
         p_score += 1
-    if t_score >= p_score and not text.isascii() and _EMOJI.search(text):
+    # An emoji is marketing's only when nothing transactional was said: a parcel emoji
+    # must not tip a notice (issue 12).
+    if not t_score and not text.isascii() and _EMOJI.search(text):
         p_score += 1
-    if t_score > p_score:
+    if t_score > p_score or (t_score == p_score == 1 and not priced):
+        # 1 to 1: one generic marketing word ("shop", "weekend") or an emoji against one
+        # transactional word is a notice, not marketing (issue 12).
         return _TRANSACTIONAL
     if p_score:
         return _MARKETING

@@ -323,6 +323,22 @@ def test_rule_without_a_matcher_is_refused() -> None:
     assert "matches nothing" in message and "policy.unclassified" in message
 
 
+def test_rule_overrides_offers_defaults_to_false_and_only_fits_a_transactional_rule() -> None:
+    config = parse_config({"rules": [
+        {"id": "plain", "class": "transactional", "source": "BANK"},
+        {"id": "rates", "class": "transactional", "source": "BANK-RATES",
+         "overrides_offers": True},
+    ]}, env={})
+    assert [rule.overrides_offers for rule in config.rules] == [False, True]
+    path, message = only_problem({"rules": [
+        {"id": "promo", "class": "promotional", "keywords": ["x"], "overrides_offers": True},
+    ]})
+    assert path == "rules[0].overrides_offers" and "transactional" in message
+    assert only_problem({"rules": [
+        {"id": "r", "class": "transactional", "keywords": ["x"], "overrides_offers": "yes"},
+    ]})[0] == "rules[0].overrides_offers"
+
+
 def test_rule_naming_an_unknown_account_is_refused() -> None:
     assert only_problem({"accounts": [ACME], "rules": [
         {"id": "r", "class": "promotional", "account": ["acme", "acmee"]},

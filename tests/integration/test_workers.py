@@ -32,6 +32,8 @@ from tests.integration.served import SHORTCODE, start_serve_ports, stop_process,
 BOUND = 30.0  # safety net for every wait: far above what any step takes
 WORKERS = 2
 NUMBER = "+33612000099"
+#: An explicit OTP whose text carries an offer: forwarded, counted per account (issue 12).
+OTP_WITH_OFFER = "Your code is 482913. Use THANKS10 for 10% off your next order"
 
 
 @dataclass
@@ -151,15 +153,17 @@ async def test_both_workers_accept_binds_on_the_shared_port(cluster: Cluster) ->
     second, _, second_pid = await cluster.bind_on(pids - {first_pid}, "transceiver")
     assert first_pid != second_pid
     for link in (first, second):  # each worker forwards
-        answer = await asyncio.wait_for(send_one(link, submit(OTP_TEXT, to=NUMBER,
-                                                              service_type="OTP")), BOUND)
-        assert answer.command_status == 0
+        for text in (OTP_TEXT, OTP_WITH_OFFER):
+            answer = await asyncio.wait_for(send_one(link, submit(text, to=NUMBER,
+                                                                  service_type="OTP")), BOUND)
+            assert answer.command_status == 0
     # /metrics, whichever worker answers, counts what both did (multiprocess mode).
     expected = {
         ("stopgate_sender_sessions", (("account", "acme"), ("bind", "transceiver"))): 2,
         ("stopgate_upstream_sessions", (("state", "bound"), ("upstream", "sim"))): 2,
         ("stopgate_mt_total", (("account", "acme"), ("class", "transactional"),
-                               ("outcome", "forwarded"))): 2,
+                               ("outcome", "forwarded"))): 4,
+        ("stopgate_mt_offer_as_transactional_total", (("account", "acme"),)): 2,
     }
 
     def seen(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -171,6 +175,12 @@ async def test_both_workers_accept_binds_on_the_shared_port(cluster: Cluster) ->
             break
         await asyncio.sleep(0.05)
     assert got == expected
+    # The operator's JSON view of the mislabel counter sums the workers too.
+    async with aiohttp.ClientSession() as http, http.get(
+            f"http://127.0.0.1:{cluster.http_port}/v1/reports/mislabelled",
+            timeout=aiohttp.ClientTimeout(total=BOUND)) as response:
+        assert response.status == 200
+        assert await response.json() == {"accounts": {"acme": 2}, "total": 2}
 
 
 async def test_receipt_reaches_a_receiver_bound_to_the_other_worker(

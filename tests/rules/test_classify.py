@@ -41,6 +41,7 @@ class Rule:
     service_type: tuple[str, ...] = ()
     regex: re.Pattern[str] | None = None
     keywords: tuple[str, ...] = ()
+    overrides_offers: bool = False
 
 
 def facts(text: str = "", **fields: str | None) -> MessageFacts:
@@ -95,8 +96,12 @@ def test_explicit_class_beats_every_rule_and_detector() -> None:
     otp = "Your verification code is 482913. Do not share it."
     result = classify(otp, everything_promotional, explicit=PROMO, explicit_rule="explicit:tlv")
     assert result == Classification(PROMO, "explicit:tlv")
+    # Explicit wins even on an offer; the answer says it carries one (issue 12: counted).
     sale = "SALE! 50% off everything"
     assert classify(sale, explicit=TRX, explicit_rule="explicit:service_type") == (
+        Classification(TRX, "explicit:service_type", "N% off", mislabelled=True))
+    assert classify("Your parcel is on its way", explicit=TRX,
+                    explicit_rule="explicit:service_type") == (
         Classification(TRX, "explicit:service_type"))
 
 
@@ -212,7 +217,9 @@ def test_first_matching_rule_wins() -> None:
 
 def test_configured_rules_come_before_the_detectors() -> None:
     rule = Rule("acme-all-trx", TRX, account=("acme",))
-    assert classify("MEGA SALE -50% today only!", rule).rule == "rule:acme-all-trx"
+    assert classify("Your parcel arrives today, see you soon!", rule).rule == (
+        "rule:acme-all-trx")
+    assert classify("Pick up your order at our shop", rule).rule == "rule:acme-all-trx"
 
 
 def test_rules_from_config_toml_satisfy_the_protocol() -> None:
@@ -224,6 +231,12 @@ def test_rules_from_config_toml_satisfy_the_protocol() -> None:
 
     assert rule("Votre code : 482913") == "rule:one-time-codes"
     assert rule("Your code XMAS2024 gives you 25% off") != "rule:one-time-codes"
+    # Issue 12: promo codes of digits are offers, not one-time codes.
+    for promo_code in ("Code promo 2024 : -50% sur tout !", "Use promo code 1234 for 50% discount"):
+        result = classifier.classify(facts(promo_code))
+        assert (result.klass, result.rule) == (PROMO, "rule:sales-words"), promo_code
+    assert rule("Your order 4411 shipped. Use THANKS10 for 10% off") == "detector:offer"
+    assert rule("Votre code 4821. -20% avec la carte") == "detector:offer"
     assert rule("Alerte : virement reçu", source_addr="ACME-ALERT") == "rule:acme-alerts"
     assert rule("Alerte", source_addr="+33 7 57 00 00 00") == "rule:acme-alerts"
     assert rule("Alerte", source_addr="ACME-ALERT", account="globex") != "rule:acme-alerts"
@@ -285,12 +298,12 @@ def test_cached_and_uncached_classifiers_agree() -> None:
     ("Votre mot de passe temporaire est 7Kp4Qx.", "detector:otp"),
     ("Tu código es 4482. No lo compartas.", "detector:otp"),
     ("Il codice OTP per la tua operazione è 77410392.", "detector:otp"),
-    # Promo codes with letters, and digit codes for a discount, are marketing.
-    ("Use code SAVE20 for 20% off your next order.", "detector:marketing"),
-    ("Your code XMAS2024 gives you 25% off everything.", "detector:marketing"),
+    # Promo codes with letters, and digit codes for a discount, are offers (issue 12).
+    ("Use code SAVE20 for 20% off your next order.", "detector:offer"),
+    ("Your code XMAS2024 gives you 25% off everything.", "detector:offer"),
     ("Votre code 2430 : présentez-le en caisse pour -20% sur le rayon maison.",
-     "detector:marketing"),
-    ("Zeige den Code 6610 an der Kasse und erhalte 15 % Rabatt.", "detector:marketing"),
+     "detector:offer"),
+    ("Zeige den Code 6610 an der Kasse und erhalte 15 % Rabatt.", "detector:offer"),
     # Numbers that are no codes.
     ("NorthBank: a payment of £42.80 was made with your card ending 4417.",
      "detector:transactional"),
@@ -298,7 +311,7 @@ def test_cached_and_uncached_classifiers_agree() -> None:
      "detector:transactional"),
     # False friends.
     ("Gutschrift: 350,00 EUR auf Ihr Konto eingegangen.", "detector:transactional"),
-    ("Gutschein: 10 € auf deinen nächsten Einkauf!", "detector:marketing"),
+    ("Gutschein: 10 € auf deinen nächsten Einkauf!", "detector:offer"),
     # Links in either context.
     ("Your order #48213 has shipped. Track it: https://glm.example/t/48213",
      "detector:transactional"),
@@ -390,7 +403,7 @@ def _mean_len(texts: list[str]) -> float:
 def test_every_corpus_result_names_its_rule() -> None:
     classifier = Classifier([])
     allowed = {"detector:otp", "detector:transactional", "detector:marketing",
-               "policy:unclassified"}
+               "detector:offer", "policy:unclassified"}
     for row in _corpus():
         result = classifier.classify(facts(row["text"]))
         assert result.klass in CLASSES
@@ -400,7 +413,7 @@ def test_every_corpus_result_names_its_rule() -> None:
 # --- never raises -------------------------------------------------------------------
 
 KNOWN_RULES = re.compile(
-    r"explicit(:\w+)?|rule:.+|detector:(otp|transactional|marketing)"
+    r"explicit(:\w+)?|rule:.+|detector:(otp|transactional|marketing|offer)"
     r"|account:default_class|policy:unclassified"
 )
 ANY_RULES = (

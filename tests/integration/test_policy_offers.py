@@ -1,0 +1,216 @@
+"""Issue 12, item 2: marketing content decides -- through the real gateway (SMPP and HTTP).
+
+A notice that carries an offer is a promotion: blocked for an opted-out recipient,
+footed for the others. A sender's explicit transactional class on such a text still
+wins (forwarded, byte-exact) but is counted per account, in
+stopgate_mt_offer_as_transactional_total and GET /v1/reports/mislabelled. A one-time
+code or a delivery notice with a link or an emoji is no offer: it stays transactional.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from smpp.constants import Tag
+from tests.integration.policy_stack import (
+    ACME_SHORTCODE_FOOTER,
+    BLOCKED,
+    OPTED_OUT,
+    OTHER_FR,
+    TIMEOUT,
+    delivered_to,
+    metric,
+    opt_out,
+    policy_stack,
+    post_message,
+    send_one,
+    submit,
+)
+from tests.integration.senders import bind_sender, eventually
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = "Your order 4411 shipped. Use THANKS10 for 10% off your next order"
+OFFER_METRIC = "stopgate_mt_offer_as_transactional_total"
+# A bank's rate notice the offer cues read as an offer ("cashback"): without a rule, promotional.
+RATES = "Your savings rate rises to 3% on 1 June. Your cashback on card purchases stays at 1%."
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
+        yield session
+
+
+def mt(stack: object, klass: str, outcome: str, account: str = "acme") -> float:
+    return metric(stack, "stopgate_mt_total",  # type: ignore[arg-type]
+                  {"account": account, "class": klass, "outcome": outcome})
+
+
+def offers_counted(stack: object, account: str = "acme") -> float:
+    return metric(stack, OFFER_METRIC, {"account": account})  # type: ignore[arg-type]
+
+
+async def mislabelled_report(http: aiohttp.ClientSession, stack: object) -> object:
+    async with http.get(f"{stack.http_url}/v1/reports/mislabelled") as response:  # type: ignore[attr-defined]
+        assert response.status == 200
+        return await response.json()
+
+
+async def test_an_order_notice_with_a_discount_is_blocked_for_an_opted_out_number(
+    flushed_redis: str, tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    async with policy_stack(flushed_redis, tmp_path) as stack:
+        await opt_out(stack, "acme")
+        link, _ = await bind_sender(stack.smpp_port)
+        # No class from the sender: before issue 12 "shipped" outscored "10% off".
+        answer = await send_one(link, submit(SHIPPED, service_type=""))
+        assert answer.command_status == BLOCKED and answer.message_id == ""
+        status, body = await post_message(http, stack, {"to": OPTED_OUT, "text": SHIPPED})
+        assert (status, body["status"], body["reason"]) == (422, "blocked", "opted_out")
+
+        # The same text to a number that did not opt out: forwarded as a promotion, footed.
+        answer = await send_one(link, submit(SHIPPED, to=OTHER_FR, service_type=""))
+        assert answer.command_status == 0 and answer.message_id
+        await eventually(lambda: len(delivered_to(stack, OTHER_FR)) == 1, "the promotion")
+        assert delivered_to(stack, OTHER_FR) == [f"{SHIPPED}\n{ACME_SHORTCODE_FOOTER}"]
+        assert delivered_to(stack, OPTED_OUT) == []
+        assert mt(stack, "promotional", "blocked") == 2
+        assert mt(stack, "promotional", "forwarded") == 1
+        assert mt(stack, "transactional", "forwarded") == 0
+        assert offers_counted(stack) == 0  # nobody labelled it transactional
+        assert await mislabelled_report(http, stack) == {"accounts": {}, "total": 0}
+        await link.unbind()
+
+
+async def test_explicit_transactional_on_an_offer_is_forwarded_and_counted_per_account(
+    flushed_redis: str, tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    async with policy_stack(flushed_redis, tmp_path) as stack:
+        await opt_out(stack, "acme")
+        await opt_out(stack, "globex")
+        link, _ = await bind_sender(stack.smpp_port)
+        by_service_type = submit(SHIPPED, service_type="TRX")
+        by_tlv = submit("Ihr Vertrag wurde verlängert \u2013 jetzt 3 Monate gratis",
+                        service_type="",
+                        data_coding=8, tlvs=[(Tag.stopgate_class, b"\x01")])
+        for pdu in (by_service_type, by_tlv):
+            answer = await send_one(link, pdu)
+            assert answer.command_status == 0 and answer.message_id, pdu
+        offer_http = "Your statement is ready. Earn 2x points this month"
+        status, body = await post_message(
+            http, stack, {"to": OPTED_OUT, "text": offer_http, "class": "transactional"})
+        assert status == 202 and body["class"] == "transactional" and body["footer"] is None
+        # An explicit transactional notice without an offer is not counted.
+        plain = submit("Your order 4412 has shipped.", service_type="TRX")
+        assert (await send_one(link, plain)).command_status == 0
+
+        await eventually(lambda: len(stack.simulator.received) == 4, "all four at the carrier")
+        at_carrier = {record.pdu.short_message for record in stack.simulator.received}
+        for pdu in (by_service_type, by_tlv, plain):  # the sender's bytes, no footer
+            assert pdu.short_message in at_carrier
+        assert offer_http in delivered_to(stack, OPTED_OUT)
+        assert mt(stack, "transactional", "forwarded") == 4
+        assert mt(stack, "promotional", "blocked") == 0
+        assert offers_counted(stack) == 3
+        assert offers_counted(stack, "globex") == 0
+
+        # globex labels one offer transactional too: its own count, acme's unchanged.
+        g_link, _ = await bind_sender(stack.smpp_port, "globex", "globex1")
+        g_pdu = dataclasses.replace(submit("Il tuo ordine è stato spedito: 20% di sconto sul "
+                                           "prossimo", service_type="OTP"), source_addr="36200")
+        assert (await send_one(g_link, g_pdu)).command_status == 0
+        assert offers_counted(stack, "globex") == 1
+        assert offers_counted(stack) == 3
+        assert await mislabelled_report(http, stack) == {
+            "accounts": {"acme": 3, "globex": 1}, "total": 4}
+        await g_link.unbind()
+        await link.unbind()
+
+
+async def test_an_otp_or_a_delivery_notice_with_a_link_or_an_emoji_stays_transactional(
+    flushed_redis: str, tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    async with policy_stack(flushed_redis, tmp_path) as stack:
+        await opt_out(stack, "acme")
+        link, _ = await bind_sender(stack.smpp_port)
+        texts = [
+            "Your Velora code is 558120 🔐 Do not share it. https://velora.example/help",
+            "Your parcel arrives today between 2pm and 4pm 📦 Track it: https://glm.example/t/881",
+            "Your order is ready to pick up at our Oxford Street shop until Saturday.",
+        ]
+        for text in texts:
+            answer = await send_one(link, submit(text, service_type="", data_coding=8))
+            assert answer.command_status == 0 and answer.message_id, text
+        status, body = await post_message(
+            http, stack, {"to": OPTED_OUT, "text": "Use 7741 to verify your number on Brightly ✅"})
+        assert (status, body["class"], body["footer"]) == (202, "transactional", None)
+        await eventually(lambda: len(delivered_to(stack, OPTED_OUT)) == 4, "all four delivered")
+        assert sorted(delivered_to(stack, OPTED_OUT)) == sorted(
+            [*texts, "Use 7741 to verify your number on Brightly ✅"])
+        assert mt(stack, "transactional", "forwarded") == 4
+        assert mt(stack, "promotional", "blocked") == 0
+        assert offers_counted(stack) == 0
+        await link.unbind()
+
+
+def shipped_rules() -> list[dict[str, object]]:
+    with (REPO / "config.toml").open("rb") as toml:
+        rules = tomllib.load(toml)["rules"]
+    assert isinstance(rules, list)
+    return rules
+
+
+async def test_shipped_rules_no_longer_make_promo_codes_transactional_and_the_override_key(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    rules = [
+        *shipped_rules(),
+        # An operator's own transactional rule that outranks offers, for one sender id only.
+        {"id": "acme-rates", "class": "transactional", "source": ["ACME-RATES"],
+         "overrides_offers": True},
+    ]
+    async with policy_stack(flushed_redis, tmp_path, rules=rules) as stack:
+        await opt_out(stack, "acme")
+        link, _ = await bind_sender(stack.smpp_port)
+        for text in ("Use promo code 1234 for 50% discount", "Code promo 2024 : -50% sur tout !",
+                     "Votre code 4821. -20% avec la carte fidélité"):
+            answer = await send_one(link, submit(text, service_type="", data_coding=8))
+            assert answer.command_status == BLOCKED, text
+        otp = submit("Votre code : 482913", service_type="")
+        assert (await send_one(link, otp)).command_status == 0
+        rates = dataclasses.replace(
+            submit(RATES, service_type=""),
+            source_addr="ACME-RATES")
+        assert (await send_one(link, rates)).command_status == 0
+        await eventually(lambda: len(delivered_to(stack, OPTED_OUT)) == 2, "the two notices")
+        assert sorted(delivered_to(stack, OPTED_OUT)) == sorted(["Votre code : 482913", RATES])
+        # Without the override, the same notice from ACME is an offer: blocked.
+        assert (await send_one(link, submit(RATES, service_type=""))).command_status == BLOCKED
+        assert mt(stack, "promotional", "blocked") == 4
+        assert mt(stack, "transactional", "forwarded") == 2
+        assert offers_counted(stack) == 0  # a configured override is the operator's, not counted
+        await link.unbind()
+
+
+async def test_the_mislabelled_report_is_an_operator_route(
+    flushed_redis: str, tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    async with policy_stack(flushed_redis, tmp_path, http={"admin_key": "op-key"}) as stack:
+        status, body = await post_message(
+            http, stack, {"to": OTHER_FR, "text": SHIPPED, "class": "transactional"})
+        assert status == 202 and body["class"] == "transactional"
+        url = f"{stack.http_url}/v1/reports/mislabelled"
+        for headers in ({}, {"Authorization": "Bearer acme-key"}):  # a sender's key is no key
+            async with http.get(url, headers=headers) as response:
+                assert response.status == 401
+                assert (await response.json())["error"] == "unauthorized"
+        async with http.get(url, headers={"Authorization": "Bearer op-key"}) as response:
+            assert response.status == 200
+            assert await response.json() == {"accounts": {"acme": 1}, "total": 1}
+        assert metric(stack, "stopgate_http_unauthorized_total", {"route": "admin"}) == 2
