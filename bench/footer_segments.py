@@ -6,7 +6,8 @@ Takes the bench workload's ring (``workload.build_ring``: its promotional messag
 their texts, multipart forms and recipients' countries, 40 % FR / 30 % GB / 15 % DE /
 15 % ES), and runs the gateway's own footer code on each promotional message that is
 sent (not the opted-out ones): ``footer_for``, ``already_has_optout`` and ``fit``,
-with the bench account (shortcode 36173, language of default_region FR). It counts
+with the bench account (shortcode 36173, language of default_region FR, sending from
+``workload.SOURCE``), the opt-out mentions judged as the policy stage judges them. It counts
 the parts each message goes out in, under two sets of defaults:
 
 - **before issue 12**: ``FR: STOP au {shortcode}``, ``*: Opt-out: {url}``, links
@@ -30,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import workload
 
 from gateway.config import Config
+from gateway.config_values import base_url_host
 from gateway.ledger import new_token
-from rules.footers import FooterLike, already_has_optout, fit, footer_for
+from rules.footers import FooterLike, already_has_optout, fit, footer_for, optout_reach
 from smpp.codec import decode
 from smpp.pdu import SubmitSm
 from smpp.segments import concat_info
@@ -48,6 +50,7 @@ class Entry:
 OLD_FOOTERS = (Entry("FR", "STOP au {shortcode}"), Entry("*", "Opt-out: {url}"))
 OLD_BASE_URL = "https://no-s.ms/"
 OLD_TOKEN = "AbC123xyz_-Q"  # 12 base64url characters: every character one GSM septet
+SOURCE_TON = 5  # wire.submit_sm sends every source with TON 5
 
 
 @dataclass(frozen=True)
@@ -82,10 +85,14 @@ def parts_with_footers(messages: Sequence[Promotion], footers: Sequence[FooterLi
                        base_url: str, token: str, language: str) -> tuple[int, int]:
     """(parts sent in all, footer characters in all, newline included)."""
     parts = footer_chars = 0
+    # The bench account as bench_config.py writes it: numbers = shortcode, region FR.
+    reach = optout_reach((workload.SHORTCODE,), "FR", base_url_host(base_url))
     for message in messages:
         footer = footer_for(message.country, footers, url=base_url + token,
                             shortcode=workload.SHORTCODE, language=language)
-        if footer is None or already_has_optout(message.text, message.country, footer):
+        if footer is None or already_has_optout(
+                message.text, message.country, footer, reach, source=workload.SOURCE,
+                source_ton=SOURCE_TON):
             parts += message.parts_sent
             continue
         fitted = fit(message.text, footer.text, message.data_coding)

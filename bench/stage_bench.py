@@ -358,8 +358,12 @@ def stage_rows(path: HotPath, flows: list[Flow], repeats: int) -> list[Row]:
                                  shortcode=shortcode, language=language) for m, t in promo]),
         summed=False)
     pairs = [(m, f) for (m, _), f in zip(promo, rendered, strict=True) if f is not None]
+    reach = policy.reach[account.system_id]  # the same facts the policy stage passes
     add("already_has_optout", "  of which already_has_optout", "promotional", len(pairs),
-        once(lambda: [already_has_optout(m.text, m.country, f) for m, f in pairs]),
+        once(lambda: [already_has_optout(m.text, m.country, f, reach,
+                                          source=m.template.source_addr,
+                                          source_ton=m.template.source_addr_ton)
+                      for m, f in pairs]),
         summed=False)
     add("fit", "  of which fit", "promotional", len(pairs),
         once(lambda: [fit(m.text, f.text, m.data_coding, concat=m.concat or "udh8")

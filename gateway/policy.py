@@ -23,13 +23,14 @@ from functools import partial
 from typing import Any
 
 from gateway.config import Account, Config
+from gateway.config_values import base_url_host
 from gateway.logs import fields
 from gateway.message import Message
 from gateway.metrics import Metrics
 from gateway.mt import Deferred, MtResult
 from gateway.suppression_cache import CacheNotReady, SuppressionCache
 from rules.classify import Classifier, MessageFacts, explicit_class
-from rules.footers import already_has_optout, fit, footer_for
+from rules.footers import NO_REACH, OptoutReach, already_has_optout, fit, footer_for, optout_reach
 from smpp.constants import CommandStatus, Tag
 
 log = logging.getLogger("stopgate.policy")
@@ -180,6 +181,13 @@ class TokenCache:
                               extra=fields("policy_failed", stage="token_answer"))
 
 
+def account_reach(account: Account, base_url: str) -> OptoutReach:
+    """Where an opt-out reaches this gateway for ``account``: the numbers it receives MOs
+    on (numeric ``numbers`` and ``senders``, its shortcode) and the opt-out link host."""
+    return optout_reach((*account.numbers, *account.senders, account.shortcode),
+                        account.default_region, base_url_host(base_url))
+
+
 class PolicyStage:
     """The MT stage that enforces opt-outs (see the module docstring)."""
 
@@ -201,6 +209,10 @@ class PolicyStage:
         self.on_blocked_receipt = on_blocked_receipt
         self.is_ready = is_ready
         self.accounts: Mapping[str, Account] = {a.system_id: a for a in config.accounts}
+        #: Where an opt-out mention in a text must lead to count as the footer (account ->
+        #: its MO numbers and the link host), built once: see rules.footers.
+        self.reach: Mapping[str, OptoutReach] = {
+            a.system_id: account_reach(a, config.optout.base_url) for a in config.accounts}
         self.classifier = Classifier(config.rules, unclassified=config.policy.unclassified)
         self._url_footer: dict[tuple[str, bool, str], bool] = {}
         self._footer_counters: dict[str, Any] = {}
@@ -382,8 +394,11 @@ class PolicyStage:
         if footer is None:
             return None
         text = message.text
-        if already_has_optout(text, message.country, footer):
-            return None  # the sender wrote its own opt-out mention: nothing is appended
+        template = message.template
+        if already_has_optout(text, message.country, footer,
+                              self.reach.get(message.account, NO_REACH),
+                              source=template.source_addr, source_ton=template.source_addr_ton):
+            return None  # the sender's own opt-out mention leads here: nothing is appended
         fitted = fit(text, footer.text, message.data_coding, concat=message.concat or "udh8")
         if not fitted.added:
             self.metrics.footers_skipped.labels(fitted.reason).inc()

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rules.footers import Footer, already_has_optout, fit, footer_for, ucs2_form
+from rules.footers import (
+    Footer,
+    OptoutReach,
+    already_has_optout,
+    fit,
+    footer_for,
+    optout_reach,
+    ucs2_form,
+)
 from smpp.gsm import DEFAULT_ALPHABET, EXTENSION_TABLE, gsm_septets
 from smpp.segments import build_parts, concat_info
 from smpp.text import (
@@ -139,29 +148,146 @@ def test_french_text_without_stop_to_a_number_gets_the_footer(text: str) -> None
     assert not already_has_optout(text, "FR", STOP_FR)
 
 
-@pytest.mark.parametrize(
-    ("text", "country"),
-    [
-        (f"Big sale! OPT-OUT:  {URL.upper()}", "GB"),  # the rendered footer itself
-        ("Big sale! Reply STOP to opt out", "GB"),
-        ("Big sale! Text 'STOP' to 60777", "US"),
-        ("Big sale! STOP2END", "US"),
-        ("Big sale! STOP to 8686", "BE"),
-        ("Big sale! STOP 60777", "GB"),
-        ("Big sale! Unsubscribe: https://acme.com/u", "IE"),
-        ("Big sale! To opt out visit acme.com", "AU"),
-        ("Grosses soldes ! Désinscription : https://acme.be/u", "BE"),
-        ("¡Rebajas! Baja: https://acme.es/b", "ES"),
-        ("¡Rebajas! Envía BAJA al 217070", "ES"),
-        ("¡Rebajas! Para darte de baja visita acme.es", "MX"),
-        ("Sale! Zum Abmelden: https://acme.de/a", "DE"),
-        ("Saldi! Disiscriviti: https://acme.it/d", "IT"),
-        ("Uitverkoop! Afmelden: https://acme.nl/a", "NL"),
-        ("Promoção! Descadastre-se: https://acme.br/d", "BR"),
-    ],
+#: An account's reach: shortcode 36173, a British long number, an alphanumeric sender id
+#: (nobody can reply to it), the links of the default optout.base_url.
+REACH = optout_reach(["36173", "+447700900123", "ACME"], "GB", "no-s.ms")
+OWN_LONG = {"source": "447700900123", "source_ton": 1}
+ALPHANUMERIC = {"source": "ACME", "source_ton": 5}
+
+#: (country, a mention that leads to stopgate, the same wording leading elsewhere, the
+#: message's source for both). Issue 12: only the first counts as the footer.
+MENTIONS = [
+    ("GB", "Big sale! Reply STOP to opt out", None, OWN_LONG),
+    ("US", "Big sale! Text 'STOP' to 36173", "Big sale! Text 'STOP' to 60777", ALPHANUMERIC),
+    ("US", "Big sale! STOP2END", None, OWN_LONG),
+    ("BE", "Big sale! STOP to 36173", "Big sale! STOP to 8686", ALPHANUMERIC),
+    ("GB", "Big sale! STOP 36173", "Big sale! STOP 60777", OWN_LONG),
+    ("GB", "Big sale! Reply STOP to 07700 900123", "Big sale! Reply STOP to 07700 900456",
+     ALPHANUMERIC),
+    ("GB", "Big sale! Reply STOP to +44 7700 900123", "Big sale! Reply STOP to 99999",
+     OWN_LONG),
+    ("IE", "Big sale! Unsubscribe: https://no-s.ms/u/1",
+     "Big sale! Unsubscribe: https://acme.com/u/1", OWN_LONG),
+    ("AU", "Big sale! To opt out visit no-s.ms/Xy7", "Big sale! To opt out visit acme.com",
+     OWN_LONG),
+    ("BE", "Grosses soldes ! Désinscription : https://NO-S.MS/u",
+     "Grosses soldes ! Désinscription : https://acme.be/u", OWN_LONG),
+    ("ES", "¡Rebajas! Baja: https://no-s.ms/b", "¡Rebajas! Baja: https://acme.es/b", OWN_LONG),
+    ("ES", "¡Rebajas! Envía BAJA al 36173", "¡Rebajas! Envía BAJA al 217070", OWN_LONG),
+    ("ES", "¡Rebajas! Envía BAJA", None, OWN_LONG),
+    ("MX", "¡Rebajas! Para darte de baja visita no-s.ms/x",
+     "¡Rebajas! Para darte de baja visita acme.es", OWN_LONG),
+    ("DE", "Sale! Zum Abmelden: https://no-s.ms/a", "Sale! Zum Abmelden: https://acme.de/a",
+     OWN_LONG),
+    ("DE", "Sale! Zum Abmelden STOP an 36173", "Sale! Zum Abmelden STOP an 0151 23456789",
+     ALPHANUMERIC),
+    ("DE", "Sale! Abmelden: Antwort STOP", None, OWN_LONG),
+    ("IT", "Saldi! Disiscriviti: https://no-s.ms/d", "Saldi! Disiscriviti: https://acme.it/d",
+     OWN_LONG),
+    ("NL", "Uitverkoop! Afmelden: https://no-s.ms/a",
+     "Uitverkoop! Afmelden: https://acme.nl/a", OWN_LONG),
+    ("BR", "Promoção! Descadastre-se: https://no-s.ms/d",
+     "Promoção! Descadastre-se: https://acme.br/d", OWN_LONG),
+]
+
+
+def test_the_rendered_footer_itself_counts_whatever_the_reach() -> None:
+    assert already_has_optout(f"Big sale! OPT-OUT:  {URL.upper()}", "GB", LINK)
+    assert already_has_optout(f"Big sale!\n{LINK.text}", "US", LINK, REACH, **ALPHANUMERIC)
+
+
+@pytest.mark.parametrize(("country", "here", "elsewhere", "source"), MENTIONS)
+def test_a_mention_counts_as_the_footer_only_when_it_leads_to_stopgate(
+    country: str, here: str, elsewhere: str | None, source: dict[str, Any],
+) -> None:
+    assert already_has_optout(here, country, LINK, REACH, **source)
+    # Without the account's numbers, link host and source, nothing leads here.
+    assert not already_has_optout(here, country, LINK)
+    if elsewhere is not None:
+        assert not already_has_optout(elsewhere, country, LINK, REACH, **source)
+
+
+@pytest.mark.parametrize(("country", "text"), [
+    ("GB", "Big sale! Reply STOP to opt out"), ("US", "Big sale! STOP2END"),
+    ("ES", "¡Rebajas! Envía BAJA"), ("DE", "Sale! Abmelden: Antwort STOP"),
+])
+@pytest.mark.parametrize("source", [
+    ALPHANUMERIC,  # nobody can reply to a sender id
+    {"source": "447700900999", "source_ton": 1},  # a number the account does not list
+    {"source": "", "source_ton": 0},  # the carrier's default sender
+])
+def test_a_mention_without_number_or_link_needs_a_source_replies_come_back_to(
+    country: str, text: str, source: dict[str, Any],
+) -> None:
+    assert not already_has_optout(text, country, LINK, REACH, **source)
+    assert already_has_optout(text, country, LINK, REACH, source="36173", source_ton=0)
+    assert already_has_optout(text, country, LINK, REACH, source="07700900123", source_ton=2)
+
+
+def test_a_reply_mention_followed_by_another_number_goes_to_that_number() -> None:
+    for text in ("Big sale! Reply STOP to 99999", "Big sale! Text STOP to 99999 to opt out",
+                 "Big sale, text STOP to opt out at 60777"):
+        assert not already_has_optout(text, "GB", LINK, REACH, **OWN_LONG), text
+    # A number in another sentence is not where the reply goes.
+    assert already_has_optout("Reply STOP to opt out. Call 0800 123 456 for help", "GB",
+                              LINK, REACH, **OWN_LONG)
+
+
+def test_the_footers_own_number_counts_even_when_the_account_does_not_list_it() -> None:
+    stop = Footer("Reply STOP to 60606", "*", "footers[0]")
+    assert already_has_optout("Sale! STOP to 60 606", "US", stop)
+    assert already_has_optout("Sale! Reply STOP", "US", stop, source="60606")
+    assert not already_has_optout("Sale! STOP to 60607", "US", stop, REACH)
+
+
+def test_a_token_in_a_link_footer_is_never_read_as_a_number() -> None:
+    footer = Footer("Opt-out: no-s.ms/36173999", "*", "footers[0]")
+    assert not already_has_optout("Sale! STOP to 36173999", "GB", footer)
+
+
+def test_france_is_unchanged_only_the_footers_own_number_counts() -> None:
+    reach = optout_reach(["36173", "+33757000000"], "FR", "no-s.ms")
+    assert already_has_optout("Soldes ! STOP au 36173", "FR", STOP_FR, reach)
+    # Not the account's other number, nor a link to stopgate, nor "répondez STOP".
+    assert not already_has_optout("Soldes ! STOP au 07 57 00 00 00", "FR", STOP_FR, reach)
+    assert not already_has_optout("Soldes ! Désinscription : no-s.ms/x", "FR", STOP_FR, reach)
+    assert not already_has_optout("Soldes ! Répondez STOP", "FR", STOP_FR, reach,
+                                  source="33757000000", source_ton=1)
+
+
+def test_optout_reach_keeps_numbers_only_as_sender_keys() -> None:
+    reach = optout_reach(["36173", " 07700 900123", "ACME", "+33 7 57 00 00 00", ""], "gb",
+                         "No-S.ms")
+    assert reach == OptoutReach(frozenset({"36173", "+447700900123", "+33757000000"}), "GB",
+                                "no-s.ms")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(10_000, 99_999_999).filter(lambda n: n != 36173),
+    st.sampled_from(["Reply STOP to {}", "STOP to {}", "Text STOP to {} to opt out",
+                     "Envía BAJA al {}", "Zum Abmelden STOP an {}"]),
+    st.sampled_from(["GB", "US", "ES", "DE"]),
+    st.sampled_from([OWN_LONG, ALPHANUMERIC]),
 )
-def test_text_with_an_opt_out_mention_for_its_country_keeps_it(text: str, country: str) -> None:
-    assert already_has_optout(text, country, LINK)
+def test_stop_to_any_other_number_never_counts(
+    number: int, wording: str, country: str, source: dict[str, Any],
+) -> None:
+    text = "Big sale this weekend! " + wording.format(number)
+    assert not already_has_optout(text, country, LINK, REACH, **source)
+    assert already_has_optout(text.replace(str(number), "36173"), country, LINK, REACH,
+                              **source)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.from_regex(r"[a-z][a-z0-9-]{0,10}\.(?:com|example|ms|fr)", fullmatch=True),
+    st.sampled_from(["Unsubscribe: https://{}/u/1", "Opt-out: {}/x", "Baja: http://{}/b",
+                     "To unsubscribe visit {}"]),
+)
+def test_a_link_counts_only_on_the_base_url_host(host: str, wording: str) -> None:
+    text = "Big sale this weekend! " + wording.format(host)
+    assert already_has_optout(text, "GB", LINK, REACH, **OWN_LONG) == (host == "no-s.ms")
 
 
 @pytest.mark.parametrize(
