@@ -107,7 +107,9 @@ system_id = "{FORWARD_ACCOUNT}"
 password = "{FORWARD_PASSWORD}"
 default_region = "FR"
 default_class = "transactional"
-numbers = ["36100"]
+# The policy-off ring is sent from the same shortcode as the full-policy one: shared, so
+# both accounts list it (a source only one of them listed would be refused to the other).
+numbers = ["36100", "{workload.SHORTCODE}"]
 
 # No [[footers]]: the built-in ones, as an operator who sets none gets them.
 {RULES}""")

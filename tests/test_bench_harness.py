@@ -49,6 +49,26 @@ def test_every_bench_message_classifies_as_the_generator_expects(tmp_path: Path)
     assert bench_config.check_classes(config) == []
 
 
+@pytest.mark.parametrize(("account", "policy"), [(bench_config.ACCOUNT, True),
+                                                (bench_config.FORWARD_ACCOUNT, False)])
+def test_every_bench_account_may_send_from_its_rings_sources(
+        tmp_path: Path, account: str, policy: bool) -> None:
+    from gateway.config import load_config
+    from gateway.mt import sender_ownership
+    from smpp.codec import decode
+
+    config = tmp_path / "bench.toml"
+    bench_config.write_config(config, smpp_port=1, http_port=2, data_dir=tmp_path / "data",
+                              redis_url="unix:///tmp/none.sock", sink_port=3, workers=2,
+                              window=64, upstream_sessions=1, upstream_window=10)
+    ownership = sender_ownership(load_config(config, env={}).accounts)
+    sources = {(pdu.source_addr, pdu.source_addr_ton)
+               for t in workload.build_ring(7, policy=policy) for frame in t.parts
+               for pdu in [decode(frame)]}
+    assert sources
+    assert [s for s in sources if not ownership.may_send(account, *s)] == []
+
+
 def test_recipients_are_fresh_per_message_and_opted_out_ones_are_in_the_list() -> None:
     recipients = workload.Recipients(stream=3, suppressed_total=1000)
     fresh = workload.FRESH["FR"]
