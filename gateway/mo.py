@@ -375,6 +375,9 @@ class KeywordHandler:
             received_at=time.monotonic(), via="smpp",
         )
         message.klass = "transactional"
+        # stopgate's own reply: its class is ours, not the account's label (an opt-out
+        # confirmation may well say "offers" and must not count as mislabelled).
+        message.notes["reply"] = "keyword"
         task = asyncio.ensure_future(self._send(message))
         self._replies.add(task)
         task.add_done_callback(self._replies.discard)

@@ -306,7 +306,7 @@ class PolicyStage:
         message.rule = decision.rule
         if decision.offer:
             message.notes["offer"] = decision.offer
-        if decision.mislabelled:
+        if decision.mislabelled and not message.notes.get("reply"):
             self._count_mislabelled(message, decision.offer)
 
     def _count_mislabelled(self, message: Message, offer: str) -> None:

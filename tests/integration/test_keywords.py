@@ -126,6 +126,10 @@ async def test_stop_replies_opt_out_every_brand_on_the_shortcode(
         assert metric(stack, "stopgate_mo_total", {"kind": "optout"}) == 6
         assert metric(stack, "stopgate_mo_total", {"kind": "other"}) == 1
         assert metric(stack, "stopgate_optouts_total", {"source": "keyword"}) == 8
+        # The confirmations say "offers" and go as transactional, but they are stopgate's
+        # own replies, not an account labelling a promotion transactional.
+        assert metric(stack, "stopgate_mt_offer_as_transactional_total",
+                      {"account": "acme"}) == 0
         await acme.unbind()
         await globex.unbind()
 
