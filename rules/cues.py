@@ -25,6 +25,9 @@ Table = dict[str, tuple[str, ...]]
 # order"), hence the low weight.
 TRANSACTIONAL: Table = {
     "en": (
+        "issue", "engineers", "restored", "disruption", "incident", "depart", "departs",
+        "departure", "platform", "doors open", "tickets", "e-tickets", "substitutions", "shopper",
+        "rider", "picked", "purchase", "spend", "spent", "merchant", "tax", "trial",
         "order", "parcel", "package", "delivery", "shipment", "tracking", "track", "courier",
         "driver", "appointment", "reminder", "booking", "reservation", "balance", "payment",
         "invoice", "bill", "statement", "account", "card", "transaction", "withdrawal", "refund",
@@ -43,6 +46,10 @@ TRANSACTIONAL: Table = {
         "bus", "coach", "quote",
     ),
     "fr": (
+        "incident", "perturbé", "perturbe", "perturbations", "rétablissement", "panne",
+        "dérangement", "voie", "départ", "arrivée", "train", "tgv", "porte", "billet", "billets",
+        "e-billet", "impôt", "résiliation", "essai", "se termine", "achat", "consultation",
+        "borne",
         "commande", "colis", "livraison", "expédition", "suivi", "suivez", "transporteur",
         "chauffeur", "livreur", "rendez-vous", "rdv", "rappel", "réservation", "solde", "paiement",
         "facture", "relevé", "compte", "carte", "opération", "opérations", "prélèvement",
@@ -60,6 +67,10 @@ TRANSACTIONAL: Table = {
         "bus", "autocar", "devis",
     ),
     "es": (
+        "incidencia", "avería", "restablecido", "restablecida", "de la vía", "desde la vía",
+        "salida", "llegada",
+        "puerta", "entradas", "billete", "billetes", "renta", "justificante", "termina", "compra",
+        "movimientos", "en camino",
         "pedido", "paquete", "envío", "entrega", "seguimiento", "reparto", "repartidor",
         "conductor", "cita", "recordatorio", "reserva", "saldo", "pago", "factura", "cuenta",
         "tarjeta", "operación", "cargo", "transferencia", "retirada", "reembolso", "suscripción",
@@ -75,6 +86,9 @@ TRANSACTIONAL: Table = {
         "autobús", "andén", "autocar", "presupuesto",
     ),
     "de": (
+        "störung", "ausfall", "behebung", "beeinträchtigung", "abfahrt", "ankunft", "tickets",
+        "abrechnung", "jahresabrechnung", "nachzahlung", "probemonat", "endet", "einkauf",
+        "unterwegs",
         "bestellung", "paket", "sendung", "lieferung", "sendungsverfolgung", "zusteller", "fahrer",
         "termin", "erinnerung", "buchung", "reservierung", "kontostand", "zahlung", "rechnung",
         "konto", "karte", "kartenzahlung", "abbuchung", "überweisung", "auszahlung", "erstattung",
@@ -90,6 +104,8 @@ TRANSACTIONAL: Table = {
         "bus", "bahnsteig", "kostenvoranschlag",
     ),
     "it": (
+        "guasto", "disservizio", "ripristino", "partirà", "partenza", "arrivo", "biglietti",
+        "biglietto", "cancelli", "raccomandata", "termina", "acquisto", "rider", "carrozza",
         "ordine", "pacco", "spedizione", "consegna", "tracciamento", "corriere", "autista",
         "appuntamento", "promemoria", "prenotazione", "saldo", "pagamento", "fattura", "bolletta",
         "conto", "carta", "operazione", "addebito", "bonifico", "prelievo", "rimborso",
@@ -105,6 +121,8 @@ TRANSACTIONAL: Table = {
         "autobus", "pullman", "preventivo",
     ),
     "nl": (
+        "vertrekt", "vertrek", "aankomst", "e-tickets", "tickets", "afrekening", "jaarafrekening",
+        "aangifte", "boodschappen", "proefperiode", "eindigt", "aankoop", "betaald",
         "bestelling", "pakket", "pakketje", "levering", "bezorging", "zending", "track", "bezorger",
         "chauffeur", "afspraak", "herinnering", "boeking", "reservering", "saldo", "betaling",
         "factuur", "rekening", "afschrift", "kaart", "transactie", "opname", "terugbetaling",
@@ -118,6 +136,9 @@ TRANSACTIONAL: Table = {
         "bus", "perron",
     ),
     "pt": (
+        "parte da linha", "parte da plataforma", "parte às qtime", "partida", "chegada",
+        "bilhetes", "bilhete", "portas abrem", "declaração",
+        "submetida", "finanças", "compra", "termina", "efetuou", "recolheu",
         "encomenda", "pedido", "pacote", "entrega", "envio", "rastreio", "rastreamento",
         "transportadora", "estafeta", "motorista", "consulta", "marcação", "lembrete", "reserva",
         "saldo", "pagamento", "fatura", "conta", "extrato", "cartão", "transação", "operação",
@@ -136,6 +157,8 @@ TRANSACTIONAL: Table = {
 # money, booking or account, an account-security notice, an apology for a disruption.
 TRANSACTIONAL_STRONG: Table = {
     "en": (
+        "reply yes or no", "reply y or n", "did you just", "was this you", "was it you",
+        "processed", "is now boarding", "now boarding", "has been processed",
         "shipped", "dispatched", "delivered", "confirmed", "received", "issued", "renewed",
         "charged", "debited", "credited", "paid", "due", "overdue", "declined", "failed",
         "completed", "complete", "ready", "booked", "scheduled", "requested", "approved",
@@ -148,6 +171,8 @@ TRANSACTIONAL_STRONG: Table = {
         "we were unable", "accepted", "trial ends", "unless you cancel", "will be charged",
     ),
     "fr": (
+        "répondez oui ou non", "oui ou non", "confirmez-vous", "avez-vous effectué",
+        "a été effectué", "retardé", "retardée",
         "expédiée", "expédié", "livré", "livrée", "confirmé", "confirmée", "reçu", "reçue",
         "effectué", "effectuée", "émis", "renouvelé", "prélevé", "prélevés", "prélevée", "refusé",
         "refusée", "échoué", "échec", "prêt", "prête", "validé", "validée", "annulé", "annulée",
@@ -157,6 +182,8 @@ TRANSACTIONAL_STRONG: Table = {
         "n'ont pas pu",
     ),
     "es": (
+        "responde si o no", "responda si o no", "sí o no", "has realizado",
+        "presentada correctamente", "se entregará",
         "enviado", "enviada", "entregado", "entregada", "confirmada", "confirmado", "recibido",
         "recibida", "realizado", "realizada", "renovado", "renovada", "cargarán", "pagada",
         "pagado", "rechazado", "rechazada", "lista", "listo", "solicitado", "contraseña",
@@ -167,6 +194,8 @@ TRANSACTIONAL_STRONG: Table = {
         "no hemos podido",
     ),
     "de": (
+        "ja oder nein", "antworte ja oder nein", "hast du gerade", "haben sie gerade", "bezahlt",
+        "wird zugestellt",
         "versandt", "versendet", "zugestellt", "bestätigt", "erhalten", "eingegangen", "abgebucht",
         "gutgeschrieben", "verlängert", "fällig", "veranlasst", "bereit", "fertig", "abgeholt",
         "angefordert", "fehlgeschlagen", "abgelehnt", "storniert", "passwort", "zurücksetzen",
@@ -174,6 +203,7 @@ TRANSACTIONAL_STRONG: Table = {
         "neue anmeldung", "nicht zugestellt", "konnte nicht",
     ),
     "it": (
+        "rispondi si o no", "si o no", "hai effettuato", "in ritardo",
         "spedito", "spedita", "consegnato", "consegnata", "confermata", "confermato", "ricevuto",
         "ricevuta", "effettuato", "effettuata", "rinnovato", "addebitati", "addebitato", "saldata",
         "pronta", "accolta", "approvata", "respinta", "password", "reimpostazione", "non sei tu",
@@ -183,6 +213,7 @@ TRANSACTIONAL_STRONG: Table = {
         "pagato correttamente", "non siamo riusciti",
     ),
     "nl": (
+        "antwoord ja of nee", "ja of nee", "heeft u zojuist", "heb je zojuist", "is ontvangen",
         "verzonden", "verstuurd", "bezorgd", "afgeleverd", "bevestigd", "ontvangen", "voldaan",
         "afgeschreven", "bijgeschreven", "verlengd", "vervallen", "geweigerd", "mislukt", "klaar",
         "gereed", "geannuleerd", "verplaatst", "wachtwoord", "herstellen", "niet aangevraagd",
@@ -191,6 +222,7 @@ TRANSACTIONAL_STRONG: Table = {
         "wordt bezorgd", "is onderweg",
     ),
     "pt": (
+        "responda sim ou não", "sim ou não", "com sucesso", "efetuou uma compra", "será entregue",
         "enviado", "enviada", "expedido", "expedida", "entregue", "confirmado", "confirmada",
         "recebido", "recebida", "efetuado", "efetuada", "renovado", "renovada", "debitado",
         "creditado", "pago", "paga", "recusado", "recusada", "falhou", "pronto", "pronta",
@@ -394,6 +426,9 @@ SECRECY: tuple[str, ...] = (
 
 # Money words: an amount in a message with one of these is a payment, not a price.
 MONEY_CONTEXT: tuple[str, ...] = (
+    "spend", "spent", "purchase", "purchases", "achat", "achats", "acquisto", "aankoop", "einkauf",
+    "compras", "betaald", "bezahlt", "pagato", "pagado", "payé", "réglé", "réglés", "nachzahlung",
+    "abrechnung", "afrekening", "compra", "gastado",
     "payment", "paid", "balance", "refund", "invoice", "bill", "charged", "debit", "debited",
     "credited", "withdrawal", "transaction", "amount", "statement", "card", "paiement", "solde",
     "remboursement", "facture", "prélevé", "prélevés", "prélèvement", "virement", "montant",
@@ -418,7 +453,8 @@ DISCOUNT: tuple[str, ...] = (
 # Compound suffixes (German mostly) for the weight-1 tables: "Stromrechnung" is a bill.
 TRANSACTIONAL_SUFFIXES: tuple[str, ...] = (
     "rechnung", "zahlung", "bestellung", "lieferung", "sendung", "buchung", "konto", "termin",
-    "beitrag", "warnung", "postfach", "versicherung", "wartung", "vertrag",
+    "beitrag", "warnung", "postfach", "versicherung", "wartung", "vertrag", "abrechnung",
+    "storung", "ausfall",
 )
 PROMOTIONAL_SUFFIXES: tuple[str, ...] = (
     "kollektion", "angebot", "angebote", "rabatt", "gutschein", "punkte", "verkauf", "newsletter",

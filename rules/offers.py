@@ -49,12 +49,13 @@ prints precision and recall on tests/rules/offers.jsonl and corpus.jsonl).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from rules.detectors import fold_words, words
 
-__all__ = ["NOT_OFFER", "NOT_OFFERS", "OFFER_CUES", "find_offer", "find_offer_words",
-           "without_false_friends"]
+__all__ = ["NOT_OFFER", "NOT_OFFERS", "OFFER_CUES", "OFFER_STRUCTURES", "find_offer",
+           "find_offer_words", "without_false_friends"]
 
 Table = dict[str, tuple[str, ...]]
 
@@ -67,6 +68,7 @@ OFFER_CUES: Table = {
         "coupon", "coupons", "voucher", "vouchers",
     ),
     "en": (
+        "cash back", "no annual fee", "qpct on purchases", "qpct cash back", "qpct back on",
         "discount", "discounts", "discounted", "promo code", "discount code", "coupon code",
         "voucher code", "promotion", "promotional", "free", "for free", "on sale", "flash sale",
         "summer sale", "winter sale", "spring sale", "big sale", "mega sale", "clearance sale",
@@ -88,6 +90,7 @@ OFFER_CUES: Table = {
         "at no cost", "no extra charge", "on your next order", "on your next purchase",
     ),
     "fr": (
+        "sans cotisation", "qpct sur vos achats", "qpct remboursés", "qpct de cashback",
         "réduction", "réductions", "code promo", "code réduction", "bon de réduction",
         "bon d'achat", "qpct de remise", "remise de qpct", "qmoney de remise", "remise de qmoney",
         "remise immédiate", "remise exceptionnelle", "qpct sur", "soldes", "promotion",
@@ -104,6 +107,7 @@ OFFER_CUES: Table = {
         "sur votre prochaine commande", "sur votre prochain achat", "moitié moins cher",
     ),
     "es": (
+        "sin comisiones", "sin cuota anual", "qpct de devolución", "qpct de reembolso",
         "descuento", "descuentos", "dto", "código promocional", "código descuento",
         "código de descuento", "cupón", "cupones", "rebajas", "oferta", "ofertas",
         "promoción", "promociones", "promocional", "gran liquidación", "liquidación total",
@@ -114,6 +118,8 @@ OFFER_CUES: Table = {
         "solicítalo ahora", "ahorra", "hasta un qpct", "hasta el qpct", "qpct en todo",
             ),
     "de": (
+        "ohne jahresgebühr", "ohne grundgebühr", "ohne kosten", "fach punkte", "extra punkte",
+        "qpct zurück",
         "rabatt", "rabatte", "rabattcode", "gutschein", "gutscheine", "gutscheincode",
         "aktionscode", "reduziert", "im sale", "sale bis", "angebot", "angebote", "sonderangebot",
         "sonderangebote", "aktion", "schnäppchen", "ausverkauf", "räumungsverkauf", "gratis",
@@ -127,6 +133,7 @@ OFFER_CUES: Table = {
         "auf den nächsten einkauf", "auf ihren nächsten einkauf", "auf deine nächste bestellung",
     ),
     "it": (
+        "canone zero", "senza canone", "zero commissioni", "tasso zero", "qpct di cashback",
         "sconto", "sconti", "scontato", "scontata", "scontati", "codice sconto", "codice promo",
         "buono sconto", "saldi", "offerta", "offerte", "promozione", "promozioni", "svendita",
         "gratis", "gratuito", "gratuita", "gratuiti", "in omaggio", "omaggio", "metà prezzo",
@@ -137,6 +144,7 @@ OFFER_CUES: Table = {
         "sul prossimo acquisto", "sul prossimo ordine", "sul tuo prossimo ordine",
     ),
     "nl": (
+        "zonder jaarlijkse kosten", "geen jaarlijkse kosten", "qpct terug",
         "korting", "kortingscode", "kortingsbon", "actiecode", "promotiecode", "waardebon",
         "uitverkoop", "opruiming", "aanbieding", "aanbiedingen", "gratis", "kosteloos",
         "gratis cadeau", "halve prijs", "dubbele punten", "extra punten",
@@ -147,6 +155,7 @@ OFFER_CUES: Table = {
         "op je volgende bestelling", "op uw volgende bestelling",
     ),
     "pt": (
+        "sem anuidade", "qpct de volta", "anuidade zero",
         "desconto", "descontos", "código promocional", "código de desconto", "cupão", "cupom",
         "promoção", "promoções", "promocao", "promocional", "oferta", "ofertas", "saldos até",
         "em saldos", "liquidação total", "grátis", "gratuito", "gratuita", "portes grátis",
@@ -193,6 +202,7 @@ NOT_OFFERS: Table = {
         "cancelar sin coste", "cancelación sin coste", "cancelar sin cargo",
     ),
     "de": (
+        "ohne kosten stornieren", "ohne kosten storniert", "ohne kosten kündigen",
         "kostenlose stornierung", "kostenlos stornieren", "kostenfrei stornieren",
         "kostenlos anrufen", "kostenlose rufnummer",
         "uns kostenlos an", "kostenlos erreichbar", "kostenlose sms", "ihr angebot",
@@ -275,19 +285,219 @@ if _NOT.words:  # a single word here would hide that word everywhere
     raise ValueError(f"rules.offers.NOT_OFFERS: single words {sorted(_NOT.words)}")
 
 
+# --- offers as structures ------------------------------------------------------------
+#
+# Offers the word tables cannot name because their words are ordinary ("add", "earn",
+# "instead of", "APR"): what makes them an offer is how the words stand together.
+# Each structure is a regex on the masked, folded words (one space apart, padded), and
+# is only tried when one of its gate words is in the message (most messages hold none).
+
+_W = r"(?:[a-z0-9]+ )"  # any one word and the space after it
+
+
+def _keys(entries: Iterable[str]) -> str:
+    """The longest word of each phrase: gate words for a structure made of phrases."""
+    return " ".join(max(fold_words(e).split(), key=len) for e in entries)
+
+
+def _alt(*entries: str) -> str:
+    """A regex alternation of folded phrases ("au lieu de" -> "au lieu de")."""
+    return "(?:" + "|".join(sorted({re.escape(fold_words(e)) for e in entries},
+                                   key=len, reverse=True)) + ")"
+
+
+# Legal names of a credit's rate: a percentage next to one is a credit offer.
+_RATE_TERMS = ("apr", "taeg", "tae", "tin", "tan", "jahreszins", "effektivem jahreszins",
+               "eff zins", "sollzins", "effektiver jahreszins", "eff jahreszins")
+# Plainer rate words: they need a credit word in the message too.
+_RATE_WORDS = ("rate", "interest", "taux", "tasso", "interes", "zins", "zinsen", "rente",
+               "juros", "tipo")
+_CREDIT_WORDS = ("loan", "loans", "borrow", "credit", "financing", "finance", "pret", "prets",
+                 "financement", "credito", "prestamo", "financiacion", "kredit", "kredite",
+                 "finanzierung", "prestito", "finanziamento", "lening", "lenen", "krediet",
+                 "financiering", "emprestimo", "financiamento")
+_POSSESSIVES = ("your", "votre", "ton", "tu", "su", "ihr", "ihre", "ihren", "dein", "deine",
+                "tuo", "suo", "je", "uw", "seu", "sua", "o seu", "o teu")
+_INSTEAD = ("instead of", "rather than", "au lieu de", "en lugar de", "en vez de", "statt",
+            "anstatt", "anziche", "invece di", "in plaats van", "em vez de", "ao inves de")
+_MONTH = ("month", "mo", "mois", "mes", "monat", "monatlich", "mese", "maand", "mes")
+_MORE = ("more", "extra", "de plus", "en plus", "mas", "de mas", "mehr", "in piu", "meer",
+         "a mais", "adicionais")
+_LESS = ("less", "de moins", "en moins", "menos", "de menos", "weniger", "in meno", "minder",
+         "a menos")
+_CHEAPER = ("cheaper", "moins cher", "mas barato", "mas barata", "gunstiger", "billiger",
+            "piu economico", "in meno", "goedkoper", "voordeel", "mais barato", "mais barata")
+_PER = ("a", "per", "par", "al", "pro", "im", "por", "ao", "each", "every", "chaque", "cada",
+        "ogni", "le", "el", "il", "the", "op", "in", "de", "en")
+_JUST = ("just", "only", "seulement", "solo", "solamente", "nur", "soli", "solo", "maar",
+         "slechts", "apenas", "so")
+# Take-it verbs: add, switch, upgrade, pass to (a plan): with a price they sell something.
+_TAKE = ("add", "upgrade", "switch", "ajoutez", "ajouter", "passez", "passer", "anade", "anadir",
+         "pasa", "pasate", "cambiate", "hinzufugen", "wechseln", "wechsle", "upgraden",
+         "aggiungi", "passa", "attiva", "voeg", "stap", "upgrade", "adicione", "passe", "mude",
+         "ative", "activa", "active", "activez", "buchen sie", "buche")
+# Earn verbs (imperative or invitation; "earned", "cumule" are statements).
+_EARN = ("earn", "collect", "unlock", "gagnez", "cumulez", "accumulez", "remportez",
+         "gana", "consigue", "acumula", "llevate", "obten", "sammeln", "sammle", "sammelst",
+         "guadagna", "accumula", "ottieni", "verdien", "spaar", "ganhe", "ganha", "acumule",
+         "junte")
+_REWARD = ("points", "point", "punti", "puntos", "punkte", "punten", "pontos", "miles",
+           "airmiles", "cashback", "cash back", "reward", "rewards", "bonus", "extra",
+           "double", "doble", "doppi", "doppelte", "dubbele", "dobro", "triple", "qmoney", "qpct",
+           "recompensa", "premio", "beloning", "recompensas")
+_MULTIPLIER = ("double", "doble", "doppi", "doppio", "doppelte", "dubbele", "dobro", "triple",
+               "triplo", "dreifache")
+_BENEFIT = ("aprovecha", "aproveche", "profitez", "profite", "approfitta", "approfittate",
+            "profiteer", "aproveite", "aproveita", "nutze", "nutzen", "enjoy", "beneficiez",
+            "beneficia", "benefit")
+_NEXT = ("next", "prochaine", "prochain", "proximo", "proxima", "nachste", "nachsten",
+         "nachstes", "prossimo", "prossima", "volgende", "proxima")
+_BILL = ("bill", "invoice", "statement", "payment", "facture", "releve", "paiement",
+         "echeance", "factura", "recibo", "pago", "rechnung", "abrechnung", "zahlung",
+         "fattura", "bolletta", "rata", "factuur", "afschrift", "termijn", "fatura", "extrato",
+         "prestacao", "mensualite", "cuota", "mensualidad")
+_SPEND = ("spend", "depensez", "gasta", "gastando", "gastar", "gaste", "ausgeben", "spendi",
+          "besteed", "spendeer")
+_GET = ("unlock", "get", "earn", "receive", "obtenez", "recevez", "gagnez", "consigue", "recibe",
+        "erhalten", "erhaltst", "ricevi", "ottieni", "krijg", "ontvang", "receba", "ganhe")
+_ELIGIBLE = ("eligible", "selected", "qualify", "preselected", "pre selected", "eligibles",
+             "selectionne", "selectionnee", "elegible", "seleccionado", "seleccionada",
+             "ausgewahlt", "berechtigt", "idoneo", "idonea", "selezionato", "selezionata",
+             "aanmerking", "geselecteerd", "elegivel", "selecionado", "selecionada")
+_FOR = ("for", "to", "pour", "a", "au", "aux", "para", "fur", "per", "voor", "zu", "zum", "ao",
+        "de")
+_PRODUCT = ("card", "credit", "creditcard", "loan", "upgrade", "plan", "tariff", "broadband",
+            "fibre", "fiber", "carte", "pret", "forfait", "tarjeta", "credito", "prestamo",
+            "tarifa", "fibra", "karte", "kreditkarte", "kredit", "tarif", "carta", "prestito",
+            "tariffa", "kaart", "lening", "glasvezel", "cartao", "emprestimo", "tarifario")
+_EARLY = ("early access", "priority access", "presale", "pre sale", "before general sale",
+          "before the general sale", "avant premiere", "avant l ouverture", "prevente",
+          "acceso anticipado", "preventa", "antes que nadie", "vorverkauf", "vor allen anderen",
+          "accesso anticipato", "prevendita", "prima della vendita", "vroege toegang",
+          "voorverkoop", "voordat de verkoop", "acesso antecipado", "pre venda",
+          "antes da venda")
+_PERIOD = ("months", "month", "mois", "meses", "mes", "monate", "monat", "mesi", "mese",
+           "maanden", "maand", "weeks", "semaines", "semanas", "wochen", "settimane", "weken")
+_GIFT = ("cadeau", "ohne kosten", "on us", "geschenkt", "regalo", "de regalo", "omaggio",
+         "in regalo", "offerts", "offert", "de presente")
+_TRY = ("try", "essayez", "prueba", "pruebalo", "probiere", "teste", "testen", "prova",
+        "provalo", "probeer", "experimente")
+_AGAIN = ("again", "later", "de nouveau", "plus tard", "otra vez", "mas tarde", "erneut", "nochmal",
+          "spater", "di nuovo", "piu tardi", "opnieuw", "later", "novamente", "mais tarde")
+_DAYS = ("days", "jours", "dias", "tage", "giorni", "dagen", *_PERIOD)
+
+OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    # (name, gates, regex): the regex is tried when every gate (words, space-separated)
+    # has one of its words in the message.
+    ("credit rate", ("qpct", _keys(_RATE_TERMS)),
+     rf" qpct {_W}{{0,2}}{_alt(*_RATE_TERMS)} | {_alt(*_RATE_TERMS)} {_W}{{0,2}}qpct "),
+    ("credit rate", ("qpct", _keys(_RATE_WORDS), _keys(_CREDIT_WORDS)),
+     rf"^(?=.*?(?:^| (?!{_alt(*_POSSESSIVES)} )[a-z0-9]+) {_alt(*_CREDIT_WORDS)} )"
+     rf".*?(?: qpct {_W}{{0,3}}{_alt(*_RATE_WORDS)} | {_alt(*_RATE_WORDS)} {_W}{{0,3}}qpct )"),
+    ("price instead of price", ("qmoney", _keys(_INSTEAD)),
+     rf" qmoney {_W}{{0,5}}{_alt(*_INSTEAD)} qmoney "),
+    ("take it for a price", ("qmoney", _keys(_TAKE)),
+     rf" {_alt(*_TAKE)} {_W}{{0,8}}?(?:{_alt(*_JUST)} )?qmoney "),
+    ("price more a month", ("qmoney", _keys(_MORE)),
+     rf" qmoney {_alt(*_MORE)} (?:{_alt(*_PER)} )?{_alt(*_MONTH)} "
+     rf"| {_alt(*_JUST)} qmoney {_alt(*_MORE)} "),
+    ("price cut", ("qmoney qpct", _keys(_LESS + _CHEAPER)),
+     rf" (?:qmoney|qpct) {_alt(*_LESS)} | (?:qmoney|qpct) {_alt(*_CHEAPER)} "),
+    ("earn a reward", (_keys(_EARN),),
+     rf" {_alt(*_EARN)} {_W}{{0,3}}?(?:[0-9]+x |x[0-9]+ |[0-9]+ (?:{_alt(*_MORE)} )?)?"
+     rf"{_alt(*_REWARD)} | {_alt(*_EARN)} {_W}{{0,2}}?[0-9]+ {_alt(*_MORE)} "
+     rf"| {_alt(*_EARN)} {_W}{{0,4}}?qmoney "
+     rf"| {_alt(*_EARN)} {_W}{{0,3}}?(?:[0-9]+x|x[0-9]+|[0-9]+ fach|{_alt(*_MULTIPLIER)}) "),
+    ("take the benefit", (_keys(_BENEFIT), "qpct qdisc qmoney"),
+     rf" {_alt(*_BENEFIT)} {_W}{{0,2}}?(?:qpct|qdisc|qmoney) "),
+    ("a reward on the next order", ("qmoney qpct qdisc", _keys(_NEXT)),
+     rf" (?:qmoney|qpct|qdisc) {_W}{{0,5}}?{_alt(*_NEXT)} (?!{_alt(*_BILL)} )"),
+    ("spend to get", ("qmoney", _keys(_SPEND), _keys(_GET)),
+     rf" {_alt(*_SPEND)} qmoney {_W}{{0,6}}?{_alt(*_GET)} "),
+    ("selected for a product", (_keys(_ELIGIBLE), _keys(_PRODUCT)),
+     rf" {_alt(*_ELIGIBLE)} {_alt(*_FOR)} {_W}{{0,3}}?{_alt(*_PRODUCT)} "),
+    ("early access", (_keys(_EARLY),), rf" {_alt(*_EARLY)} "),
+    ("free months", (_keys(_PERIOD), _keys(_GIFT)),
+     rf" {_alt(*_PERIOD)} {_W}{{0,5}}?{_alt(*_GIFT)} "),
+    ("try it for a while", (_keys(_TRY), _keys(_DAYS)),
+     rf" {_alt(*_TRY)} (?!{_alt(*_AGAIN)} ){_W}{{0,4}}?[0-9]+ {_alt(*_DAYS)} "),
+)
+
+
+class _Structures:
+    """OFFER_STRUCTURES compiled, each with its gate words."""
+
+    def __init__(self, structures: Iterable[tuple[str, tuple[str, ...], str]]) -> None:
+        self.items = tuple(
+            (tuple(frozenset(fold_words(gate).split()) for gate in gates), re.compile(pattern),
+             name)
+            for name, gates, pattern in structures)
+        # Which structures a word of their first gate opens (the order they are tried in).
+        self.by_word: dict[str, list[int]] = {}
+        for index, (gates, _, _) in enumerate(self.items):
+            for word in gates[0]:
+                self.by_word.setdefault(word, []).append(index)
+        self.gate_words = frozenset(self.by_word)
+
+    def first(self, tokens: set[str], norm: str) -> str | None:
+        """The name of the first structure found in the message, or None."""
+        opened = self.gate_words.intersection(tokens)
+        if not opened:
+            return None  # most messages: one set test
+        for index in sorted({i for word in opened for i in self.by_word[word]}):
+            gates, pattern, name = self.items[index]
+            for gate in gates[1:]:
+                if gate.isdisjoint(tokens):
+                    break
+            else:
+                if pattern.search(norm):
+                    return name
+        return None
+
+
+_STRUCTURES = _Structures(OFFER_STRUCTURES)
+
+
+
 #: What a NOT_OFFERS phrase becomes: rules.detectors scores it as a transactional word
 #: (a cancellation policy, a free phone number, a bid received belong to service messages).
 NOT_OFFER = "qnotoffer"
 _NOT_OFFER = f" {NOT_OFFER} "
 
 
+# A free trial that ends (and is then charged) is a notice about a service taken, not an
+# offer: its "free" word is a false friend when an end verb follows within a few words.
+_FREE = ("free", "gratuit", "gratuite", "gratuita", "gratuito", "gratis", "kostenlose",
+         "kostenloser", "kostenlosen", "kostenloses", "gratuitos", "gratuitas", "gratuits")
+_TRIAL = ("trial", "essai", "periode d essai", "prueba", "periodo de prueba", "probemonat",
+          "probezeit", "testphase", "probeabo", "probezeitraum", "prova", "periodo di prova",
+          "proefperiode", "proefabonnement", "periodo experimental", "periodo de teste", "teste")
+_ENDS = ("ends", "ending", "expires", "will end", "is ending", "se termine", "termine",
+         "prend fin", "termina", "terminara", "acaba", "caduca", "finaliza", "endet", "lauft",
+         "scade", "terminera", "eindigt", "verloopt", "loopt af", "expira", "terminou")
+_TRIAL_ENDS = re.compile(
+    rf" (?:{_alt(*_FREE)} {_W}{{0,1}}{_alt(*_TRIAL)}|{_alt(*_TRIAL)} {_W}{{0,1}}{_alt(*_FREE)})"
+    rf" {_W}{{0,6}}?{_alt(*_ENDS)} ")
+_FREE_WORD = re.compile(rf"(?<= ){_alt(*_FREE)}(?= )")
+_TRIAL_GATE = frozenset(fold_words(_keys(_ENDS)).split())
+_FREE_GATE = frozenset(_FREE)
+
+
+def _trial_ends(tokens: list[str], norm: str) -> str:
+    """``norm`` with the "free" of an ending free trial made :data:`NOT_OFFER`."""
+    if _TRIAL_GATE.isdisjoint(tokens) or _FREE_GATE.isdisjoint(tokens):
+        return norm
+    return _TRIAL_ENDS.sub(lambda m: _FREE_WORD.sub(NOT_OFFER, m.group()), norm)
+
+
 def without_false_friends(tokens: list[str], norm: str) -> tuple[list[str], str]:
     """rules.detectors.words() of a message with its NOT_OFFERS phrases replaced by
     :data:`NOT_OFFER` (unchanged, the same objects, when it has none: the common case)."""
-    if _NOT.keys.isdisjoint(tokens):
-        return tokens, norm
-    cleaned = _NOT.remove(set(tokens), norm, _NOT_OFFER)
-    if cleaned is norm:
+    cleaned = norm
+    if not _NOT.keys.isdisjoint(tokens):
+        cleaned = _NOT.remove(set(tokens), norm, _NOT_OFFER)
+    cleaned = _trial_ends(tokens, cleaned)
+    if cleaned is norm or cleaned == norm:
         return tokens, norm
     return cleaned.split(), cleaned
 
@@ -302,5 +512,6 @@ def find_offer_words(tokens: list[str], norm: str) -> str | None:
     taken out by :func:`without_false_friends`."""
     present = set(tokens)
     if _CUES.word_set.isdisjoint(present) and _CUES.keys.isdisjoint(present):
-        return None  # most transactional messages: two set tests
-    return _CUES.first(present, norm)
+        # most transactional messages: three set tests
+        return _STRUCTURES.first(present, norm)
+    return _CUES.first(present, norm) or _STRUCTURES.first(present, norm)
