@@ -25,6 +25,8 @@ Table = dict[str, tuple[str, ...]]
 # order"), hence the low weight.
 TRANSACTIONAL: Table = {
     "en": (
+        "registered letter", "post office", "photo id", "video consultation", "benefit",
+        "allowance",
         "issue", "engineers", "restored", "disruption", "incident", "depart", "departs",
         "departure", "platform", "doors open", "tickets", "e-tickets", "substitutions", "shopper",
         "rider", "picked", "purchase", "spend", "spent", "merchant", "tax", "trial",
@@ -46,6 +48,8 @@ TRANSACTIONAL: Table = {
         "bus", "coach", "quote",
     ),
     "fr": (
+        "recommandée", "lettre recommandée", "bureau de poste", "pièce d'identité",
+        "téléconsultation", "allocation", "prime d'activité",
         "incident", "perturbé", "perturbe", "perturbations", "rétablissement", "panne",
         "dérangement", "voie", "départ", "arrivée", "train", "tgv", "porte", "billet", "billets",
         "e-billet", "impôt", "résiliation", "essai", "se termine", "achat", "consultation",
@@ -67,6 +71,8 @@ TRANSACTIONAL: Table = {
         "bus", "autocar", "devis",
     ),
     "es": (
+        "carta certificada", "oficina de correos", "dni", "videoconsulta", "prestación",
+        "subsidio", "beca",
         "incidencia", "avería", "restablecido", "restablecida", "de la vía", "desde la vía",
         "salida", "llegada",
         "puerta", "entradas", "billete", "billetes", "renta", "justificante", "termina", "compra",
@@ -86,6 +92,8 @@ TRANSACTIONAL: Table = {
         "autobús", "andén", "autocar", "presupuesto",
     ),
     "de": (
+        "einschreiben", "filiale", "videosprechstunde", "bafög", "zuschuss", "leistungsbescheid",
+        "bescheid",
         "störung", "ausfall", "behebung", "beeinträchtigung", "abfahrt", "ankunft", "tickets",
         "abrechnung", "jahresabrechnung", "nachzahlung", "probemonat", "endet", "einkauf",
         "unterwegs",
@@ -104,6 +112,7 @@ TRANSACTIONAL: Table = {
         "bus", "bahnsteig", "kostenvoranschlag",
     ),
     "it": (
+        "documento d'identità", "televisita", "sussidio", "assegno", "indennità",
         "guasto", "disservizio", "ripristino", "partirà", "partenza", "arrivo", "biglietti",
         "biglietto", "cancelli", "raccomandata", "termina", "acquisto", "rider", "carrozza",
         "ordine", "pacco", "spedizione", "consegna", "tracciamento", "corriere", "autista",
@@ -121,6 +130,8 @@ TRANSACTIONAL: Table = {
         "autobus", "pullman", "preventivo",
     ),
     "nl": (
+        "aangetekende brief", "postkantoor", "legitimatie", "identiteitsbewijs", "videoconsult",
+        "studiefinanciering", "toeslag", "uitkering", "aangepast", "bedragen",
         "vertrekt", "vertrek", "aankomst", "e-tickets", "tickets", "afrekening", "jaarafrekening",
         "aangifte", "boodschappen", "proefperiode", "eindigt", "aankoop", "betaald",
         "bestelling", "pakket", "pakketje", "levering", "bezorging", "zending", "track", "bezorger",
@@ -136,6 +147,8 @@ TRANSACTIONAL: Table = {
         "bus", "perron",
     ),
     "pt": (
+        "carta registada", "correio registado", "estação de correios", "cartão de cidadão",
+        "teleconsulta", "marcada", "marcado", "subsídio", "deferido", "prestação social",
         "parte da linha", "parte da plataforma", "parte às qtime", "partida", "chegada",
         "bilhetes", "bilhete", "portas abrem", "declaração",
         "submetida", "finanças", "compra", "termina", "efetuou", "recolheu",

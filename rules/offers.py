@@ -68,6 +68,9 @@ OFFER_CUES: Table = {
         "coupon", "coupons", "voucher", "vouchers",
     ),
     "en": (
+        "qpct on balance transfers", "interest-free", "interest free", "0 interest",
+        "exclusive access", "vip access", "before everyone else", "before anyone else", "pay in 3",
+        "qmoney welcome bonus", "qmoney bonus",
         "cash back", "no annual fee", "qpct on purchases", "qpct cash back", "qpct back on",
         "discount", "discounts", "discounted", "promo code", "discount code", "coupon code",
         "voucher code", "promotion", "promotional", "free", "for free", "on sale", "flash sale",
@@ -90,6 +93,9 @@ OFFER_CUES: Table = {
         "at no cost", "no extra charge", "on your next order", "on your next purchase",
     ),
     "fr": (
+        "rabais", "ristourne", "sans intérêts", "sans frais de dossier", "taux préférentiel",
+        "accès exclusif", "accès prioritaire", "avant tout le monde", "qmoney de prime",
+        "prime de bienvenue", "en 3 fois", "en 4 fois",
         "sans cotisation", "qpct sur vos achats", "qpct remboursés", "qpct de cashback",
         "réduction", "réductions", "code promo", "code réduction", "bon de réduction",
         "bon d'achat", "qpct de remise", "remise de qpct", "qmoney de remise", "remise de qmoney",
@@ -107,6 +113,9 @@ OFFER_CUES: Table = {
         "sur votre prochaine commande", "sur votre prochain achat", "moitié moins cher",
     ),
     "es": (
+        "rebaja", "bonificación", "sin intereses", "tipo preferente", "acceso exclusivo",
+        "acceso prioritario", "antes de la venta", "antes que nadie", "qmoney de bonificación",
+        "qmoney de regalo",
         "sin comisiones", "sin cuota anual", "qpct de devolución", "qpct de reembolso",
         "descuento", "descuentos", "dto", "código promocional", "código descuento",
         "código de descuento", "cupón", "cupones", "rebajas", "oferta", "ofertas",
@@ -118,6 +127,10 @@ OFFER_CUES: Table = {
         "solicítalo ahora", "ahorra", "hasta un qpct", "hasta el qpct", "qpct en todo",
             ),
     "de": (
+        "ermäßigung", "ermäßigt", "vergünstigung", "vergünstigt", "preisnachlass", "nachlass",
+        "ohne zinsen", "zinsfrei", "zinslos", "vorzugszins", "exklusiver zugang",
+        "vor dem verkaufsstart", "offiziellen verkaufsstart", "qmoney prämie", "qmoney bonus",
+        "willkommensbonus",
         "ohne jahresgebühr", "ohne grundgebühr", "ohne kosten", "fach punkte", "extra punkte",
         "qpct zurück",
         "rabatt", "rabatte", "rabattcode", "gutschein", "gutscheine", "gutscheincode",
@@ -133,6 +146,9 @@ OFFER_CUES: Table = {
         "auf den nächsten einkauf", "auf ihren nächsten einkauf", "auf deine nächste bestellung",
     ),
     "it": (
+        "ribasso", "senza interessi", "tasso agevolato", "interessi zero", "accesso esclusivo",
+        "accesso prioritario", "in anteprima", "prima di tutti", "qmoney di bonus",
+        "bonus di benvenuto",
         "canone zero", "senza canone", "zero commissioni", "tasso zero", "qpct di cashback",
         "sconto", "sconti", "scontato", "scontata", "scontati", "codice sconto", "codice promo",
         "buono sconto", "saldi", "offerta", "offerte", "promozione", "promozioni", "svendita",
@@ -144,6 +160,8 @@ OFFER_CUES: Table = {
         "sul prossimo acquisto", "sul prossimo ordine", "sul tuo prossimo ordine",
     ),
     "nl": (
+        "prijsvoordeel", "voordeliger", "zonder rente", "renteloos", "exclusieve toegang",
+        "eerder dan iedereen", "voor iedereen uit", "qmoney bonus", "welkomstbonus",
         "zonder jaarlijkse kosten", "geen jaarlijkse kosten", "qpct terug",
         "korting", "kortingscode", "kortingsbon", "actiecode", "promotiecode", "waardebon",
         "uitverkoop", "opruiming", "aanbieding", "aanbiedingen", "gratis", "kosteloos",
@@ -155,6 +173,8 @@ OFFER_CUES: Table = {
         "op je volgende bestelling", "op uw volgende bestelling",
     ),
     "pt": (
+        "abatimento", "sem juros", "taxa bonificada", "acesso exclusivo", "acesso prioritário",
+        "antes de todos", "qmoney de bónus", "bónus de boas-vindas",
         "sem anuidade", "qpct de volta", "anuidade zero",
         "desconto", "descontos", "código promocional", "código de desconto", "cupão", "cupom",
         "promoção", "promoções", "promocao", "promocional", "oferta", "ofertas", "saldos até",
@@ -172,6 +192,8 @@ OFFER_CUES: Table = {
 # message before the cues are looked for.
 NOT_OFFERS: Table = {
     "en": (
+        "vouchers will be sent", "voucher will be sent", "your vouchers", "you've collected",
+        "you have collected", "you collected",
         "free cancellation", "cancel for free", "cancel free", "cancellation is free",
         "feel free", "toll free", "toll-free", "free of charge", "free msg", "free message",
         "free text", "free sms", "free to", "hands-free", "sugar-free", "free up", "free space",
@@ -186,6 +208,8 @@ NOT_OFFERS: Table = {
         "cancel at no extra cost",
     ),
     "fr": (
+        "free votre", "free vous", "free ton", "free mobile", "chez free", "abonné free",
+        "abonnés free", "votre freebox",
         "annulation gratuite", "annulation gratuitement", "annuler gratuitement",
         "appel gratuit", "numéro gratuit", "service gratuit", "sms gratuit", "message gratuit",
         "annulez gratuitement", "votre offre", "ton offre", "changement d'offre", "offre d'emploi",
@@ -322,20 +346,23 @@ _INSTEAD = ("instead of", "rather than", "au lieu de", "en lugar de", "en vez de
             "anstatt", "anziche", "invece di", "in plaats van", "em vez de", "ao inves de")
 _MONTH = ("month", "mo", "mois", "mes", "monat", "monatlich", "mese", "maand", "mes")
 _MORE = ("more", "extra", "de plus", "en plus", "mas", "de mas", "mehr", "in piu", "meer",
-         "a mais", "adicionais")
+         "a mais", "mais", "adicionais")
 _LESS = ("less", "de moins", "en moins", "menos", "de menos", "weniger", "in meno", "minder",
          "a menos")
 _CHEAPER = ("cheaper", "moins cher", "mas barato", "mas barata", "gunstiger", "billiger",
             "piu economico", "in meno", "goedkoper", "voordeel", "mais barato", "mais barata")
 _PER = ("a", "per", "par", "al", "pro", "im", "por", "ao", "each", "every", "chaque", "cada",
         "ogni", "le", "el", "il", "the", "op", "in", "de", "en")
+_FOR_PRICE = ("for", "pour", "por", "per", "fur", "voor", "a")
 _JUST = ("just", "only", "seulement", "solo", "solamente", "nur", "soli", "solo", "maar",
          "slechts", "apenas", "so")
 # Take-it verbs: add, switch, upgrade, pass to (a plan): with a price they sell something.
 _TAKE = ("add", "upgrade", "switch", "ajoutez", "ajouter", "passez", "passer", "anade", "anadir",
          "pasa", "pasate", "cambiate", "hinzufugen", "wechseln", "wechsle", "upgraden",
          "aggiungi", "passa", "attiva", "voeg", "stap", "upgrade", "adicione", "passe", "mude",
-         "ative", "activa", "active", "activez", "buchen sie", "buche")
+         "ative", "activa", "active", "activez", "buchen sie", "buche", "double", "doublez",
+         "duplica", "duplique", "verdoppeln", "verdopple", "raddoppia", "verdubbel", "junte",
+         "juntar")
 # Earn verbs (imperative or invitation; "earned", "cumule" are statements).
 _EARN = ("earn", "collect", "unlock", "gagnez", "cumulez", "accumulez", "remportez",
          "gana", "consigue", "acumula", "llevate", "obten", "sammeln", "sammle", "sammelst",
@@ -356,6 +383,29 @@ _BILL = ("bill", "invoice", "statement", "payment", "facture", "releve", "paieme
          "echeance", "factura", "recibo", "pago", "rechnung", "abrechnung", "zahlung",
          "fattura", "bolletta", "rata", "factuur", "afschrift", "termijn", "fatura", "extrato",
          "prestacao", "mensualite", "cuota", "mensualidad")
+_REFER = ("refer a friend", "refer friends", "refer your friends", "refer someone", "parrainez",
+          "parrainer", "parraine", "recomienda", "recomienda a", "invita a un amigo",
+          "invita a tus amigos", "empfehlen sie uns", "empfiehl uns", "werben sie", "wirb",
+          "invita un amico", "invita i tuoi amici", "presenta un amico", "verwijs een",
+          "nodig een vriend", "nodig je vrienden", "recomende", "indique um amigo",
+          "convide um amigo", "convide amigos")
+_PAY = ("pay", "payez", "payer", "paga", "pague", "pagar", "zahlen", "zahle", "paghi",
+        "pagare", "betaal", "betalen", "split", "spread", "dilazionare", "dilaziona",
+        "rateizzare", "fracionar", "fracione", "fraccionar", "fracciona", "financiar",
+        "financia", "aplazar", "aplaza", "etaler", "etalez", "verteilen", "spreiden",
+        "parcelar")
+_INSTALMENTS = ("instalments", "installments", "payments", "fois", "plazos", "cuotas",
+                "mensualidades", "raten", "monatsraten", "rate", "termijnen", "vezes",
+                "prestacoes", "meses", "months", "mois", "monate", "mesi", "maanden",
+                "mensualites")
+_LIMIT = ("limit", "credit limit", "limite", "plafond", "limite de credito", "kreditrahmen",
+          "verfugungsrahmen", "kartenlimit", "fido", "plafond", "limiet", "kredietlimiet",
+          "limite de credito")
+_CAN = ("can", "could", "may", "pouvez", "peut", "puede", "puedes", "pode", "podemos",
+        "kann", "konnen", "puo", "puoi", "possiamo", "kan", "kunt", "kunnen")
+_RAISE = ("increased", "increase", "raised", "raise", "augmenter", "augmente", "releve",
+          "aumentar", "aumentado", "ampliar", "erhohen", "erhoht", "aumentare", "aumentato",
+          "verhogen", "verhoogd", "aumenta")
 _SPEND = ("spend", "depensez", "gasta", "gastando", "gastar", "gaste", "ausgeben", "spendi",
           "besteed", "spendeer")
 _GET = ("unlock", "get", "earn", "receive", "obtenez", "recevez", "gagnez", "consigue", "recibe",
@@ -400,6 +450,7 @@ OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      rf" {_alt(*_TAKE)} {_W}{{0,8}}?(?:{_alt(*_JUST)} )?qmoney "),
     ("price more a month", ("qmoney", _keys(_MORE)),
      rf" qmoney {_alt(*_MORE)} (?:{_alt(*_PER)} )?{_alt(*_MONTH)} "
+     rf"| {_alt(*_FOR_PRICE)} {_alt(*_MORE)} qmoney "
      rf"| {_alt(*_JUST)} qmoney {_alt(*_MORE)} "),
     ("price cut", ("qmoney qpct", _keys(_LESS + _CHEAPER)),
      rf" (?:qmoney|qpct) {_alt(*_LESS)} | (?:qmoney|qpct) {_alt(*_CHEAPER)} "),
@@ -412,6 +463,13 @@ OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str], ...] = (
      rf" {_alt(*_BENEFIT)} {_W}{{0,2}}?(?:qpct|qdisc|qmoney) "),
     ("a reward on the next order", ("qmoney qpct qdisc", _keys(_NEXT)),
      rf" (?:qmoney|qpct|qdisc) {_W}{{0,5}}?{_alt(*_NEXT)} (?!{_alt(*_BILL)} )"),
+    ("refer a friend for a reward", (_keys(_REFER),),
+     rf" {_alt(*_REFER)} {_W}{{0,8}}?(?:qmoney|qpct|{_alt(*_REWARD)}) "),
+    ("pay in instalments", (_keys(_PAY), _keys(_INSTALMENTS)),
+     rf" {_alt(*_PAY)} {_W}{{0,6}}?(?:in|en|em) [0-9]+ (?:{_W}{{0,1}}){_alt(*_INSTALMENTS)} "),
+    ("credit limit on offer", (_keys(_LIMIT), _keys(_CAN)),
+     rf" {_alt(*_LIMIT)} {_W}{{0,3}}?{_alt(*_CAN)} {_W}{{0,2}}?{_alt(*_RAISE)} "
+     rf"| {_alt(*_CAN)} {_W}{{0,3}}?{_alt(*_RAISE)} {_W}{{0,2}}?{_alt(*_LIMIT)} "),
     ("spend to get", ("qmoney", _keys(_SPEND), _keys(_GET)),
      rf" {_alt(*_SPEND)} qmoney {_W}{{0,6}}?{_alt(*_GET)} "),
     ("selected for a product", (_keys(_ELIGIBLE), _keys(_PRODUCT)),

@@ -140,6 +140,13 @@ def test_false_friends_are_no_offer(text: str) -> None:
     ("Account: je krijgt 3 maanden Spotify cadeau.", "free months"),
     ("Ihr Vertrag: 6 Monate Sky Ticket ohne Kosten dazu.", "ohne kosten"),
     ("Aggiornamento: prova Discovery+ per 30 giorni.", "try it for a while"),
+    # kinds missed by fresh batch 4 (written after the structures above), then added
+    ("Invita un amico: 10 € a te e 10 € a lui.", "refer a friend for a reward"),
+    ("Extracto disponible. Financia tus compras en 6 meses con tu tarjeta.",
+     "pay in instalments"),
+    ("Ihr Kartenlimit kann auf 5.000 € erhöht werden.", "credit limit on offer"),
+    ("Fatura pronta. O pacote Cinema por mais 5 € por mês.", "price more a month"),
+    ("Je rekening staat klaar. Verdubbel je bundel voor € 3.", "take it for a price"),
 ])
 def test_offer_structures_decide(text: str, structure: str) -> None:
     assert find_offer(text) == structure
@@ -164,6 +171,13 @@ def test_offer_structures_decide(text: str, structure: str) -> None:
     "Your login failed. Please try again in 2 days.",
     "Your refund of £20 will be taken off your next bill.",
     "Your shopper has picked your items and your rider is on the way.",
+    # kinds missed by fresh batch 4, then added
+    "Free : votre ligne fixe est rétablie.",  # the French operator named Free
+    "Your Clubcard statement: you've collected 820 points. Vouchers will be sent in May.",
+    "Please refer to your statement for the £20 charge.",
+    "Indique o seu NIF para receber o reembolso de 20 €.",
+    "La Poste : votre lettre recommandée vous attend au bureau de poste.",
+    "A sua teleconsulta está marcada para amanhã às 10:30.",
 ])
 def test_round_two_notices_are_no_offer(text: str) -> None:
     assert find_offer(text) is None
