@@ -23,6 +23,15 @@ to take, a credit to apply for ("pre-approved", "apply now"), bonus points or
 cashback ("2x points", "punti doppi"), multi-buys ("buy one get one", "2x1",
 "1+1 gratis").
 
+Offers made of ordinary words are told by how the words stand together
+(:data:`OFFER_STRUCTURES`, regexes on the same masked words, each tried only when
+its gate words are in the message): a percentage next to a credit's rate, "X
+instead of Y" prices, add/switch/upgrade with a price, "N more a month", "N%
+cheaper", earn/collect + points or an amount, spend-to-get, a reward on the next
+order, eligible for a card or loan, a credit limit that can be raised,
+instalments, refer-a-friend rewards, early or presale access, free months as a
+gift, "try it for 30 days". A table cue names the decision before a structure.
+
 What is not (decided on purpose; each has a test):
 
 * generic marketing flavour -- a link, an emoji, "shop", "weekend", "new" -- is
@@ -41,7 +50,12 @@ What is not (decided on purpose; each has a test):
 * points held ("your points balance: 1 200") are a statement; points offered
   ("earn 2x points", "double points", "bonus points") are an offer;
 * "remise" alone is a hand-over in French ("remise des clés"); it counts with an
-  amount or a percentage.
+  amount or a percentage;
+* a free trial that ends and is then charged ("your free trial ends on 3 April")
+  is a notice: its "free" word is made a false friend (:func:`without_false_friends`);
+* a rate on something the recipient already has ("your loan rate will change to
+  5.1%") is a notice: the rate-word structure needs a credit word not preceded by
+  a possessive; "next bill" is not a next order.
 
 Adding a cue: put it under its language, then run tests/rules/ (test_offers.py
 prints precision and recall on tests/rules/offers.jsonl and corpus.jsonl).
@@ -208,8 +222,6 @@ NOT_OFFERS: Table = {
         "cancel at no extra cost",
     ),
     "fr": (
-        "free votre", "free vous", "free ton", "free mobile", "chez free", "abonné free",
-        "abonnés free", "votre freebox",
         "annulation gratuite", "annulation gratuitement", "annuler gratuitement",
         "appel gratuit", "numéro gratuit", "service gratuit", "sms gratuit", "message gratuit",
         "annulez gratuitement", "votre offre", "ton offre", "changement d'offre", "offre d'emploi",
@@ -502,7 +514,9 @@ class _Structures:
         opened = self.gate_words.intersection(tokens)
         if not opened:
             return None  # most messages: one set test
-        for index in sorted({i for word in opened for i in self.by_word[word]}):
+        indices = (self.by_word[next(iter(opened))] if len(opened) == 1
+                   else sorted({i for word in opened for i in self.by_word[word]}))
+        for index in indices:
             gates, pattern, name = self.items[index]
             for gate in gates[1:]:
                 if gate.isdisjoint(tokens):
@@ -541,21 +555,58 @@ _TRIAL_GATE = frozenset(fold_words(_keys(_ENDS)).split())
 _FREE_GATE = frozenset(_FREE)
 
 
-def _trial_ends(tokens: list[str], norm: str) -> str:
-    """``norm`` with the "free" of an ending free trial made :data:`NOT_OFFER`."""
+# The French operator named Free: "Free : votre box a été livrée", "Free Mobile",
+# "chez Free" (not a NOT_OFFERS phrase: those are found by their longest word, and
+# "votre" would open it in every French message).
+_FREE_BRAND_NEXT = frozenset({"votre", "vous", "ton", "ta", "tes", "info", "mobile", "box"})
+_FREE_BRAND_BEFORE = frozenset({"chez", "abonne", "abonnes", "client", "clients"})
+
+
+def _free_brand(norm: str) -> str:
+    """``norm`` with the operator's name made :data:`NOT_OFFER`: first in the message
+    before a French word or "Mobile"/"Box" ("Free : votre...", not "Free delivery"),
+    elsewhere after chez/abonné/client or before "Mobile"/"Box"."""
+    parts: list[str] = []
+    done = 0
+    at = norm.find(" free ")
+    while at != -1:
+        after = norm[at + 6:].split(" ", 1)[0]
+        before = norm[:at].rsplit(" ", 1)[-1]
+        if (after in ("mobile", "box") or (at == 0 and after in _FREE_BRAND_NEXT)
+                or before in _FREE_BRAND_BEFORE):
+            parts += (norm[done:at], _NOT_OFFER)
+            done = at + 6
+        at = norm.find(" free ", at + 5)
+    if not parts:
+        return norm
+    parts.append(norm[done:])
+    return "".join(parts)
+
+
+def _trial_ends(tokens: set[str], norm: str) -> str:
+    """``norm`` with the "free" of an ending free trial, and the operator named Free,
+    made :data:`NOT_OFFER`."""
+    if "free" in tokens:
+        norm = _free_brand(norm)
     if _TRIAL_GATE.isdisjoint(tokens) or _FREE_GATE.isdisjoint(tokens):
         return norm
     return _TRIAL_ENDS.sub(lambda m: _FREE_WORD.sub(NOT_OFFER, m.group()), norm)
 
 
+_FALSE_FRIEND_GATE = _NOT.keys | _FREE_GATE
+
+
 def without_false_friends(tokens: list[str], norm: str) -> tuple[list[str], str]:
     """rules.detectors.words() of a message with its NOT_OFFERS phrases replaced by
     :data:`NOT_OFFER` (unchanged, the same objects, when it has none: the common case)."""
+    if _FALSE_FRIEND_GATE.isdisjoint(tokens):
+        return tokens, norm  # the common case: one set test
+    present = set(tokens)
     cleaned = norm
-    if not _NOT.keys.isdisjoint(tokens):
-        cleaned = _NOT.remove(set(tokens), norm, _NOT_OFFER)
-    cleaned = _trial_ends(tokens, cleaned)
-    if cleaned is norm or cleaned == norm:
+    if not _NOT.keys.isdisjoint(present):
+        cleaned = _NOT.remove(present, norm, _NOT_OFFER)
+    cleaned = _trial_ends(present, cleaned)
+    if cleaned == norm:
         return tokens, norm
     return cleaned.split(), cleaned
 
