@@ -25,6 +25,7 @@ Table = dict[str, tuple[str, ...]]
 # order"), hence the low weight.
 TRANSACTIONAL: Table = {
     "en": (
+        "total", "ships", "trip", "fare", "receipt", "unavailable",
         "registered letter", "post office", "photo id", "video consultation", "benefit",
         "allowance",
         "issue", "engineers", "restored", "disruption", "incident", "depart", "departs",
@@ -48,6 +49,7 @@ TRANSACTIONAL: Table = {
         "bus", "coach", "quote",
     ),
     "fr": (
+        "total", "trajet", "course", "reçu", "indisponible",
         "recommandée", "lettre recommandée", "bureau de poste", "pièce d'identité",
         "téléconsultation", "allocation", "prime d'activité",
         "incident", "perturbé", "perturbe", "perturbations", "rétablissement", "panne",
@@ -71,6 +73,7 @@ TRANSACTIONAL: Table = {
         "bus", "autocar", "devis",
     ),
     "es": (
+        "total", "viaje", "trayecto", "no disponible",
         "carta certificada", "oficina de correos", "dni", "videoconsulta", "prestación",
         "subsidio", "beca",
         "incidencia", "avería", "restablecido", "restablecida", "de la vía", "desde la vía",
@@ -92,6 +95,7 @@ TRANSACTIONAL: Table = {
         "autobús", "andén", "autocar", "presupuesto",
     ),
     "de": (
+        "gesamtbetrag", "summe", "versand", "fahrt", "beleg", "quittung", "nicht verfügbar",
         "einschreiben", "filiale", "videosprechstunde", "bafög", "zuschuss", "leistungsbescheid",
         "bescheid",
         "störung", "ausfall", "behebung", "beeinträchtigung", "abfahrt", "ankunft", "tickets",
@@ -112,6 +116,7 @@ TRANSACTIONAL: Table = {
         "bus", "bahnsteig", "kostenvoranschlag",
     ),
     "it": (
+        "totale", "corsa", "viaggio", "non disponibile",
         "documento d'identità", "televisita", "sussidio", "assegno", "indennità",
         "guasto", "disservizio", "ripristino", "partirà", "partenza", "arrivo", "biglietti",
         "biglietto", "cancelli", "raccomandata", "termina", "acquisto", "rider", "carrozza",
@@ -130,6 +135,7 @@ TRANSACTIONAL: Table = {
         "autobus", "pullman", "preventivo",
     ),
     "nl": (
+        "totaal", "rit", "kassabon", "niet beschikbaar",
         "aangetekende brief", "postkantoor", "legitimatie", "identiteitsbewijs", "videoconsult",
         "studiefinanciering", "toeslag", "uitkering", "aangepast", "bedragen",
         "vertrekt", "vertrek", "aankomst", "e-tickets", "tickets", "afrekening", "jaarafrekening",
@@ -147,6 +153,7 @@ TRANSACTIONAL: Table = {
         "bus", "perron",
     ),
     "pt": (
+        "total", "viagem", "corrida", "recibo", "indisponível",
         "carta registada", "correio registado", "estação de correios", "cartão de cidadão",
         "teleconsulta", "marcada", "marcado", "subsídio", "deferido", "prestação social",
         "parte da linha", "parte da plataforma", "parte às qtime", "partida", "chegada",
@@ -170,6 +177,8 @@ TRANSACTIONAL: Table = {
 # money, booking or account, an account-security notice, an apology for a disruption.
 TRANSACTIONAL_STRONG: Table = {
     "en": (
+        "will be unavailable", "thanks for your order", "thank you for your order",
+        "will cost", "as announced", "price change", "price increase", "new price",
         "reply yes or no", "reply y or n", "did you just", "was this you", "was it you",
         "processed", "is now boarding", "now boarding", "has been processed",
         "shipped", "dispatched", "delivered", "confirmed", "received", "issued", "renewed",
@@ -184,6 +193,8 @@ TRANSACTIONAL_STRONG: Table = {
         "we were unable", "accepted", "trial ends", "unless you cancel", "will be charged",
     ),
     "fr": (
+        "merci pour votre commande", "sera indisponible",
+        "passe à", "passera à", "augmentation tarifaire", "évolution tarifaire", "nouveau tarif",
         "répondez oui ou non", "oui ou non", "confirmez-vous", "avez-vous effectué",
         "a été effectué", "retardé", "retardée",
         "expédiée", "expédié", "livré", "livrée", "confirmé", "confirmée", "reçu", "reçue",
@@ -195,6 +206,8 @@ TRANSACTIONAL_STRONG: Table = {
         "n'ont pas pu",
     ),
     "es": (
+        "gracias por tu pedido", "gracias por su pedido", "no estará disponible",
+        "pasará a", "pasa a costar", "subida de precio", "nueva tarifa", "nuevo precio",
         "responde si o no", "responda si o no", "sí o no", "has realizado",
         "presentada correctamente", "se entregará",
         "enviado", "enviada", "entregado", "entregada", "confirmada", "confirmado", "recibido",
@@ -207,6 +220,10 @@ TRANSACTIONAL_STRONG: Table = {
         "no hemos podido",
     ),
     "de": (
+        "danke für ihre bestellung", "danke für deine bestellung",
+        "vielen dank für ihre bestellung", "nicht erreichbar",
+        "kostet ihr", "kostet ihre", "kostet dein", "kostet deine",
+        "kostet ab", "kostet künftig", "preisanpassung", "preiserhöhung", "neuer preis",
         "ja oder nein", "antworte ja oder nein", "hast du gerade", "haben sie gerade", "bezahlt",
         "wird zugestellt",
         "versandt", "versendet", "zugestellt", "bestätigt", "erhalten", "eingegangen", "abgebucht",
@@ -216,6 +233,8 @@ TRANSACTIONAL_STRONG: Table = {
         "neue anmeldung", "nicht zugestellt", "konnte nicht",
     ),
     "it": (
+        "grazie per il tuo ordine", "grazie per il suo ordine", "non sarà disponibile",
+        "costerà", "rimodulazione", "nuovo prezzo", "aumento del prezzo",
         "rispondi si o no", "si o no", "hai effettuato", "in ritardo",
         "spedito", "spedita", "consegnato", "consegnata", "confermata", "confermato", "ricevuto",
         "ricevuta", "effettuato", "effettuata", "rinnovato", "addebitati", "addebitato", "saldata",
@@ -226,6 +245,8 @@ TRANSACTIONAL_STRONG: Table = {
         "pagato correttamente", "non siamo riusciti",
     ),
     "nl": (
+        "bedankt voor je bestelling", "bedankt voor uw bestelling", "is niet beschikbaar",
+        "prijswijziging", "prijsverhoging", "nieuwe prijs", "kost vanaf",
         "antwoord ja of nee", "ja of nee", "heeft u zojuist", "heb je zojuist", "is ontvangen",
         "verzonden", "verstuurd", "bezorgd", "afgeleverd", "bevestigd", "ontvangen", "voldaan",
         "afgeschreven", "bijgeschreven", "verlengd", "vervallen", "geweigerd", "mislukt", "klaar",
@@ -235,6 +256,8 @@ TRANSACTIONAL_STRONG: Table = {
         "wordt bezorgd", "is onderweg",
     ),
     "pt": (
+        "obrigado pela sua encomenda", "obrigado pelo seu pedido", "estará indisponível",
+        "passa a custar", "vai custar", "atualização de preço", "aumento de preço", "novo preço",
         "responda sim ou não", "sim ou não", "com sucesso", "efetuou uma compra", "será entregue",
         "enviado", "enviada", "expedido", "expedida", "entregue", "confirmado", "confirmada",
         "recebido", "recebida", "efetuado", "efetuada", "renovado", "renovada", "debitado",
@@ -439,6 +462,12 @@ SECRECY: tuple[str, ...] = (
 
 # Money words: an amount in a message with one of these is a payment, not a price.
 MONEY_CONTEXT: tuple[str, ...] = (
+    "total", "subtotal", "order", "commande", "pedido", "bestellung", "ordine", "bestelling",
+    "encomenda", "trip", "fare", "receipt", "gesamtbetrag", "summe", "totale", "totaal", "trajet",
+    "viaje", "fahrt", "corsa", "rit", "viagem",
+    "kostet ihr", "kostet ihre", "kostet dein", "kostet deine",
+    "will cost", "passe à", "passera à", "pasará a", "kostet ab", "costerà", "kost vanaf",
+    "passa a custar", "vai custar", "price change", "preisanpassung", "prijswijziging",
     "spend", "spent", "purchase", "purchases", "achat", "achats", "acquisto", "aankoop", "einkauf",
     "compras", "betaald", "bezahlt", "pagato", "pagado", "payé", "réglé", "réglés", "nachzahlung",
     "abrechnung", "afrekening", "compra", "gastado",

@@ -82,6 +82,8 @@ OFFER_CUES: Table = {
         "coupon", "coupons", "voucher", "vouchers",
     ),
     "en": (
+        "collect points", "collect extra points", "collect stamps", "collect rewards",
+        "collect cashback",
         "qpct on balance transfers", "interest-free", "interest free", "0 interest",
         "exclusive access", "vip access", "before everyone else", "before anyone else", "pay in 3",
         "qmoney welcome bonus", "qmoney bonus",
@@ -376,12 +378,12 @@ _TAKE = ("add", "upgrade", "switch", "ajoutez", "ajouter", "passez", "passer", "
          "duplica", "duplique", "verdoppeln", "verdopple", "raddoppia", "verdubbel", "junte",
          "juntar")
 # Earn verbs (imperative or invitation; "earned", "cumule" are statements).
-_EARN = ("earn", "collect", "unlock", "gagnez", "cumulez", "accumulez", "remportez",
+_EARN = ("earn", "unlock", "gagnez", "cumulez", "accumulez", "remportez",
          "gana", "consigue", "acumula", "llevate", "obten", "sammeln", "sammle", "sammelst",
          "guadagna", "accumula", "ottieni", "verdien", "spaar", "ganhe", "ganha", "acumule",
          "junte")
 _REWARD = ("points", "point", "punti", "puntos", "punkte", "punten", "pontos", "miles",
-           "airmiles", "cashback", "cash back", "reward", "rewards", "bonus", "extra",
+           "airmiles", "cashback", "cash back", "reward", "rewards", "bonus",
            "double", "doble", "doppi", "doppelte", "dubbele", "dobro", "triple", "qmoney", "qpct",
            "recompensa", "premio", "beloning", "recompensas")
 _MULTIPLIER = ("double", "doble", "doppi", "doppio", "doppelte", "dubbele", "dobro", "triple",
@@ -418,6 +420,26 @@ _CAN = ("can", "could", "may", "pouvez", "peut", "puede", "puedes", "pode", "pod
 _RAISE = ("increased", "increase", "raised", "raise", "augmenter", "augmente", "releve",
           "aumentar", "aumentado", "ampliar", "erhohen", "erhoht", "aumentare", "aumentato",
           "verhogen", "verhoogd", "aumenta")
+# Possessives that are nothing else ("je", "tu", "su" are also pronouns).
+_OWNED = ("your", "votre", "vos", "tus", "ihr", "ihre", "dein", "deine", "tuo", "tuoi", "uw",
+          "jouw", "seu", "seus", "sua", "suas")
+_ONTO = ("to", "onto", "on", "a", "au", "sur", "auf", "al", "alla", "aan", "op", "ao", "na", "no",
+         "en", "in")
+# A price that changes (a notice the customer is owed), not a price to take.
+_PRICE_CHANGE = (
+    " " + _alt("will cost", "will be", "is now", "now costs", "changes to", "will change",
+               "increase", "increases", "increased", "rise", "rises", "as announced",
+               "passe a", "passera a", "augmente", "augmentation", "hausse", "evolue",
+               "pasara a", "pasa a costar", "costara", "subida", "sube a", "aumenta",
+               "aumento", "kostet ab", "kostet kunftig", "erhoht sich", "erhohung",
+               "preisanpassung", "steigt", "kostet ihr", "kostet ihre", "kostet dein",
+               "kostet deine", "costera", "aumentera", "kost vanaf",
+               "verhoging", "stijgt", "prijswijziging", "passa a custar", "vai custar",
+               "custara", "atualizacao de preco") + " ")
+_BOUGHT = ("bought", "purchased", "confirmed", "attached", "achete", "achetes", "confirme",
+           "confirmee", "comprado", "comprados", "confirmada", "confirmado", "gekauft",
+           "bestatigt", "acquistato", "acquistati", "confermato", "confermata", "gekocht",
+           "bevestigd")
 _SPEND = ("spend", "depensez", "gasta", "gastando", "gastar", "gaste", "ausgeben", "spendi",
           "besteed", "spendeer")
 _GET = ("unlock", "get", "earn", "receive", "obtenez", "recevez", "gagnez", "consigue", "recibe",
@@ -448,63 +470,71 @@ _AGAIN = ("again", "later", "de nouveau", "plus tard", "otra vez", "mas tarde", 
           "spater", "di nuovo", "piu tardi", "opnieuw", "later", "novamente", "mais tarde")
 _DAYS = ("days", "jours", "dias", "tage", "giorni", "dagen", *_PERIOD)
 
-OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    # (name, gates, regex): the regex is tried when every gate (words, space-separated)
-    # has one of its words in the message.
+OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    # (name, gates, regex, unless): the regex is tried when every gate (words,
+    # space-separated) has one of its words in the message; found, it is an offer
+    # unless the "unless" regex (if any) is found too.
     ("credit rate", ("qpct", _keys(_RATE_TERMS)),
-     rf" qpct {_W}{{0,2}}{_alt(*_RATE_TERMS)} | {_alt(*_RATE_TERMS)} {_W}{{0,2}}qpct "),
+     rf" qpct {_W}{{0,2}}{_alt(*_RATE_TERMS)} | {_alt(*_RATE_TERMS)} {_W}{{0,2}}qpct ", ""),
     ("credit rate", ("qpct", _keys(_RATE_WORDS), _keys(_CREDIT_WORDS)),
      rf"^(?=.*?(?:^| (?!{_alt(*_POSSESSIVES)} )[a-z0-9]+) {_alt(*_CREDIT_WORDS)} )"
-     rf".*?(?: qpct {_W}{{0,3}}{_alt(*_RATE_WORDS)} | {_alt(*_RATE_WORDS)} {_W}{{0,3}}qpct )"),
+     rf".*?(?: qpct {_W}{{0,3}}{_alt(*_RATE_WORDS)} | {_alt(*_RATE_WORDS)} {_W}{{0,3}}qpct )",
+     ""),
     ("price instead of price", ("qmoney", _keys(_INSTEAD)),
-     rf" qmoney {_W}{{0,5}}{_alt(*_INSTEAD)} qmoney "),
+     rf" qmoney {_W}{{0,5}}{_alt(*_INSTEAD)} qmoney ", _PRICE_CHANGE),
     ("take it for a price", ("qmoney", _keys(_TAKE)),
-     rf" {_alt(*_TAKE)} {_W}{{0,8}}?(?:{_alt(*_JUST)} )?qmoney "),
+     rf" {_alt(*_TAKE)} (?:{_W}{{1,8}}?(?:{_alt(*_JUST)} )?qmoney "
+     rf"|(?:{_alt(*_JUST)} )?qmoney (?!{_alt(*_ONTO)} ))", _PRICE_CHANGE),
+    ("only a price", ("qmoney", _keys(_JUST)), rf" {_alt(*_FOR_PRICE)} {_alt(*_JUST)} qmoney ", ""),
     ("price more a month", ("qmoney", _keys(_MORE)),
      rf" qmoney {_alt(*_MORE)} (?:{_alt(*_PER)} )?{_alt(*_MONTH)} "
      rf"| {_alt(*_FOR_PRICE)} {_alt(*_MORE)} qmoney "
-     rf"| {_alt(*_JUST)} qmoney {_alt(*_MORE)} "),
+     rf"| {_alt(*_JUST)} qmoney {_alt(*_MORE)} ", _PRICE_CHANGE),
     ("price cut", ("qmoney qpct", _keys(_LESS + _CHEAPER)),
-     rf" (?:qmoney|qpct) {_alt(*_LESS)} | (?:qmoney|qpct) {_alt(*_CHEAPER)} "),
+     rf" (?:qmoney|qpct) {_alt(*_LESS)} | (?:qmoney|qpct) {_alt(*_CHEAPER)} ", ""),
     ("earn a reward", (_keys(_EARN),),
      rf" {_alt(*_EARN)} {_W}{{0,3}}?(?:[0-9]+x |x[0-9]+ |[0-9]+ (?:{_alt(*_MORE)} )?)?"
      rf"{_alt(*_REWARD)} | {_alt(*_EARN)} {_W}{{0,2}}?[0-9]+ {_alt(*_MORE)} "
      rf"| {_alt(*_EARN)} {_W}{{0,4}}?qmoney "
-     rf"| {_alt(*_EARN)} {_W}{{0,3}}?(?:[0-9]+x|x[0-9]+|[0-9]+ fach|{_alt(*_MULTIPLIER)}) "),
+     rf"| {_alt(*_EARN)} {_W}{{0,3}}?(?:[0-9]+x|x[0-9]+|[0-9]+ fach|{_alt(*_MULTIPLIER)}) ", ""),
     ("take the benefit", (_keys(_BENEFIT), "qpct qdisc qmoney"),
-     rf" {_alt(*_BENEFIT)} {_W}{{0,2}}?(?:qpct|qdisc|qmoney) "),
+     rf" {_alt(*_BENEFIT)} {_W}{{0,2}}?(?:qpct|qdisc|qmoney) ", ""),
     ("a reward on the next order", ("qmoney qpct qdisc", _keys(_NEXT)),
-     rf" (?:qmoney|qpct|qdisc) {_W}{{0,5}}?{_alt(*_NEXT)} (?!{_alt(*_BILL)} )"),
+     rf" (?:qmoney|qpct|qdisc) {_W}{{0,5}}?{_alt(*_NEXT)} (?!{_alt(*_BILL)} )", ""),
     ("refer a friend for a reward", (_keys(_REFER),),
-     rf" {_alt(*_REFER)} {_W}{{0,8}}?(?:qmoney|qpct|{_alt(*_REWARD)}) "),
+     rf" {_alt(*_REFER)} {_W}{{0,8}}?(?:qmoney|qpct|{_alt(*_REWARD)}) ", ""),
     ("pay in instalments", (_keys(_PAY), _keys(_INSTALMENTS)),
-     rf" {_alt(*_PAY)} {_W}{{0,6}}?(?:in|en|em) [0-9]+ (?:{_W}{{0,1}}){_alt(*_INSTALMENTS)} "),
+     rf" {_alt(*_PAY)} {_W}{{0,6}}?(?:in|en|em) [0-9]+ (?:{_W}{{0,1}}){_alt(*_INSTALMENTS)} ",
+     ""),
     ("credit limit on offer", (_keys(_LIMIT), _keys(_CAN)),
      rf" {_alt(*_LIMIT)} {_W}{{0,3}}?{_alt(*_CAN)} {_W}{{0,2}}?{_alt(*_RAISE)} "
-     rf"| {_alt(*_CAN)} {_W}{{0,3}}?{_alt(*_RAISE)} {_W}{{0,2}}?{_alt(*_LIMIT)} "),
+     rf"| {_alt(*_CAN)} {_W}{{0,3}}?{_alt(*_RAISE)} {_W}{{0,2}}?{_alt(*_LIMIT)} ", ""),
     ("spend to get", ("qmoney", _keys(_SPEND), _keys(_GET)),
-     rf" {_alt(*_SPEND)} qmoney {_W}{{0,6}}?{_alt(*_GET)} "),
+     rf" {_alt(*_SPEND)} qmoney {_W}{{0,6}}?{_alt(*_GET)} ", ""),
     ("selected for a product", (_keys(_ELIGIBLE), _keys(_PRODUCT)),
-     rf" {_alt(*_ELIGIBLE)} {_alt(*_FOR)} {_W}{{0,3}}?{_alt(*_PRODUCT)} "),
-    ("early access", (_keys(_EARLY),), rf" {_alt(*_EARLY)} "),
+     rf" {_alt(*_ELIGIBLE)} {_alt(*_FOR)} {_W}{{0,3}}?{_alt(*_PRODUCT)} ", ""),
+    ("early access", (_keys(_EARLY),), rf" {_alt(*_EARLY)} ",
+     rf" {_alt(*_OWNED)} {_alt(*_EARLY)} | {_alt(*_BOUGHT)} "),
     ("free months", (_keys(_PERIOD), _keys(_GIFT)),
-     rf" {_alt(*_PERIOD)} {_W}{{0,5}}?{_alt(*_GIFT)} "),
+     rf" {_alt(*_PERIOD)} {_W}{{0,5}}?{_alt(*_GIFT)} ", ""),
     ("try it for a while", (_keys(_TRY), _keys(_DAYS)),
-     rf" {_alt(*_TRY)} (?!{_alt(*_AGAIN)} ){_W}{{0,4}}?[0-9]+ {_alt(*_DAYS)} "),
+     rf" {_alt(*_TRY)} (?!{_alt(*_AGAIN)} ){_W}{{0,4}}?[0-9]+ {_alt(*_DAYS)} ", ""),
 )
 
 
 class _Structures:
     """OFFER_STRUCTURES compiled, each with its gate words."""
 
-    def __init__(self, structures: Iterable[tuple[str, tuple[str, ...], str]]) -> None:
+    def __init__(self, structures: Iterable[tuple[str, tuple[str, ...], str, str]]) -> None:
         self.items = tuple(
             (tuple(frozenset(fold_words(gate).split()) for gate in gates), re.compile(pattern),
-             name)
-            for name, gates, pattern in structures)
+             name, re.compile(unless) if unless else None)
+            for name, gates, pattern, unless in structures)
+        if not all(all(gates) for gates, _, _, _ in self.items):
+            raise ValueError("rules.offers.OFFER_STRUCTURES: a structure has an empty gate")
         # Which structures a word of their first gate opens (the order they are tried in).
         self.by_word: dict[str, list[int]] = {}
-        for index, (gates, _, _) in enumerate(self.items):
+        for index, (gates, _, _, _) in enumerate(self.items):
             for word in gates[0]:
                 self.by_word.setdefault(word, []).append(index)
         self.gate_words = frozenset(self.by_word)
@@ -517,12 +547,12 @@ class _Structures:
         indices = (self.by_word[next(iter(opened))] if len(opened) == 1
                    else sorted({i for word in opened for i in self.by_word[word]}))
         for index in indices:
-            gates, pattern, name = self.items[index]
+            gates, pattern, name, unless = self.items[index]
             for gate in gates[1:]:
                 if gate.isdisjoint(tokens):
                     break
             else:
-                if pattern.search(norm):
+                if pattern.search(norm) and (unless is None or not unless.search(norm)):
                     return name
         return None
 

@@ -147,6 +147,7 @@ def test_false_friends_are_no_offer(text: str) -> None:
     ("Ihr Kartenlimit kann auf 5.000 € erhöht werden.", "credit limit on offer"),
     ("Fatura pronta. O pacote Cinema por mais 5 € por mês.", "price more a month"),
     ("Je rekening staat klaar. Verdubbel je bundel voor € 3.", "take it for a price"),
+    ("Votre forfait passe à 100 Go pour seulement 3 € de plus.", "only a price"),
 ])
 def test_offer_structures_decide(text: str, structure: str) -> None:
     assert find_offer(text) == structure
@@ -178,6 +179,17 @@ def test_offer_structures_decide(text: str, structure: str) -> None:
     "Indique o seu NIF para receber o reembolso de 20 €.",
     "La Poste : votre lettre recommandée vous attend au bureau de poste.",
     "A sua teleconsulta está marcada para amanhã às 10:30.",
+    # kinds probed after fresh batch 4 (no batch had them): price changes the customer is
+    # told of, top-ups, tickets already bought, totals of an order, trip receipts
+    "From 1 June your broadband will cost £31 a month instead of £29, as announced.",
+    "À partir du 1er juillet, votre forfait passe à 14,99 € au lieu de 12,99 €.",
+    "Ab 1. Juli kostet Ihr Tarif 29,99 € statt 27,99 €.",
+    "Add £10 to your travel card before Monday.",
+    "Your presale tickets are confirmed: row F, seats 11-12.",
+    "Thanks for your order! Total: £45.99. We'll text you when it ships.",
+    "Danke für Ihre Bestellung über 59,90 €. Wir melden uns beim Versand.",
+    "Your trip with Ahmed: £12.40. Rate your driver in the app ⭐",
+    "Weekend maintenance: our shop app will be unavailable Saturday 01:00-05:00.",
 ])
 def test_round_two_notices_are_no_offer(text: str) -> None:
     assert find_offer(text) is None
