@@ -328,7 +328,8 @@ if _NOT.words:  # a single word here would hide that word everywhere
 # Offers the word tables cannot name because their words are ordinary ("add", "earn",
 # "instead of", "APR"): what makes them an offer is how the words stand together.
 # Each structure is a regex on the masked, folded words (one space apart, padded), and
-# is only tried when one of its gate words is in the message (most messages hold none).
+# is only tried when each of its gates has a word in the message (most messages open
+# none: one set intersection), then stands unless its "unless" regex is found too.
 
 _W = r"(?:[a-z0-9]+ )"  # any one word and the space after it
 
