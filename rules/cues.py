@@ -25,6 +25,12 @@ Table = dict[str, tuple[str, ...]]
 # order"), hence the low weight.
 TRANSACTIONAL: Table = {
     "en": (
+        "total", "ships", "trip", "fare", "receipt", "unavailable",
+        "registered letter", "post office", "photo id", "video consultation", "benefit",
+        "allowance",
+        "issue", "engineers", "restored", "disruption", "incident", "depart", "departs",
+        "departure", "platform", "doors open", "tickets", "e-tickets", "substitutions", "shopper",
+        "rider", "picked", "purchase", "spend", "spent", "merchant", "tax", "trial",
         "order", "parcel", "package", "delivery", "shipment", "tracking", "track", "courier",
         "driver", "appointment", "reminder", "booking", "reservation", "balance", "payment",
         "invoice", "bill", "statement", "account", "card", "transaction", "withdrawal", "refund",
@@ -43,6 +49,13 @@ TRANSACTIONAL: Table = {
         "bus", "coach", "quote",
     ),
     "fr": (
+        "total", "trajet", "course", "reçu", "indisponible",
+        "recommandée", "lettre recommandée", "bureau de poste", "pièce d'identité",
+        "téléconsultation", "allocation", "prime d'activité",
+        "incident", "perturbé", "perturbe", "perturbations", "rétablissement", "panne",
+        "dérangement", "voie", "départ", "arrivée", "train", "tgv", "porte", "billet", "billets",
+        "e-billet", "impôt", "résiliation", "essai", "se termine", "achat", "consultation",
+        "borne",
         "commande", "colis", "livraison", "expédition", "suivi", "suivez", "transporteur",
         "chauffeur", "livreur", "rendez-vous", "rdv", "rappel", "réservation", "solde", "paiement",
         "facture", "relevé", "compte", "carte", "opération", "opérations", "prélèvement",
@@ -60,6 +73,13 @@ TRANSACTIONAL: Table = {
         "bus", "autocar", "devis",
     ),
     "es": (
+        "total", "viaje", "trayecto", "no disponible",
+        "carta certificada", "oficina de correos", "dni", "videoconsulta", "prestación",
+        "subsidio", "beca",
+        "incidencia", "avería", "restablecido", "restablecida", "de la vía", "desde la vía",
+        "salida", "llegada",
+        "puerta", "entradas", "billete", "billetes", "renta", "justificante", "termina", "compra",
+        "movimientos", "en camino",
         "pedido", "paquete", "envío", "entrega", "seguimiento", "reparto", "repartidor",
         "conductor", "cita", "recordatorio", "reserva", "saldo", "pago", "factura", "cuenta",
         "tarjeta", "operación", "cargo", "transferencia", "retirada", "reembolso", "suscripción",
@@ -75,6 +95,12 @@ TRANSACTIONAL: Table = {
         "autobús", "andén", "autocar", "presupuesto",
     ),
     "de": (
+        "gesamtbetrag", "summe", "versand", "fahrt", "beleg", "quittung", "nicht verfügbar",
+        "einschreiben", "filiale", "videosprechstunde", "bafög", "zuschuss", "leistungsbescheid",
+        "bescheid",
+        "störung", "ausfall", "behebung", "beeinträchtigung", "abfahrt", "ankunft", "tickets",
+        "abrechnung", "jahresabrechnung", "nachzahlung", "probemonat", "endet", "einkauf",
+        "unterwegs",
         "bestellung", "paket", "sendung", "lieferung", "sendungsverfolgung", "zusteller", "fahrer",
         "termin", "erinnerung", "buchung", "reservierung", "kontostand", "zahlung", "rechnung",
         "konto", "karte", "kartenzahlung", "abbuchung", "überweisung", "auszahlung", "erstattung",
@@ -90,6 +116,10 @@ TRANSACTIONAL: Table = {
         "bus", "bahnsteig", "kostenvoranschlag",
     ),
     "it": (
+        "totale", "corsa", "viaggio", "non disponibile",
+        "documento d'identità", "televisita", "sussidio", "assegno", "indennità",
+        "guasto", "disservizio", "ripristino", "partirà", "partenza", "arrivo", "biglietti",
+        "biglietto", "cancelli", "raccomandata", "termina", "acquisto", "rider", "carrozza",
         "ordine", "pacco", "spedizione", "consegna", "tracciamento", "corriere", "autista",
         "appuntamento", "promemoria", "prenotazione", "saldo", "pagamento", "fattura", "bolletta",
         "conto", "carta", "operazione", "addebito", "bonifico", "prelievo", "rimborso",
@@ -105,6 +135,11 @@ TRANSACTIONAL: Table = {
         "autobus", "pullman", "preventivo",
     ),
     "nl": (
+        "totaal", "rit", "kassabon", "niet beschikbaar",
+        "aangetekende brief", "postkantoor", "legitimatie", "identiteitsbewijs", "videoconsult",
+        "studiefinanciering", "toeslag", "uitkering", "aangepast", "bedragen",
+        "vertrekt", "vertrek", "aankomst", "e-tickets", "tickets", "afrekening", "jaarafrekening",
+        "aangifte", "boodschappen", "proefperiode", "eindigt", "aankoop", "betaald",
         "bestelling", "pakket", "pakketje", "levering", "bezorging", "zending", "track", "bezorger",
         "chauffeur", "afspraak", "herinnering", "boeking", "reservering", "saldo", "betaling",
         "factuur", "rekening", "afschrift", "kaart", "transactie", "opname", "terugbetaling",
@@ -118,6 +153,12 @@ TRANSACTIONAL: Table = {
         "bus", "perron",
     ),
     "pt": (
+        "total", "viagem", "corrida", "recibo", "indisponível",
+        "carta registada", "correio registado", "estação de correios", "cartão de cidadão",
+        "teleconsulta", "marcada", "marcado", "subsídio", "deferido", "prestação social",
+        "parte da linha", "parte da plataforma", "parte às qtime", "partida", "chegada",
+        "bilhetes", "bilhete", "portas abrem", "declaração",
+        "submetida", "finanças", "compra", "termina", "efetuou", "recolheu",
         "encomenda", "pedido", "pacote", "entrega", "envio", "rastreio", "rastreamento",
         "transportadora", "estafeta", "motorista", "consulta", "marcação", "lembrete", "reserva",
         "saldo", "pagamento", "fatura", "conta", "extrato", "cartão", "transação", "operação",
@@ -136,6 +177,10 @@ TRANSACTIONAL: Table = {
 # money, booking or account, an account-security notice, an apology for a disruption.
 TRANSACTIONAL_STRONG: Table = {
     "en": (
+        "will be unavailable", "thanks for your order", "thank you for your order",
+        "will cost", "as announced", "price change", "price increase", "new price",
+        "reply yes or no", "reply y or n", "did you just", "was this you", "was it you",
+        "processed", "is now boarding", "now boarding", "has been processed",
         "shipped", "dispatched", "delivered", "confirmed", "received", "issued", "renewed",
         "charged", "debited", "credited", "paid", "due", "overdue", "declined", "failed",
         "completed", "complete", "ready", "booked", "scheduled", "requested", "approved",
@@ -148,6 +193,10 @@ TRANSACTIONAL_STRONG: Table = {
         "we were unable", "accepted", "trial ends", "unless you cancel", "will be charged",
     ),
     "fr": (
+        "merci pour votre commande", "sera indisponible",
+        "passe à", "passera à", "augmentation tarifaire", "évolution tarifaire", "nouveau tarif",
+        "répondez oui ou non", "oui ou non", "confirmez-vous", "avez-vous effectué",
+        "a été effectué", "retardé", "retardée",
         "expédiée", "expédié", "livré", "livrée", "confirmé", "confirmée", "reçu", "reçue",
         "effectué", "effectuée", "émis", "renouvelé", "prélevé", "prélevés", "prélevée", "refusé",
         "refusée", "échoué", "échec", "prêt", "prête", "validé", "validée", "annulé", "annulée",
@@ -157,6 +206,10 @@ TRANSACTIONAL_STRONG: Table = {
         "n'ont pas pu",
     ),
     "es": (
+        "gracias por tu pedido", "gracias por su pedido", "no estará disponible",
+        "pasará a", "pasa a costar", "subida de precio", "nueva tarifa", "nuevo precio",
+        "responde si o no", "responda si o no", "sí o no", "has realizado",
+        "presentada correctamente", "se entregará",
         "enviado", "enviada", "entregado", "entregada", "confirmada", "confirmado", "recibido",
         "recibida", "realizado", "realizada", "renovado", "renovada", "cargarán", "pagada",
         "pagado", "rechazado", "rechazada", "lista", "listo", "solicitado", "contraseña",
@@ -167,6 +220,12 @@ TRANSACTIONAL_STRONG: Table = {
         "no hemos podido",
     ),
     "de": (
+        "danke für ihre bestellung", "danke für deine bestellung",
+        "vielen dank für ihre bestellung", "nicht erreichbar",
+        "kostet ihr", "kostet ihre", "kostet dein", "kostet deine",
+        "kostet ab", "kostet künftig", "preisanpassung", "preiserhöhung", "neuer preis",
+        "ja oder nein", "antworte ja oder nein", "hast du gerade", "haben sie gerade", "bezahlt",
+        "wird zugestellt",
         "versandt", "versendet", "zugestellt", "bestätigt", "erhalten", "eingegangen", "abgebucht",
         "gutgeschrieben", "verlängert", "fällig", "veranlasst", "bereit", "fertig", "abgeholt",
         "angefordert", "fehlgeschlagen", "abgelehnt", "storniert", "passwort", "zurücksetzen",
@@ -174,6 +233,9 @@ TRANSACTIONAL_STRONG: Table = {
         "neue anmeldung", "nicht zugestellt", "konnte nicht",
     ),
     "it": (
+        "grazie per il tuo ordine", "grazie per il suo ordine", "non sarà disponibile",
+        "costerà", "rimodulazione", "nuovo prezzo", "aumento del prezzo",
+        "rispondi si o no", "si o no", "hai effettuato", "in ritardo",
         "spedito", "spedita", "consegnato", "consegnata", "confermata", "confermato", "ricevuto",
         "ricevuta", "effettuato", "effettuata", "rinnovato", "addebitati", "addebitato", "saldata",
         "pronta", "accolta", "approvata", "respinta", "password", "reimpostazione", "non sei tu",
@@ -183,6 +245,9 @@ TRANSACTIONAL_STRONG: Table = {
         "pagato correttamente", "non siamo riusciti",
     ),
     "nl": (
+        "bedankt voor je bestelling", "bedankt voor uw bestelling", "is niet beschikbaar",
+        "prijswijziging", "prijsverhoging", "nieuwe prijs", "kost vanaf",
+        "antwoord ja of nee", "ja of nee", "heeft u zojuist", "heb je zojuist", "is ontvangen",
         "verzonden", "verstuurd", "bezorgd", "afgeleverd", "bevestigd", "ontvangen", "voldaan",
         "afgeschreven", "bijgeschreven", "verlengd", "vervallen", "geweigerd", "mislukt", "klaar",
         "gereed", "geannuleerd", "verplaatst", "wachtwoord", "herstellen", "niet aangevraagd",
@@ -191,6 +256,9 @@ TRANSACTIONAL_STRONG: Table = {
         "wordt bezorgd", "is onderweg",
     ),
     "pt": (
+        "obrigado pela sua encomenda", "obrigado pelo seu pedido", "estará indisponível",
+        "passa a custar", "vai custar", "atualização de preço", "aumento de preço", "novo preço",
+        "responda sim ou não", "sim ou não", "com sucesso", "efetuou uma compra", "será entregue",
         "enviado", "enviada", "expedido", "expedida", "entregue", "confirmado", "confirmada",
         "recebido", "recebida", "efetuado", "efetuada", "renovado", "renovada", "debitado",
         "creditado", "pago", "paga", "recusado", "recusada", "falhou", "pronto", "pronta",
@@ -394,6 +462,15 @@ SECRECY: tuple[str, ...] = (
 
 # Money words: an amount in a message with one of these is a payment, not a price.
 MONEY_CONTEXT: tuple[str, ...] = (
+    "total", "subtotal", "order", "commande", "pedido", "bestellung", "ordine", "bestelling",
+    "encomenda", "trip", "fare", "receipt", "gesamtbetrag", "summe", "totale", "totaal", "trajet",
+    "viaje", "fahrt", "corsa", "rit", "viagem",
+    "kostet ihr", "kostet ihre", "kostet dein", "kostet deine",
+    "will cost", "passe à", "passera à", "pasará a", "kostet ab", "costerà", "kost vanaf",
+    "passa a custar", "vai custar", "price change", "preisanpassung", "prijswijziging",
+    "spend", "spent", "purchase", "purchases", "achat", "achats", "acquisto", "aankoop", "einkauf",
+    "compras", "betaald", "bezahlt", "pagato", "pagado", "payé", "réglé", "réglés", "nachzahlung",
+    "abrechnung", "afrekening", "compra", "gastado",
     "payment", "paid", "balance", "refund", "invoice", "bill", "charged", "debit", "debited",
     "credited", "withdrawal", "transaction", "amount", "statement", "card", "paiement", "solde",
     "remboursement", "facture", "prélevé", "prélevés", "prélèvement", "virement", "montant",
@@ -418,7 +495,8 @@ DISCOUNT: tuple[str, ...] = (
 # Compound suffixes (German mostly) for the weight-1 tables: "Stromrechnung" is a bill.
 TRANSACTIONAL_SUFFIXES: tuple[str, ...] = (
     "rechnung", "zahlung", "bestellung", "lieferung", "sendung", "buchung", "konto", "termin",
-    "beitrag", "warnung", "postfach", "versicherung", "wartung", "vertrag",
+    "beitrag", "warnung", "postfach", "versicherung", "wartung", "vertrag", "abrechnung",
+    "storung", "ausfall",
 )
 PROMOTIONAL_SUFFIXES: tuple[str, ...] = (
     "kollektion", "angebot", "angebote", "rabatt", "gutschein", "punkte", "verkauf", "newsletter",

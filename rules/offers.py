@@ -23,6 +23,15 @@ to take, a credit to apply for ("pre-approved", "apply now"), bonus points or
 cashback ("2x points", "punti doppi"), multi-buys ("buy one get one", "2x1",
 "1+1 gratis").
 
+Offers made of ordinary words are told by how the words stand together
+(:data:`OFFER_STRUCTURES`, regexes on the same masked words, each tried only when
+its gate words are in the message): a percentage next to a credit's rate, "X
+instead of Y" prices, add/switch/upgrade with a price, "N more a month", "N%
+cheaper", earn/collect + points or an amount, spend-to-get, a reward on the next
+order, eligible for a card or loan, a credit limit that can be raised,
+instalments, refer-a-friend rewards, early or presale access, free months as a
+gift, "try it for 30 days". A table cue names the decision before a structure.
+
 What is not (decided on purpose; each has a test):
 
 * generic marketing flavour -- a link, an emoji, "shop", "weekend", "new" -- is
@@ -41,7 +50,12 @@ What is not (decided on purpose; each has a test):
 * points held ("your points balance: 1 200") are a statement; points offered
   ("earn 2x points", "double points", "bonus points") are an offer;
 * "remise" alone is a hand-over in French ("remise des clés"); it counts with an
-  amount or a percentage.
+  amount or a percentage;
+* a free trial that ends and is then charged ("your free trial ends on 3 April")
+  is a notice: its "free" word is made a false friend (:func:`without_false_friends`);
+* a rate on something the recipient already has ("your loan rate will change to
+  5.1%") is a notice: the rate-word structure needs a credit word not preceded by
+  a possessive; "next bill" is not a next order.
 
 Adding a cue: put it under its language, then run tests/rules/ (test_offers.py
 prints precision and recall on tests/rules/offers.jsonl and corpus.jsonl).
@@ -49,12 +63,13 @@ prints precision and recall on tests/rules/offers.jsonl and corpus.jsonl).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from rules.detectors import fold_words, words
 
-__all__ = ["NOT_OFFER", "NOT_OFFERS", "OFFER_CUES", "find_offer", "find_offer_words",
-           "without_false_friends"]
+__all__ = ["NOT_OFFER", "NOT_OFFERS", "OFFER_CUES", "OFFER_STRUCTURES", "find_offer",
+           "find_offer_words", "without_false_friends"]
 
 Table = dict[str, tuple[str, ...]]
 
@@ -67,6 +82,12 @@ OFFER_CUES: Table = {
         "coupon", "coupons", "voucher", "vouchers",
     ),
     "en": (
+        "collect points", "collect extra points", "collect stamps", "collect rewards",
+        "collect cashback",
+        "qpct on balance transfers", "interest-free", "interest free", "0 interest",
+        "exclusive access", "vip access", "before everyone else", "before anyone else", "pay in 3",
+        "qmoney welcome bonus", "qmoney bonus",
+        "cash back", "no annual fee", "qpct on purchases", "qpct cash back", "qpct back on",
         "discount", "discounts", "discounted", "promo code", "discount code", "coupon code",
         "voucher code", "promotion", "promotional", "free", "for free", "on sale", "flash sale",
         "summer sale", "winter sale", "spring sale", "big sale", "mega sale", "clearance sale",
@@ -88,6 +109,10 @@ OFFER_CUES: Table = {
         "at no cost", "no extra charge", "on your next order", "on your next purchase",
     ),
     "fr": (
+        "rabais", "ristourne", "sans intérêts", "sans frais de dossier", "taux préférentiel",
+        "accès exclusif", "accès prioritaire", "avant tout le monde", "qmoney de prime",
+        "prime de bienvenue", "en 3 fois", "en 4 fois",
+        "sans cotisation", "qpct sur vos achats", "qpct remboursés", "qpct de cashback",
         "réduction", "réductions", "code promo", "code réduction", "bon de réduction",
         "bon d'achat", "qpct de remise", "remise de qpct", "qmoney de remise", "remise de qmoney",
         "remise immédiate", "remise exceptionnelle", "qpct sur", "soldes", "promotion",
@@ -104,6 +129,10 @@ OFFER_CUES: Table = {
         "sur votre prochaine commande", "sur votre prochain achat", "moitié moins cher",
     ),
     "es": (
+        "rebaja", "bonificación", "sin intereses", "tipo preferente", "acceso exclusivo",
+        "acceso prioritario", "antes de la venta", "antes que nadie", "qmoney de bonificación",
+        "qmoney de regalo",
+        "sin comisiones", "sin cuota anual", "qpct de devolución", "qpct de reembolso",
         "descuento", "descuentos", "dto", "código promocional", "código descuento",
         "código de descuento", "cupón", "cupones", "rebajas", "oferta", "ofertas",
         "promoción", "promociones", "promocional", "gran liquidación", "liquidación total",
@@ -114,6 +143,12 @@ OFFER_CUES: Table = {
         "solicítalo ahora", "ahorra", "hasta un qpct", "hasta el qpct", "qpct en todo",
             ),
     "de": (
+        "ermäßigung", "ermäßigt", "vergünstigung", "vergünstigt", "preisnachlass", "nachlass",
+        "ohne zinsen", "zinsfrei", "zinslos", "vorzugszins", "exklusiver zugang",
+        "vor dem verkaufsstart", "offiziellen verkaufsstart", "qmoney prämie", "qmoney bonus",
+        "willkommensbonus",
+        "ohne jahresgebühr", "ohne grundgebühr", "ohne kosten", "fach punkte", "extra punkte",
+        "qpct zurück",
         "rabatt", "rabatte", "rabattcode", "gutschein", "gutscheine", "gutscheincode",
         "aktionscode", "reduziert", "im sale", "sale bis", "angebot", "angebote", "sonderangebot",
         "sonderangebote", "aktion", "schnäppchen", "ausverkauf", "räumungsverkauf", "gratis",
@@ -127,6 +162,10 @@ OFFER_CUES: Table = {
         "auf den nächsten einkauf", "auf ihren nächsten einkauf", "auf deine nächste bestellung",
     ),
     "it": (
+        "ribasso", "senza interessi", "tasso agevolato", "interessi zero", "accesso esclusivo",
+        "accesso prioritario", "in anteprima", "prima di tutti", "qmoney di bonus",
+        "bonus di benvenuto",
+        "canone zero", "senza canone", "zero commissioni", "tasso zero", "qpct di cashback",
         "sconto", "sconti", "scontato", "scontata", "scontati", "codice sconto", "codice promo",
         "buono sconto", "saldi", "offerta", "offerte", "promozione", "promozioni", "svendita",
         "gratis", "gratuito", "gratuita", "gratuiti", "in omaggio", "omaggio", "metà prezzo",
@@ -137,6 +176,9 @@ OFFER_CUES: Table = {
         "sul prossimo acquisto", "sul prossimo ordine", "sul tuo prossimo ordine",
     ),
     "nl": (
+        "prijsvoordeel", "voordeliger", "zonder rente", "renteloos", "exclusieve toegang",
+        "eerder dan iedereen", "voor iedereen uit", "qmoney bonus", "welkomstbonus",
+        "zonder jaarlijkse kosten", "geen jaarlijkse kosten", "qpct terug",
         "korting", "kortingscode", "kortingsbon", "actiecode", "promotiecode", "waardebon",
         "uitverkoop", "opruiming", "aanbieding", "aanbiedingen", "gratis", "kosteloos",
         "gratis cadeau", "halve prijs", "dubbele punten", "extra punten",
@@ -147,6 +189,9 @@ OFFER_CUES: Table = {
         "op je volgende bestelling", "op uw volgende bestelling",
     ),
     "pt": (
+        "abatimento", "sem juros", "taxa bonificada", "acesso exclusivo", "acesso prioritário",
+        "antes de todos", "qmoney de bónus", "bónus de boas-vindas",
+        "sem anuidade", "qpct de volta", "anuidade zero",
         "desconto", "descontos", "código promocional", "código de desconto", "cupão", "cupom",
         "promoção", "promoções", "promocao", "promocional", "oferta", "ofertas", "saldos até",
         "em saldos", "liquidação total", "grátis", "gratuito", "gratuita", "portes grátis",
@@ -163,6 +208,8 @@ OFFER_CUES: Table = {
 # message before the cues are looked for.
 NOT_OFFERS: Table = {
     "en": (
+        "vouchers will be sent", "voucher will be sent", "your vouchers", "you've collected",
+        "you have collected", "you collected",
         "free cancellation", "cancel for free", "cancel free", "cancellation is free",
         "feel free", "toll free", "toll-free", "free of charge", "free msg", "free message",
         "free text", "free sms", "free to", "hands-free", "sugar-free", "free up", "free space",
@@ -193,6 +240,7 @@ NOT_OFFERS: Table = {
         "cancelar sin coste", "cancelación sin coste", "cancelar sin cargo",
     ),
     "de": (
+        "ohne kosten stornieren", "ohne kosten storniert", "ohne kosten kündigen",
         "kostenlose stornierung", "kostenlos stornieren", "kostenfrei stornieren",
         "kostenlos anrufen", "kostenlose rufnummer",
         "uns kostenlos an", "kostenlos erreichbar", "kostenlose sms", "ihr angebot",
@@ -275,19 +323,321 @@ if _NOT.words:  # a single word here would hide that word everywhere
     raise ValueError(f"rules.offers.NOT_OFFERS: single words {sorted(_NOT.words)}")
 
 
+# --- offers as structures ------------------------------------------------------------
+#
+# Offers the word tables cannot name because their words are ordinary ("add", "earn",
+# "instead of", "APR"): what makes them an offer is how the words stand together.
+# Each structure is a regex on the masked, folded words (one space apart, padded), and
+# is only tried when each of its gates has a word in the message (most messages open
+# none: one set intersection), then stands unless its "unless" regex is found too.
+
+_W = r"(?:[a-z0-9]+ )"  # any one word and the space after it
+
+
+def _keys(entries: Iterable[str]) -> str:
+    """The longest word of each phrase: gate words for a structure made of phrases."""
+    return " ".join(max(fold_words(e).split(), key=len) for e in entries)
+
+
+def _alt(*entries: str) -> str:
+    """A regex alternation of folded phrases ("au lieu de" -> "au lieu de")."""
+    return "(?:" + "|".join(sorted({re.escape(fold_words(e)) for e in entries},
+                                   key=len, reverse=True)) + ")"
+
+
+# Legal names of a credit's rate: a percentage next to one is a credit offer.
+_RATE_TERMS = ("apr", "taeg", "tae", "tin", "tan", "jahreszins", "effektivem jahreszins",
+               "eff zins", "sollzins", "effektiver jahreszins", "eff jahreszins")
+# Plainer rate words: they need a credit word in the message too.
+_RATE_WORDS = ("rate", "interest", "taux", "tasso", "interes", "zins", "zinsen", "rente",
+               "juros", "tipo")
+_CREDIT_WORDS = ("loan", "loans", "borrow", "credit", "financing", "finance", "pret", "prets",
+                 "financement", "credito", "prestamo", "financiacion", "kredit", "kredite",
+                 "finanzierung", "prestito", "finanziamento", "lening", "lenen", "krediet",
+                 "financiering", "emprestimo", "financiamento")
+_POSSESSIVES = ("your", "votre", "ton", "tu", "su", "ihr", "ihre", "ihren", "dein", "deine",
+                "tuo", "suo", "je", "uw", "seu", "sua", "o seu", "o teu")
+_INSTEAD = ("instead of", "rather than", "au lieu de", "en lugar de", "en vez de", "statt",
+            "anstatt", "anziche", "invece di", "in plaats van", "em vez de", "ao inves de")
+_MONTH = ("month", "mo", "mois", "mes", "monat", "monatlich", "mese", "maand", "mes")
+_MORE = ("more", "extra", "de plus", "en plus", "mas", "de mas", "mehr", "in piu", "meer",
+         "a mais", "mais", "adicionais")
+_LESS = ("less", "de moins", "en moins", "menos", "de menos", "weniger", "in meno", "minder",
+         "a menos")
+_CHEAPER = ("cheaper", "moins cher", "mas barato", "mas barata", "gunstiger", "billiger",
+            "piu economico", "in meno", "goedkoper", "voordeel", "mais barato", "mais barata")
+_PER = ("a", "per", "par", "al", "pro", "im", "por", "ao", "each", "every", "chaque", "cada",
+        "ogni", "le", "el", "il", "the", "op", "in", "de", "en")
+_FOR_PRICE = ("for", "pour", "por", "per", "fur", "voor", "a")
+_JUST = ("just", "only", "seulement", "solo", "solamente", "nur", "soli", "solo", "maar",
+         "slechts", "apenas", "so")
+# Take-it verbs: add, switch, upgrade, pass to (a plan): with a price they sell something.
+_TAKE = ("add", "upgrade", "switch", "ajoutez", "ajouter", "passez", "passer", "anade", "anadir",
+         "pasa", "pasate", "cambiate", "hinzufugen", "wechseln", "wechsle", "upgraden",
+         "aggiungi", "passa", "attiva", "voeg", "stap", "upgrade", "adicione", "passe", "mude",
+         "ative", "activa", "active", "activez", "buchen sie", "buche", "double", "doublez",
+         "duplica", "duplique", "verdoppeln", "verdopple", "raddoppia", "verdubbel", "junte",
+         "juntar")
+# Earn verbs (imperative or invitation; "earned", "cumule" are statements).
+_EARN = ("earn", "unlock", "gagnez", "cumulez", "accumulez", "remportez",
+         "gana", "consigue", "acumula", "llevate", "obten", "sammeln", "sammle", "sammelst",
+         "guadagna", "accumula", "ottieni", "verdien", "spaar", "ganhe", "ganha", "acumule",
+         "junte")
+_REWARD = ("points", "point", "punti", "puntos", "punkte", "punten", "pontos", "miles",
+           "airmiles", "cashback", "cash back", "reward", "rewards", "bonus",
+           "double", "doble", "doppi", "doppelte", "dubbele", "dobro", "triple", "qmoney", "qpct",
+           "recompensa", "premio", "beloning", "recompensas")
+_MULTIPLIER = ("double", "doble", "doppi", "doppio", "doppelte", "dubbele", "dobro", "triple",
+               "triplo", "dreifache")
+_BENEFIT = ("aprovecha", "aproveche", "profitez", "profite", "approfitta", "approfittate",
+            "profiteer", "aproveite", "aproveita", "nutze", "nutzen", "enjoy", "beneficiez",
+            "beneficia", "benefit")
+_NEXT = ("next", "prochaine", "prochain", "proximo", "proxima", "nachste", "nachsten",
+         "nachstes", "prossimo", "prossima", "volgende", "proxima")
+_BILL = ("bill", "invoice", "statement", "payment", "facture", "releve", "paiement",
+         "echeance", "factura", "recibo", "pago", "rechnung", "abrechnung", "zahlung",
+         "fattura", "bolletta", "rata", "factuur", "afschrift", "termijn", "fatura", "extrato",
+         "prestacao", "mensualite", "cuota", "mensualidad")
+_REFER = ("refer a friend", "refer friends", "refer your friends", "refer someone", "parrainez",
+          "parrainer", "parraine", "recomienda", "recomienda a", "invita a un amigo",
+          "invita a tus amigos", "empfehlen sie uns", "empfiehl uns", "werben sie", "wirb",
+          "invita un amico", "invita i tuoi amici", "presenta un amico", "verwijs een",
+          "nodig een vriend", "nodig je vrienden", "recomende", "indique um amigo",
+          "convide um amigo", "convide amigos")
+_PAY = ("pay", "payez", "payer", "paga", "pague", "pagar", "zahlen", "zahle", "paghi",
+        "pagare", "betaal", "betalen", "split", "spread", "dilazionare", "dilaziona",
+        "rateizzare", "fracionar", "fracione", "fraccionar", "fracciona", "financiar",
+        "financia", "aplazar", "aplaza", "etaler", "etalez", "verteilen", "spreiden",
+        "parcelar")
+_INSTALMENTS = ("instalments", "installments", "payments", "fois", "plazos", "cuotas",
+                "mensualidades", "raten", "monatsraten", "rate", "termijnen", "vezes",
+                "prestacoes", "meses", "months", "mois", "monate", "mesi", "maanden",
+                "mensualites")
+_LIMIT = ("limit", "credit limit", "limite", "plafond", "limite de credito", "kreditrahmen",
+          "verfugungsrahmen", "kartenlimit", "fido", "plafond", "limiet", "kredietlimiet",
+          "limite de credito")
+_CAN = ("can", "could", "may", "pouvez", "peut", "puede", "puedes", "pode", "podemos",
+        "kann", "konnen", "puo", "puoi", "possiamo", "kan", "kunt", "kunnen")
+_RAISE = ("increased", "increase", "raised", "raise", "augmenter", "augmente", "releve",
+          "aumentar", "aumentado", "ampliar", "erhohen", "erhoht", "aumentare", "aumentato",
+          "verhogen", "verhoogd", "aumenta")
+# Possessives that are nothing else ("je", "tu", "su" are also pronouns).
+_OWNED = ("your", "votre", "vos", "tus", "ihr", "ihre", "dein", "deine", "tuo", "tuoi", "uw",
+          "jouw", "seu", "seus", "sua", "suas")
+_ONTO = ("to", "onto", "on", "a", "au", "sur", "auf", "al", "alla", "aan", "op", "ao", "na", "no",
+         "en", "in")
+# A price that changes (a notice the customer is owed), not a price to take.
+_PRICE_CHANGE = (
+    " " + _alt("will cost", "will be", "is now", "now costs", "changes to", "will change",
+               "increase", "increases", "increased", "rise", "rises", "as announced",
+               "passe a", "passera a", "augmente", "augmentation", "hausse", "evolue",
+               "pasara a", "pasa a costar", "costara", "subida", "sube a", "aumenta",
+               "aumento", "kostet ab", "kostet kunftig", "erhoht sich", "erhohung",
+               "preisanpassung", "steigt", "kostet ihr", "kostet ihre", "kostet dein",
+               "kostet deine", "costera", "aumentera", "kost vanaf",
+               "verhoging", "stijgt", "prijswijziging", "passa a custar", "vai custar",
+               "custara", "atualizacao de preco") + " ")
+_BOUGHT = ("bought", "purchased", "confirmed", "attached", "achete", "achetes", "confirme",
+           "confirmee", "comprado", "comprados", "confirmada", "confirmado", "gekauft",
+           "bestatigt", "acquistato", "acquistati", "confermato", "confermata", "gekocht",
+           "bevestigd")
+_SPEND = ("spend", "depensez", "gasta", "gastando", "gastar", "gaste", "ausgeben", "spendi",
+          "besteed", "spendeer")
+_GET = ("unlock", "get", "earn", "receive", "obtenez", "recevez", "gagnez", "consigue", "recibe",
+        "erhalten", "erhaltst", "ricevi", "ottieni", "krijg", "ontvang", "receba", "ganhe")
+_ELIGIBLE = ("eligible", "selected", "qualify", "preselected", "pre selected", "eligibles",
+             "selectionne", "selectionnee", "elegible", "seleccionado", "seleccionada",
+             "ausgewahlt", "berechtigt", "idoneo", "idonea", "selezionato", "selezionata",
+             "aanmerking", "geselecteerd", "elegivel", "selecionado", "selecionada")
+_FOR = ("for", "to", "pour", "a", "au", "aux", "para", "fur", "per", "voor", "zu", "zum", "ao",
+        "de")
+_PRODUCT = ("card", "credit", "creditcard", "loan", "upgrade", "plan", "tariff", "broadband",
+            "fibre", "fiber", "carte", "pret", "forfait", "tarjeta", "credito", "prestamo",
+            "tarifa", "fibra", "karte", "kreditkarte", "kredit", "tarif", "carta", "prestito",
+            "tariffa", "kaart", "lening", "glasvezel", "cartao", "emprestimo", "tarifario")
+_EARLY = ("early access", "priority access", "presale", "pre sale", "before general sale",
+          "before the general sale", "avant premiere", "avant l ouverture", "prevente",
+          "acceso anticipado", "preventa", "antes que nadie", "vorverkauf", "vor allen anderen",
+          "accesso anticipato", "prevendita", "prima della vendita", "vroege toegang",
+          "voorverkoop", "voordat de verkoop", "acesso antecipado", "pre venda",
+          "antes da venda")
+_PERIOD = ("months", "month", "mois", "meses", "mes", "monate", "monat", "mesi", "mese",
+           "maanden", "maand", "weeks", "semaines", "semanas", "wochen", "settimane", "weken")
+_GIFT = ("cadeau", "ohne kosten", "on us", "geschenkt", "regalo", "de regalo", "omaggio",
+         "in regalo", "offerts", "offert", "de presente")
+_TRY = ("try", "essayez", "prueba", "pruebalo", "probiere", "teste", "testen", "prova",
+        "provalo", "probeer", "experimente")
+_AGAIN = ("again", "later", "de nouveau", "plus tard", "otra vez", "mas tarde", "erneut", "nochmal",
+          "spater", "di nuovo", "piu tardi", "opnieuw", "later", "novamente", "mais tarde")
+_DAYS = ("days", "jours", "dias", "tage", "giorni", "dagen", *_PERIOD)
+
+OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    # (name, gates, regex, unless): the regex is tried when every gate (words,
+    # space-separated) has one of its words in the message; found, it is an offer
+    # unless the "unless" regex (if any) is found too.
+    ("credit rate", ("qpct", _keys(_RATE_TERMS)),
+     rf" qpct {_W}{{0,2}}{_alt(*_RATE_TERMS)} | {_alt(*_RATE_TERMS)} {_W}{{0,2}}qpct ", ""),
+    ("credit rate", ("qpct", _keys(_RATE_WORDS), _keys(_CREDIT_WORDS)),
+     rf"^(?=.*?(?:^| (?!{_alt(*_POSSESSIVES)} )[a-z0-9]+) {_alt(*_CREDIT_WORDS)} )"
+     rf".*?(?: qpct {_W}{{0,3}}{_alt(*_RATE_WORDS)} | {_alt(*_RATE_WORDS)} {_W}{{0,3}}qpct )",
+     ""),
+    ("price instead of price", ("qmoney", _keys(_INSTEAD)),
+     rf" qmoney {_W}{{0,5}}{_alt(*_INSTEAD)} qmoney ", _PRICE_CHANGE),
+    ("take it for a price", ("qmoney", _keys(_TAKE)),
+     rf" {_alt(*_TAKE)} (?:{_W}{{1,8}}?(?:{_alt(*_JUST)} )?qmoney "
+     rf"|(?:{_alt(*_JUST)} )?qmoney (?!{_alt(*_ONTO)} ))", _PRICE_CHANGE),
+    ("only a price", ("qmoney", _keys(_JUST)), rf" {_alt(*_FOR_PRICE)} {_alt(*_JUST)} qmoney ", ""),
+    ("price more a month", ("qmoney", _keys(_MORE)),
+     rf" qmoney {_alt(*_MORE)} (?:{_alt(*_PER)} )?{_alt(*_MONTH)} "
+     rf"| {_alt(*_FOR_PRICE)} {_alt(*_MORE)} qmoney "
+     rf"| {_alt(*_JUST)} qmoney {_alt(*_MORE)} ", _PRICE_CHANGE),
+    ("price cut", ("qmoney qpct", _keys(_LESS + _CHEAPER)),
+     rf" (?:qmoney|qpct) {_alt(*_LESS)} | (?:qmoney|qpct) {_alt(*_CHEAPER)} ", ""),
+    ("earn a reward", (_keys(_EARN),),
+     rf" {_alt(*_EARN)} {_W}{{0,3}}?(?:[0-9]+x |x[0-9]+ |[0-9]+ (?:{_alt(*_MORE)} )?)?"
+     rf"{_alt(*_REWARD)} | {_alt(*_EARN)} {_W}{{0,2}}?[0-9]+ {_alt(*_MORE)} "
+     rf"| {_alt(*_EARN)} {_W}{{0,4}}?qmoney "
+     rf"| {_alt(*_EARN)} {_W}{{0,3}}?(?:[0-9]+x|x[0-9]+|[0-9]+ fach|{_alt(*_MULTIPLIER)}) ", ""),
+    ("take the benefit", (_keys(_BENEFIT), "qpct qdisc qmoney"),
+     rf" {_alt(*_BENEFIT)} {_W}{{0,2}}?(?:qpct|qdisc|qmoney) ", ""),
+    ("a reward on the next order", ("qmoney qpct qdisc", _keys(_NEXT)),
+     rf" (?:qmoney|qpct|qdisc) {_W}{{0,5}}?{_alt(*_NEXT)} (?!{_alt(*_BILL)} )", ""),
+    ("refer a friend for a reward", (_keys(_REFER),),
+     rf" {_alt(*_REFER)} {_W}{{0,8}}?(?:qmoney|qpct|{_alt(*_REWARD)}) ", ""),
+    ("pay in instalments", (_keys(_PAY), _keys(_INSTALMENTS)),
+     rf" {_alt(*_PAY)} {_W}{{0,6}}?(?:in|en|em) [0-9]+ (?:{_W}{{0,1}}){_alt(*_INSTALMENTS)} ",
+     ""),
+    ("credit limit on offer", (_keys(_LIMIT), _keys(_CAN)),
+     rf" {_alt(*_LIMIT)} {_W}{{0,3}}?{_alt(*_CAN)} {_W}{{0,2}}?{_alt(*_RAISE)} "
+     rf"| {_alt(*_CAN)} {_W}{{0,3}}?{_alt(*_RAISE)} {_W}{{0,2}}?{_alt(*_LIMIT)} ", ""),
+    ("spend to get", ("qmoney", _keys(_SPEND), _keys(_GET)),
+     rf" {_alt(*_SPEND)} qmoney {_W}{{0,6}}?{_alt(*_GET)} ", ""),
+    ("selected for a product", (_keys(_ELIGIBLE), _keys(_PRODUCT)),
+     rf" {_alt(*_ELIGIBLE)} {_alt(*_FOR)} {_W}{{0,3}}?{_alt(*_PRODUCT)} ", ""),
+    ("early access", (_keys(_EARLY),), rf" {_alt(*_EARLY)} ",
+     rf" {_alt(*_OWNED)} {_alt(*_EARLY)} | {_alt(*_BOUGHT)} "),
+    ("free months", (_keys(_PERIOD), _keys(_GIFT)),
+     rf" {_alt(*_PERIOD)} {_W}{{0,5}}?{_alt(*_GIFT)} ", ""),
+    ("try it for a while", (_keys(_TRY), _keys(_DAYS)),
+     rf" {_alt(*_TRY)} (?!{_alt(*_AGAIN)} ){_W}{{0,4}}?[0-9]+ {_alt(*_DAYS)} ", ""),
+)
+
+
+class _Structures:
+    """OFFER_STRUCTURES compiled, each with its gate words."""
+
+    def __init__(self, structures: Iterable[tuple[str, tuple[str, ...], str, str]]) -> None:
+        self.items = tuple(
+            (tuple(frozenset(fold_words(gate).split()) for gate in gates), re.compile(pattern),
+             name, re.compile(unless) if unless else None)
+            for name, gates, pattern, unless in structures)
+        if not all(all(gates) for gates, _, _, _ in self.items):
+            raise ValueError("rules.offers.OFFER_STRUCTURES: a structure has an empty gate")
+        # Which structures a word of their first gate opens (the order they are tried in).
+        self.by_word: dict[str, list[int]] = {}
+        for index, (gates, _, _, _) in enumerate(self.items):
+            for word in gates[0]:
+                self.by_word.setdefault(word, []).append(index)
+        self.gate_words = frozenset(self.by_word)
+
+    def first(self, tokens: set[str], norm: str) -> str | None:
+        """The name of the first structure found in the message, or None."""
+        opened = self.gate_words.intersection(tokens)
+        if not opened:
+            return None  # most messages: one set test
+        indices = (self.by_word[next(iter(opened))] if len(opened) == 1
+                   else sorted({i for word in opened for i in self.by_word[word]}))
+        for index in indices:
+            gates, pattern, name, unless = self.items[index]
+            for gate in gates[1:]:
+                if gate.isdisjoint(tokens):
+                    break
+            else:
+                if pattern.search(norm) and (unless is None or not unless.search(norm)):
+                    return name
+        return None
+
+
+_STRUCTURES = _Structures(OFFER_STRUCTURES)
+
+
+
 #: What a NOT_OFFERS phrase becomes: rules.detectors scores it as a transactional word
 #: (a cancellation policy, a free phone number, a bid received belong to service messages).
 NOT_OFFER = "qnotoffer"
 _NOT_OFFER = f" {NOT_OFFER} "
 
 
+# A free trial that ends (and is then charged) is a notice about a service taken, not an
+# offer: its "free" word is a false friend when an end verb follows within a few words.
+_FREE = ("free", "gratuit", "gratuite", "gratuita", "gratuito", "gratis", "kostenlose",
+         "kostenloser", "kostenlosen", "kostenloses", "gratuitos", "gratuitas", "gratuits")
+_TRIAL = ("trial", "essai", "periode d essai", "prueba", "periodo de prueba", "probemonat",
+          "probezeit", "testphase", "probeabo", "probezeitraum", "prova", "periodo di prova",
+          "proefperiode", "proefabonnement", "periodo experimental", "periodo de teste", "teste")
+_ENDS = ("ends", "ending", "expires", "will end", "is ending", "se termine", "termine",
+         "prend fin", "termina", "terminara", "acaba", "caduca", "finaliza", "endet", "lauft",
+         "scade", "terminera", "eindigt", "verloopt", "loopt af", "expira", "terminou")
+_TRIAL_ENDS = re.compile(
+    rf" (?:{_alt(*_FREE)} {_W}{{0,1}}{_alt(*_TRIAL)}|{_alt(*_TRIAL)} {_W}{{0,1}}{_alt(*_FREE)})"
+    rf" {_W}{{0,6}}?{_alt(*_ENDS)} ")
+_FREE_WORD = re.compile(rf"(?<= ){_alt(*_FREE)}(?= )")
+_TRIAL_GATE = frozenset(fold_words(_keys(_ENDS)).split())
+_FREE_GATE = frozenset(_FREE)
+
+
+# The French operator named Free: "Free : votre box a été livrée", "Free Mobile",
+# "chez Free" (not a NOT_OFFERS phrase: those are found by their longest word, and
+# "votre" would open it in every French message).
+_FREE_BRAND_NEXT = frozenset({"votre", "vous", "ton", "ta", "tes", "info", "mobile", "box"})
+_FREE_BRAND_BEFORE = frozenset({"chez", "abonne", "abonnes", "client", "clients"})
+
+
+def _free_brand(norm: str) -> str:
+    """``norm`` with the operator's name made :data:`NOT_OFFER`: first in the message
+    before a French word or "Mobile"/"Box" ("Free : votre...", not "Free delivery"),
+    elsewhere after chez/abonné/client or before "Mobile"/"Box"."""
+    parts: list[str] = []
+    done = 0
+    at = norm.find(" free ")
+    while at != -1:
+        after = norm[at + 6:].split(" ", 1)[0]
+        before = norm[:at].rsplit(" ", 1)[-1]
+        if (after in ("mobile", "box") or (at == 0 and after in _FREE_BRAND_NEXT)
+                or before in _FREE_BRAND_BEFORE):
+            parts += (norm[done:at], _NOT_OFFER)
+            done = at + 6
+        at = norm.find(" free ", at + 5)
+    if not parts:
+        return norm
+    parts.append(norm[done:])
+    return "".join(parts)
+
+
+def _trial_ends(tokens: set[str], norm: str) -> str:
+    """``norm`` with the "free" of an ending free trial, and the operator named Free,
+    made :data:`NOT_OFFER`."""
+    if "free" in tokens:
+        norm = _free_brand(norm)
+    if _TRIAL_GATE.isdisjoint(tokens) or _FREE_GATE.isdisjoint(tokens):
+        return norm
+    return _TRIAL_ENDS.sub(lambda m: _FREE_WORD.sub(NOT_OFFER, m.group()), norm)
+
+
+_FALSE_FRIEND_GATE = _NOT.keys | _FREE_GATE
+
+
 def without_false_friends(tokens: list[str], norm: str) -> tuple[list[str], str]:
     """rules.detectors.words() of a message with its NOT_OFFERS phrases replaced by
     :data:`NOT_OFFER` (unchanged, the same objects, when it has none: the common case)."""
-    if _NOT.keys.isdisjoint(tokens):
-        return tokens, norm
-    cleaned = _NOT.remove(set(tokens), norm, _NOT_OFFER)
-    if cleaned is norm:
+    if _FALSE_FRIEND_GATE.isdisjoint(tokens):
+        return tokens, norm  # the common case: one set test
+    present = set(tokens)
+    cleaned = norm
+    if not _NOT.keys.isdisjoint(present):
+        cleaned = _NOT.remove(present, norm, _NOT_OFFER)
+    cleaned = _trial_ends(present, cleaned)
+    if cleaned == norm:
         return tokens, norm
     return cleaned.split(), cleaned
 
@@ -302,5 +652,6 @@ def find_offer_words(tokens: list[str], norm: str) -> str | None:
     taken out by :func:`without_false_friends`."""
     present = set(tokens)
     if _CUES.word_set.isdisjoint(present) and _CUES.keys.isdisjoint(present):
-        return None  # most transactional messages: two set tests
-    return _CUES.first(present, norm)
+        # most transactional messages: three set tests
+        return _STRUCTURES.first(present, norm)
+    return _CUES.first(present, norm) or _STRUCTURES.first(present, norm)

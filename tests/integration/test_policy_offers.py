@@ -159,6 +159,49 @@ async def test_an_otp_or_a_delivery_notice_with_a_link_or_an_emoji_stays_transac
         await link.unbind()
 
 
+# Round 2 (README, "The opt-out policy", step 1): offers made of ordinary words, and
+# notices whose only "offer" word is a false friend.
+DISGUISED = [
+    "Account notice: your card's limit can be increased to £6,000. Tap to accept.",
+    "Votre facture est disponible. Passez à la fibre pour 5 € de plus par mois.",
+    "Tu vuelo está confirmado. Asiento con más espacio por 8 € en lugar de 15 €.",
+    "Ihr Kontoauszug ist da. Wunschkredit ab 4,99 % effektivem Jahreszins.",
+]
+ROUND_TWO_NOTICES = [
+    "Your free trial ends on 3 April. After that you'll be charged £10.99 a month.",
+    "Did you just spend £649.00 at CURRYS ONLINE? Reply YES or NO.",
+    "Störung im Festnetz in Ihrer Region. Wir arbeiten an der Behebung.",
+]
+
+
+async def test_round_two_offers_in_ordinary_words_are_blocked_and_notices_pass(
+    flushed_redis: str, tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    async with policy_stack(flushed_redis, tmp_path) as stack:
+        await opt_out(stack, "acme")
+        link, _ = await bind_sender(stack.smpp_port)
+        for text in DISGUISED[:3]:
+            answer = await send_one(link, submit(text, service_type="", data_coding=8))
+            assert answer.command_status == BLOCKED and answer.message_id == "", text
+        status, body = await post_message(http, stack, {"to": OPTED_OUT, "text": DISGUISED[3]})
+        assert (status, body["status"], body["reason"]) == (422, "blocked", "opted_out")
+        for text in ROUND_TWO_NOTICES[:2]:
+            answer = await send_one(link, submit(text, service_type="", data_coding=8))
+            assert answer.command_status == 0 and answer.message_id, text
+        status, body = await post_message(
+            http, stack, {"to": OPTED_OUT, "text": ROUND_TWO_NOTICES[2]})
+        assert (status, body["class"], body["footer"]) == (202, "transactional", None)
+
+        await eventually(lambda: len(delivered_to(stack, OPTED_OUT)) == 3, "the three notices")
+        assert sorted(delivered_to(stack, OPTED_OUT)) == sorted(ROUND_TWO_NOTICES)
+        assert mt(stack, "promotional", "blocked") == 4
+        assert mt(stack, "transactional", "forwarded") == 3
+        assert mt(stack, "promotional", "forwarded") == 0
+        assert delivered_to(stack, OTHER_FR) == []  # nobody else was sent anything
+        assert offers_counted(stack) == 0
+        await link.unbind()
+
+
 def shipped_rules() -> list[dict[str, object]]:
     with (REPO / "config.toml").open("rb") as toml:
         rules = tomllib.load(toml)["rules"]
