@@ -41,8 +41,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/stage_bench.py
 	$(BIN)/python bench/proxy_bench.py $(BENCH_ARGS)
 
-# The classifier on the in-sample corpus (tests/rules/*.jsonl) and on the held-out set
-# (eval/heldout/, never tuned on), side by side; EVAL_ARGS e.g. "--strict --json out.json".
+# The classifier on the in-sample corpus (tests/rules/*.jsonl) and on every held-out set
+# (eval/*/messages.jsonl, never tuned on), side by side; EVAL_ARGS e.g. "--strict --json out.json".
 eval: $(STAMP)
 	$(BIN)/python bench/eval_classifier.py $(EVAL_ARGS)
 
