@@ -79,7 +79,8 @@ OFFER_CUES: Table = {
         "qdisc", "qpct off", "qmoney off", "black friday", "cyber monday", "cashback",
         "2x1", "3x2", "2for1", "bogo", "2x points", "3x points", "4x points", "5x points",
         "10x points", "x2 points", "points x2", "x3 points", "points x3", "promo", "promocode",
-        "coupon", "coupons", "voucher", "vouchers",
+        "coupon", "coupons", "voucher", "vouchers", "private sale", "venta privada",
+        "vendita privata", "besloten verkoop", "venda privada",
     ),
     "en": (
         "collect points", "collect extra points", "collect stamps", "collect rewards",
@@ -221,7 +222,7 @@ NOT_OFFERS: Table = {
         "rely on us", "count on us", "depend on us", "complimentary breakfast",
         "complimentary wifi", "complimentary wi-fi", "your voucher", "voucher has been issued",
         "voucher was issued", "refund voucher", "compensation voucher", "cancel at no cost",
-        "cancel at no extra cost",
+        "cancel at no extra cost", "your e-voucher", "voucher is attached", "voucher attached",
     ),
     "fr": (
         "annulation gratuite", "annulation gratuitement", "annuler gratuitement",
@@ -390,7 +391,8 @@ _REWARD = ("points", "point", "punti", "puntos", "punkte", "punten", "pontos", "
 _MULTIPLIER = ("double", "doble", "doppi", "doppio", "doppelte", "dubbele", "dobro", "triple",
                "triplo", "dreifache")
 _BENEFIT = ("aprovecha", "aproveche", "profitez", "profite", "approfitta", "approfittate",
-            "profiteer", "aproveite", "aproveita", "nutze", "nutzen", "enjoy", "beneficiez",
+            "profiteer", "profiteren", "profiteert", "aproveite", "aproveita", "nutze", "nutzen",
+            "enjoy", "beneficiez", "aprovechar", "approfittare", "beneficie",
             "beneficia", "benefit")
 _NEXT = ("next", "prochaine", "prochain", "proximo", "proxima", "nachste", "nachsten",
          "nachstes", "prossimo", "prossima", "volgende", "proxima")
@@ -398,7 +400,8 @@ _BILL = ("bill", "invoice", "statement", "payment", "facture", "releve", "paieme
          "echeance", "factura", "recibo", "pago", "rechnung", "abrechnung", "zahlung",
          "fattura", "bolletta", "rata", "factuur", "afschrift", "termijn", "fatura", "extrato",
          "prestacao", "mensualite", "cuota", "mensualidad")
-_REFER = ("refer a friend", "refer friends", "refer your friends", "refer someone", "parrainez",
+_REFER = ("refer a friend", "freunde werben", "freund werben", "refer friends",
+          "refer your friends", "refer someone", "parrainez",
           "parrainer", "parraine", "recomienda", "recomienda a", "invita a un amigo",
           "invita a tus amigos", "empfehlen sie uns", "empfiehl uns", "werben sie", "wirb",
           "invita un amico", "invita i tuoi amici", "presenta un amico", "verwijs een",
@@ -471,16 +474,76 @@ _AGAIN = ("again", "later", "de nouveau", "plus tard", "otra vez", "mas tarde", 
           "spater", "di nuovo", "piu tardi", "opnieuw", "later", "novamente", "mais tarde")
 _DAYS = ("days", "jours", "dias", "tage", "giorni", "dagen", *_PERIOD)
 
+# A percentage given ("your member card gives you 10% in store", "te da un 10%"), and
+# an extra to buy "from" a price at check-in or boarding ("more legroom? Seats from
+# £15", "suite desde 40 €") unless it is already booked (round 3).
+_GIVES = ("gives you", "give you", "vous donne", "te donne", "te da", "le da", "gibt dir",
+          "gibt ihnen", "ti da", "ti regala", "geeft je", "geeft u", "da lhe", "te dá", "lhe da")
+_FROM = ("from", "des", "a partir de", "desde", "ab", "da", "vanaf", "a partir de")
+_EXTRAS = ("legroom", "seat", "seats", "lounge", "suite", "room", "business", "upgrade",
+           "premium", "classe", "clase", "klasse", "class", "asiento", "asientos", "sitzplatz",
+           "sitz", "posto", "stoel", "lugar", "habitacion", "chambre", "zimmer", "camera",
+           "kamer", "quarto", "executiva", "comfort", "beinfreiheit", "jambes", "piernas")
+_BOOKED = rf" {_alt(*_BOUGHT)} | booked | reserve | reservado | reservada | gebucht "
+
+# A rate the recipient already pays that changes "as described" in the contract is a
+# notice (round 3): the credit-rate structures stand unless one of these is there.
+_RATE_CHANGE = ("will change to", "will move to", "will go down to", "will go up to",
+                "will rise to", "will fall to", "baja al", "sube al", "bajara al", "subira al",
+                "sinkt auf", "daalt naar", "stijgt naar", "scende al", "desce para", "sobe para",
+                "baisse a", "augmente a", "changes to", "will change from", "will increase to",
+                "will decrease to", "as described", "in line with your terms", "passera a",
+                "passe a", "evoluera", "comme prevu", "cambiara al", "cambiara a", "pasara al",
+                "pasara a", "segun lo previsto", "andert sich", "steigt auf", "sinkt auf",
+                "wie im vertrag", "passera al", "come previsto", "wijzigt", "zoals beschreven",
+                "passa para", "muda para", "conforme descrito", "conforme previsto")
+_RATE_NOTICE = rf" {_alt(*_RATE_CHANGE)} "
+
+# Rewards held that the recipient is invited to use (round 3): "spend them by 31 Jan",
+# "redeem now", "à dépenser avant", "löse es bis ... ein", "wissel ze nu in". A plain
+# balance ("your points balance is 1 200") has no such verb and stays a statement.
+_HELD = ("points", "point", "punti", "puntos", "punkte", "punten", "pontos", "miles", "stars",
+         "beans", "credit", "credits", "credito", "credito", "guthaben", "tegoed", "saldo",
+         "bons", "bon", "buoni", "vales", "vale", "vouchers", "voucher", "cagnotte", "rewards",
+         "reward", "beauty points", "payback punkte", "gutscheine")
+_USE = ("spend", "redeem", "claim", "unlock", "depensez",
+        "depenser", "echangez", "echanger", "recuperez", "reclamez", "debloquez", "gasta",
+        "gastalo", "gastalos", "gastar", "usalo", "usalos", "canjea", "canjealos", "canjear",
+        "reclama", "desbloquea", "einlosen", "lose", "hol", "hole", "tauschen", "tausche",
+        "eintauschen",
+        "ausgeben", "usali", "usalo", "spendi", "spendilo", "spendila", "spendili", "gastala",
+        "canjealo", "riscattalo", "riscattala", "spendere", "riscatta", "riscattali", "sblocca",
+        "converti", "convertili", "besteed", "besteden", "wissel", "inwisselen", "verzilver",
+        "ontgrendel", "gaste", "troque", "trocar", "resgate", "resgatar",
+        "desbloqueie")
+_BY = ("by", "before", "until", "now", "avant", "maintenant", "vite", "antes", "hasta", "ya",
+       "bis", "vor", "jetzt", "entro", "prima", "subito", "ora", "voor", "nu", "ate", "agora",
+       "bevor", "voordat", "avant qu", "antes de que", "antes que", "prima che")
+_THEM = ("it", "them", "les", "la", "le", "los", "las", "lo", "es", "sie", "ihn", "ze", "het",
+         "li", "le", "os", "as", "o", "a")
+# "use it now" of a card just activated is no reward to spend: the generic verbs count only
+# with rewards that expire; a credit card is no credit held.
+_USE_GENERIC = ("use", "usa", "usar", "use os", "utilisez", "utiliser", "utiliza", "utilizza",
+                "utilize", "gebruik", "benutze", "nutze", "nutzen")
+_CARD = r" (?:credit|credito|krediet) (?:card|cards|carta|kaart|kaarten) "
+_EXPIRE = ("expire", "expires", "expiring", "will expire", "expirent", "expirera", "caducan",
+           "caduca", "caducaran", "verfallen", "verfallt", "laufen ab", "lauft ab", "scadono",
+           "scade", "scadranno", "vervallen", "verlopen", "verloopt", "expiram", "expira",
+           "lose", "perdez", "pierdes", "verlieren", "perdi", "kwijt", "perde")
+_EXTRA = ("extra", "bonus", "more", "supplementaires", "supplementaire", "en plus", "adicionales",
+          "mas", "zusatzliche", "zusatzlich", "in piu", "aggiuntivi", "meer", "adicionais")
+
 OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     # (name, gates, regex, unless): the regex is tried when every gate (words,
     # space-separated) has one of its words in the message; found, it is an offer
     # unless the "unless" regex (if any) is found too.
     ("credit rate", ("qpct", _keys(_RATE_TERMS)),
-     rf" qpct {_W}{{0,2}}{_alt(*_RATE_TERMS)} | {_alt(*_RATE_TERMS)} {_W}{{0,2}}qpct ", ""),
+     rf" qpct {_W}{{0,2}}{_alt(*_RATE_TERMS)} | {_alt(*_RATE_TERMS)} {_W}{{0,2}}qpct ",
+     _RATE_NOTICE),
     ("credit rate", ("qpct", _keys(_RATE_WORDS), _keys(_CREDIT_WORDS)),
      rf"^(?=.*?(?:^| (?!{_alt(*_POSSESSIVES)} )[a-z0-9]+) {_alt(*_CREDIT_WORDS)} )"
      rf".*?(?: qpct {_W}{{0,3}}{_alt(*_RATE_WORDS)} | {_alt(*_RATE_WORDS)} {_W}{{0,3}}qpct )",
-     ""),
+     _RATE_NOTICE),
     ("price instead of price", ("qmoney", _keys(_INSTEAD)),
      rf" qmoney {_W}{{0,5}}{_alt(*_INSTEAD)} qmoney ", _PRICE_CHANGE),
     ("take it for a price", ("qmoney", _keys(_TAKE)),
@@ -518,6 +581,17 @@ OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
      rf" {_alt(*_OWNED)} {_alt(*_EARLY)} | {_alt(*_BOUGHT)} "),
     ("free months", (_keys(_PERIOD), _keys(_GIFT)),
      rf" {_alt(*_PERIOD)} {_W}{{0,5}}?{_alt(*_GIFT)} ", ""),
+    ("use your reward by a date", (_keys(_USE), _keys(_HELD)),
+     rf" {_alt(*_USE)} (?:{_W}{{0,3}}?{_alt(*_BY)}|{_alt(*_THEM)}) ",
+     _CARD),
+    ("rewards expiring, to use", (_keys(_HELD), _keys(_EXPIRE), _keys(_USE + _USE_GENERIC)),
+     rf" {_alt(*_HELD)} {_W}{{0,7}}?{_alt(*_EXPIRE)} ", _CARD),
+    ("get extra rewards", (_keys(_GET), _keys(_EXTRA)),
+     rf" {_alt(*_GET)} {_W}{{0,2}}?[0-9]+ {_alt(*_EXTRA)} {_alt(*_HELD)} ", ""),
+    ("a percentage given", ("qpct qdisc", _keys(_GIVES)),
+     rf" {_alt(*_GIVES)} {_W}{{0,2}}?(?:qpct|qdisc) ", ""),
+    ("an extra from a price", ("qmoney", _keys(_FROM), _keys(_EXTRAS)),
+     rf" {_alt(*_EXTRAS)} {_W}{{0,6}}?{_alt(*_FROM)} qmoney ", _BOOKED),
     ("try it for a while", (_keys(_TRY), _keys(_DAYS)),
      rf" {_alt(*_TRY)} (?!{_alt(*_AGAIN)} ){_W}{{0,4}}?[0-9]+ {_alt(*_DAYS)} ", ""),
 )
