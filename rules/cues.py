@@ -25,6 +25,7 @@ Table = dict[str, tuple[str, ...]]
 # order"), hence the low weight.
 TRANSACTIONAL: Table = {
     "en": (
+        "screen", "you've used", "tax refund",
         "fine", "penalty", "please pay", "pay by",
         "savings account", "interest rate",
         "pupil", "parents evening", "remote learning", "term",
@@ -53,6 +54,7 @@ TRANSACTIONAL: Table = {
         "bus", "coach", "quote",
     ),
     "fr": (
+        "salle", "places pour", "séance", "consommé", "remboursement",
         "scolaire", "sortie scolaire", "parents d'élèves", "réunion parents",
         "prochaine échéance", "casier", "cours", "élèves", "consigne",
         "total", "trajet", "course", "reçu", "indisponible",
@@ -79,6 +81,7 @@ TRANSACTIONAL: Table = {
         "bus", "autocar", "devis",
     ),
     "es": (
+        "sala", "entradas", "devolución", "has consumido", "se ingresará",
         "escolar", "autorización", "tutoría", "reunión de padres",
         "prima anual", "taquilla", "alumnos", "coche", "corte de agua",
         "total", "viaje", "trayecto", "no disponible",
@@ -103,6 +106,7 @@ TRANSACTIONAL: Table = {
         "autobús", "andén", "autocar", "presupuesto",
     ),
     "de": (
+        "saal", "einlass", "verbraucht", "erstattung", "überwiesen",
         "guthaben", "guthaben beträgt", "aufladen",
         "zins", "zinssatz", "tagesgeld", "tagesgeldkonto", "sinkt", "steigt",
         "elternabend", "aula", "elternbrief",
@@ -128,6 +132,7 @@ TRANSACTIONAL: Table = {
         "bus", "bahnsteig", "kostenvoranschlag",
     ),
     "it": (
+        "biglietti", "ingresso", "hai consumato", "consumato", "si rinnovano", "rimborso",
         "genitori", "colloqui", "scuola",
         "premio annuo", "lezioni", "alunni", "interruzione", "codice di ritiro",
         "totale", "corsa", "viaggio", "non disponibile",
@@ -149,6 +154,7 @@ TRANSACTIONAL: Table = {
         "autobus", "pullman", "preventivo",
     ),
     "nl": (
+        "zaal", "ingang", "verbruikt", "teruggave", "uitbetaald",
         "rente", "spaarrekening", "daalt", "stijgt", "pinbetaling", "met pas",
         "ouderavond", "lokaal", "klas", "rapport",
         "leerlingen", "studiedag", "werkzaamheden", "geen water", "ophaalcode", "pakketautomaat",
@@ -170,6 +176,7 @@ TRANSACTIONAL: Table = {
         "bus", "perron",
     ),
     "pt": (
+        "bilhetes", "entrada", "já usou", "reembolso",
         "reunião de pais", "encarregados de educação", "turma",
         "prémio anual", "aulas", "alunos", "interrupção", "abastecimento", "cacifo",
         "total", "viagem", "corrida", "recibo", "indisponível",
@@ -512,6 +519,7 @@ SECRECY: tuple[str, ...] = (
 
 # Money words: an amount in a message with one of these is a payment, not a price.
 MONEY_CONTEXT: tuple[str, ...] = (
+    "devolución", "teruggave", "erstattung", "remboursement", "rimborso", "reembolso", "tax refund",
     "guthaben", "credito residuo", "beltegoed", "tegoed", "penalty",
     "abbuchung", "karte", "pinbetaling", "met pas", "kaart", "lastschrift",
     "beitrag", "jahresbeitrag", "kwh",

@@ -30,7 +30,13 @@ instead of Y" prices, add/switch/upgrade with a price, "N more a month", "N%
 cheaper", earn/collect + points or an amount, spend-to-get, a reward on the next
 order, eligible for a card or loan, a credit limit that can be raised,
 instalments, refer-a-friend rewards, early or presale access, free months as a
-gift, "try it for 30 days". A table cue names the decision before a structure.
+gift, "try it for 30 days"; and (round 3) rewards held that the recipient is
+invited to use ("spend them by Sunday", "löse es bis ... ein") or that expire with
+a verb of using them, "get N extra credits", a percentage or a gift given to the
+recipient ("te da un 10%", "ti regala una lezione"), an extra "from" a price at
+check-in, an extra amount for a price ("10 GB extra für 5 €"), a price for the
+first month, a warranty or cover extended for a price. A table cue names the
+decision before a structure.
 
 What is not (decided on purpose; each has a test):
 
@@ -55,7 +61,11 @@ What is not (decided on purpose; each has a test):
   is a notice: its "free" word is made a false friend (:func:`without_false_friends`);
 * a rate on something the recipient already has ("your loan rate will change to
   5.1%") is a notice: the rate-word structure needs a credit word not preceded by
-  a possessive; "next bill" is not a next order.
+  a possessive, and neither rate structure stands when the rate changes as the
+  contract says ("will change to 24.9% APR as described", "passera à 19,8 % TAEG
+  comme prévu au contrat"); "next bill" and "the next days" are not a next order;
+* a points or credit balance alone is a statement; so is a credit card that
+  expires, or a reward already redeemed.
 
 Adding a cue: put it under its language, then run tests/rules/ (test_offers.py
 prints precision and recall on tests/rules/offers.jsonl and corpus.jsonl).
@@ -376,9 +386,11 @@ _JUST = ("just", "only", "seulement", "solo", "solamente", "nur", "soli", "solo"
 _TAKE = ("add", "upgrade", "switch", "ajoutez", "ajouter", "passez", "passer", "anade", "anadir",
          "pasa", "pasate", "cambiate", "hinzufugen", "wechseln", "wechsle", "upgraden",
          "aggiungi", "passa", "attiva", "voeg", "stap", "upgrade", "adicione", "passe", "mude",
-         "ative", "activa", "active", "activez", "buchen sie", "buche", "double", "doublez",
+         "ative", "activa", "activez", "buchen sie", "buche", "double", "doublez",
          "duplica", "duplique", "verdoppeln", "verdopple", "raddoppia", "verdubbel", "junte",
-         "juntar")
+         "juntar", "extend", "prolongez", "prolonger", "amplia", "ampliar", "extiende",
+         "verlangern", "verlangere", "estendi", "estendere", "verleng", "verlengen",
+         "prolongue", "prolongar")
 # Earn verbs (imperative or invitation; "earned", "cumule" are statements).
 _EARN = ("earn", "unlock", "gagnez", "cumulez", "accumulez", "remportez",
          "gana", "consigue", "acumula", "llevate", "obten", "sammeln", "sammle", "sammelst",
@@ -486,6 +498,22 @@ _EXTRAS = ("legroom", "seat", "seats", "lounge", "suite", "room", "business", "u
            "kamer", "quarto", "executiva", "comfort", "beinfreiheit", "jambes", "piernas")
 _BOOKED = rf" {_alt(*_BOUGHT)} | booked | reserve | reservado | reservada | gebucht "
 
+# "In the next days" is a time, not a next order (round 3, fresh batch 6).
+_SOON = ("days", "working days", "business days", "hours", "weeks", "jours", "heures",
+         "semaines", "dias", "horas", "semanas", "tagen", "tage", "stunden", "wochen",
+         "werktagen", "giorni", "ore", "settimane", "dagen", "werkdagen", "uren", "weken")
+# Something given to the recipient ("te regala una clase", "schenkt Ihnen ein
+# Training"), an extra amount for a price ("10 GB extra for £5", "20 Giga in più a 4
+# €"), a price for the first month (round 3, fresh batch 6).
+_GIFT_TO_YOU = ("te regala", "ti regala", "le regala", "os regala", "vi regala", "schenkt ihnen",
+                "schenkt dir", "schenken ihnen", "schenken dir", "trakteert", "trakteren",
+                "oferece lhe", "oferece te", "offers you", "treats you", "treat you")
+_FIRST = ("first month", "first months", "first year", "premier mois", "premiers mois",
+          "primer mes", "primeros meses", "ersten monat", "ersten monate", "primo mese",
+          "primi mesi", "eerste maand", "eerste maanden", "primeiro mes", "primeiros meses")
+_PAID = (r" paid | due | charged | debited | preleve | cobrado | abgebucht | addebitato "
+         r"| afgeschreven | debitado ")
+
 # A rate the recipient already pays that changes "as described" in the contract is a
 # notice (round 3): the credit-rate structures stand unless one of these is there.
 _RATE_CHANGE = ("will change to", "will move to", "will go down to", "will go up to",
@@ -564,7 +592,8 @@ OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("take the benefit", (_keys(_BENEFIT), "qpct qdisc qmoney"),
      rf" {_alt(*_BENEFIT)} {_W}{{0,2}}?(?:qpct|qdisc|qmoney) ", ""),
     ("a reward on the next order", ("qmoney qpct qdisc", _keys(_NEXT)),
-     rf" (?:qmoney|qpct|qdisc) {_W}{{0,5}}?{_alt(*_NEXT)} (?!{_alt(*_BILL)} )", ""),
+     rf" (?:qmoney|qpct|qdisc) {_W}{{0,5}}?{_alt(*_NEXT)} (?!{_alt(*_BILL)} |{_alt(*_SOON)} )",
+     ""),
     ("refer a friend for a reward", (_keys(_REFER),),
      rf" {_alt(*_REFER)} {_W}{{0,8}}?(?:qmoney|qpct|{_alt(*_REWARD)}) ", ""),
     ("pay in instalments", (_keys(_PAY), _keys(_INSTALMENTS)),
@@ -592,6 +621,11 @@ OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
      rf" {_alt(*_GIVES)} {_W}{{0,2}}?(?:qpct|qdisc) ", ""),
     ("an extra from a price", ("qmoney", _keys(_FROM), _keys(_EXTRAS)),
      rf" {_alt(*_EXTRAS)} {_W}{{0,6}}?{_alt(*_FROM)} qmoney ", _BOOKED),
+    ("a gift to you", (_keys(_GIFT_TO_YOU),), rf" {_alt(*_GIFT_TO_YOU)} ", ""),
+    ("an extra amount for a price", ("qmoney", _keys(_MORE), _keys(_FOR_PRICE)),
+     rf" [0-9]+ {_W}?{_alt(*_MORE)} {_alt(*_FOR_PRICE)} qmoney ", ""),
+    ("a price for the first month", ("qmoney", _keys(_FIRST)),
+     rf" qmoney {_W}{{0,3}}?{_alt(*_FIRST)} ", _PAID),
     ("try it for a while", (_keys(_TRY), _keys(_DAYS)),
      rf" {_alt(*_TRY)} (?!{_alt(*_AGAIN)} ){_W}{{0,4}}?[0-9]+ {_alt(*_DAYS)} ", ""),
 )
