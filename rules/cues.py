@@ -25,6 +25,11 @@ Table = dict[str, tuple[str, ...]]
 # order"), hence the low weight.
 TRANSACTIONAL: Table = {
     "en": (
+        "screen", "you've used", "tax refund",
+        "fine", "penalty", "please pay", "pay by",
+        "savings account", "interest rate",
+        "pupil", "parents evening", "remote learning", "term",
+        "renews", "locker", "pupils", "unit rate",
         "total", "ships", "trip", "fare", "receipt", "unavailable",
         "registered letter", "post office", "photo id", "video consultation", "benefit",
         "allowance",
@@ -49,6 +54,9 @@ TRANSACTIONAL: Table = {
         "bus", "coach", "quote",
     ),
     "fr": (
+        "salle", "places pour", "séance", "consommé", "remboursement",
+        "scolaire", "sortie scolaire", "parents d'élèves", "réunion parents",
+        "prochaine échéance", "casier", "cours", "élèves", "consigne",
         "total", "trajet", "course", "reçu", "indisponible",
         "recommandée", "lettre recommandée", "bureau de poste", "pièce d'identité",
         "téléconsultation", "allocation", "prime d'activité",
@@ -73,6 +81,9 @@ TRANSACTIONAL: Table = {
         "bus", "autocar", "devis",
     ),
     "es": (
+        "sala", "entradas", "devolución", "has consumido", "se ingresará",
+        "escolar", "autorización", "tutoría", "reunión de padres",
+        "prima anual", "taquilla", "alumnos", "coche", "corte de agua",
         "total", "viaje", "trayecto", "no disponible",
         "carta certificada", "oficina de correos", "dni", "videoconsulta", "prestación",
         "subsidio", "beca",
@@ -95,6 +106,11 @@ TRANSACTIONAL: Table = {
         "autobús", "andén", "autocar", "presupuesto",
     ),
     "de": (
+        "saal", "einlass", "verbraucht", "erstattung", "überwiesen",
+        "guthaben", "guthaben beträgt", "aufladen",
+        "zins", "zinssatz", "tagesgeld", "tagesgeldkonto", "sinkt", "steigt",
+        "elternabend", "aula", "elternbrief",
+        "jahresbeitrag", "unterricht", "schüler", "abholcode", "packstation",
         "gesamtbetrag", "summe", "versand", "fahrt", "beleg", "quittung", "nicht verfügbar",
         "einschreiben", "filiale", "videosprechstunde", "bafög", "zuschuss", "leistungsbescheid",
         "bescheid",
@@ -116,6 +132,9 @@ TRANSACTIONAL: Table = {
         "bus", "bahnsteig", "kostenvoranschlag",
     ),
     "it": (
+        "biglietti", "ingresso", "hai consumato", "consumato", "si rinnovano", "rimborso",
+        "genitori", "colloqui", "scuola",
+        "premio annuo", "lezioni", "alunni", "interruzione", "codice di ritiro",
         "totale", "corsa", "viaggio", "non disponibile",
         "documento d'identità", "televisita", "sussidio", "assegno", "indennità",
         "guasto", "disservizio", "ripristino", "partirà", "partenza", "arrivo", "biglietti",
@@ -135,6 +154,10 @@ TRANSACTIONAL: Table = {
         "autobus", "pullman", "preventivo",
     ),
     "nl": (
+        "zaal", "ingang", "verbruikt", "teruggave", "uitbetaald",
+        "rente", "spaarrekening", "daalt", "stijgt", "pinbetaling", "met pas",
+        "ouderavond", "lokaal", "klas", "rapport",
+        "leerlingen", "studiedag", "werkzaamheden", "geen water", "ophaalcode", "pakketautomaat",
         "totaal", "rit", "kassabon", "niet beschikbaar",
         "aangetekende brief", "postkantoor", "legitimatie", "identiteitsbewijs", "videoconsult",
         "studiefinanciering", "toeslag", "uitkering", "aangepast", "bedragen",
@@ -153,6 +176,9 @@ TRANSACTIONAL: Table = {
         "bus", "perron",
     ),
     "pt": (
+        "bilhetes", "entrada", "já usou", "reembolso",
+        "reunião de pais", "encarregados de educação", "turma",
+        "prémio anual", "aulas", "alunos", "interrupção", "abastecimento", "cacifo",
         "total", "viagem", "corrida", "recibo", "indisponível",
         "carta registada", "correio registado", "estação de correios", "cartão de cidadão",
         "teleconsulta", "marcada", "marcado", "subsídio", "deferido", "prestação social",
@@ -177,6 +203,12 @@ TRANSACTIONAL: Table = {
 # money, booking or account, an account-security notice, an apology for a disruption.
 TRANSACTIONAL_STRONG: Table = {
     "en": (
+        "redeemed", "was redeemed", "changes to", "rate changes", "in credit",
+        "will move to", "will go down to", "will go up to", "will rise by", "will rise to",
+        "will fall to", "in line with your contract", "were updated", "was updated",
+        "after your last visit",
+        "as described in your terms", "in line with your terms", "will change to", "renews on",
+        "your new premium", "no action needed",
         "will be unavailable", "thanks for your order", "thank you for your order",
         "will cost", "as announced", "price change", "price increase", "new price",
         "reply yes or no", "reply y or n", "did you just", "was this you", "was it you",
@@ -193,6 +225,10 @@ TRANSACTIONAL_STRONG: Table = {
         "we were unable", "accepted", "trial ends", "unless you cancel", "will be charged",
     ),
     "fr": (
+        "a été utilisé", "a été utilisée",
+        "baisse à", "augmente à", "passe de", "ont été mis à jour", "a été mis à jour",
+        "comme prévu au contrat", "comme prévu dans votre contrat", "évolue au", "évolue le",
+        "est renouvelé", "nouvelle cotisation",
         "merci pour votre commande", "sera indisponible",
         "passe à", "passera à", "augmentation tarifaire", "évolution tarifaire", "nouveau tarif",
         "répondez oui ou non", "oui ou non", "confirmez-vous", "avez-vous effectué",
@@ -206,6 +242,10 @@ TRANSACTIONAL_STRONG: Table = {
         "n'ont pas pu",
     ),
     "es": (
+        "canjeado", "canjeados",
+        "baja al", "sube al", "bajará al", "subirá al", "se han actualizado", "se ha actualizado",
+        "según lo previsto", "según tu contrato", "se renueva", "nueva prima", "cambiará al",
+        "cambiará el", "sale a las",
         "gracias por tu pedido", "gracias por su pedido", "no estará disponible",
         "pasará a", "pasa a costar", "subida de precio", "nueva tarifa", "nuevo precio",
         "responde si o no", "responda si o no", "sí o no", "has realizado",
@@ -220,6 +260,9 @@ TRANSACTIONAL_STRONG: Table = {
         "no hemos podido",
     ),
     "de": (
+        "eingelöst", "wurde eingelöst",
+        "sinkt auf", "steigt auf", "sinkt ab", "wurden aktualisiert", "wurde aktualisiert",
+        "wie im vertrag", "ändert sich", "verlängert sich", "neuer jahresbeitrag", "neuer beitrag",
         "danke für ihre bestellung", "danke für deine bestellung",
         "vielen dank für ihre bestellung", "nicht erreichbar",
         "kostet ihr", "kostet ihre", "kostet dein", "kostet deine",
@@ -233,6 +276,11 @@ TRANSACTIONAL_STRONG: Table = {
         "neue anmeldung", "nicht zugestellt", "konnte nicht",
     ),
     "it": (
+        "riscattato", "riscattati",
+        "credito residuo", "saldo disponibile",
+        "scende al", "sale al", "aumenterà al", "sono stati aggiornati", "è stato aggiornato",
+        "come previsto dal contratto", "secondo le condizioni", "si rinnova", "nuovo premio",
+        "passerà al", "cambia dal",
         "grazie per il tuo ordine", "grazie per il suo ordine", "non sarà disponibile",
         "costerà", "rimodulazione", "nuovo prezzo", "aumento del prezzo",
         "rispondi si o no", "si o no", "hai effettuato", "in ritardo",
@@ -245,6 +293,11 @@ TRANSACTIONAL_STRONG: Table = {
         "pagato correttamente", "non siamo riusciti",
     ),
     "nl": (
+        "ingewisseld", "verzilverd",
+        "beltegoed",
+        "daalt naar", "stijgt naar", "daalt per", "stijgt per", "zijn bijgewerkt", "is bijgewerkt",
+        "zoals beschreven", "wijzigt per", "wijzigt naar", "wordt verlengd", "nieuwe premie",
+        "blijft gelijk",
         "bedankt voor je bestelling", "bedankt voor uw bestelling", "is niet beschikbaar",
         "prijswijziging", "prijsverhoging", "nieuwe prijs", "kost vanaf",
         "antwoord ja of nee", "ja of nee", "heeft u zojuist", "heb je zojuist", "is ontvangen",
@@ -256,6 +309,9 @@ TRANSACTIONAL_STRONG: Table = {
         "wordt bezorgd", "is onderweg",
     ),
     "pt": (
+        "resgatado", "resgatados",
+        "desce para", "sobe para", "foram atualizados", "foi atualizado",
+        "conforme descrito", "conforme previsto", "passa para", "renova a", "novo prémio", "muda a",
         "obrigado pela sua encomenda", "obrigado pelo seu pedido", "estará indisponível",
         "passa a custar", "vai custar", "atualização de preço", "aumento de preço", "novo preço",
         "responda sim ou não", "sim ou não", "com sucesso", "efetuou uma compra", "será entregue",
@@ -415,6 +471,7 @@ OPTOUT_MENTION: tuple[str, ...] = (
 # A 4-8 digit number with one of these within 12 words before it or 6 after it is a
 # one-time code.
 OTP_CUES: tuple[str, ...] = (
+    "bestätigungsnummer", "bestatigungsnummer", "eenmalige", "clave de firma",
     "otp", "pin", "passcode", "password", "verification", "verify", "security", "login", "log",
     "sign", "signin", "authentication", "authenticate", "confirm", "confirmation", "authorise",
     "authorize", "2fa", "one-time", "pickup", "access", "passe", "vérification", "vérifier",
@@ -462,6 +519,10 @@ SECRECY: tuple[str, ...] = (
 
 # Money words: an amount in a message with one of these is a payment, not a price.
 MONEY_CONTEXT: tuple[str, ...] = (
+    "devolución", "teruggave", "erstattung", "remboursement", "rimborso", "reembolso", "tax refund",
+    "guthaben", "credito residuo", "beltegoed", "tegoed", "penalty",
+    "abbuchung", "karte", "pinbetaling", "met pas", "kaart", "lastschrift",
+    "beitrag", "jahresbeitrag", "kwh",
     "total", "subtotal", "order", "commande", "pedido", "bestellung", "ordine", "bestelling",
     "encomenda", "trip", "fare", "receipt", "gesamtbetrag", "summe", "totale", "totaal", "trajet",
     "viaje", "fahrt", "corsa", "rit", "viagem",
@@ -494,6 +555,7 @@ DISCOUNT: tuple[str, ...] = (
 
 # Compound suffixes (German mostly) for the weight-1 tables: "Stromrechnung" is a bill.
 TRANSACTIONAL_SUFFIXES: tuple[str, ...] = (
+    "unterbrechung", "arbeiten",
     "rechnung", "zahlung", "bestellung", "lieferung", "sendung", "buchung", "konto", "termin",
     "beitrag", "warnung", "postfach", "versicherung", "wartung", "vertrag", "abrechnung",
     "storung", "ausfall",

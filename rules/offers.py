@@ -30,7 +30,13 @@ instead of Y" prices, add/switch/upgrade with a price, "N more a month", "N%
 cheaper", earn/collect + points or an amount, spend-to-get, a reward on the next
 order, eligible for a card or loan, a credit limit that can be raised,
 instalments, refer-a-friend rewards, early or presale access, free months as a
-gift, "try it for 30 days". A table cue names the decision before a structure.
+gift, "try it for 30 days"; and (round 3) rewards held that the recipient is
+invited to use ("spend them by Sunday", "löse es bis ... ein") or that expire with
+a verb of using them, "get N extra credits", a percentage or a gift given to the
+recipient ("te da un 10%", "ti regala una lezione"), an extra "from" a price at
+check-in, an extra amount for a price ("10 GB extra für 5 €"), a price for the
+first month, a warranty or cover extended for a price. A table cue names the
+decision before a structure.
 
 What is not (decided on purpose; each has a test):
 
@@ -55,7 +61,11 @@ What is not (decided on purpose; each has a test):
   is a notice: its "free" word is made a false friend (:func:`without_false_friends`);
 * a rate on something the recipient already has ("your loan rate will change to
   5.1%") is a notice: the rate-word structure needs a credit word not preceded by
-  a possessive; "next bill" is not a next order.
+  a possessive, and neither rate structure stands when the rate changes as the
+  contract says ("will change to 24.9% APR as described", "passera à 19,8 % TAEG
+  comme prévu au contrat"); "next bill" and "the next days" are not a next order;
+* a points or credit balance alone is a statement; so is a credit card that
+  expires, or a reward already redeemed.
 
 Adding a cue: put it under its language, then run tests/rules/ (test_offers.py
 prints precision and recall on tests/rules/offers.jsonl and corpus.jsonl).
@@ -79,7 +89,8 @@ OFFER_CUES: Table = {
         "qdisc", "qpct off", "qmoney off", "black friday", "cyber monday", "cashback",
         "2x1", "3x2", "2for1", "bogo", "2x points", "3x points", "4x points", "5x points",
         "10x points", "x2 points", "points x2", "x3 points", "points x3", "promo", "promocode",
-        "coupon", "coupons", "voucher", "vouchers",
+        "coupon", "coupons", "voucher", "vouchers", "private sale", "venta privada",
+        "vendita privata", "besloten verkoop", "venda privada",
     ),
     "en": (
         "collect points", "collect extra points", "collect stamps", "collect rewards",
@@ -221,7 +232,7 @@ NOT_OFFERS: Table = {
         "rely on us", "count on us", "depend on us", "complimentary breakfast",
         "complimentary wifi", "complimentary wi-fi", "your voucher", "voucher has been issued",
         "voucher was issued", "refund voucher", "compensation voucher", "cancel at no cost",
-        "cancel at no extra cost",
+        "cancel at no extra cost", "your e-voucher", "voucher is attached", "voucher attached",
     ),
     "fr": (
         "annulation gratuite", "annulation gratuitement", "annuler gratuitement",
@@ -375,9 +386,11 @@ _JUST = ("just", "only", "seulement", "solo", "solamente", "nur", "soli", "solo"
 _TAKE = ("add", "upgrade", "switch", "ajoutez", "ajouter", "passez", "passer", "anade", "anadir",
          "pasa", "pasate", "cambiate", "hinzufugen", "wechseln", "wechsle", "upgraden",
          "aggiungi", "passa", "attiva", "voeg", "stap", "upgrade", "adicione", "passe", "mude",
-         "ative", "activa", "active", "activez", "buchen sie", "buche", "double", "doublez",
+         "ative", "activa", "activez", "buchen sie", "buche", "double", "doublez",
          "duplica", "duplique", "verdoppeln", "verdopple", "raddoppia", "verdubbel", "junte",
-         "juntar")
+         "juntar", "extend", "prolongez", "prolonger", "amplia", "ampliar", "extiende",
+         "verlangern", "verlangere", "estendi", "estendere", "verleng", "verlengen",
+         "prolongue", "prolongar")
 # Earn verbs (imperative or invitation; "earned", "cumule" are statements).
 _EARN = ("earn", "unlock", "gagnez", "cumulez", "accumulez", "remportez",
          "gana", "consigue", "acumula", "llevate", "obten", "sammeln", "sammle", "sammelst",
@@ -390,7 +403,8 @@ _REWARD = ("points", "point", "punti", "puntos", "punkte", "punten", "pontos", "
 _MULTIPLIER = ("double", "doble", "doppi", "doppio", "doppelte", "dubbele", "dobro", "triple",
                "triplo", "dreifache")
 _BENEFIT = ("aprovecha", "aproveche", "profitez", "profite", "approfitta", "approfittate",
-            "profiteer", "aproveite", "aproveita", "nutze", "nutzen", "enjoy", "beneficiez",
+            "profiteer", "profiteren", "profiteert", "aproveite", "aproveita", "nutze", "nutzen",
+            "enjoy", "beneficiez", "aprovechar", "approfittare", "beneficie",
             "beneficia", "benefit")
 _NEXT = ("next", "prochaine", "prochain", "proximo", "proxima", "nachste", "nachsten",
          "nachstes", "prossimo", "prossima", "volgende", "proxima")
@@ -398,7 +412,8 @@ _BILL = ("bill", "invoice", "statement", "payment", "facture", "releve", "paieme
          "echeance", "factura", "recibo", "pago", "rechnung", "abrechnung", "zahlung",
          "fattura", "bolletta", "rata", "factuur", "afschrift", "termijn", "fatura", "extrato",
          "prestacao", "mensualite", "cuota", "mensualidad")
-_REFER = ("refer a friend", "refer friends", "refer your friends", "refer someone", "parrainez",
+_REFER = ("refer a friend", "freunde werben", "freund werben", "refer friends",
+          "refer your friends", "refer someone", "parrainez",
           "parrainer", "parraine", "recomienda", "recomienda a", "invita a un amigo",
           "invita a tus amigos", "empfehlen sie uns", "empfiehl uns", "werben sie", "wirb",
           "invita un amico", "invita i tuoi amici", "presenta un amico", "verwijs een",
@@ -471,16 +486,92 @@ _AGAIN = ("again", "later", "de nouveau", "plus tard", "otra vez", "mas tarde", 
           "spater", "di nuovo", "piu tardi", "opnieuw", "later", "novamente", "mais tarde")
 _DAYS = ("days", "jours", "dias", "tage", "giorni", "dagen", *_PERIOD)
 
+# A percentage given ("your member card gives you 10% in store", "te da un 10%"), and
+# an extra to buy "from" a price at check-in or boarding ("more legroom? Seats from
+# £15", "suite desde 40 €") unless it is already booked (round 3).
+_GIVES = ("gives you", "give you", "vous donne", "te donne", "te da", "le da", "gibt dir",
+          "gibt ihnen", "ti da", "ti regala", "geeft je", "geeft u", "da lhe", "te dá", "lhe da")
+_FROM = ("from", "des", "a partir de", "desde", "ab", "da", "vanaf", "a partir de")
+_EXTRAS = ("legroom", "seat", "seats", "lounge", "suite", "room", "business", "upgrade",
+           "premium", "classe", "clase", "klasse", "class", "asiento", "asientos", "sitzplatz",
+           "sitz", "posto", "stoel", "lugar", "habitacion", "chambre", "zimmer", "camera",
+           "kamer", "quarto", "executiva", "comfort", "beinfreiheit", "jambes", "piernas")
+_BOOKED = rf" {_alt(*_BOUGHT)} | booked | reserve | reservado | reservada | gebucht "
+
+# "In the next days" is a time, not a next order (round 3, fresh batch 6).
+_SOON = ("days", "working days", "business days", "hours", "weeks", "jours", "heures",
+         "semaines", "dias", "horas", "semanas", "tagen", "tage", "stunden", "wochen",
+         "werktagen", "giorni", "ore", "settimane", "dagen", "werkdagen", "uren", "weken")
+# Something given to the recipient ("te regala una clase", "schenkt Ihnen ein
+# Training"), an extra amount for a price ("10 GB extra for £5", "20 Giga in più a 4
+# €"), a price for the first month (round 3, fresh batch 6).
+_GIFT_TO_YOU = ("te regala", "ti regala", "le regala", "os regala", "vi regala", "schenkt ihnen",
+                "schenkt dir", "schenken ihnen", "schenken dir", "trakteert", "trakteren",
+                "oferece lhe", "oferece te", "offers you", "treats you", "treat you")
+_FIRST = ("first month", "first months", "first year", "premier mois", "premiers mois",
+          "primer mes", "primeros meses", "ersten monat", "ersten monate", "primo mese",
+          "primi mesi", "eerste maand", "eerste maanden", "primeiro mes", "primeiros meses")
+_PAID = (r" paid | due | charged | debited | preleve | cobrado | abgebucht | addebitato "
+         r"| afgeschreven | debitado ")
+
+# A rate the recipient already pays that changes "as described" in the contract is a
+# notice (round 3): the credit-rate structures stand unless one of these is there.
+_RATE_CHANGE = ("will change to", "will move to", "will go down to", "will go up to",
+                "will rise to", "will fall to", "baja al", "sube al", "bajara al", "subira al",
+                "sinkt auf", "daalt naar", "stijgt naar", "scende al", "desce para", "sobe para",
+                "baisse a", "augmente a", "changes to", "will change from", "will increase to",
+                "will decrease to", "as described", "in line with your terms", "passera a",
+                "passe a", "evoluera", "comme prevu", "cambiara al", "cambiara a", "pasara al",
+                "pasara a", "segun lo previsto", "andert sich", "steigt auf", "sinkt auf",
+                "wie im vertrag", "passera al", "come previsto", "wijzigt", "zoals beschreven",
+                "passa para", "muda para", "conforme descrito", "conforme previsto")
+_RATE_NOTICE = rf" {_alt(*_RATE_CHANGE)} "
+
+# Rewards held that the recipient is invited to use (round 3): "spend them by 31 Jan",
+# "redeem now", "à dépenser avant", "löse es bis ... ein", "wissel ze nu in". A plain
+# balance ("your points balance is 1 200") has no such verb and stays a statement.
+_HELD = ("points", "point", "punti", "puntos", "punkte", "punten", "pontos", "miles", "stars",
+         "beans", "credit", "credits", "credito", "credito", "guthaben", "tegoed", "saldo",
+         "bons", "bon", "buoni", "vales", "vale", "vouchers", "voucher", "cagnotte", "rewards",
+         "reward", "beauty points", "payback punkte", "gutscheine")
+_USE = ("spend", "redeem", "claim", "unlock", "depensez",
+        "depenser", "echangez", "echanger", "recuperez", "reclamez", "debloquez", "gasta",
+        "gastalo", "gastalos", "gastar", "usalo", "usalos", "canjea", "canjealos", "canjear",
+        "reclama", "desbloquea", "einlosen", "lose", "hol", "hole", "tauschen", "tausche",
+        "eintauschen",
+        "ausgeben", "usali", "usalo", "spendi", "spendilo", "spendila", "spendili", "gastala",
+        "canjealo", "riscattalo", "riscattala", "spendere", "riscatta", "riscattali", "sblocca",
+        "converti", "convertili", "besteed", "besteden", "wissel", "inwisselen", "verzilver",
+        "ontgrendel", "gaste", "troque", "trocar", "resgate", "resgatar",
+        "desbloqueie")
+_BY = ("by", "before", "until", "now", "avant", "maintenant", "vite", "antes", "hasta", "ya",
+       "bis", "vor", "jetzt", "entro", "prima", "subito", "ora", "voor", "nu", "ate", "agora",
+       "bevor", "voordat", "avant qu", "antes de que", "antes que", "prima che")
+_THEM = ("it", "them", "les", "la", "le", "los", "las", "lo", "es", "sie", "ihn", "ze", "het",
+         "li", "le", "os", "as", "o", "a")
+# "use it now" of a card just activated is no reward to spend: the generic verbs count only
+# with rewards that expire; a credit card is no credit held.
+_USE_GENERIC = ("use", "usa", "usar", "use os", "utilisez", "utiliser", "utiliza", "utilizza",
+                "utilize", "gebruik", "benutze", "nutze", "nutzen")
+_CARD = r" (?:credit|credito|krediet) (?:card|cards|carta|kaart|kaarten) "
+_EXPIRE = ("expire", "expires", "expiring", "will expire", "expirent", "expirera", "caducan",
+           "caduca", "caducaran", "verfallen", "verfallt", "laufen ab", "lauft ab", "scadono",
+           "scade", "scadranno", "vervallen", "verlopen", "verloopt", "expiram", "expira",
+           "lose", "perdez", "pierdes", "verlieren", "perdi", "kwijt", "perde")
+_EXTRA = ("extra", "bonus", "more", "supplementaires", "supplementaire", "en plus", "adicionales",
+          "mas", "zusatzliche", "zusatzlich", "in piu", "aggiuntivi", "meer", "adicionais")
+
 OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     # (name, gates, regex, unless): the regex is tried when every gate (words,
     # space-separated) has one of its words in the message; found, it is an offer
     # unless the "unless" regex (if any) is found too.
     ("credit rate", ("qpct", _keys(_RATE_TERMS)),
-     rf" qpct {_W}{{0,2}}{_alt(*_RATE_TERMS)} | {_alt(*_RATE_TERMS)} {_W}{{0,2}}qpct ", ""),
+     rf" qpct {_W}{{0,2}}{_alt(*_RATE_TERMS)} | {_alt(*_RATE_TERMS)} {_W}{{0,2}}qpct ",
+     _RATE_NOTICE),
     ("credit rate", ("qpct", _keys(_RATE_WORDS), _keys(_CREDIT_WORDS)),
      rf"^(?=.*?(?:^| (?!{_alt(*_POSSESSIVES)} )[a-z0-9]+) {_alt(*_CREDIT_WORDS)} )"
      rf".*?(?: qpct {_W}{{0,3}}{_alt(*_RATE_WORDS)} | {_alt(*_RATE_WORDS)} {_W}{{0,3}}qpct )",
-     ""),
+     _RATE_NOTICE),
     ("price instead of price", ("qmoney", _keys(_INSTEAD)),
      rf" qmoney {_W}{{0,5}}{_alt(*_INSTEAD)} qmoney ", _PRICE_CHANGE),
     ("take it for a price", ("qmoney", _keys(_TAKE)),
@@ -501,7 +592,8 @@ OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("take the benefit", (_keys(_BENEFIT), "qpct qdisc qmoney"),
      rf" {_alt(*_BENEFIT)} {_W}{{0,2}}?(?:qpct|qdisc|qmoney) ", ""),
     ("a reward on the next order", ("qmoney qpct qdisc", _keys(_NEXT)),
-     rf" (?:qmoney|qpct|qdisc) {_W}{{0,5}}?{_alt(*_NEXT)} (?!{_alt(*_BILL)} )", ""),
+     rf" (?:qmoney|qpct|qdisc) {_W}{{0,5}}?{_alt(*_NEXT)} (?!{_alt(*_BILL)} |{_alt(*_SOON)} )",
+     ""),
     ("refer a friend for a reward", (_keys(_REFER),),
      rf" {_alt(*_REFER)} {_W}{{0,8}}?(?:qmoney|qpct|{_alt(*_REWARD)}) ", ""),
     ("pay in instalments", (_keys(_PAY), _keys(_INSTALMENTS)),
@@ -518,6 +610,22 @@ OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
      rf" {_alt(*_OWNED)} {_alt(*_EARLY)} | {_alt(*_BOUGHT)} "),
     ("free months", (_keys(_PERIOD), _keys(_GIFT)),
      rf" {_alt(*_PERIOD)} {_W}{{0,5}}?{_alt(*_GIFT)} ", ""),
+    ("use your reward by a date", (_keys(_USE), _keys(_HELD)),
+     rf" {_alt(*_USE)} (?:{_W}{{0,3}}?{_alt(*_BY)}|{_alt(*_THEM)}) ",
+     _CARD),
+    ("rewards expiring, to use", (_keys(_HELD), _keys(_EXPIRE), _keys(_USE + _USE_GENERIC)),
+     rf" {_alt(*_HELD)} {_W}{{0,7}}?{_alt(*_EXPIRE)} ", _CARD),
+    ("get extra rewards", (_keys(_GET), _keys(_EXTRA)),
+     rf" {_alt(*_GET)} {_W}{{0,2}}?[0-9]+ {_alt(*_EXTRA)} {_alt(*_HELD)} ", ""),
+    ("a percentage given", ("qpct qdisc", _keys(_GIVES)),
+     rf" {_alt(*_GIVES)} {_W}{{0,2}}?(?:qpct|qdisc) ", ""),
+    ("an extra from a price", ("qmoney", _keys(_FROM), _keys(_EXTRAS)),
+     rf" {_alt(*_EXTRAS)} {_W}{{0,6}}?{_alt(*_FROM)} qmoney ", _BOOKED),
+    ("a gift to you", (_keys(_GIFT_TO_YOU),), rf" {_alt(*_GIFT_TO_YOU)} ", ""),
+    ("an extra amount for a price", ("qmoney", _keys(_MORE), _keys(_FOR_PRICE)),
+     rf" [0-9]+ {_W}?{_alt(*_MORE)} {_alt(*_FOR_PRICE)} qmoney ", ""),
+    ("a price for the first month", ("qmoney", _keys(_FIRST)),
+     rf" qmoney {_W}{{0,3}}?{_alt(*_FIRST)} ", _PAID),
     ("try it for a while", (_keys(_TRY), _keys(_DAYS)),
      rf" {_alt(*_TRY)} (?!{_alt(*_AGAIN)} ){_W}{{0,4}}?[0-9]+ {_alt(*_DAYS)} ", ""),
 )
