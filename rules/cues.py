@@ -332,7 +332,7 @@ PROMOTIONAL: Table = {
         "shop", "shopping", "store", "collection", "arrivals", "discover", "enjoy", "treat", "grab",
         "exclusive", "members", "member", "vip", "gift", "birthday", "free", "save", "savings",
         "deal", "deals", "price", "prices", "bargain", "win", "prize", "contest", "competition",
-        "giveaway", "invited", "invite", "opening", "tasting", "weekend", "hurry", "limited",
+        "giveaway", "prizes", "invited", "invite", "opening", "tasting", "weekend", "hurry", "limited",
         "ends", "stock", "upgrade", "points", "loyalty", "redeem", "rewards", "reward", "refer",
         "recipes", "season", "christmas", "xmas", "easter", "sample", "miss you", "come back",
         "try the new", "is here", "join us", "pop in", "this week", "don't miss", "guests",
@@ -558,8 +558,93 @@ TRANSACTIONAL_SUFFIXES: tuple[str, ...] = (
     "unterbrechung", "arbeiten",
     "rechnung", "zahlung", "bestellung", "lieferung", "sendung", "buchung", "konto", "termin",
     "beitrag", "warnung", "postfach", "versicherung", "wartung", "vertrag", "abrechnung",
-    "storung", "ausfall",
+    "storung", "ausfall", "onderbreking", "unterbrechung", "vorgang", "sitzung",
 )
 PROMOTIONAL_SUFFIXES: tuple[str, ...] = (
     "kollektion", "angebot", "angebote", "rabatt", "gutschein", "punkte", "verkauf", "newsletter",
 )
+
+
+# Round 4: notice events in any sector, weight 1 each (transactional). Closures,
+# cancellations, sessions ended, supply cuts, a classified ad's messages, a driver's
+# plate: wording that plain notices use and promotions do not, so that a notice with
+# no order/parcel/bill word does not fall through to ``policy.unclassified``.
+NOTICE_EVENTS: Table = {
+    "en": (
+        "closed", "ended", "session", "supply", "interruption", "engineer", "assigned",
+        "updated", "pickup", "your listing", "your ad", "new message", "plate", "resolved",
+        "kwh", "ticket", "incident", "outage", "cancelled today", "parking", "expires",
+    ),
+    "fr": (
+        "fermé", "fermée", "fermés", "fermeture", "terminé", "terminée", "session", "coupure",
+        "mis à jour", "mise à jour", "votre annonce", "ton annonce", "nouveau message",
+        "immatriculation", "stationnement", "résolu", "résolue", "clôturé", "clôturée", "incident",
+    ),
+    "es": (
+        "se cancela", "cancelada", "cerrado", "cerrada", "finalizada", "finalizado", "sesión",
+        "suministro", "corte", "tu anuncio", "su anuncio", "nuevo mensaje", "matrícula",
+        "resuelta", "resuelto", "incidencia", "averia", "aparcamiento", "estacionamiento",
+    ),
+    "de": (
+        "geschlossen", "beendet", "ladevorgang", "sitzung", "deiner anzeige", "ihrer anzeige",
+        "neue nachricht", "kennzeichen", "parkschein", "parkzeit", "behoben", "fällt aus", "abgesagt", "störung",
+    ),
+    "it": (
+        "chiuso", "chiusa", "terminata", "terminato", "sessione", "interruzione",
+        "tuo annuncio", "suo annuncio", "nuovo messaggio", "targa", "risolto", "risolta",
+        "manutenzione", "sosta", "parcheggio", "annullata", "annullato",
+    ),
+    "nl": (
+        "gesloten", "beëindigd", "laadsessie", "onderbreking", "je advertentie",
+        "uw advertentie", "nieuw bericht", "kenteken", "opgelost", "gaat niet door",
+        "storing", "parkeren", "parkeersessie",
+    ),
+    "pt": (
+        "fechada", "fechado", "encerrada", "encerrado", "terminada", "sessão", "interrupção",
+        "seu anúncio", "o seu anúncio", "nova mensagem", "placa", "matrícula", "chegando",
+        "a chegar", "estacionamento", "resolvido", "resolvida", "avaria",
+    ),
+}
+
+# Round 4: what disguised promotions say, weight 2 each (marketing): a tier or status
+# given, exclusive perks, last places, reserve now, a presale, "new in store".
+PROMOTIONAL_EVENTS: Table = {
+    "en": (
+        "perks", "exclusive benefits", "gold status", "platinum status", "vip status",
+        "last spots", "last places", "few spots left", "filling fast", "reserve yours",
+        "reserve your spot", "reserve your place", "grab yours", "be one of the first",
+        "book by", "try it in store", "come and try", "members only", "presale",
+    ),
+    "fr": (
+        "avantages exclusifs", "client privilège", "dernières places", "plus que quelques places",
+        "réservez votre place", "en avant-première", "avant-première", "venez les découvrir",
+        "venez découvrir", "venez le découvrir", "venez la découvrir", "soirée privée",
+        "prévente",
+    ),
+    "es": (
+        "ventajas exclusivas", "cliente vip", "últimas plazas", "pocas plazas",
+        "reserva ya la tuya", "reserva tu plaza", "ven a probarlo", "ven a probarla",
+        "ven a conocer", "solo para socios", "preventa", "te esperamos",
+    ),
+    "de": (
+        "exklusiven vorteile", "exklusive vorteile", "gold-mitglied", "wenige plätze",
+        "jetzt anmelden", "sichern sie sich", "sichere dir", "schau vorbei", "schauen sie vorbei",
+        "exklusiv für mitglieder", "vorverkauf", "wir freuen uns auf sie",
+        "wir freuen uns auf dich",
+    ),
+    "it": (
+        "vantaggi esclusivi", "cliente platinum", "cliente gold", "ultimi posti",
+        "prenota subito", "vieni a scoprirla", "vieni a scoprirlo", "vieni a scoprire",
+        "riservata ai soci", "prevendita", "ti aspettiamo",
+    ),
+    "nl": (
+        "exclusieve voordelen", "platinum lid", "gold lid", "laatste plekken", "reserveer nu",
+        "reserveer je plek", "exclusieve voorverkoop", "voorverkoop", "we zien je graag",
+        "mis onze",
+    ),
+    "pt": (
+        "vantagens exclusivas", "cliente platinum", "cliente gold", "últimas vagas",
+        "reserve já o seu lugar", "venha conhecer", "venha experimentar", "pré-venda",
+        "esperamos por si", "esperamos por você",
+    ),
+}

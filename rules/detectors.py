@@ -188,6 +188,7 @@ _GENERIC_CUE = 2
 _SECRECY = 4
 _DISCOUNT = 8
 _MONEY_CONTEXT = 16
+_OPTOUT = 32
 
 _Cue = tuple[int, int, int]  # (transactional weight, promotional weight, flags)
 _PLACEHOLDERS = frozenset({
@@ -221,7 +222,11 @@ def _build() -> _Table:
     ):
         for entries in lang_table.values():
             table.add(entries, t=t, p=p)
-    table.add(cues.OPTOUT_MENTION, p=3)
+    table.add(cues.OPTOUT_MENTION, p=3, flags=_OPTOUT)
+    for entries in cues.NOTICE_EVENTS.values():
+        table.add(entries, t=1)
+    for entries in cues.PROMOTIONAL_EVENTS.values():
+        table.add(entries, p=2)
     table.add(cues.OTP_CUES, flags=_OTP_CUE)
     table.add(cues.OTP_GENERIC_CUES, flags=_GENERIC_CUE)
     table.add(cues.SECRECY, flags=_SECRECY)
@@ -262,6 +267,20 @@ _SHORT_EXPIRY = re.compile(
     r"| [0-9]{1,2} (?:min|minuten) gultig "
 )
 _OPTOUT_SHORTCODE = re.compile(r" stop (?:(?:au|al|an|to|a|sms) )?[0-9]{3,6} ")
+# Round 4 structures (rules over shapes, not sentences):
+# a service opt-out: "reply STOP to end updates" stops a ticket's or a delivery's
+# updates, not marketing;
+_SERVICE_OPTOUT = re.compile(
+    r" (?:stop|stopp|baja) (?:[a-z]+ ){0,6}?(?:updates?|avisos|aggiornamenti|atualizacoes|suivis"
+    r"|meldingen|notifications?|alerts|alertas|avvisi|benachrichtigungen|notificacoes"
+    r"|notificaciones|notifiche|statusupdates|tracking|sms de suivi) "
+)
+# a reference: "INC0048213", "XR458812FR", "INC-44120", "CAS-77120";
+_REFERENCE = re.compile(
+    r" (?:[a-z]{2,4}[0-9]{5,}[a-z]{0,2}|(?:inc|cas|req|ref|case|caso|sr|chg) [0-9]{4,}) "
+)
+# placeholders that place a service event (a time, a date, a reference number).
+_SERVICE_MARKS = (" qtime ", " qdate ", " qref ")
 _EMOJI = re.compile("[\u2600-\u27bf\u2b50\U0001f300-\U0001faff]")
 _CUES_BEFORE, _CUES_AFTER = 12, 6
 _LONG_WORD = 9
@@ -287,18 +306,22 @@ def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | N
     if not tokens:
         return None
     present = _WORD_SET.intersection(tokens)
-    t_score = p_score = flags = 0
+    t_score = p_score = flags = optout = 0
     for word in present:
         t, p, f = _WORDS[word]
         t_score += t
         p_score += p
         flags |= f
+        if f & _OPTOUT:
+            optout += p
     for key in _PHRASE_KEYS.intersection(tokens):
         for phrase, (t, p, f) in _PHRASES[key]:
             if phrase in norm:
                 t_score += t
                 p_score += p
                 flags |= f
+                if f & _OPTOUT:
+                    optout += p
     compound_cues: set[str] = set()
     for word in tokens:
         if len(word) < _LONG_WORD or word in present:
@@ -320,8 +343,16 @@ def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | N
     ):
         return _OTP
 
-    if " stop " in norm and _OPTOUT_SHORTCODE.search(norm):
-        p_score += 3
+    service_optout = False
+    if flags & _OPTOUT or " stop " in norm:
+        service_optout = _SERVICE_OPTOUT.search(norm) is not None
+        if service_optout:  # "reply STOP to end updates": a notice's own opt-out
+            p_score -= optout
+            t_score += 1
+        elif " stop " in norm and _OPTOUT_SHORTCODE.search(norm):
+            p_score += 3
+    if _REFERENCE.search(norm):
+        t_score += 1
     priced = " qmoney " in norm and not flags & _MONEY_CONTEXT
     if priced:
         p_score += 1
@@ -339,6 +370,11 @@ def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | N
         return _TRANSACTIONAL
     if p_score:
         return _MARKETING
+    if "!" not in text and any(mark in norm for mark in _SERVICE_MARKS):
+        # Nothing marketing said, no exclamation, and a time, date or reference places a
+        # service event: a notice in wording the tables do not know, not
+        # policy.unclassified (round 4). ("Quiz night every Wednesday from 8pm!" is not.)
+        return _TRANSACTIONAL
     return None
 
 
@@ -368,4 +404,52 @@ def _is_one_time_code(tokens: list[str], norm: str, flags: int, compound_cues: s
         if not flags & _DISCOUNT and not _CUE_WORDS.isdisjoint(window):
             return True
     # A temporary password: "mot de passe temporaire est 7kp4qx".
-    return not _PASSWORD_WORDS.isdisjoint(tokens) and _TEMPORARY_PASSWORD.search(norm) is not None
+    if not _PASSWORD_WORDS.isdisjoint(tokens) and _TEMPORARY_PASSWORD.search(norm) is not None:
+        return True
+    return _has_letter_code(tokens, flags, compound_cues, secrecy)
+
+
+_MIXED = re.compile(r"[a-z]+|[0-9]+")
+_PROMO_SHAPE = re.compile(r"[a-z]{3,}[0-9]{1,4}")  # "save20", "xmas2024", "volt1"
+
+
+def _code_shape(token: str) -> bool:
+    """A code with letters: letters and digits alternating at least twice ("k7xq2", "4k9p2m")."""
+    return (
+        4 <= len(token) <= 10 and not token.isalpha() and not token.isdigit()
+        and len(_MIXED.findall(token)) >= 3 and _PROMO_SHAPE.fullmatch(token) is None
+    )
+
+
+def _has_letter_code(
+    tokens: list[str], flags: int, compound_cues: set[str], secrecy: bool | None
+) -> bool:
+    """A one-time code with letters ("Steam Guard code: K7XQ2", "QX4-7PL") near a code word.
+
+    Like a digit code: secrecy or a short expiry anywhere, a code word (OTP, PIN,
+    verification...) near it, or a generic "code" near it in a message not about a
+    discount. Promo-code shapes (a word then digits: "SAVE20") are never taken.
+    """
+    for index, token in enumerate(tokens):
+        if token.isalpha() or token.isdigit() or token in _PLACEHOLDERS:
+            continue
+        shaped = _code_shape(token)
+        if not shaped and index + 1 < len(tokens) and len(token) <= 5:
+            after = tokens[index + 1]  # "qx4 7pl" from "QX4-7PL"
+            shaped = (len(after) <= 5 and not after.isalpha()
+                      and _code_shape(token + after) and _PROMO_SHAPE.fullmatch(token) is None)
+        if not shaped:
+            continue
+        if secrecy is None:
+            secrecy = bool(flags & _SECRECY) or _SHORT_EXPIRY.search(f" {' '.join(tokens)} ") is not None
+        if secrecy:
+            return True
+        window = tokens[max(0, index - _CUES_BEFORE): index + 1 + _CUES_AFTER]
+        if not _STRONG_CUE_WORDS.isdisjoint(window) or not compound_cues.isdisjoint(window):
+            return True
+        around = f" {' '.join(window)} "
+        if any(phrase in around for phrase in _PHRASE_CUES):
+            return True
+        if not flags & _DISCOUNT and not _CUE_WORDS.isdisjoint(window):
+            return True
+    return False
