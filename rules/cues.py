@@ -332,7 +332,8 @@ PROMOTIONAL: Table = {
         "shop", "shopping", "store", "collection", "arrivals", "discover", "enjoy", "treat", "grab",
         "exclusive", "members", "member", "vip", "gift", "birthday", "free", "save", "savings",
         "deal", "deals", "price", "prices", "bargain", "win", "prize", "contest", "competition",
-        "giveaway", "prizes", "invited", "invite", "opening", "tasting", "weekend", "hurry", "limited",
+        "giveaway", "prizes", "invited", "invite",
+        "opening", "tasting", "weekend", "hurry", "limited",
         "ends", "stock", "upgrade", "points", "loyalty", "redeem", "rewards", "reward", "refer",
         "recipes", "season", "christmas", "xmas", "easter", "sample", "miss you", "come back",
         "try the new", "is here", "join us", "pop in", "this week", "don't miss", "guests",
@@ -587,7 +588,8 @@ NOTICE_EVENTS: Table = {
     ),
     "de": (
         "geschlossen", "beendet", "ladevorgang", "sitzung", "deiner anzeige", "ihrer anzeige",
-        "neue nachricht", "kennzeichen", "parkschein", "parkzeit", "behoben", "fällt aus", "abgesagt", "störung",
+        "neue nachricht", "kennzeichen", "parkschein", "parkzeit", "behoben", "fällt aus",
+        "abgesagt", "störung",
     ),
     "it": (
         "chiuso", "chiusa", "terminata", "terminato", "sessione", "interruzione",
@@ -606,43 +608,71 @@ NOTICE_EVENTS: Table = {
     ),
 }
 
-# Round 4: what disguised promotions say, weight 2 each (marketing): a tier or status
-# given, exclusive perks, last places, reserve now, a presale, "new in store".
+# Round 4: what disguised promotions say, weight 2 each (marketing): urgency ("ends
+# tonight", "while stocks last", "limited edition"), invitations and members-only,
+# a tier or status given, exclusive perks, last places, reserve now, a presale,
+# "new in store".
 PROMOTIONAL_EVENTS: Table = {
     "en": (
+        "ends tonight", "ends today", "ends soon", "ends at midnight", "ends midnight",
+        "while stocks last", "selling fast", "almost gone", "few left", "don't wait",
+        "final hours", "hours left", "last call", "just landed", "just dropped", "new in",
+        "back by popular demand", "limited edition", "limited stock", "before they're gone",
+        "act fast", "you're invited", "you are invited", "members-only",
         "perks", "exclusive benefits", "gold status", "platinum status", "vip status",
         "last spots", "last places", "few spots left", "filling fast", "reserve yours",
         "reserve your spot", "reserve your place", "grab yours", "be one of the first",
         "book by", "try it in store", "come and try", "members only", "presale",
     ),
     "fr": (
+        "se termine ce soir", "termine ce soir", "fin ce soir", "derniers jours",
+        "dernières heures", "dans la limite des stocks", "jusqu'à épuisement des stocks",
+        "édition limitée", "ne tardez pas", "vient d'arriver", "vous êtes invité",
+        "vous êtes invitée", "réservé aux membres", "réservée aux membres",
         "avantages exclusifs", "client privilège", "dernières places", "plus que quelques places",
         "réservez votre place", "en avant-première", "avant-première", "venez les découvrir",
         "venez découvrir", "venez le découvrir", "venez la découvrir", "soirée privée",
         "prévente",
     ),
     "es": (
+        "termina esta noche", "termina hoy", "últimos días", "últimas horas",
+        "hasta agotar existencias", "edición limitada", "no esperes", "acaba de llegar",
+        "estás invitado", "estás invitada", "está invitado", "exclusivo para socios",
         "ventajas exclusivas", "cliente vip", "últimas plazas", "pocas plazas",
         "reserva ya la tuya", "reserva tu plaza", "ven a probarlo", "ven a probarla",
         "ven a conocer", "solo para socios", "preventa", "te esperamos",
     ),
     "de": (
+        "endet heute", "endet heute nacht", "letzte tage", "letzte stunden",
+        "solange der vorrat reicht", "limitierte edition", "warte nicht", "jetzt erhältlich",
+        "neu eingetroffen", "schnell sein", "sie sind eingeladen", "du bist eingeladen",
+        "nur für mitglieder",
         "exklusiven vorteile", "exklusive vorteile", "gold-mitglied", "wenige plätze",
         "jetzt anmelden", "sichern sie sich", "sichere dir", "schau vorbei", "schauen sie vorbei",
         "exklusiv für mitglieder", "vorverkauf", "wir freuen uns auf sie",
         "wir freuen uns auf dich",
     ),
     "it": (
+        "termina stasera", "termina oggi", "ultimi giorni", "ultime ore",
+        "fino ad esaurimento scorte", "edizione limitata", "non aspettare", "appena arrivata",
+        "appena arrivato", "appena arrivati", "sei invitato", "sei invitata",
+        "solo per i soci",
         "vantaggi esclusivi", "cliente platinum", "cliente gold", "ultimi posti",
         "prenota subito", "vieni a scoprirla", "vieni a scoprirlo", "vieni a scoprire",
         "riservata ai soci", "prevendita", "ti aspettiamo",
     ),
     "nl": (
+        "eindigt vanavond", "eindigt vandaag", "laatste dagen", "laatste uren",
+        "zolang de voorraad strekt", "beperkte oplage", "wacht niet", "nu verkrijgbaar",
+        "net binnen", "wees er snel bij", "je bent uitgenodigd", "alleen voor leden",
         "exclusieve voordelen", "platinum lid", "gold lid", "laatste plekken", "reserveer nu",
         "reserveer je plek", "exclusieve voorverkoop", "voorverkoop", "we zien je graag",
         "mis onze",
     ),
     "pt": (
+        "termina hoje", "termina esta noite", "últimos dias", "últimas horas", "até esgotar",
+        "edição limitada", "não espere", "acabou de chegar", "está convidado",
+        "está convidada", "exclusivo para sócios",
         "vantagens exclusivas", "cliente platinum", "cliente gold", "últimas vagas",
         "reserve já o seu lugar", "venha conhecer", "venha experimentar", "pré-venda",
         "esperamos por si", "esperamos por você",

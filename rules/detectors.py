@@ -406,7 +406,7 @@ def _is_one_time_code(tokens: list[str], norm: str, flags: int, compound_cues: s
     # A temporary password: "mot de passe temporaire est 7kp4qx".
     if not _PASSWORD_WORDS.isdisjoint(tokens) and _TEMPORARY_PASSWORD.search(norm) is not None:
         return True
-    return _has_letter_code(tokens, flags, compound_cues, secrecy)
+    return _has_letter_code(tokens, norm, flags, compound_cues, secrecy)
 
 
 _MIXED = re.compile(r"[a-z]+|[0-9]+")
@@ -422,7 +422,7 @@ def _code_shape(token: str) -> bool:
 
 
 def _has_letter_code(
-    tokens: list[str], flags: int, compound_cues: set[str], secrecy: bool | None
+    tokens: list[str], norm: str, flags: int, compound_cues: set[str], secrecy: bool | None
 ) -> bool:
     """A one-time code with letters ("Steam Guard code: K7XQ2", "QX4-7PL") near a code word.
 
@@ -441,7 +441,7 @@ def _has_letter_code(
         if not shaped:
             continue
         if secrecy is None:
-            secrecy = bool(flags & _SECRECY) or _SHORT_EXPIRY.search(f" {' '.join(tokens)} ") is not None
+            secrecy = bool(flags & _SECRECY) or _SHORT_EXPIRY.search(norm) is not None
         if secrecy:
             return True
         window = tokens[max(0, index - _CUES_BEFORE): index + 1 + _CUES_AFTER]

@@ -273,7 +273,8 @@ NOT_OFFERS: Table = {
     ),
     "nl": (
         "gratis annuleren", "kosteloos annuleren", "gratis annulering", "gratis bellen",
-        "gratis nummer", "bel gratis", "bod op je advertentie", "uw offerte", "je offerte", "jouw offerte", "de offerte",
+        "gratis nummer", "bel gratis", "bod op je advertentie",
+        "uw offerte", "je offerte", "jouw offerte", "de offerte",
         "offerte aanvraag", "gratis parkeren",
     ),
     "pt": (
