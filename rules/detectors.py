@@ -279,6 +279,27 @@ _SERVICE_OPTOUT = re.compile(
 _REFERENCE = re.compile(
     r" (?:[a-z]{2,4}[0-9]{5,}[a-z]{0,2}|(?:inc|cas|req|ref|case|caso|sr|chg) [0-9]{4,}) "
 )
+# a reference in capitals: "SIN-3320917", "CLM-5582109", "HZ55120";
+_CAPITAL_REFERENCE = re.compile(r"\b[A-Z]{2,5}-?[0-9]{5,}\b")
+# a tier or status reached or given ("statut Platine", "Elite status", "Platin-Status");
+_TIERS = ("elite|platinum|platine|platino|platin|platina|gold|goud|ouro|oro|silver|argent|plata"
+          "|silber|argento|zilver|prata|diamond|diamant|diamante|vip|premium|black")
+_TIER_WORDS = frozenset({"status", "statut", "nivel", "estatuto", "stufe", "level", "tier",
+                         "niveau", "livello", "lid", "mitglied", "member"})
+_TIER = re.compile(
+    rf" (?:status|statut|nivel|estatuto|stufe|level|tier|niveau|livello) (?:{_TIERS}) "
+    rf"| (?:{_TIERS}) (?:status|statut|stufe|level|tier|niveau|lid|mitglied|member) "
+)
+# so many days or hours left ("only 3 days left", "plus que 3 jours", "nur noch 3 Tage").
+_LEFT = re.compile(
+    r" (?:only|just|plus que|quedan|nur noch|noch|mancano|mancano solo|nog maar|faltam"
+    r"|so faltam|restam) [0-9]+ (?:more )?(?:days?|jours?|dias?|tage?|giorni|giorno|dagen|dag"
+    r"|hours|heures|horas|stunden|ore|uur) "
+    r"| [0-9]+ (?:days|hours|jours|heures) (?:left|to go|remaining|restants) "
+)
+_PERIOD_WORDS = frozenset({"day", "days", "jour", "jours", "dia", "dias", "tag", "tage", "giorni",
+                           "giorno", "dagen", "dag", "hours", "heures", "horas", "stunden", "ore",
+                           "uur"})
 # placeholders that place a service event (a time, a date, a reference number).
 _SERVICE_MARKS = (" qtime ", " qdate ", " qref ")
 _EMOJI = re.compile("[\u2600-\u27bf\u2b50\U0001f300-\U0001faff]")
@@ -351,8 +372,12 @@ def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | N
             t_score += 1
         elif " stop " in norm and _OPTOUT_SHORTCODE.search(norm):
             p_score += 3
-    if _REFERENCE.search(norm):
+    if _REFERENCE.search(norm) or (not text.islower() and _CAPITAL_REFERENCE.search(text)):
         t_score += 1
+    if not _TIER_WORDS.isdisjoint(tokens) and _TIER.search(norm):
+        p_score += 3  # a status given is a promotion's perk, whatever service words follow
+    if not _PERIOD_WORDS.isdisjoint(tokens) and _LEFT.search(norm):
+        p_score += 1
     priced = " qmoney " in norm and not flags & _MONEY_CONTEXT
     if priced:
         p_score += 1

@@ -493,6 +493,13 @@ def test_detectors_never_raise_on_number_soup(text: str) -> None:
     ("Passez à la fibre sans changer de box. Répondez OUI.", "detector:offer"),
     ("Porta un amico in palestra: 1 mese a testa per entrambi.", "detector:offer"),
     ("Hai ricevuto una nuova offerta per il tuo annuncio.", "detector:transactional"),
+    # Kinds fresh batch 8 found after round 4's tuning: access tokens, a tier reached
+    # whatever service words follow, days left, teasers, claim references in capitals.
+    ("Jeton de connexion : 6RW2-KT9", "detector:otp"),
+    ("Welcome to Diamond status: lounge access on every flight.", "detector:marketing"),
+    ("Nog maar 2 dagen om je plek te claimen voor de proefles.", "detector:marketing"),
+    ("Psst… be among the first to taste our winter stew.", "detector:marketing"),
+    ("Zurich: Schadenfall ZUR-8820117 wird bearbeitet.", "detector:transactional"),
 ])
 def test_round4_structures(text: str, rule: str) -> None:
     assert classify(text).rule == rule
