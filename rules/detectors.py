@@ -119,6 +119,7 @@ _TIME_SUFFIXES = ("h", "am", "pm", "uhr")
 _REFERENCE_BEFORE = ("#", "# ", " n ", " n. ", " no ", " no. ", " nr ", " nr. ", " n.")
 _DATE = re.compile(r"[0-9]{1,2}[./][0-9]{1,2}(?:[./][0-9]{2,4})?")
 _MIN_PHONE_DIGITS = 9
+_MIN_CASE_DIGITS = 5
 
 
 def _digits(number: str) -> int:
@@ -131,7 +132,13 @@ def _mask_number(match: re.Match[str]) -> str:
     start = match.start()
     text = match.string
     if start and text[start - 1].isalnum():
+        if (len(number) >= _MIN_CASE_DIGITS and number.isdigit()
+                and text[start - 2: start].isalpha()):
+            return f"{number} qcase "  # a reference: "inc0048213", "xr458812fr" (round 4)
         return number  # inside a word: "xmas2024", "b14"
+    if (len(number) >= _MIN_CASE_DIGITS and text[start - 1: start] == "-"
+            and text[start - 3: start - 1].isalpha() and number.isdigit()):
+        return " qcase "  # a reference: "INC-44120", "SIN-3320917" (not "G-482913")
     if text.endswith(_CURRENCY_BEFORE, 0, start):
         return " qmoney "
     if number.isdigit():  # the common case: "7", "2024", "482913"
@@ -192,7 +199,7 @@ _OPTOUT = 32
 
 _Cue = tuple[int, int, int]  # (transactional weight, promotional weight, flags)
 _PLACEHOLDERS = frozenset({
-    "qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref", "qnotoffer",
+    "qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref", "qnotoffer", "qcase",
 })
 
 
@@ -235,6 +242,7 @@ def _build() -> _Table:
     table.add(("qdisc",), p=2, flags=_DISCOUNT)
     table.add(("qpct",), flags=_DISCOUNT)
     table.add(("qnotoffer",), t=1)  # a false friend of an offer (rules.offers.NOT_OFFERS)
+    table.add(("qcase",), t=1)  # a case or ticket reference (round 4)
     return table
 
 
@@ -275,12 +283,6 @@ _SERVICE_OPTOUT = re.compile(
     r"|meldingen|notifications?|alerts|alertas|avvisi|benachrichtigungen|notificacoes"
     r"|notificaciones|notifiche|statusupdates|tracking|sms de suivi) "
 )
-# a reference: "INC0048213", "XR458812FR", "INC-44120", "CAS-77120";
-_REFERENCE = re.compile(
-    r" (?:[a-z]{2,4}[0-9]{5,}[a-z]{0,2}|(?:inc|cas|req|ref|case|caso|sr|chg) [0-9]{4,}) "
-)
-# a reference in capitals: "SIN-3320917", "CLM-5582109", "HZ55120";
-_CAPITAL_REFERENCE = re.compile(r"\b[A-Z]{2,5}-?[0-9]{5,}\b")
 # a tier or status reached or given ("statut Platine", "Elite status", "Platin-Status");
 _TIERS = ("elite|platinum|platine|platino|platin|platina|gold|goud|ouro|oro|silver|argent|plata"
           "|silber|argento|zilver|prata|diamond|diamant|diamante|vip|premium|black")
@@ -301,7 +303,7 @@ _PERIOD_WORDS = frozenset({"day", "days", "jour", "jours", "dia", "dias", "tag",
                            "giorno", "dagen", "dag", "hours", "heures", "horas", "stunden", "ore",
                            "uur"})
 # placeholders that place a service event (a time, a date, a reference number).
-_SERVICE_MARKS = (" qtime ", " qdate ", " qref ")
+_SERVICE_MARKS = (" qtime ", " qdate ", " qref ", " qcase ")
 _EMOJI = re.compile("[\u2600-\u27bf\u2b50\U0001f300-\U0001faff]")
 _CUES_BEFORE, _CUES_AFTER = 12, 6
 _LONG_WORD = 9
@@ -372,8 +374,6 @@ def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | N
             t_score += 1
         elif " stop " in norm and _OPTOUT_SHORTCODE.search(norm):
             p_score += 3
-    if _REFERENCE.search(norm) or (not text.islower() and _CAPITAL_REFERENCE.search(text)):
-        t_score += 1
     if not _TIER_WORDS.isdisjoint(tokens) and _TIER.search(norm):
         p_score += 3  # a status given is a promotion's perk, whatever service words follow
     if not _PERIOD_WORDS.isdisjoint(tokens) and _LEFT.search(norm):

@@ -288,7 +288,8 @@ NOT_OFFERS: Table = {
 }
 
 _PLACEHOLDER_NAMES = {"qpct": "N%", "qdisc": "-N%", "qmoney": "N€"}
-_PLACEHOLDERS = frozenset({"qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref"})
+_PLACEHOLDERS = frozenset({"qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref",
+                           "qcase"})
 
 
 def _shown(entry: str) -> str:
