@@ -40,6 +40,16 @@ How it decides, in order:
    notice; any other tie goes to marketing,
    because a promotional message that slips through to an opted-out recipient is the
    failure stopgate exists to prevent; both scores at 0 is no decision (None).
+
+Round 4 (shapes that carry over to new text, not sentences): a one-time code may
+hold letters ("K7XQ2", "QX4-7PL": letters and digits alternating at least twice,
+never a word-then-digits promo shape like "SAVE20"); a case reference glued to
+letters or after "XX-" ("INC0048213", "SIN-3320917") is masked as ``qcase`` and is
+notice wording; a service's own opt-out ("reply STOP to end updates") cancels the
+opt-out's marketing score; a tier or status given ("statut Platine") scores 3 for
+marketing and "only N days left" 1; and when nothing scored, a text with a time,
+date or reference and no "!" is a notice (``detector:transactional``) rather than
+no decision.
 """
 
 from __future__ import annotations
