@@ -332,7 +332,8 @@ PROMOTIONAL: Table = {
         "shop", "shopping", "store", "collection", "arrivals", "discover", "enjoy", "treat", "grab",
         "exclusive", "members", "member", "vip", "gift", "birthday", "free", "save", "savings",
         "deal", "deals", "price", "prices", "bargain", "win", "prize", "contest", "competition",
-        "giveaway", "invited", "invite", "opening", "tasting", "weekend", "hurry", "limited",
+        "giveaway", "prizes", "invited", "invite",
+        "opening", "tasting", "weekend", "hurry", "limited",
         "ends", "stock", "upgrade", "points", "loyalty", "redeem", "rewards", "reward", "refer",
         "recipes", "season", "christmas", "xmas", "easter", "sample", "miss you", "come back",
         "try the new", "is here", "join us", "pop in", "this week", "don't miss", "guests",
@@ -471,6 +472,7 @@ OPTOUT_MENTION: tuple[str, ...] = (
 # A 4-8 digit number with one of these within 12 words before it or 6 after it is a
 # one-time code.
 OTP_CUES: tuple[str, ...] = (
+    "token", "jeton", "tokens",
     "bestätigungsnummer", "bestatigungsnummer", "eenmalige", "clave de firma",
     "otp", "pin", "passcode", "password", "verification", "verify", "security", "login", "log",
     "sign", "signin", "authentication", "authenticate", "confirm", "confirmation", "authorise",
@@ -498,7 +500,7 @@ OTP_GENERIC_CUES: tuple[str, ...] = (
 
 # Compound words (German mostly) ending in one of these are one-time-code cues, unless
 # they start with a promo prefix ("Gutscheincode").
-OTP_CUE_SUFFIXES: tuple[str, ...] = ("code", "tan", "passwort", "kennwort", "pin")
+OTP_CUE_SUFFIXES: tuple[str, ...] = ("code", "tan", "passwort", "kennwort", "pin", "token")
 PROMO_CODE_PREFIXES: tuple[str, ...] = ("gutschein", "rabatt", "aktion", "promo", "coupon")
 
 # Secrecy wording: only one-time codes say these. With a 4-8 digit number anywhere in
@@ -558,8 +560,149 @@ TRANSACTIONAL_SUFFIXES: tuple[str, ...] = (
     "unterbrechung", "arbeiten",
     "rechnung", "zahlung", "bestellung", "lieferung", "sendung", "buchung", "konto", "termin",
     "beitrag", "warnung", "postfach", "versicherung", "wartung", "vertrag", "abrechnung",
-    "storung", "ausfall",
+    "storung", "ausfall", "onderbreking", "unterbrechung", "vorgang", "sitzung",
 )
 PROMOTIONAL_SUFFIXES: tuple[str, ...] = (
     "kollektion", "angebot", "angebote", "rabatt", "gutschein", "punkte", "verkauf", "newsletter",
 )
+
+
+# Round 4: notice events in any sector, weight 1 each (transactional). Closures,
+# cancellations, sessions ended, supply cuts, a classified ad's messages, a driver's
+# plate: wording that plain notices use and promotions do not, so that a notice with
+# no order/parcel/bill word does not fall through to ``policy.unclassified``.
+NOTICE_EVENTS: Table = {
+    "en": (
+        "due back", "renew", "library", "moved to", "rescheduled to", "fault", "fixed",
+        "deep clean",
+        "cleaning", "claim", "assessor",
+        "closed", "ended", "session", "supply", "interruption", "engineer", "assigned",
+        "updated", "pickup", "your listing", "your ad", "new message", "plate", "resolved",
+        "kwh", "ticket", "incident", "outage", "cancelled today", "parking", "expires",
+    ),
+    "fr": (
+        "à rendre", "à retourner", "bibliothèque", "médiathèque", "décalé", "décalée", "reporté",
+        "reportée", "nettoyage",
+        "sinistre", "déclaration de sinistre", "rétablie", "rétabli",
+        "fermé", "fermée", "fermés", "fermeture", "terminé", "terminée", "session", "coupure",
+        "mis à jour", "mise à jour", "votre annonce", "ton annonce", "nouveau message",
+        "immatriculation", "stationnement", "résolu", "résolue", "clôturé", "clôturée", "incident",
+    ),
+    "es": (
+        "devolver", "devolverlo", "biblioteca", "pasa a las", "se traslada", "limpieza",
+        "siniestro",
+        "parte de siniestro", "solucionado", "solucionada",
+        "se cancela", "cancelada", "cerrado", "cerrada", "finalizada", "finalizado", "sesión",
+        "suministro", "corte", "tu anuncio", "su anuncio", "nuevo mensaje", "matrícula",
+        "resuelta", "resuelto", "incidencia", "averia", "aparcamiento", "estacionamiento",
+    ),
+    "de": (
+        "fällig", "zurückgeben", "bibliothek", "stadtbibliothek", "bücherei", "verschoben",
+        "reinigung", "schadensmeldung", "schaden",
+        "schadenfall",
+        "geschlossen", "beendet", "ladevorgang", "sitzung", "deiner anzeige", "ihrer anzeige",
+        "neue nachricht", "kennzeichen", "parkschein", "parkzeit", "behoben", "fällt aus",
+        "abgesagt", "störung",
+    ),
+    "it": (
+        "restituito", "restituire", "biblioteca", "slitta", "spostato", "spostata", "pulizie",
+        "pulizia",
+        "sinistro", "denuncia di sinistro",
+        "chiuso", "chiusa", "terminata", "terminato", "sessione", "interruzione",
+        "tuo annuncio", "suo annuncio", "nuovo messaggio", "targa", "risolto", "risolta",
+        "manutenzione", "sosta", "parcheggio", "annullata", "annullato",
+    ),
+    "nl": (
+        "terugbrengen", "moet terug", "bibliotheek", "verzet", "verplaatst naar", "schoonmaak",
+        "dicht",
+        "schademelding", "schade", "verholpen",
+        "gesloten", "beëindigd", "laadsessie", "onderbreking", "je advertentie",
+        "uw advertentie", "nieuw bericht", "kenteken", "opgelost", "gaat niet door",
+        "storing", "parkeren", "parkeersessie",
+    ),
+    "pt": (
+        "devolvido", "devolver", "biblioteca", "passa para as", "limpeza", "sinistro",
+        "participação de sinistro",
+        "fechada", "fechado", "encerrada", "encerrado", "terminada", "sessão", "interrupção",
+        "seu anúncio", "o seu anúncio", "nova mensagem", "placa", "matrícula", "chegando",
+        "a chegar", "estacionamento", "resolvido", "resolvida", "avaria",
+    ),
+}
+
+# Round 4: what disguised promotions say, weight 2 each (marketing): urgency ("ends
+# tonight", "while stocks last", "limited edition"), invitations and members-only,
+# a tier or status given, exclusive perks, last places, reserve now, a presale,
+# "new in store".
+PROMOTIONAL_EVENTS: Table = {
+    "en": (
+        "first dibs", "among the first", "be the first", "psst", "register now", "sign up now",
+        "ends tonight", "ends today", "ends soon", "ends at midnight", "ends midnight",
+        "while stocks last", "selling fast", "almost gone", "few left", "don't wait",
+        "final hours", "hours left", "last call", "just landed", "just dropped", "new in",
+        "back by popular demand", "limited edition", "limited stock", "before they're gone",
+        "act fast", "you're invited", "you are invited", "members-only",
+        "perks", "exclusive benefits", "gold status", "platinum status", "vip status",
+        "last spots", "last places", "few spots left", "filling fast", "reserve yours",
+        "reserve your spot", "reserve your place", "grab yours", "be one of the first",
+        "book by", "try it in store", "come and try", "members only", "presale",
+    ),
+    "fr": (
+        "les premiers servis", "parmi les premiers", "psst", "inscrivez-vous",
+        "se termine ce soir", "termine ce soir", "fin ce soir", "derniers jours",
+        "dernières heures", "dans la limite des stocks", "jusqu'à épuisement des stocks",
+        "édition limitée", "ne tardez pas", "vient d'arriver", "vous êtes invité",
+        "vous êtes invitée", "réservé aux membres", "réservée aux membres",
+        "avantages exclusifs", "client privilège", "dernières places", "plus que quelques places",
+        "réservez votre place", "en avant-première", "avant-première", "venez les découvrir",
+        "venez découvrir", "venez le découvrir", "venez la découvrir", "soirée privée",
+        "prévente",
+    ),
+    "es": (
+        "de los primeros", "de las primeras", "psst", "apúntate", "inscríbete",
+        "termina esta noche", "termina hoy", "últimos días", "últimas horas",
+        "hasta agotar existencias", "edición limitada", "no esperes", "acaba de llegar",
+        "estás invitado", "estás invitada", "está invitado", "exclusivo para socios",
+        "ventajas exclusivas", "cliente vip", "últimas plazas", "pocas plazas",
+        "reserva ya la tuya", "reserva tu plaza", "ven a probarlo", "ven a probarla",
+        "ven a conocer", "solo para socios", "preventa", "te esperamos",
+    ),
+    "de": (
+        "als erste", "als erster", "als erstes", "zu den ersten", "psst", "melde dich an",
+        "endet heute", "endet heute nacht", "letzte tage", "letzte stunden",
+        "solange der vorrat reicht", "limitierte edition", "warte nicht", "jetzt erhältlich",
+        "neu eingetroffen", "schnell sein", "sie sind eingeladen", "du bist eingeladen",
+        "nur für mitglieder",
+        "exklusiven vorteile", "exklusive vorteile", "gold-mitglied", "wenige plätze",
+        "jetzt anmelden", "sichern sie sich", "sichere dir", "schau vorbei", "schauen sie vorbei",
+        "exklusiv für mitglieder", "vorverkauf", "wir freuen uns auf sie",
+        "wir freuen uns auf dich",
+    ),
+    "it": (
+        "tra i primi", "tra le prime", "psst", "iscriviti",
+        "termina stasera", "termina oggi", "ultimi giorni", "ultime ore",
+        "fino ad esaurimento scorte", "edizione limitata", "non aspettare", "appena arrivata",
+        "appena arrivato", "appena arrivati", "sei invitato", "sei invitata",
+        "solo per i soci",
+        "vantaggi esclusivi", "cliente platinum", "cliente gold", "ultimi posti",
+        "prenota subito", "vieni a scoprirla", "vieni a scoprirlo", "vieni a scoprire",
+        "riservata ai soci", "prevendita", "ti aspettiamo",
+    ),
+    "nl": (
+        "als eerste", "als eersten", "psst", "schrijf je in",
+        "eindigt vanavond", "eindigt vandaag", "laatste dagen", "laatste uren",
+        "zolang de voorraad strekt", "beperkte oplage", "wacht niet", "nu verkrijgbaar",
+        "net binnen", "wees er snel bij", "je bent uitgenodigd", "alleen voor leden",
+        "exclusieve voordelen", "platinum lid", "gold lid", "laatste plekken", "reserveer nu",
+        "reserveer je plek", "exclusieve voorverkoop", "voorverkoop", "we zien je graag",
+        "mis onze",
+    ),
+    "pt": (
+        "dos primeiros", "das primeiras", "psst", "inscreva-se", "inscreve-te",
+        "termina hoje", "termina esta noite", "últimos dias", "últimas horas", "até esgotar",
+        "edição limitada", "não espere", "acabou de chegar", "está convidado",
+        "está convidada", "exclusivo para sócios",
+        "vantagens exclusivas", "cliente platinum", "cliente gold", "últimas vagas",
+        "reserve já o seu lugar", "venha conhecer", "venha experimentar", "pré-venda",
+        "esperamos por si", "esperamos por você",
+    ),
+}

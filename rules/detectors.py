@@ -40,6 +40,16 @@ How it decides, in order:
    notice; any other tie goes to marketing,
    because a promotional message that slips through to an opted-out recipient is the
    failure stopgate exists to prevent; both scores at 0 is no decision (None).
+
+Round 4 (shapes that carry over to new text, not sentences): a one-time code may
+hold letters ("K7XQ2", "QX4-7PL": letters and digits alternating at least twice,
+never a word-then-digits promo shape like "SAVE20"); a case reference glued to
+letters or after "XX-" ("INC0048213", "SIN-3320917") is masked as ``qcase`` and is
+notice wording; a service's own opt-out ("reply STOP to end updates") cancels the
+opt-out's marketing score; a tier or status given ("statut Platine") scores 3 for
+marketing and "only N days left" 1; and when nothing scored, a text with a time,
+date or reference and no "!" is a notice (``detector:transactional``) rather than
+no decision.
 """
 
 from __future__ import annotations
@@ -119,6 +129,7 @@ _TIME_SUFFIXES = ("h", "am", "pm", "uhr")
 _REFERENCE_BEFORE = ("#", "# ", " n ", " n. ", " no ", " no. ", " nr ", " nr. ", " n.")
 _DATE = re.compile(r"[0-9]{1,2}[./][0-9]{1,2}(?:[./][0-9]{2,4})?")
 _MIN_PHONE_DIGITS = 9
+_MIN_CASE_DIGITS = 5
 
 
 def _digits(number: str) -> int:
@@ -131,7 +142,13 @@ def _mask_number(match: re.Match[str]) -> str:
     start = match.start()
     text = match.string
     if start and text[start - 1].isalnum():
+        if (len(number) >= _MIN_CASE_DIGITS and number.isdigit()
+                and text[start - 2: start].isalpha()):
+            return f"{number} qcase "  # a reference: "inc0048213", "xr458812fr" (round 4)
         return number  # inside a word: "xmas2024", "b14"
+    if (len(number) >= _MIN_CASE_DIGITS and text[start - 1: start] == "-"
+            and text[start - 3: start - 1].isalpha() and number.isdigit()):
+        return " qcase "  # a reference: "INC-44120", "SIN-3320917" (not "G-482913")
     if text.endswith(_CURRENCY_BEFORE, 0, start):
         return " qmoney "
     if number.isdigit():  # the common case: "7", "2024", "482913"
@@ -188,10 +205,11 @@ _GENERIC_CUE = 2
 _SECRECY = 4
 _DISCOUNT = 8
 _MONEY_CONTEXT = 16
+_OPTOUT = 32
 
 _Cue = tuple[int, int, int]  # (transactional weight, promotional weight, flags)
 _PLACEHOLDERS = frozenset({
-    "qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref", "qnotoffer",
+    "qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref", "qnotoffer", "qcase",
 })
 
 
@@ -221,7 +239,11 @@ def _build() -> _Table:
     ):
         for entries in lang_table.values():
             table.add(entries, t=t, p=p)
-    table.add(cues.OPTOUT_MENTION, p=3)
+    table.add(cues.OPTOUT_MENTION, p=3, flags=_OPTOUT)
+    for entries in cues.NOTICE_EVENTS.values():
+        table.add(entries, t=1)
+    for entries in cues.PROMOTIONAL_EVENTS.values():
+        table.add(entries, p=2)
     table.add(cues.OTP_CUES, flags=_OTP_CUE)
     table.add(cues.OTP_GENERIC_CUES, flags=_GENERIC_CUE)
     table.add(cues.SECRECY, flags=_SECRECY)
@@ -230,6 +252,7 @@ def _build() -> _Table:
     table.add(("qdisc",), p=2, flags=_DISCOUNT)
     table.add(("qpct",), flags=_DISCOUNT)
     table.add(("qnotoffer",), t=1)  # a false friend of an offer (rules.offers.NOT_OFFERS)
+    table.add(("qcase",), t=1)  # a case or ticket reference (round 4)
     return table
 
 
@@ -262,6 +285,35 @@ _SHORT_EXPIRY = re.compile(
     r"| [0-9]{1,2} (?:min|minuten) gultig "
 )
 _OPTOUT_SHORTCODE = re.compile(r" stop (?:(?:au|al|an|to|a|sms) )?[0-9]{3,6} ")
+# Round 4 structures (rules over shapes, not sentences):
+# a service opt-out: "reply STOP to end updates" stops a ticket's or a delivery's
+# updates, not marketing;
+_SERVICE_OPTOUT = re.compile(
+    r" (?:stop|stopp|baja) (?:[a-z]+ ){0,6}?(?:updates?|avisos|aggiornamenti|atualizacoes|suivis"
+    r"|meldingen|notifications?|alerts|alertas|avvisi|benachrichtigungen|notificacoes"
+    r"|notificaciones|notifiche|statusupdates|tracking|sms de suivi) "
+)
+# a tier or status reached or given ("statut Platine", "Elite status", "Platin-Status");
+_TIERS = ("elite|platinum|platine|platino|platin|platina|gold|goud|ouro|oro|silver|argent|plata"
+          "|silber|argento|zilver|prata|diamond|diamant|diamante|vip|premium|black")
+_TIER_WORDS = frozenset({"status", "statut", "nivel", "estatuto", "stufe", "level", "tier",
+                         "niveau", "livello", "lid", "mitglied", "member"})
+_TIER = re.compile(
+    rf" (?:status|statut|nivel|estatuto|stufe|level|tier|niveau|livello) (?:{_TIERS}) "
+    rf"| (?:{_TIERS}) (?:status|statut|stufe|level|tier|niveau|lid|mitglied|member) "
+)
+# so many days or hours left ("only 3 days left", "plus que 3 jours", "nur noch 3 Tage").
+_LEFT = re.compile(
+    r" (?:only|just|plus que|quedan|nur noch|noch|mancano|mancano solo|nog maar|faltam"
+    r"|so faltam|restam) [0-9]+ (?:more )?(?:days?|jours?|dias?|tage?|giorni|giorno|dagen|dag"
+    r"|hours|heures|horas|stunden|ore|uur) "
+    r"| [0-9]+ (?:days|hours|jours|heures) (?:left|to go|remaining|restants) "
+)
+_PERIOD_WORDS = frozenset({"day", "days", "jour", "jours", "dia", "dias", "tag", "tage", "giorni",
+                           "giorno", "dagen", "dag", "hours", "heures", "horas", "stunden", "ore",
+                           "uur"})
+# placeholders that place a service event (a time, a date, a reference number).
+_SERVICE_MARKS = (" qtime ", " qdate ", " qref ", " qcase ")
 _EMOJI = re.compile("[\u2600-\u27bf\u2b50\U0001f300-\U0001faff]")
 _CUES_BEFORE, _CUES_AFTER = 12, 6
 _LONG_WORD = 9
@@ -287,18 +339,22 @@ def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | N
     if not tokens:
         return None
     present = _WORD_SET.intersection(tokens)
-    t_score = p_score = flags = 0
+    t_score = p_score = flags = optout = 0
     for word in present:
         t, p, f = _WORDS[word]
         t_score += t
         p_score += p
         flags |= f
+        if f & _OPTOUT:
+            optout += p
     for key in _PHRASE_KEYS.intersection(tokens):
         for phrase, (t, p, f) in _PHRASES[key]:
             if phrase in norm:
                 t_score += t
                 p_score += p
                 flags |= f
+                if f & _OPTOUT:
+                    optout += p
     compound_cues: set[str] = set()
     for word in tokens:
         if len(word) < _LONG_WORD or word in present:
@@ -320,8 +376,18 @@ def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | N
     ):
         return _OTP
 
-    if " stop " in norm and _OPTOUT_SHORTCODE.search(norm):
-        p_score += 3
+    service_optout = False
+    if flags & _OPTOUT or " stop " in norm:
+        service_optout = _SERVICE_OPTOUT.search(norm) is not None
+        if service_optout:  # "reply STOP to end updates": a notice's own opt-out
+            p_score -= optout
+            t_score += 1
+        elif " stop " in norm and _OPTOUT_SHORTCODE.search(norm):
+            p_score += 3
+    if not _TIER_WORDS.isdisjoint(tokens) and _TIER.search(norm):
+        p_score += 3  # a status given is a promotion's perk, whatever service words follow
+    if not _PERIOD_WORDS.isdisjoint(tokens) and _LEFT.search(norm):
+        p_score += 1
     priced = " qmoney " in norm and not flags & _MONEY_CONTEXT
     if priced:
         p_score += 1
@@ -339,6 +405,11 @@ def detect_words(tokens: list[str], norm: str, text: str) -> tuple[str, str] | N
         return _TRANSACTIONAL
     if p_score:
         return _MARKETING
+    if "!" not in text and any(mark in norm for mark in _SERVICE_MARKS):
+        # Nothing marketing said, no exclamation, and a time, date or reference places a
+        # service event: a notice in wording the tables do not know, not
+        # policy.unclassified (round 4). ("Quiz night every Wednesday from 8pm!" is not.)
+        return _TRANSACTIONAL
     return None
 
 
@@ -368,4 +439,52 @@ def _is_one_time_code(tokens: list[str], norm: str, flags: int, compound_cues: s
         if not flags & _DISCOUNT and not _CUE_WORDS.isdisjoint(window):
             return True
     # A temporary password: "mot de passe temporaire est 7kp4qx".
-    return not _PASSWORD_WORDS.isdisjoint(tokens) and _TEMPORARY_PASSWORD.search(norm) is not None
+    if not _PASSWORD_WORDS.isdisjoint(tokens) and _TEMPORARY_PASSWORD.search(norm) is not None:
+        return True
+    return _has_letter_code(tokens, norm, flags, compound_cues, secrecy)
+
+
+_MIXED = re.compile(r"[a-z]+|[0-9]+")
+_PROMO_SHAPE = re.compile(r"[a-z]{3,}[0-9]{1,4}")  # "save20", "xmas2024", "volt1"
+
+
+def _code_shape(token: str) -> bool:
+    """A code with letters: letters and digits alternating at least twice ("k7xq2", "4k9p2m")."""
+    return (
+        4 <= len(token) <= 10 and not token.isalpha() and not token.isdigit()
+        and len(_MIXED.findall(token)) >= 3 and _PROMO_SHAPE.fullmatch(token) is None
+    )
+
+
+def _has_letter_code(
+    tokens: list[str], norm: str, flags: int, compound_cues: set[str], secrecy: bool | None
+) -> bool:
+    """A one-time code with letters ("Steam Guard code: K7XQ2", "QX4-7PL") near a code word.
+
+    Like a digit code: secrecy or a short expiry anywhere, a code word (OTP, PIN,
+    verification...) near it, or a generic "code" near it in a message not about a
+    discount. Promo-code shapes (a word then digits: "SAVE20") are never taken.
+    """
+    for index, token in enumerate(tokens):
+        if token.isalpha() or token.isdigit() or token in _PLACEHOLDERS:
+            continue
+        shaped = _code_shape(token)
+        if not shaped and index + 1 < len(tokens) and len(token) <= 5:
+            after = tokens[index + 1]  # "qx4 7pl" from "QX4-7PL"
+            shaped = (len(after) <= 5 and not after.isalpha()
+                      and _code_shape(token + after) and _PROMO_SHAPE.fullmatch(token) is None)
+        if not shaped:
+            continue
+        if secrecy is None:
+            secrecy = bool(flags & _SECRECY) or _SHORT_EXPIRY.search(norm) is not None
+        if secrecy:
+            return True
+        window = tokens[max(0, index - _CUES_BEFORE): index + 1 + _CUES_AFTER]
+        if not _STRONG_CUE_WORDS.isdisjoint(window) or not compound_cues.isdisjoint(window):
+            return True
+        around = f" {' '.join(window)} "
+        if any(phrase in around for phrase in _PHRASE_CUES):
+            return True
+        if not flags & _DISCOUNT and not _CUE_WORDS.isdisjoint(window):
+            return True
+    return False

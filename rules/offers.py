@@ -90,6 +90,8 @@ OFFER_CUES: Table = {
         "2x1", "3x2", "2for1", "bogo", "2x points", "3x points", "4x points", "5x points",
         "10x points", "x2 points", "points x2", "x3 points", "points x3", "promo", "promocode",
         "coupon", "coupons", "voucher", "vouchers", "private sale", "venta privada",
+        "special price", "sonderpreis", "prix spécial", "precio especial", "prezzo speciale",
+        "speciale prijs", "preço especial",
         "vendita privata", "besloten verkoop", "venda privada",
     ),
     "en": (
@@ -222,6 +224,7 @@ NOT_OFFERS: Table = {
         "vouchers will be sent", "voucher will be sent", "your vouchers", "you've collected",
         "you have collected", "you collected",
         "free cancellation", "cancel for free", "cancel free", "cancellation is free",
+        "offer on your listing", "offer for your listing", "offer on your item",
         "feel free", "toll free", "toll-free", "free of charge", "free msg", "free message",
         "free text", "free sms", "free to", "hands-free", "sugar-free", "free up", "free space",
         "your offer", "offer was accepted", "offer has been accepted", "job offer",
@@ -237,12 +240,14 @@ NOT_OFFERS: Table = {
     "fr": (
         "annulation gratuite", "annulation gratuitement", "annuler gratuitement",
         "appel gratuit", "numéro gratuit", "service gratuit", "sms gratuit", "message gratuit",
-        "annulez gratuitement", "votre offre", "ton offre", "changement d'offre", "offre d'emploi",
+        "annulez gratuitement", "offre sur votre annonce", "offre pour votre annonce",
+        "votre offre", "ton offre", "changement d'offre", "offre d'emploi",
         "soldes de vos",
         "soldes de tes", "stationnement gratuit", "parking gratuit",
         "annuler sans frais", "annulation sans frais", "modifier sans frais",
     ),
     "es": (
+        "oferta por tu anuncio", "oferta en tu anuncio", "oferta para tu anuncio",
         "cancelación gratuita", "cancelación gratis", "cancelar gratis", "llamada gratuita",
         "llamada gratis", "número gratuito", "sms gratuito", "mensaje gratuito", "tu oferta",
         "su oferta", "oferta de empleo", "oferta de trabajo", "una oferta por tu",
@@ -256,21 +261,24 @@ NOT_OFFERS: Table = {
         "kostenlos anrufen", "kostenlose rufnummer",
         "uns kostenlos an", "kostenlos erreichbar", "kostenlose sms", "ihr angebot",
         "dein angebot", "angebot nr", "angebot wurde", "kostenlos parken",
-        "ihre offerte", "die offerte",
+        "ihre offerte", "die offerte", "angebot fur deine anzeige", "angebot zu deiner anzeige",
         "kostenfrei stornieren", "ohne aufpreis stornieren",
     ),
     "it": (
         "cancellazione gratuita", "cancellazione gratis", "disdetta gratuita",
         "chiamata gratuita", "numero verde", "numero gratuito", "sms gratuito", "tua offerta",
         "sua offerta", "vostra offerta", "offerta di lavoro", "parcheggio gratuito",
+        "offerta per il tuo annuncio", "offerta sul tuo annuncio", "offerta per il tuo oggetto",
         "cancellare senza costi", "disdire senza costi",
     ),
     "nl": (
         "gratis annuleren", "kosteloos annuleren", "gratis annulering", "gratis bellen",
-        "gratis nummer", "bel gratis", "uw offerte", "je offerte", "jouw offerte", "de offerte",
+        "gratis nummer", "bel gratis", "bod op je advertentie",
+        "uw offerte", "je offerte", "jouw offerte", "de offerte",
         "offerte aanvraag", "gratis parkeren",
     ),
     "pt": (
+        "oferta para o seu anuncio", "oferta no seu anuncio",
         "cancelamento gratuito", "cancelamento grátis", "cancelar grátis", "chamada gratuita",
         "número gratuito", "linha gratuita", "sms gratuito", "a sua oferta", "sua oferta",
         "oferta de emprego", "estacionamento gratuito",
@@ -280,7 +288,8 @@ NOT_OFFERS: Table = {
 }
 
 _PLACEHOLDER_NAMES = {"qpct": "N%", "qdisc": "-N%", "qmoney": "N€"}
-_PLACEHOLDERS = frozenset({"qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref"})
+_PLACEHOLDERS = frozenset({"qmoney", "qpct", "qdisc", "qurl", "qphone", "qtime", "qdate", "qref",
+                           "qcase"})
 
 
 def _shown(entry: str) -> str:
@@ -418,7 +427,21 @@ _REFER = ("refer a friend", "freunde werben", "freund werben", "refer friends",
           "invita a tus amigos", "empfehlen sie uns", "empfiehl uns", "werben sie", "wirb",
           "invita un amico", "invita i tuoi amici", "presenta un amico", "verwijs een",
           "nodig een vriend", "nodig je vrienden", "recomende", "indique um amigo",
-          "convide um amigo", "convide amigos")
+          "convide um amigo", "convide amigos",
+          # round 4: bring a friend (and you both get...)
+          "bring a friend", "bring your friends", "amenez un ami", "venez avec un ami",
+          "trae a un amigo", "trae a tus amigos", "bring einen freund", "bringt einen freund",
+          "porta un amico", "porta i tuoi amici", "breng een vriend", "neem een vriend",
+          "traga um amigo", "traga os seus amigos", "traz um amigo")
+_BOTH_GET = ("regalamos", "os regalamos", "krijg", "krijgen", "ganhem", "ganham", "ricevete",
+             "recevez", "erhaltet", "you both", "both get", "chacun", "los dos", "a los dos",
+             "entrambi", "allebei", "beide", "os dois", "ambos")
+_SWITCH = ("switch to", "upgrade to", "move to", "passez a", "passer a", "passe a", "pasate a",
+           "pasarte a", "cambiate a", "wechseln sie zu", "wechsle zu", "wechsel zu", "passa a",
+           "passare a", "stap over op", "overstappen op", "mude para", "mudar para", "passe para")
+_BETTER = ("fibre", "fibra", "glasvezel", "glasfaser", "5g", "unlimited", "illimite", "illimitee",
+           "ilimitado", "ilimitada", "ilimitados", "unbegrenzt", "unlimitiert", "illimitato",
+           "illimitati", "onbeperkt", "premium", "business", "gold", "platinum")
 _PAY = ("pay", "payez", "payer", "paga", "pague", "pagar", "zahlen", "zahle", "paghi",
         "pagare", "betaal", "betalen", "split", "spread", "dilazionare", "dilaziona",
         "rateizzare", "fracionar", "fracione", "fraccionar", "fracciona", "financiar",
@@ -595,7 +618,12 @@ OFFER_STRUCTURES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
      rf" (?:qmoney|qpct|qdisc) {_W}{{0,5}}?{_alt(*_NEXT)} (?!{_alt(*_BILL)} |{_alt(*_SOON)} )",
      ""),
     ("refer a friend for a reward", (_keys(_REFER),),
-     rf" {_alt(*_REFER)} {_W}{{0,8}}?(?:qmoney|qpct|{_alt(*_REWARD)}) ", ""),
+     rf" {_alt(*_REFER)} {_W}{{0,8}}?(?:qmoney|qpct|{_alt(*_REWARD)}|{_alt(*_BOTH_GET)}) ", ""),
+    # round 4: a switch to a better product offered ("passez à la fibre", "passa a 5G Top",
+    # "stap over op 5G Unlimited", "jetzt auf 5G Max wechseln").
+    ("switch to a better plan", (_keys(_SWITCH), _keys(_BETTER)),
+     rf" {_alt(*_SWITCH)} {_W}{{0,2}}?{_alt(*_BETTER)} "
+     rf"| auf {_W}{{0,1}}?{_alt(*_BETTER)} {_W}{{0,1}}?(?:wechseln|umsteigen) ", _BOOKED),
     ("pay in instalments", (_keys(_PAY), _keys(_INSTALMENTS)),
      rf" {_alt(*_PAY)} {_W}{{0,6}}?(?:in|en|em) [0-9]+ (?:{_W}{{0,1}}){_alt(*_INSTALMENTS)} ",
      ""),

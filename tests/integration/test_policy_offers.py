@@ -257,3 +257,47 @@ async def test_the_mislabelled_report_is_an_operator_route(
             assert response.status == 200
             assert await response.json() == {"accounts": {"acme": 1}, "total": 1}
         assert metric(stack, "stopgate_http_unauthorized_total", {"route": "admin"}) == 2
+
+
+# Round 4 (README, "The opt-out policy", step 1): notices in wording no table knew
+# (letter codes, a ticket's own STOP footer, a time and nothing else) used to fall to
+# policy.unclassified and be blocked; promotions dressed as status news used to pass.
+ROUND_FOUR_NOTICES = [
+    "Your Blizzard Authenticator code: R8T2W",
+    "Case CAS-99120 closed by support. Reply STOP to end updates.",
+    "Lift B out of service 14:00-16:30 on 21/05.",
+]
+ROUND_FOUR_PROMOTIONS = [
+    "Agora é cliente Gold: descubra as suas vantagens exclusivas.",
+    "Últimas plazas para el taller de cerámica del sábado.",
+    "Passez à la fibre sans changer de box. Répondez OUI.",
+]
+
+
+async def test_round_four_notices_pass_and_disguised_promotions_are_blocked(
+    flushed_redis: str, tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    async with policy_stack(flushed_redis, tmp_path) as stack:
+        await opt_out(stack, "acme")
+        link, _ = await bind_sender(stack.smpp_port)
+        for text in ROUND_FOUR_PROMOTIONS[:2]:
+            answer = await send_one(link, submit(text, service_type="", data_coding=8))
+            assert answer.command_status == BLOCKED and answer.message_id == "", text
+        status, body = await post_message(
+            http, stack, {"to": OPTED_OUT, "text": ROUND_FOUR_PROMOTIONS[2]})
+        assert (status, body["status"], body["reason"]) == (422, "blocked", "opted_out")
+        for text in ROUND_FOUR_NOTICES[:2]:
+            answer = await send_one(link, submit(text, service_type="", data_coding=8))
+            assert answer.command_status == 0 and answer.message_id, text
+        status, body = await post_message(
+            http, stack, {"to": OPTED_OUT, "text": ROUND_FOUR_NOTICES[2]})
+        assert (status, body["class"], body["footer"]) == (202, "transactional", None)
+
+        await eventually(lambda: len(delivered_to(stack, OPTED_OUT)) == 3, "the three notices")
+        assert sorted(delivered_to(stack, OPTED_OUT)) == sorted(ROUND_FOUR_NOTICES)
+        assert mt(stack, "promotional", "blocked") == 3
+        assert mt(stack, "transactional", "forwarded") == 3
+        assert mt(stack, "promotional", "forwarded") == 0
+        assert delivered_to(stack, OTHER_FR) == []  # nobody else was sent anything
+        assert offers_counted(stack) == 0
+        await link.unbind()
