@@ -1,6 +1,7 @@
 """bench/eval_classifier.py, the `make eval` scorer: its arithmetic and its wiring.
 
-Nothing here scores a held-out set (eval/heldout/, eval/heldout2/, eval/heldout3/): their figures
+Nothing here scores a held-out set (eval/heldout/, eval/heldout2/, eval/heldout3/,
+eval/heldout4/): their figures
 are for the report, and a test asserting them would be tuning on them. The tests that
 open those files check their structure only.
 """
@@ -24,6 +25,7 @@ from eval_classifier import Sample, score  # noqa: E402
 HELDOUT = ROOT / "eval" / "heldout" / "messages.jsonl"
 HELDOUT2 = ROOT / "eval" / "heldout2" / "messages.jsonl"
 HELDOUT3 = ROOT / "eval" / "heldout3" / "messages.jsonl"
+HELDOUT4 = ROOT / "eval" / "heldout4" / "messages.jsonl"
 EXPECTED_LABEL = {"plain_transactional": "transactional",
                   "transactional_with_offer": "promotional",
                   "disguised_promotion": "promotional",
@@ -195,10 +197,11 @@ def test_without_heldout_every_eval_set_is_scored(monkeypatch: pytest.MonkeyPatc
     assert [heldout[name]["overall"]["n"] for name in heldout] == [2, 1]
 
 
-def test_the_default_heldout_sets_are_the_three_in_eval() -> None:
+def test_the_default_heldout_sets_are_the_four_in_eval() -> None:
     assert sorted(glob.glob(eval_classifier.DEFAULT_HELDOUT_GLOB)) == [str(HELDOUT),
                                                                        str(HELDOUT2),
-                                                                       str(HELDOUT3)]
+                                                                       str(HELDOUT3),
+                                                                       str(HELDOUT4)]
 
 
 def test_set_names_come_from_the_directory_and_stay_unique() -> None:
@@ -268,3 +271,29 @@ def test_third_heldout_set_structure_only() -> None:
     # No message of the earlier held-out sets is repeated in the third.
     earlier = {s.text for s in eval_classifier.load_samples([HELDOUT, HELDOUT2])}
     assert not earlier & {s.text for s in samples}
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def test_fourth_heldout_set_structure_only() -> None:
+    """eval/heldout4/: fields, labels and the counts asked of it; never the scores."""
+    samples = eval_classifier.load_samples([HELDOUT4])
+    kinds = Counter(s.kind for s in samples)
+    langs = Counter(s.lang for s in samples)
+    assert all(EXPECTED_LABEL[s.kind] == s.label for s in samples)
+    assert len(samples) >= 340
+    assert len({s.text for s in samples}) == len(samples)
+    assert len({_normalised(s.text) for s in samples}) == len(samples)
+    assert kinds["plain_transactional"] >= 110
+    assert kinds["transactional_with_offer"] >= 65
+    assert kinds["disguised_promotion"] >= 65
+    assert kinds["plain_promotion"] >= 60
+    assert set(langs) == {"en", "fr", "es", "de", "it", "nl", "pt"}
+    assert all(n >= 25 for lang, n in langs.items() if lang != "en")
+    # No message of the earlier held-out sets is repeated in the fourth, not even
+    # with different case or spacing.
+    earlier = {_normalised(s.text)
+               for s in eval_classifier.load_samples([HELDOUT, HELDOUT2, HELDOUT3])}
+    assert not earlier & {_normalised(s.text) for s in samples}
