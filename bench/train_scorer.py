@@ -54,7 +54,7 @@ def open_to_scorer(text: str) -> tuple[bool, bool]:
     No configured rules; a text nothing decides goes to policy.unclassified, promotional.
     """
     _, norm = without_false_friends(*words(text))
-    offer, verdict = analyse(text)
+    offer, verdict, _ = analyse(text)
     ruled = offer is not None or verdict is None or verdict[0] == PROMOTIONAL
     return ruled, scorer_may_decide(offer, verdict, norm)
 

@@ -24,7 +24,9 @@ Order of precedence (first that decides wins; every answer names its rule):
    detectors' ``detector:otp``, which it never overrides) or a card alert's shape
    ("card ending 4417"). It never says transactional, never sees a message an
    offer, an explicit class or a configured rule decided, and is off with
-   ``policy.scorer = false`` (``Classifier(scorer=None)``);
+   ``policy.scorer = false`` (``Classifier(scorer=None)``). On a text nothing
+   decided it comes after the account's ``default_class``: it rescues a promotion
+   from a transactional ``policy.unclassified``;
 5. the account's ``default_class`` unless it is "auto" (``account:default_class``);
 6. ``policy.unclassified`` (``policy:unclassified``).
 
@@ -245,24 +247,27 @@ _CARD_ALERT = re.compile(
     r" (?:card|carte|tarjeta|karte|kreditkarte|carta|cartao|pas|kaart|bankpas)"
     r"(?: [a-z]+){0,3} [0-9]{4} ")
 
-Analysis = tuple[str | None, tuple[str, str] | None]
+#: (the offer cue, the verdict, whether the scorer would rescue an undecided text)
+Analysis = tuple[str | None, tuple[str, str] | None, bool]
 
 
 def analyse(text: str, scorer: Scorer | None = None) -> Analysis:
-    """(the offer cue, the verdict) of a text: one pass of rules.detectors.words.
+    """(the offer cue, the verdict, rescue) of a text: one pass of rules.detectors.words.
 
-    The verdict is the detectors', or ``detector:scorer`` when ``scorer`` is given,
-    no offer was found, the detectors said transactional (not a one-time code) or
-    nothing, the text has no card alert's shape, and the scorer's probability reaches
-    its threshold.
+    The verdict is the detectors'. When ``scorer`` is given, no offer was found, the
+    detectors said transactional (not a one-time code) or nothing, the text has no
+    card alert's shape, and the scorer's probability reaches its threshold, a
+    transactional verdict becomes ``detector:scorer`` (promotional) and an undecided
+    text is marked for rescue (True): promotional, unless the account's
+    ``default_class`` decides first.
     """
     tokens, norm = without_false_friends(*words(text))
     offer = find_offer_words(tokens, norm)
     verdict = detect_words(tokens, norm, text)
     if (scorer is not None and scorer_may_decide(offer, verdict, norm)
             and scorer.probability(tokens, text) >= scorer.threshold):
-        return offer, _SCORED
-    return offer, verdict
+        return (offer, None, True) if verdict is None else (offer, _SCORED, False)
+    return offer, verdict, False
 
 
 def scorer_may_decide(offer: str | None, verdict: tuple[str, str] | None, norm: str) -> bool:
@@ -329,9 +334,9 @@ class Classifier:
                 if offer:
                     return Classification(TRANSACTIONAL, facts.explicit_rule, offer, True)
             return Classification(facts.explicit, facts.explicit_rule)
-        offer, verdict = (
+        offer, verdict, rescue = (
             (self._analyse(text) if cached else analyse(text, self._scorer)) if text
-            else (None, None))
+            else (None, None, False))
         if self._rules:
             folded = fold(text) if self._fold_text else ""
             for rule in self._rules:
@@ -348,4 +353,9 @@ class Classifier:
             return decision
         if verdict is not None:
             return self._verdicts[verdict]
-        return self._defaults.get(facts.default_class, self._unclassified)
+        default = self._defaults.get(facts.default_class)
+        if default is not None:
+            return default
+        if rescue and self._unclassified.klass == TRANSACTIONAL:
+            return self._verdicts[_SCORED]  # a promotion policy.unclassified would let pass
+        return self._unclassified

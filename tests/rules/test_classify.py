@@ -413,7 +413,7 @@ def test_every_corpus_result_names_its_rule() -> None:
 # --- never raises -------------------------------------------------------------------
 
 KNOWN_RULES = re.compile(
-    r"explicit(:\w+)?|rule:.+|detector:(otp|transactional|marketing|offer)"
+    r"explicit(:\w+)?|rule:.+|detector:(otp|transactional|marketing|offer|scorer)"
     r"|account:default_class|policy:unclassified"
 )
 ANY_RULES = (

@@ -113,8 +113,7 @@ def test_the_scorer_never_turns_an_offer_transactional() -> None:
                                             (CARD, "detector:transactional")])
 def test_the_structure_guard_keeps_one_time_codes_and_card_alerts(text: str, rule: str) -> None:
     assert classify(text, ALWAYS) == (TRX, rule)
-    offer, verdict = analyse(text, ALWAYS)
-    assert offer is None and verdict == (TRX, rule)
+    assert analyse(text, ALWAYS) == (None, (TRX, rule), False)
 
 
 def test_the_card_guard_reads_seven_languages() -> None:
@@ -161,6 +160,18 @@ def test_the_scorer_may_rescue_a_text_left_to_policy_unclassified() -> None:
         assert (result.klass, result.rule) == expected
     # ...and never says transactional: a text it doubts keeps the default's class.
     assert classify(NOTHING, NEVER) == (PROMO, "policy:unclassified")
+    assert classify(NOTHING, ALWAYS) == (PROMO, "policy:unclassified")  # changes nothing
+    assert analyse(NOTHING, ALWAYS) == (None, None, True)
+
+
+def test_an_account_default_class_decides_before_a_rescue() -> None:
+    classifier = Classifier([], TRX, cache_size=0, scorer=ALWAYS)
+    for default in (TRX, PROMO):
+        result = classifier.classify(MessageFacts(text=NOTHING, default_class=default))
+        assert (result.klass, result.rule) == (default, "account:default_class")
+    # A detector's transactional verdict is the scorer's to flip, default_class or not.
+    result = classifier.classify(MessageFacts(text=NOTICE, default_class=TRX))
+    assert (result.klass, result.rule) == (PROMO, SCORER_RULE)
 
 
 def test_cached_and_uncached_classifiers_agree_with_the_scorer() -> None:
