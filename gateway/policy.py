@@ -30,8 +30,8 @@ from gateway.metrics import Metrics
 from gateway.mt import Deferred, MtResult
 from gateway.suppression_cache import CacheNotReady, SuppressionCache
 from rules.classify import Classifier, MessageFacts, explicit_class
-from rules.scorer import SCORER
 from rules.footers import NO_REACH, OptoutReach, already_has_optout, fit, footer_for, optout_reach
+from rules.scorer import SCORER
 from smpp.constants import CommandStatus, Tag
 
 log = logging.getLogger("stopgate.policy")

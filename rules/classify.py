@@ -34,7 +34,7 @@ Everything is pure: a :class:`Classifier` is built once from the configuration a
 its :meth:`Classifier.classify` is a function of the :class:`MessageFacts` alone.
 It caches its answers (a campaign sends one text from one source to many
 recipients): a repeated message costs ~0.4 µs, a new one ~25 µs (mean 82 chars) in
-the offer cues and the detectors, a few µs more when the scorer is asked, plus
+the offer cues and the detectors, 4-10 µs more when the scorer is asked, plus
 whatever the configured regexes cost.
 
 The gateway builds the facts: ``explicit_class(...)`` for ``explicit`` and

@@ -28,9 +28,11 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from itertools import pairwise
+from itertools import pairwise, repeat
 
 __all__ = ["SCORER", "Scorer", "features", "load", "train"]
+
+_ZEROS = repeat(0.0)  # the default of every weight look-up (map() over two iterables)
 
 def features(tokens: Sequence[str], text: str) -> set[str]:
     """The features of one message: its words, its pairs of adjacent words, "!".
@@ -54,8 +56,7 @@ class Scorer:
 
     def probability(self, tokens: Sequence[str], text: str) -> float:
         """P(promotional) of a message from its rules.detectors.words() tokens."""
-        get = self.weights.get
-        z = self.bias + sum(get(f, 0.0) for f in features(tokens, text))
+        z = self.bias + sum(map(self.weights.get, features(tokens, text), _ZEROS))
         if z < -30.0:
             return 0.0
         return 1.0 / (1.0 + math.exp(-z))
