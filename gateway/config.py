@@ -205,6 +205,9 @@ class Policy:
     blocked_status: Annotated[int, Check(blocked_status)] = 0x00000065
     fail_closed: bool = True
     unclassified: MessageClass = "promotional"
+    #: The learned scorer (rules.scorer, ``detector:scorer``) may call promotional a text
+    #: the built-in detectors call transactional or nothing (README, "The opt-out policy").
+    scorer: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -31,6 +31,7 @@ from gateway.mt import Deferred, MtResult
 from gateway.suppression_cache import CacheNotReady, SuppressionCache
 from rules.classify import Classifier, MessageFacts, explicit_class
 from rules.footers import NO_REACH, OptoutReach, already_has_optout, fit, footer_for, optout_reach
+from rules.scorer import SCORER
 from smpp.constants import CommandStatus, Tag
 
 log = logging.getLogger("stopgate.policy")
@@ -213,7 +214,8 @@ class PolicyStage:
         #: its MO numbers and the link host), built once: see rules.footers.
         self.reach: Mapping[str, OptoutReach] = {
             a.system_id: account_reach(a, config.optout.base_url) for a in config.accounts}
-        self.classifier = Classifier(config.rules, unclassified=config.policy.unclassified)
+        self.classifier = Classifier(config.rules, unclassified=config.policy.unclassified,
+                                     scorer=SCORER if config.policy.scorer else None)
         self._url_footer: dict[tuple[str, bool, str], bool] = {}
         self._footer_counters: dict[str, Any] = {}
         self._receipts: set[asyncio.Future[None]] = set()

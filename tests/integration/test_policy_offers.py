@@ -5,6 +5,8 @@ footed for the others. A sender's explicit transactional class on such a text st
 wins (forwarded, byte-exact) but is counted per account, in
 stopgate_mt_offer_as_transactional_total and GET /v1/reports/mislabelled. A one-time
 code or a delivery notice with a link or an emoji is no offer: it stays transactional.
+Round 5: the learned scorer (detector:scorer) blocks a disguised promotion the tables
+read as a notice; policy.scorer = false turns it off.
 """
 
 from __future__ import annotations
@@ -300,4 +302,55 @@ async def test_round_four_notices_pass_and_disguised_promotions_are_blocked(
         assert mt(stack, "promotional", "forwarded") == 0
         assert delivered_to(stack, OTHER_FR) == []  # nobody else was sent anything
         assert offers_counted(stack) == 0
+        await link.unbind()
+
+
+# Round 5 (README, "The opt-out policy", step 1): a promotion dressed as account news in
+# words no table knows reads as a notice to the tables; the learned scorer calls it
+# promotional (detector:scorer). Without the scorer (policy.scorer = false) it passes.
+SCORED_PROMOTION = ("Good news Sam: your Harbor Club membership now comes with priority "
+                    "boarding. Try it on your next trip, we saved you a seat upgrade.")
+SCORED_NOTICE = "Your Kelpie appointment is confirmed for Tuesday 10:30."
+
+
+async def test_round_five_scorer_blocks_a_disguised_promotion_and_passes_a_notice(
+    flushed_redis: str, tmp_path: Path, http: aiohttp.ClientSession,
+) -> None:
+    async with policy_stack(flushed_redis, tmp_path) as stack:
+        await opt_out(stack, "acme")
+        link, _ = await bind_sender(stack.smpp_port)
+        answer = await send_one(link, submit(SCORED_PROMOTION, service_type=""))
+        assert answer.command_status == BLOCKED and answer.message_id == ""
+        status, body = await post_message(http, stack, {"to": OPTED_OUT, "text": SCORED_PROMOTION})
+        assert (status, body["status"], body["reason"]) == (422, "blocked", "opted_out")
+        # The sender's explicit transactional class still wins over the scorer.
+        explicit = await send_one(link, submit(SCORED_PROMOTION, service_type="TRX"))
+        assert explicit.command_status == 0 and explicit.message_id
+        answer = await send_one(link, submit(SCORED_NOTICE, service_type=""))
+        assert answer.command_status == 0 and answer.message_id
+
+        await eventually(lambda: len(delivered_to(stack, OPTED_OUT)) == 2, "the two messages")
+        assert sorted(delivered_to(stack, OPTED_OUT)) == sorted([SCORED_PROMOTION, SCORED_NOTICE])
+        assert mt(stack, "promotional", "blocked") == 2
+        assert mt(stack, "transactional", "forwarded") == 2
+        assert mt(stack, "promotional", "forwarded") == 0
+        assert delivered_to(stack, OTHER_FR) == []  # nobody else was sent anything
+        assert offers_counted(stack) == 0  # no offer cue: the explicit class is not mislabelled
+        await link.unbind()
+
+
+async def test_round_five_scorer_off_leaves_the_tables_alone(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    async with policy_stack(flushed_redis, tmp_path, policy={"scorer": False}) as stack:
+        await opt_out(stack, "acme")
+        link, _ = await bind_sender(stack.smpp_port)
+        answer = await send_one(link, submit(SCORED_PROMOTION, service_type=""))
+        assert answer.command_status == 0 and answer.message_id  # the tables read a notice
+        # An offer still decides without the scorer.
+        assert (await send_one(link, submit(SHIPPED, service_type=""))).command_status == BLOCKED
+        await eventually(lambda: len(delivered_to(stack, OPTED_OUT)) == 1, "the message")
+        assert delivered_to(stack, OPTED_OUT) == [SCORED_PROMOTION]
+        assert mt(stack, "transactional", "forwarded") == 1
+        assert mt(stack, "promotional", "blocked") == 1
         await link.unbind()

@@ -403,7 +403,7 @@ def _mean_len(texts: list[str]) -> float:
 def test_every_corpus_result_names_its_rule() -> None:
     classifier = Classifier([])
     allowed = {"detector:otp", "detector:transactional", "detector:marketing",
-               "detector:offer", "policy:unclassified"}
+               "detector:offer", "detector:scorer", "policy:unclassified"}
     for row in _corpus():
         result = classifier.classify(facts(row["text"]))
         assert result.klass in CLASSES
@@ -413,7 +413,7 @@ def test_every_corpus_result_names_its_rule() -> None:
 # --- never raises -------------------------------------------------------------------
 
 KNOWN_RULES = re.compile(
-    r"explicit(:\w+)?|rule:.+|detector:(otp|transactional|marketing|offer)"
+    r"explicit(:\w+)?|rule:.+|detector:(otp|transactional|marketing|offer|scorer)"
     r"|account:default_class|policy:unclassified"
 )
 ANY_RULES = (
