@@ -430,13 +430,7 @@ def _is_one_time_code(tokens: list[str], norm: str, flags: int, compound_cues: s
             return True
         index = norm.count(" ", 0, start) - 1
         window = tokens[max(0, index - _CUES_BEFORE): index + code.count(" ") + 1 + _CUES_AFTER]
-        if not _STRONG_CUE_WORDS.isdisjoint(window) or not compound_cues.isdisjoint(window):
-            return True
-        around = f" {' '.join(window)} "
-        if any(phrase in around for phrase in _PHRASE_CUES):
-            return True
-        # Only a generic "code" word: a one-time code unless the message is about a discount.
-        if not flags & _DISCOUNT and not _CUE_WORDS.isdisjoint(window):
+        if _code_word_near(window, flags, compound_cues):
             return True
     # A temporary password: "mot de passe temporaire est 7kp4qx".
     if not _PASSWORD_WORDS.isdisjoint(tokens) and _TEMPORARY_PASSWORD.search(norm) is not None:
@@ -480,11 +474,18 @@ def _has_letter_code(
         if secrecy:
             return True
         window = tokens[max(0, index - _CUES_BEFORE): index + 1 + _CUES_AFTER]
-        if not _STRONG_CUE_WORDS.isdisjoint(window) or not compound_cues.isdisjoint(window):
-            return True
-        around = f" {' '.join(window)} "
-        if any(phrase in around for phrase in _PHRASE_CUES):
-            return True
-        if not flags & _DISCOUNT and not _CUE_WORDS.isdisjoint(window):
+        if _code_word_near(window, flags, compound_cues):
             return True
     return False
+
+
+def _code_word_near(window: list[str], flags: int, compound_cues: set[str]) -> bool:
+    """Whether the words around a code call it one: a strong code word (OTP, PIN,
+    verification...) or phrase, or only a generic "code" in a message not about a
+    discount."""
+    if not _STRONG_CUE_WORDS.isdisjoint(window) or not compound_cues.isdisjoint(window):
+        return True
+    around = f" {' '.join(window)} "
+    if any(phrase in around for phrase in _PHRASE_CUES):
+        return True
+    return not flags & _DISCOUNT and not _CUE_WORDS.isdisjoint(window)
