@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
@@ -102,3 +103,15 @@ async def stack(flushed_redis: str, tmp_path: Path) -> AsyncIterator[Stack]:
     finally:
         await running.gateway.stop(timeout=2.0)
         await running.simulator.stop()
+
+
+#: An HTTP client's patience in these tests (a stalled gateway fails the test, never hangs it).
+HTTP_TIMEOUT = 10.0
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client for the test's gateway (a test file may shape its own)."""
+    async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=HTTP_TIMEOUT)) as session:
+        yield session

@@ -33,12 +33,6 @@ LONG_GSM = (
 LONG_UCS2 = "Ваш заказ №4711 будет доставлен сегодня с 10:00 до 12:00. Спасибо, что выбрали нас!"  # noqa: RUF001
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
-        yield session
-
-
 async def call(
     http: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
 ) -> tuple[int, Any, Mapping[str, str]]:

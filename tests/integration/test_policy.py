@@ -27,7 +27,6 @@ from tests.integration.policy_stack import (
     OTHER_FR,
     OTP_TEXT,
     PROMO_TEXT,
-    TIMEOUT,
     delivered_to,
     metric,
     multipart,
@@ -42,12 +41,6 @@ from tests.integration.policy_stack import (
 from tests.integration.senders import RawSmpp, bind_sender, eventually
 
 LONG_FORMS = ["udh8", "udh16", "sar"]
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
-        yield session
 
 
 @pytest.fixture(params=["reject", "dlr"])

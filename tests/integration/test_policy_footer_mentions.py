@@ -26,7 +26,6 @@ from gateway.simulator_records import ReceivedMessage
 from smpp.pdu import SubmitSm
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import (
-    TIMEOUT,
     digits,
     metric,
     policy_stack,
@@ -47,12 +46,6 @@ ALPHANUMERIC = ("ACME", 5)
 async def stack(flushed_redis: str, tmp_path: Path) -> AsyncIterator[Stack]:
     async with policy_stack(flushed_redis, tmp_path) as running:
         yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
-        yield session
 
 
 def promo(text: str, to: str, source: tuple[str, int]) -> SubmitSm:

@@ -25,7 +25,6 @@ from tests.integration.policy_stack import (
     LONG_PROMO,
     OTHER_FR,
     PROMO_TEXT,
-    TIMEOUT,
     digits,
     metric,
     multipart,
@@ -52,12 +51,6 @@ GSM_SINGLE, GSM_PART, UCS2_SINGLE, UCS2_PART = 160, 153, 140, 134
 async def stack(flushed_redis: str, tmp_path: Path) -> AsyncIterator[Stack]:
     async with policy_stack(flushed_redis, tmp_path) as running:
         yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
-        yield session
 
 
 async def carrier_message(stack: Stack, e164: str, count: int = 1) -> list[ReceivedMessage]:

@@ -28,7 +28,6 @@ from tests.integration.policy_stack import (
     GB,
     GLOBEX_SHORTCODE_FOOTER,
     OTHER_FR,
-    TIMEOUT,
     S,
     digits,
     metric,
@@ -60,12 +59,6 @@ NATIONAL = [
 async def stack(flushed_redis: str, tmp_path: Path) -> AsyncIterator[Stack]:
     async with policy_stack(flushed_redis, tmp_path) as running:
         yield running
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
-        yield session
 
 
 def arrived(stack: Stack, e164: str) -> list[ReceivedMessage]:

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from smpp.constants import Tag
 from tests.integration.policy_stack import (
@@ -25,7 +23,6 @@ from tests.integration.policy_stack import (
     BLOCKED,
     OPTED_OUT,
     OTHER_FR,
-    TIMEOUT,
     delivered_to,
     metric,
     opt_out,
@@ -41,12 +38,6 @@ SHIPPED = "Your order 4411 shipped. Use THANKS10 for 10% off your next order"
 OFFER_METRIC = "stopgate_mt_offer_as_transactional_total"
 # A bank's rate notice the offer cues read as an offer ("cashback"): without a rule, promotional.
 RATES = "Your savings rate rises to 3% on 1 June. Your cashback on card purchases stays at 1%."
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
-        yield session
 
 
 def mt(stack: object, klass: str, outcome: str, account: str = "acme") -> float:

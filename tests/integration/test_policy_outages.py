@@ -49,12 +49,6 @@ OPTED_OUT_MEANWHILE = "+33612345699"  # opted out while the cache is gone
 RECOVERY_BOUND = 30.0  # keeper backoff (at most 10 s) + a rebuild, with room to spare
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
-        yield session
-
-
 def fill_ledger(data_dir: Path) -> None:
     """LEDGER_SIZE numbers opted out of acme, in the ledger the gateway will open."""
     ledger = open_ledger("", data_dir)
