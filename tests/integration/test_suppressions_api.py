@@ -17,9 +17,7 @@ import pytest
 
 from gateway import http_suppressions
 from tests.integration.conftest import Stack
-from tests.integration.test_http_api import assert_error, call, http, send
-
-__all__ = ["http"]  # the fixture, re-exported for this module's tests
+from tests.integration.test_http_api import assert_error, call, send
 
 ALICE = "+33612345678"
 ACME = {"Authorization": "Bearer acme-key"}
