@@ -12,6 +12,7 @@ import glob
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -235,65 +236,31 @@ def test_heldout_set_structure_only() -> None:
     assert len([lang for lang, n in langs.items() if n >= 25]) >= 6
 
 
-def test_second_heldout_set_structure_only() -> None:
-    """eval/heldout2/: fields, labels and the counts asked of it; never the scores."""
-    samples = eval_classifier.load_samples([HELDOUT2])
-    kinds = Counter(s.kind for s in samples)
-    langs = Counter(s.lang for s in samples)
-    assert all(EXPECTED_LABEL[s.kind] == s.label for s in samples)
-    assert len(samples) >= 340
-    assert len({s.text for s in samples}) == len(samples)
-    assert kinds["plain_transactional"] >= 110
-    assert kinds["transactional_with_offer"] >= 65
-    assert kinds["disguised_promotion"] >= 65
-    assert kinds["plain_promotion"] >= 60
-    assert set(langs) == {"en", "fr", "es", "de", "it", "nl", "pt"}
-    assert all(n >= 25 for lang, n in langs.items() if lang != "en")
-    # No message of the first held-out set is repeated in the second.
-    first = {s.text for s in eval_classifier.load_samples([HELDOUT])}
-    assert not first & {s.text for s in samples}
-
-
-def test_third_heldout_set_structure_only() -> None:
-    """eval/heldout3/: fields, labels and the counts asked of it; never the scores."""
-    samples = eval_classifier.load_samples([HELDOUT3])
-    kinds = Counter(s.kind for s in samples)
-    langs = Counter(s.lang for s in samples)
-    assert all(EXPECTED_LABEL[s.kind] == s.label for s in samples)
-    assert len(samples) >= 340
-    assert len({s.text for s in samples}) == len(samples)
-    assert kinds["plain_transactional"] >= 110
-    assert kinds["transactional_with_offer"] >= 65
-    assert kinds["disguised_promotion"] >= 65
-    assert kinds["plain_promotion"] >= 60
-    assert set(langs) == {"en", "fr", "es", "de", "it", "nl", "pt"}
-    assert all(n >= 25 for lang, n in langs.items() if lang != "en")
-    # No message of the earlier held-out sets is repeated in the third.
-    earlier = {s.text for s in eval_classifier.load_samples([HELDOUT, HELDOUT2])}
-    assert not earlier & {s.text for s in samples}
-
-
 def _normalised(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def test_fourth_heldout_set_structure_only() -> None:
-    """eval/heldout4/: fields, labels and the counts asked of it; never the scores."""
-    samples = eval_classifier.load_samples([HELDOUT4])
+@pytest.mark.parametrize(("path", "earlier", "key"), [
+    (HELDOUT2, [HELDOUT], str),
+    (HELDOUT3, [HELDOUT, HELDOUT2], str),
+    # The fourth is checked against case and spacing too.
+    (HELDOUT4, [HELDOUT, HELDOUT2, HELDOUT3], _normalised),
+], ids=["heldout2", "heldout3", "heldout4"])
+def test_later_heldout_set_structure_only(
+        path: Path, earlier: list[Path], key: Callable[[str], str]) -> None:
+    """eval/heldout2-4/: fields, labels and the counts asked of each, and no message of
+    an earlier held-out set repeated; never the scores."""
+    samples = eval_classifier.load_samples([path])
     kinds = Counter(s.kind for s in samples)
     langs = Counter(s.lang for s in samples)
     assert all(EXPECTED_LABEL[s.kind] == s.label for s in samples)
     assert len(samples) >= 340
-    assert len({s.text for s in samples}) == len(samples)
-    assert len({_normalised(s.text) for s in samples}) == len(samples)
+    assert len({key(s.text) for s in samples}) == len(samples)
     assert kinds["plain_transactional"] >= 110
     assert kinds["transactional_with_offer"] >= 65
     assert kinds["disguised_promotion"] >= 65
     assert kinds["plain_promotion"] >= 60
     assert set(langs) == {"en", "fr", "es", "de", "it", "nl", "pt"}
     assert all(n >= 25 for lang, n in langs.items() if lang != "en")
-    # No message of the earlier held-out sets is repeated in the fourth, not even
-    # with different case or spacing.
-    earlier = {_normalised(s.text)
-               for s in eval_classifier.load_samples([HELDOUT, HELDOUT2, HELDOUT3])}
-    assert not earlier & {_normalised(s.text) for s in samples}
+    before = {key(s.text) for s in eval_classifier.load_samples(earlier)}
+    assert not before & {key(s.text) for s in samples}
