@@ -18,6 +18,7 @@ COPY pyproject.toml README.md ./
 COPY smpp ./smpp
 COPY rules ./rules
 COPY gateway ./gateway
+COPY simulator ./simulator
 RUN python -m pip wheel --no-cache-dir --wheel-dir /wheels . \
  && python -m venv /opt/stopgate \
  && /opt/stopgate/bin/pip install --no-cache-dir --no-index --find-links /wheels stopgate \

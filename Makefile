@@ -53,7 +53,7 @@ fuzz: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/ruff check smpp rules gateway tests bench
+	$(BIN)/ruff check smpp rules gateway simulator tests bench
 	$(BIN)/mypy
 
 clean:

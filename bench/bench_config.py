@@ -117,7 +117,7 @@ numbers = ["36100", "{workload.SHORTCODE}"]
 
 def check_classes(config_path: Path) -> list[str]:
     """Templates the proxy's classifier would class otherwise than the workload says."""
-    from gateway.config import load_config
+    from gateway.config.model import load_config
     from rules.classify import Classifier, MessageFacts, explicit_class
 
     config = load_config(config_path, env={})

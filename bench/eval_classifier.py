@@ -6,7 +6,7 @@
 Classifies every message of several sets the way the gateway does with the shipped
 ``config.toml``: its ``[[rules]]`` and ``policy.unclassified``, then the built-in
 detectors, with no explicit class from the sender and an account whose
-``default_class`` is "auto" (the classifier is built as gateway/policy.py builds it,
+``default_class`` is "auto" (the classifier is built as gateway/mt/policy.py builds it,
 and the facts are the ones its ``_classify`` builds for a plain SMPP text with no
 service_type and no class TLV). The sets, each its own column:
 
@@ -42,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.config import load_config  # noqa: E402
+from gateway.config.model import load_config  # noqa: E402
 from rules.classify import Classifier, MessageFacts  # noqa: E402
 
 PROMOTIONAL = "promotional"
@@ -145,7 +145,7 @@ class Report:
 def gateway_classifier(config_path: str | Path = DEFAULT_CONFIG) -> ClassifyText:
     """The classifier as the gateway runs it from this config file, as text -> (class, rule).
 
-    Built as gateway/policy.py builds it (the configured ``[[rules]]`` and
+    Built as gateway/mt/policy.py builds it (the configured ``[[rules]]`` and
     ``policy.unclassified``); the facts are what its ``_classify`` gives a text with no
     explicit class (no service_type, no class TLV, no HTTP class) from an account whose
     default_class is "auto". Account, source and country are left empty: the shipped

@@ -12,7 +12,7 @@ the parts each message goes out in, under two sets of defaults:
 
 - **before issue 12**: ``FR: STOP au {shortcode}``, ``*: Opt-out: {url}``, links
   ``https://no-s.ms/`` + 12 base64url characters (38 characters with the newline);
-- **now**: the built-in ``[[footers]]`` (``gateway.config.DEFAULT_FOOTERS``) and
+- **now**: the built-in ``[[footers]]`` (``gateway.config.model.DEFAULT_FOOTERS``) and
   ``optout.base_url`` default, links of 9 base62 characters.
 
 No network, no gateway: the same pure functions the policy stage calls.
@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import workload
 
-from gateway.config import Config
-from gateway.config_values import base_url_host
-from gateway.ledger import new_token
+from gateway.config.model import Config
+from gateway.config.values import base_url_host
+from gateway.ledger.model import new_token
 from rules.footers import FooterLike, already_has_optout, fit, footer_for, optout_reach
 from smpp.codec import decode
 from smpp.pdu import SubmitSm

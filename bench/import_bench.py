@@ -43,9 +43,9 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from gateway.ledger import AsyncLedger, open_ledger
-from gateway.redis_embedded import EmbeddedRedis
-from gateway.suppression_cache import SuppressionCache
+from gateway.ledger.model import AsyncLedger, open_ledger
+from gateway.process.redis_embedded import EmbeddedRedis
+from gateway.suppression.cache import SuppressionCache
 
 STOPGATE = Path(sys.executable).parent / "stopgate"
 CONFIG = """\

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.ledger import ImportResult
-from gateway.ledger_sqlite import SqliteLedger
+from gateway.ledger.model import ImportResult
+from gateway.ledger.sqlite import SqliteLedger
 
 AT = datetime(2026, 11, 23, 15, 4, 5, tzinfo=UTC)
 

@@ -38,7 +38,7 @@ import report
 from procs import Children
 from scenarios import SCENARIOS, Options, Runner
 
-from gateway.redis_embedded import EmbeddedRedis
+from gateway.process.redis_embedded import EmbeddedRedis
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

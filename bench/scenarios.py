@@ -117,7 +117,7 @@ class Runner:
         from the ledger as one that starts on a fresh Redis does. Seconds taken."""
         import redis
 
-        from gateway.ledger_sqlite import SqliteLedger
+        from gateway.ledger.sqlite import SqliteLedger
 
         started = time.perf_counter()
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -37,15 +37,15 @@ import bench_config
 import wire
 import workload
 
-from gateway.config import Config, load_config
-from gateway.id_map import pair_ids
-from gateway.latency import LatencyBatch
+from gateway.config.model import Config, load_config
+from gateway.inbound.id_map import pair_ids
 from gateway.message import Message, new_message_id
-from gateway.metrics import Metrics
-from gateway.mt import MtPipeline, MtResult, NormaliseStage, sender_ids_for_parts
-from gateway.policy import LookupBatcher, PolicyStage, TokenCache
-from gateway.server import _single, _whole
-from gateway.token_bucket import TokenBucket
+from gateway.mt.latency import LatencyBatch
+from gateway.mt.pipeline import MtPipeline, MtResult, NormaliseStage, sender_ids_for_parts
+from gateway.mt.policy import LookupBatcher, PolicyStage, TokenCache
+from gateway.observability.metrics import Metrics
+from gateway.rate import TokenBucket
+from gateway.senders.server import _single, _whole
 from rules.classify import Classification, Classifier, MessageFacts
 from rules.footers import already_has_optout, fit, footer_for
 from rules.numbers import normalize
@@ -64,7 +64,7 @@ CHUNK_PDUS = 64
 #: The proxy's carrier window in the bench (upstream_window): responses come back in
 #: groups no larger than this.
 CARRIER_WINDOW = 1000
-#: A ledger token, as gateway.ledger.new_token makes them.
+#: A ledger token, as gateway.ledger.model.new_token makes them.
 TOKEN = "AbCdEfGh9"  # 9 base62 characters
 DEFAULT_JSON = Path(__file__).resolve().parent / "stages.json"
 

@@ -42,8 +42,8 @@ from collections.abc import Iterator
 
 from redis.asyncio import Redis
 
-from gateway.redis_embedded import EmbeddedRedis
-from gateway.suppression_cache import CacheNotReady, SuppressionCache
+from gateway.process.redis_embedded import EmbeddedRedis
+from gateway.suppression.cache import CacheNotReady, SuppressionCache
 
 #: (prefix, free digits, share of the numbers): national mobile ranges.
 RANGES = (

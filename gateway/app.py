@@ -9,8 +9,8 @@
                       webhook worker, close the ledger and Redis.
 
 This is one process. ``server.workers = N > 1`` runs N of them under a supervising
-parent (gateway/workers.py); each builds this same Gateway, with its listeners bound
-with SO_REUSEPORT and its share of the rate limits (gateway/worker_setup.py).
+parent (gateway/process/supervisor.py); each builds this same Gateway, with its listeners bound
+with SO_REUSEPORT and its share of the rate limits (gateway/process/shares.py).
 """
 
 from __future__ import annotations
@@ -28,29 +28,29 @@ from typing import Any
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from gateway import logs
-from gateway.answered_parts import AnsweredParts
-from gateway.config import Config
-from gateway.dlr import DlrRouter
-from gateway.dlr_notify import QueueNotices
-from gateway.eventloop import settle_heap
-from gateway.http_api import HttpApi
-from gateway.http_guard import ConnectionGuard, GuardedSite
-from gateway.ledger import AsyncLedger, open_ledger
-from gateway.ledger_health import LedgerHealth
+from gateway.carriers.pool import UpstreamPool
+from gateway.config.model import Config
+from gateway.http.app import HttpApi
+from gateway.http.guard import ConnectionGuard, GuardedSite
+from gateway.inbound.keywords import CampaignMemory, KeywordHandler
+from gateway.inbound.notices import QueueNotices
+from gateway.inbound.receipts import build_receipt
+from gateway.inbound.router import DlrRouter
+from gateway.ledger.health import LedgerHealth
+from gateway.ledger.model import AsyncLedger, open_ledger
 from gateway.message import Message
-from gateway.metrics import Metrics
-from gateway.mo import CampaignMemory, KeywordHandler
-from gateway.mt import MtPipeline, MtResult, NormaliseStage, SenderStage, sender_ownership
-from gateway.policy import LookupBatcher, PolicyStage, TokenCache
-from gateway.receipts import build_receipt
-from gateway.redis_embedded import EmbeddedRedis
-from gateway.server import SenderServer
-from gateway.suppression_cache import SuppressionCache
-from gateway.suppression_keeper import CacheKeeper
-from gateway.suppressions import Suppressions
-from gateway.upstream import UpstreamPool
-from gateway.webhooks import WebhookWorker
+from gateway.mt.pipeline import MtPipeline, MtResult, NormaliseStage, SenderStage, sender_ownership
+from gateway.mt.policy import LookupBatcher, PolicyStage, TokenCache
+from gateway.observability import logs
+from gateway.observability.metrics import Metrics
+from gateway.process.eventloop import settle_heap
+from gateway.process.redis_embedded import EmbeddedRedis
+from gateway.senders.answered_parts import AnsweredParts
+from gateway.senders.server import SenderServer
+from gateway.suppression.cache import SuppressionCache
+from gateway.suppression.keeper import CacheKeeper
+from gateway.suppression.store import Suppressions
+from gateway.suppression.webhooks import WebhookWorker
 from smpp.pdu import DeliverSm
 
 log = logging.getLogger("stopgate")
@@ -123,7 +123,7 @@ class Gateway:
         self.ledger = AsyncLedger(open_ledger(config.storage.ledger, config.server.data_dir,
                                               config.storage.ledger_busy_timeout))
         # Write health: a STOP that cannot be recorded is not acknowledged, and promotional
-        # traffic is refused meanwhile (see gateway/ledger_health.py).
+        # traffic is refused meanwhile (see gateway/ledger/health.py).
         ledger_health = self.ledger_health = LedgerHealth(self.ledger.ledger.write_probe,
                                                           self.metrics)
         ledger_health.start()
@@ -346,7 +346,7 @@ async def serve(config: Config) -> int:
     """Run one process until SIGTERM/SIGINT, then drain and exit 0.
 
     ``stopgate serve`` calls this for ``server.workers = 1`` only; more workers go
-    through gateway.workers.supervise, whose workers build the Gateway themselves.
+    through gateway.process.supervisor.supervise, whose workers build the Gateway themselves.
     """
     configure_logging(config)
     gateway = Gateway(config)
@@ -388,7 +388,7 @@ def _upstreams_reason(upstreams: dict[str, dict[str, Any]]) -> str:
 
 def configure_logging(config: Config) -> None:
     """Log lines on stderr at ``log.level``, in ``log.format``, numbers masked per
-    ``log.mask_numbers`` (gateway/logs.py)."""
+    ``log.mask_numbers`` (gateway/observability/logs.py)."""
     logs.configure(config.log)
 
 

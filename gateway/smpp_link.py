@@ -16,7 +16,7 @@ import asyncio
 import logging
 from typing import Any, cast
 
-from gateway.logs import fields
+from gateway.observability.logs import fields
 from smpp.events import (
     BindFailed,
     BindRequested,

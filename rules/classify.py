@@ -131,7 +131,7 @@ class Classification:
 
 
 class RuleLike(Protocol):
-    """A configured ``[[rules]]`` entry; gateway.config.Rule satisfies it.
+    """A configured ``[[rules]]`` entry; gateway.config.model.Rule satisfies it.
 
     Every non-empty matcher must match (AND); an empty one is not used.
     """

@@ -18,7 +18,7 @@ opt-in before help: a reply is never read as less than an opt-out.
 
 "STOPALL"/"STOP ALL" are opt-out keywords like any other: what a keyword binds
 (the accounts on the number called, or everyone at the operator's number) is
-the gateway's business (gateway.mo), not the reply's.
+the gateway's business (gateway.inbound.keywords), not the reply's.
 """
 
 from __future__ import annotations

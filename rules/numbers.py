@@ -249,3 +249,12 @@ def normalize_sender(address: str, ton: int = TON_UNKNOWN, default_region: str =
         return Number(digits, "", "shortcode")
     number = normalize(address, ton, default_region)
     return number if number is not None else Number(digits, "", "unknown")
+
+
+def number_key(number: str) -> str:
+    """An address as compared for MO ownership: digits only, international prefix removed."""
+    text = number.strip()
+    digits = "".join(char for char in text if "0" <= char <= "9")
+    if not text.startswith("+") and digits.startswith("00"):
+        digits = digits[2:]
+    return digits or text.lower()  # an alphanumeric address can only match itself

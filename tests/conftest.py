@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import uvloop
 
-from gateway.redis_embedded import EmbeddedRedis
+from gateway.process.redis_embedded import EmbeddedRedis
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""What a scrape of stopgate can contain, worked out from gateway.metrics' registry.
+"""What a scrape of stopgate can contain, worked out from gateway.observability.metrics' registry.
 
 prometheus_client names a family without its type suffix and exposes series
 under suffixed names: Counter("stopgate_mt_total") is the family "stopgate_mt"
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from prometheus_client.metrics import MetricWrapperBase
 
-from gateway.metrics import Metrics
+from gateway.observability.metrics import Metrics
 
 #: Series each family type exposes, by suffix after the family name.
 SUFFIXES: dict[str, tuple[str, ...]] = {

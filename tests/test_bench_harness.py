@@ -53,8 +53,8 @@ def test_every_bench_message_classifies_as_the_generator_expects(tmp_path: Path)
                                                 (bench_config.FORWARD_ACCOUNT, False)])
 def test_every_bench_account_may_send_from_its_rings_sources(
         tmp_path: Path, account: str, policy: bool) -> None:
-    from gateway.config import load_config
-    from gateway.mt import sender_ownership
+    from gateway.config.model import load_config
+    from gateway.mt.pipeline import sender_ownership
     from smpp.codec import decode
 
     config = tmp_path / "bench.toml"

@@ -1,7 +1,7 @@
 """Dockerfile and docker-compose.yml, checked without a Docker engine.
 
-Both files name things that live elsewhere: stopgate subcommands (gateway.cli), config
-keys through STOPGATE_* variables (gateway.config), the SMPP and HTTP ports (config.toml
+Both files name things that live elsewhere: stopgate subcommands (gateway.cli.main), config
+keys through STOPGATE_* variables (gateway.config.model), the SMPP and HTTP ports (config.toml
 plus those variables), files in the repository (Prometheus' config and alert rules).
 A rename on either side breaks the container only when someone runs it; these tests
 break at once. They also hold the image to what README promises: two stages, no
@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import yaml  # the test extra: docker-compose.yml and Prometheus' config are YAML
 
-from gateway.cli import build_parser
-from gateway.config import Config, ConfigError, load_config
+from gateway.cli.main import build_parser
+from gateway.config.model import Config, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"

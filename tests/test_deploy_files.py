@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gateway.config import Server
+from gateway.config.model import Server
 from tests.metric_names import exposed_series
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.metrics import Metrics
+from gateway.observability.metrics import Metrics
 from tests.metric_names import exposed_series, families
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def test_spec_metric_is_exported_with_its_type_and_labels(series: str) -> None:
     kind, spec_labels = SPEC_METRICS[series]
     found = families()
     family = found.get(_family_of(series, kind))
-    assert family is not None, f"{series} (SPEC.md) is not in gateway.metrics"
+    assert family is not None, f"{series} (SPEC.md) is not in gateway.observability.metrics"
     assert family.type == kind, f"{series} is a {family.type}, SPEC.md says {kind}"
     missing = set(spec_labels) - set(family.labels)
     assert not missing, f"{series} lacks the label(s) SPEC.md names: {sorted(missing)}"

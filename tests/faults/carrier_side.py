@@ -14,8 +14,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from gateway.simulator import CarrierSimulator
-from gateway.simulator_outbox import Delivery
+from simulator.carrier import CarrierSimulator
+from simulator.outbox import Delivery
 
 
 class MoAnswers:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.redis_embedded import EmbeddedRedis
+from gateway.process.redis_embedded import EmbeddedRedis
 from tests.integration.conftest import flushed_redis, stack
 
 __all__ = ["flushed_redis", "own_redis", "stack"]

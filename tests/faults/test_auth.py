@@ -19,8 +19,8 @@ import aiohttp
 import orjson
 import pytest
 
-from gateway.http_api import HttpApi
-from gateway.http_optout import GUESS_BURST
+from gateway.http.app import HttpApi
+from gateway.http.optout import GUESS_BURST
 from gateway.smpp_link import BindError, SmppLink
 from smpp.constants import CommandStatus
 from smpp.session import Role

@@ -2,7 +2,7 @@
 
 A link drop mid-stream, a carrier that refuses, a carrier that throttles, and no
 carrier at all: every submit_sm is answered within a bound, the answers are the
-ones the module docstring of gateway/upstream.py promises, and every message a
+ones the module docstring of gateway/carriers/pool.py promises, and every message a
 sender was told ESME_ROK for is at the carrier (at-least-once: a copy the carrier
 took but whose answer the link lost goes again, and is counted here).
 
@@ -17,8 +17,8 @@ import asyncio
 from collections import Counter
 from pathlib import Path
 
-from gateway.simulator import CarrierSimulator
 from gateway.smpp_link import SmppLink
+from simulator.carrier import CarrierSimulator
 from smpp.constants import CommandStatus
 from smpp.pdu import SubmitSmResp
 from tests.integration.conftest import Stack

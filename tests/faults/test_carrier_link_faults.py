@@ -27,9 +27,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import Gateway
-from gateway.dispatch import STUCK_AFTER
-from gateway.simulator import CarrierSimulator
+from gateway.carriers.dispatch import STUCK_AFTER
 from gateway.smpp_link import SmppLink
+from simulator.carrier import CarrierSimulator
 from smpp.constants import CommandId, CommandStatus
 from smpp.pdu import BindTransmitter, GenericNack, SubmitSm, SubmitSmResp
 from tests.faults.fake_carrier import FakeCarrier

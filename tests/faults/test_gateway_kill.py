@@ -36,7 +36,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from gateway.ledger import DEFAULT_FILE
+from gateway.ledger.model import DEFAULT_FILE
 from gateway.smpp_link import SmppLink
 from smpp.pdu import SubmitSm, SubmitSmResp
 from tests.faults.carrier_side import MoAnswers, ledger_events, open_webhooks

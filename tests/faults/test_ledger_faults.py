@@ -28,8 +28,8 @@ from typing import Any
 
 import aiohttp
 
-from gateway.ledger import DEFAULT_FILE
-from gateway.simulator import CarrierSimulator
+from gateway.ledger.model import DEFAULT_FILE
+from simulator.carrier import CarrierSimulator
 from tests.faults.carrier_side import MoAnswers, ledger_events
 from tests.integration.policy_stack import (
     ACME_AUTO,

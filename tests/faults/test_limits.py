@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.simulator_outbox import mo_parts
 from gateway.smpp_link import BindError, SmppLink
+from simulator.outbox import mo_parts
 from smpp.codec import encode
 from smpp.constants import CommandId, CommandStatus, Tag
 from smpp.pdu import BindTransmitter, SubmitSmResp

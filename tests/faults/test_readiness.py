@@ -14,8 +14,8 @@ from pathlib import Path
 import aiohttp
 import redis.asyncio as aioredis
 
-from gateway.redis_embedded import EmbeddedRedis
-from gateway.simulator import CarrierSimulator
+from gateway.process.redis_embedded import EmbeddedRedis
+from simulator.carrier import CarrierSimulator
 from tests.faults.test_ledger_faults import readyz, until_readyz
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import (

@@ -18,9 +18,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from gateway.simulator import CarrierSimulator
 from gateway.smpp_link import BindError
-from gateway.webhooks import SIGNATURE_HEADER, sign
+from gateway.suppression.webhooks import SIGNATURE_HEADER, sign
+from simulator.carrier import CarrierSimulator
 from smpp.pdu import SubmitSmResp
 from tests.integration.senders import bind_sender, eventually, message
 from tests.integration.served import start_serve_ports, stop_process
@@ -145,7 +145,7 @@ api_key = "{BROKEN[0]}"
 webhook_secret = "{WEBHOOK_SECRET}"
 """)
     checked = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway.cli", "check-config", "-c", str(broken),
+        sys.executable, "-m", "gateway.cli.main", "check-config", "-c", str(broken),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(checked.communicate(), TIMEOUT)
     assert checked.returncode == 1

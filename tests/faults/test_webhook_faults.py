@@ -34,7 +34,7 @@ import pytest
 from aiohttp import web
 
 from gateway.smpp_link import SmppLink
-from gateway.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
+from gateway.suppression.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 from smpp.pdu import SubmitSmResp
 from tests.faults.mixed_traffic import tags_in
 from tests.integration.policy_stack import ACME_AUTO, GLOBEX_AUTO, metric, policy_stack, submit

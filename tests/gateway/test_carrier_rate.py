@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.carrier_rate import CarrierRate
+from gateway.carriers.rate import CarrierRate
 
 
 def sent_in(rate: CarrierRate, start: float, seconds: float, step: float = 0.001) -> int:

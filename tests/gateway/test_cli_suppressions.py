@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.ledger import AsyncLedger, open_ledger
-from gateway.redis_embedded import EmbeddedRedis
-from gateway.suppression_cache import SuppressionCache
+from gateway.ledger.model import AsyncLedger, open_ledger
+from gateway.process.redis_embedded import EmbeddedRedis
+from gateway.suppression.cache import SuppressionCache
 from tests.gateway.test_cli import STOPGATE
 
 ALICE = "+33612345678"

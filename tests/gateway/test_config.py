@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config import (
+from gateway.config.model import (
     Config,
     ConfigError,
     ListenAddress,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from gateway.config import Config, ConfigError, parse_config
+from gateway.config.model import Config, ConfigError, parse_config
 
 ACME = {"system_id": "acme", "password": "acmepass", "api_key": "k-acme", "numbers": ["36173"]}
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.id_map import canonical_id, lookup_forms, pair_ids
-from gateway.receipts import (
+from gateway.inbound.id_map import canonical_id, lookup_forms, pair_ids
+from gateway.inbound.receipts import (
     build_receipt,
     is_receipt,
     parse_receipt_text,

@@ -12,12 +12,12 @@ import pytest
 import pytest_asyncio
 from redis.asyncio import Redis
 
-from gateway.config import Account, Dlr
-from gateway.dlr import DlrRouter
-from gateway.dlr_queue import encode_entry, now_ms
-from gateway.metrics import Metrics
-from gateway.receipts import receipt_id, receipt_text
-from gateway.redis_embedded import EmbeddedRedis
+from gateway.config.model import Account, Dlr
+from gateway.inbound.pending import encode_entry, now_ms
+from gateway.inbound.receipts import receipt_id, receipt_text
+from gateway.inbound.router import DlrRouter
+from gateway.observability.metrics import Metrics
+from gateway.process.redis_embedded import EmbeddedRedis
 from gateway.smpp_link import LinkHandler, SmppLink
 from smpp.constants import ESM_DELIVERY_RECEIPT, ESM_UDHI, CommandStatus, Tag
 from smpp.pdu import DeliverSm, DeliverSmResp, Pdu

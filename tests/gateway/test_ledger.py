@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.ledger import (
+from gateway.ledger.model import (
     DEFAULT_FILE,
     AsyncLedger,
     ImportResult,
@@ -27,7 +27,7 @@ from gateway.ledger import (
     TokenInfo,
     open_ledger,
 )
-from gateway.ledger_sqlite import MIGRATIONS, SqliteLedger
+from gateway.ledger.sqlite import MIGRATIONS, SqliteLedger
 
 T0 = datetime(2026, 11, 23, 15, 4, 5, tzinfo=UTC)
 ALICE = "+33612345678"
@@ -186,8 +186,8 @@ def test_an_optout_survives_the_process_dying_right_after_record(path: Path) -> 
     script = (
         "import os, sys\n"
         "from pathlib import Path\n"
-        "from gateway.ledger import OptEvent\n"
-        "from gateway.ledger_sqlite import SqliteLedger\n"
+        "from gateway.ledger.model import OptEvent\n"
+        "from gateway.ledger.sqlite import SqliteLedger\n"
         "ledger = SqliteLedger(Path(sys.argv[1]))\n"
         f"ledger.record([OptEvent(number={ALICE!r}, scope='acme', event='optout', "
         "source='keyword')])\n"
@@ -297,7 +297,7 @@ def test_import_counts_existing_optouts_and_repeats_as_already(ledger: SqliteLed
 def test_import_spans_several_transactions_and_reports_progress(ledger: SqliteLedger,
                                                                 monkeypatch: pytest.MonkeyPatch
                                                                 ) -> None:
-    import gateway.ledger_sqlite as ledger_sqlite
+    import gateway.ledger.sqlite as ledger_sqlite
 
     monkeypatch.setattr(ledger_sqlite, "IMPORT_CHUNK", 400)
     seen: list[ImportResult] = []
@@ -416,7 +416,7 @@ async def test_async_calls_run_in_the_order_they_were_made(async_ledger: AsyncLe
 
 async def test_async_import_rebuild_export_and_tokens(async_ledger: AsyncLedger,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import gateway.ledger as ledger_module
+    import gateway.ledger.model as ledger_module
 
     monkeypatch.setattr(ledger_module, "IMPORT_CHUNK", 300)
 

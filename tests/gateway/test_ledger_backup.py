@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from gateway.ledger import DEFAULT_FILE, OptEvent
-from gateway.ledger_sqlite import SqliteLedger
+from gateway.ledger.model import DEFAULT_FILE, OptEvent
+from gateway.ledger.sqlite import SqliteLedger
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def stopgate(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], cwd=REPO, timeout=60,
+    return subprocess.run([sys.executable, "-m", "gateway.cli.main", *args], cwd=REPO, timeout=60,
                           capture_output=True, text=True, check=False)
 
 

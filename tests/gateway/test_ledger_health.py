@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from gateway.ledger import DEFAULT_FILE
-from gateway.ledger_health import LedgerHealth, fault_reason
-from gateway.ledger_sqlite import SqliteLedger
-from gateway.metrics import Metrics
+from gateway.ledger.health import LedgerHealth, fault_reason
+from gateway.ledger.model import DEFAULT_FILE
+from gateway.ledger.sqlite import SqliteLedger
+from gateway.observability.metrics import Metrics
 
 
 def failure_of(db: sqlite3.Connection, sql: str) -> sqlite3.Error:

@@ -1,4 +1,4 @@
-"""Structured logs (gateway/logs.py): the number mask, both formats, and every call site.
+"""Structured logs (observability/logs.py): the number mask, both formats, and every call site.
 
 The formatter is exercised through a real logger and handler (``logs.configure`` on
 a StringIO), as ``stopgate serve`` uses it; the call-site checks read gateway/'s
@@ -21,10 +21,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway import logs
-from gateway.config import ConfigError, Log, parse_config
-from gateway.logs import fields, mask_number, scrub
-from gateway.visible import UNSAFE, visible
+from gateway.config.model import ConfigError, Log, parse_config
+from gateway.observability import logs
+from gateway.observability.logs import fields, mask_number, scrub
+from gateway.observability.visible import UNSAFE, visible
 
 GATEWAY = Path(__file__).resolve().parents[2] / "gateway"
 E164 = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)

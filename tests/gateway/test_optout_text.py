@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.http_optout import PAGES
-from gateway.optout_text import LANGUAGE_OF_REGION, LANGUAGES, TEXT
+from gateway.http.optout import PAGES
+from gateway.http.optout_text import LANGUAGE_OF_REGION, LANGUAGES, TEXT
 
 
 def test_every_language_has_every_key_and_no_empty_text() -> None:

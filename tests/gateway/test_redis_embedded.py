@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from gateway.redis_embedded import EmbeddedRedis, EmbeddedRedisError, find_redis_server
+from gateway.process.redis_embedded import EmbeddedRedis, EmbeddedRedisError, find_redis_server
 
 
 def test_a_redis_server_binary_is_available_without_system_packages() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.routing import Router
+from gateway.carriers.routing import Router
 
 
 def router(*entries: tuple[str, tuple[str, ...]]) -> Router[str]:

@@ -23,8 +23,8 @@ import smpplib.client
 import smpplib.consts
 import smpplib.gsm
 
-from gateway.simulator import CarrierSimulator
 from gateway.smpp_link import BindError, LinkHandler, SmppLink
+from simulator.carrier import CarrierSimulator
 from smpp.constants import ESM_DELIVERY_RECEIPT, ESM_UDHI, CommandStatus, DataCoding, Tag
 from smpp.pdu import DeliverSm, DeliverSmResp, Pdu, QuerySm, QuerySmResp, SubmitSm, SubmitSmResp
 from smpp.reassembly import Reassembler

@@ -14,8 +14,8 @@ import pytest_asyncio
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from gateway.redis_embedded import EmbeddedRedis
-from gateway.suppression_cache import (
+from gateway.process.redis_embedded import EmbeddedRedis
+from gateway.suppression.cache import (
     CacheNotReady,
     CacheState,
     SuppressionCache,
@@ -23,7 +23,7 @@ from gateway.suppression_cache import (
     encode_number,
     relayout_bits,
 )
-from gateway.suppression_keeper import CacheKeeper
+from gateway.suppression.keeper import CacheKeeper
 
 T = TypeVar("T")
 Pair = tuple[str, str]
@@ -36,7 +36,7 @@ async def within(awaitable: Awaitable[T], seconds: float = 20.0) -> T:
 
 
 class ListLedger:
-    """The ledger's read interface over a list: a stand-in for gateway.ledger, not a mock.
+    """The ledger's read interface over a list: a stand-in for gateway.ledger.model, not a mock.
 
     ``hold`` (if set) stops the scan after its first batch until the event is set,
     to act while a rebuild is half loaded.
@@ -72,7 +72,7 @@ class ListLedger:
 
 
 class AsyncListLedger:
-    """The event-loop form of the ledger interface (as gateway.ledger.AsyncLedger has it)."""
+    """The event-loop form of the ledger interface (as gateway.ledger.model.AsyncLedger has it)."""
 
     def __init__(self, ledger: ListLedger) -> None:
         self.ledger = ledger

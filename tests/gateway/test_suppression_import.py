@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.suppressions import first_cell
+from gateway.suppression.store import first_cell
 
 
 @pytest.mark.parametrize(("line", "cell"), [

@@ -13,10 +13,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from gateway.config import Config, Smpp, Upstream
-from gateway.metrics import Metrics
-from gateway.smpp_link import LinkHandler, SmppLink
-from gateway.upstream import (
+from gateway.carriers.pool import (
     CarrierRejected,
     NoRoute,
     QueueFull,
@@ -24,6 +21,9 @@ from gateway.upstream import (
     Throttled,
     UpstreamPool,
 )
+from gateway.config.model import Config, Smpp, Upstream
+from gateway.observability.metrics import Metrics
+from gateway.smpp_link import LinkHandler, SmppLink
 from smpp.constants import CommandId, CommandStatus, Tag
 from smpp.pdu import DataSm, DeliverSm, Pdu, SubmitSm, SubmitSmResp
 from smpp.session import Role

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from gateway.config import Config, Smpp, Upstream
-from gateway.metrics import Metrics
-from gateway.simulator import CarrierSimulator
-from gateway.upstream import CarrierRejected, UpstreamPool
+from gateway.carriers.pool import CarrierRejected, UpstreamPool
+from gateway.config.model import Config, Smpp, Upstream
+from gateway.observability.metrics import Metrics
+from simulator.carrier import CarrierSimulator
 from smpp.constants import ESM_DELIVERY_RECEIPT, CommandStatus, Tag
 from smpp.pdu import DeliverSm, SubmitSm
 

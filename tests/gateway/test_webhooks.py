@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from gateway.config import Account, Webhook
-from gateway.ledger import AsyncLedger, OptEvent
-from gateway.ledger_sqlite import SqliteLedger
-from gateway.metrics import Metrics
-from gateway.suppressions import Suppressions
-from gateway.webhooks import SIGNATURE_HEADER, WebhookWorker, backoff_delay, sign
+from gateway.config.model import Account, Webhook
+from gateway.ledger.model import AsyncLedger, OptEvent
+from gateway.ledger.sqlite import SqliteLedger
+from gateway.observability.metrics import Metrics
+from gateway.suppression.store import Suppressions
+from gateway.suppression.webhooks import SIGNATURE_HEADER, WebhookWorker, backoff_delay, sign
 
 ALICE = "+33612345678"
 BOB = "+33698765432"

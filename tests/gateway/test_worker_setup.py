@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from gateway.cli import main
-from gateway.config import Config, ListenAddress, parse_config
-from gateway.worker_setup import (
+from gateway.cli.main import main
+from gateway.config.model import Config, ListenAddress, parse_config
+from gateway.process.shares import (
     ListenerReservation,
     WorkerSetupError,
     problems,

@@ -13,8 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from gateway.app import Gateway
-from gateway.config import Config, parse_config
-from gateway.simulator import CarrierSimulator
+from gateway.config.model import Config, parse_config
+from simulator.carrier import CarrierSimulator
 
 # The proxy-path tests check transparency: unless a test says otherwise, messages nothing
 # classifies are transactional, so they pass untouched (no footer, no suppression lookup).

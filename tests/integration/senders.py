@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.simulator import CarrierSimulator
 from gateway.smpp_link import LinkHandler, SmppLink
+from simulator.carrier import CarrierSimulator
 from smpp.codec import decode, encode
 from smpp.constants import Tag
 from smpp.pdu import DeliverSm, DeliverSmResp, Pdu, SubmitSm

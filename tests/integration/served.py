@@ -74,7 +74,7 @@ async def start_serve_ports(
     """As ``start_serve``; the process, its SMPP port and its HTTP port."""
     with log.open("ab") as stderr:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "gateway.cli", "serve", "-c", str(config),
+            sys.executable, "-m", "gateway.cli.main", "serve", "-c", str(config),
             stdout=asyncio.subprocess.PIPE, stderr=stderr,
         )
     try:

@@ -12,8 +12,8 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.receipts import build_receipt
-from gateway.simulator import CarrierSimulator
+from gateway.inbound.receipts import build_receipt
+from simulator.carrier import CarrierSimulator
 from smpp.pdu import DeliverSm
 from tests.integration.conftest import start_stack
 from tests.integration.senders import bind_sender, eventually

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.metrics import Metrics
-from gateway.simulator import CarrierSimulator
+from gateway.observability.metrics import Metrics
 from gateway.smpp_link import SmppLink
+from simulator.carrier import CarrierSimulator
 from smpp.constants import ESM_DELIVERY_RECEIPT
 from smpp.pdu import SubmitSmResp
 from tests.integration.conftest import Stack

@@ -27,9 +27,9 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.logs import StructuredFormatter
-from gateway.mo import campaign_key
-from gateway.visible import UNSAFE
+from gateway.inbound.keywords import campaign_key
+from gateway.observability.logs import StructuredFormatter
+from gateway.observability.visible import UNSAFE
 from smpp.constants import Tag
 from tests.integration.policy_stack import ACME_HTTP, policy_stack, post_message, send_one, submit
 from tests.integration.senders import bind_sender, eventually
@@ -69,7 +69,7 @@ def report_optouts(data_dir: Path, by: str) -> str:
     """``stopgate report optouts --account acme --by BY`` in a process of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOPGATE_")}
     result = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "report", "optouts", "--account", "acme",
+        [sys.executable, "-m", "gateway.cli.main", "report", "optouts", "--account", "acme",
          "--by", by],
         env=env | {"STOPGATE_SERVER_DATA_DIR": str(data_dir)}, capture_output=True,
         timeout=60, check=False)

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.dlr_queue import decode_entry
+from gateway.inbound.pending import decode_entry
 from gateway.message import Message
 from gateway.smpp_link import LinkHandler, SmppLink
 from smpp.constants import Tag

@@ -30,7 +30,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from gateway.config import Optout
+from gateway.config.model import Optout
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import (
     ACME_AUTO,

@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gateway.config import Optout
-from gateway.ledger import DEFAULT_FILE
+from gateway.config.model import Optout
+from gateway.ledger.model import DEFAULT_FILE
 from smpp.pdu import DeliverSm
 from smpp.text import decode_text
 from tests.integration.conftest import GLOBEX, Stack

@@ -21,7 +21,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.http_optout import GUESS_BURST
+from gateway.http.optout import GUESS_BURST
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import TIMEOUT, digits, policy_stack, post_message
 from tests.integration.senders import eventually
@@ -257,7 +257,7 @@ async def test_links_sent_before_base62_tokens_keep_working_beside_new_ones(
         stack: Stack, http: aiohttp.ClientSession) -> None:
     """Issue 12: new links are 9 base62 characters; the 12-character base64url tokens of
     links already sent (with '_' and '-') still open their page and opt out, by both routes."""
-    from gateway.ledger import sqlite_file
+    from gateway.ledger.model import sqlite_file
 
     new = await link_for(http, stack, GB)
     assert re.fullmatch(r"[A-Za-z0-9]{9}", new)

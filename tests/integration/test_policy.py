@@ -1,7 +1,7 @@
 """The opt-out policy end to end: who is blocked, who is not, and how the sender hears of it.
 
 A real gateway on loopback, the carrier simulator, Redis and the SQLite ledger;
-opt-outs go in through ``gateway.suppressions`` (ledger, then cache), the same
+opt-outs go in through ``gateway.suppression.store`` (ledger, then cache), the same
 path as the management API. Footers: test_policy_footers.py; Redis trouble:
 test_policy_outages.py.
 """

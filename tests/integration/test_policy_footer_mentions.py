@@ -22,7 +22,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.simulator_records import ReceivedMessage
+from simulator.records import ReceivedMessage
 from smpp.pdu import SubmitSm
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import (

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.simulator_records import ReceivedMessage
+from simulator.records import ReceivedMessage
 from smpp.constants import Tag
 from smpp.segments import concat_info
 from tests.integration.conftest import Stack

@@ -19,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.simulator_records import ReceivedMessage
+from simulator.records import ReceivedMessage
 from smpp.pdu import SubmitSm
 from smpp.segments import build_parts, concat_info, split_text
 from tests.integration.conftest import Stack

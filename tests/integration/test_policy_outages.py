@@ -20,9 +20,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.ledger import open_ledger
-from gateway.mt import ID_MAP_WAIT
-from gateway.policy import LOOKUP_TIMEOUT
+from gateway.ledger.model import open_ledger
+from gateway.mt.pipeline import ID_MAP_WAIT
+from gateway.mt.policy import LOOKUP_TIMEOUT
 from gateway.smpp_link import SmppLink
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import (

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.simulator import CarrierSimulator
 from gateway.smpp_link import LinkClosed
+from simulator.carrier import CarrierSimulator
 from smpp.constants import CommandStatus
 from smpp.pdu import BindTransmitter, SubmitSmResp
 from tests.integration.senders import RawSmpp, bind_sender, eventually, message

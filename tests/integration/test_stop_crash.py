@@ -25,8 +25,8 @@ import psutil  # type: ignore[import-untyped]
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.ledger import DEFAULT_FILE
-from gateway.simulator import CarrierSimulator
+from gateway.ledger.model import DEFAULT_FILE
+from simulator.carrier import CarrierSimulator
 from tests.integration.policy_stack import BLOCKED, TIMEOUT, send_one, submit
 from tests.integration.senders import bind_sender, eventually
 from tests.integration.served import SHORTCODE, start_serve, stop_process, write_config

@@ -23,10 +23,10 @@ import aiohttp
 import orjson
 import pytest
 
-from gateway import logs
-from gateway.config import Log
-from gateway.logs import mask_number
-from gateway.simulator import CarrierSimulator
+from gateway.config.model import Log
+from gateway.observability import logs
+from gateway.observability.logs import mask_number
+from simulator.carrier import CarrierSimulator
 from tests.integration.policy_stack import (
     BLOCKED,
     OPTED_OUT,

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from gateway import http_suppressions
+from gateway.http import suppressions as http_suppressions
 from tests.integration.conftest import Stack
 from tests.integration.test_http_api import assert_error, call, send
 

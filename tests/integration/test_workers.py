@@ -21,8 +21,8 @@ import aiohttp
 import psutil  # type: ignore[import-untyped]
 import pytest
 
-from gateway.simulator import CarrierSimulator
 from gateway.smpp_link import SmppLink
+from simulator.carrier import CarrierSimulator
 from smpp.constants import CommandStatus
 from smpp.session import BindKind
 from tests.integration.policy_stack import BLOCKED, OTP_TEXT, send_one, submit

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.config import load_config
+from gateway.config.model import load_config
 from rules.classify import (
     CLASSES,
     Classification,
@@ -31,7 +31,7 @@ FLOOR = 0.9
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """Shaped like gateway.config.Rule (the classifier only needs the protocol)."""
+    """Shaped like gateway.config.model.Rule (the classifier only needs the protocol)."""
 
     id: str
     class_: str

@@ -103,7 +103,7 @@ def test_literal_braces_survive_rendering() -> None:
 
 
 def test_the_gateway_config_entries_are_footer_like() -> None:
-    from gateway.config import Config
+    from gateway.config.model import Config
 
     footer = footer_for("FR", Config().footers, url=URL, shortcode="36173")
     assert footer is not None and footer.text == "STOP au 36173"
@@ -631,7 +631,7 @@ def test_a_language_entry_never_applies_to_an_account_of_another_language() -> N
 def test_default_footers_speak_the_recipients_language(
     country: str, language: str, expected: str
 ) -> None:
-    from gateway.config import Config
+    from gateway.config.model import Config
 
     footer = footer_for(country, Config().footers, url=URL, shortcode="36173", language=language)
     assert footer is not None and footer.text == expected
@@ -640,7 +640,7 @@ def test_default_footers_speak_the_recipients_language(
 
 
 def test_every_default_footer_is_recognised_in_a_text_that_already_carries_it() -> None:
-    from gateway.config import Config
+    from gateway.config.model import Config
 
     for entry in Config().footers:
         footer = footer_for(entry.country if entry.country != "*" else "GB", [entry], url=URL,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.config import SPEC_HELP, SPEC_OPTIN, SPEC_OPTOUT
+from gateway.config.model import SPEC_HELP, SPEC_OPTIN, SPEC_OPTOUT
 from rules.keywords import KeywordLists, KeywordMatch, match_keyword, normalize_reply
 
 SPEC = KeywordLists(optout=SPEC_OPTOUT, optin=SPEC_OPTIN, help=SPEC_HELP)

@@ -32,7 +32,7 @@ LANGS = ("en", "fr", "es", "de", "it", "nl", "pt")
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """Shaped like gateway.config.Rule."""
+    """Shaped like gateway.config.model.Rule."""
 
     id: str
     class_: str

@@ -1,0 +1,287 @@
+"""The carrier link pool: every configured upstream, its binds, and the way to them.
+
+``UpstreamPool.submit`` takes the outbound parts of one message and answers with
+a ``Sent`` (the upstream's name and the carrier's message id for each part, in
+part order), or raises a ``SubmitError`` whose ``status`` is what the sender
+should get.
+
+Routing (gateway/carriers/routing.py): the upstreams whose routes match the destination,
+most specific route first (longest E.164 prefix, then country, then "*"), ties
+in config order. The message goes to the first of them with a bound
+transmitting session (fail-over down the list). None bound: ``Throttled`` at
+once (ESME_RTHROTTLED; the sender retries later and never hangs while a link
+reconnects). No upstream routes the destination at all: ``NoRoute``
+(ESME_RINVDSTADR: a config gap that no retry fixes, and the sender's own word
+for "cannot go there").
+
+Flow control (gateway/carriers/dispatch.py): each session's SMPP window (``window``
+submit_sm awaiting a response) and one token bucket per upstream for ``tps``,
+shared by its sessions. Parts that have neither wait in memory;
+``submit_queue_max`` bounds the waiting parts of the whole pool and a message
+that would pass it fails at once with ``QueueFull`` (ESME_RMSGQFUL). All parts
+of a message go over one session, in order, pipelined.
+
+Retries happen within a deadline of 2 x ``response_timeout`` from submit; past
+it the message fails with ``Throttled`` (the sender retries: delivery is
+at-least-once, never a silent loss):
+
+- ESME_RTHROTTLED or ESME_RMSGQFUL from the carrier is not a failure: the session
+  pauses (50 ms, doubling while the carrier keeps refusing, at most 1 s), the
+  upstream's rate halves and climbs back additively (gateway/carriers/rate.py),
+  and the same part goes again on the same session.
+- No response within ``response_timeout``: the carrier may have taken the part,
+  but a rare duplicate beats a silent loss: it goes again. The link is probed at
+  once with enquire_link; left unanswered too, it is dead: closed and re-bound.
+- The link drops with parts unanswered: they go again on another bound session
+  of the upstream or the re-bound one; a message none of whose parts the carrier
+  took may move to the next matching upstream. Parts already accepted are not
+  sent again (the handset reassembles by the UDH/SAR reference).
+- Every part sent again without an answer to its first copy (the two cases
+  above) counts as ``resubmitted``: the possible duplicates are never silent.
+- Any other error status fails the whole message with ``CarrierRejected``
+  carrying that status; its parts still in flight are forgotten.
+
+Carrier deliver_sm (receipts, MOs) and data_sm (as the equivalent deliver_sm)
+on any session go to the ``on_deliver_sm`` callback; the carrier gets its
+response, with the callback's status, only once the callback returns, so what
+the callback made durable is durable before the carrier forgets the message. A
+callback that raises answers ESME_RX_T_APPN (temporary): the carrier redelivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING
+
+from gateway.carriers.dispatch import (
+    CarrierQueue,
+    CarrierRejected,
+    Dispatcher,
+    Lane,
+    NoRoute,
+    QueueFull,
+    Sent,
+    SubmitError,
+    Throttled,
+)
+from gateway.carriers.routing import Router
+from gateway.carriers.session import CarrierSession
+from gateway.observability.logs import fields
+from smpp.constants import CommandId, CommandStatus
+from smpp.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Pdu, SubmitSm
+
+if TYPE_CHECKING:
+    from gateway.config.model import Config
+    from gateway.observability.metrics import Metrics
+    from gateway.smpp_link import SmppLink
+
+__all__ = [
+    "CarrierRejected", "DeliverCallback", "NoRoute", "QueueFull", "Sent", "SubmitError",
+    "Throttled", "UpstreamPool",
+]
+
+log = logging.getLogger("stopgate.upstream")
+
+#: Called with each carrier deliver_sm and the upstream's name; returns the deliver_sm_resp status.
+DeliverCallback = Callable[[DeliverSm, str], Awaitable[int]]
+
+_DELIVER_SM = CommandId.deliver_sm
+_DATA_SM = CommandId.data_sm
+
+
+class UpstreamPool:
+    """Every carrier link; see the module docstring for routing, flow control and retries."""
+
+    def __init__(self, config: Config, metrics: Metrics, *,
+                 on_deliver_sm: DeliverCallback) -> None:
+        self._loop = asyncio.get_running_loop()
+        smpp = config.smpp
+        self._on_deliver_sm = on_deliver_sm
+        self._dispatch = Dispatcher(
+            queue_max=smpp.submit_queue_max, deadline=2 * smpp.response_timeout,
+            response_timeout=smpp.response_timeout,
+            too_late=metrics.throttled.labels("carrier_deadline"),
+        )
+        self._sessions: dict[str, list[CarrierSession]] = {}
+        self._queues: dict[str, CarrierQueue] = {}
+        now = self._loop.time()
+        events = metrics.upstream_events
+        for upstream in config.upstreams:
+            name = upstream.name
+            queue = CarrierQueue(name, upstream.tps, now, events.labels(name, "throttled"),
+                                 events.labels(name, "timeout"),
+                                 events.labels(name, "resubmitted"),
+                                 events.labels(name, "stuck"))
+            self._queues[name] = queue
+            self._dispatch.carriers.append(queue)
+            metrics.upstream_inflight.labels(name).set_function(partial(_inflight, queue))
+            metrics.upstream_rate_limit.labels(name).set_function(partial(_rate_limit, queue))
+            self._sessions[name] = [
+                CarrierSession(self, upstream, kind, smpp, metrics, label=f"{name}/{kind}#{index}")
+                for index in range(upstream.sessions) for kind in upstream.bind
+            ]
+        self._router: Router[CarrierQueue] = Router(
+            [(self._queues[u.name], u.routes) for u in config.upstreams])
+        self._no_upstream = metrics.throttled.labels("no_upstream")
+        self._queue_full = metrics.throttled.labels("queue_full")
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._stopping = False
+
+    # --- lifecycle and health ----------------------------------------------------------
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    async def start(self) -> None:
+        """Launch every session's connector; binds complete in the background."""
+        for session in self._all_sessions():
+            session.start()
+        self._sweep()
+
+    def _sweep(self) -> None:
+        self._dispatch.sweep()
+        self._sweeper = self._loop.call_later(self._dispatch.deadline / 4, self._sweep)
+
+    def _all_sessions(self) -> list[CarrierSession]:
+        return [session for sessions in self._sessions.values() for session in sessions]
+
+    @property
+    def ready(self) -> bool:
+        """At least one bound session can transmit."""
+        return any(queue.lanes for queue in self._dispatch.carriers)
+
+    def bound_sessions(self, name: str | None = None) -> int:
+        """Bound sessions (any bind kind) of every upstream, or of the one called ``name``."""
+        sessions = self._all_sessions() if name is None else self._sessions.get(name, [])
+        return sum(1 for session in sessions if session.state == "bound")
+
+    def status(self) -> dict[str, dict[str, int]]:
+        """Per upstream: sessions bound, connecting and down, and bound transmitting ones."""
+        report = {}
+        for name, sessions in self._sessions.items():
+            counts = {"bound": 0, "connecting": 0, "down": 0}
+            for session in sessions:
+                counts[session.state] += 1
+            counts["transmitting"] = len(self._queues[name].lanes)
+            report[name] = counts
+        return report
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop reconnecting, let in-flight parts finish (bounded), unbind politely, close."""
+        if self._stopping:
+            return
+        self._stopping = True
+        loop = self._loop
+        deadline = loop.time() + timeout
+        drain_until = deadline - min(1.0, timeout / 4)  # keep time to unbind
+        sessions = self._all_sessions()
+        for session in sessions:
+            session.stop_reconnecting()
+        while self._dispatch.busy() and loop.time() < drain_until:
+            await asyncio.sleep(0.01)
+        if self._deliveries:
+            await asyncio.wait(self._deliveries, timeout=max(0.0, drain_until - loop.time()))
+        self._dispatch.fail_queued("stopgate is shutting down")
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        links = [session.link for session in sessions if session.link is not None]
+        await asyncio.gather(*(link.unbind(max(0.1, deadline - loop.time())) for link in links),
+                             return_exceptions=True)
+        tasks = [session.task for session in sessions if session.task is not None]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=max(0.1, deadline - loop.time()))
+            for task in late:
+                task.cancel()
+        leftover = [*self._deliveries]
+        for task in leftover:
+            task.cancel()  # never answered: the carrier delivers it again
+        await asyncio.gather(*tasks, *leftover, return_exceptions=True)
+
+    # --- submit ------------------------------------------------------------------------
+
+    async def submit(self, parts: list[SubmitSm], *, e164: str, country: str) -> Sent:
+        """Send one message's parts over one session; the carrier's ids in part order."""
+        return await self.submit_nowait(parts, e164=e164, country=country)
+
+    def submit_nowait(self, parts: list[SubmitSm], *, e164: str,
+                      country: str) -> asyncio.Future[Sent]:
+        """``submit`` without a coroutine: refusals raise now, the rest resolve the future."""
+        if self._stopping:
+            raise Throttled("stopgate is shutting down")
+        if not parts:
+            raise ValueError("a message has at least one part")
+        candidates = self._router.candidates(e164, country)
+        if not candidates:
+            raise NoRoute(f"no upstream routes {country or '?'} {e164}")
+        for queue in candidates:
+            if queue.lanes:
+                break
+        else:
+            self._no_upstream.inc()
+            raise Throttled("no carrier session is bound for this destination")
+        dispatch = self._dispatch
+        if dispatch.queued and dispatch.queued + len(parts) > dispatch.queue_max:
+            self._queue_full.inc()
+            raise QueueFull(f"{dispatch.queued} parts already wait for a carrier window")
+        return dispatch.submit(parts, queue, candidates)
+
+    # --- what the carrier sessions report ----------------------------------------------
+
+    def session_up(self, session: CarrierSession, link: SmppLink) -> None:
+        if session.transmits:
+            link.owner = self._dispatch.add_lane(self._queues[session.upstream.name], link)
+
+    def session_down(self, session: CarrierSession, link: SmppLink) -> None:
+        if isinstance(link.owner, Lane):  # else never bound, or a receiver
+            self._dispatch.remove_lane(link.owner)
+
+    def carrier_request(self, session: CarrierSession, link: SmppLink, pdu: Pdu) -> None:
+        command_id = pdu.command_id
+        response: type[DeliverSmResp | DataSmResp]
+        if command_id == _DELIVER_SM:
+            assert isinstance(pdu, DeliverSm)
+            deliver, response = pdu, DeliverSmResp
+        elif command_id == _DATA_SM:
+            assert isinstance(pdu, DataSm)
+            deliver, response = _as_deliver_sm(pdu), DataSmResp
+        else:
+            return  # alert_notification: nothing to answer, nothing stopgate uses
+        name = session.upstream.name
+        task = self._loop.create_task(self._deliver(link, pdu, deliver, response, name))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, link: SmppLink, request: Pdu, deliver: DeliverSm,
+                       response: type[DeliverSmResp | DataSmResp], upstream: str) -> None:
+        try:
+            status = await self._on_deliver_sm(deliver, upstream)
+        except Exception:
+            log.exception("deliver_sm handler failed; answering ESME_RX_T_APPN (the carrier "
+                          "retries)", extra=fields("deliver_sm_failed", upstream=upstream))
+            status = CommandStatus.ESME_RX_T_APPN
+        link.respond(request, response(command_status=status))
+
+
+def _inflight(queue: CarrierQueue) -> float:
+    return queue.inflight
+
+
+def _rate_limit(queue: CarrierQueue) -> float:
+    return queue.bucket.rate or 0.0
+
+
+def _as_deliver_sm(pdu: DataSm) -> DeliverSm:
+    """The deliver_sm a data_sm means (its text, if any, is in message_payload)."""
+    return DeliverSm(
+        sequence=pdu.sequence, service_type=pdu.service_type,
+        source_addr_ton=pdu.source_addr_ton, source_addr_npi=pdu.source_addr_npi,
+        source_addr=pdu.source_addr, dest_addr_ton=pdu.dest_addr_ton,
+        dest_addr_npi=pdu.dest_addr_npi, destination_addr=pdu.destination_addr,
+        esm_class=pdu.esm_class, registered_delivery=pdu.registered_delivery,
+        data_coding=pdu.data_coding, tlvs=pdu.tlvs,
+    )

@@ -1,0 +1,268 @@
+"""One bind to a carrier, kept up: connect, bind, keep alive, reconnect with backoff.
+
+A ``CarrierSession`` owns one connection at a time and tells its owner (the
+upstream pool) when a link comes up, when it goes away and what the carrier
+sends. Keepalive is the SMPP session's own enquire_link (``enquire_link_interval``);
+a dead link closes itself and the session reconnects.
+
+Reconnects back off exponentially from ``reconnect_delay`` to
+``reconnect_delay_max`` with full jitter (a uniform draw between 0 and the
+current delay), so a carrier that restarts is not hit by every bind at the
+same instant; a successful bind resets the backoff.
+
+Every failure is counted (``stopgate_upstream_events_total``); the log says it
+once per change of state (cannot connect -> bind refused -> bound), not per
+retry, so an hour-long outage is a handful of lines. What the carrier does
+wrong on a bound link is counted too: malformed or out-of-place PDUs
+(``protocol_error``: answered with generic_nack or an error response; a broken
+frame closes the link), responses to nothing we sent (``stray_response``:
+ignored), an enquire_link left unanswered (``link_dead``: the link closes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from gateway.observability.logs import fields
+from gateway.smpp_link import BindError, LinkHandler, SmppLink
+from smpp.constants import CommandStatus
+from smpp.session import BindKind, Role
+
+if TYPE_CHECKING:
+    from gateway.config.model import Smpp, Upstream
+    from gateway.observability.metrics import Metrics
+    from smpp.events import ProtocolError, RequestRejected, UnexpectedResponse
+    from smpp.pdu import Pdu
+
+__all__ = ["CarrierSession", "SessionOwner", "SessionState"]
+
+log = logging.getLogger("stopgate.upstream")
+
+SessionState = Literal["connecting", "bound", "down"]
+
+
+class SessionOwner(Protocol):
+    """What a carrier session reports to (the upstream pool)."""
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def session_up(self, session: CarrierSession, link: SmppLink) -> None: ...
+
+    def session_down(self, session: CarrierSession, link: SmppLink) -> None: ...
+
+    def carrier_request(self, session: CarrierSession, link: SmppLink, pdu: Pdu) -> None: ...
+
+
+class CarrierSession(LinkHandler):
+    """One bind (transceiver, transmitter or receiver) to one upstream, reconnecting."""
+
+    def __init__(
+        self,
+        owner: SessionOwner,
+        upstream: Upstream,
+        kind: BindKind,
+        smpp: Smpp,
+        metrics: Metrics,
+        *,
+        label: str,
+    ) -> None:
+        self.owner = owner
+        self.upstream = upstream
+        self.kind: BindKind = kind
+        self.smpp = smpp
+        self.label = label
+        self.state: SessionState = "down"
+        self.link: SmppLink | None = None
+        self.task: asyncio.Task[None] | None = None
+        self._gauge = metrics.upstream_sessions
+        self._events = metrics.upstream_events
+        self._gauge.labels(upstream.name, "down").inc()
+        # The failure being repeated ("connect_failed", "bind_failed") or None: a warning
+        # when it changes, debug lines while it repeats.
+        self._failing: str | None = None
+        self._link_complaints = 0  # warnings logged about the current link's PDUs
+        self._was_bound = False
+
+    @property
+    def transmits(self) -> bool:
+        return self.kind != "receiver"
+
+    def start(self) -> None:
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=self.label)
+
+    def stop_reconnecting(self) -> None:
+        """Stop trying to bind; a bound link stays up until the owner unbinds it."""
+        if self.task is not None and self.state != "bound":
+            self.task.cancel()
+
+    def _set_state(self, state: SessionState) -> None:
+        if state != self.state:
+            name = self.upstream.name
+            self._gauge.labels(name, self.state).dec()
+            self._gauge.labels(name, state).inc()
+            self.state = state
+
+    def _event(self, event: str) -> None:
+        self._events.labels(self.upstream.name, event).inc()
+
+    async def _run(self) -> None:
+        attempt = 0
+        try:
+            while not self.owner.stopping:
+                self._set_state("connecting")
+                link = await self._connect()
+                if link is not None:
+                    attempt = 0
+                    await self._serve(link)
+                self._set_state("down")
+                if self.owner.stopping:
+                    return
+                delay = min(self.smpp.reconnect_delay_max, self.smpp.reconnect_delay * 2**attempt)
+                attempt = min(attempt + 1, 32)  # 2**32 seconds is forever enough
+                await asyncio.sleep(random.uniform(0.0, delay))
+        finally:
+            self._set_state("down")
+
+    async def _connect(self) -> SmppLink | None:
+        """Connect and bind; None (event counted, connection closed) when either fails."""
+        up, smpp = self.upstream, self.smpp
+        loop = asyncio.get_running_loop()
+        try:
+            _, link = await asyncio.wait_for(
+                loop.create_connection(self._new_link, up.host, up.port), smpp.bind_timeout
+            )
+        except (OSError, TimeoutError) as error:
+            self._event("connect_failed")
+            self._complain("connect_failed", "carrier_connect_failed",
+                           "cannot connect to %s:%d: %s (retrying with backoff)",
+                           up.host, up.port, error or "timeout",
+                           address=f"{up.host}:{up.port}", error=str(error) or "timeout")
+            return None
+        try:
+            await asyncio.wait_for(
+                link.bind(self.kind, up.system_id, up.password, up.system_type), smpp.bind_timeout
+            )
+        except (BindError, TimeoutError, ConnectionError) as error:
+            link.abort()
+            self._event("bind_failed")
+            self._complain("bind_failed", "carrier_bind_failed",
+                           "%s bind as %r refused: %s (retrying with backoff)",
+                           self.kind, up.system_id, _bind_error(error),
+                           address=f"{up.host}:{up.port}", system_id=up.system_id,
+                           error=_bind_error(error))
+            return None
+        except BaseException:
+            link.abort()  # cancelled while binding: leave no half-bound connection behind
+            raise
+        self._failing = None
+        self._link_complaints = 0
+        # After a lost link the same session binds again: "rebound" tells the operator the
+        # link came back, "bound" is the first bind of this session.
+        name = "carrier_rebound" if self._was_bound else "carrier_bound"
+        self._was_bound = True
+        log.info("%s: %s %s as %r to %s", self.label, name.removeprefix("carrier_"),
+                 self.kind, up.system_id, link.peer, extra=fields(
+                     name, upstream=up.name, session=self.label, bind=self.kind,
+                     system_id=up.system_id, peer=link.peer))
+        return link
+
+    def _new_link(self) -> SmppLink:
+        smpp = self.smpp
+        return SmppLink(
+            Role.ESME,
+            self,
+            window=self.upstream.window,
+            response_timeout=smpp.response_timeout,
+            enquire_link_interval=smpp.enquire_link_interval,
+            idle_timeout=None,  # the bind is bounded by bind_timeout instead
+            max_pdu_size=smpp.max_pdu_size,
+            name=self.label,
+        )
+
+    async def _serve(self, link: SmppLink) -> None:
+        """Hand the bound link to the owner until it closes."""
+        if not link.is_open:  # closed between the bind response and now
+            return
+        self.link = link
+        self._set_state("bound")
+        self.owner.session_up(self, link)
+        try:
+            if self.owner.stopping:  # bound while the pool was stopping: leave politely
+                await link.unbind(self.smpp.response_timeout)
+            await asyncio.shield(link.closed)
+        finally:
+            self.link = None
+        if not self.owner.stopping:
+            self._event("link_lost")
+            log.warning("carrier link lost; reconnecting", extra=fields(
+                "carrier_link_lost", upstream=self.upstream.name, session=self.label,
+                bind=self.kind, peer=link.peer))
+        else:
+            log.info("carrier link closed (stopping)", extra=fields(
+                "carrier_unbound", upstream=self.upstream.name, session=self.label,
+                bind=self.kind, peer=link.peer))
+
+    def _complain(self, failure: str, event: str, message: str, *args: object,
+                  **values: object) -> None:
+        """A warning when the failure starts or changes, debug lines while it repeats."""
+        log.log(logging.DEBUG if self._failing == failure else logging.WARNING,
+                "%s: " + message, self.label, *args,
+                extra=fields(event, upstream=self.upstream.name, session=self.label,
+                             bind=self.kind, **values))
+        self._failing = failure
+
+    def _misbehaved(self, event: str, message: str, *args: object) -> None:
+        """Count what the carrier did wrong; warn about the first on each link."""
+        self._event(event)
+        level = logging.WARNING if not self._link_complaints else logging.DEBUG
+        self._link_complaints += 1
+        log.log(level, "%s: " + message, self.label, *args, extra=fields(
+            f"carrier_{event}", upstream=self.upstream.name, session=self.label))
+
+    # --- LinkHandler ----------------------------------------------------------------
+
+    def on_pdu(self, link: SmppLink, pdu: Pdu) -> None:
+        self.owner.carrier_request(self, link, pdu)
+
+    def on_closed(self, link: SmppLink, unanswered: tuple[Pdu, ...]) -> None:
+        # Unanswered submit_sm need nothing here: their futures fail with LinkClosed.
+        self.owner.session_down(self, link)
+
+    def on_outbind(self, link: SmppLink, pdu: Pdu) -> None:
+        log.info("carrier outbind ignored (stopgate binds by itself)", extra=fields(
+            "carrier_outbind_ignored", upstream=self.upstream.name, session=self.label,
+            peer=link.peer))
+
+    def on_protocol_error(self, link: SmppLink, event: ProtocolError) -> None:
+        self._misbehaved("protocol_error", "malformed PDU from %s: %s (%s)", link.peer,
+                         event.error, "closing" if event.error.fatal else "answered with an error")
+
+    def on_rejected(self, link: SmppLink, event: RequestRejected) -> None:
+        self._misbehaved("protocol_error", "%s sent %s, which an SMSC must not send here; "
+                         "answered 0x%08X", link.peer, type(event.request).__name__, event.status)
+
+    def on_unexpected_response(self, link: SmppLink, event: UnexpectedResponse) -> None:
+        pdu = event.response
+        self._misbehaved("stray_response", "%s sent %s for sequence %d, which awaits no "
+                         "response; ignored", link.peer, type(pdu).__name__, pdu.sequence)
+
+    def on_link_dead(self, link: SmppLink) -> None:
+        self._event("link_dead")
+        log.warning("%s: %s left enquire_link unanswered for %gs; closing the link",
+                    self.label, link.peer, self.smpp.response_timeout, extra=fields(
+                        "carrier_link_dead", upstream=self.upstream.name, session=self.label,
+                        peer=link.peer))
+
+
+def _bind_error(error: BaseException) -> str:
+    """A refused bind as an operator reads it: the status by name."""
+    if isinstance(error, BindError) and error.status is not None:
+        try:
+            return f"{CommandStatus(error.status).name} (0x{error.status:08X})"
+        except ValueError:
+            return f"status 0x{error.status:08X}"
+    return str(error) or "no answer within bind_timeout"

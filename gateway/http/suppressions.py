@@ -1,0 +1,300 @@
+"""The suppression management API: one number at a time, bulk CSV import, CSV export.
+
+Every route takes the caller's ``Authorization: Bearer <api_key>`` and works on
+that account's own scope (its ``system_id``). Numbers in the path may be in any
+format ``POST /v1/messages`` takes for ``to``: E.164 (``+33612345678``, URL-encode
+the ``+`` as ``%2B`` or leave it, aiohttp keeps a literal ``+`` in a path),
+international with ``00``, international digits, or national format read with
+the account's ``default_region``; spaces, dashes, dots and brackets are ignored.
+Every format of one number is the same entry.
+
+``GET /v1/suppressions/{number}``
+    200 ``{"number": "+33612345678", "suppressed": true, "scopes": ["*", "acme"]}``:
+    ``scopes`` are the ones that block this account's promotional messages to the
+    number: its own and ``"*"`` (operator-wide); other accounts' are never shown.
+``PUT /v1/suppressions/{number}``
+    Opt-out (source ``api``); optional JSON body ``{"reason": str, "campaign": str}``
+    (each at most 64 characters). Durable in the ledger and effective in the
+    Redis cache before the answer: 200 ``{"number": ..., "suppressed": true}``.
+    Idempotent.
+``DELETE /v1/suppressions/{number}``
+    Opt-in (re-consent) for this account: 200 ``{"number": ..., "suppressed": b}``,
+    ``b`` true when the number stays blocked by an operator-wide ``"*"`` entry
+    (only the operator lifts those, with ``stopgate suppressions remove``).
+    Idempotent.
+``POST /v1/suppressions/import``
+    Body: CSV with the number in the first column, a header line optional, or one
+    number a line (UTF-8; blank lines and ``#`` comments skipped). Send it as the
+    raw body (``curl --data-binary @numbers.csv -H 'Content-Type: text/csv'``):
+    form posts are refused with 415, because ``curl -d`` strips the newlines. The
+    body is streamed, never held whole: it may be up to ``MAX_IMPORT_BYTES``
+    (100 MiB, about seven million numbers), whatever ``http.max_body_size`` says;
+    a bigger one gets 413 (at once when Content-Length says so; otherwise once
+    the limit is crossed, after the complete lines before it were imported, which
+    the detail says; re-sending the whole file is safe). Answer::
+
+        200 {"lines": 5, "added": 3, "already": 0, "invalid": 1,
+             "errors": [{"line": 4, "error": "not a valid phone number: '12'"}]}
+
+    ``lines`` counts every line read (header and blank ones included) and
+    ``errors`` gives the first 100 invalid lines by line number. Good lines are
+    imported and bad ones only reported. The ledger commits in chunks of 50,000
+    numbers, each whole or not at all, and the cache is written through after
+    each; re-importing is idempotent (numbers already suppressed count as
+    ``already``), so an import cut short is completed by running it again.
+``GET /v1/suppressions``
+    The account's own suppressions as CSV (``text/csv``), streamed: header
+    ``number,scope,since,source``, one row per number, ``since`` in ISO 8601
+    UTC. Operator-wide ``"*"`` entries are not exported: they are the
+    operator's list (a national do-not-call register, say) and not the
+    account's to copy; ``GET /v1/suppressions/{number}`` still says when one
+    blocks a number. The export reads back with ``POST /v1/suppressions/import``.
+
+Errors are ``{"error", "detail"}`` as everywhere: 401 ``unauthorized``, 400
+``invalid_number``, 400 ``invalid_json`` / ``invalid_request`` (PUT body), 413
+``body_too_large``, 415 ``unsupported_media_type`` (import), 503
+``ledger_unavailable`` (nothing was recorded; retry).
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from gateway.config.model import Account
+from gateway.http.app import (
+    MAX_CAMPAIGN,
+    MAX_TO_CHARS,
+    OWN_BODY_LIMIT,
+    error,
+    json_response,
+    route_of,
+)
+from gateway.ledger.model import LedgerError
+from gateway.observability.logs import fields
+from gateway.suppression.store import OPERATOR_SCOPE, Suppressions, parse_number
+
+log = logging.getLogger("stopgate.http")
+
+#: The most a streamed import body may hold (``http.max_body_size`` does not apply).
+MAX_IMPORT_BYTES = 100 * 1024 * 1024
+_READ_CHUNK = 1 << 16
+#: A "line" longer than this is not a number: it is cut and reported as one bad line.
+_MAX_LINE_CHARS = 1024
+_PUT_FIELDS = ("reason", "campaign")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+Authenticate = Callable[[web.Request], Awaitable[Account | web.Response]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class SuppressionRoutes:
+    """The /v1/suppressions routes of one gateway (see the module docstring)."""
+
+    def __init__(self, authenticate: Authenticate, suppressions: Suppressions) -> None:
+        self.authenticate = authenticate
+        self.suppressions = suppressions
+
+    def register(self, app: web.Application) -> None:
+        app.router.add_post("/v1/suppressions/import", self._guarded(self.import_csv))
+        app[OWN_BODY_LIMIT].add("/v1/suppressions/import")  # MAX_IMPORT_BYTES, streamed
+        app.router.add_get("/v1/suppressions", self._guarded(self.export_csv))
+        one = app.router.add_resource("/v1/suppressions/{number}")
+        one.add_route("GET", self._guarded(self.show))
+        one.add_route("PUT", self._guarded(self.opt_out))
+        one.add_route("DELETE", self._guarded(self.opt_in))
+
+    def _guarded(self, handler: Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
+                 ) -> Handler:
+        """The handler behind the Bearer check, with ledger failures as 503."""
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            account = await self.authenticate(request)
+            if isinstance(account, web.Response):
+                return account
+            try:
+                return await handler(request, account)
+            except (LedgerError, sqlite3.Error) as exc:
+                log.error("suppression ledger failed", extra=fields(
+                    "ledger_failed", account=account.system_id, method=request.method,
+                    route=route_of(request), error=str(exc)))
+                return error(503, "ledger_unavailable",
+                             "the suppression ledger cannot be written now; nothing was "
+                             "recorded by this request unless it says so; retry",
+                             {"Retry-After": "1"})
+
+        return guarded
+
+    # --- one number ---------------------------------------------------------------------
+
+    async def show(self, request: web.Request, account: Account) -> web.Response:
+        number = _number(request, account)
+        if isinstance(number, web.Response):
+            return number
+        scopes = [scope for scope in await self.suppressions.scopes(number)
+                  if scope in (account.system_id, OPERATOR_SCOPE)]
+        return json_response({"number": number, "suppressed": bool(scopes), "scopes": scopes})
+
+    async def opt_out(self, request: web.Request, account: Account) -> web.Response:
+        number = _number(request, account)
+        if isinstance(number, web.Response):
+            return number
+        body = await _put_body(request)
+        if isinstance(body, web.Response):
+            return body
+        await self.suppressions.optout(account.system_id, number, source="api",
+                                       campaign=body.get("campaign"), reason=body.get("reason"))
+        return json_response({"number": number, "suppressed": True})
+
+    async def opt_in(self, request: web.Request, account: Account) -> web.Response:
+        number = _number(request, account)
+        if isinstance(number, web.Response):
+            return number
+        await self.suppressions.optin(account.system_id, number, source="api")
+        still = OPERATOR_SCOPE in await self.suppressions.scopes(number)
+        return json_response({"number": number, "suppressed": still})
+
+    # --- bulk ---------------------------------------------------------------------------
+
+    async def import_csv(self, request: web.Request, account: Account) -> web.Response:
+        if request.content_type in _FORM_TYPES:
+            return error(415, "unsupported_media_type",
+                         f"send the CSV itself as the body, not a form ({request.content_type}): "
+                         "curl --data-binary @numbers.csv -H 'Content-Type: text/csv'")
+        length = request.content_length
+        if length is not None and length > MAX_IMPORT_BYTES:
+            return error(413, "body_too_large", _too_large(length))
+        body = _BodyLines(request)
+        report = await self.suppressions.import_lines(
+            account.system_id, body.lines(), account.default_region, source="import")
+        if body.truncated:
+            return error(413, "body_too_large",
+                         f"{_too_large(body.size)}; the first {report.lines} lines were "
+                         f"imported ({report.added} added, {report.already} already "
+                         f"suppressed, {report.invalid} invalid); split the file (re-importing "
+                         f"lines is harmless)")
+        return json_response(report.as_dict())
+
+    async def export_csv(self, request: web.Request, account: Account) -> web.StreamResponse:
+        response = web.StreamResponse(headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="suppressions-{account.system_id}.csv"',
+        })
+        async with contextlib.aclosing(self.suppressions.export_csv(account.system_id)) as rows:
+            # The header and the first rows before the 200: a ledger that cannot be read
+            # is a 503, not an empty list.
+            head = [text async for text in _take(rows, 2)]
+            await response.prepare(request)
+            try:
+                for text in head:
+                    await response.write(text.encode())
+                async for text in rows:
+                    await response.write(text.encode())
+                await response.write_eof()
+            except ConnectionError:
+                log.info("suppression export: the client went away", extra=fields(
+                    "suppression_export_aborted", account=account.system_id))
+            except Exception:
+                # The 200 is sent: cut the connection, so the client sees a broken
+                # transfer (no final chunk), not a short list that looks complete.
+                log.exception("suppression export failed midway", extra=fields(
+                    "suppression_export_failed", account=account.system_id))
+                if request.transport is not None:
+                    request.transport.abort()
+        return response
+
+
+async def _take(rows: AsyncIterator[str], n: int) -> AsyncIterator[str]:
+    for _ in range(n):
+        try:
+            yield await anext(rows)
+        except StopAsyncIteration:
+            return
+
+
+def _number(request: web.Request, account: Account) -> str | web.Response:
+    """The path's number in E.164, or the 400 to answer."""
+    text = request.match_info["number"]
+    number = parse_number(text, account.default_region) if len(text) <= MAX_TO_CHARS else None
+    if number is None:
+        return error(400, "invalid_number",
+                     f"{text[:MAX_TO_CHARS]!r} is not a valid phone number: give it in E.164 "
+                     f"(+33612345678) or in national format for {account.default_region}")
+    return number
+
+
+async def _put_body(request: web.Request) -> dict[str, Any] | web.Response:
+    """The optional ``{reason, campaign}`` of a PUT, or the 400 to answer."""
+    raw = await request.read()  # over client_max_size: 413 from the middleware
+    if not raw.strip():
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        return error(400, "invalid_json", f"the body is not JSON: {exc}")
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        return error(400, "invalid_request", "expected a JSON object {reason?, campaign?}")
+    unknown = sorted(set(body) - set(_PUT_FIELDS))
+    if unknown:
+        return error(400, "invalid_request",
+                     f"unknown field(s) {', '.join(unknown)}; expected reason, campaign")
+    for name in _PUT_FIELDS:
+        value = body.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_CAMPAIGN):
+            return error(400, "invalid_request",
+                         f"'{name}' is a string of at most {MAX_CAMPAIGN} characters")
+    return body
+
+
+def _too_large(size: int) -> str:
+    return (f"an import body holds at most {MAX_IMPORT_BYTES // (1024 * 1024)} MiB, this one "
+            f"{'has' if size <= MAX_IMPORT_BYTES else 'is over'} that "
+            f"({size} bytes)")
+
+
+class _BodyLines:
+    """The lines of a streamed request body, decoded as UTF-8 (bad bytes replaced).
+
+    Stops (``truncated``) at the read that crosses ``MAX_IMPORT_BYTES``, dropping
+    that read and any partial line before it: a number cut in two must not be
+    imported as another number.
+    """
+
+    def __init__(self, request: web.Request) -> None:
+        self.request = request
+        self.size = 0
+        self.truncated = False
+
+    async def lines(self) -> AsyncIterator[str]:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        carry = ""
+        skipping = False  # inside an over-long line, after its first _MAX_LINE_CHARS
+        async for data in self.request.content.iter_chunked(_READ_CHUNK):
+            self.size += len(data)
+            if self.size > MAX_IMPORT_BYTES:
+                self.truncated = True
+                return
+            text = carry + decoder.decode(data)
+            *complete, carry = text.split("\n")
+            for line in complete:
+                if skipping:
+                    skipping = False
+                    continue
+                yield line
+            if len(carry) > _MAX_LINE_CHARS:
+                if not skipping:
+                    yield carry[:_MAX_LINE_CHARS]
+                skipping = True
+                carry = ""
+        carry += decoder.decode(b"", final=True)
+        if carry and not skipping:
+            yield carry

@@ -1,0 +1,546 @@
+"""The suppression ledger: the system of record for opt-outs and opt-ins.
+
+Every opt-out and opt-in is an appended **event** (number, scope, source,
+campaign, keyword, reason, the number the MO went to, time); the **current
+state** -- which (scope, number) pairs are suppressed -- is derived from them in
+the same transaction, so the two never disagree. Scope is an account's
+system_id, or ``"*"`` for operator-wide; the scopes are independent rows (being
+suppressed under ``"*"`` does not create an ``"acme"`` row: whoever asks checks
+both, see ``suppressed_scopes``). The ledger also keeps the opt-out link
+tokens, and the webhook outbox: one row per (state-changing event, account to
+notify), written in the same transaction as the event it announces, claimed
+and closed by ``gateway.suppression.webhooks.WebhookWorker``.
+
+``Ledger`` is the interface; ``SqliteLedger`` (gateway.ledger.sqlite) fills it
+today and a PostgreSQL ledger will later (the ``storage.ledger`` key already
+accepts its URL). Its methods are synchronous and may block on disk: the
+gateway calls them through ``AsyncLedger``, which runs every call in order on
+one worker thread so the event loop never waits for an fsync.
+
+Numbers are stored as given (E.164 after ``rules.normalize``, or a shortcode-like
+id); normalising is the caller's job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import re
+import secrets
+import string
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from pathlib import Path
+from typing import Literal, NamedTuple, ParamSpec, Protocol, TypeVar, get_args
+
+__all__ = [
+    "DEFAULT_FILE",
+    "AsyncLedger",
+    "EventKind",
+    "ImportResult",
+    "Ledger",
+    "LedgerError",
+    "OptEvent",
+    "OutboxRow",
+    "Progress",
+    "ReportGroup",
+    "ReportRow",
+    "Source",
+    "SuppressionRow",
+    "TokenInfo",
+    "open_ledger",
+    "sqlite_file",
+]
+
+EventKind = Literal["optout", "optin"]
+Source = Literal["keyword", "link", "api", "import", "cli"]
+ReportGroup = Literal["campaign", "source", "reason", "day"]
+REPORT_GROUPS: tuple[str, ...] = get_args(ReportGroup)
+#: (key, opt-outs, opt-ins) of one report row.
+ReportRow = tuple[str | None, int, int]
+#: The reasons the landing page offers; "other" may carry free text as "other: ...".
+REASONS = ("never_subscribed", "too_many", "not_relevant", "other")
+_EVENT_KINDS = frozenset(get_args(EventKind))
+_SOURCES = frozenset(get_args(Source))
+
+#: The SQLite file under ``server.data_dir`` when ``storage.ledger`` is empty.
+DEFAULT_FILE = "ledger.sqlite3"
+
+
+class LedgerError(Exception):
+    """The ledger cannot be opened or used (message says what and why)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OptEvent:
+    """One opt-out or opt-in, as recorded.
+
+    Keyword-only on purpose: ten fields, several of them optional strings, are
+    too easy to pass in the wrong order. ``at`` is passed in by the caller (the
+    ledger uses the time of recording when it is None); ``id`` and ``changed``
+    are filled by the ledger on the events ``Ledger.record`` returns.
+    """
+
+    number: str
+    scope: str
+    event: EventKind
+    source: Source
+    campaign: str | None = None
+    keyword: str | None = None
+    reason: str | None = None
+    number_called: str | None = None
+    at: datetime | None = None
+    id: int | None = None
+    #: True if this event changed the suppression state (an opt-out of a number that was
+    #: not suppressed in that scope, an opt-in of one that was); False for a repeat.
+    changed: bool = False
+    #: The accounts whose webhook announces this event, if it changes the state (a repeat
+    #: announces nothing). None: the default, ``(scope,)`` for an account scope and nobody
+    #: for ``"*"`` (the ledger does not know the accounts: ``Suppressions`` fills it in).
+    notify: tuple[str, ...] | None = None
+
+    def notify_accounts(self) -> tuple[str, ...]:
+        """``notify`` with its default applied."""
+        if self.notify is not None:
+            return self.notify
+        return () if self.scope == "*" else (self.scope,)
+
+    def __post_init__(self) -> None:
+        if not self.number:
+            raise ValueError("OptEvent.number is empty")
+        if not self.scope:
+            raise ValueError("OptEvent.scope is empty (an account's system_id, or '*')")
+        if self.event not in _EVENT_KINDS:
+            raise ValueError(f"OptEvent.event must be one of {sorted(_EVENT_KINDS)}, "
+                             f"got {self.event!r}")
+        check_source(self.source)
+        if self.at is not None and self.at.utcoffset() is None:
+            raise ValueError("OptEvent.at must be timezone-aware (UTC)")
+
+
+
+# --- opt-out link tokens -----------------------------------------------------------------
+
+#: The characters of new tokens: base62, the same octets in GSM 03.38, ASCII and Latin-1,
+#: so a link survives a carrier that reads data_coding 0 as any of them ("_" is 0x11 in
+#: GSM 03.38 and 0x5F in ASCII; "-" is safe but "_" is not, so neither is used).
+TOKEN_ALPHABET = string.digits + string.ascii_uppercase + string.ascii_lowercase
+#: Characters of a new token: 62**9 is about 2**53.6 (53 random bits; >= 48 wanted).
+TOKEN_LENGTH = 9
+#: Every token a link may carry: new ones (9 base62 characters), and the 12 base64url
+#: characters (72 bits) of the links sent before them, which keep resolving.
+TOKEN_RE = re.compile(r"[A-Za-z0-9]{9}|[A-Za-z0-9_-]{12}")
+_TOKEN_SPACE = len(TOKEN_ALPHABET) ** TOKEN_LENGTH
+
+
+def new_token() -> str:
+    """A fresh opt-out link token: TOKEN_LENGTH base62 characters from ``secrets``."""
+    value = secrets.randbelow(_TOKEN_SPACE)
+    digits = []
+    for _ in range(TOKEN_LENGTH):
+        value, digit = divmod(value, 62)
+        digits.append(TOKEN_ALPHABET[digit])
+    return "".join(digits)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """What a bulk import did: ``added`` newly suppressed, ``already`` suppressed before
+    (or repeated in the input); ``total`` = added + already = numbers read."""
+
+    added: int = 0
+    already: int = 0
+    total: int = 0
+
+    def __add__(self, other: ImportResult) -> ImportResult:
+        return ImportResult(self.added + other.added, self.already + other.already,
+                            self.total + other.total)
+
+
+#: Called after each committed import chunk with the running totals (for progress bars).
+Progress = Callable[[ImportResult], None]
+
+
+class TokenInfo(NamedTuple):
+    """What an opt-out link token stands for."""
+
+    account: str
+    number: str
+    campaign: str | None
+
+
+class OutboxRow(NamedTuple):
+    """One claimed webhook delivery: ``payload`` is the exact JSON body to POST (and
+    sign); ``attempts`` counts this one; ``created`` is when the event was recorded."""
+
+    id: int
+    event_id: int
+    account: str
+    payload: bytes
+    created: datetime
+    attempts: int
+
+
+class SuppressionRow(NamedTuple):
+    """One row of the current state, as exported."""
+
+    number: str
+    scope: str
+    since: datetime
+    source: str
+
+
+def check_source(source: str) -> None:
+    """Refuse a source outside ``Source`` (they feed metrics and reports)."""
+    if source not in _SOURCES:
+        raise ValueError(f"source must be one of {sorted(_SOURCES)}, got {source!r}")
+
+
+class Ledger(Protocol):
+    """The system of record. Synchronous; use from one thread at a time (or via AsyncLedger)."""
+
+    def record(self, events: Sequence[OptEvent]) -> list[OptEvent]:
+        """Append the events and apply them to the current state, in order, in one
+        transaction, durable on return. Returns every event with ``id``, ``at`` and
+        ``changed`` filled in; a repeat (opt-out of a suppressed pair, opt-in of one that
+        is not) is kept as history with ``changed=False`` and leaves the state alone."""
+        ...
+
+    def is_suppressed(self, scope: str, number: str) -> bool:
+        """Whether (scope, number) is suppressed -- that exact scope, ``"*"`` not implied."""
+        ...
+
+    def suppressed_scopes(self, number: str) -> list[str]:
+        """Every scope the number is suppressed in (``"*"`` included), sorted."""
+        ...
+
+    def suppressions_of(self, number: str) -> list[SuppressionRow]:
+        """The current state rows of one number (every scope, ``"*"`` included), by scope:
+        since when and by which source it is suppressed there."""
+        ...
+
+    def iter_suppressed(self, batch: int = 10_000) -> Iterator[list[tuple[str, str]]]:
+        """The whole current state as (scope, number) batches, from one consistent
+        snapshot (writes made meanwhile are not seen): for rebuilding the cache."""
+        ...
+
+    def count_suppressed(self, scope: str | None = None) -> int:
+        """Suppressed (scope, number) pairs in ``scope``, or in every scope if None."""
+        ...
+
+    def import_numbers(self, scope: str, numbers: Iterable[str], *, source: Source = "import",
+                       at: datetime | None = None,
+                       progress: Progress | None = None) -> ImportResult:
+        """Opt numbers out in bulk, idempotently: one event per newly suppressed number,
+        nothing written for one already suppressed. Commits in chunks (so other writers
+        get a turn); an interrupted import leaves whole chunks done, and running it again
+        completes it."""
+        ...
+
+    def export(self, scope: str | None = None) -> Iterator[SuppressionRow]:
+        """The current state as (number, scope, since, source), one consistent snapshot,
+        ordered by scope then number; only ``scope`` if given."""
+        ...
+
+    def token_for(self, account: str, number: str, campaign: str | None = None) -> str:
+        """The opt-out link token of (account, number): created on first use (random,
+        72 bits, 12 base64url characters), the same one ever after. ``campaign`` is kept
+        from the call that created it."""
+        ...
+
+    def tokens_for(self, account: str, numbers: Iterable[str],
+                   campaign: str | None = None) -> dict[str, str]:
+        """``token_for`` for many numbers at once: one transaction (one fsync) for all the
+        new ones -- for the footers of one loop tick's messages."""
+        ...
+
+    def resolve_token(self, token: str) -> TokenInfo | None:
+        """What a token stands for; None for an unknown or malformed one."""
+        ...
+
+    def claim_webhooks(self, worker_id: str, limit: int, lease_seconds: float,
+                       now: datetime) -> list[OutboxRow]:
+        """Atomically claim up to ``limit`` due deliveries (next_attempt reached, not
+        claimed or lease expired, no earlier delivery for the same (account, number)
+        still open), oldest first, for ``lease_seconds``: another instance claiming
+        meanwhile does not get them. Counts the attempt."""
+        ...
+
+    def webhook_done(self, outbox_id: int, status: int, now: datetime) -> None:
+        """The delivery got a 2xx: closed for good."""
+        ...
+
+    def webhook_retry(self, outbox_id: int, worker_id: str, status: int | None,
+                      next_attempt: datetime) -> None:
+        """The attempt failed (``status`` None: no HTTP answer): unclaimed, due again at
+        ``next_attempt``. Ignored unless ``worker_id`` still holds the claim."""
+        ...
+
+    def webhook_give_up(self, outbox_id: int, worker_id: str, status: int | None,
+                        now: datetime) -> None:
+        """Stop trying (too old, or nowhere to send it). Ignored unless ``worker_id``
+        still holds the claim."""
+        ...
+
+    def webhook_release(self, worker_id: str) -> int:
+        """Let go of every open claim of ``worker_id`` (a worker stopping): due at once."""
+        ...
+
+    def webhook_backlog(self) -> int:
+        """Deliveries neither done nor given up."""
+        ...
+
+    def optout_in_force(self, scope: str, number: str) -> OptEvent | None:
+        """The opt-out that put (scope, number) in its current state: the latest
+        state-changing event of the pair, if the pair is suppressed now (else None).
+        Returned with ``id``, ``at`` and ``changed`` (True) filled in, ``notify`` None."""
+        ...
+
+    def set_reason(self, event_id: int, reason: str) -> bool:
+        """Fill in the ``reason`` of a recorded opt-out event (the landing page asks after
+        the opt-out). The one column written after the fact; True if the event exists and
+        is an opt-out.
+
+        Where the reason counts: reports count state-changing events only, so when the
+        event is a repeat (the number was opted out already, by a STOP say), the reason
+        also goes on the opt-out in force for its (scope, number) -- the latest
+        state-changing event, if it is an opt-out recorded before this one and still in
+        force -- unless that one has a reason already (the first reason given stands; the
+        later one stays on the repeat, in the history). Webhook deliveries of the event
+        that gets the reason that are still open (neither delivered nor given up) carry
+        it from their next attempt on."""
+        ...
+
+    def report(self, scope: str | None, since: datetime, until: datetime,
+               group_by: ReportGroup) -> list[ReportRow]:
+        """State-changing events of ``scope`` (every scope if None) with ``since <= at <
+        until``, counted by ``group_by``: (key, opt-outs, opt-ins), ordered by key (None
+        first). Keys: the campaign, the source, the reason (free "other: ..." texts
+        count as "other") or the UTC day as YYYY-MM-DD; None where the event has none."""
+        ...
+
+    def meta_value(self, key: str, default: str) -> str:
+        """The small fact stored under ``key``; ``default`` is stored first if none is (the
+        first caller wins, so instances sharing a ledger agree on it)."""
+        ...
+
+    def write_probe(self) -> None:
+        """Commit one small durable write; raise what the ledger raised if it cannot."""
+        ...
+
+    def health(self) -> bool:
+        """True if the ledger can commit a write right now."""
+        ...
+
+    def close(self) -> None:
+        """Release the files; further calls fail (``health`` says False)."""
+        ...
+
+
+def sqlite_file(url: str, data_dir: Path) -> Path | None:
+    """The SQLite file ``storage.ledger`` names (see ``open_ledger``); None for any other URL."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return Path(url) if url else Path(data_dir) / DEFAULT_FILE
+    if scheme == "sqlite" and rest:
+        return Path(rest)
+    return None
+
+
+def open_ledger(url: str, data_dir: Path, busy_timeout: float | None = None) -> Ledger:
+    """The ledger that ``storage.ledger`` names.
+
+    ``""`` -> SQLite at ``data_dir/ledger.sqlite3``; ``sqlite:///abs/path`` or
+    ``sqlite://rel/path`` or a plain path -> SQLite there (relative paths from the
+    working directory, like ``data_dir`` itself); ``postgresql://`` -> not yet.
+    """
+    from gateway.ledger.sqlite import SqliteLedger  # the SQLite module imports this one
+
+    path = sqlite_file(url, data_dir)
+    if path is not None:
+        options = {} if busy_timeout is None else {"busy_timeout": busy_timeout}
+        return SqliteLedger(path, **options)
+    scheme = url.partition("://")[0]
+    if scheme in ("postgres", "postgresql"):
+        raise NotImplementedError(
+            "PostgreSQL ledger: not yet available; set storage.ledger to \"\" (SQLite under "
+            "server.data_dir) or to a SQLite file path for now")
+    raise LedgerError(f"storage.ledger: expected \"\", a SQLite file path, sqlite:///path or "
+                      f"postgresql://..., got a '{scheme}://' URL")
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+_Row = TypeVar("_Row")
+
+#: Numbers per call to the worker in ``AsyncLedger.import_numbers``: a STOP waits at most
+#: one chunk (a fraction of a second) behind an import.
+IMPORT_CHUNK = 50_000
+_EXPORT_BATCH = 5_000
+
+
+class AsyncLedger:
+    """A ``Ledger`` for the event loop: every call runs on one dedicated worker thread.
+
+    One thread means SQLite writes are serialised and run in the order they were
+    called (FIFO); the loop only awaits. A call cancelled before the worker starts it
+    is dropped; once started it runs to the end (a commit cannot be half undone).
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger")
+
+    async def _call(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def record(self, events: Sequence[OptEvent]) -> list[OptEvent]:
+        return await self._call(self.ledger.record, events)
+
+    async def is_suppressed(self, scope: str, number: str) -> bool:
+        return await self._call(self.ledger.is_suppressed, scope, number)
+
+    async def suppressed_scopes(self, number: str) -> list[str]:
+        return await self._call(self.ledger.suppressed_scopes, number)
+
+    async def suppressions_of(self, number: str) -> list[SuppressionRow]:
+        return await self._call(self.ledger.suppressions_of, number)
+
+    async def count_suppressed(self, scope: str | None = None) -> int:
+        return await self._call(self.ledger.count_suppressed, scope)
+
+    async def iter_suppressed(self, batch: int = 10_000
+                             ) -> AsyncGenerator[list[tuple[str, str]], None]:
+        """Batches of the snapshot; other calls run between batches (the snapshot is
+        held by its own connection, so they neither see nor disturb it). Stopping early:
+        wrap it in ``contextlib.aclosing`` so the snapshot is let go at once (a held
+        snapshot keeps the WAL from being checkpointed)."""
+        batches = await self._call(self.ledger.iter_suppressed, batch)
+        try:
+            while (rows := await self._call(next, batches, None)) is not None:
+                yield rows
+        finally:
+            await self._call(_close_iterator, batches)
+
+    async def export(self, scope: str | None = None) -> AsyncGenerator[SuppressionRow, None]:
+        rows = await self._call(self.ledger.export, scope)
+        try:
+            while chunk := await self._call(_take, rows, _EXPORT_BATCH):
+                for row in chunk:
+                    yield row
+        finally:
+            await self._call(_close_iterator, rows)
+
+    async def import_numbers(self, scope: str, numbers: Iterable[str] | AsyncIterable[str], *,
+                             source: Source = "import", at: datetime | None = None,
+                             progress: Progress | None = None) -> ImportResult:
+        """Like ``Ledger.import_numbers``, one worker call per ``IMPORT_CHUNK`` numbers so
+        opt-outs from MOs interleave with a long import. ``numbers`` may be async (a
+        streamed HTTP body); a sync iterable is read on the loop, so pass a list or a
+        cheap generator, not a slow file."""
+        check_source(source)
+        at = at or datetime.now(UTC)
+        done = ImportResult()
+        async for chunk in _chunks(numbers, IMPORT_CHUNK):
+            done += await self._call(self.ledger.import_numbers, scope, chunk,
+                                     source=source, at=at)
+            if progress is not None:
+                progress(done)
+        return done
+
+    async def token_for(self, account: str, number: str, campaign: str | None = None) -> str:
+        return await self._call(self.ledger.token_for, account, number, campaign)
+
+    async def tokens_for(self, account: str, numbers: Iterable[str],
+                         campaign: str | None = None) -> dict[str, str]:
+        return await self._call(self.ledger.tokens_for, account, list(numbers), campaign)
+
+    async def resolve_token(self, token: str) -> TokenInfo | None:
+        return await self._call(self.ledger.resolve_token, token)
+
+    async def claim_webhooks(self, worker_id: str, limit: int, lease_seconds: float,
+                             now: datetime) -> list[OutboxRow]:
+        return await self._call(self.ledger.claim_webhooks, worker_id, limit, lease_seconds,
+                                now)
+
+    async def webhook_done(self, outbox_id: int, status: int, now: datetime) -> None:
+        await self._call(self.ledger.webhook_done, outbox_id, status, now)
+
+    async def webhook_retry(self, outbox_id: int, worker_id: str, status: int | None,
+                            next_attempt: datetime) -> None:
+        await self._call(self.ledger.webhook_retry, outbox_id, worker_id, status, next_attempt)
+
+    async def webhook_give_up(self, outbox_id: int, worker_id: str, status: int | None,
+                              now: datetime) -> None:
+        await self._call(self.ledger.webhook_give_up, outbox_id, worker_id, status, now)
+
+    async def webhook_release(self, worker_id: str) -> int:
+        return await self._call(self.ledger.webhook_release, worker_id)
+
+    async def webhook_backlog(self) -> int:
+        return await self._call(self.ledger.webhook_backlog)
+
+    async def optout_in_force(self, scope: str, number: str) -> OptEvent | None:
+        return await self._call(self.ledger.optout_in_force, scope, number)
+
+    async def set_reason(self, event_id: int, reason: str) -> bool:
+        return await self._call(self.ledger.set_reason, event_id, reason)
+
+    async def report(self, scope: str | None, since: datetime, until: datetime,
+                     group_by: ReportGroup) -> list[ReportRow]:
+        return await self._call(self.ledger.report, scope, since, until, group_by)
+
+    async def meta_value(self, key: str, default: str) -> str:
+        return await self._call(self.ledger.meta_value, key, default)
+
+    async def health(self) -> bool:
+        return await self._call(self.ledger.health)
+
+    async def write_probe(self) -> None:
+        await self._call(self.ledger.write_probe)
+
+    async def aclose(self) -> None:
+        """Close the ledger after every call already queued, then stop the worker."""
+        try:
+            await self._call(self.ledger.close)
+        finally:
+            self._executor.shutdown(wait=False)
+
+
+def _take(rows: Iterator[_Row], n: int) -> list[_Row]:
+    return list(islice(rows, n))
+
+
+def _close_iterator(rows: Iterator[object]) -> None:
+    close = getattr(rows, "close", None)  # generators hold a snapshot connection: let it go
+    if close is not None:
+        close()
+
+
+async def _chunks(numbers: Iterable[str] | AsyncIterable[str], size: int
+                  ) -> AsyncIterator[list[str]]:
+    if not isinstance(numbers, AsyncIterable):
+        it = iter(numbers)
+        while chunk := list(islice(it, size)):
+            yield chunk
+        return
+    chunk = []
+    async for number in numbers:
+        chunk.append(number)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

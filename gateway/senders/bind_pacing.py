@@ -1,0 +1,86 @@
+"""When to answer a sender's bind: failed binds slow down what they tried, from where.
+
+Failures are counted per (client address, system_id): a guesser hammering one
+account from an address slows that account's binds *from that address* only.
+Another account binding from the same address (senders behind one NAT, one
+balancer), and the same account from any other address, are answered at once.
+Binds naming a system_id that is no account share one count per address
+(``UNKNOWN``): spraying made-up names is paced like guessing one, and holds one
+entry per address however many names it tries.
+
+Once a key has failed more than once recently, every bind answer for it,
+refusal or acceptance, waits a delay that doubles with each failure
+(``smpp.failed_bind_delay`` .. ``failed_bind_delay_max``), counted from the previous
+answer for that key. Delaying acceptances too is what makes the pacing hold: if
+the right password were answered at once, a guesser would open many connections
+in parallel and read "no answer yet" as "wrong password", guessing as fast as it
+can connect. So the right password of an account being guessed *from the same
+address* waits its turn like the guesses (nothing on the wire tells the two
+apart); spacing answers one after another means guessing over parallel
+connections gains nothing. An answer due after the connection's own
+``bind_timeout`` is never sent: the session closes itself unbound by then, and
+no timer is kept for it. A successful bind, or a quiet spell of four times the
+maximum delay, forgives the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.config.model import Smpp
+
+#: Keys remembered at most; past it the oldest tenth is forgotten.
+MAX_KEYS = 100_000
+#: The system_id of a key for binds that name no account (one per address).
+UNKNOWN = ""
+
+_Key = tuple[str, str]
+
+
+@dataclass(slots=True)
+class _Failures:
+    count: int = 0
+    last: float = 0.0
+    answer_at: float = 0.0  # when the latest answer for this key goes out
+
+
+class BindPacing:
+    """Recent bind failures per (client address, system_id), and the answer times they
+    lead to. ``system_id`` is ``UNKNOWN`` for a bind naming no account."""
+
+    def __init__(self, smpp: Smpp) -> None:
+        self.smpp = smpp
+        self._failures: dict[_Key, _Failures] = {}
+
+    def answer_time(self, host: str, system_id: str, now: float, *,
+                    failed: bool) -> float | None:
+        """When to answer a bind for ``system_id`` from ``host``; None: not before the
+        bind timeout."""
+        smpp = self.smpp
+        key = (host, system_id)
+        failures = self._failures.get(key)
+        if failures is not None and now - failures.last > smpp.failed_bind_delay_max * 4:
+            del self._failures[key]  # quiet long enough: forgiven
+            failures = None
+        if failed:
+            if failures is None:
+                if len(self._failures) >= MAX_KEYS:  # bounded: forget the oldest
+                    for stale in list(self._failures)[:MAX_KEYS // 10]:
+                        del self._failures[stale]
+                failures = self._failures[key] = _Failures()
+            failures.count += 1
+            failures.last = now
+        if failures is None or failures.count < 2:
+            return now  # no failure, or a single typo: answered at once
+        delay: float = min(
+            smpp.failed_bind_delay * 2 ** (failures.count - 1), smpp.failed_bind_delay_max
+        )
+        answer_at = max(now, failures.answer_at) + delay
+        if answer_at - now > smpp.bind_timeout:
+            return None
+        failures.answer_at = answer_at
+        return answer_at
+
+    def forgive(self, host: str, system_id: str) -> None:
+        """``system_id`` bound from ``host``: its next bind from there is answered at once."""
+        self._failures.pop((host, system_id), None)

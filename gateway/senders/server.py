@@ -1,0 +1,479 @@
+"""The sender-facing SMPP server: stopgate as an SMSC towards its senders.
+
+Binds are checked against ``[[accounts]]``; each bound session's submit_sm
+become ``Message`` objects for the MT pipeline (multipart ones reassembled
+first); bound receiver sessions are where DLRs and MOs go back to.
+
+Multipart submits: every part but the one that completes the message is
+answered at once with an id of its own, so a sender with a window of 1 can
+send the next part. The completing part is answered when the whole message
+has been judged and handed to the carrier; its id is the message's id. A
+DLR for outbound part k carries the id the sender got for inbound part k
+(see ``gateway.mt.pipeline.sender_ids_for_parts``). Parts of a message that never
+completes are dropped after ``smpp.reassembly_timeout`` (or evicted, oldest first,
+past ``smpp.reassembly_max_pending`` messages / ``reassembly_max_bytes``: an account
+over its equal share of them evicts its own, one within it those of the accounts
+over theirs) and counted in ``stopgate_reassembly_dropped_total{reason, account}``; parts
+that asked for a receipt get an UNDELIV one (``gateway.senders.answered_parts``), so the sender
+knows the message went nowhere.
+
+Limits on senders: binds past ``smpp.max_sessions_per_account`` or
+``smpp.max_sessions_per_address`` (bound sessions from one IP address) are refused
+ESME_RBINDFAIL; a connection that has not bound within ``bind_timeout`` is closed
+(by its SmppLink); a frame that stays incomplete for ``frame_timeout`` (a sender
+that trickles or stops mid-frame) and a bound session silent for ``idle_timeout``
+are closed by the sweeper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from gateway.config.model import Account, Config
+from gateway.message import Message, new_message_id
+from gateway.mt.latency import LatencyBatch
+from gateway.mt.pipeline import MtPipeline, MtResult, SenderStage
+from gateway.observability.logs import fields
+from gateway.observability.metrics import Metrics
+from gateway.rate import TokenBucket
+from gateway.senders.answered_parts import AnsweredParts
+from gateway.senders.bind_pacing import UNKNOWN, BindPacing
+from gateway.smpp_link import LinkHandler, SmppLink
+from smpp.constants import ESM_UDHI, CommandId, CommandStatus
+from smpp.events import ProtocolError, RequestRejected
+from smpp.pdu import CancelSmResp, DataSmResp, Pdu, QuerySmResp, SubmitSm, SubmitSmResp
+from smpp.reassembly import Completed, Reassembler, ReassemblyError
+from smpp.segments import ConcatError, ConcatInfo, concat_info, parse_udh
+from smpp.session import BindState, Role
+from smpp.text import ConcatKind
+
+log = logging.getLogger("stopgate.server")
+
+S = CommandStatus
+SMPP_BACKLOG = 4096
+_BIND_NAMES = {
+    CommandId.bind_transmitter: "transmitter",
+    CommandId.bind_receiver: "receiver",
+    CommandId.bind_transceiver: "transceiver",
+}
+_RECEIVING = (BindState.BOUND_RX, BindState.BOUND_TRX)
+
+
+@dataclass(slots=True)
+class _Conversation:
+    """Per bound sender session: what the server needs beyond the SMPP session."""
+
+    account: Account
+    bind: str
+    host: str
+    inflight: int = 0
+    #: Set by stop(): the event it waits on until nothing of this session is in flight.
+    drained: asyncio.Event | None = None
+
+
+class SenderServer:
+    """Accepts sender binds and feeds their submit_sm to the MT pipeline."""
+
+    def __init__(
+        self, config: Config, metrics: Metrics, pipeline: MtPipeline | None = None
+    ) -> None:
+        self.config = config
+        #: Set before start(); the DLR router and the pipeline need the server first.
+        self.pipeline = pipeline
+        self.metrics = metrics
+        self.accounts = {account.system_id: account for account in config.accounts}
+        self.loop = asyncio.get_running_loop()
+        now = self.loop.time()
+        self.buckets = {
+            name: TokenBucket(account.tps, now) for name, account in self.accounts.items()
+        }
+        self.bound: dict[str, list[SmppLink]] = {name: [] for name in self.accounts}
+        smpp = config.smpp
+        # Each account has an equal share of the bounds: one flooding them with parts of
+        # messages it never finishes evicts only its own (smpp.reassembly).
+        self.reassembler: Reassembler[tuple[SmppLink, SubmitSm, str]] = Reassembler(
+            smpp.reassembly_max_pending, smpp.reassembly_max_bytes, smpp.reassembly_timeout,
+            owners=max(1, len(self.accounts)),
+        )
+        #: Bound sessions per client IP address (smpp.max_sessions_per_address).
+        self._per_address: dict[str, int] = {}
+        self.pacing = BindPacing(config.smpp)
+        self.stopping = False
+        self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._links: set[SmppLink] = set()
+        self._background: set[asyncio.Task[object]] = set()
+        self._latencies = LatencyBatch(metrics.submit_latency)
+        #: Notes in Redis of the parts answered before their message completed (set by the
+        #: gateway): a kill or a message that never completes then ends in failure receipts.
+        self.answered_parts: AnsweredParts | None = None
+        #: Sender ownership (set by the gateway): each part of a multipart submit is checked
+        #: before reassembly; whole messages are checked by the pipeline's own stage.
+        self.source_check: SenderStage | None = None
+        #: Called with the account name when a receiver/transceiver binds (DLR queue flush).
+        self.on_receiver_bound: Callable[[str], Coroutine[Any, Any, object]] | None = None
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen; returns the port (useful with port 0)."""
+        smpp = self.config.smpp
+        self._server = await self.loop.create_server(
+            lambda: SmppLink(
+                Role.SMSC,
+                _SenderHandler(self),
+                window=smpp.sender_window,
+                response_timeout=smpp.response_timeout,
+                enquire_link_interval=smpp.enquire_link_interval,
+                idle_timeout=smpp.bind_timeout,
+                max_pdu_size=smpp.max_pdu_size,
+            ),
+            host,
+            port,
+            reuse_address=True,
+            reuse_port=self.config.server.workers > 1,  # the workers share the port
+            # asyncio's default of 100 overflows when senders reconnect all at once (after
+            # a restart or a network blip): the kernel then drops SYNs and each dropped
+            # sender waits a whole second for its retransmit. The kernel caps it at somaxconn.
+            backlog=SMPP_BACKLOG,
+        )
+        self._sweeper = asyncio.create_task(self._sweep())
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop accepting, let in-flight submits finish (bounded), unbind everyone politely.
+
+        From the first moment of stopping, new submit_sm are answered ESME_RTHROTTLED at
+        once: one forwarded now could still be at the carrier when its session unbinds,
+        and its answer would be lost (the sender would resend a message the carrier has).
+        """
+        self.stopping = True
+        if self._server is not None:
+            self._server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        # Only bound links have a conversation: a link whose bind was refused (or is still
+        # being answered) has nothing in flight, and gets closed by the unbind below.
+        waits = []
+        for link in self._links:
+            conversation = link.owner
+            if isinstance(conversation, _Conversation) and conversation.inflight:
+                conversation.drained = asyncio.Event()
+                waits.append(asyncio.ensure_future(conversation.drained.wait()))
+        if waits:
+            _, late = await asyncio.wait(waits, timeout=timeout)
+            for wait in late:
+                wait.cancel()
+        self._latencies.flush()
+        await asyncio.gather(
+            *(link.unbind(timeout=min(timeout, 5.0)) for link in list(self._links)),
+            return_exceptions=True,
+        )
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def receivers(self, account: str) -> list[SmppLink]:
+        """Bound receiver/transceiver sessions of ``account`` (where DLRs and MOs go)."""
+        return [link for link in self.bound.get(account, ()) if link.state in _RECEIVING]
+
+    def session_count(self, account: str) -> int:
+        return len(self.bound.get(account, ()))
+
+    async def _sweep(self) -> None:
+        """Close silent or stuck sessions and drop multipart messages that never completed."""
+        smpp = self.config.smpp
+        idle, frame_timeout = smpp.idle_timeout, smpp.frame_timeout
+        closed = self.metrics.sender_connections_closed
+        while True:
+            await asyncio.sleep(min(5.0, smpp.reassembly_timeout / 4, frame_timeout / 4))
+            now = self.loop.time()
+            self.drop_incomplete(now)
+            for link in list(self._links):
+                session = link.session
+                if session is None or not link.is_open:
+                    continue
+                partial = session.partial_since
+                if partial is not None and now - partial > frame_timeout:
+                    # Mid-frame there is no PDU boundary to answer at: close, as for a
+                    # corrupt frame. Only this connection goes.
+                    closed.labels("frame_timeout").inc()
+                    log.warning("sender connection closed: a frame incomplete for %gs",
+                                frame_timeout, extra=fields(
+                                    "sender_frame_timeout", peer=link.peer,
+                                    timeout=frame_timeout))
+                    link.close()
+                elif idle > 0 and now - session.last_received > idle:
+                    closed.labels("idle").inc()
+                    self._spawn(link.unbind(timeout=5.0))
+
+    def drop_incomplete(self, now: float) -> None:
+        """Count the multipart messages dropped incomplete; their parts' receipts go out
+        (``AnsweredParts.dropped``: UNDELIV for the parts that asked for one)."""
+        for expired in self.reassembler.expire(now):
+            self.metrics.reassembly_dropped.labels(expired.reason, str(expired.owner)).inc()
+            if self.answered_parts is not None:
+                self.answered_parts.dropped(c[2] for c in expired.contexts if c)
+        self.metrics.reassembly_pending.set(self.reassembler.pending)
+
+    # --- binds ------------------------------------------------------------------------
+    #
+    # Repeated failures for one system_id from one address slow that system_id down from
+    # that address; unknown system_ids share one pace per address (gateway.senders.bind_pacing).
+
+    def bind(self, link: SmppLink, pdu: Pdu) -> None:
+        system_id = getattr(pdu, "system_id", "")
+        password = getattr(pdu, "password", "")
+        account = self.accounts.get(system_id)
+        refusal: tuple[int, str] | None = None
+        if account is None:
+            refusal = (S.ESME_RINVSYSID, "unknown_system_id")
+        # Constant time: the comparison must not tell how much of a password was right.
+        elif not account.password or not hmac.compare_digest(
+            password.encode("latin-1", "replace"), account.password.encode("latin-1", "replace")
+        ):
+            refusal = (S.ESME_RINVPASWD, "bad_password")
+        answer_at = self.pacing.answer_time(
+            _host(link.peer), system_id if account is not None else UNKNOWN, self.loop.time(),
+            failed=refusal is not None)
+        if answer_at is None:
+            return  # after the bind timeout: the session closes itself unanswered
+        if answer_at <= self.loop.time():
+            self._answer_bind(link, pdu, refusal)
+        else:
+            self.loop.call_at(answer_at, self._answer_bind, link, pdu, refusal)
+
+    def _answer_bind(self, link: SmppLink, pdu: Pdu, refusal: tuple[int, str] | None) -> None:
+        if not link.is_open:
+            return  # the sender gave up waiting
+        system_id = getattr(pdu, "system_id", "")
+        host = _host(link.peer)
+        smpp = self.config.smpp
+        limit = smpp.max_sessions_per_account
+        if refusal is None and limit and self.session_count(system_id) >= limit:
+            refusal = (S.ESME_RBINDFAIL, "too_many_sessions")
+        limit = smpp.max_sessions_per_address
+        if refusal is None and limit and self._per_address.get(host, 0) >= limit:
+            refusal = (S.ESME_RBINDFAIL, "too_many_from_address")
+        if refusal is not None:
+            status, outcome = refusal
+            self.metrics.sender_binds.labels(outcome).inc()
+            # Never the password; the system_id as repr, since it is the sender's raw input.
+            log.warning("sender bind refused (%s): system_id %r from %s", outcome, system_id,
+                        host, extra=fields(
+                            "sender_bind_failed", account=system_id, peer=link.peer,
+                            bind=_BIND_NAMES.get(pdu.command_id, "unknown"), reason=outcome,
+                            status=f"0x{status:08X}"))
+            link.reject_bind(pdu, status)
+            return
+        self.pacing.forgive(host, system_id)
+        account = self.accounts[system_id]
+        bind = _BIND_NAMES[CommandId(pdu.command_id)]
+        link.owner = _Conversation(account, bind, host)
+        link.accept_bind(pdu, "stopgate")
+        self.bound[system_id].append(link)
+        self._per_address[host] = self._per_address.get(host, 0) + 1
+        self.metrics.sender_binds.labels("ok").inc()
+        self.metrics.sender_sessions.labels(system_id, bind).inc()
+        log.info("sender bound", extra=fields("sender_bound", account=system_id, bind=bind,
+                                              peer=link.peer))
+        if bind != "transmitter" and self.on_receiver_bound is not None:
+            self._spawn(self.on_receiver_bound(system_id))
+
+    def closed(self, link: SmppLink) -> None:
+        self._links.discard(link)
+        conversation = link.owner
+        if isinstance(conversation, _Conversation):
+            name = conversation.account.system_id
+            if link in self.bound.get(name, ()):
+                self.bound[name].remove(link)
+                self.metrics.sender_sessions.labels(name, conversation.bind).dec()
+                log.info("sender unbound", extra=fields("sender_unbound", account=name,
+                                                        bind=conversation.bind, peer=link.peer))
+                left = self._per_address.get(conversation.host, 1) - 1
+                if left > 0:
+                    self._per_address[conversation.host] = left
+                else:
+                    self._per_address.pop(conversation.host, None)
+
+    # --- submit_sm -----------------------------------------------------------------------
+
+    def submit_sm(self, link: SmppLink, pdu: SubmitSm) -> None:
+        conversation = _conversation(link)
+        account = conversation.account
+        now = self.loop.time()
+        if self.stopping:
+            self.metrics.throttled.labels("shutdown").inc()
+            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RTHROTTLED))
+            return
+        if not self.buckets[account.system_id].take(now):
+            self.metrics.throttled.labels("account_tps").inc()
+            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RTHROTTLED))
+            return
+        try:
+            info = concat_info(pdu.esm_class, pdu.short_message, pdu.tlvs)
+        except ConcatError:
+            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
+            return
+        started = time.perf_counter()
+        if info is None or info.kind == "payload" or info.total == 1:
+            message = _single(account.system_id, pdu, info, now)
+            self._run(link, pdu, message, started)
+            return
+        if self.source_check is not None:
+            # Before reassembly: an earlier part answered ESME_ROK would tell the sender the
+            # message went, from a source that is not its own.
+            refused = self.source_check.refusal(account.system_id, pdu.source_addr,
+                                                pdu.source_addr_ton)
+            if refused is not None:
+                link.respond(pdu, SubmitSmResp(command_status=refused.status))
+                return
+        part_id = new_message_id()
+        key = (account.system_id, pdu.source_addr, pdu.destination_addr)
+        try:
+            completed = self.reassembler.add(key, info, now, context=(link, pdu, part_id),
+                                             owner=account.system_id)
+        except ReassemblyError as error:
+            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
+            # Debug: the sender hears it on the wire, and it could send one per PDU.
+            log.debug("multipart part refused", extra=fields(
+                "multipart_part_refused", account=account.system_id, error=str(error)))
+            return
+        self.drop_incomplete(now)  # a part over the caps evicts the oldest: its receipts go now
+        if completed is None:
+            if self.answered_parts is None:
+                link.respond(pdu, SubmitSmResp(message_id=part_id))
+            else:
+                self.answered_parts.answer(link, pdu, account.system_id, part_id)
+            return
+        if self.answered_parts is not None:
+            self.answered_parts.completed(c[2] for c in completed.contexts if c)
+        self._run(link, pdu, _whole(account.system_id, completed, part_id, now), started)
+
+    def _run(self, link: SmppLink, pdu: SubmitSm, message: Message, started: float) -> None:
+        assert self.pipeline is not None
+        conversation = _conversation(link)
+        conversation.inflight += 1
+        self.pipeline.start(message, partial(self._answer, link, conversation, pdu, started))
+
+    def _answer(self, link: SmppLink, conversation: _Conversation, pdu: SubmitSm,
+                started: float, result: MtResult) -> None:
+        conversation.inflight -= 1
+        link.respond_submit(pdu, result.status, result.message_id)
+        self._latencies.add(time.perf_counter() - started)
+        if conversation.inflight == 0 and conversation.drained is not None:
+            conversation.drained.set()
+
+class _SenderHandler(LinkHandler):
+    """Routes one sender connection's events to the server."""
+
+    __slots__ = ("server",)
+
+    def __init__(self, server: SenderServer) -> None:
+        self.server = server
+
+    def on_bind_request(self, link: SmppLink, pdu: Pdu) -> None:
+        self.server._links.add(link)
+        self.server.bind(link, pdu)
+
+    def on_pdu(self, link: SmppLink, pdu: Pdu) -> None:
+        if isinstance(pdu, SubmitSm):
+            self.server.submit_sm(link, pdu)
+            return
+        # data_sm, query_sm, cancel_sm: stopgate forwards submit_sm only (see README).
+        response = _UNSUPPORTED.get(pdu.command_id)
+        if response is not None:
+            link.respond(pdu, response[0](command_status=response[1]))
+
+    def on_protocol_error(self, link: SmppLink, event: ProtocolError) -> None:
+        self.server.metrics.sender_protocol_errors.labels(
+            _status_name(event.error.command_status)
+        ).inc()
+        log.info("malformed PDU from sender", extra=fields(
+            "sender_malformed_pdu", peer=link.peer, error=str(event.error),
+            status=_status_name(event.error.command_status)))
+
+    def on_rejected(self, link: SmppLink, event: RequestRejected) -> None:
+        self.server.metrics.sender_protocol_errors.labels(_status_name(event.status)).inc()
+
+    def on_closed(self, link: SmppLink, unanswered: tuple[Pdu, ...]) -> None:
+        self.server.closed(link)
+
+
+_UNSUPPORTED: dict[int, tuple[type[Pdu], int]] = {
+    CommandId.data_sm: (DataSmResp, S.ESME_RINVCMDID),
+    CommandId.query_sm: (QuerySmResp, S.ESME_RQUERYFAIL),
+    CommandId.cancel_sm: (CancelSmResp, S.ESME_RCANCELFAIL),
+}
+
+
+def _status_name(status: int) -> str:
+    try:
+        return CommandStatus(status).name
+    except ValueError:
+        return f"0x{status:08X}"
+
+
+def _host(peer: str) -> str:
+    return peer.rsplit(":", 1)[0]
+
+
+def _conversation(link: SmppLink) -> _Conversation:
+    conversation = link.owner
+    assert isinstance(conversation, _Conversation)
+    return conversation
+
+
+def _single(account: str, pdu: SubmitSm, info: ConcatInfo | None, now: float) -> Message:
+    """A one-PDU message: plain, UDH with only non-concatenation IEs, or message_payload."""
+    extra_ies: tuple[Any, ...] = ()
+    concat: ConcatKind | None = None
+    if info is not None:  # message_payload, or a "1 of 1" concatenated part
+        payload, extra_ies = info.payload, info.extra_ies
+        concat = info.kind
+    elif pdu.esm_class & ESM_UDHI:
+        extra_ies, payload = parse_udh(pdu.short_message)
+    else:
+        payload = pdu.short_message
+    message_id = new_message_id()
+    return Message(
+        account=account,
+        id=message_id,
+        part_ids=(message_id,),
+        template=pdu,
+        data_coding=pdu.data_coding,
+        payload=payload,
+        concat=concat,
+        extra_ies=extra_ies,
+        via="smpp",
+        received_at=now,
+    )
+
+
+def _whole(
+    account: str, completed: Completed[tuple[SmppLink, SubmitSm, str]], last_id: str, now: float
+) -> Message:
+    """The message a reassembled multipart submit carries (contexts come in part order)."""
+    contexts = [context for context in completed.contexts if context is not None]
+    template = contexts[0][1]
+    return Message(
+        account=account,
+        id=last_id,
+        part_ids=tuple(part_id for _, _, part_id in contexts),
+        template=template,
+        data_coding=template.data_coding,
+        payload=completed.payload,
+        concat=completed.kind,
+        extra_ies=completed.parts[0].extra_ies,
+        via="smpp",
+        received_at=now,
+    )
