@@ -43,7 +43,8 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from gateway.ledger.model import AsyncLedger, open_ledger
+from gateway.ledger.engines import open_ledger
+from gateway.ledger.threaded import AsyncLedger
 from gateway.process.redis_embedded import EmbeddedRedis
 from gateway.suppression.cache import SuppressionCache
 

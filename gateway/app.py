@@ -36,8 +36,9 @@ from gateway.inbound.keywords import CampaignMemory, KeywordHandler
 from gateway.inbound.notices import QueueNotices
 from gateway.inbound.receipts import build_receipt
 from gateway.inbound.router import DlrRouter
+from gateway.ledger.engines import open_ledger
 from gateway.ledger.health import LedgerHealth
-from gateway.ledger.model import AsyncLedger, open_ledger
+from gateway.ledger.threaded import AsyncLedger
 from gateway.message import Message
 from gateway.mt.pipeline import MtPipeline, MtResult, NormaliseStage, SenderStage, sender_ownership
 from gateway.mt.policy import LookupBatcher, PolicyStage, TokenCache

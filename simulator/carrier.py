@@ -28,6 +28,7 @@ from typing import Any, Literal, TextIO
 
 from gateway.process.eventloop import run as run_loop
 from gateway.smpp_link import LinkHandler, SmppLink
+from simulator.http import start_control
 from simulator.outbox import STAT_STATES, Outbox, mo_parts, receipt
 from simulator.records import ReceivedMessage, ReceivedSubmit, SimulatorStats, reassemble
 from smpp.constants import ESM_UDHI, CommandId, CommandStatus
@@ -132,8 +133,6 @@ class CarrierSimulator(LinkHandler):
         self._server = await self.loop.create_server(self._new_link, host, port)
         self.port = self._server.sockets[0].getsockname()[1]
         if http_port is not None:
-            from simulator.http import start_control
-
             self._http, self.http_port = await start_control(self, http_host or host, http_port)
 
     async def stop(self) -> None:

@@ -9,16 +9,34 @@ at runtime. Errors are JSON ``{error, detail}``.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from simulator.carrier import CarrierSimulator
+from simulator.records import ReceivedMessage
 
 __all__ = ["control_app", "start_control"]
 
-_SIMULATOR: web.AppKey[CarrierSimulator] = web.AppKey("simulator")
+class Controlled(Protocol):
+    """What the endpoint drives: the carrier simulator (simulator.carrier)."""
+
+    async def inject_mo(self, source_addr: str, destination_addr: str, text: str,
+                        data_coding: int | None = None, system_id: str | None = None) -> int: ...
+
+    def stats_json(self) -> dict[str, Any]: ...
+
+    def messages(self) -> list[ReceivedMessage]: ...
+
+    def reset(self) -> None: ...
+
+    def disconnect(self) -> int: ...
+
+    def configure(self, **changes: Any) -> None: ...
+
+    def settings(self) -> dict[str, Any]: ...
+
+
+_SIMULATOR: web.AppKey[Controlled] = web.AppKey("simulator")
 
 
 def _error(status: int, error: str, detail: str) -> web.Response:
@@ -89,7 +107,7 @@ async def _config(request: web.Request) -> web.Response:
     return web.json_response(simulator.settings())
 
 
-def control_app(simulator: CarrierSimulator) -> web.Application:
+def control_app(simulator: Controlled) -> web.Application:
     """The aiohttp application controlling ``simulator``."""
     app = web.Application(client_max_size=1 << 20)
     app[_SIMULATOR] = simulator
@@ -103,7 +121,7 @@ def control_app(simulator: CarrierSimulator) -> web.Application:
 
 
 async def start_control(
-    simulator: CarrierSimulator, host: str, port: int
+    simulator: Controlled, host: str, port: int
 ) -> tuple[web.AppRunner, int]:
     """Serve the control endpoint on host:port (0: any free port); return the runner and port."""
     runner = web.AppRunner(control_app(simulator), access_log=None)

@@ -152,7 +152,8 @@ def _report_optouts(args: argparse.Namespace) -> int:
     if config is None:
         return EXIT_CONFIG
     from gateway.http.reports import day_bounds  # lazily: --help must not import the service
-    from gateway.ledger.model import LedgerError, open_ledger
+    from gateway.ledger.engines import open_ledger
+    from gateway.ledger.model import LedgerError
     from gateway.observability.visible import visible
 
     if args.account and args.account not in {a.system_id for a in config.accounts}:

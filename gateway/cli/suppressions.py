@@ -55,7 +55,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from gateway.config.model import Config
-from gateway.ledger.model import AsyncLedger, LedgerError, open_ledger
+from gateway.ledger.engines import open_ledger
+from gateway.ledger.model import LedgerError
+from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.metrics import Metrics
 from gateway.process.redis_embedded import EmbeddedRedis, EmbeddedRedisError
 from gateway.suppression.cache import SuppressionCache

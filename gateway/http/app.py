@@ -113,7 +113,6 @@ landing page (HTML, not JSON): see gateway.http.optout.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 import math
@@ -125,11 +124,25 @@ import orjson
 from aiohttp import web
 
 from gateway.config.model import Account, Config
+from gateway.http.auth import bearer_digest, key_digest
 from gateway.http.guard import AuthPacing, GuardedHandler, client_key
-from gateway.ledger.model import AsyncLedger
+from gateway.http.optout import OptoutPages
+from gateway.http.reports import ReportRoutes
+from gateway.http.responses import (
+    MAX_CAMPAIGN,
+    MAX_TO_CHARS,
+    OWN_BODY_LIMIT,
+    Handler,
+    error,
+    json_errors,
+    json_response,
+    route_of,
+    server_header,
+)
+from gateway.http.suppressions import SuppressionRoutes
+from gateway.ledger.threaded import AsyncLedger
 from gateway.message import Message
 from gateway.mt.pipeline import SENDER_NOT_ALLOWED, MtPipeline, MtResult
-from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 from gateway.rate import TokenBucket
 from gateway.suppression.store import Suppressions
@@ -141,8 +154,6 @@ log = logging.getLogger("stopgate.http")
 
 S = CommandStatus
 MAX_TEXT_CHARS = 255 * 67  # the most a 255-part UCS-2 message carries
-MAX_CAMPAIGN = 64
-MAX_TO_CHARS = 32  # separators allowed: "+33 (0)6 12 34 56 78"
 MAX_ALPHANUMERIC = 11  # GSM 03.40 TP-OA: 11 characters in 7-bit
 MAX_DIGITS = 15  # E.164
 NPI_ISDN = 1
@@ -177,96 +188,6 @@ _HTTP_FOR_REASON: dict[str, tuple[int, str, str]] = {
 
 ACCOUNT = web.AppKey("account_by_key", dict)
 Readiness = Callable[[], Awaitable[tuple[bool, dict[str, Any]]]]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-#: Routes that stream their body under a limit of their own, and check it themselves.
-OWN_BODY_LIMIT = web.AppKey("own_body_limit", set[str])
-
-
-def json_response(
-    body: Mapping[str, Any], status: int = 200, headers: Mapping[str, str] | None = None
-) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
-    )
-
-
-def error(
-    status: int, code: str, detail: str, headers: Mapping[str, str] | None = None
-) -> web.Response:
-    return json_response({"error": code, "detail": detail}, status, headers)
-
-
-def _key_digest(api_key: str) -> bytes:
-    # Accounts are found by a digest of the key, so the lookup time says nothing about
-    # how much of a guessed key was right.
-    return hashlib.sha256(api_key.encode()).digest()
-
-
-def _bearer_digest(request: web.Request) -> bytes | None:
-    """The SHA-256 of the request's Bearer token; None when it carries none."""
-    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    key = key.strip()
-    if scheme.lower() != "bearer" or not key:
-        return None
-    return _key_digest(key)
-
-
-#: Headers of aiohttp's own error responses that still hold for the JSON one.
-_KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
-
-
-SERVER = "stopgate"  # the Server header of every answer: no product version to fingerprint
-
-
-async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers["Server"] = SERVER
-
-
-@web.middleware
-async def json_errors(
-    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-) -> web.StreamResponse:
-    """Every error as JSON, including aiohttp's own (413, 404, 405) and unexpected ones."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        headers = {name: exc.headers[name] for name in _KEPT_HEADERS if name in exc.headers}
-        if isinstance(exc, web.HTTPRequestEntityTooLarge):
-            return error(413, "body_too_large", exc.text or "request body too large", headers)
-        if isinstance(exc, web.HTTPNotFound):
-            detail = f"nothing at {request.path}"
-        elif isinstance(exc, web.HTTPMethodNotAllowed):
-            detail = f"{request.method} is not allowed on {request.path}; use {headers['Allow']}"
-        else:
-            detail = exc.text or exc.reason
-        return error(exc.status, exc.reason.lower().replace(" ", "_"), detail, headers)
-    except Exception as exc:
-        if isinstance(exc, ConnectionError) and client_gone(request):
-            # The client left while its body was read: nobody to answer, nothing was done.
-            # (A ConnectionError of one of our own connections is a failure, below.)
-            log.info("HTTP client left before its request was read", extra=fields(
-                "http_client_left", method=request.method, route=route_of(request)))
-            return error(400, "client_left", "the connection closed before the body arrived")
-        log.exception("HTTP request failed", extra=fields(
-            "http_failed", method=request.method, route=route_of(request)))
-        return error(500, "internal_error", "stopgate failed on this request; see its log")
-
-
-def client_gone(request: web.Request) -> bool:
-    """Whether the request's own connection is closed (a ConnectionError was the client's)."""
-    transport = request.transport
-    return transport is None or transport.is_closing()
-
-
-def route_of(request: web.Request) -> str:
-    """The route a request matched (``/v1/suppressions/{number}``): its path would put a
-    number or a token in the log."""
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else "?"
-
-
 class HttpApi:
     """Handlers for the sender-facing and ops routes."""
 
@@ -288,10 +209,10 @@ class HttpApi:
         self.buckets = buckets
         self.readiness = readiness
         self.accounts = {
-            _key_digest(account.api_key): account for account in config.accounts if account.api_key
+            key_digest(account.api_key): account for account in config.accounts if account.api_key
         }
         admin_key = config.http.admin_key
-        self.admin_digest = _key_digest(admin_key) if admin_key else None
+        self.admin_digest = key_digest(admin_key) if admin_key else None
         self.pacing = AuthPacing(config.http)
 
     def app(self) -> web.Application:
@@ -299,7 +220,7 @@ class HttpApi:
             client_max_size=self.config.http.max_body_size,
             middlewares=[json_errors, self.declared_size],
         )
-        app.on_response_prepare.append(_server_header)
+        app.on_response_prepare.append(server_header)
         app[OWN_BODY_LIMIT] = set()
         app.router.add_post("/v1/messages", self.send_message)
         app.router.add_get("/healthz", self.healthz)
@@ -307,16 +228,10 @@ class HttpApi:
         app.router.add_get("/metrics", self.prometheus)
         app.router.add_get("/v1/reports/mislabelled", self.mislabelled)
         if self.suppressions is not None:
-            from gateway.http.suppressions import SuppressionRoutes  # it imports this module
-
             SuppressionRoutes(self.authenticate, self.suppressions).register(app)
         if self.ledger is not None:
-            from gateway.http.reports import ReportRoutes  # they import this module
-
             ReportRoutes(self.authenticate, self.ledger).register(app)
             if self.suppressions is not None:
-                from gateway.http.optout import OptoutPages
-
                 OptoutPages(self.config, self.ledger, self.suppressions).register(app)
         return app
 
@@ -343,14 +258,14 @@ class HttpApi:
     async def authenticate(self, request: web.Request) -> Account | web.Response:
         """The account whose api_key the request carries as a Bearer token, or the answer
         to send instead: 401 (paced), or 429 from a blocked address (gateway.http.guard)."""
-        digest = _bearer_digest(request)
+        digest = bearer_digest(request)
         address = client_key(request.remote)
         blocked = self._blocked(address, digest)
         if blocked is not None:
             return blocked
         account = self.accounts.get(digest) if digest is not None else None
         if account is None or digest is None or not hmac.compare_digest(
-                digest, _key_digest(account.api_key)):
+                digest, key_digest(account.api_key)):
             self.metrics.http_unauthorized.labels("sender").inc()
             await self._failed(address)
             return error(401, "unauthorized", "send 'Authorization: Bearer <api_key>'",
@@ -363,7 +278,7 @@ class HttpApi:
         admin_key); else the 401 (paced) or 429 to answer, as for an api_key."""
         if self.admin_digest is None:
             return None
-        digest = _bearer_digest(request)
+        digest = bearer_digest(request)
         address = client_key(request.remote)
         blocked = self._blocked(address, digest)
         if blocked is not None:

@@ -41,6 +41,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
 from gateway.config.model import Http
+from gateway.http.responses import SERVER
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 
@@ -49,7 +50,6 @@ log = logging.getLogger("stopgate.http")
 __all__ = ["AuthPacing", "ConnectionGuard", "GuardedSite", "client_key"]
 
 
-SERVER = "stopgate"  # the Server header: no product or version to fingerprint
 
 
 def _refusal(detail: str) -> bytes:

@@ -69,7 +69,6 @@ import secrets
 import string
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -77,10 +76,11 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from gateway.config.model import Config
 from gateway.config.values import base_url_host
-from gateway.http.app import client_gone, route_of
 from gateway.http.guard import client_key
 from gateway.http.optout_text import LANGUAGE_OF_REGION, LANGUAGES, TEXT
-from gateway.ledger.model import REASONS, TOKEN_RE, AsyncLedger, TokenInfo
+from gateway.http.responses import Handler, client_gone, route_of
+from gateway.ledger.model import REASONS, TOKEN_RE, TokenInfo
+from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.logs import fields
 from gateway.suppression.store import Suppressions
 from rules.numbers import normalize
@@ -250,7 +250,6 @@ class GuessLimiter:
             bucket[0] = min(self.burst, bucket[0] + 1)
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class OptoutPages:

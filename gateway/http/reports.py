@@ -43,9 +43,10 @@ from typing import cast
 
 from aiohttp import web
 
-from gateway.http.app import error, json_response
-from gateway.http.suppressions import Authenticate
-from gateway.ledger.model import REPORT_GROUPS, AsyncLedger, LedgerError, ReportGroup, ReportRow
+from gateway.http.auth import Authenticate
+from gateway.http.responses import error, json_response
+from gateway.ledger.model import REPORT_GROUPS, LedgerError, ReportGroup, ReportRow
+from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.logs import fields
 
 log = logging.getLogger("stopgate.http")

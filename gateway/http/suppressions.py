@@ -69,10 +69,12 @@ import orjson
 from aiohttp import web
 
 from gateway.config.model import Account
-from gateway.http.app import (
+from gateway.http.auth import Authenticate
+from gateway.http.responses import (
     MAX_CAMPAIGN,
     MAX_TO_CHARS,
     OWN_BODY_LIMIT,
+    Handler,
     error,
     json_response,
     route_of,
@@ -91,8 +93,6 @@ _MAX_LINE_CHARS = 1024
 _PUT_FIELDS = ("reason", "campaign")
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
-Authenticate = Callable[[web.Request], Awaitable[Account | web.Response]]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class SuppressionRoutes:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config.model import Config
-from gateway.ledger.model import sqlite_file
+from gateway.ledger.engines import sqlite_file
 
 __all__ = ["BackupError", "BackupReport", "backup_command", "backup_sqlite"]
 

@@ -65,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.ledger.model import (
+    IMPORT_CHUNK,
     TOKEN_RE,
     ImportResult,
     LedgerError,
@@ -156,9 +157,6 @@ _CLAIM = f"""
         ORDER BY o.id LIMIT :limit)
     RETURNING id, event_id, account, payload, created, attempts"""
 
-#: Numbers per import transaction: big enough to amortise the fsync, small enough that a
-#: STOP waiting for the write lock waits well under a second.
-IMPORT_CHUNK = 50_000
 _BUSY_TIMEOUT_S = 10.0
 #: The SQL key of each report grouping (plain SQL a PostgreSQL ledger can mirror).
 _REPORT_KEYS = {

@@ -317,7 +317,8 @@ def supervise(config: Config) -> int:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     # The whole service, imported once here rather than in every fork.
     from gateway.app import configure_logging
-    from gateway.ledger.model import LedgerError, open_ledger
+    from gateway.ledger.engines import open_ledger
+    from gateway.ledger.model import LedgerError
     from gateway.process.redis_embedded import EmbeddedRedis, EmbeddedRedisError
 
     configure_logging(config)

@@ -27,14 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from gateway.ledger.health import LedgerHealth
-from gateway.ledger.model import (
-    IMPORT_CHUNK,
-    AsyncLedger,
-    ImportResult,
-    OptEvent,
-    Source,
-    SuppressionRow,
-)
+from gateway.ledger.model import IMPORT_CHUNK, ImportResult, OptEvent, Source, SuppressionRow
+from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 from gateway.suppression.cache import SuppressionCache

@@ -44,7 +44,8 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from gateway.config.model import Account, Webhook
-from gateway.ledger.model import AsyncLedger, OutboxRow
+from gateway.ledger.model import OutboxRow
+from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 

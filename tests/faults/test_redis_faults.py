@@ -39,7 +39,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.ledger.model import open_ledger
+from gateway.ledger.engines import open_ledger
 from gateway.process.redis_embedded import EmbeddedRedis
 from tests.faults.mixed_traffic import OTP, PROMO, MixedTraffic, Sent, statuses, tags_in
 from tests.integration.conftest import Stack

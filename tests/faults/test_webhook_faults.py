@@ -17,7 +17,7 @@ acknowledged meanwhile. Once the endpoint is repaired, every event is delivered
 (at least once, correctly signed) and the webhook metrics count them.
 
 Unit tests of the worker itself (retries, order, leases, give-up) are in
-tests/gateway/test_webhooks.py.
+tests/gateway/suppression/test_webhooks.py.
 """
 
 from __future__ import annotations

@@ -257,7 +257,7 @@ async def test_links_sent_before_base62_tokens_keep_working_beside_new_ones(
         stack: Stack, http: aiohttp.ClientSession) -> None:
     """Issue 12: new links are 9 base62 characters; the 12-character base64url tokens of
     links already sent (with '_' and '-') still open their page and opt out, by both routes."""
-    from gateway.ledger.model import sqlite_file
+    from gateway.ledger.engines import sqlite_file
 
     new = await link_for(http, stack, GB)
     assert re.fullmatch(r"[A-Za-z0-9]{9}", new)

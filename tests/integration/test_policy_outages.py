@@ -20,7 +20,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from gateway.ledger.model import open_ledger
+from gateway.ledger.engines import open_ledger
 from gateway.mt.pipeline import ID_MAP_WAIT
 from gateway.mt.policy import LOOKUP_TIMEOUT
 from gateway.smpp_link import SmppLink

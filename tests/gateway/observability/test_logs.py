@@ -26,7 +26,7 @@ from gateway.observability import logs
 from gateway.observability.logs import fields, mask_number, scrub
 from gateway.observability.visible import UNSAFE, visible
 
-GATEWAY = Path(__file__).resolve().parents[2] / "gateway"
+GATEWAY = Path(__file__).resolve().parents[3] / "gateway"
 E164 = st.from_regex(r"\+[1-9][0-9]{6,14}", fullmatch=True)
 SNAKE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 
@@ -265,13 +265,13 @@ def test_bad_log_settings_are_refused_with_their_key() -> None:
 
 
 def _log_calls() -> Iterator[tuple[str, ast.Call]]:
-    for path in sorted(GATEWAY.glob("*.py")):
+    for path in sorted([*GATEWAY.rglob("*.py"), *(GATEWAY.parent / "simulator").rglob("*.py")]):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
                     and isinstance(node.func.value, ast.Name) and node.func.value.id == "log"
                     and node.func.attr in {"debug", "info", "warning", "error", "exception",
                                            "critical", "log"}):
-                yield f"{path.name}:{node.lineno}", node
+                yield f"{path.relative_to(GATEWAY.parent)}:{node.lineno}", node
 
 
 def _event_names(call: ast.Call) -> list[str]:

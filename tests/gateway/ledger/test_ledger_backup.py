@@ -20,7 +20,7 @@ import pytest
 from gateway.ledger.model import DEFAULT_FILE, OptEvent
 from gateway.ledger.sqlite import SqliteLedger
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def stopgate(*args: str) -> subprocess.CompletedProcess[str]:

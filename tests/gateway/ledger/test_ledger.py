@@ -17,17 +17,17 @@ from pathlib import Path
 
 import pytest
 
+from gateway.ledger.engines import open_ledger
 from gateway.ledger.model import (
     DEFAULT_FILE,
-    AsyncLedger,
     ImportResult,
     LedgerError,
     OptEvent,
     SuppressionRow,
     TokenInfo,
-    open_ledger,
 )
 from gateway.ledger.sqlite import MIGRATIONS, SqliteLedger
+from gateway.ledger.threaded import AsyncLedger
 
 T0 = datetime(2026, 11, 23, 15, 4, 5, tzinfo=UTC)
 ALICE = "+33612345678"
@@ -416,7 +416,7 @@ async def test_async_calls_run_in_the_order_they_were_made(async_ledger: AsyncLe
 
 async def test_async_import_rebuild_export_and_tokens(async_ledger: AsyncLedger,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import gateway.ledger.model as ledger_module
+    import gateway.ledger.threaded as ledger_module
 
     monkeypatch.setattr(ledger_module, "IMPORT_CHUNK", 300)
 

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.ledger.model import AsyncLedger, open_ledger
+from gateway.ledger.engines import open_ledger
+from gateway.ledger.threaded import AsyncLedger
 from gateway.process.redis_embedded import EmbeddedRedis
 from gateway.suppression.cache import SuppressionCache
-from tests.gateway.test_cli import STOPGATE
+from tests.gateway.cli.test_cli import STOPGATE
 
 ALICE = "+33612345678"
 CONFIG = """\

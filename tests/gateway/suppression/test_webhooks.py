@@ -16,8 +16,9 @@ import pytest
 from aiohttp import web
 
 from gateway.config.model import Account, Webhook
-from gateway.ledger.model import AsyncLedger, OptEvent
+from gateway.ledger.model import OptEvent
 from gateway.ledger.sqlite import SqliteLedger
+from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.metrics import Metrics
 from gateway.suppression.store import Suppressions
 from gateway.suppression.webhooks import SIGNATURE_HEADER, WebhookWorker, backoff_delay, sign

@@ -18,7 +18,7 @@ from gateway.config.model import (
     parse_config,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = REPO / "config.toml"
 
 UPSTREAM = {"host": "127.0.0.1", "port": 2776, "system_id": "proxy", "password": "secret"}
