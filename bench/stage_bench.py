@@ -44,7 +44,7 @@ from gateway.mt.latency import LatencyBatch
 from gateway.mt.pipeline import MtPipeline, MtResult, NormaliseStage, sender_ids_for_parts
 from gateway.mt.policy import LookupBatcher, PolicyStage, TokenCache
 from gateway.observability.metrics import Metrics
-from gateway.rate import TokenBucket
+from gateway.limits import TokenBucket
 from gateway.senders.server import _single, _whole
 from rules.classify import Classification, Classifier, MessageFacts
 from rules.footers import already_has_optout, fit, footer_for

@@ -8,7 +8,7 @@ no configured ceiling (``tps = 0``) the first throttle starts from the rate
 measured over the last second, and the limit goes away once the rate has
 climbed back there.
 
-(gateway/rate.py is the plain bucket for account limits.)
+(gateway/limits.py is the plain bucket for account limits.)
 """
 
 from __future__ import annotations

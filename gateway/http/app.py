@@ -141,10 +141,10 @@ from gateway.http.responses import (
 )
 from gateway.http.suppressions import SuppressionRoutes
 from gateway.ledger.threaded import AsyncLedger
+from gateway.limits import TokenBucket
 from gateway.message import Message
 from gateway.mt.pipeline import SENDER_NOT_ALLOWED, MtPipeline, MtResult
 from gateway.observability.metrics import Metrics
-from gateway.rate import TokenBucket
 from gateway.suppression.store import Suppressions
 from rules.numbers import TON_ALPHANUMERIC, TON_INTERNATIONAL, TON_UNKNOWN, normalize
 from smpp.constants import CommandStatus

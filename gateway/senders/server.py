@@ -37,12 +37,12 @@ from functools import partial
 from typing import Any
 
 from gateway.config.model import Account, Config
+from gateway.limits import TokenBucket
 from gateway.message import Message, new_message_id
 from gateway.mt.latency import LatencyBatch
 from gateway.mt.pipeline import MtPipeline, MtResult, SenderStage
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
-from gateway.rate import TokenBucket
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bind_pacing import UNKNOWN, BindPacing
 from gateway.smpp_link import LinkHandler, SmppLink

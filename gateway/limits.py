@@ -1,4 +1,4 @@
-"""A token bucket for TPS limits (accounts, upstreams)."""
+"""Limits that hold over time or per address: token buckets for TPS (accounts, upstreams)."""
 
 from __future__ import annotations
 
