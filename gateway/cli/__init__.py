@@ -1,0 +1,1 @@
+"""The ``stopgate`` command line."""

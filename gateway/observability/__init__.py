@@ -1,0 +1,1 @@
+"""Logs (structured, numbers masked, text made safe to show) and Prometheus metrics."""
