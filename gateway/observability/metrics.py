@@ -230,6 +230,7 @@ class Metrics:
         registry = self.registry
         if self.multiprocess:
             registry = CollectorRegistry()
+            # the ignore: prometheus_client leaves this call's signature unannotated
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         out: dict[str, int] = {}
         for found in registry.collect():
@@ -245,6 +246,7 @@ class Metrics:
         """The Prometheus text exposition of this registry (of every worker's files)."""
         if self.multiprocess:
             registry = CollectorRegistry()
+            # the ignore: prometheus_client leaves this call's signature unannotated
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)

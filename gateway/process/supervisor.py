@@ -209,6 +209,7 @@ class Supervisor:
         from prometheus_client import multiprocess
 
         with contextlib.suppress(OSError):
+            # the ignore: prometheus_client leaves this call's signature unannotated
             multiprocess.mark_process_dead(  # type: ignore[no-untyped-call]
                 pid, str(self.metrics_dir))
 

@@ -30,6 +30,7 @@ def _multiprocess_metrics() -> None:
     from prometheus_client import values
 
     if not getattr(values.ValueClass, "_multiprocess", False):
+        # the ignore: prometheus_client leaves this call's signature unannotated
         values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
 
 

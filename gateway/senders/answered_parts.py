@@ -41,6 +41,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
+from typing import cast
 
 import orjson
 from redis.asyncio import Redis
@@ -189,7 +190,7 @@ class AnsweredParts:
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
-        pending = set(self._tasks)
+        pending: set[asyncio.Future[None]] = set(self._tasks)
         if self._flusher is not None and not self._flusher.done():
             pending.add(self._flusher)
         if pending:
@@ -199,11 +200,13 @@ class AnsweredParts:
         """Fail every owner's notes older than ``ORPHAN_AGE`` (their gateway is gone);
         how many parts were failed."""
         failed = 0
-        owners = {o.decode() for o in await self.redis.smembers(OWNERS)}  # type: ignore[misc]
+        # cast: redis-py types replies as bytes | str; this client does not decode them.
+        owners = {o.decode() for o in cast(set[bytes], await self.redis.smembers(OWNERS))}
         cutoff = ((now if now is not None else time.time()) - ORPHAN_AGE) * 1000
         for owner in owners:
             key = _key(owner)
-            notes = await self.redis.zrangebyscore(key, "-inf", cutoff, start=0, num=1000)
+            notes = cast(list[bytes], await self.redis.zrangebyscore(
+                key, "-inf", cutoff, start=0, num=1000))
             if notes:
                 failed += await self._fail_notes(key, notes, [])
             if owner != self.owner:  # a gateway gone for good leaves no trace
@@ -213,7 +216,7 @@ class AnsweredParts:
     async def fail_previous_run(self) -> int:
         """At start, before the first sender binds: every note under our owner is a
         previous run's."""
-        notes = await self.redis.zrange(self.key, 0, -1)
+        notes = cast(list[bytes], await self.redis.zrange(self.key, 0, -1))
         return await self._fail_notes(self.key, notes, []) if notes else 0
 
     # --- inside ------------------------------------------------------------------------------
@@ -275,7 +278,7 @@ class AnsweredParts:
             link.respond(pdu, SubmitSmResp(message_id=part_id))
 
     async def _fail_notes(self, key: bytes, notes: list[bytes],
-                          writes: list[asyncio.Future[object]], claimed: bool = False) -> int:
+                          writes: list[asyncio.Future[None]], claimed: bool = False) -> int:
         """Failure receipts for ``notes``: those this call removes from Redis (the claim),
         or all of them if ``claimed`` already (then the removal is a clean-up)."""
         if writes:
@@ -330,7 +333,7 @@ class AnsweredParts:
         task.add_done_callback(self._tasks.discard)
 
 
-def _retrieve(write: asyncio.Future[object]) -> None:
+def _retrieve(write: asyncio.Future[None]) -> None:
     if not write.cancelled() and write.exception() is not None:
         log.debug("multipart note not written: %s", write.exception(), extra=fields(
             "multipart_note_not_written", error=str(write.exception())))

@@ -58,7 +58,7 @@ log = logging.getLogger("stopgate.server")
 
 S = CommandStatus
 SMPP_BACKLOG = 4096
-_BIND_NAMES = {
+_BIND_NAMES: dict[int, str] = {
     CommandId.bind_transmitter: "transmitter",
     CommandId.bind_receiver: "receiver",
     CommandId.bind_transceiver: "transceiver",
