@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from gateway.lifecycle import backoff
 from gateway.observability.logs import fields
 from gateway.smpp_link import BindError, LinkHandler, SmppLink
 from smpp.constants import CommandStatus
@@ -121,9 +121,9 @@ class CarrierSession(LinkHandler):
                 self._set_state("down")
                 if self.owner.stopping:
                     return
-                delay = min(self.smpp.reconnect_delay_max, self.smpp.reconnect_delay * 2**attempt)
-                attempt = min(attempt + 1, 32)  # 2**32 seconds is forever enough
-                await asyncio.sleep(random.uniform(0.0, delay))
+                attempt = min(attempt + 1, 33)  # 2**32 seconds is forever enough
+                await asyncio.sleep(backoff(attempt, self.smpp.reconnect_delay,
+                                            self.smpp.reconnect_delay_max, jitter=True))
         finally:
             self._set_state("down")
 

@@ -42,6 +42,7 @@ from aiohttp.web_request import BaseRequest
 
 from gateway.config.model import Http
 from gateway.http.responses import SERVER
+from gateway.lifecycle import backoff
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 
@@ -137,8 +138,9 @@ class AuthPacing:
         failures.last = now
         if failures.count < 2:
             return 0.0  # a single typo: answered at once
-        delay: float = self.http.failed_auth_delay * 2 ** (failures.count - 2)
-        return min(delay, self.http.failed_auth_delay_max)
+        # The second failure waits failed_auth_delay, each further one twice the one before.
+        return backoff(failures.count - 1, self.http.failed_auth_delay,
+                       self.http.failed_auth_delay_max)
 
     def succeeded(self, address: str, digest: bytes) -> None:
         """``digest``'s key opened its account from ``address``: trusted there from now on."""

@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -19,9 +18,10 @@ from gateway.config.model import Account, Webhook
 from gateway.ledger.model import OptEvent
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.threaded import AsyncLedger
+from gateway.lifecycle import backoff
 from gateway.observability.metrics import Metrics
 from gateway.suppression.store import Suppressions
-from gateway.suppression.webhooks import SIGNATURE_HEADER, WebhookWorker, backoff_delay, sign
+from gateway.suppression.webhooks import SIGNATURE_HEADER, WebhookWorker, sign
 
 ALICE = "+33612345678"
 BOB = "+33698765432"
@@ -261,9 +261,9 @@ async def test_an_account_without_webhook_url_is_counted_not_sent(
 
 
 def test_backoff_doubles_to_the_cap_with_full_jitter() -> None:
-    rng = random.Random(5)
+    # The delay webhooks.py waits after ``attempts`` failed deliveries (row.attempts).
     for attempts, ceiling in ((1, 5), (2, 10), (3, 20), (10, 60), (500, 60)):
-        delays = [backoff_delay(attempts, 5, 60, rng) for _ in range(200)]
+        delays = [backoff(attempts, 5, 60, jitter=True) for _ in range(200)]
         assert all(0 <= d <= ceiling for d in delays)
         assert max(delays) > ceiling / 2
 
