@@ -43,6 +43,7 @@ from aiohttp.web_request import BaseRequest
 from gateway.config.model import Http
 from gateway.http.responses import SERVER
 from gateway.lifecycle import backoff
+from gateway.limits import AddressCounts
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 
@@ -160,29 +161,21 @@ class ConnectionGuard:
     def __init__(self, http: Http, metrics: Metrics) -> None:
         self.http = http
         self.closed = metrics.http_connections_closed
-        self.total = 0
-        self.by_address: dict[str, int] = {}
+        self.open = AddressCounts()
 
     def admit(self, host: str) -> bytes | None:
         """Count a new connection from ``host``; the answer to send instead if it is over a cap."""
-        if self.total >= self.http.max_connections:
+        if self.open.total >= self.http.max_connections:
             self.closed.labels("max_connections").inc()
             return _TOO_MANY
-        held = self.by_address.get(host, 0)
-        if held >= self.http.max_connections_per_address:
+        if self.open[host] >= self.http.max_connections_per_address:
             self.closed.labels("max_connections_per_address").inc()
             return _TOO_MANY_HERE
-        self.total += 1
-        self.by_address[host] = held + 1
+        self.open.add(host)
         return None
 
     def release(self, host: str) -> None:
-        self.total -= 1
-        left = self.by_address.get(host, 1) - 1
-        if left > 0:
-            self.by_address[host] = left
-        else:
-            self.by_address.pop(host, None)
+        self.open.remove(host)
 
 
 class GuardedHandler(RequestHandler):

@@ -37,7 +37,7 @@ from functools import partial
 from typing import Any
 
 from gateway.config.model import Account, Config
-from gateway.limits import TokenBucket
+from gateway.limits import AddressCounts, TokenBucket
 from gateway.message import Message, new_message_id
 from gateway.mt.latency import LatencyBatch
 from gateway.mt.pipeline import MtPipeline, MtResult, SenderStage
@@ -103,7 +103,7 @@ class SenderServer:
             owners=max(1, len(self.accounts)),
         )
         #: Bound sessions per client IP address (smpp.max_sessions_per_address).
-        self._per_address: dict[str, int] = {}
+        self._per_address = AddressCounts()
         self.pacing = BindPacing(config.smpp)
         self.stopping = False
         self._server: asyncio.Server | None = None
@@ -262,7 +262,7 @@ class SenderServer:
         if refusal is None and limit and self.session_count(system_id) >= limit:
             refusal = (S.ESME_RBINDFAIL, "too_many_sessions")
         limit = smpp.max_sessions_per_address
-        if refusal is None and limit and self._per_address.get(host, 0) >= limit:
+        if refusal is None and limit and self._per_address[host] >= limit:
             refusal = (S.ESME_RBINDFAIL, "too_many_from_address")
         if refusal is not None:
             status, outcome = refusal
@@ -281,7 +281,7 @@ class SenderServer:
         link.owner = _Conversation(account, bind, host)
         link.accept_bind(pdu, "stopgate")
         self.bound[system_id].append(link)
-        self._per_address[host] = self._per_address.get(host, 0) + 1
+        self._per_address.add(host)
         self.metrics.sender_binds.labels("ok").inc()
         self.metrics.sender_sessions.labels(system_id, bind).inc()
         log.info("sender bound", extra=fields("sender_bound", account=system_id, bind=bind,
@@ -299,11 +299,7 @@ class SenderServer:
                 self.metrics.sender_sessions.labels(name, conversation.bind).dec()
                 log.info("sender unbound", extra=fields("sender_unbound", account=name,
                                                         bind=conversation.bind, peer=link.peer))
-                left = self._per_address.get(conversation.host, 1) - 1
-                if left > 0:
-                    self._per_address[conversation.host] = left
-                else:
-                    self._per_address.pop(conversation.host, None)
+                self._per_address.remove(conversation.host)
 
     # --- submit_sm -----------------------------------------------------------------------
 
