@@ -7,25 +7,48 @@ __all__ = ["AddressCounts", "TokenBucket"]
 
 
 class TokenBucket:
-    """``rate`` tokens a second, up to ``rate`` in a burst; rate 0 = unlimited."""
+    """``rate`` tokens a second, holding at most ``burst`` seconds' worth (and at least one
+    token); it starts full. Rate 0 = unlimited.
 
-    __slots__ = ("_last", "_tokens", "rate")
+    ``rate`` may change at any time (gateway.carriers.rate slows an upstream's down when the
+    carrier throttles): the tokens held so far stay and refill at the new rate.
+    """
 
-    def __init__(self, rate: float, now: float) -> None:
+    __slots__ = ("_last", "_tokens", "burst", "rate")
+
+    def __init__(self, rate: float, now: float, *, burst: float = 1.0) -> None:
         self.rate = rate
-        self._tokens = rate
+        self.burst = burst
+        self._tokens = max(1.0, rate * burst) if rate > 0 else 0.0
         self._last = now
 
     def take(self, now: float) -> bool:
-        if self.rate <= 0:
+        """Take one token if there is one."""
+        rate = self.rate
+        if rate <= 0:
             return True
-        tokens = min(self.rate, self._tokens + (now - self._last) * self.rate)
+        tokens = self._tokens + (now - self._last) * rate
+        most = rate * self.burst
+        if most < 1.0:
+            most = 1.0
+        if tokens > most:
+            tokens = most
         self._last = now
-        if tokens < 1:
+        if tokens < 1.0:
             self._tokens = tokens
             return False
-        self._tokens = tokens - 1
+        self._tokens = tokens - 1.0
         return True
+
+    def delay(self) -> float:
+        """Seconds until the next token (after a failed ``take``); 0 when unlimited."""
+        rate = self.rate
+        return 0.0 if rate <= 0 else max(0.0, (1.0 - self._tokens) / rate)
+
+    def empty(self, now: float) -> None:
+        """Hold no token as of ``now`` (they refill from here)."""
+        self._tokens = 0.0
+        self._last = now
 
 
 class AddressCounts:

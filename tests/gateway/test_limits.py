@@ -37,3 +37,22 @@ def test_token_bucket_allows_a_second_of_burst_then_the_rate() -> None:
 def test_token_bucket_rate_zero_is_unlimited() -> None:
     bucket = TokenBucket(0, now=0.0)
     assert all(bucket.take(0.0) for _ in range(10_000))
+
+
+def test_token_bucket_burst_is_seconds_of_rate_and_at_least_one_token() -> None:
+    bucket = TokenBucket(100, now=0.0, burst=0.05)
+    assert sum(bucket.take(0.0) for _ in range(20)) == 5
+    assert bucket.delay() == 1 / 100
+    small = TokenBucket(2, now=0.0, burst=0.05)
+    assert small.take(0.0) and not small.take(0.0)  # one token even where 5% of 2 is less
+    assert small.delay() == 0.5
+
+
+def test_token_bucket_emptied_and_rate_changed_refills_at_the_new_rate() -> None:
+    bucket = TokenBucket(0, now=0.0)
+    assert bucket.delay() == 0.0
+    bucket.rate = 4
+    bucket.empty(1.0)
+    assert not bucket.take(1.0)
+    assert bucket.delay() == 0.25
+    assert bucket.take(1.25) and not bucket.take(1.25)
