@@ -45,7 +45,7 @@ from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bind_pacing import UNKNOWN, BindPacing
-from gateway.smpp_link import LinkHandler, SmppLink
+from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
 from smpp.constants import ESM_UDHI, CommandId, CommandStatus
 from smpp.events import ProtocolError, RequestRejected
 from smpp.pdu import CancelSmResp, DataSmResp, Pdu, QuerySmResp, SubmitSm, SubmitSmResp
@@ -125,16 +125,10 @@ class SenderServer:
     async def start(self, host: str, port: int) -> int:
         """Listen; returns the port (useful with port 0)."""
         smpp = self.config.smpp
+        options = LinkOptions.from_config(smpp, window=smpp.sender_window,
+                                          idle_timeout=smpp.bind_timeout)
         self._server = await self.loop.create_server(
-            lambda: SmppLink(
-                Role.SMSC,
-                _SenderHandler(self),
-                window=smpp.sender_window,
-                response_timeout=smpp.response_timeout,
-                enquire_link_interval=smpp.enquire_link_interval,
-                idle_timeout=smpp.bind_timeout,
-                max_pdu_size=smpp.max_pdu_size,
-            ),
+            lambda: SmppLink(Role.SMSC, _SenderHandler(self), options),
             host,
             port,
             reuse_address=True,

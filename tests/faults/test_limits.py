@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.smpp_link import BindError, SmppLink
+from gateway.smpp_link import BindError, LinkOptions, SmppLink
 from simulator.outbox import mo_parts
 from smpp.codec import encode
 from smpp.constants import CommandId, CommandStatus, Tag
@@ -108,7 +108,8 @@ async def bind_from(port: int, host: str, system_id: str, password: str) -> Smpp
     """Bind a transmitter from the local address ``host``; raises BindError when refused."""
     loop = asyncio.get_running_loop()
     _, link = await asyncio.wait_for(loop.create_connection(
-        lambda: SmppLink(Role.ESME, Sender(), enquire_link_interval=None, idle_timeout=None),
+        lambda: SmppLink(Role.ESME, Sender(),
+                         LinkOptions(enquire_link_interval=None, idle_timeout=None)),
         "127.0.0.1", port, local_addr=(host, 0)), TIMEOUT)
     try:
         await asyncio.wait_for(link.bind("transmitter", system_id, password), TIMEOUT)

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.smpp_link import LinkHandler, SmppLink
+from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
 from simulator.carrier import CarrierSimulator
 from smpp.codec import decode, encode
 from smpp.constants import Tag
@@ -73,8 +73,9 @@ async def bind_sender(
     sender = Sender()
     _, link = await asyncio.wait_for(
         loop.create_connection(
-            lambda: SmppLink(Role.ESME, sender, window=window, response_timeout=response_timeout,
-                             enquire_link_interval=None, idle_timeout=None),
+            lambda: SmppLink(Role.ESME, sender, LinkOptions(
+                window=window, response_timeout=response_timeout,
+                enquire_link_interval=None, idle_timeout=None)),
             "127.0.0.1", port,
         ),
         TIMEOUT,

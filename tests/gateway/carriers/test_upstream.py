@@ -23,7 +23,7 @@ from gateway.carriers.pool import (
 )
 from gateway.config.model import Config, Smpp, Upstream
 from gateway.observability.metrics import Metrics
-from gateway.smpp_link import LinkHandler, SmppLink
+from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
 from smpp.constants import CommandId, CommandStatus, Tag
 from smpp.pdu import DataSm, DeliverSm, Pdu, SubmitSm, SubmitSmResp
 from smpp.session import Role
@@ -59,7 +59,8 @@ class Smsc(LinkHandler):
     async def start(self) -> Smsc:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: SmppLink(Role.SMSC, self, enquire_link_interval=None), "127.0.0.1", 0)
+            lambda: SmppLink(Role.SMSC, self, LinkOptions(enquire_link_interval=None)),
+            "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
