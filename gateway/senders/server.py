@@ -46,13 +46,12 @@ from gateway.observability.metrics import Metrics
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bind_pacing import UNKNOWN, BindPacing
 from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
-from smpp.constants import ESM_UDHI, CommandId, CommandStatus
+from smpp.constants import CommandId, CommandStatus
 from smpp.events import ProtocolError, RequestRejected
 from smpp.pdu import CancelSmResp, DataSmResp, Pdu, QuerySmResp, SubmitSm, SubmitSmResp
-from smpp.reassembly import Completed, Reassembler, ReassemblyError
-from smpp.segments import ConcatError, ConcatInfo, concat_info, parse_udh
+from smpp.reassembly import Reassembler, ReassemblyError
+from smpp.segments import ConcatError, concat_info
 from smpp.session import BindState, Role
-from smpp.text import ConcatKind
 
 log = logging.getLogger("stopgate.server")
 
@@ -316,7 +315,7 @@ class SenderServer:
             return
         started = time.perf_counter()
         if info is None or info.kind == "payload" or info.total == 1:
-            message = _single(account.system_id, pdu, info, now)
+            message = Message.from_pdu(account.system_id, pdu, info, now)
             self._run(link, pdu, message, started)
             return
         if self.source_check is not None:
@@ -347,7 +346,8 @@ class SenderServer:
             return
         if self.answered_parts is not None:
             self.answered_parts.completed(c[2] for c in completed.contexts if c)
-        self._run(link, pdu, _whole(account.system_id, completed, part_id, now), started)
+        self._run(link, pdu, Message.from_parts(account.system_id, completed, part_id, now),
+                  started)
 
     def _run(self, link: SmppLink, pdu: SubmitSm, message: Message, started: float) -> None:
         assert self.pipeline is not None
@@ -421,49 +421,3 @@ def _conversation(link: SmppLink) -> _Conversation:
     conversation = link.owner
     assert isinstance(conversation, _Conversation)
     return conversation
-
-
-def _single(account: str, pdu: SubmitSm, info: ConcatInfo | None, now: float) -> Message:
-    """A one-PDU message: plain, UDH with only non-concatenation IEs, or message_payload."""
-    extra_ies: tuple[Any, ...] = ()
-    concat: ConcatKind | None = None
-    if info is not None:  # message_payload, or a "1 of 1" concatenated part
-        payload, extra_ies = info.payload, info.extra_ies
-        concat = info.kind
-    elif pdu.esm_class & ESM_UDHI:
-        extra_ies, payload = parse_udh(pdu.short_message)
-    else:
-        payload = pdu.short_message
-    message_id = new_message_id()
-    return Message(
-        account=account,
-        id=message_id,
-        part_ids=(message_id,),
-        template=pdu,
-        data_coding=pdu.data_coding,
-        payload=payload,
-        concat=concat,
-        extra_ies=extra_ies,
-        via="smpp",
-        received_at=now,
-    )
-
-
-def _whole(
-    account: str, completed: Completed[tuple[SmppLink, SubmitSm, str]], last_id: str, now: float
-) -> Message:
-    """The message a reassembled multipart submit carries (contexts come in part order)."""
-    contexts = [context for context in completed.contexts if context is not None]
-    template = contexts[0][1]
-    return Message(
-        account=account,
-        id=last_id,
-        part_ids=tuple(part_id for _, _, part_id in contexts),
-        template=template,
-        data_coding=template.data_coding,
-        payload=completed.payload,
-        concat=completed.kind,
-        extra_ies=completed.parts[0].extra_ies,
-        via="smpp",
-        received_at=now,
-    )
