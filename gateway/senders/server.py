@@ -55,7 +55,6 @@ from smpp.session import BindState, Role
 
 log = logging.getLogger("stopgate.server")
 
-S = CommandStatus
 SMPP_BACKLOG = 4096
 _BIND_NAMES = {
     CommandId.bind_transmitter: "transmitter",
@@ -229,12 +228,12 @@ class SenderServer:
         account = self.accounts.get(system_id)
         refusal: tuple[int, str] | None = None
         if account is None:
-            refusal = (S.ESME_RINVSYSID, "unknown_system_id")
+            refusal = (CommandStatus.ESME_RINVSYSID, "unknown_system_id")
         # Constant time: the comparison must not tell how much of a password was right.
         elif not account.password or not hmac.compare_digest(
             password.encode("latin-1", "replace"), account.password.encode("latin-1", "replace")
         ):
-            refusal = (S.ESME_RINVPASWD, "bad_password")
+            refusal = (CommandStatus.ESME_RINVPASWD, "bad_password")
         answer_at = self.pacing.answer_time(
             _host(link.peer), system_id if account is not None else UNKNOWN, self.loop.time(),
             failed=refusal is not None)
@@ -253,10 +252,10 @@ class SenderServer:
         smpp = self.config.smpp
         limit = smpp.max_sessions_per_account
         if refusal is None and limit and self.session_count(system_id) >= limit:
-            refusal = (S.ESME_RBINDFAIL, "too_many_sessions")
+            refusal = (CommandStatus.ESME_RBINDFAIL, "too_many_sessions")
         limit = smpp.max_sessions_per_address
         if refusal is None and limit and self._per_address[host] >= limit:
-            refusal = (S.ESME_RBINDFAIL, "too_many_from_address")
+            refusal = (CommandStatus.ESME_RBINDFAIL, "too_many_from_address")
         if refusal is not None:
             status, outcome = refusal
             self.metrics.sender_binds.labels(outcome).inc()
@@ -302,16 +301,16 @@ class SenderServer:
         now = self.loop.time()
         if self.stopping:
             self.metrics.throttled.labels("shutdown").inc()
-            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RTHROTTLED))
+            link.respond(pdu, SubmitSmResp(command_status=CommandStatus.ESME_RTHROTTLED))
             return
         if not self.buckets[account.system_id].take(now):
             self.metrics.throttled.labels("account_tps").inc()
-            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RTHROTTLED))
+            link.respond(pdu, SubmitSmResp(command_status=CommandStatus.ESME_RTHROTTLED))
             return
         try:
             info = concat_info(pdu.esm_class, pdu.short_message, pdu.tlvs)
         except ConcatError:
-            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
+            link.respond(pdu, SubmitSmResp(command_status=CommandStatus.ESME_RINVOPTPARAMVAL))
             return
         started = time.perf_counter()
         if info is None or info.kind == "payload" or info.total == 1:
@@ -332,7 +331,7 @@ class SenderServer:
             completed = self.reassembler.add(key, info, now, context=(link, pdu, part_id),
                                              owner=account.system_id)
         except ReassemblyError as error:
-            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
+            link.respond(pdu, SubmitSmResp(command_status=CommandStatus.ESME_RINVOPTPARAMVAL))
             # Debug: the sender hears it on the wire, and it could send one per PDU.
             log.debug("multipart part refused", extra=fields(
                 "multipart_part_refused", account=account.system_id, error=str(error)))
@@ -400,9 +399,9 @@ class _SenderHandler(LinkHandler):
 
 
 _UNSUPPORTED: dict[int, tuple[type[Pdu], int]] = {
-    CommandId.data_sm: (DataSmResp, S.ESME_RINVCMDID),
-    CommandId.query_sm: (QuerySmResp, S.ESME_RQUERYFAIL),
-    CommandId.cancel_sm: (CancelSmResp, S.ESME_RCANCELFAIL),
+    CommandId.data_sm: (DataSmResp, CommandStatus.ESME_RINVCMDID),
+    CommandId.query_sm: (QuerySmResp, CommandStatus.ESME_RQUERYFAIL),
+    CommandId.cancel_sm: (CancelSmResp, CommandStatus.ESME_RCANCELFAIL),
 }
 
 
