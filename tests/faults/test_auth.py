@@ -27,16 +27,13 @@ from smpp.session import Role
 from tests.faults.test_limits import OTHER_HOST, bind_from
 from tests.integration.conftest import Stack
 from tests.integration.senders import Sender, bind_sender, message, running_stack
+from tests.support.metrics import metric
 
 TIMEOUT = 5.0
 S = CommandStatus
 FAILED_BIND_DELAY = 0.05  # the integration config's smpp.failed_bind_delay
 ADMIN_KEY = "ops-7c1e55d0"
 NUMBER = "+33612345678"
-
-
-def metric(stack: Stack, name: str, labels: dict[str, str]) -> float:
-    return stack.gateway.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 async def call(http: aiohttp.ClientSession, method: str, url: str,

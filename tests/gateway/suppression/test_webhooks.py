@@ -22,6 +22,7 @@ from gateway.lifecycle import backoff
 from gateway.observability.metrics import Metrics
 from gateway.suppression.store import Suppressions
 from gateway.suppression.webhooks import SIGNATURE_HEADER, WebhookWorker, sign
+from tests.support.waiting import eventually
 
 ALICE = "+33612345678"
 BOB = "+33698765432"
@@ -137,15 +138,6 @@ async def instances(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Ins
             return instance
 
         yield start
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
-    for _ in range(400):  # a bound so a broken worker fails the test, not hangs it
-        result = check()
-        if result if isinstance(result, bool) else await result:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
 
 
 def event(number: str, kind: str = "optout", scope: str = "acme", **fields: object) -> OptEvent:
