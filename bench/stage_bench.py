@@ -45,7 +45,6 @@ from gateway.mt.latency import LatencyBatch
 from gateway.mt.pipeline import MtPipeline, MtResult, NormaliseStage, sender_ids_for_parts
 from gateway.mt.policy import LookupBatcher, PolicyStage, TokenCache
 from gateway.observability.metrics import Metrics
-from gateway.senders.server import _single, _whole
 from rules.classify import Classification, Classifier, MessageFacts
 from rules.footers import already_has_optout, fit, footer_for
 from rules.numbers import normalize
@@ -192,15 +191,16 @@ def prepare(path: HotPath, count: int) -> list[Flow]:
 
 def _message(reassembler: Reassembler[tuple[None, SubmitSm, str]], account: str,
              pdus: Sequence[SubmitSm], infos: Sequence[ConcatInfo | None]) -> Message:
-    """What SenderServer.submit_sm builds from one message's PDUs (its _single / _whole)."""
+    """What SenderServer.submit_sm builds from one message's PDUs (Message.from_pdu /
+    Message.from_parts)."""
     for pdu, info in zip(pdus, infos, strict=True):
         if info is None or info.kind == "payload" or info.total == 1:
-            return _single(account, pdu, info, 0.0)
+            return Message.from_pdu(account, pdu, info, 0.0)
         part_id = new_message_id()
         key = (account, pdu.source_addr, pdu.destination_addr)
         completed = reassembler.add(key, info, 0.0, context=(None, pdu, part_id))
         if completed is not None:
-            return _whole(account, completed, part_id, 0.0)  # type: ignore[arg-type]
+            return Message.from_parts(account, completed, part_id, 0.0)
     raise AssertionError("a multipart message whose parts do not complete it")
 
 
@@ -279,7 +279,7 @@ def stage_rows(path: HotPath, flows: list[Flow], repeats: int) -> list[Row]:
     def build_messages() -> Run:
         reassembler: Reassembler[Any] = Reassembler(10_000, 1 << 30, 120.0)
         return lambda: [_message(reassembler, "bench", flow.pdus, flow.infos) for flow in flows]
-    add("message", "Message from PDUs (server _single/_whole, ids)", "message", len(flows),
+    add("message", "Message from PDUs (Message.from_pdu/from_parts, ids)", "message", len(flows),
         build_messages, net_of=("reassembly",))
 
     # 3. normalise the recipient: every one is new in the workload (cache miss)

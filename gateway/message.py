@@ -1,7 +1,8 @@
 """The MT message as the pipeline sees it: one whole message, however it arrived.
 
-A sender's submit_sm (single, or multipart already reassembled) and an HTTP
-``POST /v1/messages`` both become a ``Message``. The pipeline stages read and
+A sender's submit_sm (``Message.from_pdu`` for a single one, ``Message.from_parts``
+for a multipart one once reassembled) and an HTTP ``POST /v1/messages`` or a
+confirmation (``Message.from_text``) all become a ``Message``. The pipeline stages read and
 set its fields; at the end ``outbound_parts`` cuts it back into submit_sm
 PDUs for the carrier, in the sender's own concatenation form.
 """
@@ -12,11 +13,12 @@ import itertools
 import os
 import random
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 from smpp.constants import ESM_UDHI, Tag
 from smpp.pdu import SubmitSm
-from smpp.segments import Ie, build_parts, split_payload
+from smpp.reassembly import Completed
+from smpp.segments import ConcatInfo, Ie, build_parts, parse_udh, split_payload
 from smpp.text import ConcatKind, choose_encoding, decode_text, encode_text, is_text
 
 #: TLVs that describe how the sender cut its message; rebuilt for the outbound parts.
@@ -146,6 +148,54 @@ class Message:
             payload=encode_text(text, data_coding),
             concat="udh8",
             via=via,
+            received_at=received_at,
+        )
+
+    @classmethod
+    def from_pdu(cls, account: str, pdu: SubmitSm, info: ConcatInfo | None,
+                 received_at: float) -> Message:
+        """A one-PDU submit_sm (``info`` is its ``concat_info``): plain, UDH with only
+        non-concatenation IEs, message_payload, or a "1 of 1" concatenated part."""
+        extra_ies: tuple[Ie, ...] = ()
+        concat: ConcatKind | None = None
+        if info is not None:  # message_payload, or a "1 of 1" concatenated part
+            payload, extra_ies = info.payload, info.extra_ies
+            concat = info.kind
+        elif pdu.esm_class & ESM_UDHI:
+            extra_ies, payload = parse_udh(pdu.short_message)
+        else:
+            payload = pdu.short_message
+        message_id = new_message_id()
+        return cls(
+            account=account,
+            id=message_id,
+            part_ids=(message_id,),
+            template=pdu,
+            data_coding=pdu.data_coding,
+            payload=payload,
+            concat=concat,
+            extra_ies=extra_ies,
+            via="smpp",
+            received_at=received_at,
+        )
+
+    @classmethod
+    def from_parts(cls, account: str, completed: Completed[tuple[Any, SubmitSm, str]],
+                   last_id: str, received_at: float) -> Message:
+        """A reassembled multipart submit_sm: each part's context is (link, pdu, the id its
+        sender got), in part order; ``last_id`` (the final part's) becomes the message's."""
+        contexts = [context for context in completed.contexts if context is not None]
+        template = contexts[0][1]
+        return cls(
+            account=account,
+            id=last_id,
+            part_ids=tuple(part_id for _, _, part_id in contexts),
+            template=template,
+            data_coding=template.data_coding,
+            payload=completed.payload,
+            concat=completed.kind,
+            extra_ies=completed.parts[0].extra_ies,
+            via="smpp",
             received_at=received_at,
         )
 

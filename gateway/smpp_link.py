@@ -3,7 +3,9 @@
 Used by all three SMPP roles stopgate plays: the sender-facing server (SMSC
 side), the carrier link pool (ESME side) and the carrier simulator (SMSC
 side). It owns the session's timers, turns responses into awaitable
-results and hands everything else to a ``LinkHandler``.
+results and hands everything else to a ``LinkHandler``. ``LinkOptions`` says
+how its session behaves (window, timers, largest PDU); ``LinkOptions.from_config``
+builds them from the ``[smpp]`` config for the server and the carrier sessions.
 
 Writes are coalesced: PDUs produced in one loop iteration leave in one
 ``transport.write`` at the end of it, so a burst of responses costs one
@@ -14,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any, cast
 
+from gateway.config.model import Smpp
 from gateway.observability.logs import fields
 from smpp.events import (
     BindFailed,
@@ -42,6 +46,7 @@ __all__ = [
     "BindError",
     "LinkClosed",
     "LinkHandler",
+    "LinkOptions",
     "ResponseTimeout",
     "SmppLink",
     "WindowFull",
@@ -104,6 +109,25 @@ class LinkHandler:
         """The connection is gone; ``unanswered`` are our requests that got no response."""
 
 
+@dataclass(frozen=True, slots=True)
+class LinkOptions:
+    """How a link's ``smpp.Session`` behaves (see its parameters); None turns a timer off."""
+
+    window: int = 10
+    response_timeout: float = 10.0
+    enquire_link_interval: float | None = 30.0
+    idle_timeout: float | None = 60.0
+    max_pdu_size: int = 65536
+
+    @classmethod
+    def from_config(cls, smpp: Smpp, *, window: int, idle_timeout: float | None) -> LinkOptions:
+        """The ``[smpp]`` timers and PDU size; the window and idle timeout are the caller's
+        (the server's sender window and bind timeout, an upstream's window and none)."""
+        return cls(window=window, response_timeout=smpp.response_timeout,
+                   enquire_link_interval=smpp.enquire_link_interval,
+                   idle_timeout=idle_timeout, max_pdu_size=smpp.max_pdu_size)
+
+
 class SmppLink(asyncio.Protocol):
     """An asyncio protocol driving one ``smpp.Session``."""
 
@@ -111,24 +135,14 @@ class SmppLink(asyncio.Protocol):
         self,
         role: Role,
         handler: LinkHandler,
+        options: LinkOptions = LinkOptions(),
         *,
-        window: int = 10,
-        response_timeout: float = 10.0,
-        enquire_link_interval: float | None = 30.0,
-        idle_timeout: float | None = 60.0,
-        max_pdu_size: int = 65536,
         name: str = "",
     ) -> None:
         self.role = role
         self.handler = handler
         self.name = name
-        self._options: dict[str, Any] = {
-            "window": window,
-            "response_timeout": response_timeout,
-            "enquire_link_interval": enquire_link_interval,
-            "idle_timeout": idle_timeout,
-            "max_pdu_size": max_pdu_size,
-        }
+        self.options = options
         self.loop = asyncio.get_running_loop()
         self.session: Session | None = None
         self.transport: asyncio.Transport | None = None
@@ -169,7 +183,12 @@ class SmppLink(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "")
-        self.session = Session(self.role, now=self.loop.time(), **self._options)
+        options = self.options
+        self.session = Session(self.role, now=self.loop.time(), window=options.window,
+                               response_timeout=options.response_timeout,
+                               enquire_link_interval=options.enquire_link_interval,
+                               idle_timeout=options.idle_timeout,
+                               max_pdu_size=options.max_pdu_size)
         self._schedule_timer()
 
     def data_received(self, data: bytes) -> None:

@@ -27,7 +27,7 @@ from dataclasses import asdict
 from typing import Any, Literal, TextIO, cast
 
 from gateway.process.eventloop import run as run_loop
-from gateway.smpp_link import LinkHandler, SmppLink
+from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
 from simulator.http import start_control
 from simulator.outbox import STAT_STATES, Outbox, mo_parts, receipt
 from simulator.records import ReceivedMessage, ReceivedSubmit, SimulatorStats, reassemble
@@ -95,10 +95,8 @@ class CarrierSimulator(LinkHandler):
         start = first_id if first_id is not None else 0x1000000 + int.from_bytes(os.urandom(3))
         self._ids = itertools.count(start)
         self._mo_refs = itertools.count(int.from_bytes(os.urandom(1)))
-        self._link_options: dict[str, Any] = {
-            "window": deliver_window, "response_timeout": deliver_timeout,
-            "enquire_link_interval": enquire_link_interval, "name": "simulator",
-        }
+        self._link_options = LinkOptions(window=deliver_window, response_timeout=deliver_timeout,
+                                         enquire_link_interval=enquire_link_interval)
         self.latency = self.error_rate = self.throttle_tps = self.dlr_delay = 0.0
         self.dlr = dlr
         self._stats_by_prefix: tuple[tuple[str, str], ...] = ()
@@ -154,7 +152,7 @@ class CarrierSimulator(LinkHandler):
         return len(links)
 
     def _new_link(self) -> SmppLink:
-        link = SmppLink(Role.SMSC, self, **self._link_options)
+        link = SmppLink(Role.SMSC, self, self._link_options, name="simulator")
         self._links.add(link)
         return link
 

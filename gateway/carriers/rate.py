@@ -8,10 +8,13 @@ no configured ceiling (``tps = 0``) the first throttle starts from the rate
 measured over the last second, and the limit goes away once the rate has
 climbed back there.
 
-(gateway/limits.py is the plain bucket for account limits.)
+The tokens are gateway.limits.TokenBucket's (the one bucket, also the accounts'); this
+module adds what a carrier's answers do to its rate.
 """
 
 from __future__ import annotations
+
+from gateway.limits import TokenBucket
 
 __all__ = ["CarrierRate"]
 
@@ -26,20 +29,22 @@ MIN_RATE = 1.0
 class CarrierRate:
     """Tokens per second with a small burst; ``rate`` None means unlimited."""
 
-    __slots__ = ("_ceiling", "_count", "_limit", "_since", "_stamp", "_step", "_tokens",
-                 "last_rate", "rate")
+    __slots__ = ("_bucket", "_ceiling", "_count", "_limit", "_since", "_step", "last_rate")
 
     def __init__(self, tps: float, now: float) -> None:
         self._limit = float(tps)
-        self.rate: float | None = self._limit or None
+        self._bucket = TokenBucket(self._limit, now, burst=BURST_SECONDS)
         self._ceiling = self._limit
         self._step = 0.0
-        self._tokens = max(1.0, self._limit * BURST_SECONDS) if self._limit else 0.0
-        self._stamp = now
         # Parts sent per second over one-second spans: where the first cut starts when unlimited.
         self._count = 0
         self._since = now
         self.last_rate = 0.0
+
+    @property
+    def rate(self) -> float | None:
+        """Tokens a second now; None when unlimited."""
+        return self._bucket.rate or None
 
     def take(self, now: float) -> bool:
         """Take one token if there is one."""
@@ -47,48 +52,34 @@ class CarrierRate:
             self.last_rate = self._count / (now - self._since)
             self._count = 0
             self._since = now
-        rate = self.rate
-        if rate is None:
-            self._count += 1
-            return True
-        tokens = self._tokens + (now - self._stamp) * rate
-        burst = max(1.0, rate * BURST_SECONDS)
-        if tokens > burst:
-            tokens = burst
-        self._stamp = now
-        if tokens < 1.0:
-            self._tokens = tokens
+        if not self._bucket.take(now):
             return False
-        self._tokens = tokens - 1.0
         self._count += 1
         return True
 
     def delay(self) -> float:
         """Seconds until the next token (after a failed ``take``)."""
-        rate = self.rate
-        return 0.0 if rate is None else max(0.0, (1.0 - self._tokens) / rate)
+        return self._bucket.delay()
 
     def slow_down(self, now: float) -> None:
         """The carrier throttled us: halve the rate."""
-        current = self.rate
-        if current is None:
+        bucket = self._bucket
+        current = bucket.rate
+        if current <= 0:
             # A span shorter than 100 ms says little: count it as 100 ms (errs on the fast side).
             measured = self._count / max(now - self._since, 0.1)
             current = max(measured, self.last_rate, 2 * MIN_RATE)
             self._ceiling = current
-            self._tokens = 0.0
-            self._stamp = now
-        self.rate = max(MIN_RATE, current / 2)
+            bucket.empty(now)
+        bucket.rate = max(MIN_RATE, current / 2)
         self._step = self._ceiling / 2 / RECOVERY_SECONDS
 
     def speed_up(self) -> None:
         """The carrier accepted a part: climb back towards the ceiling."""
-        rate = self.rate
-        if rate is None or rate >= self._ceiling:
+        bucket = self._bucket
+        rate = bucket.rate
+        if rate <= 0 or rate >= self._ceiling:
             return
         # step / rate per accepted part, at `rate` parts a second, is `step` a second.
         rate += self._step / rate
-        if rate >= self._ceiling:
-            self.rate = self._limit or None
-        else:
-            self.rate = rate
+        bucket.rate = self._limit if rate >= self._ceiling else rate

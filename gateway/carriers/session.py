@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from gateway.lifecycle import backoff
 from gateway.observability.logs import fields
-from gateway.smpp_link import BindError, LinkHandler, SmppLink
+from gateway.smpp_link import BindError, LinkHandler, LinkOptions, SmppLink
 from smpp.constants import CommandStatus
 from smpp.session import BindKind, Role
 
@@ -121,9 +121,9 @@ class CarrierSession(LinkHandler):
                 self._set_state("down")
                 if self.owner.stopping:
                     return
-                delay = min(self.smpp.reconnect_delay_max, self.smpp.reconnect_delay * 2**attempt)
-                attempt = min(attempt + 1, 32)  # 2**32 seconds is forever enough
-                await asyncio.sleep(random.uniform(0.0, delay))
+                attempt = min(attempt + 1, 33)  # 2**32 seconds is forever enough
+                await asyncio.sleep(backoff(attempt, self.smpp.reconnect_delay,
+                                            self.smpp.reconnect_delay_max, jitter=True))
         finally:
             self._set_state("down")
 
@@ -171,17 +171,10 @@ class CarrierSession(LinkHandler):
         return link
 
     def _new_link(self) -> SmppLink:
-        smpp = self.smpp
-        return SmppLink(
-            Role.ESME,
-            self,
-            window=self.upstream.window,
-            response_timeout=smpp.response_timeout,
-            enquire_link_interval=smpp.enquire_link_interval,
-            idle_timeout=None,  # the bind is bounded by bind_timeout instead
-            max_pdu_size=smpp.max_pdu_size,
-            name=self.label,
-        )
+        # idle_timeout None: the bind is bounded by bind_timeout instead.
+        options = LinkOptions.from_config(self.smpp, window=self.upstream.window,
+                                          idle_timeout=None)
+        return SmppLink(Role.ESME, self, options, name=self.label)
 
     async def _serve(self, link: SmppLink) -> None:
         """Hand the bound link to the owner until it closes."""

@@ -152,7 +152,6 @@ from smpp.gsm import gsm_septets
 
 log = logging.getLogger("stopgate.http")
 
-S = CommandStatus
 MAX_TEXT_CHARS = 255 * 67  # the most a 255-part UCS-2 message carries
 MAX_ALPHANUMERIC = 11  # GSM 03.40 TP-OA: 11 characters in 7-bit
 MAX_DIGITS = 15  # E.164
@@ -163,13 +162,14 @@ _CLASSES = ("promotional", "transactional")
 
 #: How a refused MT reads over HTTP: SMPP status -> (HTTP status, error code, detail).
 _HTTP_FOR_STATUS: dict[int, tuple[int, str, str]] = {
-    S.ESME_RINVDSTADR: (400, "invalid_destination", "'to' is not a valid phone number"),
-    S.ESME_RINVSRCADR: (400, "invalid_source", "the carrier refused the 'from' address"),
-    S.ESME_RINVMSGLEN: (400, "text_too_long", "the text needs more than 255 parts"),
-    S.ESME_RTHROTTLED: (503, "upstream_unavailable",
-                        "no carrier link can take the message now; retry later"),
-    S.ESME_RMSGQFUL: (503, "queue_full",
-                      "too many messages wait for the carrier; retry later"),
+    CommandStatus.ESME_RINVDSTADR: (400, "invalid_destination", "'to' is not a valid phone number"),
+    CommandStatus.ESME_RINVSRCADR: (400, "invalid_source",
+                                    "the carrier refused the 'from' address"),
+    CommandStatus.ESME_RINVMSGLEN: (400, "text_too_long", "the text needs more than 255 parts"),
+    CommandStatus.ESME_RTHROTTLED: (503, "upstream_unavailable",
+                                    "no carrier link can take the message now; retry later"),
+    CommandStatus.ESME_RMSGQFUL: (503, "queue_full",
+                                  "too many messages wait for the carrier; retry later"),
 }
 #: Pipeline refusals that say more than their SMPP status (MtResult.reason).
 _HTTP_FOR_REASON: dict[str, tuple[int, str, str]] = {

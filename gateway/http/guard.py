@@ -42,6 +42,8 @@ from aiohttp.web_request import BaseRequest
 
 from gateway.config.model import Http
 from gateway.http.responses import SERVER
+from gateway.lifecycle import backoff
+from gateway.limits import AddressCounts
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 
@@ -137,8 +139,9 @@ class AuthPacing:
         failures.last = now
         if failures.count < 2:
             return 0.0  # a single typo: answered at once
-        delay: float = self.http.failed_auth_delay * 2 ** (failures.count - 2)
-        return min(delay, self.http.failed_auth_delay_max)
+        # The second failure waits failed_auth_delay, each further one twice the one before.
+        return backoff(failures.count - 1, self.http.failed_auth_delay,
+                       self.http.failed_auth_delay_max)
 
     def succeeded(self, address: str, digest: bytes) -> None:
         """``digest``'s key opened its account from ``address``: trusted there from now on."""
@@ -158,29 +161,21 @@ class ConnectionGuard:
     def __init__(self, http: Http, metrics: Metrics) -> None:
         self.http = http
         self.closed = metrics.http_connections_closed
-        self.total = 0
-        self.by_address: dict[str, int] = {}
+        self.open = AddressCounts()
 
     def admit(self, host: str) -> bytes | None:
         """Count a new connection from ``host``; the answer to send instead if it is over a cap."""
-        if self.total >= self.http.max_connections:
+        if self.open.total >= self.http.max_connections:
             self.closed.labels("max_connections").inc()
             return _TOO_MANY
-        held = self.by_address.get(host, 0)
-        if held >= self.http.max_connections_per_address:
+        if self.open[host] >= self.http.max_connections_per_address:
             self.closed.labels("max_connections_per_address").inc()
             return _TOO_MANY_HERE
-        self.total += 1
-        self.by_address[host] = held + 1
+        self.open.add(host)
         return None
 
     def release(self, host: str) -> None:
-        self.total -= 1
-        left = self.by_address.get(host, 1) - 1
-        if left > 0:
-            self.by_address[host] = left
-        else:
-            self.by_address.pop(host, None)
+        self.open.remove(host)
 
 
 class GuardedHandler(RequestHandler):

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from gateway.lifecycle import backoff
 from gateway.observability.logs import fields
 
 __all__ = ["CHANNEL", "QueueNotices"]
@@ -65,7 +66,7 @@ class QueueNotices:
                 await task
 
     async def _listen(self) -> None:
-        delay = RETRY_FIRST
+        failures = 0
         failing = False
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
@@ -74,7 +75,7 @@ class QueueNotices:
                 if failing:
                     log.info("queue notices: subscribed again", extra=fields(
                         "queue_notices_resumed", channel=CHANNEL))
-                failing, delay = False, RETRY_FIRST
+                failing, failures = False, 0
                 self.on_subscribed()  # flush what was announced while we were away
                 while True:
                     message = await pubsub.get_message(ignore_subscribe_messages=True,
@@ -90,8 +91,8 @@ class QueueNotices:
             finally:
                 with contextlib.suppress(Exception):
                     await pubsub.aclose()
-            await asyncio.sleep(delay)
-            delay = min(RETRY_MAX, delay * 2)
+            failures += 1
+            await asyncio.sleep(backoff(failures, RETRY_FIRST, RETRY_MAX))
 
     def _dispatch(self, data: bytes) -> None:
         instance, _, account = data.decode("utf-8", "replace").partition(" ")

@@ -39,6 +39,7 @@ from pathlib import Path
 from types import FrameType
 
 from gateway.config.model import Config
+from gateway.lifecycle import backoff
 from gateway.observability.logs import fields
 from gateway.process.shares import ListenerReservation, WorkerSetupError, problems, worker_config
 
@@ -196,7 +197,7 @@ class Supervisor:
             return
         ran = time.monotonic() - worker.started
         worker.failures = 1 if ran >= HEALTHY_AFTER else worker.failures + 1
-        delay = min(RESTART_MAX, RESTART_FIRST * 2 ** (worker.failures - 1))
+        delay = backoff(worker.failures, RESTART_FIRST, RESTART_MAX)
         worker.restart_at = time.monotonic() + delay
         log.error("worker %d (pid %d) %s after %.1fs; restarting it in %.1fs",
                   worker.slot, pid, _describe(status), ran, delay,

@@ -37,7 +37,7 @@ from functools import partial
 from typing import Any
 
 from gateway.config.model import Account, Config
-from gateway.limits import TokenBucket
+from gateway.limits import AddressCounts, TokenBucket
 from gateway.message import Message, new_message_id
 from gateway.mt.latency import LatencyBatch
 from gateway.mt.pipeline import MtPipeline, MtResult, SenderStage
@@ -45,18 +45,16 @@ from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bind_pacing import UNKNOWN, BindPacing
-from gateway.smpp_link import LinkHandler, SmppLink
-from smpp.constants import ESM_UDHI, CommandId, CommandStatus
+from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
+from smpp.constants import CommandId, CommandStatus
 from smpp.events import ProtocolError, RequestRejected
 from smpp.pdu import CancelSmResp, DataSmResp, Pdu, QuerySmResp, SubmitSm, SubmitSmResp
-from smpp.reassembly import Completed, Reassembler, ReassemblyError
-from smpp.segments import ConcatError, ConcatInfo, concat_info, parse_udh
+from smpp.reassembly import Reassembler, ReassemblyError
+from smpp.segments import ConcatError, concat_info
 from smpp.session import BindState, Role
-from smpp.text import ConcatKind
 
 log = logging.getLogger("stopgate.server")
 
-S = CommandStatus
 SMPP_BACKLOG = 4096
 _BIND_NAMES: dict[int, str] = {
     CommandId.bind_transmitter: "transmitter",
@@ -103,7 +101,7 @@ class SenderServer:
             owners=max(1, len(self.accounts)),
         )
         #: Bound sessions per client IP address (smpp.max_sessions_per_address).
-        self._per_address: dict[str, int] = {}
+        self._per_address = AddressCounts()
         self.pacing = BindPacing(config.smpp)
         self.stopping = False
         self._server: asyncio.Server | None = None
@@ -125,16 +123,10 @@ class SenderServer:
     async def start(self, host: str, port: int) -> int:
         """Listen; returns the port (useful with port 0)."""
         smpp = self.config.smpp
+        options = LinkOptions.from_config(smpp, window=smpp.sender_window,
+                                          idle_timeout=smpp.bind_timeout)
         self._server = await self.loop.create_server(
-            lambda: SmppLink(
-                Role.SMSC,
-                _SenderHandler(self),
-                window=smpp.sender_window,
-                response_timeout=smpp.response_timeout,
-                enquire_link_interval=smpp.enquire_link_interval,
-                idle_timeout=smpp.bind_timeout,
-                max_pdu_size=smpp.max_pdu_size,
-            ),
+            lambda: SmppLink(Role.SMSC, _SenderHandler(self), options),
             host,
             port,
             reuse_address=True,
@@ -236,12 +228,12 @@ class SenderServer:
         account = self.accounts.get(system_id)
         refusal: tuple[int, str] | None = None
         if account is None:
-            refusal = (S.ESME_RINVSYSID, "unknown_system_id")
+            refusal = (CommandStatus.ESME_RINVSYSID, "unknown_system_id")
         # Constant time: the comparison must not tell how much of a password was right.
         elif not account.password or not hmac.compare_digest(
             password.encode("latin-1", "replace"), account.password.encode("latin-1", "replace")
         ):
-            refusal = (S.ESME_RINVPASWD, "bad_password")
+            refusal = (CommandStatus.ESME_RINVPASWD, "bad_password")
         answer_at = self.pacing.answer_time(
             _host(link.peer), system_id if account is not None else UNKNOWN, self.loop.time(),
             failed=refusal is not None)
@@ -260,10 +252,10 @@ class SenderServer:
         smpp = self.config.smpp
         limit = smpp.max_sessions_per_account
         if refusal is None and limit and self.session_count(system_id) >= limit:
-            refusal = (S.ESME_RBINDFAIL, "too_many_sessions")
+            refusal = (CommandStatus.ESME_RBINDFAIL, "too_many_sessions")
         limit = smpp.max_sessions_per_address
-        if refusal is None and limit and self._per_address.get(host, 0) >= limit:
-            refusal = (S.ESME_RBINDFAIL, "too_many_from_address")
+        if refusal is None and limit and self._per_address[host] >= limit:
+            refusal = (CommandStatus.ESME_RBINDFAIL, "too_many_from_address")
         if refusal is not None:
             status, outcome = refusal
             self.metrics.sender_binds.labels(outcome).inc()
@@ -281,7 +273,7 @@ class SenderServer:
         link.owner = _Conversation(account, bind, host)
         link.accept_bind(pdu, "stopgate")
         self.bound[system_id].append(link)
-        self._per_address[host] = self._per_address.get(host, 0) + 1
+        self._per_address.add(host)
         self.metrics.sender_binds.labels("ok").inc()
         self.metrics.sender_sessions.labels(system_id, bind).inc()
         log.info("sender bound", extra=fields("sender_bound", account=system_id, bind=bind,
@@ -299,11 +291,7 @@ class SenderServer:
                 self.metrics.sender_sessions.labels(name, conversation.bind).dec()
                 log.info("sender unbound", extra=fields("sender_unbound", account=name,
                                                         bind=conversation.bind, peer=link.peer))
-                left = self._per_address.get(conversation.host, 1) - 1
-                if left > 0:
-                    self._per_address[conversation.host] = left
-                else:
-                    self._per_address.pop(conversation.host, None)
+                self._per_address.remove(conversation.host)
 
     # --- submit_sm -----------------------------------------------------------------------
 
@@ -313,20 +301,20 @@ class SenderServer:
         now = self.loop.time()
         if self.stopping:
             self.metrics.throttled.labels("shutdown").inc()
-            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RTHROTTLED))
+            link.respond(pdu, SubmitSmResp(command_status=CommandStatus.ESME_RTHROTTLED))
             return
         if not self.buckets[account.system_id].take(now):
             self.metrics.throttled.labels("account_tps").inc()
-            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RTHROTTLED))
+            link.respond(pdu, SubmitSmResp(command_status=CommandStatus.ESME_RTHROTTLED))
             return
         try:
             info = concat_info(pdu.esm_class, pdu.short_message, pdu.tlvs)
         except ConcatError:
-            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
+            link.respond(pdu, SubmitSmResp(command_status=CommandStatus.ESME_RINVOPTPARAMVAL))
             return
         started = time.perf_counter()
         if info is None or info.kind == "payload" or info.total == 1:
-            message = _single(account.system_id, pdu, info, now)
+            message = Message.from_pdu(account.system_id, pdu, info, now)
             self._run(link, pdu, message, started)
             return
         if self.source_check is not None:
@@ -343,7 +331,7 @@ class SenderServer:
             completed = self.reassembler.add(key, info, now, context=(link, pdu, part_id),
                                              owner=account.system_id)
         except ReassemblyError as error:
-            link.respond(pdu, SubmitSmResp(command_status=S.ESME_RINVOPTPARAMVAL))
+            link.respond(pdu, SubmitSmResp(command_status=CommandStatus.ESME_RINVOPTPARAMVAL))
             # Debug: the sender hears it on the wire, and it could send one per PDU.
             log.debug("multipart part refused", extra=fields(
                 "multipart_part_refused", account=account.system_id, error=str(error)))
@@ -357,7 +345,8 @@ class SenderServer:
             return
         if self.answered_parts is not None:
             self.answered_parts.completed(c[2] for c in completed.contexts if c)
-        self._run(link, pdu, _whole(account.system_id, completed, part_id, now), started)
+        self._run(link, pdu, Message.from_parts(account.system_id, completed, part_id, now),
+                  started)
 
     def _run(self, link: SmppLink, pdu: SubmitSm, message: Message, started: float) -> None:
         assert self.pipeline is not None
@@ -410,9 +399,9 @@ class _SenderHandler(LinkHandler):
 
 
 _UNSUPPORTED: dict[int, tuple[type[Pdu], int]] = {
-    CommandId.data_sm: (DataSmResp, S.ESME_RINVCMDID),
-    CommandId.query_sm: (QuerySmResp, S.ESME_RQUERYFAIL),
-    CommandId.cancel_sm: (CancelSmResp, S.ESME_RCANCELFAIL),
+    CommandId.data_sm: (DataSmResp, CommandStatus.ESME_RINVCMDID),
+    CommandId.query_sm: (QuerySmResp, CommandStatus.ESME_RQUERYFAIL),
+    CommandId.cancel_sm: (CancelSmResp, CommandStatus.ESME_RCANCELFAIL),
 }
 
 
@@ -431,49 +420,3 @@ def _conversation(link: SmppLink) -> _Conversation:
     conversation = link.owner
     assert isinstance(conversation, _Conversation)
     return conversation
-
-
-def _single(account: str, pdu: SubmitSm, info: ConcatInfo | None, now: float) -> Message:
-    """A one-PDU message: plain, UDH with only non-concatenation IEs, or message_payload."""
-    extra_ies: tuple[Any, ...] = ()
-    concat: ConcatKind | None = None
-    if info is not None:  # message_payload, or a "1 of 1" concatenated part
-        payload, extra_ies = info.payload, info.extra_ies
-        concat = info.kind
-    elif pdu.esm_class & ESM_UDHI:
-        extra_ies, payload = parse_udh(pdu.short_message)
-    else:
-        payload = pdu.short_message
-    message_id = new_message_id()
-    return Message(
-        account=account,
-        id=message_id,
-        part_ids=(message_id,),
-        template=pdu,
-        data_coding=pdu.data_coding,
-        payload=payload,
-        concat=concat,
-        extra_ies=extra_ies,
-        via="smpp",
-        received_at=now,
-    )
-
-
-def _whole(
-    account: str, completed: Completed[tuple[SmppLink, SubmitSm, str]], last_id: str, now: float
-) -> Message:
-    """The message a reassembled multipart submit carries (contexts come in part order)."""
-    contexts = [context for context in completed.contexts if context is not None]
-    template = contexts[0][1]
-    return Message(
-        account=account,
-        id=last_id,
-        part_ids=tuple(part_id for _, _, part_id in contexts),
-        template=template,
-        data_coding=template.data_coding,
-        payload=completed.payload,
-        concat=completed.kind,
-        extra_ies=completed.parts[0].extra_ies,
-        via="smpp",
-        received_at=now,
-    )

@@ -29,6 +29,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from gateway.lifecycle import backoff
 from gateway.observability.logs import fields
 from gateway.suppression.cache import SuppressionCache, relayout_bits
 from gateway.suppression.source import LedgerSource, ledger_count
@@ -113,7 +114,7 @@ class CacheKeeper:
                 raise
             except Exception as exc:
                 failures += 1
-                delay = min(self.max_backoff, self.interval * 2 ** (failures - 1))
+                delay = backoff(failures, self.interval, self.max_backoff)
                 error = f"{type(exc).__name__}: {exc}"
                 redis_up = False if isinstance(exc, (RedisError, OSError)) else self.redis_up
                 self._update(ready=await self._still_ready(), rebuilding=False, last_error=error,

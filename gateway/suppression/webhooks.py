@@ -35,7 +35,6 @@ import contextlib
 import hashlib
 import hmac
 import logging
-import random
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -46,10 +45,11 @@ import aiohttp
 from gateway.config.model import Account, Webhook
 from gateway.ledger.model import OutboxRow
 from gateway.ledger.threaded import AsyncLedger
+from gateway.lifecycle import backoff
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 
-__all__ = ["SIGNATURE_HEADER", "WebhookWorker", "backoff_delay", "sign"]
+__all__ = ["SIGNATURE_HEADER", "WebhookWorker", "sign"]
 
 log = logging.getLogger("stopgate.webhooks")
 
@@ -64,14 +64,6 @@ def sign(secret: str, body: bytes) -> str:
     """The ``X-Stopgate-Signature`` value of ``body``."""
     digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
-
-
-def backoff_delay(attempts: int, initial: float, maximum: float,
-                  rng: random.Random | None = None) -> float:
-    """Seconds before the next attempt after ``attempts`` failed ones: full jitter over
-    ``initial * 2**(attempts-1)``, capped at ``maximum``."""
-    ceiling = min(maximum, initial * 2.0 ** min(max(attempts - 1, 0), 60))
-    return (rng or random).uniform(0.0, ceiling)
 
 
 class WebhookWorker:
@@ -234,8 +226,8 @@ class WebhookWorker:
             self.metrics.webhook_deliveries.labels("delivered").inc()
             return
         age = (now - row.created).total_seconds()
-        delay = backoff_delay(row.attempts, self.config.backoff_initial,
-                              self.config.backoff_max)
+        delay = backoff(row.attempts, self.config.backoff_initial, self.config.backoff_max,
+                        jitter=True)
         if age + delay >= self.config.give_up_after:
             await self.ledger.webhook_give_up(row.id, self.worker_id, status, now)
             self.metrics.webhook_deliveries.labels("gave_up").inc()

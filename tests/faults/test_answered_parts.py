@@ -21,7 +21,8 @@ from gateway.process.redis_embedded import EmbeddedRedis
 from gateway.senders.answered_parts import ORPHAN_AGE, OWNERS
 from tests.faults.test_gateway_kill import LONG_TEXT, RECIPIENT, failure_receipt_ids
 from tests.integration.policy_stack import multipart, send_parts
-from tests.integration.senders import bind_sender, eventually, running_stack
+from tests.integration.senders import bind_sender, running_stack
+from tests.support.waiting import eventually
 
 BOUND = 20.0
 SHORT_REASSEMBLY = {"reassembly_timeout": 0.5}

@@ -21,22 +21,19 @@ import pytest
 
 from gateway.http.app import HttpApi
 from gateway.http.optout import GUESS_BURST
-from gateway.smpp_link import BindError, SmppLink
+from gateway.smpp_link import BindError, LinkOptions, SmppLink
 from smpp.constants import CommandStatus
 from smpp.session import Role
 from tests.faults.test_limits import OTHER_HOST, bind_from
 from tests.integration.conftest import Stack
 from tests.integration.senders import Sender, bind_sender, message, running_stack
+from tests.support.metrics import metric
 
 TIMEOUT = 5.0
 S = CommandStatus
 FAILED_BIND_DELAY = 0.05  # the integration config's smpp.failed_bind_delay
 ADMIN_KEY = "ops-7c1e55d0"
 NUMBER = "+33612345678"
-
-
-def metric(stack: Stack, name: str, labels: dict[str, str]) -> float:
-    return stack.gateway.metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 async def call(http: aiohttp.ClientSession, method: str, url: str,
@@ -89,7 +86,8 @@ async def bind_pending(port: int, host: str, system_id: str, password: str
     """A transmitter bind from ``host``, sent; the link and the task awaiting its answer."""
     loop = asyncio.get_running_loop()
     _, link = await asyncio.wait_for(loop.create_connection(
-        lambda: SmppLink(Role.ESME, Sender(), enquire_link_interval=None, idle_timeout=None),
+        lambda: SmppLink(Role.ESME, Sender(),
+                         LinkOptions(enquire_link_interval=None, idle_timeout=None)),
         "127.0.0.1", port, local_addr=(host, 0)), TIMEOUT)
     task = asyncio.ensure_future(link.bind("transmitter", system_id, password))
     await asyncio.sleep(0)  # the bind is written

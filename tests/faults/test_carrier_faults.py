@@ -23,7 +23,8 @@ from smpp.constants import CommandStatus
 from smpp.pdu import SubmitSmResp
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import multipart, send_parts
-from tests.integration.senders import bind_sender, eventually, message, running_stack
+from tests.integration.senders import bind_sender, message, running_stack
+from tests.support.waiting import eventually
 
 ROK = CommandStatus.ESME_ROK
 THROTTLED = CommandStatus.ESME_RTHROTTLED

@@ -24,7 +24,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.app import Gateway
 from gateway.carriers.dispatch import STUCK_AFTER
@@ -34,7 +33,9 @@ from smpp.constants import CommandId, CommandStatus
 from smpp.pdu import BindTransmitter, GenericNack, SubmitSm, SubmitSmResp
 from tests.faults.fake_carrier import FakeCarrier
 from tests.integration.conftest import gateway_config
-from tests.integration.senders import bind_sender, eventually, message
+from tests.integration.senders import bind_sender, message
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 ROK = CommandStatus.ESME_ROK
 THROTTLED = CommandStatus.ESME_RTHROTTLED
@@ -66,22 +67,17 @@ async def gateway_to(port: int, redis_url: str, data_dir: Path, *, ready: bool =
         await gateway.stop(timeout=2.0)
 
 
-def metric(gateway: Gateway, name: str, **labels: str) -> float:
-    """A sample as /metrics shows it (the gateway's own exposition, parsed back)."""
-    text = gateway.metrics.render().decode()
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return 0.0
+def scraped(gateway: Gateway) -> bytes:
+    """What /metrics shows (the gateway's own exposition): samples are read back from it."""
+    return gateway.metrics.render()
 
 
 def event(gateway: Gateway, kind: str) -> float:
-    return metric(gateway, "stopgate_upstream_events_total", upstream="sim", event=kind)
+    return metric(scraped(gateway), "stopgate_upstream_events_total", upstream="sim", event=kind)
 
 
 def sessions(gateway: Gateway, state: str) -> float:
-    return metric(gateway, "stopgate_upstream_sessions", upstream="sim", state=state)
+    return metric(scraped(gateway), "stopgate_upstream_sessions", upstream="sim", state=state)
 
 
 async def readyz(gateway: Gateway) -> tuple[int, dict[str, Any]]:
@@ -135,7 +131,7 @@ async def test_with_nothing_listening_at_the_carrier_senders_are_throttled_at_on
         link = await sender(gateway)
         answers = await submit_all(link, [f"nobody there {n}" for n in range(5)])
         assert set(answers.values()) == {THROTTLED}
-        assert metric(gateway, "stopgate_throttled_total", reason="no_upstream") == 5
+        assert metric(scraped(gateway), "stopgate_throttled_total", reason="no_upstream") == 5
 
         # Backoff, not a busy loop: full jitter up to reconnect_delay_max (0.2 s) averages a
         # try per 0.1 s; without backoff a refused loopback connect repeats thousands of times.
@@ -230,7 +226,7 @@ async def test_submits_unanswered_when_the_carrier_resets_the_link_go_again_afte
             assert carrier.accepted == Counter(texts)  # answered once, on the new link
             assert event(gateway, "link_lost") == 1
             assert event(gateway, "resubmitted") == 10
-            assert metric(gateway, "stopgate_upstream_inflight", upstream="sim") == 0
+            assert metric(scraped(gateway), "stopgate_upstream_inflight", upstream="sim") == 0
             await link.unbind()
     finally:
         await carrier.stop()
@@ -253,7 +249,8 @@ async def test_a_carrier_gone_silent_is_probed_and_rebound_and_its_submits_are_t
             texts = [f"into the void {n}" for n in range(3)]
             assert await submit_all(link, texts) == dict.fromkeys(texts, THROTTLED)
             assert event(gateway, "timeout") >= 3
-            assert metric(gateway, "stopgate_throttled_total", reason="carrier_deadline") == 3
+            assert metric(scraped(gateway), "stopgate_throttled_total",
+                          reason="carrier_deadline") == 3
             await eventually(lambda: event(gateway, "link_dead") == 1, "the probe unanswered")
             await eventually(lambda: carrier.binds == 2, "a rebind after the dead link")
             assert event(gateway, "link_lost") == 1
@@ -264,7 +261,7 @@ async def test_a_carrier_gone_silent_is_probed_and_rebound_and_its_submits_are_t
             assert await submit_all(link, ["heard again"]) == {"heard again": ROK}
             # A copy sent again just before its deadline may still hold a slot until it, too,
             # times out; then every slot is free.
-            await eventually(lambda: metric(gateway, "stopgate_upstream_inflight",
+            await eventually(lambda: metric(scraped(gateway), "stopgate_upstream_inflight",
                                             upstream="sim") == 0, "every window slot free")
             await link.unbind()
     finally:
@@ -284,7 +281,7 @@ async def test_unanswered_submits_free_their_window_slots_while_the_link_answers
             texts = ["swallowed 1", "swallowed 2"]
             assert await submit_all(link, texts) == dict.fromkeys(texts, THROTTLED)
             assert event(gateway, "timeout") >= 2
-            await eventually(lambda: metric(gateway, "stopgate_upstream_inflight",
+            await eventually(lambda: metric(scraped(gateway), "stopgate_upstream_inflight",
                                             upstream="sim") == 0, "both window slots free")
 
             carrier.answer_submits = True
@@ -339,14 +336,14 @@ async def test_an_esme_rthrottled_storm_slows_the_link_and_traffic_recovers_when
     try:
         async with gateway_to(simulator.port, flushed_redis, tmp_path, tps=tps) as gateway:
             link = await sender(gateway)
-            assert metric(gateway, "stopgate_upstream_rate_limit", upstream="sim") == tps
+            assert metric(scraped(gateway), "stopgate_upstream_rate_limit", upstream="sim") == tps
             simulator.configure(error_rate=0.9, error_status=THROTTLED)
             loop = asyncio.get_running_loop()
             began, tried = loop.time(), simulator.stats.submits
             storm = await submit_all(link, [f"storm {n}" for n in range(20)])
             attempts = simulator.stats.submits - tried
             lasted = loop.time() - began
-            cut = metric(gateway, "stopgate_upstream_rate_limit", upstream="sim")
+            cut = metric(scraped(gateway), "stopgate_upstream_rate_limit", upstream="sim")
 
             assert set(storm.values()) <= {ROK, THROTTLED, QUEUE_FULL}, Counter(storm.values())
             assert event(gateway, "throttled") > 0

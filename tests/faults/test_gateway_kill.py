@@ -42,8 +42,9 @@ from smpp.pdu import SubmitSm, SubmitSmResp
 from tests.faults.carrier_side import MoAnswers, ledger_events, open_webhooks
 from tests.faults.test_ledger_faults import patient_carrier
 from tests.integration.policy_stack import multipart, send_parts
-from tests.integration.senders import Sender, bind_sender, eventually
+from tests.integration.senders import Sender, bind_sender
 from tests.integration.served import SHORTCODE, start_serve_ports, stop_process, write_config
+from tests.support.waiting import eventually
 
 BOUND = 30.0
 SECRET = "kill-test-secret"

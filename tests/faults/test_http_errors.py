@@ -18,9 +18,9 @@ import orjson
 import pytest
 
 from tests.faults.test_http_limits import closed_by_server, open_http, read_response
-from tests.faults.test_limits import metric
 from tests.integration.conftest import Stack
-from tests.integration.senders import eventually
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 NUMBER = "+33612345678"
 AUTH = {"Authorization": "Bearer acme-key"}

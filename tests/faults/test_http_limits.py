@@ -17,9 +17,11 @@ import aiohttp
 import orjson
 import pytest
 
-from tests.faults.test_limits import OTHER_HOST, TIMEOUT, metric
+from tests.faults.test_limits import OTHER_HOST, TIMEOUT
 from tests.integration.conftest import Stack
-from tests.integration.senders import eventually, running_stack
+from tests.integration.senders import running_stack
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 # --- HTTP: bodies --------------------------------------------------------------------------
 

@@ -40,13 +40,14 @@ from tests.integration.policy_stack import (
     OTP_TEXT,
     UNKNOWN_STATE,
     delivered_to,
-    metric,
     opt_out,
     send_one,
     submit,
 )
-from tests.integration.senders import bind_sender, eventually, running_stack
+from tests.integration.senders import bind_sender, running_stack
 from tests.integration.served import SHORTCODE, start_serve_ports, stop_process, write_config
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 STOPPER = "+33612000111"  # sends STOP while the ledger cannot record
 ROK = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,40 +19,29 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.smpp_link import BindError, SmppLink
+from gateway.smpp_link import BindError, LinkOptions, SmppLink
 from simulator.outbox import mo_parts
 from smpp.codec import encode
 from smpp.constants import CommandId, CommandStatus, Tag
 from smpp.pdu import BindTransmitter, SubmitSmResp
 from smpp.session import Role
 from smpp.tlv import tlv_str
-from tests.integration.conftest import Stack
 from tests.integration.policy_stack import multipart, send_parts
-from tests.integration.senders import (
-    RawSmpp,
-    Sender,
-    bind_sender,
-    eventually,
-    message,
-    running_stack,
-)
+from tests.integration.senders import RawSmpp, Sender, bind_sender, message, running_stack
 from tests.integration.test_hostile_senders import (
     Bystander,
     Scene,
     id_map,
     while_bystander_sends,
 )
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 TIMEOUT = 5.0
 S = CommandStatus
 OTHER_HOST = "127.0.0.2"  # loopback too: a second client address
 LONG = ("Your parcel 4711 left our warehouse in Lyon this morning and reaches the pickup "
         "point on Thursday; bring this message and an ID to collect it before Saturday noon.")
-
-
-def metric(stack: Stack, name: str, labels: Mapping[str, str] | None = None) -> float:
-    value = stack.gateway.metrics.registry.get_sample_value(name, dict(labels or {}))
-    return value or 0.0
 
 
 @contextlib.asynccontextmanager
@@ -108,7 +97,8 @@ async def bind_from(port: int, host: str, system_id: str, password: str) -> Smpp
     """Bind a transmitter from the local address ``host``; raises BindError when refused."""
     loop = asyncio.get_running_loop()
     _, link = await asyncio.wait_for(loop.create_connection(
-        lambda: SmppLink(Role.ESME, Sender(), enquire_link_interval=None, idle_timeout=None),
+        lambda: SmppLink(Role.ESME, Sender(),
+                         LinkOptions(enquire_link_interval=None, idle_timeout=None)),
         "127.0.0.1", port, local_addr=(host, 0)), TIMEOUT)
     try:
         await asyncio.wait_for(link.bind("transmitter", system_id, password), TIMEOUT)

@@ -47,12 +47,13 @@ from tests.integration.policy_stack import (
     BLOCKED,
     UNKNOWN_STATE,
     digits,
-    metric,
     policy_stack,
     send_one,
     submit,
 )
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.senders import bind_sender
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 #: Opted out of acme before the traffic starts (by the API path: ledger, then cache).
 OPTED_OUT = ("+33611000001", "+33611000002")

@@ -22,8 +22,9 @@ from gateway.smpp_link import BindError
 from gateway.suppression.webhooks import SIGNATURE_HEADER, sign
 from simulator.carrier import CarrierSimulator
 from smpp.pdu import SubmitSmResp
-from tests.integration.senders import bind_sender, eventually, message
+from tests.integration.senders import bind_sender, message
 from tests.integration.served import start_serve_ports, stop_process
+from tests.support.waiting import eventually
 
 TIMEOUT = 20.0
 UPSTREAM_PASSWORD = "up9Q2zX"  # STOPGATE_UPSTREAMS_0_PASSWORD

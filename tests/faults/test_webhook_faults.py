@@ -37,8 +37,10 @@ from gateway.smpp_link import SmppLink
 from gateway.suppression.webhooks import EVENT_ID_HEADER, SIGNATURE_HEADER, sign
 from smpp.pdu import SubmitSmResp
 from tests.faults.mixed_traffic import tags_in
-from tests.integration.policy_stack import ACME_AUTO, GLOBEX_AUTO, metric, policy_stack, submit
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.policy_stack import ACME_AUTO, GLOBEX_AUTO, policy_stack, submit
+from tests.integration.senders import bind_sender
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 SECRET = "acme-webhook-secret"
 BURST = 400

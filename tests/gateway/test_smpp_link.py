@@ -6,7 +6,14 @@ import asyncio
 
 import pytest
 
-from gateway.smpp_link import BindError, LinkClosed, LinkHandler, ResponseTimeout, SmppLink
+from gateway.smpp_link import (
+    BindError,
+    LinkClosed,
+    LinkHandler,
+    LinkOptions,
+    ResponseTimeout,
+    SmppLink,
+)
 from smpp.constants import CommandStatus
 from smpp.pdu import Pdu, SubmitSm, SubmitSmResp
 from smpp.session import BindState, Role
@@ -39,7 +46,7 @@ async def pair(handler: Smsc, **options: float) -> tuple[SmppLink, asyncio.Serve
     )
     port = server.sockets[0].getsockname()[1]
     _, link = await loop.create_connection(
-        lambda: SmppLink(Role.ESME, LinkHandler(), **options), "127.0.0.1", port  # type: ignore[arg-type]
+        lambda: SmppLink(Role.ESME, LinkHandler(), LinkOptions(**options)), "127.0.0.1", port  # type: ignore[arg-type]
     )
     return link, server
 

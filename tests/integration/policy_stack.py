@@ -160,5 +160,3 @@ def delivered_to(stack: Stack, e164: str) -> list[str]:
     return [m.text for m in stack.simulator.messages() if m.destination_addr == digits(e164)]
 
 
-def metric(stack: Stack, name: str, labels: Mapping[str, str]) -> float:
-    return stack.gateway.metrics.registry.get_sample_value(name, dict(labels)) or 0.0

@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 import re
 import struct
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from gateway.smpp_link import LinkHandler, SmppLink
+from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
 from simulator.carrier import CarrierSimulator
 from smpp.codec import decode, encode
 from smpp.constants import Tag
@@ -73,8 +73,9 @@ async def bind_sender(
     sender = Sender()
     _, link = await asyncio.wait_for(
         loop.create_connection(
-            lambda: SmppLink(Role.ESME, sender, window=window, response_timeout=response_timeout,
-                             enquire_link_interval=None, idle_timeout=None),
+            lambda: SmppLink(Role.ESME, sender, LinkOptions(
+                window=window, response_timeout=response_timeout,
+                enquire_link_interval=None, idle_timeout=None)),
             "127.0.0.1", port,
         ),
         TIMEOUT,
@@ -93,16 +94,6 @@ def message(text: str = "hello", *, to: str = RECIPIENT, receipt: bool = True,
     return SubmitSm(source_addr="ACME", source_addr_ton=5, dest_addr_ton=1, dest_addr_npi=1,
                     destination_addr=to, registered_delivery=1 if receipt else 0,
                     short_message=text.encode("ascii"), **fields)
-
-
-async def eventually(check: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    """Wait until ``check()`` holds; fail naming ``what`` after ``timeout`` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager

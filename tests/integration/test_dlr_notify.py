@@ -16,7 +16,8 @@ from gateway.inbound.receipts import build_receipt
 from simulator.carrier import CarrierSimulator
 from smpp.pdu import DeliverSm
 from tests.integration.conftest import start_stack
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.senders import bind_sender
+from tests.support.waiting import eventually
 
 NOTICE_BOUND = 10.0  # generous; well below DlrRouter.run_flusher's 30 s
 

@@ -15,7 +15,8 @@ from simulator.carrier import CarrierSimulator
 from smpp.constants import ESM_DELIVERY_RECEIPT
 from smpp.pdu import SubmitSmResp
 from tests.integration.conftest import Stack
-from tests.integration.senders import bind_sender, eventually, message, running_stack
+from tests.integration.senders import bind_sender, message, running_stack
+from tests.support.waiting import eventually
 
 TIMEOUT = 10.0
 

@@ -23,7 +23,8 @@ from smpp.codec import encode
 from smpp.constants import CommandId, CommandStatus
 from smpp.pdu import BindTransmitter, SubmitSm, SubmitSmResp
 from tests.integration.conftest import Stack
-from tests.integration.senders import RawSmpp, Sender, bind_sender, eventually, message
+from tests.integration.senders import RawSmpp, Sender, bind_sender, message
+from tests.support.waiting import eventually
 
 GENERIC_NACK = int(CommandId.generic_nack)
 RINVCMDLEN = int(CommandStatus.ESME_RINVCMDLEN)

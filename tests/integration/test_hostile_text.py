@@ -32,8 +32,9 @@ from gateway.observability.logs import StructuredFormatter
 from gateway.observability.visible import UNSAFE
 from smpp.constants import Tag
 from tests.integration.policy_stack import ACME_HTTP, policy_stack, post_message, send_one, submit
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.senders import bind_sender
 from tests.integration.test_keywords import ACME_KEYWORDS, GLOBEX_SHARED, SHORTCODE, events
+from tests.support.waiting import eventually
 
 #: Over SMPP the TLV is Latin-1: ESC sequences, a line feed and a row, and a C1 CSI (0x9B).
 SMPP_CAMPAIGN = "spring\x1b[31m\nforged-row       99         0\x9b2J"

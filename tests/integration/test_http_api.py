@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,8 @@ from smpp.pdu import DeliverSm, DeliverSmResp, Pdu
 from smpp.session import Role
 from smpp.tlv import tlv_str
 from tests.integration.conftest import ACME, GLOBEX, Stack, start_stack
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 TIMEOUT = 10.0
 ACME_AUTH = {"Authorization": "Bearer acme-key"}
@@ -48,20 +50,6 @@ async def send(
 ) -> tuple[int, Any, Mapping[str, str]]:
     headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
     return await call(http, "POST", f"{stack.http_url}/v1/messages", json=body, headers=headers)
-
-
-async def eventually(check: Callable[[], Any], timeout: float = TIMEOUT) -> Any:
-    """Poll ``check`` (sync or async) until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await asyncio.sleep(0.02)
 
 
 def assert_error(status: int, body: Any, expected_status: int, code: str) -> None:
@@ -93,17 +81,6 @@ async def bind_receiver(stack: Stack, system_id: str, password: str) -> tuple[Sm
     assert isinstance(link, SmppLink)
     await asyncio.wait_for(link.bind("receiver", system_id, password), TIMEOUT)
     return link, receiver
-
-
-def sample(text: str, name: str, labels: dict[str, str]) -> float:
-    """The value of one Prometheus sample in exposition text (0 when absent)."""
-    for line in text.splitlines():
-        if not line.startswith(name + "{"):
-            continue
-        found = dict(re.findall(r'(\w+)="([^"]*)"', line[len(name):line.index("}") + 1]))
-        if all(found.get(key) == value for key, value in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
 
 
 # --- accepted messages ---------------------------------------------------------------------
@@ -350,7 +327,7 @@ async def test_over_the_accounts_tps_is_429(
         status, body, _ = await send(http, stack, good)
         assert status == 202, body
         metrics = stack.gateway.metrics.render().decode()
-        throttled = sample(metrics, "stopgate_throttled_total", {"reason": "account_tps"})
+        throttled = metric(metrics, "stopgate_throttled_total", {"reason": "account_tps"})
         assert throttled == statuses.count(429)
     finally:
         await stack.gateway.stop(timeout=2.0)
@@ -435,9 +412,9 @@ async def test_metrics_count_http_sends_by_account_class_and_outcome(
     assert headers["Content-Type"].startswith("text/plain")
     mt = "stopgate_mt_total"
     # "a" has no cue and falls to acme's default_class; "b" says transactional itself.
-    assert sample(text, mt, {"account": "acme", "class": "transactional",
+    assert metric(text, mt, {"account": "acme", "class": "transactional",
                              "outcome": "forwarded"}) == 2
-    assert sample(text, mt, {"account": "acme", "outcome": "rejected"}) == 1
+    assert metric(text, mt, {"account": "acme", "outcome": "rejected"}) == 1
     count = next(line for line in text.splitlines()
                  if line.startswith("stopgate_submit_latency_seconds_count"))
     assert float(count.rsplit(" ", 1)[1]) == 3

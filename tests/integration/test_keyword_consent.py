@@ -36,15 +36,16 @@ from tests.integration.policy_stack import (
     ACME_AUTO,
     BLOCKED,
     delivered_to,
-    metric,
     opt_out,
     policy_stack,
     send_one,
     submit,
 )
-from tests.integration.senders import Sender, bind_sender, eventually
+from tests.integration.senders import Sender, bind_sender
 from tests.integration.test_keywords import events, mo_texts, mos, scopes
 from tests.integration.test_optout_page import CSRF, EVENT, link_for, post_form, report
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 SHORTCODE = "36173"
 ACME_LONG = "+33757000000"  # acme's alone

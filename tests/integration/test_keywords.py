@@ -27,14 +27,15 @@ from tests.integration.policy_stack import (
     PROMO_TEXT,
     TIMEOUT,
     delivered_to,
-    metric,
     opt_out,
     policy_stack,
     post_message,
     send_one,
     submit,
 )
-from tests.integration.senders import Sender, bind_sender, eventually
+from tests.integration.senders import Sender, bind_sender
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 ACME_CONFIRM = "ACME: you will get no more offers from us. Reply START to resubscribe."
 ACME_HELP = "ACME customer care: 01 23 45 67 89. Reply STOP to opt out."

@@ -24,7 +24,7 @@ import pytest
 from gateway.http.optout import GUESS_BURST
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import TIMEOUT, digits, policy_stack, post_message
-from tests.integration.senders import eventually
+from tests.support.waiting import eventually
 
 GB = "+447400123456"
 DE = "+4915123456789"

@@ -28,7 +28,6 @@ from tests.integration.policy_stack import (
     OTP_TEXT,
     PROMO_TEXT,
     delivered_to,
-    metric,
     multipart,
     opt_out,
     policy_stack,
@@ -38,7 +37,9 @@ from tests.integration.policy_stack import (
     send_parts,
     submit,
 )
-from tests.integration.senders import RawSmpp, bind_sender, eventually
+from tests.integration.senders import RawSmpp, bind_sender
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 LONG_FORMS = ["udh8", "udh16", "sar"]
 

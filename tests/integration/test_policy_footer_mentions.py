@@ -25,15 +25,10 @@ import pytest
 from simulator.records import ReceivedMessage
 from smpp.pdu import SubmitSm
 from tests.integration.conftest import Stack
-from tests.integration.policy_stack import (
-    digits,
-    metric,
-    policy_stack,
-    post_message,
-    send_one,
-    submit,
-)
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.policy_stack import digits, policy_stack, post_message, send_one, submit
+from tests.integration.senders import bind_sender
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 GB_1, GB_2, GB_3 = "+447400123401", "+447400123402", "+447400123403"
 LINK_FOOTER = r"\nOpt-out: no-s\.ms/([A-Za-z0-9]{9})"

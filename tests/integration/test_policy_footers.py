@@ -26,7 +26,6 @@ from tests.integration.policy_stack import (
     OTHER_FR,
     PROMO_TEXT,
     digits,
-    metric,
     multipart,
     policy_stack,
     post_message,
@@ -34,7 +33,9 @@ from tests.integration.policy_stack import (
     send_parts,
     submit,
 )
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.senders import bind_sender
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 PL = "+48512345678"
 LINK = re.compile(r"\nOpt-out: no-s\.ms/([A-Za-z0-9]{9})\Z")

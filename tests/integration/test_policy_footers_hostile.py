@@ -30,14 +30,15 @@ from tests.integration.policy_stack import (
     OTHER_FR,
     S,
     digits,
-    metric,
     policy_stack,
     post_message,
     send_one,
     send_parts,
     submit,
 )
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.senders import bind_sender
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 FR_2, FR_3, FR_4 = "+33612345672", "+33612345673", "+33612345674"
 PL = "+48512345678"

@@ -24,14 +24,15 @@ from tests.integration.policy_stack import (
     OPTED_OUT,
     OTHER_FR,
     delivered_to,
-    metric,
     opt_out,
     policy_stack,
     post_message,
     send_one,
     submit,
 )
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.senders import bind_sender
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = "Your order 4411 shipped. Use THANKS10 for 10% off your next order"

@@ -40,7 +40,8 @@ from tests.integration.policy_stack import (
     send_one,
     submit,
 )
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.senders import bind_sender
+from tests.support.waiting import eventually
 
 #: The ledger these tests start with: enough that a rebuild is real work (~0.5 s here).
 LEDGER_SIZE = 100_000

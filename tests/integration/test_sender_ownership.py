@@ -27,7 +27,6 @@ from tests.integration.policy_stack import (
     OTP_TEXT,
     PROMO_TEXT,
     delivered_to,
-    metric,
     multipart,
     policy_stack,
     post_message,
@@ -35,7 +34,9 @@ from tests.integration.policy_stack import (
     send_parts,
     submit,
 )
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.senders import bind_sender
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 INVSRCADR = CommandStatus.ESME_RINVSRCADR  # 0x0A
 SHORTCODE = "36173"  # listed by acme and globex: theirs alike

@@ -21,8 +21,9 @@ from gateway.smpp_link import LinkClosed
 from simulator.carrier import CarrierSimulator
 from smpp.constants import CommandStatus
 from smpp.pdu import BindTransmitter, SubmitSmResp
-from tests.integration.senders import RawSmpp, bind_sender, eventually, message
+from tests.integration.senders import RawSmpp, bind_sender, message
 from tests.integration.served import start_serve, stop_process, write_config
+from tests.support.waiting import eventually
 
 CARRIER_LATENCY = 0.3  # every submit_sm stays this long at the carrier
 EXIT_BOUND = 15.0

@@ -28,8 +28,9 @@ import redis.asyncio as aioredis
 from gateway.ledger.model import DEFAULT_FILE
 from simulator.carrier import CarrierSimulator
 from tests.integration.policy_stack import BLOCKED, TIMEOUT, send_one, submit
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.senders import bind_sender
 from tests.integration.served import SHORTCODE, start_serve, stop_process, write_config
+from tests.support.waiting import eventually
 
 NUMBER = "+33612000077"
 CONFIRM = "ACME: no more offers. Reply START to resubscribe."

@@ -37,8 +37,9 @@ from tests.integration.policy_stack import (
     send_one,
     submit,
 )
-from tests.integration.senders import bind_sender, eventually
+from tests.integration.senders import bind_sender
 from tests.integration.served import start_serve_ports, stop_process, write_config
+from tests.support.waiting import eventually
 
 STOPPER = "+33698765432"  # replies STOP in the scene
 SHORTCODE = "36173"

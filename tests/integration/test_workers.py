@@ -26,8 +26,10 @@ from simulator.carrier import CarrierSimulator
 from smpp.constants import CommandStatus
 from smpp.session import BindKind
 from tests.integration.policy_stack import BLOCKED, OTP_TEXT, send_one, submit
-from tests.integration.senders import Sender, bind_sender, eventually
+from tests.integration.senders import Sender, bind_sender
 from tests.integration.served import SHORTCODE, start_serve_ports, stop_process, write_config
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 BOUND = 30.0  # safety net for every wait: far above what any step takes
 WORKERS = 2
@@ -97,18 +99,6 @@ class Cluster:
             return await response.text()
 
 
-def sample(text: str, name: str, **labels: str) -> float:
-    """The value of one sample of the Prometheus text ``text`` (0 if absent)."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    for line in text.splitlines():
-        head, _, value = line.rpartition(" ")
-        if head.startswith(name + "{") or head == name:
-            got = head[len(name):].strip("{}")
-            if ",".join(sorted(got.split(","))) == wanted:
-                return float(value)
-    return 0.0
-
-
 @pytest.fixture
 async def carrier() -> AsyncIterator[CarrierSimulator]:
     simulator = CarrierSimulator(credentials={"proxy": "secret"}, deliver_timeout=0.5,
@@ -167,7 +157,7 @@ async def test_both_workers_accept_binds_on_the_shared_port(cluster: Cluster) ->
     }
 
     def seen(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-        return {key: sample(text, key[0], **dict(key[1])) for key in expected}
+        return {key: metric(text, key[0], **dict(key[1])) for key in expected}
 
     deadline = asyncio.get_running_loop().time() + BOUND
     while (got := seen(await cluster.metrics())) != expected:

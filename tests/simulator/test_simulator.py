@@ -32,6 +32,7 @@ from smpp.segments import build_parts, concat_info, split_text
 from smpp.session import BindKind, Role
 from smpp.text import decode_text, encode_text
 from smpp.tlv import tlv_int, tlv_str
+from tests.support.waiting import eventually
 
 TIMEOUT = 10.0
 LONG_TEXT = ("Black Friday: 30% off everything this weekend only, shop now before the offer "
@@ -101,12 +102,6 @@ async def submit(link: SmppLink, text: str = "hello", to: str = "33612345678",
     response = await asyncio.wait_for(link.request(pdu), TIMEOUT)
     assert isinstance(response, SubmitSmResp)
     return response
-
-
-async def eventually(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(TIMEOUT):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 def control(simulator: CarrierSimulator, path: str) -> str:

@@ -23,10 +23,12 @@ from gateway.carriers.pool import (
 )
 from gateway.config.model import Config, Smpp, Upstream
 from gateway.observability.metrics import Metrics
-from gateway.smpp_link import LinkHandler, SmppLink
+from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
 from smpp.constants import CommandId, CommandStatus, Tag
 from smpp.pdu import DataSm, DeliverSm, Pdu, SubmitSm, SubmitSmResp
 from smpp.session import Role
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 FR = "+33612345678"
 WAIT = 5.0  # upper bound on any single wait; tests finish far sooner
@@ -59,7 +61,8 @@ class Smsc(LinkHandler):
     async def start(self) -> Smsc:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: SmppLink(Role.SMSC, self, enquire_link_interval=None), "127.0.0.1", 0)
+            lambda: SmppLink(Role.SMSC, self, LinkOptions(enquire_link_interval=None)),
+            "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -157,22 +160,10 @@ async def running(cfg: Config, on_deliver_sm: Callable[[DeliverSm, str], Awaitab
     try:
         if bound:
             expected = sum(u.sessions * len(u.bind) for u in cfg.upstreams)
-            await until(lambda: pool.bound_sessions() == expected)
+            await eventually(lambda: pool.bound_sessions() == expected)
         yield pool, metrics
     finally:
         await asyncio.wait_for(pool.stop(1.0), WAIT)
-
-
-async def until(condition: Callable[[], object], timeout: float = WAIT) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.005)
-
-    await asyncio.wait_for(poll(), timeout)
-
-
-def sample(metrics: Metrics, name: str, **labels: str) -> float:
-    return metrics.registry.get_sample_value(name, labels) or 0.0
 
 
 @pytest_asyncio.fixture(loop_scope="function")  # the test's loop, not the session's
@@ -194,7 +185,7 @@ async def test_binds_and_returns_the_carrier_ids_in_part_order(smsc: Smsc) -> No
     async with running(config(upstream(smsc.port))) as (pool, metrics):
         assert pool.ready
         assert pool.status() == {"a": {"bound": 1, "connecting": 0, "down": 0, "transmitting": 1}}
-        assert sample(metrics, "stopgate_upstream_sessions", upstream="a", state="bound") == 1
+        assert metric(metrics, "stopgate_upstream_sessions", upstream="a", state="bound") == 1
         sent = await submit(pool, message("hello", 3))
         assert sent == Sent("a", ids("hello", 3))
         results = await asyncio.gather(*(submit(pool, message(f"m{i}")) for i in range(20)))
@@ -239,7 +230,7 @@ async def test_a_refused_bind_is_retried_with_backoff_and_counted() -> None:
     try:
         async with running(config(upstream(smsc.port))) as (pool, metrics):
             assert await submit(pool, message("x")) == Sent("a", ids("x"))
-            assert sample(metrics, "stopgate_upstream_events_total",
+            assert metric(metrics, "stopgate_upstream_events_total",
                           upstream="a", event="bind_failed") == 2
         assert smsc.bind_attempts == 3
     finally:
@@ -256,12 +247,12 @@ async def test_parts_unanswered_when_the_link_drops_are_sent_again_after_the_reb
         smsc.hold = True
         pending = [asyncio.ensure_future(submit(pool, message(f"m{i}", 1 + i % 3)))
                    for i in range(5)]
-        await until(lambda: len(smsc.received) == 1 + 2 + 3 + 1 + 2)
+        await eventually(lambda: len(smsc.received) == 1 + 2 + 3 + 1 + 2)
         smsc.drop()  # the held answers never leave
         smsc.hold = False
         results = await asyncio.gather(*pending)
         assert [r.carrier_ids for r in results] == [ids(f"m{i}", 1 + i % 3) for i in range(5)]
-        assert sample(metrics, "stopgate_upstream_events_total",
+        assert metric(metrics, "stopgate_upstream_events_total",
                       upstream="a", event="link_lost") == 1
     # Every part went twice: once into the dropped window, once after the rebind.
     assert sorted(smsc.texts()) == sorted(
@@ -282,7 +273,7 @@ async def test_a_throttling_carrier_delays_messages_but_never_fails_them() -> No
         async with running(cfg) as (pool, metrics):
             results = await asyncio.gather(*(submit(pool, message(f"m{i}", 2)) for i in range(15)))
             assert [r.carrier_ids for r in results] == [ids(f"m{i}", 2) for i in range(15)]
-            assert sample(metrics, "stopgate_upstream_events_total",
+            assert metric(metrics, "stopgate_upstream_events_total",
                           upstream="a", event="throttled") >= 10
     finally:
         await smsc.stop()
@@ -295,7 +286,7 @@ async def test_a_carrier_that_keeps_throttling_fails_the_message_after_the_deadl
             with pytest.raises(Throttled) as caught:
                 await submit(pool, message("x"))
             assert caught.value.status == CommandStatus.ESME_RTHROTTLED
-            assert sample(metrics, "stopgate_throttled_total", reason="carrier_deadline") == 1
+            assert metric(metrics, "stopgate_throttled_total", reason="carrier_deadline") == 1
         assert len(smsc.received) > 1  # it was tried again before giving up
     finally:
         await smsc.stop()
@@ -307,7 +298,7 @@ async def test_an_unanswered_part_is_sent_again_after_the_response_timeout() -> 
     try:
         async with running(config(upstream(smsc.port), response_timeout=0.2)) as (pool, metrics):
             assert await submit(pool, message("x")) == Sent("a", ids("x"))
-            assert sample(metrics, "stopgate_upstream_events_total",
+            assert metric(metrics, "stopgate_upstream_events_total",
                           upstream="a", event="timeout") == 1
         assert smsc.texts() == ["x/0", "x/0"]
     finally:
@@ -338,8 +329,8 @@ async def test_without_a_bound_session_submit_fails_at_once_with_throttled() -> 
         with pytest.raises(Throttled) as caught:
             pool.submit_nowait(message("x"), e164=FR, country="FR")  # raises, no waiting
         assert caught.value.status == CommandStatus.ESME_RTHROTTLED
-        assert sample(metrics, "stopgate_throttled_total", reason="no_upstream") == 1
-        await until(lambda: sample(metrics, "stopgate_upstream_events_total",
+        assert metric(metrics, "stopgate_throttled_total", reason="no_upstream") == 1
+        await eventually(lambda: metric(metrics, "stopgate_upstream_events_total",
                                    upstream="a", event="connect_failed") >= 2)
 
 
@@ -353,8 +344,8 @@ async def test_a_full_queue_fails_the_next_message_at_once(smsc: Smsc) -> None:
         with pytest.raises(QueueFull) as caught:
             pool.submit_nowait(message("d"), e164=FR, country="FR")
         assert caught.value.status == CommandStatus.ESME_RMSGQFUL
-        assert sample(metrics, "stopgate_throttled_total", reason="queue_full") == 1
-        await until(lambda: smsc.held)
+        assert metric(metrics, "stopgate_throttled_total", reason="queue_full") == 1
+        await eventually(lambda: smsc.held)
         smsc.release()
         results = await asyncio.wait_for(asyncio.gather(first, *queued), WAIT)
         assert [r.carrier_ids for r in results] == [ids("a"), ids("b"), ids("c", 2)]
@@ -389,7 +380,7 @@ async def test_a_message_fails_over_to_the_next_route_when_the_best_has_no_sessi
     try:
         async with running(cfg) as (pool, _):
             await primary.stop()  # stops listening and drops the link
-            await until(lambda: pool.bound_sessions("primary") == 0)
+            await eventually(lambda: pool.bound_sessions("primary") == 0)
             assert (await submit(pool, message("x"))).upstream == "backup"
     finally:
         await backup.stop()
@@ -420,7 +411,7 @@ async def test_deliver_sm_is_answered_with_the_callback_status_after_it_returns(
 
     async with running(config(upstream(smsc.port)), on_deliver_sm):
         answer = smsc.links[0].send(DeliverSm(source_addr="33612345678", short_message=b"STOP"))
-        await until(lambda: seen)
+        await eventually(lambda: seen)
         await asyncio.sleep(0.05)
         assert not answer.done()  # not acknowledged while the callback is still working
         gate.set()
@@ -485,13 +476,13 @@ async def test_stop_lets_in_flight_messages_finish_then_unbinds_every_session() 
         metrics = Metrics()
         pool = UpstreamPool(config(upstream(smsc.port, sessions=2)), metrics, on_deliver_sm=accept)
         await pool.start()
-        await until(lambda: pool.bound_sessions() == 2)
+        await eventually(lambda: pool.bound_sessions() == 2)
         pending = [pool.submit_nowait(message(f"m{i}"), e164=FR, country="FR") for i in range(4)]
         await asyncio.wait_for(pool.stop(2.0), WAIT)
         assert [f.result().carrier_ids for f in pending] == [ids(f"m{i}") for i in range(4)]
         assert smsc.unbinds == 2
         assert pool.bound_sessions() == 0
-        assert sample(metrics, "stopgate_upstream_sessions", upstream="a", state="down") == 2
+        assert metric(metrics, "stopgate_upstream_sessions", upstream="a", state="down") == 2
         with pytest.raises(Throttled):
             pool.submit_nowait(message("late"), e164=FR, country="FR")
     finally:

@@ -13,6 +13,7 @@ from gateway.observability.metrics import Metrics
 from simulator.carrier import CarrierSimulator
 from smpp.constants import ESM_DELIVERY_RECEIPT, CommandStatus, Tag
 from smpp.pdu import DeliverSm, SubmitSm
+from tests.support.waiting import eventually
 
 WAIT = 5.0
 FR = "+33612345678"
@@ -50,19 +51,11 @@ async def gateway_and_carrier(
     pool = UpstreamPool(config(sim.port, **options), Metrics(), on_deliver_sm=inbox or Inbox())
     try:
         await pool.start()
-        await until(lambda: pool.ready)
+        await eventually(lambda: pool.ready)
         yield pool
     finally:
         await asyncio.wait_for(pool.stop(1.0), WAIT)
         await sim.stop()
-
-
-async def until(condition: Any, timeout: float = WAIT) -> None:
-    async def poll() -> None:
-        while not condition():
-            await asyncio.sleep(0.005)
-
-    await asyncio.wait_for(poll(), timeout)
 
 
 def simulator(**options: Any) -> CarrierSimulator:
@@ -75,12 +68,12 @@ async def test_ids_are_the_simulators_and_its_receipts_reach_the_callback() -> N
         sent = await asyncio.wait_for(
             pool.submit([part("hello", registered_delivery=1)], e164=FR, country="FR"), WAIT)
         assert sent.carrier_ids == [sim.received[0].carrier_id]
-        await until(lambda: inbox.pdus)
+        await eventually(lambda: inbox.pdus)
         receipt = inbox.pdus[0]
         assert receipt.esm_class & ESM_DELIVERY_RECEIPT
         receipted = receipt.tlv(Tag.receipted_message_id) or b""
         assert receipted.rstrip(b"\0") == sent.carrier_ids[0].encode()  # a C-octet string
-        await until(lambda: sim.stats.dlrs_acked == 1)
+        await eventually(lambda: sim.stats.dlrs_acked == 1)
 
 
 async def test_simulator_throttling_slows_messages_down_without_losing_any() -> None:
@@ -99,7 +92,7 @@ async def test_a_simulator_disconnect_mid_window_loses_nothing() -> None:
     async with gateway_and_carrier(sim, window=50) as pool:
         sends = [asyncio.ensure_future(pool.submit([part(f"m{i}")], e164=FR, country="FR"))
                  for i in range(30)]
-        await until(lambda: len(sim.received) == 30)
+        await eventually(lambda: len(sim.received) == 30)
         assert sim.disconnect() == 1
         results = await asyncio.wait_for(asyncio.gather(*sends), WAIT)
     texts = [r.pdu.short_message for r in sim.received]
@@ -125,10 +118,10 @@ async def test_an_mo_from_the_simulator_reaches_the_callback() -> None:
     sim, inbox = simulator(), Inbox()
     async with gateway_and_carrier(sim, inbox):
         await sim.inject_mo("33612345678", "36173", "STOP")
-        await until(lambda: inbox.pdus)
+        await eventually(lambda: inbox.pdus)
         assert inbox.pdus[0].short_message == b"STOP"
         assert inbox.pdus[0].source_addr == "33612345678"
-        await until(lambda: sim.stats.mos_acked == 1)
+        await eventually(lambda: sim.stats.mos_acked == 1)
 
 
 async def test_wrong_credentials_never_bind() -> None:
@@ -138,7 +131,7 @@ async def test_wrong_credentials_never_bind() -> None:
     pool = UpstreamPool(config(sim.port), metrics, on_deliver_sm=Inbox())
     try:
         await pool.start()
-        await until(lambda: sim.stats.bind_failures >= 2)
+        await eventually(lambda: sim.stats.bind_failures >= 2)
         assert not pool.ready
         assert pool.status()["sim"]["bound"] == 0
     finally:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 import pytest_asyncio
@@ -23,8 +22,8 @@ from smpp.constants import ESM_DELIVERY_RECEIPT, ESM_UDHI, CommandStatus, Tag
 from smpp.pdu import DeliverSm, DeliverSmResp, Pdu
 from smpp.session import BindKind, BindState, Role
 from smpp.tlv import encode_tlv_str, tlv_str
+from tests.support.waiting import within
 
-T = TypeVar("T")
 ROK = CommandStatus.ESME_ROK
 UPSTREAM = "carrier-a"
 ACCOUNTS = (
@@ -32,10 +31,6 @@ ACCOUNTS = (
     Account(system_id="brand2", password="pw", numbers=("36173",)),
     Account(system_id="other", password="pw", numbers=("+33757000001",)),
 )
-
-
-async def within(awaitable: Awaitable[T], seconds: float = 10.0) -> T:
-    return await asyncio.wait_for(awaitable, seconds)
 
 
 # --- the sender side: stopgate's server links and the senders' receiver binds ---------------

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -24,15 +23,11 @@ from gateway.suppression.cache import (
     relayout_bits,
 )
 from gateway.suppression.keeper import CacheKeeper
+from tests.support.waiting import eventually, within
 
-T = TypeVar("T")
 Pair = tuple[str, str]
 FR = "+33612345678"
 UK = "+447700900123"
-
-
-async def within(awaitable: Awaitable[T], seconds: float = 20.0) -> T:
-    return await asyncio.wait_for(awaitable, seconds)
 
 
 class ListLedger:
@@ -418,7 +413,7 @@ async def test_keeper_re_lays_out_a_generation_without_refusing_lookups(redis: R
     looker = asyncio.create_task(look_up_all_the_time())
     keeper.start()
     try:
-        await until(lambda: keeper.rebuilds == 1)
+        await eventually(lambda: keeper.rebuilds == 1)
         assert (await cache.state()).bits == 12
         assert refused == [] and not looker.done()
     finally:
@@ -434,17 +429,6 @@ def keeper_for(cache: SuppressionCache, ledger: ListLedger, **options: Any) -> C
     return CacheKeeper(cache, ledger, interval=0.05, max_backoff=0.2, **options)
 
 
-async def until(condition: Callable[[], bool | Awaitable[bool]], seconds: float = 20.0) -> None:
-    """Poll ``condition`` (plain or async) until it holds."""
-    async def poll() -> None:
-        while True:
-            result = condition()
-            if await result if inspect.isawaitable(result) else result:
-                return
-            await asyncio.sleep(0.02)
-    await within(poll(), seconds)
-
-
 async def test_keeper_rebuilds_after_redis_is_flushed(redis: Redis) -> None:
     ledger = ListLedger([("acme", FR), ("*", UK)])
     cache = SuppressionCache(redis)
@@ -458,7 +442,7 @@ async def test_keeper_rebuilds_after_redis_is_flushed(redis: Redis) -> None:
         await redis.flushdb()
         with pytest.raises(CacheNotReady):
             await cache.lookup("acme", FR)
-        await until(cache.is_ready)
+        await eventually(cache.is_ready)
         await within(keeper.wait_ready())
         assert await cache.lookup_many([("acme", FR), ("acme", UK)]) == [True, True]
         assert keeper.rebuilds == 2 and keeper.progress == (2, 2)
@@ -481,7 +465,7 @@ async def test_keeper_survives_redis_killed_and_restarted_empty(tmp_path: Path) 
         server.kill()
         with pytest.raises(RedisConnectionError):  # the caller fails closed
             await cache.lookup("acme", FR)
-        await until(lambda: not keeper.ready)
+        await eventually(lambda: not keeper.ready)
         ledger.opt_out("acme", UK)  # recorded while Redis is away: the write-through fails
         with pytest.raises(RedisConnectionError):
             await cache.add("acme", UK)
@@ -562,7 +546,7 @@ async def test_keeper_notices_an_opt_out_that_never_reached_redis(redis: Redis) 
     try:
         await within(keeper.wait_ready())
         ledger.opt_out("acme", UK)  # e.g. the gateway died between ledger and Redis
-        await until(lambda: keeper.rebuilds == 2 and keeper.ready)
+        await eventually(lambda: keeper.rebuilds == 2 and keeper.ready)
         assert await cache.lookup("acme", UK) is True
     finally:
         await keeper.stop()

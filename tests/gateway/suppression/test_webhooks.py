@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -19,9 +18,11 @@ from gateway.config.model import Account, Webhook
 from gateway.ledger.model import OptEvent
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.threaded import AsyncLedger
+from gateway.lifecycle import backoff
 from gateway.observability.metrics import Metrics
 from gateway.suppression.store import Suppressions
-from gateway.suppression.webhooks import SIGNATURE_HEADER, WebhookWorker, backoff_delay, sign
+from gateway.suppression.webhooks import SIGNATURE_HEADER, WebhookWorker, sign
+from tests.support.waiting import eventually
 
 ALICE = "+33612345678"
 BOB = "+33698765432"
@@ -139,15 +140,6 @@ async def instances(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Ins
         yield start
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], what: str) -> None:
-    for _ in range(400):  # a bound so a broken worker fails the test, not hangs it
-        result = check()
-        if result if isinstance(result, bool) else await result:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
-
-
 def event(number: str, kind: str = "optout", scope: str = "acme", **fields: object) -> OptEvent:
     return OptEvent(number=number, scope=scope, event=kind, source="keyword",  # type: ignore[arg-type]
                     **fields)  # type: ignore[arg-type]
@@ -261,9 +253,9 @@ async def test_an_account_without_webhook_url_is_counted_not_sent(
 
 
 def test_backoff_doubles_to_the_cap_with_full_jitter() -> None:
-    rng = random.Random(5)
+    # The delay webhooks.py waits after ``attempts`` failed deliveries (row.attempts).
     for attempts, ceiling in ((1, 5), (2, 10), (3, 20), (10, 60), (500, 60)):
-        delays = [backoff_delay(attempts, 5, 60, rng) for _ in range(200)]
+        delays = [backoff(attempts, 5, 60, jitter=True) for _ in range(200)]
         assert all(0 <= d <= ceiling for d in delays)
         assert max(delays) > ceiling / 2
 
