@@ -14,6 +14,7 @@ from gateway.carriers.pool import CarrierAnswer, Sent, SubmitError
 from gateway.config.model import Account
 from gateway.inbound.id_map import IdMapEntry
 from gateway.message import Message
+from smpp.pdu import SubmitSm
 
 ACME = Account(system_id="acme", password="acmepass", default_region="FR",
                numbers=("36173",), shortcode="36173")
@@ -23,7 +24,7 @@ ACME = Account(system_id="acme", password="acmepass", default_region="FR",
 class Handed:
     """One message the pipeline handed to the carrier."""
 
-    parts: list
+    parts: list[SubmitSm]
     e164: str
     country: str
     answer: CarrierAnswer
@@ -36,7 +37,7 @@ class ListCarrier:
         self.handed: list[Handed] = []
         self.refuse = refuse
 
-    def submit_then(self, parts: list, *, e164: str, country: str,
+    def submit_then(self, parts: list[SubmitSm], *, e164: str, country: str,
                     answer: CarrierAnswer) -> None:
         if self.refuse is not None:
             raise self.refuse

@@ -81,10 +81,11 @@ async def test_the_id_map_entries_of_a_footer_part_map_to_the_last_sender_part()
 
 async def test_no_receipt_asked_no_id_map_entry() -> None:
     run = Run()
-    run.start(text_message(registered_delivery=0))
+    message = text_message(registered_delivery=0)
+    run.start(message)
     run.carrier.take()
     await run.pipeline.drain(1.0)
-    assert run.events[-1][1].status == CommandStatus.ESME_ROK
+    assert run.events[-1] == ("done", MtResult(CommandStatus.ESME_ROK, message.id, 1))
     assert (run.ids.noted, run.ids.written) == ([], [])
 
 
@@ -142,7 +143,7 @@ async def test_a_deferred_verdict_holds_the_message_until_settled_then_goes_on()
 
 async def test_a_deferred_refusal_and_a_blocked_verdict() -> None:
     held: list[Transit] = []
-    run = Run([lambda message: held.append])  # type: ignore[list-item]
+    run = Run([lambda message: held.append])
     run.start(text_message(parts=2))
     run.start(text_message(parts=2))
     blocked = MtResult(0x65, reason="blocked")
