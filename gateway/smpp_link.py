@@ -274,7 +274,7 @@ class SmppLink(asyncio.Protocol):
                     try:
                         then(event.response)
                     except Exception:  # the requester's bug must not stop this link's events
-                        log.exception("a response callback failed")
+                        self._callback_failed()
                     continue
                 waiter = self._waiters.pop(event.sequence, None)
                 if waiter is not None and not waiter.done():
@@ -383,13 +383,16 @@ class SmppLink(asyncio.Protocol):
         if timer_at is None or timer_at > now + session.response_timeout:
             self._schedule_timer()
 
-    @staticmethod
-    def _call(then: Callable[[Pdu | BaseException], None],
+    def _call(self, then: Callable[[Pdu | BaseException], None],
               outcome: Pdu | BaseException) -> None:
         try:
             then(outcome)
         except Exception:  # the requester's bug must not stop this link's other events
-            log.exception("a response callback failed")
+            self._callback_failed()
+
+    def _callback_failed(self) -> None:
+        log.exception("a response callback failed", extra=fields(
+            "smpp_response_callback_failed", peer=self.peer or self.name))
 
     def probe(self) -> None:
         """Check the link now with an enquire_link (a request timed out): left unanswered
