@@ -42,8 +42,10 @@ from gateway.inbound.id_map import pair_ids
 from gateway.limits import TokenBucket
 from gateway.message import Message, new_message_id
 from gateway.mt.latency import LatencyBatch
+from gateway.mt.link_tokens import TokenCache
+from gateway.mt.lookups import LookupBatcher
 from gateway.mt.pipeline import MtPipeline, MtResult, NormaliseStage, sender_ids_for_parts
-from gateway.mt.policy import LookupBatcher, PolicyStage, TokenCache
+from gateway.mt.policy import PolicyStage
 from gateway.observability.metrics import Metrics
 from rules.classify import Classification, Classifier, MessageFacts
 from rules.footers import already_has_optout, fit, footer_for

@@ -40,8 +40,10 @@ from gateway.ledger.engines import open_ledger
 from gateway.ledger.health import LedgerHealth
 from gateway.ledger.threaded import AsyncLedger
 from gateway.message import Message
+from gateway.mt.link_tokens import TokenCache
+from gateway.mt.lookups import LookupBatcher
 from gateway.mt.pipeline import MtPipeline, MtResult, NormaliseStage, SenderStage, sender_ownership
-from gateway.mt.policy import LookupBatcher, PolicyStage, TokenCache
+from gateway.mt.policy import PolicyStage
 from gateway.observability import logs
 from gateway.observability.metrics import Metrics
 from gateway.process.eventloop import settle_heap

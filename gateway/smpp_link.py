@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -150,6 +151,8 @@ class SmppLink(asyncio.Protocol):
         #: Set by the owner: the account a sender bound as, the upstream a carrier link serves.
         self.owner: Any = None
         self._waiters: dict[int, asyncio.Future[Pdu]] = {}
+        #: Requests sent with ``send_then``: sequence -> who hears the response.
+        self._thens: dict[int, Callable[[Pdu | BaseException], None]] = {}
         self._bind_waiter: asyncio.Future[Pdu] | None = None
         self._unbind_waiter: asyncio.Future[None] | None = None
         self._out: list[bytes] = []
@@ -285,6 +288,13 @@ class SmppLink(asyncio.Protocol):
             kind = type(event)
             if kind is ResponseReceived:
                 assert isinstance(event, ResponseReceived)
+                then = self._thens.pop(event.sequence, None)
+                if then is not None:
+                    try:
+                        then(event.response)
+                    except Exception:  # the requester's bug must not stop this link's events
+                        self._callback_failed()
+                    continue
                 waiter = self._waiters.pop(event.sequence, None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(event.response)
@@ -293,9 +303,14 @@ class SmppLink(asyncio.Protocol):
                 handler.on_pdu(self, event.pdu)
             elif kind is RequestTimedOut:
                 assert isinstance(event, RequestTimedOut)
+                timeout = ResponseTimeout(f"no response to {event.request!r:.80}")
+                then = self._thens.pop(event.sequence, None)
+                if then is not None:  # in a later step, as a future's callback would be
+                    self.loop.call_soon(self._call, then, timeout)
+                    continue
                 waiter = self._waiters.pop(event.sequence, None)
                 if waiter is not None and not waiter.done():
-                    waiter.set_exception(ResponseTimeout(f"no response to {event.request!r:.80}"))
+                    waiter.set_exception(timeout)
             elif kind is BindRequested:
                 assert isinstance(event, BindRequested)
                 handler.on_bind_request(self, event.pdu)
@@ -337,6 +352,9 @@ class SmppLink(asyncio.Protocol):
                     "smpp_session_event", peer=self.peer or self.name, detail=str(event)))
 
     def _fail_waiters(self, exc: Exception) -> None:
+        thens, self._thens = self._thens, {}
+        for then in thens.values():  # after the handler has heard of the close
+            self.loop.call_soon(self._call, then, exc)
         waiters, self._waiters = self._waiters, {}
         for waiter in waiters.values():
             if not waiter.done():
@@ -368,6 +386,32 @@ class SmppLink(asyncio.Protocol):
             # timer fires first and re-arms for what is next (recomputing costs per send).
             self._schedule_timer()
         return waiter
+
+    def send_then(self, pdu: Pdu, then: Callable[[Pdu | BaseException], None]) -> None:
+        """``send`` without a future: ``then`` gets the response in the loop step that
+        reads it, or (in a later step) the ResponseTimeout or LinkClosed. Raises as
+        ``send`` does."""
+        session = self.session
+        if session is None or self.transport is None:
+            raise LinkClosed(f"link {self.peer or self.name} is not connected")
+        now = self.loop.time()
+        seq, data = session.send_request(pdu, now)
+        self._thens[seq] = then
+        self._write(data)
+        timer_at = self._timer_at
+        if timer_at is None or timer_at > now + session.response_timeout:
+            self._schedule_timer()
+
+    def _call(self, then: Callable[[Pdu | BaseException], None],
+              outcome: Pdu | BaseException) -> None:
+        try:
+            then(outcome)
+        except Exception:  # the requester's bug must not stop this link's other events
+            self._callback_failed()
+
+    def _callback_failed(self) -> None:
+        log.exception("a response callback failed", extra=fields(
+            "smpp_response_callback_failed", peer=self.peer or self.name))
 
     def probe(self) -> None:
         """Check the link now with an enquire_link (a request timed out): left unanswered

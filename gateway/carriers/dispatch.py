@@ -7,7 +7,8 @@ its first part pins it to that lane and the rest follow on the same lane, in
 order (carriers reassemble per bind). One synchronous ``pump`` per upstream
 moves parts from the queues into free windows: it runs on submit, on every
 response, when a lane comes up, and on a timer when tokens or a pause run
-out. There is no task per message; responses arrive as future callbacks.
+out. There is no task per message and no future: each part's response comes back as
+a call (``SmppLink.send_then``), and a job ends by calling its ``CarrierAnswer``.
 
 Retries (see gateway/carriers/pool.py for the policy) happen within the job's
 deadline; past it the message fails with ``Throttled``.
@@ -21,7 +22,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from gateway.carriers.rate import CarrierRate
 from gateway.observability.logs import fields
@@ -33,8 +34,8 @@ if TYPE_CHECKING:
     from prometheus_client import Counter
 
 __all__ = [
-    "CarrierQueue", "CarrierRejected", "Dispatcher", "Lane", "NoRoute", "QueueFull", "Sent",
-    "SubmitError", "Throttled",
+    "CarrierAnswer", "CarrierQueue", "CarrierRejected", "Dispatcher", "Lane", "NoRoute",
+    "QueueFull", "Sent", "SubmitError", "Throttled",
 ]
 
 log = logging.getLogger("stopgate.upstream")
@@ -88,6 +89,13 @@ class Sent:
     carrier_ids: list[str]
 
 
+class CarrierAnswer(Protocol):
+    """Who hears how a message ended: called once, with the ``Sent`` or the
+    ``SubmitError`` (a bug elsewhere: another exception)."""
+
+    def sent(self, outcome: Sent | BaseException) -> None: ...
+
+
 class Lane:
     """A bound transmitting link and the messages pinned to it."""
 
@@ -129,16 +137,19 @@ class CarrierQueue:
 class Job:
     """One message on its way: parts still to send and ids received so far."""
 
-    __slots__ = ("candidates", "carrier", "deadline", "future", "ids", "lane", "parts",
-                 "queued", "remaining", "todo")
+    __slots__ = ("answer", "candidates", "carrier", "deadline", "finished", "ids", "lane",
+                 "parts", "queued", "remaining", "todo")
 
     def __init__(self, parts: list[SubmitSm], carrier: CarrierQueue,
-                 candidates: tuple[CarrierQueue, ...], future: asyncio.Future[Sent],
+                 candidates: tuple[CarrierQueue, ...], answer: CarrierAnswer,
                  deadline: float) -> None:
         self.parts = parts
         self.carrier = carrier
         self.candidates = candidates
-        self.future = future
+        self.answer = answer
+        #: Answered (sent, failed), or abandoned by whoever waited: its parts not yet sent
+        #: are dropped.
+        self.finished = False
         self.deadline = deadline
         self.ids = [""] * len(parts)
         self.todo = list(range(len(parts)))  # part indices waiting to be sent, ascending
@@ -162,10 +173,10 @@ class Dispatcher:
         self._too_late = too_late
 
     def submit(self, parts: list[SubmitSm], carrier: CarrierQueue,
-               candidates: tuple[CarrierQueue, ...]) -> asyncio.Future[Sent]:
-        """Queue a message on ``carrier`` (which has a lane) and start sending it."""
-        future: asyncio.Future[Sent] = self._loop.create_future()
-        job = Job(parts, carrier, candidates, future, self._loop.time() + self.deadline)
+               candidates: tuple[CarrierQueue, ...], answer: CarrierAnswer) -> Job:
+        """Queue a message on ``carrier`` (which has a lane) and start sending it;
+        ``answer`` hears how it ended."""
+        job = Job(parts, carrier, candidates, answer, self._loop.time() + self.deadline)
         self.queued += len(parts)
         waiting = carrier.waiting
         if waiting:
@@ -174,7 +185,16 @@ class Dispatcher:
         else:
             waiting.append(job)
             self.pump(carrier)
-        return future
+        return job
+
+    def _finish(self, job: Job, outcome: Sent | BaseException) -> None:
+        """Tell the job's answer how it ended (once)."""
+        job.finished = True
+        try:
+            job.answer.sent(outcome)
+        except Exception:  # the pipeline's bug must not stop the carrier's responses
+            log.exception("a carrier answer failed", extra=fields(
+                "carrier_answer_failed", upstream=job.carrier.name))
 
     def pump(self, carrier: CarrierQueue) -> None:
         """Move parts from the queues into every lane's free window while tokens last."""
@@ -213,7 +233,7 @@ class Dispatcher:
                 job = waiting[0]
             else:
                 break
-            if job.future.done():  # failed, or abandoned by the sender, meanwhile
+            if job.finished:  # failed, or abandoned by the sender, meanwhile
                 (waiting if fresh else pinned).popleft()
                 self._forget(job)
                 continue
@@ -231,8 +251,7 @@ class Dispatcher:
             if not job.todo:
                 job.queued = False
             self.queued -= 1
-            response = link.send(job.parts[index])
-            response.add_done_callback(partial(self._on_response, job, index, lane))
+            link.send_then(job.parts[index], partial(self._on_response, job, index, lane))
         return True
 
     def _forget(self, job: Job) -> None:
@@ -253,28 +272,27 @@ class Dispatcher:
         self.pump(carrier)
 
     def _on_response(self, job: Job, index: int, lane: Lane,
-                     response: asyncio.Future[Pdu]) -> None:
+                     response: Pdu | BaseException) -> None:
+        """One part's response (in the loop step that read it), or why none came."""
         carrier = lane.carrier
-        error = asyncio.CancelledError() if response.cancelled() else response.exception()
-        if error is None:
+        if not isinstance(response, BaseException):
             lane.silent = 0
-            pdu = response.result()
-            status = pdu.command_status
+            status = response.command_status
             if status == 0:
                 carrier.bucket.speed_up()
                 lane.pause = 0.0
-                future = job.future
-                if not future.done():
-                    job.ids[index] = pdu.message_id if isinstance(pdu, SubmitSmResp) else ""
+                if not job.finished:
+                    job.ids[index] = (response.message_id if isinstance(response, SubmitSmResp)
+                                      else "")
                     job.remaining -= 1
                     if not job.remaining:
-                        future.set_result(Sent(carrier.name, job.ids))
+                        self._finish(job, Sent(carrier.name, job.ids))
             elif status in RETRY_LATER:
                 self._throttled(carrier, lane)
                 self._retry(job, index)
-            elif not job.future.done():
-                job.future.set_exception(CarrierRejected(status, carrier.name))
-        elif isinstance(error, ResponseTimeout):
+            elif not job.finished:
+                self._finish(job, CarrierRejected(status, carrier.name))
+        elif isinstance(response, ResponseTimeout):
             carrier.timeouts.inc()
             lane.silent += 1
             if lane.silent >= STUCK_AFTER and lane.alive:
@@ -323,11 +341,11 @@ class Dispatcher:
         ``unsure`` counts the retries of parts the carrier may already hold (no answer
         came): each is a possible duplicate at the carrier, never a silent one.
         """
-        if job.future.done():
+        if job.finished:
             return
         if self.closing or self._loop.time() >= job.deadline:
             self._too_late.inc()
-            job.future.set_exception(Throttled("the carrier did not take the message in time"))
+            self._finish(job, Throttled("the carrier did not take the message in time"))
             return
         if unsure is not None:
             unsure.inc()
@@ -393,20 +411,20 @@ class Dispatcher:
         now = self._loop.time()
         for carrier in self.carriers:
             for queue in [carrier.waiting, *(lane.pinned for lane in carrier.lanes)]:
-                if any(job.deadline <= now or job.future.done() for job in queue):
+                if any(job.deadline <= now or job.finished for job in queue):
                     kept = [job for job in queue if not self._expire(job, now)]
                     queue.clear()
                     queue.extend(kept)
 
     def _expire(self, job: Job, now: float) -> bool:
-        if job.future.done():
+        if job.finished:
             self._forget(job)
             return True
         if job.deadline > now:
             return False
         self._forget(job)
         self._too_late.inc()
-        job.future.set_exception(Throttled("no carrier window within the deadline"))
+        self._finish(job, Throttled("no carrier window within the deadline"))
         return True
 
     def busy(self) -> bool:
@@ -426,8 +444,8 @@ class Dispatcher:
             for queue in [carrier.waiting, *(lane.pinned for lane in carrier.lanes)]:
                 for job in queue:
                     self._forget(job)
-                    if not job.future.done():
-                        job.future.set_exception(Throttled(reason))
+                    if not job.finished:
+                        self._finish(job, Throttled(reason))
                 queue.clear()
             if carrier.timer is not None:
                 carrier.timer.cancel()

@@ -1,9 +1,10 @@
 """The carrier link pool: every configured upstream, its binds, and the way to them.
 
-``UpstreamPool.submit`` takes the outbound parts of one message and answers with
-a ``Sent`` (the upstream's name and the carrier's message id for each part, in
-part order), or raises a ``SubmitError`` whose ``status`` is what the sender
-should get.
+``UpstreamPool.submit_then`` takes the outbound parts of one message and calls its
+``CarrierAnswer`` back with a ``Sent`` (the upstream's name and the carrier's message
+id for each part, in part order) or a ``SubmitError`` whose ``status`` is what the
+sender should get; a refusal it knows at once (no route, nothing bound, queue full)
+it raises. ``submit`` is the same as a coroutine.
 
 Routing (gateway/carriers/routing.py): the upstreams whose routes match the destination,
 most specific route first (longest E.164 prefix, then country, then "*"), ties
@@ -57,9 +58,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from gateway.carriers.dispatch import (
+    CarrierAnswer,
     CarrierQueue,
     CarrierRejected,
     Dispatcher,
+    Job,
     Lane,
     NoRoute,
     QueueFull,
@@ -79,8 +82,8 @@ if TYPE_CHECKING:
     from gateway.smpp_link import SmppLink
 
 __all__ = [
-    "CarrierRejected", "DeliverCallback", "NoRoute", "QueueFull", "Sent", "SubmitError",
-    "Throttled", "UpstreamPool",
+    "CarrierAnswer", "CarrierRejected", "DeliverCallback", "NoRoute", "QueueFull", "Sent",
+    "SubmitError", "Throttled", "UpstreamPool",
 ]
 
 log = logging.getLogger("stopgate.upstream")
@@ -210,7 +213,21 @@ class UpstreamPool:
 
     def submit_nowait(self, parts: list[SubmitSm], *, e164: str,
                       country: str) -> asyncio.Future[Sent]:
-        """``submit`` without a coroutine: refusals raise now, the rest resolve the future."""
+        """``submit`` without a coroutine: refusals raise now, the rest resolve the future
+        (cancelling it drops the parts not sent yet)."""
+        future: asyncio.Future[Sent] = self._loop.create_future()
+        job = self._queue(parts, e164, country, _Resolve(future))
+        future.add_done_callback(partial(_abandoned, job))
+        return future
+
+    def submit_then(self, parts: list[SubmitSm], *, e164: str, country: str,
+                    answer: CarrierAnswer) -> None:
+        """Queue one message's parts; refusals raise now (``SubmitError``), the rest are
+        told to ``answer.sent`` once, when the carrier took every part or it failed."""
+        self._queue(parts, e164, country, answer)
+
+    def _queue(self, parts: list[SubmitSm], e164: str, country: str,
+               answer: CarrierAnswer) -> Job:
         if self._stopping:
             raise Throttled("stopgate is shutting down")
         if not parts:
@@ -228,7 +245,7 @@ class UpstreamPool:
         if dispatch.queued and dispatch.queued + len(parts) > dispatch.queue_max:
             self._queue_full.inc()
             raise QueueFull(f"{dispatch.queued} parts already wait for a carrier window")
-        return dispatch.submit(parts, queue, candidates)
+        return dispatch.submit(parts, queue, candidates, answer)
 
     # --- what the carrier sessions report ----------------------------------------------
 
@@ -265,6 +282,29 @@ class UpstreamPool:
                           "retries)", extra=fields("deliver_sm_failed", upstream=upstream))
             status = CommandStatus.ESME_RX_T_APPN
         link.respond(request, response(command_status=status))
+
+
+class _Resolve:
+    """A ``CarrierAnswer`` that resolves a future (``submit``, ``submit_nowait``)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, future: asyncio.Future[Sent]) -> None:
+        self.future = future
+
+    def sent(self, outcome: Sent | BaseException) -> None:
+        future = self.future
+        if future.done():  # the waiter was cancelled
+            return
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+def _abandoned(job: Job, future: asyncio.Future[Sent]) -> None:
+    if future.cancelled():  # nobody waits any more: the parts not sent yet are dropped
+        job.finished = True
 
 
 def _inflight(queue: CarrierQueue) -> float:

@@ -3,23 +3,26 @@
     Message -> stages (normalise; the opt-out policy slots in here) -> outbound parts
             -> carrier link pool -> id map for DLRs -> MtResult
 
-SMPP and HTTP senders both come through ``MtPipeline.submit``. A stage is a
-callable that may set fields on the message and returns ``None`` to let it
-go on, or an ``MtResult`` to stop it there (refused, blocked).
+SMPP and HTTP senders both come through ``MtPipeline.start`` (``submit`` awaits it).
+One ``Transit`` carries each message through. A stage is a callable that may set
+fields on the message and returns ``None`` to let it go on, an ``MtResult`` to stop it
+there (refused, blocked), or a deferred verdict (a ``Wait``: handed the transit, it
+settles it later). The carrier pool answers the transit by calling it back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol
 
-from gateway.carriers.pool import Sent, SubmitError
+from gateway.carriers.pool import CarrierAnswer, Sent, SubmitError
 from gateway.config.model import Account
 from gateway.inbound.id_map import IdMapEntry, pair_ids
+from gateway.lifecycle import TaskSet
 from gateway.message import Message
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
@@ -59,42 +62,60 @@ class MtResult:
         return self.status == 0
 
 
-class Deferred:
-    """A stage's verdict that comes later (a Redis lookup): a future without the event
-    loop round trip per step. The stage calls ``settle`` once; the pipeline ``then``."""
+class Transit:
+    """One message on its way through the pipeline, from ``start`` to ``done``.
 
-    __slots__ = ("_settled", "_then", "_verdict")
+    The only object the pipeline makes per message: it remembers which stage comes
+    next, it is what a stage that must wait settles, and it is what the carrier pool
+    answers. Nothing else is allocated to carry a message along (no partials, no
+    futures), and every step is a plain call: no loop round trip between them.
+    """
 
-    def __init__(self) -> None:
-        self._then: Callable[[MtResult | None], None] | None = None
-        self._verdict: MtResult | None = None
-        self._settled = False
+    __slots__ = ("count", "done", "index", "klass", "message", "pipeline", "step")
+
+    def __init__(self, pipeline: MtPipeline, message: Message, done: Done) -> None:
+        self.pipeline = pipeline
+        self.message = message
+        self.done = done
+        self.klass = message.klass or "unclassified"  # until a stage classifies it
+        self.index = 0  # the next stage to run
+        self.count = 0  # outbound parts handed to the carrier
+        #: What a waiting stage does with the answer it waits for (see ``__call__``).
+        self.step: Callable[[Transit, Any], None] | None = None
 
     def settle(self, verdict: MtResult | None) -> None:
-        if self._settled:
-            return
-        self._settled = True
-        if self._then is not None:
-            self._then(verdict)
+        """A deferred verdict arrives: stop here (an ``MtResult``) or go on (``None``)."""
+        if verdict is None:
+            self.pipeline._advance(self)
         else:
-            self._verdict = verdict
+            self.pipeline._refused(self, verdict)
 
-    def then(self, callback: Callable[[MtResult | None], None]) -> None:
-        if self._settled:
-            callback(self._verdict)
-        else:
-            self._then = callback
+    def __call__(self, answer: Any) -> None:
+        """What a waiting stage asked for has come (a lookup, a token): the stage's
+        ``step`` takes it from here and ends by settling this transit."""
+        step, self.step = self.step, None
+        assert step is not None, "a transit answered twice"
+        step(self, answer)
+
+    def sent(self, outcome: Sent | BaseException) -> None:
+        """The carrier pool's answer: where the parts went, or why they did not."""
+        self.pipeline._sent(self, outcome)
 
 
-#: A stage: None (go on), an MtResult (stop there), a Deferred or an awaitable of either.
-Stage = Callable[[Message], "MtResult | Deferred | Awaitable[MtResult | None] | None"]
+#: A deferred verdict: the pipeline hands it the message's ``Transit``, and it settles it
+#: later (``Transit.settle``), maybe through ``Transit.step``.
+Wait = Callable[[Transit], None]
+#: A stage: None (go on), an MtResult (stop there) or a deferred verdict (a ``Wait``).
+Stage = Callable[[Message], "MtResult | Wait | None"]
 
 
 class Carrier(Protocol):
     """The carrier link pool as the pipeline needs it."""
 
-    def submit_nowait(self, parts: list[SubmitSm], *, e164: str,
-                      country: str) -> asyncio.Future[Sent]: ...
+    def submit_then(self, parts: list[SubmitSm], *, e164: str, country: str,
+                    answer: CarrierAnswer) -> None:
+        """Queue the parts; refusals raise ``SubmitError`` now, the rest come to
+        ``answer.sent`` later (once)."""
 
 
 class IdMap(Protocol):
@@ -184,11 +205,16 @@ class SenderStage:
 class MtPipeline:
     """Runs every MT through the stages, then to the carrier.
 
-    Driven by callbacks, not a task per message: a transactional message goes from the
-    sender's socket to the carrier's in one loop step, and its answer comes back on the
-    carrier's response callback. Only a stage that must wait (a suppression lookup, a token
-    from the ledger) defers the message; the DLR id map write goes behind the answer,
-    gathered over ``ID_MAP_BATCH_WINDOW``.
+    Driven by calls, not a task per message: a transactional message goes from the
+    sender's socket to the carrier's in one loop step, and its answer comes back in the
+    step that reads the carrier's response. Each message is one ``Transit``; only a stage
+    that must wait (a suppression lookup, a token from the ledger) defers it; the DLR id
+    map write goes behind the answer, gathered over ``ID_MAP_BATCH_WINDOW``.
+
+        start -> _advance: stages in order -> the carrier (submit_then)
+                    | a stage's MtResult -> _refused        | SubmitError -> _failed
+                    | a deferred verdict -> Transit.settle -> _advance (on) or _refused
+              -> Transit.sent -> _sent: id map, _forwarded -> done
     """
 
     def __init__(
@@ -215,7 +241,7 @@ class MtPipeline:
         #: configured), so at the default level the hot path pays one attribute test.
         self._log_decisions = log.isEnabledFor(logging.DEBUG)
         self._id_batch: list[IdMapEntry] = []
-        self._id_writes: set[asyncio.Future[None]] = set()
+        self._id_writes = TaskSet()
 
     async def submit(self, message: Message) -> MtResult:
         """Judge and forward one message; never raises for a bad message."""
@@ -226,85 +252,64 @@ class MtPipeline:
     async def drain(self, timeout: float) -> None:
         """Write the id map entries still queued or under way (bounded); at shutdown."""
         self._write_ids()
-        if self._id_writes:
-            await asyncio.wait(set(self._id_writes), timeout=timeout)
+        await self._id_writes.drain(timeout)
 
     def start(self, message: Message, done: Done) -> None:
         """Judge and forward one message; ``done`` is called once with the result (maybe
         before this returns). Never raises for a bad message."""
-        self._advance(message, 0, message.klass or "unclassified", done)
+        self._advance(Transit(self, message, done))
 
-    # --- the steps, each one callback ---------------------------------------------------
+    # --- the way through ----------------------------------------------------------------
 
-    def _advance(self, message: Message, index: int, klass: str, done: Done) -> None:
+    def _advance(self, transit: Transit) -> None:
+        """Run the stages from ``transit.index`` on; past the last, hand the parts over."""
+        message = transit.message
         stages = self.stages
+        index = transit.index
         try:
             while index < len(stages):
                 verdict = stages[index](message)
                 index += 1
                 if verdict is None:
                     continue
+                transit.index = index
                 if isinstance(verdict, MtResult):
-                    self._refused(message, klass, verdict, done)
-                    return
-                if isinstance(verdict, Deferred):
-                    verdict.then(partial(self._resumed, message, index, klass, done))
-                    return
-                waiting = asyncio.ensure_future(verdict)
-                waiting.add_done_callback(
-                    partial(self._stage_done, message, index, klass, done))
+                    self._refused(transit, verdict)
+                else:
+                    verdict(transit)  # deferred: it settles the transit later
                 return
             parts = message.outbound_parts()
         except TooManyPartsError:
             result = MtResult(CommandStatus.ESME_RINVMSGLEN, reason="too_long")
-            self._count(message, klass, "rejected", result)
-            done(result)
+            self._count(message, transit.klass, "rejected", result)
+            transit.done(result)
             self._parts_refused(message, result)
             return
-        except Exception:
-            self._crashed(message, done)
+        except Exception as error:
+            self._crashed(transit, error)
             return
+        transit.index = index
+        transit.count = len(parts)
         try:
-            sent = self.carrier.submit_nowait(parts, e164=message.e164, country=message.country)
+            self.carrier.submit_then(parts, e164=message.e164, country=message.country,
+                                     answer=transit)
         except SubmitError as error:
-            self._failed(message, klass, error, done)
-            return
-        sent.add_done_callback(partial(self._sent, message, klass, len(parts), done))
+            self._failed(transit, error)
 
-    def _stage_done(self, message: Message, index: int, klass: str, done: Done,
-                    waiting: asyncio.Future[MtResult | None]) -> None:
-        try:
-            verdict = waiting.result()
-        except Exception:
-            self._crashed(message, done)
+    def _sent(self, transit: Transit, outcome: Sent | BaseException) -> None:
+        """The carrier's answer (``Transit.sent``): the id map entries, then the sender's."""
+        if isinstance(outcome, BaseException):
+            if isinstance(outcome, SubmitError):
+                self._failed(transit, outcome)
+            else:  # cancelled (shutdown) or a bug: the sender hears "system error"
+                self._crashed(transit, outcome)
             return
-        if verdict is not None:
-            self._refused(message, klass, verdict, done)
-        else:
-            self._advance(message, index, klass, done)
-
-    def _resumed(self, message: Message, index: int, klass: str, done: Done,
-                 verdict: MtResult | None) -> None:
-        if verdict is not None:
-            self._refused(message, klass, verdict, done)
-        else:
-            self._advance(message, index, klass, done)
-
-    def _sent(self, message: Message, klass: str, count: int, done: Done,
-              sent: asyncio.Future[Sent]) -> None:
-        try:
-            result = sent.result()
-        except SubmitError as error:
-            self._failed(message, klass, error, done)
-            return
-        except BaseException:  # cancelled (shutdown) or a bug: the sender hears "system error"
-            self._crashed(message, done)
-            return
-        answer = MtResult(CommandStatus.ESME_ROK, message.id, count)
+        message = transit.message
+        answer = MtResult(CommandStatus.ESME_ROK, message.id, transit.count)
         if message.template.registered_delivery & _WANTS_RECEIPT:
-            senders = sender_ids_for_parts(message, len(result.carrier_ids))
-            entries: list[IdMapEntry] = [(result.upstream, carrier_id, message.account, sender)
-                       for carrier_id, sender in pair_ids(result.carrier_ids, senders)]
+            senders = sender_ids_for_parts(message, len(outcome.carrier_ids))
+            entries: list[IdMapEntry] = [(outcome.upstream, carrier_id, message.account, sender)
+                       for carrier_id, sender in pair_ids(outcome.carrier_ids, senders)]
             self.ids.note(entries)  # a receipt right behind the answer finds it at once
             batch = self._id_batch
             if not batch:
@@ -312,21 +317,16 @@ class MtPipeline:
             batch.extend(entries)
             if len(batch) >= ID_MAP_BATCH_MAX:
                 self._write_ids()
-        self._forwarded(message, answer, done)
-
-    def _forwarded(self, message: Message, answer: MtResult, done: Done) -> None:
         self._count(message, message.klass or "unclassified", "forwarded", answer)
         if self.on_forwarded is not None:
             self.on_forwarded(message)
-        done(answer)
+        transit.done(answer)
 
     def _write_ids(self) -> None:
         """One Redis command for the id map entries gathered (see ID_MAP_BATCH_WINDOW)."""
         batch, self._id_batch = self._id_batch, []
         if batch:
-            task = asyncio.ensure_future(self._store_ids(batch))
-            self._id_writes.add(task)
-            task.add_done_callback(self._id_writes.discard)
+            self._id_writes.spawn(self._store_ids(batch))
 
     async def _store_ids(self, batch: list[IdMapEntry]) -> None:
         try:
@@ -338,25 +338,28 @@ class MtPipeline:
 
     # --- outcomes -------------------------------------------------------------------------
 
-    def _refused(self, message: Message, klass: str, verdict: MtResult, done: Done) -> None:
+    def _refused(self, transit: Transit, verdict: MtResult) -> None:
+        message = transit.message
         outcome = "blocked" if verdict.reason == "blocked" else "rejected"
-        self._count(message, message.klass or klass, outcome, verdict)
-        done(verdict)
+        self._count(message, message.klass or transit.klass, outcome, verdict)
+        transit.done(verdict)
         if outcome != "blocked":  # the policy sends a blocked message's REJECTD receipts
             self._parts_refused(message, verdict)
 
-    def _failed(self, message: Message, klass: str, error: SubmitError, done: Done) -> None:
+    def _failed(self, transit: Transit, error: SubmitError) -> None:
+        message = transit.message
         result = MtResult(error.status, reason=type(error).__name__)
-        self._count(message, message.klass or klass, "failed", result)
-        done(result)
+        self._count(message, message.klass or transit.klass, "failed", result)
+        transit.done(result)
         self._parts_refused(message, result)
 
-    def _crashed(self, message: Message, done: Done) -> None:
-        log.exception("MT pipeline failed", extra=fields(
+    def _crashed(self, transit: Transit, error: BaseException) -> None:
+        message = transit.message
+        log.error("MT pipeline failed", exc_info=error, extra=fields(
             "mt_failed", account=message.account, message_id=message.id,
             number=message.e164 or message.destination_addr))
         result = MtResult(CommandStatus.ESME_RSYSERR, reason="internal")
-        done(result)
+        transit.done(result)
         self._parts_refused(message, result)
 
     def _parts_refused(self, message: Message, result: MtResult) -> None:

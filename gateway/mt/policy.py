@@ -14,21 +14,21 @@ footer cannot be appended to them: they go without one and are counted.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from functools import partial
 from typing import Any
 
 from gateway.config.model import Account, Config
 from gateway.config.values import base_url_host
+from gateway.lifecycle import TaskSet
 from gateway.message import Message
-from gateway.mt.pipeline import Deferred, MtResult
+from gateway.mt.link_tokens import TokenCache
+from gateway.mt.lookups import LookupBatcher
+from gateway.mt.pipeline import MtResult, Transit, Wait
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
-from gateway.suppression.cache import CacheNotReady, SuppressionCache
+from gateway.suppression.cache import CacheNotReady
 from rules.classify import Classifier, MessageFacts, explicit_class
 from rules.footers import NO_REACH, OptoutReach, already_has_optout, fit, footer_for, optout_reach
 from rules.scorer import SCORER
@@ -36,150 +36,13 @@ from smpp.constants import CommandStatus, Tag
 
 log = logging.getLogger("stopgate.policy")
 
-S = CommandStatus
 PROMOTIONAL = "promotional"
 #: What a fail-closed refusal answers: temporary, so senders retry once the state is known.
-UNKNOWN_STATE_STATUS = S.ESME_RX_T_APPN
-_TOKEN_CACHE_SIZE = 100_000
+UNKNOWN_STATE_STATUS = CommandStatus.ESME_RX_T_APPN
 _UNKNOWN_LOG_EVERY = 5.0  # seconds between "suppression state unknown" warnings
 _MISLABEL_LOG_EVERY = 60.0  # seconds between an account's "offer labelled transactional" lines
-#: A lookup (one EVALSHA) slower than this fails closed: a Redis that does not answer is
-#: down for the MT path, whatever its socket timeout (5 s) says.
-LOOKUP_TIMEOUT = 1.0
 
-#: (account, numbers, campaign) -> {number: token}: the ledger's ``tokens_for``.
-TokenSource = Callable[[str, list[str], str | None], Awaitable[dict[str, str]]]
 ReceiptSink = Callable[[Message, Sequence[str]], Awaitable[None]]
-
-
-LookupAnswer = Callable[[bool | Exception], None]
-
-
-class LookupBatcher:
-    """Collects the suppression lookups of one loop tick into one Redis pipeline."""
-
-    def __init__(self, cache: SuppressionCache, metrics: Metrics) -> None:
-        self.cache = cache
-        self.metrics = metrics
-        self._pending: list[tuple[tuple[str, str], LookupAnswer]] = []
-        self._running: set[asyncio.Future[None]] = set()
-
-    def lookup(self, account: str, number: str, answer: LookupAnswer) -> None:
-        """Is ``number`` opted out for ``account`` (or operator-wide)? ``answer`` gets True,
-        False, or the exception that left it unknown (CacheNotReady, a Redis error)."""
-        pending = self._pending
-        if not pending:
-            asyncio.get_running_loop().call_soon(self._flush)
-        pending.append(((account, number), answer))
-
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if batch:
-            task = asyncio.ensure_future(self._run(batch))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
-
-    async def _run(self, batch: list[tuple[tuple[str, str], LookupAnswer]]) -> None:
-        started = time.perf_counter()
-        found: Sequence[bool | Exception]
-        try:
-            async with asyncio.timeout(LOOKUP_TIMEOUT):
-                found = await self.cache.lookup_many([item for item, _ in batch])
-        except Exception as error:  # CacheNotReady, Redis down: every caller fails closed
-            if isinstance(error, TimeoutError):
-                error = TimeoutError(f"no answer from Redis within {LOOKUP_TIMEOUT:g} s")
-            elif isinstance(error, CacheNotReady):
-                # The marker is gone (Redis flushed or restarted empty) and the keeper may not
-                # look for up to its interval: wake it now, as Redis errors already do, so
-                # promotional traffic is refused for the rebuild, not the rebuild + a wait.
-                self.cache.trouble.set()
-            found = [error] * len(batch)
-        finally:
-            self.metrics.suppression_lookup.observe(time.perf_counter() - started)
-        for (_, answer), suppressed in zip(batch, found, strict=True):
-            try:
-                answer(suppressed)
-            except Exception:  # one caller's bug must not leave the others unanswered
-                log.exception("suppression lookup answer failed",
-                              extra=fields("policy_failed", stage="lookup_answer"))
-
-
-TokenAnswer = Callable[[str | BaseException], None]
-
-
-class TokenCache:
-    """Opt-out link tokens by (account, number): the ledger's, remembered in process.
-
-    A campaign goes to many recipients once each, so most promotional messages meet a
-    number with no token yet: the ledger writes it (one transaction, one fsync) before
-    the link goes out. Misses are written in groups: while one write runs, the next
-    misses gather and go together when it ends, so the rate of new recipients is not
-    bound by the disk's fsync rate.
-    """
-
-    def __init__(self, source: TokenSource, size: int = _TOKEN_CACHE_SIZE) -> None:
-        self.source = source
-        self.size = size
-        self._tokens: OrderedDict[tuple[str, str], str] = OrderedDict()
-        #: (account, number) -> the answers waiting for its token
-        self._waiting: dict[tuple[str, str], list[TokenAnswer]] = {}
-        #: (account, campaign) -> numbers to ask the ledger for, in the next group
-        self._queued: dict[tuple[str, str | None], list[str]] = {}
-        self._writer: asyncio.Future[None] | None = None
-
-    def cached(self, account: str, number: str) -> str | None:
-        """The token if this process already has it (no ledger call)."""
-        return self._tokens.get((account, number))
-
-    def fetch(self, account: str, number: str, campaign: str | None,
-              answer: TokenAnswer) -> None:
-        """``answer`` gets the token (from the next group write), or the ledger's error."""
-        key = (account, number)
-        waiting = self._waiting.get(key)
-        if waiting is not None:
-            waiting.append(answer)  # already on its way: one row, one answer each
-            return
-        self._waiting[key] = [answer]
-        self._queued.setdefault((account, campaign), []).append(number)
-        if self._writer is None:
-            self._writer = asyncio.ensure_future(self._write_groups())
-
-    async def _write_groups(self) -> None:
-        try:
-            await asyncio.sleep(0)  # let this loop tick's misses join the first group
-            while self._queued:
-                groups, self._queued = self._queued, {}
-                for (account, campaign), numbers in groups.items():
-                    try:
-                        tokens = await self.source(account, numbers, campaign)
-                    except Exception as error:
-                        for number in numbers:
-                            self._answer((account, number), error)
-                        continue
-                    for number in numbers:
-                        token = tokens.get(number)
-                        if token is not None:
-                            self._remember((account, number), token)
-                        self._answer((account, number), token if token is not None else
-                                     LookupError(f"the ledger made no token for {number}"))
-        finally:
-            self._writer = None
-            self._queued = {}
-            for key in list(self._waiting):  # cancelled (shutdown): nobody is left hanging
-                self._answer(key, asyncio.CancelledError())
-
-    def _remember(self, key: tuple[str, str], token: str) -> None:
-        self._tokens[key] = token
-        if len(self._tokens) > self.size:
-            self._tokens.popitem(last=False)
-
-    def _answer(self, key: tuple[str, str], result: str | BaseException) -> None:
-        for answer in self._waiting.pop(key, ()):
-            try:
-                answer(result)
-            except Exception:
-                log.exception("token answer failed",
-                              extra=fields("policy_failed", stage="token_answer"))
 
 
 def account_reach(account: Account, base_url: str) -> OptoutReach:
@@ -190,7 +53,13 @@ def account_reach(account: Account, base_url: str) -> OptoutReach:
 
 
 class PolicyStage:
-    """The MT stage that enforces opt-outs (see the module docstring)."""
+    """The MT stage that enforces opt-outs (see the module docstring).
+
+    A promotional message's verdict is deferred: ``_lookup`` asks the suppression cache
+    (``LookupBatcher``), ``_looked_up`` decides (blocked, unknown, or on to the footer),
+    and a footer with a link may wait again for the recipient's token (``_fetch_token``,
+    ``_token_fetched``). Each wait hands over the message's ``Transit`` and settles it.
+    """
 
     name = "policy"
 
@@ -218,59 +87,70 @@ class PolicyStage:
                                      scorer=SCORER if config.policy.scorer else None)
         self._url_footer: dict[tuple[str, bool, str], bool] = {}
         self._footer_counters: dict[str, Any] = {}
-        self._receipts: set[asyncio.Future[None]] = set()
+        self._receipts = TaskSet()
         self._unknown_logged_at = -_UNKNOWN_LOG_EVERY
         self._unknown_count = 0
         #: account -> (counter child, last warning time, messages since that warning)
         self._mislabelled: dict[str, tuple[Any, float, int]] = {}
+        # The waits and their steps, bound once (a bound method made per message costs an
+        # allocation each time).
+        self._wait_lookup: Wait = self._lookup
+        self._wait_token: Wait = self._fetch_token
+        self._step_looked_up: Callable[[Transit, Any], None] = self._looked_up
+        self._step_token: Callable[[Transit, Any], None] = self._token_fetched
 
     async def drain(self, timeout: float) -> None:
         """Wait (bounded) for the REJECTD receipts still on their way; at shutdown."""
-        if self._receipts:
-            await asyncio.wait(set(self._receipts), timeout=timeout)
+        await self._receipts.drain(timeout)
 
     # --- the stage ------------------------------------------------------------------
 
-    def __call__(self, message: Message) -> MtResult | Deferred | None:
+    def __call__(self, message: Message) -> MtResult | Wait | None:
         """None (on its way: transactional at once), or for a promotional message a
-        Deferred verdict (suppression lookup, then footer)."""
+        deferred verdict (suppression lookup, then footer)."""
         account = self.accounts.get(message.account)
         self._classify(message, account)
         if message.klass != PROMOTIONAL:
             return None
-        verdict = Deferred()
         if self.is_ready is not None and not self.is_ready():
-            self._unknown(message, account, CacheNotReady("suppression cache is being rebuilt"),
-                          verdict)
-            return verdict
-        self.lookups.lookup(message.account, message.e164,
-                            partial(self._looked_up, message, account, verdict))
-        return verdict
+            return self._unknown(message, account,
+                                 CacheNotReady("suppression cache is being rebuilt"))
+        return self._wait_lookup
 
-    def _looked_up(self, message: Message, account: Account | None, verdict: Deferred,
-                   suppressed: bool | Exception) -> None:
+    def _lookup(self, transit: Transit) -> None:
+        message = transit.message
+        transit.step = self._step_looked_up
+        self.lookups.lookup(message.account, message.e164, transit)
+
+    def _looked_up(self, transit: Transit, suppressed: bool | Exception) -> None:
+        message = transit.message
+        verdict: MtResult | Wait | None
         try:
+            account = self.accounts.get(message.account)
             if isinstance(suppressed, Exception):
-                self._unknown(message, account, suppressed, verdict)
+                verdict = self._unknown(message, account, suppressed)
             elif suppressed:
-                verdict.settle(self._blocked(message))
+                verdict = self._blocked(message)
             else:
-                self._footer(message, account, verdict)
+                verdict = self._footer(message, account)
         except Exception:  # a bug here must still answer the sender
             log.exception("policy failed", extra=fields(
                 "policy_failed", stage="lookup", account=message.account,
                 message_id=message.id, number=message.e164))
-            verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
+            verdict = MtResult(CommandStatus.ESME_RSYSERR, reason="internal")
+        if verdict is None or isinstance(verdict, MtResult):
+            transit.settle(verdict)
+        else:
+            verdict(transit)
 
-    def _unknown(self, message: Message, account: Account | None, error: Exception,
-                 verdict: Deferred) -> None:
+    def _unknown(self, message: Message, account: Account | None,
+                 error: Exception) -> MtResult | Wait | None:
         if self.config.policy.fail_closed:
             self._log_unknown_state("promotional refused", error)
-            verdict.settle(MtResult(UNKNOWN_STATE_STATUS, reason="suppression_unknown"))
-            return
+            return MtResult(UNKNOWN_STATE_STATUS, reason="suppression_unknown")
         self._log_unknown_state("promotional let through unchecked (fail_closed = false)",
                                 error)
-        self._footer(message, account, verdict)
+        return self._footer(message, account)
 
     def _log_unknown_state(self, what: str, error: Exception) -> None:
         """One warning per ``_UNKNOWN_LOG_EVERY`` seconds, with how many it stands for: an
@@ -348,45 +228,49 @@ class PolicyStage:
             # the answer must not wait on the sender acknowledging a receipt. The answer is
             # written in this same loop step, as soon as the pipeline returns; a task's
             # first step comes after it.
-            task = asyncio.ensure_future(self.on_blocked_receipt(message, answered))
-            self._receipts.add(task)
-            task.add_done_callback(self._receipts.discard)
+            self._receipts.spawn(self.on_blocked_receipt(message, answered))
         if dlr_mode:
-            return MtResult(S.ESME_ROK, message.id, 0, reason="blocked")
+            return MtResult(CommandStatus.ESME_ROK, message.id, 0, reason="blocked")
         return MtResult(policy.blocked_status, reason="blocked")
 
-    def _footer(self, message: Message, account: Account | None, verdict: Deferred) -> None:
+    def _footer(self, message: Message, account: Account | None) -> MtResult | Wait | None:
         if not message.is_text:
             self.metrics.footers_skipped.labels("binary").inc()
-            verdict.settle(None)
-            return
+            return None
         shortcode = account.shortcode if account is not None else ""
         language = account.language if account is not None else ""
         if not self._needs_url(message.country, bool(shortcode), language):
-            verdict.settle(self._append_footer(message, shortcode, language, None))
-            return
+            return self._append_footer(message, shortcode, language, None)
         token = self.tokens.cached(message.account, message.e164)
         if token is not None:
-            verdict.settle(self._append_footer(message, shortcode, language, token))
-            return
-        self.tokens.fetch(message.account, message.e164, message.campaign,
-                          partial(self._token_fetched, message, shortcode, language, verdict))
+            return self._append_footer(message, shortcode, language, token)
+        return self._wait_token
 
-    def _token_fetched(self, message: Message, shortcode: str, language: str,
-                       verdict: Deferred, token: str | BaseException) -> None:
+    def _fetch_token(self, transit: Transit) -> None:
+        message = transit.message
+        transit.step = self._step_token
+        self.tokens.fetch(message.account, message.e164, message.campaign, transit)
+
+    def _token_fetched(self, transit: Transit, token: str | BaseException) -> None:
+        message = transit.message
         if isinstance(token, BaseException):  # the ledger failed: "system error"
             log.error("no opt-out link token for a promotional message", extra=fields(
                 "optout_token_failed", account=message.account, message_id=message.id,
                 error=repr(token)))
-            verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
+            transit.settle(MtResult(CommandStatus.ESME_RSYSERR, reason="internal"))
             return
+        verdict: MtResult | None
         try:
-            verdict.settle(self._append_footer(message, shortcode, language, token))
+            account = self.accounts.get(message.account)
+            shortcode = account.shortcode if account is not None else ""
+            language = account.language if account is not None else ""
+            verdict = self._append_footer(message, shortcode, language, token)
         except Exception:
             log.exception("footer failed", extra=fields(
                 "policy_failed", stage="footer", account=message.account,
                 message_id=message.id, country=message.country))
-            verdict.settle(MtResult(S.ESME_RSYSERR, reason="internal"))
+            verdict = MtResult(CommandStatus.ESME_RSYSERR, reason="internal")
+        transit.settle(verdict)
 
     def _append_footer(self, message: Message, shortcode: str, language: str,
                        token: str | None) -> MtResult | None:
@@ -405,10 +289,10 @@ class PolicyStage:
         if not fitted.added:
             self.metrics.footers_skipped.labels(fitted.reason).inc()
             if fitted.reason == "too_long":
-                return MtResult(S.ESME_RINVMSGLEN, reason="footer_too_long")
+                return MtResult(CommandStatus.ESME_RINVMSGLEN, reason="footer_too_long")
             # The sender's bytes do not decode in its own data_coding: a footer would mangle
             # them further, and a promotional message must not go out without one.
-            return MtResult(S.ESME_RSUBMITFAIL, reason="footer_impossible")
+            return MtResult(CommandStatus.ESME_RSUBMITFAIL, reason="footer_impossible")
         message.payload = fitted.payload
         message.data_coding = fitted.data_coding
         message.cut = (fitted.payload, fitted.segments)

@@ -21,8 +21,8 @@ import aiohttp
 import pytest
 
 from gateway.ledger.engines import open_ledger
+from gateway.mt.lookups import LOOKUP_TIMEOUT
 from gateway.mt.pipeline import ID_MAP_WAIT
-from gateway.mt.policy import LOOKUP_TIMEOUT
 from gateway.smpp_link import SmppLink
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import (
