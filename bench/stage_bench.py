@@ -39,12 +39,12 @@ import workload
 
 from gateway.config.model import Config, load_config
 from gateway.inbound.id_map import pair_ids
+from gateway.limits import TokenBucket
 from gateway.message import Message, new_message_id
 from gateway.mt.latency import LatencyBatch
 from gateway.mt.pipeline import MtPipeline, MtResult, NormaliseStage, sender_ids_for_parts
 from gateway.mt.policy import LookupBatcher, PolicyStage, TokenCache
 from gateway.observability.metrics import Metrics
-from gateway.limits import TokenBucket
 from gateway.senders.server import _single, _whole
 from rules.classify import Classification, Classifier, MessageFacts
 from rules.footers import already_has_optout, fit, footer_for

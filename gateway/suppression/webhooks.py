@@ -14,7 +14,7 @@ of its own next to the MT path and never blocks it:
       -> ``stopgate_webhook_deliveries_total{outcome=delivered|retry|gave_up|no_url}``
 
 Claims carry the worker's id. The gateway gives a stable one (machine, data_dir,
-worker slot: ``gateway.app.instance_id``), and a worker releases that id's
+worker slot: ``gateway.components.instance_id``), and a worker releases that id's
 claims when it starts: deliveries in flight when a gateway was killed are due at
 once after its restart, not when their lease runs out.
 
