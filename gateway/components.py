@@ -244,7 +244,8 @@ async def step(stack: contextlib.AsyncExitStack, shutdown: Shutdown, *,
     started = None
     if start is not None:
         started = start()
-        if asyncio.isfuture(started) or asyncio.iscoroutine(started):
+        # A coroutine is the start itself; a task it returns is the component running.
+        if asyncio.iscoroutine(started):
             started = await started
 
     async def leave() -> None:
@@ -252,7 +253,7 @@ async def step(stack: contextlib.AsyncExitStack, shutdown: Shutdown, *,
             await drain(shutdown.timeout)
         if stop is not None:
             stopped = stop()
-            if asyncio.iscoroutine(stopped) or asyncio.isfuture(stopped):
+            if asyncio.iscoroutine(stopped):
                 await stopped
 
     stack.push_async_callback(leave)
