@@ -92,8 +92,8 @@ async def test_parts_sent_in_one_burst_leave_no_note_once_their_messages_complet
         assert [a.command_status for a in answers] == [0] * len(parts)
         await eventually(lambda: len(stack.simulator.messages()) == 16, "16 messages", BOUND)
         gateway = stack.gateway
-        assert gateway.senders.answered_parts is not None and gateway.redis is not None
-        key = gateway.senders.answered_parts.key
+        assert gateway.answered_parts is not None and gateway.redis is not None
+        key = gateway.answered_parts.key
         for _ in range(200):
             if await gateway.redis.zcard(key) == 0:
                 break
@@ -110,7 +110,7 @@ async def test_a_gateway_gone_for_good_has_its_parts_failed_by_any_instance_and_
     any instance fails them by receipt (once) and drops owners left without notes."""
     async with running_stack(flushed_redis, tmp_path) as stack:
         link, sender = await bind_sender(stack.smpp_port)
-        parts = stack.gateway.senders.answered_parts
+        parts = stack.gateway.answered_parts
         redis = stack.gateway.redis
         assert parts is not None and redis is not None
         answered_at = time.time() - ORPHAN_AGE - 60
