@@ -213,7 +213,7 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
         policy=policy, refusals=refusals, campaigns=campaigns, pipeline=pipeline,
         keywords=keywords, answered_parts=answered_parts, server=server,
         readiness=readiness, http=web.AppRunner(api.app(), access_log=None),
-        gauges=Background("metric-gauges", partial_gauges(metrics)),
+        gauges=Background("metric-gauges", _gauge_writer(metrics)),
         flusher=Background("dlr-flusher", router.run_flusher),
     )
 
@@ -315,7 +315,7 @@ async def _answered_parts(parts: AnsweredParts) -> None:
 # --- small pieces of the wiring ----------------------------------------------------------
 
 
-def partial_gauges(metrics: Metrics, interval: float = 1.0) -> Callable[[], Any]:
+def _gauge_writer(metrics: Metrics, interval: float = 1.0) -> Callable[[], Any]:
     """Workers: function gauges reach the shared metric files only when written there."""
     async def write() -> None:
         while True:
