@@ -3,10 +3,11 @@ and started and stopped through one mechanism.
 
 ``build(config, redis_url, slot=...)`` constructs everything, in dependency order, and
 returns ``Components``: a frozen record with no empty fields and nothing set afterwards.
-It is synchronous and opens no socket; the one thing that must exist first is Redis's
-URL, so the embedded Redis (when ``storage.redis_url`` is empty) is started before it
-(``embedded_redis``, the first entry of the gateway's exit stack). That is the two
-steps: Redis, then ``build``.
+It is synchronous and opens no socket. The one thing that must exist before it is
+Redis's URL, and the embedded Redis (when ``storage.redis_url`` is empty) is a process
+to start, so ``Gateway.start`` does it in two steps: the embedded Redis first (the
+bottom entry of its exit stack), then ``build``. An async ``build`` would mix wiring
+with starting, and a half-built set of components would have to be torn down by hand.
 
 Cycles are broken where the data does not actually loop:
 
@@ -22,10 +23,11 @@ Cycles are broken where the data does not actually loop:
 
 ``start(components, stack, shutdown)`` starts each component and pushes its drain and
 stop onto a ``contextlib.AsyncExitStack``, like aiohttp's ``cleanup_ctx``: closing the
-stack stops them in the reverse order of start-up, by construction, each one even if an
-earlier one failed. A component is a ``Step``: an optional ``start()``, ``drain(timeout)``
-(wait, bounded, for work under way) and ``stop()``; on the way out each step drains,
-then stops, before the step started before it.
+stack stops them in the reverse order of start-up, by construction, each one even if
+one stopped before it raised. Each component enters through ``step(stack, shutdown,
+start=, drain=, stop=)``, all three optional: ``start()``, ``drain(timeout)`` (wait,
+bounded, for work under way) and ``stop()``; on the way out each one drains, then stops,
+before the one started before it.
 
 Start-up is ordered so that this reverse is today's shutdown:
 
