@@ -72,6 +72,7 @@ from gateway.carriers.dispatch import (
 )
 from gateway.carriers.routing import Router
 from gateway.carriers.session import CarrierSession
+from gateway.lifecycle import TaskSet
 from gateway.observability.logs import fields
 from smpp.constants import CommandId, CommandStatus
 from smpp.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Pdu, SubmitSm
@@ -130,7 +131,7 @@ class UpstreamPool:
             [(self._queues[u.name], u.routes) for u in config.upstreams])
         self._no_upstream = metrics.throttled.labels("no_upstream")
         self._queue_full = metrics.throttled.labels("queue_full")
-        self._deliveries: set[asyncio.Task[None]] = set()
+        self._deliveries = TaskSet()
         self._sweeper: asyncio.TimerHandle | None = None
         self._stopping = False
 
@@ -187,8 +188,7 @@ class UpstreamPool:
             session.stop_reconnecting()
         while self._dispatch.busy() and loop.time() < drain_until:
             await asyncio.sleep(0.01)
-        if self._deliveries:
-            await asyncio.wait(self._deliveries, timeout=max(0.0, drain_until - loop.time()))
+        await self._deliveries.drain(max(0.0, drain_until - loop.time()))
         self._dispatch.fail_queued("stopgate is shutting down")
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -200,10 +200,8 @@ class UpstreamPool:
             _, late = await asyncio.wait(tasks, timeout=max(0.1, deadline - loop.time()))
             for task in late:
                 task.cancel()
-        leftover = [*self._deliveries]
-        for task in leftover:
-            task.cancel()  # never answered: the carrier delivers it again
-        await asyncio.gather(*tasks, *leftover, return_exceptions=True)
+        # Deliveries never answered are cancelled: the carrier delivers them again.
+        await asyncio.gather(*tasks, self._deliveries.cancel(), return_exceptions=True)
 
     # --- submit ------------------------------------------------------------------------
 
@@ -269,9 +267,8 @@ class UpstreamPool:
         else:
             return  # alert_notification: nothing to answer, nothing stopgate uses
         name = session.upstream.name
-        task = self._loop.create_task(self._deliver(link, pdu, deliver, response, name))
-        self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
+        self._deliveries.add(self._loop.create_task(
+            self._deliver(link, pdu, deliver, response, name)))
 
     async def _deliver(self, link: SmppLink, request: Pdu, deliver: DeliverSm,
                        response: type[DeliverSmResp | DataSmResp], upstream: str) -> None:

@@ -68,6 +68,7 @@ from redis.asyncio import Redis
 from gateway.config.model import Account, Config, KeywordSet
 from gateway.inbound.set_many import SetMany
 from gateway.ledger.model import OptEvent
+from gateway.lifecycle import TaskSet
 from gateway.message import Message
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
@@ -113,7 +114,7 @@ class CampaignMemory:
         self.dropped = 0
         self._pending: dict[bytes, bytes] = {}
         self._scheduled = False
-        self._running: set[asyncio.Task[None]] = set()
+        self._running = TaskSet()
 
     def note(self, message: Message) -> None:
         """A message went to the carrier: remember its campaign if it was promotional."""
@@ -136,9 +137,7 @@ class CampaignMemory:
         if len(self._running) >= _MAX_WRITES:
             self.dropped += len(batch)
             return
-        task = asyncio.ensure_future(self._write(batch))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
+        self._running.spawn(self._write(batch))
 
     async def _write(self, batch: dict[bytes, bytes]) -> None:
         try:
@@ -168,8 +167,7 @@ class CampaignMemory:
 
     async def drain(self, timeout: float) -> None:
         self._flush()
-        if self._running:
-            await asyncio.wait(set(self._running), timeout=timeout)
+        await self._running.drain(timeout)
 
 
 class KeywordHandler:
@@ -199,7 +197,7 @@ class KeywordHandler:
         self._reassembler: Reassembler[None] = Reassembler(
             max_pending=smpp.reassembly_max_pending, max_bytes=smpp.reassembly_max_bytes,
             timeout=reassembly_timeout or smpp.reassembly_timeout)
-        self._replies: set[asyncio.Task[None]] = set()
+        self._replies = TaskSet()
         operator = config.optout.operator_number
         self._operator_key = number_key(operator) if operator else ""
         self._unrestricted = tuple(a.system_id for a in config.accounts if not a.senders)
@@ -377,9 +375,7 @@ class KeywordHandler:
         # stopgate's own reply: its class is ours, not the account's label (an opt-out
         # confirmation may well say "offers" and must not count as mislabelled).
         message.notes["reply"] = "keyword"
-        task = asyncio.ensure_future(self._send(message))
-        self._replies.add(task)
-        task.add_done_callback(self._replies.discard)
+        self._replies.spawn(self._send(message))
 
     async def _send(self, message: Message) -> None:
         try:
@@ -397,8 +393,7 @@ class KeywordHandler:
 
     async def drain(self, timeout: float) -> None:
         """Wait (bounded) for the replies under way."""
-        if self._replies:
-            await asyncio.wait(set(self._replies), timeout=timeout)
+        await self._replies.drain(timeout)
 
 
 def _region(e164: str) -> str:

@@ -25,15 +25,32 @@ from collections.abc import Callable
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from gateway.lifecycle import backoff
+from gateway.lifecycle import Background, backoff
 from gateway.observability.logs import fields
 
-__all__ = ["CHANNEL", "QueueNotices"]
+__all__ = ["CHANNEL", "NoticeTag", "QueueNotices"]
 
 log = logging.getLogger("stopgate.dlr")
 
 CHANNEL = "dq:notify"
 RETRY_FIRST, RETRY_MAX = 0.2, 5.0
+
+
+class NoticeTag:
+    """This process's name on the channel: what it publishes, and what it ignores.
+
+    Built before the receipt router (which publishes) and the listener (which hears the
+    others), so neither needs the other.
+    """
+
+    __slots__ = ("instance",)
+
+    def __init__(self, instance: str | None = None) -> None:
+        self.instance = instance or uuid.uuid4().hex[:12]
+
+    def notice(self, account: str) -> bytes:
+        """The message announcing that ``account``'s queue grew here."""
+        return f"{self.instance} {account}".encode()
 
 
 class QueueNotices:
@@ -43,27 +60,23 @@ class QueueNotices:
     """
 
     def __init__(self, redis: Redis, on_notice: Callable[[str], object],
-                 on_subscribed: Callable[[], object]) -> None:
+                 on_subscribed: Callable[[], object], *, tag: NoticeTag | None = None) -> None:
         self.redis = redis
-        self.instance = uuid.uuid4().hex[:12]
+        self.tag = tag if tag is not None else NoticeTag()
+        self.instance = self.tag.instance
         self.on_notice = on_notice
         self.on_subscribed = on_subscribed
-        self._task: asyncio.Task[None] | None = None
+        self._listener = Background("dlr-queue-notices", self._listen)
 
     def notice(self, account: str) -> bytes:
         """The message announcing that ``account``'s queue grew here."""
-        return f"{self.instance} {account}".encode()
+        return self.tag.notice(account)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._listen(), name="dlr-queue-notices")
+        self._listener.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._listener.stop()
 
     async def _listen(self) -> None:
         failures = 0

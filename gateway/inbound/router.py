@@ -31,7 +31,7 @@ exactly) or, with the sender ownership index, in E.164 (rules/senders.py),
 so a shared shortcode's MO reaches every brand on it. The parts of a long MO
 pass one by one as they come: the sender reassembles them, as it would
 behind the carrier; stopgate's keyword handling keeps its own reassembled
-copy. ``mo_hook`` (STOP/START/HELP, set by the MO handler) sees every MO
+copy. ``mo_hook`` (STOP/START/HELP: the MO keyword handler) sees every MO
 first; it may answer the carrier itself (return a status) or let the MO pass
 (return None). With a hook set, counting ``mo_total`` by kind is the hook's job.
 
@@ -43,7 +43,8 @@ older queued ones while a flush runs; receipts carry their own dates. A PDU
 queued unanswered while other receivers of the account are still bound starts
 a flush at once.
 
-``flush(account)``, called when an account binds a receiver, when another
+``flush(account)``, called when an account binds a receiver (the router listens to
+the ``SenderDirectory``, gateway/senders/bound.py), when another
 process (worker) announces that it queued for the account
 (gateway/inbound/notices.py), and by ``run_flusher`` every so often, sends the
 queue in order: a PDU the sender
@@ -69,10 +70,11 @@ from redis.exceptions import RedisError
 from gateway.config.model import Account, Dlr
 from gateway.inbound.id_map import IdMap, IdMapEntry, canonical_id, lookup_forms, pair_ids
 from gateway.inbound.notices import CHANNEL as NOTICE_CHANNEL
-from gateway.inbound.notices import QueueNotices
+from gateway.inbound.notices import NoticeTag
 from gateway.inbound.pending import PendingQueue, now_ms
 from gateway.inbound.receipts import is_receipt, receipt_ids, rewrite_receipt
 from gateway.ledger.model import LedgerError
+from gateway.lifecycle import TaskSet
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 from gateway.smpp_link import LinkClosed, ResponseTimeout, SmppLink, WindowFull
@@ -100,6 +102,10 @@ class SenderDirectory(Protocol):
         """The account's bound receiver and transceiver links."""
         ...
 
+    def subscribe(self, listener: Callable[[str], object]) -> None:
+        """Call ``listener(account)`` when a receiver of the account binds."""
+        ...
+
 
 #: Id map entries this process keeps of its own writes (~200 B each).
 RECENT_IDS = 100_000
@@ -124,6 +130,8 @@ class DlrRouter:
         delivery_timeout: float = 5.0,
         flush_batch: int = 64,
         ownership: SenderOwnership | None = None,
+        mo_hook: MoHook | None = None,
+        notices: NoticeTag | None = None,
     ) -> None:
         self.id_map = IdMap(redis, dlr_config.id_map_ttl)
         self.queue = PendingQueue(redis, dlr_config.pending_max_count, dlr_config.pending_max_age)
@@ -133,9 +141,9 @@ class DlrRouter:
         # carrier hears from us before it gives up and resends.
         self.delivery_timeout = delivery_timeout
         self.flush_batch = flush_batch
-        self.mo_hook: MoHook | None = None
-        #: Set by the gateway: announces queue growth to the other processes on this Redis.
-        self.notices: QueueNotices | None = None
+        self.mo_hook = mo_hook
+        #: Announces queue growth to the other processes on this Redis (gateway/inbound/notices.py).
+        self.notices = notices
         self.accounts = tuple(account.system_id for account in accounts_config)
         self._owners: dict[str, list[str]] = {}
         for account in accounts_config:
@@ -153,12 +161,14 @@ class DlrRouter:
         self._flush_locks: dict[str, asyncio.Lock] = {}
         self._flush_asked: dict[str, int] = {}
         self._flush_started: dict[str, int] = {}
-        self._flushes: set[asyncio.Task[int]] = set()  # flushes started by _route
+        self._flushes = TaskSet()  # flushes started by _route, binds and notices
         # The two counters every receipt moves, looked up once (labels() costs ~1 µs).
         self._receipts_seen = metrics.mo_total.labels("dlr")
         self._delivered = metrics.dlr_total.labels("delivered")
         #: (upstream, canonical carrier id) -> (account, sender ids), the latest written
         self._recent: OrderedDict[tuple[str, str], tuple[str, tuple[str, ...]]] = OrderedDict()
+        # A receiver that binds gets its account's queue at once.
+        senders.subscribe(self._spawn_flush)
 
     # --- the MT path's side ------------------------------------------------------------
 
@@ -376,9 +386,7 @@ class DlrRouter:
                 self._spawn_flush(account)
 
     def _spawn_flush(self, account: str) -> None:
-        task = asyncio.get_running_loop().create_task(self.flush(account))
-        self._flushes.add(task)
-        task.add_done_callback(self._flushes.discard)
+        self._flushes.spawn(self.flush(account))
 
     # --- the pending queue ----------------------------------------------------------------------
 

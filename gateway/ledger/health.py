@@ -24,13 +24,13 @@ Metrics: ``stopgate_ledger_writable`` (1/0) and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import errno
 import logging
 import sqlite3
 from collections.abc import Callable
 
 from gateway.ledger.model import LedgerError
+from gateway.lifecycle import Background
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 
@@ -79,7 +79,7 @@ class LedgerHealth:
         self._failures = {reason: metrics.ledger_write_failures.labels(reason)
                           for reason in REASONS}
         self._gauge.set(1)
-        self._task: asyncio.Task[None] | None = None
+        self._prober = Background("ledger-probe", self._run)
 
     def succeeded(self) -> None:
         """A write committed: the ledger records again."""
@@ -115,15 +115,10 @@ class LedgerHealth:
         return True
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="ledger-probe")
+        self._prober.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._prober.stop()
 
     async def _run(self) -> None:
         while True:

@@ -36,7 +36,6 @@ nothing here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -47,6 +46,7 @@ import orjson
 from redis.asyncio import Redis
 
 from gateway.inbound.receipts import build_receipt
+from gateway.lifecycle import Background, TaskSet
 from gateway.observability.logs import fields
 from gateway.smpp_link import SmppLink
 from smpp.pdu import DeliverSm, SubmitSm, SubmitSmResp
@@ -128,9 +128,9 @@ class AnsweredParts:
         self._write_batch = redis.register_script(_WRITE_BATCH)
         self._forget_owner = redis.register_script(_FORGET_OWNER)
         self._flusher: asyncio.Future[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = TaskSet()  # failure receipts under way, and the flusher
         self._failing_until = 0.0
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = Background("answered-parts", self._sweep)
 
     # --- the sender-facing server's hooks ------------------------------------------------
 
@@ -181,20 +181,11 @@ class AnsweredParts:
     # --- life --------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._sweeper is None:
-            self._sweeper = asyncio.create_task(self._sweep(), name="answered-parts")
+        self._sweeper.start()
 
     async def stop(self, timeout: float = 2.0) -> None:
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
-        pending: set[asyncio.Future[None]] = set(self._tasks)
-        if self._flusher is not None and not self._flusher.done():
-            pending.add(self._flusher)
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)
+        await self._sweeper.stop()
+        await self._tasks.drain(timeout)
 
     async def sweep_once(self, now: float | None = None) -> int:
         """Fail every owner's notes older than ``ORPHAN_AGE`` (their gateway is gone);
@@ -228,7 +219,7 @@ class AnsweredParts:
             batch = self._batch = _Batch(asyncio.get_running_loop().create_future())
             batch.done.add_done_callback(_retrieve)  # a failed write is logged, not the GC's
             if self._flusher is None or self._flusher.done():
-                self._flusher = asyncio.ensure_future(self._flush())
+                self._flusher = self._tasks.spawn(self._flush())
         return batch
 
     async def _flush(self) -> None:
@@ -328,9 +319,7 @@ class AnsweredParts:
                 await coroutine
             except Exception:
                 log.exception("multipart notes", extra=fields("multipart_notes_error"))
-        task = asyncio.ensure_future(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(run())
 
 
 def _retrieve(write: asyncio.Future[None]) -> None:

@@ -31,12 +31,13 @@ import asyncio
 import hmac
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from gateway.config.model import Account, Config
+from gateway.lifecycle import Background, TaskSet
 from gateway.limits import AddressCounts, TokenBucket
 from gateway.message import Message, new_message_id
 from gateway.mt.latency import LatencyBatch
@@ -45,13 +46,14 @@ from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bind_pacing import UNKNOWN, BindPacing
+from gateway.senders.bound import BoundSenders
 from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
 from smpp.constants import CommandId, CommandStatus
 from smpp.events import ProtocolError, RequestRejected
 from smpp.pdu import CancelSmResp, DataSmResp, Pdu, QuerySmResp, SubmitSm, SubmitSmResp
 from smpp.reassembly import Reassembler, ReassemblyError
 from smpp.segments import ConcatError, concat_info
-from smpp.session import BindState, Role
+from smpp.session import Role
 
 log = logging.getLogger("stopgate.server")
 
@@ -61,7 +63,6 @@ _BIND_NAMES: dict[int, str] = {
     CommandId.bind_receiver: "receiver",
     CommandId.bind_transceiver: "transceiver",
 }
-_RECEIVING = (BindState.BOUND_RX, BindState.BOUND_TRX)
 
 
 @dataclass(slots=True)
@@ -80,10 +81,16 @@ class SenderServer:
     """Accepts sender binds and feeds their submit_sm to the MT pipeline."""
 
     def __init__(
-        self, config: Config, metrics: Metrics, pipeline: MtPipeline | None = None
+        self,
+        config: Config,
+        metrics: Metrics,
+        pipeline: MtPipeline,
+        *,
+        senders: BoundSenders | None = None,
+        source_check: SenderStage | None = None,
+        answered_parts: AnsweredParts | None = None,
     ) -> None:
         self.config = config
-        #: Set before start(); the DLR router and the pipeline need the server first.
         self.pipeline = pipeline
         self.metrics = metrics
         self.accounts = {account.system_id: account for account in config.accounts}
@@ -92,7 +99,9 @@ class SenderServer:
         self.buckets = {
             name: TokenBucket(account.tps, now) for name, account in self.accounts.items()
         }
-        self.bound: dict[str, list[SmppLink]] = {name: [] for name in self.accounts}
+        #: Who is bound (the receipt router reads it, and hears of receiver binds there).
+        self.senders = senders if senders is not None else BoundSenders(self.accounts)
+        self.bound = self.senders.bound
         smpp = config.smpp
         # Each account has an equal share of the bounds: one flooding them with parts of
         # messages it never finishes evicts only its own (smpp.reassembly).
@@ -105,18 +114,16 @@ class SenderServer:
         self.pacing = BindPacing(config.smpp)
         self.stopping = False
         self._server: asyncio.Server | None = None
-        self._sweeper: asyncio.Task[None] | None = None
+        self._sweeper = Background("sender-sweeper", self._sweep)
         self._links: set[SmppLink] = set()
-        self._background: set[asyncio.Task[object]] = set()
+        self._background = TaskSet()
         self._latencies = LatencyBatch(metrics.submit_latency)
-        #: Notes in Redis of the parts answered before their message completed (set by the
-        #: gateway): a kill or a message that never completes then ends in failure receipts.
-        self.answered_parts: AnsweredParts | None = None
-        #: Sender ownership (set by the gateway): each part of a multipart submit is checked
-        #: before reassembly; whole messages are checked by the pipeline's own stage.
-        self.source_check: SenderStage | None = None
-        #: Called with the account name when a receiver/transceiver binds (DLR queue flush).
-        self.on_receiver_bound: Callable[[str], Coroutine[Any, Any, object]] | None = None
+        #: Notes in Redis of the parts answered before their message completed: a kill or
+        #: a message that never completes then ends in failure receipts.
+        self.answered_parts = answered_parts
+        #: Sender ownership: each part of a multipart submit is checked before reassembly;
+        #: whole messages are checked by the pipeline's own stage.
+        self.source_check = source_check
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -136,7 +143,7 @@ class SenderServer:
             # sender waits a whole second for its retransmit. The kernel caps it at somaxconn.
             backlog=SMPP_BACKLOG,
         )
-        self._sweeper = asyncio.create_task(self._sweep())
+        self._sweeper.start()
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self, timeout: float = 10.0) -> None:
@@ -149,8 +156,7 @@ class SenderServer:
         self.stopping = True
         if self._server is not None:
             self._server.close()
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        await self._sweeper.stop()
         # Only bound links have a conversation: a link whose bind was refused (or is still
         # being answered) has nothing in flight, and gets closed by the unbind below.
         waits = []
@@ -170,16 +176,14 @@ class SenderServer:
         )
 
     def _spawn(self, coroutine: Coroutine[Any, Any, object]) -> None:
-        task = asyncio.create_task(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._background.spawn(coroutine)
 
     def receivers(self, account: str) -> list[SmppLink]:
         """Bound receiver/transceiver sessions of ``account`` (where DLRs and MOs go)."""
-        return [link for link in self.bound.get(account, ()) if link.state in _RECEIVING]
+        return self.senders.receivers(account)
 
     def session_count(self, account: str) -> int:
-        return len(self.bound.get(account, ()))
+        return self.senders.count(account)
 
     async def _sweep(self) -> None:
         """Close silent or stuck sessions and drop multipart messages that never completed."""
@@ -272,22 +276,20 @@ class SenderServer:
         bind = _BIND_NAMES[CommandId(pdu.command_id)]
         link.owner = _Conversation(account, bind, host)
         link.accept_bind(pdu, "stopgate")
-        self.bound[system_id].append(link)
         self._per_address.add(host)
         self.metrics.sender_binds.labels("ok").inc()
         self.metrics.sender_sessions.labels(system_id, bind).inc()
         log.info("sender bound", extra=fields("sender_bound", account=system_id, bind=bind,
                                               peer=link.peer))
-        if bind != "transmitter" and self.on_receiver_bound is not None:
-            self._spawn(self.on_receiver_bound(system_id))
+        # Last: a receiver's listeners (the receipt router's queue flush) find it bound.
+        self.senders.add(system_id, link, receives=bind != "transmitter")
 
     def closed(self, link: SmppLink) -> None:
         self._links.discard(link)
         conversation = link.owner
         if isinstance(conversation, _Conversation):
             name = conversation.account.system_id
-            if link in self.bound.get(name, ()):
-                self.bound[name].remove(link)
+            if self.senders.remove(name, link):
                 self.metrics.sender_sessions.labels(name, conversation.bind).dec()
                 log.info("sender unbound", extra=fields("sender_unbound", account=name,
                                                         bind=conversation.bind, peer=link.peer))
@@ -349,7 +351,6 @@ class SenderServer:
                   started)
 
     def _run(self, link: SmppLink, pdu: SubmitSm, message: Message, started: float) -> None:
-        assert self.pipeline is not None
         conversation = _conversation(link)
         conversation.inflight += 1
         self.pipeline.start(message, partial(self._answer, link, conversation, pdu, started))

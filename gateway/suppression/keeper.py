@@ -29,7 +29,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from gateway.lifecycle import backoff
+from gateway.lifecycle import Background, backoff
 from gateway.observability.logs import fields
 from gateway.suppression.cache import SuppressionCache, relayout_bits
 from gateway.suppression.source import LedgerSource, ledger_count
@@ -82,22 +82,16 @@ class CacheKeeper:
         self._next_verify = 0.0
         self._last_progress_log = 0.0
         self._was_ready = False  # ever ready: the first readiness at start is no recovery
-        self._task: asyncio.Task[None] | None = None
+        self._runner = Background("suppression-cache-keeper", self.run)
 
     # --- running ----------------------------------------------------------------------
 
     def start(self) -> asyncio.Task[None]:
         """Run in the background; the task is kept on the keeper."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self.run(), name="suppression-cache-keeper")
-        return self._task
+        return self._runner.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._runner.stop()
 
     async def wait_ready(self) -> None:
         """Until the cache is known complete."""

@@ -14,7 +14,7 @@ of its own next to the MT path and never blocks it:
       -> ``stopgate_webhook_deliveries_total{outcome=delivered|retry|gave_up|no_url}``
 
 Claims carry the worker's id. The gateway gives a stable one (machine, data_dir,
-worker slot: ``gateway.app.instance_id``), and a worker releases that id's
+worker slot: ``gateway.components.instance_id``), and a worker releases that id's
 claims when it starts: deliveries in flight when a gateway was killed are due at
 once after its restart, not when their lease runs out.
 
@@ -45,7 +45,7 @@ import aiohttp
 from gateway.config.model import Account, Webhook
 from gateway.ledger.model import OutboxRow
 from gateway.ledger.threaded import AsyncLedger
-from gateway.lifecycle import backoff
+from gateway.lifecycle import Background, TaskSet, backoff
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 
@@ -92,8 +92,8 @@ class WebhookWorker:
         # A claim outlives any attempt: only a worker that died leaves rows to expire.
         self.lease_seconds = 2 * config.timeout + 30.0
         self._wake = asyncio.Event()
-        self._inflight: set[asyncio.Task[None]] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._inflight = TaskSet()
+        self._runner = Background("webhook-worker", self.run)
         self._session: aiohttp.ClientSession | None = None
         self._backlog_due = 0.0
 
@@ -102,21 +102,13 @@ class WebhookWorker:
         self._wake.set()
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self.run(), name="webhook-worker")
+        self._runner.start()
 
     async def stop(self) -> None:
         """Stop claiming, abandon attempts in flight, and give their rows back (due at
         once for the next worker); call before the ledger is closed."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for inflight in list(self._inflight):
-            inflight.cancel()
-        if self._inflight:
-            await asyncio.gather(*self._inflight, return_exceptions=True)
+        await self._runner.stop()
+        await self._inflight.cancel()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -174,7 +166,7 @@ class WebhookWorker:
                 for row in rows:
                     task = asyncio.create_task(self._deliver(row), name=f"webhook-{row.id}")
                     self._inflight.add(task)
-                    task.add_done_callback(self._finished)
+                    task.add_done_callback(self._finished)  # after the set's own discard
             await self._count_backlog()
             if claimed and claimed == free:
                 continue  # maybe more due: claim again once a slot frees (wake)
@@ -192,7 +184,6 @@ class WebhookWorker:
             self.metrics.webhook_backlog.set(await self.ledger.webhook_backlog())
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._inflight.discard(task)
         self._wake.set()  # a free slot, and maybe a number's next event is due now
 
     async def _deliver(self, row: OutboxRow) -> None:

