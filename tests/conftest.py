@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
 import uvloop
+from redis.asyncio import Redis
 
 from gateway.process.redis_embedded import EmbeddedRedis
 
@@ -31,6 +33,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+@pytest_asyncio.fixture(loop_scope="function")
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client of the test Redis, flushed before and after the test."""
+    client = Redis.from_url(redis_url)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.flushdb()
+        await client.aclose()
 
 
 def pytest_asyncio_loop_factories(

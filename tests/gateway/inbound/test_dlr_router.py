@@ -93,13 +93,6 @@ class Harness:
         return link, receiver
 
 
-@pytest_asyncio.fixture(loop_scope="function")
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    await client.flushdb()
-    yield client
-    await client.aclose()
-
 
 @pytest_asyncio.fixture(loop_scope="function")
 async def harness() -> AsyncIterator[Harness]:

@@ -5,11 +5,10 @@ footer, link tokens, REJECTD receipts after the answer."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from redis.asyncio import Redis
 
 from gateway.config.model import parse_config
@@ -59,16 +58,6 @@ class Tokens:
             raise OSError("disk full")
         return {number: f"T{number[-4:]}" for number in numbers}
 
-
-@pytest_asyncio.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    await client.flushdb()
-    try:
-        yield client
-    finally:
-        await client.flushdb()
-        await client.aclose()
 
 
 class Policy:

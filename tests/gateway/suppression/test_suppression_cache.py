@@ -94,16 +94,6 @@ class CountingRedis(Redis):
         return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
 
 
-@pytest_asyncio.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    await client.flushdb()
-    try:
-        yield client
-    finally:
-        await client.flushdb()
-        await client.aclose()
-
 
 @pytest_asyncio.fixture
 async def ready_cache(redis: Redis) -> SuppressionCache:
