@@ -21,6 +21,8 @@ from gateway.observability.metrics import Metrics
 from gateway.suppression.cache import SuppressionCache
 from smpp.constants import CommandStatus
 from tests.gateway.mt.fakes import ListCarrier, ListIdMap, text_message
+from tests.support.metrics import metric
+from tests.support.waiting import eventually
 
 FR = "+33612345678"
 ES = "+34612345678"
@@ -90,19 +92,15 @@ class Policy:
 
     async def settled(self, count: int = 1) -> None:
         """Until ``count`` messages were answered or handed to the carrier."""
-        for _ in range(500):
-            done = sum(1 for kind, _ in self.events if kind == "done")
-            if done + len(self.carrier.handed) >= count:
-                await asyncio.sleep(0)  # a receipt task's first step
-                return
-            await asyncio.sleep(0.005)
-        raise AssertionError(f"not settled: {self.events}")
+        await eventually(lambda: sum(1 for kind, _ in self.events if kind == "done")
+                         + len(self.carrier.handed) >= count, f"{count} messages settled")
+        await asyncio.sleep(0)  # a receipt task's first step
 
     def sent_text(self, index: int = 0) -> bytes:
         return b"".join(part.short_message for part in self.carrier.handed[index].parts)
 
     def metric(self, name: str, **labels: str) -> float:
-        return self.metrics.registry.get_sample_value(name, labels) or 0.0
+        return metric(self.metrics, name, **labels)
 
 
 async def ready_cache(redis: Redis, opted_out: Sequence[tuple[str, str]] = ()
