@@ -71,6 +71,7 @@ from gateway.config.values import (
     token,
 )
 from gateway.http.optout_text import LANGUAGE_OF_REGION
+from gateway.tls import check_files
 from rules.senders import listed_key
 
 __all__ = [
@@ -96,6 +97,24 @@ class Server:
     http_listen: ListenAddress = ListenAddress("0.0.0.0", 8080)  # noqa: RUF009
     data_dir: Path = Path("./data")
     workers: Annotated[int, Check(at_least(1))] = 1
+    #: A second SMPP listener that speaks TLS (1.2 or later), beside smpp_listen.
+    smpp_tls_listen: ListenAddress | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: Senders may present a certificate this CA signed; it must name their system_id.
+    tls_client_ca: Path | None = None
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        if self.smpp_tls_listen is not None and (self.tls_cert is None or self.tls_key is None):
+            yield "tls_cert" if self.tls_cert is None else "tls_key", (
+                "smpp_tls_listen needs tls_cert and tls_key (PEM files)")
+        elif self.smpp_tls_listen is None:
+            for name in ("tls_cert", "tls_key", "tls_client_ca"):
+                if getattr(self, name) is not None:
+                    yield name, "only used with smpp_tls_listen, which is not set"
+        else:
+            yield from check_files(self.tls_cert, self.tls_key, self.tls_client_ca,
+                                   ca_key="tls_client_ca")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,8 +174,16 @@ class Http:
     failed_auth_delay_max: Seconds = 30.0
     failed_auth_limit: Annotated[int, Check(at_least(1))] = 10
     failed_auth_window: Timer = 300.0
+    #: HTTPS on server.http_listen (both or neither), for when nothing terminates TLS in front.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
 
     def validate(self) -> Iterator[tuple[str, str]]:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            yield "tls_cert" if self.tls_cert is None else "tls_key", (
+                "HTTPS needs both tls_cert and tls_key (PEM files)")
+        else:
+            yield from check_files(self.tls_cert, self.tls_key)
         if self.max_connections_per_address > self.max_connections:
             yield "max_connections_per_address", (
                 f"must be at most max_connections ({self.max_connections})")
@@ -244,6 +271,14 @@ class Upstream:
     window: Annotated[int, Check(at_least(1))] = 10
     tps: Annotated[int, Check(at_least(0))] = 0
     routes: Annotated[tuple[str, ...], Check(each(route))] = ("*",)
+    #: SMPP over TLS (1.2 or later) to this carrier; the carrier's certificate is verified
+    #: against tls_ca (else the system's CAs) and tls_server_name (else host).
+    tls: bool = False
+    tls_ca: Path | None = None
+    tls_server_name: Annotated[str, Check(hostname)] = ""
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_verify: bool = True
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -253,6 +288,18 @@ class Upstream:
     def validate(self) -> Iterator[tuple[str, str]]:
         if not self.routes:
             yield "routes", 'expected at least one route; ["*"] takes every destination'
+        if not self.tls:
+            for name in ("tls_ca", "tls_cert", "tls_key"):
+                if getattr(self, name) is not None:
+                    yield name, "only used with tls = true"
+            if self.tls_server_name:
+                yield "tls_server_name", "only used with tls = true"
+            return
+        if (self.tls_cert is None) != (self.tls_key is None):
+            yield "tls_cert" if self.tls_cert is None else "tls_key", (
+                "a client certificate needs both tls_cert and tls_key (PEM files)")
+            return
+        yield from check_files(self.tls_cert, self.tls_key, self.tls_ca)
 
 
 Keywords = Annotated[tuple[str, ...], Check(keywords)]
@@ -286,6 +333,9 @@ class Account:
     confirm_text: str = ""  # empty: optout.confirm_text
     optin_confirm_text: str = ""  # empty: optout.optin_confirm_text
     help_reply: str = ""  # empty: optout.help_reply
+    #: Binds only over TLS (server.smpp_tls_listen) with a client certificate that
+    #: server.tls_client_ca signed and that names this system_id (CN or subjectAltName).
+    tls_client_cert: bool = False
 
     def __post_init__(self) -> None:
         if not self.shortcode:
@@ -474,6 +524,19 @@ def _check_footers(parts: Mapping[str, Any], problems: list[Problem]) -> None:
             seen[key] = index
 
 
+def _check_client_certs(parts: Mapping[str, Any], problems: list[Problem]) -> None:
+    """An account that binds with a client certificate needs a TLS listener that asks for one."""
+    server = parts.get("server")
+    if server is not None and server.smpp_tls_listen is not None and server.tls_client_ca:
+        return
+    for index, account in enumerate(parts.get("accounts") or ()):
+        if account is not None and account.tls_client_cert:
+            problems.append(Problem(
+                f"accounts[{index}].tls_client_cert",
+                "needs server.smpp_tls_listen and server.tls_client_ca (the CA that signs "
+                "senders' certificates)"))
+
+
 def _check_admin_key(parts: Mapping[str, Any], problems: list[Problem]) -> None:
     """A sender's api_key must never open the operator's routes."""
     http = parts.get("http")
@@ -492,6 +555,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     parts = build_parts(Config, raw, "", problems) or {}
     _check_references(raw, parts, problems)
     _check_admin_key(parts, problems)
+    _check_client_certs(parts, problems)
     _check_footers(parts, problems)
     if problems:
         raise ConfigError(annotate(problems, origins))

@@ -96,6 +96,17 @@ class Metrics:
             "refused, by reason (header_timeout, body_timeout, max_connections, "
             "max_connections_per_address, bad_request).", ["reason"], registry=r,
         )
+        self.tls_handshake_failures = Counter(
+            "stopgate_tls_handshake_failures_total", "TLS handshakes that failed, by link "
+            "(sender, carrier, http) and reason (unknown_ca, expired, wrong_name, "
+            "no_client_cert, bad_certificate, protocol, timeout, other).",
+            ["link", "reason"], registry=r,
+        )
+        self.tls_unverified_links = Gauge(
+            "stopgate_tls_unverified_links", "Carrier links configured with tls_verify = false "
+            "(the carrier's certificate is not checked), by upstream.", ["upstream"],
+            registry=r, multiprocess_mode="livemax",
+        )
         self.http_unauthorized = Counter(
             "stopgate_http_unauthorized_total", "HTTP requests refused 401, by route kind "
             "(sender, admin).", ["route"], registry=r,
