@@ -93,6 +93,10 @@ class Gateway:
         await self._stack.aclose()
         log.info("gateway stopped", extra=logs.fields("gateway_stopped"))
 
+    def reload_tls(self) -> None:
+        """SIGHUP: the TLS listeners load their certificate and key files again."""
+        self.components.tls.reload()
+
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """See ``gateway.components.Readiness``."""
         return await self.components.readiness()

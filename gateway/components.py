@@ -90,6 +90,7 @@ from gateway.suppression.cache import SuppressionCache
 from gateway.suppression.keeper import CacheKeeper
 from gateway.suppression.store import Suppressions
 from gateway.suppression.webhooks import WebhookWorker
+from gateway.tls import ListenerTls, ServerTls
 from smpp.pdu import DeliverSm
 
 __all__ = ["Components", "Ports", "Readiness", "Shutdown", "build", "instance_id", "start"]
@@ -133,6 +134,8 @@ class Components:
     http: web.AppRunner
     gauges: Background
     flusher: Background
+    #: The TLS contexts of the listeners that speak TLS; SIGHUP reloads their files.
+    tls: ListenerTls
 
 
 def build(config: Config, redis_url: str, *, slot: int = 0,
@@ -219,7 +222,18 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
         readiness=readiness, http=web.AppRunner(api.app(), access_log=None),
         gauges=Background("metric-gauges", _gauge_writer(metrics)),
         flusher=Background("dlr-flusher", router.run_flusher),
+        tls=_listener_tls(config),
     )
+
+
+def _listener_tls(config: Config) -> ListenerTls:
+    server, http = config.server, config.http
+    smpp = (ServerTls(server.tls_cert, server.tls_key, server.tls_client_ca)
+            if server.smpp_tls_listen is not None and server.tls_cert is not None
+            and server.tls_key is not None else None)
+    https = (ServerTls(http.tls_cert, http.tls_key)
+             if http.tls_cert is not None and http.tls_key is not None else None)
+    return ListenerTls(smpp, https)
 
 
 # --- start and stop --------------------------------------------------------------------

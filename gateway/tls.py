@@ -1,5 +1,5 @@
-"""TLS on every link: the contexts stopgate serves and dials with, and what is wrong with
-an operator's certificate files.
+"""TLS on every link: the contexts stopgate serves and dials with, from the
+certificates stopgate serves and dials with.
 
 - **Listeners** (senders' SMPP, HTTP): ``ServerTls`` holds one ``ssl.SSLContext``
   (TLS 1.2 or later) built from ``tls_cert``/``tls_key`` and, for SMPP, an optional
@@ -8,32 +8,30 @@ an operator's certificate files.
   (``[[accounts]] tls_client_cert``). ``reload()`` loads the files again into the same
   context, so handshakes from then on use the new certificate while established
   sessions keep theirs (SIGHUP).
-- **Carrier links**: ``client_context(upstream)`` verifies the carrier's certificate
+- **Carrier links**: ``client_context(...)`` verifies the carrier's certificate
   against ``tls_ca`` (else the system's CAs) and its name against ``tls_server_name``
   (else ``host``), presents ``tls_cert``/``tls_key`` when given; ``tls_verify = false``
   turns verification off, which the carrier session logs loudly at every connect.
-- **Files**: ``check_files`` reads every certificate and key a section names and says,
-  per key path, what is wrong: unreadable, not PEM, expired or not yet valid, a key
-  that does not match its certificate. ``check-config`` and start-up both refuse them.
+- **Files**: gateway/config/certificates.py checks them when the config is loaded.
 - **Failures**: ``failure_reason`` names a failed handshake for logs and the
   ``stopgate_tls_handshake_failures_total{link, reason}`` metric.
 """
 
 from __future__ import annotations
 
+import logging
 import ssl
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.x509.oid import NameOID
+from gateway.observability.logs import fields
+
+log = logging.getLogger("stopgate.tls")
 
 __all__ = [
     "REASONS",
+    "ListenerTls",
     "ServerTls",
-    "check_files",
     "client_context",
     "failure_reason",
     "peer_names",
@@ -70,6 +68,32 @@ class ServerTls:
         self.context.load_cert_chain(self.cert, self.key)
         if self.client_ca is not None:
             self.context.load_verify_locations(cafile=self.client_ca)
+
+
+class ListenerTls:
+    """The TLS contexts of stopgate's listeners (None: that listener is plaintext only)."""
+
+    __slots__ = ("http", "smpp")
+
+    def __init__(self, smpp: ServerTls | None = None, http: ServerTls | None = None) -> None:
+        self.smpp, self.http = smpp, http
+
+    def reload(self) -> None:
+        """SIGHUP: every listener loads its certificate and key again; sessions already up
+        keep theirs. A file that cannot be loaded is logged, and that listener keeps its
+        old certificate."""
+        for name, tls in (("smpp", self.smpp), ("http", self.http)):
+            if tls is None:
+                continue
+            try:
+                tls.reload()
+            except (OSError, ssl.SSLError) as error:
+                log.error("TLS certificate not reloaded; the listener keeps the old one",
+                          extra=fields("tls_reload_failed", listener=name,
+                                       cert=str(tls.cert), error=str(error)))
+            else:
+                log.info("TLS certificate reloaded", extra=fields(
+                    "tls_reloaded", listener=name, cert=str(tls.cert)))
 
 
 def client_context(*, ca: Path | None, cert: Path | None, key: Path | None,
@@ -121,73 +145,3 @@ def failure_reason(error: BaseException) -> str:
     if isinstance(error, ssl.SSLError):
         return "protocol"
     return "other"
-
-
-# --- the files an operator names ------------------------------------------------------
-
-
-def check_files(cert: Path | None, key: Path | None, ca: Path | None = None, *,
-                cert_key: str = "tls_cert", key_key: str = "tls_key", ca_key: str = "tls_ca",
-                now: datetime | None = None) -> Iterator[tuple[str, str]]:
-    """(key, problem) for each certificate file that cannot serve: unreadable, not PEM,
-    expired or not yet valid, or a key that does not match its certificate."""
-    now = now or datetime.now(UTC)
-    certs_ok = True
-    if cert is not None:
-        problem = _check_certificates(cert, now)
-        if problem:
-            certs_ok = False
-            yield cert_key, problem
-    if key is not None:
-        problem = _readable(key)
-        if problem:
-            certs_ok = False
-            yield key_key, problem
-    if cert is not None and key is not None and certs_ok:
-        try:
-            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key)
-        except ssl.SSLError as error:
-            reason = str(getattr(error, "reason", "") or error)
-            if "KEY_VALUES_MISMATCH" in reason.upper():
-                yield key_key, f"{key} does not match the certificate in {cert}"
-            else:
-                yield key_key, f"{key} is not a usable private key for {cert} ({reason})"
-    if ca is not None:
-        problem = _check_certificates(ca, now, bundle=True)
-        if problem:
-            yield ca_key, problem
-
-
-def _readable(path: Path) -> str:
-    try:
-        with open(path, "rb") as file:
-            file.read(1)
-    except OSError as error:
-        return f"cannot read {path}: {error.strerror or error}"
-    return ""
-
-
-def _check_certificates(path: Path, now: datetime, *, bundle: bool = False) -> str:
-    problem = _readable(path)
-    if problem:
-        return problem
-    try:
-        certificates = x509.load_pem_x509_certificates(path.read_bytes())
-    except ValueError:
-        return f"{path} holds no PEM certificate"
-    # A bundle of CAs may hold an expired one among good ones; a served chain may not.
-    checked = certificates if not bundle else certificates[:1] if len(certificates) == 1 else []
-    for certificate in checked:
-        name = _subject(certificate)
-        if certificate.not_valid_after_utc < now:
-            return (f"the certificate {name} in {path} expired on "
-                    f"{certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC")
-        if certificate.not_valid_before_utc > now:
-            return (f"the certificate {name} in {path} is not valid before "
-                    f"{certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC")
-    return ""
-
-
-def _subject(certificate: x509.Certificate) -> str:
-    names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return repr(str(names[0].value)) if names else repr(certificate.subject.rfc4514_string())

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
+from gateway.config.certificates import check_files
 from gateway.config.env import annotate, apply_env
 from gateway.config.schema import (
     SECRET,
@@ -71,7 +72,6 @@ from gateway.config.values import (
     token,
 )
 from gateway.http.optout_text import LANGUAGE_OF_REGION
-from gateway.tls import check_files
 from rules.senders import listed_key
 
 __all__ = [
