@@ -1,5 +1,4 @@
-"""TLS on every link: the contexts stopgate serves and dials with, from the
-certificates stopgate serves and dials with.
+"""TLS on every link: the contexts stopgate serves and dials with.
 
 - **Listeners** (senders' SMPP, HTTP): ``ServerTls`` holds one ``ssl.SSLContext``
   (TLS 1.2 or later) built from ``tls_cert``/``tls_key`` and, for SMPP, an optional
