@@ -54,16 +54,39 @@ keywords = ["promo", "discount", "offer", "soldes", "offre", "black friday", "re
 """
 
 
+class Pki:
+    """A throwaway CA and one certificate for 127.0.0.1, for the TLS scenario: the proxy's
+    TLS listener and the sink serve it, the generator and the proxy trust the CA."""
+
+    def __init__(self, directory: Path) -> None:
+        import trustme  # installed with the test extras, like everything make bench runs
+
+        directory.mkdir(parents=True, exist_ok=True)
+        ca = trustme.CA(organization_name="stopgate bench")
+        leaf = ca.issue_cert("127.0.0.1", "localhost")
+        self.ca, self.cert, self.key = (directory / "ca.pem", directory / "cert.pem",
+                                        directory / "key.pem")
+        ca.cert_pem.write_to_path(str(self.ca))
+        self.cert.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+        leaf.private_key_pem.write_to_path(str(self.key))
+
+
 def write_config(path: Path, *, smpp_port: int, http_port: int, data_dir: Path,
                  redis_url: str, sink_port: int, workers: int, window: int,
-                 upstream_sessions: int, upstream_window: int) -> None:
+                 upstream_sessions: int, upstream_window: int, tls: Pki | None = None,
+                 tls_port: int = 0) -> None:
+    listener = upstream = ""
+    if tls is not None:
+        listener = (f'smpp_tls_listen = "127.0.0.1:{tls_port}"\n'
+                    f'tls_cert = "{tls.cert}"\ntls_key = "{tls.key}"\n')
+        upstream = f'tls = true\ntls_ca = "{tls.ca}"\n'
     path.write_text(f"""\
 [server]
 smpp_listen = "127.0.0.1:{smpp_port}"
 http_listen = "127.0.0.1:{http_port}"
 data_dir = "{data_dir}"
 workers = {workers}
-
+{listener}
 [storage]
 redis_url = "{redis_url}"
 
@@ -94,7 +117,7 @@ password = "sink"
 bind = "transceiver"
 sessions = {upstream_sessions}
 window = {upstream_window}
-
+{upstream}
 [[accounts]]
 system_id = "{ACCOUNT}"
 password = "{PASSWORD}"

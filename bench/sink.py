@@ -24,6 +24,7 @@ import asyncio
 import collections
 import json
 import signal
+import ssl
 import sys
 from typing import Any, cast
 
@@ -195,7 +196,8 @@ class SinkLink(asyncio.Protocol):
             self.counts.dlr_sent += 1
 
 
-async def serve(port: int, dlr: bool, dlr_window: int, first_id: int) -> None:
+async def serve(port: int, dlr: bool, dlr_window: int, first_id: int,
+                tls: ssl.SSLContext | None = None) -> None:
     loop = asyncio.get_running_loop()
     counts = Counts(first_id)
     stop = asyncio.Event()
@@ -211,7 +213,7 @@ async def serve(port: int, dlr: bool, dlr_window: int, first_id: int) -> None:
     loop.add_signal_handler(signal.SIGUSR1, report)
     loop.add_signal_handler(signal.SIGTERM, terminate)
     server = await loop.create_server(lambda: SinkLink(counts, dlr, dlr_window),
-                                      "127.0.0.1", port, backlog=128)
+                                      "127.0.0.1", port, backlog=128, ssl=tls)
     bound = server.sockets[0].getsockname()[1]
     sys.stdout.write(f"READY {bound}\n")
     sys.stdout.flush()
@@ -224,12 +226,18 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--dlr", action="store_true", help="send a receipt for every submit")
     parser.add_argument("--dlr-window", type=int, default=100)
+    parser.add_argument("--tls-cert", help="serve TLS with this PEM certificate (and --tls-key)")
+    parser.add_argument("--tls-key")
     parser.add_argument("--first-id", type=lambda s: int(s, 0), default=0x10000000,
                         help="carrier ids count up from here: give every sink that talks to "
                         "one proxy (one Redis id map) its own range, as carriers never reuse "
                         "an id")
     args = parser.parse_args()
-    uvloop.run(serve(args.port, args.dlr, args.dlr_window, args.first_id))
+    tls = None
+    if args.tls_cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.tls_cert, args.tls_key)
+    uvloop.run(serve(args.port, args.dlr, args.dlr_window, args.first_id, tls))
 
 
 if __name__ == "__main__":

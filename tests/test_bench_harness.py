@@ -120,3 +120,18 @@ def test_a_run_that_does_not_add_up_fails() -> None:
     lost = good_sink | {"messages": 8}
     problems, _ = validate.check(gen, lost, policy=True, receipts=False, proxied=True)
     assert problems == ["messages at the sink: 8, expected 9"]
+
+
+def test_the_tls_scenario_config_loads_with_both_sides_over_tls(tmp_path: Path) -> None:
+    from gateway.config.model import load_config
+
+    config = tmp_path / "bench.toml"
+    pki = bench_config.Pki(tmp_path / "tls")
+    bench_config.write_config(config, smpp_port=1, http_port=2, data_dir=tmp_path / "data",
+                              redis_url="unix:///tmp/none.sock", sink_port=3, workers=2,
+                              window=64, upstream_sessions=1, upstream_window=10,
+                              tls=pki, tls_port=4)
+    loaded = load_config(config, env={})
+    assert loaded.server.smpp_tls_listen is not None and loaded.server.smpp_tls_listen.port == 4
+    assert loaded.server.tls_cert == pki.cert and loaded.upstreams[0].tls
+    assert loaded.upstreams[0].tls_ca == pki.ca and loaded.upstreams[0].tls_verify
