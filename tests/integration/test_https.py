@@ -8,6 +8,7 @@ with its log line and metric, while the other clients go on being served.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import ssl
@@ -15,10 +16,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
+import psutil
 import pytest
 
+from simulator.carrier import CarrierSimulator
+from tests.gateway.suppression.test_webhooks import SECRET, Receiver, serving, verify
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import TIMEOUT, policy_stack, post_message
+from tests.integration.served import start_serve_ports, stop_process, write_config
 from tests.integration.test_optout_page import GB, get_page, link_for, suppressed
 from tests.support.metrics import metric
 from tests.support.tls import Pki
@@ -182,3 +187,49 @@ async def test_the_header_timeout_still_applies_after_the_handshake(
     assert asyncio.get_running_loop().time() - started < HEADER_TIMEOUT + 2
     await eventually(lambda: closed(stack, "header_timeout") == 1, "header_timeout counted")
     writer.close()
+
+
+async def test_served_with_workers_https_and_a_webhook_trusted_through_ssl_cert_file(
+        tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`stopgate serve` as operators run it: two workers sharing the HTTPS port, and a
+    webhook endpoint whose private CA the process trusts through SSL_CERT_FILE."""
+    carrier = CarrierSimulator(credentials={"proxy": "secret"})
+    await carrier.start("127.0.0.1", 0)
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_file))  # the gateway inherits it
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    async with contextlib.AsyncExitStack() as cleanup:
+        cleanup.push_async_callback(carrier.stop)
+        endpoint = await cleanup.enter_async_context(
+            serving(Receiver(), pki.server_context()))
+        extra = (f'webhook_url = "{endpoint.url}"\nwebhook_secret = "{SECRET}"\n\n'
+                 f'[http]\ntls_cert = "{pki.server.cert}"\ntls_key = "{pki.server.key}"\n')
+        config = write_config(tmp_path / "stopgate.toml", carrier.port, tmp_path / "data",
+                              workers=2, account=extra)
+        log = tmp_path / "stopgate.log"
+        process, _, http_port = await start_serve_ports(config, log, 30.0)
+        children = psutil.Process(process.pid).children(recursive=True)
+
+        async def stop() -> None:
+            await stop_process(process, 30.0)
+            _, alive = await asyncio.to_thread(psutil.wait_procs, children, 30.0)
+            for child in alive:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+
+        cleanup.push_async_callback(stop)
+        base = f"https://127.0.0.1:{http_port}"
+        connector = aiohttp.TCPConnector(ssl=pki.client_context(), force_close=True)
+        async with aiohttp.ClientSession(connector=connector,
+                                         timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as http:
+            async def ready() -> bool:
+                async with http.get(f"{base}/readyz") as response:
+                    return response.status == 200
+            await eventually(ready, "the gateway ready over HTTPS", 30.0)
+            for number in ("+33612345678", "+33612345679", "+33612345680"):
+                async with http.put(f"{base}/v1/suppressions/{number}",
+                                    headers={"Authorization": "Bearer acme-key"}) as response:
+                    assert response.status in (200, 201), await response.text()
+        await eventually(lambda: len(endpoint.delivered()) == 3, "three webhooks delivered",
+                         30.0)
+        assert {verify(hit)["unsubscribed_number"] for hit in endpoint.delivered()} == {
+            "+33612345678", "+33612345679", "+33612345680"}
