@@ -313,9 +313,11 @@ async def _start_http(c: Components, stack: contextlib.AsyncExitStack,
     config = c.config
     await step(stack, shutdown, start=c.http.setup, stop=c.http.cleanup)
     http = config.server.http_listen
+    # HTTPS with [http] tls_cert/tls_key: the context SIGHUP reloads (c.tls.reload()).
     site = GuardedSite(c.http, http.host, http.port, reuse_address=True,
                        reuse_port=config.server.workers > 1,
-                       guard=ConnectionGuard(config.http, c.metrics))
+                       guard=ConnectionGuard(config.http, c.metrics), tls=c.tls.http,
+                       handshake_failures=c.metrics.tls_handshake_failures)
     await site.start()  # the runner's cleanup stops its sites
     return site.port
 

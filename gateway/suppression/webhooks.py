@@ -13,6 +13,13 @@ of its own next to the MT path and never blocks it:
          jitter, until ``give_up_after`` since the event was recorded: given up
       -> ``stopgate_webhook_deliveries_total{outcome=delivered|retry|gave_up|no_url}``
 
+**TLS**: an ``https://`` endpoint must present a certificate the system trusts for
+its name (TLS 1.2 or later): the default CA store, which the ``SSL_CERT_FILE`` and
+``SSL_CERT_DIR`` environment variables override as for any OpenSSL program. There
+is no switch to turn that off. A certificate that fails is an attempt that fails
+like any other (retried, ``outcome="retry"``), logged with the reason (e.g. ``TLS
+certificate refused (unknown_ca): ...``).
+
 Claims carry the worker's id. The gateway gives a stable one (machine, data_dir,
 worker slot: ``gateway.components.instance_id``), and a worker releases that id's
 claims when it starts: deliveries in flight when a gateway was killed are due at
@@ -48,6 +55,7 @@ from gateway.ledger.threaded import AsyncLedger
 from gateway.lifecycle import Background, TaskSet, backoff
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
+from gateway.tls import client_context, failure_reason
 
 __all__ = ["SIGNATURE_HEADER", "WebhookWorker", "sign"]
 
@@ -133,8 +141,10 @@ class WebhookWorker:
             if released:
                 log.info("webhooks: %d deliveries claimed before a restart are due again",
                          released, extra=fields("webhook_claims_released", count=released))
+        # Verifying, with the system's CAs (or SSL_CERT_FILE / SSL_CERT_DIR's), read now.
+        verified = client_context(ca=None, cert=None, key=None, verify=True)
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=self.concurrency),
+            connector=aiohttp.TCPConnector(limit=self.concurrency, ssl=verified),
             timeout=aiohttp.ClientTimeout(total=self.config.timeout),
         )
         failing = False
@@ -207,6 +217,12 @@ class WebhookWorker:
         status: int | None = None
         try:
             status = await self._post(account, row)
+        except aiohttp.ClientConnectorCertificateError as exc:
+            error = exc.certificate_error
+            failure = (f"TLS certificate refused ({failure_reason(error)}): "
+                       f"{getattr(error, 'verify_message', None) or error}")
+        except aiohttp.ClientSSLError as exc:
+            failure = f"TLS handshake failed ({failure_reason(exc.os_error)})"
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             failure = type(exc).__name__
         else:

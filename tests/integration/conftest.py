@@ -67,7 +67,9 @@ class Stack:
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.gateway.http_port}"
+        """The HTTP listener's base URL: https:// when ``[http] tls_cert`` is set."""
+        scheme = "https" if self.gateway.config.http.tls_cert is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.gateway.http_port}"
 
 
 async def start_stack(

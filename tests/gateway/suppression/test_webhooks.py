@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
+import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -22,6 +25,7 @@ from gateway.lifecycle import backoff
 from gateway.observability.metrics import Metrics
 from gateway.suppression.store import Suppressions
 from gateway.suppression.webhooks import SIGNATURE_HEADER, WebhookWorker, sign
+from tests.support.tls import Pki
 from tests.support.waiting import eventually
 
 ALICE = "+33612345678"
@@ -73,21 +77,29 @@ class Receiver:
         return [hit for hit in self.hits if 200 <= hit.status < 300]
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    target = Receiver()
+@contextlib.asynccontextmanager
+async def serving(target: Receiver, tls: ssl.SSLContext | None = None) -> AsyncIterator[Receiver]:
+    """``target`` as a webhook endpoint on loopback (over HTTPS with ``tls``)."""
     app = web.Application()
     app.router.add_post("/hook", target.handle)
     runner = web.AppRunner(app, shutdown_timeout=0.1)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
     await site.start()
     server = getattr(site, "_server", None)
     assert server is not None
     port = server.sockets[0].getsockname()[1]
-    target.url = f"http://127.0.0.1:{port}/hook"
-    yield target
-    await runner.cleanup()
+    target.url = f"{'https' if tls else 'http'}://127.0.0.1:{port}/hook"
+    try:
+        yield target
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    async with serving(Receiver()) as target:
+        yield target
 
 
 def accounts(receiver: Receiver) -> list[Account]:
@@ -263,3 +275,48 @@ def test_backoff_doubles_to_the_cap_with_full_jitter() -> None:
 def test_signature_is_hmac_sha256_of_the_exact_body() -> None:
     body = b'{"event":"optout"}'
     assert sign("k", body) == "sha256=" + hmac.new(b"k", body, hashlib.sha256).hexdigest()
+
+
+async def test_an_https_endpoint_is_delivered_only_when_its_certificate_is_trusted(
+        tmp_path: Path, instances: Callable[..., Awaitable[Instance]],
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The receiver's certificate is verified against the system's CAs, which
+    SSL_CERT_FILE replaces here (as an operator would for a private CA)."""
+    caplog.set_level(logging.INFO, logger="stopgate.webhooks")
+    pki = Pki(tmp_path / "pki")
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_file))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    impostor = pki.issue("impostor", "127.0.0.1", "localhost", ca=pki.other_ca)
+    async with serving(Receiver(), pki.server_context(impostor)) as untrusted:
+        gw = await instances(untrusted)
+        await gw.ledger.record([event(ALICE, keyword="STOP")])
+        gw.worker.wake()
+        await eventually(lambda: gw.count("retry") >= 2, "failed attempts retried")
+        assert untrusted.hits == [] and gw.count("delivered") == 0  # never sent to it
+        retries = [r for r in caplog.records if getattr(r, "event", None) == "webhook_retry"]
+        error = retries[0].fields["error"]  # type: ignore[attr-defined]
+        assert error.startswith("TLS certificate refused (unknown_ca): "), error
+        assert "unable to get local issuer certificate" in error
+        assert untrusted.url not in caplog.text  # the URL is never logged
+        await gw.stop()
+    async with serving(Receiver(), pki.server_context()) as trusted:
+        gw = await instances(trusted)  # the same ledger: the retried event is delivered
+        gw.worker.wake()
+        await eventually(lambda: len(trusted.delivered()) == 1, "delivered over HTTPS")
+        assert verify(trusted.delivered()[0])["unsubscribed_number"] == ALICE
+        assert gw.count("delivered") == 1
+
+
+async def test_without_the_private_ca_an_https_endpoint_is_refused(
+        tmp_path: Path, instances: Callable[..., Awaitable[Instance]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Verification is on by default: the system's CAs do not know the test CA."""
+    pki = Pki(tmp_path / "pki")
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.other_ca_file))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    async with serving(Receiver(), pki.server_context()) as endpoint:
+        gw = await instances(endpoint)
+        await gw.ledger.record([event(ALICE, keyword="STOP")])
+        gw.worker.wake()
+        await eventually(lambda: gw.count("retry") >= 1, "the attempt failed")
+        assert endpoint.hits == [] and gw.count("delivered") == 0
