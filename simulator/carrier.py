@@ -16,7 +16,8 @@ keeps counters only, for the benchmark.
 
 Given ``tls_cert`` and ``tls_key`` (PEM files) it serves SMPP over TLS 1.2 or later
 instead, as carriers that accept only TLS do; with ``tls_client_ca`` too it demands a
-client certificate that CA signed (a carrier that authenticates its clients).
+client certificate that CA signed (a carrier that authenticates its clients; it then
+does TLS by hand, simulator.tls, to send the alert a refused client hears).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
 from simulator.http import start_control
 from simulator.outbox import STAT_STATES, Outbox, mo_parts, receipt
 from simulator.records import ReceivedMessage, ReceivedSubmit, SimulatorStats, reassemble
+from simulator.tls import HandTls
 from smpp.constants import ESM_UDHI, CommandId, CommandStatus
 from smpp.pdu import CancelSmResp, DataSmResp, Pdu, QuerySm, QuerySmResp, SubmitSm, SubmitSmResp
 from smpp.segments import ConcatError, concat_info
@@ -144,8 +146,14 @@ class CarrierSimulator(LinkHandler):
         ``tls_client_ca`` also requires each client to present a certificate it signed.
         """
         self.loop = asyncio.get_running_loop()
-        self.tls = server_context(tls_cert, tls_key, tls_client_ca)
-        self._server = await self.loop.create_server(self._new_link, host, port, ssl=self.tls)
+        self.tls = tls = server_context(tls_cert, tls_key, tls_client_ca)
+        if tls is not None and tls_client_ca is not None:
+            # TLS by hand, so a refused client certificate is told with an alert as an
+            # OpenSSL carrier tells it (simulator.tls).
+            self._server = await self.loop.create_server(
+                lambda: HandTls(tls, self._new_link()), host, port)
+        else:
+            self._server = await self.loop.create_server(self._new_link, host, port, ssl=tls)
         self.port = self._server.sockets[0].getsockname()[1]
         if http_port is not None:
             self._http, self.http_port = await start_control(self, http_host or host, http_port)
