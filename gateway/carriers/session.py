@@ -20,7 +20,8 @@ ignored), an enquire_link left unanswered (``link_dead``: the link closes).
 
 An upstream with ``tls = true`` is dialled over TLS 1.2 or later with the context
 ``carrier_tls`` builds once per upstream (gateway.tls.client_context), its name checked
-against ``tls_server_name`` (else ``host``), the handshake bounded by ``bind_timeout``.
+against ``tls_server_name`` (else ``host``), the handshake bounded by ``bind_timeout``
+(``timeout``; the TCP connect before it has its own ``bind_timeout``).
 A handshake that fails (unknown CA, expired, wrong name, a carrier that wants a client
 certificate...) is a failed connect: ``tls_failed`` in the upstream events,
 ``stopgate_tls_handshake_failures_total{link="carrier", reason}``, a log line naming
@@ -183,13 +184,17 @@ class CarrierSession(LinkHandler):
                             extra=fields("carrier_tls_unverified", upstream=up.name,
                                          session=self.label, address=f"{up.host}:{up.port}"))
         try:
+            # Over TLS: the TCP connect, then the handshake, each within bind_timeout.
             _, link = await asyncio.wait_for(
                 loop.create_connection(self._new_link, up.host, up.port, **tls),  # type: ignore[arg-type]
-                smpp.bind_timeout)
+                smpp.bind_timeout * (2 if tls else 1))
         except ssl.SSLError as error:
             self._tls_failed(error)
             return None
         except (OSError, TimeoutError) as error:
+            if tls and isinstance(error, ConnectionAbortedError) and "handshake" in str(error):
+                self._tls_failed(error, "timeout")  # asyncio's ssl_handshake_timeout
+                return None
             self._event("connect_failed")
             self.failure = "connect_failed"
             self._complain("connect_failed", "carrier_connect_failed",
@@ -232,10 +237,10 @@ class CarrierSession(LinkHandler):
                               tls=self.tls is not None))
         return link
 
-    def _tls_failed(self, error: ssl.SSLError) -> None:
+    def _tls_failed(self, error: OSError, reason: str | None = None) -> None:
         """A refused TLS handshake: counted twice (upstream event, TLS metric), logged."""
         up = self.upstream
-        reason = failure_reason(error)
+        reason = reason or failure_reason(error)
         message = getattr(error, "verify_message", None) or getattr(error, "reason", None) \
             or str(error)
         self._event("tls_failed")

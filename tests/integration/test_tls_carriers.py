@@ -12,6 +12,7 @@ README.md "Carrier links over TLS" is the operator's version of this file.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -66,9 +67,9 @@ def tls_upstream(pki: Pki, port: int, name: str = "secure", **options: Any) -> d
 
 @asynccontextmanager
 async def gateway_with(redis_url: str, data_dir: Path, *upstreams: dict[str, Any],
-                       ) -> AsyncIterator[Gateway]:
+                       smpp: dict[str, Any] | None = None) -> AsyncIterator[Gateway]:
     config = gateway_config(upstreams[0]["port"], redis_url, data_dir,
-                            upstreams=list(upstreams))
+                            upstreams=list(upstreams), smpp=smpp or {})
     gateway = Gateway(config)
     await gateway.start()
     try:
@@ -274,3 +275,34 @@ async def test_tls_verify_false_binds_to_an_untrusted_certificate_and_says_so_lo
         await eventually(lambda: len([r for r in caplog.records
                                       if getattr(r, "event", "") == "carrier_tls_unverified"])
                          > len(unverified), "the warning at the reconnect")
+
+
+async def test_tls_to_a_plaintext_port_is_a_protocol_failure(
+    pki: Pki, flushed_redis: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="stopgate.upstream")
+    async with carrier(None) as simulator, gateway_with(
+            flushed_redis, tmp_path, tls_upstream(pki, simulator.port)) as gateway:
+        await eventually(lambda: tls_failures(gateway, "protocol") >= 2, "refused handshakes")
+        assert bound(gateway, "secure") == 0 and simulator.stats.binds == 0
+        assert tls_lines(caplog)[0].fields["reason"] == "protocol"
+
+
+async def test_a_carrier_that_never_answers_the_handshake_times_out_within_bind_timeout(
+    pki: Pki, flushed_redis: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="stopgate.upstream")
+    loop = asyncio.get_running_loop()
+    silent = await loop.create_server(asyncio.Protocol, "127.0.0.1", 0)  # accepts, says nothing
+    try:
+        port = silent.sockets[0].getsockname()[1]
+        async with gateway_with(flushed_redis, tmp_path, tls_upstream(pki, port),
+                                smpp={"bind_timeout": 0.3}) as gateway:
+            await eventually(lambda: tls_failures(gateway, "timeout") >= 2, "timed-out handshakes")
+            assert upstream_event(gateway, "secure", "connect_failed") == 0
+            record = tls_lines(caplog)[0]
+            assert record.fields["reason"] == "timeout"
+            status, body = await readyz(gateway)
+            assert status == 503 and body["upstreams"]["secure"]["failure"] == "tls_timeout"
+    finally:
+        silent.close()
