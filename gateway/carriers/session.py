@@ -175,25 +175,26 @@ class CarrierSession(LinkHandler):
         """Connect and bind; None (event counted, connection closed) when either fails."""
         up, smpp = self.upstream, self.smpp
         loop = asyncio.get_running_loop()
-        tls: dict[str, object] = {}
-        if self.tls is not None:
-            tls = {"ssl": self.tls, "server_hostname": up.tls_server_name or up.host,
-                   "ssl_handshake_timeout": smpp.bind_timeout}
-            if not up.tls_verify:
-                log.warning("%s: " + UNVERIFIED, self.label, f"{up.host}:{up.port}",
-                            extra=fields("carrier_tls_unverified", upstream=up.name,
-                                         session=self.label, address=f"{up.host}:{up.port}"))
+        tls = self.tls
+        if tls is not None and not up.tls_verify:
+            log.warning("%s: " + UNVERIFIED, self.label, f"{up.host}:{up.port}",
+                        extra=fields("carrier_tls_unverified", upstream=up.name,
+                                     session=self.label, address=f"{up.host}:{up.port}"))
         try:
             # Over TLS: the TCP connect, then the handshake, each within bind_timeout.
-            _, link = await asyncio.wait_for(
-                loop.create_connection(self._new_link, up.host, up.port, **tls),  # type: ignore[arg-type]
-                smpp.bind_timeout * (2 if tls else 1))
+            connecting = loop.create_connection(
+                self._new_link, up.host, up.port, ssl=tls,
+                server_hostname=None if tls is None else (up.tls_server_name or up.host),
+                ssl_handshake_timeout=None if tls is None else smpp.bind_timeout)
+            link: SmppLink
+            _, link = await asyncio.wait_for(connecting, smpp.bind_timeout * (2 if tls else 1))
         except ssl.SSLError as error:
             self._tls_failed(error)
             return None
         except (OSError, TimeoutError) as error:
-            if tls and isinstance(error, ConnectionAbortedError) and "handshake" in str(error):
-                self._tls_failed(error, "timeout")  # asyncio's ssl_handshake_timeout
+            if (tls is not None and isinstance(error, ConnectionAbortedError)
+                    and "handshake" in str(error)):  # asyncio's ssl_handshake_timeout
+                self._tls_failed(error, "timeout")
                 return None
             self._event("connect_failed")
             self.failure = "connect_failed"
