@@ -125,8 +125,8 @@ class CarrierSession(LinkHandler):
         #: None once bound: what /readyz says about a link that does not come up.
         self.failure: str | None = None
         self._gauge.labels(upstream.name, "down").inc()
-        # The failure being repeated ("connect_failed", "bind_failed") or None: a warning
-        # when it changes, debug lines while it repeats.
+        # The failure being repeated ("connect_failed", "bind_failed", "tls_failed:<reason>")
+        # or None: a warning when it changes, debug lines while it repeats.
         self._failing: str | None = None
         self._link_complaints = 0  # warnings logged about the current link's PDUs
         self._was_bound = False
