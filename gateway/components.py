@@ -432,6 +432,8 @@ class Readiness:
         upstreams: dict[str, dict[str, Any]] = {}
         for name, counts in self.pool.status().items():
             upstreams[name] = {**counts, "ready": counts["transmitting"] > 0}
+        for name, failure in self.pool.failures().items():
+            upstreams[name]["failure"] = failure
         if not self.pool.ready:
             reasons["upstreams"] = _upstreams_reason(upstreams)
         keeper = self.keeper
@@ -468,6 +470,8 @@ def _upstreams_reason(upstreams: dict[str, dict[str, Any]]) -> str:
         return "none_configured"
     if any(counts["bound"] for counts in upstreams.values()):
         return "no_transmitter_bound"  # only receivers bound, or every window closing
+    if any(counts.get("failure", "").startswith("tls_") for counts in upstreams.values()):
+        return "tls_failed"  # the carrier's certificate (or ours) is refused: see "failure"
     if any(counts["connecting"] for counts in upstreams.values()):
         return "connecting"
     return "down"

@@ -13,6 +13,11 @@ submit_sm_resp and as ``dlr_id_format`` in receipts (8 lowercase hex digits,
 decimal, or decimal zero-padded to 10): real carriers mix these, and the proxy
 must match a receipt to its submit whichever pair it meets. With ``fast`` it
 keeps counters only, for the benchmark.
+
+Given ``tls_cert`` and ``tls_key`` (PEM files) it serves SMPP over TLS 1.2 or later
+instead, as carriers that accept only TLS do; with ``tls_client_ca`` too it demands a
+client certificate that CA signed (a carrier that authenticates its clients; it then
+does TLS by hand, simulator.tls, to send the alert a refused client hears).
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import asyncio
 import itertools
 import os
 import signal
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, Literal, TextIO, cast
 
 from gateway.process.eventloop import run as run_loop
@@ -31,12 +38,14 @@ from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
 from simulator.http import start_control
 from simulator.outbox import STAT_STATES, Outbox, mo_parts, receipt
 from simulator.records import ReceivedMessage, ReceivedSubmit, SimulatorStats, reassemble
+from simulator.tls import HandTls
 from smpp.constants import ESM_UDHI, CommandId, CommandStatus
 from smpp.pdu import CancelSmResp, DataSmResp, Pdu, QuerySm, QuerySmResp, SubmitSm, SubmitSmResp
 from smpp.segments import ConcatError, concat_info
 from smpp.session import Role
 
-__all__ = ["CarrierSimulator", "ReceivedMessage", "ReceivedSubmit", "SimulatorStats"]
+__all__ = ["CarrierSimulator", "ReceivedMessage", "ReceivedSubmit", "SimulatorStats",
+           "server_context"]
 
 IdFormat = Literal["hex", "decimal"]
 DlrIdFormat = Literal["same", "hex", "decimal", "decimal_zero_padded"]
@@ -116,6 +125,7 @@ class CarrierSimulator(LinkHandler):
         self._http: Any = None  # aiohttp AppRunner, when the control endpoint runs
         self.port = 0
         self.http_port: int | None = None
+        self.tls: ssl.SSLContext | None = None  # set by start() when it serves TLS
 
     # --- life cycle --------------------------------------------------------------------
 
@@ -125,10 +135,25 @@ class CarrierSimulator(LinkHandler):
         port: int = 0,
         http_port: int | None = None,
         http_host: str | None = None,
+        *,
+        tls_cert: str | Path | None = None,
+        tls_key: str | Path | None = None,
+        tls_client_ca: str | Path | None = None,
     ) -> None:
-        """Listen for SMPP on host:port (0: any free port) and, if asked, HTTP on http_port."""
+        """Listen for SMPP on host:port (0: any free port) and, if asked, HTTP on http_port.
+
+        With ``tls_cert`` and ``tls_key``, SMPP is served over TLS (1.2 or later) only;
+        ``tls_client_ca`` also requires each client to present a certificate it signed.
+        """
         self.loop = asyncio.get_running_loop()
-        self._server = await self.loop.create_server(self._new_link, host, port)
+        self.tls = tls = server_context(tls_cert, tls_key, tls_client_ca)
+        if tls is not None and tls_client_ca is not None:
+            # TLS by hand, so a refused client certificate is told with an alert as an
+            # OpenSSL carrier tells it (simulator.tls).
+            self._server = await self.loop.create_server(
+                lambda: HandTls(tls, self._new_link()), host, port)
+        else:
+            self._server = await self.loop.create_server(self._new_link, host, port, ssl=tls)
         self.port = self._server.sockets[0].getsockname()[1]
         if http_port is not None:
             self._http, self.http_port = await start_control(self, http_host or host, http_port)
@@ -378,24 +403,49 @@ class CarrierSimulator(LinkHandler):
         return len(parts)
 
 
+def server_context(cert: str | Path | None, key: str | Path | None,
+                   client_ca: str | Path | None = None) -> ssl.SSLContext | None:
+    """The simulator's TLS context (TLS 1.2+), or None without a certificate: plaintext."""
+    if cert is None and key is None:
+        if client_ca is not None:
+            raise ValueError("a client CA needs a certificate and key to serve TLS with")
+        return None
+    if cert is None or key is None:
+        raise ValueError("serving TLS needs both a certificate and its key")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    if client_ca is not None:
+        context.load_verify_locations(cafile=client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED
+    return context
+
+
 def run(
-    listen: tuple[str, int], http: tuple[str, int] | None, out: TextIO, **options: Any
+    listen: tuple[str, int], http: tuple[str, int] | None, out: TextIO,
+    tls: Mapping[str, str | Path | None] | None = None, **options: Any
 ) -> int:
-    """Run a simulator until SIGINT or SIGTERM (``stopgate simulate-carrier``); exit code 0."""
-    return run_loop(_serve(listen, http, out, options))
+    """Run a simulator until SIGINT or SIGTERM (``stopgate simulate-carrier``); exit code 0.
+
+    ``tls``: ``tls_cert``, ``tls_key`` and ``tls_client_ca`` as ``start()`` takes them."""
+    return run_loop(_serve(listen, http, out, dict(tls or {}), options))
 
 
 async def _serve(
-    listen: tuple[str, int], http: tuple[str, int] | None, out: TextIO, options: dict[str, Any]
+    listen: tuple[str, int], http: tuple[str, int] | None, out: TextIO,
+    tls: dict[str, str | Path | None], options: dict[str, Any]
 ) -> int:
     simulator = CarrierSimulator(**options)
     await simulator.start(listen[0], listen[1], None if http is None else http[1],
-                          None if http is None else http[0])
+                          None if http is None else http[0], **tls)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
     line = f"stopgate simulate-carrier: SMPP on {_hostport(listen[0], simulator.port)}"
+    if simulator.tls is not None:
+        line += " over TLS" + (" (client certificate required)"
+                               if tls.get("tls_client_ca") is not None else "")
     if http is not None:
         line += f", HTTP control on http://{_hostport(http[0], simulator.http_port or 0)}/"
     print(line, file=out, flush=True)

@@ -71,7 +71,7 @@ from gateway.carriers.dispatch import (
     Throttled,
 )
 from gateway.carriers.routing import Router
-from gateway.carriers.session import CarrierSession
+from gateway.carriers.session import UNVERIFIED, CarrierSession, carrier_tls
 from gateway.lifecycle import TaskSet
 from gateway.observability.logs import fields
 from smpp.constants import CommandId, CommandStatus
@@ -123,8 +123,15 @@ class UpstreamPool:
             self._dispatch.carriers.append(queue)
             metrics.upstream_inflight.labels(name).set_function(partial(_inflight, queue))
             metrics.upstream_rate_limit.labels(name).set_function(partial(_rate_limit, queue))
+            tls = carrier_tls(upstream)  # one context per upstream, shared by its sessions
+            if tls is not None and not upstream.tls_verify:
+                metrics.tls_unverified_links.labels(name).set(1)
+                log.warning(UNVERIFIED, name, extra=fields(
+                    "carrier_tls_unverified", upstream=name,
+                    address=f"{upstream.host}:{upstream.port}"))
             self._sessions[name] = [
-                CarrierSession(self, upstream, kind, smpp, metrics, label=f"{name}/{kind}#{index}")
+                CarrierSession(self, upstream, kind, smpp, metrics,
+                               label=f"{name}/{kind}#{index}", tls=tls)
                 for index in range(upstream.sessions) for kind in upstream.bind
             ]
         self._router: Router[CarrierQueue] = Router(
@@ -173,6 +180,18 @@ class UpstreamPool:
                 counts[session.state] += 1
             counts["transmitting"] = len(self._queues[name].lanes)
             report[name] = counts
+        return report
+
+    def failures(self) -> dict[str, str]:
+        """Per upstream none of whose sessions is bound: why its last attempt failed
+        (connect_failed, bind_failed, tls_<reason> as in gateway.tls.REASONS)."""
+        report = {}
+        for name, sessions in self._sessions.items():
+            if any(session.state == "bound" for session in sessions):
+                continue
+            failure = next((s.failure for s in sessions if s.failure is not None), None)
+            if failure is not None:
+                report[name] = failure
         return report
 
     async def stop(self, timeout: float = 10.0) -> None:

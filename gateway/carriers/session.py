@@ -17,17 +17,31 @@ wrong on a bound link is counted too: malformed or out-of-place PDUs
 (``protocol_error``: answered with generic_nack or an error response; a broken
 frame closes the link), responses to nothing we sent (``stray_response``:
 ignored), an enquire_link left unanswered (``link_dead``: the link closes).
+
+An upstream with ``tls = true`` is dialled over TLS 1.2 or later with the context
+``carrier_tls`` builds once per upstream (gateway.tls.client_context), its name checked
+against ``tls_server_name`` (else ``host``), the handshake bounded by ``bind_timeout``
+(``timeout``; the TCP connect before it has its own ``bind_timeout``).
+A handshake that fails (unknown CA, expired, wrong name, a carrier that wants a client
+certificate...) is a failed connect: ``tls_failed`` in the upstream events,
+``stopgate_tls_handshake_failures_total{link="carrier", reason}``, a log line naming
+the reason and OpenSSL's message, and the usual backoff. With TLS 1.3 a carrier refuses
+a missing client certificate only after the client's handshake is done, on the first
+read: a link that closes with a TLS error before its bind is answered counts the same.
+``tls_verify = false`` is logged at WARNING at start and at every connect.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from gateway.lifecycle import backoff
 from gateway.observability.logs import fields
 from gateway.smpp_link import BindError, LinkHandler, LinkOptions, SmppLink
+from gateway.tls import client_context, failure_reason
 from smpp.constants import CommandStatus
 from smpp.session import BindKind, Role
 
@@ -37,11 +51,35 @@ if TYPE_CHECKING:
     from smpp.events import ProtocolError, RequestRejected, UnexpectedResponse
     from smpp.pdu import Pdu
 
-__all__ = ["CarrierSession", "SessionOwner", "SessionState"]
+__all__ = ["CarrierSession", "SessionOwner", "SessionState", "carrier_tls"]
 
 log = logging.getLogger("stopgate.upstream")
 
 SessionState = Literal["connecting", "bound", "down"]
+
+#: Said at start and at every connect of an upstream with ``tls_verify = false``.
+UNVERIFIED = ("TLS to %s: the carrier's certificate is NOT verified (tls_verify = false): "
+              "anyone between stopgate and the carrier can read and change this link")
+
+
+def carrier_tls(upstream: Upstream) -> ssl.SSLContext | None:
+    """The TLS context to dial ``upstream`` with (None: plaintext); build it once per
+    upstream. Unreadable files raise (``OSError``, ``ssl.SSLError``)."""
+    if not upstream.tls:
+        return None
+    return client_context(ca=upstream.tls_ca, cert=upstream.tls_cert, key=upstream.tls_key,
+                          verify=upstream.tls_verify)
+
+
+class _CarrierLink(SmppLink):
+    """An ESME link that remembers why its connection was lost (a TLS alert after the
+    handshake, for a carrier that wants a client certificate under TLS 1.3)."""
+
+    lost_with: Exception | None = None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost_with = exc
+        super().connection_lost(exc)
 
 
 class SessionOwner(Protocol):
@@ -69,6 +107,7 @@ class CarrierSession(LinkHandler):
         metrics: Metrics,
         *,
         label: str,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.owner = owner
         self.upstream = upstream
@@ -80,9 +119,14 @@ class CarrierSession(LinkHandler):
         self.task: asyncio.Task[None] | None = None
         self._gauge = metrics.upstream_sessions
         self._events = metrics.upstream_events
+        self._tls_failures = metrics.tls_handshake_failures
+        self.tls = tls
+        #: Why the last attempt failed ("connect_failed", "bind_failed", "tls_<reason>"),
+        #: None once bound: what /readyz says about a link that does not come up.
+        self.failure: str | None = None
         self._gauge.labels(upstream.name, "down").inc()
-        # The failure being repeated ("connect_failed", "bind_failed") or None: a warning
-        # when it changes, debug lines while it repeats.
+        # The failure being repeated ("connect_failed", "bind_failed", "tls_failed:<reason>")
+        # or None: a warning when it changes, debug lines while it repeats.
         self._failing: str | None = None
         self._link_complaints = 0  # warnings logged about the current link's PDUs
         self._was_bound = False
@@ -131,12 +175,29 @@ class CarrierSession(LinkHandler):
         """Connect and bind; None (event counted, connection closed) when either fails."""
         up, smpp = self.upstream, self.smpp
         loop = asyncio.get_running_loop()
+        tls = self.tls
+        if tls is not None and not up.tls_verify:
+            log.warning("%s: " + UNVERIFIED, self.label, f"{up.host}:{up.port}",
+                        extra=fields("carrier_tls_unverified", upstream=up.name,
+                                     session=self.label, address=f"{up.host}:{up.port}"))
         try:
-            _, link = await asyncio.wait_for(
-                loop.create_connection(self._new_link, up.host, up.port), smpp.bind_timeout
-            )
+            # Over TLS: the TCP connect, then the handshake, each within bind_timeout.
+            connecting = loop.create_connection(
+                self._new_link, up.host, up.port, ssl=tls,
+                server_hostname=None if tls is None else (up.tls_server_name or up.host),
+                ssl_handshake_timeout=None if tls is None else smpp.bind_timeout)
+            link: SmppLink
+            _, link = await asyncio.wait_for(connecting, smpp.bind_timeout * (2 if tls else 1))
+        except ssl.SSLError as error:
+            self._tls_failed(error)
+            return None
         except (OSError, TimeoutError) as error:
+            if (tls is not None and isinstance(error, ConnectionAbortedError)
+                    and "handshake" in str(error)):  # asyncio's ssl_handshake_timeout
+                self._tls_failed(error, "timeout")
+                return None
             self._event("connect_failed")
+            self.failure = "connect_failed"
             self._complain("connect_failed", "carrier_connect_failed",
                            "cannot connect to %s:%d: %s (retrying with backoff)",
                            up.host, up.port, error or "timeout",
@@ -148,7 +209,12 @@ class CarrierSession(LinkHandler):
             )
         except (BindError, TimeoutError, ConnectionError) as error:
             link.abort()
+            lost_with = getattr(link, "lost_with", None)
+            if isinstance(lost_with, ssl.SSLError):  # refused after the handshake (TLS 1.3)
+                self._tls_failed(lost_with)
+                return None
             self._event("bind_failed")
+            self.failure = "bind_failed"
             self._complain("bind_failed", "carrier_bind_failed",
                            "%s bind as %r refused: %s (retrying with backoff)",
                            self.kind, up.system_id, _bind_error(error),
@@ -159,22 +225,40 @@ class CarrierSession(LinkHandler):
             link.abort()  # cancelled while binding: leave no half-bound connection behind
             raise
         self._failing = None
+        self.failure = None
         self._link_complaints = 0
         # After a lost link the same session binds again: "rebound" tells the operator the
         # link came back, "bound" is the first bind of this session.
         name = "carrier_rebound" if self._was_bound else "carrier_bound"
         self._was_bound = True
-        log.info("%s: %s %s as %r to %s", self.label, name.removeprefix("carrier_"),
-                 self.kind, up.system_id, link.peer, extra=fields(
-                     name, upstream=up.name, session=self.label, bind=self.kind,
-                     system_id=up.system_id, peer=link.peer))
+        log.info("%s: %s %s as %r to %s%s", self.label, name.removeprefix("carrier_"),
+                 self.kind, up.system_id, link.peer, " over TLS" if self.tls else "",
+                 extra=fields(name, upstream=up.name, session=self.label, bind=self.kind,
+                              system_id=up.system_id, peer=link.peer,
+                              tls=self.tls is not None))
         return link
+
+    def _tls_failed(self, error: OSError, reason: str | None = None) -> None:
+        """A refused TLS handshake: counted twice (upstream event, TLS metric), logged."""
+        up = self.upstream
+        reason = reason or failure_reason(error)
+        message = getattr(error, "verify_message", None) or getattr(error, "reason", None) \
+            or str(error)
+        self._event("tls_failed")
+        self._tls_failures.labels("carrier", reason).inc()
+        self.failure = f"tls_{reason}"
+        server_name = up.tls_server_name or up.host
+        self._complain(f"tls_failed:{reason}", "carrier_tls_failed",
+                       "TLS handshake with %s:%d (%s) failed: %s, %s (retrying with backoff)",
+                       up.host, up.port, server_name, reason, message,
+                       address=f"{up.host}:{up.port}", server_name=server_name,
+                       reason=reason, error=str(message), detail=str(error))
 
     def _new_link(self) -> SmppLink:
         # idle_timeout None: the bind is bounded by bind_timeout instead.
         options = LinkOptions.from_config(self.smpp, window=self.upstream.window,
                                           idle_timeout=None)
-        return SmppLink(Role.ESME, self, options, name=self.label)
+        return _CarrierLink(Role.ESME, self, options, name=self.label)
 
     async def _serve(self, link: SmppLink) -> None:
         """Hand the bound link to the owner until it closes."""

@@ -112,8 +112,20 @@ def _simulate_carrier(args: argparse.Namespace) -> int:
     from simulator import carrier as simulator  # lazily: --help must not import asyncio servers
 
     http = None if args.http is None else (args.http.host, args.http.port)
+    if (args.tls_cert is None) != (args.tls_key is None) or (
+            args.tls_client_ca is not None and args.tls_cert is None):
+        print("stopgate simulate-carrier: TLS needs both --tls-cert and --tls-key "
+              "(and --tls-client-ca only with them)", file=sys.stderr)
+        return 2
+    try:
+        simulator.server_context(args.tls_cert, args.tls_key, args.tls_client_ca)
+    except (OSError, ValueError) as error:  # ssl.SSLError is an OSError
+        print(f"stopgate simulate-carrier: cannot serve TLS: {error}", file=sys.stderr)
+        return 2
+    tls = {"tls_cert": args.tls_cert, "tls_key": args.tls_key,
+           "tls_client_ca": args.tls_client_ca}
     return simulator.run(
-        (args.listen.host, args.listen.port), http, sys.stdout,
+        (args.listen.host, args.listen.port), http, sys.stdout, tls,
         latency=args.latency, error_rate=args.error_rate, throttle_tps=args.throttle_tps,
         dlr=not args.no_dlr, dlr_delay=args.dlr_delay, id_format=args.id_format,
         dlr_id_format=args.dlr_id_format, fast=args.fast,
@@ -284,7 +296,8 @@ USAGE = """every command:
   stopgate ledger backup FILE [-c FILE]
   stopgate simulate-carrier [--listen HOST:PORT] [--http HOST:PORT] [--latency S]
                             [--error-rate F] [--throttle-tps N] [--no-dlr]
-                            [--dlr-delay S] [--id-format hex|decimal]"""
+                            [--dlr-delay S] [--id-format hex|decimal]
+                            [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]]"""
 
 SCOPE_HELP = (
     "Works on the ledger file, with or without a running gateway, and writes through to "
@@ -468,6 +481,14 @@ def build_parser() -> argparse.ArgumentParser:
     simulator.add_argument("--fast", action="store_true",
                            help="benchmark mode: counters only, nothing recorded per message, "
                                 "receipts without the text snippet")
+    simulator.add_argument("--tls-cert", metavar="FILE",
+                           help="serve SMPP over TLS (1.2 or later) with this certificate "
+                                "(PEM, chain included); needs --tls-key")
+    simulator.add_argument("--tls-key", metavar="FILE",
+                           help="the private key of --tls-cert (PEM)")
+    simulator.add_argument("--tls-client-ca", metavar="FILE",
+                           help="with --tls-cert: require a client certificate signed by "
+                                "this CA (PEM), as carriers that authenticate clients do")
     return parser
 
 

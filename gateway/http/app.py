@@ -82,7 +82,9 @@ suppression cache is complete and the ledger commits writes; the same body with
      "reasons": {"ledger": "disk_full"}}
 
 ``reasons`` names why each false part is false: ``redis``: unreachable;
-``upstreams``: down, connecting, no_transmitter_bound, none_configured;
+``upstreams``: down, connecting, tls_failed, no_transmitter_bound, none_configured
+(an upstream with no bound session also has ``failure``: connect_failed, bind_failed,
+tls_<reason>);
 ``suppression_cache``: rebuilding, redis_unreachable, not_verified; ``ledger``:
 locked, disk_full, read_only, io_error, closed, error. Never a secret or a number.
 ``GET /metrics``: Prometheus text format.
