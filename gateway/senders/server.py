@@ -55,7 +55,7 @@ from gateway.observability.metrics import Metrics
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bind_pacing import UNKNOWN, BindPacing
 from gateway.senders.bound import BoundSenders
-from gateway.senders.tls_listener import TlsHandshake
+from gateway.senders.tls_listener import TlsListener
 from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
 from gateway.tls import ServerTls, peer_names
 from smpp.constants import CommandId, CommandStatus
@@ -124,9 +124,7 @@ class SenderServer:
         self.pacing = BindPacing(config.smpp)
         self.stopping = False
         self._server: asyncio.Server | None = None
-        self._tls_server: asyncio.Server | None = None
-        #: TLS handshakes under way on the TLS listener (cancelled at stop).
-        self._handshakes = TaskSet()
+        self._tls_listener: TlsListener | None = None
         self._sweeper = Background("sender-sweeper", self._sweep)
         self._links: set[SmppLink] = set()
         self._background = TaskSet()
@@ -158,11 +156,10 @@ class SenderServer:
         Each connection's handshake must finish within ``smpp.bind_timeout``; then it is
         an ``SmppLink`` like any other (gateway/senders/tls_listener.py).
         """
-        timeout = self.config.smpp.bind_timeout
-        self._tls_server = await self._listen(
-            lambda: TlsHandshake(tls, self._link, self.metrics, timeout, self._handshakes),
-            host, port)
-        return int(self._tls_server.sockets[0].getsockname()[1])
+        self._tls_listener = TlsListener(tls, self._link, self.metrics,
+                                         self.config.smpp.bind_timeout)
+        return self._tls_listener.listen(host, port, backlog=SMPP_BACKLOG,
+                                         reuse_port=self.config.server.workers > 1)
 
     async def _listen(self, factory: Callable[[], asyncio.Protocol], host: str,
                       port: int) -> asyncio.Server:
@@ -186,10 +183,10 @@ class SenderServer:
         and its answer would be lost (the sender would resend a message the carrier has).
         """
         self.stopping = True
-        for server in (self._server, self._tls_server):
-            if server is not None:
-                server.close()
-        await self._handshakes.cancel()
+        if self._server is not None:
+            self._server.close()
+        if self._tls_listener is not None:
+            await self._tls_listener.stop()
         await self._sweeper.stop()
         # Only bound links have a conversation: a link whose bind was refused (or is still
         # being answered) has nothing in flight, and gets closed by the unbind below.
