@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import signal
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -21,10 +23,13 @@ import pytest
 
 from gateway.smpp_link import BindError, LinkClosed, SmppLink
 from gateway.tls import REASONS
+from simulator.carrier import CarrierSimulator
 from smpp.constants import CommandStatus
 from smpp.pdu import SubmitSmResp
 from tests.integration.conftest import ACME, GLOBEX, Stack
+from tests.integration.policy_stack import OTP_TEXT
 from tests.integration.senders import Sender, bind_sender, message, running_stack
+from tests.integration.served import start_serve_line, stop_process, write_config
 from tests.support.metrics import metric
 from tests.support.tls import Pki
 from tests.support.waiting import eventually, within
@@ -238,3 +243,80 @@ async def test_an_account_that_needs_a_certificate_binds_only_with_one(
         assert isinstance(answer, SubmitSmResp) and answer.command_status == 0
         await eventually(lambda: sender.receipt_ids() == [answer.message_id], "the receipt")
         await link.unbind()
+
+
+# --- SIGHUP: `stopgate serve` (one process, then two workers) reloads its certificates ---
+
+
+def served_certificate(port: int, context: ssl.SSLContext) -> bytes:
+    """The DER certificate a new connection to ``port`` is served."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw, \
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return der
+
+
+@contextlib.asynccontextmanager
+async def served_tls(tmp_path: Path, pki: Pki, workers: int = 1,
+                     ) -> AsyncIterator[tuple[asyncio.subprocess.Process, int, Path]]:
+    """`stopgate serve` with a TLS listener (its own embedded Redis); process, TLS port, log."""
+    simulator = CarrierSimulator(credentials={"proxy": "secret"})
+    await simulator.start("127.0.0.1", 0, http_port=0)
+    # The files the gateway reads: replaced in place by the tests.
+    cert, key = tmp_path / "served.pem", tmp_path / "served.key"
+    cert.write_bytes(pki.server.cert.read_bytes())
+    key.write_bytes(pki.server.key.read_bytes())
+    config = write_config(tmp_path / "stopgate.toml", simulator.port, tmp_path / "data",
+                          workers=workers, server=(
+                              f'smpp_tls_listen = "127.0.0.1:0"\n'
+                              f'tls_cert = "{cert}"\ntls_key = "{key}"\n'))
+    log = tmp_path / "serve.log"
+    process, line = await start_serve_line(config, log, 60.0)
+    try:
+        found = re.search(r"SMPP over TLS on 127\.0\.0\.1:(\d+)", line)
+        assert found, line
+        yield process, int(found.group(1)), log
+    finally:
+        await stop_process(process, 10.0)
+        await simulator.stop()
+
+
+async def reload_and_check(process: asyncio.subprocess.Process, port: int, log: Path,
+                           pki: Pki, tmp_path: Path, reloads: int) -> None:
+    """Bind over TLS, replace the files, SIGHUP: new connections get the new certificate
+    while the session bound before keeps sending."""
+    trusting = pki.client_context()
+    before = await asyncio.to_thread(served_certificate, port, trusting)
+    link, sender = await bind_sender(port, ssl=trusting)
+    renewed = pki.issue("renewed", "127.0.0.1", "localhost")
+    (tmp_path / "served.pem").write_bytes(renewed.cert.read_bytes())
+    (tmp_path / "served.key").write_bytes(renewed.key.read_bytes())
+    process.send_signal(signal.SIGHUP)
+    await eventually(lambda: log.read_text().count("TLS certificate reloaded") == reloads,
+                     "the reload in the log", timeout=30.0)
+    after = await asyncio.to_thread(served_certificate, port, trusting)
+    assert after != before
+    assert after == ssl.PEM_cert_to_DER_cert(renewed.cert.read_text())
+    answer = await within(link.send(message(OTP_TEXT)), TIMEOUT)
+    assert isinstance(answer, SubmitSmResp) and answer.command_status == 0
+    await eventually(lambda: sender.receipt_ids() == [answer.message_id], "the receipt")
+    # And a new session over the new certificate binds and sends as well.
+    fresh, _ = await bind_sender(port, ssl=trusting)
+    answer = await within(fresh.send(message(OTP_TEXT)), TIMEOUT)
+    assert isinstance(answer, SubmitSmResp) and answer.command_status == 0
+    await fresh.unbind()
+    await link.unbind()
+    assert process.returncode is None  # SIGHUP did not end it
+
+
+async def test_sighup_reloads_the_certificate_and_keeps_bound_sessions(
+    tmp_path: Path, pki: Pki,
+) -> None:
+    async with served_tls(tmp_path, pki) as (process, port, log):
+        await reload_and_check(process, port, log, pki, tmp_path, reloads=1)
+
+
+async def test_sighup_reaches_every_worker(tmp_path: Path, pki: Pki) -> None:
+    async with served_tls(tmp_path, pki, workers=2) as (process, port, log):
+        await reload_and_check(process, port, log, pki, tmp_path, reloads=2)
