@@ -25,10 +25,10 @@ from gateway.smpp_link import BindError, LinkClosed, SmppLink
 from gateway.tls import REASONS
 from simulator.carrier import CarrierSimulator
 from smpp.constants import CommandStatus
-from smpp.pdu import SubmitSmResp
+from smpp.pdu import BindTransceiver, SubmitSmResp
 from tests.integration.conftest import ACME, GLOBEX, Stack
 from tests.integration.policy_stack import OTP_TEXT
-from tests.integration.senders import Sender, bind_sender, message, running_stack
+from tests.integration.senders import RawSmpp, Sender, bind_sender, message, running_stack
 from tests.integration.served import start_serve_line, stop_process, write_config
 from tests.support.metrics import metric
 from tests.support.tls import Pki
@@ -242,6 +242,34 @@ async def test_an_account_that_needs_a_certificate_binds_only_with_one(
         answer = await within(link.send(message()), TIMEOUT)
         assert isinstance(answer, SubmitSmResp) and answer.command_status == 0
         await eventually(lambda: sender.receipt_ids() == [answer.message_id], "the receipt")
+        await link.unbind()
+
+
+
+async def test_plaintext_smpp_on_the_tls_port_is_a_protocol_failure(
+    flushed_redis: str, tmp_path: Path, pki: Pki, caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with tls_stack(flushed_redis, tmp_path, pki) as stack, bystander(stack):
+        raw = await RawSmpp.open(stack.gateway.smpp_tls_port or 0)
+        await raw.send(BindTransceiver(system_id="acme", password="acmepass"))
+        assert await raw.closed_by_peer()
+        raw.close()
+        await eventually(lambda: failures(stack, "protocol") == 1, "a protocol failure")
+        [line] = handshake_lines(caplog)
+        assert line.fields["reason"] == "protocol"  # type: ignore[attr-defined]
+        assert metric(stack, BINDS, outcome="ok") == 1  # the bystander's only
+
+
+async def test_the_per_address_limit_counts_tls_and_plaintext_sessions_together(
+    flushed_redis: str, tmp_path: Path, pki: Pki,
+) -> None:
+    async with tls_stack(flushed_redis, tmp_path, pki, max_sessions_per_address=2) as stack, \
+            bystander(stack):
+        link, _ = await bind_sender(stack.gateway.smpp_tls_port or 0, ssl=pki.client_context())
+        with pytest.raises(BindError) as refused:
+            await bind_sender(stack.gateway.smpp_tls_port or 0, ssl=pki.client_context())
+        assert refused.value.status == CommandStatus.ESME_RBINDFAIL
+        assert metric(stack, BINDS, outcome="too_many_from_address") == 1
         await link.unbind()
 
 
