@@ -114,6 +114,11 @@ class Gateway:
         return self._ports.smpp
 
     @property
+    def smpp_tls_port(self) -> int | None:
+        """The senders' SMPP-over-TLS port (None without server.smpp_tls_listen)."""
+        return self._ports.smpp_tls
+
+    @property
     def http_port(self) -> int:
         return self._ports.http
 
@@ -187,27 +192,47 @@ class Gateway:
 
 
 async def serve(config: Config) -> int:
-    """Run one process until SIGTERM/SIGINT, then drain and exit 0.
+    """Run one process until SIGTERM/SIGINT, then drain and exit 0; SIGHUP reloads the
+    TLS listeners' certificates (sessions already bound keep theirs).
 
     ``stopgate serve`` calls this for ``server.workers = 1`` only; more workers go
     through gateway.process.supervisor.supervise, whose workers build the Gateway themselves.
     """
     configure_logging(config)
     gateway = Gateway(config)
+    loop = asyncio.get_running_loop()
+    # Before start: a SIGHUP while starting must not end the process (its default).
+    loop.add_signal_handler(signal.SIGHUP, reload_tls, gateway)
     await gateway.start()
     settle_heap()
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    print(
-        f"stopgate: SMPP on {config.server.smpp_listen.host}:{gateway.smpp_port}, "
-        f"HTTP on {config.server.http_listen.host}:{gateway.http_port}",
-        flush=True,
-    )
+    print(listening_line(config, gateway.smpp_port, gateway.http_port, gateway.smpp_tls_port),
+          flush=True)
     await stop.wait()
     await gateway.stop()
     return 0
+
+
+def reload_tls(gateway: Gateway) -> None:
+    """SIGHUP: the TLS listeners load their files again (nothing to do before start)."""
+    log.info("SIGHUP: reloading TLS certificates", extra=logs.fields("tls_reload"))
+    with contextlib.suppress(NotStarted):
+        gateway.reload_tls()
+
+
+def listening_line(config: Config, smpp_port: int, http_port: int,
+                   smpp_tls_port: int | None, workers: int = 1) -> str:
+    """What ``stopgate serve`` prints once it accepts connections (tests read the ports)."""
+    server = config.server
+    line = (f"stopgate: SMPP on {server.smpp_listen.host}:{smpp_port}, "
+            f"HTTP on {server.http_listen.host}:{http_port}")
+    if server.smpp_tls_listen is not None and smpp_tls_port is not None:
+        line += f", SMPP over TLS on {server.smpp_tls_listen.host}:{smpp_tls_port}"
+    if workers > 1:
+        line += f", {workers} workers"
+    return line
 
 
 def configure_logging(config: Config) -> None:
@@ -216,4 +241,5 @@ def configure_logging(config: Config) -> None:
     logs.configure(config.log)
 
 
-__all__ = ["Gateway", "NotStarted", "configure_logging", "instance_id", "serve"]
+__all__ = ["Gateway", "NotStarted", "configure_logging", "instance_id", "listening_line",
+           "reload_tls", "serve"]

@@ -35,7 +35,7 @@ Start-up is ordered so that this reverse is today's shutdown:
             -> carrier pool (links connect) -> HTTP -> pipeline -> answered parts
             (the previous run's notes are failed here) -> campaign notes -> keyword
             replies -> refused-part receipts -> policy (REJECTD receipts)
-            -> sender listener -> gauges -> queue notices -> periodic flusher
+            -> sender listeners (plain, then TLS) -> gauges -> queue notices -> periodic flusher
     stop:   the reverse: the flusher, notices and gauges end; the sender server stops
             accepting and drains in-flight submits (bounded), unbinds; then the REJECTD
             and UNDELIV receipts, keyword replies, campaign notes, answered parts and
@@ -252,6 +252,8 @@ class Shutdown:
 class Ports:
     smpp: int
     http: int
+    #: The senders' SMPP-over-TLS listener (server.smpp_tls_listen); None: there is none.
+    smpp_tls: int | None = None
 
 
 async def step(stack: contextlib.AsyncExitStack, shutdown: Shutdown, *,
@@ -300,12 +302,20 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
     listen = config.server.smpp_listen
     smpp_port = await step(stack, shutdown, start=lambda: c.server.start(listen.host, listen.port),
                            stop=lambda: c.server.stop(shutdown.timeout))
+    smpp_tls_port = await _start_smpp_tls(c)  # the server's stop above closes it too
     if c.metrics.multiprocess:
         await step(stack, shutdown, start=c.gauges.start, stop=c.gauges.stop)
     await step(stack, shutdown, start=c.notices.start, stop=c.notices.stop)
     await step(stack, shutdown, start=c.flusher.start, stop=c.flusher.stop)
     assert isinstance(smpp_port, int)
-    return Ports(smpp=smpp_port, http=http_port)
+    return Ports(smpp=smpp_port, http=http_port, smpp_tls=smpp_tls_port)
+
+
+async def _start_smpp_tls(c: Components) -> int | None:
+    tls_listen, tls = c.config.server.smpp_tls_listen, c.tls.smpp
+    if tls_listen is None or tls is None:
+        return None
+    return await c.server.start_tls(tls_listen.host, tls_listen.port, tls)
 
 
 async def _start_http(c: Components, stack: contextlib.AsyncExitStack,

@@ -83,7 +83,8 @@ class Metrics:
         )
         self.sender_binds = Counter(
             "stopgate_sender_binds_total", "Sender bind attempts by outcome "
-            "(ok, bad_password, unknown_system_id, too_many_sessions, too_many_from_address).",
+            "(ok, bad_password, unknown_system_id, too_many_sessions, too_many_from_address, "
+            "certificate_mismatch, certificate_required).",
             ["outcome"], registry=r,
         )
         self.sender_connections_closed = Counter(

@@ -2,12 +2,12 @@
 
 The parent (gateway/process/supervisor.py) prepares once, before any worker exists:
 
-- the listeners: every address of ``server.smpp_listen`` and ``server.http_listen``
-  is *reserved* by a socket bound with SO_REUSEPORT that never listens. It pins the
-  port (port 0 becomes one concrete free port, the same for every worker), and a port
-  another program already listens on is refused here, by key, not in N workers. The
-  kernel spreads connections only over listening sockets, so the reservation never
-  takes any;
+- the listeners: every address of ``server.smpp_listen``, ``server.http_listen`` and
+  ``server.smpp_tls_listen`` (when set) is *reserved* by a socket bound with SO_REUSEPORT
+  that never listens. It pins the port (port 0 becomes one concrete free port, the
+  same for every worker), and a port another program already listens on is refused
+  here, by key, not in N workers. The kernel spreads connections only over listening
+  sockets, so the reservation never takes any;
 - per worker ``slot`` (0..N-1, kept across restarts), its share of every limit that
   must hold in total: an upstream's ``sessions`` (binds at the carrier) and ``tps``,
   and an account's ``tps``. Shares differ by at most one and add up to the configured
@@ -65,13 +65,17 @@ def problems(config: Config) -> list[tuple[str, str]]:
 
 
 def worker_config(config: Config, slot: int, smpp_port: int, http_port: int,
-                  redis_url: str) -> Config:
+                  redis_url: str, smpp_tls_port: int | None = None) -> Config:
     """The configuration worker ``slot`` runs: fixed ports, the shared Redis, its shares."""
     workers = config.server.workers
+    tls_listen = config.server.smpp_tls_listen
     server = replace(
         config.server,
         smpp_listen=ListenAddress(config.server.smpp_listen.host, smpp_port),
         http_listen=ListenAddress(config.server.http_listen.host, http_port),
+        smpp_tls_listen=(ListenAddress(tls_listen.host, smpp_tls_port)
+                         if tls_listen is not None and smpp_tls_port is not None
+                         else tls_listen),
     )
     upstreams = tuple(
         replace(upstream, sessions=share(upstream.sessions, workers, slot),

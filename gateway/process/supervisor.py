@@ -6,7 +6,8 @@
       validate the shares (gateway/process/shares.py) -> embedded Redis (if redis_url = "")
       -> ledger schema (opened once, closed) -> metrics dir -> reserve the listeners
       -> fork N workers -> print the listening line once all N are listening
-      -> supervise: restart a worker that dies (backoff), forward SIGTERM/SIGINT,
+      -> supervise: restart a worker that dies (backoff), forward SIGTERM/SIGINT
+         (and SIGHUP: the workers reload their TLS certificates),
          exit once every worker has drained -> stop the embedded Redis
     worker k (forked)
       dies with the parent (PR_SET_PDEATHSIG: SIGTERM, so it drains) -> the full
@@ -83,11 +84,13 @@ class Supervisor:
     """The parent process: starts, watches and stops the worker processes."""
 
     def __init__(self, config: Config, redis_url: str, smpp: ListenerReservation,
-                 http: ListenerReservation, metrics_dir: Path) -> None:
+                 http: ListenerReservation, metrics_dir: Path,
+                 smpp_tls: ListenerReservation | None = None) -> None:
         self.config = config
         self.redis_url = redis_url
         self.smpp = smpp
         self.http = http
+        self.smpp_tls = smpp_tls
         self.metrics_dir = metrics_dir
         self.workers = [_Worker(slot) for slot in range(config.server.workers)]
         self.stopping = False
@@ -106,10 +109,20 @@ class Supervisor:
                                   workers=len(self.workers)))
         self.stopping = True
 
+    def _on_reload_signal(self, signum: int, frame: FrameType | None) -> None:
+        """SIGHUP: every worker reloads its TLS listeners' certificates (the parent has none)."""
+        alive = [w for w in self.workers if w.pid]
+        log.info("SIGHUP: asking %d workers to reload TLS certificates", len(alive),
+                 extra=fields("tls_reload", workers=len(alive)))
+        for worker in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGHUP)
+
     def _install_signals(self) -> None:
         signal.set_wakeup_fd(self._wake_w)  # a signal wakes the select() below
         signal.signal(signal.SIGTERM, self._on_stop_signal)
         signal.signal(signal.SIGINT, self._on_stop_signal)
+        signal.signal(signal.SIGHUP, self._on_reload_signal)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
 
     # --- workers ------------------------------------------------------------------------
@@ -146,6 +159,9 @@ class Supervisor:
         signal.set_wakeup_fd(-1)
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
             signal.signal(signum, signal.SIG_DFL)
+        # Until the worker's loop handles it: a reload before start has nothing to reload,
+        # and SIGHUP's default would end the worker.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
         _die_with_parent()
         if os.getppid() != parent:
             return 0  # the parent died before the death signal was armed
@@ -155,10 +171,13 @@ class Supervisor:
                 os.close(fd)
         self.smpp.close()
         self.http.close()
+        if self.smpp_tls is not None:
+            self.smpp_tls.close()
         from gateway.process.worker import run_worker
 
         config = worker_config(self.config, slot, self.smpp.port, self.http.port,
-                               self.redis_url)
+                               self.redis_url,
+                               self.smpp_tls.port if self.smpp_tls is not None else None)
         return run_worker(config, slot, ready_fd)
 
     def _reap(self) -> None:
@@ -235,9 +254,11 @@ class Supervisor:
         if not self.announced and all(w.listening for w in self.workers):
             self.announced = True
             server = self.config.server
-            print(f"stopgate: SMPP on {server.smpp_listen.host}:{self.smpp.port}, "
-                  f"HTTP on {server.http_listen.host}:{self.http.port}, "
-                  f"{len(self.workers)} workers", flush=True)
+            from gateway.app import listening_line
+
+            print(listening_line(self.config, self.smpp.port, self.http.port,
+                                 self.smpp_tls.port if self.smpp_tls is not None else None,
+                                 len(self.workers)), flush=True)
             log.info("gateway started", extra=fields(
                 "gateway_started", smpp_listen=f"{server.smpp_listen.host}:{self.smpp.port}",
                 http_listen=f"{server.http_listen.host}:{self.http.port}",
@@ -339,9 +360,13 @@ def supervise(config: Config) -> int:
         reservations.append(smpp)
         http = ListenerReservation(server.http_listen, "server.http_listen")
         reservations.append(http)
+        smpp_tls = None
+        if server.smpp_tls_listen is not None:
+            smpp_tls = ListenerReservation(server.smpp_tls_listen, "server.smpp_tls_listen")
+            reservations.append(smpp_tls)
         # Only now: another stopgate on this data_dir or these ports was refused above.
         _fresh_metrics_dir(metrics_dir)
-        return Supervisor(config, redis_url, smpp, http, metrics_dir).run()
+        return Supervisor(config, redis_url, smpp, http, metrics_dir, smpp_tls).run()
     except (WorkerSetupError, EmbeddedRedisError, LedgerError) as exc:
         print(f"stopgate serve: {exc}", file=sys.stderr)
         return 1

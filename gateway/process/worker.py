@@ -1,7 +1,8 @@
 """One worker process of ``stopgate serve`` with ``server.workers > 1`` (see process/supervisor.py).
 
 Runs after the fork: the parent's signal handlers are gone, the death signal is
-armed. The worker writes one byte on its pipe once its listeners accept, so the
+armed. SIGHUP (forwarded by the parent) reloads its TLS listeners' certificates.
+The worker writes one byte on its pipe once its listeners accept, so the
 parent can tell senders where to connect only when every worker takes connections.
 """
 
@@ -13,7 +14,7 @@ import logging
 import os
 import signal
 
-from gateway.app import Gateway
+from gateway.app import Gateway, reload_tls
 from gateway.config.model import Config
 from gateway.observability import logs
 from gateway.process.eventloop import run, settle_heap
@@ -45,6 +46,7 @@ async def _serve(config: Config, slot: int, ready_fd: int) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload_tls, gateway)  # forwarded by the parent
     try:
         await gateway.start()
     except BaseException:

@@ -23,6 +23,14 @@ ESME_RBINDFAIL; a connection that has not bound within ``bind_timeout`` is close
 (by its SmppLink); a frame that stays incomplete for ``frame_timeout`` (a sender
 that trickles or stops mid-frame) and a bound session silent for ``idle_timeout``
 are closed by the sweeper.
+
+Over TLS (``server.smpp_tls_listen``, gateway/senders/tls_listener.py) a session is the
+same session; a bind there also answers to the client certificate. A verified certificate
+(``server.tls_client_ca`` signed it) must name the bind's system_id (its commonName or a
+subjectAltName DNS/URI entry, ``gateway.tls.peer_names``), else ESME_RBINDFAIL
+(``certificate_mismatch``); an account with ``tls_client_cert = true`` binds only over
+TLS with such a certificate, else ESME_RBINDFAIL (``certificate_required``). Both come
+after the password check, which still applies.
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ import asyncio
 import hmac
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -47,7 +55,9 @@ from gateway.observability.metrics import Metrics
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bind_pacing import UNKNOWN, BindPacing
 from gateway.senders.bound import BoundSenders
+from gateway.senders.tls_listener import TlsListener
 from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
+from gateway.tls import ServerTls, peer_names
 from smpp.constants import CommandId, CommandStatus
 from smpp.events import ProtocolError, RequestRejected
 from smpp.pdu import CancelSmResp, DataSmResp, Pdu, QuerySmResp, SubmitSm, SubmitSmResp
@@ -114,6 +124,7 @@ class SenderServer:
         self.pacing = BindPacing(config.smpp)
         self.stopping = False
         self._server: asyncio.Server | None = None
+        self._tls_listener: TlsListener | None = None
         self._sweeper = Background("sender-sweeper", self._sweep)
         self._links: set[SmppLink] = set()
         self._background = TaskSet()
@@ -127,13 +138,33 @@ class SenderServer:
 
     # --- lifecycle -----------------------------------------------------------------
 
-    async def start(self, host: str, port: int) -> int:
-        """Listen; returns the port (useful with port 0)."""
+    def _link(self) -> SmppLink:
         smpp = self.config.smpp
         options = LinkOptions.from_config(smpp, window=smpp.sender_window,
                                           idle_timeout=smpp.bind_timeout)
-        self._server = await self.loop.create_server(
-            lambda: SmppLink(Role.SMSC, _SenderHandler(self), options),
+        return SmppLink(Role.SMSC, _SenderHandler(self), options)
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen; returns the port (useful with port 0)."""
+        self._server = await self._listen(self._link, host, port)
+        self._sweeper.start()
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start_tls(self, host: str, port: int, tls: ServerTls) -> int:
+        """Listen for SMPP over TLS beside ``start``'s listener; returns the port.
+
+        Each connection's handshake must finish within ``smpp.bind_timeout``; then it is
+        an ``SmppLink`` like any other (gateway/senders/tls_listener.py).
+        """
+        self._tls_listener = TlsListener(tls, self._link, self.metrics,
+                                         self.config.smpp.bind_timeout)
+        return self._tls_listener.listen(host, port, backlog=SMPP_BACKLOG,
+                                         reuse_port=self.config.server.workers > 1)
+
+    async def _listen(self, factory: Callable[[], asyncio.Protocol], host: str,
+                      port: int) -> asyncio.Server:
+        return await self.loop.create_server(
+            factory,
             host,
             port,
             reuse_address=True,
@@ -143,8 +174,6 @@ class SenderServer:
             # sender waits a whole second for its retransmit. The kernel caps it at somaxconn.
             backlog=SMPP_BACKLOG,
         )
-        self._sweeper.start()
-        return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop accepting, let in-flight submits finish (bounded), unbind everyone politely.
@@ -156,6 +185,8 @@ class SenderServer:
         self.stopping = True
         if self._server is not None:
             self._server.close()
+        if self._tls_listener is not None:
+            await self._tls_listener.stop()
         await self._sweeper.stop()
         # Only bound links have a conversation: a link whose bind was refused (or is still
         # being answered) has nothing in flight, and gets closed by the unbind below.
@@ -238,6 +269,8 @@ class SenderServer:
             password.encode("latin-1", "replace"), account.password.encode("latin-1", "replace")
         ):
             refusal = (CommandStatus.ESME_RINVPASWD, "bad_password")
+        else:
+            refusal = _certificate_refusal(link, account)
         answer_at = self.pacing.answer_time(
             _host(link.peer), system_id if account is not None else UNKNOWN, self.loop.time(),
             failed=refusal is not None)
@@ -264,11 +297,14 @@ class SenderServer:
             status, outcome = refusal
             self.metrics.sender_binds.labels(outcome).inc()
             # Never the password; the system_id as repr, since it is the sender's raw input.
+            details: dict[str, Any] = {"tls": _peercert(link) is not None}
+            if outcome in _CERTIFICATE_OUTCOMES:
+                details["certificate_names"] = sorted(peer_names(_peercert(link)))
             log.warning("sender bind refused (%s): system_id %r from %s", outcome, system_id,
                         host, extra=fields(
                             "sender_bind_failed", account=system_id, peer=link.peer,
                             bind=_BIND_NAMES.get(pdu.command_id, "unknown"), reason=outcome,
-                            status=f"0x{status:08X}"))
+                            status=f"0x{status:08X}", **details))
             link.reject_bind(pdu, status)
             return
         self.pacing.forgive(host, system_id)
@@ -362,6 +398,33 @@ class SenderServer:
         self._latencies.add(time.perf_counter() - started)
         if conversation.inflight == 0 and conversation.drained is not None:
             conversation.drained.set()
+
+
+def _peercert(link: SmppLink) -> dict[str, Any] | None:
+    """None on a plaintext link; over TLS, the verified client certificate ({}: none)."""
+    transport = link.transport
+    if transport is None or transport.get_extra_info("ssl_object") is None:
+        return None
+    return transport.get_extra_info("peercert") or {}
+
+
+_CERTIFICATE_OUTCOMES = ("certificate_mismatch", "certificate_required")
+
+
+def _certificate_refusal(link: SmppLink, account: Account) -> tuple[int, str] | None:
+    """ESME_RBINDFAIL when the client certificate (or its absence) does not allow the bind.
+
+    A verified certificate must name the system_id, whether or not the account asks for
+    one; an account with ``tls_client_cert`` needs a TLS session with such a certificate.
+    """
+    peercert = _peercert(link)
+    if peercert:
+        if account.system_id not in peer_names(peercert):
+            return (CommandStatus.ESME_RBINDFAIL, "certificate_mismatch")
+    elif account.tls_client_cert:
+        return (CommandStatus.ESME_RBINDFAIL, "certificate_required")
+    return None
+
 
 class _SenderHandler(LinkHandler):
     """Routes one sender connection's events to the server."""

@@ -14,6 +14,7 @@ import re
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
+from ssl import SSLContext
 from typing import Any
 
 from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
@@ -67,8 +68,9 @@ async def bind_sender(
     *,
     window: int = 50,
     response_timeout: float = 5.0,
+    ssl: SSLContext | None = None,
 ) -> tuple[SmppLink, Sender]:
-    """Connect to stopgate and bind; raises BindError when refused."""
+    """Connect to stopgate (over TLS with ``ssl``) and bind; raises BindError when refused."""
     loop = asyncio.get_running_loop()
     sender = Sender()
     _, link = await asyncio.wait_for(
@@ -76,7 +78,7 @@ async def bind_sender(
             lambda: SmppLink(Role.ESME, sender, LinkOptions(
                 window=window, response_timeout=response_timeout,
                 enquire_link_interval=None, idle_timeout=None)),
-            "127.0.0.1", port,
+            "127.0.0.1", port, ssl=ssl,
         ),
         TIMEOUT,
     )

@@ -17,12 +17,13 @@ SHORTCODE = "36173"
 
 
 def write_config(path: Path, simulator_port: int, data_dir: Path, *,
-                 redis_url: str | None = None, account: str = "", workers: int = 1) -> Path:
+                 redis_url: str | None = None, account: str = "", workers: int = 1,
+                 server: str = "") -> Path:
     """A config with one carrier simulator upstream and the account "acme".
 
     Without ``redis_url`` the gateway runs its own embedded redis-server under
-    ``data_dir``; ``account`` is appended to the [[accounts]] table as is. With
-    ``workers`` > 1 the upstream gets one session per worker.
+    ``data_dir``; ``account`` is appended to the [[accounts]] table as is, ``server``
+    to the [server] table. With ``workers`` > 1 the upstream gets one session per worker.
     """
     storage = f'\n[storage]\nredis_url = "{redis_url}"\n' if redis_url is not None else ""
     path.write_text(f"""
@@ -31,6 +32,7 @@ smpp_listen = "127.0.0.1:0"
 http_listen = "127.0.0.1:0"
 data_dir = "{data_dir}"
 workers = {workers}
+{server}
 {storage}
 [smpp]
 response_timeout = 5.0
@@ -72,6 +74,16 @@ async def start_serve_ports(
     config: Path, log: Path, timeout: float
 ) -> tuple[asyncio.subprocess.Process, int, int]:
     """As ``start_serve``; the process, its SMPP port and its HTTP port."""
+    process, line = await start_serve_line(config, log, timeout)
+    found = re.search(r"SMPP on [^:]+:(\d+), HTTP on [^:]+:(\d+)", line)
+    assert found, line
+    return process, int(found.group(1)), int(found.group(2))
+
+
+async def start_serve_line(
+    config: Path, log: Path, timeout: float
+) -> tuple[asyncio.subprocess.Process, str]:
+    """As ``start_serve``; the process and its whole listening line (every port)."""
     with log.open("ab") as stderr:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "gateway.cli.main", "serve", "-c", str(config),
@@ -82,7 +94,7 @@ async def start_serve_ports(
         line = await asyncio.wait_for(process.stdout.readline(), timeout)
         found = re.search(rb"SMPP on [^:]+:(\d+), HTTP on [^:]+:(\d+)", line)
         assert found, f"no listening line from stopgate serve: {line!r}\n{log.read_text()}"
-        return process, int(found.group(1)), int(found.group(2))
+        return process, line.decode()
     except BaseException:
         await stop_process(process, timeout)
         raise
