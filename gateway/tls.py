@@ -14,15 +14,31 @@
 - **Files**: gateway/config/certificates.py checks them when the config is loaded.
 - **Failures**: ``failure_reason`` names a failed handshake for logs and the
   ``stopgate_tls_handshake_failures_total{link, reason}`` metric.
+- **Accepting**: ``TlsListener`` is how both TLS listeners accept. asyncio's
+  ``create_server(ssl=...)`` hands a failed handshake to the loop's exception handler
+  (or to nobody), and ``loop.start_tls`` on an accepted connection loses a ClientHello
+  read before it is called (uvloop reads at once; MagicStack/uvloop#707). So the
+  listener accepts sockets itself and hands each to ``loop.connect_accepted_socket(
+  ssl=...)``, which returns once the handshake is done or raises why it failed: one
+  INFO line (``tls_handshake_failed``: link, peer, reason, error; never a stack trace)
+  and one count per failure. Once the handshake is done, the connection belongs to the
+  listener's protocol exactly as a plaintext one would.
 """
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import logging
+import socket
 import ssl
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+from prometheus_client import Counter
+
+from gateway.lifecycle import TaskSet
 from gateway.observability.logs import fields
 
 log = logging.getLogger("stopgate.tls")
@@ -31,6 +47,7 @@ __all__ = [
     "REASONS",
     "ListenerTls",
     "ServerTls",
+    "TlsListener",
     "client_context",
     "failure_reason",
     "peer_names",
@@ -121,7 +138,10 @@ def peer_names(peercert: dict[str, Any] | None) -> set[str]:
 
 def failure_reason(error: BaseException) -> str:
     """One of ``REASONS`` for a failed handshake (either side's complaint)."""
-    if isinstance(error, TimeoutError):
+    if isinstance(error, TimeoutError) or (
+            # asyncio and uvloop end a slow handshake with ConnectionAbortedError("SSL
+            # handshake is taking longer than N seconds"), not TimeoutError.
+            isinstance(error, ConnectionAbortedError) and "taking longer" in str(error)):
         return "timeout"
     if isinstance(error, ssl.SSLCertVerificationError):
         code = error.verify_code
@@ -144,3 +164,119 @@ def failure_reason(error: BaseException) -> str:
     if isinstance(error, ssl.SSLError):
         return "protocol"
     return "other"
+
+
+P = TypeVar("P", bound=asyncio.BaseProtocol)
+
+#: After accept() fails (out of file descriptors, say), wait this long before the next one.
+ACCEPT_PAUSE = 0.1
+
+
+class TlsListener(Generic[P]):
+    """Listening sockets whose connections become ``protocol(peer_host)`` after TLS.
+
+    ``admit(host)`` (optional) decides at accept, before any handshake work, whether
+    the connection may go on (a refused one is closed at once; the caller counts it);
+    ``abandoned(protocol)`` is told when a handshake fails or the listener stops first.
+    """
+
+    def __init__(self, tls: ServerTls, *, link: str, protocol: Callable[[str], P],
+                 failures: Counter, handshake_timeout: float,
+                 admit: Callable[[str], bool] | None = None,
+                 abandoned: Callable[[P], None] | None = None) -> None:
+        self.tls = tls
+        self.link = link
+        self._protocol = protocol
+        self._failures = failures
+        self._timeout = handshake_timeout
+        self._admit = admit
+        self._abandoned = abandoned
+        self._sockets: list[socket.socket] = []
+        self._accepting = TaskSet()
+        self._handshakes = TaskSet()
+
+    def listen(self, host: str, port: int, *, reuse_port: bool, backlog: int) -> int:
+        """Bind and listen on every address ``host`` resolves to; the port (port 0: the
+        first address's, for all)."""
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+        try:
+            for family, kind, proto, _, sockaddr in dict.fromkeys(infos):
+                sock = socket.socket(family, kind, proto)
+                self._sockets.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if reuse_port:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind((sockaddr[0], port, *sockaddr[2:]))
+                port = int(sock.getsockname()[1])
+                sock.listen(backlog)
+                sock.setblocking(False)
+        except BaseException:
+            self._close_sockets()
+            raise
+        for sock in self._sockets:
+            self._accepting.spawn(self._accept(sock))
+        return port
+
+    async def stop(self) -> None:
+        """Stop accepting and give up the handshakes under way; connections already
+        handed to their protocol are not touched."""
+        await self._accepting.cancel()  # first: the loop watches the sockets until then
+        self._close_sockets()
+        await self._handshakes.cancel()
+
+    def _close_sockets(self) -> None:
+        for sock in self._sockets:
+            sock.close()
+        self._sockets.clear()
+
+    async def _accept(self, listening: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, peer = await loop.sock_accept(listening)
+            except OSError as error:
+                if listening.fileno() < 0:
+                    return
+                if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    log.warning("TLS listener cannot accept a connection", extra=fields(
+                        "tls_accept_failed", link=self.link, error=str(error)))
+                    await asyncio.sleep(ACCEPT_PAUSE)
+                continue
+            host = str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
+            if self._admit is not None and not self._admit(host):
+                sock.close()
+                continue
+            where = f"{host}:{peer[1]}" if isinstance(peer, tuple) else host
+            self._handshakes.spawn(self._handshake(sock, host, where))
+
+    async def _handshake(self, sock: socket.socket, host: str, peer: str) -> None:
+        protocol = self._protocol(host)
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(
+                lambda: protocol, sock, ssl=self.tls.context,
+                ssl_handshake_timeout=self._timeout)
+        except asyncio.CancelledError:  # the listener stops
+            self._give_up(sock, protocol)
+            raise
+        except Exception as error:  # every failure is counted and logged, never raised
+            self._give_up(sock, protocol)
+            self._failed(peer, error)
+
+    def _give_up(self, sock: socket.socket, protocol: P) -> None:
+        sock.close()
+        if self._abandoned is not None:
+            self._abandoned(protocol)
+
+    def _failed(self, peer: str, error: BaseException) -> None:
+        reason = failure_reason(error)
+        self._failures.labels(self.link, reason).inc()
+        text = str(getattr(error, "reason", None) or error)
+        if not text and isinstance(error, ConnectionError):
+            text = "the client closed the connection during the handshake"
+        log.info("%s TLS handshake failed (%s) from %s", self.link, reason, peer,
+                 extra=fields("tls_handshake_failed", link=self.link, peer=peer,
+                                         reason=reason,
+                                         error=(text or type(error).__name__)[:200]))

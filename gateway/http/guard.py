@@ -24,13 +24,9 @@ Every close is counted in ``stopgate_http_connections_closed_total{reason}``
 (``bad_request`` for the last case). Every answer, these included, says
 ``Server: stopgate``: no product or version a scanner could match to advisories.
 
-**HTTPS** (``[http] tls_cert``/``tls_key``: ``GuardedSite(tls=...)``): the site runs
-its own accept loop and upgrades each admitted socket with
-``loop.connect_accepted_socket(ssl=...)``, the ``ServerTls`` context that SIGHUP
-reloads in place. Handing asyncio ``create_server(ssl=...)`` instead would drop
-failed handshakes unseen (they only reach a debug log) and admit a connection only
-once its handshake succeeded; and ``loop.start_tls`` on an accepted transport races
-uvloop, which starts reading (the ClientHello) before the upgrade can begin. So:
+**HTTPS** (``[http] tls_cert``/``tls_key``: ``GuardedSite(tls=...)``): the site accepts
+through ``gateway.tls.TlsListener`` (why not asyncio's ``ssl=``: see there), with the
+``ServerTls`` context that SIGHUP reloads in place. So:
 
 - a connection is admitted against the caps *before* its handshake, and one over a
   cap is closed at once without a handshake (no HTTP answer is possible before
@@ -47,10 +43,8 @@ uvloop, which starts reading (the ClientHello) before the upgrade can begin. So:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
-import socket
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, cast
@@ -60,6 +54,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
+from prometheus_client import Counter
 
 from gateway.config.model import Http
 from gateway.http.responses import SERVER
@@ -67,7 +62,7 @@ from gateway.lifecycle import backoff
 from gateway.limits import AddressCounts
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
-from gateway.tls import ServerTls, failure_reason
+from gateway.tls import ServerTls, TlsListener
 
 log = logging.getLogger("stopgate.http")
 
@@ -331,14 +326,13 @@ class GuardedSite(web.TCPSite):
 
     def __init__(self, runner: web.AppRunner, host: str, port: int, *,
                  guard: ConnectionGuard, tls: ServerTls | None = None,
-                 handshake_failures: Any = None, **kwargs: Any) -> None:
+                 handshake_failures: Counter, **kwargs: Any) -> None:
         super().__init__(runner, host, port, **kwargs)
         self.guard = guard
         self._tls = tls
-        # stopgate_tls_handshake_failures_total (the Counter; labelled link, reason)
+        # stopgate_tls_handshake_failures_total (labelled link, reason)
         self._handshake_failures = handshake_failures
-        self._sockets: list[socket.socket] = []
-        self._tasks: set[asyncio.Task[None]] = set()  # accept loops and handshakes
+        self._listener: TlsListener[GuardedHandler] | None = None
         self._listening_port: int | None = None
 
     @property
@@ -355,7 +349,7 @@ class GuardedSite(web.TCPSite):
     async def start(self) -> None:
         await web.BaseSite.start(self)  # registers the site with its runner
         if self._tls is not None:
-            await self._start_tls(self._tls)
+            self._start_tls(self._tls)
             return
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
@@ -364,97 +358,27 @@ class GuardedSite(web.TCPSite):
         )
         self._listening_port = int(self._server.sockets[0].getsockname()[1])
 
-    # --- HTTPS: our own accept loop, so each connection is admitted, then upgraded -------
+    # --- HTTPS: gateway.tls.TlsListener admits each connection, then upgrades it ---------
 
-    async def _start_tls(self, tls: ServerTls) -> None:
-        loop = asyncio.get_running_loop()
-        infos = await loop.getaddrinfo(self._host or None, self._port,
-                                       type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-        port = self._port
-        for family, kind, proto, _, address in dict.fromkeys(
-                (i[0], i[1], i[2], i[3], i[4]) for i in infos):
-            sock = socket.socket(family, kind, proto)
-            try:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                if self._reuse_port:
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-                if family == socket.AF_INET6:
-                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-                sock.bind((address[0], port, *address[2:]))
-                sock.listen(self._backlog)
-                sock.setblocking(False)
-            except OSError:
-                sock.close()
-                await self._close_tls()
-                raise
-            port = port or int(sock.getsockname()[1])  # port 0: the others on the same one
-            self._sockets.append(sock)
-            self._spawn(self._accept(sock, tls))
-        self._listening_port = port
+    def _start_tls(self, tls: ServerTls) -> None:
+        self._listener = TlsListener(
+            tls, link="http", protocol=self._admitted, failures=self._handshake_failures,
+            handshake_timeout=self.guard.http.header_timeout,
+            # counted there (max_connections...); nothing can be said in HTTP before TLS
+            admit=lambda host: self.guard.admit(host) is None,
+            abandoned=lambda handler: handler.abandoned())
+        self._listening_port = self._listener.listen(
+            self._host or "", self._port, reuse_port=bool(self._reuse_port),
+            backlog=self._backlog)
 
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _accept(self, listening: socket.socket, tls: ServerTls) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                sock, peer = await loop.sock_accept(listening)
-            except OSError as error:  # out of file descriptors, say: breathe, go on
-                log.warning("HTTPS listener could not accept a connection", extra=fields(
-                    "http_accept_failed", error=str(error)))
-                await asyncio.sleep(0.1)
-                continue
-            host = str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
-            if self.guard.admit(host) is not None:  # counted there; no HTTP before TLS
-                sock.close()
-                continue
-            self._spawn(self._handshake(sock, host, tls))
-
-    async def _handshake(self, sock: socket.socket, host: str, tls: ServerTls) -> None:
-        """TLS on an admitted connection; the handler takes it over once it is done."""
+    def _admitted(self, host: str) -> GuardedHandler:
         handler = self._handler()
         handler.admitted(host)
-        try:
-            await asyncio.get_running_loop().connect_accepted_socket(
-                lambda: handler, sock, ssl=tls.context,
-                ssl_handshake_timeout=self.guard.http.header_timeout)
-        except asyncio.CancelledError:  # the listener stops
-            handler.abandoned()
-            sock.close()
-            raise
-        except Exception as error:
-            handler.abandoned()
-            sock.close()
-            self._failed(host, error)
-
-    def _failed(self, host: str, error: BaseException) -> None:
-        text = str(error)
-        reason = ("timeout" if "handshake is taking longer" in text
-                  else failure_reason(error))
-        if self._handshake_failures is not None:
-            self._handshake_failures.labels("http", reason).inc()
-        if isinstance(error, ConnectionError) and not text:
-            text = "the client closed the connection during the handshake"
-        log.info("TLS handshake on the HTTP listener failed", extra=fields(
-            "tls_handshake_failed", link="http", peer=host, reason=reason,
-            error=(getattr(error, "reason", None) or text or type(error).__name__)[:200]))
-
-    async def _close_tls(self) -> None:
-        for sock in self._sockets:
-            sock.close()
-        self._sockets.clear()
-        tasks = list(self._tasks)
-        for task in tasks:  # accept loops, and handshakes in progress: their sockets close
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        return handler
 
     async def stop(self) -> None:
-        await self._close_tls()
+        if self._listener is not None:
+            await self._listener.stop()
         await super().stop()
 
     @property

@@ -24,7 +24,7 @@ ESME_RBINDFAIL; a connection that has not bound within ``bind_timeout`` is close
 that trickles or stops mid-frame) and a bound session silent for ``idle_timeout``
 are closed by the sweeper.
 
-Over TLS (``server.smpp_tls_listen``, gateway/senders/tls_listener.py) a session is the
+Over TLS (``server.smpp_tls_listen``, gateway.tls.TlsListener) a session is the
 same session; a bind there also answers to the client certificate. A verified certificate
 (``server.tls_client_ca`` signed it) must name the bind's system_id (its commonName or a
 subjectAltName DNS/URI entry, ``gateway.tls.peer_names``), else ESME_RBINDFAIL
@@ -55,9 +55,8 @@ from gateway.observability.metrics import Metrics
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bind_pacing import UNKNOWN, BindPacing
 from gateway.senders.bound import BoundSenders
-from gateway.senders.tls_listener import TlsListener
 from gateway.smpp_link import LinkHandler, LinkOptions, SmppLink
-from gateway.tls import ServerTls, peer_names
+from gateway.tls import ServerTls, TlsListener, peer_names
 from smpp.constants import CommandId, CommandStatus
 from smpp.events import ProtocolError, RequestRejected
 from smpp.pdu import CancelSmResp, DataSmResp, Pdu, QuerySmResp, SubmitSm, SubmitSmResp
@@ -124,7 +123,7 @@ class SenderServer:
         self.pacing = BindPacing(config.smpp)
         self.stopping = False
         self._server: asyncio.Server | None = None
-        self._tls_listener: TlsListener | None = None
+        self._tls_listener: TlsListener[SmppLink] | None = None
         self._sweeper = Background("sender-sweeper", self._sweep)
         self._links: set[SmppLink] = set()
         self._background = TaskSet()
@@ -154,10 +153,12 @@ class SenderServer:
         """Listen for SMPP over TLS beside ``start``'s listener; returns the port.
 
         Each connection's handshake must finish within ``smpp.bind_timeout``; then it is
-        an ``SmppLink`` like any other (gateway/senders/tls_listener.py).
+        an ``SmppLink`` like any other (gateway.tls.TlsListener).
         """
-        self._tls_listener = TlsListener(tls, self._link, self.metrics,
-                                         self.config.smpp.bind_timeout)
+        self._tls_listener = TlsListener(
+            tls, link="sender", protocol=lambda host: self._link(),
+            failures=self.metrics.tls_handshake_failures,
+            handshake_timeout=self.config.smpp.bind_timeout)
         return self._tls_listener.listen(host, port, backlog=SMPP_BACKLOG,
                                          reuse_port=self.config.server.workers > 1)
 

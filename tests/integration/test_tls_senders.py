@@ -87,8 +87,14 @@ def all_failures(stack: Stack) -> float:
     return sum(failures(stack, reason) for reason in REASONS)
 
 
+@pytest.fixture(autouse=True)
+def tls_log(caplog: pytest.LogCaptureFixture) -> None:
+    """Failed handshakes are logged at INFO (scanners knock all day)."""
+    caplog.set_level(logging.INFO, logger="stopgate.tls")
+
+
 def handshake_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if getattr(r, "event", "") == "sender_tls_handshake_failed"]
+    return [r for r in caplog.records if getattr(r, "event", "") == "tls_handshake_failed"]
 
 
 async def refused_handshake(stack: Stack, caplog: pytest.LogCaptureFixture, reason: str,
@@ -108,6 +114,7 @@ async def refused_handshake(stack: Stack, caplog: pytest.LogCaptureFixture, reas
     assert line.fields["peer"].startswith("127.0.0.1:")  # type: ignore[attr-defined]
     assert line.exc_info is None and "Traceback" not in caplog.text
     assert line.getMessage().startswith(f"sender TLS handshake failed ({reason}) from 127.0.0.1:")
+    assert line.fields["link"] == "sender"  # type: ignore[attr-defined]
     assert metric(stack, BINDS, outcome="ok") == 1  # the bystander's only
     return line
 
