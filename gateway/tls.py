@@ -4,8 +4,8 @@
   (TLS 1.2 or later) built from ``tls_cert``/``tls_key`` and, for SMPP, an optional
   ``tls_client_ca``: a client that presents a certificate must present one that CA
   signed (``CERT_OPTIONAL``); whether an account *needs* one is the server's business
-  (``[[accounts]] tls_client_cert``). ``reload()`` loads the files again into the same
-  context, so handshakes from then on use the new certificate while established
+  (``[[accounts]] tls_client_cert``). ``reload()`` builds a new context from the files
+  and swaps it in, so handshakes from then on use the new files while established
   sessions keep theirs (SIGHUP).
 - **Carrier links**: ``client_context(...)`` verifies the carrier's certificate
   against ``tls_ca`` (else the system's CAs) and its name against ``tls_server_name``
@@ -64,26 +64,33 @@ def _modern(context: ssl.SSLContext) -> ssl.SSLContext:
 
 
 class ServerTls:
-    """A listener's TLS context, reloadable from its files."""
+    """A listener's TLS context, reloadable from its files.
+
+    Listeners read ``context`` at every handshake; ``reload`` builds a whole new one from
+    the files and swaps it in, so a certificate, key or client CA replaced on disk takes
+    effect for the next handshake (a CA removed from ``client_ca`` is no longer trusted),
+    and sessions already up keep the context they were made with.
+    """
 
     def __init__(self, cert: Path, key: Path, client_ca: Path | None = None) -> None:
         self.cert, self.key, self.client_ca = cert, key, client_ca
-        self.context = _modern(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
-        if client_ca is not None:
-            self.context.verify_mode = ssl.CERT_OPTIONAL
-        self.reload()
+        self.context = self._load()
 
     def reload(self) -> None:
         """Load the certificate, key (and client CA) again: new handshakes use them.
 
-        Raises ``ssl.SSLError``/``OSError`` when the files are unusable; the context
-        keeps what it had, so a bad file at SIGHUP does not take the listener down.
+        Raises ``ssl.SSLError``/``OSError`` when the files are unusable; the listener
+        keeps the context it had, so a bad file at SIGHUP does not take it down.
         """
-        candidate = _modern(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
-        candidate.load_cert_chain(self.cert, self.key)  # checks the files before we touch ours
-        self.context.load_cert_chain(self.cert, self.key)
+        self.context = self._load()
+
+    def _load(self) -> ssl.SSLContext:
+        context = _modern(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
+        context.load_cert_chain(self.cert, self.key)
         if self.client_ca is not None:
-            self.context.load_verify_locations(cafile=self.client_ca)
+            context.verify_mode = ssl.CERT_OPTIONAL
+            context.load_verify_locations(cafile=self.client_ca)
+        return context
 
 
 class ListenerTls:

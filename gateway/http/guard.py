@@ -26,7 +26,7 @@ Every close is counted in ``stopgate_http_connections_closed_total{reason}``
 
 **HTTPS** (``[http] tls_cert``/``tls_key``: ``GuardedSite(tls=...)``): the site accepts
 through ``gateway.tls.TlsListener`` (why not asyncio's ``ssl=``: see there), with the
-``ServerTls`` context that SIGHUP reloads in place. So:
+``ServerTls`` context that SIGHUP replaces for new handshakes. So:
 
 - a connection is admitted against the caps *before* its handshake, and one over a
   cap is closed at once without a handshake (no HTTP answer is possible before
