@@ -270,13 +270,14 @@ class GuardedHandler(RequestHandler):
         super().__init__(manager, keepalive_timeout=guard.http.header_timeout, **kwargs)
         self._guard = guard
         self._host: str | None = None  # set once admitted
+        self._proxied: str | None = None  # the client a PROXY header named, to admit
         self._header_bytes = False  # bytes of a request whose headers are not complete yet
         self._body_deadline: asyncio.TimerHandle | None = None
         self._timed_payload: Any = None  # the StreamReader of the body being timed
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._host is None:  # plaintext; over TLS the handshake admitted it (admitted())
-            host = _peer_host(transport)
+            host = self._proxied or _peer_host(transport)
             refusal = self._guard.admit(host)
             if refusal is not None:
                 # Not handed to aiohttp at all: nothing is read, nothing waits.
@@ -290,6 +291,10 @@ class GuardedHandler(RequestHandler):
         """``host``'s connection was counted against the caps before its TLS handshake
         (or, behind a load balancer, is the client its PROXY header named)."""
         self._host = host
+
+    def proxied(self, host: str) -> None:
+        """A plaintext connection's PROXY header named ``host``: admitted as it, at once."""
+        self._proxied = host
 
     @property
     def client(self) -> str | None:
@@ -435,7 +440,8 @@ class GuardedSite(web.TCPSite):
             handshake_timeout=self.guard.http.header_timeout,
             # counted there (max_connections...); nothing can be said in HTTP before TLS
             # (nor, behind a load balancer, before the PROXY header: closed unanswered)
-            admit=lambda host: self.guard.admit(host) is None,
+            # (plaintext behind a balancer: admitted in connection_made, answered 503)
+            admit=None if tls is None else (lambda host: self.guard.admit(host) is None),
             abandoned=lambda handler: handler.abandoned(),
             proxy_errors=self.guard.proxy_errors, listener="http")
         self._listening_port = self._listener.listen(
@@ -444,7 +450,10 @@ class GuardedSite(web.TCPSite):
 
     def _admitted(self, host: str, peer: str) -> GuardedHandler:
         handler = self._handler()
-        handler.admitted(host)
+        if self._tls is None:
+            handler.proxied(host)
+        else:
+            handler.admitted(host)
         return handler
 
     async def stop(self) -> None:

@@ -262,3 +262,131 @@ async def test_smpp_proxy_protocol_off_a_header_is_a_protocol_error(
     link, _ = await bind_sender(stack.smpp_port)
     await sends(link)
     await link.unbind()
+
+
+# --- HTTP -------------------------------------------------------------------------------
+
+NUMBER = "+33612345678"
+
+
+async def http_get(port: int, path: str, *, header: bytes = b"",
+                   headers: dict[str, str] | None = None,
+                   tls: ssl.SSLContext | None = None) -> tuple[int, bytes]:
+    """One GET on a fresh connection (after ``header``, as a balancer would): status, body."""
+    sock = await proxied_socket(port, header)
+    reader, writer = await within(asyncio.open_connection(
+        sock=sock, ssl=tls, server_hostname="localhost" if tls else None), TIMEOUT)
+    lines = [f"GET {path} HTTP/1.1", "Host: stopgate", "Connection: close",
+             *(f"{name}: {value}" for name, value in (headers or {}).items())]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+    answer = await within(reader.read(), TIMEOUT)
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), body
+
+
+async def hold(port: int, header: bytes,
+               tls: ssl.SSLContext | None) -> asyncio.StreamWriter:
+    """A kept-alive connection, answered once: it holds its place against the caps."""
+    sock = await proxied_socket(port, header)
+    reader, writer = await within(asyncio.open_connection(
+        sock=sock, ssl=tls, server_hostname="localhost" if tls else None), TIMEOUT)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: stopgate\r\n\r\n")
+    head = await within(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+    assert head.startswith(b"HTTP/1.1 200")
+    return writer
+
+
+@contextlib.asynccontextmanager
+async def http_stack(redis_url: str, tmp_path: Path, pki: Pki | None = None,
+                     **http: Any) -> AsyncIterator[Stack]:
+    if pki is not None:
+        http = {"tls_cert": str(pki.server.cert), "tls_key": str(pki.server.key), **http}
+    async with running_stack(redis_url, tmp_path / "data", http=http) as stack:
+        yield stack
+
+
+@pytest.mark.parametrize("secure", [False, True], ids=["http", "https"])
+async def test_http_behind_the_balancer(flushed_redis: str, tmp_path: Path, pki: Pki,
+                                        caplog: pytest.LogCaptureFixture,
+                                        secure: bool) -> None:
+    """Each header form is accepted; the per-address cap counts the proxied client; a
+    connection without a header is closed, logged and counted while the others go on."""
+    tls = pki.client_context() if secure else None
+    async with http_stack(flushed_redis, tmp_path, pki if secure else None,
+                          proxy_protocol=True, max_connections_per_address=1,
+                          header_timeout=1.0) as stack:
+        port = stack.gateway.http_port
+        for header in (v1("198.51.100.7"), v1("2001:db8::7"), v2("198.51.100.8"),
+                       v2("2001:db8::8"), v2(None)):
+            assert (await http_get(port, "/healthz", header=header, tls=tls))[0] == 200
+        # 198.51.100.1 holds its one connection (header sent, nothing else yet)...
+        held = await hold(port, v2("198.51.100.1"), tls)
+        # ...so its second one is refused (503 in plaintext; closed before TLS over HTTPS)...
+        if secure:
+            with pytest.raises((OSError, ssl.SSLError, asyncio.IncompleteReadError)):
+                await http_get(port, "/healthz", header=v1("198.51.100.1"), tls=tls)
+        else:
+            status, body = await http_get(port, "/healthz", header=v1("198.51.100.1"))
+            assert status == 503 and b"too_many_connections" in body
+        closed = "stopgate_http_connections_closed_total"
+        assert metric(stack, closed, reason="max_connections_per_address") == 1
+        # ...while a neighbour behind the same balancer has its own allowance.
+        assert (await http_get(port, "/healthz", header=v1("198.51.100.2"), tls=tls))[0] == 200
+        held.close()
+        # No header: closed unanswered, logged once, counted; nothing else is touched.
+        raw = await RawSmpp.open(port)
+        await raw.send(b"GET /healthz HTTP/1.1\r\nHost: stopgate\r\n\r\n")
+        assert await raw.closed_by_peer()
+        await eventually(lambda: metric(stack, ERRORS, listener="http", reason="missing") == 1,
+                         "the refusal counted")
+        [line] = refusals(caplog)
+        assert field(line, "listener") == "http" and field(line, "reason") == "missing"
+        assert (await http_get(port, "/healthz", header=v1("198.51.100.3"), tls=tls))[0] == 200
+
+
+async def test_http_proxy_protocol_off_a_header_is_a_bad_request(stack: Stack) -> None:
+    raw = await RawSmpp.open(stack.gateway.http_port)
+    await raw.send(v1("198.51.100.7") + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = await within(raw.reader.read(), TIMEOUT)
+    assert answer.split(b" ", 2)[1] == b"400" and b"bad_request" in answer
+    assert metric(stack, ERRORS) == 0
+
+
+PACED: dict[str, Any] = {"failed_auth_delay": 0, "failed_auth_limit": 2, "failed_auth_window": 60}
+
+
+@pytest.mark.parametrize(("trusted", "honoured"), [
+    (["127.0.0.0/8"], True), (["10.0.0.0/8"], False)], ids=["trusted", "untrusted"])
+async def test_failed_auth_pacing_sees_the_forwarded_client_of_trusted_proxies_only(
+        flushed_redis: str, tmp_path: Path, trusted: list[str], honoured: bool) -> None:
+    async with http_stack(flushed_redis, tmp_path, trusted_proxies=trusted, **PACED) as stack:
+        port = stack.gateway.http_port
+
+        async def wrong_key(client: str) -> int:
+            return (await http_get(port, f"/v1/suppressions/{NUMBER}", headers={
+                "Authorization": "Bearer wrong-key",
+                # the proxy appends its peer: the right-most untrusted one is the client
+                "X-Forwarded-For": f"192.0.2.1, {client}, 127.0.0.9"}))[0]
+
+        assert [await wrong_key("203.0.113.5") for _ in range(3)] == [401, 401, 429]
+        # Another client behind the same proxy: its own count when the proxy is trusted.
+        assert await wrong_key("203.0.113.6") == (401 if honoured else 429)
+
+
+@pytest.mark.parametrize(("trusted", "honoured"), [
+    (["127.0.0.0/8"], True), (["10.0.0.0/8"], False)], ids=["trusted", "untrusted"])
+async def test_link_guessing_limit_sees_the_forwarded_client_of_trusted_proxies_only(
+        flushed_redis: str, tmp_path: Path, trusted: list[str], honoured: bool) -> None:
+    from gateway.http.optout import GUESS_BURST
+
+    async with http_stack(flushed_redis, tmp_path, trusted_proxies=trusted) as stack:
+        port = stack.gateway.http_port
+
+        async def guess(client: str, n: int) -> int:
+            return (await http_get(port, f"/o/{'A' * 11}{n % 10}",
+                                   headers={"X-Forwarded-For": client}))[0]
+
+        statuses = [await guess("203.0.113.5", n) for n in range(GUESS_BURST + 1)]
+        assert statuses == [404] * GUESS_BURST + [429]
+        assert await guess("203.0.113.6", 0) == (404 if honoured else 429)
