@@ -118,7 +118,7 @@ def _parse_v1(header: bytes) -> ProxyHeader:
         if not (port.isdigit() and port.isascii() and len(port) <= 5 and int(port) <= 65535
                 and (port == "0" or not port.startswith("0"))):
             raise _fail("malformed", "PROXY v1 port is not 0-65535")
-    return ProxyHeader((str(ipaddress.ip_address(source)), int(sport)), 1)
+    return ProxyHeader((_address(ipaddress.ip_address(source)), int(sport)), 1)
 
 
 _V2_ADDRESSES = {0x11: (12, 4), 0x12: (12, 4), 0x21: (36, 16), 0x22: (36, 16)}
@@ -148,4 +148,11 @@ def _parse_v2(header: bytes) -> ProxyHeader:
         raise _fail("malformed", "PROXY v2 addresses shorter than their family")
     source = ipaddress.ip_address(body[:size])
     (sport,) = struct.unpack("!H", body[2 * size:2 * size + 2])
-    return ProxyHeader((str(source), sport), 2)
+    return ProxyHeader((_address(source), sport), 2)
+
+
+def _address(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """An IPv4 client behind an IPv6 balancer socket (::ffff:a.b.c.d) is a.b.c.d, as
+    it would be seen directly: one client, one address for the per-address limits."""
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return str(mapped or ip)

@@ -224,7 +224,10 @@ async def read_proxy_header(sock: socket.socket) -> tuple[str, int] | None:
         length = header_length(data + peeked)
         # What was peeked is all header (it is not complete yet), or the header ends in it.
         take = len(peeked) if length is None else min(length - len(data), len(peeked))
-        data += sock.recv(take)
+        try:
+            data += sock.recv(take)
+        except OSError as error:
+            raise ProxyProtocolError("closed", f"the connection failed: {error}") from None
         if length is not None and len(data) >= length:
             return parse(data).source
         if len(peeked) < _PEEK:

@@ -161,13 +161,15 @@ class SenderServer:
 
     async def start(self, host: str, port: int) -> int:
         """Listen; returns the port (useful with port 0)."""
-        self._sweeper.start()
         if self.config.smpp.proxy_protocol:
             self._plain_listener = self._listener(None)
-            return self._plain_listener.listen(host, port, backlog=SMPP_BACKLOG,
+            port = self._plain_listener.listen(host, port, backlog=SMPP_BACKLOG,
                                                reuse_port=self.config.server.workers > 1)
-        self._server = await self._listen(self._link, host, port)
-        return int(self._server.sockets[0].getsockname()[1])
+        else:
+            self._server = await self._listen(self._link, host, port)
+            port = int(self._server.sockets[0].getsockname()[1])
+        self._sweeper.start()
+        return port
 
     async def start_tls(self, host: str, port: int, tls: ServerTls) -> int:
         """Listen for SMPP over TLS beside ``start``'s listener; returns the port.

@@ -45,6 +45,7 @@ def whole(data: bytes) -> ProxyHeader:
     (b"PROXY TCP6 2001:db8::7 2001:db8::1 40000 443\r\n", ("2001:db8::7", 40000)),
     (b"PROXY TCP6 ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff ffff:ffff:ffff:ffff:ffff:ffff:"
      b"ffff:ffff 65535 65535\r\n", ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 65535)),
+    (b"PROXY TCP6 ::ffff:198.51.100.7 ::1 1 2\r\n", ("198.51.100.7", 1)),
     (b"PROXY UNKNOWN\r\n", None),
     (b"PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n", None),
 ])
