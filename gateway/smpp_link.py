@@ -139,6 +139,7 @@ class SmppLink(asyncio.Protocol):
         options: LinkOptions = LinkOptions(),
         *,
         name: str = "",
+        peer: str = "",
     ) -> None:
         self.role = role
         self.handler = handler
@@ -147,7 +148,9 @@ class SmppLink(asyncio.Protocol):
         self.loop = asyncio.get_running_loop()
         self.session: Session | None = None
         self.transport: asyncio.Transport | None = None
-        self.peer: str = ""
+        #: "host:port" of the other end: ``peer`` when given (the client a PROXY header
+        #: named), else the socket's.
+        self.peer: str = peer
         #: Set by the owner: the account a sender bound as, the upstream a carrier link serves.
         self.owner: Any = None
         self._waiters: dict[int, asyncio.Future[Pdu]] = {}
@@ -184,8 +187,9 @@ class SmppLink(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's TCPTransport does not derive from asyncio.Transport, but behaves as one.
         self.transport = cast(asyncio.Transport, transport)
-        peer = transport.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "")
+        if not self.peer:
+            peer = transport.get_extra_info("peername")
+            self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer or "")
         options = self.options
         self.session = Session(self.role, now=self.loop.time(), window=options.window,
                                response_timeout=options.response_timeout,

@@ -23,6 +23,15 @@
   INFO line (``tls_handshake_failed``: link, peer, reason, error; never a stack trace)
   and one count per failure. Once the handshake is done, the connection belongs to the
   listener's protocol exactly as a plaintext one would.
+- **Behind a load balancer** (``smpp.proxy_protocol``, ``http.proxy_protocol``): the
+  listener first reads the connection's PROXY v1/v2 header from the raw socket (peeking,
+  so not a byte past it is consumed: TLS, SMPP or HTTP starts right after it) within
+  the handshake deadline, and the client it names is the connection's peer from then
+  on (admission, the protocol's ``peer``). A connection without a valid header is
+  closed: one INFO line (``proxy_protocol_refused``: listener, peer, reason, error) and
+  one count in ``stopgate_proxy_protocol_errors_total{listener, reason}``. With
+  ``tls=None`` the listener serves plaintext this way (the plain listeners use it
+  only with the PROXY protocol on).
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ from prometheus_client import Counter
 
 from gateway.lifecycle import TaskSet
 from gateway.observability.logs import fields
+from gateway.proxy_protocol import ProxyProtocolError, header_length, parse
 
 log = logging.getLogger("stopgate.tls")
 
@@ -51,6 +61,7 @@ __all__ = [
     "client_context",
     "failure_reason",
     "peer_names",
+    "read_proxy_header",
 ]
 
 #: What a refused handshake is counted as (the metric's ``reason`` label).
@@ -173,6 +184,56 @@ def failure_reason(error: BaseException) -> str:
     return "other"
 
 
+#: Bytes peeked at a time while looking for a PROXY header's end.
+_PEEK = 4096
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(sock, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(sock)
+
+
+async def read_proxy_header(sock: socket.socket) -> tuple[str, int] | None:
+    """Consume the PROXY header ``sock`` starts with, and not a byte more; the client it
+    names (None: LOCAL/UNKNOWN, the socket's peer stands). Raises ``ProxyProtocolError``
+    (the caller bounds the wait)."""
+    loop = asyncio.get_running_loop()
+    data = b""
+    while True:
+        try:
+            peeked = sock.recv(_PEEK, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            await _readable(loop, sock)
+            continue
+        except OSError as error:
+            raise ProxyProtocolError("closed", f"the connection failed: {error}") from None
+        if not peeked:
+            raise ProxyProtocolError(
+                "closed" if data else "missing",
+                "the client closed the connection " + (
+                    "midway through its PROXY header" if data else "before any PROXY header"))
+        length = header_length(data + peeked)
+        # What was peeked is all header (it is not complete yet), or the header ends in it.
+        take = len(peeked) if length is None else min(length - len(data), len(peeked))
+        try:
+            data += sock.recv(take)
+        except OSError as error:
+            raise ProxyProtocolError("closed", f"the connection failed: {error}") from None
+        if length is not None and len(data) >= length:
+            return parse(data).source
+        if len(peeked) < _PEEK:
+            await _readable(loop, sock)
+
+
 P = TypeVar("P", bound=asyncio.BaseProtocol)
 
 #: After accept() fails (out of file descriptors, say), wait this long before the next one.
@@ -180,19 +241,26 @@ ACCEPT_PAUSE = 0.1
 
 
 class TlsListener(Generic[P]):
-    """Listening sockets whose connections become ``protocol(peer_host)`` after TLS.
+    """Listening sockets whose connections become ``protocol(host, peer)`` after TLS
+    (``tls=None``: plaintext), ``host`` the client's address and ``peer`` "host:port".
 
     ``admit(host)`` (optional) decides at accept, before any handshake work, whether
     the connection may go on (a refused one is closed at once; the caller counts it);
     ``abandoned(protocol)`` is told when a handshake fails or the listener stops first.
+    With ``proxy_errors`` (a Counter labelled listener, reason) each connection must
+    start with a PROXY header, read before ``admit``: ``host`` and ``peer`` are then the
+    client it names; ``listener`` is its label.
     """
 
-    def __init__(self, tls: ServerTls, *, link: str, protocol: Callable[[str], P],
+    def __init__(self, tls: ServerTls | None, *, link: str, protocol: Callable[[str, str], P],
                  failures: Counter, handshake_timeout: float,
                  admit: Callable[[str], bool] | None = None,
-                 abandoned: Callable[[P], None] | None = None) -> None:
+                 abandoned: Callable[[P], None] | None = None,
+                 proxy_errors: Counter | None = None, listener: str = "") -> None:
         self.tls = tls
         self.link = link
+        self._proxy_errors = proxy_errors
+        self._listener = listener or link
         self._protocol = protocol
         self._failures = failures
         self._timeout = handshake_timeout
@@ -253,18 +321,55 @@ class TlsListener(Generic[P]):
                     await asyncio.sleep(ACCEPT_PAUSE)
                 continue
             host = str(peer[0]) if isinstance(peer, tuple) else str(peer or "")
+            where = f"{host}:{peer[1]}" if isinstance(peer, tuple) else host
+            if self._proxy_errors is not None:
+                self._handshakes.spawn(self._proxied(sock, host, where))
+                continue
             if self._admit is not None and not self._admit(host):
                 sock.close()
                 continue
-            where = f"{host}:{peer[1]}" if isinstance(peer, tuple) else host
             self._handshakes.spawn(self._handshake(sock, host, where))
 
-    async def _handshake(self, sock: socket.socket, host: str, peer: str) -> None:
-        protocol = self._protocol(host)
+    async def _proxied(self, sock: socket.socket, host: str, peer: str) -> None:
+        """Read the PROXY header (within the handshake deadline), then go on as the
+        client it names."""
+        started = asyncio.get_running_loop().time()
         try:
-            await asyncio.get_running_loop().connect_accepted_socket(
-                lambda: protocol, sock, ssl=self.tls.context,
-                ssl_handshake_timeout=self._timeout)
+            async with asyncio.timeout(self._timeout):
+                client = await read_proxy_header(sock)
+        except (ProxyProtocolError, TimeoutError) as error:
+            sock.close()
+            reason = error.reason if isinstance(error, ProxyProtocolError) else "timeout"
+            text = str(error) or f"no PROXY header within {self._timeout:g}s"
+            assert self._proxy_errors is not None
+            self._proxy_errors.labels(self._listener, reason).inc()
+            log.info("%s connection without a valid PROXY header (%s) from %s",
+                     self._listener, reason, peer, extra=fields(
+                         "proxy_protocol_refused", listener=self._listener, peer=peer,
+                         reason=reason, error=text[:200]))
+            return
+        except BaseException:
+            sock.close()
+            raise
+        if client is not None:
+            host, peer = client[0], f"{client[0]}:{client[1]}"
+        if self._admit is not None and not self._admit(host):
+            sock.close()
+            return
+        left = self._timeout - (asyncio.get_running_loop().time() - started)
+        await self._handshake(sock, host, peer, max(left, 0.001))
+
+    async def _handshake(self, sock: socket.socket, host: str, peer: str,
+                         timeout: float | None = None) -> None:
+        protocol = self._protocol(host, peer)
+        try:
+            if self.tls is None:
+                await asyncio.get_running_loop().connect_accepted_socket(
+                    lambda: protocol, sock)
+            else:
+                await asyncio.get_running_loop().connect_accepted_socket(
+                    lambda: protocol, sock, ssl=self.tls.context,
+                    ssl_handshake_timeout=timeout or self._timeout)
         except asyncio.CancelledError:  # the listener stops
             self._give_up(sock, protocol)
             raise

@@ -52,6 +52,7 @@ from gateway.config.values import (
     between,
     bind_modes,
     blocked_status,
+    cidr,
     hostname,
     http_url,
     keywords,
@@ -153,6 +154,8 @@ class Smpp:
     failed_bind_delay_max: Seconds = 30.0
     reconnect_delay: Timer = 1.0
     reconnect_delay_max: Seconds = 60.0
+    #: Behind an L4 load balancer: every sender connection starts with a PROXY v1/v2 header.
+    proxy_protocol: bool = False
 
     def validate(self) -> Iterator[tuple[str, str]]:
         for first in ("failed_bind_delay", "reconnect_delay"):
@@ -177,6 +180,10 @@ class Http:
     #: HTTPS on server.http_listen (both or neither), for when nothing terminates TLS in front.
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    #: Behind an L4 load balancer: every connection starts with a PROXY v1/v2 header.
+    proxy_protocol: bool = False
+    #: Behind an L7 proxy: X-Forwarded-For is believed from these peers (CIDRs).
+    trusted_proxies: Annotated[tuple[str, ...], Check(each(cidr))] = ()
 
     def validate(self) -> Iterator[tuple[str, str]]:
         if (self.tls_cert is None) != (self.tls_key is None):

@@ -59,6 +59,15 @@ def smpp_string(limit: int, required: bool = False) -> CheckFn:
     return check
 
 
+def cidr(value: str) -> str:
+    """An IP network ("10.0.0.0/8", "2001:db8::/32") or address, normalised."""
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=True))
+    except ValueError as error:
+        raise Invalid(f"expected an IP network such as 10.0.0.0/8 (host bits zero): {error}"
+                      ) from None
+
+
 def token(value: str) -> str:
     """A secret sent in an HTTP header: printable ASCII without spaces."""
     if value and not (value.isascii() and value.isprintable() and " " not in value):

@@ -127,7 +127,7 @@ from aiohttp import web
 
 from gateway.config.model import Account, Config
 from gateway.http.auth import bearer_digest, key_digest
-from gateway.http.guard import AuthPacing, GuardedHandler, client_key
+from gateway.http.guard import AuthPacing, GuardedHandler, client_key, real_client
 from gateway.http.optout import OptoutPages
 from gateway.http.reports import ReportRoutes
 from gateway.http.responses import (
@@ -220,7 +220,7 @@ class HttpApi:
     def app(self) -> web.Application:
         app = web.Application(
             client_max_size=self.config.http.max_body_size,
-            middlewares=[json_errors, self.declared_size],
+            middlewares=[real_client(self.config.http), json_errors, self.declared_size],
         )
         app.on_response_prepare.append(server_header)
         app[OWN_BODY_LIMIT] = set()

@@ -38,6 +38,17 @@ through ``gateway.tls.TlsListener`` (why not asyncio's ``ssl=``: see there), wit
   the reason and OpenSSL's words) and counted in
   ``stopgate_tls_handshake_failures_total{link="http", reason}``; the connection
   closes, nothing else is touched.
+
+**Behind a load balancer.** With ``http.proxy_protocol`` every connection (HTTP or
+HTTPS) starts with a PROXY v1/v2 header, read by ``gateway.tls.TlsListener`` within
+``http.header_timeout`` before anything else (before TLS): the client it names is the
+one admitted against the caps above and the one every request comes from. With
+``http.trusted_proxies`` (CIDRs), a request whose peer is one of them comes from the
+right-most X-Forwarded-For address that is not itself a trusted proxy (all of them
+trusted: the left-most; an entry that is not an IP address ends the walk at the hop
+after it). ``real_client`` sets that as ``request.remote``, which the failed-auth
+pacing and the opt-out page's guessing limit key on (``client_key``); the connection
+caps stay on the TCP (or PROXY) peer, since a header is read only after admission.
 """
 
 from __future__ import annotations
@@ -66,9 +77,8 @@ from gateway.tls import ServerTls, TlsListener
 
 log = logging.getLogger("stopgate.http")
 
-__all__ = ["AuthPacing", "ConnectionGuard", "GuardedSite", "client_key"]
-
-
+__all__ = ["AuthPacing", "ConnectionGuard", "GuardedSite", "client_key", "forwarded_client",
+           "real_client"]
 
 
 def _refusal(detail: str) -> bytes:
@@ -98,6 +108,57 @@ def client_key(remote: str | None) -> str:
     if address.version == 6 and address.ipv4_mapped is None:
         return str(ipaddress.ip_network(f"{address}/64", strict=False))
     return str(getattr(address, "ipv4_mapped", None) or address)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool | None:
+    """Whether ``address`` is a trusted proxy (None: not an IP address)."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return any(ip in network or (mapped is not None and mapped in network)
+               for network in proxies)
+
+
+def forwarded_client(peer: str, forwarded_for: list[str],
+                     proxies: tuple[Network, ...]) -> str:
+    """The client of a request from ``peer`` with these X-Forwarded-For headers: ``peer``
+    unless it is a trusted proxy; then the right-most forwarded address not itself trusted."""
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    client = peer
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",")]
+    for hop in reversed(hops):
+        trusted = _trusted(hop, proxies)
+        if trusted is None:  # not an address: the hop that wrote it is all we know
+            return client
+        client = str(ipaddress.ip_address(hop))
+        if not trusted:
+            return client
+    return client
+
+
+def real_client(http: Http) -> Any:
+    """Middleware: ``request.remote`` is the client (the PROXY header's, then the trusted
+    proxies' X-Forwarded-For), for everything keyed on it."""
+    proxies = tuple(ipaddress.ip_network(cidr) for cidr in http.trusted_proxies)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        protocol = request.protocol
+        peer = (protocol.client if isinstance(protocol, GuardedHandler) else None) \
+            or request.remote or ""
+        client = forwarded_client(peer, request.headers.getall("X-Forwarded-For", []),
+                                  proxies)
+        if client != request.remote:
+            request = request.clone(remote=client)
+        return cast(web.StreamResponse, await handler(request))
+
+    return middleware
 
 
 #: Addresses (and address/key pairs) remembered at most; past it the oldest are forgotten.
@@ -183,6 +244,8 @@ class ConnectionGuard:
     def __init__(self, http: Http, metrics: Metrics) -> None:
         self.http = http
         self.closed = metrics.http_connections_closed
+        #: stopgate_proxy_protocol_errors_total: counted when http.proxy_protocol is on.
+        self.proxy_errors = metrics.proxy_protocol_errors if http.proxy_protocol else None
         self.open = AddressCounts()
 
     def admit(self, host: str) -> bytes | None:
@@ -207,13 +270,14 @@ class GuardedHandler(RequestHandler):
         super().__init__(manager, keepalive_timeout=guard.http.header_timeout, **kwargs)
         self._guard = guard
         self._host: str | None = None  # set once admitted
+        self._proxied: str | None = None  # the client a PROXY header named, to admit
         self._header_bytes = False  # bytes of a request whose headers are not complete yet
         self._body_deadline: asyncio.TimerHandle | None = None
         self._timed_payload: Any = None  # the StreamReader of the body being timed
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self._host is None:  # plaintext; over TLS the handshake admitted it (admitted())
-            host = _peer_host(transport)
+            host = self._proxied or _peer_host(transport)
             refusal = self._guard.admit(host)
             if refusal is not None:
                 # Not handed to aiohttp at all: nothing is read, nothing waits.
@@ -224,8 +288,18 @@ class GuardedHandler(RequestHandler):
         super().connection_made(transport)
 
     def admitted(self, host: str) -> None:
-        """``host``'s connection was counted against the caps before its TLS handshake."""
+        """``host``'s connection was counted against the caps before its TLS handshake
+        (or, behind a load balancer, is the client its PROXY header named)."""
         self._host = host
+
+    def proxied(self, host: str) -> None:
+        """A plaintext connection's PROXY header named ``host``: admitted as it, at once."""
+        self._proxied = host
+
+    @property
+    def client(self) -> str | None:
+        """The client's address (the PROXY header's, when there is one); None once closed."""
+        return self._host
 
     def abandoned(self) -> None:
         """The TLS handshake failed: give the connection's place back (once)."""
@@ -348,7 +422,7 @@ class GuardedSite(web.TCPSite):
 
     async def start(self) -> None:
         await web.BaseSite.start(self)  # registers the site with its runner
-        if self._tls is not None:
+        if self._tls is not None or self.guard.proxy_errors is not None:
             self._start_tls(self._tls)
             return
         loop = asyncio.get_running_loop()
@@ -358,22 +432,28 @@ class GuardedSite(web.TCPSite):
         )
         self._listening_port = int(self._server.sockets[0].getsockname()[1])
 
-    # --- HTTPS: gateway.tls.TlsListener admits each connection, then upgrades it ---------
+    # --- HTTPS or PROXY: gateway.tls.TlsListener admits each connection, then upgrades it
 
-    def _start_tls(self, tls: ServerTls) -> None:
+    def _start_tls(self, tls: ServerTls | None) -> None:
         self._listener = TlsListener(
             tls, link="http", protocol=self._admitted, failures=self._handshake_failures,
             handshake_timeout=self.guard.http.header_timeout,
             # counted there (max_connections...); nothing can be said in HTTP before TLS
-            admit=lambda host: self.guard.admit(host) is None,
-            abandoned=lambda handler: handler.abandoned())
+            # (nor, behind a load balancer, before the PROXY header: closed unanswered)
+            # (plaintext behind a balancer: admitted in connection_made, answered 503)
+            admit=None if tls is None else (lambda host: self.guard.admit(host) is None),
+            abandoned=lambda handler: handler.abandoned(),
+            proxy_errors=self.guard.proxy_errors, listener="http")
         self._listening_port = self._listener.listen(
             self._host or "", self._port, reuse_port=bool(self._reuse_port),
             backlog=self._backlog)
 
-    def _admitted(self, host: str) -> GuardedHandler:
+    def _admitted(self, host: str, peer: str) -> GuardedHandler:
         handler = self._handler()
-        handler.admitted(host)
+        if self._tls is None:
+            handler.proxied(host)
+        else:
+            handler.admitted(host)
         return handler
 
     async def stop(self) -> None:

@@ -46,9 +46,11 @@ tokens count (GET, HEAD or POST alike; a real token never does), and after
 ``GUESS_BURST`` unknown tokens (refilled at ``GUESS_BURST`` a minute) every request
 from that address, known token or not, is answered 429 with Retry-After after a
 short delay, so a guesser learns nothing more. Addresses are kept in an LRU of
-``GUESS_ADDRESSES`` entries. The address is the TCP peer's: behind a reverse proxy
-all recipients share the proxy's allowance (X-Forwarded-For is not trusted, anyone
-can send it).
+``GUESS_ADDRESSES`` entries. The address is ``request.remote``: the TCP peer's, or
+behind a load balancer the client its PROXY header names (``http.proxy_protocol``),
+or behind an L7 proxy listed in ``http.trusted_proxies`` the client its
+X-Forwarded-For names (gateway.http.guard.real_client); X-Forwarded-For from anyone
+else is ignored (anyone can send it).
 
 A form body over ``http.max_body_size`` (413) or arriving slower than
 ``http.body_timeout`` (408) is answered as on every route, in JSON: no recipient's

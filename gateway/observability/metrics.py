@@ -103,6 +103,12 @@ class Metrics:
             "no_client_cert, bad_certificate, protocol, timeout, other).",
             ["link", "reason"], registry=r,
         )
+        self.proxy_protocol_errors = Counter(
+            "stopgate_proxy_protocol_errors_total", "Connections closed because they did not "
+            "start with a valid PROXY protocol header (smpp.proxy_protocol, "
+            "http.proxy_protocol), by listener (smpp, http) and reason (missing, malformed, "
+            "unsupported, timeout, closed).", ["listener", "reason"], registry=r,
+        )
         self.tls_unverified_links = Gauge(
             "stopgate_tls_unverified_links", "Carrier links configured with tls_verify = false "
             "(the carrier's certificate is not checked), by upstream.", ["upstream"],

@@ -31,6 +31,10 @@ subjectAltName DNS/URI entry, ``gateway.tls.peer_names``), else ESME_RBINDFAIL
 (``certificate_mismatch``); an account with ``tls_client_cert = true`` binds only over
 TLS with such a certificate, else ESME_RBINDFAIL (``certificate_required``). Both come
 after the password check, which still applies.
+
+Behind a load balancer (``smpp.proxy_protocol``), both listeners read each connection's
+PROXY header first (gateway.tls.TlsListener) and the link's ``peer`` is the client it
+names: bind pacing and ``max_sessions_per_address`` count that address.
 """
 
 from __future__ import annotations
@@ -124,6 +128,7 @@ class SenderServer:
         self.stopping = False
         self._server: asyncio.Server | None = None
         self._tls_listener: TlsListener[SmppLink] | None = None
+        self._plain_listener: TlsListener[SmppLink] | None = None
         self._sweeper = Background("sender-sweeper", self._sweep)
         self._links: set[SmppLink] = set()
         self._background = TaskSet()
@@ -137,17 +142,34 @@ class SenderServer:
 
     # --- lifecycle -----------------------------------------------------------------
 
-    def _link(self) -> SmppLink:
+    def _link(self, peer: str = "") -> SmppLink:
         smpp = self.config.smpp
         options = LinkOptions.from_config(smpp, window=smpp.sender_window,
                                           idle_timeout=smpp.bind_timeout)
-        return SmppLink(Role.SMSC, _SenderHandler(self), options)
+        return SmppLink(Role.SMSC, _SenderHandler(self), options, peer=peer)
+
+    def _listener(self, tls: ServerTls | None) -> TlsListener[SmppLink]:
+        """Sockets accepted by stopgate itself: for TLS, and behind a load balancer
+        (``smpp.proxy_protocol``: the PROXY header is read first, within bind_timeout)."""
+        return TlsListener(
+            tls, link="sender", protocol=lambda host, peer: self._link(peer),
+            failures=self.metrics.tls_handshake_failures,
+            handshake_timeout=self.config.smpp.bind_timeout,
+            proxy_errors=(self.metrics.proxy_protocol_errors
+                          if self.config.smpp.proxy_protocol else None),
+            listener="smpp")
 
     async def start(self, host: str, port: int) -> int:
         """Listen; returns the port (useful with port 0)."""
-        self._server = await self._listen(self._link, host, port)
+        if self.config.smpp.proxy_protocol:
+            self._plain_listener = self._listener(None)
+            port = self._plain_listener.listen(host, port, backlog=SMPP_BACKLOG,
+                                               reuse_port=self.config.server.workers > 1)
+        else:
+            self._server = await self._listen(self._link, host, port)
+            port = int(self._server.sockets[0].getsockname()[1])
         self._sweeper.start()
-        return int(self._server.sockets[0].getsockname()[1])
+        return port
 
     async def start_tls(self, host: str, port: int, tls: ServerTls) -> int:
         """Listen for SMPP over TLS beside ``start``'s listener; returns the port.
@@ -155,10 +177,7 @@ class SenderServer:
         Each connection's handshake must finish within ``smpp.bind_timeout``; then it is
         an ``SmppLink`` like any other (gateway.tls.TlsListener).
         """
-        self._tls_listener = TlsListener(
-            tls, link="sender", protocol=lambda host: self._link(),
-            failures=self.metrics.tls_handshake_failures,
-            handshake_timeout=self.config.smpp.bind_timeout)
+        self._tls_listener = self._listener(tls)
         return self._tls_listener.listen(host, port, backlog=SMPP_BACKLOG,
                                          reuse_port=self.config.server.workers > 1)
 
@@ -186,8 +205,9 @@ class SenderServer:
         self.stopping = True
         if self._server is not None:
             self._server.close()
-        if self._tls_listener is not None:
-            await self._tls_listener.stop()
+        for listener in (self._plain_listener, self._tls_listener):
+            if listener is not None:
+                await listener.stop()
         await self._sweeper.stop()
         # Only bound links have a conversation: a link whose bind was refused (or is still
         # being answered) has nothing in flight, and gets closed by the unbind below.

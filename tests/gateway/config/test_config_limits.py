@@ -80,3 +80,25 @@ def test_the_admin_key_comes_from_a_file_or_the_environment(tmp_path: Path) -> N
     config = parse_config({}, env={"STOPGATE_HTTP_ADMIN_KEY": "adm-from-env"})
     assert config.http.admin_key == "adm-from-env"
     assert "adm-from" not in repr(config)
+
+
+def test_load_balancer_keys_default_off_and_read_cidrs() -> None:
+    config = Config()
+    assert (config.smpp.proxy_protocol, config.http.proxy_protocol) == (False, False)
+    assert config.http.trusted_proxies == ()
+    config = parse_config({"smpp": {"proxy_protocol": True},
+                           "http": {"proxy_protocol": True,
+                                    "trusted_proxies": ["10.0.0.0/8", "2001:db8::/32",
+                                                        "192.0.2.7"]}}, env={})
+    assert config.smpp.proxy_protocol and config.http.proxy_protocol
+    assert config.http.trusted_proxies == ("10.0.0.0/8", "2001:db8::/32", "192.0.2.7/32")
+    config = parse_config({}, env={"STOPGATE_HTTP_TRUSTED_PROXIES": "10.0.0.0/8,::1"})
+    assert config.http.trusted_proxies == ("10.0.0.0/8", "::1/128")
+
+
+@pytest.mark.parametrize("value", ["10.0.0.1/8", "proxy.example", "10.0.0.0/33", ""])
+def test_a_trusted_proxy_that_is_not_a_cidr_is_refused(value: str) -> None:
+    problems = problems_of({"http": {"trusted_proxies": ["10.0.0.0/8", value]}})
+    [(path, message)] = problems.items()
+    assert path.startswith("http.trusted_proxies")
+    assert "IP network" in message
