@@ -306,6 +306,7 @@ async def test_an_https_endpoint_is_delivered_only_when_its_certificate_is_trust
         assert verify(trusted.delivered()[0])["unsubscribed_number"] == ALICE
         # counted once the receiver has answered, a moment after it recorded the request
         await eventually(lambda: gw.count("delivered") == 1, "delivered counted")
+        await gw.stop()  # before the endpoint, as above
 
 
 async def test_without_the_private_ca_an_https_endpoint_is_refused(
@@ -321,3 +322,6 @@ async def test_without_the_private_ca_an_https_endpoint_is_refused(
         gw.worker.wake()
         await eventually(lambda: gw.count("retry") >= 1, "the attempt failed")
         assert endpoint.hits == [] and gw.count("delivered") == 0
+        # Stopped before the endpoint: its server waits for every connection to close,
+        # and a client that refused the certificate may hold its socket until then.
+        await gw.stop()
