@@ -193,8 +193,8 @@ class CarrierSession(LinkHandler):
             return None
         except (OSError, TimeoutError) as error:
             if (tls is not None and isinstance(error, ConnectionAbortedError)
-                    and "handshake" in str(error)):  # asyncio's ssl_handshake_timeout
-                self._tls_failed(error, "timeout")
+                    and failure_reason(error) == "timeout"):  # asyncio's ssl_handshake_timeout
+                self._tls_failed(error)
                 return None
             self._event("connect_failed")
             self.failure = "connect_failed"
@@ -238,10 +238,10 @@ class CarrierSession(LinkHandler):
                               tls=self.tls is not None))
         return link
 
-    def _tls_failed(self, error: OSError, reason: str | None = None) -> None:
+    def _tls_failed(self, error: OSError) -> None:
         """A refused TLS handshake: counted twice (upstream event, TLS metric), logged."""
         up = self.upstream
-        reason = reason or failure_reason(error)
+        reason = failure_reason(error)
         message = getattr(error, "verify_message", None) or getattr(error, "reason", None) \
             or str(error)
         self._event("tls_failed")
