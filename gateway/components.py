@@ -154,7 +154,7 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     # Write health: a STOP that cannot be recorded is not acknowledged, and promotional
     # traffic is refused meanwhile (see gateway/ledger/health.py).
     ledger_health = LedgerHealth(ledger.ledger.write_probe, metrics)
-    cache = SuppressionCache(redis)
+    cache = SuppressionCache(redis, owner=worker)
     # Promotional traffic stays refused after Redis returns until the keeper's next
     # check; a check is one EXISTS, so back off to 2 s at most, not the default 10 s.
     keeper = CacheKeeper(cache, ledger, on_change=CacheGauges(metrics),

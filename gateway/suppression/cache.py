@@ -8,6 +8,7 @@ trip, knows whether it is complete, and can be rebuilt from the ledger.
 
     sp:ready         "G:bits"  present = generation G is complete (the marker)
     sp:build         "G:bits"  a rebuild is loading G (also its lock: SET NX PX, renewed)
+    sp:builder       "I:nonce" who holds that lock: instance I, in one life of it
     sp:G:{bucket}    intset    the numbers; 2**bits buckets shared by every scope
     sp:G:s           set       "scope\\0number" for numbers that are not E.164 digits
     sp:G:scopes      hash      scope (account system_id) -> id 1, 2, ...; "*" is 0
@@ -38,15 +39,17 @@ one EVALSHA, so it never mixes generations. The ledger is read as
 gateway/suppression/source.py says (blocking or async form, never on the loop).
 
 **Rebuild.** The lock (``sp:build``) is taken, and unless the rebuild is
-online the marker dropped, in one step; a second instance waits for the
-marker instead. Only then is the ledger read, so its snapshot holds every
-opt-out committed before. Write-through goes to the ready generation *and* to
-the one being built: an opt-out written during the load is never lost, and an
-opt-in written during the load is kept as a tombstone and re-applied at the
-switch, so the loader (whose snapshot may predate it) cannot resurrect it.
-Old generations are swept afterwards. Redis must not evict these keys
-(``maxmemory-policy noeviction``, the default): a bucket lost under a present
-marker would let opted-out numbers through.
+online the marker dropped, in one step; a second instance waits for the marker
+instead. A lock held by an earlier life of the same instance (same machine,
+data_dir and worker slot: it was killed while rebuilding) is taken over at
+once rather than waited out for its lease. Only then is the ledger read, so
+its snapshot holds every opt-out committed before. Write-through goes to the
+ready generation *and* to the one being built: an opt-out written during the
+load is never lost, and an opt-in written during the load is kept as a
+tombstone and re-applied at the switch, so the loader (whose snapshot may
+predate it) cannot resurrect it. Old generations are swept afterwards. Redis
+must not evict these keys (``maxmemory-policy noeviction``, the default): a
+bucket lost under a present marker would let opted-out numbers through.
 """
 
 from __future__ import annotations
@@ -202,6 +205,7 @@ class SuppressionCache:
         chunk: int = 2000,
         lease: float = 30.0,
         poll: float = 0.2,
+        owner: str = "",
     ) -> None:
         if buckets is not None:
             bits = buckets.bit_length() - 1
@@ -213,6 +217,9 @@ class SuppressionCache:
         self.chunk = chunk
         self.lease_ms = max(1000, int(lease * 1000))
         self.poll = poll
+        #: The instance rebuilding (gateway.components.instance_id) and this life of it.
+        self.owner = owner
+        self._life = f"{owner}:{secrets.token_hex(4)}" if owner else ""
         #: A write-through failed here: the cache may miss an entry the ledger has.
         self.dirty = False
         #: Set on any Redis error, so a keeper re-checks at once.
@@ -347,7 +354,11 @@ class SuppressionCache:
             marker = f"{secrets.token_hex(4)}:{bits}"
             with self._redis_errors():
                 acquired = await self._acquire(
-                    args=[marker, self.lease_ms, "0" if online else "1"])
+                    args=[marker, self.lease_ms, "0" if online else "1", self.owner, self._life])
+            if acquired == 2:
+                log.warning("suppression cache: taking over the rebuild an earlier life of "
+                            "this instance left unfinished", extra=fields(
+                                "suppression_rebuild_taken_over", instance=self.owner))
             if acquired:
                 break
             log.info("suppression cache: another instance is rebuilding; waiting for it",

@@ -137,18 +137,31 @@ end
 return #targets
 """
 
-#: ARGV: new build marker, lease ms, "1" to drop the ready marker (the cache is not trusted).
+#: ARGV: new build marker, lease ms, "1" to drop the ready marker (the cache is not
+#: trusted), the instance taking it and this life of it ("instance:nonce"; both may be
+#: empty). Returns 1 when taken, 2 when taken over from an earlier life of the same
+#: instance (it died rebuilding: its lease would otherwise keep the cache down), else 0.
 ACQUIRE = """
-if redis.call('SET', 'sp:build', ARGV[1], 'NX', 'PX', ARGV[2]) then
-  if ARGV[3] == '1' then redis.call('DEL', 'sp:ready') end
-  return 1
+local taken = 1
+if not redis.call('SET', 'sp:build', ARGV[1], 'NX', 'PX', ARGV[2]) then
+  local holder = redis.call('GET', 'sp:builder')
+  local mine = ARGV[4] .. ':'
+  if ARGV[4] == '' or not holder or holder == ARGV[5]
+      or string.sub(holder, 1, #mine) ~= mine then
+    return 0
+  end
+  redis.call('SET', 'sp:build', ARGV[1], 'PX', ARGV[2])
+  taken = 2
 end
-return 0
+redis.call('SET', 'sp:builder', ARGV[5], 'PX', ARGV[2])
+if ARGV[3] == '1' then redis.call('DEL', 'sp:ready') end
+return taken
 """
 
 #: ARGV: build marker, lease ms.
 RENEW = """
 if redis.call('GET', 'sp:build') == ARGV[1] then
+  redis.call('PEXPIRE', 'sp:builder', ARGV[2])
   return redis.call('PEXPIRE', 'sp:build', ARGV[2])
 end
 return 0
@@ -156,7 +169,9 @@ return 0
 
 #: ARGV: build marker.
 RELEASE = """
-if redis.call('GET', 'sp:build') == ARGV[1] then return redis.call('DEL', 'sp:build') end
+if redis.call('GET', 'sp:build') == ARGV[1] then
+  return redis.call('DEL', 'sp:build', 'sp:builder')
+end
 return 0
 """
 
@@ -175,7 +190,7 @@ end
 redis.call('DEL', tomb)
 local members = redis.call('DECRBY', prefix .. 'n', removed)
 redis.call('SET', 'sp:ready', ARGV[1])
-redis.call('DEL', 'sp:build')
+redis.call('DEL', 'sp:build', 'sp:builder')
 return members
 """
 

@@ -355,6 +355,29 @@ async def test_second_instance_waits_for_the_first_rebuild(redis_url: str, redis
         await other_client.aclose()
 
 
+async def test_a_rebuild_left_by_an_earlier_life_of_the_instance_is_taken_over(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    ledger = ListLedger([("*", n) for n in numbers(10)])
+    # An earlier life of instance "stopgate-a-0" took the lock and was killed while loading
+    # (its lease has ~30 s left). Other instances wait it out; its successor does not.
+    dead = SuppressionCache(redis, owner="stopgate-a-0", poll=0.05)
+    assert await dead._acquire(args=["0badcafe:12", dead.lease_ms, "1", dead.owner,
+                                     dead._life]) == 1
+    for other in ("stopgate-a-1", "stopgate-a-01", "stopgate-a", ""):
+        stranger = SuppressionCache(redis, owner=other)
+        assert await stranger._acquire(args=["1badcafe:12", stranger.lease_ms, "1",
+                                             stranger.owner, stranger._life]) == 0, other
+    assert (await dead.state()).building == "0badcafe:12"
+    successor = SuppressionCache(redis, owner="stopgate-a-0", poll=0.05)
+    assert await within(successor.rebuild(ledger)) == 10
+    assert "taking over the rebuild" in caplog.text
+    state = await successor.state()
+    assert state.building is None and state.ready is not None and state.members == 10
+    assert await redis.exists("sp:builder") == 0
+    assert await successor.lookup("acme", numbers(1)[0]) is True
+
+
 async def test_online_rebuild_keeps_answering_lookups(redis: Redis) -> None:
     ledger = ListLedger([("acme", FR)])
     cache = SuppressionCache(redis)
