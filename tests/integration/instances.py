@@ -85,6 +85,12 @@ class Instance:
                 return response.status, await response.json()
             return response.status, await response.text()
 
+    async def terminate(self) -> int:
+        """SIGTERM: the instance drains and stops; its exit status."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.process.wait(), BOUND)
+
     async def kill(self) -> None:
         """SIGKILL, as a host that dies; its sessions close without an unbind."""
         with contextlib.suppress(ProcessLookupError):
@@ -93,11 +99,12 @@ class Instance:
 
 
 def instance_config(path: Path, *, index: int, carrier_port: int, redis_url: str,
-                    ledger: str, data_dir: Path, account: str = "", extra: str = "") -> Path:
+                    ledger: str, data_dir: Path, account: str = "", extra: str = "",
+                    login: str | None = None) -> Path:
     """An instance's TOML: its own listeners, data_dir and carrier login; shared storage.
 
     ``account`` is appended to the [[accounts]] table of "acme"; ``extra`` (whole tables)
-    goes before it.
+    goes before it. ``login``: the carrier system_id, if not the instance's own.
     """
     path.write_text(f"""
 [server]
@@ -121,7 +128,7 @@ reconnect_delay_max = 0.2
 name = "sim"
 host = "127.0.0.1"
 port = {carrier_port}
-system_id = "{carrier_login(index)}"
+system_id = "{login or carrier_login(index)}"
 password = "secret"
 window = 50
 {extra}
@@ -137,15 +144,17 @@ numbers = ["{SHORTCODE}"]
 
 
 async def start_instance(index: int, directory: Path, *, carrier_port: int, redis_url: str,
-                         ledger: str, account: str = "", extra: str = "") -> Instance:
+                         ledger: str, account: str = "", extra: str = "",
+                         login: str | None = None) -> Instance:
     name = carrier_login(index)[-1]
     data_dir = directory / f"instance-{name}"
     config = instance_config(directory / f"instance-{name}.toml", index=index,
                              carrier_port=carrier_port, redis_url=redis_url, ledger=ledger,
-                             data_dir=data_dir, account=account, extra=extra)
+                             data_dir=data_dir, account=account, extra=extra,
+                             login=login)
     log = directory / f"instance-{name}.log"
     process, smpp_port, http_port = await start_serve_ports(config, log, BOUND)
-    return Instance(name, process, smpp_port, http_port, log, carrier_login(index))
+    return Instance(name, process, smpp_port, http_port, log, login or carrier_login(index))
 
 
 @contextlib.asynccontextmanager

@@ -29,9 +29,11 @@ from tests.integration.instances import (
     carrier_simulator,
     ledger_url,
     running_instances,
+    start_instance,
 )
 from tests.integration.policy_stack import BLOCKED, OTP_TEXT, digits, send_one, submit
-from tests.integration.served import SHORTCODE
+from tests.integration.served import SHORTCODE, stop_process
+from tests.support.metrics import metric
 from tests.support.waiting import eventually
 
 NUMBER = "+33612000099"
@@ -43,7 +45,7 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 @pytest.fixture
 async def carrier() -> AsyncIterator[CarrierSimulator]:
-    simulator = carrier_simulator(2)
+    simulator = carrier_simulator(3)
     await simulator.start("127.0.0.1", 0)
     try:
         yield simulator
@@ -335,3 +337,58 @@ async def test_two_instances_started_at_once_on_an_empty_redis_rebuild_the_cache
         assert len(started) == 1, started
         waited = [i.name for i in pair if i.events("suppression_rebuild_waiting")]
         assert not set(waited) & set(started)  # the one that waited did not build too
+
+
+# --- configuration drift ----------------------------------------------------------------------
+
+
+async def test_instances_publish_their_configuration_hash_and_see_a_disagreeing_one(
+    carrier: CarrierSimulator, flushed_redis: str, tmp_path: Path
+) -> None:
+    async def picture(instance: Instance) -> tuple[str, dict[str, int], float]:
+        _, body = await instance.get("/readyz")
+        assert isinstance(body, dict), body
+        _, text = await instance.get("/metrics")
+        return body["config_hash"], body["config_hashes"], metric(
+            str(text), "stopgate_config_hash_mismatch")
+
+    async def start(index: int, extra: str = "") -> Instance:
+        # One carrier login for all three: only the per-host keys differ between A and B.
+        return await start_instance(index, tmp_path, carrier_port=carrier.port,
+                                    redis_url=flushed_redis, ledger=ledger_url(tmp_path),
+                                    extra=extra, login="proxyA")
+
+    started: list[Instance] = []
+    try:
+        a, b = await asyncio.gather(start(0), start(1))
+        started += (a, b)
+        ours = (await picture(a))[0]
+        assert len(ours) == 16
+
+        async def seen(instance: Instance, hashes: dict[str, int], mismatch: int) -> bool:
+            picture_now = await picture(instance)
+            return picture_now[1:] == (hashes, mismatch)
+
+        for instance in (a, b):  # same hash, published as a metric too, no mismatch
+            await eventually(lambda i=instance: seen(i, {ours: 2}, 0),
+                             f"{instance.name} sees two instances agree", BOUND)
+            _, text = await instance.get("/metrics")
+            assert metric(str(text), "stopgate_config_info", hash=ours) == 1
+            assert (await picture(instance))[0] == ours
+
+        # C differs in one behaviour (its opt-out confirmation): everyone sees the drift.
+        c = await start(2, '[optout]\nconfirm_text = "You are out."\n')
+        started.append(c)
+        theirs = (await picture(c))[0]
+        assert theirs != ours
+        for instance in (a, b, c):
+            await eventually(lambda i=instance: seen(i, {ours: 2, theirs: 1}, 1),
+                             f"{instance.name} sees the drift", BOUND)
+        assert await c.terminate() == 0  # a clean stop withdraws its hash
+        for instance in (a, b):
+            await eventually(lambda i=instance: seen(i, {ours: 2}, 0),
+                             f"{instance.name} sees agreement again", BOUND)
+    finally:
+        for instance in started:
+            if instance.process.returncode is None:
+                await stop_process(instance.process, BOUND)
