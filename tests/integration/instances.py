@@ -100,11 +100,12 @@ class Instance:
 
 def instance_config(path: Path, *, index: int, carrier_port: int, redis_url: str,
                     ledger: str, data_dir: Path, account: str = "", extra: str = "",
-                    login: str | None = None) -> Path:
+                    login: str | None = None, smpp: str = "") -> Path:
     """An instance's TOML: its own listeners, data_dir and carrier login; shared storage.
 
     ``account`` is appended to the [[accounts]] table of "acme"; ``extra`` (whole tables)
-    goes before it. ``login``: the carrier system_id, if not the instance's own.
+    goes before it; ``smpp``: more keys of [smpp]. ``login``: the carrier system_id, if
+    not the instance's own.
     """
     path.write_text(f"""
 [server]
@@ -123,7 +124,7 @@ format = "json"
 response_timeout = 5.0
 reconnect_delay = 0.05
 reconnect_delay_max = 0.2
-
+{smpp}
 [[upstreams]]
 name = "sim"
 host = "127.0.0.1"
@@ -145,13 +146,13 @@ numbers = ["{SHORTCODE}"]
 
 async def start_instance(index: int, directory: Path, *, carrier_port: int, redis_url: str,
                          ledger: str, account: str = "", extra: str = "",
-                         login: str | None = None) -> Instance:
+                         login: str | None = None, smpp: str = "") -> Instance:
     name = carrier_login(index)[-1]
     data_dir = directory / f"instance-{name}"
     config = instance_config(directory / f"instance-{name}.toml", index=index,
                              carrier_port=carrier_port, redis_url=redis_url, ledger=ledger,
                              data_dir=data_dir, account=account, extra=extra,
-                             login=login)
+                             login=login, smpp=smpp)
     log = directory / f"instance-{name}.log"
     process, smpp_port, http_port = await start_serve_ports(config, log, BOUND)
     return Instance(name, process, smpp_port, http_port, log, login or carrier_login(index))
@@ -160,7 +161,8 @@ async def start_instance(index: int, directory: Path, *, carrier_port: int, redi
 @contextlib.asynccontextmanager
 async def running_instances(count: int, directory: Path, *, carrier: CarrierSimulator,
                             redis_url: str, ledger: str | None = None, account: str = "",
-                            extra: str | Sequence[str] = "") -> AsyncIterator[list[Instance]]:
+                            extra: str | Sequence[str] = "",
+                            smpp: str = "") -> AsyncIterator[list[Instance]]:
     """``count`` instances started at once; each is killed (if still running) on the way out.
 
     ``extra`` may differ per instance (a sequence, one per instance).
@@ -169,7 +171,7 @@ async def running_instances(count: int, directory: Path, *, carrier: CarrierSimu
     extras = [extra] * count if isinstance(extra, str) else list(extra)
     started = await asyncio.gather(*(
         start_instance(i, directory, carrier_port=carrier.port, redis_url=redis_url,
-                       ledger=shared, account=account, extra=extras[i])
+                       ledger=shared, account=account, extra=extras[i], smpp=smpp)
         for i in range(count)), return_exceptions=True)
     instances = [s for s in started if isinstance(s, Instance)]
     try:

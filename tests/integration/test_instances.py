@@ -31,7 +31,15 @@ from tests.integration.instances import (
     running_instances,
     start_instance,
 )
-from tests.integration.policy_stack import BLOCKED, OTP_TEXT, digits, send_one, submit
+from tests.integration.policy_stack import (
+    BLOCKED,
+    LONG_PROMO,
+    OTP_TEXT,
+    digits,
+    multipart,
+    send_one,
+    submit,
+)
 from tests.integration.served import SHORTCODE, stop_process
 from tests.support.metrics import metric
 from tests.support.waiting import eventually
@@ -337,6 +345,46 @@ async def test_two_instances_started_at_once_on_an_empty_redis_rebuild_the_cache
         assert len(started) == 1, started
         waited = [i.name for i in pair if i.events("suppression_rebuild_waiting")]
         assert not set(waited) & set(started)  # the one that waited did not build too
+
+
+# --- multipart across instances -------------------------------------------------------------
+
+
+async def test_a_multipart_message_split_over_two_instances_is_never_sent_and_fails_back(
+    carrier: CarrierSimulator, flushed_redis: str, tmp_path: Path
+) -> None:
+    """Reassembly is per instance: parts of one message sent through two instances never
+    join, nothing of it reaches the carrier unjudged, and every part fails back to the
+    sender (UNDELIV err:008) after smpp.reassembly_timeout. Whole through one: delivered."""
+    async with running_instances(2, tmp_path, carrier=carrier, redis_url=flushed_redis,
+                                 smpp="reassembly_timeout = 1.0\n") as (a, b):
+        await eventually(lambda: carrier.stats.binds >= 2, "both carrier binds", BOUND)
+        on_a, sender = await a.bind("transceiver")
+        on_b, sender_b = await b.bind("transceiver")
+        await promotion_passes(on_a, OTHER)
+        await promotion_passes(on_b, OTHER)
+        split = multipart(LONG_PROMO, "udh8", to=NUMBER, ref=0x21)
+        assert len(split) == 2
+        first = await asyncio.wait_for(send_one(on_a, split[0]), BOUND)
+        second = await asyncio.wait_for(send_one(on_b, split[1]), BOUND)
+        # Each instance took its part (answered at once, as a non-final part is) ...
+        assert first.command_status == second.command_status == 0
+        ids = {first.message_id, second.message_id}
+        # ... and, with the other part never arriving there, fails it back on timeout.
+        # The receipt of B's part goes through Redis to the receiver bound at A or B.
+        await eventually(lambda: ids <= {*sender.receipt_ids(), *sender_b.receipt_ids()},
+                         "failure receipts for both parts", BOUND)
+        failed = [r.short_message for r in (*sender.receipts(), *sender_b.receipts())
+                  if (r.short_message.split(b" ")[0].removeprefix(b"id:")).decode() in ids]
+        assert len(failed) == 2 and all(b"stat:UNDELIV err:008" in r for r in failed), failed
+        assert not [m for m in carrier.messages() if m.destination_addr == digits(NUMBER)]
+        # The same message through one instance is joined, judged and sent whole.
+        whole = multipart(LONG_PROMO, "udh8", to=NUMBER, ref=0x22)
+        answers = [await asyncio.wait_for(send_one(on_b, part), BOUND) for part in whole]
+        assert [answer.command_status for answer in answers] == [0, 0]
+        await eventually(lambda: [m for m in carrier.messages()
+                                  if m.destination_addr == digits(NUMBER) and m.complete],
+                         "the whole message at the carrier", BOUND)
 
 
 # --- configuration drift ----------------------------------------------------------------------
