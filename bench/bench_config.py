@@ -8,6 +8,7 @@ from pathlib import Path
 import workload
 
 ACCOUNT, PASSWORD = "bench", "bench"  # full policy (scenarios 3, 4)
+API_KEY = "bench-api-key"  # the two-instance scenario's opt-outs and MTs over HTTP
 FORWARD_ACCOUNT, FORWARD_PASSWORD = "fwd", "fwd"  # policy off (scenario 2)
 BLOCKED_STATUS = 0x65
 
@@ -74,7 +75,7 @@ class Pki:
 def write_config(path: Path, *, smpp_port: int, http_port: int, data_dir: Path,
                  redis_url: str, sink_port: int, workers: int, window: int,
                  upstream_sessions: int, upstream_window: int, tls: Pki | None = None,
-                 tls_port: int = 0) -> None:
+                 tls_port: int = 0, ledger: str = "") -> None:
     listener = upstream = ""
     if tls is not None:
         listener = (f'smpp_tls_listen = "127.0.0.1:{tls_port}"\n'
@@ -89,6 +90,7 @@ workers = {workers}
 {listener}
 [storage]
 redis_url = "{redis_url}"
+ledger = "{ledger}"
 
 [smpp]
 sender_window = {window}
@@ -121,6 +123,7 @@ window = {upstream_window}
 [[accounts]]
 system_id = "{ACCOUNT}"
 password = "{PASSWORD}"
+api_key = "{API_KEY}"
 default_region = "FR"
 numbers = ["{workload.SHORTCODE}"]
 shortcode = "{workload.SHORTCODE}"

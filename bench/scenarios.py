@@ -42,6 +42,9 @@ class Scenario:
     fixed_rates: tuple[float, ...] = ()
     account: tuple[str, str] = (bench_config.ACCOUNT, bench_config.PASSWORD)
     tls: bool = False  # senders and the carrier link over TLS (the proxy's smpp_tls_listen)
+    #: `stopgate serve` instances sharing Redis and the ledger (a SQLite file), each with
+    #: its own data_dir; the generators are spread over them.
+    instances: int = 1
 
 
 SCENARIOS = {
@@ -54,7 +57,11 @@ SCENARIOS = {
                     receipts=True),
     "tls": Scenario("tls", "proxy, full policy, TLS both sides", proxied=True, policy=True,
                     fixed_rates=(300.0,), tls=True),
+    "two-instance": Scenario("two-instance", "two instances, full policy, shared Redis+ledger",
+                             proxied=True, policy=True, instances=2),
 }
+#: Opt-outs taken at instance A, each followed by promotions to that number at B.
+OPTOUT_TRIALS = 200
 
 
 @dataclass
@@ -194,49 +201,58 @@ class Runner:
         self.children.running.remove(sink)
         return dict(json.loads(out.strip().splitlines()[-1]))
 
-    def start_proxy(self, scenario: Scenario, sink_port: int
+    def start_proxy(self, scenario: Scenario, sink_port: int, index: int = 0
                     ) -> tuple[subprocess.Popen[str], int, dict[str, Any]]:
+        """One `stopgate serve`; instance ``index`` > 0 has its own data_dir and shares the
+        first one's ledger file (and Redis)."""
         options = self.options
         smpp_port, http_port, tls_port = free_port(), free_port(), free_port()
-        config = self.scratch / f"stopgate-{scenario.key}.toml"
+        name = f"stopgate-{scenario.key}" + (f"-{index}" if index else "")
+        config = self.scratch / f"{name}.toml"
+        shared = self.data_dir / "ledger.sqlite3"
         bench_config.write_config(
             config, smpp_port=smpp_port, http_port=http_port, tls_port=tls_port,
-            data_dir=self.data_dir,
+            data_dir=self.data_dir if not index else self.scratch / f"data-{index}",
+            ledger=f"sqlite:///{shared}" if scenario.instances > 1 else "",
             redis_url=self.redis_url, sink_port=sink_port, workers=options.workers,
             window=options.window, upstream_sessions=options.upstream_sessions,
             upstream_window=options.upstream_window,
             tls=self.pki if scenario.tls else None)
         env = {k: v for k, v in os.environ.items() if not k.startswith("STOPGATE_")}
-        self.drop_pending_receipts()
+        if not index:
+            self.drop_pending_receipts()
         started = time.monotonic()
-        proxy = self.children.start(f"stopgate-{scenario.key}", [STOPGATE, "serve", "-c",
+        proxy = self.children.start(name, [STOPGATE, "serve", "-c",
                                     str(config)], env=env, stdout=subprocess.DEVNULL)
         try:
             procs.wait_http_ok(f"http://127.0.0.1:{http_port}/readyz", 60.0, proxy)
             cache_wait = self.wait_cache(self.loaded if scenario.policy else 0)
         except RuntimeError as error:
-            tail = self.children.stderr_tail(f"stopgate-{scenario.key}")
+            tail = self.children.stderr_tail(name)
             raise RuntimeError(f"stopgate did not get ready: {error}\n{tail}") from error
         time.sleep(0.5)  # workers bind their carrier links after the parent is ready
-        stderr = (self.children.logs / f"stopgate-{scenario.key}.stderr").read_text()
-        info = {"start_s": round(time.monotonic() - started, 2),
+        stderr = (self.children.logs / f"{name}.stderr").read_text()
+        info = {"start_s": round(time.monotonic() - started, 2), "http_port": http_port,
                 "cache_wait_s": round(cache_wait, 2),
                 "workers_not_built_warning": "not built" in stderr}
         return proxy, tls_port if scenario.tls else smpp_port, info
 
     # --- phases --------------------------------------------------------------------------
 
-    def phase(self, scenario: Scenario, port: int, watched: dict[str, list[int]], *,
-              rate: float, seconds: float, warmup: float) -> Phase:
-        """Generators from now + 2 s; CPU of ``watched`` over the window [warmup, end]."""
+    def phase(self, scenario: Scenario, port: int | list[int], watched: dict[str, list[int]],
+              *, rate: float, seconds: float, warmup: float) -> Phase:
+        """Generators from now + 2 s; CPU of ``watched`` over the window [warmup, end].
+        Several ports (instances): generator k sends to port k mod their number."""
         options = self.options
-        count = options.generators
+        ports = port if isinstance(port, list) else [port]
+        count = max(options.generators, len(ports))
         start_at = time.monotonic() + 2.0
         generators = []
         reports_at = []
         for index in range(count):
             sessions = options.sessions // count + (index < options.sessions % count)
-            argv = [PYTHON, str(procs.BENCH / "generator.py"), "--port", str(port),
+            argv = [PYTHON, str(procs.BENCH / "generator.py"),
+                    "--port", str(ports[index % len(ports)]),
                     "--system-id", scenario.account[0], "--password", scenario.account[1],
                     "--sessions", str(sessions), "--window", str(options.window),
                     "--workload", "full" if scenario.policy or not scenario.proxied else "off",
@@ -292,11 +308,23 @@ class Runner:
         sink, sink_port = self.start_sink(scenario)
         watched: dict[str, list[int]] = {"sink": [sink.pid], "redis": [self.redis_pid]}
         proxy = None
-        port = sink_port
+        extra: list[subprocess.Popen[str]] = []  # instances after the first
+        port: int | list[int] = sink_port
+        http_ports: list[int] = []
         try:
             if scenario.proxied:
                 proxy, port, result["proxy_start"] = self.start_proxy(scenario, sink_port)
                 proxy_pids = procs.proxy_processes(proxy.pid)
+                http_ports.append(result["proxy_start"].pop("http_port"))
+                if scenario.instances > 1:
+                    ports = [port]
+                    for index in range(1, scenario.instances):
+                        other, other_port, info = self.start_proxy(scenario, sink_port, index)
+                        extra.append(other)
+                        ports.append(other_port)
+                        http_ports.append(info.pop("http_port"))
+                        proxy_pids += procs.proxy_processes(other.pid)
+                    port = ports
                 result["proxy_processes"] = len(proxy_pids)
                 for index, pid in enumerate(proxy_pids):
                     watched[f"proxy {index}" if index else "proxy"] = [pid]
@@ -320,18 +348,26 @@ class Runner:
                 phases.append(phase)
                 key = "latency" if paced == rate * 0.5 else f"latency_{paced:.0f}"
                 result[key] = {"rate": round(paced)} | percentiles(phase.report["latency_us"])
+            if len(http_ports) > 1:
+                result["optout_across_instances"] = optout_latency(http_ports, OPTOUT_TRIALS)
             if proxy is not None:
                 proxy_pids = procs.proxy_processes(proxy.pid)
+                for other in extra:
+                    proxy_pids += procs.proxy_processes(other.pid)
                 per_process = [round(procs.memory_kb(pid) / 1024, 1) for pid in proxy_pids]
                 result["rss_mb"] = round(sum(per_process), 1)
                 result["rss_mb_per_process"] = per_process
                 self.children.stop(proxy)
                 proxy = None
+                while extra:
+                    self.children.stop(extra.pop())
             counts = self.stop_sink(sink)
             sink = None
         finally:
             if proxy is not None:
                 self.children.stop(proxy)
+            for other in extra:
+                self.children.stop(other)
             if sink is not None:
                 self.children.stop(sink)
         generated = validate.merge(phase.report for phase in phases)
@@ -364,3 +400,41 @@ def bound_by(cpu: dict[str, float], cores: int | None = None) -> str:
     if total >= 0.9 * cores:
         verdict += f" (all {cores} cores busy: {total:.2f})"
     return verdict
+
+
+def optout_latency(http_ports: list[int], trials: int) -> dict[str, Any]:
+    """An opt-out taken at the first instance (PUT /v1/suppressions, the path a STOP and
+    the link page take: ledger, then the Redis cache, then the answer) and the next
+    promotional MT to that number at the second (POST /v1/messages, class promotional),
+    repeated until it is blocked (422). Per trial: the time from sending the opt-out to
+    the blocked answer at B; how many MTs B forwarded in between (0 expected: the
+    state is shared, there is nothing to propagate)."""
+    import asyncio
+
+    import aiohttp
+
+    async def run() -> dict[str, Any]:
+        a, b = (f"http://127.0.0.1:{port}" for port in http_ports[:2])
+        auth = {"Authorization": f"Bearer {bench_config.API_KEY}"}
+        latencies_us: list[int] = []
+        leaked = 0
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            for trial in range(trials):
+                number = f"+3376{trial:07d}"  # outside the workload's ranges
+                started = time.perf_counter()
+                async with http.put(f"{a}/v1/suppressions/{number}", headers=auth) as put:
+                    assert put.status == 200, await put.text()
+                while True:
+                    async with http.post(f"{b}/v1/messages", headers=auth, json={
+                            "to": number, "from": workload.SHORTCODE, "class": "promotional",
+                            "text": "Winter sale: 40% off everything"}) as answer:
+                        await answer.read()
+                        if answer.status == 422:
+                            break
+                        leaked += 1
+                        if leaked > trials:
+                            raise RuntimeError(f"B keeps forwarding: HTTP {answer.status}")
+                latencies_us.append(int((time.perf_counter() - started) * 1e6))
+        return {"trials": trials, "forwarded_after_optout": leaked} | percentiles(latencies_us)
+
+    return asyncio.run(run())

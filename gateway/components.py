@@ -36,7 +36,9 @@ Start-up is ordered so that this reverse is today's shutdown:
             (the previous run's notes are failed here) -> campaign notes -> keyword
             replies -> refused-part receipts -> policy (REJECTD receipts)
             -> sender listeners (plain, then TLS) -> gauges -> queue notices -> periodic flusher
-    stop:   the reverse: the flusher, notices and gauges end; the sender server stops
+            -> configuration hash registration
+    stop:   the reverse: the hash registration is withdrawn; the flusher, notices and
+            gauges end; the sender server stops
             accepting and drains in-flight submits (bounded), unbinds; then the REJECTD
             and UNDELIV receipts, keyword replies, campaign notes, answered parts and
             the pipeline's id-map writes drain; then HTTP, the carrier pool, the keeper,
@@ -65,6 +67,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from gateway.carriers.pool import UpstreamPool
+from gateway.config.fingerprint import config_hash
 from gateway.config.model import Config
 from gateway.http.app import HttpApi
 from gateway.http.guard import ConnectionGuard, GuardedSite
@@ -82,6 +85,7 @@ from gateway.mt.lookups import LookupBatcher
 from gateway.mt.pipeline import MtPipeline, MtResult, NormaliseStage, SenderStage, sender_ownership
 from gateway.mt.policy import PolicyStage
 from gateway.observability import logs
+from gateway.observability.drift import ConfigDrift
 from gateway.observability.metrics import Metrics
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bound import BoundSenders
@@ -134,6 +138,8 @@ class Components:
     http: web.AppRunner
     gauges: Background
     flusher: Background
+    #: This instance's configuration hash, registered in Redis beside the other instances'.
+    drift: ConfigDrift
     #: The TLS contexts of the listeners that speak TLS; SIGHUP reloads their files.
     tls: ListenerTls
 
@@ -210,7 +216,8 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     answered_parts = AnsweredParts(redis, worker, router.deliver)
     server = SenderServer(config, metrics, pipeline, senders=senders,
                           source_check=sender_stage, answered_parts=answered_parts)
-    readiness = Readiness(redis, pool, keeper, ledger_health)
+    drift = ConfigDrift(redis, worker, config_hash(config), metrics)
+    readiness = Readiness(redis, pool, keeper, ledger_health, drift)
     api = HttpApi(config, pipeline, metrics, server.buckets, readiness,
                   suppressions=suppressions, ledger=ledger)
     return Components(
@@ -222,6 +229,7 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
         readiness=readiness, http=web.AppRunner(api.app(), access_log=None),
         gauges=Background("metric-gauges", _gauge_writer(metrics)),
         flusher=Background("dlr-flusher", router.run_flusher),
+        drift=drift,
         tls=_listener_tls(config),
     )
 
@@ -307,6 +315,7 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
         await step(stack, shutdown, start=c.gauges.start, stop=c.gauges.stop)
     await step(stack, shutdown, start=c.notices.start, stop=c.notices.stop)
     await step(stack, shutdown, start=c.flusher.start, stop=c.flusher.stop)
+    await step(stack, shutdown, start=c.drift.start, stop=c.drift.stop)
     assert isinstance(smpp_port, int)
     return Ports(smpp=smpp_port, http=http_port, smpp_tls=smpp_tls_port)
 
@@ -422,10 +431,11 @@ class Readiness:
     """Ready = a carrier session can transmit, Redis answers, the suppression cache is
     complete and the ledger commits writes; ``reasons`` says why each false one is."""
 
-    __slots__ = ("health", "keeper", "pool", "redis")
+    __slots__ = ("drift", "health", "keeper", "pool", "redis")
 
     def __init__(self, redis: aioredis.Redis, pool: UpstreamPool, keeper: CacheKeeper,
-                 health: LedgerHealth) -> None:
+                 health: LedgerHealth, drift: ConfigDrift) -> None:
+        self.drift = drift
         self.redis = redis
         self.pool = pool
         self.keeper = keeper
@@ -461,6 +471,9 @@ class Readiness:
             "ledger": ledger_ok,
             "upstreams": upstreams,
             "reasons": reasons,
+            # Not a readiness condition: instances disagree on purpose during a rollout.
+            "config_hash": self.drift.hash,
+            "config_hashes": self.drift.hashes,
         }
         return not reasons, details
 

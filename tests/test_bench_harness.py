@@ -135,3 +135,21 @@ def test_the_tls_scenario_config_loads_with_both_sides_over_tls(tmp_path: Path) 
     assert loaded.server.smpp_tls_listen is not None and loaded.server.smpp_tls_listen.port == 4
     assert loaded.server.tls_cert == pki.cert and loaded.upstreams[0].tls
     assert loaded.upstreams[0].tls_ca == pki.ca and loaded.upstreams[0].tls_verify
+
+
+def test_the_two_instance_scenario_config_shares_the_ledger_file(tmp_path: Path) -> None:
+    from scenarios import SCENARIOS
+
+    from gateway.config.model import load_config
+
+    assert SCENARIOS["two-instance"].instances == 2 and SCENARIOS["two-instance"].policy
+    config = tmp_path / "bench.toml"
+    shared = tmp_path / "data" / "ledger.sqlite3"
+    bench_config.write_config(config, smpp_port=1, http_port=2, data_dir=tmp_path / "data-1",
+                              redis_url="unix:///tmp/none.sock", sink_port=3, workers=1,
+                              window=64, upstream_sessions=1, upstream_window=10,
+                              ledger=f"sqlite:///{shared}")
+    loaded = load_config(config, env={})
+    assert loaded.storage.ledger == f"sqlite:///{shared}"
+    assert [a.api_key for a in loaded.accounts if a.system_id == bench_config.ACCOUNT] == [
+        bench_config.API_KEY]

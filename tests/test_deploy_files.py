@@ -151,7 +151,8 @@ def test_alerts_cover_what_an_operator_pages_on() -> None:
                    "stopgate_suppression_cache_ready", 'outcome="rejected"',
                    "stopgate_submit_latency_seconds_bucket", "stopgate_dlr_queue_depth",
                    "stopgate_dlr_total", "stopgate_webhook_deliveries_total",
-                   "stopgate_redis_up", "stopgate_ledger_writable"):
+                   "stopgate_redis_up", "stopgate_ledger_writable",
+                   "stopgate_config_hash_mismatch"):
         assert needed in text, f"no alert on {needed}"
 
 

@@ -87,6 +87,9 @@ suppression cache is complete and the ledger commits writes; the same body with
 tls_<reason>);
 ``suppression_cache``: rebuilding, redis_unreachable, not_verified; ``ledger``:
 locked, disk_full, read_only, io_error, closed, error. Never a secret or a number.
+The body also carries ``config_hash`` (this instance's configuration hash) and
+``config_hashes`` (each hash live instances sharing its Redis run, and how many run
+it; gateway.observability.drift); they never make the answer 503.
 ``GET /metrics``: Prometheus text format.
 ``GET /v1/reports/mislabelled`` (operator): the messages each account labelled
 transactional although their text carries an offer (forwarded: the explicit class

@@ -226,6 +226,17 @@ class Metrics:
             "stopgate_suppression_import_numbers_total", "Numbers in suppression imports, by "
             "outcome (added, already, invalid).", ["outcome"], registry=r,
         )
+        # --- several instances (gateway.observability.drift) ---
+        self.config_info = Gauge(
+            "stopgate_config_info", "1, labelled with the hash of this instance's effective "
+            "configuration (per-instance keys such as listen addresses and data_dir left out).",
+            ["hash"], registry=r, multiprocess_mode="livemax",  # one config for every worker
+        )
+        self.config_hash_mismatch = Gauge(
+            "stopgate_config_hash_mismatch", "Distinct configuration hashes among the live "
+            "instances sharing this Redis, minus one: 0 when every instance agrees.",
+            registry=r, multiprocess_mode="livemax",  # read from Redis by every worker
+        )
 
     def write_functions(self) -> None:
         """Multiprocess mode: store the value of every ``set_function`` gauge in its file.
