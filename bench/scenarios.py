@@ -166,9 +166,9 @@ class Runner:
         started = time.monotonic()
         try:
             while time.monotonic() - started < timeout:
-                marker = client.get("sp:ready")
+                marker = client.get("{sp}:ready")
                 if marker is not None:
-                    count = int(client.get(f"sp:{marker.split(':')[0]}:n") or 0)
+                    count = int(client.get(f"{{sp}}:{marker.split(':')[0]}:n") or 0)
                     if count >= minimum:
                         return time.monotonic() - started
                 time.sleep(0.2)

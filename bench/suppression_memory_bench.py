@@ -133,7 +133,7 @@ async def measure(url: str, count: int, buckets: int, accounts: int) -> None:
     assert state.ready is not None and state.bits is not None, state
     assert state.members == loaded, (state, loaded)
     bits = state.bits
-    stats = await bucket_stats(redis, f"sp:{state.ready.split(':')[0]}:", 2**bits)
+    stats = await bucket_stats(redis, f"{{sp}}:{state.ready.split(':')[0]}:", 2**bits)
     sample = [number for _, number in zip(range(1000), numbers(count), strict=False)]
     hit = await lookup_ms(cache, sample, "account0001")
     miss = await lookup_ms(cache, [n[:-1] + str((int(n[-1]) + 5) % 10) for n in sample], "x")

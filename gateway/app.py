@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -37,6 +38,7 @@ from gateway.process.eventloop import settle_heap
 from gateway.process.redis_embedded import EmbeddedRedis
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.server import SenderServer
+from gateway.storage.redis_client import RedisPolicyError
 from gateway.suppression.cache import SuppressionCache
 from gateway.suppression.keeper import CacheKeeper
 from gateway.suppression.store import Suppressions
@@ -69,7 +71,9 @@ class Gateway:
         config = self.config
         config.server.data_dir.mkdir(parents=True, exist_ok=True)
         async with contextlib.AsyncExitStack() as stack:  # a failed start undoes itself
-            url = config.storage.redis_url or await self._embedded_redis(stack)
+            storage = config.storage
+            url = (storage.redis_url if storage.redis_url or storage.redis_sentinels
+                   else await self._embedded_redis(stack))
             components = build(config, url, slot=self.slot, metrics=self.metrics)
             self._components = components
             self._ports = await start(components, stack, self._shutdown)
@@ -203,7 +207,11 @@ async def serve(config: Config) -> int:
     loop = asyncio.get_running_loop()
     # Before start: a SIGHUP while starting must not end the process (its default).
     loop.add_signal_handler(signal.SIGHUP, reload_tls, gateway)
-    await gateway.start()
+    try:
+        await gateway.start()
+    except RedisPolicyError as error:  # a Redis that may evict keys: refused, said plainly
+        print(f"stopgate serve: {error}", file=sys.stderr, flush=True)
+        return 1
     settle_heap()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -90,6 +90,7 @@ from gateway.observability.metrics import Metrics
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bound import BoundSenders
 from gateway.senders.server import SenderServer
+from gateway.storage.redis_client import RedisPolicyError, check_eviction, describe, open_redis
 from gateway.suppression.cache import SuppressionCache
 from gateway.suppression.keeper import CacheKeeper
 from gateway.suppression.store import Suppressions
@@ -152,9 +153,9 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     # A pool that waits for a free connection: redis-py's default one raises "Too many
     # connections" past 100, and a burst of receipts (each a lookup, maybe a queue
     # push) must slow down, not be refused and fail promotional traffic closed.
-    redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
-        redis_url, max_connections=REDIS_CONNECTIONS, timeout=REDIS_POOL_WAIT,
-        socket_timeout=REDIS_COMMAND_TIMEOUT, socket_connect_timeout=REDIS_COMMAND_TIMEOUT))
+    # One server, Sentinel or Cluster: gateway/storage/redis_client.py.
+    redis = open_redis(config.storage, redis_url, max_connections=REDIS_CONNECTIONS,
+                       pool_wait=REDIS_POOL_WAIT, command_timeout=REDIS_COMMAND_TIMEOUT)
     ledger = AsyncLedger(open_ledger(config.storage.ledger, config.server.data_dir,
                                      config.storage.ledger_busy_timeout))
     # Write health: a STOP that cannot be recorded is not acknowledged, and promotional
@@ -164,7 +165,9 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     # Promotional traffic stays refused after Redis returns until the keeper's next
     # check; a check is one EXISTS, so back off to 2 s at most, not the default 10 s.
     keeper = CacheKeeper(cache, ledger, on_change=CacheGauges(metrics),
-                         max_backoff=2.0, fail_closed=config.policy.fail_closed)
+                         max_backoff=2.0, fail_closed=config.policy.fail_closed,
+                         policy=lambda: check_eviction(
+                             redis, assume=config.storage.redis_assume_noeviction))
     # Webhooks: outbox rows commit with each opt-out/opt-in; the worker delivers them
     # in a task of its own (bounded concurrency: a dead endpoint never slows the MT path).
     webhooks = WebhookWorker(ledger, config.accounts, config.webhook, metrics, worker_id=worker)
@@ -293,6 +296,7 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
     ``stack``, so closing it shuts the gateway down in the reverse order."""
     config = c.config
     await step(stack, shutdown, stop=c.redis.aclose)
+    await _check_redis(c)
     await step(stack, shutdown, stop=c.ledger.aclose)
     # Gives its claims back before the ledger closes.
     await step(stack, shutdown, start=c.webhooks.start, stop=c.webhooks.stop)
@@ -318,6 +322,22 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
     await step(stack, shutdown, start=c.drift.start, stop=c.drift.stop)
     assert isinstance(smpp_port, int)
     return Ports(smpp=smpp_port, http=http_port, smpp_tls=smpp_tls_port)
+
+
+async def _check_redis(c: Components) -> None:
+    """Refuse to start on a Redis that may evict keys; a Redis that does not answer yet is
+    the keeper's to wait for (promotional traffic fails closed meanwhile): the keeper
+    checks the policy before it calls the cache ready, and again after each Redis error."""
+    storage = c.config.storage
+    try:
+        await asyncio.wait_for(check_eviction(c.redis, assume=storage.redis_assume_noeviction),
+                               REDIS_POOL_WAIT)
+    except RedisPolicyError:
+        raise
+    except Exception as error:
+        log.warning("Redis does not answer at start; its maxmemory-policy is checked when it "
+                    "does", extra=logs.fields("redis_unchecked", error=str(error),
+                                              redis=describe(storage, storage.redis_url)))
 
 
 async def _start_smpp_tls(c: Components) -> int | None:

@@ -10,7 +10,7 @@ the Redis cache is written through. Which Redis:
    that Redis compare the ledger's count with the cache's every ``verify_every``
    (60 s, and at once when they start) and rebuild on a difference that holds; an
    add and a remove that cancel out are not noticed. Running the command again
-   once Redis answers (it is idempotent), or ``redis-cli DEL sp:ready`` (every
+   once Redis answers (it is idempotent), or ``redis-cli DEL {sp}:ready`` (every
    gateway rebuilds from the ledger), makes it effective.
 2. Otherwise the embedded Redis of a gateway running on this ``data_dir``
    (``data_dir/redis.sock``, when it answers PING): the change is effective for
@@ -48,7 +48,6 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import urlsplit
 
 import phonenumbers
 import redis.asyncio as aioredis
@@ -60,6 +59,7 @@ from gateway.ledger.model import LedgerError
 from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.metrics import Metrics
 from gateway.process.redis_embedded import EmbeddedRedis, EmbeddedRedisError
+from gateway.storage.redis_client import describe, open_redis
 from gateway.suppression.cache import SuppressionCache
 from gateway.suppression.store import OPERATOR_SCOPE, ImportReport, Suppressions, parse_number
 
@@ -175,17 +175,21 @@ async def open_store(config: Config, *, writes: bool) -> AsyncIterator[Store]:
 
 async def _reach_redis(config: Config) -> tuple[aioredis.Redis | None, EmbeddedRedis | None, str]:
     """(client, private server to stop afterwards, note) -- see the module docstring."""
-    url = config.storage.redis_url
-    if url:
-        client = await _ping(url)
+    storage = config.storage
+    url = storage.redis_url
+    if url or storage.redis_sentinels:
+        client = await _answering(open_redis(
+            storage, url, max_connections=4, pool_wait=_CONNECT_TIMEOUT,
+            command_timeout=_CONNECT_TIMEOUT))
+        where = describe(storage, url)
         if client is not None:
-            return client, None, f"written through to Redis at {_where(url)}"
+            return client, None, f"written through to Redis at {where}"
         return None, None, (
-            f"warning: Redis at {_where(url)} does not answer: the change is in the ledger "
+            f"warning: Redis at {where} does not answer: the change is in the ledger "
             f"only. Gateways on that Redis notice a changed count within a minute and rebuild "
             f"their cache from the ledger (an add and a remove that cancel out go unnoticed); "
             f"to make it effective now, run this again when Redis answers, or drop the cache "
-            f"marker (redis-cli DEL sp:ready) so every gateway rebuilds")
+            f"marker (redis-cli DEL {{sp}}:ready) so every gateway rebuilds")
     embedded = EmbeddedRedis(config.server.data_dir)
     client = await _ping(embedded.url)
     if client is None and _listening(embedded.socket_path):
@@ -219,7 +223,12 @@ async def _reach_redis(config: Config) -> tuple[aioredis.Redis | None, EmbeddedR
 
 async def _ping(url: str, wait: float = 0.0) -> aioredis.Redis | None:
     """A client of the Redis at ``url`` once it answers PING (trying for ``wait`` s)."""
-    client = aioredis.Redis.from_url(url, socket_connect_timeout=_CONNECT_TIMEOUT)
+    return await _answering(aioredis.Redis.from_url(url, socket_connect_timeout=_CONNECT_TIMEOUT),
+                            wait)
+
+
+async def _answering(client: aioredis.Redis, wait: float = 0.0) -> aioredis.Redis | None:
+    """``client`` once it answers PING (trying for ``wait`` s); closed and None if not."""
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -244,23 +253,13 @@ def _listening(path: str) -> bool:
     return True
 
 
-def _where(url: str) -> str:
-    """A Redis URL without its credentials."""
-    parts = urlsplit(url)
-    if parts.scheme == "unix":
-        return f"unix://{parts.path}"
-    host = parts.hostname or "localhost"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
-
-
 async def _invalidate(cache: SuppressionCache) -> None:
     try:
         await cache.invalidate("a write-through from the CLI failed")
     except RedisError as exc:
         _note(f"warning: writing to the cache failed and so did dropping its marker ({exc}): "
               f"gateways may miss this change until they notice a changed count; run "
-              f"redis-cli DEL sp:ready so that every gateway rebuilds from the ledger")
+              f"redis-cli DEL {{sp}}:ready so that every gateway rebuilds from the ledger")
         return
     _note("warning: writing to the cache failed; its marker was dropped, so every gateway "
           "rebuilds it from the ledger (promotional traffic waits until then)")

@@ -53,6 +53,7 @@ from gateway.config.values import (
     bind_modes,
     blocked_status,
     cidr,
+    host_port,
     hostname,
     http_url,
     keywords,
@@ -124,10 +125,45 @@ class Storage:
 
     # repr=False on every secret: a logged Config must not leak credentials (URLs hold them too).
     redis_url: Annotated[str, SECRET, Check(redis_url)] = field(default="", repr=False)
+    #: Redis Sentinel: the sentinels asked where the master of ``redis_service`` is.
+    #: ``redis_url`` then only gives the scheme (rediss: TLS), credentials and database.
+    redis_sentinels: Annotated[tuple[str, ...], Check(each(host_port))] = ()
+    redis_service: str = ""
+    redis_sentinel_password: Annotated[str, SECRET] = field(default="", repr=False)
+    #: ``redis_url`` names one node of a Redis Cluster.
+    redis_cluster: bool = False
+    #: Start even where Redis refuses CONFIG GET (managed Redis): the operator vouches for
+    #: ``maxmemory-policy noeviction``. A policy Redis does report is still checked.
+    redis_assume_noeviction: bool = False
     ledger: Annotated[str, SECRET, Check(ledger)] = field(default="", repr=False)
     # A STOP waits at most this long for the ledger's write lock before the carrier is
     # asked to retry: under the carriers' usual 10 s deliver_sm response timer.
     ledger_busy_timeout: Annotated[Seconds, Check(positive)] = 5.0
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        scheme = self.redis_url.partition("://")[0] if self.redis_url else ""
+        if self.redis_sentinels:
+            if self.redis_cluster:
+                yield "redis_cluster", ("Sentinel and Cluster exclude each other: set "
+                                        "redis_sentinels or redis_cluster, not both")
+            if not self.redis_service:
+                yield "redis_service", ("required with redis_sentinels: the name the sentinels "
+                                        "monitor the master under (sentinel monitor <name> ...)")
+            if scheme == "unix":
+                yield "redis_url", ("with redis_sentinels, redis_url gives only the scheme "
+                                    "(redis:// or rediss://), credentials and database; "
+                                    "a unix:// socket cannot follow a failover")
+        else:
+            for name in ("redis_service", "redis_sentinel_password"):
+                if getattr(self, name):
+                    yield name, "only used with redis_sentinels, which is not set"
+        if self.redis_cluster and not self.redis_sentinels:
+            if not self.redis_url:
+                yield "redis_url", ("required with redis_cluster: a redis:// or rediss:// URL "
+                                    "of one node of the cluster")
+            elif scheme == "unix":
+                yield "redis_url", ("a Redis Cluster is reached over TCP: a redis:// or "
+                                    "rediss:// URL of one of its nodes, not unix://")
 
 
 Timer = Annotated[Seconds, Check(positive)]

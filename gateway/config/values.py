@@ -292,6 +292,14 @@ class ListenAddress:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
+def host_port(value: str) -> str:
+    """A 'host:port' to connect to (a Redis Sentinel): port 1-65535, IPv6 in brackets."""
+    address = ListenAddress.from_config(value)
+    if address.port == 0:
+        raise Invalid(f"expected a port from 1 to 65535, got 0 in {value!r}")
+    return str(address)
+
+
 def blocked_status(value: int) -> int:
     if value == 0:
         raise Invalid("0 is ESME_ROK (success); use an error status such as 0x65 (ESME_RX_P_APPN)")

@@ -43,6 +43,7 @@ from typing import TypeAlias
 from redis.asyncio import Redis
 
 from gateway.inbound.set_many import SetMany
+from gateway.storage.redis_client import mget
 
 __all__ = ["IdMap", "IdMapEntry", "canonical_id", "lookup_forms", "pair_ids"]
 
@@ -132,7 +133,7 @@ class IdMap:
         keys = list(dict.fromkeys(keys))
         if not keys:
             return None
-        for value in await self.redis.mget(keys):
+        for value in await mget(self.redis, keys):
             if value:
                 text = value.decode() if isinstance(value, bytes) else str(value)
                 account, *senders = text.split("\0")

@@ -72,6 +72,7 @@ from gateway.lifecycle import TaskSet
 from gateway.message import Message
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
+from gateway.storage.redis_client import mget
 from gateway.suppression.store import OPERATOR_SCOPE, Suppressions
 from rules.keywords import KeywordLists, KeywordMatch, match_keyword
 from rules.numbers import normalize, number_key
@@ -154,7 +155,7 @@ class CampaignMemory:
             return []
         try:
             async with asyncio.timeout(_READ_TIMEOUT):
-                values = await self.redis.mget([campaign_key(a, e164) for a in accounts])
+                values = await mget(self.redis, [campaign_key(a, e164) for a in accounts])
         except Exception as error:
             log.warning("campaign attribution unavailable", extra=fields(
                 "campaign_lookup_failed", number=e164, error=str(error)))

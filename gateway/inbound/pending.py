@@ -1,11 +1,18 @@
 """Per-account Redis queues of deliver_sm (receipts and MOs) waiting for a receiver bind.
 
-Keys, for account A::
+Keys, for account A (the braces are literal: a Redis Cluster hash tag, so an
+account's three keys share a slot and a push, claim or settle touches one shard)::
 
     dq:{A}        list, oldest at the head: entries waiting
     dq:{A}:p      list: entries a flush has claimed and not yet seen acknowledged
     dq:{A}:lock   string: the flushing instance's token (SET NX PX), so two gateways
                   do not deliver the same entries twice
+
+Earlier versions named them ``dq:A`` and ``dq:A:p``. ``adopt_legacy`` moves what
+such names still hold (an upgrade with receipts in flight, or an instance of
+the previous version still running during a rolling upgrade) to the head of the
+new queue, claimed entries first: the router runs it at start and with every
+periodic flush. Not on a Cluster, where the old names never worked.
 
 An entry is one version octet (1), the enqueue time in milliseconds since the
 epoch (8 octets, big-endian) and the deliver_sm as SMPP encodes it (sequence
@@ -31,6 +38,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
+from gateway.storage.redis_client import is_cluster
 from smpp.codec import decode, encode
 from smpp.errors import PduError
 from smpp.pdu import DeliverSm
@@ -52,6 +60,36 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
+"""
+
+
+# Push: the entries, the count bound, the expiry, the depth, and the notice, in one
+# atomic step (PUBLISH inside a script reaches every node's subscribers on a Cluster).
+# KEYS: waiting, processing. ARGV: max count, max age ms, channel ('' = none), notice,
+# entries. Returns {length after the push (before the trim), processing length}.
+_PUSH = """
+local length = 0
+for i = 5, #ARGV, 1000 do
+  length = redis.call('RPUSH', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
+end
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[1]), -1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local processing = redis.call('LLEN', KEYS[2])
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+return {length, processing}
+"""
+
+# An earlier version's queue moved to the head of today's, claimed entries first.
+# KEYS: old waiting, old processing, waiting. ARGV: max age ms. Returns entries moved.
+_ADOPT = """
+local old = redis.call('LRANGE', KEYS[2], 0, -1)
+for _, entry in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do old[#old + 1] = entry end
+for i = #old, 1, -1 do redis.call('LPUSH', KEYS[3], old[i]) end
+if #old > 0 then
+  redis.call('PEXPIRE', KEYS[3], ARGV[1])
+  redis.call('DEL', KEYS[1], KEYS[2])
+end
+return #old
 """
 
 
@@ -98,14 +136,29 @@ class PendingQueue:
         self.lock_ttl_ms = max(1, int(lock_ttl * 1000))
         self._extend = redis.register_script(_EXTEND)
         self._release = redis.register_script(_RELEASE)
+        self._push = redis.register_script(_PUSH)
+        self._adopt = redis.register_script(_ADOPT)
 
     @staticmethod
     def key(account: str) -> str:
-        return f"dq:{account}"
+        return f"dq:{{{account}}}"
 
     @staticmethod
     def processing_key(account: str) -> str:
-        return f"dq:{account}:p"
+        return f"dq:{{{account}}}:p"
+
+    @staticmethod
+    def lock_key(account: str) -> str:
+        return f"dq:{{{account}}}:lock"
+
+    async def adopt_legacy(self, account: str) -> int:
+        """Move an earlier version's queue of ``account`` (``dq:A``, ``dq:A:p``) to the head
+        of today's; entries moved (0 on a Cluster, where those names never worked)."""
+        if is_cluster(self.redis):
+            return 0
+        return int(await self._adopt(
+            keys=[f"dq:{account}", f"dq:{account}:p", self.key(account)],
+            args=[self.max_age_ms]))
 
     async def push(self, account: str, pdus: list[DeliverSm],
                    notice: tuple[str, bytes] | None = None) -> tuple[int, int]:
@@ -115,16 +168,12 @@ class PendingQueue:
         processes learn of the entries no sooner and no later than they exist
         (gateway/inbound/notices.py).
         """
-        key = self.key(account)
         stamp = now_ms()
-        pipe = self.redis.pipeline(transaction=True)
-        pipe.rpush(key, *(encode_entry(pdu, stamp) for pdu in pdus))
-        pipe.ltrim(key, -self.max_count, -1)
-        pipe.pexpire(key, self.max_age_ms)
-        pipe.llen(self.processing_key(account))
-        if notice is not None:
-            pipe.publish(*notice)
-        length, _, _, processing, *_ = await pipe.execute()
+        channel, message = notice if notice is not None else ("", b"")
+        args: list[bytes | str | int] = [self.max_count, self.max_age_ms, channel, message]
+        args.extend(encode_entry(pdu, stamp) for pdu in pdus)
+        length, processing = await self._push(
+            keys=[self.key(account), self.processing_key(account)], args=args)
         dropped = max(0, int(length) - self.max_count)
         return dropped, int(length) - dropped + int(processing)
 
@@ -141,16 +190,16 @@ class PendingQueue:
     async def lock(self, account: str) -> str | None:
         """Take the account's flush lock; its token, or None if another flush holds it."""
         token = uuid.uuid4().hex
-        ok = await self.redis.set(f"dq:{account}:lock", token, nx=True, px=self.lock_ttl_ms)
+        ok = await self.redis.set(self.lock_key(account), token, nx=True, px=self.lock_ttl_ms)
         return token if ok else None
 
     async def extend(self, account: str, token: str) -> bool:
         """Keep holding the lock for another lock_ttl; False if it was lost meanwhile."""
-        return bool(await self._extend(keys=[f"dq:{account}:lock"],
+        return bool(await self._extend(keys=[self.lock_key(account)],
                                        args=[token, self.lock_ttl_ms]))
 
     async def unlock(self, account: str, token: str) -> None:
-        await self._release(keys=[f"dq:{account}:lock"], args=[token])
+        await self._release(keys=[self.lock_key(account)], args=[token])
 
     async def claim(self, account: str, count: int) -> list[QueuedPdu]:
         """The ``count`` oldest entries, moved to the processing list first if not there yet."""

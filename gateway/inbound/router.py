@@ -490,10 +490,18 @@ class DlrRouter:
         return total
 
     async def run_flusher(self, interval: float = 30.0) -> None:
-        """Flush every ``interval`` seconds until cancelled (catches queues a bind left over)."""
+        """Flush every ``interval`` seconds until cancelled (catches queues a bind left over);
+        each pass first adopts what an earlier version queued under its own key names."""
+        first = True
         while True:
-            await asyncio.sleep(interval)
+            if not first:
+                await asyncio.sleep(interval)
+            first = False
             try:
+                for account in self.accounts:
+                    if moved := await self.queue.adopt_legacy(account):
+                        log.info("pending queue of an earlier version adopted", extra=fields(
+                            "dlr_queue_adopted", account=account, entries=moved))
                 await self.flush_all()
             except Exception:  # keep flushing whatever went wrong this time
                 log.exception("periodic flush failed", extra=fields("dlr_flush_failed"))

@@ -343,16 +343,19 @@ def supervise(config: Config) -> int:
     from gateway.ledger.engines import open_ledger
     from gateway.ledger.model import LedgerError
     from gateway.process.redis_embedded import EmbeddedRedis, EmbeddedRedisError
+    from gateway.storage.redis_client import RedisPolicyError
 
     configure_logging(config)
     embedded: EmbeddedRedis | None = None
     reservations: list[ListenerReservation] = []
     try:
         redis_url = config.storage.redis_url
-        if not redis_url:
+        if not redis_url and not config.storage.redis_sentinels:
             # Started from this (main) thread: its death signal follows this process.
             embedded = EmbeddedRedis(data_dir)
             redis_url = embedded.start()
+        # Refused here, once, rather than by each of N workers.
+        _check_redis_policy(config, redis_url)
         # Create or migrate the ledger schema once, before N workers open it at once.
         open_ledger(config.storage.ledger, data_dir).close()
         server = config.server
@@ -367,7 +370,7 @@ def supervise(config: Config) -> int:
         # Only now: another stopgate on this data_dir or these ports was refused above.
         _fresh_metrics_dir(metrics_dir)
         return Supervisor(config, redis_url, smpp, http, metrics_dir, smpp_tls).run()
-    except (WorkerSetupError, EmbeddedRedisError, LedgerError) as exc:
+    except (WorkerSetupError, EmbeddedRedisError, LedgerError, RedisPolicyError) as exc:
         print(f"stopgate serve: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -375,3 +378,26 @@ def supervise(config: Config) -> int:
             reservation.close()
         if embedded is not None:
             embedded.stop()
+
+
+def _check_redis_policy(config: Config, redis_url: str) -> None:
+    """RedisPolicyError if Redis may evict keys; a Redis not answering is the workers' to
+    wait for (their keepers check the policy before promotional traffic flows)."""
+    import asyncio
+
+    from gateway.storage.redis_client import RedisPolicyError, check_eviction, open_redis
+
+    async def check() -> None:
+        redis = open_redis(config.storage, redis_url, max_connections=2, pool_wait=2.0,
+                           command_timeout=2.0)
+        try:
+            await asyncio.wait_for(check_eviction(
+                redis, assume=config.storage.redis_assume_noeviction), 5.0)
+        except RedisPolicyError:
+            raise
+        except Exception:  # unreachable: not this check's to decide
+            pass
+        finally:
+            await redis.aclose()
+
+    asyncio.run(check())

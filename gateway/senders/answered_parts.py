@@ -16,9 +16,12 @@ err:008``, if the sender asked for receipts), under the id it was given:
   ``ORPHAN_AGE`` (the reassembly timeout and a margin).
 
 A note is claimed with ZREM, so each part gets one receipt however many
-instances sweep. Redis keys: ``mp:answered:{owner}`` (sorted set, member = the
-part as JSON, score = when it was answered, ms) and ``mp:owners`` (set; a sweep
-drops an owner with no notes left, and its next note adds it back).
+instances sweep. Redis keys: ``{mp}:answered:<owner>`` (sorted set, member = the
+part as JSON, score = when it was answered, ms) and ``{mp}:owners`` (set; a sweep
+drops an owner with no notes left, and its next note adds it back). The hash tag
+``{mp}`` keeps them in one Redis Cluster slot (a batch writes a note and its
+owner in one script). Notes under the names of earlier versions (``mp:answered:<owner>``,
+``mp:owners``) are failed too, by the start and the sweep, on one server or Sentinel.
 
 Cost: a non-final part is answered once its note is in Redis. Notes and removals
 are gathered into batches written one after the other (one pipeline per batch,
@@ -49,13 +52,16 @@ from gateway.inbound.receipts import build_receipt
 from gateway.lifecycle import Background, TaskSet
 from gateway.observability.logs import fields
 from gateway.smpp_link import SmppLink
+from gateway.storage.redis_client import is_cluster
 from smpp.pdu import DeliverSm, SubmitSm, SubmitSmResp
 
-__all__ = ["ORPHAN_AGE", "AnsweredParts"]
+__all__ = ["LEGACY_OWNERS", "ORPHAN_AGE", "OWNERS", "AnsweredParts"]
 
 log = logging.getLogger("stopgate.parts")
 
-OWNERS = b"mp:owners"
+OWNERS = b"{mp}:owners"
+#: Earlier versions' names (not Cluster-safe): read at start and by the sweep, never written.
+LEGACY_OWNERS = b"mp:owners"
 #: Longest wait for the note before the part is answered without one.
 NOTE_TIMEOUT = 0.5
 #: Notes older than this belong to a gateway that died for good (reassembly timeout 120 s).
@@ -97,6 +103,10 @@ return 0
 
 
 def _key(owner: str) -> bytes:
+    return f"{{mp}}:answered:{owner}".encode()
+
+
+def _legacy_key(owner: str) -> bytes:
     return f"mp:answered:{owner}".encode()
 
 
@@ -191,24 +201,38 @@ class AnsweredParts:
         """Fail every owner's notes older than ``ORPHAN_AGE`` (their gateway is gone);
         how many parts were failed."""
         failed = 0
-        # cast: redis-py types replies as bytes | str; this client does not decode them.
-        owners = {o.decode() for o in cast(set[bytes], await self.redis.smembers(OWNERS))}
         cutoff = ((now if now is not None else time.time()) - ORPHAN_AGE) * 1000
-        for owner in owners:
-            key = _key(owner)
-            notes = cast(list[bytes], await self.redis.zrangebyscore(
-                key, "-inf", cutoff, start=0, num=1000))
-            if notes:
-                failed += await self._fail_notes(key, notes, [])
-            if owner != self.owner:  # a gateway gone for good leaves no trace
-                await self._forget_owner(keys=[key, OWNERS], args=[owner])
+        for owners_key, key_of in self._names():
+            # cast: redis-py types replies as bytes | str; this client does not decode them.
+            owners = {o.decode() for o in cast(set[bytes],
+                                               await self.redis.smembers(owners_key))}
+            for owner in owners:
+                key = key_of(owner)
+                notes = cast(list[bytes], await self.redis.zrangebyscore(
+                    key, "-inf", cutoff, start=0, num=1000))
+                if notes:
+                    failed += await self._fail_notes(key, notes, [])
+                if owner != self.owner or owners_key != OWNERS:  # gone for good: no trace
+                    await self._forget_owner(keys=[key, owners_key], args=[owner])
         return failed
+
+    def _names(self) -> list[tuple[bytes, Callable[[str], bytes]]]:
+        """(owners set, note key of an owner): today's, then (not on a Cluster, where
+        they never worked) an earlier version's."""
+        names: list[tuple[bytes, Callable[[str], bytes]]] = [(OWNERS, _key)]
+        if not is_cluster(self.redis):
+            names.append((LEGACY_OWNERS, _legacy_key))
+        return names
 
     async def fail_previous_run(self) -> int:
         """At start, before the first sender binds: every note under our owner is a
         previous run's."""
-        notes = cast(list[bytes], await self.redis.zrange(self.key, 0, -1))
-        return await self._fail_notes(self.key, notes, []) if notes else 0
+        failed = 0
+        for _, key_of in self._names():
+            key = key_of(self.owner)
+            notes = cast(list[bytes], await self.redis.zrange(key, 0, -1))
+            failed += await self._fail_notes(key, notes, []) if notes else 0
+        return failed
 
     # --- inside ------------------------------------------------------------------------------
 

@@ -6,15 +6,21 @@ trip, knows whether it is complete, and can be rebuilt from the ledger.
 
 **Layout.** Everything lives under a *generation* ``G`` (8 random hex digits)::
 
-    sp:ready         "G:bits"  present = generation G is complete (the marker)
-    sp:build         "G:bits"  a rebuild is loading G (also its lock: SET NX PX, renewed)
-    sp:builder       "I:nonce" who holds that lock: instance I, in one life of it
-    sp:G:{bucket}    intset    the numbers; 2**bits buckets shared by every scope
-    sp:G:s           set       "scope\\0number" for numbers that are not E.164 digits
-    sp:G:scopes      hash      scope (account system_id) -> id 1, 2, ...; "*" is 0
-    sp:G:n           int       members of G, kept by every write
-    sp:G:base        int       ledger count - members once G was built (see calibrate)
-    sp:G:tomb        set       opt-ins written while G loads, re-applied at the switch
+    {sp}:ready       "G:bits"  present = generation G is complete (the marker)
+    {sp}:build       "G:bits"  a rebuild is loading G (also its lock: SET NX PX, renewed)
+    {sp}:builder     "I:nonce" who holds that lock: instance I, in one life of it
+    {sp}:G:<bucket>  intset    the numbers; 2**bits buckets shared by every scope
+    {sp}:G:s         set       "scope\\0number" for numbers that are not E.164 digits
+    {sp}:G:scopes    hash      scope (account system_id) -> id 1, 2, ...; "*" is 0
+    {sp}:G:n         int       members of G, kept by every write
+    {sp}:G:base      int       ledger count - members once G was built (see calibrate)
+    {sp}:G:tomb      set       opt-ins written while G loads, re-applied at the switch
+
+Every key carries the hash tag ``{sp}``: on a Redis Cluster they all live in one
+slot, so a lookup (one script over the whole set) runs on one shard. Cluster
+spreads stopgate's other keys over the shards and fails this one over to a
+replica; it does not spread the suppression set itself (README: "Redis: one
+server, Sentinel or Cluster").
 
 A number in E.164 (``+`` optional, 1-15 digits, no leading 0) is an integer
 ``n < 2**50``. ``m = n * K mod 2**50`` with K odd is a bijection (no two
@@ -38,7 +44,7 @@ Redis 6.2 with bench/suppression_memory_bench.py: see the figures there.
 one EVALSHA, so it never mixes generations. The ledger is read as
 gateway/suppression/source.py says (blocking or async form, never on the loop).
 
-**Rebuild.** The lock (``sp:build``) is taken, and unless the rebuild is
+**Rebuild.** The lock (``{sp}:build``) is taken, and unless the rebuild is
 online the marker dropped, in one step; a second instance waits for the marker
 instead. A lock held by an earlier life of the same instance (same machine,
 data_dir and worker slot: it was killed while rebuilding) is taken over at
@@ -68,6 +74,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from gateway.observability.logs import fields
+from gateway.storage.redis_client import scan_keys
 from gateway.suppression import lua
 from gateway.suppression.source import (
     AsyncSuppressionSource,
@@ -94,8 +101,12 @@ log = logging.getLogger("stopgate.suppression")
 
 Pair = tuple[str, str]
 
-READY_KEY = "sp:ready"
-BUILD_KEY = "sp:build"
+#: Every key of the cache starts with this hash tag: one Cluster slot (see the docstring).
+PREFIX = "{sp}:"
+READY_KEY = PREFIX + "ready"
+BUILD_KEY = PREFIX + "build"
+#: KEYS of every script: a Cluster client routes it to the slot of {sp}.
+_KEYS = [READY_KEY]
 MIN_BITS, MAX_BITS = 12, 22
 #: A generation is built with 64-128 numbers a bucket, and re-laid out past these.
 FILL, MAX_FILL, MIN_FILL = 128, 400, 16
@@ -250,7 +261,7 @@ class SuppressionCache:
             return []
         args = _pack([str(self._bits)], items, encode_number, self._bits)
         with self._redis_errors():
-            reply = await self._lookup(args=args)
+            reply = await self._lookup(keys=_KEYS, args=args)
         if isinstance(reply, int):
             raise CacheNotReady("suppression cache rebuild in progress" if reply
                                 else "suppression cache empty (flushed, restarted or not built)")
@@ -291,7 +302,7 @@ class SuppressionCache:
         try:
             for args in self._chunks(mode, "", self._bits, pairs, encode_number):
                 with self._redis_errors():
-                    await self._write(args=args)
+                    await self._write(keys=_KEYS, args=args)
         except BaseException:
             # The ledger has it and Redis may not: refuse lookups here until a rebuild.
             self.dirty = True
@@ -311,7 +322,7 @@ class SuppressionCache:
     async def state(self) -> CacheState:
         """The markers, members and baseline in Redis, in one step."""
         with self._redis_errors():
-            ready, members, base, building = await self._state()
+            ready, members, base, building = await self._state(keys=_KEYS)
         base_text = _text(base)
         return CacheState(_text(ready), int(members), None if base_text is None else int(base_text),
                           _text(building))
@@ -353,8 +364,8 @@ class SuppressionCache:
         while True:
             marker = f"{secrets.token_hex(4)}:{bits}"
             with self._redis_errors():
-                acquired = await self._acquire(
-                    args=[marker, self.lease_ms, "0" if online else "1", self.owner, self._life])
+                acquired = await self._acquire(keys=_KEYS, args=[
+                    marker, self.lease_ms, "0" if online else "1", self.owner, self._life])
             if acquired == 2:
                 log.warning("suppression cache: taking over the rebuild an earlier life of "
                             "this instance left unfinished", extra=fields(
@@ -379,15 +390,15 @@ class SuppressionCache:
                 async for rows in batches:
                     for args in self._chunks("load", marker, bits, rows, _encode_once):
                         with self._redis_errors():
-                            await self._write(args=args)
+                            await self._write(keys=_KEYS, args=args)
                     loaded += len(rows)
                     if progress is not None:
                         progress(loaded, max(total, loaded))
             with self._redis_errors():
-                members = int(await self._finalize(args=[marker]))
+                members = int(await self._finalize(keys=_KEYS, args=[marker]))
         except BaseException:
             with contextlib.suppress(RedisError):
-                await self._release(args=[marker])
+                await self._release(keys=_KEYS, args=[marker])
             raise
         finally:
             renewal.cancel()
@@ -422,7 +433,7 @@ class SuppressionCache:
                                 "(aliases of the same numbers?)", extra=fields(
                                     "suppression_cache_baseline", difference=diff))
                 with self._redis_errors():
-                    await self.redis.set(f"sp:{marker.split(':')[0]}:base", diff, nx=True)
+                    await self.redis.set(f"{PREFIX}{marker.split(':')[0]}:base", diff, nx=True)
                 return
             previous = diff
             await asyncio.sleep(self.poll)
@@ -430,14 +441,10 @@ class SuppressionCache:
     async def sweep(self) -> int:
         """Delete the keys of generations that are neither ready nor being built."""
         removed = 0
-        cursor: int = 0
-        while True:
-            with self._redis_errors():
-                cursor, keys = await self.redis.scan(cursor, match="sp:*", count=1000)
-                if keys:
-                    removed += int(await self._sweep(args=keys))
-            if not cursor:
-                return removed
+        with self._redis_errors():
+            async for keys in scan_keys(self.redis, PREFIX + "*", 1000):
+                removed += int(await self._sweep(keys=_KEYS, args=keys))
+        return removed
 
     async def _wait_for_other_rebuild(self) -> bool:
         """True once another instance's rebuild completes; False if its lease lapses."""
@@ -451,7 +458,7 @@ class SuppressionCache:
         while True:
             await asyncio.sleep(self.lease_ms / 3000)
             try:
-                if not await self._renew(args=[marker, self.lease_ms]):
+                if not await self._renew(keys=_KEYS, args=[marker, self.lease_ms]):
                     return  # lost: the next load step or the switch says so
             except RedisError:
                 continue

@@ -13,6 +13,14 @@ verify it also re-lays out, online (lookups keep being answered), a
 generation whose write-through growth or shrinkage left its buckets far from
 the built size (only when the cache's bucket count is not fixed).
 
+``policy``, when given, is awaited before the first check and again after any
+Redis error (a failover may have put another server behind the same address):
+it raises when that Redis may evict keys (gateway/storage/redis_client.py), and
+the cache is not ready until it passes. After a Redis error the counts are also
+verified before the cache is called ready again: a replica promoted by Sentinel
+(or a Cluster failover) may lack the last write-throughs its dead master had
+not yet replicated, and a steady difference rebuilds the cache from the ledger.
+
 ``ready``, ``rebuilding``, ``progress``, ``suppressed`` and ``redis_up`` are
 the last known state; ``on_change(keeper)`` is called whenever one of them changes, which is
 where the gateway updates its metrics and readiness.
@@ -24,7 +32,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -55,6 +63,7 @@ class CacheKeeper:
         batch: int = 10_000,
         log_every: float = 5.0,
         fail_closed: bool = True,
+        policy: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.cache = cache
         self.ledger = ledger
@@ -83,6 +92,9 @@ class CacheKeeper:
         self._last_progress_log = 0.0
         self._was_ready = False  # ever ready: the first readiness at start is no recovery
         self._runner = Background("suppression-cache-keeper", self.run)
+        self.policy = policy
+        self._policy_ok = policy is None
+        self._recheck = False  # after a Redis error: verify the counts before ready
 
     # --- running ----------------------------------------------------------------------
 
@@ -111,6 +123,12 @@ class CacheKeeper:
                 delay = backoff(failures, self.interval, self.max_backoff)
                 error = f"{type(exc).__name__}: {exc}"
                 redis_up = False if isinstance(exc, (RedisError, OSError)) else self.redis_up
+                if redis_up is False:
+                    # Another server may answer next (a failover): ask its policy again, and
+                    # compare counts before calling the cache ready (it may have lost the
+                    # last write-throughs, made on a master that died before replicating).
+                    self._policy_ok = self.policy is None
+                    self._recheck = True
                 self._update(ready=await self._still_ready(), rebuilding=False, last_error=error,
                              redis_up=redis_up)
                 level = logging.ERROR if failures == 1 else logging.DEBUG
@@ -131,6 +149,8 @@ class CacheKeeper:
 
     async def _still_ready(self) -> bool:
         """After a failure: is the cache still complete? (An online rebuild may have failed.)"""
+        if not self._policy_ok or self._recheck:
+            return False
         try:
             return await self.cache.is_ready()
         except Exception:
@@ -140,11 +160,18 @@ class CacheKeeper:
         """One pass: invalidate after a lost write, rebuild if not ready; then, when due,
         verify the counts and re-lay out a generation that outgrew its buckets."""
         cache = self.cache
+        if not self._policy_ok and self.policy is not None:
+            await self.policy()
+            self._policy_ok = True
         if cache.dirty:
             await cache.invalidate("a write-through to Redis failed on this instance")
         ready = await cache.is_ready()
+        if ready and self._recheck:
+            ready = await self.verify()  # a steady difference invalidates: rebuilt below
+            self._recheck = not ready
         self._update(ready=ready)
         if not ready:
+            self._recheck = False  # a rebuild reads the whole ledger
             await self._rebuild(online=False)
         elif self.verify_every is not None and time.monotonic() >= self._next_verify:
             self._next_verify = time.monotonic() + self.verify_every

@@ -1,9 +1,11 @@
 """The server-side half of the suppression cache: its Lua scripts (layout in suppression_cache).
 
 Every script derives key names from the markers it reads, so each step is
-atomic against a generation switch. That is fine on a standalone Redis (the
-only kind stopgate uses) and would not be on Redis Cluster. Only Redis 6.2
-commands are used.
+atomic against a generation switch. On Redis Cluster that holds because every
+key shares the hash tag ``{sp}``: one slot, so one shard, runs every script
+whole. Callers pass ``{sp}:ready`` as KEYS[1] so that a Cluster client routes
+the script to that shard (the scripts name the other keys themselves: same
+slot, which Redis 6.2 and 7 both allow). Only Redis 6.2 commands are used.
 
 Items travel as one argument, ``"s,bucket,value"`` triples separated by
 spaces: ``s`` is the ARGV index of the scope, ``bucket`` and ``value`` the
@@ -27,7 +29,7 @@ for i = 0, 12 do ZEROS[i] = string.rep('0', i) end
 local MAX_ID = 9223371
 local function layout(marker)
   local gen, bits = string.match(marker, '^(%x+):(%d+)$')
-  return 'sp:' .. gen .. ':', bits
+  return '{sp}:' .. gen .. ':', bits
 end
 -- key and member of (id, bucket, value) split for arg_bits, in a generation of gen_bits
 local function place(prefix, gen_bits, arg_bits, id, bucket, value)
@@ -46,8 +48,8 @@ end
 #: "0"/"1" per item (bits: the generation's, for the next call), or an integer when not
 #: ready (1: a rebuild is loading).
 LOOKUP = _LAYOUT + """
-local ready = redis.call('GET', 'sp:ready')
-if not ready then return redis.call('EXISTS', 'sp:build') end
+local ready = redis.call('GET', '{sp}:ready')
+if not ready then return redis.call('EXISTS', '{sp}:build') end
 local prefix, bits = layout(ready)
 local arg_bits = ARGV[1]
 local scopes, texts = prefix .. 'scopes', prefix .. 's'
@@ -87,13 +89,13 @@ return table.concat(out)
 #: to its own generation and fails once its lease is gone. Returns generations written.
 WRITE = _LAYOUT + """
 local mode = ARGV[1]
-local build = redis.call('GET', 'sp:build')
+local build = redis.call('GET', '{sp}:build')
 local targets = {}
 if mode == 'load' then
   if build ~= ARGV[2] then return redis.error_reply('STOPGATE-LOST ' .. ARGV[2]) end
   targets[1] = {build, false}
 else
-  local ready = redis.call('GET', 'sp:ready')
+  local ready = redis.call('GET', '{sp}:ready')
   if ready then targets[#targets + 1] = {ready, false} end
   if build then targets[#targets + 1] = {build, true} end
 end
@@ -143,41 +145,41 @@ return #targets
 #: instance (it died rebuilding: its lease would otherwise keep the cache down), else 0.
 ACQUIRE = """
 local taken = 1
-if not redis.call('SET', 'sp:build', ARGV[1], 'NX', 'PX', ARGV[2]) then
-  local holder = redis.call('GET', 'sp:builder')
+if not redis.call('SET', '{sp}:build', ARGV[1], 'NX', 'PX', ARGV[2]) then
+  local holder = redis.call('GET', '{sp}:builder')
   local mine = ARGV[4] .. ':'
   if ARGV[4] == '' or not holder or holder == ARGV[5]
       or string.sub(holder, 1, #mine) ~= mine then
     return 0
   end
-  redis.call('SET', 'sp:build', ARGV[1], 'PX', ARGV[2])
+  redis.call('SET', '{sp}:build', ARGV[1], 'PX', ARGV[2])
   taken = 2
 end
-redis.call('SET', 'sp:builder', ARGV[5], 'PX', ARGV[2])
-if ARGV[3] == '1' then redis.call('DEL', 'sp:ready') end
+redis.call('SET', '{sp}:builder', ARGV[5], 'PX', ARGV[2])
+if ARGV[3] == '1' then redis.call('DEL', '{sp}:ready') end
 return taken
 """
 
 #: ARGV: build marker, lease ms.
 RENEW = """
-if redis.call('GET', 'sp:build') == ARGV[1] then
-  redis.call('PEXPIRE', 'sp:builder', ARGV[2])
-  return redis.call('PEXPIRE', 'sp:build', ARGV[2])
+if redis.call('GET', '{sp}:build') == ARGV[1] then
+  redis.call('PEXPIRE', '{sp}:builder', ARGV[2])
+  return redis.call('PEXPIRE', '{sp}:build', ARGV[2])
 end
 return 0
 """
 
 #: ARGV: build marker.
 RELEASE = """
-if redis.call('GET', 'sp:build') == ARGV[1] then
-  return redis.call('DEL', 'sp:build', 'sp:builder')
+if redis.call('GET', '{sp}:build') == ARGV[1] then
+  return redis.call('DEL', '{sp}:build', '{sp}:builder')
 end
 return 0
 """
 
 #: ARGV: build marker. Re-applies the tombstones, switches the marker; returns members.
 FINALIZE = _LAYOUT + """
-if redis.call('GET', 'sp:build') ~= ARGV[1] then
+if redis.call('GET', '{sp}:build') ~= ARGV[1] then
   return redis.error_reply('STOPGATE-LOST ' .. ARGV[1])
 end
 local prefix = layout(ARGV[1])
@@ -189,14 +191,14 @@ for _, entry in ipairs(redis.call('SMEMBERS', tomb)) do
 end
 redis.call('DEL', tomb)
 local members = redis.call('DECRBY', prefix .. 'n', removed)
-redis.call('SET', 'sp:ready', ARGV[1])
-redis.call('DEL', 'sp:build', 'sp:builder')
+redis.call('SET', '{sp}:ready', ARGV[1])
+redis.call('DEL', '{sp}:build', '{sp}:builder')
 return members
 """
 
 #: {ready marker or false, members, baseline or false, build marker or false}
 STATE = _LAYOUT + """
-local ready, build = unpack(redis.call('MGET', 'sp:ready', 'sp:build'))
+local ready, build = unpack(redis.call('MGET', '{sp}:ready', '{sp}:build'))
 if not ready then return {false, 0, false, build} end
 local prefix = layout(ready)
 return {ready, redis.call('GET', prefix .. 'n') or '0', redis.call('GET', prefix .. 'base'), build}
@@ -205,12 +207,12 @@ return {ready, redis.call('GET', prefix .. 'n') or '0', redis.call('GET', prefix
 #: ARGV: keys from a SCAN. Unlinks those of generations neither ready nor being built.
 SWEEP = """
 local keep = {}
-for _, marker in ipairs(redis.call('MGET', 'sp:ready', 'sp:build')) do
+for _, marker in ipairs(redis.call('MGET', '{sp}:ready', '{sp}:build')) do
   if marker then keep[string.match(marker, '^(%x+):')] = true end
 end
 local removed = 0
 for _, key in ipairs(ARGV) do
-  local gen = string.match(key, '^sp:(%x+):')
+  local gen = string.match(key, '^{sp}:(%x+):')
   if gen and not keep[gen] then removed = removed + redis.call('UNLINK', key) end
 end
 return removed

@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from gateway.process.redis_embedded import EmbeddedRedis
-from gateway.senders.answered_parts import ORPHAN_AGE, OWNERS
+from gateway.senders.answered_parts import LEGACY_OWNERS, ORPHAN_AGE, OWNERS
 from tests.faults.test_gateway_kill import LONG_TEXT, RECIPIENT, failure_receipt_ids
 from tests.integration.policy_stack import multipart, send_parts
 from tests.integration.senders import bind_sender, running_stack
@@ -104,8 +105,13 @@ async def test_parts_sent_in_one_burst_leave_no_note_once_their_messages_complet
         await asyncio.wait_for(link.unbind(), 5.0)
 
 
+@pytest.mark.parametrize(("key", "owners_key"), [
+    (b"{mp}:answered:gone-1", OWNERS),
+    # Written by an earlier version (names without the Cluster hash tag): failed alike.
+    (b"mp:answered:gone-1", LEGACY_OWNERS),
+], ids=["today", "earlier-version"])
 async def test_a_gateway_gone_for_good_has_its_parts_failed_by_any_instance_and_is_forgotten(
-    flushed_redis: str, tmp_path: Path,
+    flushed_redis: str, tmp_path: Path, key: bytes, owners_key: bytes,
 ) -> None:
     """Notes older than ORPHAN_AGE belong to a gateway that never came back: the sweep of
     any instance fails them by receipt (once) and drops owners left without notes."""
@@ -118,14 +124,14 @@ async def test_a_gateway_gone_for_good_has_its_parts_failed_by_any_instance_and_
         note = orjson.dumps({
             "id": "gone-part-1", "a": "acme", "src": "36173", "dst": "33612345678",
             "st": 3, "sn": 0, "dt": 1, "dn": 1, "rd": 1, "at": answered_at})
-        await redis.zadd(b"mp:answered:gone-1", {note: int(answered_at * 1000)})
-        await redis.sadd(OWNERS, "gone-1", "gone-2")  # gone-2 left nothing behind
+        await redis.zadd(key, {note: int(answered_at * 1000)})
+        await redis.sadd(owners_key, "gone-1", "gone-2")  # gone-2 left nothing behind
 
         assert await parts.sweep_once() == 1
         await eventually(lambda: "gone-part-1" in failure_receipt_ids([sender]),
                          "the orphan part's failure receipt", BOUND)
         assert await parts.sweep_once() == 0  # claimed once, never twice
-        owners = {o.decode() for o in await redis.smembers(OWNERS)}
+        owners = {o.decode() for o in await redis.smembers(owners_key)}
         assert not owners & {"gone-1", "gone-2"}
         assert failure_receipt_ids([sender]) == {"gone-part-1"}
         await asyncio.wait_for(link.unbind(), 5.0)

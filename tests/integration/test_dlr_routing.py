@@ -41,7 +41,7 @@ async def test_receipts_for_a_transmitter_only_sender_wait_and_arrive_when_it_bi
     redis = aioredis.Redis.from_url(flushed_redis)
     try:
         async def queued() -> int:
-            return int(await redis.llen("dq:acme"))
+            return int(await redis.llen("dq:{acme}"))
 
         for _ in range(500):  # the carrier's receipts reach the pending queue in Redis
             if (await queued() == len(ids)
@@ -56,7 +56,7 @@ async def test_receipts_for_a_transmitter_only_sender_wait_and_arrive_when_it_bi
         assert sorted(listener.receipt_ids()) == sorted(ids)
         await eventually(lambda: dlr_count(stack.gateway.metrics, "delivered") == len(ids),
                          "the queued receipts acknowledged")
-        assert await redis.llen("dq:acme") == await redis.llen("dq:acme:p") == 0
+        assert await redis.llen("dq:{acme}") == await redis.llen("dq:{acme}:p") == 0
     finally:
         await redis.aclose()
     await transmitter.unbind()

@@ -310,7 +310,7 @@ def test_an_unreachable_redis_url_leaves_the_change_in_the_ledger_and_says_so(
     result = run(config, "add", ALICE)
     assert result.returncode == 0
     assert "Redis at redis://127.0.0.1:1/0 does not answer" in result.stderr
-    assert "ledger only" in result.stderr and "redis-cli DEL sp:ready" in result.stderr
+    assert "ledger only" in result.stderr and "redis-cli DEL {sp}:ready" in result.stderr
     assert "hunter2" not in result.stderr
     assert ok(run(config, "check", ALICE))[0] == f"{ALICE}: suppressed"
 

@@ -259,7 +259,7 @@ async def test_receipts_without_a_receiver_are_queued_and_flushed_in_order(
     assert [receipt_id(p) for p in acme.received] == ["s" + c for c in ids]
     assert [receipt_text(p).id for p in acme.received] == ["s" + c for c in ids]
     assert depth(router, "acme") == 0
-    assert await redis.llen("dq:acme") == await redis.llen("dq:acme:p") == 0
+    assert await redis.llen("dq:{acme}") == await redis.llen("dq:{acme}:p") == 0
     assert count(router, "delivered") == 25
 
 
@@ -291,13 +291,13 @@ async def test_age_bound_drops_old_entries_at_flush_and_counts_them(
 ) -> None:
     router = make_router(redis, harness, pending_max_age=3600)
     stale = encode_entry(mo("36173", b"old"), now_ms() - 3601 * 1000)
-    await redis.rpush("dq:acme", stale)
+    await redis.rpush("dq:{acme}", stale)
     assert await within(router.on_carrier_deliver_sm(mo("+33757000000", b"new"), UPSTREAM)) == ROK
     _, acme = await harness.bind("acme")
     assert await within(router.flush("acme")) == 1
     assert [p.short_message for p in acme.received] == [b"new"]
     assert count(router, "dropped_age") == 1
-    assert await redis.llen("dq:acme") == await redis.llen("dq:acme:p") == 0
+    assert await redis.llen("dq:{acme}") == await redis.llen("dq:{acme}:p") == 0
 
 
 async def test_receiver_error_status_queues_the_receipt_and_a_flush_retries_it(
@@ -332,7 +332,7 @@ async def test_a_receiver_that_never_answers_leaves_the_receipt_queued(
     assert len(silent.received) == 1
     assert count(router, "queued") == 1
     assert await within(router.flush("acme")) == 0  # no answer: stays first in line
-    assert await redis.llen("dq:acme:p") == 1
+    assert await redis.llen("dq:{acme}:p") == 1
     link.close()
     await within(link.closed)
     _, acme = await harness.bind("acme")
@@ -358,10 +358,10 @@ async def test_a_flush_already_running_elsewhere_is_not_doubled(
     router = make_router(redis, harness)
     await within(router.on_carrier_deliver_sm(mo("+33757000000"), UPSTREAM))
     _, acme = await harness.bind("acme")
-    await redis.set("dq:acme:lock", "another-gateway", px=10_000)
+    await redis.set("dq:{acme}:lock", "another-gateway", px=10_000)
     assert await within(router.flush("acme")) == 0
     assert acme.received == []
-    await redis.delete("dq:acme:lock")
+    await redis.delete("dq:{acme}:lock")
     assert await within(router.flush_all()) == 1
 
 

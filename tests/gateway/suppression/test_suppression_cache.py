@@ -199,7 +199,7 @@ async def test_before_any_rebuild_the_cache_is_not_ready(redis: Redis) -> None:
     with pytest.raises(CacheNotReady, match="empty"):
         await cache.lookup("acme", FR)
     await cache.add("acme", FR)  # nowhere to write: the next rebuild reads the ledger
-    assert await redis.keys("sp:*") == []
+    assert await redis.keys("{sp}:*") == []
 
 
 async def test_rebuild_loads_the_ledger_and_makes_the_cache_ready(redis: Redis) -> None:
@@ -255,7 +255,7 @@ async def test_rebuild_replaces_the_previous_generation_and_sweeps_it(redis: Red
     await cache.rebuild(ListLedger([("acme", UK)]))
     assert await cache.lookup_many([("acme", FR), ("acme", UK)]) == [False, True]
     generation = old.split(":")[0]
-    assert await redis.keys(f"sp:{generation}:*") == []
+    assert await redis.keys(f"{{sp}}:{generation}:*") == []
 
 
 async def test_buckets_are_intsets(redis: Redis) -> None:
@@ -264,7 +264,7 @@ async def test_buckets_are_intsets(redis: Redis) -> None:
     state = await cache.state()
     assert state.ready is not None and state.bits == bits_for(20_000)
     generation = state.ready.split(":")[0]
-    keys = [key async for key in redis.scan_iter(f"sp:{generation}:*", count=1000)]
+    keys = [key async for key in redis.scan_iter(f"{{sp}}:{generation}:*", count=1000)]
     buckets = [key for key in keys if key.rsplit(b":", 1)[1].isdigit()]
     assert 0 < len(buckets) <= 2**state.bits
     for key in buckets[:50]:
@@ -374,7 +374,7 @@ async def test_a_rebuild_left_by_an_earlier_life_of_the_instance_is_taken_over(
     assert "taking over the rebuild" in caplog.text
     state = await successor.state()
     assert state.building is None and state.ready is not None and state.members == 10
-    assert await redis.exists("sp:builder") == 0
+    assert await redis.exists("{sp}:builder") == 0
     assert await successor.lookup("acme", numbers(1)[0]) is True
 
 

@@ -1,0 +1,1 @@
+"""How stopgate reaches Redis (one server, Sentinel or Cluster) and what it checks of it."""
