@@ -23,6 +23,7 @@ id); normalising is the caller's job.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import string
@@ -33,7 +34,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, NamedTuple, Protocol, get_args
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "Source",
     "SuppressionRow",
     "TokenInfo",
+    "webhook_payload",
 ]
 
 EventKind = Literal["optout", "optin"]
@@ -189,6 +191,22 @@ class SuppressionRow(NamedTuple):
     scope: str
     since: datetime
     source: str
+
+
+def webhook_payload(event: OptEvent, account: str, at: datetime) -> bytes:
+    """The SPEC webhook body for ``account`` (compact JSON, UTF-8): what is signed."""
+    body = {
+        "timestamp": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "unsubscribed_number": event.number,
+        "source": event.source,
+        "event": event.event,
+        "account": account,
+        "campaign": event.campaign,
+        "keyword": event.keyword,
+        "reason": event.reason,
+        "number_called": event.number_called,
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def check_source(source: str) -> None:

@@ -1,0 +1,67 @@
+"""Ledgers of both kinds for tests: a scratch PostgreSQL schema, and raw SQL on either.
+
+``scratch_schema(dsn)`` makes a schema of its own in the test PostgreSQL (fixture
+``postgres_dsn``) and gives the DSN whose search_path is that schema: every test
+gets empty tables of its own, whatever else runs on the server, and the schema is
+dropped after. ``Raw`` runs SQL on a ledger behind the ledger's back (a separate
+connection), written once with ``?`` placeholders for both engines.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import psycopg
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """The postgresql:// URL ``url`` with its sessions' search_path set to ``schema``."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ValueError(f"the test PostgreSQL must be given as a postgresql:// URL, got {url!r}")
+    option = quote(f"-csearch_path={schema}", safe="")
+    return f"{url}{'&' if '?' in url else '?'}options={option}"
+
+
+@contextmanager
+def scratch_schema(dsn: str, prefix: str = "stopgate_t_") -> Iterator[str]:
+    """A fresh schema in ``dsn``'s database; yields the DSN that uses it."""
+    schema = f"{prefix}{secrets.token_hex(6)}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield with_search_path(dsn, schema)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+class Raw:
+    """SQL on a ledger's storage through a connection of its own (``?`` placeholders)."""
+
+    def __init__(self, backend: str, url: str) -> None:
+        self.url = url
+        self.postgres = backend == "postgresql"
+        #: The SQL of "the epoch" in a time column.
+        self.epoch = "to_timestamp(0)" if self.postgres else "0"
+
+    def rows(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        return self._run(sql, params, fetch=True)
+
+    def execute(self, sql: str, *params: Any) -> None:
+        self._run(sql, params, fetch=False)
+
+    def _run(self, sql: str, params: Sequence[Any], *, fetch: bool) -> list[tuple[Any, ...]]:
+        if self.postgres:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                cur = conn.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+                return [tuple(row) for row in cur.fetchall()] if fetch else []
+        with closing(sqlite3.connect(Path(self.url.removeprefix("sqlite://")))) as db:
+            found = [tuple(row) for row in db.execute(sql, params).fetchall()]
+            db.commit()
+            return found
