@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.ledger.model import LedgerError
+from gateway.ledger.model import LedgerError, Schema
 
 __all__ = ["POSTGRES_STEPS", "SQLITE_STEPS", "Schema", "Step", "migrate_postgres",
            "migrate_sqlite", "refuse_incompatible"]
@@ -59,17 +59,6 @@ class Step:
     #: The oldest schema version a stopgate must know to keep working once this step is
     #: applied: unchanged by an expand step, this step's own version for a contract step.
     compatible_from: int
-
-
-@dataclass(frozen=True, slots=True)
-class Schema:
-    """A ledger's schema as found (and migrated) at opening."""
-
-    version: int
-    #: The oldest schema version a stopgate must know to use it.
-    compatible_from: int
-    #: The steps this opening applied (empty: it was up to date).
-    applied: tuple[int, ...]
 
 
 SQLITE_STEPS: tuple[Step, ...] = (

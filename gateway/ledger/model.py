@@ -49,6 +49,7 @@ __all__ = [
     "Progress",
     "ReportGroup",
     "ReportRow",
+    "Schema",
     "Source",
     "SuppressionRow",
     "TokenInfo",
@@ -215,8 +216,22 @@ def check_source(source: str) -> None:
         raise ValueError(f"source must be one of {sorted(_SOURCES)}, got {source!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """A ledger's schema as found (and migrated) at opening."""
+
+    version: int
+    #: The oldest schema version a stopgate must know to use it.
+    compatible_from: int
+    #: The steps this opening applied (empty: it was up to date).
+    applied: tuple[int, ...]
+
+
 class Ledger(Protocol):
     """The system of record. Synchronous; use from one thread at a time (or via AsyncLedger)."""
+
+    #: The schema as found, and migrated, when this ledger was opened.
+    schema: Schema
 
     def record(self, events: Sequence[OptEvent]) -> list[OptEvent]:
         """Append the events and apply them to the current state, in order, in one
