@@ -15,9 +15,10 @@ order); the write probe has its own (``LedgerHealth`` runs it on another
 thread), and each snapshot read opens one for its duration.
 
 **Timeouts.** ``busy_timeout`` (``storage.ledger_busy_timeout``) is the session's
-``lock_timeout`` and ``statement_timeout``: a STOP waits at most that long for a
-row lock another instance holds, or for a statement, before it fails and the
-carrier is asked to retry (ESME_RX_T_APPN), as SQLite's busy timeout does. Bulk
+``lock_timeout``, and ``statement_timeout`` is one second more: a STOP waits at
+most that long for a row lock another instance holds (or a statement for the
+server) before it fails and the carrier is asked to retry (ESME_RX_T_APPN), as
+SQLite's busy timeout does. Bulk
 import chunks and migrations lift the statement timeout for their transaction
 (they hold few locks others wait for). ``connect_timeout`` is the same number of
 seconds (at least 2), and TCP keepalives notice a server that vanished.
@@ -194,7 +195,9 @@ class PostgresLedger:
         try:
             millis = max(1, int(self.busy_timeout * 1000))
             conn.execute(f"SET lock_timeout = {millis}")
-            conn.execute(f"SET statement_timeout = {millis}")
+            # A second more than the lock wait: a lock is reported as one ("lock timeout",
+            # reason locked), and a statement stuck on something else is cut short too.
+            conn.execute(f"SET statement_timeout = {millis + 1000}")
             conn.execute("SET TIME ZONE 'UTC'")
             if not autocommit:
                 conn.commit()

@@ -584,6 +584,28 @@ def test_claims_are_exclusive_leased_and_in_order_per_number(ledger: Ledger,
     assert [row.id for row in ledger.claim_webhooks("w4", 10, 30, later)] == [first[1].id]
 
 
+def test_two_instances_claiming_at_once_never_get_the_same_delivery(
+        ledger: Ledger, reopen: Callable[[], Ledger]) -> None:
+    ledger.record([optout(f"+3361{i:08d}", notify=("acme",)) for i in range(200)])
+    instances = [ledger, reopen()]
+    now = datetime.now(UTC)
+    claimed: list[list[int]] = [[], []]
+    start = threading.Barrier(2)
+
+    def worker(index: int) -> None:
+        start.wait(timeout=10)
+        while rows := instances[index].claim_webhooks(f"w{index}", 7, 30, now):
+            claimed[index].extend(row.id for row in rows)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    everything = claimed[0] + claimed[1]
+    assert len(everything) == len(set(everything)) == 200
+
+
 # --- reasons after the fact, and the opt-out in force --------------------------------------
 
 

@@ -82,3 +82,23 @@ def test_a_connection_the_server_ended_is_replaced_without_failing_the_call(
     assert event.changed
     assert ledger._db is not None and ledger._db.info.backend_pid != pid
     assert ledger.suppressed_scopes(ALICE) == ["acme"]
+
+
+def test_a_row_held_past_the_busy_timeout_is_named_locked(url: str) -> None:
+    ledger = PostgresLedger(url, busy_timeout=0.3)  # storage.ledger_busy_timeout
+    try:
+        ledger.record([optout(ALICE)])
+        with psycopg.connect(url) as holder:  # another instance, mid-transaction on ALICE
+            holder.execute("SELECT 1 FROM suppressions WHERE number = %s FOR UPDATE", (ALICE,))
+            with pytest.raises(LedgerError) as failed:
+                ledger.record([OptEvent(number=ALICE, scope="acme", event="optin",
+                                        source="keyword")])
+            assert fault_reason(failed.value) == "locked"
+            assert "lock timeout" in str(failed.value)
+            ledger.record([optout(BOB)])  # other numbers are not held up
+            holder.rollback()
+        [event] = ledger.record([OptEvent(number=ALICE, scope="acme", event="optin",
+                                          source="keyword")])
+        assert event.changed
+    finally:
+        ledger.close()
