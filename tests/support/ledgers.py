@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 
@@ -29,6 +29,14 @@ def with_search_path(url: str, schema: str) -> str:
         raise ValueError(f"the test PostgreSQL must be given as a postgresql:// URL, got {url!r}")
     option = quote(f"-csearch_path={schema}", safe="")
     return f"{url}{'&' if '?' in url else '?'}options={option}"
+
+
+def through(url: str, port: int) -> str:
+    """The postgresql:// URL ``url`` pointed at 127.0.0.1:``port`` (a relay) instead."""
+    parts = urlsplit(url)
+    user = parts.netloc.rpartition("@")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{port}" if user
+                                     else f"127.0.0.1:{port}"))
 
 
 @contextmanager
