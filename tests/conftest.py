@@ -52,3 +52,15 @@ def pytest_asyncio_loop_factories(
 ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
     """Tests run on uvloop, the loop `stopgate serve` runs on."""
     return {"uvloop": uvloop.new_event_loop}
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """DSN of a real PostgreSQL for this test session (tests make their own schema or
+    database in it). The one place the suite takes it from."""
+    dsn = os.environ.get("STOPGATE_TEST_POSTGRES_DSN")
+    if not dsn:
+        pytest.fail("no PostgreSQL for the tests: set STOPGATE_TEST_POSTGRES_DSN to the DSN "
+                    "of a scratch database (e.g. postgresql://postgres@127.0.0.1:5432/test)",
+                    pytrace=False)
+    return dsn

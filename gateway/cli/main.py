@@ -158,6 +158,36 @@ def _ledger_backup(args: argparse.Namespace) -> int:
     return backup_command(config, Path(args.file))
 
 
+def _ledger_migrate(args: argparse.Namespace) -> int:
+    """``stopgate ledger migrate``: apply the pending schema steps (serve does it too)."""
+    config = _load(args)
+    if config is None:
+        return EXIT_CONFIG
+    from gateway.ledger.engines import open_ledger  # lazily: --help must not import it
+    from gateway.ledger.model import LedgerError
+
+    try:
+        ledger = open_ledger(config.storage.ledger, config.server.data_dir,
+                             config.storage.ledger_busy_timeout)
+    except LedgerError as error:
+        print(f"stopgate ledger migrate: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    schema = ledger.schema
+    ledger.close()
+    done = (f"applied step{'s' if len(schema.applied) > 1 else ''} "
+            f"{', '.join(map(str, schema.applied))}" if schema.applied else "already up to date")
+    print(f"ledger schema version {schema.version} (usable by a stopgate that knows version "
+          f"{schema.compatible_from} or later): {done}")
+    return EXIT_OK
+
+
+def _ledger_copy(args: argparse.Namespace) -> int:
+    """``stopgate ledger copy --from SQLITE --to POSTGRESQL``: see gateway.ledger.copy."""
+    from gateway.ledger.copy import copy_command  # lazily: --help must not import it
+
+    return copy_command(args.source, args.target)
+
+
 def _report_optouts(args: argparse.Namespace) -> int:
     """``stopgate report optouts``: the HTTP report's rows as a table, from the ledger file."""
     config = _load(args)
@@ -294,6 +324,8 @@ USAGE = """every command:
   stopgate report optouts [--account A] [--by campaign|source|reason|day]
                           [--from YYYY-MM-DD] [--to YYYY-MM-DD] [-c FILE]
   stopgate ledger backup FILE [-c FILE]
+  stopgate ledger migrate [-c FILE]
+  stopgate ledger copy --from SQLITE --to POSTGRESQL_URL
   stopgate simulate-carrier [--listen HOST:PORT] [--http HOST:PORT] [--latency S]
                             [--error-rate F] [--throttle-tps N] [--no-dlr]
                             [--dlr-delay S] [--id-format hex|decimal]
@@ -440,6 +472,29 @@ def build_parser() -> argparse.ArgumentParser:
         _ledger_backup,
     )
     backup.add_argument("file", metavar="FILE", help="the backup file to create")
+    _command(
+        ledger_actions, "migrate", "apply the ledger's pending schema steps",
+        "Creates the ledger's tables or applies the schema steps this stopgate knows and "
+        "the ledger lacks, then prints the schema version. serve does the same at start; "
+        "two instances doing it at once apply each step once. Steps are expand-only "
+        "within a release, so instances of the previous release keep running; a ledger "
+        "migrated by a stopgate newer than this one is used if its steps allow, else "
+        "refused with both versions named.",
+        _ledger_migrate,
+    )
+    copy = _command(
+        ledger_actions, "copy", "copy a SQLite ledger into a new PostgreSQL ledger",
+        "Copies one snapshot of the SQLite ledger (events with their ids and times, the "
+        "suppressions, opt-out link tokens, open webhook deliveries and ledger facts) into "
+        "an empty PostgreSQL ledger, in one transaction, and prints the counts. A target "
+        "that holds data is refused. Stop the gateways on the SQLite ledger first; then "
+        "set storage.ledger to the PostgreSQL URL.",
+        _ledger_copy, config=False,
+    )
+    copy.add_argument("--from", dest="source", required=True, metavar="SQLITE",
+                      help="the SQLite ledger: a path or sqlite:///path")
+    copy.add_argument("--to", dest="target", required=True, metavar="POSTGRESQL_URL",
+                      help="the PostgreSQL ledger: postgresql://user@host/db?...")
 
     simulator = _command(
         commands, "simulate-carrier", "run the built-in SMSC simulator",

@@ -123,7 +123,10 @@ def backup_command(config: Config, target: Path) -> int:
     source = sqlite_file(config.storage.ledger, config.server.data_dir)
     if source is None:
         scheme = config.storage.ledger.partition("://")[0]
-        hint = ("back a PostgreSQL ledger up with pg_dump" if scheme.startswith("postgres")
+        # Not run for the operator: pg_dump must be as new as the server, and a
+        # PostgreSQL ledger belongs in the database's own backups (WAL archiving, PITR).
+        hint = ("back a PostgreSQL ledger up with pg_dump (pg_dump --format=custom "
+                "--file=FILE URL) or your PostgreSQL backups" if scheme.startswith("postgres")
                 else "storage.ledger must name a SQLite file")
         print(f"stopgate ledger backup: storage.ledger is a {scheme}:// URL; {hint}",
               file=sys.stderr)

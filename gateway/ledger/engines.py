@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway.ledger.model import DEFAULT_FILE, Ledger, LedgerError
+from gateway.ledger.postgres import PostgresLedger
 from gateway.ledger.sqlite import SqliteLedger
 
 
@@ -23,7 +24,9 @@ def open_ledger(url: str, data_dir: Path, busy_timeout: float | None = None) -> 
 
     ``""`` -> SQLite at ``data_dir/ledger.sqlite3``; ``sqlite:///abs/path`` or
     ``sqlite://rel/path`` or a plain path -> SQLite there (relative paths from the
-    working directory, like ``data_dir`` itself); ``postgresql://`` -> not yet.
+    working directory, like ``data_dir`` itself); ``postgresql://`` or ``postgres://``
+    -> PostgreSQL, the URL handed to libpq as it is (multi-host, sslmode, ...).
+    The schema is created or migrated on opening.
     """
     path = sqlite_file(url, data_dir)
     if path is not None:
@@ -31,8 +34,6 @@ def open_ledger(url: str, data_dir: Path, busy_timeout: float | None = None) -> 
         return SqliteLedger(path, **options)
     scheme = url.partition("://")[0]
     if scheme in ("postgres", "postgresql"):
-        raise NotImplementedError(
-            "PostgreSQL ledger: not yet available; set storage.ledger to \"\" (SQLite under "
-            "server.data_dir) or to a SQLite file path for now")
+        return PostgresLedger(url) if busy_timeout is None else PostgresLedger(url, busy_timeout)
     raise LedgerError(f"storage.ledger: expected \"\", a SQLite file path, sqlite:///path or "
                       f"postgresql://..., got a '{scheme}://' URL")

@@ -9,7 +9,8 @@ while the suppression cache is unknown: an opt-out that cannot be captured is
 an opt-out the next campaign would ignore.
 
 ``LedgerHealth`` holds the verdict (``writable``, and a short ``reason``:
-``locked``, ``disk_full``, ``read_only``, ``io_error``, ``closed``, ``error``). It
+``locked``, ``disk_full``, ``read_only``, ``io_error``, ``unreachable`` (PostgreSQL:
+no connection), ``closed``, ``error``). It
 is kept by a probe every ``interval`` seconds (one small fsynced write on a
 connection of its own, in a thread of its own: while the ledger is locked the
 probe waits out the busy timeout without holding up the STOPs queued on the
@@ -39,7 +40,7 @@ __all__ = ["REASONS", "LedgerHealth", "fault_reason"]
 log = logging.getLogger("stopgate.ledger")
 
 #: Every reason ``fault_reason`` gives (the label values of the failure counter).
-REASONS = ("locked", "disk_full", "read_only", "io_error", "closed", "error")
+REASONS = ("locked", "disk_full", "read_only", "io_error", "unreachable", "closed", "error")
 #: Errors that say something about the ledger's storage (a ValueError is a caller's bug).
 _FAULTS = (sqlite3.Error, OSError, LedgerError)
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
@@ -47,6 +48,9 @@ _DISK_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
 
 def fault_reason(error: BaseException) -> str:
     """The short, machine-readable reason a ledger write failed with ``error``."""
+    given = getattr(error, "reason", None)  # PostgresError names its own (SQLSTATE-based)
+    if isinstance(error, LedgerError) and isinstance(given, str) and given in REASONS:
+        return given
     name = getattr(error, "sqlite_errorname", "") or ""
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
         return "locked"

@@ -23,6 +23,7 @@ id); normalising is the caller's job.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import string
@@ -33,7 +34,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, NamedTuple, Protocol, get_args
 
 __all__ = [
@@ -48,9 +49,11 @@ __all__ = [
     "Progress",
     "ReportGroup",
     "ReportRow",
+    "Schema",
     "Source",
     "SuppressionRow",
     "TokenInfo",
+    "webhook_payload",
 ]
 
 EventKind = Literal["optout", "optin"]
@@ -191,14 +194,44 @@ class SuppressionRow(NamedTuple):
     source: str
 
 
+def webhook_payload(event: OptEvent, account: str, at: datetime) -> bytes:
+    """The SPEC webhook body for ``account`` (compact JSON, UTF-8): what is signed."""
+    body = {
+        "timestamp": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "unsubscribed_number": event.number,
+        "source": event.source,
+        "event": event.event,
+        "account": account,
+        "campaign": event.campaign,
+        "keyword": event.keyword,
+        "reason": event.reason,
+        "number_called": event.number_called,
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def check_source(source: str) -> None:
     """Refuse a source outside ``Source`` (they feed metrics and reports)."""
     if source not in _SOURCES:
         raise ValueError(f"source must be one of {sorted(_SOURCES)}, got {source!r}")
 
 
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """A ledger's schema as found (and migrated) at opening."""
+
+    version: int
+    #: The oldest schema version a stopgate must know to use it.
+    compatible_from: int
+    #: The steps this opening applied (empty: it was up to date).
+    applied: tuple[int, ...]
+
+
 class Ledger(Protocol):
     """The system of record. Synchronous; use from one thread at a time (or via AsyncLedger)."""
+
+    #: The schema as found, and migrated, when this ledger was opened.
+    schema: Schema
 
     def record(self, events: Sequence[OptEvent]) -> list[OptEvent]:
         """Append the events and apply them to the current state, in order, in one

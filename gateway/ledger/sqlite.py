@@ -1,7 +1,7 @@
 """The ledger in one SQLite file (WAL, synchronous=FULL): the default, for one instance.
 
-Schema (version 2; ``schema_migrations`` records what was applied, newer
-versions append to ``MIGRATIONS``)::
+Schema (version 2; the steps are ``gateway.ledger.migrations.SQLITE_STEPS``, and
+``schema_migrations`` records which were applied)::
 
     events        id INTEGER PK (rowid, ascending = recording order), at (µs since
                   the Unix epoch, UTC), scope, number, event ('optout'|'optin'),
@@ -53,7 +53,6 @@ file through SQLite's locks; a writer waits up to ``busy_timeout`` for another.
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -64,6 +63,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from gateway.ledger.migrations import Schema, migrate_sqlite
 from gateway.ledger.model import (
     IMPORT_CHUNK,
     TOKEN_RE,
@@ -79,68 +79,13 @@ from gateway.ledger.model import (
     TokenInfo,
     check_source,
     new_token,
+    webhook_payload,
 )
 
-__all__ = ["MIGRATIONS", "SqliteLedger", "from_micros", "to_micros", "webhook_payload"]
+__all__ = ["SqliteLedger", "from_micros", "to_micros", "webhook_payload"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-
-#: (version, what it does, statements). Applied in order, each version in one transaction.
-MIGRATIONS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
-    (1, "events, suppression state, opt-out link tokens", (
-        """CREATE TABLE events (
-               id            INTEGER PRIMARY KEY,
-               at            INTEGER NOT NULL,
-               scope         TEXT NOT NULL,
-               number        TEXT NOT NULL,
-               event         TEXT NOT NULL CHECK (event IN ('optout', 'optin')),
-               source        TEXT NOT NULL,
-               changed       INTEGER NOT NULL,
-               campaign      TEXT,
-               keyword       TEXT,
-               reason        TEXT,
-               number_called TEXT)""",
-        "CREATE INDEX events_by_number ON events (number)",
-        "CREATE INDEX events_by_scope_at ON events (scope, at)",
-        """CREATE TABLE suppressions (
-               scope    TEXT NOT NULL,
-               number   TEXT NOT NULL,
-               since    INTEGER NOT NULL,
-               source   TEXT NOT NULL,
-               campaign TEXT,
-               PRIMARY KEY (scope, number)) WITHOUT ROWID""",
-        "CREATE INDEX suppressions_by_number ON suppressions (number)",
-        """CREATE TABLE tokens (
-               token    TEXT PRIMARY KEY,
-               account  TEXT NOT NULL,
-               number   TEXT NOT NULL,
-               campaign TEXT,
-               created  INTEGER NOT NULL,
-               UNIQUE (account, number)) WITHOUT ROWID""",
-        "CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-    )),
-    (2, "webhook outbox", (
-        """CREATE TABLE webhook_outbox (
-               id            INTEGER PRIMARY KEY,
-               event_id      INTEGER NOT NULL REFERENCES events (id),
-               account       TEXT NOT NULL,
-               number        TEXT NOT NULL,
-               payload       BLOB NOT NULL,
-               created       INTEGER NOT NULL,
-               attempts      INTEGER NOT NULL DEFAULT 0,
-               next_attempt  INTEGER NOT NULL,
-               claimed_until INTEGER,
-               claimed_by    TEXT,
-               delivered_at  INTEGER,
-               given_up_at   INTEGER,
-               last_status   INTEGER)""",
-        "CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt) "
-        "WHERE delivered_at IS NULL AND given_up_at IS NULL",
-        "CREATE INDEX webhook_outbox_by_number ON webhook_outbox (account, number, id) "
-        "WHERE delivered_at IS NULL AND given_up_at IS NULL",
-    )),
-)
 
 _OPEN = "delivered_at IS NULL AND given_up_at IS NULL"
 _CLAIM = f"""
@@ -213,6 +158,8 @@ class SqliteLedger:
         except (OSError, sqlite3.Error) as exc:
             raise LedgerError(f"cannot open the ledger {self.path}: {exc}") from exc
         self._db: sqlite3.Connection | None = conn
+        #: The schema as found and migrated at opening.
+        self.schema = Schema(0, 1, ())
         try:
             self._migrate()
             self._write_meta("opened", datetime.now(UTC).isoformat())
@@ -262,23 +209,8 @@ class SqliteLedger:
             return self._conn.execute(sql, params).fetchall()
 
     def _migrate(self) -> None:
-        known = MIGRATIONS[-1][0]
-        with self._write() as cur:
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_migrations ("
-                        "version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
-                        "applied INTEGER NOT NULL)")
-            current = cur.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
-            if current > known:
-                raise LedgerError(f"the ledger {self.path} has schema version {current}, this "
-                                  f"stopgate knows up to {known}: run a newer stopgate")
-            now = to_micros(datetime.now(UTC))
-            for version, description, statements in MIGRATIONS:
-                if version <= current:
-                    continue
-                for statement in statements:
-                    cur.execute(statement)
-                cur.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                            (version, description, now))
+        with self._lock:
+            self.schema = migrate_sqlite(self._conn, f"the ledger {self.path}")
 
     def _write_meta(self, key: str, value: str) -> None:
         with self._write() as cur:
@@ -286,7 +218,7 @@ class SqliteLedger:
                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
     def schema_version(self) -> int:
-        """The schema version of the file (the last migration applied)."""
+        """The schema version of the file (the last migration step applied)."""
         return int(self._read("SELECT max(version) FROM schema_migrations")[0][0])
 
     def pragma(self, name: str) -> Any:
@@ -616,22 +548,6 @@ class SqliteLedger:
             if self._db is not None:
                 self._db.close()
                 self._db = None
-
-
-def webhook_payload(event: OptEvent, account: str, at: datetime) -> bytes:
-    """The SPEC webhook body for ``account`` (compact JSON, UTF-8): what is signed."""
-    body = {
-        "timestamp": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "unsubscribed_number": event.number,
-        "source": event.source,
-        "event": event.event,
-        "account": account,
-        "campaign": event.campaign,
-        "keyword": event.keyword,
-        "reason": event.reason,
-        "number_called": event.number_called,
-    }
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 _EVENT_COLUMNS = "id, at, scope, number, event, source, changed, campaign, keyword, reason, " \

@@ -42,14 +42,16 @@ def test_help_lists_every_command() -> None:
     assert result.returncode == 0
     for command in ("serve", "demo", "check-config", "suppressions import",
                     "suppressions export", "add|remove|check NUMBER", "report optouts",
-                    "ledger backup FILE", "simulate-carrier"):
+                    "ledger backup FILE", "ledger migrate", "ledger copy --from",
+                    "simulate-carrier"):
         assert command in result.stdout
 
 
 @pytest.mark.parametrize("command", [
     "serve", "demo", "check-config", "suppressions", "suppressions import",
     "suppressions export", "suppressions add", "suppressions remove", "suppressions check",
-    "report", "report optouts", "ledger", "ledger backup", "simulate-carrier",
+    "report", "report optouts", "ledger", "ledger backup", "ledger migrate", "ledger copy",
+    "simulate-carrier",
 ])
 def test_every_command_has_help(command: str) -> None:
     result = stopgate(*command.split(), "--help")

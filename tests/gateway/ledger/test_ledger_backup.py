@@ -164,4 +164,5 @@ def test_a_postgresql_ledger_points_to_pg_dump(tmp_path: Path) -> None:
                       "-c", str(config(tmp_path, "postgresql://stopgate@db/stopgate")))
     assert result.returncode == 1
     assert result.stderr == ("stopgate ledger backup: storage.ledger is a postgresql:// URL; "
-                             "back a PostgreSQL ledger up with pg_dump\n")
+                             "back a PostgreSQL ledger up with pg_dump (pg_dump "
+                             "--format=custom --file=FILE URL) or your PostgreSQL backups\n")

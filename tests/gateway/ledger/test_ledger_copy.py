@@ -1,0 +1,154 @@
+"""`stopgate ledger copy` (SQLite -> PostgreSQL) and `stopgate ledger migrate`: the real
+commands, run as subprocesses, on real ledgers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from gateway.ledger.model import Ledger, OptEvent
+from gateway.ledger.postgres import PostgresLedger
+from gateway.ledger.sqlite import SqliteLedger
+from tests.support.ledgers import Raw, scratch_schema
+
+REPO = Path(__file__).resolve().parents[3]
+T0 = datetime(2026, 11, 23, 15, 4, 5, 123456, tzinfo=UTC)
+ALICE, BOB, CAROL = "+33612345678", "+33698765432", "+33611111111"
+
+
+def stopgate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway.cli.main", *args], cwd=REPO,
+                          timeout=120, capture_output=True, text=True, check=False)
+
+
+def event(number: str, kind: str = "optout", scope: str = "acme", minutes: int = 0,
+          **fields: str) -> OptEvent:
+    return OptEvent(number=number, scope=scope, event=kind,  # type: ignore[arg-type]
+                    source="keyword", at=T0 + timedelta(minutes=minutes), notify=("acme",),
+                    **fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def target(postgres_dsn: str) -> Iterator[str]:
+    with scratch_schema(postgres_dsn) as url:
+        yield url
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    """A SQLite ledger with a bit of everything, as a gateway leaves it."""
+    path = tmp_path / "old.sqlite3"
+    ledger = SqliteLedger(path)
+    try:
+        ledger.record([event(ALICE, keyword="STOP", campaign="bf", number_called="36173"),
+                       event(BOB, minutes=1), event(BOB, "optin", minutes=2),
+                       event(CAROL, scope="*", minutes=3)])
+        ledger.record([event(ALICE, minutes=4)])  # a repeat: history, no delivery
+        ledger.import_numbers("globex", [f"+3370000{i:04d}" for i in range(500)], at=T0)
+        ledger.tokens_for("acme", [ALICE, BOB], "bf")
+        ledger.meta_value("optout_secret", "the-secret-of-the-old-ledger")
+        now = datetime.now(UTC)
+        first, second = ledger.claim_webhooks("old-worker", 2, 30, now)
+        ledger.webhook_done(first.id, 204, now)  # delivered: history, not copied
+        ledger.webhook_retry(second.id, "old-worker", 503, now + timedelta(seconds=5))
+        ledger.claim_webhooks("old-worker", 10, 30, now)  # claimed by a worker that is gone
+    finally:
+        ledger.close()
+    return path
+
+
+def snapshot(ledger: Ledger) -> dict[str, object]:
+    """What the gateway asks a ledger, to compare two of them."""
+    day = (T0 - timedelta(days=1), T0 + timedelta(days=1))
+    return {
+        "export": list(ledger.export()),
+        "scopes": {n: ledger.suppressed_scopes(n) for n in (ALICE, BOB, CAROL)},
+        "reports": {by: ledger.report(None, *day, by)  # type: ignore[arg-type]
+                    for by in ("campaign", "source", "reason", "day")},
+        "tokens": ledger.tokens_for("acme", [ALICE, BOB]),
+        "backlog": ledger.webhook_backlog(),
+        "in_force": ledger.optout_in_force("acme", ALICE),
+        "secret": ledger.meta_value("optout_secret", "a new one"),
+    }
+
+
+def test_copy_moves_a_sqlite_ledger_into_postgresql_whole(source: Path, target: str) -> None:
+    result = stopgate("ledger", "copy", "--from", str(source), "--to", target)
+    assert result.returncode == 0, result.stderr
+    assert "505 events, 502 suppressions, 2 opt-out link tokens, 3 open webhook " \
+           "deliveries, 1 ledger facts" in result.stdout
+    old, new = SqliteLedger(source), PostgresLedger(target)
+    try:
+        assert snapshot(new) == snapshot(old)
+        token = old.token_for("acme", ALICE)
+        assert new.resolve_token(token) == old.resolve_token(token)
+        raw_old, raw_new = Raw("sqlite", str(source)), Raw("postgresql", target)
+        ids = "SELECT id, number, event, changed FROM events ORDER BY id"
+        assert [(i, n, e, bool(c)) for i, n, e, c in raw_new.rows(ids)] == \
+               [(i, n, e, bool(c)) for i, n, e, c in raw_old.rows(ids)]
+        # The open deliveries, claims cleared, are due on the new ledger; the next event
+        # is numbered after the copied ones.
+        now = datetime.now(UTC) + timedelta(seconds=10)
+        claimed = new.claim_webhooks("new-worker", 10, 30, now)
+        # BOB's opt-in waits for his opt-out; CAROL's claim by the old worker is gone.
+        assert [json.loads(row.payload)["unsubscribed_number"] for row in claimed] == [BOB,
+                                                                                      CAROL]
+        assert [row.attempts for row in claimed] == [2, 2]  # one before the copy, this one
+        [late] = new.record([event("+33622222222")])
+        assert late.id is not None and late.id > 505
+    finally:
+        old.close()
+        new.close()
+
+
+def test_copy_refuses_a_target_that_holds_data_and_leaves_it_alone(source: Path,
+                                                                   target: str) -> None:
+    ledger = PostgresLedger(target)
+    try:
+        ledger.record([event("+33633333333")])
+    finally:
+        ledger.close()
+    result = stopgate("ledger", "copy", "--from", str(source), "--to", target)
+    assert result.returncode == 1
+    assert "is not empty (events, suppressions, webhook_outbox hold rows): copy only into " \
+           "a new, empty PostgreSQL ledger" in result.stderr
+    assert result.stdout == ""
+    raw = Raw("postgresql", target)
+    assert raw.rows("SELECT count(*) FROM events") == [(1,)]
+    assert raw.rows("SELECT count(*) FROM tokens") == [(0,)]
+
+
+def test_copying_twice_is_refused_the_second_time(source: Path, target: str) -> None:
+    assert stopgate("ledger", "copy", "--from", str(source), "--to", target).returncode == 0
+    again = stopgate("ledger", "copy", "--from", str(source), "--to", target)
+    assert again.returncode == 1 and "is not empty" in again.stderr
+    assert Raw("postgresql", target).rows("SELECT count(*) FROM events") == [(505,)]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--from", "postgresql://db/x", "--to", "postgresql://db/y"],
+     "--from must name a SQLite ledger"),
+    (["--from", "old.sqlite3", "--to", "sqlite:///new.sqlite3"],
+     "--to must be a postgresql:// URL"),
+])
+def test_copy_refuses_other_directions_clearly(args: list[str], message: str) -> None:
+    result = stopgate("ledger", "copy", *args)
+    assert result.returncode == 1 and message in result.stderr
+
+
+def test_migrate_creates_then_finds_nothing_to_do(ledger_url: str, tmp_path: Path) -> None:
+    config = tmp_path / "stopgate.toml"
+    config.write_text(f'[server]\ndata_dir = "{tmp_path / "data"}"\n'
+                      f'[storage]\nledger = "{ledger_url}"\n')
+    first = stopgate("ledger", "migrate", "-c", str(config))
+    assert first.returncode == 0, first.stderr
+    assert first.stdout == ("ledger schema version 2 (usable by a stopgate that knows "
+                            "version 2 or later): applied steps 1, 2\n")
+    again = stopgate("ledger", "migrate", "-c", str(config))
+    assert again.stdout.endswith("): already up to date\n")
