@@ -27,6 +27,7 @@ from gateway.config.model import Config
 from gateway.inbound.keywords import CampaignMemory, KeywordHandler
 from gateway.inbound.notices import QueueNotices
 from gateway.inbound.router import DlrRouter
+from gateway.instances.membership import Totals
 from gateway.ledger.health import LedgerHealth
 from gateway.ledger.threaded import AsyncLedger
 from gateway.mt.pipeline import MtPipeline
@@ -52,8 +53,10 @@ class NotStarted(RuntimeError):
 class Gateway:
     """A whole stopgate instance: listeners, carrier links, Redis, pipeline."""
 
-    def __init__(self, config: Config, slot: int = 0) -> None:
+    def __init__(self, config: Config, slot: int = 0, totals: Totals | None = None) -> None:
         self.config = config
+        #: The limits that hold in total (a worker's config holds its static share).
+        self.totals = totals
         #: Which worker of ``server.workers`` this is (0 for a single process); kept
         #: across restarts, so the restarted gateway knows its predecessor's claims.
         self.slot = slot
@@ -70,7 +73,8 @@ class Gateway:
         config.server.data_dir.mkdir(parents=True, exist_ok=True)
         async with contextlib.AsyncExitStack() as stack:  # a failed start undoes itself
             url = config.storage.redis_url or await self._embedded_redis(stack)
-            components = build(config, url, slot=self.slot, metrics=self.metrics)
+            components = build(config, url, slot=self.slot, metrics=self.metrics,
+                               totals=self.totals)
             self._components = components
             self._ports = await start(components, stack, self._shutdown)
             self._stack = stack.pop_all()
