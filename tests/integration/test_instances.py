@@ -4,10 +4,12 @@ one carrier: carrier sessions and tps and account tps hold in total, not per ins
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 from simulator.carrier import CarrierSimulator
 from tests.integration.conftest import ACME, GLOBEX, Stack, start_stack
+from tests.integration.served import start_serve, stop_process, write_config
 from tests.support.metrics import metric
 from tests.support.waiting import eventually
 
@@ -67,4 +69,34 @@ async def test_two_instances_hold_the_carrier_sessions_and_tps_in_total(
         for stack in (a, b):
             if stack is not None:
                 await stack.gateway.stop(timeout=2.0)
+        await carrier.stop()
+
+
+async def test_a_second_instance_with_the_same_instance_id_refuses_to_start(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    carrier = CarrierSimulator(credentials={"proxy": "secret"})
+    await carrier.start("127.0.0.1", 0)
+    first = None
+    try:
+        server = 'instance_id = "edge-1"'
+        one = write_config(tmp_path / "one.toml", carrier.port, tmp_path / "one",
+                           redis_url=flushed_redis, server=server)
+        two = write_config(tmp_path / "two.toml", carrier.port, tmp_path / "two",
+                           redis_url=flushed_redis, server=server)
+        first, _ = await start_serve(one, tmp_path / "one.log", 30.0)
+        log = tmp_path / "two.log"
+        with log.open("ab") as stderr:
+            second = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "gateway.cli.main", "serve", "-c", str(two),
+                stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
+        assert await asyncio.wait_for(second.wait(), 30.0) != 0
+        text = log.read_text()
+        assert "another live process already runs as 'edge-1/0'" in text, text
+        assert "give each host its own server.instance_id" in text
+        assert first.returncode is None  # the first one is untouched, and still alone
+        assert carrier.stats_json()["sessions"] == 1
+    finally:
+        if first is not None:
+            await stop_process(first, 10.0)
         await carrier.stop()
