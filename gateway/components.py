@@ -72,6 +72,7 @@ from gateway.inbound.keywords import CampaignMemory, KeywordHandler
 from gateway.inbound.notices import NoticeTag, QueueNotices
 from gateway.inbound.receipts import build_receipt
 from gateway.inbound.router import DlrRouter
+from gateway.instances.counters import SharedCounters
 from gateway.instances.membership import Membership, Totals
 from gateway.ledger.engines import open_ledger
 from gateway.ledger.health import LedgerHealth
@@ -221,8 +222,9 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
                             instance=instance_name(config.server), slot=slot, carriers=pool,
                             buckets=server.buckets)
     readiness = Readiness(redis, pool, keeper, ledger_health)
+    # Failed-auth and guessing limits per client address, counted over every instance.
     api = HttpApi(config, pipeline, metrics, server.buckets, readiness,
-                  suppressions=suppressions, ledger=ledger)
+                  suppressions=suppressions, ledger=ledger, counters=SharedCounters(redis))
     return Components(
         config=config, metrics=metrics, redis=redis, ledger=ledger,
         ledger_health=ledger_health, cache=cache, keeper=keeper, webhooks=webhooks,

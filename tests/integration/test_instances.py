@@ -7,6 +7,9 @@ import asyncio
 import sys
 from pathlib import Path
 
+import aiohttp
+
+from gateway.http.optout import GUESS_BURST
 from simulator.carrier import CarrierSimulator
 from tests.integration.conftest import ACME, GLOBEX, Stack, start_stack
 from tests.integration.served import start_serve, stop_process, write_config
@@ -99,4 +102,64 @@ async def test_a_second_instance_with_the_same_instance_id_refuses_to_start(
     finally:
         if first is not None:
             await stop_process(first, 10.0)
+        await carrier.stop()
+
+
+async def two_instances(redis_url: str, tmp_path: Path, carrier: CarrierSimulator,
+                        **sections: object) -> tuple[Stack, Stack]:
+    stacks = []
+    for name in ("a", "b"):
+        stacks.append(await start_stack(redis_url, tmp_path / name, carrier,
+                                        server={"instance_id": name}, **sections))
+    return stacks[0], stacks[1]
+
+
+async def test_wrong_api_keys_spread_over_two_instances_meet_the_limit_in_total(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    carrier = CarrierSimulator(credentials={"proxy": "secret"})
+    await carrier.start("127.0.0.1", 0)
+    a, b = await two_instances(flushed_redis, tmp_path, carrier, http={
+        "failed_auth_limit": 4, "failed_auth_delay": 0.01, "failed_auth_delay_max": 0.02})
+    wrong = {"Authorization": "Bearer not-a-key"}
+    try:
+        async with aiohttp.ClientSession() as http:
+            async def status(stack: Stack) -> int:
+                async with http.post(stack.http_url + "/v1/messages", headers=wrong,
+                                     json={"to": "+33612345678", "text": "hi"}) as answer:
+                    return answer.status
+
+            # 4 wrong keys in total, 2 on each instance: each alone would allow 4 more
+            assert [await status(s) for s in (a, b, a, b)] == [401, 401, 401, 401]
+            # the limit holds in total: b refuses unchecked at once; a checks one more
+            # key (its own count was 3: one failure per other instance at most) and then
+            # refuses too
+            assert await status(b) == 429
+            assert [await status(a), await status(a)] == [401, 429]
+            assert await status(b) == 429
+    finally:
+        for stack in (a, b):
+            await stack.gateway.stop(timeout=2.0)
+        await carrier.stop()
+
+
+async def test_link_guessing_spread_over_two_instances_meets_the_limit_in_total(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    carrier = CarrierSimulator(credentials={"proxy": "secret"})
+    await carrier.start("127.0.0.1", 0)
+    a, b = await two_instances(flushed_redis, tmp_path, carrier)
+    try:
+        async with aiohttp.ClientSession() as http:
+            answers = []
+            for attempt in range(2 * GUESS_BURST):
+                stack = (a, b)[attempt % 2]
+                async with http.get(f"{stack.http_url}/o/zz{attempt:07d}") as answer:
+                    answers.append(answer.status)
+            # GUESS_BURST unknown tokens in total, then 429 on both: not GUESS_BURST each
+            assert answers[:GUESS_BURST] == [404] * GUESS_BURST
+            assert answers[GUESS_BURST:] == [429] * GUESS_BURST
+    finally:
+        for stack in (a, b):
+            await stack.gateway.stop(timeout=2.0)
         await carrier.stop()
