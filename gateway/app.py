@@ -28,6 +28,7 @@ from gateway.config.model import Config
 from gateway.inbound.keywords import CampaignMemory, KeywordHandler
 from gateway.inbound.notices import QueueNotices
 from gateway.inbound.router import DlrRouter
+from gateway.instances.membership import Totals
 from gateway.ledger.health import LedgerHealth
 from gateway.ledger.threaded import AsyncLedger
 from gateway.mt.pipeline import MtPipeline
@@ -54,8 +55,10 @@ class NotStarted(RuntimeError):
 class Gateway:
     """A whole stopgate instance: listeners, carrier links, Redis, pipeline."""
 
-    def __init__(self, config: Config, slot: int = 0) -> None:
+    def __init__(self, config: Config, slot: int = 0, totals: Totals | None = None) -> None:
         self.config = config
+        #: The limits that hold in total (a worker's config holds its static share).
+        self.totals = totals
         #: Which worker of ``server.workers`` this is (0 for a single process); kept
         #: across restarts, so the restarted gateway knows its predecessor's claims.
         self.slot = slot
@@ -74,7 +77,8 @@ class Gateway:
             storage = config.storage
             url = (storage.redis_url if storage.redis_url or storage.redis_sentinels
                    else await self._embedded_redis(stack))
-            components = build(config, url, slot=self.slot, metrics=self.metrics)
+            components = build(config, url, slot=self.slot, metrics=self.metrics,
+                               totals=self.totals)
             self._components = components
             self._ports = await start(components, stack, self._shutdown)
             self._stack = stack.pop_all()

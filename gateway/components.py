@@ -68,13 +68,15 @@ from aiohttp import web
 
 from gateway.carriers.pool import UpstreamPool
 from gateway.config.fingerprint import config_hash
-from gateway.config.model import Config
+from gateway.config.model import Config, Server
 from gateway.http.app import HttpApi
 from gateway.http.guard import ConnectionGuard, GuardedSite
 from gateway.inbound.keywords import CampaignMemory, KeywordHandler
 from gateway.inbound.notices import NoticeTag, QueueNotices
 from gateway.inbound.receipts import build_receipt
 from gateway.inbound.router import DlrRouter
+from gateway.instances.counters import SharedCounters
+from gateway.instances.membership import Membership, Totals
 from gateway.ledger.engines import open_ledger
 from gateway.ledger.health import LedgerHealth
 from gateway.ledger.threaded import AsyncLedger
@@ -98,7 +100,8 @@ from gateway.suppression.webhooks import WebhookWorker
 from gateway.tls import ListenerTls, ServerTls
 from smpp.pdu import DeliverSm
 
-__all__ = ["Components", "Ports", "Readiness", "Shutdown", "build", "instance_id", "start"]
+__all__ = ["Components", "Ports", "Readiness", "Shutdown", "build", "instance_id",
+           "instance_name", "start"]
 
 log = logging.getLogger("stopgate")
 #: Redis connections per process, and how long a command waits for one when all are busy.
@@ -128,6 +131,8 @@ class Components:
     dlr: DlrRouter
     notices: QueueNotices
     pool: UpstreamPool
+    #: This process among the instances sharing Redis: its shares of the total limits.
+    membership: Membership
     policy: PolicyStage
     refusals: PartReceipts
     campaigns: CampaignMemory
@@ -146,10 +151,13 @@ class Components:
 
 
 def build(config: Config, redis_url: str, *, slot: int = 0,
-          metrics: Metrics | None = None) -> Components:
-    """Every long-lived object of a gateway, wired; nothing started, no socket opened."""
+          metrics: Metrics | None = None, totals: Totals | None = None) -> Components:
+    """Every long-lived object of a gateway, wired; nothing started, no socket opened.
+
+    ``totals``: the limits that hold in total as configured (a worker's ``config`` holds
+    its static share of them; gateway/process/shares.py); None: ``config``'s own."""
     metrics = metrics if metrics is not None else Metrics()
-    worker = instance_id(config.server.data_dir, slot)
+    worker = instance_id(config.server.data_dir, slot, config.server.instance_id)
     # A pool that waits for a free connection: redis-py's default one raises "Too many
     # connections" past 100, and a burst of receipts (each a lookup, maybe a queue
     # push) must slow down, not be refused and fail promotional traffic closed.
@@ -220,13 +228,18 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     server = SenderServer(config, metrics, pipeline, senders=senders,
                           source_check=sender_stage, answered_parts=answered_parts)
     drift = ConfigDrift(redis, worker, config_hash(config), metrics)
+    membership = Membership(redis, totals or Totals.of(config),
+                            instance=instance_name(config.server), slot=slot, carriers=pool,
+                            buckets=server.buckets)
     readiness = Readiness(redis, pool, keeper, ledger_health, drift)
+    # Failed-auth and guessing limits per client address, counted over every instance.
     api = HttpApi(config, pipeline, metrics, server.buckets, readiness,
-                  suppressions=suppressions, ledger=ledger)
+                  suppressions=suppressions, ledger=ledger, counters=SharedCounters(redis))
     return Components(
         config=config, metrics=metrics, redis=redis, ledger=ledger,
         ledger_health=ledger_health, cache=cache, keeper=keeper, webhooks=webhooks,
         suppressions=suppressions, senders=senders, dlr=router, notices=notices, pool=pool,
+        membership=membership,
         policy=policy, refusals=refusals, campaigns=campaigns, pipeline=pipeline,
         keywords=keywords, answered_parts=answered_parts, server=server,
         readiness=readiness, http=web.AppRunner(api.app(), access_log=None),
@@ -302,6 +315,9 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
     await step(stack, shutdown, start=c.webhooks.start, stop=c.webhooks.stop)
     await step(stack, shutdown, start=c.ledger_health.start, stop=c.ledger_health.stop)
     await step(stack, shutdown, start=c.keeper.start, stop=c.keeper.stop)
+    # Its shares first (no carrier bind before it knows them); it leaves once the pool
+    # has unbound, so the others take up this process's share only then.
+    await step(stack, shutdown, start=c.membership.start, stop=c.membership.stop)
     await step(stack, shutdown, start=c.pool.start, stop=lambda: c.pool.stop(shutdown.timeout))
     http_port = await _start_http(c, stack, shutdown)
     await step(stack, shutdown, drain=c.pipeline.drain)  # DLR id map writes of the last answers
@@ -498,13 +514,25 @@ class Readiness:
         return not reasons, details
 
 
-def instance_id(data_dir: Path, slot: int) -> str:
-    """This gateway's name in shared state, the same for this machine, data_dir and
-    worker slot after a restart: a gateway killed with webhook deliveries claimed, or
+def instance_id(data_dir: Path, slot: int, configured: str = "") -> str:
+    """This gateway process's name in shared state, the same for this machine, data_dir
+    and worker slot after a restart: a gateway killed with webhook deliveries claimed, or
     with multipart parts answered, has them taken over by its successor at start (not
-    after the webhook lease, ``2 * webhook.timeout + 30 s``, or the orphan age)."""
+    after the webhook lease, ``2 * webhook.timeout + 30 s``, or the orphan age).
+    ``server.instance_id`` (``configured``) replaces the derived part: ``<it>-<slot>``."""
+    if configured:
+        return f"{configured}-{slot}"
     where = f"{socket.gethostname()}\0{data_dir.resolve()}\0{slot}".encode()
     return f"stopgate-{hashlib.sha256(where).hexdigest()[:12]}-{slot}"
+
+
+def instance_name(server: Server) -> str:
+    """This instance's name among those sharing Redis (all its workers share it):
+    ``server.instance_id``, else derived from the host name and data_dir."""
+    if server.instance_id:
+        return server.instance_id
+    where = f"{socket.gethostname()}\0{server.data_dir.resolve()}".encode()
+    return f"stopgate-{hashlib.sha256(where).hexdigest()[:12]}"
 
 
 def _upstreams_reason(upstreams: dict[str, dict[str, Any]]) -> str:

@@ -99,7 +99,8 @@ class CarrierAnswer(Protocol):
 class Lane:
     """A bound transmitting link and the messages pinned to it."""
 
-    __slots__ = ("alive", "carrier", "link", "pause", "paused_until", "pinned", "silent")
+    __slots__ = ("alive", "carrier", "draining", "link", "pause", "paused_until", "pinned",
+                 "silent")
 
     def __init__(self, link: SmppLink, carrier: CarrierQueue) -> None:
         self.link = link
@@ -109,6 +110,8 @@ class Lane:
         self.pinned: deque[Job] = deque()  # started here, parts left to send, in order
         self.pause = 0.0
         self.paused_until = 0.0
+        #: Retired (its session is lowered away): finishes its pinned messages, starts none.
+        self.draining = False
 
 
 class CarrierQueue:
@@ -229,7 +232,7 @@ class Dispatcher:
             fresh = not pinned
             if not fresh:
                 job = pinned[0]
-            elif waiting:
+            elif waiting and not lane.draining:
                 job = waiting[0]
             else:
                 break

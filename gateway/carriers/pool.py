@@ -78,7 +78,9 @@ from smpp.constants import CommandId, CommandStatus
 from smpp.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Pdu, SubmitSm
 
 if TYPE_CHECKING:
-    from gateway.config.model import Config
+    import ssl
+
+    from gateway.config.model import Config, Upstream
     from gateway.observability.metrics import Metrics
     from gateway.smpp_link import SmppLink
 
@@ -110,6 +112,16 @@ class UpstreamPool:
             too_late=metrics.throttled.labels("carrier_deadline"),
         )
         self._sessions: dict[str, list[CarrierSession]] = {}
+        self._upstreams: dict[str, Upstream] = {}
+        self._tls: dict[str, ssl.SSLContext | None] = {}
+        self._smpp = smpp
+        self._metrics = metrics
+        self._started = False
+        self._stopping = False
+        #: Sessions lowered away (gateway.instances.membership) until they have unbound.
+        self._retiring: set[CarrierSession] = set()
+        self._retirements = TaskSet()
+        self._made = 0  # sessions made so far: each one's label is unique
         self._queues: dict[str, CarrierQueue] = {}
         now = self._loop.time()
         events = metrics.upstream_events
@@ -129,11 +141,10 @@ class UpstreamPool:
                 log.warning(UNVERIFIED, name, extra=fields(
                     "carrier_tls_unverified", upstream=name,
                     address=f"{upstream.host}:{upstream.port}"))
-            self._sessions[name] = [
-                CarrierSession(self, upstream, kind, smpp, metrics,
-                               label=f"{name}/{kind}#{index}", tls=tls)
-                for index in range(upstream.sessions) for kind in upstream.bind
-            ]
+            self._upstreams[name] = upstream
+            self._tls[name] = tls
+            self._sessions[name] = []
+            self.set_sessions(name, upstream.sessions)
         self._router: Router[CarrierQueue] = Router(
             [(self._queues[u.name], u.routes) for u in config.upstreams])
         self._no_upstream = metrics.throttled.labels("no_upstream")
@@ -150,9 +161,65 @@ class UpstreamPool:
 
     async def start(self) -> None:
         """Launch every session's connector; binds complete in the background."""
+        self._started = True
         for session in self._all_sessions():
             session.start()
         self._sweep()
+
+    # --- shares of the limits (gateway/instances/membership.py) ---------------------------
+
+    def set_sessions(self, name: str, count: int) -> None:
+        """Hold ``count`` binds of each configured kind to upstream ``name``: more are
+        opened; those beyond it are retired (no new message starts on them, the parts
+        under way finish, then they unbind)."""
+        sessions = self._sessions.get(name)
+        if sessions is None or self._stopping:
+            return
+        upstream = self._upstreams[name]
+        kinds = len(upstream.bind)
+        while len(sessions) < count * kinds:
+            index = self._made // max(1, kinds)
+            for kind in upstream.bind:
+                session = CarrierSession(self, upstream, kind, self._smpp, self._metrics,
+                                         label=f"{name}/{kind}#{index}", tls=self._tls[name])
+                sessions.append(session)
+                if self._started:
+                    session.start()
+            self._made += kinds
+        while len(sessions) > count * kinds:
+            session = sessions.pop()
+            self._retiring.add(session)
+            self._retirements.spawn(self._retire(session))
+
+    async def _retire(self, session: CarrierSession) -> None:
+        try:
+            link = session.retire()
+            lane = link.owner if link is not None else None
+            if isinstance(lane, Lane):
+                lane.draining = True
+                self._dispatch.pump(lane.carrier)  # its waiting messages go to other lanes
+                deadline = self._loop.time() + self._dispatch.deadline
+                while ((lane.pinned or lane.link.outstanding) and lane.alive
+                       and self._loop.time() < deadline):
+                    await asyncio.sleep(0.02)
+            if link is not None:
+                await link.unbind(self._smpp.response_timeout)
+            if session.task is not None:
+                await asyncio.wait([session.task], timeout=self._smpp.response_timeout)
+        finally:
+            session.forget()
+            self._retiring.discard(session)
+
+    def set_tps(self, name: str, tps: float) -> None:
+        """Upstream ``name`` sends at most ``tps`` parts a second (0: unlimited)."""
+        queue = self._queues.get(name)
+        if queue is not None:
+            queue.bucket.retune(tps, self._loop.time())
+            self._dispatch.pump(queue)
+
+    def retired(self) -> bool:
+        """No session lowered away by ``set_sessions`` is still bound."""
+        return not self._retiring
 
     def _sweep(self) -> None:
         self._dispatch.sweep()
@@ -202,7 +269,7 @@ class UpstreamPool:
         loop = self._loop
         deadline = loop.time() + timeout
         drain_until = deadline - min(1.0, timeout / 4)  # keep time to unbind
-        sessions = self._all_sessions()
+        sessions = [*self._all_sessions(), *self._retiring]
         for session in sessions:
             session.stop_reconnecting()
         while self._dispatch.busy() and loop.time() < drain_until:
@@ -220,7 +287,8 @@ class UpstreamPool:
             for task in late:
                 task.cancel()
         # Deliveries never answered are cancelled: the carrier delivers them again.
-        await asyncio.gather(*tasks, self._deliveries.cancel(), return_exceptions=True)
+        await asyncio.gather(*tasks, self._deliveries.cancel(), self._retirements.cancel(),
+                             return_exceptions=True)
 
     # --- submit ------------------------------------------------------------------------
 

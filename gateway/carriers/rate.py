@@ -46,6 +46,23 @@ class CarrierRate:
         """Tokens a second now; None when unlimited."""
         return self._bucket.rate or None
 
+    def retune(self, tps: float, now: float) -> None:
+        """The configured ceiling is now ``tps`` (0: unlimited): this process's share of
+        the upstream's tps changed (gateway/instances/membership.py). A rate slowed down by
+        the carrier stays slowed, under the new ceiling."""
+        bucket = self._bucket
+        slowed = bucket.rate > 0 and bucket.rate < self._ceiling
+        self._limit = float(tps)
+        if tps <= 0:
+            self._ceiling = 0.0
+            bucket.rate = 0.0
+            return
+        if bucket.rate <= 0:  # was unlimited: start from an empty bucket at the new rate
+            bucket.empty(now)
+        self._ceiling = self._limit
+        bucket.rate = min(bucket.rate, self._limit) if slowed else self._limit
+        self._step = self._ceiling / 2 / RECOVERY_SECONDS
+
     def take(self, now: float) -> bool:
         """Take one token if there is one."""
         if now - self._since >= 1.0:
@@ -71,7 +88,7 @@ class CarrierRate:
             current = max(measured, self.last_rate, 2 * MIN_RATE)
             self._ceiling = current
             bucket.empty(now)
-        bucket.rate = max(MIN_RATE, current / 2)
+        bucket.rate = max(min(MIN_RATE, self._ceiling or MIN_RATE), current / 2)
         self._step = self._ceiling / 2 / RECOVERY_SECONDS
 
     def speed_up(self) -> None:

@@ -130,6 +130,9 @@ class CarrierSession(LinkHandler):
         self._failing: str | None = None
         self._link_complaints = 0  # warnings logged about the current link's PDUs
         self._was_bound = False
+        #: Retired (``retire``): no reconnect once its link closes.
+        self.retiring = False
+        self._forgotten = False
 
     @property
     def transmits(self) -> bool:
@@ -138,13 +141,27 @@ class CarrierSession(LinkHandler):
     def start(self) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run(), name=self.label)
 
+    def retire(self) -> SmppLink | None:
+        """This session is no longer wanted (its upstream's share of sessions went down):
+        it stops reconnecting; its bound link, returned, is the owner's to drain and unbind."""
+        self.retiring = True
+        if self.task is not None and self.state != "bound":
+            self.task.cancel()
+        return self.link
+
+    def forget(self) -> None:
+        """A retired session is gone: its state leaves the sessions gauge."""
+        if not self._forgotten:
+            self._forgotten = True
+            self._gauge.labels(self.upstream.name, self.state).dec()
+
     def stop_reconnecting(self) -> None:
         """Stop trying to bind; a bound link stays up until the owner unbinds it."""
         if self.task is not None and self.state != "bound":
             self.task.cancel()
 
     def _set_state(self, state: SessionState) -> None:
-        if state != self.state:
+        if state != self.state and not self._forgotten:
             name = self.upstream.name
             self._gauge.labels(name, self.state).dec()
             self._gauge.labels(name, state).inc()
@@ -156,14 +173,14 @@ class CarrierSession(LinkHandler):
     async def _run(self) -> None:
         attempt = 0
         try:
-            while not self.owner.stopping:
+            while not self.owner.stopping and not self.retiring:
                 self._set_state("connecting")
                 link = await self._connect()
                 if link is not None:
                     attempt = 0
                     await self._serve(link)
                 self._set_state("down")
-                if self.owner.stopping:
+                if self.owner.stopping or self.retiring:
                     return
                 attempt = min(attempt + 1, 33)  # 2**32 seconds is forever enough
                 await asyncio.sleep(backoff(attempt, self.smpp.reconnect_delay,
@@ -268,12 +285,16 @@ class CarrierSession(LinkHandler):
         self._set_state("bound")
         self.owner.session_up(self, link)
         try:
-            if self.owner.stopping:  # bound while the pool was stopping: leave politely
+            if self.owner.stopping or self.retiring:  # bound meanwhile: leave politely
                 await link.unbind(self.smpp.response_timeout)
             await asyncio.shield(link.closed)
         finally:
             self.link = None
-        if not self.owner.stopping:
+        if self.retiring:
+            log.info("carrier session retired (this process's share of sessions went down)",
+                     extra=fields("carrier_retired", upstream=self.upstream.name,
+                                  session=self.label, bind=self.kind, peer=link.peer))
+        elif not self.owner.stopping:
             self._event("link_lost")
             log.warning("carrier link lost; reconnecting", extra=fields(
                 "carrier_link_lost", upstream=self.upstream.name, session=self.label,

@@ -56,6 +56,7 @@ from gateway.config.values import (
     host_port,
     hostname,
     http_url,
+    instance_name,
     keywords,
     language,
     ledger,
@@ -99,6 +100,9 @@ class Server:
     http_listen: ListenAddress = ListenAddress("0.0.0.0", 8080)  # noqa: RUF009
     data_dir: Path = Path("./data")
     workers: Annotated[int, Check(at_least(1))] = 1
+    #: This instance's name among those sharing one Redis (empty: derived from the host
+    #: name and data_dir); each worker process is ``<instance_id>-<slot>``.
+    instance_id: Annotated[str, Check(instance_name)] = ""
     #: A second SMPP listener that speaks TLS (1.2 or later), beside smpp_listen.
     smpp_tls_listen: ListenAddress | None = None
     tls_cert: Path | None = None

@@ -75,6 +75,15 @@ def token(value: str) -> str:
     return value
 
 
+def instance_name(value: str) -> str:
+    """``server.instance_id``: empty (derived), or 1..64 of A-Z a-z 0-9 . _ - starting with
+    a letter or digit: it names this instance in Redis keys, logs and the ledger's claims."""
+    if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        raise Invalid("expected 1 to 64 of A-Z a-z 0-9 . _ - starting with a letter or digit, "
+                      f"got {value!r}")
+    return value
+
+
 def region(value: str) -> str:
     """An ISO 3166 alpha-2 region phonenumbers knows, upper-cased."""
     if value.upper() not in phonenumbers.SUPPORTED_REGIONS:

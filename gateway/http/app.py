@@ -145,6 +145,7 @@ from gateway.http.responses import (
     server_header,
 )
 from gateway.http.suppressions import SuppressionRoutes
+from gateway.instances.counters import SharedCounters
 from gateway.ledger.threaded import AsyncLedger
 from gateway.limits import TokenBucket
 from gateway.message import Message
@@ -205,8 +206,11 @@ class HttpApi:
         readiness: Readiness,
         suppressions: Suppressions | None = None,
         ledger: AsyncLedger | None = None,
+        counters: SharedCounters | None = None,
     ) -> None:
         self.config = config
+        #: Failed-auth counts shared with the other instances on this Redis.
+        self.counters = counters
         self.ledger = ledger
         self.suppressions = suppressions
         self.pipeline = pipeline
@@ -237,7 +241,8 @@ class HttpApi:
         if self.ledger is not None:
             ReportRoutes(self.authenticate, self.ledger).register(app)
             if self.suppressions is not None:
-                OptoutPages(self.config, self.ledger, self.suppressions).register(app)
+                OptoutPages(self.config, self.ledger, self.suppressions,
+                            counters=self.counters).register(app)
         return app
 
     @web.middleware
@@ -307,7 +312,11 @@ class HttpApi:
 
     async def _failed(self, address: str) -> None:
         """Count a wrong or missing key and wait before its 401 is answered."""
-        delay = self.pacing.failed(address, time.monotonic())
+        shared = None
+        if self.counters is not None:  # None when Redis fails: this instance counts alone
+            shared = await self.counters.failure("auth", address,
+                                                 self.config.http.failed_auth_window)
+        delay = self.pacing.failed(address, time.monotonic(), at_least=shared or 0)
         self.metrics.http_auth_failures.labels("delayed" if delay else "at_once").inc()
         if delay:
             await asyncio.sleep(delay)

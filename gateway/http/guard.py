@@ -210,15 +210,16 @@ class AuthPacing:
             return 0.0
         return max(failures.last + self.http.failed_auth_window - now, 0.001)
 
-    def failed(self, address: str, now: float) -> float:
-        """Count a wrong or missing key from ``address``: the seconds its 401 waits."""
+    def failed(self, address: str, now: float, at_least: int = 0) -> float:
+        """Count a wrong or missing key from ``address``: the seconds its 401 waits.
+        ``at_least``: the failures every instance counted (gateway.instances.counters)."""
         failures = self._current(address, now)
         if failures is None:
             failures = self._failures[address] = _Failures()
             if len(self._failures) > MAX_ADDRESSES:
                 self._failures.popitem(last=False)
         self._failures.move_to_end(address)
-        failures.count += 1
+        failures.count = max(failures.count + 1, at_least)
         failures.last = now
         if failures.count < 2:
             return 0.0  # a single typo: answered at once

@@ -81,6 +81,7 @@ from gateway.config.values import base_url_host
 from gateway.http.guard import client_key
 from gateway.http.optout_text import LANGUAGE_OF_REGION, LANGUAGES, TEXT
 from gateway.http.responses import Handler, client_gone, route_of
+from gateway.instances.counters import SharedCounters
 from gateway.ledger.model import REASONS, TOKEN_RE, TokenInfo
 from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.logs import fields
@@ -213,6 +214,10 @@ def pick_language(accept_language: str, region: str | None) -> str:
     return LANGUAGE_OF_REGION.get(region or "", "en")
 
 
+#: The guessing limit's kind in the shared counters (gateway.instances.counters).
+GUESSES = "guess"
+
+
 class GuessLimiter:
     """Unknown tokens per client address: a token bucket each, in a bounded LRU."""
 
@@ -257,8 +262,11 @@ class GuessLimiter:
 class OptoutPages:
     """The /o/{token} routes of one gateway (see the module docstring)."""
 
-    def __init__(self, config: Config, ledger: AsyncLedger, suppressions: Suppressions) -> None:
+    def __init__(self, config: Config, ledger: AsyncLedger, suppressions: Suppressions, *,
+                 counters: SharedCounters | None = None) -> None:
         self.config = config
+        #: The guessing limit shared with the other instances on this Redis.
+        self.counters = counters
         self.ledger = ledger
         self.suppressions = suppressions
         self.names = {account.system_id: html.escape(account.display_name)
@@ -289,7 +297,11 @@ class OptoutPages:
 
         async def guarded(request: web.Request) -> web.StreamResponse:
             lang = pick_language(request.headers.get("Accept-Language", ""), None)
-            wait = self.limiter.take(client_key(request.remote), time.monotonic())
+            address = client_key(request.remote)
+            wait = self.limiter.take(address, time.monotonic())
+            if not wait and self.counters is not None:  # None: Redis failed, local alone
+                wait = await self.counters.take(GUESSES, address, self.limiter.burst,
+                                                self.limiter.rate) or 0.0
             if wait:
                 await asyncio.sleep(GUESS_DELAY)
                 return _respond(PAGES[lang]["slow"], 429,
@@ -323,7 +335,10 @@ class OptoutPages:
             info = await self.ledger.resolve_token(token)
         if info is None:
             return self._missing(request)
-        self.limiter.refund(client_key(request.remote))
+        address = client_key(request.remote)
+        self.limiter.refund(address)
+        if self.counters is not None:
+            await self.counters.refund(GUESSES, address, self.limiter.burst, self.limiter.rate)
         number = normalize(info.number)
         lang = pick_language(request.headers.get("Accept-Language", ""),
                              number.region if number is not None else None)

@@ -40,6 +40,10 @@ from pathlib import Path
 from types import FrameType
 
 from gateway.config.model import Config
+
+# Imported here, in the parent: its LIFE is drawn once and inherited by every worker
+# forked, so a restarted worker succeeds its killed predecessor in the membership at once.
+from gateway.instances.membership import Totals
 from gateway.lifecycle import backoff
 from gateway.observability.logs import fields
 from gateway.process.shares import ListenerReservation, WorkerSetupError, problems, worker_config
@@ -178,7 +182,7 @@ class Supervisor:
         config = worker_config(self.config, slot, self.smpp.port, self.http.port,
                                self.redis_url,
                                self.smpp_tls.port if self.smpp_tls is not None else None)
-        return run_worker(config, slot, ready_fd)
+        return run_worker(config, slot, ready_fd, Totals.of(self.config))
 
     def _reap(self) -> None:
         for worker in self.workers:

@@ -16,6 +16,7 @@ import signal
 
 from gateway.app import Gateway, reload_tls
 from gateway.config.model import Config
+from gateway.instances.membership import Totals
 from gateway.observability import logs
 from gateway.process.eventloop import run, settle_heap
 
@@ -40,8 +41,8 @@ def _tag_logs(slot: int) -> None:
     logs.set_context(worker=slot, pid=os.getpid())
 
 
-async def _serve(config: Config, slot: int, ready_fd: int) -> int:
-    gateway = Gateway(config, slot)
+async def _serve(config: Config, slot: int, ready_fd: int, totals: Totals | None) -> int:
+    gateway = Gateway(config, slot, totals)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -61,11 +62,12 @@ async def _serve(config: Config, slot: int, ready_fd: int) -> int:
     return 0
 
 
-def run_worker(config: Config, slot: int, ready_fd: int) -> int:
-    """Run one worker's gateway until SIGTERM (or its parent's death); its exit code."""
+def run_worker(config: Config, slot: int, ready_fd: int, totals: Totals | None = None) -> int:
+    """Run one worker's gateway until SIGTERM (or its parent's death); its exit code.
+    ``totals``: the limits as configured before the split (gateway/instances/membership.py)."""
     _multiprocess_metrics()
     _tag_logs(slot)
     log.info("worker starting", extra=logs.fields(
         "worker_starting", smpp_port=config.server.smpp_listen.port,
         http_port=config.server.http_listen.port))
-    return int(run(_serve(config, slot, ready_fd)))
+    return int(run(_serve(config, slot, ready_fd, totals)))
