@@ -100,8 +100,11 @@ class Instance:
 
 def instance_config(path: Path, *, index: int, carrier_port: int, redis_url: str,
                     ledger: str, data_dir: Path, account: str = "", extra: str = "",
-                    login: str | None = None, smpp: str = "") -> Path:
+                    login: str | None = None, smpp: str = "", sessions: int = 2) -> Path:
     """An instance's TOML: its own listeners, data_dir and carrier login; shared storage.
+
+    ``sessions`` is the upstream's total over every instance (README "Limits across
+    instances"): at least the number of instances, so each has a carrier bind.
 
     ``account`` is appended to the [[accounts]] table of "acme"; ``extra`` (whole tables)
     goes before it; ``smpp``: more keys of [smpp]. ``login``: the carrier system_id, if
@@ -132,6 +135,7 @@ port = {carrier_port}
 system_id = "{login or carrier_login(index)}"
 password = "secret"
 window = 50
+sessions = {sessions}
 {extra}
 [[accounts]]
 system_id = "acme"
@@ -146,13 +150,14 @@ numbers = ["{SHORTCODE}"]
 
 async def start_instance(index: int, directory: Path, *, carrier_port: int, redis_url: str,
                          ledger: str, account: str = "", extra: str = "",
-                         login: str | None = None, smpp: str = "") -> Instance:
+                         login: str | None = None, smpp: str = "",
+                         sessions: int = 2) -> Instance:
     name = carrier_login(index)[-1]
     data_dir = directory / f"instance-{name}"
     config = instance_config(directory / f"instance-{name}.toml", index=index,
                              carrier_port=carrier_port, redis_url=redis_url, ledger=ledger,
                              data_dir=data_dir, account=account, extra=extra,
-                             login=login, smpp=smpp)
+                             login=login, smpp=smpp, sessions=sessions)
     log = directory / f"instance-{name}.log"
     process, smpp_port, http_port = await start_serve_ports(config, log, BOUND)
     return Instance(name, process, smpp_port, http_port, log, login or carrier_login(index))
@@ -171,7 +176,8 @@ async def running_instances(count: int, directory: Path, *, carrier: CarrierSimu
     extras = [extra] * count if isinstance(extra, str) else list(extra)
     started = await asyncio.gather(*(
         start_instance(i, directory, carrier_port=carrier.port, redis_url=redis_url,
-                       ledger=shared, account=account, extra=extras[i], smpp=smpp)
+                       ledger=shared, account=account, extra=extras[i], smpp=smpp,
+                       sessions=max(count, 2))
         for i in range(count)), return_exceptions=True)
     instances = [s for s in started if isinstance(s, Instance)]
     try:

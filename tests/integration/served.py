@@ -18,13 +18,15 @@ SHORTCODE = "36173"
 
 def write_config(path: Path, simulator_port: int, data_dir: Path, *,
                  redis_url: str | None = None, account: str = "", workers: int = 1,
-                 server: str = "", storage: str = "", smpp: str = "", tail: str = "") -> Path:
+                 server: str = "", storage: str = "", smpp: str = "", tail: str = "",
+                 sessions: int | None = None) -> Path:
     """A config with one carrier simulator upstream and the account "acme".
 
     Without ``redis_url`` the gateway runs its own embedded redis-server under
     ``data_dir``; ``account`` is appended to the [[accounts]] table as is, ``server``
     to the [server] table, ``storage`` and ``smpp`` to theirs, ``tail`` (more tables) at the
-    end. With ``workers`` > 1 the upstream gets one session per worker.
+    end. The upstream gets one session per worker, or ``sessions`` (a total over every
+    instance sharing the Redis: README "Limits across instances").
     """
     if redis_url is not None:
         storage = f'redis_url = "{redis_url}"\n{storage}'
@@ -49,7 +51,7 @@ port = {simulator_port}
 system_id = "proxy"
 password = "secret"
 window = 50
-sessions = {workers}
+sessions = {sessions or workers}
 
 [[accounts]]
 system_id = "acme"

@@ -76,19 +76,27 @@ class Instance:
         """The peer of every sender_bound line in this instance's log."""
         return re.findall(r"sender_bound: .*? peer=(\S+)", self.log.read_text())
 
-    async def scrape(self) -> str:
-        """GET /metrics straight from this instance, as HAProxy would ask: its HTTP
-        listener expects a PROXY header first."""
+    async def get(self, path: str) -> tuple[int, str]:
+        """GET ``path`` straight from this instance, as HAProxy would ask: its HTTP
+        listener expects a PROXY header first. (status, body)"""
         reader, writer = await asyncio.open_connection("127.0.0.1", self.http_port)
         try:
             writer.write(b"PROXY TCP4 127.0.0.1 127.0.0.1 40000 8080\r\n"
-                         b"GET /metrics HTTP/1.0\r\nHost: stopgate\r\n\r\n")
+                         + f"GET {path} HTTP/1.0\r\nHost: stopgate\r\n\r\n".encode())
             answer = (await reader.read()).decode()
         finally:
             writer.close()
         head, _, body = answer.partition("\r\n\r\n")
-        assert head.startswith("HTTP/1.0 200") or head.startswith("HTTP/1.1 200"), head
+        return int(head.split()[1]), body
+
+    async def scrape(self) -> str:
+        status, body = await self.get("/metrics")
+        assert status == 200, body
         return body
+
+    async def ready(self) -> bool:
+        """/readyz says 200: among others, a carrier session of its own can transmit."""
+        return (await self.get("/readyz"))[0] == 200
 
 
 @dataclass
@@ -155,7 +163,8 @@ async def topology(redis_url: str, tmp_path: Path) -> AsyncIterator[Topology]:
                 storage=f'ledger = "sqlite://{ledger}"\n',
                 smpp="proxy_protocol = true\n",
                 account='default_class = "auto"\n',
-                tail="[http]\nproxy_protocol = true\n")
+                tail="[http]\nproxy_protocol = true\n",
+                sessions=2)  # in total: one carrier bind per instance
             log = tmp_path / f"{name}.log"
             process, smpp_port, http_port = await start_serve_ports(config, log, BOUND)
             instances.append(Instance(name, process, smpp_port, http_port, log))
@@ -176,7 +185,8 @@ async def topology(redis_url: str, tmp_path: Path) -> AsyncIterator[Topology]:
             haproxy = await asyncio.create_subprocess_exec(
                 binary, "-db", "-f", str(cfg), stdout=err, stderr=err)
         await eventually(lambda: _haproxy_up(smpp), "HAProxy listening", BOUND)
-        await eventually(lambda: carrier.stats.binds >= 2, "both instances bound", BOUND)
+        for instance in instances:  # each holds its share of the carrier sessions
+            await eventually(instance.ready, f"instance {instance.name} ready", BOUND)
         yield Topology(instances, smpp, http, haproxy, carrier)
     finally:
         if haproxy is not None:
