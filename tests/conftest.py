@@ -1,8 +1,14 @@
-"""Shared fixtures: one real Redis per test session.
+"""Shared fixtures: one real Redis and one real PostgreSQL per test session.
 
 The embedded redis-server (the same mechanism the gateway uses) unless
 ``STOPGATE_TEST_REDIS_URL`` names a Redis to use instead; that Redis must be
 a scratch database, because tests flush it.
+
+PostgreSQL: the server ``STOPGATE_TEST_POSTGRES_DSN`` names (a scratch database: tests
+create and drop databases of their own there), else a throwaway server started on
+first use (tests/support/postgres.py). Each test that asks for ``postgres_db_dsn``
+gets a fresh database of its own; fault tests that stop or kill PostgreSQL use
+``throwaway_postgres``, a server of their own.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import uvloop
 from redis.asyncio import Redis
 
 from gateway.process.redis_embedded import EmbeddedRedis
+from tests.support.postgres import ThrowawayPostgres, fresh_database, session_postgres
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +52,28 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     finally:
         await client.flushdb()
         await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> Iterator[str]:
+    """DSN of a real PostgreSQL for this test session (superuser or a role that may
+    CREATE DATABASE). Never drop its own database; use ``postgres_db_dsn``."""
+    with session_postgres() as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def postgres_db_dsn(postgres_dsn: str) -> Iterator[str]:
+    """DSN (URL) of an empty database of this test's own, dropped after it."""
+    with fresh_database(postgres_dsn) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
+    """A started PostgreSQL server of this test's own, to stop, kill and restart."""
+    with ThrowawayPostgres() as server:
+        yield server
 
 
 def pytest_asyncio_loop_factories(
