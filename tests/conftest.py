@@ -54,10 +54,18 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
         await client.aclose()
 
 
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Tests run on uvloop, the loop `stopgate serve` runs on."""
+    return {"uvloop": uvloop.new_event_loop}
+
+
 @pytest.fixture(scope="session")
 def postgres_dsn() -> Iterator[str]:
-    """DSN of a real PostgreSQL for this test session (superuser or a role that may
-    CREATE DATABASE). Never drop its own database; use ``postgres_db_dsn``."""
+    """DSN of a real PostgreSQL for this test session: ``STOPGATE_TEST_POSTGRES_DSN``, else
+    a throwaway server started now (a role that may CREATE DATABASE; tests make their own
+    schema or database in it, never drop its own database)."""
     with session_postgres() as dsn:
         yield dsn
 
@@ -74,10 +82,3 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
     """A started PostgreSQL server of this test's own, to stop, kill and restart."""
     with ThrowawayPostgres() as server:
         yield server
-
-
-def pytest_asyncio_loop_factories(
-    config: pytest.Config, item: pytest.Item
-) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
-    """Tests run on uvloop, the loop `stopgate serve` runs on."""
-    return {"uvloop": uvloop.new_event_loop}
