@@ -1,8 +1,14 @@
-"""Shared fixtures: one real Redis per test session.
+"""Shared fixtures: one real Redis and one real PostgreSQL per test session.
 
 The embedded redis-server (the same mechanism the gateway uses) unless
 ``STOPGATE_TEST_REDIS_URL`` names a Redis to use instead; that Redis must be
 a scratch database, because tests flush it.
+
+PostgreSQL: the server ``STOPGATE_TEST_POSTGRES_DSN`` names (a scratch database: tests
+create and drop databases of their own there), else a throwaway server started on
+first use (tests/support/postgres.py). Each test that asks for ``postgres_db_dsn``
+gets a fresh database of its own; fault tests that stop or kill PostgreSQL use
+``throwaway_postgres``, a server of their own.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import uvloop
 from redis.asyncio import Redis
 
 from gateway.process.redis_embedded import EmbeddedRedis
+from tests.support.postgres import ThrowawayPostgres, fresh_database, session_postgres
 
 
 @pytest.fixture(scope="session")
@@ -55,12 +62,23 @@ def pytest_asyncio_loop_factories(
 
 
 @pytest.fixture(scope="session")
-def postgres_dsn() -> str:
-    """DSN of a real PostgreSQL for this test session (tests make their own schema or
-    database in it). The one place the suite takes it from."""
-    dsn = os.environ.get("STOPGATE_TEST_POSTGRES_DSN")
-    if not dsn:
-        pytest.fail("no PostgreSQL for the tests: set STOPGATE_TEST_POSTGRES_DSN to the DSN "
-                    "of a scratch database (e.g. postgresql://postgres@127.0.0.1:5432/test)",
-                    pytrace=False)
-    return dsn
+def postgres_dsn() -> Iterator[str]:
+    """DSN of a real PostgreSQL for this test session: ``STOPGATE_TEST_POSTGRES_DSN``, else
+    a throwaway server started now (a role that may CREATE DATABASE; tests make their own
+    schema or database in it, never drop its own database)."""
+    with session_postgres() as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def postgres_db_dsn(postgres_dsn: str) -> Iterator[str]:
+    """DSN (URL) of an empty database of this test's own, dropped after it."""
+    with fresh_database(postgres_dsn) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
+    """A started PostgreSQL server of this test's own, to stop, kill and restart."""
+    with ThrowawayPostgres() as server:
+        yield server
