@@ -21,12 +21,14 @@ import contextlib
 import re
 import shutil
 import socket
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 import pytest
+import yaml
 
 from simulator.carrier import CarrierSimulator
 from tests.integration.policy_stack import (
@@ -303,3 +305,21 @@ async def test_a_killed_instance_leaves_the_rotation_and_its_senders_bind_again(
         for link in links:
             link.abort()
 
+
+
+async def test_the_compose_stacks_health_check_passes_on_a_proxy_protocol_listener(
+    topology: Topology,
+) -> None:
+    """deploy/several-instances' health check (a PROXY UNKNOWN header, then GET /healthz),
+    run as is against a real instance whose HTTP listener expects the header."""
+    compose = Path(__file__).resolve().parents[2] / "deploy/several-instances/docker-compose.yml"
+    stack = yaml.safe_load(compose.read_text())
+    argv = stack["services"]["stopgate-a"]["healthcheck"]["test"]
+    assert argv[:3] == ["CMD", "python", "-c"]
+    code = argv[3].replace("8080", str(topology.instances[0].http_port))
+    check = await asyncio.create_subprocess_exec(sys.executable, "-c", code)
+    assert await within(check.wait(), BOUND) == 0
+    broken = await asyncio.create_subprocess_exec(  # without the header: refused
+        sys.executable, "-c", code.replace("PROXY UNKNOWN\\r\\n", ""),
+        stderr=asyncio.subprocess.DEVNULL)
+    assert await within(broken.wait(), BOUND) != 0
