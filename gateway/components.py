@@ -225,16 +225,19 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     # Parts answered before their message completed: noted in Redis, so a kill (or
     # a message that never completes) ends in failure receipts, not silence.
     answered_parts = AnsweredParts(redis, worker, router.deliver)
+    # Abuse limits per client address (failed binds, API keys, link guessing), counted
+    # over every instance sharing this Redis.
+    counters = SharedCounters(redis)
     server = SenderServer(config, metrics, pipeline, senders=senders,
-                          source_check=sender_stage, answered_parts=answered_parts)
+                          source_check=sender_stage, answered_parts=answered_parts,
+                          counters=counters)
     drift = ConfigDrift(redis, worker, config_hash(config), metrics)
     membership = Membership(redis, totals or Totals.of(config),
                             instance=instance_name(config.server), slot=slot, carriers=pool,
                             buckets=server.buckets)
     readiness = Readiness(redis, pool, keeper, ledger_health, drift)
-    # Failed-auth and guessing limits per client address, counted over every instance.
     api = HttpApi(config, pipeline, metrics, server.buckets, readiness,
-                  suppressions=suppressions, ledger=ledger, counters=SharedCounters(redis))
+                  suppressions=suppressions, ledger=ledger, counters=counters)
     return Components(
         config=config, metrics=metrics, redis=redis, ledger=ledger,
         ledger_health=ledger_health, cache=cache, keeper=keeper, webhooks=webhooks,

@@ -21,6 +21,17 @@ connections gains nothing. An answer due after the connection's own
 ``bind_timeout`` is never sent: the session closes itself unbound by then, and
 no timer is kept for it. A successful bind, or a quiet spell of four times the
 maximum delay, forgives the key.
+
+Across instances sharing a Redis (gateway.instances.counters ``pace``), a failed bind is
+counted and given its answer time in Redis before it is answered: the count, the doubling
+delay and the spacing of answers hold over every instance, so a guesser spreading its
+binds over N instances meets the configured pace, not N times it. The shared verdict is
+folded into this process's view (``shared``), which is what a bind *with the right
+password* is paced by: a successful bind costs no Redis round trip. An instance that has
+seen no failure for the key itself therefore answers the right password at once even if
+other instances have counted failures for it; a guesser probing it with wrong passwords
+makes it consult Redis with the first one, and it paces its answers from then on. When
+Redis does not answer, this process's own count decides alone (as with one instance).
 """
 
 from __future__ import annotations
@@ -52,14 +63,20 @@ class BindPacing:
         self.smpp = smpp
         self._failures: dict[_Key, _Failures] = {}
 
-    def answer_time(self, host: str, system_id: str, now: float, *,
-                    failed: bool) -> float | None:
+    def window(self) -> float:
+        """Seconds of quiet after which a key's failures are forgiven."""
+        return self.smpp.failed_bind_delay_max * 4
+
+    def answer_time(self, host: str, system_id: str, now: float, *, failed: bool,
+                    shared: tuple[int, float] | None = None) -> float | None:
         """When to answer a bind for ``system_id`` from ``host``; None: not before the
-        bind timeout."""
+        bind timeout. ``shared``: for a failed bind, every instance's ``(count, wait)``
+        (wait -1: not before the bind timeout), from gateway.instances.counters ``pace``;
+        the later of its answer and this process's own goes."""
         smpp = self.smpp
         key = (host, system_id)
         failures = self._failures.get(key)
-        if failures is not None and now - failures.last > smpp.failed_bind_delay_max * 4:
+        if failures is not None and now - failures.last > self.window():
             del self._failures[key]  # quiet long enough: forgiven
             failures = None
         if failed:
@@ -70,17 +87,24 @@ class BindPacing:
                 failures = self._failures[key] = _Failures()
             failures.count += 1
             failures.last = now
+            if shared is not None:
+                failures.count = max(failures.count, shared[0])
         if failures is None or failures.count < 2:
             return now  # no failure, or a single typo: answered at once
         delay: float = min(
             smpp.failed_bind_delay * 2 ** (failures.count - 1), smpp.failed_bind_delay_max
         )
         answer_at = max(now, failures.answer_at) + delay
+        if shared is not None:
+            if shared[1] < 0:
+                return None  # every instance's answers for it are booked past the timeout
+            answer_at = max(answer_at, now + shared[1])
         if answer_at - now > smpp.bind_timeout:
             return None
         failures.answer_at = answer_at
         return answer_at
 
-    def forgive(self, host: str, system_id: str) -> None:
-        """``system_id`` bound from ``host``: its next bind from there is answered at once."""
-        self._failures.pop((host, system_id), None)
+    def forgive(self, host: str, system_id: str) -> bool:
+        """``system_id`` bound from ``host``: its next bind from there is answered at once.
+        True when it had failures here (to forgive in the shared count too)."""
+        return self._failures.pop((host, system_id), None) is not None
