@@ -86,6 +86,14 @@ redis.call('PEXPIRE', KEYS[1], math.ceil((window + horizon) * 1000))
 return {count, tostring(wait)}
 """
 
+_COUNT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local h = redis.call('HMGET', KEYS[1], 'count', 'last')
+if not h[2] or now - tonumber(h[2]) > tonumber(ARGV[1]) then return 0 end
+return tonumber(h[1] or '0')
+"""
+
 
 def key(kind: str, address: str) -> str:
     return f"lim:{{{kind}:{address}}}"
@@ -99,6 +107,7 @@ class SharedCounters:
         self._failure = redis.register_script(_FAILURE)
         self._take = redis.register_script(_TAKE)
         self._pace = redis.register_script(_PACE)
+        self._count = redis.register_script(_COUNT)
         self.up = True
 
     async def failure(self, kind: str, address: str, window: float) -> int | None:
@@ -125,6 +134,15 @@ class SharedCounters:
                 raise ValueError(f"unexpected reply to the pacing script: {reply!r}")
             count, wait = reply
             return int(count), float(wait.decode() if isinstance(wait, bytes) else wait)
+        except Exception as error:
+            self._failed(error)
+            return None
+
+    async def count(self, kind: str, address: str, window: float) -> int | None:
+        """The failures ``address`` has now within ``window`` (0: none, or forgiven), on
+        every instance, without counting one (None: Redis did not answer)."""
+        try:
+            return int(str(await self._call(self._count, key(kind, address), window)))
         except Exception as error:
             self._failed(error)
             return None

@@ -27,11 +27,15 @@ counted and given its answer time in Redis before it is answered: the count, the
 delay and the spacing of answers hold over every instance, so a guesser spreading its
 binds over N instances meets the configured pace, not N times it. The shared verdict is
 folded into this process's view (``shared``), which is what a bind *with the right
-password* is paced by: a successful bind costs no Redis round trip. An instance that has
-seen no failure for the key itself therefore answers the right password at once even if
-other instances have counted failures for it; a guesser probing it with wrong passwords
-makes it consult Redis with the first one, and it paces its answers from then on. When
-Redis does not answer, this process's own count decides alone (as with one instance).
+password* is paced by: a bind for a key this process knows no failure for waits for no
+Redis round trip. An instance that has seen no failure for the key itself therefore
+answers a right password at once even if other instances have counted failures for it;
+a guesser probing it with wrong passwords is paced from the first one (each failure is
+counted here at once, before Redis answers, so parallel guesses gain nothing). A right
+password for a key this process would delay first asks Redis for the key's count
+(``shared_count``): a key forgiven elsewhere (the account bound on another instance) or
+gone quiet is answered at once, as it would be there. When Redis does not answer, this
+process's own count decides alone (as with one instance).
 """
 
 from __future__ import annotations
@@ -67,28 +71,37 @@ class BindPacing:
         """Seconds of quiet after which a key's failures are forgiven."""
         return self.smpp.failed_bind_delay_max * 4
 
-    def answer_time(self, host: str, system_id: str, now: float, *, failed: bool,
-                    shared: tuple[int, float] | None = None) -> float | None:
-        """When to answer a bind for ``system_id`` from ``host``; None: not before the
-        bind timeout. ``shared``: for a failed bind, every instance's ``(count, wait)``
-        (wait -1: not before the bind timeout), from gateway.instances.counters ``pace``;
-        the later of its answer and this process's own goes."""
-        smpp = self.smpp
-        key = (host, system_id)
+    def _current(self, key: _Key, now: float) -> _Failures | None:
         failures = self._failures.get(key)
         if failures is not None and now - failures.last > self.window():
             del self._failures[key]  # quiet long enough: forgiven
-            failures = None
-        if failed:
-            if failures is None:
-                if len(self._failures) >= MAX_KEYS:  # bounded: forget the oldest
-                    for stale in list(self._failures)[:MAX_KEYS // 10]:
-                        del self._failures[stale]
-                failures = self._failures[key] = _Failures()
-            failures.count += 1
-            failures.last = now
-            if shared is not None:
-                failures.count = max(failures.count, shared[0])
+            return None
+        return failures
+
+    def failed(self, host: str, system_id: str, now: float) -> None:
+        """Count a failed bind for ``system_id`` from ``host`` (before its answer time is
+        asked: at once, even while every instance's count is being fetched)."""
+        key = (host, system_id)
+        failures = self._current(key, now)
+        if failures is None:
+            if len(self._failures) >= MAX_KEYS:  # bounded: forget the oldest
+                for stale in list(self._failures)[:MAX_KEYS // 10]:
+                    del self._failures[stale]
+            failures = self._failures[key] = _Failures()
+        failures.count += 1
+        failures.last = now
+
+    def answer_time(self, host: str, system_id: str, now: float, *,
+                    shared: tuple[int, float] | None = None) -> float | None:
+        """When to answer a bind for ``system_id`` from ``host`` (its failure, if it failed,
+        already counted by ``failed``); None: not before the bind timeout. ``shared``: for
+        a failed bind, every instance's ``(count, wait)`` (wait -1: not before the bind
+        timeout), from gateway.instances.counters ``pace``; the later of its answer and
+        this process's own goes."""
+        smpp = self.smpp
+        failures = self._current((host, system_id), now)
+        if failures is not None and shared is not None:
+            failures.count = max(failures.count, shared[0])
         if failures is None or failures.count < 2:
             return now  # no failure, or a single typo: answered at once
         delay: float = min(
@@ -104,7 +117,21 @@ class BindPacing:
         failures.answer_at = answer_at
         return answer_at
 
-    def forgive(self, host: str, system_id: str) -> bool:
-        """``system_id`` bound from ``host``: its next bind from there is answered at once.
-        True when it had failures here (to forgive in the shared count too)."""
-        return self._failures.pop((host, system_id), None) is not None
+    def delays(self, host: str, system_id: str, now: float) -> bool:
+        """Whether a bind for ``system_id`` from ``host`` would wait (failures known here)."""
+        failures = self._current((host, system_id), now)
+        return failures is not None and failures.count >= 2
+
+    def shared_count(self, host: str, system_id: str, count: int) -> None:
+        """Every instance's current count for the key (gateway.instances.counters ``count``):
+        0 forgives it here too (it bound elsewhere, or went quiet), more raises ours."""
+        if count == 0:
+            self._failures.pop((host, system_id), None)
+            return
+        failures = self._failures.get((host, system_id))
+        if failures is not None:
+            failures.count = max(failures.count, count)
+
+    def forgive(self, host: str, system_id: str) -> None:
+        """``system_id`` bound from ``host``: its next bind from there is answered at once."""
+        self._failures.pop((host, system_id), None)

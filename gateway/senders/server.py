@@ -302,11 +302,25 @@ class SenderServer:
         else:
             refusal = _certificate_refusal(link, account)
         host, paced = _host(link.peer), system_id if account is not None else UNKNOWN
+        if refusal is not None:
+            self.pacing.failed(host, paced, self.loop.time())
         if refusal is not None and self.counters is not None:
             # Counted (and its answer booked) over every instance before it is answered.
             self._spawn(self._failed_bind(self.counters, link, pdu, refusal, host, paced))
             return
+        if refusal is None and self.counters is not None and self.pacing.delays(
+                host, paced, self.loop.time()):
+            # Failures known here: forgiven elsewhere since? (a clean key asks nothing)
+            self._spawn(self._known_key(self.counters, link, pdu, host, paced))
+            return
         self._pace(link, pdu, refusal, host, paced, None)
+
+    async def _known_key(self, counters: SharedCounters, link: SmppLink, pdu: Pdu, host: str,
+                         paced: str) -> None:
+        count = await counters.count(BINDS, _pace_address(host, paced), self.pacing.window())
+        if count is not None:  # None: Redis did not answer, this process's count decides
+            self.pacing.shared_count(host, paced, count)
+        self._pace(link, pdu, None, host, paced, None)
 
     async def _failed_bind(self, counters: SharedCounters, link: SmppLink, pdu: Pdu,
                            refusal: tuple[int, str], host: str, paced: str) -> None:
@@ -319,8 +333,7 @@ class SenderServer:
 
     def _pace(self, link: SmppLink, pdu: Pdu, refusal: tuple[int, str] | None, host: str,
               paced: str, shared: tuple[int, float] | None) -> None:
-        answer_at = self.pacing.answer_time(host, paced, self.loop.time(),
-                                            failed=refusal is not None, shared=shared)
+        answer_at = self.pacing.answer_time(host, paced, self.loop.time(), shared=shared)
         if answer_at is None:
             return  # after the bind timeout: the session closes itself unanswered
         if answer_at <= self.loop.time():
@@ -354,8 +367,10 @@ class SenderServer:
                             status=f"0x{status:08X}", **details))
             link.reject_bind(pdu, status)
             return
-        if self.pacing.forgive(host, system_id) and self.counters is not None:
-            # Only when this process knew of failures: a clean bind costs no Redis call.
+        self.pacing.forgive(host, system_id)
+        if self.counters is not None:
+            # On every instance (failures may have been counted elsewhere only); after the
+            # answer, which waits for nothing.
             self._spawn(self.counters.forget(BINDS, _pace_address(host, system_id)))
         account = self.accounts[system_id]
         bind = _BIND_NAMES[CommandId(pdu.command_id)]

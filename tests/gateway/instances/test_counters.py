@@ -59,8 +59,12 @@ async def test_failed_binds_are_counted_and_their_answers_spaced_over_every_call
     assert await two.pace("bind", "192.0.2.1 globex", *args) == (1, 0.0)
     assert await two.pace("bind", "192.0.2.2 acme", *args) == (1, 0.0)
     assert 0 < await redis.pttl(key("bind", "192.0.2.1 acme")) <= 68_000  # quiet: forgotten
+    # What another instance reads before pacing a right password (nothing counted).
+    assert await two.count("bind", "192.0.2.1 acme", 60) == 5
+    assert await two.count("bind", "192.0.2.3 acme", 60) == 0
     # A bind that succeeds forgives its key everywhere.
     await one.forget("bind", "192.0.2.1 acme")
+    assert await two.count("bind", "192.0.2.1 acme", 60) == 0
     assert await two.pace("bind", "192.0.2.1 acme", *args) == (1, 0.0)
 
 
@@ -69,6 +73,7 @@ async def test_a_quiet_window_forgives_failed_binds(redis: Redis) -> None:
     args = (0.05, 1.0, 4.0, 8.0)
     assert await counters.pace("bind", "192.0.2.1 acme", *args) == (1, 0.0)
     await asyncio.sleep(0.1)  # longer than the window: the next failure is a first one
+    assert await counters.count("bind", "192.0.2.1 acme", 0.05) == 0
     assert await counters.pace("bind", "192.0.2.1 acme", *args) == (1, 0.0)
 
 
@@ -79,6 +84,7 @@ async def test_redis_not_answering_leaves_bind_pacing_to_the_process(
     counters = SharedCounters(dead)
     assert await counters.pace("bind", "192.0.2.1 acme", 60, 1, 4, 8) is None
     assert await counters.pace("bind", "192.0.2.1 acme", 60, 1, 4, 8) is None
+    assert await counters.count("bind", "192.0.2.1 acme", 60) is None
     await counters.forget("bind", "192.0.2.1 acme")  # nothing raised
     assert counters.up is False
     # Logged once, not once per bind.
