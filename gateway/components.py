@@ -234,8 +234,8 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     drift = ConfigDrift(redis, worker, config_hash(config), metrics)
     membership = Membership(redis, totals or Totals.of(config),
                             instance=instance_name(config.server), slot=slot, carriers=pool,
-                            buckets=server.buckets)
-    readiness = Readiness(redis, pool, keeper, ledger_health, drift)
+                            buckets=server.buckets, gauge=metrics.instances)
+    readiness = Readiness(redis, pool, keeper, ledger_health, drift, membership)
     api = HttpApi(config, pipeline, metrics, server.buckets, readiness,
                   suppressions=suppressions, ledger=ledger, counters=counters)
     return Components(
@@ -470,11 +470,12 @@ class Readiness:
     """Ready = a carrier session can transmit, Redis answers, the suppression cache is
     complete and the ledger commits writes; ``reasons`` says why each false one is."""
 
-    __slots__ = ("drift", "health", "keeper", "pool", "redis")
+    __slots__ = ("drift", "health", "keeper", "membership", "pool", "redis")
 
     def __init__(self, redis: aioredis.Redis, pool: UpstreamPool, keeper: CacheKeeper,
-                 health: LedgerHealth, drift: ConfigDrift) -> None:
+                 health: LedgerHealth, drift: ConfigDrift, membership: Membership) -> None:
         self.drift = drift
+        self.membership = membership
         self.redis = redis
         self.pool = pool
         self.keeper = keeper
@@ -513,6 +514,9 @@ class Readiness:
             # Not a readiness condition: instances disagree on purpose during a rollout.
             "config_hash": self.drift.hash,
             "config_hashes": self.drift.hashes,
+            # Not a condition either: how many instances split the limits, and which one
+            # this is (its share: gateway.instances.membership).
+            "instances": dict(zip(("live", "rank"), self.membership.instances(), strict=True)),
         }
         return not reasons, details
 

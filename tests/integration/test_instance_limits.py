@@ -58,6 +58,12 @@ async def test_two_instances_hold_the_carrier_sessions_and_tps_in_total(
                                   b.gateway.pool.bound_sessions()) == (1, 1),
                          "one bind each", SETTLED)
         assert carrier.stats_json()["sessions"] == 2
+        # Each says how many instances split the limits, and which one it is.
+        async with aiohttp.ClientSession() as http:
+            for rank, stack in enumerate((a, b)):
+                async with http.get(stack.http_url + "/readyz") as answer:
+                    assert (await answer.json())["instances"] == {"live": 2, "rank": rank}
+                assert metric(stack.gateway.metrics, "stopgate_instances") == 2
         # The tokens each instance's buckets are given: half of each total.
         for stack in (a, b):
             assert metric(stack.gateway.metrics, "stopgate_upstream_rate_limit",
@@ -72,6 +78,7 @@ async def test_two_instances_hold_the_carrier_sessions_and_tps_in_total(
                          SETTLED)
         assert metric(b.gateway.metrics, "stopgate_upstream_rate_limit",
                       {"upstream": "sim"}) == 40
+        assert metric(b.gateway.metrics, "stopgate_instances") == 1
         assert b.gateway.server.buckets["acme"].rate == 10
         assert max(seen) == 2, seen
     finally:
