@@ -225,16 +225,19 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     # Parts answered before their message completed: noted in Redis, so a kill (or
     # a message that never completes) ends in failure receipts, not silence.
     answered_parts = AnsweredParts(redis, worker, router.deliver)
+    # Abuse limits per client address (failed binds, API keys, link guessing), counted
+    # over every instance sharing this Redis.
+    counters = SharedCounters(redis)
     server = SenderServer(config, metrics, pipeline, senders=senders,
-                          source_check=sender_stage, answered_parts=answered_parts)
+                          source_check=sender_stage, answered_parts=answered_parts,
+                          counters=counters)
     drift = ConfigDrift(redis, worker, config_hash(config), metrics)
     membership = Membership(redis, totals or Totals.of(config),
                             instance=instance_name(config.server), slot=slot, carriers=pool,
-                            buckets=server.buckets)
-    readiness = Readiness(redis, pool, keeper, ledger_health, drift)
-    # Failed-auth and guessing limits per client address, counted over every instance.
+                            buckets=server.buckets, gauge=metrics.instances)
+    readiness = Readiness(redis, pool, keeper, ledger_health, drift, membership)
     api = HttpApi(config, pipeline, metrics, server.buckets, readiness,
-                  suppressions=suppressions, ledger=ledger, counters=SharedCounters(redis))
+                  suppressions=suppressions, ledger=ledger, counters=counters)
     return Components(
         config=config, metrics=metrics, redis=redis, ledger=ledger,
         ledger_health=ledger_health, cache=cache, keeper=keeper, webhooks=webhooks,
@@ -467,11 +470,12 @@ class Readiness:
     """Ready = a carrier session can transmit, Redis answers, the suppression cache is
     complete and the ledger commits writes; ``reasons`` says why each false one is."""
 
-    __slots__ = ("drift", "health", "keeper", "pool", "redis")
+    __slots__ = ("drift", "health", "keeper", "membership", "pool", "redis")
 
     def __init__(self, redis: aioredis.Redis, pool: UpstreamPool, keeper: CacheKeeper,
-                 health: LedgerHealth, drift: ConfigDrift) -> None:
+                 health: LedgerHealth, drift: ConfigDrift, membership: Membership) -> None:
         self.drift = drift
+        self.membership = membership
         self.redis = redis
         self.pool = pool
         self.keeper = keeper
@@ -510,6 +514,9 @@ class Readiness:
             # Not a readiness condition: instances disagree on purpose during a rollout.
             "config_hash": self.drift.hash,
             "config_hashes": self.drift.hashes,
+            # Not a condition either: how many instances split the limits, and which one
+            # this is (its share: gateway.instances.membership).
+            "instances": dict(zip(("live", "rank"), self.membership.instances(), strict=True)),
         }
         return not reasons, details
 

@@ -312,11 +312,14 @@ class HttpApi:
 
     async def _failed(self, address: str) -> None:
         """Count a wrong or missing key and wait before its 401 is answered."""
-        shared = None
+        # Counted here at once, before Redis answers: requests sent in parallel are
+        # blocked by it from the limit on, not all checked while the shared count is asked.
+        delay = self.pacing.failed(address, time.monotonic())
         if self.counters is not None:  # None when Redis fails: this instance counts alone
             shared = await self.counters.failure("auth", address,
                                                  self.config.http.failed_auth_window)
-        delay = self.pacing.failed(address, time.monotonic(), at_least=shared or 0)
+            if shared is not None:
+                delay = max(delay, self.pacing.shared(address, shared))
         self.metrics.http_auth_failures.labels("delayed" if delay else "at_once").inc()
         if delay:
             await asyncio.sleep(delay)

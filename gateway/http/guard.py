@@ -227,6 +227,16 @@ class AuthPacing:
         return backoff(failures.count - 1, self.http.failed_auth_delay,
                        self.http.failed_auth_delay_max)
 
+    def shared(self, address: str, count: int) -> float:
+        """Every instance's count for ``address`` (gateway.instances.counters), known after
+        this process counted the failure itself (``failed``): raises ours to it; the
+        seconds that failure's 401 waits by it."""
+        failures = self._failures.get(address)
+        if failures is None or count < 2:
+            return 0.0
+        failures.count = max(failures.count, count)
+        return backoff(count - 1, self.http.failed_auth_delay, self.http.failed_auth_delay_max)
+
     def succeeded(self, address: str, digest: bytes) -> None:
         """``digest``'s key opened its account from ``address``: trusted there from now on."""
         pair = (address, digest)

@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from prometheus_client import Gauge
 
 from gateway.config.model import Config
 from gateway.limits import TokenBucket
@@ -205,7 +206,8 @@ class Membership:
 
     def __init__(self, redis: aioredis.Redis, totals: Totals, *, instance: str, slot: int,
                  carriers: Carriers, buckets: Mapping[str, TokenBucket],
-                 interval: float = INTERVAL, ttl: float = TTL) -> None:
+                 interval: float = INTERVAL, ttl: float = TTL,
+                 gauge: Gauge | None = None) -> None:
         self.redis = redis
         self.totals = totals
         self.instance = instance
@@ -224,9 +226,19 @@ class Membership:
         self.members: list[str] = []
         self.applied = ""
         self.redis_ok: bool | None = None
+        #: stopgate_instances: the live instances in ``members``.
+        self.gauge = gauge
         self._task: asyncio.Task[None] | None = None
         self._heartbeat = redis.register_script(_HEARTBEAT)
         self._leave = redis.register_script(_LEAVE)
+
+    def instances(self) -> tuple[int, int | None]:
+        """(live instances, this one's rank among them by name, from 0) in the membership
+        seen last; (0, None) before the first heartbeat."""
+        if not self.members:
+            return 0, None
+        names = sorted({m.rpartition("/")[0] for m in self.members} | {self.instance})
+        return len(names), names.index(self.instance)
 
     # --- life cycle -------------------------------------------------------------------
 
@@ -305,6 +317,8 @@ class Membership:
             log.info("instances sharing the limits: %s", ", ".join(members), extra=fields(
                 "membership_changed", member=self.member, members=members))
             self.members = members
+            if self.gauge is not None:
+                self.gauge.set(self.instances()[0])
         sig = signature(members)
         target = member_shares(self.totals, members, self.instance, self.slot)
         self._apply(self.held.lower(target))

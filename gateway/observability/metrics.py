@@ -232,6 +232,12 @@ class Metrics:
             "configuration (per-instance keys such as listen addresses and data_dir left out).",
             ["hash"], registry=r, multiprocess_mode="livemax",  # one config for every worker
         )
+        self.instances = Gauge(
+            "stopgate_instances", "Live instances in the membership this process last saw in "
+            "Redis (itself included; 0 before the first heartbeat): the carrier sessions and "
+            "tps and account tps are split among them.",
+            registry=r, multiprocess_mode="livemax",  # every worker sees the same membership
+        )
         self.config_hash_mismatch = Gauge(
             "stopgate_config_hash_mismatch", "Distinct configuration hashes among the live "
             "instances sharing this Redis, minus one: 0 when every instance agrees.",

@@ -35,6 +35,9 @@ after the password check, which still applies.
 Behind a load balancer (``smpp.proxy_protocol``), both listeners read each connection's
 PROXY header first (gateway.tls.TlsListener) and the link's ``peer`` is the client it
 names: bind pacing and ``max_sessions_per_address`` count that address.
+
+Bind pacing holds over every instance sharing the Redis (``counters``): a failed bind is
+counted there, and given its answer time, before it is answered (gateway.senders.bind_pacing).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from functools import partial
 from typing import Any
 
 from gateway.config.model import Account, Config
+from gateway.instances.counters import SharedCounters
 from gateway.lifecycle import Background, TaskSet
 from gateway.limits import AddressCounts, TokenBucket
 from gateway.message import Message, new_message_id
@@ -71,6 +75,8 @@ from smpp.session import Role
 log = logging.getLogger("stopgate.server")
 
 SMPP_BACKLOG = 4096
+#: Failed binds' kind in the shared counters (gateway.instances.counters).
+BINDS = "bind"
 _BIND_NAMES: dict[int, str] = {
     CommandId.bind_transmitter: "transmitter",
     CommandId.bind_receiver: "receiver",
@@ -102,6 +108,7 @@ class SenderServer:
         senders: BoundSenders | None = None,
         source_check: SenderStage | None = None,
         answered_parts: AnsweredParts | None = None,
+        counters: SharedCounters | None = None,
     ) -> None:
         self.config = config
         self.pipeline = pipeline
@@ -125,6 +132,8 @@ class SenderServer:
         #: Bound sessions per client IP address (smpp.max_sessions_per_address).
         self._per_address = AddressCounts()
         self.pacing = BindPacing(config.smpp)
+        #: Failed binds counted over every instance (None: this process alone).
+        self.counters = counters
         self.stopping = False
         self._server: asyncio.Server | None = None
         self._tls_listener: TlsListener[SmppLink] | None = None
@@ -292,9 +301,39 @@ class SenderServer:
             refusal = (CommandStatus.ESME_RINVPASWD, "bad_password")
         else:
             refusal = _certificate_refusal(link, account)
-        answer_at = self.pacing.answer_time(
-            _host(link.peer), system_id if account is not None else UNKNOWN, self.loop.time(),
-            failed=refusal is not None)
+        host, paced = _host(link.peer), system_id if account is not None else UNKNOWN
+        if refusal is not None:
+            self.pacing.failed(host, paced, self.loop.time())
+        if refusal is not None and self.counters is not None:
+            # Counted (and its answer booked) over every instance before it is answered.
+            self._spawn(self._failed_bind(self.counters, link, pdu, refusal, host, paced))
+            return
+        if refusal is None and self.counters is not None and self.pacing.delays(
+                host, paced, self.loop.time()):
+            # Failures known here: forgiven elsewhere since? (a clean key asks nothing)
+            self._spawn(self._known_key(self.counters, link, pdu, host, paced))
+            return
+        self._pace(link, pdu, refusal, host, paced, None)
+
+    async def _known_key(self, counters: SharedCounters, link: SmppLink, pdu: Pdu, host: str,
+                         paced: str) -> None:
+        count = await counters.count(BINDS, _pace_address(host, paced), self.pacing.window())
+        if count is not None:  # None: Redis did not answer, this process's count decides
+            self.pacing.shared_count(host, paced, count)
+        self._pace(link, pdu, None, host, paced, None)
+
+    async def _failed_bind(self, counters: SharedCounters, link: SmppLink, pdu: Pdu,
+                           refusal: tuple[int, str], host: str, paced: str) -> None:
+        smpp, pacing = self.config.smpp, self.pacing
+        # None when Redis does not answer: this process's own count decides alone.
+        shared = await counters.pace(BINDS, _pace_address(host, paced), pacing.window(),
+                                     smpp.failed_bind_delay, smpp.failed_bind_delay_max,
+                                     smpp.bind_timeout)
+        self._pace(link, pdu, refusal, host, paced, shared)
+
+    def _pace(self, link: SmppLink, pdu: Pdu, refusal: tuple[int, str] | None, host: str,
+              paced: str, shared: tuple[int, float] | None) -> None:
+        answer_at = self.pacing.answer_time(host, paced, self.loop.time(), shared=shared)
         if answer_at is None:
             return  # after the bind timeout: the session closes itself unanswered
         if answer_at <= self.loop.time():
@@ -329,6 +368,10 @@ class SenderServer:
             link.reject_bind(pdu, status)
             return
         self.pacing.forgive(host, system_id)
+        if self.counters is not None:
+            # On every instance (failures may have been counted elsewhere only); after the
+            # answer, which waits for nothing.
+            self._spawn(self.counters.forget(BINDS, _pace_address(host, system_id)))
         account = self.accounts[system_id]
         bind = _BIND_NAMES[CommandId(pdu.command_id)]
         link.owner = _Conversation(account, bind, host)
@@ -499,6 +542,11 @@ def _status_name(status: int) -> str:
 
 def _host(peer: str) -> str:
     return peer.rsplit(":", 1)[0]
+
+
+def _pace_address(host: str, system_id: str) -> str:
+    """The shared counters' address of a pacing key: a host has no space in it."""
+    return f"{host} {system_id}"
 
 
 def _conversation(link: SmppLink) -> _Conversation:

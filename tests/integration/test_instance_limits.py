@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable
 from pathlib import Path
 
 import aiohttp
+import redis.asyncio as aioredis
 
 from gateway.http.optout import GUESS_BURST
+from gateway.instances.counters import key
+from gateway.senders.server import BINDS
 from simulator.carrier import CarrierSimulator
+from smpp.codec import decode, encode
+from smpp.constants import CommandId, CommandStatus
+from smpp.pdu import BindTransmitter
 from tests.integration.conftest import ACME, GLOBEX, Stack, start_stack
 from tests.integration.served import start_serve, stop_process, write_config
 from tests.support.metrics import metric
@@ -51,6 +58,12 @@ async def test_two_instances_hold_the_carrier_sessions_and_tps_in_total(
                                   b.gateway.pool.bound_sessions()) == (1, 1),
                          "one bind each", SETTLED)
         assert carrier.stats_json()["sessions"] == 2
+        # Each says how many instances split the limits, and which one it is.
+        async with aiohttp.ClientSession() as http:
+            for rank, stack in enumerate((a, b)):
+                async with http.get(stack.http_url + "/readyz") as answer:
+                    assert (await answer.json())["instances"] == {"live": 2, "rank": rank}
+                assert metric(stack.gateway.metrics, "stopgate_instances") == 2
         # The tokens each instance's buckets are given: half of each total.
         for stack in (a, b):
             assert metric(stack.gateway.metrics, "stopgate_upstream_rate_limit",
@@ -65,6 +78,7 @@ async def test_two_instances_hold_the_carrier_sessions_and_tps_in_total(
                          SETTLED)
         assert metric(b.gateway.metrics, "stopgate_upstream_rate_limit",
                       {"upstream": "sim"}) == 40
+        assert metric(b.gateway.metrics, "stopgate_instances") == 1
         assert b.gateway.server.buckets["acme"].rate == 10
         assert max(seen) == 2, seen
     finally:
@@ -163,3 +177,101 @@ async def test_link_guessing_spread_over_two_instances_meets_the_limit_in_total(
         for stack in (a, b):
             await stack.gateway.stop(timeout=2.0)
         await carrier.stop()
+
+
+
+#: Bind pacing short enough to watch: failures 2, 3 and 4 (in total) wait 0.4, 0.8 and
+#: 1.6 s; the last is past the bind timeout, so its answer is never sent.
+BIND_PACING = {"bind_timeout": 1.0, "failed_bind_delay": 0.2, "failed_bind_delay_max": 5.0}
+REFUSED = (CommandId.bind_transmitter_resp, CommandStatus.ESME_RINVPASWD)
+BOUND = (CommandId.bind_transmitter_resp, CommandStatus.ESME_ROK)
+
+
+async def bind(stack: Stack, password: str, system_id: str = "acme",
+               source: str = "127.0.0.1") -> tuple[int, int] | None:
+    """One bind_transmitter on a fresh connection from ``source``: the (command_id,
+    command_status) of the answer; None when the gateway closed it unanswered."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(
+        "127.0.0.1", stack.smpp_port, local_addr=(source, 0)), 5.0)
+    try:
+        writer.write(encode(BindTransmitter(system_id=system_id, password=password)))
+        try:  # bounded: the bind timeout (1 s) closes an unanswered connection
+            header = await asyncio.wait_for(reader.readexactly(16), 5.0)
+        except asyncio.IncompleteReadError as closed:
+            assert closed.partial == b""
+            return None
+        length = int.from_bytes(header[:4], "big")
+        answer = decode(header + await asyncio.wait_for(reader.readexactly(length - 16), 5.0))
+        return answer.command_id, answer.command_status
+    finally:
+        writer.close()
+
+
+async def timed(loop: asyncio.AbstractEventLoop, answer: Awaitable[tuple[int, int] | None]
+                ) -> tuple[tuple[int, int] | None, float]:
+    started = loop.time()
+    return await answer, loop.time() - started
+
+
+async def test_failed_binds_spread_over_two_instances_meet_the_pacing_in_total(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    carrier = CarrierSimulator(credentials={"proxy": "secret"})
+    await carrier.start("127.0.0.1", 0)
+    a, b = await two_instances(flushed_redis, tmp_path, carrier, smpp=BIND_PACING)
+    loop = asyncio.get_running_loop()
+    try:
+        assert await bind(a, "guess") == REFUSED  # a typo: answered at once
+        # Each instance's own second failure would wait 0.4 s and be answered; in total
+        # they are the second, third and fourth (lower bounds only).
+        answer, took = await timed(loop, bind(b, "guess"))
+        assert answer == REFUSED and took >= 0.4
+        answer, took = await timed(loop, bind(a, "guess"))
+        assert answer == REFUSED and took >= 0.8
+        assert await bind(b, "guess") is None  # due after 1.6 s: closed unanswered
+        # The right password from that address waits its turn like a guess: past the
+        # bind timeout too, on either instance (each asks Redis: 4 failures).
+        assert await bind(a, "acmepass") is None
+        assert await bind(b, "acmepass") is None
+        # Nobody else is harmed: another account from the address, the account from
+        # another address, bind at once on either instance.
+        for stack in (a, b):
+            assert await bind(stack, "globex1", "globex") == BOUND
+            assert await bind(stack, "acmepass", source="127.0.0.2") == BOUND
+        for stack, refused in ((a, 2), (b, 1)):  # answered refusals, each where it went
+            assert metric(stack.gateway.metrics, "stopgate_sender_binds_total",
+                          {"outcome": "bad_password"}) == refused
+    finally:
+        for stack in (a, b):
+            await stack.gateway.stop(timeout=2.0)
+        await carrier.stop()
+
+
+async def test_a_bind_on_one_instance_forgives_the_failures_counted_on_another(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    carrier = CarrierSimulator(credentials={"proxy": "secret"})
+    await carrier.start("127.0.0.1", 0)
+    a, b = await two_instances(flushed_redis, tmp_path, carrier, smpp=BIND_PACING)
+    try:
+        # Typos on b, enough that b leaves even the right password unanswered.
+        assert [await bind(b, "typo") for _ in range(4)] == [REFUSED] * 3 + [None]
+        assert await bind(b, "acmepass") is None
+        # a has seen none of them: its first bind for the key is answered as a first one
+        # (no Redis round trip), and the sender is bound.
+        assert await bind(a, "acmepass") == BOUND
+        # The account bound: forgiven on every instance (once a's word reaches Redis); b
+        # asks Redis before pacing the right password by its own four failures, and binds
+        # it at once.
+        async with aioredis.Redis.from_url(flushed_redis) as redis:
+            await eventually(lambda: _gone(redis, key(BINDS, "127.0.0.1 acme")),
+                             "the shared count forgiven", 5.0)
+        assert await bind(b, "acmepass") == BOUND
+    finally:
+        for stack in (a, b):
+            await stack.gateway.stop(timeout=2.0)
+        await carrier.stop()
+
+
+async def _gone(redis: aioredis.Redis, name: str) -> bool:
+    return not await redis.exists(name)

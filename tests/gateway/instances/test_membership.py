@@ -8,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from prometheus_client import CollectorRegistry, Gauge
 from redis.asyncio import Redis
 
 from gateway.instances.membership import (
@@ -181,3 +182,32 @@ async def test_redis_lost_while_running_keeps_the_shares(client: Redis, redis_ur
     assert a.held.sessions["sim"] == 5 and held(a).sessions["sim"] == 5
     await a.stop()
     await dead.aclose()
+
+
+async def test_each_process_says_how_many_instances_there_are_and_its_rank(
+    client: Redis,
+) -> None:
+    registry = CollectorRegistry()
+    gauges = {name: Gauge(f"instances_{name}", "live instances", registry=registry)
+              for name in "ab"}
+    log: list[tuple[str, str, float]] = []
+    a = member(client, "a", log)
+    b = member(client, "b", log)
+    c = member(client, "b", log, slot=1)  # a second worker of b: still two instances
+    a.gauge, b.gauge = gauges["a"], gauges["b"]
+    assert a.instances() == (0, None)  # before the first heartbeat: unknown
+    try:
+        await a.start()
+        assert a.instances() == (1, 0)
+        await b.start()
+        await c.start()
+        await eventually(lambda: (a.instances(), b.instances(), c.instances())
+                         == ((2, 0), (2, 1), (2, 1)), "both instances seen by everyone")
+        assert [registry.get_sample_value(f"instances_{n}") for n in "ab"] == [2, 2]
+        await b.stop()
+        await c.stop()
+        await eventually(lambda: a.instances() == (1, 0), "a alone again")
+        assert registry.get_sample_value("instances_a") == 1
+    finally:
+        for process in (a, b, c):
+            await process.stop()
