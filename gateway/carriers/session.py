@@ -204,7 +204,8 @@ class CarrierSession(LinkHandler):
                 server_hostname=None if tls is None else (up.tls_server_name or up.host),
                 ssl_handshake_timeout=None if tls is None else smpp.bind_timeout)
             link: SmppLink
-            _, link = await asyncio.wait_for(connecting, smpp.bind_timeout * (2 if tls else 1))
+            async with asyncio.timeout(smpp.bind_timeout * (2 if tls else 1)):
+                _, link = await connecting
         except ssl.SSLError as error:
             self._tls_failed(error)
             return None
@@ -221,9 +222,8 @@ class CarrierSession(LinkHandler):
                            address=f"{up.host}:{up.port}", error=str(error) or "timeout")
             return None
         try:
-            await asyncio.wait_for(
-                link.bind(self.kind, up.system_id, up.password, up.system_type), smpp.bind_timeout
-            )
+            async with asyncio.timeout(smpp.bind_timeout):
+                await link.bind(self.kind, up.system_id, up.password, up.system_type)
         except (BindError, TimeoutError, ConnectionError) as error:
             link.abort()
             lost_with = getattr(link, "lost_with", None)

@@ -225,6 +225,9 @@ class Membership:
         #: The live members seen last, and the signature this process has lowered for.
         self.members: list[str] = []
         self.applied = ""
+        #: The last heartbeat found every member acknowledging this process's membership:
+        #: it holds its whole share.
+        self.settled = False
         self.redis_ok: bool | None = None
         #: stopgate_instances: the live instances in ``members``.
         self.gauge = gauge
@@ -251,14 +254,35 @@ class Membership:
             self.carriers.set_sessions(name, 0)
         loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(self.tick(), self.interval * 2)
+            await self._tick_within()
         except DuplicateInstance as taken:
             # Renewed since (a live duplicate: raises again), or a dead predecessor's.
             await asyncio.sleep(self.interval * 1.5)
-            await asyncio.wait_for(self.tick(taken.seen), self.interval * 2)
+            await self._tick_within(taken.seen)
         except Exception as error:  # Redis unreachable: hold nothing, keep trying
             self._redis_failed(error)
+        else:
+            await self._settle()
         self._task = loop.create_task(self._run(), name="membership")
+
+    async def _settle(self) -> None:
+        """Until the others have made room (they acknowledge on their next heartbeat) this
+        process holds no carrier session and would answer every MT ESME_RTHROTTLED: look
+        again often, for at most ``TTL + INTERVAL`` (a killed member still listed is
+        dropped by then), so the process starts holding its share."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.ttl + self.interval
+        while not self.settled and loop.time() < deadline:
+            await asyncio.sleep(self.interval / 20)
+            try:
+                await self._tick_within()
+            except Exception as error:
+                self._redis_failed(error)
+                return
+        if not self.settled:
+            log.warning("starting before every instance made room: this process holds part "
+                        "of its share until they do", extra=fields(
+                            "membership_unsettled", member=self.member, members=self.members))
 
     async def stop(self) -> None:
         """Leave (after the carrier pool has unbound): the others take up our share."""
@@ -277,13 +301,20 @@ class Membership:
         while True:
             await asyncio.sleep(self.interval)
             try:
-                await asyncio.wait_for(self.tick(), self.interval * 2)
+                await self._tick_within()
             except asyncio.CancelledError:
                 raise
             except DuplicateInstance as error:
                 log.error("%s", error, extra=fields("instance_id_taken", member=self.member))
             except Exception as error:
                 self._redis_failed(error)
+
+    async def _tick_within(self, take_over: int = -1) -> None:
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancel
+        # that stop() sends when the heartbeat finishes at that moment, and the loop
+        # would then heartbeat on after its process left.
+        async with asyncio.timeout(self.interval * 2):
+            await self.tick(take_over)
 
     def _redis_failed(self, error: BaseException) -> None:
         if self.redis_ok is not False:
@@ -298,9 +329,10 @@ class Membership:
         """Heartbeat, lower what the membership lowers, raise what everyone made room for;
         ``DuplicateInstance`` when another life holds this member name (and has renewed it
         after ``take_over``, ms on Redis's clock: else the name is taken over)."""
+        sent = self.applied
         reply = await self._heartbeat(
             keys=[MEMBERS, APPLIED, LIVES],
-            args=[self.member, self.life, int(self.ttl * 1000), self.applied, take_over])
+            args=[self.member, self.life, int(self.ttl * 1000), sent, take_over])
         status = _text(reply[0])
         if status == "taken":
             raise DuplicateInstance(
@@ -326,8 +358,15 @@ class Membership:
             self.applied = sig
         everyone = all(ack == sig for member, ack in zip(members, acks, strict=True)
                        if member != self.member)
-        if self.applied == sig and everyone:
+        self.settled = self.applied == sig and everyone
+        if self.settled:
             self._apply(target)
+        elif self.applied != sent:
+            # Lowered just now: acknowledge at once rather than a heartbeat later, so
+            # whoever waits for the room raises sooner.
+            await self._heartbeat(
+                keys=[MEMBERS, APPLIED, LIVES],
+                args=[self.member, self.life, int(self.ttl * 1000), self.applied, take_over])
 
     def _apply(self, shares: Shares) -> None:
         held = self.held

@@ -144,7 +144,8 @@ class CacheKeeper:
             failures = 0
             self._update(last_error=None, redis_up=True)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.cache.trouble.wait(), self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self.cache.trouble.wait()
             await asyncio.sleep(min(0.05, self.interval))  # a storm of failing lookups
 
     async def _still_ready(self) -> bool:

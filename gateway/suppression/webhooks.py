@@ -181,7 +181,8 @@ class WebhookWorker:
             if claimed and claimed == free:
                 continue  # maybe more due: claim again once a slot frees (wake)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
 
     async def _count_backlog(self) -> None:
         """stopgate_webhook_backlog, at most every ``BACKLOG_EVERY`` seconds (a count over

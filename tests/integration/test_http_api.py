@@ -175,8 +175,8 @@ async def test_receipts_wait_in_the_accounts_queue_when_no_receiver_is_bound(
     assert status == 202, body
     client = aioredis.Redis.from_url(redis_url)
     try:
-        await eventually(lambda: client.llen("dq:acme"))
-        [raw] = await client.lrange("dq:acme", 0, -1)
+        await eventually(lambda: client.llen("dq:{acme}"))
+        [raw] = await client.lrange("dq:{acme}", 0, -1)
     finally:
         await client.aclose()
     assert isinstance(raw, bytes)

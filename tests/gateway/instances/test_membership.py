@@ -122,6 +122,35 @@ async def test_a_joining_process_takes_its_share_only_once_the_others_lowered_th
     await b.stop()
 
 
+async def test_a_start_returns_holding_its_share_once_the_others_made_room(
+    client: Redis, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A process that started holding nothing would answer its first MTs ESME_RTHROTTLED:
+    its start waits for the others' acknowledgement (they give it on their next heartbeat),
+    and gives up waiting, holding nothing yet, when one cannot make room in time."""
+    log: list[tuple[str, str, float]] = []
+    a, b = member(client, "a", log), member(client, "b", log)
+    await a.start()
+    assert a.settled and a.held.sessions["sim"] == 5
+    await b.start()
+    assert b.settled and b.held.sessions["sim"] == 2 and b.buckets["acme"].rate == 5
+    assert max(sums(log, "sessions")) == 5
+    await b.stop()
+    await eventually(lambda: a.held.sessions["sim"] == 5, "a holds every session again")
+    held(a).draining = True  # a cannot finish lowering
+    c = member(client, "c", log)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await c.start()
+    assert not c.settled and c.held.sessions["sim"] == 0
+    assert loop.time() - began >= c.ttl + c.interval
+    assert "membership_unsettled" in {getattr(r, "event", "") for r in caplog.records}
+    held(a).draining = False
+    await eventually(lambda: c.held.sessions["sim"] == 2, "c takes its share once a lowered")
+    await a.stop()
+    await c.stop()
+
+
 async def test_a_killed_process_is_dropped_after_the_ttl(client: Redis) -> None:
     log: list[tuple[str, str, float]] = []
     a, b = member(client, "a", log), member(client, "b", log)
