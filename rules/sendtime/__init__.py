@@ -1,0 +1,1 @@
+"""Send-time rules for promotional traffic (see the modules)."""
