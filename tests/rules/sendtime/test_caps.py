@@ -49,7 +49,7 @@ def test_windows_read_as_written() -> None:
 
 
 def test_parse_the_spec_example() -> None:
-    assert FL == FrequencyCap("US-FL", 3, 86_400_000, "reject")
+    assert FrequencyCap("US-FL", 3, 86_400_000, "reject") == FL
     assert OK.region == "US-OK" and OK.action == "reject"
     assert FL.source == "config" and FL.certainty == "own"
 
