@@ -12,9 +12,8 @@ its ``days`` ("mon-sat", "mon-fri,sun", "fri-mon" wraps), from ``start``
 (inclusive) to ``end`` (exclusive, "24:00" allowed), and, with ``holidays =
 true``, not on the public holidays of the region's country
 (:mod:`rules.sendtime.holidays`; "US-FL" uses the US calendar). A window never
-crosses midnight (``start`` < ``end``): a night-time window is two rules' worth
-of days and cannot be said with one, and refusing it keeps ``days`` meaning the
-day the message is sent. ``action`` is "hold" (deliver when the window opens) or
+crosses midnight (``start`` < ``end``), so ``days`` always means the local day
+the message is sent on. ``action`` is "hold" (deliver when the window opens) or
 "reject" (answer ``quiet_status``).
 
 **A number** is placed by :func:`rules.sendtime.zones.placement`: its regions
@@ -24,9 +23,9 @@ US-FL rule, each in full. The number may be sent to at an instant only when
 every applicable rule allows it in every zone the number may be in: a US
 toll-free number (every US zone, Hawaii to Eastern) may be texted under the TCPA
 between 08:00 Hawaii time and 21:00 Eastern time, i.e. when it is 08:00-21:00
-everywhere at once; zones with no common window (a number that may be in Guam
-or Hawaii) are never open. A number with no applicable rule is always allowed;
-so is a number of no country (+882...).
+everywhere at once; zones with no common window (a 3-hour window over a
+Russian mobile's zones, UTC+3 to UTC+12) are never open. A number with no
+applicable rule is always allowed; so is a number of no country (+882...).
 
 **The verdict** says whether sending is allowed, which rules refuse (each one
 that refuses in at least one zone), and ``next_open``: the earliest instant (UTC)
