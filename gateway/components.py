@@ -209,6 +209,7 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
         on_blocked_receipt=refusals.blocked,
         # Fail closed while the cache is incomplete or opt-outs cannot be recorded.
         is_ready=lambda: keeper.ready and ledger_health.writable,
+        unready_reason=lambda: unready_reason(keeper, ledger_health),
     )
     pipeline = MtPipeline(
         carrier=pool,
@@ -553,3 +554,14 @@ def _upstreams_reason(upstreams: dict[str, dict[str, Any]]) -> str:
     if any(counts["connecting"] for counts in upstreams.values()):
         return "connecting"
     return "down"
+
+
+def unready_reason(keeper: CacheKeeper, ledger_health: LedgerHealth) -> str:
+    """Why promotional traffic cannot be checked now: the logged cause of its refusals."""
+    if not ledger_health.writable:
+        return f"the ledger cannot record opt-outs ({ledger_health.reason or 'unknown'})"
+    if keeper.redis_up is False:
+        return "Redis is unreachable"
+    if keeper.rebuilding:
+        return "suppression cache is being rebuilt"
+    return "suppression cache not known complete"

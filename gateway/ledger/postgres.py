@@ -586,27 +586,38 @@ class PostgresLedger:
 
     def write_probe(self) -> None:
         """A real committed write on the probe's own connection: safe from any thread, and
-        it never holds up the ledger's other calls. Reconnects if the connection broke."""
+        it never holds up the ledger's other calls. Reconnects if the connection broke.
+
+        A kept connection found dead (the server restarted since the last probe, which
+        ended it) is replaced and the write tried once more on the new one (the write is
+        idempotent): a server that is back must not be reported unwritable, and
+        promotional traffic refused, by a probe that only met its old connection's end."""
         if self._closed:
             raise LedgerError(f"{self.where} is closed")
         with self._probe_lock:
-            conn = self._probe_db
-            if conn is not None and (conn.closed or conn.broken):
-                conn.close()
-                conn = self._probe_db = None
-            if conn is None:
-                conn = self._probe_db = self._connect()
-            try:
-                with conn.transaction():
-                    conn.execute("INSERT INTO ledger_meta VALUES ('health_checked', %s) "
-                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                                 (datetime.now(UTC).isoformat(),))
-            except psycopg.Error as exc:
-                if conn.closed or conn.broken:
+            for attempt in (1, 2):
+                conn = self._probe_db
+                if conn is not None and (conn.closed or conn.broken):
                     conn.close()
-                    self._probe_db = None
-                raise PostgresError(f"{self.where}: write probe failed: {exc}".rstrip(),
-                                    _reason(exc)) from exc
+                    conn = self._probe_db = None
+                fresh = conn is None
+                if conn is None:
+                    conn = self._probe_db = self._connect()
+                try:
+                    with conn.transaction():
+                        conn.execute("INSERT INTO ledger_meta VALUES ('health_checked', %s) "
+                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                                     (datetime.now(UTC).isoformat(),))
+                    return
+                except psycopg.Error as exc:
+                    lost = conn.closed or conn.broken
+                    if lost:
+                        conn.close()
+                        self._probe_db = None
+                    if lost and not fresh and attempt == 1:
+                        continue
+                    raise PostgresError(f"{self.where}: write probe failed: {exc}".rstrip(),
+                                        _reason(exc)) from exc
 
     def health(self) -> bool:
         try:

@@ -71,6 +71,7 @@ class PolicyStage:
         tokens: TokenCache,
         on_blocked_receipt: ReceiptSink | None = None,
         is_ready: Callable[[], bool] | None = None,
+        unready_reason: Callable[[], str] | None = None,
     ) -> None:
         self.config = config
         self.metrics = metrics
@@ -78,6 +79,9 @@ class PolicyStage:
         self.tokens = tokens
         self.on_blocked_receipt = on_blocked_receipt
         self.is_ready = is_ready
+        #: Why ``is_ready`` says no, for the log (the cache, or the ledger that cannot
+        #: record opt-outs): an operator must be told the cause that holds.
+        self.unready_reason = unready_reason
         self.accounts: Mapping[str, Account] = {a.system_id: a for a in config.accounts}
         #: Where an opt-out mention in a text must lead to count as the footer (account ->
         #: its MO numbers and the link host), built once: see rules.footers.
@@ -113,8 +117,9 @@ class PolicyStage:
         if message.klass != PROMOTIONAL:
             return None
         if self.is_ready is not None and not self.is_ready():
-            return self._unknown(message, account,
-                                 CacheNotReady("suppression cache is being rebuilt"))
+            reason = (self.unready_reason() if self.unready_reason is not None
+                      else "suppression cache is being rebuilt")
+            return self._unknown(message, account, CacheNotReady(reason))
         return self._wait_lookup
 
     def _lookup(self, transit: Transit) -> None:

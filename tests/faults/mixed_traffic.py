@@ -78,13 +78,18 @@ class Sent:
 
 
 class MixedTraffic:
-    """``sessions`` acme transceivers sending ``MIX`` to ``targets`` until stopped."""
+    """``sessions`` acme transceivers sending ``MIX`` to ``targets`` until stopped.
+
+    Sessions are numbered from ``first_session`` (the first number of their tags): two
+    streams to two instances of one gateway keep their tags apart by starting apart.
+    """
 
     def __init__(self, smpp_port: int, targets: Sequence[str], *, sessions: int = 3,
-                 pause: float = 0.005) -> None:
+                 pause: float = 0.005, first_session: int = 0) -> None:
         self.smpp_port = smpp_port
         self.targets = tuple(targets)
         self.sessions = sessions
+        self.first_session = first_session
         self.pause = pause
         self.phase = "before"
         self.sent: list[Sent] = []
@@ -98,7 +103,8 @@ class MixedTraffic:
             link, sender = await bind_sender(self.smpp_port, window=10)
             self._links.append(link)
             self.senders.append(sender)
-            self._tasks.append(asyncio.create_task(self._run(index, link)))
+            self._tasks.append(asyncio.create_task(self._run(self.first_session + index,
+                                                             link)))
 
     async def halt(self) -> None:
         """Stop sending after the messages under way (the sessions stay bound for their

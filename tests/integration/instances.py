@@ -100,15 +100,17 @@ class Instance:
 
 def instance_config(path: Path, *, index: int, carrier_port: int, redis_url: str,
                     ledger: str, data_dir: Path, account: str = "", extra: str = "",
-                    login: str | None = None, smpp: str = "", sessions: int = 2) -> Path:
+                    login: str | None = None, smpp: str = "", storage: str = "",
+                    sessions: int = 2) -> Path:
     """An instance's TOML: its own listeners, data_dir and carrier login; shared storage.
 
     ``sessions`` is the upstream's total over every instance (README "Limits across
     instances"): at least the number of instances, so each has a carrier bind.
 
     ``account`` is appended to the [[accounts]] table of "acme"; ``extra`` (whole tables)
-    goes before it; ``smpp``: more keys of [smpp]. ``login``: the carrier system_id, if
-    not the instance's own.
+    goes before it; ``smpp``: more keys of [smpp]; ``storage``: more keys of [storage]
+    (Sentinel's ``redis_sentinels`` and ``redis_service``, with ``redis_url`` empty, say).
+    ``login``: the carrier system_id, if not the instance's own.
     """
     path.write_text(f"""
 [server]
@@ -119,7 +121,7 @@ data_dir = "{data_dir}"
 [storage]
 redis_url = "{redis_url}"
 ledger = "{ledger}"
-
+{storage}
 [log]
 format = "json"
 
@@ -150,14 +152,14 @@ numbers = ["{SHORTCODE}"]
 
 async def start_instance(index: int, directory: Path, *, carrier_port: int, redis_url: str,
                          ledger: str, account: str = "", extra: str = "",
-                         login: str | None = None, smpp: str = "",
+                         login: str | None = None, smpp: str = "", storage: str = "",
                          sessions: int = 2) -> Instance:
     name = carrier_login(index)[-1]
     data_dir = directory / f"instance-{name}"
     config = instance_config(directory / f"instance-{name}.toml", index=index,
                              carrier_port=carrier_port, redis_url=redis_url, ledger=ledger,
                              data_dir=data_dir, account=account, extra=extra,
-                             login=login, smpp=smpp, sessions=sessions)
+                             login=login, smpp=smpp, storage=storage, sessions=sessions)
     log = directory / f"instance-{name}.log"
     process, smpp_port, http_port = await start_serve_ports(config, log, BOUND)
     return Instance(name, process, smpp_port, http_port, log, login or carrier_login(index))
@@ -166,18 +168,19 @@ async def start_instance(index: int, directory: Path, *, carrier_port: int, redi
 @contextlib.asynccontextmanager
 async def running_instances(count: int, directory: Path, *, carrier: CarrierSimulator,
                             redis_url: str, ledger: str | None = None, account: str = "",
-                            extra: str | Sequence[str] = "",
-                            smpp: str = "") -> AsyncIterator[list[Instance]]:
+                            extra: str | Sequence[str] = "", smpp: str = "",
+                            storage: str = "") -> AsyncIterator[list[Instance]]:
     """``count`` instances started at once; each is killed (if still running) on the way out.
 
-    ``extra`` may differ per instance (a sequence, one per instance).
+    ``extra`` may differ per instance (a sequence, one per instance). ``storage``: more
+    keys of [storage] (see ``instance_config``).
     """
     shared = ledger if ledger is not None else ledger_url(directory)
     extras = [extra] * count if isinstance(extra, str) else list(extra)
     started = await asyncio.gather(*(
         start_instance(i, directory, carrier_port=carrier.port, redis_url=redis_url,
                        ledger=shared, account=account, extra=extras[i], smpp=smpp,
-                       sessions=max(count, 2))
+                       storage=storage, sessions=max(count, 2))
         for i in range(count)), return_exceptions=True)
     instances = [s for s in started if isinstance(s, Instance)]
     try:
@@ -193,7 +196,10 @@ async def running_instances(count: int, directory: Path, *, carrier: CarrierSimu
                 await stop_process(instance.process, BOUND)
 
 
-def carrier_simulator(count: int) -> CarrierSimulator:
-    """A simulator that takes each instance's own login."""
+def carrier_simulator(count: int, **options: Any) -> CarrierSimulator:
+    """A simulator that takes each instance's own login; ``options`` of CarrierSimulator
+    replace the defaults (a more patient ``deliver_timeout``, say)."""
+    settings: dict[str, Any] = {"deliver_timeout": 0.5, "retry_delay": 0.1,
+                                "deliver_attempts": 200, **options}
     return CarrierSimulator(credentials={carrier_login(i): "secret" for i in range(count)},
-                            deliver_timeout=0.5, retry_delay=0.1, deliver_attempts=200)
+                            **settings)

@@ -84,6 +84,21 @@ def test_a_connection_the_server_ended_is_replaced_without_failing_the_call(
     assert ledger.suppressed_scopes(ALICE) == ["acme"]
 
 
+async def test_a_probe_connection_the_server_ended_is_replaced_without_failing_the_probe(
+        ledger: PostgresLedger, url: str) -> None:
+    """A server restarted between two probes ended the probe's connection: the next probe
+    reconnects and succeeds, instead of calling a server that is back unwritable (and
+    refusing promotional traffic until the probe after)."""
+    health = LedgerHealth(ledger.write_probe, Metrics())
+    assert await health.probe()
+    assert ledger._probe_db is not None
+    pid = ledger._probe_db.info.backend_pid
+    with psycopg.connect(url, autocommit=True) as admin:  # as a server restart does
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    assert await health.probe() and health.writable
+    assert ledger._probe_db is not None and ledger._probe_db.info.backend_pid != pid
+
+
 def test_a_row_held_past_the_busy_timeout_is_named_locked(url: str) -> None:
     ledger = PostgresLedger(url, busy_timeout=0.3)  # storage.ledger_busy_timeout
     try:

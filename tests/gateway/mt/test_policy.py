@@ -5,6 +5,7 @@ footer, link tokens, REJECTD receipts after the answer."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -176,6 +177,20 @@ async def test_unknown_state_refuses_promotional_at_once_transactional_goes(
         ("parts_refused", (("p1",), UNKNOWN_STATE_STATUS))]
     policy.start(text_message(OTP))
     assert len(policy.carrier.handed) == 1
+
+
+async def test_a_refusal_while_not_ready_is_logged_with_the_cause_given(
+    redis: Redis, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The ledger unwritable is not "the cache is being rebuilt": the log says which."""
+    caplog.set_level(logging.WARNING, logger="stopgate.policy")
+    policy = Policy(await ready_cache(redis), ready=lambda: False)
+    policy.stage.unready_reason = lambda: "the ledger cannot record opt-outs (unreachable)"
+    policy.start(text_message(PROMO))
+    assert policy.events == [
+        ("done", MtResult(UNKNOWN_STATE_STATUS, reason="suppression_unknown"))]
+    [record] = [r for r in caplog.records if getattr(r, "event", None) == "promotional_refused"]
+    assert record.fields["error"] == "the ledger cannot record opt-outs (unreachable)"
 
 
 async def test_a_cache_not_built_fails_closed_and_wakes_the_keeper(redis: Redis) -> None:
