@@ -44,7 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rules.sendtime.quiet import normalize_region
+from rules.sendtime.quiet import check_normalized_region, normalize_region
 from rules.sendtime.zones import Placement, placement
 
 __all__ = [
@@ -77,9 +77,7 @@ class FrequencyCap:
     certainty: str = "own"
 
     def __post_init__(self) -> None:
-        if normalize_region(self.region) != self.region:
-            raise ValueError(f"region: write {normalize_region(self.region)!r}, "
-                             f"not {self.region!r}")
+        check_normalized_region(self.region)
         if isinstance(self.max, bool) or not isinstance(self.max, int) or self.max < 1:
             raise ValueError(f"max: expected a whole number of messages >= 1, got {self.max!r}")
         if self.window_ms < 1000:

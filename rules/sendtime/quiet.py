@@ -111,9 +111,7 @@ class QuietRule:
     certainty: str = "own"
 
     def __post_init__(self) -> None:
-        if normalize_region(self.region) != self.region:
-            raise ValueError(f"region: write {normalize_region(self.region)!r}, "
-                             f"not {self.region!r}")
+        check_normalized_region(self.region)
         if not self.days or not self.days <= frozenset(range(7)):
             raise ValueError(f"days: {sorted(self.days)} are not weekdays 0-6")
         if not 0 <= self.start < self.end <= MINUTES_PER_DAY:
@@ -266,6 +264,13 @@ def format_days(days: Iterable[int]) -> str:
             parts.extend(DAY_NAMES[d] for d in wanted[i:j + 1])
         i = j + 1
     return ",".join(parts)
+
+
+def check_normalized_region(region: str) -> None:
+    """ValueError unless ``region`` is already as normalize_region writes it (a rule built
+    in code, not parsed, must say "US-FL", not "us-fl")."""
+    if normalize_region(region) != region:
+        raise ValueError(f"region: write {normalize_region(region)!r}, not {region!r}")
 
 
 def normalize_region(text: str) -> str:
