@@ -81,10 +81,13 @@ class MixedTraffic:
     """``sessions`` acme transceivers sending ``MIX`` to ``targets`` until stopped."""
 
     def __init__(self, smpp_port: int, targets: Sequence[str], *, sessions: int = 3,
-                 pause: float = 0.005) -> None:
+                 pause: float = 0.005, first: int = 0) -> None:
         self.smpp_port = smpp_port
         self.targets = tuple(targets)
         self.sessions = sessions
+        #: The first session's number (tags ``#s.n#``): traffics sharing one carrier
+        #: simulator number their sessions apart, so each tag names one message.
+        self.first = first
         self.pause = pause
         self.phase = "before"
         self.sent: list[Sent] = []
@@ -94,7 +97,7 @@ class MixedTraffic:
         self._stop = asyncio.Event()
 
     async def start(self) -> None:
-        for index in range(self.sessions):
+        for index in range(self.first, self.first + self.sessions):
             link, sender = await bind_sender(self.smpp_port, window=10)
             self._links.append(link)
             self.senders.append(sender)
