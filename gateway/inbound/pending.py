@@ -43,10 +43,15 @@ from smpp.codec import decode, encode
 from smpp.errors import PduError
 from smpp.pdu import DeliverSm
 
-__all__ = ["PendingQueue", "QueuedPdu", "decode_entry", "encode_entry"]
+__all__ = ["LOCK_TTL", "PendingQueue", "QueuedPdu", "decode_entry", "encode_entry"]
 
 _HEADER = struct.Struct(">BQ")
 _VERSION = 1
+#: Seconds a flush holds the account's lock past its last batch. A batch (claim, the
+#: receivers' answers within the router's 5 s delivery timeout, settle) ends well within
+#: it; a gateway that dies mid-flush holds the queue up to this long (others look again
+#: then: gateway/inbound/router.py).
+LOCK_TTL = 15.0
 
 # Compare-and-extend / compare-and-delete: only the holder touches its lock.
 _EXTEND = """
@@ -129,7 +134,7 @@ class PendingQueue:
     """The pending deliver_sm queues of every account (Redis client with bytes responses)."""
 
     def __init__(self, redis: Redis, max_count: int, max_age: float,
-                 lock_ttl: float = 30.0) -> None:
+                 lock_ttl: float = LOCK_TTL) -> None:
         self.redis = redis
         self.max_count = max_count
         self.max_age_ms = max(1, int(max_age * 1000))
@@ -192,6 +197,10 @@ class PendingQueue:
         token = uuid.uuid4().hex
         ok = await self.redis.set(self.lock_key(account), token, nx=True, px=self.lock_ttl_ms)
         return token if ok else None
+
+    async def lock_remaining(self, account: str) -> float:
+        """Seconds until the account's flush lock expires; 0 when nobody holds it."""
+        return max(0, int(await self.redis.pttl(self.lock_key(account)))) / 1000
 
     async def extend(self, account: str, token: str) -> bool:
         """Keep holding the lock for another lock_ttl; False if it was lost meanwhile."""

@@ -50,7 +50,10 @@ process (worker) announces that it queued for the account
 queue in order: a PDU the sender
 refuses with an error status goes to the back of the queue, a timeout or a
 lost link ends the flush with the PDU still first in line. One flush makes at
-most one pass over what was queued when it started.
+most one pass over what was queued when it started. A flush that finds the
+queue's lock held (another process flushing it, or one killed mid-flush, whose
+lock outlives it by up to ``pending.LOCK_TTL``) looks again when the lock is due
+to expire, if a receiver is still bound here.
 
 Logs at info and above carry account and upstream names, never numbers or text.
 """
@@ -111,6 +114,8 @@ class SenderDirectory(Protocol):
 RECENT_IDS = 100_000
 #: Pauses before looking an unknown receipt id up again (seconds).
 UNKNOWN_ID_RETRIES = (0.05, 0.2, 0.5)
+#: After another flush's lock is due to expire, wait this much more before looking again.
+RELOOK_MARGIN = 0.1
 
 
 class DlrRouter:
@@ -162,6 +167,8 @@ class DlrRouter:
         self._flush_asked: dict[str, int] = {}
         self._flush_started: dict[str, int] = {}
         self._flushes = TaskSet()  # flushes started by _route, binds and notices
+        #: Accounts whose queue's lock another flush held: looked at again when it expires.
+        self._relooks: dict[str, asyncio.TimerHandle] = {}
         # The two counters every receipt moves, looked up once (labels() costs ~1 µs).
         self._receipts_seen = metrics.mo_total.labels("dlr")
         self._delivered = metrics.dlr_total.labels("delivered")
@@ -416,7 +423,12 @@ class DlrRouter:
                 return 0
             token = await self.queue.lock(account)
             if token is None:
-                return 0  # another flush (here or in another gateway) is on it
+                # Another flush (here or in another gateway) is on it. Should its gateway
+                # have died mid-flush, the lock outlives it by up to its TTL: look again
+                # then, or a receiver bound here would wait for the next queue write or
+                # periodic flush (a live holder has emptied the queue by then).
+                await self._look_again(account)
+                return 0
         except RedisError as exc:
             log.warning("pending queue not flushed: Redis unavailable", extra=fields(
                 "dlr_flush_failed", account=account, error=str(exc)))
@@ -437,6 +449,20 @@ class DlrRouter:
             log.info("pending receipts/MOs delivered", extra=fields(
                 "dlr_queue_flushed", account=account, delivered=delivered))
         return delivered
+
+    async def _look_again(self, account: str) -> None:
+        """Flush ``account`` again once the lock another flush holds is due to expire."""
+        if account in self._relooks:
+            return
+        remaining = await self.queue.lock_remaining(account)
+        if account not in self._relooks:
+            self._relooks[account] = asyncio.get_running_loop().call_later(
+                remaining + RELOOK_MARGIN, self._relook, account)
+
+    def _relook(self, account: str) -> None:
+        del self._relooks[account]
+        if self.senders.receivers(account):
+            self._spawn_flush(account)
 
     async def _flush_locked(self, account: str, token: str, budget: int) -> int:
         delivered = 0
@@ -493,15 +519,21 @@ class DlrRouter:
         """Flush every ``interval`` seconds until cancelled (catches queues a bind left over);
         each pass first adopts what an earlier version queued under its own key names."""
         first = True
-        while True:
-            if not first:
-                await asyncio.sleep(interval)
-            first = False
-            try:
-                for account in self.accounts:
-                    if moved := await self.queue.adopt_legacy(account):
-                        log.info("pending queue of an earlier version adopted", extra=fields(
-                            "dlr_queue_adopted", account=account, entries=moved))
-                await self.flush_all()
-            except Exception:  # keep flushing whatever went wrong this time
-                log.exception("periodic flush failed", extra=fields("dlr_flush_failed"))
+        try:
+            while True:
+                if not first:
+                    await asyncio.sleep(interval)
+                first = False
+                try:
+                    for account in self.accounts:
+                        if moved := await self.queue.adopt_legacy(account):
+                            log.info("pending queue of an earlier version adopted",
+                                     extra=fields("dlr_queue_adopted", account=account,
+                                                  entries=moved))
+                    await self.flush_all()
+                except Exception:  # keep flushing whatever went wrong this time
+                    log.exception("periodic flush failed", extra=fields("dlr_flush_failed"))
+        finally:  # stopped: no more looks at queues other flushes held
+            for handle in self._relooks.values():
+                handle.cancel()
+            self._relooks.clear()

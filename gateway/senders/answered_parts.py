@@ -2,12 +2,15 @@
 
 A sender with a window of 1 must hear about part 1 before it sends part 2, so
 every part but the completing one is answered at once (gateway.senders.server). Until
-the message completes, that acknowledged part lives only in the reassembler's
-memory: a gateway killed then, or a message whose other parts never come, would
-lose it without a word. ``AnsweredParts`` keeps a note of each such part in
-Redis, written before its answer, and removed when its message completes. A
-part whose message never completes gets a failure receipt (``stat:UNDELIV
-err:008``, if the sender asked for receipts), under the id it was given:
+the carrier takes the message, that acknowledged part lives only in this process's
+memory (the reassembler's, then the MT pipeline's): a gateway killed then, or a
+message whose other parts never come, would lose it without a word.
+``AnsweredParts`` keeps a note of each such part in Redis, written before its
+answer, and removed once its message's fate is known: the completing part
+answered, the message with the carrier or refused (a refused message's earlier
+parts get their receipts from the pipeline). A part whose message never gets
+there gets a failure receipt (``stat:UNDELIV err:008``, if the sender asked for
+receipts), under the id it was given:
 
 - when the reassembler drops it (timeout, eviction) in this process;
 - after a restart: the notes of the previous run of this gateway (same machine,
@@ -31,9 +34,10 @@ non-final part (the final part and single messages are untouched). If Redis does
 not answer within ``NOTE_TIMEOUT`` the parts are answered anyway, and the next
 parts for ``FAILING_FOR`` seconds do not wait: refusing them would stall the
 sender, and a lost note only matters if the gateway also dies.
-Left open: a kill after the message completed but before the carrier took it
-(milliseconds): its notes are gone, and the sender's resent last part completes
-nothing here.
+A kill after the message completed but before the carrier answered (judged, or
+waiting for a token or a window) leaves the notes, so the earlier parts are failed
+too; if the carrier had in fact taken it, the sender may hear of those parts twice
+(the carrier's receipt, then the failure), never not at all.
 """
 
 from __future__ import annotations
@@ -166,8 +170,8 @@ class AnsweredParts:
             batch.answers.append((link, pdu, part_id))
 
     def completed(self, part_ids: Iterable[str]) -> None:
-        """The parts' message is whole: their notes go, in the next batch (after their
-        writes, which an earlier or the same batch carries)."""
+        """The parts' message is answered (with the carrier, or refused): their notes go,
+        in the next batch (after their writes, which an earlier or the same batch carries)."""
         removes = []
         for part_id in part_ids:
             note = self._notes.pop(part_id, None)

@@ -445,20 +445,26 @@ class SenderServer:
             else:
                 self.answered_parts.answer(link, pdu, account.system_id, part_id)
             return
-        if self.answered_parts is not None:
-            self.answered_parts.completed(c[2] for c in completed.contexts if c)
+        # The notes of the parts answered before stay until the message's fate is known
+        # (``_answer``): a gateway killed while the message is judged or waits for the
+        # carrier leaves them behind, failed by its successor or the orphan sweep.
         self._run(link, pdu, Message.from_parts(account.system_id, completed, part_id, now),
-                  started)
+                  started, tuple(c[2] for c in completed.contexts if c))
 
-    def _run(self, link: SmppLink, pdu: SubmitSm, message: Message, started: float) -> None:
+    def _run(self, link: SmppLink, pdu: SubmitSm, message: Message, started: float,
+             noted: tuple[str, ...] = ()) -> None:
         conversation = _conversation(link)
         conversation.inflight += 1
-        self.pipeline.start(message, partial(self._answer, link, conversation, pdu, started))
+        self.pipeline.start(message, partial(self._answer, link, conversation, pdu, started,
+                                             noted))
 
     def _answer(self, link: SmppLink, conversation: _Conversation, pdu: SubmitSm,
-                started: float, result: MtResult) -> None:
+                started: float, noted: tuple[str, ...], result: MtResult) -> None:
         conversation.inflight -= 1
         link.respond_submit(pdu, result.status, result.message_id)
+        if noted and self.answered_parts is not None:
+            # With the carrier, or refused (the pipeline fails the earlier parts by receipt).
+            self.answered_parts.completed(noted)
         self._latencies.add(time.perf_counter() - started)
         if conversation.inflight == 0 and conversation.drained is not None:
             conversation.drained.set()

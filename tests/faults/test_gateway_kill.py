@@ -41,7 +41,7 @@ from gateway.smpp_link import SmppLink
 from smpp.pdu import SubmitSm, SubmitSmResp
 from tests.faults.carrier_side import MoAnswers, ledger_events, open_webhooks
 from tests.faults.test_ledger_faults import patient_carrier
-from tests.integration.policy_stack import multipart, send_parts
+from tests.integration.policy_stack import multipart, send_parts, submit
 from tests.integration.senders import Sender, bind_sender
 from tests.integration.served import SHORTCODE, start_serve_ports, stop_process, write_config
 from tests.support.waiting import eventually
@@ -307,6 +307,52 @@ async def test_a_part_answered_before_the_kill_whose_message_never_completes_is_
         assert not whole_ids & failure_receipt_ids([first, second])
         texts = [m.text for m in simulator.messages()]
         assert texts == [LONG_TEXT]  # the whole one went; the cut one never did
+        await asyncio.wait_for(link.unbind(), 5.0)
+    finally:
+        for process in processes:
+            await stop_process(process, BOUND)
+        await simulator.stop()
+
+
+async def test_parts_answered_before_the_kill_whose_message_was_not_yet_with_the_carrier_fail(
+    flushed_redis: str, tmp_path: Path,
+) -> None:
+    """The message completed (its last part arrived) but the carrier had not taken it when
+    the gateway died: the sender was told ESME_ROK for the earlier parts and heard nothing
+    for the last. Those earlier parts must not vanish: after the restart they get failure
+    receipts. The upstream's ``tps = 1`` holds the message in the carrier queue (after the
+    one message before it took the second's token) while the gateway is killed."""
+    simulator = patient_carrier()
+    await simulator.start("127.0.0.1", 0)
+    config = write_config(tmp_path / "stopgate.toml", simulator.port, tmp_path / "data",
+                          redis_url=flushed_redis)
+    config.write_text(config.read_text().replace("window = 50\n", "window = 50\ntps = 1\n"))
+    log = tmp_path / "stopgate.log"
+    held = multipart("Held " + LONG_TEXT, "udh8", service_type="OTP", to=RECIPIENT, ref=0x23)
+    processes = []
+    try:
+        process, smpp_port, _ = await start_serve_ports(config, log, BOUND)
+        processes.append(process)
+        link, first = await bind_sender(smpp_port)
+        before = await send_parts(link, [submit("Your code is 1234", to=RECIPIENT,
+                                                service_type="OTP")])
+        assert before[0].command_status == 0  # the upstream's token for this second
+        answered = await send_parts(link, held[:1])
+        assert answered[0].command_status == 0
+        part_id = answered[0].message_id
+        last = asyncio.ensure_future(link.request(held[1]))  # completes it: waits for a token
+        await asyncio.sleep(0.3)
+        assert not last.done()
+        await stop_process(process, BOUND)  # killed before the carrier took the message
+        await asyncio.gather(last, return_exceptions=True)  # the link died under it
+        assert [m.text for m in simulator.messages()] == ["Your code is 1234"]
+
+        process, smpp_port, _ = await start_serve_ports(config, log, BOUND)
+        processes.append(process)
+        link, second = await bind_sender(smpp_port)
+        await eventually(lambda: part_id in failure_receipt_ids([second]),
+                         "a failure receipt for the part answered before the kill", BOUND)
+        assert failure_receipt_ids([first, second]) == {part_id}
         await asyncio.wait_for(link.unbind(), 5.0)
     finally:
         for process in processes:

@@ -169,18 +169,24 @@ async def start_instance(index: int, directory: Path, *, carrier_port: int, redi
 async def running_instances(count: int, directory: Path, *, carrier: CarrierSimulator,
                             redis_url: str, ledger: str | None = None, account: str = "",
                             extra: str | Sequence[str] = "", smpp: str = "",
-                            storage: str = "") -> AsyncIterator[list[Instance]]:
+                            storage: str = "",
+                            logins: Sequence[str | None] | None = None,
+                            ) -> AsyncIterator[list[Instance]]:
     """``count`` instances started at once; each is killed (if still running) on the way out.
 
     ``extra`` may differ per instance (a sequence, one per instance). ``storage``: more
-    keys of [storage] (see ``instance_config``).
+    keys of [storage] (see ``instance_config``). ``logins``: each
+    instance's carrier system_id (None: its own, ``carrier_login(i)``); two instances
+    given one login are two binds of one system_id, as a carrier sees two hosts of one
+    customer: it delivers that system_id's receipts and MOs on either.
     """
     shared = ledger if ledger is not None else ledger_url(directory)
     extras = [extra] * count if isinstance(extra, str) else list(extra)
+    names = list(logins) if logins is not None else [None] * count
     started = await asyncio.gather(*(
         start_instance(i, directory, carrier_port=carrier.port, redis_url=redis_url,
                        ledger=shared, account=account, extra=extras[i], smpp=smpp,
-                       storage=storage, sessions=max(count, 2))
+                       storage=storage, login=names[i], sessions=max(count, 2))
         for i in range(count)), return_exceptions=True)
     instances = [s for s in started if isinstance(s, Instance)]
     try:

@@ -22,7 +22,7 @@ from smpp.constants import ESM_DELIVERY_RECEIPT, ESM_UDHI, CommandStatus, Tag
 from smpp.pdu import DeliverSm, DeliverSmResp, Pdu
 from smpp.session import BindKind, BindState, Role
 from smpp.tlv import encode_tlv_str, tlv_str
-from tests.support.waiting import within
+from tests.support.waiting import eventually, within
 
 ROK = CommandStatus.ESME_ROK
 UPSTREAM = "carrier-a"
@@ -363,6 +363,20 @@ async def test_a_flush_already_running_elsewhere_is_not_doubled(
     assert acme.received == []
     await redis.delete("dq:{acme}:lock")
     assert await within(router.flush_all()) == 1
+
+
+async def test_a_lock_left_by_a_gateway_killed_mid_flush_is_looked_at_again_when_it_expires(
+    redis: Redis, harness: Harness
+) -> None:
+    """The flush a bind starts finds the lock of a gateway that died mid-flush: the queue
+    goes out once that lock expires, with no new receipt, bind or periodic flush to wake it."""
+    router = make_router(redis, harness)
+    await within(router.on_carrier_deliver_sm(mo("+33757000000"), UPSTREAM))
+    _, acme = await harness.bind("acme")
+    await redis.set("dq:{acme}:lock", "killed-gateway", px=300)  # never released
+    assert await within(router.flush("acme")) == 0
+    await eventually(lambda: len(acme.received) == 1, "the queue once the lock expired", 5.0)
+    assert await redis.llen("dq:{acme}") == 0
 
 
 class DiesOnDelivery(LinkHandler):
