@@ -351,13 +351,16 @@ class SuppressionCache:
         progress: Callable[[int, int], None] | None = None,
         batch: int = 10_000,
         online: bool = False,
+        unless_ready: bool = False,
     ) -> int:
         """Load a new generation from the ledger and make it the ready one.
 
         ``online``: the ready generation keeps answering lookups meanwhile (a
         re-layout); otherwise the marker is dropped first (the cache is not
-        trusted). Returns the (scope, number) pairs read from the ledger, or, if
-        another instance was already rebuilding, waits for it and returns 0.
+        trusted). ``unless_ready``: the caller found no ready generation; if one is
+        there by the time the rebuild would start (another instance finished one), keep
+        it. Returns the (scope, number) pairs read from the ledger, or 0 if another
+        instance was already rebuilding (after waiting for it) or had just finished.
         """
         total = await ledger_count(ledger)
         bits = bits_for(total) if self.buckets is None else self.buckets.bit_length() - 1
@@ -365,7 +368,12 @@ class SuppressionCache:
             marker = f"{secrets.token_hex(4)}:{bits}"
             with self._redis_errors():
                 acquired = await self._acquire(keys=_KEYS, args=[
-                    marker, self.lease_ms, "0" if online else "1", self.owner, self._life])
+                    marker, self.lease_ms, "0" if online else "1", self.owner, self._life,
+                    "1" if unless_ready else "0"])
+            if acquired == 3:
+                log.info("suppression cache: another instance has just rebuilt it",
+                         extra=fields("suppression_rebuild_skipped"))
+                return 0
             if acquired == 2:
                 log.warning("suppression cache: taking over the rebuild an earlier life of "
                             "this instance left unfinished", extra=fields(

@@ -189,9 +189,11 @@ class CacheKeeper:
         started = time.monotonic()
         self._update(rebuilding=True, progress=(0, 0))
         try:
+            # Not online: this pass found no ready generation; one that another
+            # instance finished since is kept, not rebuilt again.
             loaded = await self.cache.rebuild(
-                self.ledger, progress=self._on_progress, batch=self.batch, online=online
-            )
+                self.ledger, progress=self._on_progress, batch=self.batch, online=online,
+                unless_ready=not online)
         finally:
             self._update(rebuilding=False)
         self._update(rebuilds=self.rebuilds + 1)

@@ -141,9 +141,14 @@ return #targets
 
 #: ARGV: new build marker, lease ms, "1" to drop the ready marker (the cache is not
 #: trusted), the instance taking it and this life of it ("instance:nonce"; both may be
-#: empty). Returns 1 when taken, 2 when taken over from an earlier life of the same
-#: instance (it died rebuilding: its lease would otherwise keep the cache down), else 0.
+#: empty), "1" to take nothing when a ready marker is there (the caller found none: an
+#: instance finished a rebuild since, and any rebuild that began before the caller's
+#: invalidation lost its lease to it, so that generation holds every commit). Returns 1
+#: when taken, 2 when taken over from an earlier life of the same instance (it died
+#: rebuilding: its lease would otherwise keep the cache down), 3 when a ready marker
+#: is there (with the last flag), else 0.
 ACQUIRE = """
+if ARGV[6] == '1' and redis.call('EXISTS', '{sp}:ready') == 1 then return 3 end
 local taken = 1
 if not redis.call('SET', '{sp}:build', ARGV[1], 'NX', 'PX', ARGV[2]) then
   local holder = redis.call('GET', '{sp}:builder')

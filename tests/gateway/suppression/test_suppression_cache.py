@@ -355,6 +355,26 @@ async def test_second_instance_waits_for_the_first_rebuild(redis_url: str, redis
         await other_client.aclose()
 
 
+async def test_a_rebuild_for_want_of_a_ready_cache_keeps_one_finished_meanwhile(
+    redis: Redis,
+) -> None:
+    """Two instances find the cache not ready at start; one rebuilds it; the other, taking
+    the lock only afterwards, must not drop the finished generation and read the whole
+    ledger again (every instance would refuse promotions meanwhile)."""
+    ledger = ListLedger([("*", n) for n in numbers(10)])
+    late = SuppressionCache(redis, owner="stopgate-b-0")
+    assert not await late.is_ready()
+    assert await SuppressionCache(redis, owner="stopgate-a-0").rebuild(ledger) == 10
+    ready = (await late.state()).ready
+    assert await late.rebuild(ledger, unless_ready=True) == 0
+    assert ledger.scans == 1
+    state = await late.state()
+    assert state.ready == ready and state.building is None and state.members == 10
+    # Without the flag (an operator's forced rebuild, a re-layout) it does rebuild.
+    assert await late.rebuild(ledger) == 10
+    assert (await late.state()).ready != ready
+
+
 async def test_a_rebuild_left_by_an_earlier_life_of_the_instance_is_taken_over(
     redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
