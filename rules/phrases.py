@@ -1,0 +1,639 @@
+"""Opt-outs people write in words: a phrase matcher per language, pure, no I/O.
+
+    match_phrase("Stop texting me")             -> PhraseMatch("optout", "en", ...)
+    match_phrase("Unsubscribe me")              -> PhraseMatch("optout", "en", ...)
+    match_phrase("Baja por favor")              -> PhraseMatch("optout", "es", ...)
+    match_phrase("Why do you keep texting me?") -> PhraseMatch("review", "en", ...)
+    match_phrase("Stop by the store tomorrow?") -> None
+    match_phrase("Please don't stop sending me deals") -> None
+
+The FCC's consent-revocation rule (2024) wants a revocation "by any reasonable means"
+honoured: "Stop texting me", "Remove me", "Leave me alone", "STOP 36173", "Stop. Thanks".
+A keyword list (rules.keywords) reads only whole replies; this module reads the
+sentences people write. It answers:
+
+- ``optout``: a clear revocation, to honour at once;
+- ``review``: looks like one but is not clear ("not interested", "why do you keep
+  texting me?", "too many messages", "how do I unsubscribe?", "Stop?", a bare 🛑):
+  a person decides (the FCC allows 10 business days);
+- None: not a revocation (stop by, a bus stop, a non-stop flight, ending a contract,
+  cancelling an order or an appointment, "don't stop sending me deals").
+
+How a reply is read (the tables are data: rules/phrase_tables.py, one per language):
+
+1. Lines quoted back are dropped: lines starting with ">", everything under an
+   "On ... wrote:" header, a quoted span of four words or more, and a line that
+   carries the brand's instruction ("Reply STOP to opt out", "STOP au 36173").
+2. Each line is cut into clauses at . ! ? ; : , and each clause is normalised like a
+   keyword (case, accents, punctuation folded: rules.keywords.normalize_reply), then
+   spaced letters are joined ("S T O P", "a.u.b."), letters typed three times or more
+   are squeezed ("stoooop"), and a long word one typo away from a table's long word
+   is read as that word ("unsubcribe").
+3. Per language, a clause is cut again at its "or"/"but" words (and "and", which a
+   bare keyword may not stand before: "Stop and Shop"), and each piece is matched:
+   - a bare keyword ("stop", "baja", "abmelden", typos like "stpo") followed only by
+     fillers (please, thanks, me, now, numbers, the brand's names) is an opt-out,
+     a review when the clause ends with "?";
+   - phrase patterns are matched from the piece's start, or after a lead-in ("can
+     you", "I want you to", "merci de"); a pattern marked ``…`` may also start inside
+     the piece ("I'm asking you nicely to stop texting me"), but then a question word
+     before it ("how do I unsubscribe") makes it a review;
+   - fillers may appear anywhere; anything else left over makes the pattern fail,
+     or makes it a review where the pattern says so ("stop texting me at 7am").
+4. A reply is an opt-out when one of its pieces is one and none says the opposite
+   ("keep" patterns: "don't stop", "text me instead"; both: review); else a review
+   when one piece is; else None. ``strict`` keywords ("cancel", "end", "quit": they
+   also answer appointment reminders) count only as the whole reply.
+
+Without ``languages``, every table is tried (the packs' phrases apply whatever the
+recipient's country) and the first that finds an opt-out says so; ``names`` (the
+brand, the shortcode's name) are fillers too: "STOP Acme". Replies are read up to
+1000 characters. About 20-60 µs per reply on the dev box (see bench/eval_replies.py).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal, TypeAlias
+
+from rules.keywords import normalize_reply
+from rules.phrase_tables import (
+    COMMON_FILLERS,
+    INSTRUCTION_TO,
+    INSTRUCTION_VERBS,
+    LANGUAGES,
+    STOP_EMOJI,
+    Language,
+)
+
+__all__ = ["PhraseKind", "PhraseMatch", "match_phrase"]
+
+PhraseKind = Literal["optout", "review"]
+
+_MAX_READ = 1000
+_MIN_QUOTED_WORDS = 4
+#: Long words (this many letters or more) one typo away from a table's word are read as it.
+_TYPO_MIN_LEN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseMatch:
+    """What a reply is, which language's table said so, and the evidence."""
+
+    kind: PhraseKind
+    lang: str  # the table that matched ("*": a bare stop emoji)
+    pattern: str  # the keyword or phrase pattern as written in the table
+    clause: str  # the normalised words it matched in
+
+
+# --- patterns ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Alt:
+    """One of several word sequences (an empty one makes it optional).
+
+    ``by_first`` indexes the options that start with a word (word -> the rest of each),
+    so matching a slot of forty nouns is one dict lookup; ``others`` start with an
+    alternative themselves.
+    """
+
+    options: tuple[tuple[_Elem, ...], ...]
+    by_first: dict[str, tuple[tuple[_Elem, ...], ...]]
+    others: tuple[tuple[_Elem, ...], ...]
+    empty: bool
+
+
+def _alt(options: tuple[tuple[_Elem, ...], ...]) -> _Alt:
+    by_first: dict[str, list[tuple[_Elem, ...]]] = {}
+    others: list[tuple[_Elem, ...]] = []
+    for option in options:
+        if option and isinstance(option[0], str):
+            by_first.setdefault(option[0], []).append(option[1:])
+        elif option:
+            others.append(option)
+    return _Alt(options, {w: tuple(rests) for w, rests in by_first.items()}, tuple(others),
+                any(not option for option in options))
+
+
+_Elem: TypeAlias = "str | _Alt"
+_Seq: TypeAlias = "tuple[_Elem, ...]"
+_Rest = Literal["exact", "any", "review"]
+_Kind = Literal["optout", "review", "keep", "none", "strict"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    kind: _Kind
+    source: str
+    seq: _Seq
+    anywhere: bool
+    rest: _Rest
+    keyword: bool
+
+
+_TOKEN = re.compile(r"[()\[\]|]|<[A-Z]+>|[^\s()\[\]|<>]+")
+
+
+def _parse(source: str, slots: dict[str, str], depth: int = 0) -> tuple[_Seq, bool, _Rest]:
+    text = source.strip()
+    anywhere = text.startswith("…")
+    if anywhere:
+        text = text[1:]
+    rest: _Rest = "exact"
+    if text.endswith("…?"):
+        rest, text = "review", text[:-2]
+    elif text.endswith("…"):
+        rest, text = "any", text[:-1]
+    if "…" in text or "?" in text:
+        raise ValueError(f"pattern {source!r}: … only at the start or end, ? only as …?")
+    tokens = _TOKEN.findall(text)
+    position = 0
+
+    def sequence(closers: str) -> _Seq:
+        nonlocal position
+        out: list[_Elem] = []
+        while position < len(tokens) and tokens[position] not in closers:
+            token = tokens[position]
+            position += 1
+            if token in "([":
+                options = [sequence("|)]")]
+                while position < len(tokens) and tokens[position] == "|":
+                    position += 1
+                    options.append(sequence("|)]"))
+                if position >= len(tokens) or tokens[position] != (")" if token == "(" else "]"):
+                    raise ValueError(f"pattern {source!r}: unbalanced {token}")
+                position += 1
+                if token == "[":
+                    options.append(())
+                out.append(_alt(tuple(options)))
+            elif token.startswith("<"):
+                name = token[1:-1]
+                if name not in slots or depth > 8:
+                    raise ValueError(f"pattern {source!r}: no slot {name}")
+                out.append(_alt((_parse(slots[name], slots, depth + 1)[0],)))
+            elif token in ")]|":
+                raise ValueError(f"pattern {source!r}: stray {token}")
+            else:
+                out.extend(normalize_reply(token).split())
+        return tuple(out)
+
+    seq = sequence("")
+    if position != len(tokens):
+        raise ValueError(f"pattern {source!r}: stray {tokens[position]}")
+    return seq, anywhere, rest
+
+
+def _firsts(seq: _Seq) -> tuple[frozenset[str], bool]:
+    """The words a sequence may start with, and whether it may match nothing."""
+    found: set[str] = set()
+    for elem in seq:
+        if isinstance(elem, str):
+            found.add(elem)
+            return frozenset(found), False
+        nullable = False
+        for option in elem.options:
+            words, empty = _firsts(option)
+            found |= words
+            nullable = nullable or empty
+        if not nullable:
+            return frozenset(found), False
+    return frozenset(found), True
+
+
+def _words(entries: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(words for words in (tuple(normalize_reply(e).split()) for e in entries) if words)
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    lang: str
+    fillers: dict[str, tuple[tuple[str, ...], ...]]  # first word -> sequences, longest first
+    tail: dict[str, tuple[tuple[str, ...], ...]]  # fillers and `after` words
+    leads: _Seq  # one alternative of every lead-in
+    splits: frozenset[str]
+    ands: frozenset[str]
+    doubts: tuple[tuple[str, ...], ...]
+    anchored: dict[str, tuple[_Pattern, ...]]  # first word -> patterns
+    anywhere: dict[str, tuple[_Pattern, ...]]
+    strict: frozenset[tuple[str, ...]]
+    triggers: frozenset[str]  # a piece with none of these words cannot match
+
+
+def _by_first(sequences: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    table: dict[str, list[tuple[str, ...]]] = {}
+    for words in set(sequences):
+        table.setdefault(words[0], []).append(words)
+    return {first: tuple(sorted(seqs, key=len, reverse=True)) for first, seqs in table.items()}
+
+
+def _index(patterns: Iterable[_Pattern]) -> dict[str, tuple[_Pattern, ...]]:
+    index: dict[str, list[_Pattern]] = {}
+    for pattern in patterns:
+        words, nullable = _firsts(pattern.seq)
+        if nullable:
+            raise ValueError(f"pattern {pattern.source!r} may match nothing")
+        for word in words:
+            index.setdefault(word, []).append(pattern)
+    return {word: tuple(found) for word, found in index.items()}
+
+
+def _compile(lang: str, table: Language) -> _Table:
+    patterns: list[_Pattern] = []
+    for keyword in table.keywords:
+        seq = tuple(normalize_reply(keyword).split())
+        patterns.append(_Pattern("optout", keyword, seq, False, "exact", True))
+    for keyword in table.strict:
+        seq = tuple(normalize_reply(keyword).split())
+        patterns.append(_Pattern("strict", keyword, seq, False, "exact", True))
+    for kind, source in table.phrases:
+        seq, anywhere, rest = _parse(source, table.slots)
+        patterns.append(_Pattern(kind, source, seq, anywhere, rest, False))
+    fillers = _words((*table.fillers, *COMMON_FILLERS))
+    return _Table(
+        lang=lang,
+        fillers=_by_first(fillers),
+        tail=_by_first((*fillers, *_words(table.after))),
+        leads=(_alt(tuple(_parse(lead, {})[0] for lead in table.leads)),),
+        splits=frozenset(" ".join(w) for w in _words(table.splits)),
+        ands=frozenset(" ".join(w) for w in _words(table.ands)),
+        doubts=_words(table.doubts),
+        anchored=_index(patterns),
+        anywhere=_index(p for p in patterns if p.anywhere),
+        strict=frozenset(tuple(normalize_reply(k).split()) for k in table.strict),
+        triggers=frozenset(_index(patterns)),
+    )
+
+
+_TABLES: dict[str, _Table] = {lang: _compile(lang, table) for lang, table in LANGUAGES.items()}
+
+
+def _all_words() -> tuple[frozenset[str], tuple[str, ...]]:
+    """Every word the tables know, and the long ones a typo may be read as."""
+    known: set[str] = set()
+
+    def walk(seq: _Seq) -> None:
+        for elem in seq:
+            if isinstance(elem, str):
+                known.add(elem)
+            else:
+                for option in elem.options:
+                    walk(option)
+
+    for table in _TABLES.values():
+        for patterns in table.anchored.values():
+            for pattern in patterns:
+                walk(pattern.seq)
+    return frozenset(known), tuple(sorted(w for w in known if len(w) >= _TYPO_MIN_LEN))
+
+
+_KNOWN, _LONG_WORDS = _all_words()
+#: The one-word keywords: what a brand's instruction tells people to send.
+_KEYWORD_WORDS = frozenset(
+    normalize_reply(keyword) for table in LANGUAGES.values()
+    for keyword in (*table.keywords, *table.strict) if len(normalize_reply(keyword).split()) == 1)
+_INSTRUCTION_VERBS = frozenset(INSTRUCTION_VERBS)
+_INSTRUCTION_TO = frozenset(INSTRUCTION_TO)
+
+
+# --- reading a reply -----------------------------------------------------------------------
+
+_QUOTE_HEADER = re.compile(
+    r"^\s*(on\b.*\bwrote|le\b.*\ba (é|e)crit|el\b.*\bescribi(ó|o)|am\b.*\bschrieb"
+    r"|il\b.*\bha scritto|op\b.*\bschreef|em\b.*\bescreveu)\s*:?\s*$", re.IGNORECASE)
+_QUOTED_SPAN = re.compile(r"[\"“”„«]([^\"“”„«»]{1,600}?)[\"“”»]")
+_DOTTED = re.compile(r"(?<!\w)((?:\w\.){1,}\w)\.?(?!\w)")
+_CLAUSE_END = re.compile(r"([.!?;:,…¿¡\n]+)")
+_TRIPLED = re.compile(r"(.)\1\1+")
+#: A signature at the end: "Stop - John", "STOP -- J. Smith", "stop ~Anna".
+_SIGNATURE = re.compile(r"\s+(?:-{1,2}|–|—|~)\s*[A-Z][\w'’.]*(?:\s[A-Z][\w'’]*\.?)?\s*$")
+
+
+def _unquote(span: re.Match[str]) -> str:
+    inner = span.group(1)
+    return " " if len(inner.split()) >= _MIN_QUOTED_WORDS else f" {inner} "
+
+
+def _is_instruction(words: list[str]) -> bool:
+    """The brand's own words quoted back: "reply STOP to ...", "STOP au 36173"."""
+    for i, word in enumerate(words[:-1]):
+        following = words[i + 1]
+        if word in _INSTRUCTION_VERBS and following in _KEYWORD_WORDS:
+            return True
+        if (word in _KEYWORD_WORDS and following in _INSTRUCTION_TO and i + 2 < len(words)
+                and (words[i + 2].isdigit() or words[i + 2] in ("opt", "end", "unsubscribe"))):
+            return True
+    return False
+
+
+def _squeeze(word: str) -> str:
+    """Letters typed three times or more once: "stoooop" -> "stop"."""
+    return _TRIPLED.sub(r"\1", word)
+
+
+def _one_edit(word: str, target: str) -> bool:
+    """One substitution, adjacent swap or dropped letter; or one doubled letter too many."""
+    if len(word) == len(target):
+        diffs = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+        if len(diffs) == 1:
+            return True
+        return (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                and word[diffs[0]] == target[diffs[1]] and word[diffs[1]] == target[diffs[0]])
+    if len(word) == len(target) - 1:
+        return any(target[:i] + target[i + 1:] == word for i in range(len(target)))
+    if len(word) == len(target) + 1:
+        return any(word[:i] + word[i + 1:] == target and i > 0 and word[i] == word[i - 1]
+                   for i in range(len(word)))
+    return False
+
+
+@lru_cache(maxsize=4096)
+def _spelling(word: str) -> str:
+    word = _squeeze(word)
+    if len(word) < _TYPO_MIN_LEN - 1 or word in _KNOWN or not word.isalpha():
+        return word
+    for target in _LONG_WORDS:
+        if abs(len(target) - len(word)) <= 1 and _one_edit(word, target):
+            return target
+    return word
+
+
+def _clause_words(text: str) -> list[str]:
+    words = normalize_reply(text).split()
+    joined: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        if len(run) >= 3:
+            joined.append("".join(run))
+        else:
+            joined.extend(run)
+        run = []
+        if word:
+            joined.append(word)
+    return [_spelling(word) for word in joined]
+
+
+@dataclass(frozen=True, slots=True)
+class _Clause:
+    words: tuple[str, ...]
+    question: bool
+
+
+def _clauses(text: str) -> list[_Clause]:
+    text = _SIGNATURE.sub("", text[:_MAX_READ])
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    clauses: list[_Clause] = []
+    for line in lines:
+        if _QUOTE_HEADER.match(line):
+            break
+        if line.lstrip().startswith((">", "|")):
+            continue
+        line = _QUOTED_SPAN.sub(_unquote, line)
+        line = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), line)
+        line_clauses: list[_Clause] = []
+        pieces = _CLAUSE_END.split(line)
+        for i in range(0, len(pieces), 2):
+            words = _clause_words(pieces[i])
+            end = pieces[i + 1] if i + 1 < len(pieces) else ""
+            if words:
+                line_clauses.append(_Clause(tuple(words), "?" in end and "!" not in end))
+        if _is_instruction([w for c in line_clauses for w in c.words]):
+            continue
+        clauses.extend(line_clauses)
+    return clauses
+
+
+# --- matching ------------------------------------------------------------------------------
+
+def _skips(words: tuple[str, ...], table: dict[str, tuple[tuple[str, ...], ...]],
+           names: frozenset[str]) -> list[int]:
+    """For each position, the position after the fillers (numbers, names, the table's
+    words) that start there; computed from the end, so one pass."""
+    size = len(words)
+    skip = list(range(size + 1))
+    for position in range(size - 1, -1, -1):
+        word = words[position]
+        if word.isdigit() or word in names:
+            skip[position] = skip[position + 1]
+            continue
+        for sequence in table.get(word, ()):
+            if words[position:position + len(sequence)] == sequence:
+                skip[position] = skip[position + len(sequence)]
+                break
+    return skip
+
+
+class _Piece:
+    """One piece of a clause being matched, with its filler skips precomputed."""
+
+    __slots__ = ("names", "skip", "tail", "words")
+
+    def __init__(self, words: tuple[str, ...], table: _Table, names: frozenset[str]) -> None:
+        self.words = words
+        self.names = names
+        self.skip = _skips(words, table.fillers, names)
+        self.tail = _skips(words, table.tail, names)
+
+    def ends(self, seq: _Seq, start: int) -> set[int]:
+        """Every position where ``seq`` may end when matched from ``start``."""
+        positions = {start}
+        words = self.words
+        size = len(words)
+        skip = self.skip
+        for elem in seq:
+            following: set[int] = set()
+            for position in positions:
+                skipped = skip[position]
+                for at in (position,) if skipped == position else (position, skipped):
+                    if isinstance(elem, str):
+                        if at < size and words[at] == elem:
+                            following.add(at + 1)
+                        continue
+                    if elem.empty:
+                        following.add(at)
+                    if at < size:
+                        for rest in elem.by_first.get(words[at], ()):
+                            following |= self.ends(rest, at + 1) if rest else {at + 1}
+                    for option in elem.others:
+                        following |= self.ends(option, at)
+            positions = following
+            if not positions:
+                break
+        return positions
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    kind: _Kind
+    pattern: _Pattern
+    clause: str
+
+
+_RANK: dict[_Kind, int] = {"keep": 5, "none": 4, "optout": 3, "strict": 2, "review": 1}
+
+
+def _judge(pattern: _Pattern, piece: _Piece, start: int, question: bool,
+           bare_ok: bool) -> _Kind | None:
+    ends = piece.ends(pattern.seq, start)
+    if not ends:
+        return None
+    full = any(piece.tail[end] == len(piece.words) for end in ends)
+    if pattern.keyword:
+        if not full or not bare_ok:
+            return None
+        if pattern.kind == "strict":
+            return "strict"
+        return "review" if question else "optout"
+    if full or pattern.rest == "any":
+        return pattern.kind
+    if pattern.rest == "review" and pattern.kind == "optout":
+        return "review"
+    return None
+
+
+def _contains(words: tuple[str, ...], sequences: tuple[tuple[str, ...], ...]) -> bool:
+    return any(words[i:i + len(seq)] == seq for seq in sequences for i in range(len(words)))
+
+
+def _match_piece(words: tuple[str, ...], question: bool, bare_ok: bool, table: _Table,
+                 names: frozenset[str]) -> _Found | None:
+    if table.triggers.isdisjoint(words):
+        return None
+    piece = _Piece(words, table, names)
+    first = piece.skip[0]
+    if first == len(words):
+        return None
+    starts = [first]
+    for end in sorted(piece.ends(table.leads, first)):
+        if end < len(words) and piece.skip[end] not in starts and piece.skip[end] < len(words):
+            starts.append(piece.skip[end])
+    clause = " ".join(words)
+    best: _Found | None = None
+    for start in starts:
+        for pattern in table.anchored.get(words[start], ()):
+            kind = _judge(pattern, piece, start, question, bare_ok)
+            if kind is not None and (best is None or _RANK[kind] > _RANK[best.kind]):
+                best = _Found(kind, pattern, clause)
+    if best is not None and best.kind in ("keep", "optout"):
+        return best
+    for position in range(first + 1, len(words)):
+        for pattern in table.anywhere.get(words[position], ()):
+            kind = _judge(pattern, piece, position, False, False)
+            if kind not in ("optout", "review"):
+                continue
+            before = words[first:position]
+            if _is_instruction(list(words[first:position + 1])):
+                continue
+            if kind == "optout" and _contains(before, table.doubts):
+                kind = "review"
+            if kind == "optout":
+                return _Found(kind, pattern, clause)
+            if best is None:
+                best = _Found(kind, pattern, clause)
+    return best
+
+
+def _pieces(clause: _Clause, table: _Table) -> list[tuple[tuple[str, ...], bool, bool]]:
+    """(words, ends with ?, a bare keyword may stand here) for each piece of a clause."""
+    out: list[tuple[tuple[str, ...], bool, bool]] = []
+    current: list[str] = []
+    words = clause.words
+    i = 0
+    while i < len(words):
+        two = " ".join(words[i:i + 2])
+        cut = 2 if two in table.splits else 1 if words[i] in table.splits else 0
+        if cut == 0 and words[i] in table.ands:
+            if current:
+                out.append((tuple(current), False, False))
+            current = []
+            i += 1
+            continue
+        if cut and current:
+            out.append((tuple(current), False, True))
+            current = []
+            i += cut
+            continue
+        current.append(words[i])
+        i += 1
+    if current:
+        out.append((tuple(current), clause.question, True))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    optout: _Found | None
+    review: _Found | None
+    keep: bool
+
+
+def _read(clauses: list[_Clause], table: _Table, names: frozenset[str]) -> _Verdict:
+    optout: _Found | None = None
+    review: _Found | None = None
+    keep = False
+    for clause in clauses:
+        for words, question, bare_ok in _pieces(clause, table):
+            found = _match_piece(words, question, bare_ok, table, names)
+            if found is None:
+                continue
+            if found.kind == "keep":
+                keep = True
+            elif found.kind == "optout":
+                optout = optout or found
+            elif found.kind in ("review", "strict"):
+                review = review or found
+    return _Verdict(optout, review, keep)
+
+
+def _has_stop_emoji(text: str) -> bool:
+    return any(emoji in text for emoji in STOP_EMOJI)
+
+
+def _only_symbols(text: str) -> bool:
+    return not any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
+def match_phrase(text: str, languages: Iterable[str] | None = None,
+                 names: Iterable[str] = ()) -> PhraseMatch | None:
+    """Whether ``text`` revokes consent (optout), may (review), or not (None).
+
+    ``languages``: the tables to try, in order (default: all, English first);
+    ``names``: words that may follow a keyword like "please" does (the brand, the
+    shortcode's name). See the module docstring.
+    """
+    text = text[:_MAX_READ]
+    if _only_symbols(text):
+        if _has_stop_emoji(text):
+            return PhraseMatch("review", "*", "\U0001f6d1", text.strip())
+        return None
+    clauses = _clauses(text)
+    if not clauses:
+        return None
+    name_words = frozenset(w for name in names for w in normalize_reply(name).split())
+    order = list(languages) if languages is not None else list(_TABLES)
+    unknown = [lang for lang in order if lang not in _TABLES]
+    if unknown:
+        raise ValueError(f"no phrase table for {unknown}; known: {sorted(_TABLES)}")
+    whole = tuple(w for clause in clauses for w in clause.words)
+    for lang in order:
+        if whole in _TABLES[lang].strict and len(clauses) == 1:
+            return PhraseMatch("optout", lang, " ".join(whole).upper(), " ".join(whole))
+    verdicts = [(lang, _read(clauses, _TABLES[lang], name_words)) for lang in order]
+    keep = any(verdict.keep for _, verdict in verdicts)
+    for lang, verdict in verdicts:
+        if verdict.optout is not None:
+            kind: PhraseKind = "review" if keep else "optout"
+            return PhraseMatch(kind, lang, verdict.optout.pattern.source, verdict.optout.clause)
+    if keep:
+        return None  # "stop calling, text me instead": the opposite of a revocation
+    for lang, verdict in verdicts:
+        if verdict.review is not None:
+            return PhraseMatch("review", lang, verdict.review.pattern.source,
+                               verdict.review.clause)
+    return None
