@@ -62,14 +62,22 @@ COMMON_FILLERS: tuple[str, ...] = (
 #: A line where one of these verbs is followed by a keyword ("Reply STOP to opt out",
 #: "Envía BAJA al 22322") is the brand's message quoted back: it is not read.
 INSTRUCTION_VERBS: tuple[str, ...] = (
-    "reply", "respond", "text", "txt", "send", "sms",
+    "reply", "respond", "text", "txt", "send",
     "repondez", "reponds", "envoyez", "envoie", "tapez", "ecrivez",
     "responde", "responda", "envia", "envie", "escribe", "manda", "mande",
     "antworte", "antworten", "sende", "senden", "schicke", "schicken",
-    "rispondi", "invia", "scrivi", "stuur", "antwoord", "sms",
+    "rispondi", "invia", "scrivi", "stuur", "antwoord",
 )
 #: ... and so is a keyword sent to a number: "STOP au 36173", "BAJA al 22322".
-INSTRUCTION_TO: tuple[str, ...] = ("au", "to", "al", "an", "naar", "para", "ao", "a", "at")
+INSTRUCTION_TO: tuple[str, ...] = ("au", "to", "al", "an", "naar", "para", "ao", "a", "at",
+                                   "zum", "um", "for", "pour", "per", "om", "y", "and", "et")
+#: Words one typo away from "stop" that are words of their own: not read as STOP
+#: (the matcher reads other four- and five-letter words one typo from "stop" as STOP).
+NOT_STOP_TYPOS: tuple[str, ...] = (
+    "step", "shop", "slop", "stow", "stoa", "stomp", "stope", "atop", "stap", "stip",
+    "stoep", "spot", "soap", "stoi", "stol", "stood", "stork", "storm", "story", "store",
+    "sto", "top", "stp", "stops", "scop", "snop", "stot",
+)
 #: Emoji that say stop with no words: a review (they may also mean "wait").
 STOP_EMOJI: tuple[str, ...] = ("\U0001f6d1", "\u26d4", "\U0001f6ab", "\u270b", "\U0001f91a",
                                "\U0001f645")
@@ -77,7 +85,7 @@ STOP_EMOJI: tuple[str, ...] = ("\U0001f6d1", "\u26d4", "\U0001f6ab", "\u270b", "
 
 EN = Language(
     keywords=(
-        "stop", "stop all", "stopall", "stop stop", "stop stop stop", "unsubscribe", "unsub",
+        "stop", "stop all", "stopall", "unsubscribe", "unsub",
         "optout", "opt out", "opt-out", "revoke", "remove", "cease", "stahp",
         # typos of STOP seen in replies (not "stp": French for "please"; not "top", "step")
         "stopp", "stpo", "sotp", "tsop", "stoo", "stoop", "sto", "srop", "dtop", "xtop",
@@ -108,6 +116,7 @@ EN = Language(
         "i ve said", "i have said", "i told you to", "i ve told you to", "i already told you to",
         "i have told you to", "i asked you to", "i ve asked you to", "i have asked you to",
         "i already asked you to", "i am requesting you", "i request that you", "pls just",
+        "you can", "u can", "you may", "can you just", "just",
         "so", "now", "yes", "no",
     ),
     splits=("or", "but", "otherwise", "because", "cause", "cuz", "coz", "else", "or else",
@@ -135,13 +144,16 @@ EN = Language(
         "MSGN": "(texts|text|txts|txt|messages|message|msgs|msg|sms|smses|sms s|text messages"
                 "|spam|junk|crap|shit|garbage|rubbish|promotions|promotion|promos|promo|offers"
                 "|deals|ads|adverts|advertisements|advertising|marketing|notifications|alerts"
-                "|updates|stuff|things|texting|bs|nonsense)",
+                "|updates|stuff|things|texting|bs|nonsense|communication|communications"
+                "|correspondence|contact)",
         "MSGS": "([<DET>] [<ADJ>] <MSGN>|these|this|that|them|it|those|anything|this stuff)",
         "END": "(anymore|any more|again|ever again|ever|at all|to me|to this number|to my number"
                "|to my phone|to my cell|from now on|from you|from you guys|from this number"
                "|from your company|from your number|from this company|from these people|now"
                "|immediately|right now|asap|please|thanks|thank you|period|lol|for good"
-               "|forever|permanently|everyday|every day|all the time|already)",
+               "|forever|permanently|everyday|every day|all the time|already|at this number"
+               "|on this number|multiple times|several times|many times|twice|before|with me"
+               "|with this number|with us)",
         "YOUR": "(your|ur|yr|the|this|that|these|all|all your|all the|any|every|ya|all of your)",
         "LIST": "([<ADJ>] (list|lists|database|mailing list|contact list|contacts|texting list"
                 "|text list|sms list|marketing list|distribution list|subscriber list"
@@ -159,7 +171,7 @@ EN = Language(
                 "|responded|requested)",
         "KWS": "(stop|unsubscribe|remove|opt out|stopp|stop stop|no more|remove me)",
         "EMAIL": "[<ADJ>] (email|emails|e mail|e mails|mail|mails|newsletter|newsletters"
-                 "|email list|email newsletter|mailing|emailing|inbox)",
+                 "|email list|email newsletter|emailing|inbox|email address|e mail address)",
         "CALLS": "(calling|calls|ringing|phoning|call|ringing me|voicemails|robocalls)",
     },
     phrases=(
@@ -183,7 +195,17 @@ EN = Language(
         ("optout", "… <WANTNOT> (these|this|that|your) [<ADJ>] <MSGN> [<END>] …?"),
         ("optout", "… no (more|further) [<ADJ>] <MSGN> [<END>] [<END>] …?"),
         ("optout", "… i (don t|do not|dont) consent [to] …"),
-        ("optout", "… i (withdraw|revoke) [my] consent …"),
+        ("optout", "… [i] (withdraw|revoke|revoking|withdrawing) [my|all] consent …"),
+        ("optout", "… <STOPV> <TEXTING> [<ME>] [<MSGS>] (about|regarding|re) …"),
+        ("optout", "… <STOPV> (this number|these people|you|your company|this company|them)"
+                   " (from|frm) <TEXTING> …?"),
+        ("optout", "… (i want|i d like|let me|i wanna|i would like) out [(of|from) [<YOUR>]"
+                   " (<LIST>|<MSGN>)] …?"),
+        ("optout", "… (to be|be|get|been|being) (removed|taken off|unsubscribed|deleted|opted out"
+                   "|taken out) [(from|of|off) [<YOUR>] (<LIST>|<MSGN>)] [<END>] …?"),
+        ("optout", "… (cancel|end|stop|terminate) [my|the|this] (subscription|subscriptions)"
+                   " (to|for|of) [<YOUR>] (<MSGS>|<LIST>) …?"),
+        ("optout", "… (lose|forget|delete|erase) (my|this) number …?"),
         # lists: take me off, remove me, unsubscribe me, opt me out
         ("optout", "… (take|get|put) <NUMBER> (off|out of|of) [<YOUR>] [<LIST>] [<END>]"
                    " [<END>] …?"),
@@ -225,7 +247,15 @@ EN = Language(
                    "|who is texting me|who is sending this|who sent this) …"),
         ("review", "… (how|where) (did|do|does) (you|u|ya|your company) (get|got|find|have)"
                    " (my number|this number|my info|my details|my cell|my phone number) …"),
-        ("review", "… (too|way too|so|so damn) (many|much) [<ADJ>] [<MSGN>] …"),
+        ("review", "… (too|way too|so|so damn|so many|so much) (many|much) [<ADJ>] <MSGN> …"),
+        ("review", "(too many|way too many|too much|way too much) …"),
+        ("review", "… (second|third|fourth|fifth|2nd|3rd|4th|5th|another) (text|message|msg|sms"
+                   "|txt) (today|this week|this morning|tonight|in a row|in an hour) …"),
+        ("review", "(reported|reporting) …"),
+        ("review", "… (who|what company|which company) (gave|sold|gives) (you|u) (my number"
+                   "|this number|my info|my details) …"),
+        ("review", "(more|even more|yet another|another|again|still|ugh more) [<ADJ>] <MSGN> …"),
+        ("review", "… (cancel|end) my (subscription|subscriptions) …"),
         ("review", "… (too|way too|so) (often|frequently|frequent) …"),
         ("review", "… i (never|did not|didn t|didnt|have never|ve never) (sign|signed|sign up"
                    "|signed up|subscribe|subscribed|opt in|opted in|agree|agreed|ask|asked"
@@ -258,6 +288,8 @@ EN = Language(
                  "|you ve got the wrong number|i think you have the wrong number) …"),
         ("none", "(unsubscribe|unsub|remove|take) [me|us|my email] (from|off) [<YOUR>] <EMAIL>"
                  " …"),
+        ("none", "… (unsubscribe|remove) my [old|work|personal|other] (email|e mail|email address"
+                 "|e mail address|address|mail) …"),
         ("none", "(stop|cancel|end|pause|hold) [<YOUR>|my] (order|delivery|subscription box"
                  "|membership|contract|appointment|booking|payment|shipment|package|parcel"
                  "|reservation|plan|account|card|trial) …"),
@@ -279,7 +311,7 @@ FR = Language(
         "sil te plait", "merci", "merci beaucoup", "merci d avance", "bonjour", "bonsoir",
         "salut", "cordialement", "bonne journee", "bonne soiree", "ok", "d accord", "allez",
         "bordel", "putain", "franchement", "vraiment", "madame", "monsieur", "svp merci",
-        "mdr", "bref", "hein", "please",
+        "mdr", "bref", "hein", "please", "bcp", "beaucoup", "merci bcp", "mrc", "mci",
     ),
     after=(
         "moi", "maintenant", "tout de suite", "immediatement", "de suite", "a vous",
@@ -326,7 +358,15 @@ FR = Language(
                   "|envoyes|embetez|derangez)",
     },
     phrases=(
-        ("optout", "… <ARRETEZ> (de|d) <ENVOYER> [<MSGS>] [<END>] [<END>] …?"),
+        ("optout", "… <ARRETEZ> (de|d) <ENVOYER> [<MSGS>|avec <MSGS>|par <MSGS>] [<END>]"
+                   " [<END>] …?"),
+        ("optout", "… (arret|stop|fin) [immediat|definitif|total|immediate|definitive|totale]"
+                   " (des|de|d|aux|a|du) [<DET>] <MSGN> …?"),
+        ("optout", "… (supprimer|retirer|effacer|enlever|desinscrire|desabonner|rayer|sortir)"
+                   " <MOI> [de|du|des|d] [<DET>] [<LIST>] [<END>] …?"),
+        ("optout", "… (etre|d etre) (retire|retiree|desinscrit|desinscrite|desabonne|desabonnee"
+                   "|supprime|supprimee|efface|effacee|radie|radiee) [de|du|des|d] [<DET>]"
+                   " [<LIST>] …?"),
         ("optout", "… <ARRETEZ> (avec|a) [<DET>] [<DET>] <MSGN> [<END>] …?"),
         ("optout", "… <ARRETEZ> <MSGS> [<END>] [<END>] …?"),
         ("optout", "(arretez|arrete|cessez|stoppez) (ca|cela|tout|tout ca|ce cirque|ce spam"
@@ -346,7 +386,8 @@ FR = Language(
         ("optout", "… (desabonnez|desinscrivez|retirez|supprimez|enlevez|effacez|rayez|sortez"
                    "|virez|desabonne|desinscris|retire|supprime|enleve|efface|sors|vire)"
                    " <MOI> [de|du|des|d] [<DET>] [<LIST>] [<END>] …?"),
-        ("optout", "… (me|m|nous) (desabonner|desinscrire|desabonne|desinscris|retirer de"
+        ("optout", "… (me|m|nous|se) (desabonner|desinscrire|desabonne|desinscris|desinscrit"
+                   "|retirer de"
                    "|retirer|desabonnez|desinscrivez|faire retirer) [de|du|d] [<DET>] [<LIST>]"
                    " [<END>] …?"),
         ("optout", "… (desabonnement|desinscription|desabonner|desinscrire) [svp] …?"),
@@ -381,7 +422,8 @@ FR = Language(
         ("review", "(spam|arnaque|signale|bloque|harcelement)"),
         ("review", "… j en ai marre …"),
         ("review", "… (arretez|arrete|cessez) (de|d) m appeler …"),
-        ("review", "(assez|ca suffit|c est bon|plus rien)"),
+        ("review", "(assez|ca suffit|c est bon|plus rien|non merci|non merci beaucoup)"),
+        ("review", "(encore|toujours|encore un|encore des|encore une) [<DET>] <MSGN> …"),
         ("review", "… comment (se desabonner|me desabonner|se desinscrire|me desinscrire"
                    "|arreter|faire) …"),
         ("keep", "(n arretez pas|n arrete pas|ne [me] desabonnez pas|ne pas arreter|continuez"
@@ -403,7 +445,7 @@ ES = Language(
         "para ya", "basta", "basta ya", "ya basta", "parar", "paren", "desuscribir",
         "desuscribirme", "desuscribeme", "desinscribir", "desinscribirme", "eliminar",
         "eliminarme", "bajas", "stop stop", "anular suscripcion", "cancelar suscripcion",
-        "darme de baja de la lista",
+        "darme de baja de la lista", "la baja", "bajenme", "bajame", "bajadme",
     ),
     strict=("cancelar", "fin"),
     fillers=(
@@ -415,11 +457,13 @@ ES = Language(
     after=(
         "ya", "ya mismo", "ahora", "ahora mismo", "inmediatamente", "de inmediato",
         "de una vez", "todo", "todos", "de una vez por todas", "para siempre", "gracias",
+        "de todo", "de todos",
         "por favor",
     ),
     leads=(
         "quiero", "quisiera", "deseo", "me gustaria", "necesito", "les pido que",
         "te pido que", "les ruego que", "les pido", "pueden", "podrian", "puede", "podria",
+        "solicito", "pido",
         "puedes", "favor de", "ya les dije", "les dije", "ya dije", "dije", "ya les dije que",
         "les dije que", "ya", "solicito", "pido", "por favor", "hagan el favor de", "ya te dije",
     ),
@@ -449,16 +493,18 @@ ES = Language(
     },
     phrases=(
         ("optout", "… <DEJEN> de <SEND> [<MSGS>] [<END>] [<END>] …?"),
-        ("optout", "… no (me|nos) <NOME> (mas|nunca mas|jamas|nada|mas nada) [<MSGS>] [<END>]"
-                   " …?"),
-        ("optout", "… no (me|nos) <NOME> [<MSGS>] (mas|nunca mas) [<END>] …?"),
+        ("optout", "… no (me|nos) <NOME> [mas|nunca mas|jamas|nada|mas nada] [<MSGS>] [<END>]"
+                   " [<END>] …?"),
+        ("optout", "… (quitarme|me quito|sacarme|salir|salirme|me salgo|borrarme|eliminarme"
+                   "|bajarme) de [<DET>] <LIST> …?"),
         ("optout", "… (no|nunca) (me|nos) (vuelvan|vuelvas) a (escribir|enviar|mandar|contactar)"
                    " [<MSGS>] …?"),
         ("optout", "… no (quiero|deseo|quisiera|queremos) [seguir] (recibir|recibiendo|recibir mas"
                    "|mas|que me (envien|manden|escriban)) [<MSGS>] [<END>] …?"),
         ("optout", "… no quiero (mas|sus|tus|estos|los) [<MSGN>] [<END>] …?"),
         ("optout", "… (borrenme|borrame|borradme|eliminenme|eliminame|quitenme|quitame"
-                   "|sacame|saquenme|sacadme|excluyanme|borrenme ya|denme de baja|dame de baja)"
+                   "|sacame|saquenme|sacadme|excluyanme|borrenme ya|denme de baja|dame de baja"
+                   "|bajenme|bajame|bajadme)"
                    " [de|del] [<DET>] [<LIST>] [<END>] …?"),
         ("optout", "… (borren|borra|borre|eliminen|elimina|elimine|quiten|quita|saquen|saca"
                    "|retiren) (mi numero|mi telefono|mis datos|mi contacto|este numero|mi celular"
@@ -552,12 +598,16 @@ DE = Language(
         "HOREN": "(horen sie|hort|hor|horen|hoer|hoert|hoeren sie|horen sie endlich"
                  "|hort endlich)",
         "NUMMER": "(meine nummer|meine handynummer|meine daten|meine telefonnummer|meine"
-                  " mobilnummer|mich|meinen kontakt|meine kontaktdaten|diese nummer)",
+                  " mobilnummer|mich|meinen kontakt|meine kontaktdaten|diese nummer|nummer"
+                  "|die nummer|handynummer|meine handy nummer)",
         "END": "(mehr|nie wieder|nicht mehr|sofort|jetzt|bitte|danke|ab sofort|in zukunft"
                "|zukunftig|fur immer|an diese nummer|auf diese nummer|an meine nummer)",
     },
     phrases=(
         ("optout", "… <HOREN> auf [mir|mich|uns] [<MSGS>] [zu] [<SENDEN>] [<END>] …?"),
+        ("optout", "… (aufhoren|aufhoeren|schluss|stopp|stop) (mit|mit dem|mit den|mit der)"
+                   " [<DET>] <MSGN> …?"),
+        ("optout", "keine [<DET>] <MSGN> [bitte]"),
         ("optout", "… <HOREN> (mit|mit dem|mit den|mit der) [<DET>] (<MSGN>|schreiben|simsen"
                    "|spam|belastigen|nerven|zuspammen) …?"),
         ("optout", "… keine [<DET>] <MSGN> mehr [(erhalten|bekommen|zusenden|schicken"
@@ -579,6 +629,13 @@ DE = Language(
                    " <NUMMER> [aus <DET> <LIST>|von <DET> <LIST>] [<END>] …?"),
         ("optout", "… <NUMMER> [bitte] [aus <DET> <LIST>|aus <LIST>|von <DET> <LIST>]"
                    " (loschen|entfernen|austragen|streichen|sperren) …?"),
+        ("optout", "… [mir] [<MSGS>] (nicht mehr|nie mehr|nie wieder) (<SENDEN>|zu <SENDEN>"
+                   "|anschreiben|kontaktieren) …?"),
+        ("optout", "… (das|dies|es|diese|die sms|den newsletter|diese sms|diese nachrichten"
+                   "|die werbung|<MSGS>) (abbestellen|abmelden|abstellen|stoppen|beenden"
+                   "|einstellen) …?"),
+        ("optout", "… (unterlassen|unterlasst) (sie|ihr) (das|dies|diese <MSGN>|weitere <MSGN>"
+                   "|jegliche <MSGN>) …?"),
         ("optout", "… (mich|uns) [bitte] [sofort] (abmelden|austragen|abbestellen|entfernen"
                    "|loschen|ausstragen) …?"),
         ("optout", "… (lasst|lassen sie|lass|lassen) (mich|uns) (in ruhe|in frieden|endlich"
@@ -629,7 +686,7 @@ IT = Language(
         "cancellazione", "disiscrivermi", "cancellarmi", "eliminami", "eliminatemi",
         "stop stop", "basta cosi grazie",
     ),
-    strict=("fine", "annulla"),
+    strict=("annulla",),  # not "fine": English "Fine." answers too
     fillers=(
         "grazie", "per favore", "perfavore", "per piacere", "perpiacere", "ciao", "salve",
         "buongiorno", "buonasera", "ok", "grazie mille", "cortesemente", "gentilmente",
@@ -672,7 +729,8 @@ IT = Language(
         ("optout", "… (smettetela|smettila|piantatela|finitela) …?"),
         ("optout", "… non (mi|ci) <NOMI> (piu|mai piu) [<MSGS>] …?"),
         ("optout", "… non <NOMI> (piu|mai piu) [<MSGS>] …?"),
-        ("optout", "… non (voglio|desidero|vogliamo) piu (ricevere|<MSGS>|essere contattato"
+        ("optout", "… non (voglio|desidero|vogliamo) piu (ricevere|<MSGS>|niente|nulla"
+                   "|essere contattato"
                    "|essere contattata|essere disturbato) [<MSGS>] …?"),
         ("optout", "… non (voglio|desidero|vogliamo) (ricevere|ricevere piu) [<MSGS>] …?"),
         ("optout", "… (toglietemi|toglimi|rimuovetemi|rimuovimi|cancellatemi|cancellami"
@@ -698,7 +756,7 @@ IT = Language(
         ("review", "… non (sono|siamo) (interessato|interessata|interessati|interessate) …"),
         ("review", "… non mi interessa …"),
         ("review", "… (nessun|senza) interesse …"),
-        ("review", "(chi siete|chi sei|chi e|chi parla|chi mi scrive) …"),
+        ("review", "(chi siete|chi sei|chi e|chi parla|chi mi scrive|chi) …"),
         ("review", "… (avete|hai|ha) (avuto|preso|trovato) (il mio numero|i miei dati"
                    "|il mio contatto) …"),
         ("review", "… (troppi|tantissimi|tanti) <MSGN> …"),
@@ -764,8 +822,9 @@ NL = Language(
         ("optout", "… (stuur|stuurt|sms|app|stuurt u|stuur jij) (me|mij|ons) geen [<DET>]"
                    " <MSGN> meer …?"),
         ("optout", "… (stuur|stuurt|sms|app|sms t|appt|benader|bericht|contacteer)"
-                   " (me|mij|ons) (niet meer|nooit meer) …?"),
-        ("optout", "… (me|mij|ons) (niet meer|nooit meer) <STUREN> …?"),
+                   " (me|mij|ons) (niet meer|nooit meer|niets meer|niks meer) …?"),
+        ("optout", "… [me|mij|ons] (niet meer|nooit meer) <STUREN> …?"),
+        ("optout", "… (afmelden|uitschrijven|uit) (voor|van) [<DET>] (<MSGN>|<LIST>) …?"),
         ("optout", "… (stop|stopt|stoppen|hou op|houd op|kap|kappen) met [het] [<DET>]"
                    " (<STUREN>|<MSGN>) …?"),
         ("optout", "… (laat|laten) (me|mij|ons) (met rust|met vrede|eens met rust) …"),
@@ -773,6 +832,8 @@ NL = Language(
                    "|mijn gegevens|mijn telefoonnummer|ons|dit nummer) [uit|van] [<DET>]"
                    " [<LIST>] …?"),
         ("optout", "… schrijf (me|mij|ons) uit …?"),
+        ("optout", "… uit (de|het|jullie|uw|je|deze) (lijst|bestand|database|verzendlijst"
+                   "|mailinglijst|systeem|klantenbestand) …?"),
         ("optout", "… (ik wil|wil) (geen|niets meer|niks meer) [<DET>] [<MSGN>] [meer]"
                    " [(ontvangen|krijgen)] …?"),
         ("optout", "… (ik trek|trek) (mijn|de) toestemming in …"),
@@ -827,7 +888,8 @@ PT = Language(
         "MSGN": "(mensagens|mensagem|sms|msg|msgs|torpedos|promocoes|promocao|ofertas"
                 "|propagandas|propaganda|publicidade|notificacoes|spam|lixo|mensagens de texto"
                 "|mensagens promocionais|porcarias)",
-        "DET": "(de|as|os|suas|seus|essas|esses|estas|mais|tantas|a|o|me|essa|esta|estas)",
+        "DET": "(de|as|os|suas|seus|essas|esses|estas|mais|tantas|a|o|me|essa|esta|estas|vossa"
+               "|vosso|vossas|vossos|sua|seu|da|do|desta|dessa|nada)",
         "MSGS": "[<DET>] [<DET>] <MSGN>",
         "LIST": "(lista|listas|base de dados|cadastro|sistema|lista de contactos"
                 "|lista de contatos|contactos|contatos|base)",
@@ -843,8 +905,16 @@ PT = Language(
                    " <MANDAR> [<MSGS>] …?"),
         ("optout", "… (chega|basta|nada de|sem mais|stop|stop as|parem com as|pare com as)"
                    " [<DET>] <MSGN> …?"),
-        ("optout", "… nao (me|nos) <NAOME> (mais|nunca mais) [<MSGS>] …?"),
-        ("optout", "… nao (me|nos) <NAOME> [<MSGS>] mais …?"),
+        ("optout", "… nao [me|nos] <NAOME> (mais|nunca mais|mais nada|nada|nada mais) [<MSGS>]"
+                   " …?"),
+        ("optout", "… (remover|apagar|excluir|tirar|retirar|eliminar|descadastrar) (o meu numero"
+                   "|meu numero|o meu contacto|o meu contato|meu contato|os meus dados|meus dados"
+                   "|este numero|me) [da|desta|dessa|de|do] [<DET>] [<LIST>] …?"),
+        ("optout", "… nao [me|nos] <NAOME> [<MSGS>] mais …?"),
+        ("optout", "… (ser|ficar|quero ser) (removido|removida|retirado|retirada|excluido|excluida"
+                   "|descadastrado|descadastrada|tirado|tirada|apagado|apagada) [da|de|desta|dessa"
+                   "|do] [<DET>] [<LIST>] …?"),
+        ("optout", "… (cancelar|cancela|cancelem) [<DET>] <MSGN> …?"),
         ("optout", "… nao (quero|desejo|queremos) (mais receber|receber mais|mais|receber"
                    "|continuar a receber|continuar recebendo) [<MSGS>] [mais] …?"),
         ("optout", "… (me tira|me tire|me tirem|tirem me|tire me|tira me|me remova|me removam"

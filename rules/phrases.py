@@ -66,6 +66,7 @@ from rules.phrase_tables import (
     INSTRUCTION_TO,
     INSTRUCTION_VERBS,
     LANGUAGES,
+    NOT_STOP_TYPOS,
     STOP_EMOJI,
     Language,
 )
@@ -244,11 +245,11 @@ def _index(patterns: Iterable[_Pattern]) -> dict[str, tuple[_Pattern, ...]]:
 def _compile(lang: str, table: Language) -> _Table:
     patterns: list[_Pattern] = []
     for keyword in table.keywords:
-        seq = tuple(normalize_reply(keyword).split())
-        patterns.append(_Pattern("optout", keyword, seq, False, "exact", True))
+        words: _Seq = tuple(normalize_reply(keyword).split())
+        patterns.append(_Pattern("optout", keyword, words, False, "exact", True))
     for keyword in table.strict:
-        seq = tuple(normalize_reply(keyword).split())
-        patterns.append(_Pattern("strict", keyword, seq, False, "exact", True))
+        words = tuple(normalize_reply(keyword).split())
+        patterns.append(_Pattern("strict", keyword, words, False, "exact", True))
     for kind, source in table.phrases:
         seq, anywhere, rest = _parse(source, table.slots)
         patterns.append(_Pattern(kind, source, seq, anywhere, rest, False))
@@ -309,7 +310,8 @@ _DOTTED = re.compile(r"(?<!\w)((?:\w\.){1,}\w)\.?(?!\w)")
 _CLAUSE_END = re.compile(r"([.!?;:,…¿¡\n]+)")
 _TRIPLED = re.compile(r"(.)\1\1+")
 #: A signature at the end: "Stop - John", "STOP -- J. Smith", "stop ~Anna".
-_SIGNATURE = re.compile(r"\s+(?:-{1,2}|–|—|~)\s*[A-Z][\w'’.]*(?:\s[A-Z][\w'’]*\.?)?\s*$")
+_SIGNATURE = re.compile(
+    r"\s+(?:-{1,2}|\u2013|\u2014|~)\s*[A-Z][\w'\u2019.]*(?:\s[A-Z][\w'\u2019]*\.?)?\s*$")
 
 
 def _unquote(span: re.Match[str]) -> str:
@@ -318,10 +320,13 @@ def _unquote(span: re.Match[str]) -> str:
 
 
 def _is_instruction(words: list[str]) -> bool:
-    """The brand's own words quoted back: "reply STOP to ...", "STOP au 36173"."""
+    """The brand's own words quoted back: "Reply STOP to opt out", "Envía BAJA al 22322",
+    "Reply STOP" ending a line, "STOP au 36173"."""
     for i, word in enumerate(words[:-1]):
         following = words[i + 1]
-        if word in _INSTRUCTION_VERBS and following in _KEYWORD_WORDS:
+        after = words[i + 2] if i + 2 < len(words) else ""
+        if (word in _INSTRUCTION_VERBS and following in _KEYWORD_WORDS
+                and (not after or after in _INSTRUCTION_TO or after.isdigit())):
             return True
         if (word in _KEYWORD_WORDS and following in _INSTRUCTION_TO and i + 2 < len(words)
                 and (words[i + 2].isdigit() or words[i + 2] in ("opt", "end", "unsubscribe"))):
@@ -334,8 +339,9 @@ def _squeeze(word: str) -> str:
     return _TRIPLED.sub(r"\1", word)
 
 
-def _one_edit(word: str, target: str) -> bool:
-    """One substitution, adjacent swap or dropped letter; or one doubled letter too many."""
+def _one_edit(word: str, target: str, any_insert: bool = False) -> bool:
+    """One substitution, adjacent swap or dropped letter; or one letter too many: a doubled
+    one ("unsubsscribe"; any letter with ``any_insert``: "stopl")."""
     if len(word) == len(target):
         diffs = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
         if len(diffs) == 1:
@@ -345,14 +351,24 @@ def _one_edit(word: str, target: str) -> bool:
     if len(word) == len(target) - 1:
         return any(target[:i] + target[i + 1:] == word for i in range(len(target)))
     if len(word) == len(target) + 1:
-        return any(word[:i] + word[i + 1:] == target and i > 0 and word[i] == word[i - 1]
+        return any(word[:i] + word[i + 1:] == target
+                   and (any_insert or (i > 0 and word[i] == word[i - 1]))
                    for i in range(len(word)))
     return False
 
 
+_NOT_STOP = frozenset(NOT_STOP_TYPOS)
+
+
 @lru_cache(maxsize=4096)
 def _spelling(word: str) -> str:
+    """A word as matched: squeezed; "stpo", "st0p", "srop" read as "stop" (four or five
+    letters one typo away, :data:`NOT_STOP_TYPOS` aside); a long word one typo away
+    from a table's long word read as that word."""
     word = _squeeze(word)
+    if 4 <= len(word) <= 5 and word not in _NOT_STOP and word not in _KNOWN and (
+            _one_edit(word, "stop", any_insert=True) or word.replace("0", "o") == "stop"):
+        return "stop"
     if len(word) < _TYPO_MIN_LEN - 1 or word in _KNOWN or not word.isalpha():
         return word
     for target in _LONG_WORDS:
@@ -376,7 +392,12 @@ def _clause_words(text: str) -> list[str]:
         run = []
         if word:
             joined.append(word)
-    return [_spelling(word) for word in joined]
+    out: list[str] = []
+    for word in joined:
+        word = _spelling(word)
+        if not out or out[-1] != word:  # "stop stop stop" reads as "stop"
+            out.append(word)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
