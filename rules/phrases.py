@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal, TypeAlias
@@ -231,7 +231,14 @@ def _by_first(sequences: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str
     return {first: tuple(sorted(seqs, key=len, reverse=True)) for first, seqs in table.items()}
 
 
+#: When a piece matches several patterns, the strongest kind wins: "keep" (the opposite of
+#: a revocation), then "none" (another sense), then an opt-out, then a review.
+_RANK: dict[_Kind, int] = {"keep": 5, "none": 4, "optout": 3, "strict": 2, "review": 1}
+
+
 def _index(patterns: Iterable[_Pattern]) -> dict[str, tuple[_Pattern, ...]]:
+    """first word -> the patterns that may start with it, strongest kind first (keywords
+    first within a kind), so matching stops at the first that fits."""
     index: dict[str, list[_Pattern]] = {}
     for pattern in patterns:
         words, nullable = _firsts(pattern.seq)
@@ -239,7 +246,8 @@ def _index(patterns: Iterable[_Pattern]) -> dict[str, tuple[_Pattern, ...]]:
             raise ValueError(f"pattern {pattern.source!r} may match nothing")
         for word in words:
             index.setdefault(word, []).append(pattern)
-    return {word: tuple(found) for word, found in index.items()}
+    return {word: tuple(sorted(found, key=lambda p: (-_RANK[p.kind], not p.keyword)))
+            for word, found in index.items()}
 
 
 def _compile(lang: str, table: Language) -> _Table:
@@ -496,14 +504,19 @@ class _Found:
     clause: str
 
 
-_RANK: dict[_Kind, int] = {"keep": 5, "none": 4, "optout": 3, "strict": 2, "review": 1}
 
 
 def _judge(pattern: _Pattern, piece: _Piece, start: int, question: bool,
            bare_ok: bool) -> _Kind | None:
-    ends = piece.ends(pattern.seq, start)
-    if not ends:
-        return None
+    if pattern.keyword:  # plain words: compared at once
+        size = len(pattern.seq)
+        if piece.words[start:start + size] != pattern.seq:
+            return None
+        ends: Collection[int] = (start + size,)
+    else:
+        ends = piece.ends(pattern.seq, start)
+        if not ends:
+            return None
     full = any(piece.tail[end] == len(piece.words) for end in ends)
     if pattern.keyword:
         if not full or not bare_ok:
@@ -523,7 +536,9 @@ def _contains(words: tuple[str, ...], sequences: tuple[tuple[str, ...], ...]) ->
 
 
 def _match_piece(words: tuple[str, ...], question: bool, bare_ok: bool, table: _Table,
-                 names: frozenset[str]) -> _Found | None:
+                 names: frozenset[str], keep_only: bool = False) -> _Found | None:
+    """The strongest thing a piece says (see the module docstring); ``keep_only``: only
+    whether it says the opposite of a revocation."""
     if table.triggers.isdisjoint(words):
         return None
     piece = _Piece(words, table, names)
@@ -538,10 +553,14 @@ def _match_piece(words: tuple[str, ...], question: bool, bare_ok: bool, table: _
     best: _Found | None = None
     for start in starts:
         for pattern in table.anchored.get(words[start], ()):
+            if best is not None and _RANK[pattern.kind] <= _RANK[best.kind]:
+                break  # sorted strongest first: nothing further can do better
+            if keep_only and pattern.kind != "keep":
+                break
             kind = _judge(pattern, piece, start, question, bare_ok)
             if kind is not None and (best is None or _RANK[kind] > _RANK[best.kind]):
                 best = _Found(kind, pattern, clause)
-    if best is not None and best.kind in ("keep", "optout"):
+    if keep_only or (best is not None and best.kind in ("keep", "optout")):
         return best
     for position in range(first + 1, len(words)):
         for pattern in table.anywhere.get(words[position], ()):
@@ -594,13 +613,16 @@ class _Verdict:
     keep: bool
 
 
-def _read(clauses: list[_Clause], table: _Table, names: frozenset[str]) -> _Verdict:
+def _read(clauses: list[_Clause], table: _Table, names: frozenset[str],
+          keep_only: bool = False) -> _Verdict:
     optout: _Found | None = None
     review: _Found | None = None
     keep = False
     for clause in clauses:
+        if table.triggers.isdisjoint(clause.words):
+            continue
         for words, question, bare_ok in _pieces(clause, table):
-            found = _match_piece(words, question, bare_ok, table, names)
+            found = _match_piece(words, question, bare_ok, table, names, keep_only)
             if found is None:
                 continue
             if found.kind == "keep":
@@ -645,13 +667,19 @@ def match_phrase(text: str, languages: Iterable[str] | None = None,
     for lang in order:
         if whole in _TABLES[lang].strict and len(clauses) == 1:
             return PhraseMatch("optout", lang, " ".join(whole).upper(), " ".join(whole))
-    verdicts = [(lang, _read(clauses, _TABLES[lang], name_words)) for lang in order]
-    keep = any(verdict.keep for _, verdict in verdicts)
-    for lang, verdict in verdicts:
+    verdicts: list[tuple[str, _Verdict]] = []
+    for position, lang in enumerate(order):
+        verdict = _read(clauses, _TABLES[lang], name_words)
+        verdicts.append((lang, verdict))
         if verdict.optout is not None:
+            # An opt-out, unless some table finds the opposite (the others are only
+            # asked that, which is cheap: their "keep" patterns).
+            keep = any(v.keep for _, v in verdicts) or any(
+                _read(clauses, _TABLES[other], name_words, keep_only=True).keep
+                for other in order[position + 1:])
             kind: PhraseKind = "review" if keep else "optout"
             return PhraseMatch(kind, lang, verdict.optout.pattern.source, verdict.optout.clause)
-    if keep:
+    if any(verdict.keep for _, verdict in verdicts):
         return None  # "stop calling, text me instead": the opposite of a revocation
     for lang, verdict in verdicts:
         if verdict.review is not None:
