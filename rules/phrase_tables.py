@@ -86,7 +86,7 @@ STOP_EMOJI: tuple[str, ...] = ("\U0001f6d1", "\u26d4", "\U0001f6ab", "\u270b", "
 EN = Language(
     keywords=(
         "stop", "stop all", "stopall", "unsubscribe", "unsub",
-        "optout", "opt out", "opt-out", "revoke", "remove", "cease", "stahp",
+        "optout", "opt out", "opt-out", "revoke", "remove", "cease", "stahp", "discontinue",
         # typos of STOP seen in replies (not "stp": French for "please"; not "top", "step")
         "stopp", "stpo", "sotp", "tsop", "stoo", "stoop", "sto", "srop", "dtop", "xtop",
         "wtop", "syop", "stip", "stpp", "sstop", "stopo", "sop", "atop stop",
@@ -104,7 +104,9 @@ EN = Language(
     after=(
         "me", "us", "now", "right now", "immediately", "asap", "already", "again",
         "period", "it", "all", "everything", "from this number", "permanently",
-        "for good", "forever", "thank you", "you", "ya",
+        "for good", "forever", "thank you", "you", "ya", "u", "you people", "idiot", "idiots",
+        "moron", "morons", "jerks", "losers", "assholes", "scammers", "spammers", "people",
+        "already damn",
     ),
     leads=(
         "can you", "could you", "would you", "will you", "can u", "could u", "would u",
@@ -126,7 +128,7 @@ EN = Language(
     doubts=("how", "why", "what", "when", "where", "whether", "which", "who", "can i",
             "could i", "do i", "should i", "may i", "if i", "how to"),
     slots={
-        "STOPV": "(stop|stopp|quit|cease|desist|stahp|halt)",
+        "STOPV": "(stop|stopp|quit|cease|desist|stahp|halt|discontinue)",
         "TEXTING": "(texting|txting|textin|txtin|messaging|msging|messeging|msg ing|sms ing"
                    "|sending|sending out|contacting|spamming|bothering|harassing|harrassing"
                    "|pestering|writing|writing to|hitting up|blowing up|hounding|sending messages"
@@ -134,8 +136,7 @@ EN = Language(
         "TEXT": "(text|txt|message|msg|sms|contact|send|spam|bother|harass|write|write to"
                 "|hit up|reach out to|email or text|call or text|text or call)",
         "ME": "(me|us|my number|this number|my phone|my phone number|my cell|my cell phone"
-              "|my mobile|my mobile number|this phone|my wife|my husband|my son|my daughter"
-              "|my mom|my dad)",
+              "|my mobile|my mobile number|this phone|her|him|them|this person|my _|my _ s phone)",
         "DET": "(these|this|the|your|ur|yr|those|all|all these|all the|all your|all of these"
                "|all of your|any|any more|anymore|such|that|more|ya|any of your|any of these)",
         "ADJ": "(stupid|annoying|damn|damned|fucking|bloody|constant|promotional|marketing"
@@ -153,7 +154,8 @@ EN = Language(
                "|immediately|right now|asap|please|thanks|thank you|period|lol|for good"
                "|forever|permanently|everyday|every day|all the time|already|at this number"
                "|on this number|multiple times|several times|many times|twice|before|with me"
-               "|with this number|with us)",
+               "|with this number|with us|by you|by your company|by this company|by this number"
+               "|by you guys|by anyone|from anyone)",
         "YOUR": "(your|ur|yr|the|this|that|these|all|all your|all the|any|every|ya|all of your)",
         "LIST": "([<ADJ>] (list|lists|database|mailing list|contact list|contacts|texting list"
                 "|text list|sms list|marketing list|distribution list|subscriber list"
@@ -164,7 +166,8 @@ EN = Language(
                   "|my mobile number|my cell number|my details|my data|my info|my information"
                   "|my contact|my contact info|my contact details|my name|my account"
                   "|my personal data|my personal information)",
-        "DONT": "(don t|dont|do not|don t ever|do not ever|dont ever|never|never ever)",
+        "DONT": "(don t|dont|do not|don t ever|do not ever|dont ever|never|never ever|can you not"
+                "|could you not|would you not|can u not|will you not)",
         "WANTNOT": "[i|we] (don t|dont|do not|no longer|don t ever|never) (want|wish|need|like"
                    "|wanna|care for)",
         "SAID": "(said|say|told you|asked you|asked|replied|texted|sent|typed|wrote|write"
@@ -202,7 +205,8 @@ EN = Language(
         ("optout", "… (i want|i d like|let me|i wanna|i would like) out [(of|from) [<YOUR>]"
                    " (<LIST>|<MSGN>)] …?"),
         ("optout", "… (to be|be|get|been|being) (removed|taken off|unsubscribed|deleted|opted out"
-                   "|taken out) [(from|of|off) [<YOUR>] (<LIST>|<MSGN>)] [<END>] …?"),
+                   "|taken out) [[from|of|off] [<YOUR>] (<LIST>|<MSGN>)] [<END>] …?"),
+        ("optout", "… what part of <KWS> …"),
         ("optout", "… (cancel|end|stop|terminate) [my|the|this] (subscription|subscriptions)"
                    " (to|for|of) [<YOUR>] (<MSGS>|<LIST>) …?"),
         ("optout", "… (lose|forget|delete|erase) (my|this) number …?"),
@@ -245,7 +249,8 @@ EN = Language(
         ("review", "… why (am|do) i (keep getting|keep receiving|getting|receiving|get) …"),
         ("review", "(who is this|who s this|whos this|who are you|who dis|who this"
                    "|who is texting me|who is sending this|who sent this) …"),
-        ("review", "… (how|where) (did|do|does) (you|u|ya|your company) (get|got|find|have)"
+        ("review", "… <TEXT> (way too|too|so) (much|often|many times) …"),
+        ("review", "… (how|where|why) (did|do|does) (you|u|ya|your company) (get|got|find|have)"
                    " (my number|this number|my info|my details|my cell|my phone number) …"),
         ("review", "… (too|way too|so|so damn|so many|so much) (many|much) [<ADJ>] <MSGN> …"),
         ("review", "(too many|way too many|too much|way too much) …"),
@@ -286,8 +291,8 @@ EN = Language(
         # none: revocation words in another sense
         ("none", "… (wrong number|wrong person|wrong #|you have the wrong number"
                  "|you ve got the wrong number|i think you have the wrong number) …"),
-        ("none", "(unsubscribe|unsub|remove|take) [me|us|my email] (from|off) [<YOUR>] <EMAIL>"
-                 " …"),
+        ("none", "(unsubscribe|unsub|remove|take) [me|us|my email] (from|off) [<YOUR>] [_] [_]"
+                 " <EMAIL> …"),
         ("none", "… (unsubscribe|remove) my [old|work|personal|other] (email|e mail|email address"
                  "|e mail address|address|mail) …"),
         ("none", "(stop|cancel|end|pause|hold) [<YOUR>|my] (order|delivery|subscription box"
@@ -391,6 +396,7 @@ FR = Language(
                    "|retirer|desabonnez|desinscrivez|faire retirer) [de|du|d] [<DET>] [<LIST>]"
                    " [<END>] …?"),
         ("optout", "… (desabonnement|desinscription|desabonner|desinscrire) [svp] …?"),
+        ("optout", "… (me|nous) laisser (tranquille|tranquilles|en paix) …"),
         ("optout", "… (laissez|laisse|laissez nous|lachez|lache) (moi|nous) (tranquille"
                    "|tranquilles|en paix) …"),
         ("optout", "… (laissez|laisse) moi …"),
@@ -406,6 +412,8 @@ FR = Language(
         ("optout", "… je (retire|revoque) mon consentement …"),
         ("optout", "… (supprimez|effacez) mes donnees …"),
         ("review", "… (pas|plus) (interesse|interessee|interesses|interessees|interessant) …"),
+        ("review", "… pourquoi [est ce que] (vous m|vous me|je recois|recois je|m envoyez|m ecrivez"
+                   "|vous continuez|vous avez mon) …"),
         ("review", "… (ca|cela|ceci) ne m interesse (pas|plus) …"),
         ("review", "… (aucun|pas d|sans) interet …"),
         ("review", "(qui etes vous|qui est ce|c est qui|qui est ce que c est|vous etes qui"
@@ -429,6 +437,7 @@ FR = Language(
         ("keep", "(n arretez pas|n arrete pas|ne [me] desabonnez pas|ne pas arreter|continuez"
                  "|ne m enlevez pas|ne me retirez pas|surtout pas) …"),
         ("keep", "je veux (continuer|garder|recevoir) …"),
+        ("keep", "(ecrivez|envoyez|ecris|envoie|textez) moi [des sms|un sms|un message|par sms] plutot …"),
         ("none", "… (faux numero|mauvais numero|erreur de numero|vous vous etes trompe"
                  "|mauvaise personne) …"),
         ("none", "(desabonnez|desinscrivez|retirez) moi (de|des|du) (la|votre|vos)"
@@ -495,6 +504,8 @@ ES = Language(
         ("optout", "… <DEJEN> de <SEND> [<MSGS>] [<END>] [<END>] …?"),
         ("optout", "… no (me|nos) <NOME> [mas|nunca mas|jamas|nada|mas nada] [<MSGS>] [<END>]"
                    " [<END>] …?"),
+        ("optout", "… no (enviarme|mandarme|escribirme|contactarme|enviar|mandar|escribir|contactar"
+                   "|molestarme) [mas|nunca mas] [<MSGS>] [<END>] …?"),
         ("optout", "… (quitarme|me quito|sacarme|salir|salirme|me salgo|borrarme|eliminarme"
                    "|bajarme) de [<DET>] <LIST> …?"),
         ("optout", "… (no|nunca) (me|nos) (vuelvan|vuelvas) a (escribir|enviar|mandar|contactar)"
@@ -529,6 +540,8 @@ ES = Language(
         ("review", "… no [me] (interesa|interesan|estoy interesado|estoy interesada"
                    "|estoy interesados|tengo interes|me interesa) …"),
         ("review", "… (sin|ningun|nada de) interes …"),
+        ("review", "… por que (me|nos) (escriben|envian|mandan|escribes|envias|mandas|siguen"
+                   "|escribe|envia|manda|contactan) …"),
         ("review", "(quien es|quien eres|quienes son|quien habla|con quien hablo|quien me escribe)"
                    " …"),
         ("review", "… (sacaron|consiguieron|obtuvieron|tienen|tienes|sacaste|consiguio|saco)"
@@ -643,6 +656,9 @@ DE = Language(
         ("optout", "… ich (mochte|will|wunsche|mag) (keine|nicht|nichts) [mehr] [<DET>]"
                    " [<MSGN>] [mehr] [(erhalten|bekommen|empfangen|von ihnen|von euch)] …?"),
         ("optout", "… ich (mochte|will|wunsche|mag) (keine|keinerlei) [<DET>] <MSGN> …?"),
+        ("optout", "… ich (mochte|will|wunsche|mag) [<DET>] <MSGN> nicht mehr …?"),
+        ("optout", "… [<NUMMER>] aus (dem|der|ihrem|eurem|ihrer|eurer|diesem|dieser) <LIST> (nehmen"
+                   "|entfernen|loschen|austragen|streichen|werfen) …?"),
         ("optout", "… (ich|wir) (widerrufe|widerrufen) [hiermit] (meine|die|unsere)"
                    " (einwilligung|zustimmung|einverstandniserklarung) …"),
         ("optout", "… (ich|wir) (widerspreche|widersprechen) …"),
@@ -654,6 +670,8 @@ DE = Language(
         ("optout", "… (ich habe|hab|habe) [schon|bereits|doch] [schon] (stopp|stop|abmelden)"
                    " (geschrieben|gesagt|geschickt|gesendet|geantwortet) …"),
         ("review", "… (kein|keinerlei) interesse …"),
+        ("review", "… (warum|wieso|weshalb) (schreiben|schickt|schicken|schreibt|bekomme ich"
+                   "|erhalte ich|kriege ich|kontaktieren|haben sie) …"),
         ("review", "… nicht (interessiert|interessant) …"),
         ("review", "… (habt ihr|haben sie|hast du) (meine nummer|meine daten|meine handynummer)"
                    " …"),
@@ -755,6 +773,7 @@ IT = Language(
         ("optout", "… (andate a quel paese|andate a fare in culo|fanculo|vaffanculo) …"),
         ("review", "… non (sono|siamo) (interessato|interessata|interessati|interessate) …"),
         ("review", "… non mi interessa …"),
+        ("review", "… perche (mi|ci) (scrivete|mandate|inviate|contattate|scrivi|mandi) …"),
         ("review", "… (nessun|senza) interesse …"),
         ("review", "(chi siete|chi sei|chi e|chi parla|chi mi scrive|chi) …"),
         ("review", "… (avete|hai|ha) (avuto|preso|trovato) (il mio numero|i miei dati"
@@ -843,6 +862,8 @@ NL = Language(
                    " (gestuurd|gezegd|geantwoord|ge sms t) …"),
         ("review", "… niet (geinteresseerd|geïnteresseerd|interessant) …"),
         ("review", "… geen (interesse|behoefte) …"),
+        ("review", "… waarom (krijg ik|ontvang ik|sturen jullie|stuurt u|sms en jullie|appen jullie"
+                   "|sturen jullie mij|hebben jullie) …"),
         ("review", "… (komen jullie|komt u|hebben jullie|heeft u|heb je|kom je|heb jij)"
                    " [aan] mijn (nummer|gegevens|telefoonnummer) …"),
         ("review", "(wie is dit|wie bent u|wie zijn jullie|wie is daar|met wie) …"),
@@ -890,7 +911,9 @@ PT = Language(
                 "|mensagens promocionais|porcarias)",
         "DET": "(de|as|os|suas|seus|essas|esses|estas|mais|tantas|a|o|me|essa|esta|estas|vossa"
                "|vosso|vossas|vossos|sua|seu|da|do|desta|dessa|nada)",
-        "MSGS": "[<DET>] [<DET>] <MSGN>",
+        "MSGS": "([<DET>] [<DET>] <MSGN>|nada|mais nada|nada mais) [<END>]",
+        "END": "(de voces|de vcs|da vossa parte|de vos|da sua parte|da vossa empresa"
+               "|neste numero|para este numero|para o meu numero|por favor|obrigado|obrigada)",
         "LIST": "(lista|listas|base de dados|cadastro|sistema|lista de contactos"
                 "|lista de contatos|contactos|contatos|base)",
         "MANDAR": "(me mandar|me enviar|mandar|enviar|me mandarem|me enviarem|me contactar"
@@ -928,6 +951,8 @@ PT = Language(
         ("optout", "… (me deixem|me deixe|deixem me|deixe me|deixa me|me deixa|deixem nos)"
                    " em paz …"),
         ("optout", "… sair (da|desta|dessa|de|do) [<DET>] <LIST> …?"),
+        ("optout", "… (descadastre|descadastrem|descadastra|descadastrar|descadastrar o) (meu numero"
+                   "|o meu numero|me|este numero|o meu contacto|o meu contato) …?"),
         ("optout", "… (me descadastrar|me descadastre|me descadastra|descadastrar me"
                    "|descadastre me|descadastrem me|me descadastrem|descadastrar o meu numero"
                    "|descadastrar meu numero) …?"),
@@ -937,6 +962,8 @@ PT = Language(
         ("optout", "… (revogo|retiro) (o meu|meu|o) consentimento …"),
         ("optout", "… (vao se|vai se|vao a|vai a) (foder|lixar|merda|catar coquinho) …"),
         ("review", "… nao tenho interesse …"),
+        ("review", "… [por que|porque] (voces|voce|vcs|vc) (me|nos) (mandam|enviam|escrevem|manda"
+                   "|envia|continuam) …"),
         ("review", "… (nao estou|nao estamos|nao sou) (interessado|interessada|interessados) …"),
         ("review", "… (sem|nenhum) interesse …"),
         ("review", "(quem e|quem fala|quem e voce|quem sao voces|quem esta a falar|quem) …"),

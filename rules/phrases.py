@@ -112,7 +112,7 @@ def _alt(options: tuple[tuple[_Elem, ...], ...]) -> _Alt:
     by_first: dict[str, list[tuple[_Elem, ...]]] = {}
     others: list[tuple[_Elem, ...]] = []
     for option in options:
-        if option and isinstance(option[0], str):
+        if option and isinstance(option[0], str) and option[0] != _ANY:
             by_first.setdefault(option[0], []).append(option[1:])
         elif option:
             others.append(option)
@@ -136,6 +136,8 @@ class _Pattern:
     keyword: bool
 
 
+#: In a pattern, "_" is any one word ("my _ s phone": "my daughter's phone").
+_ANY = "_"
 _TOKEN = re.compile(r"[()\[\]|]|<[A-Z]+>|[^\s()\[\]|<>]+")
 
 
@@ -178,6 +180,8 @@ def _parse(source: str, slots: dict[str, str], depth: int = 0) -> tuple[_Seq, bo
                 out.append(_alt((_parse(slots[name], slots, depth + 1)[0],)))
             elif token in ")]|":
                 raise ValueError(f"pattern {source!r}: stray {token}")
+            elif token == _ANY:
+                out.append(_ANY)
             else:
                 out.extend(normalize_reply(token).split())
         return tuple(out)
@@ -193,6 +197,8 @@ def _firsts(seq: _Seq) -> tuple[frozenset[str], bool]:
     found: set[str] = set()
     for elem in seq:
         if isinstance(elem, str):
+            if elem == _ANY:
+                raise ValueError("a pattern cannot start with _ (any word)")
             found.add(elem)
             return frozenset(found), False
         nullable = False
@@ -481,7 +487,7 @@ class _Piece:
                 skipped = skip[position]
                 for at in (position,) if skipped == position else (position, skipped):
                     if isinstance(elem, str):
-                        if at < size and words[at] == elem:
+                        if at < size and (words[at] == elem or elem == _ANY):
                             following.add(at + 1)
                         continue
                     if elem.empty:
@@ -546,7 +552,7 @@ def _match_piece(words: tuple[str, ...], question: bool, bare_ok: bool, table: _
     if first == len(words):
         return None
     starts = [first]
-    for end in sorted(piece.ends(table.leads, first)):
+    for end in sorted(piece.ends(table.leads, first) | piece.ends(table.leads, 0)):
         if end < len(words) and piece.skip[end] not in starts and piece.skip[end] < len(words):
             starts.append(piece.skip[end])
     clause = " ".join(words)
@@ -603,6 +609,8 @@ def _pieces(clause: _Clause, table: _Table) -> list[tuple[tuple[str, ...], bool,
         i += 1
     if current:
         out.append((tuple(current), clause.question, True))
+    if clause.question:  # "Stop ou encore ?": a bare keyword in a question is a review
+        out = [(words, True, bare_ok) for words, _, bare_ok in out]
     return out
 
 
