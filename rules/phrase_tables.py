@@ -437,7 +437,8 @@ FR = Language(
         ("keep", "(n arretez pas|n arrete pas|ne [me] desabonnez pas|ne pas arreter|continuez"
                  "|ne m enlevez pas|ne me retirez pas|surtout pas) …"),
         ("keep", "je veux (continuer|garder|recevoir) …"),
-        ("keep", "(ecrivez|envoyez|ecris|envoie|textez) moi [des sms|un sms|un message|par sms] plutot …"),
+        ("keep", "(ecrivez|envoyez|ecris|envoie|textez) moi [des sms|un sms|un message|par sms]"
+                 " plutot …"),
         ("none", "… (faux numero|mauvais numero|erreur de numero|vous vous etes trompe"
                  "|mauvaise personne) …"),
         ("none", "(desabonnez|desinscrivez|retirez) moi (de|des|du) (la|votre|vos)"
@@ -951,7 +952,8 @@ PT = Language(
         ("optout", "… (me deixem|me deixe|deixem me|deixe me|deixa me|me deixa|deixem nos)"
                    " em paz …"),
         ("optout", "… sair (da|desta|dessa|de|do) [<DET>] <LIST> …?"),
-        ("optout", "… (descadastre|descadastrem|descadastra|descadastrar|descadastrar o) (meu numero"
+        ("optout", "… (descadastre|descadastrem|descadastra|descadastrar|descadastrar o)"
+                   " (meu numero"
                    "|o meu numero|me|este numero|o meu contacto|o meu contato) …?"),
         ("optout", "… (me descadastrar|me descadastre|me descadastra|descadastrar me"
                    "|descadastre me|descadastrem me|me descadastrem|descadastrar o meu numero"
