@@ -47,6 +47,7 @@ class Language:
     leads: tuple[str, ...] = ()  # clause openers before a phrase: "can you", "I want to"
     splits: tuple[str, ...] = ()  # words that end a clause: or, but, otherwise
     ands: tuple[str, ...] = ()  # "and": ends a clause, but not a bare keyword
+    breaks: tuple[str, ...] = ()  # words that start a new clause ("I don't", "who", "how")
     doubts: tuple[str, ...] = ()  # before a phrase inside a clause: a question, review
     slots: dict[str, str] = field(default_factory=dict)
     phrases: tuple[tuple[PhraseKind, str], ...] = ()
@@ -106,7 +107,8 @@ EN = Language(
         "period", "it", "all", "everything", "from this number", "permanently",
         "for good", "forever", "thank you", "you", "ya", "u", "you people", "idiot", "idiots",
         "moron", "morons", "jerks", "losers", "assholes", "scammers", "spammers", "people",
-        "already damn",
+        "already damn", "weirdo", "weirdos", "creep", "creeps", "clowns", "freaks",
+        "bastards", "fools", "x", "xx", "xxx", "bye", "goodbye", "lol",
     ),
     leads=(
         "can you", "could you", "would you", "will you", "can u", "could u", "would u",
@@ -122,9 +124,14 @@ EN = Language(
         "so", "now", "yes", "no",
     ),
     splits=("or", "but", "otherwise", "because", "cause", "cuz", "coz", "else", "or else",
-            "then", "i m", "im", "i ll", "i will", "i am", "i swear", "this is", "you are",
-            "you re", "u r", "we"),
+            "then"),
     ands=("and", "n"),
+    breaks=("i m", "im", "i ll", "i will", "i am", "i swear", "this is", "you are", "you re",
+            "u r", "we", "i don t", "i dont", "i do not", "i have", "i ve", "i never", "i didn t",
+            "i didnt", "i did not", "i said", "i told", "i asked", "i just", "i already",
+            "i know", "i hate", "i can t", "i cant", "i keep", "i get", "i got", "i want",
+            "i d", "you have", "you ve", "you keep", "you people", "it s", "its", "that s",
+            "thats", "what", "who", "why", "where", "how", "whoever", "if you"),
     doubts=("how", "why", "what", "when", "where", "whether", "which", "who", "can i",
             "could i", "do i", "should i", "may i", "if i", "how to"),
     slots={
@@ -155,7 +162,8 @@ EN = Language(
                "|forever|permanently|everyday|every day|all the time|already|at this number"
                "|on this number|multiple times|several times|many times|twice|before|with me"
                "|with this number|with us|by you|by your company|by this company|by this number"
-               "|by you guys|by anyone|from anyone)",
+               "|by you guys|by anyone|from anyone|via text|via sms|by text|by sms|through text"
+               "|through sms|on my phone|on this phone|to my cell|on my cell)",
         "YOUR": "(your|ur|yr|the|this|that|these|all|all your|all the|any|every|ya|all of your)",
         "LIST": "([<ADJ>] (list|lists|database|mailing list|contact list|contacts|texting list"
                 "|text list|sms list|marketing list|distribution list|subscriber list"
@@ -257,6 +265,8 @@ EN = Language(
         ("review", "… (second|third|fourth|fifth|2nd|3rd|4th|5th|another) (text|message|msg|sms"
                    "|txt) (today|this week|this morning|tonight|in a row|in an hour) …"),
         ("review", "(reported|reporting) …"),
+        ("review", "… (don t|do not|dont|can t|cannot) (remember|recall) (signing up|subscribing"
+                   "|giving|opting in|agreeing|asking) …"),
         ("review", "… (who|what company|which company) (gave|sold|gives) (you|u) (my number"
                    "|this number|my info|my details) …"),
         ("review", "(more|even more|yet another|another|again|still|ugh more) [<ADJ>] <MSGN> …"),
@@ -332,8 +342,10 @@ FR = Language(
         "je voudrais que vous", "j ai deja dit", "je vous ai deja dit", "j ai ecrit",
         "j ai repondu", "j ai envoye", "donc", "alors",
     ),
-    splits=("ou", "mais", "sinon", "car", "parce que", "sinon je", "donc"),
+    splits=("ou", "mais", "sinon", "car", "parce que", "donc"),
     ands=("et",),
+    breaks=("je", "j", "vous etes", "c est", "qui", "pourquoi", "comment", "tu es", "t es",
+            "on", "si vous"),
     doubts=("comment", "pourquoi", "quand", "est ce que", "qui", "quoi", "que", "puis je",
             "dois je", "faut il", "quel", "quelle", "si je"),
     slots={
@@ -417,7 +429,8 @@ FR = Language(
         ("review", "… (ca|cela|ceci) ne m interesse (pas|plus) …"),
         ("review", "… (aucun|pas d|sans) interet …"),
         ("review", "(qui etes vous|qui est ce|c est qui|qui est ce que c est|vous etes qui"
-                   "|qui ecrit) …"),
+                   "|qui ecrit|c est quoi ce numero|c est quoi ces sms|c est quoi ce message"
+                   "|qu est ce que c est) …"),
         ("review", "… (avez vous|vous avez|as tu|tu as|t as) (eu|obtenu|trouve|recupere|mon)"
                    " (mon numero|mon num|mes coordonnees|numero) …"),
         ("review", "… (trop|beaucoup trop|bien trop) (de|d) [<MSGN>] …"),
@@ -479,7 +492,9 @@ ES = Language(
     ),
     splits=("o", "pero", "sino", "porque", "si no", "que si no"),
     ands=("y", "e"),
-    doubts=("como", "cuando", "donde", "por que", "que", "quien", "cual", "puedo", "debo",
+    breaks=("quien", "por que", "como", "esto es", "ustedes son", "son unos", "yo", "estoy",
+            "ya les dije", "les dije", "si no"),
+    doubts=("como", "cuando", "donde", "por que", "quien", "cual", "puedo", "debo",
             "se puede"),
     slots={
         "DEJEN": "(dejen|deja|dejad|deje|dejar|paren|para|pare|parad|parar|dejen ya|terminen)",
@@ -529,6 +544,8 @@ ES = Language(
         ("optout", "… (no mas|basta de|ya no mas|ya basta de|stop a los|alto a los|nada de"
                    "|basta con) [<DET>] <MSGN> [<END>] …?"),
         ("optout", "… (stop|alto|baja) [<DET>] <MSGN> [<END>] …?"),
+        ("optout", "… baja (de|del|de la|de los) [<DET>] (<LIST>|<MSGN>) …?"),
+        ("optout", "… (paren|para|basta|alto|parad|pare) [ya] con [<DET>] <MSGN> …?"),
         ("optout", "… (darme|dame|denme|deme|dar|me doy|me dan|me den|darse|dénme|quiero) de"
                    " baja [de|del] [<DET>] [(<LIST>|<MSGN>)] [<END>]"),
         ("optout", "… (quiero|deseo|quisiera) (darme|dar|que me den) de baja [de] [<DET>]"
@@ -543,8 +560,8 @@ ES = Language(
         ("review", "… (sin|ningun|nada de) interes …"),
         ("review", "… por que (me|nos) (escriben|envian|mandan|escribes|envias|mandas|siguen"
                    "|escribe|envia|manda|contactan) …"),
-        ("review", "(quien es|quien eres|quienes son|quien habla|con quien hablo|quien me escribe)"
-                   " …"),
+        ("review", "(quien es|quien eres|quienes son|quien habla|con quien hablo|quien me escribe"
+                   "|y esto que es|que es esto|esto que es) …"),
         ("review", "… (sacaron|consiguieron|obtuvieron|tienen|tienes|sacaste|consiguio|saco)"
                    " (mi numero|mi telefono|mis datos|mi celular|mi movil) …"),
         ("review", "… (demasiados|tantos|muchos|muchisimos) <MSGN> …"),
@@ -593,8 +610,9 @@ DE = Language(
         "wie gesagt", "ich wunsche", "ich verlange", "wurden sie bitte", "ich mochte hiermit",
         "ich habe doch gesagt", "ich habe schon", "ich habe bereits", "jetzt",
     ),
-    splits=("oder", "aber", "sonst", "denn", "weil", "ansonsten", "sonst werde ich"),
+    splits=("oder", "aber", "sonst", "denn", "weil", "ansonsten"),
     ands=("und",),
+    breaks=("ich", "wer", "warum", "wieso", "woher", "wie", "das ist", "sie sind", "ihr seid"),
     doubts=("wie", "warum", "wieso", "weshalb", "was", "wann", "wo", "woher", "wer",
             "kann ich", "muss ich", "soll ich", "wie kann ich"),
     slots={
@@ -658,6 +676,8 @@ DE = Language(
                    " [<MSGN>] [mehr] [(erhalten|bekommen|empfangen|von ihnen|von euch)] …?"),
         ("optout", "… ich (mochte|will|wunsche|mag) (keine|keinerlei) [<DET>] <MSGN> …?"),
         ("optout", "… ich (mochte|will|wunsche|mag) [<DET>] <MSGN> nicht mehr …?"),
+        ("optout", "… (nehmen sie|nehmt|nimm) <NUMMER> [bitte] aus (dem|der|ihrem|eurem|ihrer"
+                   "|eurer|diesem|dieser) <LIST> [raus] …?"),
         ("optout", "… [<NUMMER>] aus (dem|der|ihrem|eurem|ihrer|eurer|diesem|dieser) <LIST> (nehmen"
                    "|entfernen|loschen|austragen|streichen|werfen) …?"),
         ("optout", "… (ich|wir) (widerrufe|widerrufen) [hiermit] (meine|die|unsere)"
@@ -721,8 +741,9 @@ IT = Language(
         "vi ho gia detto di", "vi ho detto di", "chiedo di", "richiedo", "vi chiedo",
         "si prega di", "gradirei", "vorrei essere",
     ),
-    splits=("o", "oppure", "ma", "altrimenti", "perche", "se no", "sennò", "senno"),
+    splits=("o", "oppure", "ma", "altrimenti", "se no", "sennò", "senno"),
     ands=("e", "ed"),
+    breaks=("io", "chi", "perche", "come", "questo e", "siete"),
     doubts=("come", "perche", "quando", "dove", "chi", "cosa", "posso", "devo", "quale",
             "che"),
     slots={
@@ -732,7 +753,7 @@ IT = Language(
         "DET": "(i|questi|questo|i vostri|vostri|tutti i|tutti questi|piu|altri|di|dei|delle"
                "|le|la|il|mi|queste|con|con i|con questi|coi|con le|con queste|gli|vostre"
                "|altre)",
-        "MSGS": "[<DET>] [<DET>] <MSGN>",
+        "MSGS": "([<DET>] [<DET>] <MSGN>|niente|nulla|niente altro|altro)",
         "LIST": "(lista|liste|elenco|database|archivio|mailing list|rubrica|lista sms"
                 "|lista contatti|vostri contatti|contatti|iscrizione|servizio)",
         "SEND": "(mandarmi|inviarmi|scrivermi|contattarmi|mandare|inviare|scrivere|disturbarmi"
@@ -818,8 +839,9 @@ NL = Language(
         "ik zei", "ik heb al gezegd", "ik verzoek u", "ik verzoek jullie", "zou u",
         "zouden jullie", "nogmaals",
     ),
-    splits=("of", "maar", "anders", "want", "omdat", "anders ga ik"),
+    splits=("of", "maar", "anders", "want", "omdat"),
     ands=("en",),
+    breaks=("ik", "wie", "waarom", "hoe", "dit is", "jullie zijn", "u bent"),
     doubts=("hoe", "waarom", "wanneer", "waar", "wie", "wat", "kan ik", "moet ik"),
     slots={
         "MSGN": "(sms|smsjes|sms jes|berichten|bericht|sms berichten|reclame|aanbiedingen"
@@ -902,8 +924,9 @@ PT = Language(
         "solicito", "ja disse", "eu disse", "ja pedi para", "ja pedi pra", "eu quero",
         "eu gostaria de", "favor", "peco", "exijo que",
     ),
-    splits=("ou", "mas", "senao", "porque", "pois", "se nao"),
+    splits=("ou", "mas", "senao", "pois", "se nao"),
     ands=("e",),
+    breaks=("eu", "quem", "por que", "porque", "como", "isso e", "isto e", "voces sao"),
     doubts=("como", "por que", "quando", "onde", "quem", "qual", "posso", "devo", "o que",
             "porque"),
     slots={

@@ -221,8 +221,9 @@ class _Table:
     fillers: dict[str, tuple[tuple[str, ...], ...]]  # first word -> sequences, longest first
     tail: dict[str, tuple[tuple[str, ...], ...]]  # fillers and `after` words
     leads: _Seq  # one alternative of every lead-in
-    splits: frozenset[str]
-    ands: frozenset[str]
+    splits: dict[str, tuple[tuple[str, ...], ...]]  # first word -> sequences, longest first
+    ands: dict[str, tuple[tuple[str, ...], ...]]
+    breaks: dict[str, tuple[tuple[str, ...], ...]]
     doubts: tuple[tuple[str, ...], ...]
     anchored: dict[str, tuple[_Pattern, ...]]  # first word -> patterns
     anywhere: dict[str, tuple[_Pattern, ...]]
@@ -273,8 +274,9 @@ def _compile(lang: str, table: Language) -> _Table:
         fillers=_by_first(fillers),
         tail=_by_first((*fillers, *_words(table.after))),
         leads=(_alt(tuple(_parse(lead, {})[0] for lead in table.leads)),),
-        splits=frozenset(" ".join(w) for w in _words(table.splits)),
-        ands=frozenset(" ".join(w) for w in _words(table.ands)),
+        splits=_by_first(_words(table.splits)),
+        ands=_by_first(_words(table.ands)),
+        breaks=_by_first(_words(table.breaks)),
         doubts=_words(table.doubts),
         anchored=_index(patterns),
         anywhere=_index(p for p in patterns if p.anywhere),
@@ -467,13 +469,17 @@ def _skips(words: tuple[str, ...], table: dict[str, tuple[tuple[str, ...], ...]]
 class _Piece:
     """One piece of a clause being matched, with its filler skips precomputed."""
 
-    __slots__ = ("names", "skip", "tail", "words")
+    __slots__ = ("ends_at", "names", "skip", "tail", "words")
 
     def __init__(self, words: tuple[str, ...], table: _Table, names: frozenset[str]) -> None:
         self.words = words
         self.names = names
         self.skip = _skips(words, table.fillers, names)
         self.tail = _skips(words, table.tail, names)
+        # Where a new sentence starts without punctuation ("STOP I DONT KNOW YOU"): a
+        # phrase may end there as at the end of the piece.
+        self.ends_at = {len(words)} | {
+            i for i in range(1, len(words)) if _starting(words, i, table.breaks)}
 
     def ends(self, seq: _Seq, start: int) -> set[int]:
         """Every position where ``seq`` may end when matched from ``start``."""
@@ -523,7 +529,7 @@ def _judge(pattern: _Pattern, piece: _Piece, start: int, question: bool,
         ends = piece.ends(pattern.seq, start)
         if not ends:
             return None
-    full = any(piece.tail[end] == len(piece.words) for end in ends)
+    full = any(piece.tail[end] in piece.ends_at for end in ends)
     if pattern.keyword:
         if not full or not bare_ok:
             return None
@@ -585,23 +591,38 @@ def _match_piece(words: tuple[str, ...], question: bool, bare_ok: bool, table: _
     return best
 
 
+def _starting(words: tuple[str, ...], i: int,
+              table: dict[str, tuple[tuple[str, ...], ...]]) -> int:
+    """How many words of one of the table's sequences start at i (0: none)."""
+    for sequence in table.get(words[i], ()):
+        if words[i:i + len(sequence)] == sequence:
+            return len(sequence)
+    return 0
+
+
 def _pieces(clause: _Clause, table: _Table) -> list[tuple[tuple[str, ...], bool, bool]]:
-    """(words, ends with ?, a bare keyword may stand here) for each piece of a clause."""
+    """(words, a question, a bare keyword may stand here) for each piece of a clause.
+
+    A clause is cut at its "or"/"but" words and at "and" (all dropped; the piece before
+    "and" may not be a bare keyword: "Stop and Shop"). A clause ending with "?" makes
+    every piece a question ("Stop ou encore ?").
+    """
     out: list[tuple[tuple[str, ...], bool, bool]] = []
     current: list[str] = []
     words = clause.words
     i = 0
     while i < len(words):
-        two = " ".join(words[i:i + 2])
-        cut = 2 if two in table.splits else 1 if words[i] in table.splits else 0
-        if cut == 0 and words[i] in table.ands:
+        cut = _starting(words, i, table.splits)
+        if cut:
             if current:
-                out.append((tuple(current), False, False))
+                out.append((tuple(current), clause.question, True))
             current = []
-            i += 1
+            i += cut
             continue
-        if cut and current:
-            out.append((tuple(current), False, True))
+        cut = _starting(words, i, table.ands)
+        if cut:
+            if current:
+                out.append((tuple(current), clause.question, False))
             current = []
             i += cut
             continue
@@ -609,8 +630,6 @@ def _pieces(clause: _Clause, table: _Table) -> list[tuple[tuple[str, ...], bool,
         i += 1
     if current:
         out.append((tuple(current), clause.question, True))
-    if clause.question:  # "Stop ou encore ?": a bare keyword in a question is a review
-        out = [(words, True, bare_ok) for words, _, bare_ok in out]
     return out
 
 
