@@ -107,7 +107,8 @@ EN = Language(
         "period", "it", "all", "everything", "from this number", "permanently",
         "for good", "forever", "thank you", "you", "ya", "u", "you people", "idiot", "idiots",
         "moron", "morons", "jerks", "losers", "assholes", "scammers", "spammers", "people",
-        "already damn", "weirdo", "weirdos", "creep", "creeps", "clowns", "freaks",
+        "already damn", "weirdo", "weirdos", "creep", "creeps", "clowns", "freaks", "dude",
+        "bro", "man", "lady", "buddy", "pal", "mate", "sir", "ma am", "folks", "guys",
         "bastards", "fools", "x", "xx", "xxx", "bye", "goodbye", "lol",
     ),
     leads=(
@@ -120,7 +121,8 @@ EN = Language(
         "i ve said", "i have said", "i told you to", "i ve told you to", "i already told you to",
         "i have told you to", "i asked you to", "i ve asked you to", "i have asked you to",
         "i already asked you to", "i am requesting you", "i request that you", "pls just",
-        "you can", "u can", "you may", "can you just", "just",
+        "you can", "u can", "you may", "can you just", "just", "how about you",
+        "why don t you", "why dont you", "maybe you should", "how bout you",
         "so", "now", "yes", "no",
     ),
     splits=("or", "but", "otherwise", "because", "cause", "cuz", "coz", "else", "or else",
@@ -135,10 +137,11 @@ EN = Language(
     doubts=("how", "why", "what", "when", "where", "whether", "which", "who", "can i",
             "could i", "do i", "should i", "may i", "if i", "how to"),
     slots={
-        "STOPV": "(stop|stopp|quit|cease|desist|stahp|halt|discontinue)",
+        "STOPV": "(stop|stopp|quit|cease|desist|stahp|halt|discontinue) [with|on]",
         "TEXTING": "(texting|txting|textin|txtin|messaging|msging|messeging|msg ing|sms ing"
                    "|sending|sending out|contacting|spamming|bothering|harassing|harrassing"
                    "|pestering|writing|writing to|hitting up|blowing up|hounding|sending messages"
+                   "|receiving|getting|recieving"
                    "|sending texts|sending me messages|sending me texts|spaming)",
         "TEXT": "(text|txt|message|msg|sms|contact|send|spam|bother|harass|write|write to"
                 "|hit up|reach out to|email or text|call or text|text or call)",
@@ -176,8 +179,9 @@ EN = Language(
                   "|my personal data|my personal information)",
         "DONT": "(don t|dont|do not|don t ever|do not ever|dont ever|never|never ever|can you not"
                 "|could you not|would you not|can u not|will you not)",
-        "WANTNOT": "[i|we] (don t|dont|do not|no longer|don t ever|never) (want|wish|need|like"
-                   "|wanna|care for)",
+        "WANTNOT": "[i|we|this number|this phone|he|she|they|my _] (don t|dont|do not"
+                   "|no longer|don t ever|never|doesn t|doesnt|does not|no longer wants"
+                   "|no longer wishes) (want|wish|need|like|wanna|care for|wants|wishes)",
         "SAID": "(said|say|told you|asked you|asked|replied|texted|sent|typed|wrote|write"
                 "|responded|requested)",
         "KWS": "(stop|unsubscribe|remove|opt out|stopp|stop stop|no more|remove me)",
@@ -258,7 +262,7 @@ EN = Language(
         ("review", "(who is this|who s this|whos this|who are you|who dis|who this"
                    "|who is texting me|who is sending this|who sent this) …"),
         ("review", "… <TEXT> (way too|too|so) (much|often|many times) …"),
-        ("review", "… (how|where|why) (did|do|does) (you|u|ya|your company) (get|got|find|have)"
+        ("review", "… (how|where|why) (did|do|does|d) (you|u|ya|your company) (get|got|find|have)"
                    " (my number|this number|my info|my details|my cell|my phone number) …"),
         ("review", "… (too|way too|so|so damn|so many|so much) (many|much) [<ADJ>] <MSGN> …"),
         ("review", "(too many|way too many|too much|way too much) …"),
@@ -474,7 +478,7 @@ ES = Language(
     fillers=(
         "por favor", "porfa", "porfavor", "porfis", "xfa", "x favor", "gracias",
         "muchas gracias", "hola", "buenas", "buenos dias", "buenas tardes", "buenas noches",
-        "ok", "vale", "joder", "carajo", "senor", "senora", "oiga", "mire", "saludos",
+        "ok", "vale", "joder", "carajo", "senor", "senora", "oiga", "mire", "saludos", "ya",
         "please", "de verdad", "en serio",
     ),
     after=(
@@ -500,7 +504,8 @@ ES = Language(
         "DEJEN": "(dejen|deja|dejad|deje|dejar|paren|para|pare|parad|parar|dejen ya|terminen)",
         "SEND": "(enviar|enviarme|mandar|mandarme|escribir|escribirme|contactar|contactarme"
                 "|molestar|molestarme|mensajear|mensajearme|spamear|acosar|acosarme|enviarnos"
-                "|mandarnos|escribirnos|fastidiar|fastidiarme|llenarme|textear)",
+                "|mandarnos|escribirnos|fastidiar|fastidiarme|llenarme|textear|recibir|recibirlos"
+                "|recibiendo)",
         "DET": "(los|sus|tus|estos|esos|mas|tantos|de|la|las|el|su|tu|esta|esa|todos los"
                "|todas las|esas|estas|tantas|me|mas de|sus malditos)",
         "MSGN": "(mensajes|mensaje|sms|msj|mensajitos|textos|promociones|promos|ofertas"
@@ -668,6 +673,8 @@ DE = Language(
                    "|einstellen) …?"),
         ("optout", "… (unterlassen|unterlasst) (sie|ihr) (das|dies|diese <MSGN>|weitere <MSGN>"
                    "|jegliche <MSGN>) …?"),
+        ("optout", "… (abmelden|austragen|abbestellen|abmeldung) (von|vom|aus|fur|bei) [<DET>]"
+                   " (<MSGN>|<LIST>) …?"),
         ("optout", "… (mich|uns) [bitte] [sofort] (abmelden|austragen|abbestellen|entfernen"
                    "|loschen|ausstragen) …?"),
         ("optout", "… (lasst|lassen sie|lass|lassen) (mich|uns) (in ruhe|in frieden|endlich"
@@ -753,7 +760,9 @@ IT = Language(
         "DET": "(i|questi|questo|i vostri|vostri|tutti i|tutti questi|piu|altri|di|dei|delle"
                "|le|la|il|mi|queste|con|con i|con questi|coi|con le|con queste|gli|vostre"
                "|altre)",
-        "MSGS": "([<DET>] [<DET>] <MSGN>|niente|nulla|niente altro|altro)",
+        "MSGS": "([<DET>] [<DET>] <MSGN>|niente|nulla|niente altro|altro) [<END>]",
+        "END": "(da voi|da parte vostra|su questo numero|a questo numero|sul mio numero|grazie"
+               "|per favore|mai piu|in futuro)",
         "LIST": "(lista|liste|elenco|database|archivio|mailing list|rubrica|lista sms"
                 "|lista contatti|vostri contatti|contatti|iscrizione|servizio)",
         "SEND": "(mandarmi|inviarmi|scrivermi|contattarmi|mandare|inviare|scrivere|disturbarmi"
@@ -889,7 +898,8 @@ NL = Language(
                    "|sturen jullie mij|hebben jullie) …"),
         ("review", "… (komen jullie|komt u|hebben jullie|heeft u|heb je|kom je|heb jij)"
                    " [aan] mijn (nummer|gegevens|telefoonnummer) …"),
-        ("review", "(wie is dit|wie bent u|wie zijn jullie|wie is daar|met wie) …"),
+        ("review", "(wie is dit|wie bent u|wie zijn jullie|wie is daar|met wie|wie stuurt"
+                   "|wie sms t|wie appt) …"),
         ("review", "… (veel te veel|te veel|zoveel|zo veel) [<MSGN>] …"),
         ("review", "… (te vaak|veel te vaak) …"),
         ("review", "… nooit (aangemeld|ingeschreven|toestemming gegeven) …"),

@@ -325,6 +325,8 @@ _QUOTED_SPAN = re.compile(r"[\"“”„«]([^\"“”„«»]{1,600}?)[\"“”
 _DOTTED = re.compile(r"(?<!\w)((?:\w\.){1,}\w)\.?(?!\w)")
 _CLAUSE_END = re.compile(r"([.!?;:,…¿¡\n]+)")
 _TRIPLED = re.compile(r"(.)\1\1+")
+#: Dutch "sms'en", "sms'jes", "sms't" are one word ("en" would otherwise read as "and").
+_SMS_VERB = re.compile(r"\b(sms)['\u2019](en|je|jes|t|te|ten)\b", re.IGNORECASE)
 #: A signature at the end: "Stop - John", "STOP -- J. Smith", "stop ~Anna".
 _SIGNATURE = re.compile(
     r"\s+(?:-{1,2}|\u2013|\u2014|~)\s*[A-Z][\w'\u2019.]*(?:\s[A-Z][\w'\u2019]*\.?)?\s*$")
@@ -433,6 +435,7 @@ def _clauses(text: str) -> list[_Clause]:
             continue
         line = _QUOTED_SPAN.sub(_unquote, line)
         line = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), line)
+        line = _SMS_VERB.sub(r"\1\2", line)
         line_clauses: list[_Clause] = []
         pieces = _CLAUSE_END.split(line)
         for i in range(0, len(pieces), 2):
@@ -648,10 +651,13 @@ def _read(clauses: list[_Clause], table: _Table, names: frozenset[str],
     for clause in clauses:
         if table.triggers.isdisjoint(clause.words):
             continue
-        for words, question, bare_ok in _pieces(clause, table):
+        pieces = _pieces(clause, table)
+        for words, question, bare_ok in pieces:
             found = _match_piece(words, question, bare_ok, table, names, keep_only)
             if found is None:
                 continue
+            if found.kind == "strict" and (len(clauses) > 1 or len(pieces) > 1):
+                continue  # "Cancel" answers appointments too: only a reply of its own
             if found.kind == "keep":
                 keep = True
             elif found.kind == "optout":
