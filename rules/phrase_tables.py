@@ -88,12 +88,14 @@ EN = Language(
     keywords=(
         "stop", "stop all", "stopall", "unsubscribe", "unsub",
         "optout", "opt out", "opt-out", "revoke", "remove", "cease", "stahp", "discontinue",
+        "quit", "opting out", "i m opting out", "i am opting out", "count me out",
+        "count us out", "opted out",
         # typos of STOP seen in replies (not "stp": French for "please"; not "top", "step")
         "stopp", "stpo", "sotp", "tsop", "stoo", "stoop", "sto", "srop", "dtop", "xtop",
         "wtop", "syop", "stip", "stpp", "sstop", "stopo", "sop", "atop stop",
         "unsuscribe", "unsubscibe", "unsubcribe", "unsubscrib",
     ),
-    strict=("cancel", "end", "quit"),
+    strict=("cancel", "end"),
     fillers=(
         "please", "pls", "plz", "plse", "pleas", "pleaze", "thanks", "thank you", "thank u",
         "thanks you", "thx", "ty", "tks", "tnx", "cheers", "kindly", "just", "hi", "hello",
@@ -112,6 +114,7 @@ EN = Language(
         "bastards", "fools", "x", "xx", "xxx", "bye", "goodbye", "lol",
     ),
     leads=(
+        "<WRONG>",
         "can you", "could you", "would you", "will you", "can u", "could u", "would u",
         "will u", "can you please", "could you please", "i want you to", "i need you to",
         "i would like you to", "i d like you to", "i am asking you to", "i m asking you to",
@@ -122,8 +125,10 @@ EN = Language(
         "i have told you to", "i asked you to", "i ve asked you to", "i have asked you to",
         "i already asked you to", "i am requesting you", "i request that you", "pls just",
         "you can", "u can", "you may", "can you just", "just", "how about you",
+        "i m begging you", "i m begging you to", "i beg you", "i beg you to", "i m asking you",
+        "i am asking you", "i m telling you", "i m telling you to", "i am telling you to",
         "why don t you", "why dont you", "maybe you should", "how bout you",
-        "so", "now", "yes", "no",
+        "so", "now", "yes", "no", "nah", "nope", "no thanks", "no thank you",
     ),
     splits=("or", "but", "otherwise", "because", "cause", "cuz", "coz", "else", "or else",
             "then"),
@@ -137,6 +142,7 @@ EN = Language(
     doubts=("how", "why", "what", "when", "where", "whether", "which", "who", "can i",
             "could i", "do i", "should i", "may i", "if i", "how to"),
     slots={
+        "WRONG": "(wrong number|wrong person|wrong #|you have the wrong number|you ve got the wrong number|i think you have the wrong number|not my number|this is not my number|new number|this is a new number)",
         "STOPV": "(stop|stopp|quit|cease|desist|stahp|halt|discontinue) [with|on]",
         "TEXTING": "(texting|txting|textin|txtin|messaging|msging|messeging|msg ing|sms ing"
                    "|sending|sending out|contacting|spamming|bothering|harassing|harrassing"
@@ -157,7 +163,8 @@ EN = Language(
                 "|deals|ads|adverts|advertisements|advertising|marketing|notifications|alerts"
                 "|updates|stuff|things|texting|bs|nonsense|communication|communications"
                 "|correspondence|contact)",
-        "MSGS": "([<DET>] [<ADJ>] <MSGN>|these|this|that|them|it|those|anything|this stuff)",
+        "MSGS": "([<DET>] [<ADJ>] <MSGN>|these|this|that|them|it|those|anything|this stuff"
+                "|anything else|nothing else|anything more)",
         "END": "(anymore|any more|again|ever again|ever|at all|to me|to this number|to my number"
                "|to my phone|to my cell|from now on|from you|from you guys|from this number"
                "|from your company|from your number|from this company|from these people|now"
@@ -172,7 +179,7 @@ EN = Language(
                 "|text list|sms list|marketing list|distribution list|subscriber list"
                 "|subscription|subscriptions|system|records|messages|texts|sms|alerts"
                 "|messaging|program|service|list of contacts|numbers|texting)|this|these|it"
-                "|them|that)",
+                "|them|that|all of this|all this|everything|all of it|marketing|promotions)",
         "NUMBER": "(me|us|my number|this number|my phone number|my phone|my cell|my mobile"
                   "|my mobile number|my cell number|my details|my data|my info|my information"
                   "|my contact|my contact info|my contact details|my name|my account"
@@ -216,6 +223,8 @@ EN = Language(
                    " (from|frm) <TEXTING> …?"),
         ("optout", "… (i want|i d like|let me|i wanna|i would like) out [(of|from) [<YOUR>]"
                    " (<LIST>|<MSGN>)] …?"),
+        ("optout", "… (i want|i d like|let me|i wanna|i would like|get me|take me) off [of]"
+                   " [<YOUR>] <LIST> …?"),
         ("optout", "… (to be|be|get|been|being) (removed|taken off|unsubscribed|deleted|opted out"
                    "|taken out) [[from|of|off] [<YOUR>] (<LIST>|<MSGN>)] [<END>] …?"),
         ("optout", "… what part of <KWS> …"),
@@ -303,8 +312,7 @@ EN = Language(
                  "|the texts|your texts|the messages|these texts|the deals|the offers) …"),
         ("keep", "but keep (the|my|your) (texts|messages|sms) …"),
         # none: revocation words in another sense
-        ("none", "… (wrong number|wrong person|wrong #|you have the wrong number"
-                 "|you ve got the wrong number|i think you have the wrong number) …"),
+        ("none", "<WRONG>"),
         ("none", "(unsubscribe|unsub|remove|take) [me|us|my email] (from|off) [<YOUR>] [_] [_]"
                  " <EMAIL> …"),
         ("none", "… (unsubscribe|remove) my [old|work|personal|other] (email|e mail|email address"
@@ -338,6 +346,7 @@ FR = Language(
         "une bonne fois pour toutes", "deja", "s il vous plait",
     ),
     leads=(
+        "<WRONG>",
         "merci de", "merci d", "je vous prie de", "je vous prie d", "je vous demande de",
         "je vous demande d", "veuillez", "pouvez vous", "pourriez vous", "vous pouvez",
         "tu peux", "je veux", "je voudrais", "je souhaite", "j aimerais", "je demande",
@@ -353,6 +362,7 @@ FR = Language(
     doubts=("comment", "pourquoi", "quand", "est ce que", "qui", "quoi", "que", "puis je",
             "dois je", "faut il", "quel", "quelle", "si je"),
     slots={
+        "WRONG": "(faux numero|mauvais numero|erreur de numero|vous vous etes trompe|vous vous etes trompe de numero|mauvaise personne|ce n est pas mon numero)",
         "ARRETEZ": "(arretez|arrete|arreter|arretes|cessez|cesse|cesser|stoppez|stop|stopper"
                    "|arretez donc|arretez svp)",
         "ENVOYER": "(envoyer|m envoyer|me envoyer|nous envoyer|ecrire|m ecrire|me contacter"
@@ -395,7 +405,7 @@ FR = Language(
         ("optout", "… (ne|n) (m|me|nous) <NEVOUS> (plus|jamais|plus jamais|plus rien|plus de"
                    " <MSGN>) [<MSGS>] [<END>] [<END>] …?"),
         ("optout", "… (m|me|nous) <NEVOUS> (plus|plus jamais) [<MSGS>] [<END>] …?"),
-        ("optout", "… ne (plus|jamais|plus jamais) (m|me|nous) (envoyer|ecrire|contacter|relancer"
+        ("optout", "… ne (plus|jamais|plus jamais) [m|me|nous] (envoyer|ecrire|contacter|relancer"
                    "|solliciter|deranger|harceler|texter|spammer|appeler ni ecrire) [<MSGS>]"
                    " [<END>] …?"),
         ("optout", "… ne plus (recevoir|etre contacte|etre contactee|etre sollicite|avoir)"
@@ -419,7 +429,8 @@ FR = Language(
         ("optout", "… (foutez|fichez|fous|fiche|foutez nous) (moi|nous) la paix …"),
         ("optout", "… (lachez moi|lache moi|lachez moi la grappe|fichez le camp|degagez"
                    "|allez vous faire voir|allez vous faire foutre|va te faire foutre) …"),
-        ("optout", "(plus de|assez de|fini les|marre des|stop aux|halte aux|basta les|pas de)"
+        ("optout", "(plus de|assez de|fini les|marre des|stop aux|halte aux|basta les|pas de"
+                   "|plus jamais de|jamais plus de|plus aucun|plus aucune)"
                    " <MSGN> [<END>] …?"),
         ("optout", "… (combien de fois) (dois je|faut il|je dois|vais je|devrai je) …"),
         ("optout", "… (j ai|je vous ai|j ai deja|je vous ai deja) (dit|ecrit|repondu|envoye"
@@ -456,8 +467,7 @@ FR = Language(
         ("keep", "je veux (continuer|garder|recevoir) …"),
         ("keep", "(ecrivez|envoyez|ecris|envoie|textez) moi [des sms|un sms|un message|par sms]"
                  " plutot …"),
-        ("none", "… (faux numero|mauvais numero|erreur de numero|vous vous etes trompe"
-                 "|mauvaise personne) …"),
+        ("none", "<WRONG>"),
         ("none", "(desabonnez|desinscrivez|retirez) moi (de|des|du) (la|votre|vos)"
                  " (newsletter|liste mail|mail|mails|e mail|e mails|emails|liste e mail"
                  "|courriels|newsletters) …"),
@@ -488,6 +498,7 @@ ES = Language(
         "por favor",
     ),
     leads=(
+        "<WRONG>",
         "quiero", "quisiera", "deseo", "me gustaria", "necesito", "les pido que",
         "te pido que", "les ruego que", "les pido", "pueden", "podrian", "puede", "podria",
         "solicito", "pido",
@@ -501,6 +512,7 @@ ES = Language(
     doubts=("como", "cuando", "donde", "por que", "quien", "cual", "puedo", "debo",
             "se puede"),
     slots={
+        "WRONG": "(numero equivocado|numero incorrecto|se equivocaron de numero|se equivoco de numero|equivocado de numero|numero errado|este no es mi numero)",
         "DEJEN": "(dejen|deja|dejad|deje|dejar|paren|para|pare|parad|parar|dejen ya|terminen)",
         "SEND": "(enviar|enviarme|mandar|mandarme|escribir|escribirme|contactar|contactarme"
                 "|molestar|molestarme|mensajear|mensajearme|spamear|acosar|acosarme|enviarnos"
@@ -523,7 +535,7 @@ ES = Language(
     },
     phrases=(
         ("optout", "… <DEJEN> de <SEND> [<MSGS>] [<END>] [<END>] …?"),
-        ("optout", "… no (me|nos) <NOME> [mas|nunca mas|jamas|nada|mas nada] [<MSGS>] [<END>]"
+        ("optout", "… no [me|nos] <NOME> [mas|nunca mas|jamas|nada|mas nada] [<MSGS>] [<END>]"
                    " [<END>] …?"),
         ("optout", "… no (enviarme|mandarme|escribirme|contactarme|enviar|mandar|escribir|contactar"
                    "|molestarme) [mas|nunca mas] [<MSGS>] [<END>] …?"),
@@ -581,8 +593,7 @@ ES = Language(
         ("keep", "no (paren|pares|dejen de|dejes de|me den de baja|me des de baja|me borren"
                  "|me eliminen|cancelen) …"),
         ("keep", "(sigan|sigue|siga) (enviando|mandando|escribiendo) …"),
-        ("none", "… (numero equivocado|numero incorrecto|se equivocaron de numero"
-                 "|se equivoco de numero|equivocado de numero|numero errado) …"),
+        ("none", "<WRONG>"),
         ("none", "(dar|darme|dame|denme) de baja (mi|el|la|mis) (linea|contrato|plan|servicio"
                  "|cuenta|tarjeta|internet|seguro|fibra|abono) …"),
         ("none", "(darme|dame|denme) de baja del (correo|email|newsletter|boletin) …"),
@@ -609,6 +620,7 @@ DE = Language(
         "mich", "fur immer", "dauerhaft", "bitte", "danke",
     ),
     leads=(
+        "<WRONG>",
         "bitte", "konnen sie", "konnten sie", "konnt ihr", "kannst du", "ich mochte",
         "ich will", "ich wurde gerne", "ich mochte mich", "ich will mich", "ich bitte sie",
         "ich bitte um", "ich bitte darum", "hiermit", "ich habe gesagt", "ich sagte",
@@ -621,6 +633,7 @@ DE = Language(
     doubts=("wie", "warum", "wieso", "weshalb", "was", "wann", "wo", "woher", "wer",
             "kann ich", "muss ich", "soll ich", "wie kann ich"),
     slots={
+        "WRONG": "(falsche nummer|falsch verbunden|verwahlt|falscher empfanger|falsche person|nicht meine nummer)",
         "MSGN": "(sms|nachrichten|nachricht|werbung|werbe sms|werbesms|angebote|mitteilungen"
                 "|benachrichtigungen|spam|textnachrichten|kurznachrichten|messages|nachrichtchen"
                 "|werbenachrichten|newsletter sms|infos|sms nachrichten|sms werbung|texte"
@@ -693,7 +706,7 @@ DE = Language(
         ("optout", "… (hau|haut|hauen sie|verpisst euch|verpiss dich|zieht leine) [ab] …"),
         ("optout", "… (stop|stopp|schluss) (mit|mit den|mit der|mit dem|mit diesen) [<DET>]"
                    " <MSGN> …?"),
-        ("optout", "… (stop|stopp) [<DET>] <MSGN> …?"),
+        ("optout", "… (stop|stopp|stoppen sie|stoppt|beenden sie|beendet) [<DET>] <MSGN> …?"),
         ("optout", "… (wie oft) (muss|soll) ich …"),
         ("optout", "… (ich habe|hab|habe) [schon|bereits|doch] [schon] (stopp|stop|abmelden)"
                    " (geschrieben|gesagt|geschickt|gesendet|geantwortet) …"),
@@ -717,8 +730,7 @@ DE = Language(
         ("keep", "[bitte] nicht (abmelden|aufhoren|stoppen|austragen|loschen) …"),
         ("keep", "(hort|horen sie) nicht auf …"),
         ("keep", "(weiter so|schickt weiter|schicken sie weiter|bitte weiter schicken) …"),
-        ("none", "… (falsche nummer|falsch verbunden|verwahlt|falscher empfanger"
-                 "|falsche person) …"),
+        ("none", "<WRONG>"),
         ("none", "(vertrag|abo|abonnement|termin|bestellung) (kundigen|stornieren|absagen"
                  "|beenden) …"),
     ),
@@ -743,6 +755,7 @@ IT = Language(
         "grazie", "definitivamente", "una volta per tutte",
     ),
     leads=(
+        "<WRONG>",
         "vorrei", "voglio", "desidero", "potete", "potreste", "puoi", "per favore",
         "vi chiedo di", "vi prego di", "ho detto", "vi ho detto", "vi ho gia detto",
         "vi ho gia detto di", "vi ho detto di", "chiedo di", "richiedo", "vi chiedo",
@@ -754,6 +767,7 @@ IT = Language(
     doubts=("come", "perche", "quando", "dove", "chi", "cosa", "posso", "devo", "quale",
             "che"),
     slots={
+        "WRONG": "(numero sbagliato|avete sbagliato numero|persona sbagliata)",
         "MSGN": "(messaggi|messaggio|sms|messaggini|promozioni|promo|offerte|pubblicita"
                 "|notifiche|spam|comunicazioni|messaggi promozionali|sms pubblicitari"
                 "|stupidaggini|cavolate|sms promozionali)",
@@ -818,7 +832,7 @@ IT = Language(
         ("review", "… (smettete|smettetela) di chiamarmi …"),
         ("keep", "non (smettete|smettere|cancellatemi|disiscrivetemi|toglietemi|fermatevi) …"),
         ("keep", "(continuate|continua) (a mandare|a mandarmi|a inviare|a inviarmi|cosi) …"),
-        ("none", "… numero sbagliato …"),
+        ("none", "<WRONG>"),
         ("none", "… (mi basta|ci basta|basta che|basta solo|basta una|basta un) …"),
         ("none", "… (cancella|cancellate|annulla|annullate) (l appuntamento|la prenotazione"
                  "|l ordine|la visita|la lezione|il mio ordine) …"),
@@ -843,6 +857,7 @@ NL = Language(
     after=("graag", "nu", "nu meteen", "direct", "meteen", "per direct", "onmiddellijk",
            "svp", "voorgoed", "definitief", "aub", "me", "mij"),
     leads=(
+        "<WRONG>",
         "ik wil", "ik wil graag", "ik zou graag", "ik zou willen", "wil je", "wilt u",
         "kunt u", "kun je", "kunnen jullie", "willen jullie", "graag", "ik heb gezegd",
         "ik zei", "ik heb al gezegd", "ik verzoek u", "ik verzoek jullie", "zou u",
@@ -853,6 +868,7 @@ NL = Language(
     breaks=("ik", "wie", "waarom", "hoe", "dit is", "jullie zijn", "u bent"),
     doubts=("hoe", "waarom", "wanneer", "waar", "wie", "wat", "kan ik", "moet ik"),
     slots={
+        "WRONG": "(verkeerd nummer|verkeerde nummer|verkeerde persoon|niet mijn nummer)",
         "MSGN": "(sms|smsjes|sms jes|berichten|bericht|sms berichten|reclame|aanbiedingen"
                 "|promoties|meldingen|spam|appjes|tekstberichten|sms en|smsen|berichtjes"
                 "|reclameberichten|acties|onzin|troep)",
@@ -873,7 +889,7 @@ NL = Language(
         ("optout", "… (stuur|stuurt|sms|app|stuurt u|stuur jij) (me|mij|ons) geen [<DET>]"
                    " <MSGN> meer …?"),
         ("optout", "… (stuur|stuurt|sms|app|sms t|appt|benader|bericht|contacteer)"
-                   " (me|mij|ons) (niet meer|nooit meer|niets meer|niks meer) …?"),
+                   " [me|mij|ons] (niet meer|nooit meer|niets meer|niks meer) …?"),
         ("optout", "… [me|mij|ons] (niet meer|nooit meer) <STUREN> …?"),
         ("optout", "… (afmelden|uitschrijven|uit) (voor|van) [<DET>] (<MSGN>|<LIST>) …?"),
         ("optout", "… (stop|stopt|stoppen|hou op|houd op|kap|kappen) met [het] [<DET>]"
@@ -908,7 +924,7 @@ NL = Language(
         ("review", "(spam|oplichting|gemeld|geblokkeerd|nee bedankt|nee dank je)"),
         ("keep", "niet (afmelden|stoppen|uitschrijven|verwijderen) …"),
         ("keep", "(ga zo door|blijf sturen|stuur maar) …"),
-        ("none", "… (verkeerd nummer|verkeerde nummer|verkeerde persoon) …"),
+        ("none", "<WRONG>"),
         ("none", "(uit eten|uit huis|uit werken) …"),
     ),
 )
@@ -930,6 +946,7 @@ PT = Language(
     after=("ja", "agora", "imediatamente", "de vez", "tudo", "obrigado", "obrigada",
            "de uma vez", "para sempre", "por favor"),
     leads=(
+        "<WRONG>",
         "quero", "gostaria de", "desejo", "por favor", "podem", "pode", "queria", "peco que",
         "solicito", "ja disse", "eu disse", "ja pedi para", "ja pedi pra", "eu quero",
         "eu gostaria de", "favor", "peco", "exijo que",
@@ -940,6 +957,7 @@ PT = Language(
     doubts=("como", "por que", "quando", "onde", "quem", "qual", "posso", "devo", "o que",
             "porque"),
     slots={
+        "WRONG": "(numero errado|numero enganado|pessoa errada|enganou se no numero|enganaram se no numero)",
         "MSGN": "(mensagens|mensagem|sms|msg|msgs|torpedos|promocoes|promocao|ofertas"
                 "|propagandas|propaganda|publicidade|notificacoes|spam|lixo|mensagens de texto"
                 "|mensagens promocionais|porcarias)",
@@ -972,6 +990,8 @@ PT = Language(
                    "|descadastrado|descadastrada|tirado|tirada|apagado|apagada) [da|de|desta|dessa"
                    "|do] [<DET>] [<LIST>] …?"),
         ("optout", "… (cancelar|cancela|cancelem) [<DET>] <MSGN> …?"),
+        ("optout", "… (cancelar|cancela|cancelem|parar|parem|pare) (o recebimento|o envio|os envios"
+                   "|a recepcao) (de|das|dos) [<DET>] <MSGN> …?"),
         ("optout", "… nao (quero|desejo|queremos) (mais receber|receber mais|mais|receber"
                    "|continuar a receber|continuar recebendo) [<MSGS>] [mais] …?"),
         ("optout", "… (me tira|me tire|me tirem|tirem me|tire me|tira me|me remova|me removam"
@@ -1014,7 +1034,7 @@ PT = Language(
                    "|cancelar) …"),
         ("keep", "nao (parem|pare|me descadastrem|cancelem|me tirem) …"),
         ("keep", "(continuem|continue) (a mandar|mandando|enviando|a enviar) …"),
-        ("none", "… (numero errado|numero enganado|pessoa errada|enganou se no numero) …"),
+        ("none", "<WRONG>"),
         ("none", "(vou sair|ja vou sair|estou a sair|vou sair agora) …"),
         ("none", "(para|pra) (quando|onde|que|quem|mim|o|a|os|as|amanha|hoje) …"),
     ),

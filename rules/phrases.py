@@ -273,7 +273,7 @@ def _compile(lang: str, table: Language) -> _Table:
         lang=lang,
         fillers=_by_first(fillers),
         tail=_by_first((*fillers, *_words(table.after))),
-        leads=(_alt(tuple(_parse(lead, {})[0] for lead in table.leads)),),
+        leads=(_alt(tuple(_parse(lead, table.slots)[0] for lead in table.leads)),),
         splits=_by_first(_words(table.splits)),
         ands=_by_first(_words(table.ands)),
         breaks=_by_first(_words(table.breaks)),
@@ -623,6 +623,9 @@ def _pieces(clause: _Clause, table: _Table) -> list[tuple[tuple[str, ...], bool,
             i += cut
             continue
         cut = _starting(words, i, table.ands)
+        if cut and _skips(words[i + cut:], table.tail, frozenset())[0] == len(words) - i - cut:
+            i += cut  # "Stop and thanks": nothing but fillers after it
+            continue
         if cut:
             if current:
                 out.append((tuple(current), clause.question, False))
