@@ -142,7 +142,9 @@ EN = Language(
     doubts=("how", "why", "what", "when", "where", "whether", "which", "who", "can i",
             "could i", "do i", "should i", "may i", "if i", "how to"),
     slots={
-        "WRONG": "(wrong number|wrong person|wrong #|you have the wrong number|you ve got the wrong number|i think you have the wrong number|not my number|this is not my number|new number|this is a new number)",
+        "WRONG": "(wrong number|wrong person|wrong #|you have the wrong number"
+                 "|you ve got the wrong number|i think you have the wrong number"
+                 "|not my number|this is not my number|new number|this is a new number)",
         "STOPV": "(stop|stopp|quit|cease|desist|stahp|halt|discontinue) [with|on]",
         "TEXTING": "(texting|txting|textin|txtin|messaging|msging|messeging|msg ing|sms ing"
                    "|sending|sending out|contacting|spamming|bothering|harassing|harrassing"
@@ -362,7 +364,8 @@ FR = Language(
     doubts=("comment", "pourquoi", "quand", "est ce que", "qui", "quoi", "que", "puis je",
             "dois je", "faut il", "quel", "quelle", "si je"),
     slots={
-        "WRONG": "(faux numero|mauvais numero|erreur de numero|vous vous etes trompe|vous vous etes trompe de numero|mauvaise personne|ce n est pas mon numero)",
+        "WRONG": "(faux numero|mauvais numero|erreur de numero|vous vous etes trompe"
+                 "|vous vous etes trompe de numero|mauvaise personne|ce n est pas mon numero)",
         "ARRETEZ": "(arretez|arrete|arreter|arretes|cessez|cesse|cesser|stoppez|stop|stopper"
                    "|arretez donc|arretez svp)",
         "ENVOYER": "(envoyer|m envoyer|me envoyer|nous envoyer|ecrire|m ecrire|me contacter"
@@ -512,7 +515,9 @@ ES = Language(
     doubts=("como", "cuando", "donde", "por que", "quien", "cual", "puedo", "debo",
             "se puede"),
     slots={
-        "WRONG": "(numero equivocado|numero incorrecto|se equivocaron de numero|se equivoco de numero|equivocado de numero|numero errado|este no es mi numero)",
+        "WRONG": "(numero equivocado|numero incorrecto|se equivocaron de numero"
+                 "|se equivoco de numero|equivocado de numero|numero errado"
+                 "|este no es mi numero)",
         "DEJEN": "(dejen|deja|dejad|deje|dejar|paren|para|pare|parad|parar|dejen ya|terminen)",
         "SEND": "(enviar|enviarme|mandar|mandarme|escribir|escribirme|contactar|contactarme"
                 "|molestar|molestarme|mensajear|mensajearme|spamear|acosar|acosarme|enviarnos"
@@ -633,7 +638,8 @@ DE = Language(
     doubts=("wie", "warum", "wieso", "weshalb", "was", "wann", "wo", "woher", "wer",
             "kann ich", "muss ich", "soll ich", "wie kann ich"),
     slots={
-        "WRONG": "(falsche nummer|falsch verbunden|verwahlt|falscher empfanger|falsche person|nicht meine nummer)",
+        "WRONG": "(falsche nummer|falsch verbunden|verwahlt|falscher empfanger|falsche person"
+                 "|nicht meine nummer)",
         "MSGN": "(sms|nachrichten|nachricht|werbung|werbe sms|werbesms|angebote|mitteilungen"
                 "|benachrichtigungen|spam|textnachrichten|kurznachrichten|messages|nachrichtchen"
                 "|werbenachrichten|newsletter sms|infos|sms nachrichten|sms werbung|texte"
@@ -957,7 +963,8 @@ PT = Language(
     doubts=("como", "por que", "quando", "onde", "quem", "qual", "posso", "devo", "o que",
             "porque"),
     slots={
-        "WRONG": "(numero errado|numero enganado|pessoa errada|enganou se no numero|enganaram se no numero)",
+        "WRONG": "(numero errado|numero enganado|pessoa errada|enganou se no numero"
+                 "|enganaram se no numero)",
         "MSGN": "(mensagens|mensagem|sms|msg|msgs|torpedos|promocoes|promocao|ofertas"
                 "|propagandas|propaganda|publicidade|notificacoes|spam|lixo|mensagens de texto"
                 "|mensagens promocionais|porcarias)",
