@@ -472,17 +472,22 @@ def _skips(words: tuple[str, ...], table: dict[str, tuple[tuple[str, ...], ...]]
 class _Piece:
     """One piece of a clause being matched, with its filler skips precomputed."""
 
-    __slots__ = ("ends_at", "names", "skip", "tail", "words")
+    __slots__ = ("breaks", "names", "skip", "tail", "words")
 
     def __init__(self, words: tuple[str, ...], table: _Table, names: frozenset[str]) -> None:
         self.words = words
         self.names = names
         self.skip = _skips(words, table.fillers, names)
         self.tail = _skips(words, table.tail, names)
-        # Where a new sentence starts without punctuation ("STOP I DONT KNOW YOU"): a
-        # phrase may end there as at the end of the piece.
-        self.ends_at = {len(words)} | {
-            i for i in range(1, len(words)) if _starting(words, i, table.breaks)}
+        self.breaks = table.breaks
+
+    def ends_here(self, end: int) -> bool:
+        """Whether a phrase ending at ``end`` ends the piece: only fillers and ``after``
+        words follow, up to the end or to where a new sentence starts without
+        punctuation ("STOP SENDING ME MESSAGES I DONT KNOW YOU")."""
+        after = self.tail[end]
+        return after == len(self.words) or (
+            after > 0 and _starting(self.words, after, self.breaks) > 0)
 
     def ends(self, seq: _Seq, start: int) -> set[int]:
         """Every position where ``seq`` may end when matched from ``start``."""
@@ -532,7 +537,7 @@ def _judge(pattern: _Pattern, piece: _Piece, start: int, question: bool,
         ends = piece.ends(pattern.seq, start)
         if not ends:
             return None
-    full = any(piece.tail[end] in piece.ends_at for end in ends)
+    full = any(piece.ends_here(end) for end in ends)
     if pattern.keyword:
         if not full or not bare_ok:
             return None
@@ -561,7 +566,10 @@ def _match_piece(words: tuple[str, ...], question: bool, bare_ok: bool, table: _
     if first == len(words):
         return None
     starts = [first]
-    for end in sorted(piece.ends(table.leads, first) | piece.ends(table.leads, 0)):
+    lead_ends = piece.ends(table.leads, first)
+    if first:
+        lead_ends = lead_ends | piece.ends(table.leads, 0)
+    for end in sorted(lead_ends):
         if end < len(words) and piece.skip[end] not in starts and piece.skip[end] < len(words):
             starts.append(piece.skip[end])
     clause = " ".join(words)
