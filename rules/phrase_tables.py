@@ -13,7 +13,9 @@ Pattern notation (one string per phrase, read by rules.phrases):
   "if you don't"); words before it that ask ("how", "why") make it a review;
 - a trailing ``…``: anything may follow; ``…?``: anything else that follows makes
   it a review ("stop texting me at 7am" is a complaint about the hour);
-  neither: the clause must end there (fillers and ``after`` words aside).
+  neither: the clause must end there (fillers and ``after`` words aside, or a new
+  sentence starting with one of the ``breaks``: "stop texting me I don't know you");
+- ``_``: any one word ("my _ s phone": "my daughter's phone"), never first.
 
 Kinds: ``optout`` (a clear revocation), ``review`` (looks like one, is not clear),
 ``keep`` (says the opposite: "don't stop", "text me instead"; a reply that also holds
@@ -24,8 +26,12 @@ found further on in the same clause).
 Bare ``keywords`` are opt-outs when a clause is the keyword followed only by fillers
 and ``after`` words (please, thanks, me, now, numbers, the brand's names); a bare
 keyword with a question mark ("Stop?") is a review. ``strict`` keywords ("CANCEL",
-"END", "QUIT": they answer appointment reminders too) are opt-outs only when they
-are the whole reply, and reviews when fillers come with them ("Cancel please").
+"END": they answer appointment reminders too) are opt-outs only when they are the
+whole reply, and reviews when fillers come with them ("Cancel please").
+
+Each language's table was written from what people send in that language (not
+translated), and tuned on tests/rules/replies_insample.jsonl only; the held-out
+replies (eval/replies_heldout/) were never read while writing them.
 """
 
 from __future__ import annotations

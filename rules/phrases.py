@@ -23,32 +23,42 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
 
 1. Lines quoted back are dropped: lines starting with ">", everything under an
    "On ... wrote:" header, a quoted span of four words or more, and a line that
-   carries the brand's instruction ("Reply STOP to opt out", "STOP au 36173").
+   carries the brand's instruction ("Reply STOP to opt out", "STOP au 36173"); so is a
+   signature after a dash at the end ("Stop - John").
 2. Each line is cut into clauses at . ! ? ; : , and each clause is normalised like a
    keyword (case, accents, punctuation folded: rules.keywords.normalize_reply), then
    spaced letters are joined ("S T O P", "a.u.b."), letters typed three times or more
-   are squeezed ("stoooop"), and a long word one typo away from a table's long word
-   is read as that word ("unsubcribe").
-3. Per language, a clause is cut again at its "or"/"but" words (and "and", which a
-   bare keyword may not stand before: "Stop and Shop"), and each piece is matched:
-   - a bare keyword ("stop", "baja", "abmelden", typos like "stpo") followed only by
-     fillers (please, thanks, me, now, numbers, the brand's names) is an opt-out,
-     a review when the clause ends with "?";
+   are squeezed ("stoooop"), a word repeated at once is read once ("stop stop stop"),
+   a four- or five-letter word one typo from "stop" is "stop" ("stpo", "st0p"; not
+   "step", "shop", "top": phrase_tables.NOT_STOP_TYPOS), and a long word one typo
+   away from a table's long word is read as that word ("unsubcribe").
+3. Per language, a clause is cut again at its "or"/"but" words and at "and" (a bare
+   keyword may not stand before "and": "Stop and Shop"; "stop and thanks" is fine),
+   and each piece is matched:
+   - a bare keyword ("stop", "baja", "abmelden") followed only by fillers (please,
+     thanks, me, now, numbers, the brand's names, "you idiots") is an opt-out, a
+     review when the clause ends with "?" ("Stop?", "Stop ou encore ?");
    - phrase patterns are matched from the piece's start, or after a lead-in ("can
-     you", "I want you to", "merci de"); a pattern marked ``…`` may also start inside
-     the piece ("I'm asking you nicely to stop texting me"), but then a question word
-     before it ("how do I unsubscribe") makes it a review;
-   - fillers may appear anywhere; anything else left over makes the pattern fail,
+     you", "I want you to", "merci de", "wrong number"); a pattern marked ``…`` may
+     also start inside the piece ("I'm asking you nicely to stop texting me"), but
+     then a question word before it ("how do I unsubscribe") makes it a review;
+   - fillers may appear anywhere; a phrase ends at the end of the piece or where a
+     new sentence starts without punctuation ("STOP SENDING ME MESSAGES I DONT KNOW
+     YOU": the table's ``breaks``); anything else left over makes the pattern fail,
      or makes it a review where the pattern says so ("stop texting me at 7am").
-4. A reply is an opt-out when one of its pieces is one and none says the opposite
-   ("keep" patterns: "don't stop", "text me instead"; both: review); else a review
-   when one piece is; else None. ``strict`` keywords ("cancel", "end", "quit": they
-   also answer appointment reminders) count only as the whole reply.
+4. The strongest kind a piece matches wins: "keep" (the opposite of a revocation:
+   "don't stop", "text me instead"), then "none" (another sense: "unsubscribe me from
+   the emails", "wrong number"), then an opt-out, then a review. A reply is an
+   opt-out when one of its pieces is one and no piece, in any table, says "keep"
+   (both: review); else a review when one piece is one; else None. ``strict``
+   keywords ("cancel", "end": they also answer appointment reminders) are opt-outs
+   only as the whole reply, and a review with fillers ("Cancel please").
 
-Without ``languages``, every table is tried (the packs' phrases apply whatever the
-recipient's country) and the first that finds an opt-out says so; ``names`` (the
-brand, the shortcode's name) are fillers too: "STOP Acme". Replies are read up to
-1000 characters. About 20-60 µs per reply on the dev box (see bench/eval_replies.py).
+Without ``languages``, every table is tried in order (the packs' phrases apply
+whatever the recipient's country; English first) and the first that finds an opt-out
+says so; ``names`` (the brand, the shortcode's name) are fillers too: "STOP Acme".
+Replies are read up to 1000 characters. Cost: about 90 µs per reply on average on the
+dev box, 15-60 µs for one or two words (bench/eval_replies.py measures it).
 """
 
 from __future__ import annotations
@@ -88,7 +98,7 @@ class PhraseMatch:
     kind: PhraseKind
     lang: str  # the table that matched ("*": a bare stop emoji)
     pattern: str  # the keyword or phrase pattern as written in the table
-    clause: str  # the normalised words it matched in
+    clause: str  # the normalised words of the piece it matched in
 
 
 # --- patterns ------------------------------------------------------------------------------
@@ -229,6 +239,7 @@ class _Table:
     anywhere: dict[str, tuple[_Pattern, ...]]
     strict: frozenset[tuple[str, ...]]
     triggers: frozenset[str]  # a piece with none of these words cannot match
+    keep_triggers: frozenset[str]  # ... cannot say "keep"
 
 
 def _by_first(sequences: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -282,6 +293,7 @@ def _compile(lang: str, table: Language) -> _Table:
         anywhere=_index(p for p in patterns if p.anywhere),
         strict=frozenset(tuple(normalize_reply(k).split()) for k in table.strict),
         triggers=frozenset(_index(patterns)),
+        keep_triggers=frozenset(_index(p for p in patterns if p.kind == "keep")),
     )
 
 
@@ -559,7 +571,7 @@ def _match_piece(words: tuple[str, ...], question: bool, bare_ok: bool, table: _
                  names: frozenset[str], keep_only: bool = False) -> _Found | None:
     """The strongest thing a piece says (see the module docstring); ``keep_only``: only
     whether it says the opposite of a revocation."""
-    if table.triggers.isdisjoint(words):
+    if (table.keep_triggers if keep_only else table.triggers).isdisjoint(words):
         return None
     piece = _Piece(words, table, names)
     first = piece.skip[0]
@@ -660,7 +672,7 @@ def _read(clauses: list[_Clause], table: _Table, names: frozenset[str],
     review: _Found | None = None
     keep = False
     for clause in clauses:
-        if table.triggers.isdisjoint(clause.words):
+        if (table.keep_triggers if keep_only else table.triggers).isdisjoint(clause.words):
             continue
         pieces = _pieces(clause, table)
         for words, question, bare_ok in pieces:
