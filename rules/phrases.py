@@ -22,9 +22,11 @@ sentences people write. It answers:
 How a reply is read (the tables are data: rules/phrase_tables.py, one per language):
 
 1. Lines quoted back are dropped: lines starting with ">", everything under an
-   "On ... wrote:" header, a quoted span of four words or more, and a line that
-   carries the brand's instruction ("Reply STOP to opt out", "STOP au 36173"); so is a
-   signature after a dash at the end ("Stop - John").
+   "On ... wrote:" header, a quoted span of four words or more, a line that carries
+   the brand's instruction ("Reply STOP to opt out", "STOP au 36173"), and in a reply
+   of several lines a line with a link, a percentage or a price (the promotion quoted
+   back: "Soldes -50% ! STOP 36173"); so is a signature after a dash at the end
+   ("Stop - John").
 2. Each line is cut into clauses at . ! ? ; : , and each clause is normalised like a
    keyword (case, accents, punctuation folded: rules.keywords.normalize_reply), then
    spaced letters are joined ("S T O P", "a.u.b."), letters typed three times or more
@@ -333,6 +335,10 @@ _INSTRUCTION_TO = frozenset(INSTRUCTION_TO)
 _QUOTE_HEADER = re.compile(
     r"^\s*(on\b.*\bwrote|le\b.*\ba (é|e)crit|el\b.*\bescribi(ó|o)|am\b.*\bschrieb"
     r"|il\b.*\bha scritto|op\b.*\bschreef|em\b.*\bescreveu)\s*:?\s*$", re.IGNORECASE)
+#: In a reply of several lines, a line with a link, a percentage or a price is the
+#: brand's message quoted back, not the person's words.
+_BRAND_LINE = re.compile(r"https?://|www\.|\b\w+\.(com|fr|es|de|it|nl|pt|co|ly|ms)/|\d\s?%"
+                         r"|[€$£]\s?\d|\d\s?[€$£]")
 _QUOTED_SPAN = re.compile(r"[\"“”„«]([^\"“”„«»]{1,600}?)[\"“”»]")
 _DOTTED = re.compile(r"(?<!\w)((?:\w\.){1,}\w)\.?(?!\w)")
 _CLAUSE_END = re.compile(r"([.!?;:,…¿¡\n]+)")
@@ -352,6 +358,8 @@ def _unquote(span: re.Match[str]) -> str:
 def _is_instruction(words: list[str]) -> bool:
     """The brand's own words quoted back: "Reply STOP to opt out", "Envía BAJA al 22322",
     "Reply STOP" ending a line, "STOP au 36173"."""
+    words = [w for i, w in enumerate(words)  # "STOP SMS au 36173": as "STOP au 36173"
+             if not (w in ("sms", "pub") and i and words[i - 1] in _KEYWORD_WORDS)]
     for i, word in enumerate(words[:-1]):
         following = words[i + 1]
         after = words[i + 2] if i + 2 < len(words) else ""
@@ -439,12 +447,15 @@ class _Clause:
 def _clauses(text: str) -> list[_Clause]:
     text = _SIGNATURE.sub("", text[:_MAX_READ])
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    several = sum(1 for line in lines if line.strip()) > 1
     clauses: list[_Clause] = []
     for line in lines:
         if _QUOTE_HEADER.match(line):
             break
         if line.lstrip().startswith((">", "|")):
             continue
+        if several and _BRAND_LINE.search(line):
+            continue  # a promotion quoted above or below the reply: "-50% ... STOP 36173"
         line = _QUOTED_SPAN.sub(_unquote, line)
         line = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), line)
         line = _SMS_VERB.sub(r"\1\2", line)

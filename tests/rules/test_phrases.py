@@ -143,6 +143,10 @@ def test_the_quoted_message_is_not_read() -> None:
     assert match_phrase("Promo -20% ce week-end. STOP au 36173") is None
     assert _kind("stop\n\n> Acme: 20% off this weekend! Reply STOP to opt out") == "optout"
     assert match_phrase("Where is my parcel?\n\nOn Mon, 7 Dec, Acme wrote:\nSTOP to quit") is None
+    assert match_phrase("Soldes -50% ce week-end ! STOP 36173\nC'est valable en ligne ?") is None
+    assert match_phrase("Promo STOP SMS au 36173") is None
+    assert _kind("STOP\nAcme: 20% off today! STOP 36173") == "optout"
+    assert _kind("I paid $20 for this, stop texting me") == "optout"  # one line: read
 
 
 def test_names_are_fillers_after_a_keyword() -> None:
