@@ -58,8 +58,12 @@ bench: $(STAMP)
 
 # The classifier on the in-sample corpus (tests/rules/*.jsonl) and on every held-out set
 # (eval/*/messages.jsonl, never tuned on), side by side; EVAL_ARGS e.g. "--strict --json out.json".
+# Then the opt-out phrase matcher on its in-sample replies (tests/rules/replies_insample.jsonl)
+# and its held-out replies (eval/replies_heldout/replies.jsonl, never tuned on), side by side;
+# REPLIES_ARGS e.g. "--strict --json replies.json".
 eval: $(STAMP)
 	$(BIN)/python bench/eval_classifier.py $(EVAL_ARGS)
+	$(BIN)/python bench/eval_replies.py $(REPLIES_ARGS)
 
 # 1,000,000 generated inputs over the PDU decoder, the session and the reassembler
 # (FUZZ_ARGS e.g. "--inputs 5000000 --seed 7"); findings land in tests/smpp/fuzz_corpus/.

@@ -10,7 +10,8 @@ detectors, with no explicit class from the sender and an account whose
 and the facts are the ones its ``_classify`` builds for a plain SMPP text with no
 service_type and no class TLV). The sets, each its own column:
 
-- in-sample: ``tests/rules/*.jsonl``, the corpus the classifier is tuned on;
+- in-sample: ``tests/rules/*.jsonl``, the corpus the classifier is tuned on (but
+  ``replies_*.jsonl``, the phrase matcher's replies, scored by ``bench/eval_replies.py``);
 - every held-out set, ``eval/*/messages.jsonl`` (or the files given with repeated
   ``--heldout``), each named after its directory: ``eval/heldout/``, written before
   the offer work, and ``eval/heldout2/``, written before round 3 by someone who saw
@@ -294,7 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="exit 1 when any held-out set misses a target")
     args = parser.parse_args(argv)
 
-    in_sample_paths = sorted(glob.glob(args.in_sample))
+    # replies_*.jsonl is the phrase matcher's corpus (MO replies, labels optout/review/none),
+    # scored by bench/eval_replies.py, not the classifier's.
+    in_sample_paths = sorted(path for path in glob.glob(args.in_sample)
+                             if not Path(path).name.startswith("replies_"))
     if not in_sample_paths:
         parser.error(f"no in-sample files match {args.in_sample}")
     heldout_paths: list[str] = args.heldout or sorted(glob.glob(DEFAULT_HELDOUT_GLOB))

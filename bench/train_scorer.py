@@ -37,8 +37,8 @@ GRID = [x / 100 for x in range(50, 100)]
 def load(exclude: set[str]) -> list[dict[str, str]]:
     rows = []
     for path in sorted(DATA.glob("*.jsonl")):
-        if path.stem in exclude:
-            continue
+        if path.stem in exclude or path.name.startswith("replies_"):
+            continue  # replies_*.jsonl: the phrase matcher's MO replies, not messages
         rows += [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return rows
 

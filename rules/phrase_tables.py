@@ -1,0 +1,1059 @@
+"""The phrase matcher's tables, one per language: data only (rules/phrases.py reads them).
+
+Each :class:`Language` holds plain word lists and phrase patterns. Every word is
+written as people type it (accents, apostrophes, hyphens): it is normalised like a
+reply (rules.keywords.normalize_reply), so "désabonnez-moi" is the words
+"desabonnez moi" and "don't" is "don t".
+
+Pattern notation (one string per phrase, read by rules.phrases):
+
+- ``word``: that word; ``(a|b c|d)``: one of these word sequences; ``[a b]``: optional;
+  ``<NAME>``: the language's slot NAME (itself a pattern, e.g. the message nouns);
+- a leading ``…``: the phrase may also start inside a clause (after "I'm asking you to",
+  "if you don't"); words before it that ask ("how", "why") make it a review;
+- a trailing ``…``: anything may follow; ``…?``: anything else that follows makes
+  it a review ("stop texting me at 7am" is a complaint about the hour);
+  neither: the clause must end there (fillers and ``after`` words aside, or a new
+  sentence starting with one of the ``breaks``: "stop texting me I don't know you");
+- ``_``: any one word ("my _ s phone": "my daughter's phone"), never first.
+
+Kinds: ``optout`` (a clear revocation), ``review`` (looks like one, is not clear),
+``keep`` (says the opposite: "don't stop", "text me instead"; a reply that also holds
+an opt-out goes to review), ``none`` (the words of a revocation in another sense:
+"unsubscribe me from the emails", "wrong number"; it does not stop a revocation
+found further on in the same clause).
+
+Bare ``keywords`` are opt-outs when a clause is the keyword followed only by fillers
+and ``after`` words (please, thanks, me, now, numbers, the brand's names); a bare
+keyword with a question mark ("Stop?") is a review. ``strict`` keywords ("CANCEL",
+"END": they answer appointment reminders too) are opt-outs only when they are the
+whole reply, and reviews when fillers come with them ("Cancel please").
+
+Each language's table was written from what people send in that language (not
+translated), and tuned on tests/rules/replies_insample.jsonl only; the held-out
+replies (eval/replies_heldout/) were never read while writing them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+PhraseKind = Literal["optout", "review", "keep", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class Language:
+    """One language's words and phrases (see the module docstring for the notation)."""
+
+    keywords: tuple[str, ...]  # bare opt-out keywords (with fillers, leads, typos)
+    strict: tuple[str, ...] = ()  # opt-out only as the whole reply
+    fillers: tuple[str, ...] = ()  # dropped anywhere: politeness, greetings, swearing
+    after: tuple[str, ...] = ()  # allowed after a phrase or keyword: me, now, at once
+    leads: tuple[str, ...] = ()  # clause openers before a phrase: "can you", "I want to"
+    splits: tuple[str, ...] = ()  # words that end a clause: or, but, otherwise
+    ands: tuple[str, ...] = ()  # "and": ends a clause, but not a bare keyword
+    breaks: tuple[str, ...] = ()  # words that start a new clause ("I don't", "who", "how")
+    doubts: tuple[str, ...] = ()  # before a phrase inside a clause: a question, review
+    slots: dict[str, str] = field(default_factory=dict)
+    phrases: tuple[tuple[PhraseKind, str], ...] = ()
+
+
+#: Every language's tables also hold these: politeness that crosses languages ("Stop
+#: por favor"), and what marks a line as the brand's own message quoted back.
+COMMON_FILLERS: tuple[str, ...] = (
+    "please", "pls", "plz", "thanks", "thx", "merci", "svp", "gracias", "por favor",
+    "bitte", "danke", "grazie", "per favore", "aub", "bedankt", "obrigado", "obrigada",
+    "ok", "okay", "hi", "hello",
+)
+#: A line where one of these verbs is followed by a keyword ("Reply STOP to opt out",
+#: "Envía BAJA al 22322") is the brand's message quoted back: it is not read.
+INSTRUCTION_VERBS: tuple[str, ...] = (
+    "reply", "respond", "text", "txt", "send",
+    "repondez", "reponds", "envoyez", "envoie", "tapez", "ecrivez",
+    "responde", "responda", "envia", "envie", "escribe", "manda", "mande",
+    "antworte", "antworten", "sende", "senden", "schicke", "schicken",
+    "rispondi", "invia", "scrivi", "stuur", "antwoord",
+)
+#: ... and so is a keyword sent to a number: "STOP au 36173", "BAJA al 22322".
+INSTRUCTION_TO: tuple[str, ...] = ("au", "to", "al", "an", "naar", "para", "ao", "a", "at",
+                                   "zum", "um", "for", "pour", "per", "om", "y", "and", "et")
+#: Words one typo away from "stop" that are words of their own: not read as STOP
+#: (the matcher reads other four- and five-letter words one typo from "stop" as STOP).
+NOT_STOP_TYPOS: tuple[str, ...] = (
+    "step", "shop", "slop", "stow", "stoa", "stomp", "stope", "atop", "stap", "stip",
+    "stoep", "spot", "soap", "stoi", "stol", "stood", "stork", "storm", "story", "store",
+    "sto", "top", "stp", "stops", "scop", "snop", "stot",
+)
+#: Emoji that say stop with no words: a review (they may also mean "wait").
+STOP_EMOJI: tuple[str, ...] = ("\U0001f6d1", "\u26d4", "\U0001f6ab", "\u270b", "\U0001f91a",
+                               "\U0001f645")
+
+
+EN = Language(
+    keywords=(
+        "stop", "stop all", "stopall", "unsubscribe", "unsub",
+        "optout", "opt out", "opt-out", "revoke", "remove", "cease", "stahp", "discontinue",
+        "quit", "opting out", "i m opting out", "i am opting out", "count me out",
+        "count us out", "opted out",
+        # typos of STOP seen in replies (not "stp": French for "please"; not "top", "step")
+        "stopp", "stpo", "sotp", "tsop", "stoo", "stoop", "sto", "srop", "dtop", "xtop",
+        "wtop", "syop", "stip", "stpp", "sstop", "stopo", "sop", "atop stop",
+        "unsuscribe", "unsubscibe", "unsubcribe", "unsubscrib",
+    ),
+    strict=("cancel", "end"),
+    fillers=(
+        "please", "pls", "plz", "plse", "pleas", "pleaze", "thanks", "thank you", "thank u",
+        "thanks you", "thx", "ty", "tks", "tnx", "cheers", "kindly", "just", "hi", "hello",
+        "hey", "dear", "sir", "madam", "ok", "okay", "k", "sorry", "fucking", "freaking",
+        "frickin", "fricking", "fking", "f cking", "f king", "damn", "goddamn", "bloody",
+        "seriously", "omg", "lol", "again", "god", "oh", "ugh", "yo", "guys", "you guys",
+        "mate", "man",
+    ),
+    after=(
+        "me", "us", "now", "right now", "immediately", "asap", "already", "again",
+        "period", "it", "all", "everything", "from this number", "permanently",
+        "for good", "forever", "thank you", "you", "ya", "u", "you people", "idiot", "idiots",
+        "moron", "morons", "jerks", "losers", "assholes", "scammers", "spammers", "people",
+        "already damn", "weirdo", "weirdos", "creep", "creeps", "clowns", "freaks", "dude",
+        "bro", "man", "lady", "buddy", "pal", "mate", "sir", "ma am", "folks", "guys",
+        "bastards", "fools", "x", "xx", "xxx", "bye", "goodbye", "lol",
+    ),
+    leads=(
+        "<WRONG>",
+        "can you", "could you", "would you", "will you", "can u", "could u", "would u",
+        "will u", "can you please", "could you please", "i want you to", "i need you to",
+        "i would like you to", "i d like you to", "i am asking you to", "i m asking you to",
+        "i ask you to", "you need to", "u need to", "you have to", "u have to",
+        "you must", "you should", "i want to", "i wanna", "i would like to", "i d like to",
+        "i wish to", "i need to", "let me", "i want", "i said", "i already said",
+        "i ve said", "i have said", "i told you to", "i ve told you to", "i already told you to",
+        "i have told you to", "i asked you to", "i ve asked you to", "i have asked you to",
+        "i already asked you to", "i am requesting you", "i request that you", "pls just",
+        "you can", "u can", "you may", "can you just", "just", "how about you",
+        "i m begging you", "i m begging you to", "i beg you", "i beg you to", "i m asking you",
+        "i am asking you", "i m telling you", "i m telling you to", "i am telling you to",
+        "why don t you", "why dont you", "maybe you should", "how bout you",
+        "so", "now", "yes", "no", "nah", "nope", "no thanks", "no thank you",
+    ),
+    splits=("or", "but", "otherwise", "because", "cause", "cuz", "coz", "else", "or else",
+            "then"),
+    ands=("and", "n"),
+    breaks=("i m", "im", "i ll", "i will", "i am", "i swear", "this is", "you are", "you re",
+            "u r", "we", "i don t", "i dont", "i do not", "i have", "i ve", "i never", "i didn t",
+            "i didnt", "i did not", "i said", "i told", "i asked", "i just", "i already",
+            "i know", "i hate", "i can t", "i cant", "i keep", "i get", "i got", "i want",
+            "i d", "you have", "you ve", "you keep", "you people", "it s", "its", "that s",
+            "thats", "what", "who", "why", "where", "how", "whoever", "if you"),
+    doubts=("how", "why", "what", "when", "where", "whether", "which", "who", "can i",
+            "could i", "do i", "should i", "may i", "if i", "how to"),
+    slots={
+        "WRONG": "(wrong number|wrong person|wrong #|you have the wrong number"
+                 "|you ve got the wrong number|i think you have the wrong number"
+                 "|not my number|this is not my number|new number|this is a new number)",
+        "STOPV": "(stop|stopp|quit|cease|desist|stahp|halt|discontinue) [with|on]",
+        "TEXTING": "(texting|txting|textin|txtin|messaging|msging|messeging|msg ing|sms ing"
+                   "|sending|sending out|contacting|spamming|bothering|harassing|harrassing"
+                   "|pestering|writing|writing to|hitting up|blowing up|hounding|sending messages"
+                   "|receiving|getting|recieving"
+                   "|sending texts|sending me messages|sending me texts|spaming)",
+        "TEXT": "(text|txt|message|msg|sms|contact|send|spam|bother|harass|write|write to"
+                "|hit up|reach out to|email or text|call or text|text or call)",
+        "ME": "(me|us|my number|this number|my phone|my phone number|my cell|my cell phone"
+              "|my mobile|my mobile number|this phone|her|him|them|this person|my _|my _ s phone)",
+        "DET": "(these|this|the|your|ur|yr|those|all|all these|all the|all your|all of these"
+               "|all of your|any|any more|anymore|such|that|more|ya|any of your|any of these)",
+        "ADJ": "(stupid|annoying|damn|damned|fucking|bloody|constant|promotional|marketing"
+               "|daily|endless|spam|spammy|unwanted|automated|sales|advertising|text|sms|junk"
+               "|useless|weekly|random|unsolicited)",
+        "MSGN": "(texts|text|txts|txt|messages|message|msgs|msg|sms|smses|sms s|text messages"
+                "|spam|junk|crap|shit|garbage|rubbish|promotions|promotion|promos|promo|offers"
+                "|deals|ads|adverts|advertisements|advertising|marketing|notifications|alerts"
+                "|updates|stuff|things|texting|bs|nonsense|communication|communications"
+                "|correspondence|contact)",
+        "MSGS": "([<DET>] [<ADJ>] <MSGN>|these|this|that|them|it|those|anything|this stuff"
+                "|anything else|nothing else|anything more)",
+        "END": "(anymore|any more|again|ever again|ever|at all|to me|to this number|to my number"
+               "|to my phone|to my cell|from now on|from you|from you guys|from this number"
+               "|from your company|from your number|from this company|from these people|now"
+               "|immediately|right now|asap|please|thanks|thank you|period|lol|for good"
+               "|forever|permanently|everyday|every day|all the time|already|at this number"
+               "|on this number|multiple times|several times|many times|twice|before|with me"
+               "|with this number|with us|by you|by your company|by this company|by this number"
+               "|by you guys|by anyone|from anyone|via text|via sms|by text|by sms|through text"
+               "|through sms|on my phone|on this phone|to my cell|on my cell)",
+        "YOUR": "(your|ur|yr|the|this|that|these|all|all your|all the|any|every|ya|all of your)",
+        "LIST": "([<ADJ>] (list|lists|database|mailing list|contact list|contacts|texting list"
+                "|text list|sms list|marketing list|distribution list|subscriber list"
+                "|subscription|subscriptions|system|records|messages|texts|sms|alerts"
+                "|messaging|program|service|list of contacts|numbers|texting)|this|these|it"
+                "|them|that|all of this|all this|everything|all of it|marketing|promotions)",
+        "NUMBER": "(me|us|my number|this number|my phone number|my phone|my cell|my mobile"
+                  "|my mobile number|my cell number|my details|my data|my info|my information"
+                  "|my contact|my contact info|my contact details|my name|my account"
+                  "|my personal data|my personal information)",
+        "DONT": "(don t|dont|do not|don t ever|do not ever|dont ever|never|never ever|can you not"
+                "|could you not|would you not|can u not|will you not)",
+        "WANTNOT": "[i|we|this number|this phone|he|she|they|my _] (don t|dont|do not"
+                   "|no longer|don t ever|never|doesn t|doesnt|does not|no longer wants"
+                   "|no longer wishes) (want|wish|need|like|wanna|care for|wants|wishes)",
+        "SAID": "(said|say|told you|asked you|asked|replied|texted|sent|typed|wrote|write"
+                "|responded|requested)",
+        "KWS": "(stop|unsubscribe|remove|opt out|stopp|stop stop|no more|remove me)",
+        "EMAIL": "[<ADJ>] (email|emails|e mail|e mails|mail|mails|newsletter|newsletters"
+                 "|email list|email newsletter|emailing|inbox|email address|e mail address)",
+        "CALLS": "(calling|calls|ringing|phoning|call|ringing me|voicemails|robocalls)",
+    },
+    phrases=(
+        # verb phrases: stop + texting, with their objects
+        ("optout", "… <STOPV> <TEXTING> [<ME>] [<MSGS>] [<END>] [<END>] [<END>] …?"),
+        ("optout", "… <STOPV> <MSGS> [<END>] [<END>] …?"),
+        ("optout", "(stop|quit|cease) (it|this|that|them|all|everything|all of it|all of this"
+                   "|this now|this please|this nonsense|this spam|these now)"),
+        ("optout", "(end|cancel|halt|cease|desist) [<DET>] [<ADJ>] (texts|messages|text messages"
+                   "|sms|alerts|notifications|promotions|marketing|texting|txts|msgs) [<END>]"
+                   " [<END>] …?"),
+        ("optout", "desist …?"),
+        # negated: "don't text me anymore", "never text this number again"
+        ("optout", "… <DONT> <TEXT> [<ME>] [<MSGS>] [<END>] [<END>] [<END>] …?"),
+        ("optout", "… <WANTNOT> [any] [more] <MSGN> [<END>] [<END>] …?"),
+        ("optout", "… <WANTNOT> [any|your|these|this|those|the] [<ADJ>] <MSGN> [<END>] …?"),
+        ("optout", "… <WANTNOT> to (receive|get|be sent|be contacted|be texted|be messaged"
+                   "|hear from you|be on your list|be on this list|get any|receive any"
+                   "|receive these|receive your|get these|get your) [<MSGS>] [<END>]"
+                   " [<END>] …?"),
+        ("optout", "… <WANTNOT> (these|this|that|your) [<ADJ>] <MSGN> [<END>] …?"),
+        ("optout", "… no (more|further) [<ADJ>] <MSGN> [<END>] [<END>] …?"),
+        ("optout", "… i (don t|do not|dont) consent [to] …"),
+        ("optout", "… [i] (withdraw|revoke|revoking|withdrawing) [my|all] consent …"),
+        ("optout", "… <STOPV> <TEXTING> [<ME>] [<MSGS>] (about|regarding|re) …"),
+        ("optout", "… <STOPV> (this number|these people|you|your company|this company|them)"
+                   " (from|frm) <TEXTING> …?"),
+        ("optout", "… (i want|i d like|let me|i wanna|i would like) out [(of|from) [<YOUR>]"
+                   " (<LIST>|<MSGN>)] …?"),
+        ("optout", "… (i want|i d like|let me|i wanna|i would like|get me|take me) off [of]"
+                   " [<YOUR>] <LIST> …?"),
+        ("optout", "… (to be|be|get|been|being) (removed|taken off|unsubscribed|deleted|opted out"
+                   "|taken out) [[from|of|off] [<YOUR>] (<LIST>|<MSGN>)] [<END>] …?"),
+        ("optout", "… what part of <KWS> …"),
+        ("optout", "… (cancel|end|stop|terminate) [my|the|this] (subscription|subscriptions)"
+                   " (to|for|of) [<YOUR>] (<MSGS>|<LIST>) …?"),
+        ("optout", "… (lose|forget|delete|erase) (my|this) number …?"),
+        # lists: take me off, remove me, unsubscribe me, opt me out
+        ("optout", "… (take|get|put) <NUMBER> (off|out of|of) [<YOUR>] [<LIST>] [<END>]"
+                   " [<END>] …?"),
+        ("optout", "… (remove|delete|erase|drop|rmv|unlist) <NUMBER> [(from|off|of) [<YOUR>]"
+                   " <LIST>] [<END>] [<END>] …?"),
+        ("optout", "… (remove|delete|erase) (from|off) [<YOUR>] <LIST> [<END>] …?"),
+        ("optout", "… (unsubscribe|unsub|unsubscibe|unsubcribe|unsuscribe) [<NUMBER>] [(from|to"
+                   "|of) [<YOUR>] <LIST>] [(from|to|of) [<YOUR>] [<ADJ>] <MSGN>] [<END>]"
+                   " [<END>] …?"),
+        ("optout", "… (opt|opt me|opt us|opt my number) out [(of|from) (<YOUR> <LIST>|<MSGS>"
+                   "|this)] [<END>] …?"),
+        ("optout", "… (optout|opt out|out) [of|from] (<YOUR> <LIST>|this|these|<MSGS>)"
+                   " [<END>] …?"),
+        ("optout", "… leave (me|us|my number|me the hell|me the fuck|me tf|me the f) alone …"),
+        ("optout", "… (go away|get lost|fuck off|f off|piss off|bugger off|buzz off|sod off"
+                   "|back off|go to hell|get off my phone|fuck you|f u|fu|leave me be) …"),
+        ("optout", "… enough [already|is enough] [with|of] [<YOUR>] <MSGN> …?"),
+        ("optout", "… (how many|how often) times (do|must|should|will|have) i (have to|got to"
+                   "|gotta|need to) …"),
+        ("optout", "… i [already|ve already|have already|ve|have|did|just|already have]"
+                   " <SAID> [you] [to] <KWS> …"),
+        ("optout", "… <SAID> <KWS> [already] [(twice|once|before|times|several times|many"
+                   " times|multiple times|a million times)] …"),
+        ("optout", "… (stop|unsubscribe|remove|opt out) means (stop|unsubscribe|remove) …"),
+        ("optout", "… cease and desist …"),
+        ("optout", "(stop|no more|cut it out|knock it off|quit it) (now|please|already|thanks"
+                   "|asap|immediately)"),
+        ("optout", "(cut it out|knock it off|quit it|stop spamming)"),
+        ("optout", "… (i m|i am|we re|we are) (done|finished) with (you|your|these|this) …?"),
+        # reviews: looks like a revocation, is not clear
+        ("review", "… not (interested|intrested|intersted|interested anymore) …"),
+        ("review", "… no interest …"),
+        ("review", "(no|nope|nah|no no) (thanks|thank you|thx|ty|thank u|thanks you) …"),
+        ("review", "… why (do|does|are|r|did|is) (you|u|ya|you guys|this number|your company"
+                   "|someone) [keep|keep on|always|still] (texting|messaging|sending|contacting"
+                   "|txting|spamming|text|message) …"),
+        ("review", "… why (am|do) i (keep getting|keep receiving|getting|receiving|get) …"),
+        ("review", "(who is this|who s this|whos this|who are you|who dis|who this"
+                   "|who is texting me|who is sending this|who sent this) …"),
+        ("review", "… <TEXT> (way too|too|so) (much|often|many times) …"),
+        ("review", "… (how|where|why) (did|do|does|d) (you|u|ya|your company) (get|got|find|have)"
+                   " (my number|this number|my info|my details|my cell|my phone number) …"),
+        ("review", "… (too|way too|so|so damn|so many|so much) (many|much) [<ADJ>] <MSGN> …"),
+        ("review", "(too many|way too many|too much|way too much) …"),
+        ("review", "… (second|third|fourth|fifth|2nd|3rd|4th|5th|another) (text|message|msg|sms"
+                   "|txt) (today|this week|this morning|tonight|in a row|in an hour) …"),
+        ("review", "(reported|reporting) …"),
+        ("review", "… (don t|do not|dont|can t|cannot) (remember|recall) (signing up|subscribing"
+                   "|giving|opting in|agreeing|asking) …"),
+        ("review", "… (who|what company|which company) (gave|sold|gives) (you|u) (my number"
+                   "|this number|my info|my details) …"),
+        ("review", "(more|even more|yet another|another|again|still|ugh more) [<ADJ>] <MSGN> …"),
+        ("review", "… (cancel|end) my (subscription|subscriptions) …"),
+        ("review", "… (too|way too|so) (often|frequently|frequent) …"),
+        ("review", "… i (never|did not|didn t|didnt|have never|ve never) (sign|signed|sign up"
+                   "|signed up|subscribe|subscribed|opt in|opted in|agree|agreed|ask|asked"
+                   "|gave|give|consent|consented|register|registered) …"),
+        ("review", "… (this is|this s|it s|thats|that s|this|such) (spam|a scam|scam|harassment"
+                   "|spamming) …"),
+        ("review", "(spam|scam|spammer|reported|reporting|blocked|blocking|report|junk)"),
+        ("review", "… (i will|i ll|i m going to|im going to|gonna|i am going to|will|going to"
+                   "|i m gonna|im gonna) (report|sue|block|complain) …"),
+        ("review", "… <STOPV> <CALLS> [me] …"),
+        ("review", "… (don t|dont|do not|never) (call|ring|phone) [me] …"),
+        ("review", "… <STOPV> (emailing|mailing|sending emails|sending me emails) …"),
+        ("review", "(enough|no more|enough already|too much|stop please stop|whatever)"),
+        ("review", "… (how|where) (do|can|could|should) i (unsubscribe|opt out|stop (these|this"
+                   "|them|the texts|the messages|receiving|getting)|remove (me|my number)"
+                   "|get off (this|the|your) list) …"),
+        ("review", "… i (already|just) unsubscribed …"),
+        # keep: the opposite of a revocation (the same reply with an opt-out goes to review)
+        ("keep", "<DONT> (stop|unsubscribe|remove|cancel|opt me out|take me off|quit) …"),
+        ("keep", "(text|txt|message|msg) (me|us) instead …"),
+        ("keep", "… (texts|text|texting|messages) (are|is) fine …"),
+        ("keep", "keep (sending|texting|them coming|it coming|the deals coming|the texts coming"
+                 "|the offers coming|<MSGS> coming|<MSGS>|me posted|me updated|me subscribed"
+                 "|me on) …"),
+        ("keep", "i [still] (want|wanna|like|love) (to keep|to receive|to get|getting|receiving"
+                 "|the texts|your texts|the messages|these texts|the deals|the offers) …"),
+        ("keep", "but keep (the|my|your) (texts|messages|sms) …"),
+        # none: revocation words in another sense
+        ("none", "<WRONG>"),
+        ("none", "(unsubscribe|unsub|remove|take) [me|us|my email] (from|off) [<YOUR>] [_] [_]"
+                 " <EMAIL> …"),
+        ("none", "… (unsubscribe|remove) my [old|work|personal|other] (email|e mail|email address"
+                 "|e mail address|address|mail) …"),
+        ("none", "(stop|cancel|end|pause|hold) [<YOUR>|my] (order|delivery|subscription box"
+                 "|membership|contract|appointment|booking|payment|shipment|package|parcel"
+                 "|reservation|plan|account|card|trial) …"),
+        ("none", "stop (by|in|at|over|off) …"),
+    ),
+)
+
+FR = Language(
+    keywords=(
+        "stop", "arret", "arrete", "arretez", "arreter", "arrête", "stop sms", "stop pub",
+        "stop publicite", "stop publicites", "arret sms", "arret pub", "stop stop",
+        "desabonner", "desabonnement", "desinscription", "desinscrire", "desabonnez moi",
+        "desinscrivez moi", "desabonne moi", "desinscris moi", "stopper", "halte", "basta",
+        "stoppe", "stoppez",
+    ),
+    strict=("fin",),
+    fillers=(
+        "svp", "stp", "s il vous plait", "s il vous plaît", "s il te plait", "sil vous plait",
+        "sil te plait", "merci", "merci beaucoup", "merci d avance", "bonjour", "bonsoir",
+        "salut", "cordialement", "bonne journee", "bonne soiree", "ok", "d accord", "allez",
+        "bordel", "putain", "franchement", "vraiment", "madame", "monsieur", "svp merci",
+        "mdr", "bref", "hein", "please", "bcp", "beaucoup", "merci bcp", "mrc", "mci",
+    ),
+    after=(
+        "moi", "maintenant", "tout de suite", "immediatement", "de suite", "a vous",
+        "definitivement", "tous", "tout", "merci", "svp", "a vie", "pour toujours",
+        "une bonne fois pour toutes", "deja", "s il vous plait",
+    ),
+    leads=(
+        "<WRONG>",
+        "merci de", "merci d", "je vous prie de", "je vous prie d", "je vous demande de",
+        "je vous demande d", "veuillez", "pouvez vous", "pourriez vous", "vous pouvez",
+        "tu peux", "je veux", "je voudrais", "je souhaite", "j aimerais", "je demande",
+        "je demande a", "il faut", "je vous ai dit de", "je vous ai dit d", "j ai dit",
+        "je vous ai demande de", "je vous ai demande d", "je veux que vous",
+        "je voudrais que vous", "j ai deja dit", "je vous ai deja dit", "j ai ecrit",
+        "j ai repondu", "j ai envoye", "donc", "alors",
+    ),
+    splits=("ou", "mais", "sinon", "car", "parce que", "donc"),
+    ands=("et",),
+    breaks=("je", "j", "vous etes", "c est", "qui", "pourquoi", "comment", "tu es", "t es",
+            "on", "si vous"),
+    doubts=("comment", "pourquoi", "quand", "est ce que", "qui", "quoi", "que", "puis je",
+            "dois je", "faut il", "quel", "quelle", "si je"),
+    slots={
+        "WRONG": "(faux numero|mauvais numero|erreur de numero|vous vous etes trompe"
+                 "|vous vous etes trompe de numero|mauvaise personne|ce n est pas mon numero)",
+        "ARRETEZ": "(arretez|arrete|arreter|arretes|cessez|cesse|cesser|stoppez|stop|stopper"
+                   "|arretez donc|arretez svp)",
+        "ENVOYER": "(envoyer|m envoyer|me envoyer|nous envoyer|ecrire|m ecrire|me contacter"
+                   "|contacter|me harceler|harceler|spammer|me spammer|me relancer|relancer"
+                   "|me deranger|deranger|m embeter|me solliciter|solliciter|m inonder"
+                   "|envoyer des|m envoyer des|me texter|texter|me pourrir|m importuner)",
+        "DET": "(des|de|d|vos|les|ces|tous ces|tous vos|toutes ces|toutes vos|toutes les"
+               "|tous les|votre|la|le|ce|cette|aux|au|a la|a vos|a ces|plus de|vos fichus)",
+        "MSGN": "(sms|messages|message|textos|texto|pubs|pub|publicites|publicite|promos|promo"
+                "|promotions|offres|notifications|alertes|conneries|spams|spam|trucs|msg"
+                "|relances|envois|messages publicitaires|sms publicitaires|sollicitations"
+                "|bons plans)",
+        "MSGS": "([<DET>] [<DET>] <MSGN>|ca|cela|tout ca|tout cela)",
+        "MOI": "(moi|mon numero|mon num|mon numero de telephone|mon telephone|mes coordonnees"
+               "|mes donnees|mon contact|mon 06|nous)",
+        "LIST": "(liste|listes|fichier|fichiers|base|base de donnees|liste de diffusion"
+                "|mailing|annuaire|contacts|liste sms|repertoire)",
+        "PLUS": "(plus|jamais|plus jamais|jamais plus|plus rien|plus du tout)",
+        "END": "(maintenant|immediatement|tout de suite|merci|svp|a l avenir|definitivement"
+               "|desormais|sur ce numero|a ce numero|sur mon numero|de votre part|pour toujours"
+               "|a vie)",
+        "NEVOUS": "(envoyez|envoie|envoyer|ecrivez|ecris|ecrire|contactez|contacte|contacter"
+                  "|appelez et ecrivez|harcelez|spammez|relancez|sollicitez|texter|textez|envoye"
+                  "|envoyes|embetez|derangez)",
+    },
+    phrases=(
+        ("optout", "… <ARRETEZ> (de|d) <ENVOYER> [<MSGS>|avec <MSGS>|par <MSGS>] [<END>]"
+                   " [<END>] …?"),
+        ("optout", "… (arret|stop|fin) [immediat|definitif|total|immediate|definitive|totale]"
+                   " (des|de|d|aux|a|du) [<DET>] <MSGN> …?"),
+        ("optout", "… (supprimer|retirer|effacer|enlever|desinscrire|desabonner|rayer|sortir)"
+                   " <MOI> [de|du|des|d] [<DET>] [<LIST>] [<END>] …?"),
+        ("optout", "… (etre|d etre) (retire|retiree|desinscrit|desinscrite|desabonne|desabonnee"
+                   "|supprime|supprimee|efface|effacee|radie|radiee) [de|du|des|d] [<DET>]"
+                   " [<LIST>] …?"),
+        ("optout", "… <ARRETEZ> (avec|a) [<DET>] [<DET>] <MSGN> [<END>] …?"),
+        ("optout", "… <ARRETEZ> <MSGS> [<END>] [<END>] …?"),
+        ("optout", "(arretez|arrete|cessez|stoppez) (ca|cela|tout|tout ca|ce cirque|ce spam"
+                   "|ces conneries|ce harcelement)"),
+        ("optout", "… (ne|n) (m|me|nous) <NEVOUS> (plus|jamais|plus jamais|plus rien|plus de"
+                   " <MSGN>) [<MSGS>] [<END>] [<END>] …?"),
+        ("optout", "… (m|me|nous) <NEVOUS> (plus|plus jamais) [<MSGS>] [<END>] …?"),
+        ("optout", "… ne (plus|jamais|plus jamais) [m|me|nous] (envoyer|ecrire|contacter|relancer"
+                   "|solliciter|deranger|harceler|texter|spammer|appeler ni ecrire) [<MSGS>]"
+                   " [<END>] …?"),
+        ("optout", "… ne plus (recevoir|etre contacte|etre contactee|etre sollicite|avoir)"
+                   " [<MSGS>] [<END>] …?"),
+        ("optout", "… [je|j] [ne|n] (veux|souhaite|desire|voudrais|veut|souhaiterais) (plus|pas)"
+                   " (recevoir|rien recevoir|etre contacte|etre contactee|etre sollicite|de|d"
+                   "|vos|ces|les|recevoir de|recevoir vos|recevoir ces|recevoir les) [<MSGS>]"
+                   " [<END>] …?"),
+        ("optout", "… (desabonnez|desinscrivez|retirez|supprimez|enlevez|effacez|rayez|sortez"
+                   "|virez|desabonne|desinscris|retire|supprime|enleve|efface|sors|vire)"
+                   " <MOI> [de|du|des|d] [<DET>] [<LIST>] [<END>] …?"),
+        ("optout", "… (me|m|nous|se) (desabonner|desinscrire|desabonne|desinscris|desinscrit"
+                   "|retirer de"
+                   "|retirer|desabonnez|desinscrivez|faire retirer) [de|du|d] [<DET>] [<LIST>]"
+                   " [<END>] …?"),
+        ("optout", "… (desabonnement|desinscription|desabonner|desinscrire) [svp] …?"),
+        ("optout", "… (me|nous) laisser (tranquille|tranquilles|en paix) …"),
+        ("optout", "… (laissez|laisse|laissez nous|lachez|lache) (moi|nous) (tranquille"
+                   "|tranquilles|en paix) …"),
+        ("optout", "… (laissez|laisse) moi …"),
+        ("optout", "… (foutez|fichez|fous|fiche|foutez nous) (moi|nous) la paix …"),
+        ("optout", "… (lachez moi|lache moi|lachez moi la grappe|fichez le camp|degagez"
+                   "|allez vous faire voir|allez vous faire foutre|va te faire foutre) …"),
+        ("optout", "(plus de|assez de|fini les|marre des|stop aux|halte aux|basta les|pas de"
+                   "|plus jamais de|jamais plus de|plus aucun|plus aucune)"
+                   " <MSGN> [<END>] …?"),
+        ("optout", "… (combien de fois) (dois je|faut il|je dois|vais je|devrai je) …"),
+        ("optout", "… (j ai|je vous ai|j ai deja|je vous ai deja) (dit|ecrit|repondu|envoye"
+                   "|demande) (stop|arret|de stopper|d arreter) …"),
+        ("optout", "… je ne veux plus (etre|entendre parler) …"),
+        ("optout", "… je (retire|revoque) mon consentement …"),
+        ("optout", "… (supprimez|effacez) mes donnees …"),
+        ("review", "… (pas|plus) (interesse|interessee|interesses|interessees|interessant) …"),
+        ("review", "… pourquoi [est ce que] (vous m|vous me|je recois|recois je|m envoyez|m ecrivez"
+                   "|vous continuez|vous avez mon) …"),
+        ("review", "… (ca|cela|ceci) ne m interesse (pas|plus) …"),
+        ("review", "… (aucun|pas d|sans) interet …"),
+        ("review", "(qui etes vous|qui est ce|c est qui|qui est ce que c est|vous etes qui"
+                   "|qui ecrit|c est quoi ce numero|c est quoi ces sms|c est quoi ce message"
+                   "|qu est ce que c est) …"),
+        ("review", "… (avez vous|vous avez|as tu|tu as|t as) (eu|obtenu|trouve|recupere|mon)"
+                   " (mon numero|mon num|mes coordonnees|numero) …"),
+        ("review", "… (trop|beaucoup trop|bien trop) (de|d) [<MSGN>] …"),
+        ("review", "… (trop|beaucoup trop) (souvent|frequent) …"),
+        ("review", "… (je ne me suis|je me suis|je n ai) jamais …"),
+        ("review", "… jamais (inscrit|inscrite|abonne|abonnee|donne mon numero|accepte) …"),
+        ("review", "… (je vais|on va) (vous signaler|vous denoncer|porter plainte|signaler"
+                   "|vous dénoncer|le signaler) …"),
+        ("review", "… (c est du|du|c est un|c est une) (spam|arnaque|harcelement) …"),
+        ("review", "(spam|arnaque|signale|bloque|harcelement)"),
+        ("review", "… j en ai marre …"),
+        ("review", "… (arretez|arrete|cessez) (de|d) m appeler …"),
+        ("review", "(assez|ca suffit|c est bon|plus rien|non merci|non merci beaucoup)"),
+        ("review", "(encore|toujours|encore un|encore des|encore une) [<DET>] <MSGN> …"),
+        ("review", "… comment (se desabonner|me desabonner|se desinscrire|me desinscrire"
+                   "|arreter|faire) …"),
+        ("keep", "(n arretez pas|n arrete pas|ne [me] desabonnez pas|ne pas arreter|continuez"
+                 "|ne m enlevez pas|ne me retirez pas|surtout pas) …"),
+        ("keep", "je veux (continuer|garder|recevoir) …"),
+        ("keep", "(ecrivez|envoyez|ecris|envoie|textez) moi [des sms|un sms|un message|par sms]"
+                 " plutot …"),
+        ("none", "<WRONG>"),
+        ("none", "(desabonnez|desinscrivez|retirez) moi (de|des|du) (la|votre|vos)"
+                 " (newsletter|liste mail|mail|mails|e mail|e mails|emails|liste e mail"
+                 "|courriels|newsletters) …"),
+        ("none", "(arret|arrets) (de|du|d) (bus|tram|metro|car) …"),
+    ),
+)
+
+ES = Language(
+    keywords=(
+        "baja", "de baja", "dar de baja", "darme de baja", "dame de baja", "denme de baja",
+        "darse de baja", "dame baja", "deme de baja", "baja baja", "stop", "alto", "para",
+        "para ya", "basta", "basta ya", "ya basta", "parar", "paren", "desuscribir",
+        "desuscribirme", "desuscribeme", "desinscribir", "desinscribirme", "eliminar",
+        "eliminarme", "bajas", "stop stop", "anular suscripcion", "cancelar suscripcion",
+        "darme de baja de la lista", "la baja", "bajenme", "bajame", "bajadme",
+    ),
+    strict=("cancelar", "fin"),
+    fillers=(
+        "por favor", "porfa", "porfavor", "porfis", "xfa", "x favor", "gracias",
+        "muchas gracias", "hola", "buenas", "buenos dias", "buenas tardes", "buenas noches",
+        "ok", "vale", "joder", "carajo", "senor", "senora", "oiga", "mire", "saludos", "ya",
+        "please", "de verdad", "en serio",
+    ),
+    after=(
+        "ya", "ya mismo", "ahora", "ahora mismo", "inmediatamente", "de inmediato",
+        "de una vez", "todo", "todos", "de una vez por todas", "para siempre", "gracias",
+        "de todo", "de todos",
+        "por favor",
+    ),
+    leads=(
+        "<WRONG>",
+        "quiero", "quisiera", "deseo", "me gustaria", "necesito", "les pido que",
+        "te pido que", "les ruego que", "les pido", "pueden", "podrian", "puede", "podria",
+        "solicito", "pido",
+        "puedes", "favor de", "ya les dije", "les dije", "ya dije", "dije", "ya les dije que",
+        "les dije que", "ya", "solicito", "pido", "por favor", "hagan el favor de", "ya te dije",
+    ),
+    splits=("o", "pero", "sino", "porque", "si no", "que si no"),
+    ands=("y", "e"),
+    breaks=("quien", "por que", "como", "esto es", "ustedes son", "son unos", "yo", "estoy",
+            "ya les dije", "les dije", "si no"),
+    doubts=("como", "cuando", "donde", "por que", "quien", "cual", "puedo", "debo",
+            "se puede"),
+    slots={
+        "WRONG": "(numero equivocado|numero incorrecto|se equivocaron de numero"
+                 "|se equivoco de numero|equivocado de numero|numero errado"
+                 "|este no es mi numero)",
+        "DEJEN": "(dejen|deja|dejad|deje|dejar|paren|para|pare|parad|parar|dejen ya|terminen)",
+        "SEND": "(enviar|enviarme|mandar|mandarme|escribir|escribirme|contactar|contactarme"
+                "|molestar|molestarme|mensajear|mensajearme|spamear|acosar|acosarme|enviarnos"
+                "|mandarnos|escribirnos|fastidiar|fastidiarme|llenarme|textear|recibir|recibirlos"
+                "|recibiendo)",
+        "DET": "(los|sus|tus|estos|esos|mas|tantos|de|la|las|el|su|tu|esta|esa|todos los"
+               "|todas las|esas|estas|tantas|me|mas de|sus malditos)",
+        "MSGN": "(mensajes|mensaje|sms|msj|mensajitos|textos|promociones|promos|ofertas"
+                "|publicidad|anuncios|notificaciones|spam|basura|whatsapps|mensajes de texto"
+                "|porquerias|tonterias|msjs|propaganda)",
+        "MSGS": "([<DET>] [<DET>] <MSGN>|nada|nada mas)",
+        "LIST": "(lista|listas|base de datos|base|listado|registro|sistema|lista de difusion"
+                "|contactos|suscripcion|servicio)",
+        "NOME": "(envien|envies|envie|envian|manden|mandes|mande|escriban|escribas|escriba"
+                "|contacten|contactes|contacte|molesten|molestes|moleste|mensajeen|llenen"
+                "|sigan enviando|sigan mandando|vuelvan a escribir|vuelvan a enviar"
+                "|vuelvan a mandar)",
+        "END": "(ya|ahora|nunca mas|jamas|por favor|gracias|a este numero|a mi numero"
+               "|de una vez|para siempre|mas)",
+    },
+    phrases=(
+        ("optout", "… <DEJEN> de <SEND> [<MSGS>] [<END>] [<END>] …?"),
+        ("optout", "… no [me|nos] <NOME> [mas|nunca mas|jamas|nada|mas nada] [<MSGS>] [<END>]"
+                   " [<END>] …?"),
+        ("optout", "… no (enviarme|mandarme|escribirme|contactarme|enviar|mandar|escribir|contactar"
+                   "|molestarme) [mas|nunca mas] [<MSGS>] [<END>] …?"),
+        ("optout", "… (quitarme|me quito|sacarme|salir|salirme|me salgo|borrarme|eliminarme"
+                   "|bajarme) de [<DET>] <LIST> …?"),
+        ("optout", "… (no|nunca) (me|nos) (vuelvan|vuelvas) a (escribir|enviar|mandar|contactar)"
+                   " [<MSGS>] …?"),
+        ("optout", "… no (quiero|deseo|quisiera|queremos) [seguir] (recibir|recibiendo|recibir mas"
+                   "|mas|que me (envien|manden|escriban)) [<MSGS>] [<END>] …?"),
+        ("optout", "… no quiero (mas|sus|tus|estos|los) [<MSGN>] [<END>] …?"),
+        ("optout", "… (borrenme|borrame|borradme|eliminenme|eliminame|quitenme|quitame"
+                   "|sacame|saquenme|sacadme|excluyanme|borrenme ya|denme de baja|dame de baja"
+                   "|bajenme|bajame|bajadme)"
+                   " [de|del] [<DET>] [<LIST>] [<END>] …?"),
+        ("optout", "… (borren|borra|borre|eliminen|elimina|elimine|quiten|quita|saquen|saca"
+                   "|retiren) (mi numero|mi telefono|mis datos|mi contacto|este numero|mi celular"
+                   "|mi movil|mi numero de telefono) [de|del] [<DET>] [<LIST>] [<END>] …?"),
+        ("optout", "… (dejenme|dejame|dejadme|dejennos|dejen me) (en paz|tranquilo|tranquila"
+                   "|tranquilos) …"),
+        ("optout", "… (cancelar|cancela|cancelen|anular|anulen|anula) (la|mi|esta|su) "
+                   "(suscripcion|subscripcion|suscripcion a los mensajes) …?"),
+        ("optout", "… (cancelar|cancela|cancelen|anulen) [<DET>] <MSGN> [<END>] …?"),
+        ("optout", "… (no mas|basta de|ya no mas|ya basta de|stop a los|alto a los|nada de"
+                   "|basta con) [<DET>] <MSGN> [<END>] …?"),
+        ("optout", "… (stop|alto|baja) [<DET>] <MSGN> [<END>] …?"),
+        ("optout", "… baja (de|del|de la|de los) [<DET>] (<LIST>|<MSGN>) …?"),
+        ("optout", "… (paren|para|basta|alto|parad|pare) [ya] con [<DET>] <MSGN> …?"),
+        ("optout", "… (darme|dame|denme|deme|dar|me doy|me dan|me den|darse|dénme|quiero) de"
+                   " baja [de|del] [<DET>] [(<LIST>|<MSGN>)] [<END>]"),
+        ("optout", "… (quiero|deseo|quisiera) (darme|dar|que me den) de baja [de] [<DET>]"
+                   " [(<LIST>|<MSGN>)] [<END>]"),
+        ("optout", "… (ya|les|te) (dije|pedi|he dicho|hemos dicho) [que] (baja|basta|stop|alto"
+                   "|que paren|no mas) …"),
+        ("optout", "… (cuantas veces) (tengo|hay|debo) …"),
+        ("optout", "… (vayanse|vete|iros) (a la mierda|al carajo) …"),
+        ("optout", "… (retiro|revoco) (mi|el) consentimiento …"),
+        ("review", "… no [me] (interesa|interesan|estoy interesado|estoy interesada"
+                   "|estoy interesados|tengo interes|me interesa) …"),
+        ("review", "… (sin|ningun|nada de) interes …"),
+        ("review", "… por que (me|nos) (escriben|envian|mandan|escribes|envias|mandas|siguen"
+                   "|escribe|envia|manda|contactan) …"),
+        ("review", "(quien es|quien eres|quienes son|quien habla|con quien hablo|quien me escribe"
+                   "|y esto que es|que es esto|esto que es) …"),
+        ("review", "… (sacaron|consiguieron|obtuvieron|tienen|tienes|sacaste|consiguio|saco)"
+                   " (mi numero|mi telefono|mis datos|mi celular|mi movil) …"),
+        ("review", "… (demasiados|tantos|muchos|muchisimos) <MSGN> …"),
+        ("review", "… (demasiado|muy) (seguido|frecuente|a menudo) …"),
+        ("review", "… (nunca|jamas|no) me (suscribi|inscribi|registre|apunte|di de alta) …"),
+        ("review", "… (los voy a|voy a|les voy a|te voy a) (denunciar|reportar|demandar"
+                   "|bloquear) …"),
+        ("review", "… (es|esto es) (spam|una estafa|acoso) …"),
+        ("review", "(spam|estafa|acoso|denunciado|bloqueado|no gracias|no mas|basta ya de esto)"),
+        ("review", "… (dejen|deja|paren) de (llamar|llamarme) …"),
+        ("review", "… (como|donde) (me doy|me puedo dar|puedo darme|se da) de baja …"),
+        ("keep", "no (paren|pares|dejen de|dejes de|me den de baja|me des de baja|me borren"
+                 "|me eliminen|cancelen) …"),
+        ("keep", "(sigan|sigue|siga) (enviando|mandando|escribiendo) …"),
+        ("none", "<WRONG>"),
+        ("none", "(dar|darme|dame|denme) de baja (mi|el|la|mis) (linea|contrato|plan|servicio"
+                 "|cuenta|tarjeta|internet|seguro|fibra|abono) …"),
+        ("none", "(darme|dame|denme) de baja del (correo|email|newsletter|boletin) …"),
+    ),
+)
+
+DE = Language(
+    keywords=(
+        "stopp", "stop", "abmelden", "abbestellen", "austragen", "abmeldung", "stop sms",
+        "sms stop", "stopp stopp", "stoppen", "aufhoren", "aufhoeren", "abmelden bitte",
+        "sofort abmelden", "bitte stoppen", "abbestellung", "stopp sms", "schluss",
+        "schluss damit", "austragung", "loschen", "entfernen", "abmelde", "abmelden sofort",
+    ),
+    strict=("ende",),
+    fillers=(
+        "bitte", "danke", "vielen dank", "danke schon", "danke sehr", "hallo", "guten tag",
+        "guten morgen", "guten abend", "hi", "mfg", "lg", "vg", "gruss", "grusse",
+        "viele grusse", "liebe grusse", "mit freundlichen grussen", "freundliche grusse",
+        "ok", "verdammt", "endlich", "doch", "mal", "einfach", "bitteschon", "bitte danke",
+        "sehr geehrte damen und herren", "herrgott", "echt", "ja",
+    ),
+    after=(
+        "sofort", "jetzt", "ab sofort", "endlich", "alles", "umgehend", "unverzuglich",
+        "mich", "fur immer", "dauerhaft", "bitte", "danke",
+    ),
+    leads=(
+        "<WRONG>",
+        "bitte", "konnen sie", "konnten sie", "konnt ihr", "kannst du", "ich mochte",
+        "ich will", "ich wurde gerne", "ich mochte mich", "ich will mich", "ich bitte sie",
+        "ich bitte um", "ich bitte darum", "hiermit", "ich habe gesagt", "ich sagte",
+        "wie gesagt", "ich wunsche", "ich verlange", "wurden sie bitte", "ich mochte hiermit",
+        "ich habe doch gesagt", "ich habe schon", "ich habe bereits", "jetzt",
+    ),
+    splits=("oder", "aber", "sonst", "denn", "weil", "ansonsten"),
+    ands=("und",),
+    breaks=("ich", "wer", "warum", "wieso", "woher", "wie", "das ist", "sie sind", "ihr seid"),
+    doubts=("wie", "warum", "wieso", "weshalb", "was", "wann", "wo", "woher", "wer",
+            "kann ich", "muss ich", "soll ich", "wie kann ich"),
+    slots={
+        "WRONG": "(falsche nummer|falsch verbunden|verwahlt|falscher empfanger|falsche person"
+                 "|nicht meine nummer)",
+        "MSGN": "(sms|nachrichten|nachricht|werbung|werbe sms|werbesms|angebote|mitteilungen"
+                "|benachrichtigungen|spam|textnachrichten|kurznachrichten|messages|nachrichtchen"
+                "|werbenachrichten|newsletter sms|infos|sms nachrichten|sms werbung|texte"
+                "|mist|scheiss|scheisse)",
+        "DET": "(ihre|eure|diese|die|der|keine|mehr|ihren|euren|deine|dieser|solche|weitere"
+               "|jegliche|ihrer|eurer|diesen|von ihnen|von euch)",
+        "MSGS": "[<DET>] [<DET>] <MSGN>",
+        "LIST": "(liste|verteiler|verteilerliste|datenbank|kartei|system|newsletter|adressliste"
+                "|kontakte|kundendatei|sms liste|sms verteiler|werbeliste)",
+        "SENDEN": "(schreiben|schicken|senden|simsen|kontaktieren|belastigen|nerven|zuzuschicken"
+                  "|zuzusenden|zu schicken|zu senden|anschreiben|zuspammen|spammen|texten)",
+        "HOREN": "(horen sie|hort|hor|horen|hoer|hoert|hoeren sie|horen sie endlich"
+                 "|hort endlich)",
+        "NUMMER": "(meine nummer|meine handynummer|meine daten|meine telefonnummer|meine"
+                  " mobilnummer|mich|meinen kontakt|meine kontaktdaten|diese nummer|nummer"
+                  "|die nummer|handynummer|meine handy nummer)",
+        "END": "(mehr|nie wieder|nicht mehr|sofort|jetzt|bitte|danke|ab sofort|in zukunft"
+               "|zukunftig|fur immer|an diese nummer|auf diese nummer|an meine nummer)",
+    },
+    phrases=(
+        ("optout", "… <HOREN> auf [mir|mich|uns] [<MSGS>] [zu] [<SENDEN>] [<END>] …?"),
+        ("optout", "… (aufhoren|aufhoeren|schluss|stopp|stop) (mit|mit dem|mit den|mit der)"
+                   " [<DET>] <MSGN> …?"),
+        ("optout", "keine [<DET>] <MSGN> [bitte]"),
+        ("optout", "… <HOREN> (mit|mit dem|mit den|mit der) [<DET>] (<MSGN>|schreiben|simsen"
+                   "|spam|belastigen|nerven|zuspammen) …?"),
+        ("optout", "… keine [<DET>] <MSGN> mehr [(erhalten|bekommen|zusenden|schicken"
+                   "|senden|empfangen|zu erhalten|zu bekommen|zu empfangen|schreiben)] [<END>]"
+                   " …?"),
+        ("optout", "… (schreiben|schicken|senden|simsen|kontaktieren|nerven|belastigen|spammen)"
+                   " (sie|ihr|du) (mir|mich|uns) (nicht mehr|nie wieder|nie mehr|keine <MSGN>"
+                   " mehr) …?"),
+        ("optout", "… (schreib|schreibt|schick|schickt|sende|sendet|kontaktiert|kontaktier"
+                   "|nervt|belastigt) (mir|mich|uns) (nicht mehr|nie wieder|nie mehr|keine"
+                   " <MSGN> mehr) …?"),
+        ("optout", "… (melden|meldet|melde|meld) (sie mich|mich|uns|meine nummer|ich mich) [bitte]"
+                   " [sofort] [von|aus] [<DET>] [<LIST>] ab …"),
+        ("optout", "… (tragen|tragt|trag) (sie mich|mich|meine nummer|uns) [bitte] [aus <DET>"
+                   " <LIST>|aus <LIST>] aus …"),
+        ("optout", "… (loschen|loscht|losch|entfernen|entfernt|entferne|streichen|streicht)"
+                   " (sie|ihr) <NUMMER> [aus <DET> <LIST>|von <DET> <LIST>] [<END>] …?"),
+        ("optout", "… (loschen|loscht|losch|entfernen|entfernt|entferne|streichen|streicht)"
+                   " <NUMMER> [aus <DET> <LIST>|von <DET> <LIST>] [<END>] …?"),
+        ("optout", "… <NUMMER> [bitte] [aus <DET> <LIST>|aus <LIST>|von <DET> <LIST>]"
+                   " (loschen|entfernen|austragen|streichen|sperren) …?"),
+        ("optout", "… [mir] [<MSGS>] (nicht mehr|nie mehr|nie wieder) (<SENDEN>|zu <SENDEN>"
+                   "|anschreiben|kontaktieren) …?"),
+        ("optout", "… (das|dies|es|diese|die sms|den newsletter|diese sms|diese nachrichten"
+                   "|die werbung|<MSGS>) (abbestellen|abmelden|abstellen|stoppen|beenden"
+                   "|einstellen) …?"),
+        ("optout", "… (unterlassen|unterlasst) (sie|ihr) (das|dies|diese <MSGN>|weitere <MSGN>"
+                   "|jegliche <MSGN>) …?"),
+        ("optout", "… (abmelden|austragen|abbestellen|abmeldung) (von|vom|aus|fur|bei) [<DET>]"
+                   " (<MSGN>|<LIST>) …?"),
+        ("optout", "… (mich|uns) [bitte] [sofort] (abmelden|austragen|abbestellen|entfernen"
+                   "|loschen|ausstragen) …?"),
+        ("optout", "… (lasst|lassen sie|lass|lassen) (mich|uns) (in ruhe|in frieden|endlich"
+                   " in ruhe|bitte in ruhe) …"),
+        ("optout", "… ich (mochte|will|wunsche|mag) (keine|nicht|nichts) [mehr] [<DET>]"
+                   " [<MSGN>] [mehr] [(erhalten|bekommen|empfangen|von ihnen|von euch)] …?"),
+        ("optout", "… ich (mochte|will|wunsche|mag) (keine|keinerlei) [<DET>] <MSGN> …?"),
+        ("optout", "… ich (mochte|will|wunsche|mag) [<DET>] <MSGN> nicht mehr …?"),
+        ("optout", "… (nehmen sie|nehmt|nimm) <NUMMER> [bitte] aus (dem|der|ihrem|eurem|ihrer"
+                   "|eurer|diesem|dieser) <LIST> [raus] …?"),
+        ("optout", "… [<NUMMER>] aus (dem|der|ihrem|eurem|ihrer|eurer|diesem|dieser) <LIST> (nehmen"
+                   "|entfernen|loschen|austragen|streichen|werfen) …?"),
+        ("optout", "… (ich|wir) (widerrufe|widerrufen) [hiermit] (meine|die|unsere)"
+                   " (einwilligung|zustimmung|einverstandniserklarung) …"),
+        ("optout", "… (ich|wir) (widerspreche|widersprechen) …"),
+        ("optout", "… (hau|haut|hauen sie|verpisst euch|verpiss dich|zieht leine) [ab] …"),
+        ("optout", "… (stop|stopp|schluss) (mit|mit den|mit der|mit dem|mit diesen) [<DET>]"
+                   " <MSGN> …?"),
+        ("optout", "… (stop|stopp|stoppen sie|stoppt|beenden sie|beendet) [<DET>] <MSGN> …?"),
+        ("optout", "… (wie oft) (muss|soll) ich …"),
+        ("optout", "… (ich habe|hab|habe) [schon|bereits|doch] [schon] (stopp|stop|abmelden)"
+                   " (geschrieben|gesagt|geschickt|gesendet|geantwortet) …"),
+        ("review", "… (kein|keinerlei) interesse …"),
+        ("review", "… (warum|wieso|weshalb) (schreiben|schickt|schicken|schreibt|bekomme ich"
+                   "|erhalte ich|kriege ich|kontaktieren|haben sie) …"),
+        ("review", "… nicht (interessiert|interessant) …"),
+        ("review", "… (habt ihr|haben sie|hast du) (meine nummer|meine daten|meine handynummer)"
+                   " …"),
+        ("review", "(wer ist da|wer sind sie|wer ist das|wer seid ihr|wer schreibt mir) …"),
+        ("review", "… (zu viele|viel zu viele|so viele|zuviele) [<MSGN>] …"),
+        ("review", "… (zu oft|viel zu oft|zu haufig) …"),
+        ("review", "… (nie|niemals|nicht) (angemeldet|registriert|eingewilligt|zugestimmt"
+                   "|eingetragen) …"),
+        ("review", "… (ich werde|werde ich|ich zeige|ich melde) (sie|euch|das|dich) [bei]"
+                   " (melden|anzeigen|an|der bundesnetzagentur|verklagen) …"),
+        ("review", "… (das ist|ist) (spam|belastigung|betrug) …"),
+        ("review", "(spam|betrug|belastigung|gemeldet|blockiert|nein danke|es reicht"
+                   "|reicht jetzt|genug)"),
+        ("review", "… (horen sie auf|hort auf) [mich] anzurufen …"),
+        ("keep", "[bitte] nicht (abmelden|aufhoren|stoppen|austragen|loschen) …"),
+        ("keep", "(hort|horen sie) nicht auf …"),
+        ("keep", "(weiter so|schickt weiter|schicken sie weiter|bitte weiter schicken) …"),
+        ("none", "<WRONG>"),
+        ("none", "(vertrag|abo|abonnement|termin|bestellung) (kundigen|stornieren|absagen"
+                 "|beenden) …"),
+    ),
+)
+
+IT = Language(
+    keywords=(
+        "basta", "stop", "cancella", "cancellami", "cancellatemi", "basta cosi", "disiscrivimi",
+        "disiscrivetemi", "disiscrizione", "annulla iscrizione", "rimuovimi", "rimuovetemi",
+        "toglimi", "toglietemi", "stop sms", "basta sms", "basta basta", "basta grazie",
+        "cancellazione", "disiscrivermi", "cancellarmi", "eliminami", "eliminatemi",
+        "stop stop", "basta cosi grazie",
+    ),
+    strict=("annulla",),  # not "fine": English "Fine." answers too
+    fillers=(
+        "grazie", "per favore", "perfavore", "per piacere", "perpiacere", "ciao", "salve",
+        "buongiorno", "buonasera", "ok", "grazie mille", "cortesemente", "gentilmente",
+        "cazzo", "dai", "insomma", "please", "davvero", "pf", "x favore",
+    ),
+    after=(
+        "subito", "ora", "adesso", "immediatamente", "cosi", "tutto", "per sempre",
+        "grazie", "definitivamente", "una volta per tutte",
+    ),
+    leads=(
+        "<WRONG>",
+        "vorrei", "voglio", "desidero", "potete", "potreste", "puoi", "per favore",
+        "vi chiedo di", "vi prego di", "ho detto", "vi ho detto", "vi ho gia detto",
+        "vi ho gia detto di", "vi ho detto di", "chiedo di", "richiedo", "vi chiedo",
+        "si prega di", "gradirei", "vorrei essere",
+    ),
+    splits=("o", "oppure", "ma", "altrimenti", "se no", "sennò", "senno"),
+    ands=("e", "ed"),
+    breaks=("io", "chi", "perche", "come", "questo e", "siete"),
+    doubts=("come", "perche", "quando", "dove", "chi", "cosa", "posso", "devo", "quale",
+            "che"),
+    slots={
+        "WRONG": "(numero sbagliato|avete sbagliato numero|persona sbagliata)",
+        "MSGN": "(messaggi|messaggio|sms|messaggini|promozioni|promo|offerte|pubblicita"
+                "|notifiche|spam|comunicazioni|messaggi promozionali|sms pubblicitari"
+                "|stupidaggini|cavolate|sms promozionali)",
+        "DET": "(i|questi|questo|i vostri|vostri|tutti i|tutti questi|piu|altri|di|dei|delle"
+               "|le|la|il|mi|queste|con|con i|con questi|coi|con le|con queste|gli|vostre"
+               "|altre)",
+        "MSGS": "([<DET>] [<DET>] <MSGN>|niente|nulla|niente altro|altro) [<END>]",
+        "END": "(da voi|da parte vostra|su questo numero|a questo numero|sul mio numero|grazie"
+               "|per favore|mai piu|in futuro)",
+        "LIST": "(lista|liste|elenco|database|archivio|mailing list|rubrica|lista sms"
+                "|lista contatti|vostri contatti|contatti|iscrizione|servizio)",
+        "SEND": "(mandarmi|inviarmi|scrivermi|contattarmi|mandare|inviare|scrivere|disturbarmi"
+                "|disturbare|tartassarmi|importunarmi|spammarmi|mandarci|inviarci|scriverci"
+                "|rompere)",
+        "NOMI": "(mandate|mandare|inviate|inviare|scrivete|scrivere|contattate|contattare"
+                "|mandatemi|inviatemi|scrivetemi|contattatemi|mandarmi|inviarmi|scrivermi"
+                "|contattarmi|disturbate|disturbatemi|mandi|invii|scrivi)",
+    },
+    phrases=(
+        ("optout", "… (smettete|smettetela|smetti|smettila|smettere|smettetelo|finitela|finite"
+                   "|basta|piantatela) (di|con) <SEND> [<MSGS>] …?"),
+        ("optout", "… (smettetela|smettila|piantatela|finitela) …?"),
+        ("optout", "… non (mi|ci) <NOMI> (piu|mai piu) [<MSGS>] …?"),
+        ("optout", "… non <NOMI> (piu|mai piu) [<MSGS>] …?"),
+        ("optout", "… non (voglio|desidero|vogliamo) piu (ricevere|<MSGS>|niente|nulla"
+                   "|essere contattato"
+                   "|essere contattata|essere disturbato) [<MSGS>] …?"),
+        ("optout", "… non (voglio|desidero|vogliamo) (ricevere|ricevere piu) [<MSGS>] …?"),
+        ("optout", "… (toglietemi|toglimi|rimuovetemi|rimuovimi|cancellatemi|cancellami"
+                   "|eliminatemi|eliminami|levatemi|levami|escludetemi) [dalla|dalle|dal|da"
+                   "|dai|dalla vostra|dal vostro] [<DET>] [<LIST>] …?"),
+        ("optout", "… (rimuovete|rimuovi|cancellate|cancella|eliminate|elimina|togliete|togli)"
+                   " (il mio numero|il mio contatto|i miei dati|questo numero|il mio cellulare)"
+                   " [dalla|dal|da] [<DET>] [<LIST>] …?"),
+        ("optout", "… (lasciatemi|lasciami|lasciateci) (in pace|stare|perdere) …"),
+        ("optout", "… basta (con|coi|con i|con questi|con le|di) <MSGN> …?"),
+        ("optout", "… basta <MSGS> …?"),
+        ("optout", "… (stop|stop a|stop ai|stop alle|niente piu|mai piu|no ai) [<DET>] <MSGN>"
+                   " …?"),
+        ("optout", "… (disiscrivimi|disiscrivetemi|disiscrivermi|cancellarmi|togliermi"
+                   "|rimuovermi|essere cancellato|essere cancellata|essere rimosso|essere rimossa"
+                   "|disiscrivere|annullare l iscrizione|annullare iscrizione) [dalla|dal|da]"
+                   " [<DET>] [<LIST>] …?"),
+        ("optout", "… (quante volte) (devo|vi devo|ve lo devo) …"),
+        ("optout", "… (ho detto|vi ho detto|vi ho gia detto|ho gia scritto|ho scritto)"
+                   " (stop|basta|di smettere|cancella) …"),
+        ("optout", "… (revoco|ritiro) (il|il mio) consenso …"),
+        ("optout", "… (andate a quel paese|andate a fare in culo|fanculo|vaffanculo) …"),
+        ("review", "… non (sono|siamo) (interessato|interessata|interessati|interessate) …"),
+        ("review", "… non mi interessa …"),
+        ("review", "… perche (mi|ci) (scrivete|mandate|inviate|contattate|scrivi|mandi) …"),
+        ("review", "… (nessun|senza) interesse …"),
+        ("review", "(chi siete|chi sei|chi e|chi parla|chi mi scrive|chi) …"),
+        ("review", "… (avete|hai|ha) (avuto|preso|trovato) (il mio numero|i miei dati"
+                   "|il mio contatto) …"),
+        ("review", "… (troppi|tantissimi|tanti) <MSGN> …"),
+        ("review", "… (troppo spesso|troppo frequenti) …"),
+        ("review", "… (mai|non mi sono mai) (iscritto|iscritta|registrato|registrata) …"),
+        ("review", "… (vi|ti) (denuncio|segnalo|querelo|blocco) …"),
+        ("review", "… (e|questo e) (spam|una truffa) …"),
+        ("review", "(spam|truffa|segnalato|bloccato|no grazie|non grazie)"),
+        ("review", "… (smettete|smettetela) di chiamarmi …"),
+        ("keep", "non (smettete|smettere|cancellatemi|disiscrivetemi|toglietemi|fermatevi) …"),
+        ("keep", "(continuate|continua) (a mandare|a mandarmi|a inviare|a inviarmi|cosi) …"),
+        ("none", "<WRONG>"),
+        ("none", "… (mi basta|ci basta|basta che|basta solo|basta una|basta un) …"),
+        ("none", "… (cancella|cancellate|annulla|annullate) (l appuntamento|la prenotazione"
+                 "|l ordine|la visita|la lezione|il mio ordine) …"),
+    ),
+)
+
+NL = Language(
+    keywords=(
+        "uit", "stop", "afmelden", "afmelden aub", "uitschrijven", "stop sms", "sms stop",
+        "afmelding", "stoppen", "stop stop", "uit uit", "afmelden graag", "uitschrijving",
+        "verwijderen", "uitzetten", "meld af", "stop ermee", "stop hiermee", "kappen",
+        "kap ermee", "hou op", "houd op", "ophouden",
+    ),
+    strict=("einde",),
+    fillers=(
+        "aub", "alsjeblieft", "alstublieft", "asjeblieft", "dank je", "dank u", "dankjewel",
+        "dank je wel", "dank u wel", "bedankt", "groetjes", "groeten", "mvg", "hoi", "hallo",
+        "goedemiddag", "goedemorgen", "goedenavond", "ok", "oke", "svp", "nou", "gewoon",
+        "even", "please", "pls", "potverdorie", "verdorie", "jongens", "mensen", "dus",
+        "ajb", "graag",
+    ),
+    after=("graag", "nu", "nu meteen", "direct", "meteen", "per direct", "onmiddellijk",
+           "svp", "voorgoed", "definitief", "aub", "me", "mij"),
+    leads=(
+        "<WRONG>",
+        "ik wil", "ik wil graag", "ik zou graag", "ik zou willen", "wil je", "wilt u",
+        "kunt u", "kun je", "kunnen jullie", "willen jullie", "graag", "ik heb gezegd",
+        "ik zei", "ik heb al gezegd", "ik verzoek u", "ik verzoek jullie", "zou u",
+        "zouden jullie", "nogmaals",
+    ),
+    splits=("of", "maar", "anders", "want", "omdat"),
+    ands=("en",),
+    breaks=("ik", "wie", "waarom", "hoe", "dit is", "jullie zijn", "u bent"),
+    doubts=("hoe", "waarom", "wanneer", "waar", "wie", "wat", "kan ik", "moet ik"),
+    slots={
+        "WRONG": "(verkeerd nummer|verkeerde nummer|verkeerde persoon|niet mijn nummer)",
+        "MSGN": "(sms|smsjes|sms jes|berichten|bericht|sms berichten|reclame|aanbiedingen"
+                "|promoties|meldingen|spam|appjes|tekstberichten|sms en|smsen|berichtjes"
+                "|reclameberichten|acties|onzin|troep)",
+        "DET": "(uw|jullie|je|deze|die|de|al die|al deze|meer|geen|dit soort|zulke|nog)",
+        "MSGS": "[<DET>] [<DET>] <MSGN>",
+        "LIST": "(lijst|bestand|database|verzendlijst|mailinglijst|systeem|klantenbestand"
+                "|adressenbestand|sms lijst|nieuwsbrief|lijsten)",
+        "STUREN": "(sturen|sms en|smsen|appen|benaderen|contacteren|berichten|mailen en sms en"
+                  "|lastigvallen|spammen|zenden|versturen|berichten sturen|sms jes sturen"
+                  "|bellen en sms en|te sturen|te sms en)",
+    },
+    phrases=(
+        ("optout", "… (meld|meldt|meldt u) (me|mij|ons|mijn nummer) [nu|direct|meteen] af"
+                   " [van|bij] [<DET>] [<LIST>] …"),
+        ("optout", "… (me|mij|ons) (afmelden|uitschrijven|verwijderen|uit het bestand halen)"
+                   " [van|uit] [<DET>] [<LIST>] …?"),
+        ("optout", "… geen [<DET>] <MSGN> meer [(ontvangen|sturen|krijgen|graag|aub)] …?"),
+        ("optout", "… (stuur|stuurt|sms|app|stuurt u|stuur jij) (me|mij|ons) geen [<DET>]"
+                   " <MSGN> meer …?"),
+        ("optout", "… (stuur|stuurt|sms|app|sms t|appt|benader|bericht|contacteer)"
+                   " [me|mij|ons] (niet meer|nooit meer|niets meer|niks meer) …?"),
+        ("optout", "… [me|mij|ons] (niet meer|nooit meer) <STUREN> …?"),
+        ("optout", "… (afmelden|uitschrijven|uit) (voor|van) [<DET>] (<MSGN>|<LIST>) …?"),
+        ("optout", "… (stop|stopt|stoppen|hou op|houd op|kap|kappen) met [het] [<DET>]"
+                   " (<STUREN>|<MSGN>) …?"),
+        ("optout", "… (laat|laten) (me|mij|ons) (met rust|met vrede|eens met rust) …"),
+        ("optout", "… (verwijder|verwijdert|haal|schrap|wis|verwijderd) (mij|me|mijn nummer"
+                   "|mijn gegevens|mijn telefoonnummer|ons|dit nummer) [uit|van] [<DET>]"
+                   " [<LIST>] …?"),
+        ("optout", "… schrijf (me|mij|ons) uit …?"),
+        ("optout", "… uit (de|het|jullie|uw|je|deze) (lijst|bestand|database|verzendlijst"
+                   "|mailinglijst|systeem|klantenbestand) …?"),
+        ("optout", "… (ik wil|wil) (geen|niets meer|niks meer) [<DET>] [<MSGN>] [meer]"
+                   " [(ontvangen|krijgen)] …?"),
+        ("optout", "… (ik trek|trek) (mijn|de) toestemming in …"),
+        ("optout", "… (rot op|donder op|flikker op|sodemieter op) …"),
+        ("optout", "… (hoe vaak) (moet|moet ik) …"),
+        ("optout", "… (ik heb|heb) [al] [(twee|drie|vaak|meerdere) keer] (stop|uit|afmelden)"
+                   " (gestuurd|gezegd|geantwoord|ge sms t) …"),
+        ("review", "… niet (geinteresseerd|geïnteresseerd|interessant) …"),
+        ("review", "… geen (interesse|behoefte) …"),
+        ("review", "… waarom (krijg ik|ontvang ik|sturen jullie|stuurt u|sms en jullie|appen jullie"
+                   "|sturen jullie mij|hebben jullie) …"),
+        ("review", "… (komen jullie|komt u|hebben jullie|heeft u|heb je|kom je|heb jij)"
+                   " [aan] mijn (nummer|gegevens|telefoonnummer) …"),
+        ("review", "(wie is dit|wie bent u|wie zijn jullie|wie is daar|met wie|wie stuurt"
+                   "|wie sms t|wie appt) …"),
+        ("review", "… (veel te veel|te veel|zoveel|zo veel) [<MSGN>] …"),
+        ("review", "… (te vaak|veel te vaak) …"),
+        ("review", "… nooit (aangemeld|ingeschreven|toestemming gegeven) …"),
+        ("review", "… (ik ga|ik zal) (jullie|u|dit) (melden|aangeven|rapporteren) …"),
+        ("review", "… (dit is|is) (spam|oplichting) …"),
+        ("review", "(spam|oplichting|gemeld|geblokkeerd|nee bedankt|nee dank je)"),
+        ("keep", "niet (afmelden|stoppen|uitschrijven|verwijderen) …"),
+        ("keep", "(ga zo door|blijf sturen|stuur maar) …"),
+        ("none", "<WRONG>"),
+        ("none", "(uit eten|uit huis|uit werken) …"),
+    ),
+)
+
+PT = Language(
+    keywords=(
+        "parar", "para", "pare", "parem", "sair", "stop", "chega", "descadastrar",
+        "descadastre", "descadastra", "descadastro", "remover", "parar tudo", "sair da lista",
+        "quero sair", "me descadastra", "me descadastre", "descadastrem", "basta",
+        "stop stop", "sair sair", "cancelar inscricao", "cancelar subscricao", "remova",
+        "removam", "para com isso", "pare com isso", "parem com isso",
+    ),
+    strict=("cancelar", "fim"),
+    fillers=(
+        "por favor", "pf", "pfv", "pfvr", "obrigado", "obrigada", "obg", "brigado", "valeu",
+        "ola", "oi", "bom dia", "boa tarde", "boa noite", "ok", "porra", "caramba",
+        "muito obrigado", "muito obrigada", "please", "se faz favor", "faz favor", "por gentileza",
+    ),
+    after=("ja", "agora", "imediatamente", "de vez", "tudo", "obrigado", "obrigada",
+           "de uma vez", "para sempre", "por favor"),
+    leads=(
+        "<WRONG>",
+        "quero", "gostaria de", "desejo", "por favor", "podem", "pode", "queria", "peco que",
+        "solicito", "ja disse", "eu disse", "ja pedi para", "ja pedi pra", "eu quero",
+        "eu gostaria de", "favor", "peco", "exijo que",
+    ),
+    splits=("ou", "mas", "senao", "pois", "se nao"),
+    ands=("e",),
+    breaks=("eu", "quem", "por que", "porque", "como", "isso e", "isto e", "voces sao"),
+    doubts=("como", "por que", "quando", "onde", "quem", "qual", "posso", "devo", "o que",
+            "porque"),
+    slots={
+        "WRONG": "(numero errado|numero enganado|pessoa errada|enganou se no numero"
+                 "|enganaram se no numero)",
+        "MSGN": "(mensagens|mensagem|sms|msg|msgs|torpedos|promocoes|promocao|ofertas"
+                "|propagandas|propaganda|publicidade|notificacoes|spam|lixo|mensagens de texto"
+                "|mensagens promocionais|porcarias)",
+        "DET": "(de|as|os|suas|seus|essas|esses|estas|mais|tantas|a|o|me|essa|esta|estas|vossa"
+               "|vosso|vossas|vossos|sua|seu|da|do|desta|dessa|nada)",
+        "MSGS": "([<DET>] [<DET>] <MSGN>|nada|mais nada|nada mais) [<END>]",
+        "END": "(de voces|de vcs|da vossa parte|de vos|da sua parte|da vossa empresa"
+               "|neste numero|para este numero|para o meu numero|por favor|obrigado|obrigada)",
+        "LIST": "(lista|listas|base de dados|cadastro|sistema|lista de contactos"
+                "|lista de contatos|contactos|contatos|base)",
+        "MANDAR": "(me mandar|me enviar|mandar|enviar|me mandarem|me enviarem|me contactar"
+                  "|me contatar|contactar|contatar|me incomodar|incomodar|me escrever|escrever"
+                  "|mandarem|enviarem|me mandar mensagens|mandar me|enviar me|me chatear"
+                  "|encher o saco)",
+        "NAOME": "(mandem|mande|manda|envie|enviem|envia|contactem|contatem|contacte|contate"
+                 "|escrevam|escreva|incomodem|liguem e mandem)",
+    },
+    phrases=(
+        ("optout", "… (pare|parem|parar|para|deixe|deixem|deixa|deixar|chega|parem ja) de"
+                   " <MANDAR> [<MSGS>] …?"),
+        ("optout", "… (chega|basta|nada de|sem mais|stop|stop as|parem com as|pare com as)"
+                   " [<DET>] <MSGN> …?"),
+        ("optout", "… nao [me|nos] <NAOME> (mais|nunca mais|mais nada|nada|nada mais) [<MSGS>]"
+                   " …?"),
+        ("optout", "… (remover|apagar|excluir|tirar|retirar|eliminar|descadastrar) (o meu numero"
+                   "|meu numero|o meu contacto|o meu contato|meu contato|os meus dados|meus dados"
+                   "|este numero|me) [da|desta|dessa|de|do] [<DET>] [<LIST>] …?"),
+        ("optout", "… nao [me|nos] <NAOME> [<MSGS>] mais …?"),
+        ("optout", "… (ser|ficar|quero ser) (removido|removida|retirado|retirada|excluido|excluida"
+                   "|descadastrado|descadastrada|tirado|tirada|apagado|apagada) [da|de|desta|dessa"
+                   "|do] [<DET>] [<LIST>] …?"),
+        ("optout", "… (cancelar|cancela|cancelem) [<DET>] <MSGN> …?"),
+        ("optout", "… (cancelar|cancela|cancelem|parar|parem|pare) (o recebimento|o envio|os envios"
+                   "|a recepcao) (de|das|dos) [<DET>] <MSGN> …?"),
+        ("optout", "… nao (quero|desejo|queremos) (mais receber|receber mais|mais|receber"
+                   "|continuar a receber|continuar recebendo) [<MSGS>] [mais] …?"),
+        ("optout", "… (me tira|me tire|me tirem|tirem me|tire me|tira me|me remova|me removam"
+                   "|remova me|removam me|me exclua|excluam me|me excluam|me retire|retirem me"
+                   "|me retirem|tirem o meu numero|tirem meu numero) [da|desta|dessa|de|do]"
+                   " [<DET>] [<LIST>] …?"),
+        ("optout", "… (removam|remova|removem|apaguem|apague|excluam|exclua|tirem|tire|retirem"
+                   "|eliminem|elimine) (o meu numero|meu numero|o meu contacto|o meu contato"
+                   "|meu contato|os meus dados|meus dados|este numero) [da|desta|dessa|de|do]"
+                   " [<DET>] [<LIST>] …?"),
+        ("optout", "… (me deixem|me deixe|deixem me|deixe me|deixa me|me deixa|deixem nos)"
+                   " em paz …"),
+        ("optout", "… sair (da|desta|dessa|de|do) [<DET>] <LIST> …?"),
+        ("optout", "… (descadastre|descadastrem|descadastra|descadastrar|descadastrar o)"
+                   " (meu numero"
+                   "|o meu numero|me|este numero|o meu contacto|o meu contato) …?"),
+        ("optout", "… (me descadastrar|me descadastre|me descadastra|descadastrar me"
+                   "|descadastre me|descadastrem me|me descadastrem|descadastrar o meu numero"
+                   "|descadastrar meu numero) …?"),
+        ("optout", "… (quantas vezes) (tenho|preciso|vou ter) …"),
+        ("optout", "… (ja|eu) (disse|pedi|falei|mandei|escrevi) (para parar|pra parar|parar"
+                   "|sair|stop|que parem|que parassem) …"),
+        ("optout", "… (revogo|retiro) (o meu|meu|o) consentimento …"),
+        ("optout", "… (vao se|vai se|vao a|vai a) (foder|lixar|merda|catar coquinho) …"),
+        ("review", "… nao tenho interesse …"),
+        ("review", "… [por que|porque] (voces|voce|vcs|vc) (me|nos) (mandam|enviam|escrevem|manda"
+                   "|envia|continuam) …"),
+        ("review", "… (nao estou|nao estamos|nao sou) (interessado|interessada|interessados) …"),
+        ("review", "… (sem|nenhum) interesse …"),
+        ("review", "(quem e|quem fala|quem e voce|quem sao voces|quem esta a falar|quem) …"),
+        ("review", "… (conseguiram|conseguiu|arranjaram|obtiveram|tem|tiveram|pegaram)"
+                   " (o meu numero|meu numero|os meus dados|meus dados|o meu contacto) …"),
+        ("review", "… (mensagens demais|muitas mensagens|demasiadas mensagens|tantas mensagens"
+                   "|sms demais|muitos sms) …"),
+        ("review", "… (nunca|jamais) me (inscrevi|cadastrei|registei|registrei|registrei) …"),
+        ("review", "… (vou|vamos) (denunciar|reclamar|processar|bloquear) …"),
+        ("review", "… (isto e|isso e|e) (spam|golpe|burla) …"),
+        ("review", "(spam|golpe|burla|denunciado|bloqueado|nao obrigado|nao obrigada)"),
+        ("review", "… (como|onde) (faco|posso|consigo) [para|pra] (sair|parar|descadastrar"
+                   "|cancelar) …"),
+        ("keep", "nao (parem|pare|me descadastrem|cancelem|me tirem) …"),
+        ("keep", "(continuem|continue) (a mandar|mandando|enviando|a enviar) …"),
+        ("none", "<WRONG>"),
+        ("none", "(vou sair|ja vou sair|estou a sair|vou sair agora) …"),
+        ("none", "(para|pra) (quando|onde|que|quem|mim|o|a|os|as|amanha|hoje) …"),
+    ),
+)
+
+#: The tables, in the order the matcher tries them when no language is given.
+LANGUAGES: dict[str, Language] = {
+    "en": EN, "fr": FR, "es": ES, "de": DE, "it": IT, "nl": NL, "pt": PT,
+}

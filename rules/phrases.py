@@ -1,0 +1,755 @@
+"""Opt-outs people write in words: a phrase matcher per language, pure, no I/O.
+
+    match_phrase("Stop texting me")             -> PhraseMatch("optout", "en", ...)
+    match_phrase("Unsubscribe me")              -> PhraseMatch("optout", "en", ...)
+    match_phrase("Baja por favor")              -> PhraseMatch("optout", "es", ...)
+    match_phrase("Why do you keep texting me?") -> PhraseMatch("review", "en", ...)
+    match_phrase("Stop by the store tomorrow?") -> None
+    match_phrase("Please don't stop sending me deals") -> None
+
+The FCC's consent-revocation rule (2024) wants a revocation "by any reasonable means"
+honoured: "Stop texting me", "Remove me", "Leave me alone", "STOP 36173", "Stop. Thanks".
+A keyword list (rules.keywords) reads only whole replies; this module reads the
+sentences people write. It answers:
+
+- ``optout``: a clear revocation, to honour at once;
+- ``review``: looks like one but is not clear ("not interested", "why do you keep
+  texting me?", "too many messages", "how do I unsubscribe?", "Stop?", a bare 🛑):
+  a person decides (the FCC allows 10 business days);
+- None: not a revocation (stop by, a bus stop, a non-stop flight, ending a contract,
+  cancelling an order or an appointment, "don't stop sending me deals").
+
+How a reply is read (the tables are data: rules/phrase_tables.py, one per language):
+
+1. Lines quoted back are dropped: lines starting with ">", everything under an
+   "On ... wrote:" header, a quoted span of four words or more, a line that carries
+   the brand's instruction ("Reply STOP to opt out", "STOP au 36173"), and in a reply
+   of several lines a line with a link, a percentage or a price (the promotion quoted
+   back: "Soldes -50% ! STOP 36173"); so is a signature after a dash at the end
+   ("Stop - John").
+2. Each line is cut into clauses at . ! ? ; : , and each clause is normalised like a
+   keyword (case, accents, punctuation folded: rules.keywords.normalize_reply), then
+   spaced letters are joined ("S T O P", "a.u.b."), letters typed three times or more
+   are squeezed ("stoooop"), a word repeated at once is read once ("stop stop stop"),
+   a four- or five-letter word one typo from "stop" is "stop" ("stpo", "st0p"; not
+   "step", "shop", "top": phrase_tables.NOT_STOP_TYPOS), and a long word one typo
+   away from a table's long word is read as that word ("unsubcribe").
+3. Per language, a clause is cut again at its "or"/"but" words and at "and" (a bare
+   keyword may not stand before "and": "Stop and Shop"; "stop and thanks" is fine),
+   and each piece is matched:
+   - a bare keyword ("stop", "baja", "abmelden") followed only by fillers (please,
+     thanks, me, now, numbers, the brand's names, "you idiots") is an opt-out, a
+     review when the clause ends with "?" ("Stop?", "Stop ou encore ?");
+   - phrase patterns are matched from the piece's start, or after a lead-in ("can
+     you", "I want you to", "merci de", "wrong number"); a pattern marked ``…`` may
+     also start inside the piece ("I'm asking you nicely to stop texting me"), but
+     then a question word before it ("how do I unsubscribe") makes it a review;
+   - fillers may appear anywhere; a phrase ends at the end of the piece or where a
+     new sentence starts without punctuation ("STOP SENDING ME MESSAGES I DONT KNOW
+     YOU": the table's ``breaks``); anything else left over makes the pattern fail,
+     or makes it a review where the pattern says so ("stop texting me at 7am").
+4. The strongest kind a piece matches wins: "keep" (the opposite of a revocation:
+   "don't stop", "text me instead"), then "none" (another sense: "unsubscribe me from
+   the emails", "wrong number"), then an opt-out, then a review. A reply is an
+   opt-out when one of its pieces is one and no piece, in any table, says "keep"
+   (both: review); else a review when one piece is one; else None. ``strict``
+   keywords ("cancel", "end": they also answer appointment reminders) are opt-outs
+   only as the whole reply, and a review with fillers ("Cancel please").
+
+Without ``languages``, every table is tried in order (the packs' phrases apply
+whatever the recipient's country; English first) and the first that finds an opt-out
+says so; ``names`` (the brand, the shortcode's name) are fillers too: "STOP Acme".
+Replies are read up to 1000 characters. Cost: about 90 µs per reply on average on the
+dev box, 15-60 µs for one or two words (bench/eval_replies.py measures it).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal, TypeAlias
+
+from rules.keywords import normalize_reply
+from rules.phrase_tables import (
+    COMMON_FILLERS,
+    INSTRUCTION_TO,
+    INSTRUCTION_VERBS,
+    LANGUAGES,
+    NOT_STOP_TYPOS,
+    STOP_EMOJI,
+    Language,
+)
+
+__all__ = ["PhraseKind", "PhraseMatch", "match_phrase"]
+
+PhraseKind = Literal["optout", "review"]
+
+_MAX_READ = 1000
+_MIN_QUOTED_WORDS = 4
+#: Long words (this many letters or more) one typo away from a table's word are read as it.
+_TYPO_MIN_LEN = 10
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseMatch:
+    """What a reply is, which language's table said so, and the evidence."""
+
+    kind: PhraseKind
+    lang: str  # the table that matched ("*": a bare stop emoji)
+    pattern: str  # the keyword or phrase pattern as written in the table
+    clause: str  # the normalised words of the piece it matched in
+
+
+# --- patterns ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Alt:
+    """One of several word sequences (an empty one makes it optional).
+
+    ``by_first`` indexes the options that start with a word (word -> the rest of each),
+    so matching a slot of forty nouns is one dict lookup; ``others`` start with an
+    alternative themselves.
+    """
+
+    options: tuple[tuple[_Elem, ...], ...]
+    by_first: dict[str, tuple[tuple[_Elem, ...], ...]]
+    others: tuple[tuple[_Elem, ...], ...]
+    empty: bool
+
+
+def _alt(options: tuple[tuple[_Elem, ...], ...]) -> _Alt:
+    by_first: dict[str, list[tuple[_Elem, ...]]] = {}
+    others: list[tuple[_Elem, ...]] = []
+    for option in options:
+        if option and isinstance(option[0], str) and option[0] != _ANY:
+            by_first.setdefault(option[0], []).append(option[1:])
+        elif option:
+            others.append(option)
+    return _Alt(options, {w: tuple(rests) for w, rests in by_first.items()}, tuple(others),
+                any(not option for option in options))
+
+
+_Elem: TypeAlias = "str | _Alt"
+_Seq: TypeAlias = "tuple[_Elem, ...]"
+_Rest = Literal["exact", "any", "review"]
+_Kind = Literal["optout", "review", "keep", "none", "strict"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pattern:
+    kind: _Kind
+    source: str
+    seq: _Seq
+    anywhere: bool
+    rest: _Rest
+    keyword: bool
+
+
+#: In a pattern, "_" is any one word ("my _ s phone": "my daughter's phone").
+_ANY = "_"
+_TOKEN = re.compile(r"[()\[\]|]|<[A-Z]+>|[^\s()\[\]|<>]+")
+
+
+def _parse(source: str, slots: dict[str, str], depth: int = 0) -> tuple[_Seq, bool, _Rest]:
+    text = source.strip()
+    anywhere = text.startswith("…")
+    if anywhere:
+        text = text[1:]
+    rest: _Rest = "exact"
+    if text.endswith("…?"):
+        rest, text = "review", text[:-2]
+    elif text.endswith("…"):
+        rest, text = "any", text[:-1]
+    if "…" in text or "?" in text:
+        raise ValueError(f"pattern {source!r}: … only at the start or end, ? only as …?")
+    tokens = _TOKEN.findall(text)
+    position = 0
+
+    def sequence(closers: str) -> _Seq:
+        nonlocal position
+        out: list[_Elem] = []
+        while position < len(tokens) and tokens[position] not in closers:
+            token = tokens[position]
+            position += 1
+            if token in "([":
+                options = [sequence("|)]")]
+                while position < len(tokens) and tokens[position] == "|":
+                    position += 1
+                    options.append(sequence("|)]"))
+                if position >= len(tokens) or tokens[position] != (")" if token == "(" else "]"):
+                    raise ValueError(f"pattern {source!r}: unbalanced {token}")
+                position += 1
+                if token == "[":
+                    options.append(())
+                out.append(_alt(tuple(options)))
+            elif token.startswith("<"):
+                name = token[1:-1]
+                if name not in slots or depth > 8:
+                    raise ValueError(f"pattern {source!r}: no slot {name}")
+                out.append(_alt((_parse(slots[name], slots, depth + 1)[0],)))
+            elif token in ")]|":
+                raise ValueError(f"pattern {source!r}: stray {token}")
+            elif token == _ANY:
+                out.append(_ANY)
+            else:
+                out.extend(normalize_reply(token).split())
+        return tuple(out)
+
+    seq = sequence("")
+    if position != len(tokens):
+        raise ValueError(f"pattern {source!r}: stray {tokens[position]}")
+    return seq, anywhere, rest
+
+
+def _firsts(seq: _Seq) -> tuple[frozenset[str], bool]:
+    """The words a sequence may start with, and whether it may match nothing."""
+    found: set[str] = set()
+    for elem in seq:
+        if isinstance(elem, str):
+            if elem == _ANY:
+                raise ValueError("a pattern cannot start with _ (any word)")
+            found.add(elem)
+            return frozenset(found), False
+        nullable = False
+        for option in elem.options:
+            words, empty = _firsts(option)
+            found |= words
+            nullable = nullable or empty
+        if not nullable:
+            return frozenset(found), False
+    return frozenset(found), True
+
+
+def _words(entries: Iterable[str]) -> tuple[tuple[str, ...], ...]:
+    return tuple(words for words in (tuple(normalize_reply(e).split()) for e in entries) if words)
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    lang: str
+    fillers: dict[str, tuple[tuple[str, ...], ...]]  # first word -> sequences, longest first
+    tail: dict[str, tuple[tuple[str, ...], ...]]  # fillers and `after` words
+    leads: _Seq  # one alternative of every lead-in
+    splits: dict[str, tuple[tuple[str, ...], ...]]  # first word -> sequences, longest first
+    ands: dict[str, tuple[tuple[str, ...], ...]]
+    breaks: dict[str, tuple[tuple[str, ...], ...]]
+    doubts: tuple[tuple[str, ...], ...]
+    anchored: dict[str, tuple[_Pattern, ...]]  # first word -> patterns
+    anywhere: dict[str, tuple[_Pattern, ...]]
+    strict: frozenset[tuple[str, ...]]
+    triggers: frozenset[str]  # a piece with none of these words cannot match
+    keep_triggers: frozenset[str]  # ... cannot say "keep"
+
+
+def _by_first(sequences: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    table: dict[str, list[tuple[str, ...]]] = {}
+    for words in set(sequences):
+        table.setdefault(words[0], []).append(words)
+    return {first: tuple(sorted(seqs, key=len, reverse=True)) for first, seqs in table.items()}
+
+
+#: When a piece matches several patterns, the strongest kind wins: "keep" (the opposite of
+#: a revocation), then "none" (another sense), then an opt-out, then a review.
+_RANK: dict[_Kind, int] = {"keep": 5, "none": 4, "optout": 3, "strict": 2, "review": 1}
+
+
+def _index(patterns: Iterable[_Pattern]) -> dict[str, tuple[_Pattern, ...]]:
+    """first word -> the patterns that may start with it, strongest kind first (keywords
+    first within a kind), so matching stops at the first that fits."""
+    index: dict[str, list[_Pattern]] = {}
+    for pattern in patterns:
+        words, nullable = _firsts(pattern.seq)
+        if nullable:
+            raise ValueError(f"pattern {pattern.source!r} may match nothing")
+        for word in words:
+            index.setdefault(word, []).append(pattern)
+    return {word: tuple(sorted(found, key=lambda p: (-_RANK[p.kind], not p.keyword)))
+            for word, found in index.items()}
+
+
+def _compile(lang: str, table: Language) -> _Table:
+    patterns: list[_Pattern] = []
+    for keyword in table.keywords:
+        words: _Seq = tuple(normalize_reply(keyword).split())
+        patterns.append(_Pattern("optout", keyword, words, False, "exact", True))
+    for keyword in table.strict:
+        words = tuple(normalize_reply(keyword).split())
+        patterns.append(_Pattern("strict", keyword, words, False, "exact", True))
+    for kind, source in table.phrases:
+        seq, anywhere, rest = _parse(source, table.slots)
+        patterns.append(_Pattern(kind, source, seq, anywhere, rest, False))
+    fillers = _words((*table.fillers, *COMMON_FILLERS))
+    return _Table(
+        lang=lang,
+        fillers=_by_first(fillers),
+        tail=_by_first((*fillers, *_words(table.after))),
+        leads=(_alt(tuple(_parse(lead, table.slots)[0] for lead in table.leads)),),
+        splits=_by_first(_words(table.splits)),
+        ands=_by_first(_words(table.ands)),
+        breaks=_by_first(_words(table.breaks)),
+        doubts=_words(table.doubts),
+        anchored=_index(patterns),
+        anywhere=_index(p for p in patterns if p.anywhere),
+        strict=frozenset(tuple(normalize_reply(k).split()) for k in table.strict),
+        triggers=frozenset(_index(patterns)),
+        keep_triggers=frozenset(_index(p for p in patterns if p.kind == "keep")),
+    )
+
+
+_TABLES: dict[str, _Table] = {lang: _compile(lang, table) for lang, table in LANGUAGES.items()}
+
+
+def _all_words() -> tuple[frozenset[str], tuple[str, ...]]:
+    """Every word the tables know, and the long ones a typo may be read as."""
+    known: set[str] = set()
+
+    def walk(seq: _Seq) -> None:
+        for elem in seq:
+            if isinstance(elem, str):
+                known.add(elem)
+            else:
+                for option in elem.options:
+                    walk(option)
+
+    for table in _TABLES.values():
+        for patterns in table.anchored.values():
+            for pattern in patterns:
+                walk(pattern.seq)
+    return frozenset(known), tuple(sorted(w for w in known if len(w) >= _TYPO_MIN_LEN))
+
+
+_KNOWN, _LONG_WORDS = _all_words()
+#: The one-word keywords: what a brand's instruction tells people to send.
+_KEYWORD_WORDS = frozenset(
+    normalize_reply(keyword) for table in LANGUAGES.values()
+    for keyword in (*table.keywords, *table.strict) if len(normalize_reply(keyword).split()) == 1)
+_INSTRUCTION_VERBS = frozenset(INSTRUCTION_VERBS)
+_INSTRUCTION_TO = frozenset(INSTRUCTION_TO)
+
+
+# --- reading a reply -----------------------------------------------------------------------
+
+_QUOTE_HEADER = re.compile(
+    r"^\s*(on\b.*\bwrote|le\b.*\ba (é|e)crit|el\b.*\bescribi(ó|o)|am\b.*\bschrieb"
+    r"|il\b.*\bha scritto|op\b.*\bschreef|em\b.*\bescreveu)\s*:?\s*$", re.IGNORECASE)
+#: In a reply of several lines, a line with a link, a percentage or a price is the
+#: brand's message quoted back, not the person's words.
+_BRAND_LINE = re.compile(r"https?://|www\.|\b\w+\.(com|fr|es|de|it|nl|pt|co|ly|ms)/|\d\s?%"
+                         r"|[€$£]\s?\d|\d\s?[€$£]")
+_QUOTED_SPAN = re.compile(r"[\"“”„«]([^\"“”„«»]{1,600}?)[\"“”»]")
+_DOTTED = re.compile(r"(?<!\w)((?:\w\.){1,}\w)\.?(?!\w)")
+_CLAUSE_END = re.compile(r"([.!?;:,…¿¡\n]+)")
+_TRIPLED = re.compile(r"(.)\1\1+")
+#: Dutch "sms'en", "sms'jes", "sms't" are one word ("en" would otherwise read as "and").
+_SMS_VERB = re.compile(r"\b(sms)['\u2019](en|je|jes|t|te|ten)\b", re.IGNORECASE)
+#: A signature at the end: "Stop - John", "STOP -- J. Smith", "stop ~Anna".
+_SIGNATURE = re.compile(
+    r"\s+(?:-{1,2}|\u2013|\u2014|~)\s*[A-Z][\w'\u2019.]*(?:\s[A-Z][\w'\u2019]*\.?)?\s*$")
+
+
+def _unquote(span: re.Match[str]) -> str:
+    inner = span.group(1)
+    return " " if len(inner.split()) >= _MIN_QUOTED_WORDS else f" {inner} "
+
+
+def _is_instruction(words: list[str]) -> bool:
+    """The brand's own words quoted back: "Reply STOP to opt out", "Envía BAJA al 22322",
+    "Reply STOP" ending a line, "STOP au 36173"."""
+    words = [w for i, w in enumerate(words)  # "STOP SMS au 36173": as "STOP au 36173"
+             if not (w in ("sms", "pub") and i and words[i - 1] in _KEYWORD_WORDS)]
+    for i, word in enumerate(words[:-1]):
+        following = words[i + 1]
+        after = words[i + 2] if i + 2 < len(words) else ""
+        if (word in _INSTRUCTION_VERBS and following in _KEYWORD_WORDS
+                and (not after or after in _INSTRUCTION_TO or after.isdigit())):
+            return True
+        if (word in _KEYWORD_WORDS and following in _INSTRUCTION_TO and i + 2 < len(words)
+                and (words[i + 2].isdigit() or words[i + 2] in ("opt", "end", "unsubscribe"))):
+            return True
+    return False
+
+
+def _squeeze(word: str) -> str:
+    """Letters typed three times or more once: "stoooop" -> "stop"."""
+    return _TRIPLED.sub(r"\1", word)
+
+
+def _one_edit(word: str, target: str, any_insert: bool = False) -> bool:
+    """One substitution, adjacent swap or dropped letter; or one letter too many: a doubled
+    one ("unsubsscribe"; any letter with ``any_insert``: "stopl")."""
+    if len(word) == len(target):
+        diffs = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+        if len(diffs) == 1:
+            return True
+        return (len(diffs) == 2 and diffs[1] == diffs[0] + 1
+                and word[diffs[0]] == target[diffs[1]] and word[diffs[1]] == target[diffs[0]])
+    if len(word) == len(target) - 1:
+        return any(target[:i] + target[i + 1:] == word for i in range(len(target)))
+    if len(word) == len(target) + 1:
+        return any(word[:i] + word[i + 1:] == target
+                   and (any_insert or (i > 0 and word[i] == word[i - 1]))
+                   for i in range(len(word)))
+    return False
+
+
+_NOT_STOP = frozenset(NOT_STOP_TYPOS)
+
+
+@lru_cache(maxsize=4096)
+def _spelling(word: str) -> str:
+    """A word as matched: squeezed; "stpo", "st0p", "srop" read as "stop" (four or five
+    letters one typo away, :data:`NOT_STOP_TYPOS` aside); a long word one typo away
+    from a table's long word read as that word."""
+    word = _squeeze(word)
+    if 4 <= len(word) <= 5 and word not in _NOT_STOP and word not in _KNOWN and (
+            _one_edit(word, "stop", any_insert=True) or word.replace("0", "o") == "stop"):
+        return "stop"
+    if len(word) < _TYPO_MIN_LEN - 1 or word in _KNOWN or not word.isalpha():
+        return word
+    for target in _LONG_WORDS:
+        if abs(len(target) - len(word)) <= 1 and _one_edit(word, target):
+            return target
+    return word
+
+
+def _clause_words(text: str) -> list[str]:
+    words = normalize_reply(text).split()
+    joined: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        if len(run) >= 3:
+            joined.append("".join(run))
+        else:
+            joined.extend(run)
+        run = []
+        if word:
+            joined.append(word)
+    out: list[str] = []
+    for word in joined:
+        word = _spelling(word)
+        if not out or out[-1] != word:  # "stop stop stop" reads as "stop"
+            out.append(word)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Clause:
+    words: tuple[str, ...]
+    question: bool
+
+
+def _clauses(text: str) -> list[_Clause]:
+    text = _SIGNATURE.sub("", text[:_MAX_READ])
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    several = sum(1 for line in lines if line.strip()) > 1
+    clauses: list[_Clause] = []
+    for line in lines:
+        if _QUOTE_HEADER.match(line):
+            break
+        if line.lstrip().startswith((">", "|")):
+            continue
+        if several and _BRAND_LINE.search(line):
+            continue  # a promotion quoted above or below the reply: "-50% ... STOP 36173"
+        line = _QUOTED_SPAN.sub(_unquote, line)
+        line = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), line)
+        line = _SMS_VERB.sub(r"\1\2", line)
+        line_clauses: list[_Clause] = []
+        pieces = _CLAUSE_END.split(line)
+        for i in range(0, len(pieces), 2):
+            words = _clause_words(pieces[i])
+            end = pieces[i + 1] if i + 1 < len(pieces) else ""
+            if words:
+                line_clauses.append(_Clause(tuple(words), "?" in end and "!" not in end))
+        if _is_instruction([w for c in line_clauses for w in c.words]):
+            continue
+        clauses.extend(line_clauses)
+    return clauses
+
+
+# --- matching ------------------------------------------------------------------------------
+
+def _skips(words: tuple[str, ...], table: dict[str, tuple[tuple[str, ...], ...]],
+           names: frozenset[str]) -> list[int]:
+    """For each position, the position after the fillers (numbers, names, the table's
+    words) that start there; computed from the end, so one pass."""
+    size = len(words)
+    skip = list(range(size + 1))
+    for position in range(size - 1, -1, -1):
+        word = words[position]
+        if word.isdigit() or word in names:
+            skip[position] = skip[position + 1]
+            continue
+        for sequence in table.get(word, ()):
+            if words[position:position + len(sequence)] == sequence:
+                skip[position] = skip[position + len(sequence)]
+                break
+    return skip
+
+
+class _Piece:
+    """One piece of a clause being matched, with its filler skips precomputed."""
+
+    __slots__ = ("breaks", "names", "skip", "tail", "words")
+
+    def __init__(self, words: tuple[str, ...], table: _Table, names: frozenset[str]) -> None:
+        self.words = words
+        self.names = names
+        self.skip = _skips(words, table.fillers, names)
+        self.tail = _skips(words, table.tail, names)
+        self.breaks = table.breaks
+
+    def ends_here(self, end: int) -> bool:
+        """Whether a phrase ending at ``end`` ends the piece: only fillers and ``after``
+        words follow, up to the end or to where a new sentence starts without
+        punctuation ("STOP SENDING ME MESSAGES I DONT KNOW YOU")."""
+        after = self.tail[end]
+        return after == len(self.words) or (
+            after > 0 and _starting(self.words, after, self.breaks) > 0)
+
+    def ends(self, seq: _Seq, start: int) -> set[int]:
+        """Every position where ``seq`` may end when matched from ``start``."""
+        positions = {start}
+        words = self.words
+        size = len(words)
+        skip = self.skip
+        for elem in seq:
+            following: set[int] = set()
+            for position in positions:
+                skipped = skip[position]
+                for at in (position,) if skipped == position else (position, skipped):
+                    if isinstance(elem, str):
+                        if at < size and (words[at] == elem or elem == _ANY):
+                            following.add(at + 1)
+                        continue
+                    if elem.empty:
+                        following.add(at)
+                    if at < size:
+                        for rest in elem.by_first.get(words[at], ()):
+                            following |= self.ends(rest, at + 1) if rest else {at + 1}
+                    for option in elem.others:
+                        following |= self.ends(option, at)
+            positions = following
+            if not positions:
+                break
+        return positions
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    kind: _Kind
+    pattern: _Pattern
+    clause: str
+
+
+
+
+def _judge(pattern: _Pattern, piece: _Piece, start: int, question: bool,
+           bare_ok: bool) -> _Kind | None:
+    if pattern.keyword:  # plain words: compared at once
+        size = len(pattern.seq)
+        if piece.words[start:start + size] != pattern.seq:
+            return None
+        ends: Collection[int] = (start + size,)
+    else:
+        ends = piece.ends(pattern.seq, start)
+        if not ends:
+            return None
+    full = any(piece.ends_here(end) for end in ends)
+    if pattern.keyword:
+        if not full or not bare_ok:
+            return None
+        if pattern.kind == "strict":
+            return "strict"
+        return "review" if question else "optout"
+    if full or pattern.rest == "any":
+        return pattern.kind
+    if pattern.rest == "review" and pattern.kind == "optout":
+        return "review"
+    return None
+
+
+def _contains(words: tuple[str, ...], sequences: tuple[tuple[str, ...], ...]) -> bool:
+    return any(words[i:i + len(seq)] == seq for seq in sequences for i in range(len(words)))
+
+
+def _match_piece(words: tuple[str, ...], question: bool, bare_ok: bool, table: _Table,
+                 names: frozenset[str], keep_only: bool = False) -> _Found | None:
+    """The strongest thing a piece says (see the module docstring); ``keep_only``: only
+    whether it says the opposite of a revocation."""
+    if (table.keep_triggers if keep_only else table.triggers).isdisjoint(words):
+        return None
+    piece = _Piece(words, table, names)
+    first = piece.skip[0]
+    if first == len(words):
+        return None
+    starts = [first]
+    lead_ends = piece.ends(table.leads, first)
+    if first:
+        lead_ends = lead_ends | piece.ends(table.leads, 0)
+    for end in sorted(lead_ends):
+        if end < len(words) and piece.skip[end] not in starts and piece.skip[end] < len(words):
+            starts.append(piece.skip[end])
+    clause = " ".join(words)
+    best: _Found | None = None
+    for start in starts:
+        for pattern in table.anchored.get(words[start], ()):
+            if best is not None and _RANK[pattern.kind] <= _RANK[best.kind]:
+                break  # sorted strongest first: nothing further can do better
+            if keep_only and pattern.kind != "keep":
+                break
+            kind = _judge(pattern, piece, start, question, bare_ok)
+            if kind is not None and (best is None or _RANK[kind] > _RANK[best.kind]):
+                best = _Found(kind, pattern, clause)
+    if keep_only or (best is not None and best.kind in ("keep", "optout")):
+        return best
+    for position in range(first + 1, len(words)):
+        for pattern in table.anywhere.get(words[position], ()):
+            kind = _judge(pattern, piece, position, False, False)
+            if kind not in ("optout", "review"):
+                continue
+            before = words[first:position]
+            if _is_instruction(list(words[first:position + 1])):
+                continue
+            if kind == "optout" and _contains(before, table.doubts):
+                kind = "review"
+            if kind == "optout":
+                return _Found(kind, pattern, clause)
+            if best is None:
+                best = _Found(kind, pattern, clause)
+    return best
+
+
+def _starting(words: tuple[str, ...], i: int,
+              table: dict[str, tuple[tuple[str, ...], ...]]) -> int:
+    """How many words of one of the table's sequences start at i (0: none)."""
+    for sequence in table.get(words[i], ()):
+        if words[i:i + len(sequence)] == sequence:
+            return len(sequence)
+    return 0
+
+
+def _pieces(clause: _Clause, table: _Table) -> list[tuple[tuple[str, ...], bool, bool]]:
+    """(words, a question, a bare keyword may stand here) for each piece of a clause.
+
+    A clause is cut at its "or"/"but" words and at "and" (all dropped; the piece before
+    "and" may not be a bare keyword: "Stop and Shop"). A clause ending with "?" makes
+    every piece a question ("Stop ou encore ?").
+    """
+    out: list[tuple[tuple[str, ...], bool, bool]] = []
+    current: list[str] = []
+    words = clause.words
+    i = 0
+    while i < len(words):
+        cut = _starting(words, i, table.splits)
+        if cut:
+            if current:
+                out.append((tuple(current), clause.question, True))
+            current = []
+            i += cut
+            continue
+        cut = _starting(words, i, table.ands)
+        if cut and _skips(words[i + cut:], table.tail, frozenset())[0] == len(words) - i - cut:
+            i += cut  # "Stop and thanks": nothing but fillers after it
+            continue
+        if cut:
+            if current:
+                out.append((tuple(current), clause.question, False))
+            current = []
+            i += cut
+            continue
+        current.append(words[i])
+        i += 1
+    if current:
+        out.append((tuple(current), clause.question, True))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    optout: _Found | None
+    review: _Found | None
+    keep: bool
+
+
+def _read(clauses: list[_Clause], table: _Table, names: frozenset[str],
+          keep_only: bool = False) -> _Verdict:
+    optout: _Found | None = None
+    review: _Found | None = None
+    keep = False
+    for clause in clauses:
+        if (table.keep_triggers if keep_only else table.triggers).isdisjoint(clause.words):
+            continue
+        pieces = _pieces(clause, table)
+        for words, question, bare_ok in pieces:
+            found = _match_piece(words, question, bare_ok, table, names, keep_only)
+            if found is None:
+                continue
+            if found.kind == "strict" and (len(clauses) > 1 or len(pieces) > 1):
+                continue  # "Cancel" answers appointments too: only a reply of its own
+            if found.kind == "keep":
+                keep = True
+            elif found.kind == "optout":
+                optout = optout or found
+            elif found.kind in ("review", "strict"):
+                review = review or found
+    return _Verdict(optout, review, keep)
+
+
+def _has_stop_emoji(text: str) -> bool:
+    return any(emoji in text for emoji in STOP_EMOJI)
+
+
+def _only_symbols(text: str) -> bool:
+    return not any(unicodedata.category(char)[0] in "LN" for char in text)
+
+
+def match_phrase(text: str, languages: Iterable[str] | None = None,
+                 names: Iterable[str] = ()) -> PhraseMatch | None:
+    """Whether ``text`` revokes consent (optout), may (review), or not (None).
+
+    ``languages``: the tables to try, in order (default: all, English first);
+    ``names``: words that may follow a keyword like "please" does (the brand, the
+    shortcode's name). See the module docstring.
+    """
+    text = text[:_MAX_READ]
+    if _only_symbols(text):
+        if _has_stop_emoji(text):
+            return PhraseMatch("review", "*", "\U0001f6d1", text.strip())
+        return None
+    clauses = _clauses(text)
+    if not clauses:
+        return None
+    name_words = frozenset(w for name in names for w in normalize_reply(name).split())
+    order = list(languages) if languages is not None else list(_TABLES)
+    unknown = [lang for lang in order if lang not in _TABLES]
+    if unknown:
+        raise ValueError(f"no phrase table for {unknown}; known: {sorted(_TABLES)}")
+    whole = tuple(w for clause in clauses for w in clause.words)
+    for lang in order:
+        if whole in _TABLES[lang].strict and len(clauses) == 1:
+            return PhraseMatch("optout", lang, " ".join(whole).upper(), " ".join(whole))
+    verdicts: list[tuple[str, _Verdict]] = []
+    for position, lang in enumerate(order):
+        verdict = _read(clauses, _TABLES[lang], name_words)
+        verdicts.append((lang, verdict))
+        if verdict.optout is not None:
+            # An opt-out, unless some table finds the opposite (the others are only
+            # asked that, which is cheap: their "keep" patterns).
+            keep = any(v.keep for _, v in verdicts) or any(
+                _read(clauses, _TABLES[other], name_words, keep_only=True).keep
+                for other in order[position + 1:])
+            kind: PhraseKind = "review" if keep else "optout"
+            return PhraseMatch(kind, lang, verdict.optout.pattern.source, verdict.optout.clause)
+    if any(verdict.keep for _, verdict in verdicts):
+        return None  # "stop calling, text me instead": the opposite of a revocation
+    for lang, verdict in verdicts:
+        if verdict.review is not None:
+            return PhraseMatch("review", lang, verdict.review.pattern.source,
+                               verdict.review.clause)
+    return None
