@@ -440,6 +440,8 @@ class Footer:
     country: Country
     text: Annotated[str, Check(template("url", "shortcode"))]
     language: Annotated[str, Check(language)] = ""
+    #: A label put before the text of the message, as given (Spain's "PUBLI ").
+    prefix: str = ""
 
 
 #: SPEC's lists: the built-in "*" [[keywords]] entry. The keyword packs

@@ -4,7 +4,9 @@
   the configuration: a Spanish BAJA, a German STOPP to a French number;
 - a pack's opt-in words only for numbers of its countries (ALTA re-consents a Spanish
   number, not a French one);
-- replies in the recipient's language, the HELP reply naming the brand and a contact.
+- replies in the recipient's language, the HELP reply naming the brand and a contact;
+- Spain's "PUBLI " label before the text of a promotion, with the footer after it, the
+  message re-segmented for both.
 
 MOs come from the carrier simulator; effects are read back from the ledger, the MT path
 (the next promotional message) and the carrier (the replies and messages it received).
@@ -12,19 +14,25 @@ MOs come from the carrier simulator; effects are read back from the ledger, the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from rules.packs.keywords import render_reply, replies_for
 from tests.integration.policy_stack import (
     ACME_AUTO,
     BLOCKED,
+    LONG_PROMO,
     delivered_to,
+    digits,
+    multipart,
     policy_stack,
     send_one,
+    send_parts,
     submit,
 )
 from tests.integration.senders import bind_sender
 from tests.integration.test_keywords import events, mo_texts, mos, scopes
+from tests.integration.test_policy_footers import assert_every_part_stands_alone
 from tests.support.metrics import metric
 from tests.support.waiting import eventually
 
@@ -132,3 +140,63 @@ async def test_help_names_the_brand_and_the_contact_in_the_recipients_language(
         await eventually(lambda: metric(stack, "stopgate_mo_total", {"kind": "help"}) == 3,
                          "three help replies counted")
         assert all(scopes(stack, n) == [] for n in (AMERICAN, SPANISH, FRENCH))
+
+
+PUBLI_FOOTERS = [
+    {"country": "FR", "text": "STOP au {shortcode}"},
+    {"country": "ES", "prefix": "PUBLI ", "text": "Baja: {url}"},
+    {"country": "*", "text": "Opt-out: {url}"},
+]
+BAJA_LINK = r"\nBaja: no-s\.ms/[A-Za-z0-9]{9}"
+
+
+async def test_a_spanish_promotion_gets_publi_before_and_the_footer_after(
+    flushed_redis: str, tmp_path: Path
+) -> None:
+    # 131 characters: with "\nBaja: no-s.ms/<9>" (24) one SMS (155); "PUBLI " makes 161.
+    text = ("Rebajas de invierno: -40% en abrigos, botas y bufandas hasta el domingo. "
+            "Codigo INVIERNO40 en la web, un uso por cliente. Envio gratis.")[:131]
+    assert len(text) == 131
+    async with policy_stack(flushed_redis, tmp_path, accounts=[ACME],
+                            footers=PUBLI_FOOTERS) as stack:
+        acme, _ = await bind_sender(stack.smpp_port)
+        assert (await send_one(acme, submit(text, to=SPANISH))).command_status == 0
+        await eventually(lambda: bool(delivered_to(stack, SPANISH)), "at the carrier")
+        [message] = [m for m in stack.simulator.messages()
+                     if m.destination_addr == digits(SPANISH)]
+        assert re.fullmatch("PUBLI " + re.escape(text) + BAJA_LINK, message.text), message.text
+        assert (message.data_coding, message.parts, message.complete) == (0, 2, True)
+        assert_every_part_stands_alone(stack, SPANISH)
+        [first, _] = [r.pdu for r in stack.simulator.received]
+        assert first.short_message[6:].startswith(b"PUBLI Rebajas")  # after the 6-octet UDH
+        assert metric(stack, "stopgate_footer_extra_segments_total", {}) == 1
+
+        # A text that starts with the label already gets none; a French one never does.
+        labelled = "Publi: rebajas -20% este finde"
+        assert (await send_one(acme, submit(labelled, to="+34612000204"))).command_status == 0
+        assert (await send_one(acme, submit(labelled, to=FRENCH))).command_status == 0
+        await eventually(lambda: bool(delivered_to(stack, "+34612000204")
+                                      and delivered_to(stack, FRENCH)), "both delivered")
+        [again] = delivered_to(stack, "+34612000204")
+        assert re.fullmatch(re.escape(labelled) + BAJA_LINK, again), again
+        assert delivered_to(stack, FRENCH) == [f"{labelled}\nSTOP au {SHORTCODE}"]
+        await acme.unbind()
+
+
+async def test_a_long_spanish_promotion_in_parts_is_labelled_and_cut_again(
+    flushed_redis: str, tmp_path: Path
+) -> None:
+    async with policy_stack(flushed_redis, tmp_path, accounts=[ACME],
+                            footers=PUBLI_FOOTERS) as stack:
+        acme, _ = await bind_sender(stack.smpp_port)
+        parts = multipart(LONG_PROMO, "udh8", to=SPANISH)
+        answers = await send_parts(acme, parts)
+        assert all(a.command_status == 0 for a in answers)
+        await eventually(lambda: any(m.complete for m in stack.simulator.messages()
+                                     if m.destination_addr == digits(SPANISH)), "delivered")
+        [message] = [m for m in stack.simulator.messages()
+                     if m.destination_addr == digits(SPANISH)]
+        assert re.fullmatch("PUBLI " + re.escape(LONG_PROMO) + BAJA_LINK, message.text)
+        assert message.parts == 2 == len(parts)
+        assert_every_part_stands_alone(stack, SPANISH)
+        await acme.unbind()

@@ -684,6 +684,8 @@ def test_the_example_names_a_brand_and_a_contact_and_leaves_texts_to_the_packs()
     assert (acme.confirm_text, acme.optin_confirm_text, acme.help_reply) == ("", "", "")
     assert all(not (k.confirm_text or k.optin_confirm_text or k.help_reply)
                for k in config.keywords)
+    es = next(f for f in config.footers if f.country == "ES")
+    assert es.prefix == ""  # the PUBLI label is a commented example, not a default
 
 
 def test_a_pack_opt_out_word_is_refused_as_opt_in_or_help() -> None:
@@ -722,3 +724,10 @@ def test_contact_in_a_text_needs_a_help_contact_for_every_account_it_serves() ->
         "uses {contact}, but accounts without their own help_reply have no help_contact: "
         "acme, b")
 
+
+def test_a_footer_may_carry_a_label_before_the_text() -> None:
+    config = parse_config({"footers": [
+        {"country": "ES", "prefix": "PUBLI ", "text": "Baja: {url}"},
+        {"country": "*", "text": "Opt-out: {url}"},
+    ]}, env={})
+    assert (config.footers[0].prefix, config.footers[1].prefix) == ("PUBLI ", "")
