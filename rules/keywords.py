@@ -18,7 +18,9 @@ opt-in before help: a reply is never read as less than an opt-out.
 
 "STOPALL"/"STOP ALL" are opt-out keywords like any other: what a keyword binds
 (the accounts on the number called, or everyone at the operator's number) is
-the gateway's business (gateway.inbound.keywords), not the reply's.
+the gateway's business (gateway.inbound.keywords), not the reply's; so is which
+lists are in force (the keyword packs' of rules.packs.keywords and the configured
+ones).
 """
 
 from __future__ import annotations

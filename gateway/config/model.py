@@ -75,6 +75,8 @@ from gateway.config.values import (
     token,
 )
 from gateway.http.optout_text import LANGUAGE_OF_REGION
+from rules.packs.keywords import PLACEHOLDERS as REPLY_PLACEHOLDERS
+from rules.packs.keywords import optout_pack
 from rules.senders import listed_key
 
 __all__ = [
@@ -284,6 +286,11 @@ class Policy:
     scorer: bool = True
 
 
+#: A keyword reply's text: {brand} (the account's display_name) and {contact} (its
+#: help_contact) are filled in; see rules.packs.keywords.render_reply.
+ReplyText = Annotated[str, Check(template(*REPLY_PLACEHOLDERS, what="reply texts"))]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Optout:
     """Opt-out links and the replies to keyword MOs."""
@@ -293,11 +300,12 @@ class Optout:
     base_url: Annotated[str, Check(base_url)] = "no-s.ms/"
     #: One confirmation MT after a keyword opt-out or opt-in that changed state.
     confirm_reply: bool = True
-    confirm_text: str = ("You will no longer receive marketing messages from us. "
-                         "Reply START to resubscribe.")
-    optin_confirm_text: str = ("You will receive our marketing messages again. "
-                               "Reply STOP to opt out.")
-    help_reply: str = "Reply STOP to stop receiving marketing messages."
+    #: The replies' texts for every recipient (unless an account or [[keywords]] sets
+    #: its own). Empty: the keyword packs' texts, in the recipient's language
+    #: (rules/packs/keywords.toml).
+    confirm_text: ReplyText = ""
+    optin_confirm_text: ReplyText = ""
+    help_reply: ReplyText = ""
     #: An opt-out keyword sent to this number opts the sender out of every account ("*");
     #: an opt-in keyword sent to it lifts that "*" again.
     operator_number: Annotated[str, Check(operator_number)] = ""
@@ -369,17 +377,24 @@ class Account:
     #: lists); see rules/senders.py.
     senders: Annotated[tuple[str, ...], Check(each(sender_id))] = ()
     shortcode: Annotated[str, Check(shortcode)] = ""  # default: first all-digit entry of numbers
-    display_name: str = ""  # default: system_id
+    display_name: str = ""  # default: system_id; also {brand} in keyword replies
+    #: Where a recipient gets help (a phone number, an e-mail or web address): {contact}
+    #: in HELP replies, as CTIA asks. Empty: the packs' help replies without a contact.
+    help_contact: str = ""
     webhook_url: Annotated[str, Check(http_url)] = ""
     webhook_secret: Annotated[str, SECRET] = field(default="", repr=False)
     tps: Annotated[int, Check(at_least(0))] = 0
     keyword_match: Literal["whole", "first_word"] = "whole"
-    optout_keywords: Keywords = ()  # empty: the recipient country's [[keywords]]
+    #: Added to the packs' opt-outs (those always apply); empty: the recipient
+    #: country's [[keywords]] list is added instead.
+    optout_keywords: Keywords = ()
+    #: Non-empty: the whole opt-in (help) list, instead of the [[keywords]] one plus the
+    #: packs' (see README, "Keywords and replies in the packs").
     optin_keywords: Keywords = ()
     help_keywords: Keywords = ()
-    confirm_text: str = ""  # empty: optout.confirm_text
-    optin_confirm_text: str = ""  # empty: optout.optin_confirm_text
-    help_reply: str = ""  # empty: optout.help_reply
+    confirm_text: ReplyText = ""  # empty: [[keywords]], optout.confirm_text, the packs'
+    optin_confirm_text: ReplyText = ""  # empty: the same for optin_confirm_text
+    help_reply: ReplyText = ""  # empty: the same for help_reply
     #: Binds only over TLS (server.smpp_tls_listen) with a client certificate that
     #: server.tls_client_ca signed and that names this system_id (CN or subjectAltName).
     tls_client_cert: bool = False
@@ -425,8 +440,13 @@ class Footer:
     country: Country
     text: Annotated[str, Check(template("url", "shortcode"))]
     language: Annotated[str, Check(language)] = ""
+    #: A label put before the text of the message, as given (Spain's "PUBLI ").
+    prefix: str = ""
 
 
+#: SPEC's lists: the built-in "*" [[keywords]] entry. The keyword packs
+#: (rules/packs/keywords.toml) add theirs: every pack's opt-out and help words to every
+#: reply, a pack's opt-in words to numbers of its countries.
 SPEC_OPTOUT = ("STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE",
                "OPTOUT", "OPT OUT", "ARRET", "ARRETE", "ARRETT")
 #: No YES (nor OUI, SI, JA): a bare "yes" answers appointment and delivery questions, and
@@ -437,15 +457,16 @@ SPEC_HELP = ("HELP", "INFO", "AIDE")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeywordSet:
-    """MO keywords, and the replies' language, for numbers of one country ('*' = others)."""
+    """MO keywords and reply texts for numbers of one country ('*' = others), added to
+    the keyword packs' (see gateway.inbound.keywords)."""
 
     country: Country
     optout: Keywords = SPEC_OPTOUT
     optin: Keywords = SPEC_OPTIN
     help: Keywords = SPEC_HELP
-    confirm_text: str = ""  # empty: optout.confirm_text
-    optin_confirm_text: str = ""  # empty: optout.optin_confirm_text
-    help_reply: str = ""  # empty: optout.help_reply
+    confirm_text: ReplyText = ""  # empty: the "*" entry's, optout.confirm_text, the packs'
+    optin_confirm_text: ReplyText = ""  # empty: the same for optin_confirm_text
+    help_reply: ReplyText = ""  # empty: the same for help_reply
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -571,6 +592,53 @@ def _check_footers(parts: Mapping[str, Any], problems: list[Problem]) -> None:
             seen[key] = index
 
 
+_REPLY_KEYS = ("confirm_text", "optin_confirm_text", "help_reply")
+
+
+def _check_keywords(parts: Mapping[str, Any], problems: list[Problem]) -> None:
+    """Opt-in and help words that are a pack's opt-out could never be anything but an
+    opt-out; a reply text naming {contact} needs a contact for every account it serves."""
+    lists: list[tuple[str, tuple[str, ...]]] = []
+    for index, account in enumerate(parts.get("accounts") or ()):
+        if account is not None:
+            lists += [(f"accounts[{index}].optin_keywords", account.optin_keywords),
+                      (f"accounts[{index}].help_keywords", account.help_keywords)]
+    for index, entry in enumerate(parts.get("keywords") or ()):
+        if entry is not None:
+            lists += [(f"keywords[{index}].optin", entry.optin),
+                      (f"keywords[{index}].help", entry.help)]
+    for path, words in lists:
+        for position, word in enumerate(words):
+            pack = optout_pack(word)
+            if pack is not None:
+                problems.append(Problem(f"{path}[{position}]", (
+                    f"{word!r} is an opt-out keyword of the {pack!r} keyword pack, and the "
+                    "packs' opt-outs apply to every reply: it can never opt in or ask for "
+                    "help (README, \"Keywords and replies in the packs\")")))
+    accounts = [a for a in parts.get("accounts") or () if a is not None]
+    shared: list[tuple[str, str, str]] = [  # (path, key, text) of texts every account may get
+        (f"optout.{key}", key, getattr(parts["optout"], key))
+        for key in _REPLY_KEYS if parts.get("optout") is not None]
+    shared += [(f"keywords[{index}].{key}", key, getattr(entry, key))
+               for index, entry in enumerate(parts.get("keywords") or ()) if entry is not None
+               for key in _REPLY_KEYS]
+    for index, account in enumerate(parts.get("accounts") or ()):
+        if account is None or account.help_contact:
+            continue
+        for key in _REPLY_KEYS:
+            if "{contact}" in getattr(account, key):
+                problems.append(Problem(f"accounts[{index}].{key}",
+                                        "uses {contact}, but this account has no help_contact"))
+    for path, key, text in shared:
+        if "{contact}" not in text:
+            continue
+        lacking = [a.system_id for a in accounts if not a.help_contact and not getattr(a, key)]
+        if lacking:
+            problems.append(Problem(path, (
+                f"uses {{contact}}, but accounts without their own {key} have no "
+                f"help_contact: {', '.join(lacking)}")))
+
+
 def _check_client_certs(parts: Mapping[str, Any], problems: list[Problem]) -> None:
     """An account that binds with a client certificate needs a TLS listener that asks for one."""
     server = parts.get("server")
@@ -604,6 +672,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     _check_admin_key(parts, problems)
     _check_client_certs(parts, problems)
     _check_footers(parts, problems)
+    _check_keywords(parts, problems)
     if problems:
         raise ConfigError(annotate(problems, origins))
     return Config(**parts)

@@ -231,8 +231,9 @@ def hostname(value: str) -> str:
     raise Invalid(f"expected an IP address or a host name, got {value!r}")
 
 
-def template(*placeholders: str) -> CheckFn:
-    """Text whose only {placeholders} are the given ones."""
+def template(*placeholders: str, what: str = "footers") -> CheckFn:
+    """Text whose only {placeholders} are the given ones (none: no placeholder at all);
+    ``what`` names the texts in the message ("footers may use {url}, {shortcode}")."""
     allowed = ", ".join(f"{{{name}}}" for name in placeholders)
 
     def check(value: str) -> str:
@@ -244,7 +245,8 @@ def template(*placeholders: str) -> CheckFn:
         for name, spec, conv in fields:
             if name is not None and (name not in placeholders or spec or conv):
                 shown = name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
-                raise Invalid(f"unknown placeholder {{{shown}}}; footers may use {allowed}")
+                may = f"{what} may use {allowed}" if placeholders else f"{what} take none"
+                raise Invalid(f"unknown placeholder {{{shown}}}; {may}")
         return value
 
     return check

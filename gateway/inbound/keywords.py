@@ -31,10 +31,23 @@ they run alongside the MO's forwarding and the carrier's answer, and never hold
 either up. The hook raises (the router then asks the carrier to retry) only when
 the ledger could not record an opt-out or opt-in.
 
-Which lists: an account's own ``optout_keywords``/``optin_keywords``/
-``help_keywords`` where set, else the ``[[keywords]]`` entry of the sender's
-country (its number's region), else ``"*"``; each owner of a shared number
-judges with its own lists and ``keyword_match``.
+Which lists (rules.packs.keywords ships the packs), for the sender's country (its
+number's region) and each owner of the number called, each judging with its own
+lists and ``keyword_match``:
+
+- opt-out: every pack's opt-out words, always, plus the account's
+  ``optout_keywords`` (else the ``[[keywords]]`` entry of the country, else ``"*"``);
+- opt-in: the account's ``optin_keywords`` alone where set, else the
+  ``[[keywords]]`` entry's words plus the opt-in words of the country's pack(s);
+- help: the account's ``help_keywords`` alone where set, else the ``[[keywords]]``
+  entry's words plus every pack's help words.
+
+Which text: the account's own, else the ``[[keywords]]`` entry of the recipient's
+country, else the ``"*"`` entry's, else ``optout.*``, else the pack's text in the
+language of the recipient's country (the account's language in a country of several;
+English where no pack speaks). ``{brand}`` is the account's ``display_name``,
+``{contact}`` its ``help_contact``; HELP gets the pack's text without a contact when
+the account has none.
 
 Long MOs: a keyword in a long MO is rare but possible (first_word mode, a
 phone that splits a signature). The parts are kept (``Reassembler``, keyed by
@@ -76,6 +89,14 @@ from gateway.storage.redis_client import mget
 from gateway.suppression.store import OPERATOR_SCOPE, Suppressions
 from rules.keywords import KeywordLists, KeywordMatch, match_keyword
 from rules.numbers import normalize, number_key
+from rules.packs.keywords import (
+    helps,
+    merge_words,
+    optins_for,
+    optouts,
+    render_reply,
+    replies_for,
+)
 from smpp.constants import ESM_UDHI
 from smpp.pdu import DeliverSm
 from smpp.reassembly import Reassembler, ReassemblyError
@@ -193,6 +214,8 @@ class KeywordHandler:
         self._countries: dict[str, KeywordSet] = {}
         for entry in config.keywords:
             self._countries.setdefault(entry.country, entry)
+        #: (account or "", country) -> its lists: built once, then reused for every MO.
+        self._lists: dict[tuple[str, str], KeywordLists] = {}
         smpp = config.smpp
         # Only to judge the whole text: every part is forwarded to the account anyway.
         self._reassembler: Reassembler[None] = Reassembler(
@@ -242,14 +265,40 @@ class KeywordHandler:
         return self._countries.get(country) or self._countries["*"]
 
     def lists_for(self, account: Account | None, country: str) -> KeywordLists:
+        """The keywords in force for a reply from a number of ``country`` to ``account``
+        (None: the operator's number), packs included (see the module docstring)."""
+        key = (account.system_id if account is not None else "", country)
+        found = self._lists.get(key)
+        if found is None:
+            found = self._lists[key] = self._build_lists(account, country)
+        return found
+
+    def _build_lists(self, account: Account | None, country: str) -> KeywordLists:
         entry = self._country(country)
-        if account is None:
-            return KeywordLists(entry.optout, entry.optin, entry.help)
+        own_optout = account.optout_keywords if account is not None else ()
+        own_optin = account.optin_keywords if account is not None else ()
+        own_help = account.help_keywords if account is not None else ()
+        # The configured words first: an event records the keyword as configured.
         return KeywordLists(
-            account.optout_keywords or entry.optout,
-            account.optin_keywords or entry.optin,
-            account.help_keywords or entry.help,
+            merge_words(own_optout or entry.optout, optouts()),
+            own_optin or merge_words(entry.optin, optins_for(country)),
+            own_help or merge_words(entry.help, helps()),
         )
+
+    def reply_text(self, kind: Literal["confirm_text", "optin_confirm_text", "help_reply"],
+                   account: Account | None, country: str) -> str:
+        """The text of a reply of ``kind`` from ``account`` (None: the operator's number) to
+        a number of ``country``, filled in (see the module docstring)."""
+        contact = account.help_contact if account is not None else ""
+        brand = account.display_name if account is not None else ""
+        for source in (account, self._countries.get(country), self._countries["*"],
+                       self.config.optout):
+            text: str = getattr(source, kind) if source is not None else ""
+            if text:
+                return render_reply(text, brand=brand, contact=contact)
+        replies = replies_for(country, account.language if account is not None else "")
+        text = replies.help(bool(contact)) if kind == "help_reply" else getattr(replies, kind)
+        return render_reply(text, brand=brand, contact=contact)
 
     async def _handle(self, pdu: DeliverSm, text: str, owners: list[str]) -> MoKind:
         operator = bool(self._operator_key) \
@@ -289,12 +338,10 @@ class KeywordHandler:
         if wide is not None:
             await self._optin(pdu, number.e164, bound, optins, wide)
             return "optin"
-        helps = [o for o, m in matches.items() if m.kind == "help" and o in owners]
-        if helps:
-            account = self.accounts.get(helps[0])
-            reply = (account.help_reply if account is not None else "") \
-                or self._country(number.region).help_reply or self.config.optout.help_reply
-            self._reply(helps[0], pdu, number.e164, reply)
+        asking = [o for o, m in matches.items() if m.kind == "help" and o in owners]
+        if asking:
+            reply = self.reply_text("help_reply", self.accounts.get(asking[0]), number.region)
+            self._reply(asking[0], pdu, number.e164, reply)
             return "help"
         return "other"
 
@@ -348,16 +395,10 @@ class KeywordHandler:
             return
         sender = next((e.scope for e in events if e.changed and e.scope in self.accounts),
                       owners[0] if owners else OPERATOR_SCOPE)
-        account = self.accounts.get(sender)
-        # The account's own text, else the text for the recipient's country (its language),
-        # else the operator default.
-        country = self._country(_region(e164))
-        if kind == "optout":
-            text = (account.confirm_text if account is not None else "") \
-                or country.confirm_text or self.config.optout.confirm_text
-        else:
-            text = (account.optin_confirm_text if account is not None else "") \
-                or country.optin_confirm_text or self.config.optout.optin_confirm_text
+        # The account's own text, else the [[keywords]] or operator text, else the pack's
+        # in the recipient's language.
+        text = self.reply_text("confirm_text" if kind == "optout" else "optin_confirm_text",
+                               self.accounts.get(sender), _region(e164))
         self._reply(sender, pdu, e164, text)
 
     # --- replies ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@
                          opted out         -> blocked (reject, or accept + REJECTD receipt)
                          state unknown     -> refused while policy.fail_closed
                        -> footer for the recipient's country, fitted into the message
+                          (with its entry's label before the text: Spain's "PUBLI ")
 
 Binary messages (a data_coding that is not text) are judged like any other
 by explicit class and [[rules]]; when promotional they are suppressed, but a
@@ -30,7 +31,15 @@ from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 from gateway.suppression.cache import CacheNotReady
 from rules.classify import Classifier, MessageFacts, explicit_class
-from rules.footers import NO_REACH, OptoutReach, already_has_optout, fit, footer_for, optout_reach
+from rules.footers import (
+    NO_REACH,
+    OptoutReach,
+    already_has_optout,
+    fit,
+    footer_for,
+    has_prefix,
+    optout_reach,
+)
 from rules.scorer import SCORER
 from smpp.constants import CommandStatus, Tag
 
@@ -286,11 +295,16 @@ class PolicyStage:
             return None
         text = message.text
         template = message.template
-        if already_has_optout(text, message.country, footer,
-                              self.reach.get(message.account, NO_REACH),
-                              source=template.source_addr, source_ton=template.source_addr_ton):
-            return None  # the sender's own opt-out mention leads here: nothing is appended
-        fitted = fit(text, footer.text, message.data_coding, concat=message.concat or "udh8")
+        # The footer, unless the sender's own opt-out mention leads here; the label (Spain's
+        # "PUBLI "), unless the text starts with it: each on its own.
+        wants_footer = bool(footer.text) and not already_has_optout(
+            text, message.country, footer, self.reach.get(message.account, NO_REACH),
+            source=template.source_addr, source_ton=template.source_addr_ton)
+        prefix = footer.prefix if footer.prefix and not has_prefix(text, footer.prefix) else ""
+        if not wants_footer and not prefix:
+            return None  # nothing to add
+        fitted = fit(text, footer.text if wants_footer else "", message.data_coding,
+                     concat=message.concat or "udh8", prefix=prefix)
         if not fitted.added:
             self.metrics.footers_skipped.labels(fitted.reason).inc()
             if fitted.reason == "too_long":
@@ -301,14 +315,18 @@ class PolicyStage:
         message.payload = fitted.payload
         message.data_coding = fitted.data_coding
         message.cut = (fitted.payload, fitted.segments)
+        if prefix:
+            message.notes["prefix"] = prefix
+        if fitted.extra_segments:
+            self.metrics.footer_extra_segments.inc(fitted.extra_segments)
+        if not wants_footer:
+            return None
         message.notes["footer"] = footer.text
         country = message.country or "unknown"
         counter = self._footer_counters.get(country)
         if counter is None:  # labels() costs ~1 µs: once per country, not per message
             counter = self._footer_counters[country] = self.metrics.footers_total.labels(country)
         counter.inc()
-        if fitted.extra_segments:
-            self.metrics.footer_extra_segments.inc(fitted.extra_segments)
         return None
 
     def _needs_url(self, country: str, has_shortcode: bool, language: str) -> bool:

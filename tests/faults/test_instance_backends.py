@@ -50,7 +50,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from gateway.config.model import Optout
+from rules.packs.keywords import render_reply, replies_for
 from simulator.carrier import CarrierSimulator
 from tests.faults.carrier_side import MoAnswers
 from tests.faults.mixed_traffic import MixedTraffic, Sent, statuses, tags_in
@@ -69,7 +69,8 @@ from tests.support.redis_servers import SentinelSet, sentinel_set
 from tests.support.waiting import eventually
 
 OK = 0
-CONFIRMATION = Optout().confirm_text  # the reply to a STOP, sent once it is recorded
+#: The reply to a STOP, sent once it is recorded: the French pack's, from acme.
+CONFIRMATION = render_reply(replies_for("FR").confirm_text, brand="acme")
 STEP = 15.0  # one phase of a test: far above what it takes, far below the test's own bound
 
 

@@ -30,7 +30,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from gateway.config.model import Optout
+from rules.packs.keywords import render_reply, replies_for
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import (
     ACME_AUTO,
@@ -60,6 +60,12 @@ GLOBEX = {"system_id": "globex", "password": "globex1", "api_key": "globex-key",
 INITECH = {"system_id": "initech", "password": "initech1", "api_key": "initech-key",
            "default_region": "FR", "numbers": [SHORTCODE], "default_class": "auto"}
 OPERATOR_NUMBER = "36100"
+#: The packs' texts no account overrides: acme's HELP to a French number (acme has no
+#: help_contact), globex's opt-in to a British one, the operator number's (no brand).
+ACME_HELP = render_reply(replies_for("FR").help_reply_no_contact, brand="acme")
+GLOBEX_OPTIN = render_reply(replies_for("GB").optin_confirm_text, brand="globex")
+OPERATOR_CONFIRM = render_reply(replies_for("FR").confirm_text)
+OPERATOR_OPTIN = render_reply(replies_for("FR").optin_confirm_text)
 STOPGATE = Path(sys.executable).parent / "stopgate"
 
 
@@ -104,7 +110,7 @@ async def test_a_bare_yes_reconsents_nobody_unless_the_account_lists_it(
         await eventually(lambda: scopes(stack, other) == ["acme"], "YES to globex")
         assert (await send_one(glob, submit(to=other))).command_status == 0
         assert (await send_one(acme, submit(to=other))).command_status == BLOCKED
-        await eventually(lambda: Optout().optin_confirm_text in delivered_to(stack, other),
+        await eventually(lambda: GLOBEX_OPTIN in delivered_to(stack, other),
                          "globex's opt-in confirmed")
         await eventually(lambda: len(mos(glob_rx)) == 2, "MOs forwarded to globex")
         assert sorted(mo_texts(glob_rx)) == ["STOP", "yes"]
@@ -140,7 +146,7 @@ async def test_start_gets_exactly_one_confirmation_like_stop(
         await stack.simulator.inject_mo(number, ACME_LONG, "HELP")  # a barrier
         await quiet(stack, number, 4)
         assert [t for t in delivered_to(stack, number) if "Black Friday" not in t] == [
-            ACME_CONFIRM, ACME_OPTIN, Optout().help_reply]
+            ACME_CONFIRM, ACME_OPTIN, ACME_HELP]
         assert delivered_to(stack, "+33612000112") == []
         rows = events(tmp_path, number)
         assert [(r["event"], r["changed"], r["keyword"], r["number_called"]) for r in rows] == [
@@ -180,7 +186,7 @@ async def test_no_confirmation_at_all_when_confirm_reply_is_off(
         await eventually(lambda: scopes(stack, number) == [], "START")
         await stack.simulator.inject_mo(number, ACME_LONG, "HELP")  # still answered
         await quiet(stack, number, 1)
-        assert delivered_to(stack, number) == [Optout().help_reply]
+        assert delivered_to(stack, number) == [ACME_HELP]
 
 
 async def test_stopall_binds_the_accounts_on_the_number_called(
@@ -230,7 +236,7 @@ async def test_stopall_binds_the_accounts_on_the_number_called(
         await quiet(stack, wide, 2)  # one confirmation each way, from the operator number
         sent = [m for m in stack.simulator.messages() if m.destination_addr == wide[1:]
                 and m.source_addr == OPERATOR_NUMBER]
-        assert [m.text for m in sent] == [Optout().confirm_text, Optout().optin_confirm_text]
+        assert [m.text for m in sent] == [OPERATOR_CONFIRM, OPERATOR_OPTIN]
 
         # A "*" the operator made (API, import, CLI) is never lifted by a reply.
         listed = "+33612000133"

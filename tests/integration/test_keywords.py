@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.config.model import Optout
 from gateway.ledger.model import DEFAULT_FILE
+from rules.packs.keywords import keyword_packs, render_reply, replies_for
 from smpp.pdu import DeliverSm
 from smpp.text import decode_text
 from tests.integration.conftest import GLOBEX, Stack
@@ -173,18 +174,22 @@ async def test_help_gets_help_reply_and_start_reconsents_only_where_opted_out(
 
 async def test_first_word_mode_and_country_lists(flushed_redis: str, tmp_path: Path) -> None:
     acme = {**ACME_KEYWORDS, "keyword_match": "first_word"}
-    keywords = [{"country": "FR", "optout": ["ARRET", "DESABONNER"]}]
+    keywords = [{"country": "FR", "optout": ["ARRET", "OUSTE"]}]
     async with policy_stack(flushed_redis, tmp_path, accounts=[acme, GLOBEX_SHARED],
                             keywords=keywords) as stack:
         await stack.simulator.inject_mo("+33612000020", SHORTCODE, "stop please")
-        await stack.simulator.inject_mo("+33612000021", SHORTCODE, "Désabonner")
+        await stack.simulator.inject_mo("+33612000021", SHORTCODE, "Ouste")
         await stack.simulator.inject_mo("+447400000022", SHORTCODE, "Stop")  # GB: "*" lists
+        await stack.simulator.inject_mo("+447400000023", SHORTCODE, "Ouste")  # FR's word
         await eventually(lambda: scopes(stack, "+33612000021") == ["acme", "globex"],
                          "FR keyword")
         await eventually(lambda: scopes(stack, "+447400000022") == ["acme", "globex"],
                          "the '*' lists for GB")
-        # acme reads first words, globex whole messages; FR lists have no STOP.
-        assert scopes(stack, "+33612000020") == []
+        # acme reads first words, globex whole messages. The FR list has no STOP, but the
+        # packs' opt-outs apply whatever a list says (issue 16).
+        await eventually(lambda: scopes(stack, "+33612000020") == ["acme"], "first word")
+        await eventually(lambda: stack.simulator.stats.mos_acked == 4, "MOs answered")
+        assert scopes(stack, "+447400000023") == []  # a country's own word stays its own
 
 
 async def test_opt_out_records_the_campaign_of_the_last_promotion(
@@ -238,9 +243,12 @@ async def test_stop_to_blocked_latency(flushed_redis: str, tmp_path: Path) -> No
         await acme.unbind()
 
 
-def test_confirmation_default_text_has_no_marketing() -> None:
-    text = Optout().confirm_text
-    assert "START" in text and "%" not in text and "http" not in text
+def test_confirmation_default_texts_are_the_packs_and_carry_no_marketing() -> None:
+    assert Optout().confirm_text == ""  # the packs' text, in the recipient's language
+    for pack in keyword_packs().values():
+        text = pack.replies.confirm_text
+        assert "START" in text or "ALTA" in text, text
+        assert "%" not in text and "http" not in text, text
 
 
 OPERATOR_NUMBER = "36100"  # an operator-wide shortcode no account sends from
@@ -273,8 +281,9 @@ async def test_stop_to_the_operator_number_opts_out_of_every_account(
         await eventually(lambda: bool(delivered_to(stack, number)), "confirmation")
         await asyncio.sleep(0.2)
         sent = [m for m in stack.simulator.messages() if m.destination_addr == number[1:]]
+        # Nobody owns the operator's number: the French pack's text, without a brand.
         assert [(m.source_addr, m.text) for m in sent] == [
-            (OPERATOR_NUMBER, Optout().confirm_text)]
+            (OPERATOR_NUMBER, render_reply(replies_for("FR").confirm_text))]
         # A redelivery records no change and sends no second confirmation.
         await stack.simulator.inject_mo(number, OPERATOR_NUMBER, "STOP")
         await eventually(lambda: len(events(tmp_path / "2", number)) == 2, "redelivered STOP")
@@ -291,7 +300,7 @@ async def test_replies_speak_the_recipients_language_when_the_account_sets_no_te
     flushed_redis: str, tmp_path: Path
 ) -> None:
     # acme sets no texts of its own: a French number gets the FR [[keywords]] texts, a
-    # British one the operator defaults.
+    # British one the English pack's (optout.confirm_text is empty: the packs').
     keywords = [{"country": "FR", "confirm_text": FR_CONFIRM, "help_reply": FR_HELP}]
     acme = {**ACME_AUTO, "numbers": [SHORTCODE, "+447400900000"]}
     async with policy_stack(flushed_redis, tmp_path, accounts=[acme],
@@ -308,5 +317,5 @@ async def test_replies_speak_the_recipients_language_when_the_account_sets_no_te
                     if m.destination_addr == number[1:]]
 
         assert texts(french) == [FR_CONFIRM]
-        assert texts(british) == [Optout().confirm_text]
+        assert texts(british) == [render_reply(replies_for("GB").confirm_text, brand="acme")]
         assert texts("+33612000051") == [FR_HELP]

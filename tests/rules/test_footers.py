@@ -15,6 +15,7 @@ from rules.footers import (
     already_has_optout,
     fit,
     footer_for,
+    has_prefix,
     optout_reach,
     ucs2_form,
 )
@@ -37,6 +38,7 @@ class Entry:
     country: str
     text: str
     language: str = ""
+    prefix: str = ""
 
 
 FOOTERS = (Entry("FR", "STOP au {shortcode}"), Entry("*", "Opt-out: {url}"))
@@ -100,6 +102,19 @@ def test_no_matching_entry_means_no_footer() -> None:
 def test_literal_braces_survive_rendering() -> None:
     footer = footer_for("DE", [Entry("*", "{{STOP}} {url}")], url=URL, shortcode=None)
     assert footer is not None and footer.text == "{STOP} " + URL
+
+
+def test_an_entry_may_put_a_label_before_the_text() -> None:
+    footers = [Entry("ES", "Baja: {url}", prefix="PUBLI "), *FOOTERS]
+    assert footer_for("ES", footers, url=URL, shortcode=None) == Footer(
+        f"Baja: {URL}", "ES", "footers[0]", "PUBLI ")
+    assert footer_for("PT", footers, url=URL, shortcode=None) == LINK_AFTER_LABEL
+    # A label alone (empty text) is still something to add; empty text without one is not.
+    alone = footer_for("ES", [Entry("ES", "", prefix="PUBLI ")], url=URL, shortcode=None)
+    assert alone == Footer("", "ES", "footers[0]", "PUBLI ")
+
+
+LINK_AFTER_LABEL = Footer(LINK.text, "*", "footers[2]")
 
 
 def test_the_gateway_config_entries_are_footer_like() -> None:
@@ -304,6 +319,57 @@ def test_text_without_an_opt_out_mention_gets_the_footer(text: str, country: str
     assert not already_has_optout(text, country, LINK)
 
 
+# --- has_prefix -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "has"), [
+    ("PUBLI Rebajas: -30% en todo", True),
+    ("publi: rebajas", True),
+    ("  Publi - rebajas", True),
+    ("PÚBLI rebajas", True),  # accents folded
+    ("P U B L I rebajas", True),  # spacing ignored
+    ("Publicamos nuestras ofertas", False),  # not the word
+    ("Publicidad: rebajas", False),  # another word (the label is added: "PUBLI Publicidad")
+    ("Rebajas PUBLI", False),  # not at the start
+    ("", False),
+])
+def test_a_text_has_the_label_only_when_it_starts_with_it_as_a_word(text: str,
+                                                                    has: bool) -> None:
+    assert has_prefix(text, "PUBLI ") is has
+    assert has_prefix(text, "") is True
+
+
+def test_a_label_ending_in_punctuation_may_run_on() -> None:
+    assert has_prefix("[PUB]Soldes", "[PUB] ")
+    assert not has_prefix("[PU] Soldes", "[PUB] ")
+
+
+# --- fit: the label --------------------------------------------------------------------------
+
+
+def test_the_label_goes_before_the_text_and_counts_in_the_parts() -> None:
+    text = "Rebajas: -30% en todo " + "x" * 113  # 135 septets: with the footer, 149
+    fitted = fit(text, "Baja: no-s.ms/AbC123xyz", 0)
+    assert (fitted.parts_after, fitted.extra_segments) == (1, 0)
+    labelled = fit(text, "Baja: no-s.ms/AbC123xyz", 0, prefix="PUBLI ")  # 160 -> 161: two
+    assert labelled.text == "PUBLI " + text + "\nBaja: no-s.ms/AbC123xyz"
+    assert (labelled.parts_before, labelled.parts_after, labelled.extra_segments) == (1, 2, 1)
+    assert decode_text(_reassemble(labelled.segments, "udh8"), 0) == labelled.text
+    assert labelled.segments[0].startswith(encode_text("PUBLI Rebajas", 0))
+
+
+def test_a_label_alone_adds_no_separator() -> None:
+    fitted = fit("Rebajas", "", 0, prefix="PUBLI ")
+    assert fitted.added and fitted.text == "PUBLI Rebajas"
+    assert fit("Rebajas", "", 0).reason == "empty_footer"
+
+
+def test_a_label_outside_gsm_switches_the_whole_message_to_ucs2() -> None:
+    fitted = fit("Soldes", "STOP au 36173", 0, prefix="Ωμέγα ")
+    assert fitted.switched_to_ucs2 and fitted.data_coding == 8
+    assert decode_text(fitted.payload, 8) == "Ωμέγα Soldes\nSTOP au 36173"
+
+
 # --- fit: GSM ------------------------------------------------------------------------------
 
 
@@ -469,7 +535,7 @@ def _encodable(char: str, data_coding: int) -> bool:
 
 
 @st.composite
-def messages(draw: st.DrawFn) -> tuple[str, str, str, int, ConcatKind]:
+def messages(draw: st.DrawFn) -> tuple[str, str, str, int, ConcatKind, str]:
     data_coding = draw(st.sampled_from(_CODINGS))
     own = [c for c in _ANY if _encodable(c, data_coding)]
     chars = st.sampled_from(own)
@@ -486,22 +552,25 @@ def messages(draw: st.DrawFn) -> tuple[str, str, str, int, ConcatKind]:
     footer = "".join(draw(st.lists(st.sampled_from(_ANY), min_size=1, max_size=60)))
     separator = draw(st.sampled_from(["\n", " ", " - ", "—"]))
     concat: ConcatKind = draw(st.sampled_from(["udh8", "udh16", "sar", "payload"]))
-    return text, footer, separator, data_coding, concat
+    # A label before the text (Spain's "PUBLI "), half the time.
+    prefix = draw(st.one_of(st.just(""), st.sampled_from(["PUBLI ", "[PUB] ", "Ωμέγα: "]),
+                            st.lists(st.sampled_from(_ANY), max_size=12).map("".join)))
+    return text, footer, separator, data_coding, concat, prefix
 
 
 @settings(max_examples=400, deadline=None)
 @given(messages())
 def test_fitted_segments_are_valid_and_reassemble_to_text_and_footer(
-    message: tuple[str, str, str, int, ConcatKind],
+    message: tuple[str, str, str, int, ConcatKind, str],
 ) -> None:
-    text, footer, separator, data_coding, concat = message
-    fitted = fit(text, footer, data_coding, concat=concat, separator=separator)
+    text, footer, separator, data_coding, concat, prefix = message
+    fitted = fit(text, footer, data_coding, concat=concat, separator=separator, prefix=prefix)
     assert fitted.added and fitted.reason == "added"
-    expected = text + separator + footer
+    expected = prefix + text + separator + footer
     assert fitted.text == expected
 
     out = fitted.data_coding
-    needs_switch = not all(_encodable(c, data_coding) for c in separator + footer)
+    needs_switch = not all(_encodable(c, data_coding) for c in prefix + separator + footer)
     assert fitted.switched_to_ucs2 == needs_switch
     if needs_switch:
         assert out == ucs2_form(data_coding) and alphabet_of(out) is Alphabet.UCS2

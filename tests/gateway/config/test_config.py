@@ -77,7 +77,9 @@ def test_defaults_are_the_spec_defaults() -> None:
     # Issue 12: links go bare ("no-s.ms/<token>"), shorter; handsets still link them.
     assert config.optout.base_url == "no-s.ms/"
     assert config.optout.confirm_reply is True
-    assert config.optout.help_reply
+    # Issue 16: the reply texts default to the keyword packs' (the recipient's language).
+    assert (config.optout.confirm_text, config.optout.optin_confirm_text,
+            config.optout.help_reply) == ("", "", "")
     # SPEC's two footers first and last; issue 12 adds links in the recipient's language
     # (several-language countries by the account's) in between.
     footers = [(f.country, f.language, f.text) for f in config.footers]
@@ -670,3 +672,62 @@ def test_a_link_base_may_be_bare_or_http(value: str) -> None:
 def test_a_link_base_a_carrier_could_break_is_refused(value: str, reason: str) -> None:
     with pytest.raises(ConfigError, match=reason):
         parse_config({"optout": {"base_url": value}}, env={})
+
+
+# --- issue 16: keyword packs, reply placeholders, footer labels ----------------------------
+
+
+def test_the_example_names_a_brand_and_a_contact_and_leaves_texts_to_the_packs() -> None:
+    config = load_config(EXAMPLE, env={})
+    acme = config.accounts[0]
+    assert (acme.display_name, acme.help_contact) == ("ACME", "01 23 45 67 89")
+    assert (acme.confirm_text, acme.optin_confirm_text, acme.help_reply) == ("", "", "")
+    assert all(not (k.confirm_text or k.optin_confirm_text or k.help_reply)
+               for k in config.keywords)
+    es = next(f for f in config.footers if f.country == "ES")
+    assert es.prefix == ""  # the PUBLI label is a commented example, not a default
+
+
+def test_a_pack_opt_out_word_is_refused_as_opt_in_or_help() -> None:
+    problems = problems_of({
+        "accounts": [{**ACME, "optin_keywords": ["START", "end"], "help_keywords": ["Baja"]}],
+        "keywords": [{"country": "NL", "optin": ["UIT"], "help": ["HULP"]}],
+    })
+    assert set(problems) == {"accounts[0].optin_keywords[1]", "accounts[0].help_keywords[0]",
+                             "keywords[0].optin[0]"}
+    assert "'end' is an opt-out keyword of the 'en' keyword pack" in \
+        problems["accounts[0].optin_keywords[1]"]
+    assert "'es' keyword pack" in problems["accounts[0].help_keywords[0]"]
+    # An account may add any opt-out word, a pack's opt-in word included: opt-out wins.
+    config = parse_config({"accounts": [{**ACME, "optout_keywords": ["ALTA", "FIN"]}]}, env={})
+    assert config.accounts[0].optout_keywords == ("ALTA", "FIN")
+
+
+def test_reply_texts_take_brand_and_contact_only() -> None:
+    assert only_problem({"optout": {"confirm_text": "{brand}: bye, {name}"}}) == (
+        "optout.confirm_text",
+        "unknown placeholder {name}; reply texts may use {brand}, {contact}")
+    config = parse_config({"accounts": [{**ACME, "help_contact": "+33 1 23 45 67 89",
+                                         "help_reply": "{brand}: call {contact}"}]}, env={})
+    assert config.accounts[0].help_contact == "+33 1 23 45 67 89"
+
+
+def test_contact_in_a_text_needs_a_help_contact_for_every_account_it_serves() -> None:
+    assert only_problem({"accounts": [{**ACME, "help_reply": "Call {contact}"}]}) == (
+        "accounts[0].help_reply", "uses {contact}, but this account has no help_contact")
+    others = [{"system_id": "b", "password": "p"},
+              {"system_id": "c", "password": "p", "help_contact": "c.example/help"},
+              {"system_id": "d", "password": "p", "help_reply": "Help: d.example"}]
+    assert only_problem({"accounts": [ACME, *others],
+                         "keywords": [{"country": "*", "help_reply": "Help: {contact}"}]}) == (
+        "keywords[0].help_reply",
+        "uses {contact}, but accounts without their own help_reply have no help_contact: "
+        "acme, b")
+
+
+def test_a_footer_may_carry_a_label_before_the_text() -> None:
+    config = parse_config({"footers": [
+        {"country": "ES", "prefix": "PUBLI ", "text": "Baja: {url}"},
+        {"country": "*", "text": "Opt-out: {url}"},
+    ]}, env={})
+    assert (config.footers[0].prefix, config.footers[1].prefix) == ("PUBLI ", "")
