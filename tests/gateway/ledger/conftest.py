@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 
 import gateway.ledger.postgres as ledger_postgres
-import gateway.ledger.sqlite as ledger_sqlite
+import gateway.ledger.sql as ledger_sql
 from gateway.ledger.engines import open_ledger
 from gateway.ledger.model import Ledger
 from tests.support.ledgers import Raw, scratch_schema
@@ -61,5 +61,5 @@ def db(backend: str, ledger_url: str) -> Raw:
 
 @pytest.fixture
 def ledger_module(backend: str) -> ModuleType:
-    """The module of the backend's ledger (for monkeypatching its IMPORT_CHUNK)."""
-    return ledger_sqlite if backend == "sqlite" else ledger_postgres
+    """The module whose IMPORT_CHUNK the backend's ledger reads (for monkeypatching it)."""
+    return ledger_sql if backend == "sqlite" else ledger_postgres
