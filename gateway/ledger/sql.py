@@ -111,11 +111,12 @@ class Statements:
     ``SELECT ... FOR UPDATE`` says in the dialect ("" where the transaction holds the
     write lock already). ``claim``: the claiming UPDATE around ``DUE_WEBHOOKS``, with
     ``%(worker)s`` and ``%(until)s``, returning (id, event_id, account, payload, created,
-    attempts).
+    attempts). ``returning_id``: whether the event INSERT returns the new id (False
+    where the driver keeps it, ``SqlLedger._event_id``).
     """
 
     def __init__(self, style: Callable[[str], str] | None, *, day: str, lock_row: str,
-                 claim: str) -> None:
+                 claim: str, returning_id: bool = True) -> None:
         s = style or _as_is
         # --- events and state
         self.insert_suppression = s("INSERT INTO suppressions VALUES (%s, %s, %s, %s, %s) "
@@ -123,7 +124,8 @@ class Statements:
         self.delete_suppression = s("DELETE FROM suppressions WHERE scope = %s AND number = %s")
         self.insert_event = s("INSERT INTO events (at, scope, number, event, source, changed, "
                               "campaign, keyword, reason, number_called) "
-                              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id")
+                              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                              + (" RETURNING id" if returning_id else ""))
         self.insert_outbox = s("INSERT INTO webhook_outbox (event_id, account, number, payload, "
                                "created, next_attempt) VALUES (%s, %s, %s, %s, %s, %s)")
         self.is_suppressed = s("SELECT 1 FROM suppressions WHERE scope = %s AND number = %s")
@@ -236,6 +238,11 @@ class SqlLedger(ABC):
     def _from_db(value: Any, /) -> datetime:
         """A time column's value as an aware UTC datetime."""
 
+    @staticmethod
+    def _event_id(cur: Cursor) -> int:
+        """The id of the event ``insert_event`` just inserted on ``cur``."""
+        return int(cur.fetchone()[0])
+
     @abstractmethod
     def _tx(self, *, durable: bool = True) -> AbstractContextManager[Cursor]:
         """One write transaction, committed on leaving, rolled back on error. ``durable``:
@@ -278,7 +285,7 @@ class SqlLedger(ABC):
 
     def _apply_events(self, cur: Cursor, events: Sequence[OptEvent],
                       now: datetime) -> list[OptEvent]:
-        q, db_now = self._q, self._to_db(now)
+        q = self._q
         recorded = []
         for event in events:
             at = (event.at or now).astimezone(UTC)
@@ -291,11 +298,12 @@ class SqlLedger(ABC):
             else:
                 cur.execute(q.delete_suppression, (event.scope, event.number))
             changed = cur.rowcount == 1
-            row = cur.execute(q.insert_event, (
+            cur.execute(q.insert_event, (
                 db_at, event.scope, event.number, event.event, event.source, changed,
-                event.campaign, event.keyword, event.reason, event.number_called)).fetchone()
-            event_id = int(row[0])
+                event.campaign, event.keyword, event.reason, event.number_called))
+            event_id = self._event_id(cur)
             if changed:
+                db_now = self._to_db(now)
                 rows = []
                 for account in dict.fromkeys(event.notify_accounts()):
                     if not account or account == "*":
