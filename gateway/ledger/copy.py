@@ -39,12 +39,12 @@ import psycopg
 from gateway.ledger.engines import sqlite_file
 from gateway.ledger.model import LedgerError
 from gateway.ledger.postgres import PostgresLedger, redact
+from gateway.ledger.sql import OPEN
 from gateway.ledger.sqlite import SqliteLedger, from_micros
 
 __all__ = ["CopyReport", "copy_command", "copy_sqlite_to_postgres"]
 
 _BATCH = 10_000
-_OPEN = "delivered_at IS NULL AND given_up_at IS NULL"
 #: Facts about one ledger instance's life, not about the data: the target keeps its own.
 _OWN_META = ("opened", "health_checked")
 
@@ -87,7 +87,7 @@ _TABLES: tuple[tuple[str, str, str, Callable[[tuple[Any, ...]], tuple[Any, ...]]
      lambda r: (*r[:4], from_micros(r[4]))),
     ("webhook_outbox",
      f"SELECT id, event_id, account, number, payload, created, attempts, next_attempt, "
-     f"last_status FROM webhook_outbox WHERE {_OPEN} ORDER BY id",
+     f"last_status FROM webhook_outbox WHERE {OPEN} ORDER BY id",
      "id, event_id, account, number, payload, created, attempts, next_attempt, last_status",
      lambda r: (*r[:4], bytes(r[4]), from_micros(r[5]), r[6], from_micros(r[7]), r[8])),
 )

@@ -4,6 +4,10 @@ Same tables, same behaviour as the SQLite ledger (gateway.ledger.sqlite; schema
 steps in ``gateway.ledger.migrations.POSTGRES_STEPS``), with PostgreSQL types:
 ids are ``bigint`` identities (ascending = recording order), times ``timestamptz``
 (µs), text keys ``COLLATE "C"`` (byte order, as SQLite sorts), payloads ``bytea``.
+The statements and logic shared with the SQLite ledger are written once in
+``gateway.ledger.sql`` (``SqlLedger``); this module holds what is PostgreSQL's own:
+connections, sessions, errors and recovery, snapshot reads, the import by COPY, the
+write probe, and the claim's locking.
 
 **Connections.** ``storage.ledger`` is handed to libpq as it is, so every libpq
 form works: ``postgresql://user@host/db?sslmode=verify-full&sslrootcert=...``,
@@ -46,62 +50,30 @@ another instance meanwhile is counted once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from itertools import islice
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from gateway.ledger.migrations import POSTGRES_STEPS, Schema, Step, migrate_postgres
-from gateway.ledger.model import (
-    IMPORT_CHUNK,
-    TOKEN_RE,
-    ImportResult,
-    LedgerError,
-    OptEvent,
-    OutboxRow,
-    Progress,
-    ReportGroup,
-    ReportRow,
-    Source,
-    SuppressionRow,
-    TokenInfo,
-    check_source,
-    new_token,
-    webhook_payload,
-)
+from gateway.ledger.model import ImportResult, LedgerError
+from gateway.ledger.sql import DUE_WEBHOOKS, SqlLedger, Statements
 
 __all__ = ["PostgresError", "PostgresLedger", "redact"]
 
 _BUSY_TIMEOUT_S = 10.0
-_OPEN = "delivered_at IS NULL AND given_up_at IS NULL"
+#: The claim: the due rows locked in a CTE (evaluated once) with SKIP LOCKED, so
+#: concurrent claimers in other instances take disjoint rows without waiting.
 _CLAIM = f"""
-    WITH due AS (
-        SELECT o.id FROM webhook_outbox o
-        WHERE o.{_OPEN.replace(" AND ", " AND o.")}
-          AND o.next_attempt <= %(now)s
-          AND (o.claimed_until IS NULL OR o.claimed_until <= %(now)s)
-          AND NOT EXISTS (SELECT 1 FROM webhook_outbox p
-                          WHERE p.account = o.account AND p.number = o.number
-                            AND p.id < o.id AND p.{_OPEN.replace(" AND ", " AND p.")})
-        ORDER BY o.id LIMIT %(limit)s
+    WITH due AS ({DUE_WEBHOOKS}
         FOR UPDATE OF o SKIP LOCKED)
     UPDATE webhook_outbox w SET claimed_by = %(worker)s, claimed_until = %(until)s,
                                 attempts = w.attempts + 1
     FROM due WHERE w.id = due.id
     RETURNING w.id, w.event_id, w.account, w.payload, w.created, w.attempts"""
-_REPORT_KEYS = {
-    "campaign": "campaign",
-    "source": "source",
-    "reason": "CASE WHEN reason LIKE 'other:%%' THEN 'other' ELSE reason END",
-    "day": "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
-}
-_EVENT_COLUMNS = ("id, at, scope, number, event, source, changed, campaign, keyword, reason, "
-                  "number_called")
 #: SQLSTATE classes and codes -> LedgerHealth reasons.
 _REASONS = {"55P03": "locked", "57014": "locked", "40P01": "locked", "53100": "disk_full",
             "25006": "read_only", "58": "io_error", "08": "unreachable",
@@ -141,12 +113,21 @@ def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
-class PostgresLedger:
+class PostgresLedger(SqlLedger):
     """The ``Ledger`` on a PostgreSQL database; its schema is created or migrated at opening.
 
     ``dsn``: a libpq connection string or URL (``storage.ledger``). ``busy_timeout``:
     ``storage.ledger_busy_timeout`` (see the module docstring).
     """
+
+    _q = Statements(None, day="to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+                    lock_row=" FOR UPDATE", claim=_CLAIM)
+
+    @staticmethod
+    def _to_db(at: datetime) -> datetime:
+        return at
+
+    _from_db = staticmethod(_utc)
 
     def __init__(self, dsn: str, busy_timeout: float = _BUSY_TIMEOUT_S, *,
                  steps: Sequence[Step] = POSTGRES_STEPS) -> None:
@@ -169,22 +150,19 @@ class PostgresLedger:
         self._db: psycopg.Connection[Any] | None = None
         self._probe_db: psycopg.Connection[Any] | None = None
         self._closed = False
-        self.schema = Schema(0, 1, ())
-        try:
-            with self._lock:
-                try:
-                    self.schema = migrate_postgres(self._connection(), self.where, steps)
-                except psycopg.Error as exc:
-                    raise self._fault(exc, "cannot migrate") from exc
-            self._write_meta("opened", datetime.now(UTC).isoformat())
-        except BaseException:
-            self.close()
-            raise
+        self._open(lambda: self._migrate(steps))
 
     def __repr__(self) -> str:
         return f"PostgresLedger({self.where!r})"
 
     # --- plumbing ---------------------------------------------------------------------
+
+    def _migrate(self, steps: Sequence[Step]) -> Schema:
+        with self._lock:
+            try:
+                return migrate_postgres(self._connection(), self.where, steps)
+            except psycopg.Error as exc:
+                raise self._fault(exc, "cannot migrate") from exc
 
     def _connect(self, *, autocommit: bool = True) -> psycopg.Connection[Any]:
         try:
@@ -230,9 +208,11 @@ class PostgresLedger:
         return PostgresError(f"{self.where}: {what}: {exc}".rstrip(), _reason(exc))
 
     @contextmanager
-    def _tx(self) -> Iterator[psycopg.Cursor[Any]]:
+    def _tx(self, *, durable: bool = True) -> Iterator[psycopg.Cursor[Any]]:
         """One transaction, committed on leaving, rolled back on error; psycopg errors
-        leave as PostgresError. Retried once on a fresh connection if BEGIN fails."""
+        leave as PostgresError. Retried once on a fresh connection if BEGIN fails.
+        ``durable=False``: the commit does not wait for the WAL flush (synchronous_commit
+        off for this transaction)."""
         with self._lock:
             for attempt in (1, 2):
                 conn = self._connection()
@@ -247,7 +227,10 @@ class PostgresLedger:
                 break
             try:
                 try:
-                    yield conn.cursor()
+                    cur = conn.cursor()
+                    if not durable:
+                        cur.execute("SET LOCAL synchronous_commit = off")
+                    yield cur
                 except BaseException as exc:
                     tx.__exit__(type(exc), exc, exc.__traceback__)
                     raise
@@ -268,98 +251,8 @@ class PostgresLedger:
                     raise self._fault(exc) from exc
         raise AssertionError("unreachable")
 
-    def _write_meta(self, key: str, value: str) -> None:
-        with self._tx() as cur:
-            cur.execute("INSERT INTO ledger_meta VALUES (%s, %s) "
-                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
-
-    def schema_version(self) -> int:
-        """The schema version of the database (the last migration step applied)."""
-        return int(self._read("SELECT max(version) FROM schema_migrations")[0][0])
-
-    # --- events and state -------------------------------------------------------------
-
-    def record(self, events: Sequence[OptEvent]) -> list[OptEvent]:
-        if not events:
-            return []
-        for event in events:
-            if event.id is not None:
-                raise ValueError(f"event {event.id} is recorded already")
-        now = datetime.now(UTC)
-        with self._tx() as cur:
-            return self._apply_events(cur, events, now)
-
-    def _apply_events(self, cur: psycopg.Cursor[Any], events: Sequence[OptEvent],
-                      now: datetime) -> list[OptEvent]:
-        recorded = []
-        for event in events:
-            at = (event.at or now).astimezone(UTC)
-            if event.event == "optout":
-                cur.execute("INSERT INTO suppressions VALUES (%s, %s, %s, %s, %s) "
-                            "ON CONFLICT (scope, number) DO NOTHING",
-                            (event.scope, event.number, at, event.source, event.campaign))
-            else:
-                cur.execute("DELETE FROM suppressions WHERE scope = %s AND number = %s",
-                            (event.scope, event.number))
-            changed = cur.rowcount == 1
-            cur.execute("INSERT INTO events (at, scope, number, event, source, changed, "
-                        "campaign, keyword, reason, number_called) "
-                        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-                        (at, event.scope, event.number, event.event, event.source, changed,
-                         event.campaign, event.keyword, event.reason, event.number_called))
-            row = cur.fetchone()
-            assert row is not None
-            event_id = int(row[0])
-            if changed:
-                rows = []
-                for account in dict.fromkeys(event.notify_accounts()):
-                    if not account or account == "*":
-                        raise ValueError(f"OptEvent.notify names an account, got {account!r}")
-                    rows.append((event_id, account, event.number,
-                                 webhook_payload(event, account, at), now, now))
-                cur.executemany("INSERT INTO webhook_outbox (event_id, account, number, "
-                                "payload, created, next_attempt) "
-                                "VALUES (%s, %s, %s, %s, %s, %s)", rows)
-            recorded.append(replace(event, at=at, id=event_id, changed=changed))
-        return recorded
-
-    def is_suppressed(self, scope: str, number: str) -> bool:
-        return bool(self._read("SELECT 1 FROM suppressions WHERE scope = %s AND number = %s",
-                               (scope, number)))
-
-    def suppressed_scopes(self, number: str) -> list[str]:
-        rows = self._read("SELECT scope FROM suppressions WHERE number = %s ORDER BY scope",
-                          (number,))
-        return [scope for (scope,) in rows]
-
-    def suppressions_of(self, number: str) -> list[SuppressionRow]:
-        rows = self._read("SELECT number, scope, since, source FROM suppressions "
-                          "WHERE number = %s ORDER BY scope", (number,))
-        return [SuppressionRow(n, scope, _utc(since), source)
-                for n, scope, since, source in rows]
-
-    def count_suppressed(self, scope: str | None = None) -> int:
-        if scope is None:
-            rows = self._read("SELECT count(*) FROM suppressions")
-        else:
-            rows = self._read("SELECT count(*) FROM suppressions WHERE scope = %s", (scope,))
-        return int(rows[0][0])
-
-    def iter_suppressed(self, batch: int = 10_000) -> Iterator[list[tuple[str, str]]]:
-        return self._snapshot("SELECT scope, number FROM suppressions", (), batch,
-                              tuple)
-
-    def export(self, scope: str | None = None) -> Iterator[SuppressionRow]:
-        sql = "SELECT number, scope, since, source FROM suppressions"
-        params: tuple[str, ...] = ()
-        if scope is not None:
-            sql, params = f"{sql} WHERE scope = %s", (scope,)
-        batches = self._snapshot(f"{sql} ORDER BY scope, number", params, 5_000,
-                                 lambda r: SuppressionRow(r[0], r[1], _utc(r[2]), r[3]))
-        return (row for rows in batches for row in rows)
-
     def _snapshot(self, sql: str, params: Sequence[Any], batch: int,
-                  convert: Callable[[Any], Any]) -> Iterator[list[Any]]:
+                  convert: Callable[[Any], Any] | None) -> Iterator[list[Any]]:
         """Rows of one SELECT through a server-side cursor, in a REPEATABLE READ READ ONLY
         transaction on a connection of its own: one snapshot, however long the caller
         takes between batches, without holding the whole result in memory."""
@@ -385,10 +278,10 @@ class PostgresLedger:
         return self._batches(conn, cursor, batch, convert)
 
     def _batches(self, conn: psycopg.Connection[Any], cursor: psycopg.ServerCursor[Any],
-                 batch: int, convert: Callable[[Any], Any]) -> Iterator[list[Any]]:
+                 batch: int, convert: Callable[[Any], Any] | None) -> Iterator[list[Any]]:
         try:
             while rows := cursor.fetchmany(batch):
-                yield [convert(row) for row in rows]
+                yield rows if convert is None else [convert(row) for row in rows]
         except psycopg.Error as exc:
             raise PostgresError(f"{self.where}: snapshot read failed: {exc}",
                                 _reason(exc)) from exc
@@ -396,25 +289,6 @@ class PostgresLedger:
             conn.close()
 
     # --- bulk import ------------------------------------------------------------------
-
-    def import_numbers(self, scope: str, numbers: Iterable[str], *, source: Source = "import",
-                       at: datetime | None = None,
-                       progress: Progress | None = None) -> ImportResult:
-        check_source(source)
-        if not scope:
-            raise ValueError("scope is empty (an account's system_id, or '*')")
-        if at is not None and at.utcoffset() is None:
-            raise ValueError("at must be timezone-aware (UTC)")
-        when = (at or datetime.now(UTC)).astimezone(UTC)
-        done = ImportResult()
-        it = iter(numbers)
-        while chunk := list(islice(it, IMPORT_CHUNK)):
-            if not all(chunk):
-                raise ValueError(f"empty number in an import chunk after {done.total} numbers")
-            done += self._import_chunk(scope, chunk, source, when)
-            if progress is not None:
-                progress(done)
-        return done
 
     def _import_chunk(self, scope: str, chunk: list[str], source: str,
                       at: datetime) -> ImportResult:
@@ -444,143 +318,10 @@ class PostgresLedger:
 
     # --- opt-out link tokens ----------------------------------------------------------
 
-    def token_for(self, account: str, number: str, campaign: str | None = None) -> str:
-        return self.tokens_for(account, (number,), campaign)[number]
-
-    def tokens_for(self, account: str, numbers: Iterable[str],
-                   campaign: str | None = None) -> dict[str, str]:
-        wanted = list(dict.fromkeys(numbers))
-        if not account or not all(wanted):
-            raise ValueError("tokens need an account and non-empty numbers")
-        with self._lock:
-            tokens = self._tokens(account, wanted)
-            missing = [number for number in wanted if number not in tokens]
-            for _attempt in range(3):
-                if not missing:
-                    break
-                # Not waiting for the fsync (synchronous_commit off for this transaction):
-                # a token is no consent record; see the SQLite ledger for the reasoning.
-                # ON CONFLICT DO NOTHING covers both another instance creating the
-                # (account, number) meanwhile (theirs stands) and a 53-bit token clash
-                # (drawn again on the next pass).
-                created = datetime.now(UTC)
-                with self._tx() as cur:
-                    cur.execute("SET LOCAL synchronous_commit = off")
-                    cur.executemany("INSERT INTO tokens VALUES (%s, %s, %s, %s, %s) "
-                                    "ON CONFLICT DO NOTHING",
-                                    [(new_token(), account, number, campaign, created)
-                                     for number in missing])
-                tokens.update(self._tokens(account, missing))
-                missing = [number for number in missing if number not in tokens]
-            if missing:
-                raise LedgerError(f"could not create opt-out tokens for {len(missing)} numbers")
-        return tokens
-
     def _tokens(self, account: str, numbers: list[str]) -> dict[str, str]:
         rows = self._read("SELECT number, token FROM tokens WHERE account = %s "
                           "AND number = ANY(%s)", (account, numbers))
         return dict(rows)
-
-    def resolve_token(self, token: str) -> TokenInfo | None:
-        if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
-            return None
-        rows = self._read("SELECT account, number, campaign FROM tokens WHERE token = %s",
-                          (token,))
-        return TokenInfo(*rows[0]) if rows else None
-
-    # --- webhook outbox ---------------------------------------------------------------
-
-    def claim_webhooks(self, worker_id: str, limit: int, lease_seconds: float,
-                       now: datetime) -> list[OutboxRow]:
-        if limit < 1:
-            return []
-        until = now + timedelta(seconds=lease_seconds)
-        with self._tx() as cur:
-            rows = cur.execute(_CLAIM, {"worker": worker_id, "until": until, "now": now,
-                                        "limit": limit}).fetchall()
-        return sorted(OutboxRow(id_, event_id, account, bytes(payload), _utc(created),
-                                attempts)
-                      for id_, event_id, account, payload, created, attempts in rows)
-
-    def webhook_done(self, outbox_id: int, status: int, now: datetime) -> None:
-        with self._tx() as cur:
-            cur.execute(f"UPDATE webhook_outbox SET delivered_at = %s, last_status = %s, "
-                        f"claimed_until = NULL WHERE id = %s AND {_OPEN}",
-                        (now, status, outbox_id))
-
-    def webhook_retry(self, outbox_id: int, worker_id: str, status: int | None,
-                      next_attempt: datetime) -> None:
-        with self._tx() as cur:
-            cur.execute(f"UPDATE webhook_outbox SET next_attempt = %s, last_status = %s, "
-                        f"claimed_until = NULL, claimed_by = NULL "
-                        f"WHERE id = %s AND claimed_by = %s AND {_OPEN}",
-                        (next_attempt, status, outbox_id, worker_id))
-
-    def webhook_give_up(self, outbox_id: int, worker_id: str, status: int | None,
-                        now: datetime) -> None:
-        with self._tx() as cur:
-            cur.execute(f"UPDATE webhook_outbox SET given_up_at = %s, last_status = %s, "
-                        f"claimed_until = NULL WHERE id = %s AND claimed_by = %s AND {_OPEN}",
-                        (now, status, outbox_id, worker_id))
-
-    def webhook_release(self, worker_id: str) -> int:
-        with self._tx() as cur:
-            cur.execute(f"UPDATE webhook_outbox SET claimed_until = NULL, claimed_by = NULL "
-                        f"WHERE claimed_by = %s AND claimed_until IS NOT NULL AND {_OPEN}",
-                        (worker_id,))
-            return cur.rowcount
-
-    def webhook_backlog(self) -> int:
-        return int(self._read(f"SELECT count(*) FROM webhook_outbox WHERE {_OPEN}")[0][0])
-
-    # --- reasons and reports ----------------------------------------------------------
-
-    def optout_in_force(self, scope: str, number: str) -> OptEvent | None:
-        with self._tx() as cur:
-            return _in_force(cur, scope, number)
-
-    def set_reason(self, event_id: int, reason: str) -> bool:
-        with self._tx() as cur:
-            row = cur.execute("SELECT scope, number, changed FROM events "
-                              "WHERE id = %s AND event = 'optout' FOR UPDATE",
-                              (event_id,)).fetchone()
-            if row is None:
-                return False
-            scope, number, changed = row
-            cur.execute("UPDATE events SET reason = %s WHERE id = %s", (reason, event_id))
-            target = event_id if changed else None
-            if not changed:  # a repeat: the reports count the opt-out in force instead
-                found = _in_force(cur, scope, number)
-                if (found is not None and found.id is not None and found.id < event_id
-                        and found.reason is None):
-                    cur.execute("UPDATE events SET reason = %s WHERE id = %s",
-                                (reason, found.id))
-                    target = found.id
-            if target is not None:
-                _refresh_payloads(cur, target)
-            return True
-
-    def report(self, scope: str | None, since: datetime, until: datetime,
-               group_by: ReportGroup) -> list[ReportRow]:
-        key = _REPORT_KEYS.get(group_by)
-        if key is None:
-            raise ValueError(f"group_by must be one of {sorted(_REPORT_KEYS)}, got {group_by!r}")
-        where = "changed AND at >= %s AND at < %s"
-        params: list[Any] = [since, until]
-        if scope is not None:
-            where, params = f"scope = %s AND {where}", [scope, *params]
-        rows = self._read(f"SELECT {key} AS k, count(*) FILTER (WHERE event = 'optout'), "
-                          f"count(*) FILTER (WHERE event = 'optin') "
-                          f"FROM events WHERE {where} GROUP BY k ORDER BY k NULLS FIRST", params)
-        return [(k, int(optouts), int(optins)) for k, optouts, optins in rows]
-
-    def meta_value(self, key: str, default: str) -> str:
-        with self._tx() as cur:
-            cur.execute("INSERT INTO ledger_meta VALUES (%s, %s) ON CONFLICT (key) DO NOTHING",
-                        (key, default))
-            row = cur.execute("SELECT value FROM ledger_meta WHERE key = %s", (key,)).fetchone()
-            assert row is not None
-            return str(row[0])
 
     # --- life -------------------------------------------------------------------------
 
@@ -605,9 +346,8 @@ class PostgresLedger:
                     conn = self._probe_db = self._connect()
                 try:
                     with conn.transaction():
-                        conn.execute("INSERT INTO ledger_meta VALUES ('health_checked', %s) "
-                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                                     (datetime.now(UTC).isoformat(),))
+                        conn.execute(self._q.meta_set,
+                                     ("health_checked", datetime.now(UTC).isoformat()))
                     return
                 except psycopg.Error as exc:
                     lost = conn.closed or conn.broken
@@ -619,13 +359,6 @@ class PostgresLedger:
                     raise PostgresError(f"{self.where}: write probe failed: {exc}".rstrip(),
                                         _reason(exc)) from exc
 
-    def health(self) -> bool:
-        try:
-            self.write_probe()
-        except LedgerError:
-            return False
-        return True
-
     def close(self) -> None:
         self._closed = True
         with self._lock:
@@ -635,34 +368,3 @@ class PostgresLedger:
                 self._probe_db.close()
                 self._probe_db = None
 
-
-def _event(row: Sequence[Any]) -> OptEvent:
-    id_, at, scope, number, event, source, changed, campaign, keyword, reason, called = row
-    return OptEvent(id=id_, at=_utc(at), scope=scope, number=number, event=event,
-                    source=source, changed=bool(changed), campaign=campaign, keyword=keyword,
-                    reason=reason, number_called=called)
-
-
-def _in_force(cur: psycopg.Cursor[Any], scope: str, number: str) -> OptEvent | None:
-    row = cur.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE number = %s AND scope = %s "
-                      f"AND changed ORDER BY id DESC LIMIT 1", (number, scope)).fetchone()
-    if row is None or row[4] != "optout":
-        return None
-    if cur.execute("SELECT 1 FROM suppressions WHERE scope = %s AND number = %s",
-                   (scope, number)).fetchone() is None:
-        return None
-    return _event(row)
-
-
-def _refresh_payloads(cur: psycopg.Cursor[Any], event_id: int) -> None:
-    row = cur.execute(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = %s",
-                      (event_id,)).fetchone()
-    if row is None:
-        return
-    event = _event(row)
-    assert event.at is not None
-    open_rows = cur.execute(f"SELECT id, account FROM webhook_outbox "
-                            f"WHERE event_id = %s AND {_OPEN}", (event_id,)).fetchall()
-    cur.executemany("UPDATE webhook_outbox SET payload = %s WHERE id = %s",
-                    [(webhook_payload(event, account, event.at), outbox_id)
-                     for outbox_id, account in open_rows])

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-import gateway.ledger.postgres as ledger_postgres
-import gateway.ledger.sqlite as ledger_sqlite
 from gateway.ledger.engines import open_ledger
 from gateway.ledger.model import Ledger
 from tests.support.ledgers import Raw, scratch_schema
@@ -58,8 +55,3 @@ def db(backend: str, ledger_url: str) -> Raw:
     """Raw SQL on the ledger's storage, behind its back."""
     return Raw(backend, ledger_url)
 
-
-@pytest.fixture
-def ledger_module(backend: str) -> ModuleType:
-    """The module of the backend's ledger (for monkeypatching its IMPORT_CHUNK)."""
-    return ledger_sqlite if backend == "sqlite" else ledger_postgres

@@ -19,10 +19,10 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import aclosing, closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
+import gateway.ledger.sql
 from gateway.ledger.engines import open_ledger
 from gateway.ledger.model import (
     DEFAULT_FILE,
@@ -282,8 +282,8 @@ def test_import_counts_existing_optouts_and_repeats_as_already(ledger: Ledger) -
 
 
 def test_import_spans_several_transactions_and_reports_progress(
-        ledger: Ledger, ledger_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ledger_module, "IMPORT_CHUNK", 400)
+        ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gateway.ledger.sql, "IMPORT_CHUNK", 400)  # both ledgers' chunk loop
     seen: list[ImportResult] = []
     result = ledger.import_numbers("acme", iter(numbers(1_000)), at=T0, progress=seen.append)
     assert [r.total for r in seen] == [400, 800, 1_000]
