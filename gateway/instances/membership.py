@@ -232,6 +232,9 @@ class Membership:
         #: stopgate_instances: the live instances in ``members``.
         self.gauge = gauge
         self._task: asyncio.Task[None] | None = None
+        #: Set by stop(): the heartbeat loop ends at its next turn even if the cancel
+        #: that stop() sends is lost on the way (a library that catches it).
+        self._stopping = False
         self._heartbeat = redis.register_script(_HEARTBEAT)
         self._leave = redis.register_script(_LEAVE)
 
@@ -272,7 +275,7 @@ class Membership:
         dropped by then), so the process starts holding its share."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.ttl + self.interval
-        while not self.settled and loop.time() < deadline:
+        while not self.settled and not self._stopping and loop.time() < deadline:
             await asyncio.sleep(self.interval / 20)
             try:
                 await self._tick_within()
@@ -286,10 +289,12 @@ class Membership:
 
     async def stop(self) -> None:
         """Leave (after the carrier pool has unbound): the others take up our share."""
+        self._stopping = True
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            # Bounded: a lost cancel leaves the loop to end at its next turn (_stopping).
+            await asyncio.wait({task}, timeout=self.interval * 3)
         try:
             await asyncio.wait_for(self._leave(keys=[MEMBERS, APPLIED, LIVES],
                                                args=[self.member, self.life]), 2.0)
@@ -298,8 +303,10 @@ class Membership:
                 "membership_leave_failed", member=self.member, error=str(error)))
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self.interval)
+            if self._stopping:
+                return
             try:
                 await self._tick_within()
             except asyncio.CancelledError:

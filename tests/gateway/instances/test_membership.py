@@ -19,7 +19,7 @@ from gateway.instances.membership import (
     member_shares,
 )
 from gateway.limits import TokenBucket
-from tests.support.waiting import eventually
+from tests.support.waiting import eventually, within
 
 TOTALS = Totals({"sim": 5}, {"sim": 100}, {"acme": 10}, workers=1)
 
@@ -47,9 +47,20 @@ class Held:
         return not self.draining
 
 
+#: Every member a test made: stopped after it, whatever the test's outcome, so no
+#: heartbeat outlives its test.
+_MADE: list[Membership] = []
+
+
 @pytest.fixture
 async def client(redis: Redis) -> AsyncIterator[Redis]:
-    yield redis
+    try:
+        yield redis
+    finally:
+        made = list(_MADE)
+        _MADE.clear()
+        for membership in made:
+            await within(membership.stop())
 
 
 def member(redis: Redis, instance: str, log: list[tuple[str, str, float]], *,
@@ -58,6 +69,7 @@ def member(redis: Redis, instance: str, log: list[tuple[str, str, float]], *,
     membership = Membership(redis, totals, instance=instance, slot=slot, carriers=held,
                             buckets={"acme": TokenBucket(10, 0.0)}, interval=0.05, ttl=0.5)
     membership.life = life
+    _MADE.append(membership)
     return membership
 
 
@@ -130,25 +142,25 @@ async def test_a_start_returns_holding_its_share_once_the_others_made_room(
     and gives up waiting, holding nothing yet, when one cannot make room in time."""
     log: list[tuple[str, str, float]] = []
     a, b = member(client, "a", log), member(client, "b", log)
-    await a.start()
+    await within(a.start())
     assert a.settled and a.held.sessions["sim"] == 5
-    await b.start()
+    await within(b.start())
     assert b.settled and b.held.sessions["sim"] == 2 and b.buckets["acme"].rate == 5
     assert max(sums(log, "sessions")) == 5
-    await b.stop()
+    await within(b.stop())
     await eventually(lambda: a.held.sessions["sim"] == 5, "a holds every session again")
     held(a).draining = True  # a cannot finish lowering
     c = member(client, "c", log)
     loop = asyncio.get_running_loop()
     began = loop.time()
-    await c.start()
+    await within(c.start())
     assert not c.settled and c.held.sessions["sim"] == 0
     assert loop.time() - began >= c.ttl + c.interval
     assert "membership_unsettled" in {getattr(r, "event", "") for r in caplog.records}
     held(a).draining = False
     await eventually(lambda: c.held.sessions["sim"] == 2, "c takes its share once a lowered")
-    await a.stop()
-    await c.stop()
+    await within(a.stop())
+    await within(c.stop())
 
 
 async def test_a_killed_process_is_dropped_after_the_ttl(client: Redis) -> None:
