@@ -44,7 +44,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rules.sendtime.quiet import check_normalized_region, normalize_region
+from rules.sendtime.quiet import check_keys, check_normalized_region, normalize_region
 from rules.sendtime.zones import Placement, placement
 
 __all__ = [
@@ -92,13 +92,7 @@ class FrequencyCap:
 
         ``region``, ``max`` and ``per`` are required; ``action`` defaults to "reject".
         """
-        unknown = set(table) - _CAP_KEYS
-        if unknown:
-            raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))}; "
-                             f"expected {', '.join(sorted(_CAP_KEYS))}")
-        for key in ("region", "max", "per"):
-            if key not in table:
-                raise ValueError(f"{key}: required")
+        check_keys(table, _CAP_KEYS, ("region", "max", "per"))
         region, per = table["region"], table["per"]
         if not isinstance(region, str):
             raise ValueError(f"region: expected a string, got {region!r}")

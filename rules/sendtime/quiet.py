@@ -132,13 +132,7 @@ class QuietRule:
         "mon-sun", ``holidays`` to false, ``action`` to "hold". A ``source`` or
         ``certainty`` key in the table wins over the arguments (the packs' data uses them).
         """
-        unknown = set(table) - _RULE_KEYS
-        if unknown:
-            raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))}; "
-                             f"expected {', '.join(sorted(_RULE_KEYS))}")
-        for key in ("region", "start", "end"):
-            if key not in table:
-                raise ValueError(f"{key}: required")
+        check_keys(table, _RULE_KEYS, ("region", "start", "end"))
         holidays = table.get("holidays", False)
         if not isinstance(holidays, bool):
             raise ValueError(f"holidays: expected true or false, got {holidays!r}")
@@ -264,6 +258,19 @@ def format_days(days: Iterable[int]) -> str:
             parts.extend(DAY_NAMES[d] for d in wanted[i:j + 1])
         i = j + 1
     return ",".join(parts)
+
+
+def check_keys(table: Mapping[str, Any], allowed: Iterable[str],
+               required: Iterable[str]) -> None:
+    """ValueError for a key of ``table`` not in ``allowed``, or a ``required`` one missing."""
+    allowed = set(allowed)
+    unknown = set(table) - allowed
+    if unknown:
+        raise ValueError(f"unknown key(s) {', '.join(sorted(unknown))}; "
+                         f"expected {', '.join(sorted(allowed))}")
+    for key in required:
+        if key not in table:
+            raise ValueError(f"{key}: required")
 
 
 def check_normalized_region(region: str) -> None:
