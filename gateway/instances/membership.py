@@ -54,7 +54,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from prometheus_client import Gauge
@@ -316,6 +316,12 @@ class Membership:
             except Exception as error:
                 self._redis_failed(error)
 
+    async def _beat(self, take_over: int) -> Any:
+        """One heartbeat script call, acknowledging ``self.applied``; its raw reply."""
+        return await self._heartbeat(
+            keys=[MEMBERS, APPLIED, LIVES],
+            args=[self.member, self.life, int(self.ttl * 1000), self.applied, take_over])
+
     async def _tick_within(self, take_over: int = -1) -> None:
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the cancel
         # that stop() sends when the heartbeat finishes at that moment, and the loop
@@ -337,9 +343,7 @@ class Membership:
         ``DuplicateInstance`` when another life holds this member name (and has renewed it
         after ``take_over``, ms on Redis's clock: else the name is taken over)."""
         sent = self.applied
-        reply = await self._heartbeat(
-            keys=[MEMBERS, APPLIED, LIVES],
-            args=[self.member, self.life, int(self.ttl * 1000), sent, take_over])
+        reply = await self._beat(take_over)
         status = _text(reply[0])
         if status == "taken":
             raise DuplicateInstance(
@@ -371,9 +375,7 @@ class Membership:
         elif self.applied != sent:
             # Lowered just now: acknowledge at once rather than a heartbeat later, so
             # whoever waits for the room raises sooner.
-            await self._heartbeat(
-                keys=[MEMBERS, APPLIED, LIVES],
-                args=[self.member, self.life, int(self.ttl * 1000), self.applied, take_over])
+            await self._beat(take_over)
 
     def _apply(self, shares: Shares) -> None:
         held = self.held
