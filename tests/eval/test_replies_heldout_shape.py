@@ -1,4 +1,4 @@
-"""eval/replies_heldout/replies.jsonl, the phrase matcher's held-out set: its shape only.
+"""eval/replies_heldout*/replies.jsonl, the phrase matcher's held-out sets: their shape only.
 
 The set is held out (see its README): nothing here scores it or asserts how any
 matcher does on it. `make eval` scores it; this test only checks that it parses,
@@ -11,31 +11,39 @@ import json
 from collections import Counter
 from pathlib import Path
 
-REPLIES = Path(__file__).resolve().parents[2] / "eval" / "replies_heldout" / "replies.jsonl"
+import pytest
+
+EVAL = Path(__file__).resolve().parents[2] / "eval"
+#: Each round's set, and the fields its lines carry (round 2 numbers its lines).
+SETS = {"replies_heldout": {"text", "lang", "label", "note"},
+        "replies_heldout2": {"id", "text", "lang", "label", "note"}}
 LABELS = {"optout", "review", "none"}
 LANGS = {"en", "fr", "es", "de", "it", "nl", "pt"}
 
 
-def _rows() -> list[dict[str, str]]:
+def _rows(name: str) -> list[dict[str, str]]:
     rows = []
-    for number, line in enumerate(REPLIES.read_text(encoding="utf-8").splitlines(), 1):
+    path = EVAL / name / "replies.jsonl"
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         row = json.loads(line)
         assert isinstance(row, dict), f"line {number}"
         rows.append(row)
     return rows
 
 
-def test_every_line_has_text_lang_label_and_note() -> None:
-    for number, row in enumerate(_rows(), 1):
-        assert set(row) == {"text", "lang", "label", "note"}, f"line {number}"
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_every_line_has_text_lang_label_and_note(name: str) -> None:
+    for number, row in enumerate(_rows(name), 1):
+        assert set(row) == SETS[name], f"line {number}"
         assert all(isinstance(value, str) and value.strip() for value in row.values()), (
             f"line {number}")
         assert row["label"] in LABELS, f"line {number}"
         assert row["lang"] in LANGS, f"line {number}"
 
 
-def test_counts_meet_the_minimums_and_no_reply_repeats() -> None:
-    rows = _rows()
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_counts_meet_the_minimums_and_no_reply_repeats(name: str) -> None:
+    rows = _rows(name)
     labels = Counter(row["label"] for row in rows)
     assert len(rows) >= 400
     assert labels["optout"] >= 150
