@@ -51,7 +51,8 @@ def test_help_lists_every_command() -> None:
 @pytest.mark.parametrize("command", [
     "serve", "demo", "check-config", "suppressions", "suppressions import",
     "suppressions export", "suppressions add", "suppressions remove", "suppressions check",
-    "report", "report optouts", "reviews", "reviews list", "reviews decide", "ledger", "ledger backup", "ledger migrate", "ledger copy",
+    "report", "report optouts", "reviews", "reviews list", "reviews decide",
+    "ledger", "ledger backup", "ledger migrate", "ledger copy",
     "simulate-carrier",
 ])
 def test_every_command_has_help(command: str) -> None:
