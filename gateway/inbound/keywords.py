@@ -36,7 +36,7 @@ pipeline as transactional messages (never blocked by the opt-out they confirm),
 from the number the MO was sent to, in a task started when the hook returns:
 they run alongside the MO's forwarding and the carrier's answer, and never hold
 either up. The hook raises (the router then asks the carrier to retry) only when
-the ledger could not record an opt-out or opt-in.
+the ledger could not record an opt-out, an opt-in or a reply sent to review.
 
 Which lists (rules.packs.keywords ships the packs), for the sender's country (its
 number's region) and each owner of the number called, each judging with its own

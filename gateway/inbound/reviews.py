@@ -72,10 +72,12 @@ class ReviewList:
         """Put a reply on the list (durable on return); the same pending one is kept."""
         received = self.clock()
         deadline = review_deadline(received, region)
-        review, created = await self.ledger.add_review(Review(
+        # A ledger write like an opt-out's: its failure is the ledger's health too, and the
+        # MO goes unanswered (the carrier sends it again).
+        review, created = await self.suppressions.record_with(self.ledger.add_review(Review(
             scope=scope, number=number, text=text[:MAX_TEXT], received_at=received,
             deadline=deadline, remind_at=reminder(deadline, region),
-            number_called=number_called, matched=matched))
+            number_called=number_called, matched=matched)))
         if created:
             log.info("reply sent to review", extra=fields(
                 "optout_review_added", account=scope, number=number, review=review.id,
