@@ -1,9 +1,10 @@
 """How well are opt-outs written in words caught? ``make eval`` (after the classifier).
 
-    python bench/eval_replies.py [--config config.toml] [--in-sample FILE] [--heldout FILE]
-                                 [--no-heldout] [--pass-lang] [--json out.json] [--strict]
+    python bench/eval_replies.py [--config config.toml] [--in-sample FILE ...]
+                                 [--heldout FILE ...] [--no-heldout] [--pass-lang]
+                                 [--json out.json] [--strict]
 
-Decides every MO reply of two sets the way the gateway's inbound path will (issue 16):
+Decides every MO reply of each set the way the gateway's inbound path does (issue 16):
 the opt-out/opt-in/help keywords of the shipped ``config.toml`` (its ``"*"`` lists, in
 the default whole-message mode: rules.keywords), then the phrase matcher
 (rules.phrases.match_phrase, every language's table tried: the packs' phrases apply
@@ -14,12 +15,16 @@ instead). Each reply comes out as one of
 - ``review``: sent to the review list (a phrase judged review);
 - ``ignored``: neither (an opt-in or help keyword counts here: it opts no one out).
 
-The sets, side by side:
+The sets, side by side, one column each:
 
-- in-sample: ``tests/rules/replies_insample.jsonl``, the replies the matcher is tuned on;
-- held-out: ``eval/replies_heldout/replies.jsonl``, written before the matcher by
-  someone who never saw it, never tuned on (see its README). Its mistakes are printed
-  for the report only.
+- in-sample: ``tests/rules/replies_insample.jsonl``, the replies the matcher is tuned on,
+  and ``tests/rules/replies_insample_round1.jsonl``: **round 1 held-out, seen, now
+  in-sample** (it was ``eval/replies_heldout/``; scored once on the round-1 matcher, its
+  mistakes read, so round 2 tunes on it: see its README);
+- held-out: every ``eval/replies_heldout*/replies.jsonl`` there is (round 2's is
+  ``eval/replies_heldout2/``, written blind, added by the lead), never tuned on. A set
+  whose figures and mistakes have been read stops being held out: it moves to
+  ``tests/rules/`` as round 1's did. Their mistakes are printed for the report only.
 
 Each line is ``{"text", "lang", "label", "note"}`` with label optout, review or none.
 Figures, overall and per language (the held-out README's rules):
@@ -31,8 +36,8 @@ Figures, overall and per language (the held-out README's rules):
 - review-labelled replies: how many were sent to review, opted out, ignored.
 
 Targets (issue 16): recall >= 0.95 and false opt-outs <= 1 %, judged per set (PASS/FAIL).
-The cost per reply of the matcher (and of the whole path) is measured on both sets.
-Exits 0 either way unless ``--strict``, when the held-out set missing a target exits 1.
+The cost per reply of the matcher (and of the whole path) is measured on every set.
+Exits 0 either way unless ``--strict``, when a held-out set missing a target exits 1.
 """
 
 from __future__ import annotations
@@ -60,7 +65,29 @@ TARGET_FALSE_OPTOUTS = 0.01
 
 DEFAULT_CONFIG = ROOT / "config.toml"
 DEFAULT_IN_SAMPLE = ROOT / "tests" / "rules" / "replies_insample.jsonl"
-DEFAULT_HELDOUT = ROOT / "eval" / "replies_heldout" / "replies.jsonl"
+#: Round 1's held-out set, seen once scored: in-sample from round 2 on.
+ROUND1 = ROOT / "tests" / "rules" / "replies_insample_round1.jsonl"
+DEFAULT_IN_SAMPLES = (DEFAULT_IN_SAMPLE, ROUND1)
+#: Every held-out set there is: ``eval/replies_heldout*/replies.jsonl``.
+HELDOUT_GLOB = "replies_heldout*/replies.jsonl"
+#: What the columns say of round 1's set.
+SEEN_NOTE = "round 1 held-out, seen, now in-sample"
+
+
+def heldout_sets(root: Path = ROOT / "eval") -> list[Path]:
+    """Every held-out reply set under ``root`` (eval/), by name; none is opened here."""
+    return sorted(root.glob(HELDOUT_GLOB))
+
+
+def set_name(path: str | Path, heldout: bool) -> str:
+    """The column heading of a set: ``held-out <dir>``, ``in-sample`` or, for round 1's
+    set, ``in-sample (round 1)``."""
+    path = Path(path)
+    if heldout:
+        return f"held-out {path.parent.name}"
+    if path.name == ROUND1.name:
+        return "in-sample (round 1)"
+    return "in-sample"
 
 #: (text, lang) -> (decision, what decided it)
 Decide = Callable[[str, str], tuple[str, str]]
@@ -223,6 +250,7 @@ def render(columns: Sequence[tuple[str, Report]]) -> str:
         "instead",
         "none: none-labelled n; falseO: decided optout; >rev: sent to review (the list's load)",
         "review r/o/i: review-labelled sent to review / opted out / ignored",
+        f"in-sample (round 1): {SEEN_NOTE} (tests/rules/replies_insample_round1.jsonl)",
         "",
         f"{'':<10} " + "   ".join(f"{name:^46}" for name, _ in columns),
         f"{'':<10} " + "   ".join(head for _ in columns),
@@ -234,13 +262,15 @@ def render(columns: Sequence[tuple[str, Report]]) -> str:
     out.append("")
     out.append(f"Targets: opt-out recall >= {TARGET_RECALL:.2f}, false opt-outs <= "
                f"{TARGET_FALSE_OPTOUTS:.0%}")
+    width = max(len(name) for name, _ in columns)
     for name, report in columns:
-        out.append(f"  {name:<10} recall {_ratio(report.overall.recall)}  false opt-outs "
+        out.append(f"  {name:<{width}} recall {_ratio(report.overall.recall)}  false opt-outs "
                    f"{_ratio(report.overall.false_optouts)}  "
                    f"{'PASS' if report.passes() else 'FAIL'}")
     for name, report in columns:
         out.append("")
-        suffix = ", for the report only: never tune on them" if name == "held-out" else ""
+        suffix = (", for the report only: never tune on them"
+                  if name.startswith("held-out") else "")
         out.append(f"Mistakes, {name} ({len(report.mistakes)}){suffix}")
         for m in report.mistakes:
             text = m.text.replace("\n", " / ")
@@ -252,28 +282,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--config", default=str(DEFAULT_CONFIG),
                         help="the gateway configuration whose keyword lists to use")
-    parser.add_argument("--in-sample", default=str(DEFAULT_IN_SAMPLE),
-                        help="the in-sample replies (JSONL)")
-    parser.add_argument("--heldout", default=str(DEFAULT_HELDOUT),
-                        help="the held-out replies (JSONL)")
+    parser.add_argument("--in-sample", action="append", metavar="FILE",
+                        help="an in-sample reply set (JSONL; repeat for several; default: "
+                             "tests/rules/replies_insample.jsonl and round 1's, seen)")
+    parser.add_argument("--heldout", action="append", metavar="FILE",
+                        help="a held-out reply set (JSONL; repeat for several; default: every "
+                             "eval/replies_heldout*/replies.jsonl)")
     parser.add_argument("--no-heldout", action="store_true",
-                        help="score the in-sample set only (while tuning)")
+                        help="score the in-sample sets only (while tuning)")
     parser.add_argument("--pass-lang", action="store_true",
                         help="give the matcher the reply's language instead of every table")
     parser.add_argument("--json", metavar="OUT", help="also write the figures here")
     parser.add_argument("--strict", action="store_true",
-                        help="exit 1 when the held-out set misses a target")
+                        help="exit 1 when a held-out set misses a target")
     args = parser.parse_args(argv)
 
     decide = gateway_path(args.config, args.pass_lang)
-    sets = [("in-sample", args.in_sample)]
+    sets = [(set_name(path, False), "in-sample", str(path))
+            for path in (args.in_sample or DEFAULT_IN_SAMPLES)]
     if not args.no_heldout:
-        sets.append(("held-out", args.heldout))
-    loaded = [(name, path, load_replies(path)) for name, path, in sets]
-    reports = [(name, path, score(replies, decide)) for name, path, replies in loaded]
-    print(render([(name, report) for name, _, report in reports]))
+        sets += [(set_name(path, True), "held-out", str(path))
+                 for path in (args.heldout or heldout_sets())]
+    loaded = [(name, kind, path, load_replies(path)) for name, kind, path in sets]
+    reports = [(name, kind, path, score(replies, decide)) for name, kind, path, replies in loaded]
+    print(render([(name, report) for name, _, _, report in reports]))
+    if not args.no_heldout and not any(kind == "held-out" for _, kind, _, _ in reports):
+        print("")
+        print("No held-out set: none in eval/replies_heldout*/ (round 2's, "
+              "eval/replies_heldout2/, is added by the lead and scored once).")
 
-    texts = [reply.text for _, _, replies in loaded for reply in replies]
+    texts = [reply.text for _, _, _, replies in loaded for reply in replies]
     matcher_us = cost_us(texts, match_phrase)
     path_us = cost_us(texts, lambda text: decide(text, "en"))
     print("")
@@ -285,13 +323,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "pass_lang": args.pass_lang,
             "targets": {"recall": TARGET_RECALL, "false_optouts": TARGET_FALSE_OPTOUTS},
             "cost_us_per_reply": {"match_phrase": matcher_us, "path": path_us},
-            **{name.replace("-", "_"): {"file": path, **report.as_json()}
-               for name, path, report in reports},
+            "sets": [{"name": name, "kind": kind, "file": path,
+                      **({"note": SEEN_NOTE} if Path(path).name == ROUND1.name else {}),
+                      **report.as_json()}
+                     for name, kind, path, report in reports],
         }
         Path(args.json).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
                                    encoding="utf-8")
-    heldout = [report for name, _, report in reports if name == "held-out"]
-    return 1 if args.strict and heldout and not heldout[0].passes() else 0
+    missed = [name for name, kind, _, report in reports
+              if kind == "held-out" and not report.passes()]
+    return 1 if args.strict and missed else 0
 
 
 if __name__ == "__main__":

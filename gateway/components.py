@@ -74,6 +74,7 @@ from gateway.http.guard import ConnectionGuard, GuardedSite
 from gateway.inbound.keywords import CampaignMemory, KeywordHandler
 from gateway.inbound.notices import NoticeTag, QueueNotices
 from gateway.inbound.receipts import build_receipt
+from gateway.inbound.reviews import ReviewList
 from gateway.inbound.router import DlrRouter
 from gateway.instances.counters import SharedCounters
 from gateway.instances.membership import Membership, Totals
@@ -138,6 +139,9 @@ class Components:
     campaigns: CampaignMemory
     pipeline: MtPipeline
     keywords: KeywordHandler
+    #: Replies that look like a revocation without being a clear one, for a person.
+    reviews: ReviewList
+    review_gauges: Background
     answered_parts: AnsweredParts
     server: SenderServer
     readiness: Readiness
@@ -220,7 +224,10 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
         on_parts_refused=refusals.refused,
     )
     # STOP/START/HELP: seen by the router before any MO is forwarded or answered.
-    keywords = KeywordHandler(config, suppressions, pipeline, campaigns, metrics)
+    # Opt-outs written in words: unclear ones go on the review list (ledger, step 5).
+    reviews = ReviewList(ledger, suppressions, metrics)
+    keywords = KeywordHandler(config, suppressions, pipeline, campaigns, metrics,
+                              reviews=reviews)
     # A receipt queued by another worker (or gateway) reaches our receivers at once.
     notices = QueueNotices(redis, router.on_queue_notice, router.flush_bound, tag=tag)
     # Parts answered before their message completed: noted in Redis, so a kill (or
@@ -238,14 +245,17 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
                             buckets=server.buckets, gauge=metrics.instances)
     readiness = Readiness(redis, pool, keeper, ledger_health, drift, membership)
     api = HttpApi(config, pipeline, metrics, server.buckets, readiness,
-                  suppressions=suppressions, ledger=ledger, counters=counters)
+                  suppressions=suppressions, ledger=ledger, counters=counters,
+                  reviews=reviews)
     return Components(
         config=config, metrics=metrics, redis=redis, ledger=ledger,
         ledger_health=ledger_health, cache=cache, keeper=keeper, webhooks=webhooks,
         suppressions=suppressions, senders=senders, dlr=router, notices=notices, pool=pool,
         membership=membership,
         policy=policy, refusals=refusals, campaigns=campaigns, pipeline=pipeline,
-        keywords=keywords, answered_parts=answered_parts, server=server,
+        keywords=keywords, reviews=reviews,
+        review_gauges=Background("optout-review-gauges", reviews.run),
+        answered_parts=answered_parts, server=server,
         readiness=readiness, http=web.AppRunner(api.app(), access_log=None),
         gauges=Background("metric-gauges", _gauge_writer(metrics)),
         flusher=Background("dlr-flusher", router.run_flusher),
@@ -340,6 +350,7 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
     await step(stack, shutdown, start=c.notices.start, stop=c.notices.stop)
     await step(stack, shutdown, start=c.flusher.start, stop=c.flusher.stop)
     await step(stack, shutdown, start=c.drift.start, stop=c.drift.stop)
+    await step(stack, shutdown, start=c.review_gauges.start, stop=c.review_gauges.stop)
     assert isinstance(smpp_port, int)
     return Ports(smpp=smpp_port, http=http_port, smpp_tls=smpp_tls_port)
 

@@ -30,8 +30,9 @@ keyword with a question mark ("Stop?") is a review. ``strict`` keywords ("CANCEL
 whole reply, and reviews when fillers come with them ("Cancel please").
 
 Each language's table was written from what people send in that language (not
-translated), and tuned on tests/rules/replies_insample.jsonl only; the held-out
-replies (eval/replies_heldout/) were never read while writing them.
+translated), and tuned on tests/rules/replies_insample.jsonl and, in round 2, on
+tests/rules/replies_insample_round1.jsonl (round 1's held-out set, seen once scored,
+now in-sample). No held-out set of round 2 (eval/replies_heldout*/) was read.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ class Language:
     ands: tuple[str, ...] = ()  # "and": ends a clause, but not a bare keyword
     breaks: tuple[str, ...] = ()  # words that start a new clause ("I don't", "who", "how")
     doubts: tuple[str, ...] = ()  # before a phrase inside a clause: a question, review
+    #: Just before a phrase inside a clause: it is negated, not said ("I don't want to
+    #: opt out", "don't leave me alone with this fridge"); unless a ``conditions`` word
+    #: comes first ("if you don't stop texting me": a threat, still a revocation).
+    negations: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()
     slots: dict[str, str] = field(default_factory=dict)
     phrases: tuple[tuple[PhraseKind, str], ...] = ()
 
@@ -84,6 +90,20 @@ NOT_STOP_TYPOS: tuple[str, ...] = (
     "step", "shop", "slop", "stow", "stoa", "stomp", "stope", "atop", "stap", "stip",
     "stoep", "spot", "soap", "stoi", "stol", "stood", "stork", "storm", "story", "store",
     "sto", "top", "stp", "stops", "scop", "snop", "stot",
+)
+#: Words of buying and of orders, in every language: in another clause of the reply they
+#: make a bare keyword a review ("Stop, that price is insane, ordering now": an
+#: exclamation as likely as an opt-out). Phrases ("stop texting me") are not affected.
+PURCHASE_WORDS: tuple[str, ...] = (
+    "order", "ordering", "ordered", "buy", "buying", "bought", "price", "prices",
+    "purchase", "checkout", "cart", "basket",
+    "commande", "commander", "commandé", "achète", "acheter", "acheté", "prix", "panier",
+    "pedido", "comprar", "compro", "compré", "precio", "carrito",
+    "bestellung", "bestelle", "bestellen", "bestellt", "kaufe", "kaufen", "preis",
+    "warenkorb",
+    "ordine", "ordino", "ordinato", "ordinare", "comprare", "prezzo", "carrello",
+    "bestelling", "bestel", "koop", "kopen", "prijs", "winkelwagen",
+    "encomenda", "encomendar", "compra", "preço", "carrinho",
 )
 #: Emoji that say stop with no words: a review (they may also mean "wait").
 STOP_EMOJI: tuple[str, ...] = ("\U0001f6d1", "\u26d4", "\U0001f6ab", "\u270b", "\U0001f91a",
@@ -118,6 +138,10 @@ EN = Language(
         "already damn", "weirdo", "weirdos", "creep", "creeps", "clowns", "freaks", "dude",
         "bro", "man", "lady", "buddy", "pal", "mate", "sir", "ma am", "folks", "guys",
         "bastards", "fools", "x", "xx", "xxx", "bye", "goodbye", "lol",
+        # closing words and intensifiers after a phrase: "stop completely", "... fr", "ta"
+        "completely", "totally", "entirely", "altogether", "for real", "fr", "frfr", "ta",
+        "cheers", "regards", "kind regards", "best regards", "best", "many thanks",
+        "thanks in advance",
     ),
     leads=(
         "<WRONG>",
@@ -135,6 +159,8 @@ EN = Language(
         "i am asking you", "i m telling you", "i m telling you to", "i am telling you to",
         "why don t you", "why dont you", "maybe you should", "how bout you",
         "so", "now", "yes", "no", "nah", "nope", "no thanks", "no thank you",
+        "y all need to", "yall need to", "you all need to", "you guys need to", "y all",
+        "yall", "you guys",
     ),
     splits=("or", "but", "otherwise", "because", "cause", "cuz", "coz", "else", "or else",
             "then"),
@@ -145,6 +171,12 @@ EN = Language(
             "i know", "i hate", "i can t", "i cant", "i keep", "i get", "i got", "i want",
             "i d", "you have", "you ve", "you keep", "you people", "it s", "its", "that s",
             "thats", "what", "who", "why", "where", "how", "whoever", "if you"),
+    negations=("don t", "dont", "do not", "not", "never", "didn t", "didnt", "did not",
+               "won t", "wont", "don t want to", "dont want to", "do not want to",
+               "don t wanna", "dont wanna", "don t want you to", "do not want you to",
+               "didn t want to", "don t need to", "never want to", "not want to",
+               "don t ever", "do not ever"),
+    conditions=("if", "unless", "or else", "otherwise"),
     doubts=("how", "why", "what", "when", "where", "whether", "which", "who", "can i",
             "could i", "do i", "should i", "may i", "if i", "how to"),
     slots={
@@ -214,6 +246,8 @@ EN = Language(
                    "|sms|alerts|notifications|promotions|marketing|texting|txts|msgs) [<END>]"
                    " [<END>] …?"),
         ("optout", "desist …?"),
+        ("optout", "… (knock it off|cut it out|pack it in) [with [<DET>] [<ADJ>] <MSGN>]"
+                   " [<END>] …?"),
         # negated: "don't text me anymore", "never text this number again"
         ("optout", "… <DONT> <TEXT> [<ME>] [<MSGS>] [<END>] [<END>] [<END>] …?"),
         ("optout", "… <WANTNOT> [any] [more] <MSGN> [<END>] [<END>] …?"),
@@ -367,6 +401,9 @@ FR = Language(
     ands=("et",),
     breaks=("je", "j", "vous etes", "c est", "qui", "pourquoi", "comment", "tu es", "t es",
             "on", "si vous"),
+    negations=("ne", "n", "pas", "jamais", "ne veux pas", "ne souhaite pas",
+               "ne voulais pas", "pas me", "pas m", "pas nous"),
+    conditions=("si", "sinon"),
     doubts=("comment", "pourquoi", "quand", "est ce que", "qui", "quoi", "que", "puis je",
             "dois je", "faut il", "quel", "quelle", "si je"),
     slots={
@@ -379,11 +416,13 @@ FR = Language(
                    "|me deranger|deranger|m embeter|me solliciter|solliciter|m inonder"
                    "|envoyer des|m envoyer des|me texter|texter|me pourrir|m importuner)",
         "DET": "(des|de|d|vos|les|ces|tous ces|tous vos|toutes ces|toutes vos|toutes les"
-               "|tous les|votre|la|le|ce|cette|aux|au|a la|a vos|a ces|plus de|vos fichus)",
+               "|tous les|votre|la|le|ce|cette|aux|au|a la|a vos|a ces|plus de|vos fichus"
+               "|tout|tous|toute|toutes|l)",
         "MSGN": "(sms|messages|message|textos|texto|pubs|pub|publicites|publicite|promos|promo"
                 "|promotions|offres|notifications|alertes|conneries|spams|spam|trucs|msg"
                 "|relances|envois|messages publicitaires|sms publicitaires|sollicitations"
-                "|bons plans)",
+                "|bons plans|sms pub|sms promo|messages pub|messages promo|envoi|envoi de sms"
+                "|envois de sms|envoi de messages|envois de messages|sms promotionnels)",
         "MSGS": "([<DET>] [<DET>] <MSGN>|ca|cela|tout ca|tout cela)",
         "MOI": "(moi|mon numero|mon num|mon numero de telephone|mon telephone|mes coordonnees"
                "|mes donnees|mon contact|mon 06|nous)",
@@ -392,7 +431,8 @@ FR = Language(
         "PLUS": "(plus|jamais|plus jamais|jamais plus|plus rien|plus du tout)",
         "END": "(maintenant|immediatement|tout de suite|merci|svp|a l avenir|definitivement"
                "|desormais|sur ce numero|a ce numero|sur mon numero|de votre part|pour toujours"
-               "|a vie)",
+               "|a vie|vers ce numero|vers mon numero|a mon numero|cordialement"
+               "|bien cordialement|bonne journee|bonne soiree)",
         "NEVOUS": "(envoyez|envoie|envoyer|ecrivez|ecris|ecrire|contactez|contacte|contacter"
                   "|appelez et ecrivez|harcelez|spammez|relancez|sollicitez|texter|textez|envoye"
                   "|envoyes|embetez|derangez)",
@@ -409,6 +449,8 @@ FR = Language(
                    " [<LIST>] …?"),
         ("optout", "… <ARRETEZ> (avec|a) [<DET>] [<DET>] <MSGN> [<END>] …?"),
         ("optout", "… <ARRETEZ> <MSGS> [<END>] [<END>] …?"),
+        ("optout", "… (merci de|veuillez|je vous prie de|pouvez vous|vous pouvez|prière de)"
+                   " <ARRETEZ> <MSGS> [<END>] [<END>] …?"),
         ("optout", "(arretez|arrete|cessez|stoppez) (ca|cela|tout|tout ca|ce cirque|ce spam"
                    "|ces conneries|ce harcelement)"),
         ("optout", "… (ne|n) (m|me|nous) <NEVOUS> (plus|jamais|plus jamais|plus rien|plus de"
@@ -518,18 +560,23 @@ ES = Language(
     ands=("y", "e"),
     breaks=("quien", "por que", "como", "esto es", "ustedes son", "son unos", "yo", "estoy",
             "ya les dije", "les dije", "si no"),
+    negations=("no", "nunca", "no quiero", "no deseo", "no quise", "no me quiero",
+               "no queria", "no pienso"),
+    conditions=("si", "como no", "si no"),
     doubts=("como", "cuando", "donde", "por que", "quien", "cual", "puedo", "debo",
             "se puede"),
     slots={
         "WRONG": "(numero equivocado|numero incorrecto|se equivocaron de numero"
                  "|se equivoco de numero|equivocado de numero|numero errado"
                  "|este no es mi numero)",
-        "DEJEN": "(dejen|deja|dejad|deje|dejar|paren|para|pare|parad|parar|dejen ya|terminen)",
+        "DEJEN": "(dejen|deja|dejad|deje|dejar|paren|para|pare|parad|parar|dejen ya|terminen"
+                 "|dejad ya|parad ya|terminad|acabad|acaben)",
         "SEND": "(enviar|enviarme|mandar|mandarme|escribir|escribirme|contactar|contactarme"
                 "|molestar|molestarme|mensajear|mensajearme|spamear|acosar|acosarme|enviarnos"
                 "|mandarnos|escribirnos|fastidiar|fastidiarme|llenarme|textear|recibir|recibirlos"
                 "|recibiendo)",
         "DET": "(los|sus|tus|estos|esos|mas|tantos|de|la|las|el|su|tu|esta|esa|todos los"
+               "|vuestra|vuestro|vuestros|vuestras"
                "|todas las|esas|estas|tantas|me|mas de|sus malditos)",
         "MSGN": "(mensajes|mensaje|sms|msj|mensajitos|textos|promociones|promos|ofertas"
                 "|publicidad|anuncios|notificaciones|spam|basura|whatsapps|mensajes de texto"
@@ -539,6 +586,8 @@ ES = Language(
                 "|contactos|suscripcion|servicio)",
         "NOME": "(envien|envies|envie|envian|manden|mandes|mande|escriban|escribas|escriba"
                 "|contacten|contactes|contacte|molesten|molestes|moleste|mensajeen|llenen"
+                "|envieis|mandeis|escribais|contacteis|molesteis|mandais|enviais|escribis"
+                "|sigais enviando|sigais mandando|volvais a escribir|volvais a enviar"
                 "|sigan enviando|sigan mandando|vuelvan a escribir|vuelvan a enviar"
                 "|vuelvan a mandar)",
         "END": "(ya|ahora|nunca mas|jamas|por favor|gracias|a este numero|a mi numero"
@@ -559,15 +608,17 @@ ES = Language(
         ("optout", "… no quiero (mas|sus|tus|estos|los) [<MSGN>] [<END>] …?"),
         ("optout", "… (borrenme|borrame|borradme|eliminenme|eliminame|quitenme|quitame"
                    "|sacame|saquenme|sacadme|excluyanme|borrenme ya|denme de baja|dame de baja"
-                   "|bajenme|bajame|bajadme)"
+                   "|bajenme|bajame|bajadme|quitadme|eliminadme|excluidme|dadme de baja"
+                   "|quiteme|borreme|elimineme|saqueme|deme de baja|excluyame)"
                    " [de|del] [<DET>] [<LIST>] [<END>] …?"),
         ("optout", "… (borren|borra|borre|eliminen|elimina|elimine|quiten|quita|saquen|saca"
-                   "|retiren) (mi numero|mi telefono|mis datos|mi contacto|este numero|mi celular"
+                   "|retiren|borrad|eliminad|quitad|sacad|retirad|quite|saque|retire)"
+                   " (mi numero|mi telefono|mis datos|mi contacto|este numero|mi celular"
                    "|mi movil|mi numero de telefono) [de|del] [<DET>] [<LIST>] [<END>] …?"),
         ("optout", "… (dejenme|dejame|dejadme|dejennos|dejen me) (en paz|tranquilo|tranquila"
                    "|tranquilos) …"),
-        ("optout", "… (cancelar|cancela|cancelen|anular|anulen|anula) (la|mi|esta|su) "
-                   "(suscripcion|subscripcion|suscripcion a los mensajes) …?"),
+        ("optout", "… (cancelar|cancela|cancelen|anular|anulen|anula|cancelad|anulad)"
+                   " (la|mi|esta|su) (suscripcion|subscripcion) [(a|de) [<DET>] <MSGN>] …?"),
         ("optout", "… (cancelar|cancela|cancelen|anulen) [<DET>] <MSGN> [<END>] …?"),
         ("optout", "… (no mas|basta de|ya no mas|ya basta de|stop a los|alto a los|nada de"
                    "|basta con) [<DET>] <MSGN> [<END>] …?"),
@@ -641,6 +692,9 @@ DE = Language(
     splits=("oder", "aber", "sonst", "denn", "weil", "ansonsten"),
     ands=("und",),
     breaks=("ich", "wer", "warum", "wieso", "woher", "wie", "das ist", "sie sind", "ihr seid"),
+    negations=("nicht", "nie", "niemals", "kein", "keine", "will nicht", "mochte nicht",
+               "wollte nicht"),
+    conditions=("wenn", "falls", "sonst"),
     doubts=("wie", "warum", "wieso", "weshalb", "was", "wann", "wo", "woher", "wer",
             "kann ich", "muss ich", "soll ich", "wie kann ich"),
     slots={
@@ -667,6 +721,8 @@ DE = Language(
     },
     phrases=(
         ("optout", "… <HOREN> auf [mir|mich|uns] [<MSGS>] [zu] [<SENDEN>] [<END>] …?"),
+        ("optout", "… <HOREN> [endlich|bitte|jetzt] auf mit [(den|dem|der|ihren|euren|diesen)]"
+                   " [<DET>] <MSGN> [<END>] …?"),
         ("optout", "… (aufhoren|aufhoeren|schluss|stopp|stop) (mit|mit dem|mit den|mit der)"
                    " [<DET>] <MSGN> …?"),
         ("optout", "keine [<DET>] <MSGN> [bitte]"),
@@ -705,7 +761,8 @@ DE = Language(
         ("optout", "… (lasst|lassen sie|lass|lassen) (mich|uns) (in ruhe|in frieden|endlich"
                    " in ruhe|bitte in ruhe) …"),
         ("optout", "… ich (mochte|will|wunsche|mag) (keine|nicht|nichts) [mehr] [<DET>]"
-                   " [<MSGN>] [mehr] [(erhalten|bekommen|empfangen|von ihnen|von euch)] …?"),
+                   " [<MSGN>] [mehr] [(von ihnen|von euch|von dir)]"
+                   " [(erhalten|bekommen|empfangen|von ihnen|von euch)] …?"),
         ("optout", "… ich (mochte|will|wunsche|mag) (keine|keinerlei) [<DET>] <MSGN> …?"),
         ("optout", "… ich (mochte|will|wunsche|mag) [<DET>] <MSGN> nicht mehr …?"),
         ("optout", "… (nehmen sie|nehmt|nimm) <NUMMER> [bitte] aus (dem|der|ihrem|eurem|ihrer"
@@ -776,6 +833,8 @@ IT = Language(
     splits=("o", "oppure", "ma", "altrimenti", "se no", "sennò", "senno"),
     ands=("e", "ed"),
     breaks=("io", "chi", "perche", "come", "questo e", "siete"),
+    negations=("non", "mai", "non voglio", "non vorrei", "non intendo", "non volevo"),
+    conditions=("se", "altrimenti"),
     doubts=("come", "perche", "quando", "dove", "chi", "cosa", "posso", "devo", "quale",
             "che"),
     slots={
@@ -802,6 +861,9 @@ IT = Language(
         ("optout", "… (smettete|smettetela|smetti|smettila|smettere|smettetelo|finitela|finite"
                    "|basta|piantatela) (di|con) <SEND> [<MSGS>] …?"),
         ("optout", "… (smettetela|smettila|piantatela|finitela) …?"),
+        ("optout", "… (mi|ci) (cancellate|togliete|rimuovete|eliminate|levate|cancelli|togli"
+                   "|rimuovi|elimini|levi|tolga|cancelli) [(dalla|dal|da|dai|dalle|dagli)"
+                   " [<DET>] <LIST>] …?"),
         ("optout", "… non (mi|ci) <NOMI> (piu|mai piu) [<MSGS>] …?"),
         ("optout", "… non <NOMI> (piu|mai piu) [<MSGS>] …?"),
         ("optout", "… non (voglio|desidero|vogliamo) piu (ricevere|<MSGS>|niente|nulla"
@@ -867,7 +929,10 @@ NL = Language(
         "ajb", "graag",
     ),
     after=("graag", "nu", "nu meteen", "direct", "meteen", "per direct", "onmiddellijk",
-           "svp", "voorgoed", "definitief", "aub", "me", "mij"),
+           "svp", "voorgoed", "definitief", "aub", "me", "mij",
+           "naar dit nummer", "op dit nummer", "naar mijn nummer", "naar mij", "verwijderen",
+           "halen", "afhalen", "schrappen", "wissen", "met vriendelijke groet",
+           "vriendelijke groet", "groet", "groetjes"),
     leads=(
         "<WRONG>",
         "ik wil", "ik wil graag", "ik zou graag", "ik zou willen", "wil je", "wilt u",
@@ -878,6 +943,8 @@ NL = Language(
     splits=("of", "maar", "anders", "want", "omdat"),
     ands=("en",),
     breaks=("ik", "wie", "waarom", "hoe", "dit is", "jullie zijn", "u bent"),
+    negations=("niet", "nooit", "wil niet", "ik wil niet", "geen"),
+    conditions=("als", "indien", "anders"),
     doubts=("hoe", "waarom", "wanneer", "waar", "wie", "wat", "kan ik", "moet ik"),
     slots={
         "WRONG": "(verkeerd nummer|verkeerde nummer|verkeerde persoon|niet mijn nummer)",
@@ -911,6 +978,8 @@ NL = Language(
                    "|mijn gegevens|mijn telefoonnummer|ons|dit nummer) [uit|van] [<DET>]"
                    " [<LIST>] …?"),
         ("optout", "… schrijf (me|mij|ons) uit …?"),
+        ("optout", "… (me|mij|ons|mijn nummer|mijn gegevens|dit nummer) (van|uit) [<DET>] <LIST>"
+                   " (halen|verwijderen|afhalen|schrappen|wissen|afvoeren) …?"),
         ("optout", "… uit (de|het|jullie|uw|je|deze) (lijst|bestand|database|verzendlijst"
                    "|mailinglijst|systeem|klantenbestand) …?"),
         ("optout", "… (ik wil|wil) (geen|niets meer|niks meer) [<DET>] [<MSGN>] [meer]"
@@ -966,6 +1035,8 @@ PT = Language(
     splits=("ou", "mas", "senao", "pois", "se nao"),
     ands=("e",),
     breaks=("eu", "quem", "por que", "porque", "como", "isso e", "isto e", "voces sao"),
+    negations=("nao", "nunca", "nao quero", "nao queria", "nao pretendo", "jamais"),
+    conditions=("se", "senao", "se nao"),
     doubts=("como", "por que", "quando", "onde", "quem", "qual", "posso", "devo", "o que",
             "porque"),
     slots={

@@ -48,6 +48,9 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
      new sentence starts without punctuation ("STOP SENDING ME MESSAGES I DONT KNOW
      YOU": the table's ``breaks``); anything else left over makes the pattern fail,
      or makes it a review where the pattern says so ("stop texting me at 7am").
+   A phrase found inside a piece right after one of the table's ``negations`` ("I
+   don't want to", "ne veux pas me", "no quiero") is not said, unless a ``conditions``
+   word comes first ("if you don't stop texting me" is a threat, still a revocation).
 4. The strongest kind a piece matches wins: "keep" (the opposite of a revocation:
    "don't stop", "text me instead"), then "none" (another sense: "unsubscribe me from
    the emails", "wrong number"), then an opt-out, then a review. A reply is an
@@ -56,10 +59,17 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
    keywords ("cancel", "end": they also answer appointment reminders) are opt-outs
    only as the whole reply, and a review with fillers ("Cancel please").
 
+A bare keyword next to a clause about buying or an order (phrase_tables.PURCHASE_WORDS:
+"Stop, that price is insane, ordering now") is a review: an exclamation as likely as an
+opt-out. A reply of one word one typo from a keyword of four letters or more (two
+letters swapped, one dropped or doubled, b for v: "abmleden", "bja", "vaja"; never
+another substitution: "Anmelden" is its opposite) is that keyword. A reply that is only
+the brand's mention ("STOP au 36111") did what the mention says: an opt-out.
+
 Without ``languages``, every table is tried in order (the packs' phrases apply
 whatever the recipient's country; English first) and the first that finds an opt-out
 says so; ``names`` (the brand, the shortcode's name) are fillers too: "STOP Acme".
-Replies are read up to 1000 characters. Cost: about 90 µs per reply on average on the
+Replies are read up to 1000 characters. Cost: about 70-90 µs per reply on average on the
 dev box, 15-60 µs for one or two words (bench/eval_replies.py measures it).
 """
 
@@ -79,6 +89,7 @@ from rules.phrase_tables import (
     INSTRUCTION_VERBS,
     LANGUAGES,
     NOT_STOP_TYPOS,
+    PURCHASE_WORDS,
     STOP_EMOJI,
     Language,
 )
@@ -240,6 +251,8 @@ class _Table:
     anchored: dict[str, tuple[_Pattern, ...]]  # first word -> patterns
     anywhere: dict[str, tuple[_Pattern, ...]]
     strict: frozenset[tuple[str, ...]]
+    negations: dict[str, tuple[tuple[str, ...], ...]]
+    conditions: tuple[tuple[str, ...], ...]
     triggers: frozenset[str]  # a piece with none of these words cannot match
     keep_triggers: frozenset[str]  # ... cannot say "keep"
 
@@ -294,6 +307,8 @@ def _compile(lang: str, table: Language) -> _Table:
         anchored=_index(patterns),
         anywhere=_index(p for p in patterns if p.anywhere),
         strict=frozenset(tuple(normalize_reply(k).split()) for k in table.strict),
+        negations=_by_first(_words(table.negations)),
+        conditions=_words(table.conditions),
         triggers=frozenset(_index(patterns)),
         keep_triggers=frozenset(_index(p for p in patterns if p.kind == "keep")),
     )
@@ -328,6 +343,7 @@ _KEYWORD_WORDS = frozenset(
     for keyword in (*table.keywords, *table.strict) if len(normalize_reply(keyword).split()) == 1)
 _INSTRUCTION_VERBS = frozenset(INSTRUCTION_VERBS)
 _INSTRUCTION_TO = frozenset(INSTRUCTION_TO)
+_PURCHASE = frozenset(normalize_reply(word) for word in PURCHASE_WORDS)
 
 
 # --- reading a reply -----------------------------------------------------------------------
@@ -396,6 +412,15 @@ def _one_edit(word: str, target: str, any_insert: bool = False) -> bool:
 
 
 _NOT_STOP = frozenset(NOT_STOP_TYPOS)
+#: Per language, its one-word keywords of four letters or more: a typo of one of them,
+#: alone, is that keyword (:func:`_typo_keyword`).
+_TYPO_KEYWORDS: dict[str, tuple[str, ...]] = {
+    lang: tuple(dict.fromkeys(
+        normalize_reply(k) for k in table.keywords
+        if len(normalize_reply(k).split()) == 1 and len(normalize_reply(k)) >= 4
+        and "stop" not in normalize_reply(k)  # STOP's typos are read by _spelling, and the
+        and not _one_edit(normalize_reply(k), "stop", any_insert=True)))  # tables list some
+    for lang, table in LANGUAGES.items()}
 
 
 @lru_cache(maxsize=4096)
@@ -466,10 +491,29 @@ def _clauses(text: str) -> list[_Clause]:
             end = pieces[i + 1] if i + 1 < len(pieces) else ""
             if words:
                 line_clauses.append(_Clause(tuple(words), "?" in end and "!" not in end))
-        if _is_instruction([w for c in line_clauses for w in c.words]):
+        line_words = [w for c in line_clauses for w in c.words]
+        if _is_instruction(line_words):
+            keyword = _sent_as_told(line_words)
+            if not several and keyword is not None:
+                # The whole reply is "STOP au 36111": the person did what the mention
+                # says (a brand's message quoted back has other words around it).
+                clauses.append(_Clause((keyword,), False))
             continue
         clauses.extend(line_clauses)
     return clauses
+
+
+def _sent_as_told(words: list[str]) -> str | None:
+    """The keyword of a line that is only a keyword sent to a number ("STOP au 36111",
+    "STOP SMS au 36111"), else None."""
+    if len(words) < 3 or words[0] not in _KEYWORD_WORDS:
+        return None
+    rest = words[1:]
+    if rest[0] in ("sms", "pub"):
+        rest = rest[1:]
+    if len(rest) == 2 and rest[0] in _INSTRUCTION_TO and rest[1].isdigit():
+        return words[0]
+    return None
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -574,6 +618,23 @@ def _judge(pattern: _Pattern, piece: _Piece, start: int, question: bool,
     return None
 
 
+#: The longest negation the tables hold, in words ("do not want you to").
+_NEGATION_REACH = 5
+
+
+def _negated(before: tuple[str, ...], table: _Table) -> bool:
+    """Whether a phrase found after ``before`` (the words of its piece before it) is
+    negated: one of the table's ``negations`` within the last few words, not in a
+    condition ("if you don't stop texting me": a threat, still a revocation)."""
+    if not table.negations or not before:
+        return False
+    for start in range(max(0, len(before) - _NEGATION_REACH), len(before)):
+        for sequence in table.negations.get(before[start], ()):
+            if before[start:] == sequence:  # right before the phrase
+                return not _contains(before, table.conditions)
+    return False
+
+
 def _contains(words: tuple[str, ...], sequences: tuple[tuple[str, ...], ...]) -> bool:
     return any(words[i:i + len(seq)] == seq for seq in sequences for i in range(len(words)))
 
@@ -616,6 +677,8 @@ def _match_piece(words: tuple[str, ...], question: bool, bare_ok: bool, table: _
             before = words[first:position]
             if _is_instruction(list(words[first:position + 1])):
                 continue
+            if _negated(before, table):
+                continue  # "I don't want to unsubscribe", "don't leave me alone with this"
             if kind == "optout" and _contains(before, table.doubts):
                 kind = "review"
             if kind == "optout":
@@ -701,6 +764,33 @@ def _read(clauses: list[_Clause], table: _Table, names: frozenset[str],
     return _Verdict(optout, review, keep)
 
 
+def _about_a_purchase(clauses: list[_Clause], keyword_clause: str) -> bool:
+    """Whether another clause of the reply talks of buying or an order: then a bare
+    keyword is an exclamation as likely as an opt-out ("Stop, that price is insane,
+    ordering now", "Arrêtez tout ! J'ai mis la mauvaise adresse sur la commande")."""
+    return any(" ".join(clause.words) != keyword_clause
+               and not _PURCHASE.isdisjoint(clause.words) for clause in clauses)
+
+
+def _typo_keyword(words: tuple[str, ...], order: list[str]) -> tuple[str, str] | None:
+    """(language, keyword) when a reply of one word is one typo from a one-word keyword
+    of four letters or more: two letters swapped, one dropped or one doubled ("abmleden",
+    "bsta", "siar", "bja"), or b and v confused ("vaja"); never another substitution
+    ("anmelden" is not "abmelden", "pasta" is not "basta"), nor a word a table knows."""
+    if len(words) != 1 or words[0] in _KNOWN or not words[0].isalpha():
+        return None
+    word = words[0]
+    for lang in order:
+        for keyword in _TYPO_KEYWORDS[lang]:
+            if abs(len(keyword) - len(word)) > 1 or not _one_edit(word, keyword):
+                continue
+            if len(word) == len(keyword) and sorted(word) != sorted(keyword) \
+                    and {word[0], keyword[0]} != {"b", "v"}:
+                continue  # a substitution: only b/v ("anmelden" is not "abmelden")
+            return lang, keyword
+    return None
+
+
 def _has_stop_emoji(text: str) -> bool:
     return any(emoji in text for emoji in STOP_EMOJI)
 
@@ -734,6 +824,10 @@ def match_phrase(text: str, languages: Iterable[str] | None = None,
     for lang in order:
         if whole in _TABLES[lang].strict and len(clauses) == 1:
             return PhraseMatch("optout", lang, " ".join(whole).upper(), " ".join(whole))
+    typo = _typo_keyword(whole, order) if len(clauses) == 1 else None
+    if typo is not None:
+        kind: PhraseKind = "review" if clauses[0].question else "optout"
+        return PhraseMatch(kind, typo[0], typo[1].upper(), whole[0])
     verdicts: list[tuple[str, _Verdict]] = []
     for position, lang in enumerate(order):
         verdict = _read(clauses, _TABLES[lang], name_words)
@@ -744,8 +838,10 @@ def match_phrase(text: str, languages: Iterable[str] | None = None,
             keep = any(v.keep for _, v in verdicts) or any(
                 _read(clauses, _TABLES[other], name_words, keep_only=True).keep
                 for other in order[position + 1:])
-            kind: PhraseKind = "review" if keep else "optout"
-            return PhraseMatch(kind, lang, verdict.optout.pattern.source, verdict.optout.clause)
+            found = verdict.optout
+            kind = "review" if keep or (
+                found.pattern.keyword and _about_a_purchase(clauses, found.clause)) else "optout"
+            return PhraseMatch(kind, lang, found.pattern.source, found.clause)
     if any(verdict.keep for _, verdict in verdicts):
         return None  # "stop calling, text me instead": the opposite of a revocation
     for lang, verdict in verdicts:

@@ -152,7 +152,8 @@ def test_alerts_cover_what_an_operator_pages_on() -> None:
                    "stopgate_submit_latency_seconds_bucket", "stopgate_dlr_queue_depth",
                    "stopgate_dlr_total", "stopgate_webhook_deliveries_total",
                    "stopgate_redis_up", "stopgate_ledger_writable",
-                   "stopgate_config_hash_mismatch"):
+                   "stopgate_config_hash_mismatch", "stopgate_optout_reviews_due_soon",
+                   "stopgate_optout_review_deadline_seconds"):
         assert needed in text, f"no alert on {needed}"
 
 

@@ -1,6 +1,6 @@
 """bench/eval_replies.py, the phrase matcher's `make eval` scorer: its arithmetic and wiring.
 
-Nothing here scores the held-out replies (eval/replies_heldout/): their figures are for
+Nothing here scores a held-out reply set (eval/replies_heldout*/): their figures are for
 the report, and a test asserting them would be tuning on them. These tests run the
 scorer on toy files only.
 """
@@ -86,25 +86,29 @@ def test_runs_end_to_end_on_toy_sets(tmp_path: Path, capsys: pytest.CaptureFixtu
             {"text": "START", "lang": "en", "label": "none", "note": "opt-in keyword"},
             {"text": "not interested", "lang": "en", "label": "review", "note": ""}]
     toy = _write(tmp_path / "toy.jsonl", rows)
+    (tmp_path / "replies_heldout9").mkdir()
+    held = _write(tmp_path / "replies_heldout9" / "replies.jsonl", rows)
     out = tmp_path / "out.json"
-    assert eval_replies.main(["--in-sample", str(toy), "--heldout", str(toy),
+    assert eval_replies.main(["--in-sample", str(toy), "--heldout", str(held),
                               "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    header = next(line for line in printed.splitlines() if "in-sample" in line)
-    assert header.index("in-sample") < header.index("held-out")
-    assert "Mistakes, held-out (0), for the report only" in printed
+    header = next(line for line in printed.splitlines() if "in-sample  " in line)
+    assert header.index("in-sample") < header.index("held-out replies_heldout9")
+    assert "Mistakes, held-out replies_heldout9 (0), for the report only" in printed
     assert "µs/reply" in printed
     document = json.loads(out.read_text(encoding="utf-8"))
-    for name in ("in_sample", "held_out"):
-        assert document[name]["file"] == str(toy)
-        assert document[name]["overall"]["recall"] == 1.0
-        assert document[name]["overall"]["false_optouts"] == 0.0
-        assert document[name]["overall"]["cells"]["review"]["review"] == 1
-        assert document[name]["pass"] is True
+    assert [(s["name"], s["kind"], s["file"]) for s in document["sets"]] == [
+        ("in-sample", "in-sample", str(toy)),
+        ("held-out replies_heldout9", "held-out", str(held))]
+    for found in document["sets"]:
+        assert found["overall"]["recall"] == 1.0
+        assert found["overall"]["false_optouts"] == 0.0
+        assert found["overall"]["cells"]["review"]["review"] == 1
+        assert found["pass"] is True
     assert document["cost_us_per_reply"]["match_phrase"] > 0
 
 
-def test_strict_exits_1_when_the_heldout_set_misses(tmp_path: Path) -> None:
+def test_strict_exits_1_when_a_heldout_set_misses(tmp_path: Path) -> None:
     wrong = _write(tmp_path / "wrong.jsonl",
                    [{"text": "lovely weather", "lang": "en", "label": "optout", "note": ""}])
     right = _write(tmp_path / "right.jsonl",
@@ -113,6 +117,8 @@ def test_strict_exits_1_when_the_heldout_set_misses(tmp_path: Path) -> None:
     assert eval_replies.main(["--in-sample", str(right), "--heldout", str(wrong)]) == 0
     assert eval_replies.main(["--in-sample", str(right), "--heldout", str(wrong),
                               "--strict"]) == 1
+    assert eval_replies.main(["--in-sample", str(right), "--heldout", str(right),
+                              "--heldout", str(wrong), "--strict"]) == 1
     assert eval_replies.main(["--in-sample", str(wrong), "--heldout", str(right),
                               "--strict"]) == 0
     assert eval_replies.main(["--in-sample", str(wrong), "--no-heldout", "--strict"]) == 0
@@ -125,12 +131,43 @@ def test_a_bad_label_says_where(tmp_path: Path) -> None:
 
 
 def test_the_default_sets_and_make_eval() -> None:
-    assert eval_replies.DEFAULT_IN_SAMPLE == ROOT / "tests" / "rules" / "replies_insample.jsonl"
-    assert eval_replies.DEFAULT_HELDOUT == ROOT / "eval" / "replies_heldout" / "replies.jsonl"
+    """In-sample: the tuning set and round 1's held-out set, seen, now in-sample; held
+    out: every eval/replies_heldout*/ directory (found by name, never opened here)."""
+    assert eval_replies.DEFAULT_IN_SAMPLES == (
+        ROOT / "tests" / "rules" / "replies_insample.jsonl",
+        ROOT / "tests" / "rules" / "replies_insample_round1.jsonl")
+    assert not (ROOT / "eval" / "replies_heldout").exists()
+    assert eval_replies.HELDOUT_GLOB == "replies_heldout*/replies.jsonl"
+    assert eval_replies.set_name(eval_replies.ROUND1, False) == "in-sample (round 1)"
+    assert eval_replies.set_name(ROOT / "eval" / "replies_heldout2" / "replies.jsonl",
+                                 True) == "held-out replies_heldout2"
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     target = makefile.split("\neval:", 1)[1].split("\n\n", 1)[0]
     assert "bench/eval_classifier.py" in target
     assert "bench/eval_replies.py" in target
+
+
+def test_every_heldout_directory_is_picked_up(tmp_path: Path) -> None:
+    for name in ("replies_heldout2", "replies_heldout10", "heldout3"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / ("replies.jsonl" if name != "heldout3" else "messages.jsonl")
+         ).write_text("", encoding="utf-8")
+    (tmp_path / "replies_heldout7").mkdir()  # no replies.jsonl yet: not a set
+    assert eval_replies.heldout_sets(tmp_path) == [
+        tmp_path / "replies_heldout10" / "replies.jsonl",
+        tmp_path / "replies_heldout2" / "replies.jsonl"]
+
+
+def test_round_1_is_said_to_be_seen(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    toy = _write(tmp_path / "replies_insample_round1.jsonl",
+                 [{"text": "STOP", "lang": "en", "label": "optout", "note": ""}])
+    out = tmp_path / "out.json"
+    assert eval_replies.main(["--in-sample", str(toy), "--no-heldout", "--json",
+                              str(out)]) == 0
+    assert "round 1 held-out, seen, now in-sample" in capsys.readouterr().out
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert document["sets"][0]["note"] == "round 1 held-out, seen, now in-sample"
+    assert document["sets"][0]["name"] == "in-sample (round 1)"
 
 
 def test_the_classifier_scorer_leaves_the_replies_out(tmp_path: Path) -> None:

@@ -100,3 +100,26 @@ def test_spec_metrics_copy_matches_spec_md() -> None:
     assert set(named) == set(SPEC_METRICS), "SPEC.md's metric list changed: update SPEC_METRICS"
     for name, labels in named.items():
         assert labels == SPEC_METRICS[name][1], f"SPEC.md's labels of {name} changed"
+
+
+#: Metrics beyond SPEC.md that deploy/ alerts on, with their type (issue 16: the opt-out
+#: review list, README "Compliance packs").
+REVIEW_METRICS: dict[str, str] = {
+    "stopgate_optout_reviews_pending": "gauge",
+    "stopgate_optout_review_deadline_seconds": "gauge",
+    "stopgate_optout_reviews_due_soon": "gauge",
+}
+
+
+@pytest.mark.parametrize("series", sorted(REVIEW_METRICS))
+def test_review_list_metrics_are_exported_unlabelled(series: str) -> None:
+    family = families().get(series)
+    assert family is not None, f"{series} is not in gateway.observability.metrics"
+    assert family.type == REVIEW_METRICS[series]
+    assert family.labels == ()
+    assert series in exposed_series()
+    assert re.search(rf"^# HELP {series} \S", Metrics().render().decode(), re.M)
+
+
+def test_mo_kinds_include_review() -> None:
+    assert "review" in families()["stopgate_mo"].help

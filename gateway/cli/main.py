@@ -148,6 +148,27 @@ def _suppressions(action: str) -> Handler:
     return handler
 
 
+def _reviews(action: str) -> Handler:
+    """``stopgate reviews <action>``: see gateway.cli.reviews."""
+
+    def handler(args: argparse.Namespace) -> int:
+        config = _load(args)
+        if config is None:
+            return EXIT_CONFIG
+        from gateway.cli import reviews as cli_reviews  # lazily: --help must not import it
+
+        return cli_reviews.run(action, config, args)
+
+    return handler
+
+
+def _review_id(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a review id (a positive whole number, "
+                                         f"as `stopgate reviews list` shows), got {text!r}")
+    return int(text)
+
+
 def _ledger_backup(args: argparse.Namespace) -> int:
     """``stopgate ledger backup FILE``: see gateway.ledger.backup."""
     config = _load(args)
@@ -321,6 +342,8 @@ USAGE = """every command:
   stopgate suppressions import FILE [--account A] [-c FILE]
   stopgate suppressions export [--account A] [-c FILE]
   stopgate suppressions add|remove|check NUMBER [--account A] [-c FILE]
+  stopgate reviews list [--account A] [--status pending|opted_out|dismissed|all] [-c FILE]
+  stopgate reviews decide ID optout|dismiss [--by NAME] [-c FILE]
   stopgate report optouts [--account A] [--by campaign|source|reason|day]
                           [--from YYYY-MM-DD] [--to YYYY-MM-DD] [-c FILE]
   stopgate ledger backup FILE [-c FILE]
@@ -432,6 +455,38 @@ def build_parser() -> argparse.ArgumentParser:
         single.add_argument("number", metavar="NUMBER", help=NUMBER_HELP)
         _add_account_option(single, scope)
         _add_region_option(single)
+
+    reviews = _command(
+        commands, "reviews", "the opt-out review list (replies that may be opt-outs)",
+        "Replies that looked like a revocation without being a clear one (\"not "
+        "interested\", \"who is this?\") wait here for a person, who must decide within "
+        "10 business days (the FCC's rule). Works on the ledger, with or without a running "
+        "gateway.",
+        config=False,
+    )
+    review_actions = reviews.add_subparsers(title="actions", metavar="<action>")
+    listing = _command(
+        review_actions, "list", "show the review list",
+        "One line per reply: id, account (* = the operator's number), number, when it "
+        "came, its deadline, its status, its text as received.",
+        _reviews("list"),
+    )
+    _add_account_option(listing, "only this account's replies (default: every scope)")
+    listing.add_argument("--status", default="pending",
+                         choices=("pending", "opted_out", "dismissed", "all"),
+                         help="which replies (default: pending, the work to do)")
+    decide = _command(
+        review_actions, "decide", "decide a reply: an opt-out, or not",
+        "optout: records the opt-out like a STOP (source 'review', who decided in its "
+        "keyword), in the same ledger transaction as the decision, and writes it through "
+        "to the cache. dismiss: nothing is recorded. The first decision stands.\n\n"
+        + SCOPE_HELP,
+        _reviews("decide"),
+    )
+    decide.add_argument("id", type=_review_id, metavar="ID", help="the review's id")
+    decide.add_argument("decision", choices=("optout", "dismiss"), help="what to do")
+    decide.add_argument("--by", metavar="NAME",
+                        help="who decides, recorded as cli:NAME (default: the login name)")
 
     report = _command(
         commands, "report", "review opt-outs",

@@ -300,6 +300,10 @@ class Optout:
     base_url: Annotated[str, Check(base_url)] = "no-s.ms/"
     #: One confirmation MT after a keyword opt-out or opt-in that changed state.
     confirm_reply: bool = True
+    #: Opt-outs written in words (rules.phrases) after the keywords: a clear one is
+    #: honoured like STOP, an unclear one goes to the review list. False: keywords only
+    #: (README, "Where stopgate differs from SPEC.md").
+    phrases: bool = True
     #: The replies' texts for every recipient (unless an account or [[keywords]] sets
     #: its own). Empty: the keyword packs' texts, in the recipient's language
     #: (rules/packs/keywords.toml).

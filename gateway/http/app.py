@@ -111,6 +111,7 @@ the presented key and confirmed with ``hmac.compare_digest``, so neither a dict'
 hashing nor ``==`` tells a guesser how much of a key was right.
 
 ``/v1/suppressions`` (read, add, remove, import, export): see gateway.http.suppressions.
+``/v1/reviews`` (the opt-out review list, decide one): see gateway.http.reviews.
 ``GET /v1/reports/optouts``: see gateway.http.reports. ``/o/{token}``, the opt-out
 landing page (HTML, not JSON): see gateway.http.optout.
 """
@@ -144,7 +145,9 @@ from gateway.http.responses import (
     route_of,
     server_header,
 )
+from gateway.http.reviews import ReviewRoutes
 from gateway.http.suppressions import SuppressionRoutes
+from gateway.inbound.reviews import ReviewList
 from gateway.instances.counters import SharedCounters
 from gateway.ledger.threaded import AsyncLedger
 from gateway.limits import TokenBucket
@@ -207,8 +210,11 @@ class HttpApi:
         suppressions: Suppressions | None = None,
         ledger: AsyncLedger | None = None,
         counters: SharedCounters | None = None,
+        reviews: ReviewList | None = None,
     ) -> None:
         self.config = config
+        #: The opt-out review list (/v1/reviews); None: not served.
+        self.reviews = reviews
         #: Failed-auth counts shared with the other instances on this Redis.
         self.counters = counters
         self.ledger = ledger
@@ -238,6 +244,8 @@ class HttpApi:
         app.router.add_get("/v1/reports/mislabelled", self.mislabelled)
         if self.suppressions is not None:
             SuppressionRoutes(self.authenticate, self.suppressions).register(app)
+        if self.reviews is not None:
+            ReviewRoutes(self.authenticate, self.reviews).register(app)
         if self.ledger is not None:
             ReportRoutes(self.authenticate, self.ledger).register(app)
             if self.suppressions is not None:

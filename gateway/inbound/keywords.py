@@ -19,6 +19,13 @@
                     made "*" before STOPALL was bound to the number called)
                  -> one confirmation MT (optin_confirm_text), only if it changed something
           HELP   -> help_reply
+        no keyword, ``[optout] phrases`` on -> rules.phrases.match_phrase (every pack's
+                    language; the owners' display names read like "please": "STOP Acme")
+          optout -> exactly as STOP (same scopes, ledger before the answer, webhook,
+                    confirmation), source "phrase", keyword "phrase:<lang>"
+          review -> the review list (gateway.inbound.reviews), one row per scope a STOP
+                    would bind, in the ledger before the answer; no reply (nothing
+                    was decided)
         -> None: the router forwards the MO to the owners as usual
 
 The router answers the carrier only after the hook returns: a crash before the
@@ -29,7 +36,7 @@ pipeline as transactional messages (never blocked by the opt-out they confirm),
 from the number the MO was sent to, in a task started when the hook returns:
 they run alongside the MO's forwarding and the carrier's answer, and never hold
 either up. The hook raises (the router then asks the carrier to retry) only when
-the ledger could not record an opt-out or opt-in.
+the ledger could not record an opt-out, an opt-in or a reply sent to review.
 
 Which lists (rules.packs.keywords ships the packs), for the sender's country (its
 number's region) and each owner of the number called, each judging with its own
@@ -79,8 +86,9 @@ from typing import TYPE_CHECKING, Literal
 from redis.asyncio import Redis
 
 from gateway.config.model import Account, Config, KeywordSet
+from gateway.inbound.reviews import ReviewList
 from gateway.inbound.set_many import SetMany
-from gateway.ledger.model import OptEvent
+from gateway.ledger.model import OptEvent, Source
 from gateway.lifecycle import TaskSet
 from gateway.message import Message
 from gateway.observability.logs import fields
@@ -97,6 +105,7 @@ from rules.packs.keywords import (
     render_reply,
     replies_for,
 )
+from rules.phrases import match_phrase
 from smpp.constants import ESM_UDHI
 from smpp.pdu import DeliverSm
 from smpp.reassembly import Reassembler, ReassemblyError
@@ -119,7 +128,7 @@ _WRITE_TIMEOUT = 1.0
 #: very least, and each write costs ~50 µs of redis-py whatever it carries.
 _WRITE_WINDOW = 0.02
 _READ_TIMEOUT = 0.5
-MoKind = Literal["optout", "optin", "help", "other"]
+MoKind = Literal["optout", "optin", "help", "review", "other"]
 
 
 def campaign_key(account: str, e164: str) -> bytes:
@@ -204,8 +213,12 @@ class KeywordHandler:
         metrics: Metrics,
         *,
         reassembly_timeout: float | None = None,
+        reviews: ReviewList | None = None,
     ) -> None:
         self.config = config
+        #: Where unclear replies go (None: nowhere, they pass on like any other).
+        self.reviews = reviews
+        self.phrases = config.optout.phrases
         self.suppressions = suppressions
         self.pipeline = pipeline
         self.campaigns = campaigns
@@ -319,7 +332,8 @@ class KeywordHandler:
         if operator:  # the operator's own lists (the country's), whole replies only
             at_operator = match_keyword(text, self.lists_for(None, number.region), "whole")
             if at_operator is not None and at_operator.kind == "optout":
-                await self._optout(pdu, number.e164, owners, {OPERATOR_SCOPE: at_operator})
+                await self._optout(pdu, number.e164, owners,
+                                   {OPERATOR_SCOPE: at_operator.keyword})
                 return "optout"
         matches: dict[str, KeywordMatch] = {}
         for owner in bound:
@@ -330,7 +344,8 @@ class KeywordHandler:
                 matches[owner] = found
         optouts = {o: m for o, m in matches.items() if m.kind == "optout"}
         if optouts:  # STOPALL too: the accounts that may send from the number, not "*"
-            await self._optout(pdu, number.e164, bound, optouts)
+            await self._optout(pdu, number.e164, bound,
+                               {o: m.keyword for o, m in optouts.items()})
             return "optout"
         optins = {o: m for o, m in matches.items() if m.kind == "optin"}
         wide = at_operator if at_operator is not None and at_operator.kind == "optin" \
@@ -343,20 +358,44 @@ class KeywordHandler:
             reply = self.reply_text("help_reply", self.accounts.get(asking[0]), number.region)
             self._reply(asking[0], pdu, number.e164, reply)
             return "help"
+        if self.phrases and not matches and at_operator is None:
+            return await self._phrase(pdu, text, number.e164, number.region, bound, operator)
         return "other"
 
+    async def _phrase(self, pdu: DeliverSm, text: str, e164: str, region: str,
+                      bound: list[str], operator: bool) -> MoKind:
+        """An opt-out written in words: honoured like STOP where clear, else reviewed."""
+        names = [a.display_name for a in (self.accounts.get(o) for o in bound)
+                 if a is not None and a.display_name]
+        found = match_phrase(text, names=names)
+        if found is None:
+            return "other"
+        # The scopes a STOP to this number binds: "*" at the operator's number.
+        scopes = [OPERATOR_SCOPE] if operator else bound
+        if found.kind == "optout":
+            await self._optout(pdu, e164, bound, dict.fromkeys(scopes, f"phrase:{found.lang}"),
+                               source="phrase")
+            return "optout"
+        if self.reviews is None:
+            return "other"
+        for scope in scopes:
+            await self.reviews.add(scope, e164, region, text, number_called=pdu.destination_addr,
+                                   matched=f"phrase:{found.lang} {found.pattern}")
+        return "review"
+
     async def _optout(self, pdu: DeliverSm, e164: str, owners: list[str],
-                      matches: dict[str, KeywordMatch]) -> None:
+                      matches: dict[str, str], source: Source = "keyword") -> None:
         """Opt out of each scope in ``matches`` (accounts, or "*" alone at the operator's
-        number), then confirm once if that changed anything."""
+        number; scope -> the keyword to record), then confirm once if that changed
+        anything."""
         remembered = await self.campaigns.last(owners, e164) if self.campaigns else []
         by_owner = dict(zip(owners, remembered, strict=True)) if remembered else {}
         events: list[OptEvent] = []
-        for scope, found in matches.items():
+        for scope, keyword in matches.items():
             campaign = next((c for c in remembered if c), None) if scope == OPERATOR_SCOPE \
                 else by_owner.get(scope)
             events.append(await self.suppressions.optout(
-                scope, e164, source="keyword", keyword=found.keyword, campaign=campaign,
+                scope, e164, source=source, keyword=keyword, campaign=campaign,
                 number_called=pdu.destination_addr,
             ))
         self._confirm(pdu, e164, owners, events, "optout")

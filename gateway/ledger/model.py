@@ -49,6 +49,10 @@ __all__ = [
     "Progress",
     "ReportGroup",
     "ReportRow",
+    "Review",
+    "ReviewDecision",
+    "ReviewStatus",
+    "ReviewSummary",
     "Schema",
     "Source",
     "SuppressionRow",
@@ -57,7 +61,9 @@ __all__ = [
 ]
 
 EventKind = Literal["optout", "optin"]
-Source = Literal["keyword", "link", "api", "import", "cli"]
+#: "phrase": an opt-out written in words (rules.phrases); "review": a reply on the review
+#: list that a person decided was one.
+Source = Literal["keyword", "link", "api", "import", "cli", "phrase", "review"]
 ReportGroup = Literal["campaign", "source", "reason", "day"]
 REPORT_GROUPS: tuple[str, ...] = get_args(ReportGroup)
 #: (key, opt-outs, opt-ins) of one report row.
@@ -121,6 +127,55 @@ class OptEvent:
         if self.at is not None and self.at.utcoffset() is None:
             raise ValueError("OptEvent.at must be timezone-aware (UTC)")
 
+
+
+# --- the review list -----------------------------------------------------------------------
+
+ReviewStatus = Literal["pending", "opted_out", "dismissed"]
+REVIEW_STATUSES: tuple[str, ...] = get_args(ReviewStatus)
+#: What a person decides about a reply on the review list.
+ReviewDecision = Literal["optout", "dismiss"]
+REVIEW_DECISIONS: tuple[str, ...] = get_args(ReviewDecision)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Review:
+    """A reply that looked like a revocation without being a clear one, for a person to
+    decide before ``deadline`` (10 business days after ``received_at``: the FCC's)."""
+
+    scope: str  # the account it was sent to ("*": the operator's number)
+    number: str  # who sent it (E.164)
+    text: str  # the MO text as received
+    received_at: datetime
+    deadline: datetime
+    #: When the alert starts: 2 business days before the deadline.
+    remind_at: datetime
+    number_called: str | None = None
+    #: What sent it to review: "phrase:<lang> <pattern>".
+    matched: str | None = None
+    status: ReviewStatus = "pending"
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    id: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        def when(at: datetime | None) -> str | None:
+            return None if at is None else at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        return {"id": self.id, "account": self.scope, "number": self.number,
+                "number_called": self.number_called, "text": self.text,
+                "matched": self.matched, "received_at": when(self.received_at),
+                "deadline": when(self.deadline), "status": self.status,
+                "decided_by": self.decided_by, "decided_at": when(self.decided_at)}
+
+
+class ReviewSummary(NamedTuple):
+    """The pending part of the review list, for the metrics and the alert."""
+
+    pending: int
+    earliest_deadline: datetime | None
+    #: Pending reviews past their ``remind_at`` (less than 2 business days left).
+    due_soon: int
 
 
 # --- opt-out link tokens -----------------------------------------------------------------
@@ -351,6 +406,37 @@ class Ledger(Protocol):
         until``, counted by ``group_by``: (key, opt-outs, opt-ins), ordered by key (None
         first). Keys: the campaign, the source, the reason (free "other: ..." texts
         count as "other") or the UTC day as YYYY-MM-DD; None where the event has none."""
+        ...
+
+    def add_review(self, review: Review) -> tuple[Review, bool]:
+        """Put a reply on the review list, durable on return; (the row, True if new). The
+        same text from the same number to the same scope still pending is the one row
+        (a carrier redelivering the MO): (that row, False)."""
+        ...
+
+    def reviews(self, scope: str | None = None, status: ReviewStatus | None = None,
+                limit: int = 1000) -> list[Review]:
+        """The review list, oldest first: of ``scope`` (every scope if None), of
+        ``status`` (every status if None), at most ``limit`` rows."""
+        ...
+
+    def review(self, review_id: int) -> Review | None:
+        """One row of the review list (None: no such id)."""
+        ...
+
+    def decide_review(self, review_id: int, decision: ReviewDecision, decided_by: str,
+                      at: datetime, optout: Callable[[Review], OptEvent] | None = None
+                      ) -> tuple[Review | None, OptEvent | None]:
+        """Decide a pending review, in one transaction: its status (opted_out or
+        dismissed), who and when; for "optout", the event ``optout`` makes of the row is
+        recorded in the same transaction (returned recorded). (None, None) if there is no
+        such review; the row as it is and no event if it was decided already (the first
+        decision stands)."""
+        ...
+
+    def review_summary(self, now: datetime) -> ReviewSummary:
+        """How many reviews are pending, the earliest deadline, and how many are past
+        their reminder at ``now``."""
         ...
 
     def meta_value(self, key: str, default: str) -> str:

@@ -60,7 +60,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from gateway.ledger.migrations import POSTGRES_STEPS, Schema, Step, migrate_postgres
 from gateway.ledger.model import ImportResult, LedgerError
-from gateway.ledger.sql import DUE_WEBHOOKS, SqlLedger, Statements
+from gateway.ledger.reviews import ReviewSqlLedger, ReviewStatements
+from gateway.ledger.sql import DUE_WEBHOOKS, Statements
 
 __all__ = ["PostgresError", "PostgresLedger", "redact"]
 
@@ -113,7 +114,7 @@ def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
-class PostgresLedger(SqlLedger):
+class PostgresLedger(ReviewSqlLedger):
     """The ``Ledger`` on a PostgreSQL database; its schema is created or migrated at opening.
 
     ``dsn``: a libpq connection string or URL (``storage.ledger``). ``busy_timeout``:
@@ -122,6 +123,7 @@ class PostgresLedger(SqlLedger):
 
     _q = Statements(None, day="to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
                     lock_row=" FOR UPDATE", claim=_CLAIM)
+    _rq = ReviewStatements(None, lock_row=" FOR UPDATE", returning_id=True)
 
     @staticmethod
     def _to_db(at: datetime) -> datetime:

@@ -68,7 +68,8 @@ from typing import Any, ClassVar, cast
 
 from gateway.ledger.migrations import Schema, migrate_sqlite
 from gateway.ledger.model import ImportResult, LedgerError, webhook_payload
-from gateway.ledger.sql import DUE_WEBHOOKS, Cursor, SqlLedger, Statements, qmark
+from gateway.ledger.reviews import ReviewSqlLedger, ReviewStatements
+from gateway.ledger.sql import DUE_WEBHOOKS, Cursor, Statements, qmark
 
 __all__ = ["SqliteLedger", "from_micros", "to_micros", "webhook_payload"]
 
@@ -114,7 +115,7 @@ def _connect(path: Path, busy_timeout: float = _BUSY_TIMEOUT_S) -> sqlite3.Conne
     return conn
 
 
-class SqliteLedger(SqlLedger):
+class SqliteLedger(ReviewSqlLedger):
     """The ``Ledger`` on a SQLite file; created (with its directory) if missing.
 
     ``busy_timeout``: how long a write waits for another process's write lock before it
@@ -123,6 +124,7 @@ class SqliteLedger(SqlLedger):
 
     _q = Statements(qmark, day="date(at / 1000000, 'unixepoch')", lock_row="", claim=_CLAIM,
                     returning_id=False)
+    _rq = ReviewStatements(qmark, lock_row="", returning_id=False)
     _FAULTS: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error, LedgerError, OSError)
     _to_db = staticmethod(to_micros)
     _from_db = staticmethod(from_micros)

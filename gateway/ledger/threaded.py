@@ -27,6 +27,10 @@ from gateway.ledger.model import (
     Progress,
     ReportGroup,
     ReportRow,
+    Review,
+    ReviewDecision,
+    ReviewStatus,
+    ReviewSummary,
     Source,
     SuppressionRow,
     TokenInfo,
@@ -151,6 +155,25 @@ class AsyncLedger:
     async def report(self, scope: str | None, since: datetime, until: datetime,
                      group_by: ReportGroup) -> list[ReportRow]:
         return await self._call(self.ledger.report, scope, since, until, group_by)
+
+    async def add_review(self, review: Review) -> tuple[Review, bool]:
+        return await self._call(self.ledger.add_review, review)
+
+    async def reviews(self, scope: str | None = None, status: ReviewStatus | None = None,
+                      limit: int = 1000) -> list[Review]:
+        return await self._call(self.ledger.reviews, scope, status, limit)
+
+    async def review(self, review_id: int) -> Review | None:
+        return await self._call(self.ledger.review, review_id)
+
+    async def decide_review(self, review_id: int, decision: ReviewDecision, decided_by: str,
+                            at: datetime, optout: Callable[[Review], OptEvent] | None = None
+                            ) -> tuple[Review | None, OptEvent | None]:
+        return await self._call(self.ledger.decide_review, review_id, decision, decided_by,
+                                at, optout)
+
+    async def review_summary(self, now: datetime) -> ReviewSummary:
+        return await self._call(self.ledger.review_summary, now)
 
     async def meta_value(self, key: str, default: str) -> str:
         return await self._call(self.ledger.meta_value, key, default)

@@ -42,7 +42,7 @@ class Metrics:
         )
         self.mo_total = Counter(
             "stopgate_mo_total", "Messages from the carrier by kind "
-            "(optout, optin, help, other, dlr).", ["kind"], registry=r,
+            "(optout, optin, help, review, other, dlr).", ["kind"], registry=r,
         )
         self.optouts_total = Counter(
             "stopgate_optouts_total", "Opt-outs recorded, by source.", ["source"], registry=r,
@@ -214,6 +214,24 @@ class Metrics:
             "given up (due now or waiting for a retry), counted in the ledger every "
             "few seconds.",
             registry=r, multiprocess_mode="livemostrecent",  # one ledger, read by every worker
+        )
+        # --- the opt-out review list (gateway.inbound.reviews) ---
+        self.optout_reviews_pending = Gauge(
+            "stopgate_optout_reviews_pending", "Replies on the opt-out review list not yet "
+            "decided (they looked like a revocation without being a clear one), counted in "
+            "the ledger every few seconds.",
+            registry=r, multiprocess_mode="livemostrecent",  # one ledger, read by every worker
+        )
+        self.optout_review_deadline = Gauge(
+            "stopgate_optout_review_deadline_seconds", "Seconds until the earliest deadline "
+            "of a pending review (10 business days after the reply: the FCC's); negative once "
+            "passed, 0 with nothing pending.",
+            registry=r, multiprocess_mode="livemostrecent",
+        )
+        self.optout_reviews_due_soon = Gauge(
+            "stopgate_optout_reviews_due_soon", "Pending reviews with fewer than 2 business "
+            "days left before their deadline (or past it).",
+            registry=r, multiprocess_mode="livemostrecent",
         )
         self.mt_offer_as_transactional = Counter(
             "stopgate_mt_offer_as_transactional_total", "MT messages a sender labelled "

@@ -19,15 +19,24 @@ from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     AsyncIterator,
+    Awaitable,
     Callable,
     Collection,
     Iterable,
 )
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from gateway.ledger.health import LedgerHealth
-from gateway.ledger.model import IMPORT_CHUNK, ImportResult, OptEvent, Source, SuppressionRow
+from gateway.ledger.model import (
+    IMPORT_CHUNK,
+    EventKind,
+    ImportResult,
+    OptEvent,
+    Source,
+    SuppressionRow,
+)
 from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
@@ -37,6 +46,7 @@ from rules.numbers import normalize_once
 log = logging.getLogger("stopgate.suppressions")
 
 OPERATOR_SCOPE = "*"
+_T = TypeVar("_T")
 _CELL_END = re.compile(r"[,;\t]")
 _MAX_LINE_ERRORS = 100
 #: An import gives the event loop a turn every this many lines (~5 ms of parsing), so the
@@ -130,17 +140,33 @@ class Suppressions:
         return (scope,) if scope in self.webhook_accounts else ()
 
     async def _record(self, event: OptEvent) -> OptEvent:
+        recorded = (await self.record_with(self.ledger.record([event])))[0]
+        if recorded.changed and recorded.notify_accounts() and self.on_recorded is not None:
+            self.on_recorded()
+        return recorded
+
+    async def record_with(self, write: Awaitable[_T]) -> _T:
+        """Await a ledger write that records opt-outs or opt-ins, telling ``health`` how
+        it went (a failed one makes the gateway refuse promotional traffic at once)."""
         try:
-            recorded = (await self.ledger.record([event]))[0]
+            done = await write
         except Exception as error:
             if self.health is not None:
                 self.health.failed(error)
             raise
         if self.health is not None:
             self.health.succeeded()
-        if recorded.changed and recorded.notify_accounts() and self.on_recorded is not None:
-            self.on_recorded()
-        return recorded
+        return done
+
+    def event(self, scope: str, number: str, kind: EventKind, *, source: Source,
+              keyword: str | None = None, campaign: str | None = None,
+              reason: str | None = None, number_called: str | None = None) -> OptEvent:
+        """An event to record now, announced to whom ``webhook_accounts`` says."""
+        return OptEvent(
+            number=number, scope=scope, event=kind, source=source, campaign=campaign,
+            keyword=keyword, reason=reason, number_called=number_called, at=datetime.now(UTC),
+            notify=self._notify(scope),
+        )
 
     async def optout(
         self,
@@ -154,18 +180,24 @@ class Suppressions:
         number_called: str | None = None,
     ) -> OptEvent:
         """Record an opt-out durably, then make it effective in the cache."""
-        event = OptEvent(
-            number=number, scope=scope, event="optout", source=source, campaign=campaign,
-            keyword=keyword, reason=reason, number_called=number_called, at=datetime.now(UTC),
-            notify=self._notify(scope),
-        )
-        recorded = await self._record(event)
+        event = self.event(scope, number, "optout", source=source, campaign=campaign,
+                           keyword=keyword, reason=reason, number_called=number_called)
+        return await self.recorded(await self._record(event), wake=False)
+
+    async def recorded(self, recorded: OptEvent, *, wake: bool = True) -> OptEvent:
+        """After an opt-out committed in the ledger (by ``optout``, or with another write:
+        a review decided): the cache, the webhook worker woken, the metric, the log."""
+        if wake and recorded.changed and recorded.notify_accounts() \
+                and self.on_recorded is not None:
+            self.on_recorded()
+        scope, number, source = recorded.scope, recorded.number, recorded.source
         await self._write_through("add", [(scope, number)])
         if recorded.changed:
             self.metrics.optouts_total.labels(source).inc()
         log.info("opt-out recorded", extra=fields(
-            "optout_recorded", account=scope, number=number, source=source, keyword=keyword,
-            campaign=campaign, number_called=number_called, reason=reason,
+            "optout_recorded", account=scope, number=number, source=source,
+            keyword=recorded.keyword, campaign=recorded.campaign,
+            number_called=recorded.number_called, reason=recorded.reason,
             changed=recorded.changed))
         return recorded
 

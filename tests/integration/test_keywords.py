@@ -74,9 +74,11 @@ async def test_stop_replies_opt_out_every_brand_on_the_shortcode(
         "+33612000002": (" stop! ", ["acme", "globex"]),
         "+33612000003": ("ARRÊT", ["acme", "globex"]),
         "+33612000004": ("Stop all", ["acme", "globex"]),  # the brands on 36173, not "*"
-        "+33612000005": ("stop please", []),  # whole-message mode: not an opt-out
+        "+33612000005": ("stop please", []),  # whole-message mode: not a keyword
     }
-    async with policy_stack(flushed_redis, tmp_path,
+    # The keyword layer alone ("stop please" is an opt-out written in words, which the
+    # phrase layer catches: tests/integration/test_phrase_optouts.py).
+    async with policy_stack(flushed_redis, tmp_path, optout={"phrases": False},
                             accounts=[ACME_KEYWORDS, GLOBEX_SHARED]) as stack:
         acme, acme_rx = await bind_sender(stack.smpp_port)
         globex, globex_rx = await bind_sender(stack.smpp_port, "globex", "globex1")
@@ -268,11 +270,15 @@ async def test_stop_to_the_operator_number_opts_out_of_every_account(
         acme_link, _ = await bind_sender(stack.smpp_port)
         number = "+33612000041"
         await stack.simulator.inject_mo(number, OPERATOR_NUMBER, "arrêt")  # nobody owns it
+        # Not a keyword in whole-message mode, but an opt-out written in words (the phrase
+        # layer): it binds what a STOP to that number binds, "*".
         await stack.simulator.inject_mo("+33612000042", OPERATOR_NUMBER, "stop please")
         await stack.simulator.inject_mo("+33612000043", OPERATOR_NUMBER, "hello")
         await eventually(lambda: scopes(stack, number) == ["*"], "STOP to the operator number")
         await eventually(lambda: stack.simulator.stats.mos_acked == 3, "MOs acknowledged")
-        assert scopes(stack, "+33612000042") == [] and scopes(stack, "+33612000043") == []
+        assert scopes(stack, "+33612000042") == ["*"] and scopes(stack, "+33612000043") == []
+        assert [(r["scope"], r["source"], r["keyword"])
+                for r in events(tmp_path / "2", "+33612000042")] == [("*", "phrase", "phrase:en")]
         rows = events(tmp_path / "2", number)
         assert [(r["scope"], r["changed"], r["keyword"], r["number_called"]) for r in rows] == [
             ("*", 1, "ARRET", OPERATOR_NUMBER)]

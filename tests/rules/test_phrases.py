@@ -1,7 +1,7 @@
 """Opt-outs written in words (rules/phrases.py): the issue's examples one by one, each
 language's keywords, what must not be caught, and a floor on the in-sample corpus.
 
-The held-out set (eval/replies_heldout/) is never opened here: it is scored by
+No held-out set (eval/replies_heldout*/) is ever opened here: it is scored by
 `make eval` (bench/eval_replies.py), for the report, never asserted on.
 """
 

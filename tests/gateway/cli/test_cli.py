@@ -42,6 +42,7 @@ def test_help_lists_every_command() -> None:
     assert result.returncode == 0
     for command in ("serve", "demo", "check-config", "suppressions import",
                     "suppressions export", "add|remove|check NUMBER", "report optouts",
+                    "reviews list", "reviews decide ID optout|dismiss",
                     "ledger backup FILE", "ledger migrate", "ledger copy --from",
                     "simulate-carrier"):
         assert command in result.stdout
@@ -50,7 +51,8 @@ def test_help_lists_every_command() -> None:
 @pytest.mark.parametrize("command", [
     "serve", "demo", "check-config", "suppressions", "suppressions import",
     "suppressions export", "suppressions add", "suppressions remove", "suppressions check",
-    "report", "report optouts", "ledger", "ledger backup", "ledger migrate", "ledger copy",
+    "report", "report optouts", "reviews", "reviews list", "reviews decide",
+    "ledger", "ledger backup", "ledger migrate", "ledger copy",
     "simulate-carrier",
 ])
 def test_every_command_has_help(command: str) -> None:
@@ -140,3 +142,13 @@ def test_bad_arguments_are_refused_with_the_reason() -> None:
     result = stopgate("report", "optouts", "--from", "23/11/2026")
     assert result.returncode == 2
     assert "expected a date as YYYY-MM-DD" in result.stderr
+
+
+def test_reviews_decide_refuses_a_bad_id_or_decision_before_opening_anything() -> None:
+    result = stopgate("reviews", "decide", "abc", "optout")
+    assert result.returncode == 2
+    assert ("argument ID: expected a review id (a positive whole number, as `stopgate "
+            "reviews list` shows), got 'abc'") in result.stderr
+    result = stopgate("reviews", "decide", "3", "stop")
+    assert result.returncode == 2
+    assert "argument decision: invalid choice: 'stop' (choose from" in result.stderr

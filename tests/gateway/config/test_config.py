@@ -731,3 +731,14 @@ def test_a_footer_may_carry_a_label_before_the_text() -> None:
         {"country": "*", "text": "Opt-out: {url}"},
     ]}, env={})
     assert (config.footers[0].prefix, config.footers[1].prefix) == ("PUBLI ", "")
+
+
+def test_optout_phrases_is_on_by_default_and_a_boolean() -> None:
+    assert Config().optout.phrases is True
+    assert parse_config({"optout": {"phrases": False}}, env={}).optout.phrases is False
+    assert problems_of({"optout": {"phrases": "sometimes"}}) == {
+        "optout.phrases": "expected true or false, got a string ('sometimes')"}
+    assert only_problem({}, env={"STOPGATE_OPTOUT_PHRASES": "maybe"}) == (
+        "optout.phrases",
+        "expected true or false (or 1/0, yes/no, on/off), got 'maybe' "
+        "(from STOPGATE_OPTOUT_PHRASES)")
