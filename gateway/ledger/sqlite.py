@@ -66,6 +66,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
+from gateway.ledger.held import HeldStatements
 from gateway.ledger.migrations import Schema, migrate_sqlite
 from gateway.ledger.model import ImportResult, LedgerError, webhook_payload
 from gateway.ledger.sql import DUE_WEBHOOKS, Cursor, SqlLedger, Statements, qmark
@@ -81,6 +82,13 @@ _CLAIM = f"""
                               attempts = attempts + 1
     WHERE id IN ({DUE_WEBHOOKS})
     RETURNING id, event_id, account, payload, created, attempts"""
+
+#: The held-message claims: one UPDATE each, in one transaction (the write lock).
+_HELD_CLAIM = """
+    UPDATE held_messages SET claimed_by = %(worker)s, claimed_until = %(until)s,
+                             attempts = attempts + 1
+    WHERE id IN ({select})
+    RETURNING {columns}"""
 
 _BUSY_TIMEOUT_S = 10.0
 
@@ -123,6 +131,7 @@ class SqliteLedger(SqlLedger):
 
     _q = Statements(qmark, day="date(at / 1000000, 'unixepoch')", lock_row="", claim=_CLAIM,
                     returning_id=False)
+    _hq = HeldStatements(qmark, claim=_HELD_CLAIM)
     _FAULTS: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error, LedgerError, OSError)
     _to_db = staticmethod(to_micros)
     _from_db = staticmethod(from_micros)
