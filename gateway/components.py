@@ -34,7 +34,8 @@ Start-up is ordered so that this reverse is today's shutdown:
     start:  Redis client -> ledger -> webhook worker -> ledger probe -> cache keeper
             -> carrier pool (links connect) -> HTTP -> pipeline -> answered parts
             (the previous run's notes are failed here) -> campaign notes -> keyword
-            replies -> refused-part receipts -> policy (REJECTD receipts)
+            replies -> refused-part receipts -> policy (REJECTD receipts) -> send-time
+            stage (caps being counted)
             -> sender listeners (plain, then TLS) -> gauges -> queue notices -> periodic flusher
             -> configuration hash registration
     stop:   the reverse: the hash registration is withdrawn; the flusher, notices and
@@ -92,6 +93,9 @@ from gateway.observability.metrics import Metrics
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bound import BoundSenders
 from gateway.senders.server import SenderServer
+from gateway.sendtime.caps import CapCounter
+from gateway.sendtime.clock import Clock, clock_from_env
+from gateway.sendtime.stage import SendTimeStage
 from gateway.storage.redis_client import RedisPolicyError, check_eviction, describe, open_redis
 from gateway.suppression.cache import SuppressionCache
 from gateway.suppression.keeper import CacheKeeper
@@ -134,6 +138,9 @@ class Components:
     #: This process among the instances sharing Redis: its shares of the total limits.
     membership: Membership
     policy: PolicyStage
+    #: Quiet hours and frequency caps for promotional traffic, judged on ``clock``.
+    sendtime: SendTimeStage
+    clock: Clock
     refusals: PartReceipts
     campaigns: CampaignMemory
     pipeline: MtPipeline
@@ -151,12 +158,16 @@ class Components:
 
 
 def build(config: Config, redis_url: str, *, slot: int = 0,
-          metrics: Metrics | None = None, totals: Totals | None = None) -> Components:
+          metrics: Metrics | None = None, totals: Totals | None = None,
+          clock: Clock | None = None) -> Components:
     """Every long-lived object of a gateway, wired; nothing started, no socket opened.
 
     ``totals``: the limits that hold in total as configured (a worker's ``config`` holds
-    its static share of them; gateway/process/shares.py); None: ``config``'s own."""
+    its static share of them; gateway/process/shares.py); None: ``config``'s own.
+    ``clock``: what send-time rules take as now; None: the system clock, or the one
+    ``STOPGATE_TEST_CLOCK`` starts (tests and demos only: gateway/sendtime/clock.py)."""
     metrics = metrics if metrics is not None else Metrics()
+    clock = clock if clock is not None else clock_from_env()
     worker = instance_id(config.server.data_dir, slot, config.server.instance_id)
     # A pool that waits for a free connection: redis-py's default one raises "Too many
     # connections" past 100, and a burst of receipts (each a lookup, maybe a queue
@@ -211,11 +222,14 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
         is_ready=lambda: keeper.ready and ledger_health.writable,
         unready_reason=lambda: unready_reason(keeper, ledger_health),
     )
+    # Quiet hours, then frequency caps (counted in Redis), after the opt-out policy:
+    # an opted-out recipient is blocked whatever the hour, and uses up no cap.
+    sendtime = SendTimeStage(config, clock, CapCounter(redis), metrics)
     pipeline = MtPipeline(
         carrier=pool,
         ids=router,
         metrics=metrics,
-        stages=[sender_stage, NormaliseStage(accounts), policy],
+        stages=[sender_stage, NormaliseStage(accounts), policy, sendtime],
         on_forwarded=campaigns.note,
         on_parts_refused=refusals.refused,
     )
@@ -244,7 +258,8 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
         ledger_health=ledger_health, cache=cache, keeper=keeper, webhooks=webhooks,
         suppressions=suppressions, senders=senders, dlr=router, notices=notices, pool=pool,
         membership=membership,
-        policy=policy, refusals=refusals, campaigns=campaigns, pipeline=pipeline,
+        policy=policy, sendtime=sendtime, clock=clock, refusals=refusals,
+        campaigns=campaigns, pipeline=pipeline,
         keywords=keywords, answered_parts=answered_parts, server=server,
         readiness=readiness, http=web.AppRunner(api.app(), access_log=None),
         gauges=Background("metric-gauges", _gauge_writer(metrics)),
@@ -331,6 +346,7 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
     await step(stack, shutdown, drain=c.keywords.drain)  # confirmations and help replies
     await step(stack, shutdown, drain=c.refusals.drain)  # UNDELIV of refused multipart
     await step(stack, shutdown, drain=c.policy.drain)  # REJECTD receipts, or into queues
+    await step(stack, shutdown, drain=c.sendtime.drain)  # frequency caps being counted
     listen = config.server.smpp_listen
     smpp_port = await step(stack, shutdown, start=lambda: c.server.start(listen.host, listen.port),
                            stop=lambda: c.server.stop(shutdown.timeout))

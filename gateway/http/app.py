@@ -67,7 +67,11 @@ Refusals are JSON ``{"error": code, "detail": text}``::
 
 and a message the opt-out policy blocks is ``422 {"status": "blocked", "reason": ...}``:
 ``opted_out``, or ``sender_not_allowed`` when ``from`` is another account's sender
-(400 ``invalid_source`` is for a ``from`` that is malformed or the carrier refused).
+(400 ``invalid_source`` is for a ``from`` that is malformed or the carrier refused),
+``quiet_hours`` outside the recipient's sending window (with ``retry_after``: when it
+next opens, ``"2026-06-10T06:00:00Z"``, or null when not within 14 days) and
+``frequency_cap`` over a frequency cap. 503 ``frequency_cap_state_unknown``
+(Retry-After: 1) refuses a promotional message whose caps cannot be counted (Redis).
 Every answer says ``Server: stopgate`` (no aiohttp version). A client that leaves
 while its body is read is logged at INFO (``http_client_left``), never as a failure.
 
@@ -149,7 +153,7 @@ from gateway.instances.counters import SharedCounters
 from gateway.ledger.threaded import AsyncLedger
 from gateway.limits import TokenBucket
 from gateway.message import Message
-from gateway.mt.pipeline import SENDER_NOT_ALLOWED, MtPipeline, MtResult
+from gateway.mt.pipeline import FREQUENCY_CAP, QUIET_HOURS, SENDER_NOT_ALLOWED, MtPipeline, MtResult
 from gateway.observability.metrics import Metrics
 from gateway.suppression.store import Suppressions
 from rules.numbers import TON_ALPHANUMERIC, TON_INTERNATIONAL, TON_UNKNOWN, normalize
@@ -184,6 +188,11 @@ _HTTP_FOR_REASON: dict[str, tuple[int, str, str]] = {
     "suppression_unknown": (503, "suppression_state_unknown",
                             "promotional messages wait until the opt-out state is known; "
                             "retry later (transactional messages are not affected)"),
+    # the same for frequency caps that cannot be counted (gateway/sendtime/stage.py)
+    "frequency_cap_unknown": (503, "frequency_cap_state_unknown",
+                              "promotional messages wait until their frequency caps can be "
+                              "counted; retry later (transactional messages are not "
+                              "affected)"),
     "footer_impossible": (400, "invalid_text",
                           "the text cannot carry the opt-out footer its destination requires"),
     "footer_too_long": (400, "text_too_long",
@@ -428,6 +437,13 @@ def _refusal(result: MtResult) -> web.Response:
         return json_response({"status": "blocked", "reason": "opted_out"}, 422)
     if result.reason == SENDER_NOT_ALLOWED:
         return json_response({"status": "blocked", "reason": SENDER_NOT_ALLOWED}, 422)
+    if result.reason == QUIET_HOURS:
+        retry_after = result.retry_after
+        return json_response({"status": "blocked", "reason": QUIET_HOURS, "retry_after": (
+            retry_after.strftime("%Y-%m-%dT%H:%M:%SZ") if retry_after is not None else None)},
+            422)
+    if result.reason == FREQUENCY_CAP:
+        return json_response({"status": "blocked", "reason": FREQUENCY_CAP}, 422)
     known = _HTTP_FOR_REASON.get(result.reason) or _HTTP_FOR_STATUS.get(result.status)
     if known is None:
         return error(502, "carrier_refused",

@@ -37,7 +37,8 @@ class Metrics:
         r = self.registry
         self.mt_total = Counter(
             "stopgate_mt_total", "MT messages by account, class and outcome "
-            "(forwarded, blocked, rejected, failed).",
+            "(forwarded, blocked, rejected, failed; quiet: refused outside the recipient's "
+            "sending window, capped: over a frequency cap).",
             ["account", "class", "outcome"], registry=r,
         )
         self.mo_total = Counter(
