@@ -293,6 +293,11 @@ class Policy:
     #: rule with action "reject"), and one over a frequency cap: SMSC vendor-specific range.
     quiet_status: Annotated[int, Check(refusal_status(0x450, "quiet hours"))] = 0x00000450
     cap_status: Annotated[int, Check(refusal_status(0x451, "frequency cap"))] = 0x00000451
+    #: Messages an account may have held (quiet hours) at once; one more is refused with
+    #: ESME_RMSGQFUL (gateway/sendtime/held.py).
+    held_max_per_account: Annotated[int, Check(at_least(1))] = 100_000
+    #: How long a held message without a validity_period is kept before it expires.
+    held_max_age: Timer = 72 * HOUR
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
