@@ -35,11 +35,13 @@ Start-up is ordered so that this reverse is today's shutdown:
             -> carrier pool (links connect) -> HTTP -> pipeline -> answered parts
             (the previous run's notes are failed here) -> campaign notes -> keyword
             replies -> refused-part receipts -> policy (REJECTD receipts) -> send-time
-            stage (caps being counted)
+            stage (caps being counted) -> holder (held messages being written)
             -> sender listeners (plain, then TLS) -> gauges -> queue notices -> periodic flusher
-            -> configuration hash registration
-    stop:   the reverse: the hash registration is withdrawn; the flusher, notices and
-            gauges end; the sender server stops
+            -> held-message releaser -> configuration hash registration
+    stop:   the reverse: the hash registration is withdrawn; the releaser stops claiming
+            and its releases under way finish (they need the pipeline, the carrier pool
+            and the ledger, stopped after it), its other claims given back; the flusher,
+            notices and gauges end; the sender server stops
             accepting and drains in-flight submits (bounded), unbinds; then the REJECTD
             and UNDELIV receipts, keyword replies, campaign notes, answered parts and
             the pipeline's id-map writes drain; then HTTP, the carrier pool, the keeper,
@@ -95,6 +97,7 @@ from gateway.senders.bound import BoundSenders
 from gateway.senders.server import SenderServer
 from gateway.sendtime.caps import CapCounter
 from gateway.sendtime.clock import Clock, clock_from_env
+from gateway.sendtime.held import Holder, Releaser
 from gateway.sendtime.stage import SendTimeStage
 from gateway.storage.redis_client import RedisPolicyError, check_eviction, describe, open_redis
 from gateway.suppression.cache import SuppressionCache
@@ -141,6 +144,10 @@ class Components:
     #: Quiet hours and frequency caps for promotional traffic, judged on ``clock``.
     sendtime: SendTimeStage
     clock: Clock
+    #: Keeps held messages in the ledger (quiet hours, action "hold")...
+    holder: Holder
+    #: ...and releases them when their window opens.
+    releaser: Releaser
     refusals: PartReceipts
     campaigns: CampaignMemory
     pipeline: MtPipeline
@@ -224,7 +231,8 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     )
     # Quiet hours, then frequency caps (counted in Redis), after the opt-out policy:
     # an opted-out recipient is blocked whatever the hour, and uses up no cap.
-    sendtime = SendTimeStage(config, clock, CapCounter(redis), metrics)
+    holder = Holder(config, ledger, clock, metrics)
+    sendtime = SendTimeStage(config, clock, CapCounter(redis), metrics, holder=holder)
     pipeline = MtPipeline(
         carrier=pool,
         ids=router,
@@ -233,6 +241,12 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
         on_forwarded=campaigns.note,
         on_parts_refused=refusals.refused,
     )
+    # Held messages come back through the whole pipeline when their window opens.
+    # Not before a carrier can take them and opt-outs can be checked: a release into a
+    # gateway still starting would only be deferred.
+    releaser = Releaser(holder, ledger, pipeline, refusals.failed, clock, metrics,
+                        worker_id=worker, accounts=list(accounts),
+                        ready=lambda: pool.ready and keeper.ready and ledger_health.writable)
     # STOP/START/HELP: seen by the router before any MO is forwarded or answered.
     keywords = KeywordHandler(config, suppressions, pipeline, campaigns, metrics)
     # A receipt queued by another worker (or gateway) reaches our receivers at once.
@@ -252,13 +266,15 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
                             buckets=server.buckets, gauge=metrics.instances)
     readiness = Readiness(redis, pool, keeper, ledger_health, drift, membership)
     api = HttpApi(config, pipeline, metrics, server.buckets, readiness,
-                  suppressions=suppressions, ledger=ledger, counters=counters)
+                  suppressions=suppressions, ledger=ledger, counters=counters,
+                  on_held_cancelled=releaser.wake, clock=clock.now)
     return Components(
         config=config, metrics=metrics, redis=redis, ledger=ledger,
         ledger_health=ledger_health, cache=cache, keeper=keeper, webhooks=webhooks,
         suppressions=suppressions, senders=senders, dlr=router, notices=notices, pool=pool,
         membership=membership,
-        policy=policy, sendtime=sendtime, clock=clock, refusals=refusals,
+        policy=policy, sendtime=sendtime, clock=clock, holder=holder, releaser=releaser,
+        refusals=refusals,
         campaigns=campaigns, pipeline=pipeline,
         keywords=keywords, answered_parts=answered_parts, server=server,
         readiness=readiness, http=web.AppRunner(api.app(), access_log=None),
@@ -347,6 +363,7 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
     await step(stack, shutdown, drain=c.refusals.drain)  # UNDELIV of refused multipart
     await step(stack, shutdown, drain=c.policy.drain)  # REJECTD receipts, or into queues
     await step(stack, shutdown, drain=c.sendtime.drain)  # frequency caps being counted
+    await step(stack, shutdown, drain=c.holder.drain)  # held messages being written
     listen = config.server.smpp_listen
     smpp_port = await step(stack, shutdown, start=lambda: c.server.start(listen.host, listen.port),
                            stop=lambda: c.server.stop(shutdown.timeout))
@@ -355,6 +372,10 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
         await step(stack, shutdown, start=c.gauges.start, stop=c.gauges.stop)
     await step(stack, shutdown, start=c.notices.start, stop=c.notices.stop)
     await step(stack, shutdown, start=c.flusher.start, stop=c.flusher.stop)
+    # Held messages: it stops first, its releases under way finishing through the
+    # pipeline, pool and ledger, which stop after it.
+    await step(stack, shutdown, start=c.releaser.start, drain=c.releaser.drain,
+               stop=c.releaser.stop)
     await step(stack, shutdown, start=c.drift.start, stop=c.drift.stop)
     assert isinstance(smpp_port, int)
     return Ports(smpp=smpp_port, http=http_port, smpp_tls=smpp_tls_port)
@@ -450,6 +471,12 @@ class PartReceipts:
         self.blocked_status = blocked_status
         self._deliver = router.deliver
         self._tasks = TaskSet()
+
+    async def failed(self, message: Message, ids: Sequence[str], stat: str,
+                     status: int) -> None:
+        """Receipts with ``stat`` and err = ``status`` for ``ids`` (held messages dropped,
+        expired or cancelled: gateway/sendtime/held.py)."""
+        await self._send(message, ids, stat, status)
 
     async def blocked(self, message: Message, ids: Sequence[str]) -> None:
         """REJECTD receipts for the ids of a blocked message."""

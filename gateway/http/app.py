@@ -127,6 +127,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -135,6 +136,7 @@ from aiohttp import web
 from gateway.config.model import Account, Config
 from gateway.http.auth import bearer_digest, key_digest
 from gateway.http.guard import AuthPacing, GuardedHandler, client_key, real_client
+from gateway.http.held import HeldRoutes
 from gateway.http.optout import OptoutPages
 from gateway.http.reports import ReportRoutes
 from gateway.http.responses import (
@@ -155,6 +157,7 @@ from gateway.limits import TokenBucket
 from gateway.message import Message
 from gateway.mt.pipeline import FREQUENCY_CAP, QUIET_HOURS, SENDER_NOT_ALLOWED, MtPipeline, MtResult
 from gateway.observability.metrics import Metrics
+from gateway.sendtime.held import BACKLOG_FULL, WRITE_FAILED, held_answer
 from gateway.suppression.store import Suppressions
 from rules.numbers import TON_ALPHANUMERIC, TON_INTERNATIONAL, TON_UNKNOWN, normalize
 from smpp.constants import CommandStatus
@@ -193,6 +196,14 @@ _HTTP_FOR_REASON: dict[str, tuple[int, str, str]] = {
                               "promotional messages wait until their frequency caps can be "
                               "counted; retry later (transactional messages are not "
                               "affected)"),
+    # a promotional message to hold for its recipient's window that cannot be kept
+    BACKLOG_FULL: (503, "held_backlog_full",
+                   "the account has as many messages held for their recipients' sending "
+                   "window as it may (policy.held_max_per_account); retry once some are "
+                   "released, or send later"),
+    WRITE_FAILED: (503, "held_write_failed",
+                   "the message must be held for its recipient's sending window and the "
+                   "ledger could not keep it; retry"),
     "footer_impossible": (400, "invalid_text",
                           "the text cannot carry the opt-out footer its destination requires"),
     "footer_too_long": (400, "text_too_long",
@@ -216,7 +227,13 @@ class HttpApi:
         suppressions: Suppressions | None = None,
         ledger: AsyncLedger | None = None,
         counters: SharedCounters | None = None,
+        on_held_cancelled: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        #: Told when a campaign's held messages are cancelled (their receipts go out).
+        self.on_held_cancelled = on_held_cancelled
+        #: The gateway's send-time clock (held messages' leases are taken on it).
+        self.clock = clock
         self.config = config
         #: Failed-auth counts shared with the other instances on this Redis.
         self.counters = counters
@@ -249,6 +266,8 @@ class HttpApi:
             SuppressionRoutes(self.authenticate, self.suppressions).register(app)
         if self.ledger is not None:
             ReportRoutes(self.authenticate, self.ledger).register(app)
+            HeldRoutes(self.authenticate, self.ledger, self.on_held_cancelled,
+                       self.clock).register(app)
             if self.suppressions is not None:
                 OptoutPages(self.config, self.ledger, self.suppressions,
                             counters=self.counters).register(app)
@@ -375,6 +394,10 @@ class HttpApi:
         message.campaign = body.get("campaign")
         result = await self.pipeline.submit(message)
         self.metrics.submit_latency.observe(time.perf_counter() - started)
+        held = held_answer(result)
+        if held is not None:  # kept for the recipient's window: the footer comes then
+            return json_response({"id": result.message_id, **held, "class": message.klass,
+                                  "parts": 0, "footer": None}, 202)
         if result.ok:
             return json_response(
                 {

@@ -170,7 +170,11 @@ SENDER_NOT_ALLOWED = "sender_not_allowed"
 QUIET_HOURS = "quiet_hours"
 FREQUENCY_CAP = "frequency_cap"
 #: stopgate_mt_total's outcome for a refusal, by reason (others: "rejected").
-REFUSAL_OUTCOMES = {"blocked": "blocked", QUIET_HOURS: "quiet", FREQUENCY_CAP: "capped"}
+#: ``MtResult.reason`` of a promotional message held for quiet hours (status ESME_ROK:
+#: the sender is told it is accepted; gateway/sendtime/held.py).
+HELD = "held"
+REFUSAL_OUTCOMES = {"blocked": "blocked", QUIET_HOURS: "quiet", FREQUENCY_CAP: "capped",
+                    HELD: "held"}
 
 
 def sender_ownership(accounts: Iterable[Account]) -> SenderOwnership:
@@ -377,6 +381,8 @@ class MtPipeline:
         answered ESME_ROK before it (so a sender with a window of 1 could go on) will
         never be delivered, and their senders hear it by receipt. HTTP senders hear the
         whole refusal in the answer."""
+        if message.notes.get("released"):
+            return  # released from hold: the releaser sends every part's receipt
         if (self.on_parts_refused is not None and message.via == "smpp"
                 and len(message.part_ids) > 1 and result.status != CommandStatus.ESME_ROK):
             self.on_parts_refused(message, message.part_ids[:-1], result)
