@@ -9,9 +9,12 @@ instead:
 - ESME_RMSGQFUL, reason ``held_backlog_full``: the account has
   ``policy.held_max_per_account`` messages held already;
 - ESME_RMSGQFUL, reason ``held_write_failed``: the ledger could not keep it (retry);
-- ``policy.quiet_status`` (reason ``quiet_hours``): no window opens within the horizon
-  searched, or none before the message expires (its ``validity_period``, or
-  ``policy.held_max_age`` without one): holding it could only end in an EXPIRED receipt.
+- ``policy.quiet_status`` (reason ``quiet_hours``, no ``retry_after``): no window opens
+  within the horizon searched.
+
+A message whose window opens only after it expires (its ``validity_period``, or
+``policy.held_max_age`` without one) is held all the same and gets its EXPIRED receipt
+when it expires, as an SMSC does with a message it cannot deliver in time.
 
 **Releasing** (``Releaser``, one task per gateway process): every second (or at once
 when woken) it claims, with a lease, the rows that are due, expired, or cancelled with a
@@ -54,7 +57,6 @@ from typing import Any
 
 from gateway.config.model import Config
 from gateway.ledger.held import HeldRow, NewHeld
-from gateway.ledger.model import LedgerError
 from gateway.ledger.threaded import AsyncLedger
 from gateway.lifecycle import Background, TaskSet, backoff
 from gateway.message import Message
@@ -126,11 +128,11 @@ class Holder:
             transit.settle(MtResult(CommandStatus.ESME_ROK, message.id, 0, reason=HELD,
                                     retry_after=due))
             return
+        if due is None:  # no window within the horizon: nothing to wait for
+            transit.settle(MtResult(self.quiet_status, reason=QUIET_HOURS))
+            return
         now = self.clock.now()
         expires = self._expiry(message, now)
-        if due is None or due >= expires:
-            transit.settle(MtResult(self.quiet_status, reason=QUIET_HOURS, retry_after=due))
-            return
         account = message.account
         if self.counts.get(account, 0) >= self.max_per_account:
             self.metrics.held_total.labels(account, "refused_backlog_full").inc()
@@ -182,6 +184,8 @@ class Releaser:
         self.worker_id = worker_id
         self.accounts = tuple(accounts)
         self.interval = interval
+        #: Rows claimed per kind and pass.
+        self.claim_limit = CLAIM_LIMIT
         #: Whether releases can go out now (a carrier link, the opt-out state known).
         self.ready = ready
         self._task = Background("held-releaser", self._run)
@@ -224,11 +228,10 @@ class Releaser:
             try:
                 busy = await self.run_once()
                 attempt = 0
-            except (LedgerError, OSError) as error:
+            except Exception as error:  # the ledger, mostly: tried again, backing off
                 attempt += 1
                 log.warning("held messages not claimed: the ledger failed", extra=fields(
                     "held_claim_failed", error=str(error)))
-                busy = False
                 await asyncio.sleep(backoff(attempt, 1.0, 30.0, jitter=True))
                 continue
             if busy:
@@ -248,7 +251,7 @@ class Releaser:
         if self.ready is not None and not self.ready():
             return False
         now = self.clock.now()
-        rows = await self.ledger.claim_held(self.worker_id, CLAIM_LIMIT, LEASE, now)
+        rows = await self.ledger.claim_held(self.worker_id, self.claim_limit, LEASE, now)
         for row in rows:
             self._releases.spawn(self._handle(row, now))
         if rows:
