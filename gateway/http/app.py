@@ -35,6 +35,18 @@ Authenticate with the account's ``api_key``::
 - ``campaign`` (optional): a label of at most 64 characters, for the reports.
 - Unknown fields are refused (a typo must not pass silently); null counts as absent.
 
+A promotional message held for its recipient's sending window (quiet hours with
+``action = "hold"``; gateway/sendtime/held.py) is also 202, once it is in the ledger::
+
+    202 Accepted
+    {"id": "9f2c61d0a4b3e871", "status": "held", "due": "2026-11-24T07:00:00Z",
+     "class": "promotional", "parts": 0, "footer": null}
+
+``due`` is when the window opens (UTC); ``parts`` and ``footer`` are decided when it is
+released. 503 ``held_backlog_full`` refuses one beyond ``policy.held_max_per_account``,
+503 ``held_write_failed`` one the ledger could not keep (retry); ``/v1/held`` lists and
+cancels them (gateway.http.held).
+
 ``id`` is the id the account's receiver binds see in the message's delivery
 receipts (``receipted_message_id`` and the ``id:`` field), one receipt per
 part, all with this id; receipts wait in the account's queue while no receiver
