@@ -212,16 +212,18 @@ async def test_a_florida_number_gets_the_stricter_of_the_federal_and_state_windo
         assert (status, body["retry_after"]) == (422, "2026-06-10T12:00:00Z")  # 08:00 EDT
 
 
-async def test_a_hold_rule_without_the_hold_machinery_refuses_with_quiet_status(
+async def test_a_hold_rule_holds_the_message_until_the_next_opening(
         stack: Stack, clock: TestClock) -> None:
-    """The US pack holds; this gateway has no holder: refused, with the next opening."""
+    """The US pack holds (the holder keeps it: tests/integration/test_held.py): accepted,
+    due at the next opening."""
     clock.set(datetime(2026, 6, 10, 3, 0, tzinfo=UTC))  # 23:00 in New York
     link, _ = await bind_sender(stack.smpp_port)
-    assert (await send_one(link, submit(to=NEW_YORK))).command_status == QUIET
+    assert (await send_one(link, submit(to=NEW_YORK))).command_status == 0
     async with aiohttp.ClientSession() as http:
         status, body = await post_message(http, stack, {"to": NEW_YORK, "text": PROMO_TEXT,
                                                         "class": "promotional"})
-    assert (status, body["retry_after"]) == (422, "2026-06-10T12:00:00Z")
+    assert (status, body["status"], body["due"]) == (202, "held", "2026-06-10T12:00:00Z")
+    assert delivered_to(stack, NEW_YORK) == []
 
 
 # --- two instances -----------------------------------------------------------------------------
