@@ -38,9 +38,9 @@ from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 from gateway.sendtime.caps import CapCheck, CapCounter, cap_keys
 from gateway.sendtime.clock import Clock
+from gateway.sendtime.places import Places
 from rules.sendtime.caps import FrequencyCap
 from rules.sendtime.quiet import QuietRule, Verdict, check
-from rules.sendtime.zones import placement
 
 __all__ = ["CAP_UNKNOWN", "Holder", "SendTimeStage"]
 
@@ -101,6 +101,8 @@ class SendTimeStage:
         #: Every region some rule names: a number in none of them is on its way at once.
         self._quiet_regions = frozenset(rule.region for rule in self.quiet)
         self.regions = self._quiet_regions | {cap.region for cap in self.caps}
+        #: Where a recipient may be: per country where that decides it, else per number.
+        self.places = Places(self.regions)
         #: The caps that apply, by a number's regions (a few distinct sets in practice).
         self._caps_by_regions: dict[frozenset[str], tuple[FrequencyCap, ...]] = {}
         self._no_holder_logged = False
@@ -118,7 +120,9 @@ class SendTimeStage:
     def __call__(self, message: Message) -> MtResult | Wait | None:
         if message.klass != PROMOTIONAL or not self.regions:
             return None
-        where = placement(message.e164)
+        where = self.places(message.country, message.e164)
+        if where is None:
+            return None
         regions = where.regions
         if not regions & self.regions:
             return None
@@ -150,7 +154,9 @@ class SendTimeStage:
 
     def _count(self, transit: Transit) -> None:
         message = transit.message
-        caps = self._caps_by_regions[placement(message.e164).regions]
+        where = self.places(message.country, message.e164)
+        assert where is not None  # the stage asked it first
+        caps = self._caps_by_regions[where.regions]
         keys, windows, maxima = cap_keys(message.account, message.e164, caps)
         now_ms = int(self.clock.now().timestamp() * 1000)
         transit.step = self._step_counted
