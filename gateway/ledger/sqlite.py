@@ -1,6 +1,6 @@
 """The ledger in one SQLite file (WAL, synchronous=FULL): the default, for one instance.
 
-Schema (version 2; the steps are ``gateway.ledger.migrations.SQLITE_STEPS``, and
+Schema (version 3; the steps are ``gateway.ledger.migrations.SQLITE_STEPS``, and
 ``schema_migrations`` records which were applied)::
 
     events        id INTEGER PK (rowid, ascending = recording order), at (µs since
@@ -20,6 +20,11 @@ Schema (version 2; the steps are ``gateway.ledger.migrations.SQLITE_STEPS``, and
                   given_up_at, last_status (HTTP status of the last attempt; NULL: no
                   answer). "Open" = neither delivered nor given up; partial indexes
                   cover the open rows only, so a long history costs the claim nothing.
+    held_messages (version 3) promotional messages held for quiet hours: account,
+                  number, campaign, message_id, due_at, held_at, expires_at, message (as
+                  received), status, reason, attempts, the claim (claimed_by,
+                  claimed_until), finished_at, notified_at. Partial indexes cover the
+                  rows still held (gateway/ledger/held.py).
 
 Times are integers (µs, UTC): 8 bytes instead of a 27-character string per
 row, and ordered. Reports group by day with ``date(at / 1000000, 'unixepoch')``.
