@@ -139,7 +139,9 @@ SQLITE_STEPS: tuple[Step, ...] = (
         "CREATE INDEX held_expiring ON held_messages (expires_at) WHERE status = 'held'",
         "CREATE INDEX held_by_recipient ON held_messages (account, number, due_at, id) "
         "WHERE status = 'held'",
-        "CREATE INDEX held_by_account ON held_messages (account, status, campaign)",
+        "CREATE INDEX held_by_account ON held_messages (account, id) WHERE status = 'held'",
+        "CREATE INDEX held_by_campaign ON held_messages (account, campaign) "
+        "WHERE status = 'held'",
         "CREATE INDEX held_by_time ON held_messages (account, held_at)",
         "CREATE INDEX held_unnotified ON held_messages (id) "
         "WHERE status = 'cancelled' AND notified_at IS NULL",
@@ -225,7 +227,9 @@ POSTGRES_STEPS: tuple[Step, ...] = (
         "CREATE INDEX held_expiring ON held_messages (expires_at) WHERE status = 'held'",
         "CREATE INDEX held_by_recipient ON held_messages (account, number, due_at, id) "
         "WHERE status = 'held'",
-        "CREATE INDEX held_by_account ON held_messages (account, status, campaign)",
+        "CREATE INDEX held_by_account ON held_messages (account, id) WHERE status = 'held'",
+        "CREATE INDEX held_by_campaign ON held_messages (account, campaign) "
+        "WHERE status = 'held'",
         "CREATE INDEX held_by_time ON held_messages (account, held_at)",
         "CREATE INDEX held_unnotified ON held_messages (id) "
         "WHERE status = 'cancelled' AND notified_at IS NULL",
