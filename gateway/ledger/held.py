@@ -190,18 +190,27 @@ class HeldRows:
 
     def hold(self, held: NewHeld) -> int:
         """Keep one message, durable on return; its row id."""
-        for name in ("due_at", "held_at", "expires_at"):
-            if getattr(held, name).utcoffset() is None:
-                raise ValueError(f"NewHeld.{name} must be timezone-aware (UTC)")
-        if not held.account or not held.number or not held.message_id:
-            raise ValueError("a held message needs an account, a number and a message id")
+        return self.hold_many([held])[0]
+
+    def hold_many(self, rows: Sequence[NewHeld]) -> list[int]:
+        """Keep several messages in one transaction (one fsync), durable on return; their
+        row ids, in order. Nothing is written if one of them is malformed."""
+        for held in rows:
+            for name in ("due_at", "held_at", "expires_at"):
+                if getattr(held, name).utcoffset() is None:
+                    raise ValueError(f"NewHeld.{name} must be timezone-aware (UTC)")
+            if not held.account or not held.number or not held.message_id:
+                raise ValueError("a held message needs an account, a number and a message id")
         to_db = self._to_db
+        ids = []
         with self._tx() as cur:
-            row = cur.execute(self._hq.insert, (
-                held.account, held.number, held.campaign, held.message_id,
-                to_db(held.due_at), to_db(held.held_at), to_db(held.expires_at),
-                held.message, held.reason)).fetchone()
-            return int(row[0])
+            for held in rows:
+                row = cur.execute(self._hq.insert, (
+                    held.account, held.number, held.campaign, held.message_id,
+                    to_db(held.due_at), to_db(held.held_at), to_db(held.expires_at),
+                    held.message, held.reason)).fetchone()
+                ids.append(int(row[0]))
+        return ids
 
     def claim_held(self, worker_id: str, limit: int, lease_seconds: float,
                    now: datetime) -> list[HeldRow]:

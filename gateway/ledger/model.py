@@ -332,6 +332,10 @@ class Ledger(Protocol):
         """Keep one held message, durable on return; its row id."""
         ...
 
+    def hold_many(self, rows: Sequence[NewHeld]) -> list[int]:
+        """Keep several held messages in one transaction; their row ids."""
+        ...
+
     def claim_held(self, worker_id: str, limit: int, lease_seconds: float,
                    now: datetime) -> list[HeldRow]:
         """Claim the held rows due, expired, or cancelled with a receipt to send."""

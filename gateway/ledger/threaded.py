@@ -148,6 +148,9 @@ class AsyncLedger:
     async def hold(self, held: NewHeld) -> int:
         return await self._call(self.ledger.hold, held)
 
+    async def hold_many(self, rows: Sequence[NewHeld]) -> list[int]:
+        return await self._call(self.ledger.hold_many, list(rows))
+
     async def claim_held(self, worker_id: str, limit: int, lease_seconds: float,
                          now: datetime) -> list[HeldRow]:
         return await self._call(self.ledger.claim_held, worker_id, limit, lease_seconds, now)

@@ -179,3 +179,11 @@ def test_two_instances_claiming_at_once_never_get_the_same_row(
         thread.join(timeout=60)
     everything = claimed[0] + claimed[1]
     assert len(everything) == len(set(everything)) == 120
+
+
+def test_hold_many_keeps_them_in_order_in_one_go_or_none_at_all(ledger: Ledger) -> None:
+    ids = ledger.hold_many([new(ALICE, message_id="a"), new(BOB, message_id="b")])
+    assert [info.id for info in ledger.list_held("acme")] == ids
+    with pytest.raises(ValueError, match="needs an account, a number and a message id"):
+        ledger.hold_many([new(ALICE, message_id="c"), new(BOB, message_id="")])
+    assert ledger.count_held() == {"acme": 2}
