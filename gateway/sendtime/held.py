@@ -143,9 +143,9 @@ class Holder:
             self.metrics.held_total.labels(account, "refused_backlog_full").inc()
             transit.settle(MtResult(CommandStatus.ESME_RMSGQFUL, reason=BACKLOG_FULL))
             return
-        self.counts[account] = self.counts.get(account, 0) + 1
         row = NewHeld(account, message.e164, message.campaign, message.id, due, now, expires,
                       stored.dump(message), "; ".join(refused_by) or None)
+        self.counts[account] = self.counts.get(account, 0) + 1
         self._pending.append((transit, row))
         if not self._flushing:
             self._flushing = True
@@ -172,12 +172,12 @@ class Holder:
             log.error("could not hold messages: refused", extra=fields(
                 "held_write_failed", messages=len(batch), error=str(error)))
             for transit, _ in batch:
-                transit.settle(MtResult(CommandStatus.ESME_RMSGQFUL, reason=WRITE_FAILED))
+                _settle(transit, MtResult(CommandStatus.ESME_RMSGQFUL, reason=WRITE_FAILED))
             return
         for transit, row in batch:
             self.metrics.held_total.labels(row.account, "held").inc()
-            transit.settle(MtResult(CommandStatus.ESME_ROK, transit.message.id, 0,
-                                    reason=HELD, retry_after=row.due_at))
+            _settle(transit, MtResult(CommandStatus.ESME_ROK, transit.message.id, 0,
+                                      reason=HELD, retry_after=row.due_at))
 
     def _expiry(self, message: Message, now: datetime) -> datetime:
         """When the message stops being worth sending: its validity_period, or
@@ -346,6 +346,16 @@ class Releaser:
     async def _receipts(self, message: Message, stat: str, status: int) -> None:
         if message.template.registered_delivery & _RECEIPT_WANTED:
             await self.receipts(message, message.part_ids, stat, status)
+
+
+def _settle(transit: Transit, result: MtResult) -> None:
+    """Answer one message of a batch; a failure answering it is not the others'."""
+    try:
+        transit.settle(result)
+    except Exception:
+        log.exception("a held message's answer failed", extra=fields(
+            "held_answer_failed", account=transit.message.account,
+            message_id=transit.message.id))
 
 
 def held_answer(result: MtResult) -> Mapping[str, Any] | None:
