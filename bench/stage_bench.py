@@ -30,14 +30,16 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import bench_config
 import wire
 import workload
+from redis.asyncio import Redis
 
-from gateway.config.model import Config, load_config
+from gateway.config.model import Compliance, Config, load_config
 from gateway.inbound.id_map import pair_ids
 from gateway.limits import TokenBucket
 from gateway.message import Message, new_message_id
@@ -47,9 +49,15 @@ from gateway.mt.lookups import LookupBatcher
 from gateway.mt.pipeline import MtPipeline, MtResult, NormaliseStage, sender_ids_for_parts
 from gateway.mt.policy import PolicyStage
 from gateway.observability.metrics import Metrics
+from gateway.process.redis_embedded import EmbeddedRedis
+from gateway.sendtime.caps import CapCheck, CapCounter, cap_keys
+from gateway.sendtime.clock import TestClock
+from gateway.sendtime.stage import SendTimeStage
 from rules.classify import Classification, Classifier, MessageFacts
 from rules.footers import already_has_optout, fit, footer_for
 from rules.numbers import normalize
+from rules.sendtime.caps import FrequencyCap
+from rules.sendtime.zones import placement
 from smpp.codec import decode, encode, encode_submit_sm_resp
 from smpp.pdu import SubmitSm
 from smpp.reassembly import Reassembler
@@ -68,6 +76,14 @@ CARRIER_WINDOW = 1000
 #: A ledger token, as gateway.ledger.model.new_token makes them.
 TOKEN = "AbCdEfGh9"  # 9 base62 characters
 DEFAULT_JSON = Path(__file__).resolve().parent / "stages.json"
+#: The send-time rows judge the workload's countries' packs (FR, GB, DE, ES: every
+#: promotional message has a rule) on a fixed clock, never the hour the bench runs at:
+#: a Tuesday 11:00 in Paris (every window open) and 22:00 (every window closed).
+SENDTIME_PACKS = ("FR", "US", "UK", "DE", "ES")
+SENDTIME_OPEN = datetime(2026, 6, 9, 9, 0, tzinfo=UTC)
+SENDTIME_CLOSED = datetime(2026, 6, 9, 20, 0, tzinfo=UTC)
+#: Frequency-cap checks per Redis batch in the caps row (a loop tick's worth under load).
+CAP_BATCH = 64
 
 
 # --- the workload, stage by stage -----------------------------------------------------
@@ -143,6 +159,12 @@ class HotPath:
         # The policy stage's lookups and tokens are Redis and the ledger: never reached here.
         self.policy = PolicyStage(config, self.metrics, LookupBatcher(None, self.metrics),  # type: ignore[arg-type]
                                   TokenCache(_no_tokens))
+        # Quiet hours for every country of the mix; no cap applies to them (caps: their
+        # own row, on a real Redis). The counter's client never connects here.
+        self.clock = TestClock(SENDTIME_OPEN)
+        self.sendtime = SendTimeStage(
+            replace(config, compliance=Compliance(packs=SENDTIME_PACKS)), self.clock,
+            CapCounter(Redis()), self.metrics)
 
     def fresh_classifier(self, cache_size: int = 4096) -> Classifier:
         return Classifier(self.config.rules, unclassified=self.config.policy.unclassified,
@@ -371,6 +393,9 @@ def stage_rows(path: HotPath, flows: list[Flow], repeats: int) -> list[Row]:
         once(lambda: [fit(m.text, f.text, m.data_coding, concat=m.concat or "udh8")
                       for m, f in pairs]), summed=False)
 
+    # 5b. send-time rules: quiet hours for every promotional message, caps where they apply
+    sendtime_rows(add, path, [flow.footered for flow in promotional if flow.footered])
+
     # 6-8. outbound submit_sm, their encoding, the carrier's answers, the sender's answers
     ready = [flow.footered for flow in forwarded if flow.footered is not None]
     add("outbound_parts", "Message.outbound_parts (outbound submit_sm)", "message",
@@ -489,6 +514,65 @@ class SelfTimed:
 
     def __call__(self) -> None:
         self.run()
+
+
+def sendtime_rows(add: Callable[..., None], path: HotPath, promotional: list[Message]) -> None:
+    """SendTimeStage on the promotional messages that go out: the quiet-hours check with
+    every recipient new (placement cache miss: the workload's case), repeated, and
+    outside the window (the next opening searched); then one frequency cap checked and
+    counted on a real (embedded) Redis, ``CAP_BATCH`` checks per EVALSHA, per message."""
+    stage, clock = path.sendtime, path.clock
+    # Outside the window the pack's rules say hold and the bench has no holder: the stage
+    # refuses, which is the path timed here; its one warning about it is not the bench's.
+    stage._no_holder_logged = True
+    for message in promotional:  # what the stage reads: the message as it leaves the policy
+        assert message.klass == workload.PROMOTIONAL and message.e164
+
+    def quiet(at: datetime, cold: bool) -> Callable[[], Run]:
+        def setup() -> Run:
+            clock.set(at)
+            if cold:
+                placement.cache_clear()
+            return lambda: [stage(message) for message in promotional]
+        return setup
+    add("sendtime_quiet", "send-time stage, window open, new recipient (placement miss)",
+        "promotional", len(promotional), quiet(SENDTIME_OPEN, cold=True))
+    add("sendtime_quiet_hit", "  the same, repeated recipient (placement cached)",
+        "promotional", len(promotional), quiet(SENDTIME_OPEN, cold=False), summed=False)
+    add("sendtime_quiet_closed", "  the same, window closed (refused, next opening found)",
+        "promotional", len(promotional), quiet(SENDTIME_CLOSED, cold=False), summed=False)
+    clock.set(SENDTIME_OPEN)
+    add("sendtime_caps", "  frequency cap check-and-count, Redis EVALSHA (per capped msg)",
+        "capped", len(promotional), lambda: _caps_run(len(promotional)), summed=False)
+
+
+def _caps_run(count: int) -> Run:
+    """``count`` check-and-counts of one cap on an embedded Redis, ``CAP_BATCH`` per call,
+    each recipient new (as in the workload); timed without Redis's start and stop."""
+    cap = FrequencyCap(region="US-FL", max=3, window_ms=86_400_000)
+    checks = [CapCheck(*cap_keys("bench", f"+1305{n:07d}", (cap,)), member=f"m{n}",
+                       now_ms=1_780_000_000_000) for n in range(count)]
+    spent = [0]
+
+    def run() -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            redis_server = EmbeddedRedis(Path(tmp))
+            url = redis_server.start()
+            try:
+                async def inside() -> None:
+                    client = Redis.from_url(url)
+                    counter = CapCounter(client)
+                    await counter.check_many(checks[:1])  # the script loaded
+                    await client.flushdb()
+                    start = time.perf_counter_ns()
+                    for first in range(0, count, CAP_BATCH):
+                        await counter.check_many(checks[first:first + CAP_BATCH])
+                    spent[0] = time.perf_counter_ns() - start
+                    await client.aclose()
+                asyncio.run(inside())
+            finally:
+                redis_server.stop()
+    return SelfTimed(run, spent)
 
 
 def small_rows(add: Callable[..., None], path: HotPath, flows: list[Flow],

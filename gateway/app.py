@@ -39,6 +39,7 @@ from gateway.process.eventloop import settle_heap
 from gateway.process.redis_embedded import EmbeddedRedis
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.server import SenderServer
+from gateway.sendtime.clock import Clock
 from gateway.storage.redis_client import RedisPolicyError
 from gateway.suppression.cache import SuppressionCache
 from gateway.suppression.keeper import CacheKeeper
@@ -55,8 +56,12 @@ class NotStarted(RuntimeError):
 class Gateway:
     """A whole stopgate instance: listeners, carrier links, Redis, pipeline."""
 
-    def __init__(self, config: Config, slot: int = 0, totals: Totals | None = None) -> None:
+    def __init__(self, config: Config, slot: int = 0, totals: Totals | None = None,
+                 clock: Clock | None = None) -> None:
         self.config = config
+        #: The clock send-time rules are judged on; None: the system's, unless
+        #: STOPGATE_TEST_CLOCK says otherwise (gateway/sendtime/clock.py).
+        self.clock = clock
         #: The limits that hold in total (a worker's config holds its static share).
         self.totals = totals
         #: Which worker of ``server.workers`` this is (0 for a single process); kept
@@ -78,7 +83,7 @@ class Gateway:
             url = (storage.redis_url if storage.redis_url or storage.redis_sentinels
                    else await self._embedded_redis(stack))
             components = build(config, url, slot=self.slot, metrics=self.metrics,
-                               totals=self.totals)
+                               totals=self.totals, clock=self.clock)
             self._components = components
             self._ports = await start(components, stack, self._shutdown)
             self._stack = stack.pop_all()

@@ -34,11 +34,14 @@ Start-up is ordered so that this reverse is today's shutdown:
     start:  Redis client -> ledger -> webhook worker -> ledger probe -> cache keeper
             -> carrier pool (links connect) -> HTTP -> pipeline -> answered parts
             (the previous run's notes are failed here) -> campaign notes -> keyword
-            replies -> refused-part receipts -> policy (REJECTD receipts)
+            replies -> refused-part receipts -> policy (REJECTD receipts) -> send-time
+            stage (caps being counted) -> holder (held messages being written)
             -> sender listeners (plain, then TLS) -> gauges -> queue notices -> periodic flusher
-            -> configuration hash registration
-    stop:   the reverse: the hash registration is withdrawn; the flusher, notices and
-            gauges end; the sender server stops
+            -> held-message releaser -> configuration hash registration
+    stop:   the reverse: the hash registration is withdrawn; the releaser stops claiming
+            and its releases under way finish (they need the pipeline, the carrier pool
+            and the ledger, stopped after it), its other claims given back; the flusher,
+            notices and gauges end; the sender server stops
             accepting and drains in-flight submits (bounded), unbinds; then the REJECTD
             and UNDELIV receipts, keyword replies, campaign notes, answered parts and
             the pipeline's id-map writes drain; then HTTP, the carrier pool, the keeper,
@@ -93,6 +96,10 @@ from gateway.observability.metrics import Metrics
 from gateway.senders.answered_parts import AnsweredParts
 from gateway.senders.bound import BoundSenders
 from gateway.senders.server import SenderServer
+from gateway.sendtime.caps import CapCounter
+from gateway.sendtime.clock import Clock, clock_from_env
+from gateway.sendtime.held import Holder, Releaser
+from gateway.sendtime.stage import SendTimeStage
 from gateway.storage.redis_client import RedisPolicyError, check_eviction, describe, open_redis
 from gateway.suppression.cache import SuppressionCache
 from gateway.suppression.keeper import CacheKeeper
@@ -135,6 +142,13 @@ class Components:
     #: This process among the instances sharing Redis: its shares of the total limits.
     membership: Membership
     policy: PolicyStage
+    #: Quiet hours and frequency caps for promotional traffic, judged on ``clock``.
+    sendtime: SendTimeStage
+    clock: Clock
+    #: Keeps held messages in the ledger (quiet hours, action "hold")...
+    holder: Holder
+    #: ...and releases them when their window opens.
+    releaser: Releaser
     refusals: PartReceipts
     campaigns: CampaignMemory
     pipeline: MtPipeline
@@ -155,12 +169,16 @@ class Components:
 
 
 def build(config: Config, redis_url: str, *, slot: int = 0,
-          metrics: Metrics | None = None, totals: Totals | None = None) -> Components:
+          metrics: Metrics | None = None, totals: Totals | None = None,
+          clock: Clock | None = None) -> Components:
     """Every long-lived object of a gateway, wired; nothing started, no socket opened.
 
     ``totals``: the limits that hold in total as configured (a worker's ``config`` holds
-    its static share of them; gateway/process/shares.py); None: ``config``'s own."""
+    its static share of them; gateway/process/shares.py); None: ``config``'s own.
+    ``clock``: what send-time rules take as now; None: the system clock, or the one
+    ``STOPGATE_TEST_CLOCK`` starts (tests and demos only: gateway/sendtime/clock.py)."""
     metrics = metrics if metrics is not None else Metrics()
+    clock = clock if clock is not None else clock_from_env()
     worker = instance_id(config.server.data_dir, slot, config.server.instance_id)
     # A pool that waits for a free connection: redis-py's default one raises "Too many
     # connections" past 100, and a burst of receipts (each a lookup, maybe a queue
@@ -215,14 +233,24 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
         is_ready=lambda: keeper.ready and ledger_health.writable,
         unready_reason=lambda: unready_reason(keeper, ledger_health),
     )
+    # Quiet hours, then frequency caps (counted in Redis), after the opt-out policy:
+    # an opted-out recipient is blocked whatever the hour, and uses up no cap.
+    holder = Holder(config, ledger, clock, metrics)
+    sendtime = SendTimeStage(config, clock, CapCounter(redis), metrics, holder=holder)
     pipeline = MtPipeline(
         carrier=pool,
         ids=router,
         metrics=metrics,
-        stages=[sender_stage, NormaliseStage(accounts), policy],
+        stages=[sender_stage, NormaliseStage(accounts), policy, sendtime],
         on_forwarded=campaigns.note,
         on_parts_refused=refusals.refused,
     )
+    # Held messages come back through the whole pipeline when their window opens.
+    # Not before a carrier can take them and opt-outs can be checked: a release into a
+    # gateway still starting would only be deferred.
+    releaser = Releaser(holder, ledger, pipeline, refusals.failed, clock, metrics,
+                        worker_id=worker, accounts=list(accounts),
+                        ready=lambda: pool.ready and keeper.ready and ledger_health.writable)
     # STOP/START/HELP: seen by the router before any MO is forwarded or answered.
     # Opt-outs written in words: unclear ones go on the review list (ledger, step 5).
     reviews = ReviewList(ledger, suppressions, metrics)
@@ -246,13 +274,14 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     readiness = Readiness(redis, pool, keeper, ledger_health, drift, membership)
     api = HttpApi(config, pipeline, metrics, server.buckets, readiness,
                   suppressions=suppressions, ledger=ledger, counters=counters,
-                  reviews=reviews)
+                  reviews=reviews, on_held_cancelled=releaser.wake, clock=clock.now)
     return Components(
         config=config, metrics=metrics, redis=redis, ledger=ledger,
         ledger_health=ledger_health, cache=cache, keeper=keeper, webhooks=webhooks,
         suppressions=suppressions, senders=senders, dlr=router, notices=notices, pool=pool,
         membership=membership,
-        policy=policy, refusals=refusals, campaigns=campaigns, pipeline=pipeline,
+        policy=policy, sendtime=sendtime, clock=clock, holder=holder, releaser=releaser,
+        refusals=refusals, campaigns=campaigns, pipeline=pipeline,
         keywords=keywords, reviews=reviews,
         review_gauges=Background("optout-review-gauges", reviews.run),
         answered_parts=answered_parts, server=server,
@@ -341,6 +370,8 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
     await step(stack, shutdown, drain=c.keywords.drain)  # confirmations and help replies
     await step(stack, shutdown, drain=c.refusals.drain)  # UNDELIV of refused multipart
     await step(stack, shutdown, drain=c.policy.drain)  # REJECTD receipts, or into queues
+    await step(stack, shutdown, drain=c.sendtime.drain)  # frequency caps being counted
+    await step(stack, shutdown, drain=c.holder.drain)  # held messages being written
     listen = config.server.smpp_listen
     smpp_port = await step(stack, shutdown, start=lambda: c.server.start(listen.host, listen.port),
                            stop=lambda: c.server.stop(shutdown.timeout))
@@ -349,6 +380,10 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
         await step(stack, shutdown, start=c.gauges.start, stop=c.gauges.stop)
     await step(stack, shutdown, start=c.notices.start, stop=c.notices.stop)
     await step(stack, shutdown, start=c.flusher.start, stop=c.flusher.stop)
+    # Held messages: it stops first, its releases under way finishing through the
+    # pipeline, pool and ledger, which stop after it.
+    await step(stack, shutdown, start=c.releaser.start, drain=c.releaser.drain,
+               stop=c.releaser.stop)
     await step(stack, shutdown, start=c.drift.start, stop=c.drift.stop)
     await step(stack, shutdown, start=c.review_gauges.start, stop=c.review_gauges.stop)
     assert isinstance(smpp_port, int)
@@ -445,6 +480,12 @@ class PartReceipts:
         self.blocked_status = blocked_status
         self._deliver = router.deliver
         self._tasks = TaskSet()
+
+    async def failed(self, message: Message, ids: Sequence[str], stat: str,
+                     status: int) -> None:
+        """Receipts with ``stat`` and err = ``status`` for ``ids`` (held messages dropped,
+        expired or cancelled: gateway/sendtime/held.py)."""
+        await self._send(message, ids, stat, status)
 
     async def blocked(self, message: Message, ids: Sequence[str]) -> None:
         """REJECTD receipts for the ids of a blocked message."""

@@ -82,6 +82,9 @@ class Message:
     #: (payload, segments) when a stage already cut ``payload`` for ``concat`` (the footer's
     #: fit does): outbound_parts uses them while the payload is still that one.
     cut: tuple[bytes, list[bytes]] | None = field(default=None, repr=False, compare=False)
+    #: (payload, data_coding) as received, kept by the stage that first changes them (the
+    #: footer): a message held for quiet hours is stored as the sender gave it.
+    received: tuple[bytes, int] | None = field(default=None, repr=False, compare=False)
     #: (payload, data_coding, text) of the last ``text`` read: classify and footer both read it.
     _decoded: tuple[bytes, int, str] | None = field(
         default=None, init=False, repr=False, compare=False

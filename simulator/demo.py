@@ -18,6 +18,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -28,6 +29,7 @@ from gateway.config.model import Account, Config, Upstream
 from gateway.config.values import ListenAddress
 from gateway.inbound.receipts import receipt_text
 from gateway.process.eventloop import run as run_loop
+from gateway.sendtime.clock import ShiftedClock
 from gateway.smpp_link import LinkHandler, SmppLink
 from simulator.carrier import CarrierSimulator
 from simulator.records import ReceivedMessage
@@ -38,6 +40,9 @@ from smpp.session import Role
 from smpp.text import choose_encoding, decode_text
 
 _CODING_NAMES = {0: "GSM 03.38", 1: "IA5", 3: "Latin-1", 8: "UCS-2"}
+#: The tour judges send-time rules (quiet hours, caps) on a clock that starts here, a
+#: Tuesday 10:00 in Paris, so what it shows does not depend on the hour it runs at.
+DEMO_CLOCK_START = datetime(2026, 6, 9, 8, 0, tzinfo=UTC)
 _TIMEOUT = 10.0
 _DEMO_ACCOUNT = Account(
     system_id="acme", password="acmepass", api_key="demo-acme-key", default_region="FR",
@@ -122,8 +127,11 @@ async def _tour(config: Config, out: TextIO) -> int:
     await simulator.start("127.0.0.1", 0)
     say(f"[carrier] built-in SMSC simulator on 127.0.0.1:{simulator.port}")
     with tempfile.TemporaryDirectory(prefix="stopgate-demo-") as scratch:
-        gateway = Gateway(demo_config(config, Path(scratch), simulator.port))
+        gateway = Gateway(demo_config(config, Path(scratch), simulator.port),
+                          clock=ShiftedClock(DEMO_CLOCK_START))
         await gateway.start()
+        say("[stopgate] send-time rules (quiet hours, frequency caps) judged as if it were "
+            "Tue 9 June 2026, 10:00 in Paris (the demo's clock)")
         try:
             return await _campaign(gateway, simulator, say)
         finally:

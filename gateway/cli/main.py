@@ -162,6 +162,20 @@ def _reviews(action: str) -> Handler:
     return handler
 
 
+def _held(action: str) -> Handler:
+    """``stopgate held <action>``: see gateway.cli.held."""
+
+    def handler(args: argparse.Namespace) -> int:
+        config = _load(args)
+        if config is None:
+            return EXIT_CONFIG
+        from gateway.cli import held  # lazily: --help must not import the service
+
+        return held.run(action, config, args)
+
+    return handler
+
+
 def _review_id(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a review id (a positive whole number, "
@@ -346,6 +360,8 @@ USAGE = """every command:
   stopgate reviews decide ID optout|dismiss [--by NAME] [-c FILE]
   stopgate report optouts [--account A] [--by campaign|source|reason|day]
                           [--from YYYY-MM-DD] [--to YYYY-MM-DD] [-c FILE]
+  stopgate held list --account A [--campaign C] [--limit N] [-c FILE]
+  stopgate held cancel --account A --campaign C [-c FILE]
   stopgate ledger backup FILE [-c FILE]
   stopgate ledger migrate [-c FILE]
   stopgate ledger copy --from SQLITE --to POSTGRESQL_URL
@@ -510,6 +526,38 @@ def build_parser() -> argparse.ArgumentParser:
                          help="first day included (default: the beginning)")
     optouts.add_argument("--to", dest="until", type=_day, metavar="YYYY-MM-DD",
                          help="last day included (default: today)")
+
+    held = _command(
+        commands, "held", "promotional messages held for their recipient's sending window",
+        "Quiet hours with action = \"hold\" keep a promotional message in the ledger until "
+        "its recipient's window opens; these commands read and cancel them from the "
+        "ledger, with or without a running gateway.",
+        config=False,
+    )
+    held_actions = held.add_subparsers(title="actions", metavar="<action>")
+    held_list = _command(
+        held_actions, "list", "list an account's held messages",
+        "Prints how many messages the account has held, then one line per message, oldest "
+        "first: its id (the one the sender was given), number, when it was held, when it "
+        "is due and when it expires (UTC), and its campaign.",
+        _held("list"),
+    )
+    held_list.add_argument("--account", metavar="A", required=True, help="account system_id")
+    held_list.add_argument("--campaign", metavar="C", help="only this campaign's")
+    held_list.add_argument("--limit", type=int, default=100, metavar="N",
+                           help="show at most N messages (default 100)")
+    held_cancel = _command(
+        held_actions, "cancel", "cancel a campaign's held messages",
+        "Marks the account's held messages of the campaign cancelled: they are never "
+        "sent. Each part whose message asked for receipts gets a DELETED receipt, sent by "
+        "the running gateway (at once, or when one starts). A message being released at "
+        "that moment is not cancelled. Prints how many were cancelled.",
+        _held("cancel"),
+    )
+    held_cancel.add_argument("--account", metavar="A", required=True,
+                             help="account system_id")
+    held_cancel.add_argument("--campaign", metavar="C", required=True,
+                             help="the campaign whose held messages to cancel")
 
     ledger = _command(
         commands, "ledger", "look after the ledger (the durable record of opt-outs)",

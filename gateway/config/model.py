@@ -53,6 +53,7 @@ from gateway.config.values import (
     bind_modes,
     blocked_status,
     cidr,
+    compliance_pack,
     host_port,
     hostname,
     http_url,
@@ -64,6 +65,7 @@ from gateway.config.values import (
     operator_number,
     positive,
     redis_url,
+    refusal_status,
     region,
     region_or_default,
     route,
@@ -78,11 +80,14 @@ from gateway.http.optout_text import LANGUAGE_OF_REGION
 from rules.packs.keywords import PLACEHOLDERS as REPLY_PLACEHOLDERS
 from rules.packs.keywords import optout_pack
 from rules.senders import listed_key
+from rules.sendtime.caps import FrequencyCap
+from rules.sendtime.packs import SendTimeRules, rules_for
+from rules.sendtime.quiet import QuietRule, closed_regions
 
 __all__ = [
-    "Account", "Config", "ConfigError", "Dlr", "Footer", "Http", "KeywordSet", "ListenAddress",
-    "Log", "Optout", "Policy", "Problem", "Rule", "Server", "Smpp", "Storage", "Upstream",
-    "Webhook", "load_config", "parse_config",
+    "Account", "Compliance", "Config", "ConfigError", "Dlr", "Footer", "FrequencyCaps", "Http",
+    "KeywordSet", "ListenAddress", "Log", "Optout", "Policy", "Problem", "QuietHours", "Rule",
+    "Server", "Smpp", "Storage", "Upstream", "Webhook", "load_config", "parse_config",
 ]
 
 MessageClass = Literal["promotional", "transactional"]
@@ -284,6 +289,77 @@ class Policy:
     #: The learned scorer (rules.scorer, ``detector:scorer``) may call promotional a text
     #: the built-in detectors call transactional or nothing (README, "The opt-out policy").
     scorer: bool = True
+    #: A promotional message refused outside its recipient's sending window (a quiet-hours
+    #: rule with action "reject"), and one over a frequency cap: SMSC vendor-specific range.
+    quiet_status: Annotated[int, Check(refusal_status(0x450, "quiet hours"))] = 0x00000450
+    cap_status: Annotated[int, Check(refusal_status(0x451, "frequency cap"))] = 0x00000451
+    #: Messages an account may have held (quiet hours) at once; one more is refused with
+    #: ESME_RMSGQFUL (gateway/sendtime/held.py).
+    held_max_per_account: Annotated[int, Check(at_least(1))] = 100_000
+    #: How long a held message without a validity_period is kept before it expires.
+    held_max_age: Timer = 72 * HOUR
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Compliance:
+    """Which countries' shipped send-time rules (quiet hours, caps) apply."""
+
+    #: Pack names (rules/sendtime/packs.toml): "FR", "US", "DE", "ES", "IT", "UK" ("GB"),
+    #: "NL", "BE", "PT", "CA". Empty: no shipped send-time rule applies.
+    packs: Annotated[tuple[str, ...], Check(each(compliance_pack))] = ()
+
+
+def _rule_problem(error: ValueError, keys: tuple[str, ...], fallback: str) -> tuple[str, str]:
+    """A rules/sendtime parser's "key: what is wrong" as (key, what is wrong)."""
+    key, colon, rest = str(error).partition(": ")
+    if colon and key in keys:
+        return key, rest
+    return fallback, str(error)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuietHours:
+    """An own sending window for promotional messages (rules.sendtime.quiet.QuietRule)."""
+
+    region: str
+    days: str = "mon-sun"
+    start: str
+    end: str
+    holidays: bool = False
+    action: Literal["hold", "reject"] = "hold"
+
+    def rule(self) -> QuietRule:
+        """The rule (ValueError naming the key when a value is wrong: see ``validate``)."""
+        return QuietRule.parse({"region": self.region, "days": self.days, "start": self.start,
+                                "end": self.end, "holidays": self.holidays,
+                                "action": self.action})
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        try:
+            self.rule()
+        except ValueError as error:  # start >= end names no key: it is the end's fault
+            yield _rule_problem(error, ("region", "days", "start", "end", "holidays"), "end")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrequencyCaps:
+    """At most ``max`` promotional messages per recipient per account per ``per``."""
+
+    region: str
+    max: int
+    per: str
+    action: str = "reject"
+
+    def cap(self) -> FrequencyCap:
+        """The cap (ValueError naming the key when a value is wrong: see ``validate``)."""
+        return FrequencyCap.parse({"region": self.region, "max": self.max, "per": self.per,
+                                   "action": self.action})
+
+    def validate(self) -> Iterator[tuple[str, str]]:
+        try:
+            self.cap()
+        except ValueError as error:
+            yield _rule_problem(error, ("region", "max", "per", "action"), "per")
 
 
 #: A keyword reply's text: {brand} (the account's display_name) and {contact} (its
@@ -543,6 +619,9 @@ class Config:
     footers: tuple[Footer, ...] = DEFAULT_FOOTERS  # (country, language) unique: _check_footers
     keywords: Annotated[tuple[KeywordSet, ...], Unique("country")] = DEFAULT_KEYWORDS
     rules: Annotated[tuple[Rule, ...], Unique("id")] = ()
+    compliance: Compliance = Compliance()
+    quiet_hours: tuple[QuietHours, ...] = ()
+    frequency_caps: tuple[FrequencyCaps, ...] = ()
     smpp: Smpp = Smpp()
     http: Http = Http()
     dlr: Dlr = Dlr()
@@ -553,6 +632,19 @@ class Config:
         # Keyword lookup always ends in a '*' entry: the SPEC lists unless configured.
         if all(entry.country != "*" for entry in self.keywords):
             object.__setattr__(self, "keywords", (*self.keywords, *DEFAULT_KEYWORDS))
+
+    def sendtime(self) -> SendTimeRules:
+        """The send-time rules that apply: the packs' (``compliance.packs``), then the own
+        ``[[quiet_hours]]`` and ``[[frequency_caps]]`` (every one that matches applies)."""
+        shipped = rules_for(self.compliance.packs)
+        quiet: dict[tuple[Any, ...], QuietRule] = {}
+        for rule in (*shipped.quiet, *(entry.rule() for entry in self.quiet_hours)):
+            # an own rule that repeats a pack's counts once (the pack's, with its source)
+            quiet.setdefault((rule.region, rule.days, rule.start, rule.end, rule.holidays,
+                              rule.action), rule)
+        return SendTimeRules(
+            quiet=tuple(quiet.values()),
+            caps=shipped.caps + tuple(entry.cap() for entry in self.frequency_caps))
 
 
 # --- loading ----------------------------------------------------------------------
@@ -666,6 +758,27 @@ def _check_admin_key(parts: Mapping[str, Any], problems: list[Problem]) -> None:
                                                       f"(equals accounts[{index}].api_key)"))
 
 
+def _check_sendtime(raw: Mapping[str, Any], parts: Mapping[str, Any],
+                    problems: list[Problem]) -> None:
+    """Refuse rules that leave a region no window in the week: nothing could ever be sent
+    there (e.g. two own rules for one region, "mon-fri" and "sat-sun")."""
+    entries = parts.get("quiet_hours") or ()
+    if any(entry is None for entry in entries) or ("compliance" in raw
+                                                    and "compliance" not in parts):
+        return  # reported already
+    try:
+        shipped = rules_for(parts.get("compliance", Compliance()).packs).quiet
+        rules = shipped + tuple(entry.rule() for entry in entries)
+    except ValueError:
+        return  # reported already (the entry's validate)
+    for closed in closed_regions(rules):
+        country = closed.split("-", 1)[0]
+        here = [rule for rule in rules if rule.region in (closed, country)]
+        problems.append(Problem("quiet_hours", (
+            f"no promotional message could ever be sent to {closed}: the rules that apply "
+            f"there share no window ({'; '.join(rule.window for rule in here)})")))
+
+
 def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Config:
     """Validate a parsed TOML document plus env overrides (None: os.environ) into a Config."""
     raw = copy.deepcopy(dict(data))
@@ -677,6 +790,7 @@ def parse_config(data: Mapping[str, Any], env: Mapping[str, str] | None = None) 
     _check_client_certs(parts, problems)
     _check_footers(parts, problems)
     _check_keywords(parts, problems)
+    _check_sendtime(raw, parts, problems)
     if problems:
         raise ConfigError(annotate(problems, origins))
     return Config(**parts)

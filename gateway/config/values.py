@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 
 from gateway.config.schema import CheckFn, Invalid, describe, each
+from rules.sendtime.packs import pack_name
 
 
 def at_least(low: int | float) -> CheckFn:
@@ -309,6 +310,28 @@ def host_port(value: str) -> str:
     if address.port == 0:
         raise Invalid(f"expected a port from 1 to 65535, got 0 in {value!r}")
     return str(address)
+
+
+def refusal_status(example: int, name: str) -> CheckFn:
+    """A command_status that refuses: not 0 (ESME_ROK), at most 0xFFFFFFFF."""
+
+    def check(value: int) -> int:
+        if value == 0:
+            raise Invalid(f"0 is ESME_ROK (success); use an error status such as "
+                          f"{example:#x} ({name})")
+        if not 0 < value <= 0xFFFFFFFF:
+            raise Invalid(f"expected a command_status from 0x1 to 0xFFFFFFFF, got {value:#x}")
+        return value
+
+    return check
+
+
+def compliance_pack(value: str) -> str:
+    """A shipped send-time pack ("fr" -> "FR", "GB" -> "UK"; rules/sendtime/packs.toml)."""
+    try:
+        return pack_name(value)
+    except ValueError as error:
+        raise Invalid(str(error)) from None
 
 
 def blocked_status(value: int) -> int:

@@ -35,6 +35,18 @@ Authenticate with the account's ``api_key``::
 - ``campaign`` (optional): a label of at most 64 characters, for the reports.
 - Unknown fields are refused (a typo must not pass silently); null counts as absent.
 
+A promotional message held for its recipient's sending window (quiet hours with
+``action = "hold"``; gateway/sendtime/held.py) is also 202, once it is in the ledger::
+
+    202 Accepted
+    {"id": "9f2c61d0a4b3e871", "status": "held", "due": "2026-11-24T07:00:00Z",
+     "class": "promotional", "parts": 0, "footer": null}
+
+``due`` is when the window opens (UTC); ``parts`` and ``footer`` are decided when it is
+released. 503 ``held_backlog_full`` refuses one beyond ``policy.held_max_per_account``,
+503 ``held_write_failed`` one the ledger could not keep (retry); ``/v1/held`` lists and
+cancels them (gateway.http.held).
+
 ``id`` is the id the account's receiver binds see in the message's delivery
 receipts (``receipted_message_id`` and the ``id:`` field), one receipt per
 part, all with this id; receipts wait in the account's queue while no receiver
@@ -67,7 +79,11 @@ Refusals are JSON ``{"error": code, "detail": text}``::
 
 and a message the opt-out policy blocks is ``422 {"status": "blocked", "reason": ...}``:
 ``opted_out``, or ``sender_not_allowed`` when ``from`` is another account's sender
-(400 ``invalid_source`` is for a ``from`` that is malformed or the carrier refused).
+(400 ``invalid_source`` is for a ``from`` that is malformed or the carrier refused),
+``quiet_hours`` outside the recipient's sending window (with ``retry_after``: when it
+next opens, ``"2026-06-10T06:00:00Z"``, or null when not within 14 days) and
+``frequency_cap`` over a frequency cap. 503 ``frequency_cap_state_unknown``
+(Retry-After: 1) refuses a promotional message whose caps cannot be counted (Redis).
 Every answer says ``Server: stopgate`` (no aiohttp version). A client that leaves
 while its body is read is logged at INFO (``http_client_left``), never as a failure.
 
@@ -124,6 +140,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -132,6 +149,7 @@ from aiohttp import web
 from gateway.config.model import Account, Config
 from gateway.http.auth import bearer_digest, key_digest
 from gateway.http.guard import AuthPacing, GuardedHandler, client_key, real_client
+from gateway.http.held import HeldRoutes
 from gateway.http.optout import OptoutPages
 from gateway.http.reports import ReportRoutes
 from gateway.http.responses import (
@@ -152,8 +170,9 @@ from gateway.instances.counters import SharedCounters
 from gateway.ledger.threaded import AsyncLedger
 from gateway.limits import TokenBucket
 from gateway.message import Message
-from gateway.mt.pipeline import SENDER_NOT_ALLOWED, MtPipeline, MtResult
+from gateway.mt.pipeline import FREQUENCY_CAP, QUIET_HOURS, SENDER_NOT_ALLOWED, MtPipeline, MtResult
 from gateway.observability.metrics import Metrics
+from gateway.sendtime.held import BACKLOG_FULL, WRITE_FAILED, held_answer
 from gateway.suppression.store import Suppressions
 from rules.numbers import TON_ALPHANUMERIC, TON_INTERNATIONAL, TON_UNKNOWN, normalize
 from smpp.constants import CommandStatus
@@ -187,6 +206,19 @@ _HTTP_FOR_REASON: dict[str, tuple[int, str, str]] = {
     "suppression_unknown": (503, "suppression_state_unknown",
                             "promotional messages wait until the opt-out state is known; "
                             "retry later (transactional messages are not affected)"),
+    # the same for frequency caps that cannot be counted (gateway/sendtime/stage.py)
+    "frequency_cap_unknown": (503, "frequency_cap_state_unknown",
+                              "promotional messages wait until their frequency caps can be "
+                              "counted; retry later (transactional messages are not "
+                              "affected)"),
+    # a promotional message to hold for its recipient's window that cannot be kept
+    BACKLOG_FULL: (503, "held_backlog_full",
+                   "the account has as many messages held for their recipients' sending "
+                   "window as it may (policy.held_max_per_account); retry once some are "
+                   "released, or send later"),
+    WRITE_FAILED: (503, "held_write_failed",
+                   "the message must be held for its recipient's sending window and the "
+                   "ledger could not keep it; retry"),
     "footer_impossible": (400, "invalid_text",
                           "the text cannot carry the opt-out footer its destination requires"),
     "footer_too_long": (400, "text_too_long",
@@ -211,7 +243,13 @@ class HttpApi:
         ledger: AsyncLedger | None = None,
         counters: SharedCounters | None = None,
         reviews: ReviewList | None = None,
+        on_held_cancelled: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        #: Told when a campaign's held messages are cancelled (their receipts go out).
+        self.on_held_cancelled = on_held_cancelled
+        #: The gateway's send-time clock (held messages' leases are taken on it).
+        self.clock = clock
         self.config = config
         #: The opt-out review list (/v1/reviews); None: not served.
         self.reviews = reviews
@@ -248,6 +286,8 @@ class HttpApi:
             ReviewRoutes(self.authenticate, self.reviews).register(app)
         if self.ledger is not None:
             ReportRoutes(self.authenticate, self.ledger).register(app)
+            HeldRoutes(self.authenticate, self.ledger, self.on_held_cancelled,
+                       self.clock).register(app)
             if self.suppressions is not None:
                 OptoutPages(self.config, self.ledger, self.suppressions,
                             counters=self.counters).register(app)
@@ -374,6 +414,10 @@ class HttpApi:
         message.campaign = body.get("campaign")
         result = await self.pipeline.submit(message)
         self.metrics.submit_latency.observe(time.perf_counter() - started)
+        held = held_answer(result)
+        if held is not None:  # kept for the recipient's window: the footer comes then
+            return json_response({"id": result.message_id, **held, "class": message.klass,
+                                  "parts": 0, "footer": None}, 202)
         if result.ok:
             return json_response(
                 {
@@ -436,6 +480,13 @@ def _refusal(result: MtResult) -> web.Response:
         return json_response({"status": "blocked", "reason": "opted_out"}, 422)
     if result.reason == SENDER_NOT_ALLOWED:
         return json_response({"status": "blocked", "reason": SENDER_NOT_ALLOWED}, 422)
+    if result.reason == QUIET_HOURS:
+        retry_after = result.retry_after
+        return json_response({"status": "blocked", "reason": QUIET_HOURS, "retry_after": (
+            retry_after.strftime("%Y-%m-%dT%H:%M:%SZ") if retry_after is not None else None)},
+            422)
+    if result.reason == FREQUENCY_CAP:
+        return json_response({"status": "blocked", "reason": FREQUENCY_CAP}, 422)
     known = _HTTP_FOR_REASON.get(result.reason) or _HTTP_FOR_STATUS.get(result.status)
     if known is None:
         return error(502, "carrier_refused",

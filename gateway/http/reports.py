@@ -76,11 +76,9 @@ def _parse_day(name: str, text: str) -> date | str:
     return day
 
 
-def parse_query(query: dict[str, str]) -> tuple[date | None, date, ReportGroup, str] | str:
-    """(from, to, group_by, format) from the query, or what is wrong with it."""
-    unknown = sorted(set(query) - set(_PARAMS))
-    if unknown:
-        return f"unknown parameter(s) {', '.join(unknown)}; expected {', '.join(_PARAMS)}"
+def parse_days(query: dict[str, str]) -> tuple[date | None, date] | str:
+    """(from, to) from the query's ``from`` and ``to`` (to: today, UTC, when absent), or
+    what is wrong with them."""
     since: date | None = None
     if query.get("from"):
         parsed = _parse_day("from", query["from"])
@@ -95,6 +93,18 @@ def parse_query(query: dict[str, str]) -> tuple[date | None, date, ReportGroup, 
         until = parsed
     if since is not None and since > until:
         return f"'from' ({since}) is after 'to' ({until})"
+    return since, until
+
+
+def parse_query(query: dict[str, str]) -> tuple[date | None, date, ReportGroup, str] | str:
+    """(from, to, group_by, format) from the query, or what is wrong with it."""
+    unknown = sorted(set(query) - set(_PARAMS))
+    if unknown:
+        return f"unknown parameter(s) {', '.join(unknown)}; expected {', '.join(_PARAMS)}"
+    days = parse_days(query)
+    if isinstance(days, str):
+        return days
+    since, until = days
     group_by = query.get("group_by") or "campaign"
     if group_by not in REPORT_GROUPS:
         return f"'group_by' must be one of {', '.join(REPORT_GROUPS)}, got {group_by!r}"

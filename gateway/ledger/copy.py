@@ -59,11 +59,16 @@ class CopyReport:
     webhooks_open: int
     meta: int
     seconds: float
+    #: Held messages (quiet hours), every status: the ones still held are released by the
+    #: new ledger's gateways, the rest are the reports' history.
+    held: int = 0
 
     def summary(self, source: str, target: str) -> str:
+        held = f", {self.held:,} held messages" if self.held else ""
         return (f"copied {source} to {target} in {self.seconds:.1f}s: {self.events:,} events, "
                 f"{self.suppressions:,} suppressions, {self.tokens:,} opt-out link tokens, "
-                f"{self.webhooks_open:,} open webhook deliveries, {self.meta} ledger facts")
+                f"{self.webhooks_open:,} open webhook deliveries{held}, {self.meta} ledger "
+                f"facts")
 
 
 def _micros(value: int | None) -> Any:
@@ -90,7 +95,16 @@ _TABLES: tuple[tuple[str, str, str, Callable[[tuple[Any, ...]], tuple[Any, ...]]
      f"last_status FROM webhook_outbox WHERE {OPEN} ORDER BY id",
      "id, event_id, account, number, payload, created, attempts, next_attempt, last_status",
      lambda r: (*r[:4], bytes(r[4]), from_micros(r[5]), r[6], from_micros(r[7]), r[8])),
+    # Without their claims: a lease of the old ledger's gateways means nothing here.
+    ("held_messages",
+     "SELECT id, account, number, campaign, message_id, due_at, held_at, expires_at, message, "
+     "status, reason, attempts, finished_at, notified_at FROM held_messages ORDER BY id",
+     "id, account, number, campaign, message_id, due_at, held_at, expires_at, message, "
+     "status, reason, attempts, finished_at, notified_at",
+     lambda r: (*r[:5], from_micros(r[5]), from_micros(r[6]), from_micros(r[7]), bytes(r[8]),
+                *r[9:12], _micros(r[12]), _micros(r[13]))),
 )
+_COPIED = ("events", "suppressions", "tokens", "webhook_outbox", "held_messages")
 
 
 def _rows(cursor: sqlite3.Cursor) -> Iterator[tuple[Any, ...]]:
@@ -111,10 +125,8 @@ def copy_sqlite_to_postgres(source: Path, target: str) -> CopyReport:
             src.execute("BEGIN")  # one snapshot for every table
             with dst.transaction():
                 dst.execute("SET LOCAL statement_timeout = 0")
-                dst.execute("LOCK TABLE events, suppressions, tokens, webhook_outbox "
-                            "IN EXCLUSIVE MODE")
-                busy = [table for table in ("events", "suppressions", "tokens",
-                                            "webhook_outbox")
+                dst.execute(f"LOCK TABLE {', '.join(_COPIED)} IN EXCLUSIVE MODE")
+                busy = [table for table in _COPIED
                         if dst.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()
                         != (False,)]
                 if busy:
@@ -128,21 +140,20 @@ def copy_sqlite_to_postgres(source: Path, target: str) -> CopyReport:
                         with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                             for row in _rows(src.execute(select)):
                                 copy.write_row(convert(row))
-                    for table in ("events", "webhook_outbox"):
+                    for table in ("events", "webhook_outbox", "held_messages"):
                         cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                     f"coalesce(max(id), 0) + 1, false) FROM {table}")
                     meta = [row for row in src.execute("SELECT key, value FROM ledger_meta")
                             if row[0] not in _OWN_META]
                     cur.executemany("INSERT INTO ledger_meta VALUES (%s, %s) ON CONFLICT (key) "
                                     "DO UPDATE SET value = excluded.value", meta)
-                    events, suppressions, tokens, webhooks = (
-                        _count(cur, table) for table in ("events", "suppressions", "tokens",
-                                                         "webhook_outbox"))
+                    events, suppressions, tokens, webhooks, held = (
+                        _count(cur, table) for table in _COPIED)
             src.rollback()
     except (sqlite3.Error, psycopg.Error) as exc:
         raise LedgerError(f"copy failed, the target is left as it was: {exc}") from exc
     return CopyReport(events, suppressions, tokens, webhooks, len(meta),
-                      time.monotonic() - started)
+                      time.monotonic() - started, held)
 
 
 def _count(cur: psycopg.Cursor[Any], table: str) -> int:

@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple, Protocol, get_args
 
+from gateway.ledger.held import FinalStatus, HeldInfo, HeldRow, NewHeld
+
 __all__ = [
     "DEFAULT_FILE",
     "IMPORT_CHUNK",
@@ -377,6 +379,57 @@ class Ledger(Protocol):
 
     def webhook_backlog(self) -> int:
         """Deliveries neither done nor given up."""
+        ...
+
+    # --- held messages (gateway.ledger.held) ---------------------------------------------
+
+    def hold(self, held: NewHeld) -> int:
+        """Keep one held message, durable on return; its row id."""
+        ...
+
+    def hold_many(self, rows: Sequence[NewHeld]) -> list[int]:
+        """Keep several held messages in one transaction; their row ids."""
+        ...
+
+    def claim_held(self, worker_id: str, limit: int, lease_seconds: float,
+                   now: datetime) -> list[HeldRow]:
+        """Claim the held rows due, expired, or cancelled with a receipt to send."""
+        ...
+
+    def held_finish(self, held_id: int, worker_id: str, status: FinalStatus,
+                    now: datetime, reason: str | None = None) -> bool:
+        """A claimed held row ends released, dropped or expired."""
+        ...
+
+    def held_again(self, held_id: int, worker_id: str, due_at: datetime,
+                   reason: str | None = None) -> bool:
+        """A claimed held row stays held, due at ``due_at``."""
+        ...
+
+    def held_notified(self, held_id: int, worker_id: str, now: datetime) -> bool:
+        """The receipt of a claimed cancelled row was sent."""
+        ...
+
+    def cancel_held(self, account: str, campaign: str, now: datetime,
+                    reason: str = "cancelled") -> int:
+        """Cancel an account's held messages of one campaign; how many."""
+        ...
+
+    def held_give_back(self, worker_id: str) -> int:
+        """Let go of every open held claim of ``worker_id``."""
+        ...
+
+    def list_held(self, account: str, *, after: int = 0, limit: int = 100,
+                  campaign: str | None = None) -> list[HeldInfo]:
+        """An account's messages still held, by id, after ``after``."""
+        ...
+
+    def count_held(self) -> dict[str, int]:
+        """Messages still held, per account."""
+        ...
+
+    def held_counts(self, account: str, since: datetime, until: datetime) -> dict[str, int]:
+        """An account's messages held in [since, until), by status."""
         ...
 
     def optout_in_force(self, scope: str, number: str) -> OptEvent | None:

@@ -58,6 +58,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from gateway.ledger.held import HeldStatements
 from gateway.ledger.migrations import POSTGRES_STEPS, Schema, Step, migrate_postgres
 from gateway.ledger.model import ImportResult, LedgerError
 from gateway.ledger.reviews import ReviewSqlLedger, ReviewStatements
@@ -75,6 +76,14 @@ _CLAIM = f"""
                                 attempts = w.attempts + 1
     FROM due WHERE w.id = due.id
     RETURNING w.id, w.event_id, w.account, w.payload, w.created, w.attempts"""
+#: The held-message claims: rows locked with SKIP LOCKED, like the webhook claim.
+_HELD_CLAIM = """
+    WITH c AS ({select}
+        FOR UPDATE OF h SKIP LOCKED)
+    UPDATE held_messages w SET claimed_by = %(worker)s, claimed_until = %(until)s,
+                               attempts = w.attempts + 1
+    FROM c WHERE w.id = c.id
+    RETURNING {w_columns}"""
 #: SQLSTATE classes and codes -> LedgerHealth reasons.
 _REASONS = {"55P03": "locked", "57014": "locked", "40P01": "locked", "53100": "disk_full",
             "25006": "read_only", "58": "io_error", "08": "unreachable",
@@ -124,6 +133,7 @@ class PostgresLedger(ReviewSqlLedger):
     _q = Statements(None, day="to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
                     lock_row=" FOR UPDATE", claim=_CLAIM)
     _rq = ReviewStatements(None, lock_row=" FOR UPDATE", returning_id=True)
+    _hq = HeldStatements(None, claim=_HELD_CLAIM)
 
     @staticmethod
     def _to_db(at: datetime) -> datetime:

@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any, ClassVar, Protocol
 
+from gateway.ledger.held import HeldRows, HeldStatements
 from gateway.ledger.model import (
     IMPORT_CHUNK,
     TOKEN_RE,
@@ -202,13 +203,15 @@ class Cursor(Protocol):
     def fetchall(self) -> list[Any]: ...
 
 
-class SqlLedger(ABC):
+class SqlLedger(HeldRows, ABC):
     """The ``Ledger`` on an SQL database; see the module docstring for what a subclass
     brings. The subclass's ``_tx``, ``_read`` and ``_reading`` hold its ``_lock`` (an
     RLock), so a ledger is safe from any thread, one call at a time."""
 
     #: The shared statements in the driver's style: set once by each subclass.
     _q: ClassVar[Statements]
+    #: The held-message statements (gateway.ledger.held), likewise.
+    _hq: ClassVar[HeldStatements]
     #: What ``health`` counts as "cannot write" (anything else is a bug and raises).
     _FAULTS: ClassVar[tuple[type[BaseException], ...]] = (LedgerError,)
     _lock: threading.RLock

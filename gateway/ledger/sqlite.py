@@ -1,6 +1,6 @@
 """The ledger in one SQLite file (WAL, synchronous=FULL): the default, for one instance.
 
-Schema (version 2; the steps are ``gateway.ledger.migrations.SQLITE_STEPS``, and
+Schema (version 3; the steps are ``gateway.ledger.migrations.SQLITE_STEPS``, and
 ``schema_migrations`` records which were applied)::
 
     events        id INTEGER PK (rowid, ascending = recording order), at (µs since
@@ -20,6 +20,11 @@ Schema (version 2; the steps are ``gateway.ledger.migrations.SQLITE_STEPS``, and
                   given_up_at, last_status (HTTP status of the last attempt; NULL: no
                   answer). "Open" = neither delivered nor given up; partial indexes
                   cover the open rows only, so a long history costs the claim nothing.
+    held_messages (version 3) promotional messages held for quiet hours: account,
+                  number, campaign, message_id, due_at, held_at, expires_at, message (as
+                  received), status, reason, attempts, the claim (claimed_by,
+                  claimed_until), finished_at, notified_at. Partial indexes cover the
+                  rows still held (gateway/ledger/held.py).
 
 Times are integers (µs, UTC): 8 bytes instead of a 27-character string per
 row, and ordered. Reports group by day with ``date(at / 1000000, 'unixepoch')``.
@@ -66,6 +71,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
+from gateway.ledger.held import HeldStatements
 from gateway.ledger.migrations import Schema, migrate_sqlite
 from gateway.ledger.model import ImportResult, LedgerError, webhook_payload
 from gateway.ledger.reviews import ReviewSqlLedger, ReviewStatements
@@ -82,6 +88,13 @@ _CLAIM = f"""
                               attempts = attempts + 1
     WHERE id IN ({DUE_WEBHOOKS})
     RETURNING id, event_id, account, payload, created, attempts"""
+
+#: The held-message claims: one UPDATE each, in one transaction (the write lock).
+_HELD_CLAIM = """
+    UPDATE held_messages SET claimed_by = %(worker)s, claimed_until = %(until)s,
+                             attempts = attempts + 1
+    WHERE id IN ({select})
+    RETURNING {columns}"""
 
 _BUSY_TIMEOUT_S = 10.0
 
@@ -125,6 +138,7 @@ class SqliteLedger(ReviewSqlLedger):
     _q = Statements(qmark, day="date(at / 1000000, 'unixepoch')", lock_row="", claim=_CLAIM,
                     returning_id=False)
     _rq = ReviewStatements(qmark, lock_row="", returning_id=False)
+    _hq = HeldStatements(qmark, claim=_HELD_CLAIM)
     _FAULTS: ClassVar[tuple[type[BaseException], ...]] = (sqlite3.Error, LedgerError, OSError)
     _to_db = staticmethod(to_micros)
     _from_db = staticmethod(from_micros)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import ParamSpec, TypeVar
 
+from gateway.ledger.held import FinalStatus, HeldInfo, HeldRow, NewHeld
 from gateway.ledger.model import (
     IMPORT_CHUNK,
     ImportResult,
@@ -145,6 +146,49 @@ class AsyncLedger:
 
     async def webhook_backlog(self) -> int:
         return await self._call(self.ledger.webhook_backlog)
+
+    # --- held messages ----------------------------------------------------------------
+
+    async def hold(self, held: NewHeld) -> int:
+        return await self._call(self.ledger.hold, held)
+
+    async def hold_many(self, rows: Sequence[NewHeld]) -> list[int]:
+        return await self._call(self.ledger.hold_many, list(rows))
+
+    async def claim_held(self, worker_id: str, limit: int, lease_seconds: float,
+                         now: datetime) -> list[HeldRow]:
+        return await self._call(self.ledger.claim_held, worker_id, limit, lease_seconds, now)
+
+    async def held_finish(self, held_id: int, worker_id: str, status: FinalStatus,
+                          now: datetime, reason: str | None = None) -> bool:
+        return await self._call(self.ledger.held_finish, held_id, worker_id, status, now,
+                                reason)
+
+    async def held_again(self, held_id: int, worker_id: str, due_at: datetime,
+                         reason: str | None = None) -> bool:
+        return await self._call(self.ledger.held_again, held_id, worker_id, due_at, reason)
+
+    async def held_notified(self, held_id: int, worker_id: str, now: datetime) -> bool:
+        return await self._call(self.ledger.held_notified, held_id, worker_id, now)
+
+    async def cancel_held(self, account: str, campaign: str, now: datetime,
+                          reason: str = "cancelled") -> int:
+        return await self._call(self.ledger.cancel_held, account, campaign, now, reason)
+
+    async def held_give_back(self, worker_id: str) -> int:
+        return await self._call(self.ledger.held_give_back, worker_id)
+
+    async def list_held(self, account: str, *, after: int = 0, limit: int = 100,
+                        campaign: str | None = None) -> list[HeldInfo]:
+        return await self._call(self.ledger.list_held, account, after=after, limit=limit,
+                                campaign=campaign)
+
+    async def count_held(self) -> dict[str, int]:
+        return await self._call(self.ledger.count_held)
+
+    async def held_counts(self, account: str, since: datetime,
+                          until: datetime) -> dict[str, int]:
+        return await self._call(self.ledger.held_counts, account, since, until)
 
     async def optout_in_force(self, scope: str, number: str) -> OptEvent | None:
         return await self._call(self.ledger.optout_in_force, scope, number)

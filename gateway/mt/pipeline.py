@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any, Protocol
 
@@ -56,6 +57,9 @@ class MtResult:
     message_id: str = ""
     parts: int = 0
     reason: str = ""
+    #: A refusal for quiet hours: when the recipient's sending window next opens (UTC;
+    #: None when it does not within the horizon searched).
+    retry_after: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -161,6 +165,16 @@ class NormaliseStage:
 
 #: ``MtResult.reason`` of a message whose source address is another account's.
 SENDER_NOT_ALLOWED = "sender_not_allowed"
+#: ``MtResult.reason`` of a promotional message refused outside its recipient's sending
+#: window, and of one over a frequency cap (gateway/sendtime/stage.py).
+QUIET_HOURS = "quiet_hours"
+FREQUENCY_CAP = "frequency_cap"
+#: stopgate_mt_total's outcome for a refusal, by reason (others: "rejected").
+#: ``MtResult.reason`` of a promotional message held for quiet hours (status ESME_ROK:
+#: the sender is told it is accepted; gateway/sendtime/held.py).
+HELD = "held"
+REFUSAL_OUTCOMES = {"blocked": "blocked", QUIET_HOURS: "quiet", FREQUENCY_CAP: "capped",
+                    HELD: "held"}
 
 
 def sender_ownership(accounts: Iterable[Account]) -> SenderOwnership:
@@ -340,7 +354,7 @@ class MtPipeline:
 
     def _refused(self, transit: Transit, verdict: MtResult) -> None:
         message = transit.message
-        outcome = "blocked" if verdict.reason == "blocked" else "rejected"
+        outcome = REFUSAL_OUTCOMES.get(verdict.reason, "rejected")
         self._count(message, message.klass or transit.klass, outcome, verdict)
         transit.done(verdict)
         if outcome != "blocked":  # the policy sends a blocked message's REJECTD receipts
@@ -367,6 +381,8 @@ class MtPipeline:
         answered ESME_ROK before it (so a sender with a window of 1 could go on) will
         never be delivered, and their senders hear it by receipt. HTTP senders hear the
         whole refusal in the answer."""
+        if message.notes.get("released"):
+            return  # released from hold: the releaser sends every part's receipt
         if (self.on_parts_refused is not None and message.via == "smpp"
                 and len(message.part_ids) > 1 and result.status != CommandStatus.ESME_ROK):
             self.on_parts_refused(message, message.part_ids[:-1], result)

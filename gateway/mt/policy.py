@@ -234,6 +234,10 @@ class PolicyStage:
         gets the refusal (422) in both modes: a 202 would tell it the message went out.
         """
         policy = self.config.policy
+        if message.notes.get("released"):
+            # Blocked at its release from hold: the sender was answered long ago, and the
+            # releaser sends every part's failure receipt (gateway/sendtime/held.py).
+            return MtResult(policy.blocked_status, reason="blocked")
         dlr_mode = policy.on_blocked == "dlr" and message.via == "smpp"
         answered = message.part_ids if dlr_mode else message.part_ids[:-1]
         if answered and self.on_blocked_receipt is not None:
@@ -312,6 +316,8 @@ class PolicyStage:
             # The sender's bytes do not decode in its own data_coding: a footer would mangle
             # them further, and a promotional message must not go out without one.
             return MtResult(CommandStatus.ESME_RSUBMITFAIL, reason="footer_impossible")
+        if message.received is None:
+            message.received = (message.payload, message.data_coding)
         message.payload = fitted.payload
         message.data_coding = fitted.data_coding
         message.cut = (fitted.payload, fitted.segments)

@@ -37,7 +37,8 @@ class Metrics:
         r = self.registry
         self.mt_total = Counter(
             "stopgate_mt_total", "MT messages by account, class and outcome "
-            "(forwarded, blocked, rejected, failed).",
+            "(forwarded, blocked, rejected, failed; quiet: refused outside the recipient's "
+            "sending window, capped: over a frequency cap).",
             ["account", "class", "outcome"], registry=r,
         )
         self.mo_total = Counter(
@@ -75,6 +76,18 @@ class Metrics:
         self.suppressed_numbers = Gauge(
             "stopgate_suppressed_numbers", "Numbers currently suppressed.", registry=r,
             multiprocess_mode="livemostrecent",  # one Redis count, read by every worker
+        )
+        # --- SPEC's second wave: held messages (quiet hours) ---
+        self.held_messages = Gauge(
+            "stopgate_held_messages", "Promotional messages held for their recipient's "
+            "sending window, by account (read from the ledger: every instance's).",
+            ["account"], registry=r, multiprocess_mode="livemostrecent",
+        )
+        self.held_total = Counter(
+            "stopgate_held_total", "Held messages by account and what happened to them: "
+            "held, released, dropped_at_release (refused when released: opted out, capped, "
+            "refused), expired, cancelled, refused_backlog_full (not held: the account's "
+            "backlog was full).", ["account", "outcome"], registry=r,
         )
         # --- beyond SPEC's list: the proxy path ---
         self.sender_sessions = Gauge(

@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from gateway.app import Gateway
 from gateway.config.model import Config, parse_config
+from gateway.sendtime.clock import Clock
 from simulator.carrier import CarrierSimulator
 
 # The proxy-path tests check transparency: unless a test says otherwise, messages nothing
@@ -73,12 +74,15 @@ class Stack:
 
 
 async def start_stack(
-    redis_url: str, data_dir: Path, simulator: CarrierSimulator | None = None, **sections: Any
+    redis_url: str, data_dir: Path, simulator: CarrierSimulator | None = None, *,
+    clock: Clock | None = None, **sections: Any
 ) -> Stack:
+    """A gateway (on ``clock`` for send-time rules; None: the system's) and its simulator."""
     simulator = simulator or CarrierSimulator(credentials={"proxy": "secret"})
     if not simulator.port:
         await simulator.start("127.0.0.1", 0, http_port=0)
-    gateway = Gateway(gateway_config(simulator.port, redis_url, data_dir, **sections))
+    gateway = Gateway(gateway_config(simulator.port, redis_url, data_dir, **sections),
+                      clock=clock)
     await gateway.start()
     assert gateway.pool is not None
     assert gateway.keeper is not None

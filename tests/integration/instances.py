@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,7 +153,7 @@ numbers = ["{SHORTCODE}"]
 async def start_instance(index: int, directory: Path, *, carrier_port: int, redis_url: str,
                          ledger: str, account: str = "", extra: str = "",
                          login: str | None = None, smpp: str = "", storage: str = "",
-                         sessions: int = 2) -> Instance:
+                         sessions: int = 2, env: Mapping[str, str] | None = None) -> Instance:
     name = carrier_login(index)[-1]
     data_dir = directory / f"instance-{name}"
     config = instance_config(directory / f"instance-{name}.toml", index=index,
@@ -161,7 +161,7 @@ async def start_instance(index: int, directory: Path, *, carrier_port: int, redi
                              data_dir=data_dir, account=account, extra=extra,
                              login=login, smpp=smpp, storage=storage, sessions=sessions)
     log = directory / f"instance-{name}.log"
-    process, smpp_port, http_port = await start_serve_ports(config, log, BOUND)
+    process, smpp_port, http_port = await start_serve_ports(config, log, BOUND, env)
     return Instance(name, process, smpp_port, http_port, log, login or carrier_login(index))
 
 
@@ -171,6 +171,7 @@ async def running_instances(count: int, directory: Path, *, carrier: CarrierSimu
                             extra: str | Sequence[str] = "", smpp: str = "",
                             storage: str = "",
                             logins: Sequence[str | None] | None = None,
+                            env: Mapping[str, str] | None = None,
                             ) -> AsyncIterator[list[Instance]]:
     """``count`` instances started at once; each is killed (if still running) on the way out.
 
@@ -178,7 +179,8 @@ async def running_instances(count: int, directory: Path, *, carrier: CarrierSimu
     keys of [storage] (see ``instance_config``). ``logins``: each
     instance's carrier system_id (None: its own, ``carrier_login(i)``); two instances
     given one login are two binds of one system_id, as a carrier sees two hosts of one
-    customer: it delivers that system_id's receipts and MOs on either.
+    customer: it delivers that system_id's receipts and MOs on either. ``env``: variables
+    added for every instance (``STOPGATE_TEST_CLOCK``, say).
     """
     shared = ledger if ledger is not None else ledger_url(directory)
     extras = [extra] * count if isinstance(extra, str) else list(extra)
@@ -186,7 +188,7 @@ async def running_instances(count: int, directory: Path, *, carrier: CarrierSimu
     started = await asyncio.gather(*(
         start_instance(i, directory, carrier_port=carrier.port, redis_url=redis_url,
                        ledger=shared, account=account, extra=extras[i], smpp=smpp,
-                       storage=storage, login=names[i], sessions=max(count, 2))
+                       storage=storage, login=names[i], sessions=max(count, 2), env=env)
         for i in range(count)), return_exceptions=True)
     instances = [s for s in started if isinstance(s, Instance)]
     try:

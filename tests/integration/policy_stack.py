@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from gateway.sendtime.clock import Clock
 from smpp.constants import CommandStatus, Tag
 from smpp.pdu import DeliverSm, SubmitSm, SubmitSmResp
 from smpp.segments import build_parts, split_text
@@ -53,10 +54,12 @@ def digits(e164: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def policy_stack(redis_url: str, data_dir: Path, **sections: Any) -> AsyncIterator[Stack]:
-    """A running stack whose accounts default to "auto" (see the module docstring)."""
+async def policy_stack(redis_url: str, data_dir: Path, *, clock: Clock | None = None,
+                       **sections: Any) -> AsyncIterator[Stack]:
+    """A running stack whose accounts default to "auto" (see the module docstring);
+    send-time rules judged on ``clock`` (None: the system's)."""
     sections.setdefault("accounts", [ACME_AUTO, GLOBEX_AUTO])
-    stack = await start_stack(redis_url, data_dir, **sections)
+    stack = await start_stack(redis_url, data_dir, clock=clock, **sections)
     try:
         yield stack
     finally:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 SHORTCODE = "36173"
@@ -77,23 +79,25 @@ async def start_serve(
 
 
 async def start_serve_ports(
-    config: Path, log: Path, timeout: float
+    config: Path, log: Path, timeout: float, env: Mapping[str, str] | None = None
 ) -> tuple[asyncio.subprocess.Process, int, int]:
     """As ``start_serve``; the process, its SMPP port and its HTTP port."""
-    process, line = await start_serve_line(config, log, timeout)
+    process, line = await start_serve_line(config, log, timeout, env)
     found = re.search(r"SMPP on [^:]+:(\d+), HTTP on [^:]+:(\d+)", line)
     assert found, line
     return process, int(found.group(1)), int(found.group(2))
 
 
 async def start_serve_line(
-    config: Path, log: Path, timeout: float
+    config: Path, log: Path, timeout: float, env: Mapping[str, str] | None = None
 ) -> tuple[asyncio.subprocess.Process, str]:
-    """As ``start_serve``; the process and its whole listening line (every port)."""
+    """As ``start_serve``; the process and its whole listening line (every port).
+    ``env``: variables added to this process's for it (``STOPGATE_TEST_CLOCK``, say)."""
     with log.open("ab") as stderr:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "gateway.cli.main", "serve", "-c", str(config),
             stdout=asyncio.subprocess.PIPE, stderr=stderr,
+            env={**os.environ, **env} if env else None,
         )
     try:
         assert process.stdout is not None

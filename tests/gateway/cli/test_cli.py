@@ -99,6 +99,38 @@ def test_check_config_prints_every_problem_with_its_path(broken: Path) -> None:
                         "transactional, got 'promo'")
 
 
+def test_check_config_names_each_bad_send_time_key(tmp_path: Path) -> None:
+    path = tmp_path / "sendtime.toml"
+    path.write_text("""\
+[compliance]
+packs = ["FR", "SE"]
+
+[[quiet_hours]]
+region = "FR"
+start = "08:00"
+end = "20:00"
+
+[[quiet_hours]]
+region = "FR"
+days = "lun-sam"
+start = "08:00"
+end = "20:00"
+
+[[frequency_caps]]
+region = "US-FL"
+max = 3
+per = "1 day"
+""")
+    result = stopgate("check-config", "-c", str(path))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "compliance.packs[1]: no compliance pack 'SE'; packs: FR, US, DE, ES, IT, UK, NL, BE, "
+        "PT, CA",
+        "quiet_hours[1].days: 'lun-sam' is not a list of days or ranges like \"mon-sat\" or "
+        "\"mon-fri,sun\"",
+        "frequency_caps[0].per: '1 day' is not a duration like \"30m\", \"24h\" or \"7d\""]
+
+
 def test_check_config_uses_stopgate_config(broken: Path, tmp_path: Path) -> None:
     result = stopgate("check-config", cwd=tmp_path, STOPGATE_CONFIG=str(broken))
     assert result.returncode == 1

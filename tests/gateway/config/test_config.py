@@ -281,6 +281,19 @@ def test_webhook_url_needs_a_secret() -> None:
         "accounts[0].webhook_secret")
 
 
+def test_held_backlog_and_age_have_defaults_and_refuse_nonsense() -> None:
+    config = parse_config({}, env={})
+    assert (config.policy.held_max_per_account, config.policy.held_max_age) == (100_000,
+                                                                              72 * 3600)
+    config = parse_config({"policy": {"held_max_per_account": 5, "held_max_age": "2h"}},
+                          env={})
+    assert (config.policy.held_max_per_account, config.policy.held_max_age) == (5, 7200)
+    assert only_problem({"policy": {"held_max_per_account": 0}}) == (
+        "policy.held_max_per_account", "expected at least 1, got 0")
+    assert only_problem({"policy": {"held_max_age": "0s"}}) == (
+        "policy.held_max_age", "expected a duration above zero, got 0s")
+
+
 def test_blocked_status_takes_toml_hex_and_refuses_esme_rok() -> None:
     config = parse_config(tomllib.loads("[policy]\nblocked_status = 0x00000066"), env={})
     assert config.policy.blocked_status == 0x66

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.ledger.held import NewHeld
 from gateway.ledger.model import Ledger, OptEvent
 from gateway.ledger.postgres import PostgresLedger
 from gateway.ledger.sqlite import SqliteLedger
@@ -58,6 +59,9 @@ def source(tmp_path: Path) -> Path:
         ledger.webhook_done(first.id, 204, now)  # delivered: history, not copied
         ledger.webhook_retry(second.id, "old-worker", 503, now + timedelta(seconds=5))
         ledger.claim_webhooks("old-worker", 10, 30, now)  # claimed by a worker that is gone
+        # A held message, claimed by a releaser that is gone.
+        ledger.hold(NewHeld("acme", ALICE, "bf", "m1", T0, T0, T0 + timedelta(days=3), b"m"))
+        ledger.claim_held("old-worker", 10, 60, T0)
     finally:
         ledger.close()
     return path
@@ -82,7 +86,7 @@ def test_copy_moves_a_sqlite_ledger_into_postgresql_whole(source: Path, target: 
     result = stopgate("ledger", "copy", "--from", str(source), "--to", target)
     assert result.returncode == 0, result.stderr
     assert "505 events, 502 suppressions, 2 opt-out link tokens, 3 open webhook " \
-           "deliveries, 1 ledger facts" in result.stdout
+           "deliveries, 1 held messages, 1 ledger facts" in result.stdout
     old, new = SqliteLedger(source), PostgresLedger(target)
     try:
         assert snapshot(new) == snapshot(old)
@@ -100,6 +104,11 @@ def test_copy_moves_a_sqlite_ledger_into_postgresql_whole(source: Path, target: 
         assert [json.loads(row.payload)["unsubscribed_number"] for row in claimed] == [BOB,
                                                                                       CAROL]
         assert [row.attempts for row in claimed] == [2, 2]  # one before the copy, this one
+        [held] = new.claim_held("new-worker", 10, 60, T0)  # the old claim is gone
+        assert (held.number, held.message, held.expires_at) == (ALICE, b"m",
+                                                                 T0 + timedelta(days=3))
+        # The next held message is numbered after the copied ones.
+        assert new.hold(NewHeld("acme", BOB, None, "m2", T0, T0, T0, b"m")) > held.id
         [late] = new.record([event("+33622222222")])
         assert late.id is not None and late.id > 505
     finally:
@@ -149,6 +158,6 @@ def test_migrate_creates_then_finds_nothing_to_do(ledger_url: str, tmp_path: Pat
     first = stopgate("ledger", "migrate", "-c", str(config))
     assert first.returncode == 0, first.stderr
     assert first.stdout == ("ledger schema version 5 (usable by a stopgate that knows "
-                            "version 2 or later): applied steps 1, 2, 5\n")
+                            "version 2 or later): applied steps 1, 2, 3, 5\n")
     again = stopgate("ledger", "migrate", "-c", str(config))
     assert again.stdout.endswith("): already up to date\n")

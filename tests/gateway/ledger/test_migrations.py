@@ -140,7 +140,7 @@ def test_an_older_instance_keeps_working_beside_a_newer_expanded_schema(
         reopen: Callable[[], Ledger]) -> None:
     ledger.record([optout()])  # the older instance, running while the newer one migrates
     newer = migrate_as_newer_code(backend, ledger_url, (*steps_of(backend), EXPAND))
-    assert newer == Schema(KNOWN + 1, KNOWN, (KNOWN + 1,))
+    assert newer == Schema(KNOWN + 1, KNOWN, (KNOWN + 1,))  # EXPAND needs KNOWN
     [event] = ledger.record([optout(BOB)])  # the running older instance, unaware
     assert event.changed and ledger.is_suppressed("acme", BOB)
     restarted = reopen()  # and an older instance (re)starting now is let in

@@ -1,0 +1,1 @@
+"""Send-time rules on the MT path: the injectable clock, quiet hours and frequency caps."""
