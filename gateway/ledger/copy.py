@@ -74,8 +74,10 @@ def _micros(value: int | None) -> Any:
 _TABLES: tuple[tuple[str, str, str, Callable[[tuple[Any, ...]], tuple[Any, ...]]], ...] = (
     ("events",
      "SELECT id, at, scope, number, event, source, changed, campaign, keyword, reason, "
-     "number_called FROM events ORDER BY id",
-     "id, at, scope, number, event, source, changed, campaign, keyword, reason, number_called",
+     "number_called, mo_text, user_agent, api_key, client_address, consent_source "
+     "FROM events ORDER BY id",
+     "id, at, scope, number, event, source, changed, campaign, keyword, reason, number_called, "
+     "mo_text, user_agent, api_key, client_address, consent_source",
      lambda r: (r[0], from_micros(r[1]), *r[2:6], bool(r[6]), *r[7:])),
     ("suppressions",
      "SELECT scope, number, since, source, campaign FROM suppressions ORDER BY scope, number",
@@ -90,6 +92,12 @@ _TABLES: tuple[tuple[str, str, str, Callable[[tuple[Any, ...]], tuple[Any, ...]]
      f"last_status FROM webhook_outbox WHERE {OPEN} ORDER BY id",
      "id, event_id, account, number, payload, created, attempts, next_attempt, last_status",
      lambda r: (*r[:4], bytes(r[4]), from_micros(r[5]), r[6], from_micros(r[7]), r[8])),
+    ("erasures",
+     "SELECT id, at, scope, number_hash, source, api_key, client_address, events, "
+     "suppressions, tokens, webhooks FROM erasures ORDER BY id",
+     "id, at, scope, number_hash, source, api_key, client_address, events, suppressions, "
+     "tokens, webhooks",
+     lambda r: (r[0], from_micros(r[1]), *r[2:])),
 )
 
 
@@ -111,10 +119,10 @@ def copy_sqlite_to_postgres(source: Path, target: str) -> CopyReport:
             src.execute("BEGIN")  # one snapshot for every table
             with dst.transaction():
                 dst.execute("SET LOCAL statement_timeout = 0")
-                dst.execute("LOCK TABLE events, suppressions, tokens, webhook_outbox "
-                            "IN EXCLUSIVE MODE")
+                dst.execute("LOCK TABLE events, suppressions, tokens, webhook_outbox, "
+                            "erasures IN EXCLUSIVE MODE")
                 busy = [table for table in ("events", "suppressions", "tokens",
-                                            "webhook_outbox")
+                                            "webhook_outbox", "erasures")
                         if dst.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()
                         != (False,)]
                 if busy:
@@ -128,7 +136,7 @@ def copy_sqlite_to_postgres(source: Path, target: str) -> CopyReport:
                         with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                             for row in _rows(src.execute(select)):
                                 copy.write_row(convert(row))
-                    for table in ("events", "webhook_outbox"):
+                    for table in ("events", "webhook_outbox", "erasures"):
                         cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                     f"coalesce(max(id), 0) + 1, false) FROM {table}")
                     meta = [row for row in src.execute("SELECT key, value FROM ledger_meta")

@@ -20,6 +20,8 @@ from typing import ParamSpec, TypeVar
 
 from gateway.ledger.model import (
     IMPORT_CHUNK,
+    ErasureResult,
+    HistoryRow,
     ImportResult,
     Ledger,
     OptEvent,
@@ -151,6 +153,17 @@ class AsyncLedger:
     async def report(self, scope: str | None, since: datetime, until: datetime,
                      group_by: ReportGroup) -> list[ReportRow]:
         return await self._call(self.ledger.report, scope, since, until, group_by)
+
+    async def history(self, numbers: Sequence[str], scopes: Sequence[str] | None
+                      ) -> list[HistoryRow]:
+        return await self._call(self.ledger.history, list(numbers),
+                                None if scopes is None else list(scopes))
+
+    async def erase(self, number: str, hashed: str, scope: str | None, *, source: Source,
+                    api_key: str | None = None, client_address: str | None = None
+                    ) -> ErasureResult:
+        return await self._call(self.ledger.erase, number, hashed, scope, source=source,
+                                api_key=api_key, client_address=client_address)
 
     async def meta_value(self, key: str, default: str) -> str:
         return await self._call(self.ledger.meta_value, key, default)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.ledger.migrations import SQLITE_STEPS
 from gateway.ledger.model import Ledger, OptEvent
 from gateway.ledger.postgres import PostgresLedger
 from gateway.ledger.sqlite import SqliteLedger
@@ -148,7 +149,9 @@ def test_migrate_creates_then_finds_nothing_to_do(ledger_url: str, tmp_path: Pat
                       f'[storage]\nledger = "{ledger_url}"\n')
     first = stopgate("ledger", "migrate", "-c", str(config))
     assert first.returncode == 0, first.stderr
-    assert first.stdout == ("ledger schema version 2 (usable by a stopgate that knows "
-                            "version 2 or later): applied steps 1, 2\n")
+    known = len(SQLITE_STEPS)
+    assert first.stdout == (f"ledger schema version {known} (usable by a stopgate that knows "
+                            f"version 2 or later): applied steps "
+                            f"{', '.join(str(v) for v in range(1, known + 1))}\n")
     again = stopgate("ledger", "migrate", "-c", str(config))
     assert again.stdout.endswith("): already up to date\n")
