@@ -94,6 +94,7 @@ from gateway.senders.bound import BoundSenders
 from gateway.senders.server import SenderServer
 from gateway.storage.redis_client import RedisPolicyError, check_eviction, describe, open_redis
 from gateway.suppression.cache import SuppressionCache
+from gateway.suppression.erasure import hasher_for
 from gateway.suppression.keeper import CacheKeeper
 from gateway.suppression.store import Suppressions
 from gateway.suppression.webhooks import WebhookWorker
@@ -169,7 +170,8 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     # Write health: a STOP that cannot be recorded is not acknowledged, and promotional
     # traffic is refused meanwhile (see gateway/ledger/health.py).
     ledger_health = LedgerHealth(ledger.ledger.write_probe, metrics)
-    cache = SuppressionCache(redis, owner=worker)
+    hasher = hasher_for(config.storage.hash_key)
+    cache = SuppressionCache(redis, owner=worker, hasher=hasher)
     # Promotional traffic stays refused after Redis returns until the keeper's next
     # check; a check is one EXISTS, so back off to 2 s at most, not the default 10 s.
     keeper = CacheKeeper(cache, ledger, on_change=CacheGauges(metrics),
@@ -182,11 +184,14 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     suppressions = Suppressions(
         ledger, cache, metrics,
         webhook_accounts=[a.system_id for a in config.accounts if a.webhook_url],
-        on_recorded=webhooks.wake, health=ledger_health)
+        on_recorded=webhooks.wake, health=ledger_health, hasher=hasher)
     accounts = {account.system_id: account for account in config.accounts}
     senders = BoundSenders(accounts)
     ownership = sender_ownership(config.accounts)
     campaigns = CampaignMemory(redis)
+    suppressions.forget.append(
+        lambda scope, number: campaigns.forget(
+            [scope] if scope is not None else [a.system_id for a in config.accounts], number))
     tag = NoticeTag()
 
     # The one loop of the graph (see the module docstring): the router hands MOs to the

@@ -187,6 +187,14 @@ class CampaignMemory:
             found.append(text or None)
         return found
 
+    async def forget(self, accounts: Sequence[str], e164: str) -> None:
+        """Drop the notes of ``e164`` for ``accounts`` (an erasure): pending and in Redis."""
+        keys = [campaign_key(account, e164) for account in accounts]
+        for key in keys:
+            self._pending.pop(key, None)
+        for key in keys:  # one at a time: on a Cluster they live in different slots
+            await self.redis.delete(key)
+
     async def drain(self, timeout: float) -> None:
         self._flush()
         await self._running.drain(timeout)

@@ -39,8 +39,11 @@ from itertools import islice
 from typing import Any, ClassVar, Protocol
 
 from gateway.ledger.model import (
+    ERASED_PREFIX,
     IMPORT_CHUNK,
     TOKEN_RE,
+    ErasureResult,
+    HistoryRow,
     ImportResult,
     LedgerError,
     OptEvent,
@@ -52,9 +55,6 @@ from gateway.ledger.model import (
     Source,
     SuppressionRow,
     TokenInfo,
-    ERASED_PREFIX,
-    ErasureResult,
-    HistoryRow,
     check_source,
     new_token,
     webhook_payload,
