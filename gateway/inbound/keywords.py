@@ -126,6 +126,15 @@ def campaign_key(account: str, e164: str) -> bytes:
     return f"cp:{account}:{e164.removeprefix('+')}".encode()
 
 
+#: The most of an MO's text kept as evidence (a long MO is reassembled: 10 parts of 153).
+MAX_EVIDENCE_TEXT = 1600
+
+
+def _evidence_text(text: str) -> str:
+    """The MO's text as received, for the history: whole, up to MAX_EVIDENCE_TEXT."""
+    return text[:MAX_EVIDENCE_TEXT]
+
+
 class CampaignMemory:
     """The campaign of the last promotional MT per (account, recipient), in Redis."""
 
@@ -327,7 +336,7 @@ class KeywordHandler:
         if operator:  # the operator's own lists (the country's), whole replies only
             at_operator = match_keyword(text, self.lists_for(None, number.region), "whole")
             if at_operator is not None and at_operator.kind == "optout":
-                await self._optout(pdu, number.e164, owners, {OPERATOR_SCOPE: at_operator})
+                await self._optout(pdu, text, number.e164, owners, {OPERATOR_SCOPE: at_operator})
                 return "optout"
         matches: dict[str, KeywordMatch] = {}
         for owner in bound:
@@ -338,13 +347,13 @@ class KeywordHandler:
                 matches[owner] = found
         optouts = {o: m for o, m in matches.items() if m.kind == "optout"}
         if optouts:  # STOPALL too: the accounts that may send from the number, not "*"
-            await self._optout(pdu, number.e164, bound, optouts)
+            await self._optout(pdu, text, number.e164, bound, optouts)
             return "optout"
         optins = {o: m for o, m in matches.items() if m.kind == "optin"}
         wide = at_operator if at_operator is not None and at_operator.kind == "optin" \
             else next(iter(optins.values()), None)
         if wide is not None:
-            await self._optin(pdu, number.e164, bound, optins, wide)
+            await self._optin(pdu, text, number.e164, bound, optins, wide)
             return "optin"
         asking = [o for o, m in matches.items() if m.kind == "help" and o in owners]
         if asking:
@@ -353,7 +362,7 @@ class KeywordHandler:
             return "help"
         return "other"
 
-    async def _optout(self, pdu: DeliverSm, e164: str, owners: list[str],
+    async def _optout(self, pdu: DeliverSm, text: str, e164: str, owners: list[str],
                       matches: dict[str, KeywordMatch]) -> None:
         """Opt out of each scope in ``matches`` (accounts, or "*" alone at the operator's
         number), then confirm once if that changed anything."""
@@ -365,11 +374,11 @@ class KeywordHandler:
                 else by_owner.get(scope)
             events.append(await self.suppressions.optout(
                 scope, e164, source="keyword", keyword=found.keyword, campaign=campaign,
-                number_called=pdu.destination_addr,
+                number_called=pdu.destination_addr, mo_text=_evidence_text(text),
             ))
         self._confirm(pdu, e164, owners, events, "optout")
 
-    async def _optin(self, pdu: DeliverSm, e164: str, owners: list[str],
+    async def _optin(self, pdu: DeliverSm, text: str, e164: str, owners: list[str],
                      matches: dict[str, KeywordMatch], wide: KeywordMatch) -> None:
         """Re-consent the owners in ``matches`` the number had opted out of, and "*" if a
         keyword to this same number put it there; then confirm once if anything changed."""
@@ -379,11 +388,11 @@ class KeywordHandler:
             if scope in suppressed:  # only where the number had opted out
                 events.append(await self.suppressions.optin(
                     scope, e164, source="keyword", keyword=found.keyword,
-                    number_called=pdu.destination_addr))
+                    number_called=pdu.destination_addr, mo_text=_evidence_text(text)))
         if OPERATOR_SCOPE in suppressed and await self._lifts_operator_scope(pdu, e164):
             events.append(await self.suppressions.optin(
                 OPERATOR_SCOPE, e164, source="keyword", keyword=wide.keyword,
-                number_called=pdu.destination_addr))
+                number_called=pdu.destination_addr, mo_text=_evidence_text(text)))
         self._confirm(pdu, e164, owners, events, "optin")
 
     async def _lifts_operator_scope(self, pdu: DeliverSm, e164: str) -> bool:
