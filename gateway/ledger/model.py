@@ -443,6 +443,10 @@ class Ledger(Protocol):
         first caller wins, so instances sharing a ledger agree on it)."""
         ...
 
+    def meta_get(self, key: str) -> str | None:
+        """The small fact stored under ``key``, or None; stores nothing."""
+        ...
+
     def write_probe(self) -> None:
         """Commit one small durable write; raise what the ledger raised if it cannot."""
         ...

@@ -651,6 +651,10 @@ class SqlLedger(ABC):
             assert row is not None
             return str(row[0])
 
+    def meta_get(self, key: str) -> str | None:
+        rows = self._read(self._q.meta_value, (key,))
+        return str(rows[0][0]) if rows else None
+
     def _write_meta(self, key: str, value: str) -> None:
         with self._tx() as cur:
             cur.execute(self._q.meta_set, (key, value))

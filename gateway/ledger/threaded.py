@@ -168,6 +168,9 @@ class AsyncLedger:
     async def meta_value(self, key: str, default: str) -> str:
         return await self._call(self.ledger.meta_value, key, default)
 
+    async def meta_get(self, key: str) -> str | None:
+        return await self._call(self.ledger.meta_get, key)
+
     async def health(self) -> bool:
         return await self._call(self.ledger.health)
 

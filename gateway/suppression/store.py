@@ -42,7 +42,12 @@ from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 from gateway.suppression.cache import SuppressionCache
-from gateway.suppression.erasure import ErasureNotConfigured, NumberHasher
+from gateway.suppression.erasure import (
+    KEY_META,
+    ErasureNotConfigured,
+    NumberHasher,
+    key_mismatch,
+)
 from rules.numbers import normalize_once
 
 log = logging.getLogger("stopgate.suppressions")
@@ -242,12 +247,9 @@ class Suppressions:
             raise ErasureNotConfigured(
                 "erasure needs a key: set storage.hash_key (or storage.hash_key_file) to a "
                 "secret of at least 32 characters, and never change it afterwards")
-        stored = await self.ledger.meta_value("erasure_key", self.hasher.fingerprint)
-        if stored != self.hasher.fingerprint:
-            raise ErasureNotConfigured(
-                "storage.hash_key is not the key earlier erasures used (its fingerprint "
-                f"{self.hasher.fingerprint} differs from the ledger's {stored}): numbers "
-                "erased before would no longer be recognised; restore the original key")
+        problem = key_mismatch(self.hasher, await self.ledger.meta_get(KEY_META))
+        if problem is not None:
+            raise ErasureNotConfigured(problem)
         hashed = self.hasher(number)
         try:
             result = await self.ledger.erase(number, hashed, scope, source=source,
@@ -256,6 +258,14 @@ class Suppressions:
             if self.health is not None:
                 self.health.failed(error)
             raise
+        if result.found:
+            # The key is fixed by the first erasure that erased something (a number
+            # stopgate never held fixes nothing). The first one recorded wins.
+            recorded = await self.ledger.meta_value(KEY_META, self.hasher.fingerprint)
+            if recorded != self.hasher.fingerprint:
+                log.error("erasure: another key was recorded meanwhile", extra=fields(
+                    "erasure_key_race", account=scope or "*", error=key_mismatch(
+                        self.hasher, recorded)))
         await self._write_through("add", [(s, hashed) for s in result.scopes])
         await self._write_through("remove", [(s, number) for s in result.scopes])
         for forget in self.forget:
