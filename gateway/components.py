@@ -94,7 +94,7 @@ from gateway.senders.bound import BoundSenders
 from gateway.senders.server import SenderServer
 from gateway.storage.redis_client import RedisPolicyError, check_eviction, describe, open_redis
 from gateway.suppression.cache import SuppressionCache
-from gateway.suppression.erasure import hasher_for
+from gateway.suppression.erasure import KEY_META, ErasureKeyMismatch, hasher_for, key_mismatch
 from gateway.suppression.keeper import CacheKeeper
 from gateway.suppression.store import Suppressions
 from gateway.suppression.webhooks import WebhookWorker
@@ -320,6 +320,7 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
     await step(stack, shutdown, stop=c.redis.aclose)
     await _check_redis(c)
     await step(stack, shutdown, stop=c.ledger.aclose)
+    await _check_erasure_key(c)
     # Gives its claims back before the ledger closes.
     await step(stack, shutdown, start=c.webhooks.start, stop=c.webhooks.stop)
     await step(stack, shutdown, start=c.ledger_health.start, stop=c.ledger_health.stop)
@@ -363,6 +364,20 @@ async def _check_redis(c: Components) -> None:
         log.warning("Redis does not answer at start; its maxmemory-policy is checked when it "
                     "does", extra=logs.fields("redis_unchecked", error=str(error),
                                               redis=describe(storage, storage.redis_url)))
+
+
+async def _check_erasure_key(c: Components) -> None:
+    """Refuse to start under a ``storage.hash_key`` other than the one the ledger's
+    erasures used: the erased numbers would not be found, and people who opted out would
+    get promotional messages. Without a key the cache fails closed instead (below)."""
+    recorded = await c.ledger.meta_get(KEY_META)
+    problem = key_mismatch(c.suppressions.hasher, recorded)
+    if problem is not None:
+        raise ErasureKeyMismatch(problem)
+    if recorded is not None and c.suppressions.hasher is None:
+        log.warning("numbers were erased but storage.hash_key is not set: promotional "
+                    "traffic is refused while the cache holds erased numbers, and erasure "
+                    "is refused", extra=logs.fields("erasure_key_missing"))
 
 
 async def _start_smpp_tls(c: Components) -> int | None:
