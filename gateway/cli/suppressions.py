@@ -69,6 +69,7 @@ from gateway.observability.metrics import Metrics
 from gateway.process.redis_embedded import EmbeddedRedis, EmbeddedRedisError
 from gateway.storage.redis_client import describe, open_redis, scan_keys
 from gateway.suppression.cache import SuppressionCache
+from gateway.suppression.erasure import KEY_META as ERASURE_KEY_META
 from gateway.suppression.erasure import ErasureNotConfigured, hasher_for
 from gateway.suppression.evidence import history_csv, history_json
 from gateway.suppression.store import OPERATOR_SCOPE, ImportReport, Suppressions, parse_number
@@ -319,18 +320,26 @@ async def _remove(config: Config, args: argparse.Namespace, target: Target) -> i
 async def _check(config: Config, args: argparse.Namespace, target: Target) -> int:
     number = _number(args.number, target)
     async with open_store(config, writes=False) as store:
-        rows = await store.ledger.suppressions_of(number)
+        rows = [(row, "") for row in await store.ledger.suppressions_of(number)]
+        hasher = store.suppressions.hasher
+        if hasher is not None:  # an erased number's opt-outs are kept under its hash
+            rows += [(row, "  (erased: kept under its hash)")
+                     for row in await store.ledger.suppressions_of(hasher(number))]
+        elif await store.ledger.meta_get(ERASURE_KEY_META) is not None:
+            _note("numbers were erased in this ledger and storage.hash_key is not set: an "
+                  "erased number's opt-outs cannot be seen without it")
     if target.account is not None:
-        rows = [row for row in rows if row.scope in (target.account, OPERATOR_SCOPE)]
+        rows = [(row, note) for row, note in rows
+                if row.scope in (target.account, OPERATOR_SCOPE)]
     where = f" for account {target.account}" if target.account else ""
     if not rows:
         print(f"{number}: not suppressed{where}")
         return EXIT_OK
     print(f"{number}: suppressed{where}")
-    width = max(len(_scope_name(row.scope)) for row in rows)
-    for row in rows:
+    width = max(len(_scope_name(row.scope)) for row, _ in rows)
+    for row, note in sorted(rows, key=lambda pair: pair[0].scope):
         print(f"  {_scope_name(row.scope):<{width}}  since {row.since.isoformat()}  "
-              f"source {row.source}")
+              f"source {row.source}{note}")
     return EXIT_OK
 
 
