@@ -42,6 +42,7 @@ from gateway.senders.server import SenderServer
 from gateway.sendtime.clock import Clock
 from gateway.storage.redis_client import RedisPolicyError
 from gateway.suppression.cache import SuppressionCache
+from gateway.suppression.erasure import ErasureKeyMismatch
 from gateway.suppression.keeper import CacheKeeper
 from gateway.suppression.store import Suppressions
 from gateway.suppression.webhooks import WebhookWorker
@@ -218,7 +219,7 @@ async def serve(config: Config) -> int:
     loop.add_signal_handler(signal.SIGHUP, reload_tls, gateway)
     try:
         await gateway.start()
-    except RedisPolicyError as error:  # a Redis that may evict keys: refused, said plainly
+    except (RedisPolicyError, ErasureKeyMismatch) as error:  # refused, said plainly
         print(f"stopgate serve: {error}", file=sys.stderr, flush=True)
         return 1
     settle_heap()

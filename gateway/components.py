@@ -102,6 +102,7 @@ from gateway.sendtime.held import Holder, Releaser
 from gateway.sendtime.stage import SendTimeStage
 from gateway.storage.redis_client import RedisPolicyError, check_eviction, describe, open_redis
 from gateway.suppression.cache import SuppressionCache
+from gateway.suppression.erasure import KEY_META, ErasureKeyMismatch, hasher_for, key_mismatch
 from gateway.suppression.keeper import CacheKeeper
 from gateway.suppression.store import Suppressions
 from gateway.suppression.webhooks import WebhookWorker
@@ -191,7 +192,8 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     # Write health: a STOP that cannot be recorded is not acknowledged, and promotional
     # traffic is refused meanwhile (see gateway/ledger/health.py).
     ledger_health = LedgerHealth(ledger.ledger.write_probe, metrics)
-    cache = SuppressionCache(redis, owner=worker)
+    hasher = hasher_for(config.storage.hash_key)
+    cache = SuppressionCache(redis, owner=worker, hasher=hasher)
     # Promotional traffic stays refused after Redis returns until the keeper's next
     # check; a check is one EXISTS, so back off to 2 s at most, not the default 10 s.
     keeper = CacheKeeper(cache, ledger, on_change=CacheGauges(metrics),
@@ -204,11 +206,14 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     suppressions = Suppressions(
         ledger, cache, metrics,
         webhook_accounts=[a.system_id for a in config.accounts if a.webhook_url],
-        on_recorded=webhooks.wake, health=ledger_health)
+        on_recorded=webhooks.wake, health=ledger_health, hasher=hasher)
     accounts = {account.system_id: account for account in config.accounts}
     senders = BoundSenders(accounts)
     ownership = sender_ownership(config.accounts)
     campaigns = CampaignMemory(redis)
+    suppressions.forget.append(
+        lambda scope, number: campaigns.forget(
+            [scope] if scope is not None else [a.system_id for a in config.accounts], number))
     tag = NoticeTag()
 
     # The one loop of the graph (see the module docstring): the router hands MOs to the
@@ -354,6 +359,7 @@ async def start(c: Components, stack: contextlib.AsyncExitStack, shutdown: Shutd
     await step(stack, shutdown, stop=c.redis.aclose)
     await _check_redis(c)
     await step(stack, shutdown, stop=c.ledger.aclose)
+    await _check_erasure_key(c)
     # Gives its claims back before the ledger closes.
     await step(stack, shutdown, start=c.webhooks.start, stop=c.webhooks.stop)
     await step(stack, shutdown, start=c.ledger_health.start, stop=c.ledger_health.stop)
@@ -404,6 +410,20 @@ async def _check_redis(c: Components) -> None:
         log.warning("Redis does not answer at start; its maxmemory-policy is checked when it "
                     "does", extra=logs.fields("redis_unchecked", error=str(error),
                                               redis=describe(storage, storage.redis_url)))
+
+
+async def _check_erasure_key(c: Components) -> None:
+    """Refuse to start under a ``storage.hash_key`` other than the one the ledger's
+    erasures used: the erased numbers would not be found, and people who opted out would
+    get promotional messages. Without a key the cache fails closed instead (below)."""
+    recorded = await c.ledger.meta_get(KEY_META)
+    problem = key_mismatch(c.suppressions.hasher, recorded)
+    if problem is not None:
+        raise ErasureKeyMismatch(problem)
+    if recorded is not None and c.suppressions.hasher is None:
+        log.warning("numbers were erased but storage.hash_key is not set: promotional "
+                    "traffic is refused while the cache holds erased numbers, and erasure "
+                    "is refused", extra=logs.fields("erasure_key_missing"))
 
 
 async def _start_smpp_tls(c: Components) -> int | None:

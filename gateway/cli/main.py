@@ -358,6 +358,8 @@ USAGE = """every command:
   stopgate suppressions add|remove|check NUMBER [--account A] [-c FILE]
   stopgate reviews list [--account A] [--status pending|opted_out|dismissed|all] [-c FILE]
   stopgate reviews decide ID optout|dismiss [--by NAME] [-c FILE]
+  stopgate suppressions history NUMBER [--account A] [--format json|csv] [-c FILE]
+  stopgate suppressions erase NUMBER [--account A] [-c FILE]
   stopgate report optouts [--account A] [--by campaign|source|reason|day]
                           [--from YYYY-MM-DD] [--to YYYY-MM-DD] [-c FILE]
   stopgate held list --account A [--campaign C] [--limit N] [-c FILE]
@@ -471,6 +473,31 @@ def build_parser() -> argparse.ArgumentParser:
         single.add_argument("number", metavar="NUMBER", help=NUMBER_HELP)
         _add_account_option(single, scope)
         _add_region_option(single)
+    history = _command(
+        actions, "history", "every opt-out, opt-in and erasure of a number, as evidence",
+        "Prints the number's events oldest first: time, scope, event, source, keyword, the "
+        "MO text as received, the number called, campaign, reason, the opt-out page's user "
+        "agent, and for API changes the key (account:fingerprint) and client address; "
+        "erasures too. JSON (default) or CSV.\n\n" + SCOPE_HELP,
+        _suppressions("history"),
+    )
+    history.add_argument("number", metavar="NUMBER", help=NUMBER_HELP)
+    history.add_argument("--format", choices=("json", "csv"), default="json",
+                         help="output format (default: json)")
+    _add_account_option(history, "this account's events and the operator-wide ones "
+                                 "(default: every scope)")
+    _add_region_option(history)
+    erase = _command(
+        actions, "erase", "erase a number (GDPR art. 17), keeping its opt-out in force",
+        "Replaces the number by its keyed hash (storage.hash_key) in the ledger's events, "
+        "state, link tokens and webhook deliveries, in the Redis cache and the campaign "
+        "notes; an opt-out stays in force. Exits 1 when stopgate holds nothing of the "
+        "number, or no storage.hash_key is configured.\n\n" + SCOPE_HELP,
+        _suppressions("erase"),
+    )
+    erase.add_argument("number", metavar="NUMBER", help=NUMBER_HELP)
+    _add_account_option(erase, "erase this account's records only (default: every scope)")
+    _add_region_option(erase)
 
     reviews = _command(
         commands, "reviews", "the opt-out review list (replies that may be opt-outs)",

@@ -1,4 +1,11 @@
-"""``stopgate suppressions import|export|add|remove|check``: the suppression list from a shell.
+"""``stopgate suppressions import|export|add|remove|check|history|erase``: from a shell.
+
+``history NUMBER [--account A] [--format json|csv]`` prints every event of the
+number (with ``--account``: that account's and the operator-wide ones) and its
+erasures. ``erase NUMBER [--account A]`` replaces the number by its keyed hash
+(``storage.hash_key``) in the ledger, the cache and the campaign notes: in
+account A's records, or without ``--account`` in every scope; exit 1 when
+stopgate holds nothing of it there.
 
 The commands work on the ledger file itself (``storage.ledger``, by default
 ``data_dir/ledger.sqlite3``), so they run with or without a gateway, and they go
@@ -44,7 +51,7 @@ import socket
 import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -54,13 +61,17 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from gateway.config.model import Config
+from gateway.inbound.keywords import campaign_key
 from gateway.ledger.engines import open_ledger
 from gateway.ledger.model import LedgerError
 from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.metrics import Metrics
 from gateway.process.redis_embedded import EmbeddedRedis, EmbeddedRedisError
-from gateway.storage.redis_client import describe, open_redis
+from gateway.storage.redis_client import describe, open_redis, scan_keys
 from gateway.suppression.cache import SuppressionCache
+from gateway.suppression.erasure import KEY_META as ERASURE_KEY_META
+from gateway.suppression.erasure import ErasureNotConfigured, hasher_for
+from gateway.suppression.evidence import history_csv, history_json
 from gateway.suppression.store import OPERATOR_SCOPE, ImportReport, Suppressions, parse_number
 
 EXIT_OK, EXIT_FAILED = 0, 1
@@ -80,7 +91,7 @@ def run(action: str, config: Config, args: argparse.Namespace) -> int:
     from gateway.process.eventloop import run as run_loop
 
     command = {"import": _import, "export": _export, "add": _add, "remove": _remove,
-               "check": _check}[action]
+               "check": _check, "history": _history, "erase": _erase}[action]
     try:
         target = _target(config, args)
         return run_loop(command(config, args, target))
@@ -160,8 +171,11 @@ async def open_store(config: Config, *, writes: bool) -> AsyncIterator[Store]:
     try:
         if writes:
             redis, private, note = await _reach_redis(config)
-        cache = SuppressionCache(redis) if redis is not None else None
-        store = Store(Suppressions(ledger, cache, Metrics()), ledger, cache, note)
+        hasher = hasher_for(config.storage.hash_key)
+        cache = SuppressionCache(redis, hasher=hasher) if redis is not None else None
+        store = Store(Suppressions(ledger, cache, Metrics(), hasher=hasher), ledger, cache, note)
+        if redis is not None:
+            store.suppressions.forget.append(_campaign_notes_forgetter(redis))
         yield store
         if cache is not None and cache.dirty:
             await _invalidate(cache)
@@ -306,19 +320,79 @@ async def _remove(config: Config, args: argparse.Namespace, target: Target) -> i
 async def _check(config: Config, args: argparse.Namespace, target: Target) -> int:
     number = _number(args.number, target)
     async with open_store(config, writes=False) as store:
-        rows = await store.ledger.suppressions_of(number)
+        rows = [(row, "") for row in await store.ledger.suppressions_of(number)]
+        hasher = store.suppressions.hasher
+        if hasher is not None:  # an erased number's opt-outs are kept under its hash
+            rows += [(row, "  (erased: kept under its hash)")
+                     for row in await store.ledger.suppressions_of(hasher(number))]
+        elif await store.ledger.meta_get(ERASURE_KEY_META) is not None:
+            _note("numbers were erased in this ledger and storage.hash_key is not set: an "
+                  "erased number's opt-outs cannot be seen without it")
     if target.account is not None:
-        rows = [row for row in rows if row.scope in (target.account, OPERATOR_SCOPE)]
+        rows = [(row, note) for row, note in rows
+                if row.scope in (target.account, OPERATOR_SCOPE)]
     where = f" for account {target.account}" if target.account else ""
     if not rows:
         print(f"{number}: not suppressed{where}")
         return EXIT_OK
     print(f"{number}: suppressed{where}")
-    width = max(len(_scope_name(row.scope)) for row in rows)
-    for row in rows:
+    width = max(len(_scope_name(row.scope)) for row, _ in rows)
+    for row, note in sorted(rows, key=lambda pair: pair[0].scope):
         print(f"  {_scope_name(row.scope):<{width}}  since {row.since.isoformat()}  "
-              f"source {row.source}")
+              f"source {row.source}{note}")
     return EXIT_OK
+
+
+async def _history(config: Config, args: argparse.Namespace, target: Target) -> int:
+    number = _number(args.number, target)
+    scopes = None if target.account is None else [target.account, OPERATOR_SCOPE]
+    async with open_store(config, writes=False) as store:
+        rows = await store.suppressions.history(number, scopes)
+    if args.format == "csv":
+        sys.stdout.write(history_csv(rows))
+    else:
+        sys.stdout.write(history_json(number, scopes, rows).decode() + "\n")
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+async def _erase(config: Config, args: argparse.Namespace, target: Target) -> int:
+    number = _number(args.number, target)
+    where = f"account {target.account}" if target.account else "every scope"
+    async with open_store(config, writes=True) as store:
+        try:
+            result = await store.suppressions.erase(target.account, number, source="cli")
+        except ErasureNotConfigured as exc:
+            raise CommandError(f"{exc}; nothing was changed") from exc
+        _note(f"cache: {store.cache_note}")
+    if not result.found:
+        print(f"{number}: stopgate holds nothing of it in {where}: nothing to erase",
+              file=sys.stderr)
+        return EXIT_FAILED
+    if result.erased_before is not None:
+        print(f"{number}: erased already in {where} (first at "
+              f"{result.erased_before.isoformat()}); nothing held in clear")
+        return EXIT_OK
+    print(f"{number}: erased in {where}: {result.events} events, {result.suppressions} "
+          f"suppressions (kept in force under the hash), {result.tokens} link tokens, "
+          f"{result.webhooks} webhook deliveries now hold only its keyed hash")
+    return EXIT_OK
+
+
+def _campaign_notes_forgetter(redis: aioredis.Redis
+                              ) -> Callable[[str | None, str], Awaitable[None]]:
+    """Erasure: delete the campaign notes of a number (one account's, or every one's)."""
+
+    async def forget(scope: str | None, number: str) -> None:
+        digits = number.removeprefix("+")
+        if scope is not None:
+            await redis.delete(campaign_key(scope, number))
+            return
+        async for keys in scan_keys(redis, f"cp:*:{digits}"):
+            for key in keys:
+                await redis.delete(key)
+
+    return forget
 
 
 def _scope_name(scope: str) -> str:

@@ -54,6 +54,7 @@ from gateway.config.values import (
     blocked_status,
     cidr,
     compliance_pack,
+    hash_key,
     host_port,
     hostname,
     http_url,
@@ -150,6 +151,9 @@ class Storage:
     # A STOP waits at most this long for the ledger's write lock before the carrier is
     # asked to retry: under the carriers' usual 10 s deliver_sm response timer.
     ledger_busy_timeout: Annotated[Seconds, Check(positive)] = 5.0
+    #: The key of erasure hashes (HMAC-SHA256; gateway.suppression.erasure), or
+    #: ``hash_key_file``. Empty: erasure is refused. Never change it once used.
+    hash_key: Annotated[str, SECRET, Check(hash_key)] = field(default="", repr=False)
 
     def validate(self) -> Iterator[tuple[str, str]]:
         scheme = self.redis_url.partition("://")[0] if self.redis_url else ""

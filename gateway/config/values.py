@@ -76,6 +76,19 @@ def token(value: str) -> str:
     return value
 
 
+#: The shortest ``storage.hash_key`` accepted (``openssl rand -hex 32`` gives 64).
+MIN_HASH_KEY_CHARS = 32
+
+
+def hash_key(value: str) -> str:
+    """``storage.hash_key``: empty (erasure not available), or a secret of at least
+    MIN_HASH_KEY_CHARS characters."""
+    if value and len(value.strip()) < MIN_HASH_KEY_CHARS:
+        raise Invalid(f"must be at least {MIN_HASH_KEY_CHARS} characters (a random secret: "
+                      f"openssl rand -hex 32), got {len(value.strip())}")
+    return value.strip()
+
+
 def instance_name(value: str) -> str:
     """``server.instance_id``: empty (derived), or 1..64 of A-Z a-z 0-9 . _ - starting with
     a letter or digit: it names this instance in Redis keys, logs and the ledger's claims."""

@@ -436,7 +436,8 @@ class OptoutPages:
                 or not self._csrf_ok(csrf, "optout", token)):
             return self._expired(request, lang, token)
         event = await self.suppressions.optout(info.account, info.number, source="link",
-                                               campaign=info.campaign)
+                                               campaign=info.campaign,
+                                               user_agent=user_agent(request))
         assert event.id is not None
         return _respond(PAGES[lang]["done"], 200, name=self._name(info), token=token,
                         event=str(event.id), csrf=self.csrf("reason", token, event.id))
@@ -469,6 +470,18 @@ class OptoutPages:
     async def malformed(self, request: web.Request) -> web.Response:
         """Anything else under /o/: the same 404 as an unknown token (charged as one)."""
         return self._missing(request)
+
+
+#: The most of a User-Agent header kept as evidence.
+MAX_USER_AGENT = 512
+
+
+def user_agent(request: web.Request) -> str | None:
+    """The browser's User-Agent as evidence of the opt-out (None when it sent none);
+    control characters dropped, at most MAX_USER_AGENT characters."""
+    text = request.headers.get("User-Agent", "")
+    text = "".join(c for c in text if c.isprintable())[:MAX_USER_AGENT]
+    return text or None
 
 
 def _respond(page: string.Template, status: int, headers: dict[str, str] | None = None,

@@ -18,10 +18,28 @@ Every format of one number is the same entry.
     Redis cache before the answer: 200 ``{"number": ..., "suppressed": true}``.
     Idempotent.
 ``DELETE /v1/suppressions/{number}``
-    Opt-in (re-consent) for this account: 200 ``{"number": ..., "suppressed": b}``,
-    ``b`` true when the number stays blocked by an operator-wide ``"*"`` entry
-    (only the operator lifts those, with ``stopgate suppressions remove``).
-    Idempotent.
+    Opt-in (re-consent) for this account. Requires ``source``, how the recipient
+    consented again (``web_form``, ``paper_form``, ...: 1-64 of A-Z a-z 0-9 _ . : -),
+    as a JSON body ``{"source": "web_form"}`` or ``?source=web_form``; without it
+    400 ``source_required`` and nothing changes. Recorded with the API key (its
+    account and fingerprint, never the key) and the client's address. 200
+    ``{"number": ..., "suppressed": b}``, ``b`` true when the number stays blocked by
+    an operator-wide ``"*"`` entry (only the operator lifts those, with ``stopgate
+    suppressions remove``). Idempotent. A re-consent also lifts an opt-out kept
+    under the number's erasure hash.
+``GET /v1/suppressions/{number}/history``
+    Every event of the number in this account's scope and ``"*"``, and its
+    erasures, oldest first (gateway.suppression.evidence): JSON ``{"number",
+    "scopes", "events": [...]}``, or CSV with ``?format=csv`` (or ``Accept:
+    text/csv``); 400 ``invalid_request`` for another format.
+``POST /v1/suppressions/{number}/erase``
+    GDPR erasure in this account's scope: the number replaced by its keyed hash in
+    the ledger (events, state, tokens, webhook rows), the Redis cache and the
+    campaign notes; a suppression stays in force. 200 ``{"erased": true, "events",
+    "suppressions", "tokens", "webhooks", "suppressed"}`` (plus ``erased_before``
+    when it was erased already); 404 ``not_found`` when stopgate holds nothing of
+    the number for the account; 501 ``erasure_not_configured`` without
+    ``storage.hash_key``.
 ``POST /v1/suppressions/import``
     Body: CSV with the number in the first column, a header line optional, or one
     number a line (UTF-8; blank lines and ``#`` comments skipped). Send it as the
@@ -51,9 +69,9 @@ Every format of one number is the same entry.
     blocks a number. The export reads back with ``POST /v1/suppressions/import``.
 
 Errors are ``{"error", "detail"}`` as everywhere: 401 ``unauthorized``, 400
-``invalid_number``, 400 ``invalid_json`` / ``invalid_request`` (PUT body), 413
-``body_too_large``, 415 ``unsupported_media_type`` (import), 503
-``ledger_unavailable`` (nothing was recorded; retry).
+``invalid_number``, 400 ``invalid_json`` / ``invalid_request`` (PUT and DELETE
+bodies), 400 ``source_required``, 404 ``not_found``, 413 ``body_too_large``, 415
+``unsupported_media_type`` (import), 503 ``ledger_unavailable`` (nothing was recorded; retry).
 """
 
 from __future__ import annotations
@@ -61,6 +79,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -79,8 +98,10 @@ from gateway.http.responses import (
     json_response,
     route_of,
 )
-from gateway.ledger.model import LedgerError
+from gateway.ledger.model import LedgerError, api_key_id
 from gateway.observability.logs import fields
+from gateway.suppression.erasure import ErasureNotConfigured
+from gateway.suppression.evidence import history_csv, history_json
 from gateway.suppression.store import OPERATOR_SCOPE, Suppressions, parse_number
 
 log = logging.getLogger("stopgate.http")
@@ -110,6 +131,8 @@ class SuppressionRoutes:
         one.add_route("GET", self._guarded(self.show))
         one.add_route("PUT", self._guarded(self.opt_out))
         one.add_route("DELETE", self._guarded(self.opt_in))
+        app.router.add_get("/v1/suppressions/{number}/history", self._guarded(self.history))
+        app.router.add_post("/v1/suppressions/{number}/erase", self._guarded(self.erase))
 
     def _guarded(self, handler: Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
                  ) -> Handler:
@@ -150,16 +173,62 @@ class SuppressionRoutes:
         if isinstance(body, web.Response):
             return body
         await self.suppressions.optout(account.system_id, number, source="api",
-                                       campaign=body.get("campaign"), reason=body.get("reason"))
+                                       campaign=body.get("campaign"), reason=body.get("reason"),
+                                       **_who(request, account))
         return json_response({"number": number, "suppressed": True})
 
     async def opt_in(self, request: web.Request, account: Account) -> web.Response:
         number = _number(request, account)
         if isinstance(number, web.Response):
             return number
-        await self.suppressions.optin(account.system_id, number, source="api")
+        consent = await _consent_source(request)
+        if isinstance(consent, web.Response):
+            return consent
+        await self.suppressions.optin(account.system_id, number, source="api",
+                                      consent_source=consent, **_who(request, account))
         still = OPERATOR_SCOPE in await self.suppressions.scopes(number)
         return json_response({"number": number, "suppressed": still})
+
+    # --- evidence and erasure -------------------------------------------------------------
+
+    async def history(self, request: web.Request, account: Account) -> web.Response:
+        number = _number(request, account)
+        if isinstance(number, web.Response):
+            return number
+        wanted = _history_format(request)
+        if wanted is None:
+            return error(400, "invalid_request",
+                         f"format must be csv or json, got {request.query['format'][:20]!r}")
+        scopes = [account.system_id, OPERATOR_SCOPE]
+        rows = await self.suppressions.history(number, scopes)
+        if wanted == "csv":
+            return web.Response(text=history_csv(rows), content_type="text/csv",
+                                charset="utf-8", headers={
+                                    "Content-Disposition": 'attachment; filename="history.csv"'})
+        return web.Response(body=history_json(number, scopes, rows),
+                            content_type="application/json")
+
+    async def erase(self, request: web.Request, account: Account) -> web.Response:
+        number = _number(request, account)
+        if isinstance(number, web.Response):
+            return number
+        try:
+            result = await self.suppressions.erase(account.system_id, number, source="api",
+                                                   **_who(request, account))
+        except ErasureNotConfigured as exc:
+            return error(501, "erasure_not_configured", f"{exc}; nothing was changed")
+        if not result.found:
+            return error(404, "not_found",
+                         f"stopgate holds nothing of this number for {account.system_id}: "
+                         f"nothing to erase")
+        body: dict[str, Any] = {
+            "erased": True, "events": result.events, "suppressions": result.suppressions,
+            "tokens": result.tokens, "webhooks": result.webhooks,
+            "suppressed": bool(await self.suppressions.scopes(number)),
+        }
+        if result.erased_before is not None:
+            body["erased_before"] = result.erased_before.isoformat().replace("+00:00", "Z")
+        return json_response(body)
 
     # --- bulk ---------------------------------------------------------------------------
 
@@ -253,6 +322,58 @@ async def _put_body(request: web.Request) -> dict[str, Any] | web.Response:
             return error(400, "invalid_request",
                          f"'{name}' is a string of at most {MAX_CAMPAIGN} characters")
     return body
+
+
+def _who(request: web.Request, account: Account) -> dict[str, str | None]:
+    """Who made an API change, for the evidence: the key (named, never shown) and the
+    client's address (as resolved behind trusted proxies)."""
+    return {"api_key": api_key_id(account.system_id, account.api_key),
+            "client_address": request.remote}
+
+
+#: A re-consent's source: a short word saying how the recipient consented again.
+_CONSENT_SOURCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+
+
+async def _consent_source(request: web.Request) -> str | web.Response:
+    """The ``source`` a DELETE must give (JSON body ``{"source": ...}`` or ``?source=``),
+    or the 400 to answer (nothing changed)."""
+    raw = await request.read()
+    from_body: Any = None
+    if raw.strip():
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            return error(400, "invalid_json", f"the body is not JSON: {exc}")
+        if body is not None:
+            if not isinstance(body, dict) or set(body) - {"source"}:
+                return error(400, "invalid_request",
+                             'expected a JSON object {"source": "web_form"}')
+            from_body = body.get("source")
+    from_query = request.query.get("source")
+    if from_body is not None and from_query is not None and from_body != from_query:
+        return error(400, "invalid_request",
+                     "source is given twice (body and query) with different values")
+    source = from_body if from_body is not None else from_query
+    if source is None or source == "":
+        return error(400, "source_required",
+                     "a re-consent must say how the recipient consented again: send "
+                     '{"source": "web_form"} (or ?source=web_form; e.g. web_form, paper_form, '
+                     "phone_call, keyword); nothing was changed")
+    if not isinstance(source, str) or not _CONSENT_SOURCE.fullmatch(source):
+        return error(400, "invalid_request",
+                     "source is 1 to 64 of A-Z a-z 0-9 _ . : - starting with a letter or "
+                     "digit (e.g. web_form); nothing was changed")
+    return source
+
+
+def _history_format(request: web.Request) -> str | None:
+    """csv or json: ``?format=``, else the Accept header (JSON by default); None: bad."""
+    wanted = request.query.get("format")
+    if wanted is not None:
+        return wanted if wanted in ("csv", "json") else None
+    accept = request.headers.get("Accept", "")
+    return "csv" if "text/csv" in accept and "application/json" not in accept else "json"
 
 
 def _too_large(size: int) -> str:

@@ -135,6 +135,15 @@ def campaign_key(account: str, e164: str) -> bytes:
     return f"cp:{account}:{e164.removeprefix('+')}".encode()
 
 
+#: The most of an MO's text kept as evidence (a long MO is reassembled: 10 parts of 153).
+MAX_EVIDENCE_TEXT = 1600
+
+
+def _evidence_text(text: str) -> str:
+    """The MO's text as received, for the history: whole, up to MAX_EVIDENCE_TEXT."""
+    return text[:MAX_EVIDENCE_TEXT]
+
+
 class CampaignMemory:
     """The campaign of the last promotional MT per (account, recipient), in Redis."""
 
@@ -195,6 +204,14 @@ class CampaignMemory:
             text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
             found.append(text or None)
         return found
+
+    async def forget(self, accounts: Sequence[str], e164: str) -> None:
+        """Drop the notes of ``e164`` for ``accounts`` (an erasure): pending and in Redis."""
+        keys = [campaign_key(account, e164) for account in accounts]
+        for key in keys:
+            self._pending.pop(key, None)
+        for key in keys:  # one at a time: on a Cluster they live in different slots
+            await self.redis.delete(key)
 
     async def drain(self, timeout: float) -> None:
         self._flush()
@@ -332,7 +349,7 @@ class KeywordHandler:
         if operator:  # the operator's own lists (the country's), whole replies only
             at_operator = match_keyword(text, self.lists_for(None, number.region), "whole")
             if at_operator is not None and at_operator.kind == "optout":
-                await self._optout(pdu, number.e164, owners,
+                await self._optout(pdu, text, number.e164, owners,
                                    {OPERATOR_SCOPE: at_operator.keyword})
                 return "optout"
         matches: dict[str, KeywordMatch] = {}
@@ -344,14 +361,14 @@ class KeywordHandler:
                 matches[owner] = found
         optouts = {o: m for o, m in matches.items() if m.kind == "optout"}
         if optouts:  # STOPALL too: the accounts that may send from the number, not "*"
-            await self._optout(pdu, number.e164, bound,
+            await self._optout(pdu, text, number.e164, bound,
                                {o: m.keyword for o, m in optouts.items()})
             return "optout"
         optins = {o: m for o, m in matches.items() if m.kind == "optin"}
         wide = at_operator if at_operator is not None and at_operator.kind == "optin" \
             else next(iter(optins.values()), None)
         if wide is not None:
-            await self._optin(pdu, number.e164, bound, optins, wide)
+            await self._optin(pdu, text, number.e164, bound, optins, wide)
             return "optin"
         asking = [o for o, m in matches.items() if m.kind == "help" and o in owners]
         if asking:
@@ -373,8 +390,8 @@ class KeywordHandler:
         # The scopes a STOP to this number binds: "*" at the operator's number.
         scopes = [OPERATOR_SCOPE] if operator else bound
         if found.kind == "optout":
-            await self._optout(pdu, e164, bound, dict.fromkeys(scopes, f"phrase:{found.lang}"),
-                               source="phrase")
+            await self._optout(pdu, text, e164, bound,
+                               dict.fromkeys(scopes, f"phrase:{found.lang}"), source="phrase")
             return "optout"
         if self.reviews is None:
             return "other"
@@ -383,7 +400,7 @@ class KeywordHandler:
                                    matched=f"phrase:{found.lang} {found.pattern}")
         return "review"
 
-    async def _optout(self, pdu: DeliverSm, e164: str, owners: list[str],
+    async def _optout(self, pdu: DeliverSm, text: str, e164: str, owners: list[str],
                       matches: dict[str, str], source: Source = "keyword") -> None:
         """Opt out of each scope in ``matches`` (accounts, or "*" alone at the operator's
         number; scope -> the keyword to record), then confirm once if that changed
@@ -396,11 +413,11 @@ class KeywordHandler:
                 else by_owner.get(scope)
             events.append(await self.suppressions.optout(
                 scope, e164, source=source, keyword=keyword, campaign=campaign,
-                number_called=pdu.destination_addr,
+                number_called=pdu.destination_addr, mo_text=_evidence_text(text),
             ))
         self._confirm(pdu, e164, owners, events, "optout")
 
-    async def _optin(self, pdu: DeliverSm, e164: str, owners: list[str],
+    async def _optin(self, pdu: DeliverSm, text: str, e164: str, owners: list[str],
                      matches: dict[str, KeywordMatch], wide: KeywordMatch) -> None:
         """Re-consent the owners in ``matches`` the number had opted out of, and "*" if a
         keyword to this same number put it there; then confirm once if anything changed."""
@@ -410,11 +427,11 @@ class KeywordHandler:
             if scope in suppressed:  # only where the number had opted out
                 events.append(await self.suppressions.optin(
                     scope, e164, source="keyword", keyword=found.keyword,
-                    number_called=pdu.destination_addr))
+                    number_called=pdu.destination_addr, mo_text=_evidence_text(text)))
         if OPERATOR_SCOPE in suppressed and await self._lifts_operator_scope(pdu, e164):
             events.append(await self.suppressions.optin(
                 OPERATOR_SCOPE, e164, source="keyword", keyword=wide.keyword,
-                number_called=pdu.destination_addr))
+                number_called=pdu.destination_addr, mo_text=_evidence_text(text)))
         self._confirm(pdu, e164, owners, events, "optin")
 
     async def _lifts_operator_scope(self, pdu: DeliverSm, e164: str) -> bool:

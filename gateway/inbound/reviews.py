@@ -100,7 +100,7 @@ class ReviewList:
             return self.suppressions.event(
                 review.scope, review.number, "optout", source="review",
                 keyword=f"review:{review.id} by {decided_by}"[:200],
-                number_called=review.number_called)
+                number_called=review.number_called, mo_text=review.text)
 
         before = await self.ledger.review(review_id)
         if before is None:

@@ -79,8 +79,10 @@ def _micros(value: int | None) -> Any:
 _TABLES: tuple[tuple[str, str, str, Callable[[tuple[Any, ...]], tuple[Any, ...]]], ...] = (
     ("events",
      "SELECT id, at, scope, number, event, source, changed, campaign, keyword, reason, "
-     "number_called FROM events ORDER BY id",
-     "id, at, scope, number, event, source, changed, campaign, keyword, reason, number_called",
+     "number_called, mo_text, user_agent, api_key, client_address, consent_source "
+     "FROM events ORDER BY id",
+     "id, at, scope, number, event, source, changed, campaign, keyword, reason, number_called, "
+     "mo_text, user_agent, api_key, client_address, consent_source",
      lambda r: (r[0], from_micros(r[1]), *r[2:6], bool(r[6]), *r[7:])),
     ("suppressions",
      "SELECT scope, number, since, source, campaign FROM suppressions ORDER BY scope, number",
@@ -103,8 +105,14 @@ _TABLES: tuple[tuple[str, str, str, Callable[[tuple[Any, ...]], tuple[Any, ...]]
      "status, reason, attempts, finished_at, notified_at",
      lambda r: (*r[:5], from_micros(r[5]), from_micros(r[6]), from_micros(r[7]), bytes(r[8]),
                 *r[9:12], _micros(r[12]), _micros(r[13]))),
+    ("erasures",
+     "SELECT id, at, scope, number_hash, source, api_key, client_address, events, "
+     "suppressions, tokens, webhooks FROM erasures ORDER BY id",
+     "id, at, scope, number_hash, source, api_key, client_address, events, suppressions, "
+     "tokens, webhooks",
+     lambda r: (r[0], from_micros(r[1]), *r[2:])),
 )
-_COPIED = ("events", "suppressions", "tokens", "webhook_outbox", "held_messages")
+_COPIED = ("events", "suppressions", "tokens", "webhook_outbox", "held_messages", "erasures")
 
 
 def _rows(cursor: sqlite3.Cursor) -> Iterator[tuple[Any, ...]]:
@@ -140,14 +148,14 @@ def copy_sqlite_to_postgres(source: Path, target: str) -> CopyReport:
                         with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                             for row in _rows(src.execute(select)):
                                 copy.write_row(convert(row))
-                    for table in ("events", "webhook_outbox", "held_messages"):
+                    for table in ("events", "webhook_outbox", "held_messages", "erasures"):
                         cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                     f"coalesce(max(id), 0) + 1, false) FROM {table}")
                     meta = [row for row in src.execute("SELECT key, value FROM ledger_meta")
                             if row[0] not in _OWN_META]
                     cur.executemany("INSERT INTO ledger_meta VALUES (%s, %s) ON CONFLICT (key) "
                                     "DO UPDATE SET value = excluded.value", meta)
-                    events, suppressions, tokens, webhooks, held = (
+                    events, suppressions, tokens, webhooks, held, _erasures = (
                         _count(cur, table) for table in _COPIED)
             src.rollback()
     except (sqlite3.Error, psycopg.Error) as exc:

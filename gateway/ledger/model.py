@@ -23,6 +23,7 @@ id); normalising is the caller's job.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import secrets
@@ -41,8 +42,11 @@ from gateway.ledger.held import FinalStatus, HeldInfo, HeldRow, NewHeld
 
 __all__ = [
     "DEFAULT_FILE",
+    "ERASED_PREFIX",
     "IMPORT_CHUNK",
+    "ErasureResult",
     "EventKind",
+    "HistoryRow",
     "ImportResult",
     "Ledger",
     "LedgerError",
@@ -59,6 +63,7 @@ __all__ = [
     "Source",
     "SuppressionRow",
     "TokenInfo",
+    "api_key_id",
     "webhook_payload",
 ]
 
@@ -74,6 +79,10 @@ ReportRow = tuple[str | None, int, int]
 REASONS = ("never_subscribed", "too_many", "not_relevant", "other")
 _EVENT_KINDS = frozenset(get_args(EventKind))
 _SOURCES = frozenset(get_args(Source))
+
+#: How an erased number is stored: this prefix and the hex HMAC-SHA256 of the number
+#: (gateway.suppression.erasure): never a phone number, so never mistaken for one.
+ERASED_PREFIX = "h:"
 
 #: The SQLite file under ``server.data_dir`` when ``storage.ledger`` is empty.
 DEFAULT_FILE = "ledger.sqlite3"
@@ -101,6 +110,15 @@ class OptEvent:
     keyword: str | None = None
     reason: str | None = None
     number_called: str | None = None
+    #: Evidence (schema step 4): the MO's text as received (keyword opt-outs), the opt-out
+    #: page's User-Agent (link), and for API changes the key that made them (its account
+    #: and fingerprint, never the secret: ``api_key_id``) and the client's address; for a
+    #: re-consent through the API, how the recipient consented again (``web_form``, ...).
+    mo_text: str | None = None
+    user_agent: str | None = None
+    api_key: str | None = None
+    client_address: str | None = None
+    consent_source: str | None = None
     at: datetime | None = None
     id: int | None = None
     #: True if this event changed the suppression state (an opt-out of a number that was
@@ -110,6 +128,10 @@ class OptEvent:
     #: announces nothing). None: the default, ``(scope,)`` for an account scope and nobody
     #: for ``"*"`` (the ledger does not know the accounts: ``Suppressions`` fills it in).
     notify: tuple[str, ...] | None = None
+    #: Other stored forms of the number whose state this event changes too: its erasure
+    #: hash (``h:...``), so that a re-consent also lifts an opt-out kept since an erasure.
+    #: Not stored.
+    aliases: tuple[str, ...] = ()
 
     def notify_accounts(self) -> tuple[str, ...]:
         """``notify`` with its default applied."""
@@ -271,6 +293,53 @@ def check_source(source: str) -> None:
     """Refuse a source outside ``Source`` (they feed metrics and reports)."""
     if source not in _SOURCES:
         raise ValueError(f"source must be one of {sorted(_SOURCES)}, got {source!r}")
+
+
+class HistoryRow(NamedTuple):
+    """One line of a number's history: an event, or an erasure (``event`` "erased")."""
+
+    at: datetime
+    scope: str
+    event: str
+    source: str
+    changed: bool
+    #: "clear" when the row holds the number as given, "erased" when only its hash.
+    stored: str
+    keyword: str | None = None
+    mo_text: str | None = None
+    number_called: str | None = None
+    campaign: str | None = None
+    reason: str | None = None
+    user_agent: str | None = None
+    api_key: str | None = None
+    client_address: str | None = None
+    consent_source: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureResult:
+    """What one erasure replaced by the hash, and the scopes whose suppression it keeps
+    (now held under the hash: the cache must move them too)."""
+
+    events: int = 0
+    suppressions: int = 0
+    tokens: int = 0
+    webhooks: int = 0
+    scopes: tuple[str, ...] = ()
+    #: When the number was erased before (already hashed everywhere): the first erasure.
+    erased_before: datetime | None = None
+
+    @property
+    def found(self) -> bool:
+        """Whether the ledger held anything of the number (clear or erased)."""
+        return bool(self.events or self.suppressions or self.tokens or self.webhooks
+                    or self.erased_before)
+
+
+def api_key_id(account: str, api_key: str) -> str:
+    """How an API key is named in the evidence: its account and the first 8 hex digits of
+    the key's SHA-256 -- tells a rotated key from its successor, reveals nothing usable."""
+    return f"{account}:{hashlib.sha256(api_key.encode()).hexdigest()[:8]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,11 +559,29 @@ class Ledger(Protocol):
     def review_summary(self, now: datetime) -> ReviewSummary:
         """How many reviews are pending, the earliest deadline, and how many are past
         their reminder at ``now``."""
+    def history(self, numbers: Sequence[str], scopes: Sequence[str] | None
+                ) -> list[HistoryRow]:
+        """Every event of any of ``numbers`` (a number and its erasure hash) in ``scopes``
+        (None: every scope), and the erasures of those numbers, in recording order."""
+        ...
+
+    def erase(self, number: str, hashed: str, scope: str | None, *, source: Source,
+              api_key: str | None = None, client_address: str | None = None,
+              at: datetime | None = None) -> ErasureResult:
+        """Replace ``number`` by ``hashed`` in scope ``scope`` (None: every scope) in one
+        transaction: events (the recipient's free text -- MO text, user agent, a reason's
+        "other: ..." words -- dropped), suppression state (kept in force under the hash),
+        link tokens and webhook outbox rows (payloads rewritten); and record the erasure.
+        Nothing is recorded if the ledger holds nothing of the number there."""
         ...
 
     def meta_value(self, key: str, default: str) -> str:
         """The small fact stored under ``key``; ``default`` is stored first if none is (the
         first caller wins, so instances sharing a ledger agree on it)."""
+        ...
+
+    def meta_get(self, key: str) -> str | None:
+        """The small fact stored under ``key``, or None; stores nothing."""
         ...
 
     def write_probe(self) -> None:

@@ -27,6 +27,7 @@ driver's own style, in their own module.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from abc import ABC, abstractmethod
@@ -39,8 +40,11 @@ from typing import Any, ClassVar, Protocol
 
 from gateway.ledger.held import HeldRows, HeldStatements
 from gateway.ledger.model import (
+    ERASED_PREFIX,
     IMPORT_CHUNK,
     TOKEN_RE,
+    ErasureResult,
+    HistoryRow,
     ImportResult,
     LedgerError,
     OptEvent,
@@ -100,6 +104,17 @@ def qmark(statement: str) -> str:
     return _FORMAT_STYLE.sub(rewrite, statement)
 
 
+def _erased_payload(payload: bytes, number: str, hashed: str) -> bytes:
+    """A webhook body with its number replaced by the hash (same compact JSON)."""
+    try:
+        body = json.loads(payload)
+    except ValueError:  # not a body webhook_payload wrote: replace the text itself
+        return payload.replace(number.encode(), hashed.encode())
+    if isinstance(body, dict) and "unsubscribed_number" in body:
+        body["unsubscribed_number"] = hashed
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _as_is(statement: str) -> str:
     return statement
 
@@ -119,13 +134,17 @@ class Statements:
     def __init__(self, style: Callable[[str], str] | None, *, day: str, lock_row: str,
                  claim: str, returning_id: bool = True) -> None:
         s = style or _as_is
+        #: The driver's style, for statements built per call (a list of IN values).
+        self.style = s
         # --- events and state
         self.insert_suppression = s("INSERT INTO suppressions VALUES (%s, %s, %s, %s, %s) "
                                     "ON CONFLICT (scope, number) DO NOTHING")
         self.delete_suppression = s("DELETE FROM suppressions WHERE scope = %s AND number = %s")
         self.insert_event = s("INSERT INTO events (at, scope, number, event, source, changed, "
-                              "campaign, keyword, reason, number_called) "
-                              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                              "campaign, keyword, reason, number_called, mo_text, "
+                              "user_agent, api_key, client_address, consent_source) "
+                              "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+                              "%s, %s)"
                               + (" RETURNING id" if returning_id else ""))
         self.insert_outbox = s("INSERT INTO webhook_outbox (event_id, account, number, payload, "
                                "created, next_attempt) VALUES (%s, %s, %s, %s, %s, %s)")
@@ -179,6 +198,40 @@ class Statements:
             for group, key in {**_REPORT_KEYS, "day": day}.items()
             for scoped in (False, True)
         }
+        # --- erasure (each with and without a scope: ``[scoped]``)
+        scoped = (" AND scope = %(scope)s", " AND account = %(scope)s")
+        self.erase_events = [s(
+            "UPDATE events SET number = %(hashed)s, mo_text = NULL, user_agent = NULL, "
+            "reason = CASE WHEN reason LIKE 'other:%%' THEN 'other' ELSE reason END "
+            f"WHERE number = %(clear)s{where}") for where in ("", scoped[0])]
+        self.erase_scopes = [s(f"SELECT scope FROM suppressions WHERE number = %(clear)s{where} "
+                               f"ORDER BY scope") for where in ("", scoped[0])]
+        # A pair suppressed under the hash already (erased before, then a STOP in clear):
+        # the clear row goes, the hashed one stays in force.
+        self.erase_state_twins = [s(
+            f"DELETE FROM suppressions WHERE number = %(clear)s{where} AND scope IN "
+            f"(SELECT h.scope FROM suppressions h WHERE h.number = %(hashed)s)")
+            for where in ("", scoped[0])]
+        self.erase_state = [s(f"UPDATE suppressions SET number = %(hashed)s "
+                              f"WHERE number = %(clear)s{where}") for where in ("", scoped[0])]
+        self.erase_token_twins = [s(
+            f"DELETE FROM tokens WHERE number = %(clear)s{where} AND account IN "
+            f"(SELECT h.account FROM tokens h WHERE h.number = %(hashed)s)")
+            for where in ("", scoped[1])]
+        self.erase_tokens = [s(f"UPDATE tokens SET number = %(hashed)s "
+                               f"WHERE number = %(clear)s{where}") for where in ("", scoped[1])]
+        # The outbox rows of the events just erased (a "*" event's rows go to every account).
+        self.erase_outbox_rows = [s(
+            "SELECT id, payload FROM webhook_outbox WHERE number = %(clear)s" + where)
+            for where in ("", " AND event_id IN (SELECT e.id FROM events e "
+                              "WHERE e.number = %(hashed)s AND e.scope = %(scope)s)")]
+        self.erase_outbox_row = s("UPDATE webhook_outbox SET number = %s, payload = %s "
+                                  "WHERE id = %s")
+        self.insert_erasure = s("INSERT INTO erasures (at, scope, number_hash, source, api_key, "
+                                "client_address, events, suppressions, tokens, webhooks) "
+                                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
+        self.first_erasure = [s(f"SELECT min(at) FROM erasures WHERE number_hash = %(hashed)s"
+                                f"{where}") for where in ("", " AND scope IN (%(scope)s, '*')")]
         # --- ledger facts
         self.meta_default = s("INSERT INTO ledger_meta VALUES (%s, %s) "
                               "ON CONFLICT (key) DO NOTHING")
@@ -298,12 +351,18 @@ class SqlLedger(HeldRows, ABC):
             if event.event == "optout":
                 cur.execute(q.insert_suppression, (event.scope, event.number, db_at,
                                                    event.source, event.campaign))
+                changed = cur.rowcount == 1
             else:
                 cur.execute(q.delete_suppression, (event.scope, event.number))
-            changed = cur.rowcount == 1
+                changed = cur.rowcount == 1
+                for alias in event.aliases:  # an opt-out kept under the erasure hash
+                    cur.execute(q.delete_suppression, (event.scope, alias))
+                    changed = changed or cur.rowcount == 1
             cur.execute(q.insert_event, (
                 db_at, event.scope, event.number, event.event, event.source, changed,
-                event.campaign, event.keyword, event.reason, event.number_called))
+                event.campaign, event.keyword, event.reason, event.number_called,
+                event.mo_text, event.user_agent, event.api_key, event.client_address,
+                event.consent_source))
             event_id = self._event_id(cur)
             if changed:
                 db_now = self._to_db(now)
@@ -517,6 +576,75 @@ class SqlLedger(HeldRows, ABC):
                         [(webhook_payload(event, account, event.at), outbox_id)
                          for outbox_id, account in open_rows])
 
+    # --- evidence and erasure ------------------------------------------------------------
+
+    def history(self, numbers: Sequence[str], scopes: Sequence[str] | None
+                ) -> list[HistoryRow]:
+        wanted = list(dict.fromkeys(n for n in numbers if n))
+        if not wanted:
+            return []
+        s, from_db = self._q.style, self._from_db
+        where = f"number IN ({', '.join(['%s'] * len(wanted))})"
+        params: list[Any] = list(wanted)
+        if scopes is not None:
+            where += f" AND scope IN ({', '.join(['%s'] * len(scopes))})"
+            params += list(scopes)
+        rows = self._read(s(
+            f"SELECT at, scope, event, source, changed, number, keyword, mo_text, "
+            f"number_called, campaign, reason, user_agent, api_key, client_address, "
+            f"consent_source FROM events WHERE {where} ORDER BY id"), params)
+        erased = {n for n in wanted if n.startswith(ERASED_PREFIX)}
+        found = [HistoryRow(from_db(at), scope, event, source, bool(changed),
+                            "erased" if number in erased else "clear", *rest)
+                 for at, scope, event, source, changed, number, *rest in rows]
+        if erased:
+            e_where = f"number_hash IN ({', '.join(['%s'] * len(erased))})"
+            e_params: list[Any] = sorted(erased)
+            if scopes is not None:
+                e_where += f" AND scope IN ({', '.join(['%s'] * (len(scopes) + 1))})"
+                e_params += [*scopes, "*"]
+            for at, scope, source, api_key, address in self._read(s(
+                    f"SELECT at, scope, source, api_key, client_address FROM erasures "
+                    f"WHERE {e_where} ORDER BY id"), e_params):
+                found.append(HistoryRow(from_db(at), scope, "erased", source, True, "erased",
+                                        api_key=api_key, client_address=address))
+        found.sort(key=lambda row: row.at)  # stable: events stay in recording order
+        return found
+
+    def erase(self, number: str, hashed: str, scope: str | None, *, source: Source,
+              api_key: str | None = None, client_address: str | None = None,
+              at: datetime | None = None) -> ErasureResult:
+        check_source(source)
+        if not number or not hashed.startswith(ERASED_PREFIX) or number == hashed:
+            raise ValueError("erase needs a number and its hash (h:...)")
+        q, which = self._q, 0 if scope is None else 1
+        values = {"clear": number, "hashed": hashed, "scope": scope}
+        when = (at or datetime.now(UTC)).astimezone(UTC)
+        with self._tx() as cur:
+            events = cur.execute(q.erase_events[which], values).rowcount
+            scopes = tuple(row[0] for row in
+                           cur.execute(q.erase_scopes[which], values).fetchall())
+            cur.execute(q.erase_state_twins[which], values)
+            cur.execute(q.erase_state[which], values)
+            cur.execute(q.erase_token_twins[which], values)
+            tokens = cur.rowcount
+            cur.execute(q.erase_tokens[which], values)
+            tokens += cur.rowcount
+            outbox = cur.execute(q.erase_outbox_rows[which], values).fetchall()
+            cur.executemany(q.erase_outbox_row, [
+                (hashed, _erased_payload(bytes(payload), number, hashed), outbox_id)
+                for outbox_id, payload in outbox])
+            result = ErasureResult(events, len(scopes), tokens, len(outbox), scopes)
+            if result.found:
+                cur.execute(q.insert_erasure, (
+                    self._to_db(when), scope or "*", hashed, source, api_key, client_address,
+                    result.events, result.suppressions, result.tokens, result.webhooks))
+                return result
+            first = cur.execute(q.first_erasure[which], values).fetchone()
+        if first is not None and first[0] is not None:
+            return replace(result, erased_before=self._from_db(first[0]))
+        return result
+
     # --- ledger facts and life ------------------------------------------------------------
 
     def meta_value(self, key: str, default: str) -> str:
@@ -525,6 +653,10 @@ class SqlLedger(HeldRows, ABC):
             row = cur.execute(self._q.meta_value, (key,)).fetchone()
             assert row is not None
             return str(row[0])
+
+    def meta_get(self, key: str) -> str | None:
+        rows = self._read(self._q.meta_value, (key,))
+        return str(rows[0][0]) if rows else None
 
     def _write_meta(self, key: str, value: str) -> None:
         with self._tx() as cur:

@@ -21,6 +21,8 @@ from typing import ParamSpec, TypeVar
 from gateway.ledger.held import FinalStatus, HeldInfo, HeldRow, NewHeld
 from gateway.ledger.model import (
     IMPORT_CHUNK,
+    ErasureResult,
+    HistoryRow,
     ImportResult,
     Ledger,
     OptEvent,
@@ -218,9 +220,22 @@ class AsyncLedger:
 
     async def review_summary(self, now: datetime) -> ReviewSummary:
         return await self._call(self.ledger.review_summary, now)
+    async def history(self, numbers: Sequence[str], scopes: Sequence[str] | None
+                      ) -> list[HistoryRow]:
+        return await self._call(self.ledger.history, list(numbers),
+                                None if scopes is None else list(scopes))
+
+    async def erase(self, number: str, hashed: str, scope: str | None, *, source: Source,
+                    api_key: str | None = None, client_address: str | None = None
+                    ) -> ErasureResult:
+        return await self._call(self.ledger.erase, number, hashed, scope, source=source,
+                                api_key=api_key, client_address=client_address)
 
     async def meta_value(self, key: str, default: str) -> str:
         return await self._call(self.ledger.meta_value, key, default)
+
+    async def meta_get(self, key: str) -> str | None:
+        return await self._call(self.ledger.meta_get, key)
 
     async def health(self) -> bool:
         return await self._call(self.ledger.health)

@@ -348,6 +348,8 @@ def supervise(config: Config) -> int:
     from gateway.ledger.model import LedgerError
     from gateway.process.redis_embedded import EmbeddedRedis, EmbeddedRedisError
     from gateway.storage.redis_client import RedisPolicyError
+    from gateway.suppression.erasure import KEY_META as ERASURE_KEY_META
+    from gateway.suppression.erasure import ErasureKeyMismatch, hasher_for, key_mismatch
 
     configure_logging(config)
     embedded: EmbeddedRedis | None = None
@@ -361,7 +363,14 @@ def supervise(config: Config) -> int:
         # Refused here, once, rather than by each of N workers.
         _check_redis_policy(config, redis_url)
         # Create or migrate the ledger schema once, before N workers open it at once.
-        open_ledger(config.storage.ledger, data_dir).close()
+        ledger = open_ledger(config.storage.ledger, data_dir)
+        try:  # and refuse a storage.hash_key other than its erasures' (as each worker does)
+            problem = key_mismatch(hasher_for(config.storage.hash_key),
+                                   ledger.meta_get(ERASURE_KEY_META))
+        finally:
+            ledger.close()
+        if problem is not None:
+            raise ErasureKeyMismatch(problem)
         server = config.server
         smpp = ListenerReservation(server.smpp_listen, "server.smpp_listen")
         reservations.append(smpp)

@@ -11,6 +11,7 @@ trip, knows whether it is complete, and can be rebuilt from the ledger.
     {sp}:builder     "I:nonce" who holds that lock: instance I, in one life of it
     {sp}:G:<bucket>  intset    the numbers; 2**bits buckets shared by every scope
     {sp}:G:s         set       "scope\\0number" for numbers that are not E.164 digits
+    {sp}:G:h         set       "scope\\0h:<hmac>": erased numbers, by their keyed hash
     {sp}:G:scopes    hash      scope (account system_id) -> id 1, 2, ...; "*" is 0
     {sp}:G:n         int       members of G, kept by every write
     {sp}:G:base      int       ledger count - members once G was built (see calibrate)
@@ -38,6 +39,14 @@ half a billion numbers). The marker carries ``bits``, so any instance reads any
 generation. When write-through has grown (or shrunk) a generation far past
 that, ``relayout_bits`` says so and a keeper rebuilds it online. Measured on
 Redis 6.2 with bench/suppression_memory_bench.py: see the figures there.
+
+**Erased numbers** (GDPR erasure, gateway.suppression.erasure) are held by their keyed
+hash, never the number (the intset form above is a bijection: the number could be read
+back). While a generation holds any (``{sp}:G:h`` exists), a lookup must also send each
+number's hash: the script answers 2 to a lookup without them, and says in its reply
+whether they are still needed, so an instance hashes only while erased numbers exist
+(about a microsecond a number) and learns of the first erasure on another instance at
+its next lookup.
 
 **Atomicity.** Lookups, writes and every rebuild step are Lua scripts
 (gateway/suppression/lua.py): a lookup reads the marker and all its members in
@@ -217,6 +226,7 @@ class SuppressionCache:
         lease: float = 30.0,
         poll: float = 0.2,
         owner: str = "",
+        hasher: Callable[[str], str] | None = None,
     ) -> None:
         if buckets is not None:
             bits = buckets.bit_length() - 1
@@ -238,6 +248,10 @@ class SuppressionCache:
         # The ready generation's bucket bits as last seen: items are split for it here, and
         # re-split by the scripts (more slowly) for a generation with other bits.
         self._bits = MIN_BITS if buckets is None else buckets.bit_length() - 1
+        #: A number's erasure hash (``storage.hash_key``); None: erasure not configured.
+        self.hasher = hasher
+        #: The ready generation held erased numbers when last asked: send hashes.
+        self._hashing = False
         self._lookup = redis.register_script(lua.LOOKUP)
         self._write = redis.register_script(lua.WRITE)
         self._acquire = redis.register_script(lua.ACQUIRE)
@@ -259,16 +273,31 @@ class SuppressionCache:
             raise CacheNotReady("a write-through failed here; the cache may miss an opt-out")
         if not items:
             return []
-        args = _pack([str(self._bits)], items, encode_number, self._bits)
+        args = _pack([str(self._bits), self._hashes(items) if self._hashing else ""], items,
+                     encode_number, self._bits)
         with self._redis_errors():
             reply = await self._lookup(keys=_KEYS, args=args)
+        if reply == 2:  # erased numbers are there now: ask again with the hashes
+            args[1] = self._hashes(items)
+            self._hashing = True
+            with self._redis_errors():
+                reply = await self._lookup(keys=_KEYS, args=args)
         if isinstance(reply, int):
             raise CacheNotReady("suppression cache rebuild in progress" if reply
                                 else "suppression cache empty (flushed, restarted or not built)")
         text = reply if isinstance(reply, bytes) else str(reply).encode()
         bits, _, flags = text.partition(b":")
-        self._bits = int(bits)
+        self._hashing = bits[-1:] == b"h"
+        self._bits = int(bits.rstrip(b"h"))
         return [flag == 49 for flag in flags]  # b"1"
+
+    def _hashes(self, items: Sequence[Pair]) -> str:
+        if self.hasher is None:
+            # Fail closed: without the key, an erased number cannot be recognised.
+            raise CacheNotReady("the suppression cache holds erased numbers and this "
+                                "instance has no storage.hash_key to recognise them")
+        hasher = self.hasher
+        return " ".join([hasher(number) for _scope, number in items])
 
     async def lookup(self, account: str, number: str) -> bool:
         """Is ``number`` opted out of ``account`` or of every account?"""

@@ -7,6 +7,11 @@ whole. Callers pass ``{sp}:ready`` as KEYS[1] so that a Cluster client routes
 the script to that shard (the scripts name the other keys themselves: same
 slot, which Redis 6.2 and 7 both allow). Only Redis 6.2 commands are used.
 
+Erased numbers (``h:`` and the HMAC of the number, gateway.suppression.erasure) are
+kept as "scope\\0h:..." in their own set, ``{sp}:G:h``: a lookup checks the hashes of its
+numbers only while that set exists, and asks the caller for them (reply 2) when it
+exists and none were sent.
+
 Items travel as one argument, ``"s,bucket,value"`` triples separated by
 spaces: ``s`` is the ARGV index of the scope, ``bucket`` and ``value`` the
 number split for the bucket bits the caller passes (its guess of the
@@ -44,18 +49,26 @@ local function place(prefix, gen_bits, arg_bits, id, bucket, value)
 end
 """
 
-#: ARGV: bits, items, then the scopes and texts they point at. Returns "bits:" and a
-#: "0"/"1" per item (bits: the generation's, for the next call), or an integer when not
-#: ready (1: a rebuild is loading).
+#: ARGV: bits, the items' erasure hashes ("" or one per item, space-separated, in item
+#: order), items, then the scopes and texts they point at. Returns "bits:" and a "0"/"1"
+#: per item (bits: the generation's, for the next call; "bits" ends in "h" while the
+#: generation holds erased numbers), or an integer: 0 or 1 when not ready (1: a rebuild
+#: is loading), 2 when the generation holds erased numbers and no hashes were sent (ask
+#: again with them). Without erased numbers, hashes are neither needed nor read.
 LOOKUP = _LAYOUT + """
 local ready = redis.call('GET', '{sp}:ready')
 if not ready then return redis.call('EXISTS', '{sp}:build') end
 local prefix, bits = layout(ready)
 local arg_bits = ARGV[1]
-local scopes, texts = prefix .. 'scopes', prefix .. 's'
+local scopes, texts, erased = prefix .. 'scopes', prefix .. 's', prefix .. 'h'
+local hashes = nil
+if redis.call('EXISTS', erased) == 1 then
+  if ARGV[2] == '' then return 2 end
+  hashes = string.gmatch(ARGV[2], '%S+')
+end
 local ids = {}
-local out = {bits, ':'}
-for s, bucket, value in string.gmatch(ARGV[2], '(%d+),(a?%d*),(%d+)') do
+local out = {bits, hashes and 'h' or '', ':'}
+for s, bucket, value in string.gmatch(ARGV[3], '(%d+),(a?%d*),(%d+)') do
   local scope = ARGV[tonumber(s)]
   local hit
   if bucket == 'a' then
@@ -75,6 +88,13 @@ for s, bucket, value in string.gmatch(ARGV[2], '(%d+),(a?%d*),(%d+)') do
         key, member = place(prefix, bits, arg_bits, id, bucket, value)
         hit = redis.call('SISMEMBER', key, member) == 1
       end
+    end
+  end
+  if hashes then
+    local h = hashes()
+    if not hit and h then
+      hit = redis.call('SISMEMBER', erased, '*\\0' .. h) == 1
+        or redis.call('SISMEMBER', erased, scope .. '\\0' .. h) == 1
     end
   end
   out[#out + 1] = hit and '1' or '0'
@@ -109,7 +129,11 @@ for _, target in ipairs(targets) do
     local scope = ARGV[tonumber(s)]
     local key, member
     if bucket == 'a' then
-      key, member = prefix .. 's', scope .. '\\0' .. ARGV[tonumber(value)]
+      local text = ARGV[tonumber(value)]
+      -- an erased number (its hash, "h:..."): kept apart, so lookups ask for hashes only
+      -- while some exist
+      key = string.sub(text, 1, 2) == 'h:' and (prefix .. 'h') or (prefix .. 's')
+      member = scope .. '\\0' .. text
     else
       local id = ids[scope]
       if id == nil then

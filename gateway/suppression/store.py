@@ -23,6 +23,7 @@ from collections.abc import (
     Callable,
     Collection,
     Iterable,
+    Sequence,
 )
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,7 +32,9 @@ from typing import TypeVar
 from gateway.ledger.health import LedgerHealth
 from gateway.ledger.model import (
     IMPORT_CHUNK,
+    ErasureResult,
     EventKind,
+    HistoryRow,
     ImportResult,
     OptEvent,
     Source,
@@ -41,6 +44,12 @@ from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
 from gateway.suppression.cache import SuppressionCache
+from gateway.suppression.erasure import (
+    KEY_META,
+    ErasureNotConfigured,
+    NumberHasher,
+    key_mismatch,
+)
 from rules.numbers import normalize_once
 
 log = logging.getLogger("stopgate.suppressions")
@@ -121,8 +130,14 @@ class Suppressions:
         webhook_accounts: Collection[str] | None = None,
         on_recorded: Callable[[], None] | None = None,
         health: LedgerHealth | None = None,
+        hasher: NumberHasher | None = None,
     ) -> None:
         self.ledger = ledger
+        #: The erasure hash (``storage.hash_key``); None: erasure is not configured.
+        self.hasher = hasher
+        #: Called with (scope or None for every scope, number) after an erasure: what
+        #: else keeps the number (campaign notes in Redis) forgets it.
+        self.forget: list[Callable[[str | None, str], Awaitable[None]]] = []
         #: Told of every opt-out/opt-in write's outcome: a failed one makes the gateway
         #: refuse promotional traffic at once, not at the next probe.
         self.health = health
@@ -160,12 +175,16 @@ class Suppressions:
 
     def event(self, scope: str, number: str, kind: EventKind, *, source: Source,
               keyword: str | None = None, campaign: str | None = None,
-              reason: str | None = None, number_called: str | None = None) -> OptEvent:
-        """An event to record now, announced to whom ``webhook_accounts`` says."""
+              reason: str | None = None, number_called: str | None = None,
+              mo_text: str | None = None, user_agent: str | None = None,
+              api_key: str | None = None, client_address: str | None = None) -> OptEvent:
+        """An event to record now, announced to whom ``webhook_accounts`` says, with its
+        evidence (the MO's text, the page's user agent, the API key and address)."""
         return OptEvent(
             number=number, scope=scope, event=kind, source=source, campaign=campaign,
-            keyword=keyword, reason=reason, number_called=number_called, at=datetime.now(UTC),
-            notify=self._notify(scope),
+            keyword=keyword, reason=reason, number_called=number_called, mo_text=mo_text,
+            user_agent=user_agent, api_key=api_key, client_address=client_address,
+            at=datetime.now(UTC), notify=self._notify(scope),
         )
 
     async def optout(
@@ -178,10 +197,16 @@ class Suppressions:
         keyword: str | None = None,
         reason: str | None = None,
         number_called: str | None = None,
+        mo_text: str | None = None,
+        user_agent: str | None = None,
+        api_key: str | None = None,
+        client_address: str | None = None,
     ) -> OptEvent:
         """Record an opt-out durably, then make it effective in the cache."""
         event = self.event(scope, number, "optout", source=source, campaign=campaign,
-                           keyword=keyword, reason=reason, number_called=number_called)
+                           keyword=keyword, reason=reason, number_called=number_called,
+                           mo_text=mo_text, user_agent=user_agent, api_key=api_key,
+                           client_address=client_address)
         return await self.recorded(await self._record(event), wake=False)
 
     async def recorded(self, recorded: OptEvent, *, wake: bool = True) -> OptEvent:
@@ -203,15 +228,21 @@ class Suppressions:
 
     async def optin(
         self, scope: str, number: str, *, source: Source, keyword: str | None = None,
-        number_called: str | None = None,
+        number_called: str | None = None, mo_text: str | None = None,
+        api_key: str | None = None, client_address: str | None = None,
+        consent_source: str | None = None,
     ) -> OptEvent:
-        """Record a re-consent durably, then lift it from the cache."""
+        """Record a re-consent durably, then lift it from the cache (an opt-out kept
+        under the number's erasure hash too: the recipient consented again)."""
+        aliases = (self.hasher(number),) if self.hasher is not None else ()
         event = OptEvent(
             number=number, scope=scope, event="optin", source=source, keyword=keyword,
-            number_called=number_called, at=datetime.now(UTC), notify=self._notify(scope),
+            number_called=number_called, mo_text=mo_text, api_key=api_key,
+            client_address=client_address, consent_source=consent_source,
+            at=datetime.now(UTC), notify=self._notify(scope), aliases=aliases,
         )
         recorded = await self._record(event)
-        await self._write_through("remove", [(scope, number)])
+        await self._write_through("remove", [(scope, n) for n in (number, *aliases)])
         log.info("opt-in recorded", extra=fields(
             "optin_recorded", account=scope, number=number, source=source, keyword=keyword,
             number_called=number_called, changed=recorded.changed))
@@ -222,8 +253,62 @@ class Suppressions:
         return await self.ledger.optout_in_force(scope, number)
 
     async def scopes(self, number: str) -> list[str]:
-        """The scopes (accounts, "*") that ``number`` is opted out of, from the ledger."""
-        return list(await self.ledger.suppressed_scopes(number))
+        """The scopes (accounts, "*") that ``number`` is opted out of, from the ledger
+        (in clear or, once erased there, under its hash)."""
+        found = await self.ledger.suppressed_scopes(number)
+        if self.hasher is not None:
+            found = sorted({*found, *await self.ledger.suppressed_scopes(self.hasher(number))})
+        return list(found)
+
+    async def history(self, number: str, scopes: Sequence[str] | None) -> list[HistoryRow]:
+        """Every event of ``number`` in ``scopes`` (None: all), in clear or erased, and
+        its erasures, oldest first."""
+        numbers = [number] if self.hasher is None else [number, self.hasher(number)]
+        return await self.ledger.history(numbers, scopes)
+
+    async def erase(self, scope: str | None, number: str, *, source: Source,
+                    api_key: str | None = None,
+                    client_address: str | None = None) -> ErasureResult:
+        """Replace ``number`` by its keyed hash in ``scope`` (None: every scope): the
+        ledger in one transaction, then the cache (the hashed entry before the clear one
+        goes: never a moment unblocked), then the campaign notes. Raises
+        ErasureNotConfigured without a key, or under a key other than earlier erasures'."""
+        if self.hasher is None:
+            raise ErasureNotConfigured(
+                "erasure needs a key: set storage.hash_key (or storage.hash_key_file) to a "
+                "secret of at least 32 characters, and never change it afterwards")
+        problem = key_mismatch(self.hasher, await self.ledger.meta_get(KEY_META))
+        if problem is not None:
+            raise ErasureNotConfigured(problem)
+        hashed = self.hasher(number)
+        try:
+            result = await self.ledger.erase(number, hashed, scope, source=source,
+                                             api_key=api_key, client_address=client_address)
+        except Exception as error:
+            if self.health is not None:
+                self.health.failed(error)
+            raise
+        if result.found:
+            # The key is fixed by the first erasure that erased something (a number
+            # stopgate never held fixes nothing). The first one recorded wins.
+            recorded = await self.ledger.meta_value(KEY_META, self.hasher.fingerprint)
+            if recorded != self.hasher.fingerprint:
+                log.error("erasure: another key was recorded meanwhile", extra=fields(
+                    "erasure_key_race", account=scope or "*", error=key_mismatch(
+                        self.hasher, recorded)))
+        await self._write_through("add", [(s, hashed) for s in result.scopes])
+        await self._write_through("remove", [(s, number) for s in result.scopes])
+        for forget in self.forget:
+            try:
+                await forget(scope, number)
+            except Exception as exc:  # the ledger and the cache are done; say what is left
+                log.error("erasure: a campaign note could not be removed", extra=fields(
+                    "erasure_forget_failed", account=scope, error=f"{type(exc).__name__}: {exc}"))
+                raise
+        log.info("number erased", extra=fields(
+            "number_erased", account=scope or "*", source=source, events=result.events,
+            suppressions=result.suppressions, tokens=result.tokens, webhooks=result.webhooks))
+        return result
 
     async def import_lines(
         self, scope: str, lines: AsyncIterable[str] | Iterable[str], region: str, *,

@@ -70,7 +70,8 @@ async def test_promotional_message_is_blocked_right_after_put_and_passes_after_d
     assert await promo(http, stack, "0033612345678") == 422
     assert await promo(http, stack, klass="transactional") == 202
     assert await promo(http, stack, key="globex-key") == 202  # acme's list, not globex's
-    status, body, _ = await call(http, "DELETE", url(stack, "0612345678"), headers=ACME)
+    status, body, _ = await call(http, "DELETE", url(stack, "0612345678"), headers=ACME,
+                                json={"source": "web_form"})
     assert (status, body) == (200, {"number": ALICE, "suppressed": False})
     assert await promo(http, stack) == 202
     status, body, _ = await call(http, "GET", url(stack, ALICE), headers=ACME)
@@ -82,7 +83,8 @@ async def test_put_and_delete_are_idempotent(stack: Stack, http: aiohttp.ClientS
         status, body, _ = await call(http, "PUT", url(stack, ALICE), headers=ACME)
         assert (status, body) == (200, {"number": ALICE, "suppressed": True})
     for _ in range(2):
-        status, body, _ = await call(http, "DELETE", url(stack, ALICE), headers=ACME)
+        status, body, _ = await call(http, "DELETE", url(stack, ALICE) + "?source=web_form",
+                                 headers=ACME)
         assert (status, body) == (200, {"number": ALICE, "suppressed": False})
 
 
@@ -92,7 +94,8 @@ async def test_one_accounts_suppression_does_not_show_for_another(
     await call(http, "PUT", url(stack, ALICE), headers=ACME)
     status, body, _ = await call(http, "GET", url(stack, ALICE), headers=GLOBEX)
     assert (status, body) == (200, {"number": ALICE, "suppressed": False, "scopes": []})
-    status, body, _ = await call(http, "DELETE", url(stack, ALICE), headers=GLOBEX)
+    status, body, _ = await call(http, "DELETE", url(stack, ALICE) + "?source=web_form",
+                                 headers=GLOBEX)
     assert (status, body) == (200, {"number": ALICE, "suppressed": False})
     status, body, _ = await call(http, "GET", url(stack, ALICE), headers=ACME)
     assert body["suppressed"] is True  # globex's opt-in does not lift acme's opt-out
@@ -108,7 +111,8 @@ async def test_an_operator_wide_entry_shows_and_outlives_the_accounts_opt_in(
     assert body == {"number": ALICE, "suppressed": True, "scopes": ["*", "acme"]}
     status, body, _ = await call(http, "GET", url(stack, ALICE), headers=GLOBEX)
     assert body == {"number": ALICE, "suppressed": True, "scopes": ["*"]}
-    status, body, _ = await call(http, "DELETE", url(stack, ALICE), headers=ACME)
+    status, body, _ = await call(http, "DELETE", url(stack, ALICE) + "?source=web_form",
+                                 headers=ACME)
     assert (status, body) == (200, {"number": ALICE, "suppressed": True})
     assert await promo(http, stack) == 422
 
@@ -116,7 +120,8 @@ async def test_an_operator_wide_entry_shows_and_outlives_the_accounts_opt_in(
 @pytest.mark.parametrize(("method", "path"), [
     ("GET", "/v1/suppressions/+33612345678"), ("PUT", "/v1/suppressions/+33612345678"),
     ("DELETE", "/v1/suppressions/+33612345678"), ("POST", "/v1/suppressions/import"),
-    ("GET", "/v1/suppressions"),
+    ("GET", "/v1/suppressions"), ("GET", "/v1/suppressions/+33612345678/history"),
+    ("POST", "/v1/suppressions/+33612345678/erase"),
 ])
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"},
                                      {"Authorization": "Basic YWNtZTphY21l"}])

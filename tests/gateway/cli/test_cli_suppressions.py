@@ -5,22 +5,28 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
 
 from gateway.ledger.engines import open_ledger
+from gateway.ledger.model import DEFAULT_FILE
 from gateway.ledger.threaded import AsyncLedger
 from gateway.process.redis_embedded import EmbeddedRedis
 from gateway.suppression.cache import SuppressionCache
+from gateway.suppression.erasure import NumberHasher
 from tests.gateway.cli.test_cli import STOPGATE
+from tests.integration.policy_stack import digits
 
 ALICE = "+33612345678"
 CONFIG = """\
@@ -346,3 +352,213 @@ def test_with_no_cache_anywhere_the_ledger_alone_is_written(config: Path, data_d
     assert "no gateway has run on" in result.stderr
     assert "the first gateway builds it from the ledger" in result.stderr
     assert not (data_dir / "redis.aof").exists()
+
+
+# --- history and erasure -------------------------------------------------------------------
+
+KEY = "k" * 40
+HISTORY_HEADER = ("at,scope,event,source,changed,stored,keyword,mo_text,number_called,"
+                  "campaign,reason,user_agent,api_key,client_address,consent_source")
+NO_KEY = ("stopgate suppressions erase: erasure needs a key: set storage.hash_key (or "
+          "storage.hash_key_file) to a secret of at least 32 characters, and never change it "
+          "afterwards; nothing was changed\n")
+
+
+def with_key(config: Path, key: str = KEY) -> Path:
+    """The same configuration with ``storage.hash_key`` (in a file of its own)."""
+    keyed = config.with_name(f"keyed-{key[:4]}.toml")
+    keyed.write_text(config.read_text().replace("[storage]\n",
+                                                f'[storage]\nhash_key = "{key}"\n'))
+    return keyed
+
+
+@pytest.fixture
+def keyed(config: Path) -> Path:
+    return with_key(config)
+
+
+def history(config: Path, *args: str) -> dict[str, Any]:
+    result = run(config, "history", ALICE, *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("}\n") and result.stdout.count("\n") == 1  # one JSON line
+    value: dict[str, Any] = json.loads(result.stdout)
+    return value
+
+
+def ledger_text(data_dir: Path) -> str:
+    """Every value of every table of the ledger file but ``ledger_meta`` (its facts, which
+    hold no number, change at each opening), as one text."""
+    with sqlite3.connect(f"file:{data_dir / DEFAULT_FILE}?mode=ro", uri=True) as db:
+        tables = [name for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'ledger_meta'")]
+        return "\n".join(str(value) for table in tables
+                         for row in db.execute(f"SELECT * FROM {table}") for value in row)
+
+
+def recorded_key(data_dir: Path) -> list[str]:
+    with sqlite3.connect(f"file:{data_dir / DEFAULT_FILE}?mode=ro", uri=True) as db:
+        return [value for (value,) in db.execute(
+            "SELECT value FROM ledger_meta WHERE key = 'erasure_key'")]
+
+
+def test_history_json_lists_every_event_with_every_field(keyed: Path) -> None:
+    assert history(keyed) == {"number": ALICE, "scopes": None, "events": []}
+    ok(run(keyed, "add", ALICE, "--account", "acme"))
+    ok(run(keyed, "add", ALICE, "--account", "acme"))  # a repeat: changed false
+    ok(run(keyed, "add", ALICE))
+    ok(run(keyed, "add", ALICE, "--account", "globex"))
+    ok(run(keyed, "remove", ALICE, "--account", "acme"))
+    everything = history(keyed, "--region", "FR")
+    assert everything["number"] == ALICE and everything["scopes"] is None
+    events = everything["events"]
+    assert [(e["scope"], e["event"], e["changed"]) for e in events] == [
+        ("acme", "optout", True), ("acme", "optout", False), ("*", "optout", True),
+        ("globex", "optout", True), ("acme", "optin", True)]
+    assert all(list(e) == HISTORY_HEADER.split(",") for e in events)
+    assert all(re.fullmatch(r"20\d\d-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", e["at"])
+               for e in events)
+    assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+    assert {(e["source"], e["stored"]) for e in events} == {("cli", "clear")}
+    assert {e["mo_text"] for e in events} == {None}
+    # --account: that account's events and the operator-wide ones, nobody else's.
+    acme = history(keyed, "--account", "acme")
+    assert acme["scopes"] == ["acme", "*"]
+    assert [e["scope"] for e in acme["events"]] == ["acme", "acme", "*", "acme"]
+    # National format, the account's region.
+    assert run(keyed, "history", "06 12 34 56 78", "--account", "acme").stdout == (
+        run(keyed, "history", ALICE, "--account", "acme").stdout)
+
+
+def test_history_csv_has_a_header_and_one_row_per_event(keyed: Path) -> None:
+    empty = run(keyed, "history", ALICE, "--format", "csv")
+    assert (empty.returncode, empty.stdout) == (0, HISTORY_HEADER + "\r\n")
+    ok(run(keyed, "add", ALICE, "--account", "acme"))
+    ok(run(keyed, "add", ALICE, "--account", "globex"))
+    result = run(keyed, "history", ALICE, "--format", "csv", "--account", "acme")
+    lines = ok(result)
+    assert lines[0] == HISTORY_HEADER and len(lines) == 2
+    assert re.fullmatch(r"20[-0-9T:.]+Z,acme,optout,cli,true,clear" + "," * 9, lines[1])
+    assert result.stdout.endswith("\r\n")
+
+
+def test_history_refuses_an_unknown_format_and_a_bad_number(keyed: Path) -> None:
+    result = run(keyed, "history", ALICE, "--format", "xml")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "stopgate suppressions history: error: argument --format: invalid choice: 'xml' "
+        "(choose from 'json', 'csv')")
+    result = run(keyed, "history", "12345")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "stopgate suppressions history: '12345' is not a valid phone number: give it in "
+        "E.164 (+33612345678) or in national format for FR (--region to change)\n")
+
+
+def test_erase_in_one_account_keeps_the_optout_under_the_hash(keyed: Path,
+                                                              data_dir: Path) -> None:
+    ok(run(keyed, "add", ALICE, "--account", "acme"))
+    ok(run(keyed, "add", ALICE))
+    result = run(keyed, "erase", ALICE, "--account", "acme")
+    assert ok(result) == [
+        f"{ALICE}: erased in account acme: 1 events, 1 suppressions (kept in force under "
+        "the hash), 0 link tokens, 1 webhook deliveries now hold only its keyed hash"]
+    assert result.stderr.startswith("cache: ")
+    lines = ok(run(keyed, "check", ALICE))
+    assert lines[0] == f"{ALICE}: suppressed"
+    assert lines[1].startswith("  * (every account)  since ")
+    assert lines[1].endswith("  source cli")
+    assert lines[2].startswith("  acme               since ") and lines[2].endswith(
+        "  source cli  (erased: kept under its hash)")
+    events = history(keyed)["events"]
+    assert [(e["scope"], e["event"], e["stored"]) for e in events] == [
+        ("acme", "optout", "erased"), ("*", "optout", "clear"), ("acme", "erased", "erased")]
+    assert recorded_key(data_dir) == [NumberHasher(KEY.encode()).fingerprint]
+
+    again = run(keyed, "erase", ALICE, "--account", "acme")
+    assert again.returncode == 0
+    assert re.fullmatch(re.escape(f"{ALICE}: erased already in account acme (first at ")
+                        + r"20[-0-9T:.]+\+00:00" + re.escape("); nothing held in clear\n"),
+                        again.stdout)
+    # The operator-wide entry stays in clear until the operator erases every scope.
+    assert digits(ALICE) in ledger_text(data_dir)
+    assert ok(run(keyed, "erase", "0612345678")) == [
+        f"{ALICE}: erased in every scope: 1 events, 1 suppressions (kept in force under the "
+        "hash), 0 link tokens, 0 webhook deliveries now hold only its keyed hash"]
+    assert digits(ALICE) not in ledger_text(data_dir)
+    assert [line.split()[0] for line in ok(run(keyed, "check", ALICE))[1:]] == ["*", "acme"]
+
+
+def test_erasing_a_number_stopgate_does_not_hold_exits_1_and_fixes_no_key(
+        config: Path, keyed: Path, data_dir: Path) -> None:
+    ok(run(keyed, "add", "+33612345679", "--account", "acme"))
+    for args, where in (((), "every scope"), (("--account", "globex"), "account globex")):
+        result = run(keyed, "erase", ALICE, *args)
+        assert (result.returncode, result.stdout) == (1, "")
+        assert result.stderr.splitlines()[-1] == (
+            f"{ALICE}: stopgate holds nothing of it in {where}: nothing to erase")
+    # Nothing was erased: the key is not fixed yet (a key mistyped there would have
+    # locked out the right one), and another key may still make the first erasure.
+    assert recorded_key(data_dir) == []
+    other = with_key(config, "o" * 32)
+    assert ok(run(other, "erase", "+33612345679"))[0].startswith("+33612345679: erased in ")
+    assert recorded_key(data_dir) == [NumberHasher(b"o" * 32).fingerprint]
+
+
+def test_erasure_without_a_key_exits_1_and_changes_nothing(config: Path,
+                                                            data_dir: Path) -> None:
+    ok(run(config, "add", ALICE, "--account", "acme"))
+    before = ledger_text(data_dir)
+    result = run(config, "erase", ALICE, "--account", "acme")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == NO_KEY
+    assert ledger_text(data_dir) == before
+    assert recorded_key(data_dir) == []
+
+
+def test_erasure_under_another_key_than_the_first_erasures_exits_1(
+        config: Path, keyed: Path, data_dir: Path) -> None:
+    ok(run(keyed, "add", ALICE, "--account", "acme"))
+    ok(run(keyed, "add", "+33612345679", "--account", "acme"))
+    ok(run(keyed, "erase", ALICE))
+    before = ledger_text(data_dir)
+    other = with_key(config, "o" * 32)
+    result = run(other, "erase", "+33612345679")
+    assert (result.returncode, result.stdout) == (1, "")
+    first, second = NumberHasher(KEY.encode()).fingerprint, NumberHasher(b"o" * 32).fingerprint
+    assert result.stderr == (
+        f"stopgate suppressions erase: storage.hash_key is not the key of the erasures "
+        f"already made (its fingerprint {second} differs from the ledger's {first}): the "
+        "numbers erased before would no longer be recognised, and people who opted out "
+        "would get promotional messages again; restore the original key; nothing was "
+        "changed\n")
+    assert ledger_text(data_dir) == before
+
+
+def test_check_without_the_key_says_erased_numbers_cannot_be_seen(
+        config: Path, keyed: Path) -> None:
+    ok(run(keyed, "add", ALICE, "--account", "acme"))
+    ok(run(keyed, "erase", ALICE))
+    result = run(config, "check", ALICE)
+    assert ok(result) == [f"{ALICE}: not suppressed"]
+    assert result.stderr == (
+        "numbers were erased in this ledger and storage.hash_key is not set: an erased "
+        "number's opt-outs cannot be seen without it\n")
+
+
+async def test_erase_moves_the_running_gateways_cache_entry_to_the_hash(
+        keyed: Path, data_dir: Path, gateway_redis: EmbeddedRedis) -> None:
+    await in_thread(keyed, "add", ALICE, "--account", "acme")
+    cache = await ready_cache(gateway_redis.url, data_dir)
+    hashed = SuppressionCache(cache.redis, hasher=NumberHasher(KEY.encode()))
+    try:
+        result = await asyncio.to_thread(run, keyed, "erase", ALICE)
+        assert result.returncode == 0, result.stderr
+        assert "written through to the running gateway's Redis" in result.stderr
+        assert await hashed.lookup("acme", ALICE)  # still blocked
+        assert not await hashed.lookup("globex", ALICE)
+        assert not await cache.redis.sismember("{sp}:G:h", f"acme\0{ALICE}")
+        dump = b"".join([key + repr(await cache.redis.dump(key)).encode()
+                         for key in await cache.redis.keys("*")])
+        assert digits(ALICE).encode() not in dump
+    finally:
+        await cache.redis.aclose()

@@ -158,6 +158,6 @@ def test_migrate_creates_then_finds_nothing_to_do(ledger_url: str, tmp_path: Pat
     first = stopgate("ledger", "migrate", "-c", str(config))
     assert first.returncode == 0, first.stderr
     assert first.stdout == ("ledger schema version 5 (usable by a stopgate that knows "
-                            "version 2 or later): applied steps 1, 2, 3, 5\n")
+                            "version 2 or later): applied steps 1, 2, 3, 4, 5\n")
     again = stopgate("ledger", "migrate", "-c", str(config))
     assert again.stdout.endswith("): already up to date\n")
