@@ -7,7 +7,7 @@ from pathlib import Path
 
 import workload
 
-ACCOUNT, PASSWORD = "bench", "bench"  # full policy (scenarios 3, 4)
+ACCOUNT, PASSWORD = "bench", "bench"  # full policy (policy, compliance, dlr, tls)
 API_KEY = "bench-api-key"  # the two-instance scenario's opt-outs and MTs over HTTP
 FORWARD_ACCOUNT, FORWARD_PASSWORD = "fwd", "fwd"  # policy off (scenario 2)
 BLOCKED_STATUS = 0x65
