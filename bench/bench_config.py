@@ -7,10 +7,27 @@ from pathlib import Path
 
 import workload
 
-ACCOUNT, PASSWORD = "bench", "bench"  # full policy (scenarios 3, 4)
+ACCOUNT, PASSWORD = "bench", "bench"  # full policy (policy, compliance, dlr, tls)
 API_KEY = "bench-api-key"  # the two-instance scenario's opt-outs and MTs over HTTP
 FORWARD_ACCOUNT, FORWARD_PASSWORD = "fwd", "fwd"  # policy off (scenario 2)
 BLOCKED_STATUS = 0x65
+
+#: The compliance scenario (issue 16): the shipped config.toml's packs, and a frequency cap
+#: in every country of the workload, so every promotional message that goes out is placed,
+#: judged (quiet hours for FR recipients: the FR pack) and counted in Redis. ``max`` is
+#: far above what the workload sends one recipient (every recipient is new: one each), so
+#: nothing is refused and the counts at the sink are those of the full-policy scenario.
+COMPLIANCE_PACKS = ("FR", "US")
+COMPLIANCE_CAP_REGIONS = ("FR", "GB", "DE", "ES")
+COMPLIANCE_CAP_MAX = 100
+#: The served processes' send-time clock (STOPGATE_TEST_CLOCK) in the compliance scenario,
+#: so the result never depends on the hour the bench runs at: Tuesday 9 June 2026 (no
+#: public holiday), 18:00 in Paris and Madrid, 17:00 in London: inside the FR pack's
+#: window (Mon-Sat 08:00-20:00) and the UK, DE and ES packs' too, with two hours to spare
+#: (the clock runs on in real time from each start). It is also inside the US federal
+#: window (08:00-21:00) from New York (12:00) to Anchorage (08:00); no instant is inside
+#: both France's window and Hawaii's, and the workload sends no US number.
+COMPLIANCE_CLOCK = "2026-06-09T16:00:00Z"
 
 # A rule set of the size an operator keeps: the example config's three, plus matchers
 # of every kind that the bench traffic mostly does not hit (so every message is
@@ -75,7 +92,9 @@ class Pki:
 def write_config(path: Path, *, smpp_port: int, http_port: int, data_dir: Path,
                  redis_url: str, sink_port: int, workers: int, window: int,
                  upstream_sessions: int, upstream_window: int, tls: Pki | None = None,
-                 tls_port: int = 0, ledger: str = "") -> None:
+                 tls_port: int = 0, ledger: str = "", compliance: bool = False) -> None:
+    """The bench's stopgate config; ``compliance``: with the send-time rules of the
+    compliance scenario (``compliance_toml``)."""
     listener = upstream = ""
     if tls is not None:
         listener = (f'smpp_tls_listen = "127.0.0.1:{tls_port}"\n'
@@ -138,7 +157,22 @@ default_class = "transactional"
 numbers = ["36100", "{workload.SHORTCODE}"]
 
 # No [[footers]]: the built-in ones, as an operator who sets none gets them.
-{RULES}""")
+{RULES}{compliance_toml() if compliance else ""}""")
+
+
+def compliance_toml() -> str:
+    """``[compliance]`` and ``[[frequency_caps]]`` of the compliance scenario."""
+    packs = ", ".join(f'"{pack}"' for pack in COMPLIANCE_PACKS)
+    caps = "".join(f"""
+[[frequency_caps]]
+region = "{region}"
+max = {COMPLIANCE_CAP_MAX}
+per = "24h"
+""" for region in COMPLIANCE_CAP_REGIONS)
+    return f"""
+[compliance]
+packs = [{packs}]
+{caps}"""
 
 
 def check_classes(config_path: Path) -> list[str]:

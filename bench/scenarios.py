@@ -31,6 +31,8 @@ import validate
 import workload
 from procs import PYTHON, STOPGATE, Children
 
+from gateway.sendtime.clock import TEST_CLOCK_ENV
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -45,6 +47,9 @@ class Scenario:
     #: `stopgate serve` instances sharing Redis and the ledger (a SQLite file), each with
     #: its own data_dir; the generators are spread over them.
     instances: int = 1
+    #: The compliance packs' send-time rules on (bench_config.compliance_toml) and the
+    #: served processes' clock fixed inside every window (bench_config.COMPLIANCE_CLOCK).
+    compliance: bool = False
 
 
 SCENARIOS = {
@@ -53,6 +58,9 @@ SCENARIOS = {
                         account=(bench_config.FORWARD_ACCOUNT, bench_config.FORWARD_PASSWORD)),
     "policy": Scenario("policy", "proxy, full policy", proxied=True, policy=True,
                        fixed_rates=(300.0,)),
+    # Right after "policy" (same workload, same paced rates): its cost is the difference.
+    "compliance": Scenario("compliance", "full policy + packs, caps", proxied=True,
+                           policy=True, fixed_rates=(300.0,), compliance=True),
     "dlr": Scenario("dlr", "proxy, full policy + DLRs", proxied=True, policy=True,
                     receipts=True),
     "tls": Scenario("tls", "proxy, full policy, TLS both sides", proxied=True, policy=True,
@@ -158,6 +166,16 @@ class Runner:
         finally:
             client.close()
 
+    def count_cap_keys(self) -> int:
+        """Frequency-cap keys in Redis (``fc:*``: one per account, recipient and cap)."""
+        import redis
+
+        client = redis.Redis.from_url(self.redis_url)
+        try:
+            return sum(1 for _ in client.scan_iter(match="fc:*", count=10_000))
+        finally:
+            client.close()
+
     def wait_cache(self, minimum: int, timeout: float = 180.0) -> float:
         """Wait until the gateway's suppression cache is complete with ``minimum`` members."""
         import redis
@@ -217,8 +235,10 @@ class Runner:
             redis_url=self.redis_url, sink_port=sink_port, workers=options.workers,
             window=options.window, upstream_sessions=options.upstream_sessions,
             upstream_window=options.upstream_window,
-            tls=self.pki if scenario.tls else None)
+            tls=self.pki if scenario.tls else None, compliance=scenario.compliance)
         env = {k: v for k, v in os.environ.items() if not k.startswith("STOPGATE_")}
+        if scenario.compliance:
+            env[TEST_CLOCK_ENV] = bench_config.COMPLIANCE_CLOCK
         if not index:
             self.drop_pending_receipts()
         started = time.monotonic()
@@ -305,6 +325,7 @@ class Runner:
         result: dict[str, Any] = {"key": scenario.key, "scenario": scenario.title}
         if scenario.policy and scenario.proxied and self.loaded != options.suppressed:
             result["suppressions_load_s"] = round(self.load_suppressions(), 2)
+        caps_before = self.count_cap_keys() if scenario.compliance else 0
         sink, sink_port = self.start_sink(scenario)
         watched: dict[str, list[int]] = {"sink": [sink.pid], "redis": [self.redis_pid]}
         proxy = None
@@ -373,9 +394,11 @@ class Runner:
         generated = validate.merge(phase.report for phase in phases)
         generated.pop("latency_us", None)
         unknown = self.unknown_receipt_ids(scenario) if scenario.receipts else None
+        capped = self.count_cap_keys() - caps_before if scenario.compliance else None
         problems, figures = validate.check(generated, counts, policy=scenario.policy and
                                            scenario.proxied, receipts=scenario.receipts,
-                                           proxied=scenario.proxied, unknown_ids=unknown)
+                                           proxied=scenario.proxied, unknown_ids=unknown,
+                                           capped=capped)
         result["bound_by"] = bound_by(load.cpu)
         result["validation"] = {"ok": not problems, "problems": problems, "figures": figures,
                                 "sink": counts}

@@ -4,9 +4,12 @@ Every message the generators sent must be answered; each answer must be what the
 workload predicts for that message (accepted, or blocked when it went to an
 opted-out number under the full policy); every accepted message must have
 reached the sink whole, and exactly the predicted ones with their footer, by
-kind. With receipts flowing, every part the sink took must come back to the
-generator as a DELIVRD receipt with an id the generator was given, and every
-part of a blocked multipart message answered before its verdict as REJECTD.
+kind. With send-time rules on (the compliance scenario), every promotional message that
+went out must have been counted in Redis: one new frequency-cap key each (every recipient
+is new and a cap covers every country of the workload). With receipts flowing, every
+part the sink took must come back to the generator as a DELIVRD receipt with an id the
+generator was given, and every part of a blocked multipart message answered before its
+verdict as REJECTD.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ def merge(reports: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def check(gen: dict[str, Any], sink: dict[str, Any], *, policy: bool, receipts: bool,
-          proxied: bool, unknown_ids: int | None = None) -> tuple[list[str], dict[str, Any]]:
+          proxied: bool, unknown_ids: int | None = None, capped: int | None = None
+          ) -> tuple[list[str], dict[str, Any]]:
     """(problems, the figures compared) for one scenario; no problems = it adds up."""
     expected = gen.get("expected", {})
     got = gen.get("receipts", {})
@@ -63,6 +67,8 @@ def check(gen: dict[str, Any], sink: dict[str, Any], *, policy: bool, receipts: 
         "receipt_unknown_ids": unknown_ids,
         "errors": gen["errors"],
     }
+    if capped is not None:
+        figures["frequency_cap_keys"] = capped
     problems: list[str] = []
 
     def expect(what: str, value: object, wanted: object) -> None:
@@ -94,6 +100,9 @@ def check(gen: dict[str, Any], sink: dict[str, Any], *, policy: bool, receipts: 
         expect("receipts naming an id the generator was never given", unknown_ids, 0)
     else:
         expect("DELIVRD receipts at the generator", figures["receipts_delivered"], 0)
+    if capped is not None:
+        expect("promotional messages counted by the frequency caps (new fc:* keys)", capped,
+               figures["footer_fr_expected"] + figures["footer_url_expected"])
     if proxied and policy:
         expect("REJECTD receipts (earlier parts of blocked multipart messages)",
                figures["receipts_rejected"], expected.get("rejected_receipts", 0))

@@ -120,6 +120,14 @@ def test_a_run_that_does_not_add_up_fails() -> None:
     lost = good_sink | {"messages": 8}
     problems, _ = validate.check(gen, lost, policy=True, receipts=False, proxied=True)
     assert problems == ["messages at the sink: 8, expected 9"]
+    # With send-time rules on, every promotion that went out (the footered ones) counted.
+    problems, _ = validate.check(gen, good_sink, policy=True, receipts=False, proxied=True,
+                                 capped=3)
+    assert problems == []
+    problems, _ = validate.check(gen, good_sink, policy=True, receipts=False, proxied=True,
+                                 capped=2)
+    assert problems == ["promotional messages counted by the frequency caps (new fc:* keys): "
+                        "2, expected 3"]
 
 
 def test_the_tls_scenario_config_loads_with_both_sides_over_tls(tmp_path: Path) -> None:
@@ -153,3 +161,47 @@ def test_the_two_instance_scenario_config_shares_the_ledger_file(tmp_path: Path)
     assert loaded.storage.ledger == f"sqlite:///{shared}"
     assert [a.api_key for a in loaded.accounts if a.system_id == bench_config.ACCOUNT] == [
         bench_config.API_KEY]
+
+
+def test_the_compliance_scenario_config_checks_and_counts_every_promotion(
+        tmp_path: Path) -> None:
+    """Every promotional recipient of the workload has a cap and is inside its windows
+    at the scenario's clock (and an hour later: the clock runs on from each start), so
+    the run's counts are the full-policy ones and every promotion is counted."""
+    from datetime import timedelta
+
+    from scenarios import SCENARIOS
+
+    from gateway.config.model import load_config
+    from gateway.sendtime.clock import parse_instant
+    from rules.sendtime.caps import caps_for
+    from rules.sendtime.quiet import applicable, check
+    from rules.sendtime.zones import placement
+
+    scenario = SCENARIOS["compliance"]
+    assert scenario.compliance and scenario.policy and scenario.fixed_rates == (300.0,)
+    assert not SCENARIOS["policy"].compliance
+    config = tmp_path / "bench.toml"
+    bench_config.write_config(config, smpp_port=1, http_port=2, data_dir=tmp_path / "data",
+                              redis_url="unix:///tmp/none.sock", sink_port=3, workers=2,
+                              window=64, upstream_sessions=1, upstream_window=10,
+                              compliance=True)
+    loaded = load_config(config, env={})
+    assert loaded.compliance.packs == bench_config.COMPLIANCE_PACKS
+    rules = loaded.sendtime()
+    assert bench_config.check_classes(config) == []
+    start = parse_instant(bench_config.COMPLIANCE_CLOCK)
+    recipients = workload.Recipients(stream=1, suppressed_total=1000)
+    for plan in workload.FRESH.values():
+        number = f"+{plan.prefix}{recipients.digits(plan).decode()}"
+        where = placement(number)
+        assert caps_for(where, rules.caps), number
+        assert all(cap.max >= 2 for cap in caps_for(where, rules.caps))
+        for now in (start, start + timedelta(hours=1)):
+            assert check(where, now, rules.quiet).allowed, (number, now)
+        assert bool(applicable(where, rules.quiet)) == (plan.country == "FR")
+    plain = tmp_path / "plain.toml"
+    bench_config.write_config(plain, smpp_port=1, http_port=2, data_dir=tmp_path / "data",
+                              redis_url="unix:///tmp/none.sock", sink_port=3, workers=2,
+                              window=64, upstream_sessions=1, upstream_window=10)
+    assert load_config(plain, env={}).sendtime().caps == ()
