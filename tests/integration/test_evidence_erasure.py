@@ -211,7 +211,8 @@ async def test_an_erased_number_stays_blocked_and_is_kept_nowhere_in_clear(
 
     status, body = await request(http, "POST", url, headers=ACME)
     assert (status, body) == (200, {"erased": True, "events": 1, "suppressions": 1,
-                                    "tokens": 0, "webhooks": 0, "suppressed": True})
+                                    "tokens": 0, "webhooks": 0, "reviews": 0, "held": 0,
+                                    "suppressed": True})
     # Still blocked for promotions, over SMPP; transactional traffic passes.
     assert (await send_one(link, submit(to=ALICE))).command_status == BLOCKED
     otp = submit(OTP_TEXT, to=ALICE, service_type="OTP")
