@@ -165,8 +165,8 @@ class HeldStatements:
                            for where in ("", " AND account = %s")]
         self.erase_row = s("UPDATE held_messages SET number = %s, message = %s, "
                            "reason = CASE WHEN status = 'held' THEN %s ELSE reason END, "
-                           "due_at = CASE WHEN status = 'held' AND due_at > %s THEN %s "
-                           "ELSE due_at END WHERE id = %s")
+                           "due_at = CASE WHEN status = 'held' THEN held_at ELSE due_at END "
+                           "WHERE id = %s")
         self.counts = s("SELECT status, count(*) FROM held_messages "
                         "WHERE account = %s AND held_at >= %s AND held_at < %s "
                         "GROUP BY status ORDER BY status")
@@ -287,20 +287,19 @@ class HeldRows:
             cur.execute(self._hq.cancel, (reason, at, account, campaign, at))
             return int(cur.rowcount)
 
-    def _erase_held(self, cur: _Cursor, number: str, hashed: str, scope: str | None,
-                    now: datetime) -> int:
+    def _erase_held(self, cur: _Cursor, number: str, hashed: str, scope: str | None) -> int:
         """Erasure, in its transaction: ``number``'s held messages (of account ``scope``;
         None: every account) under ``hashed``, their stored message without its
         destination (``without_destination``). Those still held can never be sent (the
-        number is gone): they are due at once with reason ``ERASED_REASON``, and a releaser
-        drops them and sends their failure receipts (gateway/sendtime/held.py), which the
-        part ids kept in the message are enough for. How many rows."""
+        number is gone): they are made due since they were held (``held_at``: due on the
+        gateways' own clock, whatever the erasure's) with reason ``ERASED_REASON``, and a
+        releaser drops them and sends their failure receipts (gateway/sendtime/held.py),
+        which the part ids kept in the message are enough for. How many rows."""
         which = self._hq.erase_rows[0] if scope is None else self._hq.erase_rows[1]
         rows = cur.execute(which, (number,) if scope is None else (number, scope)).fetchall()
-        at = self._to_db(now)
         for held_id, message in rows:
             cur.execute(self._hq.erase_row, (hashed, without_destination(bytes(message)),
-                                             ERASED_REASON, at, at, held_id))
+                                             ERASED_REASON, held_id))
         return len(rows)
 
     def held_give_back(self, worker_id: str) -> int:

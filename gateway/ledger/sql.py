@@ -641,7 +641,7 @@ class SqlLedger(HeldRows, ABC):
                 for outbox_id, payload in outbox])
             reviews = cur.execute(q.erase_reviews[which],
                                   {**values, "erased_text": ERASED_TEXT}).rowcount
-            held = self._erase_held(cur, number, hashed, scope, when)
+            held = self._erase_held(cur, number, hashed, scope)
             result = ErasureResult(events, len(scopes), tokens, len(outbox), scopes,
                                    reviews=reviews, held=held)
             if result.found:

@@ -140,9 +140,9 @@ def test_a_held_message_to_an_erased_number_is_due_at_once_to_be_dropped(
     listed = {row.message_id: row for row in ledger.list_held("acme")}
     assert (listed["m1"].number, listed["m1"].reason) == (ALICE_H, "erased")
     assert (listed["m2"].number, listed["m2"].reason) == (BOB, "FR quiet hours")
-    # Due now (it can never be sent): a releaser drops it and sends its failure receipt,
-    # which the part ids kept in the message are enough for.
-    [row] = ledger.claim_held("w1", 10, 60, at(31))
+    # Due since it was held (it can never be sent): a releaser drops it and sends its
+    # failure receipt, which the part ids kept in the message are enough for.
+    [row] = ledger.claim_held("w1", 10, 60, at(0))
     message = stored.load(row.message)
     assert (row.number, message.template.destination_addr, len(message.part_ids)) == (
         ALICE_H, "", 1)
