@@ -68,7 +68,7 @@ def test_an_erased_message_keeps_its_parts_and_loses_its_destination() -> None:
                    short_message=b"Sale today")
     message = Message.from_pdu("acme", pdu, None, 1.0)
     erased = stored.without_destination(stored.dump(message))
-    assert b"33612345678" not in erased and "33612345678".encode().hex().encode() not in erased
+    assert b"33612345678" not in erased and b"33612345678".hex().encode() not in erased
     back = stored.load(erased)
     assert back.template.destination_addr == "" and back.part_ids == message.part_ids
     assert (back.template.source_addr, back.template.registered_delivery, back.payload) == (
