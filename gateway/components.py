@@ -255,7 +255,8 @@ def build(config: Config, redis_url: str, *, slot: int = 0,
     # gateway still starting would only be deferred.
     releaser = Releaser(holder, ledger, pipeline, refusals.failed, clock, metrics,
                         worker_id=worker, accounts=list(accounts),
-                        ready=lambda: pool.ready and keeper.ready and ledger_health.writable)
+                        ready=lambda: pool.ready and keeper.ready and ledger_health.writable,
+                        blocked_status=config.policy.blocked_status)
     # STOP/START/HELP: seen by the router before any MO is forwarded or answered.
     # Opt-outs written in words: unclear ones go on the review list (ledger, step 5).
     reviews = ReviewList(ledger, suppressions, metrics)

@@ -379,6 +379,8 @@ class SmppLink(asyncio.Protocol):
         session = self.session
         if session is None or self.transport is None:
             raise LinkClosed(f"link {self.peer or self.name} is not connected")
+        if session.state is BindState.UNBINDING:  # either side unbound: nothing new goes
+            raise LinkClosed(f"link {self.peer or self.name} is unbinding")
         now = self.loop.time()
         seq, data = session.send_request(pdu, now)
         waiter: asyncio.Future[Pdu] = self.loop.create_future()
@@ -398,6 +400,8 @@ class SmppLink(asyncio.Protocol):
         session = self.session
         if session is None or self.transport is None:
             raise LinkClosed(f"link {self.peer or self.name} is not connected")
+        if session.state is BindState.UNBINDING:  # either side unbound: nothing new goes
+            raise LinkClosed(f"link {self.peer or self.name} is unbinding")
         now = self.loop.time()
         seq, data = session.send_request(pdu, now)
         self._thens[seq] = then

@@ -112,6 +112,7 @@ class Session:
         "_opened_at",
         "_outbox",
         "_partial_since",
+        "_peer_unbound",
         "_pending_bind",
         "_response_timeout",
         "_sendable",
@@ -170,6 +171,8 @@ class Session:
         self._control: dict[int, _Pending] = {}
         self._keepalive_seq: int | None = None
         self._pending_bind: Pdu | None = None
+        #: The peer unbound while requests of ours were unanswered: closed once they are.
+        self._peer_unbound = False
         self._state = BindState.OPEN
         self._surfaced = NOTHING
         self._sendable = NOTHING
@@ -209,6 +212,7 @@ class Session:
     def _close(self, events: list[Event]) -> None:
         if self._state is BindState.CLOSED:
             return
+        self._peer_unbound = False
         self._set_state(BindState.CLOSED)
         unanswered = tuple(
             request if request.sequence == seq else replace(request, sequence=seq)
@@ -338,6 +342,8 @@ class Session:
                 ):
                     del window[seq]
                     append(ResponseReceived(pending[0], pdu, seq))
+                    if self._peer_unbound and not window:
+                        self._close(events)
                 else:
                     self._on_other_response(pdu, command_id, seq, events)
             elif command_id in self._surfaced:
@@ -411,7 +417,16 @@ class Session:
         if command_id == UNBIND:
             self._queue(UnbindResp(sequence=seq))
             events.append(Unbound(pdu))
-            self._close(events)
+            if not self._window:
+                self._close(events)
+                return
+            # Requests of ours crossed the peer's unbind on the wire: the peer reads them
+            # before our unbind_resp and answers them before it closes. Wait for those
+            # answers (bounded by their response timers), sending nothing new, then close:
+            # closing now would lose answers already on their way (a sender would not
+            # know whether its message was taken).
+            self._peer_unbound = True
+            self._set_state(BindState.UNBINDING)
             return
         status: int
         if command_id in BIND_RESP and self.role is Role.SMSC:
@@ -461,6 +476,9 @@ class Session:
             if deadline <= now:
                 del self._control[seq]
                 self._control_timed_out(request, events)
+        if self._peer_unbound and not window and self._state is not closed:
+            self._close(events)  # the last answer awaited after the peer's unbind timed out
+            return events
         if self._state in UNBOUND_STATES:
             idle_timeout = self._idle_timeout
             if idle_timeout is not None and now >= self._opened_at + idle_timeout:

@@ -615,7 +615,8 @@ def build_parser() -> argparse.ArgumentParser:
     copy = _command(
         ledger_actions, "copy", "copy a SQLite ledger into a new PostgreSQL ledger",
         "Copies one snapshot of the SQLite ledger (events with their ids and times, the "
-        "suppressions, opt-out link tokens, open webhook deliveries and ledger facts) into "
+        "suppressions, opt-out link tokens, open webhook deliveries, held messages, "
+        "erasures, the review list and ledger facts) into "
         "an empty PostgreSQL ledger, in one transaction, and prints the counts. A target "
         "that holds data is refused. Stop the gateways on the SQLite ledger first; then "
         "set storage.ledger to the PostgreSQL URL.",

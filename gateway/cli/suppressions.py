@@ -373,10 +373,21 @@ async def _erase(config: Config, args: argparse.Namespace, target: Target) -> in
         print(f"{number}: erased already in {where} (first at "
               f"{result.erased_before.isoformat()}); nothing held in clear")
         return EXIT_OK
-    print(f"{number}: erased in {where}: {result.events} events, {result.suppressions} "
-          f"suppressions (kept in force under the hash), {result.tokens} link tokens, "
-          f"{result.webhooks} webhook deliveries now hold only its keyed hash")
+    # The review list and held messages are named only when the number had some there.
+    also = "".join(f", {_counted(n, one, many)}" for n, one, many in (
+        (result.reviews, "reply on the review list", "replies on the review list"),
+        (result.held, "held message", "held messages")) if n)
+    print(f"{number}: erased in {where}: {_counted(result.events, 'event', 'events')}, "
+          f"{_counted(result.suppressions, 'suppression', 'suppressions')} (kept in force "
+          f"under the hash), {_counted(result.tokens, 'link token', 'link tokens')}, "
+          f"{_counted(result.webhooks, 'webhook delivery', 'webhook deliveries')}{also} now "
+          f"hold only its keyed hash")
     return EXIT_OK
+
+
+def _counted(n: int, one: str, many: str) -> str:
+    """``n`` and the noun as English says it: "1 event", "0 events", "2 events"."""
+    return f"{n} {one if n == 1 else many}"
 
 
 def _campaign_notes_forgetter(redis: aioredis.Redis

@@ -34,9 +34,10 @@ Every format of one number is the same entry.
     text/csv``); 400 ``invalid_request`` for another format.
 ``POST /v1/suppressions/{number}/erase``
     GDPR erasure in this account's scope: the number replaced by its keyed hash in
-    the ledger (events, state, tokens, webhook rows), the Redis cache and the
-    campaign notes; a suppression stays in force. 200 ``{"erased": true, "events",
-    "suppressions", "tokens", "webhooks", "suppressed"}`` (plus ``erased_before``
+    the ledger (events, state, tokens, webhook rows, review-list replies, held
+    messages), the Redis cache and the campaign notes; a suppression stays in force.
+    200 ``{"erased": true, "events", "suppressions", "tokens", "webhooks", "reviews",
+    "held", "suppressed"}`` (plus ``erased_before``
     when it was erased already); 404 ``not_found`` when stopgate holds nothing of
     the number for the account; 501 ``erasure_not_configured`` without
     ``storage.hash_key``.
@@ -223,7 +224,8 @@ class SuppressionRoutes:
                          f"nothing to erase")
         body: dict[str, Any] = {
             "erased": True, "events": result.events, "suppressions": result.suppressions,
-            "tokens": result.tokens, "webhooks": result.webhooks,
+            "tokens": result.tokens, "webhooks": result.webhooks, "reviews": result.reviews,
+            "held": result.held,
             "suppressed": bool(await self.suppressions.scopes(number)),
         }
         if result.erased_before is not None:

@@ -29,7 +29,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from gateway.ledger.model import OptEvent, Review, ReviewDecision, ReviewStatus
+from gateway.ledger.model import ERASED_PREFIX, OptEvent, Review, ReviewDecision, ReviewStatus
 from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.logs import fields
 from gateway.observability.metrics import Metrics
@@ -100,7 +100,9 @@ class ReviewList:
             return self.suppressions.event(
                 review.scope, review.number, "optout", source="review",
                 keyword=f"review:{review.id} by {decided_by}"[:200],
-                number_called=review.number_called, mo_text=review.text)
+                number_called=review.number_called,
+                # An erased number's reply is gone (ERASED_TEXT): nothing to keep.
+                mo_text=None if review.number.startswith(ERASED_PREFIX) else review.text)
 
         before = await self.ledger.review(review_id)
         if before is None:

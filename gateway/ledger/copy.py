@@ -11,6 +11,9 @@ What is copied, from one snapshot of the SQLite file (one read transaction):
   attempts and next attempt, claims cleared (their workers belonged to the old
   ledger). Delivered and abandoned deliveries are history the new ledger does not
   need.
+- the held messages (every status, claims cleared), the erasures (the record of who
+  erased what, when) and the review list (pending and decided replies), with their
+  ids.
 
 Into a PostgreSQL ledger that must hold no events, suppressions, tokens or
 deliveries: the command refuses a non-empty target (merging two histories would
@@ -62,13 +65,30 @@ class CopyReport:
     #: Held messages (quiet hours), every status: the ones still held are released by the
     #: new ledger's gateways, the rest are the reports' history.
     held: int = 0
+    #: Erasures recorded (the evidence of each, not the numbers).
+    erasures: int = 0
+    #: Replies on the review list, pending and decided.
+    reviews: int = 0
 
     def summary(self, source: str, target: str) -> str:
-        held = f", {self.held:,} held messages" if self.held else ""
-        return (f"copied {source} to {target} in {self.seconds:.1f}s: {self.events:,} events, "
-                f"{self.suppressions:,} suppressions, {self.tokens:,} opt-out link tokens, "
-                f"{self.webhooks_open:,} open webhook deliveries{held}, {self.meta} ledger "
-                f"facts")
+        webhooks = _counted(self.webhooks_open, "open webhook delivery",
+                            "open webhook deliveries")
+        # The tables issue 16 added are named only when they hold rows.
+        more = "".join(f", {_counted(n, one, many)}" for n, one, many in (
+            (self.held, "held message", "held messages"),
+            (self.erasures, "erasure", "erasures"),
+            (self.reviews, "reply on the review list", "replies on the review list")) if n)
+        return (f"copied {source} to {target} in {self.seconds:.1f}s: "
+                f"{_counted(self.events, 'event', 'events')}, "
+                f"{_counted(self.suppressions, 'suppression', 'suppressions')}, "
+                f"{_counted(self.tokens, 'opt-out link token', 'opt-out link tokens')}, "
+                f"{webhooks}{more}, "
+                f"{_counted(self.meta, 'ledger fact', 'ledger facts')}")
+
+
+def _counted(n: int, one: str, many: str) -> str:
+    """``n`` (with thousands separators) and the noun as English says it."""
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def _micros(value: int | None) -> Any:
@@ -111,8 +131,18 @@ _TABLES: tuple[tuple[str, str, str, Callable[[tuple[Any, ...]], tuple[Any, ...]]
      "id, at, scope, number_hash, source, api_key, client_address, events, suppressions, "
      "tokens, webhooks",
      lambda r: (r[0], from_micros(r[1]), *r[2:])),
+    ("optout_reviews",
+     "SELECT id, scope, number, number_called, text, matched, received_at, deadline, "
+     "remind_at, status, decided_by, decided_at FROM optout_reviews ORDER BY id",
+     "id, scope, number, number_called, text, matched, received_at, deadline, remind_at, "
+     "status, decided_by, decided_at",
+     lambda r: (*r[:6], from_micros(r[6]), from_micros(r[7]), from_micros(r[8]), *r[9:11],
+                _micros(r[11]))),
 )
-_COPIED = ("events", "suppressions", "tokens", "webhook_outbox", "held_messages", "erasures")
+_COPIED = ("events", "suppressions", "tokens", "webhook_outbox", "held_messages", "erasures",
+           "optout_reviews")
+#: The tables whose ids are an identity column: its sequence continues after the copy.
+_NUMBERED = ("events", "webhook_outbox", "held_messages", "erasures", "optout_reviews")
 
 
 def _rows(cursor: sqlite3.Cursor) -> Iterator[tuple[Any, ...]]:
@@ -148,20 +178,20 @@ def copy_sqlite_to_postgres(source: Path, target: str) -> CopyReport:
                         with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                             for row in _rows(src.execute(select)):
                                 copy.write_row(convert(row))
-                    for table in ("events", "webhook_outbox", "held_messages", "erasures"):
+                    for table in _NUMBERED:
                         cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                     f"coalesce(max(id), 0) + 1, false) FROM {table}")
                     meta = [row for row in src.execute("SELECT key, value FROM ledger_meta")
                             if row[0] not in _OWN_META]
                     cur.executemany("INSERT INTO ledger_meta VALUES (%s, %s) ON CONFLICT (key) "
                                     "DO UPDATE SET value = excluded.value", meta)
-                    events, suppressions, tokens, webhooks, held, _erasures = (
+                    events, suppressions, tokens, webhooks, held, erasures, reviews = (
                         _count(cur, table) for table in _COPIED)
             src.rollback()
     except (sqlite3.Error, psycopg.Error) as exc:
         raise LedgerError(f"copy failed, the target is left as it was: {exc}") from exc
     return CopyReport(events, suppressions, tokens, webhooks, len(meta),
-                      time.monotonic() - started, held)
+                      time.monotonic() - started, held, erasures, reviews)
 
 
 def _count(cur: psycopg.Cursor[Any], table: str) -> int:

@@ -11,6 +11,7 @@ and where it stands::
                                             \\-- held again, due later (window closed
                                                  again, or a temporary failure)
     held --cancel--> cancelled, receipt pending --claim--> receipt sent (notified_at)
+    held --erasure--> held under the hash, reason "erased", due now --claim--> dropped
 
 **Claims.** A releaser takes rows with ``claim_held`` for a lease (``claimed_by``,
 ``claimed_until``), like the webhook outbox: a row is claimed by one worker at a
@@ -37,11 +38,16 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal, NamedTuple, Protocol, get_args
 
-__all__ = ["HELD_STATUSES", "FinalStatus", "HeldInfo", "HeldRow", "HeldRows",
+from gateway.sendtime.stored import without_destination
+
+__all__ = ["ERASED_REASON", "HELD_STATUSES", "FinalStatus", "HeldInfo", "HeldRow", "HeldRows",
            "HeldStatements", "HeldStatus", "NewHeld"]
 
 HeldStatus = Literal["held", "released", "dropped", "expired", "cancelled"]
 HELD_STATUSES: tuple[str, ...] = get_args(HeldStatus)
+#: The reason of a held row whose number was erased (``HeldRows._erase_held``): still held
+#: until a releaser drops it, then the reason it was dropped.
+ERASED_REASON = "erased"
 #: Where a claimed held row can end.
 FinalStatus = Literal["released", "dropped", "expired"]
 
@@ -154,6 +160,13 @@ class HeldStatements:
         self.list_campaign = s(f"{listed} AND campaign = %s ORDER BY id LIMIT %s")
         self.count = s("SELECT account, count(*) FROM held_messages WHERE status = 'held' "
                        "GROUP BY account ORDER BY account")
+        # Erasure (``HeldRows._erase_held``): every row of the number, whatever its status.
+        self.erase_rows = [s("SELECT id, message FROM held_messages WHERE number = %s" + where)
+                           for where in ("", " AND account = %s")]
+        self.erase_row = s("UPDATE held_messages SET number = %s, message = %s, "
+                           "reason = CASE WHEN status = 'held' THEN %s ELSE reason END, "
+                           "due_at = CASE WHEN status = 'held' THEN held_at ELSE due_at END "
+                           "WHERE id = %s")
         self.counts = s("SELECT status, count(*) FROM held_messages "
                         "WHERE account = %s AND held_at >= %s AND held_at < %s "
                         "GROUP BY status ORDER BY status")
@@ -273,6 +286,21 @@ class HeldRows:
         with self._tx() as cur:
             cur.execute(self._hq.cancel, (reason, at, account, campaign, at))
             return int(cur.rowcount)
+
+    def _erase_held(self, cur: _Cursor, number: str, hashed: str, scope: str | None) -> int:
+        """Erasure, in its transaction: ``number``'s held messages (of account ``scope``;
+        None: every account) under ``hashed``, their stored message without its
+        destination (``without_destination``). Those still held can never be sent (the
+        number is gone): they are made due since they were held (``held_at``: due on the
+        gateways' own clock, whatever the erasure's) with reason ``ERASED_REASON``, and a
+        releaser drops them and sends their failure receipts (gateway/sendtime/held.py),
+        which the part ids kept in the message are enough for. How many rows."""
+        which = self._hq.erase_rows[0] if scope is None else self._hq.erase_rows[1]
+        rows = cur.execute(which, (number,) if scope is None else (number, scope)).fetchall()
+        for held_id, message in rows:
+            cur.execute(self._hq.erase_row, (hashed, without_destination(bytes(message)),
+                                             ERASED_REASON, held_id))
+        return len(rows)
 
     def held_give_back(self, worker_id: str) -> int:
         """Let go of every open claim of ``worker_id`` (a releaser stopping)."""

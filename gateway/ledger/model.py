@@ -43,6 +43,7 @@ from gateway.ledger.held import FinalStatus, HeldInfo, HeldRow, NewHeld
 __all__ = [
     "DEFAULT_FILE",
     "ERASED_PREFIX",
+    "ERASED_TEXT",
     "IMPORT_CHUNK",
     "ErasureResult",
     "EventKind",
@@ -83,6 +84,9 @@ _SOURCES = frozenset(get_args(Source))
 #: How an erased number is stored: this prefix and the hex HMAC-SHA256 of the number
 #: (gateway.suppression.erasure): never a phone number, so never mistaken for one.
 ERASED_PREFIX = "h:"
+#: What stays of a reply on the review list once its number is erased (the text column
+#: is NOT NULL; the recipient's own words go, as an event's MO text does).
+ERASED_TEXT = "(erased)"
 
 #: The SQLite file under ``server.data_dir`` when ``storage.ledger`` is empty.
 DEFAULT_FILE = "ledger.sqlite3"
@@ -328,12 +332,17 @@ class ErasureResult:
     scopes: tuple[str, ...] = ()
     #: When the number was erased before (already hashed everywhere): the first erasure.
     erased_before: datetime | None = None
+    #: Replies on the review list (their text goes too).
+    reviews: int = 0
+    #: Held messages, whatever their status (those still held are dropped by a releaser,
+    #: with their failure receipts: gateway/sendtime/held.py).
+    held: int = 0
 
     @property
     def found(self) -> bool:
         """Whether the ledger held anything of the number (clear or erased)."""
         return bool(self.events or self.suppressions or self.tokens or self.webhooks
-                    or self.erased_before)
+                    or self.reviews or self.held or self.erased_before)
 
 
 def api_key_id(account: str, api_key: str) -> str:
@@ -571,8 +580,11 @@ class Ledger(Protocol):
         """Replace ``number`` by ``hashed`` in scope ``scope`` (None: every scope) in one
         transaction: events (the recipient's free text -- MO text, user agent, a reason's
         "other: ..." words -- dropped), suppression state (kept in force under the hash),
-        link tokens and webhook outbox rows (payloads rewritten); and record the erasure.
-        Nothing is recorded if the ledger holds nothing of the number there."""
+        link tokens and webhook outbox rows (payloads rewritten), replies on the review
+        list (their text replaced by ``ERASED_TEXT``) and held messages (their stored
+        message without its destination; those still held are due at once, marked
+        "erased", for a releaser to drop them with their failure receipts); and record
+        the erasure. Nothing is recorded if the ledger holds nothing of the number there."""
         ...
 
     def meta_value(self, key: str, default: str) -> str:

@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Protocol
 from gateway.ledger.held import HeldRows, HeldStatements
 from gateway.ledger.model import (
     ERASED_PREFIX,
+    ERASED_TEXT,
     IMPORT_CHUNK,
     TOKEN_RE,
     ErasureResult,
@@ -227,6 +228,10 @@ class Statements:
                               "WHERE e.number = %(hashed)s AND e.scope = %(scope)s)")]
         self.erase_outbox_row = s("UPDATE webhook_outbox SET number = %s, payload = %s "
                                   "WHERE id = %s")
+        # The review list (step 5): the reply's text is the recipient's own words.
+        self.erase_reviews = [s(f"UPDATE optout_reviews SET number = %(hashed)s, "
+                                f"text = %(erased_text)s WHERE number = %(clear)s{where}")
+                              for where in ("", scoped[0])]
         self.insert_erasure = s("INSERT INTO erasures (at, scope, number_hash, source, api_key, "
                                 "client_address, events, suppressions, tokens, webhooks) "
                                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)")
@@ -634,7 +639,11 @@ class SqlLedger(HeldRows, ABC):
             cur.executemany(q.erase_outbox_row, [
                 (hashed, _erased_payload(bytes(payload), number, hashed), outbox_id)
                 for outbox_id, payload in outbox])
-            result = ErasureResult(events, len(scopes), tokens, len(outbox), scopes)
+            reviews = cur.execute(q.erase_reviews[which],
+                                  {**values, "erased_text": ERASED_TEXT}).rowcount
+            held = self._erase_held(cur, number, hashed, scope)
+            result = ErasureResult(events, len(scopes), tokens, len(outbox), scopes,
+                                   reviews=reviews, held=held)
             if result.found:
                 cur.execute(q.insert_erasure, (
                     self._to_db(when), scope or "*", hashed, source, api_key, client_address,

@@ -35,6 +35,12 @@ time, across every instance) and for each:
 - **expired** before its release -> ``expired`` and an EXPIRED receipt per part;
 - **cancelled** (``DELETE /v1/held``, ``stopgate held cancel``) -> a DELETED receipt per
   part.
+- **erased** (its number was erased while it was held: the row holds only the number's
+  hash, the stored message no destination; gateway/ledger/held.py) -> ``dropped``,
+  reason ``erased``, and a REJECTD receipt per part with err = ``policy.blocked_status``
+  (the person asked to be forgotten: the message can never be sent, and the sender
+  hears so as it would of an opt-out). Checked first: an erased row that also expired
+  is dropped as erased.
 
 Receipts go to the account's receiver binds like any other (queued while none is
 bound), only where the message asked for one (``registered_delivery``). A receipt is
@@ -56,7 +62,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.config.model import Config
-from gateway.ledger.held import HeldRow, NewHeld
+from gateway.ledger.held import ERASED_REASON, HeldRow, NewHeld
+from gateway.ledger.model import ERASED_PREFIX
 from gateway.ledger.threaded import AsyncLedger
 from gateway.lifecycle import Background, TaskSet, backoff
 from gateway.message import Message
@@ -195,7 +202,8 @@ class Releaser:
     def __init__(self, holder: Holder, ledger: AsyncLedger, pipeline: MtPipeline,
                  receipts: Receipts, clock: Clock, metrics: Metrics, *, worker_id: str,
                  accounts: Sequence[str] = (), interval: float = INTERVAL,
-                 ready: Callable[[], bool] | None = None) -> None:
+                 ready: Callable[[], bool] | None = None,
+                 blocked_status: int = CommandStatus.ESME_RX_P_APPN) -> None:
         self.holder = holder
         self.ledger = ledger
         self.pipeline = pipeline
@@ -209,6 +217,8 @@ class Releaser:
         self.claim_limit = CLAIM_LIMIT
         #: Whether releases can go out now (a carrier link, the opt-out state known).
         self.ready = ready
+        #: err of the receipts of a message dropped because its number was erased.
+        self.blocked_status = blocked_status
         self._task = Background("held-releaser", self._run)
         self._wake = asyncio.Event()
         self._releases = TaskSet()
@@ -297,7 +307,10 @@ class Releaser:
             await self._finish(row, "dropped", now, "unreadable")
             return
         try:
-            if row.status == "cancelled":
+            if row.status == "held" and row.number.startswith(ERASED_PREFIX):
+                await self._receipts(message, "REJECTD", self.blocked_status)
+                await self._finish(row, "dropped", now, ERASED_REASON)
+            elif row.status == "cancelled":
                 await self._receipts(message, "DELETED", 0)
                 if await self.ledger.held_notified(row.id, self.worker_id, now):
                     self.metrics.held_total.labels(row.account, "cancelled").inc()

@@ -9,6 +9,7 @@ import csv
 import io
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,17 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from gateway.ledger.model import DEFAULT_FILE, api_key_id
+from gateway.ledger.model import DEFAULT_FILE, ERASED_TEXT, api_key_id
+from gateway.sendtime.clock import TestClock
+from smpp.constants import Tag
+from smpp.tlv import tlv_str
 from tests.integration.conftest import Stack
 from tests.integration.policy_stack import (
     ACME_AUTO,
     BLOCKED,
     OTP_TEXT,
+    PROMO_TEXT,
+    delivered_to,
     digits,
     policy_stack,
     post_message,
@@ -29,6 +35,7 @@ from tests.integration.policy_stack import (
     submit,
 )
 from tests.integration.senders import bind_sender
+from tests.integration.test_held import PARIS_22H
 from tests.integration.test_optout_page import CSRF, get_page, link_for, post_form
 
 ALICE = "+33612345678"
@@ -211,7 +218,8 @@ async def test_an_erased_number_stays_blocked_and_is_kept_nowhere_in_clear(
 
     status, body = await request(http, "POST", url, headers=ACME)
     assert (status, body) == (200, {"erased": True, "events": 1, "suppressions": 1,
-                                    "tokens": 0, "webhooks": 0, "suppressed": True})
+                                    "tokens": 0, "webhooks": 0, "reviews": 0, "held": 0,
+                                    "suppressed": True})
     # Still blocked for promotions, over SMPP; transactional traffic passes.
     assert (await send_one(link, submit(to=ALICE))).command_status == BLOCKED
     otp = submit(OTP_TEXT, to=ALICE, service_type="OTP")
@@ -287,3 +295,53 @@ async def test_erasure_without_a_hash_key_is_refused_and_changes_nothing(
             "erasure needs a key: set storage.hash_key (or storage.hash_key_file) to a secret "
             "of at least 32 characters, and never change it afterwards; nothing was changed")
         assert digits(ALICE) in ledger_text(tmp_path)
+
+
+async def test_an_erasure_reaches_the_review_list_and_drops_a_held_promotion(
+        flushed_redis: str, tmp_path: Path, http: aiohttp.ClientSession) -> None:
+    clock = TestClock(PARIS_22H)
+    async with policy_stack(flushed_redis, tmp_path, clock=clock, accounts=[ACME_AUTO],
+                            storage={"hash_key": KEY},
+                            compliance={"packs": ["FR"]}) as stack:
+        link, sender = await bind_sender(stack.smpp_port)
+        # 22:00 in Paris: a promotion to Alice is held for the morning...
+        answer = await send_one(link, submit(to=ALICE))
+        assert answer.command_status == 0 and answer.message_id
+        ledger = stack.gateway.ledger
+        assert ledger is not None
+        [held] = await ledger.list_held("acme")
+        # ...she answers in words (the review list), then STOP.
+        await stack.simulator.inject_mo(ALICE, SHORTCODE, "not interested")
+
+        async def reviewed() -> bool:
+            return bool(await ledger.reviews("acme"))
+
+        await eventually_async(reviewed, "the reply on the review list")
+        await stop_by_mo(stack, text="STOP")
+        assert digits(ALICE) in ledger_text(tmp_path)
+
+        status, body = await request(http, "POST",
+                                     f"{stack.http_url}/v1/suppressions/{ALICE}/erase",
+                                     headers=ACME)
+        assert (status, body) == (200, {"erased": True, "events": 1, "suppressions": 1,
+                                        "tokens": 0, "webhooks": 0, "reviews": 1, "held": 1,
+                                        "suppressed": True})
+        assert digits(ALICE) not in ledger_text(tmp_path)
+        [review] = await ledger.reviews("acme")
+        assert (review.text, review.status) == (ERASED_TEXT, "pending")
+        # The held promotion can never go: dropped at once, its sender told (REJECTD, the
+        # blocked status), nothing sent to the carrier.
+        stack.gateway.components.releaser.wake()
+
+        async def dropped() -> bool:
+            return await ledger.held_counts("acme", PARIS_22H - timedelta(hours=1),
+                                            PARIS_22H + timedelta(hours=1)) == {"dropped": 1}
+
+        await eventually_async(dropped, "the held promotion dropped")
+        [receipt] = [pdu for pdu in sender.receipts()
+                     if tlv_str(pdu, Tag.receipted_message_id) == held.message_id]
+        text = receipt.short_message.decode("ascii", "replace")
+        assert "stat:REJECTD" in text and f"err:{BLOCKED & 0xFFF:03X}" in text
+        assert digits(ALICE) not in ledger_text(tmp_path)
+        assert PROMO_TEXT not in delivered_to(stack, ALICE)
+        assert all(got.pdu.destination_addr for got in stack.simulator.received)

@@ -627,6 +627,38 @@ def test_unbind_from_the_smsc_closes_both_sides() -> None:
     assert esme.state is smsc.state is BindState.CLOSED
 
 
+def test_answers_to_requests_that_crossed_the_peers_unbind_still_arrive() -> None:
+    """The SMSC unbinds while a submit of the ESME is on the wire: the ESME answers the
+    unbind, sends nothing new, and closes only once the SMSC's answer to it arrived."""
+    esme, smsc = bound_pair()
+    _, crossing = esme.send_request(submit(), 1.0)
+    unbind = smsc.unbind(1.0)
+    (unbound,) = esme.receive_data(unbind, 1.1)
+    assert isinstance(unbound, Unbound) and esme.state is BindState.UNBINDING
+    with pytest.raises(LocalProtocolError):
+        esme.send_request(submit(), 1.1)
+    # The SMSC, unbinding, answers it itself: not bound any more.
+    (rejected,) = smsc.receive_data(crossing, 1.2)
+    assert isinstance(rejected, RequestRejected)
+    answer = smsc.data_to_send()
+    complete, closed = smsc.receive_data(esme.data_to_send(), 1.3)
+    assert isinstance(complete, UnbindComplete) and isinstance(closed, ConnectionClosed)
+    answered, esme_closed = esme.receive_data(answer, 1.4)
+    assert isinstance(answered, ResponseReceived)
+    assert answered.response.command_status == CommandStatus.ESME_RINVBNDSTS
+    assert isinstance(esme_closed, ConnectionClosed) and esme_closed.unanswered == ()
+    assert esme.state is BindState.CLOSED
+
+
+def test_an_answer_that_never_comes_after_the_peers_unbind_times_out_and_closes() -> None:
+    esme, smsc = bound_pair()
+    esme.send_request(submit(), 1.0)
+    esme.receive_data(smsc.unbind(1.0), 1.1)
+    timed_out, closed = esme.tick(1.0 + esme.response_timeout)
+    assert isinstance(timed_out, RequestTimedOut) and isinstance(closed, ConnectionClosed)
+    assert esme.state is BindState.CLOSED
+
+
 def test_responses_in_flight_still_arrive_while_unbinding() -> None:
     esme, smsc = bound_pair()
     _, data = esme.send_request(submit(), 1.0)
@@ -650,7 +682,9 @@ def test_unanswered_unbind_completes_at_its_timeout() -> None:
 def test_connection_closed_hands_back_the_unanswered_requests() -> None:
     esme, smsc = bound_pair()
     sent = [esme.send_request(submit(bytes([i])), 1.0)[0] for i in range(3)]
-    _, closed = esme.receive_data(smsc.unbind(2.0), 2.0)
+    (unbound,) = esme.receive_data(smsc.unbind(2.0), 2.0)  # waits for their answers...
+    assert isinstance(unbound, Unbound)
+    (closed,) = esme.connection_lost()  # ...which never come: the peer closed
     assert isinstance(closed, ConnectionClosed)
     assert [request.sequence for request in closed.unanswered] == sent
     assert esme.outstanding == 0

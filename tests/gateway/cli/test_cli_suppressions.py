@@ -460,8 +460,8 @@ def test_erase_in_one_account_keeps_the_optout_under_the_hash(keyed: Path,
     ok(run(keyed, "add", ALICE))
     result = run(keyed, "erase", ALICE, "--account", "acme")
     assert ok(result) == [
-        f"{ALICE}: erased in account acme: 1 events, 1 suppressions (kept in force under "
-        "the hash), 0 link tokens, 1 webhook deliveries now hold only its keyed hash"]
+        f"{ALICE}: erased in account acme: 1 event, 1 suppression (kept in force under "
+        "the hash), 0 link tokens, 1 webhook delivery now hold only its keyed hash"]
     assert result.stderr.startswith("cache: ")
     lines = ok(run(keyed, "check", ALICE))
     assert lines[0] == f"{ALICE}: suppressed"
@@ -482,7 +482,7 @@ def test_erase_in_one_account_keeps_the_optout_under_the_hash(keyed: Path,
     # The operator-wide entry stays in clear until the operator erases every scope.
     assert digits(ALICE) in ledger_text(data_dir)
     assert ok(run(keyed, "erase", "0612345678")) == [
-        f"{ALICE}: erased in every scope: 1 events, 1 suppressions (kept in force under the "
+        f"{ALICE}: erased in every scope: 1 event, 1 suppression (kept in force under the "
         "hash), 0 link tokens, 0 webhook deliveries now hold only its keyed hash"]
     assert digits(ALICE) not in ledger_text(data_dir)
     assert [line.split()[0] for line in ok(run(keyed, "check", ALICE))[1:]] == ["*", "acme"]

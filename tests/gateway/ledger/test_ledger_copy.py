@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gateway.ledger.held import NewHeld
-from gateway.ledger.model import Ledger, OptEvent
+from gateway.ledger.model import Ledger, OptEvent, Review
 from gateway.ledger.postgres import PostgresLedger
 from gateway.ledger.sqlite import SqliteLedger
 from tests.support.ledgers import Raw, scratch_schema
@@ -21,6 +21,14 @@ from tests.support.ledgers import Raw, scratch_schema
 REPO = Path(__file__).resolve().parents[3]
 T0 = datetime(2026, 11, 23, 15, 4, 5, 123456, tzinfo=UTC)
 ALICE, BOB, CAROL = "+33612345678", "+33698765432", "+33611111111"
+DAVE = "+33644444444"
+DAVE_H = "h:" + "d" * 64
+
+
+def review(number: str, text: str) -> Review:
+    return Review(scope="acme", number=number, text=text, received_at=T0,
+                  deadline=T0 + timedelta(days=14), remind_at=T0 + timedelta(days=10),
+                  number_called="36173", matched="phrase:en … not interested …")
 
 
 def stopgate(*args: str) -> subprocess.CompletedProcess[str]:
@@ -47,8 +55,11 @@ def source(tmp_path: Path) -> Path:
     path = tmp_path / "old.sqlite3"
     ledger = SqliteLedger(path)
     try:
-        ledger.record([event(ALICE, keyword="STOP", campaign="bf", number_called="36173"),
-                       event(BOB, minutes=1), event(BOB, "optin", minutes=2),
+        ledger.record([event(ALICE, keyword="STOP", campaign="bf", number_called="36173",
+                             mo_text="Stop it", user_agent="Mozilla/5.0"),
+                       event(BOB, minutes=1),
+                       event(BOB, "optin", minutes=2, api_key="acme:1a2b3c4d",
+                             client_address="192.0.2.7", consent_source="web_form"),
                        event(CAROL, scope="*", minutes=3)])
         ledger.record([event(ALICE, minutes=4)])  # a repeat: history, no delivery
         ledger.import_numbers("globex", [f"+3370000{i:04d}" for i in range(500)], at=T0)
@@ -62,6 +73,14 @@ def source(tmp_path: Path) -> Path:
         # A held message, claimed by a releaser that is gone.
         ledger.hold(NewHeld("acme", ALICE, "bf", "m1", T0, T0, T0 + timedelta(days=3), b"m"))
         ledger.claim_held("old-worker", 10, 60, T0)
+        # The review list, one decided; an erasure (no webhook: nobody to tell).
+        ledger.add_review(review(ALICE, "not interested"))
+        decided, _ = ledger.add_review(review(BOB, "who is this?"))
+        assert decided.id is not None
+        ledger.decide_review(decided.id, "dismiss", "ops@acme", T0)
+        ledger.record([OptEvent(number=DAVE, scope="globex", event="optout", source="api",
+                                at=T0, notify=())])
+        ledger.erase(DAVE, DAVE_H, None, source="cli", at=T0 + timedelta(minutes=9))
     finally:
         ledger.close()
     return path
@@ -79,14 +98,18 @@ def snapshot(ledger: Ledger) -> dict[str, object]:
         "backlog": ledger.webhook_backlog(),
         "in_force": ledger.optout_in_force("acme", ALICE),
         "secret": ledger.meta_value("optout_secret", "a new one"),
+        "reviews": ledger.reviews(),
+        "history": ledger.history([ALICE, BOB, CAROL, DAVE_H], None),
+        "held": ledger.held_counts("acme", T0 - timedelta(days=1), T0 + timedelta(days=1)),
     }
 
 
 def test_copy_moves_a_sqlite_ledger_into_postgresql_whole(source: Path, target: str) -> None:
     result = stopgate("ledger", "copy", "--from", str(source), "--to", target)
     assert result.returncode == 0, result.stderr
-    assert "505 events, 502 suppressions, 2 opt-out link tokens, 3 open webhook " \
-           "deliveries, 1 held messages, 1 ledger facts" in result.stdout
+    assert "506 events, 503 suppressions, 2 opt-out link tokens, 3 open webhook " \
+           "deliveries, 1 held message, 1 erasure, 2 replies on the review list, 1 ledger " \
+           "fact" in result.stdout
     old, new = SqliteLedger(source), PostgresLedger(target)
     try:
         assert snapshot(new) == snapshot(old)
@@ -110,7 +133,17 @@ def test_copy_moves_a_sqlite_ledger_into_postgresql_whole(source: Path, target: 
         # The next held message is numbered after the copied ones.
         assert new.hold(NewHeld("acme", BOB, None, "m2", T0, T0, T0, b"m")) > held.id
         [late] = new.record([event("+33622222222")])
-        assert late.id is not None and late.id > 505
+        assert late.id is not None and late.id > 506
+        # The evidence columns came along (the history compares them), and so did the
+        # erasure and the reviews; each table's next id follows the copied ones.
+        history = snapshot(new)["history"]
+        assert isinstance(history, list)
+        assert [(r.event, r.stored) for r in history if r.stored == "erased"] == [
+            ("optout", "erased"), ("erased", "erased")]
+        assert {r.mo_text for r in history} >= {"Stop it"}
+        assert [r.status for r in new.reviews()] == ["pending", "dismissed"]
+        added, fresh = new.add_review(review(CAROL, "stop please?"))
+        assert fresh and added.id == 3
     finally:
         old.close()
         new.close()
@@ -137,7 +170,7 @@ def test_copying_twice_is_refused_the_second_time(source: Path, target: str) -> 
     assert stopgate("ledger", "copy", "--from", str(source), "--to", target).returncode == 0
     again = stopgate("ledger", "copy", "--from", str(source), "--to", target)
     assert again.returncode == 1 and "is not empty" in again.stderr
-    assert Raw("postgresql", target).rows("SELECT count(*) FROM events") == [(505,)]
+    assert Raw("postgresql", target).rows("SELECT count(*) FROM events") == [(506,)]
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -61,3 +61,20 @@ def test_only_a_class_the_sender_stated_over_http_is_given_back(rule: str,
 def test_a_format_this_stopgate_does_not_know_is_refused() -> None:
     with pytest.raises(ValueError, match="format 9"):
         stored.load(b'{"v": 9}')
+
+
+def test_an_erased_message_keeps_its_parts_and_loses_its_destination() -> None:
+    pdu = SubmitSm(source_addr="ACME", destination_addr="33612345678", registered_delivery=1,
+                   short_message=b"Sale today")
+    message = Message.from_pdu("acme", pdu, None, 1.0)
+    erased = stored.without_destination(stored.dump(message))
+    assert b"33612345678" not in erased and b"33612345678".hex().encode() not in erased
+    back = stored.load(erased)
+    assert back.template.destination_addr == "" and back.part_ids == message.part_ids
+    assert (back.template.source_addr, back.template.registered_delivery, back.payload) == (
+        "ACME", 1, b"Sale today")
+
+
+@pytest.mark.parametrize("data", [b"", b"\x01message", b'{"v": 1}', b'{"template": "zz"}'])
+def test_an_unreadable_message_is_erased_whole(data: bytes) -> None:
+    assert stored.without_destination(data) == b""
