@@ -44,23 +44,17 @@ date; the detail names it), 503 ``ledger_unavailable`` (Retry-After: 1).
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
 
 from gateway.config.model import Account
-from gateway.http.auth import Authenticate
+from gateway.http.auth import AccountHandler, Authenticate, ledger_guarded
 from gateway.http.reports import day_bounds, parse_days
-from gateway.http.responses import MAX_CAMPAIGN, error, json_response, route_of
+from gateway.http.responses import MAX_CAMPAIGN, Handler, error, json_response
 from gateway.ledger.held import HELD_STATUSES
-from gateway.ledger.model import LedgerError
 from gateway.ledger.threaded import AsyncLedger
-from gateway.observability.logs import fields
-
-log = logging.getLogger("stopgate.http")
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -114,22 +108,10 @@ class HeldRoutes:
         held.add_route("DELETE", self._guarded(self.cancel))
         app.router.add_get("/v1/reports/held", self._guarded(self.report))
 
-    def _guarded(self, handler: Callable[[web.Request, Account], Awaitable[web.Response]]
-                 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-        async def guarded(request: web.Request) -> web.Response:
-            account = await self.authenticate(request)
-            if isinstance(account, web.Response):
-                return account
-            try:
-                return await handler(request, account)
-            except (LedgerError, sqlite3.Error) as exc:
-                log.error("held messages: ledger failed", extra=fields(
-                    "ledger_failed", account=account.system_id, method=request.method,
-                    route=route_of(request), error=str(exc)))
-                return error(503, "ledger_unavailable", "the ledger cannot be used now; "
-                             "nothing was changed by this request; retry", {"Retry-After": "1"})
-
-        return guarded
+    def _guarded(self, handler: AccountHandler) -> Handler:
+        """The handler behind the Bearer check, with ledger failures as 503."""
+        return ledger_guarded(self.authenticate, handler, what="held messages",
+                              unchanged="nothing was changed by this request")
 
     async def list(self, request: web.Request, account: Account) -> web.Response:
         query = dict(request.query)

@@ -24,24 +24,19 @@ detail says which and by whom); 503 ``ledger_unavailable`` (nothing was recorded
 
 from __future__ import annotations
 
-import logging
-import sqlite3
-from collections.abc import Awaitable, Callable
 from typing import get_args
 
 import orjson
 from aiohttp import web
 
 from gateway.config.model import Account
-from gateway.http.auth import Authenticate
-from gateway.http.responses import Handler, error, json_response, route_of
+from gateway.http.auth import AccountHandler, Authenticate, ledger_guarded
+from gateway.http.responses import Handler, error, json_response
 from gateway.inbound.reviews import ReviewList
-from gateway.ledger.model import REVIEW_STATUSES, LedgerError, ReviewDecision, ReviewStatus
-from gateway.observability.logs import fields
+from gateway.ledger.model import REVIEW_STATUSES, ReviewDecision, ReviewStatus
 
 __all__ = ["ReviewRoutes"]
 
-log = logging.getLogger("stopgate.http")
 
 _DECISIONS: tuple[str, ...] = get_args(ReviewDecision)
 
@@ -57,23 +52,10 @@ class ReviewRoutes:
         app.router.add_get("/v1/reviews", self._guarded(self.list))
         app.router.add_post("/v1/reviews/{id}", self._guarded(self.decide))
 
-    def _guarded(self, handler: Callable[[web.Request, Account], Awaitable[web.Response]]
-                 ) -> Handler:
-        async def guarded(request: web.Request) -> web.StreamResponse:
-            account = await self.authenticate(request)
-            if isinstance(account, web.Response):
-                return account
-            try:
-                return await handler(request, account)
-            except (LedgerError, sqlite3.Error) as exc:
-                log.error("review list failed", extra=fields(
-                    "ledger_failed", account=account.system_id, method=request.method,
-                    route=route_of(request), error=str(exc)))
-                return error(503, "ledger_unavailable",
-                             "the ledger cannot be used now; nothing was recorded; retry",
-                             {"Retry-After": "1"})
-
-        return guarded
+    def _guarded(self, handler: AccountHandler) -> Handler:
+        """The handler behind the Bearer check, with ledger failures as 503."""
+        return ledger_guarded(self.authenticate, handler, what="review list",
+                              unchanged="nothing was recorded")
 
     async def list(self, request: web.Request, account: Account) -> web.Response:
         wanted = request.query.get("status", "pending")

@@ -81,15 +81,14 @@ import codecs
 import contextlib
 import logging
 import re
-import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from gateway.config.model import Account
-from gateway.http.auth import Authenticate
+from gateway.http.auth import AccountHandler, Authenticate, ledger_guarded
 from gateway.http.responses import (
     MAX_CAMPAIGN,
     MAX_TO_CHARS,
@@ -97,9 +96,8 @@ from gateway.http.responses import (
     Handler,
     error,
     json_response,
-    route_of,
 )
-from gateway.ledger.model import LedgerError, api_key_id
+from gateway.ledger.model import api_key_id
 from gateway.observability.logs import fields
 from gateway.suppression.erasure import ErasureNotConfigured
 from gateway.suppression.evidence import history_csv, history_json
@@ -135,26 +133,11 @@ class SuppressionRoutes:
         app.router.add_get("/v1/suppressions/{number}/history", self._guarded(self.history))
         app.router.add_post("/v1/suppressions/{number}/erase", self._guarded(self.erase))
 
-    def _guarded(self, handler: Callable[[web.Request, Account], Awaitable[web.StreamResponse]]
-                 ) -> Handler:
+    def _guarded(self, handler: AccountHandler) -> Handler:
         """The handler behind the Bearer check, with ledger failures as 503."""
-
-        async def guarded(request: web.Request) -> web.StreamResponse:
-            account = await self.authenticate(request)
-            if isinstance(account, web.Response):
-                return account
-            try:
-                return await handler(request, account)
-            except (LedgerError, sqlite3.Error) as exc:
-                log.error("suppression ledger failed", extra=fields(
-                    "ledger_failed", account=account.system_id, method=request.method,
-                    route=route_of(request), error=str(exc)))
-                return error(503, "ledger_unavailable",
-                             "the suppression ledger cannot be written now; nothing was "
-                             "recorded by this request unless it says so; retry",
-                             {"Retry-After": "1"})
-
-        return guarded
+        return ledger_guarded(
+            self.authenticate, handler, what="suppressions",
+            unchanged="nothing was recorded by this request unless it says so")
 
     # --- one number ---------------------------------------------------------------------
 
