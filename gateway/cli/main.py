@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import textwrap
@@ -132,48 +133,35 @@ def _simulate_carrier(args: argparse.Namespace) -> int:
     )
 
 
-def _suppressions(action: str) -> Handler:
-    """``stopgate suppressions <action>``: see gateway.cli.suppressions."""
+def _service_command(module: str, action: str) -> Handler:
+    """``stopgate <module> <action>`` (suppressions, reviews, held): the configuration
+    loaded, then ``gateway.cli.<module>.run``, imported only when the command runs (--help
+    must not import the service)."""
 
     def handler(args: argparse.Namespace) -> int:
         config = _load(args)
         if config is None:
             return EXIT_CONFIG
-        from gateway.cli import (
-            suppressions as cli_suppressions,  # lazily: --help must not import the service
-        )
-
-        return cli_suppressions.run(action, config, args)
+        command = importlib.import_module(f"gateway.cli.{module}")
+        result: int = command.run(action, config, args)
+        return result
 
     return handler
+
+
+def _suppressions(action: str) -> Handler:
+    """``stopgate suppressions <action>``: see gateway.cli.suppressions."""
+    return _service_command("suppressions", action)
 
 
 def _reviews(action: str) -> Handler:
     """``stopgate reviews <action>``: see gateway.cli.reviews."""
-
-    def handler(args: argparse.Namespace) -> int:
-        config = _load(args)
-        if config is None:
-            return EXIT_CONFIG
-        from gateway.cli import reviews as cli_reviews  # lazily: --help must not import it
-
-        return cli_reviews.run(action, config, args)
-
-    return handler
+    return _service_command("reviews", action)
 
 
 def _held(action: str) -> Handler:
     """``stopgate held <action>``: see gateway.cli.held."""
-
-    def handler(args: argparse.Namespace) -> int:
-        config = _load(args)
-        if config is None:
-            return EXIT_CONFIG
-        from gateway.cli import held  # lazily: --help must not import the service
-
-        return held.run(action, config, args)
-
-    return handler
+    return _service_command("held", action)
 
 
 def _review_id(text: str) -> int:
