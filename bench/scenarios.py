@@ -194,6 +194,26 @@ class Runner:
             client.close()
         raise RuntimeError(f"suppression cache not complete after {timeout:.0f} s")
 
+    def wait_members(self, expected: int, timeout: float = 30.0) -> None:
+        """Wait until ``expected`` worker processes have joined the membership, then for
+        the last one to settle (the others make room on their next heartbeat, and only
+        then does it open its SMPP listener). Without this, every generator session can
+        land on the workers that started first while the last one is still joining."""
+        import redis
+
+        from gateway.instances.membership import INTERVAL, MEMBERS
+
+        client = redis.Redis.from_url(self.redis_url)
+        started = time.monotonic()
+        try:
+            while int(client.zcard(MEMBERS)) < expected:
+                if time.monotonic() - started > timeout:
+                    raise RuntimeError(f"{expected} workers did not join in {timeout:.0f} s")
+                time.sleep(0.1)
+        finally:
+            client.close()
+        time.sleep(INTERVAL * 1.5)
+
     # --- processes ---------------------------------------------------------------------
 
     def start_sink(self, scenario: Scenario) -> tuple[subprocess.Popen[str], int]:
@@ -247,6 +267,7 @@ class Runner:
         try:
             procs.wait_http_ok(f"http://127.0.0.1:{http_port}/readyz", 60.0, proxy)
             cache_wait = self.wait_cache(self.loaded if scenario.policy else 0)
+            self.wait_members(options.workers * (index + 1))
         except RuntimeError as error:
             tail = self.children.stderr_tail(name)
             raise RuntimeError(f"stopgate did not get ready: {error}\n{tail}") from error
