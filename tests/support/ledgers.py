@@ -14,7 +14,7 @@ import secrets
 import socket
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any
@@ -144,3 +144,22 @@ class CuttableLink:
         finally:
             with contextlib.suppress(OSError):
                 sink.shutdown(socket.SHUT_WR)
+
+
+def claim_concurrently(claims: Sequence[Callable[[int], Sequence[Any]]]) -> list[int]:
+    """Every id the ``claims`` (one per instance, called with that instance's index until
+    it returns nothing) got, started together on threads: the leased-claim tests' race."""
+    claimed: list[list[int]] = [[] for _ in claims]
+    start = threading.Barrier(len(claims))
+
+    def worker(index: int) -> None:
+        start.wait(timeout=10)
+        while rows := claims[index](index):
+            claimed[index].extend(row.id for row in rows)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(claims))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return [row_id for ids in claimed for row_id in ids]

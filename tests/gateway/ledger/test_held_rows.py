@@ -4,7 +4,6 @@ again, cancelled per campaign with their receipts still to send, listed and coun
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +11,7 @@ import pytest
 
 from gateway.ledger.held import NewHeld
 from gateway.ledger.model import Ledger
-from tests.support.ledgers import Raw
+from tests.support.ledgers import Raw, claim_concurrently
 
 T0 = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)  # 22:00 in Paris
 DUE = datetime(2026, 11, 24, 7, 0, tzinfo=UTC)  # 08:00 in Paris
@@ -164,20 +163,8 @@ def test_two_instances_claiming_at_once_never_get_the_same_row(
     for i in range(120):
         ledger.hold(new(f"+3361{i:08d}", message_id=f"m{i}"))
     instances = [ledger, reopen()]
-    claimed: list[list[int]] = [[], []]
-    start = threading.Barrier(2)
-
-    def worker(index: int) -> None:
-        start.wait(timeout=10)
-        while rows := instances[index].claim_held(f"w{index}", 7, 60, DUE):
-            claimed[index].extend(row.id for row in rows)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    everything = claimed[0] + claimed[1]
+    everything = claim_concurrently(
+        [lambda i: instances[i].claim_held(f"w{i}", 7, 60, DUE)] * 2)
     assert len(everything) == len(set(everything)) == 120
 
 

@@ -36,7 +36,7 @@ from gateway.ledger.model import (
 from gateway.ledger.postgres import PostgresLedger
 from gateway.ledger.sqlite import SqliteLedger
 from gateway.ledger.threaded import AsyncLedger
-from tests.support.ledgers import Raw, scratch_schema
+from tests.support.ledgers import Raw, claim_concurrently, scratch_schema
 
 T0 = datetime(2026, 11, 23, 15, 4, 5, tzinfo=UTC)
 ALICE = "+33612345678"
@@ -589,20 +589,8 @@ def test_two_instances_claiming_at_once_never_get_the_same_delivery(
     ledger.record([optout(f"+3361{i:08d}", notify=("acme",)) for i in range(200)])
     instances = [ledger, reopen()]
     now = datetime.now(UTC)
-    claimed: list[list[int]] = [[], []]
-    start = threading.Barrier(2)
-
-    def worker(index: int) -> None:
-        start.wait(timeout=10)
-        while rows := instances[index].claim_webhooks(f"w{index}", 7, 30, now):
-            claimed[index].extend(row.id for row in rows)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    everything = claimed[0] + claimed[1]
+    everything = claim_concurrently(
+        [lambda i: instances[i].claim_webhooks(f"w{i}", 7, 30, now)] * 2)
     assert len(everything) == len(set(everything)) == 200
 
 
