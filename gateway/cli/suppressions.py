@@ -63,7 +63,7 @@ from redis.exceptions import RedisError
 from gateway.config.model import Config
 from gateway.inbound.keywords import campaign_key
 from gateway.ledger.engines import open_ledger
-from gateway.ledger.model import LedgerError
+from gateway.ledger.model import LedgerError, counted
 from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.metrics import Metrics
 from gateway.process.redis_embedded import EmbeddedRedis, EmbeddedRedisError
@@ -374,20 +374,16 @@ async def _erase(config: Config, args: argparse.Namespace, target: Target) -> in
               f"{result.erased_before.isoformat()}); nothing held in clear")
         return EXIT_OK
     # The review list and held messages are named only when the number had some there.
-    also = "".join(f", {_counted(n, one, many)}" for n, one, many in (
+    also = "".join(f", {counted(n, one, many)}" for n, one, many in (
         (result.reviews, "reply on the review list", "replies on the review list"),
         (result.held, "held message", "held messages")) if n)
-    print(f"{number}: erased in {where}: {_counted(result.events, 'event', 'events')}, "
-          f"{_counted(result.suppressions, 'suppression', 'suppressions')} (kept in force "
-          f"under the hash), {_counted(result.tokens, 'link token', 'link tokens')}, "
-          f"{_counted(result.webhooks, 'webhook delivery', 'webhook deliveries')}{also} now "
+    print(f"{number}: erased in {where}: {counted(result.events, 'event', 'events')}, "
+          f"{counted(result.suppressions, 'suppression', 'suppressions')} (kept in force "
+          f"under the hash), {counted(result.tokens, 'link token', 'link tokens')}, "
+          f"{counted(result.webhooks, 'webhook delivery', 'webhook deliveries')}{also} now "
           f"hold only its keyed hash")
     return EXIT_OK
 
-
-def _counted(n: int, one: str, many: str) -> str:
-    """``n`` and the noun as English says it: "1 event", "0 events", "2 events"."""
-    return f"{n} {one if n == 1 else many}"
 
 
 def _campaign_notes_forgetter(redis: aioredis.Redis

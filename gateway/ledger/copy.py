@@ -40,7 +40,7 @@ from typing import Any
 import psycopg
 
 from gateway.ledger.engines import sqlite_file
-from gateway.ledger.model import LedgerError
+from gateway.ledger.model import LedgerError, counted
 from gateway.ledger.postgres import PostgresLedger, redact
 from gateway.ledger.sql import OPEN
 from gateway.ledger.sqlite import SqliteLedger, from_micros
@@ -71,24 +71,20 @@ class CopyReport:
     reviews: int = 0
 
     def summary(self, source: str, target: str) -> str:
-        webhooks = _counted(self.webhooks_open, "open webhook delivery",
+        webhooks = counted(self.webhooks_open, "open webhook delivery",
                             "open webhook deliveries")
         # The tables issue 16 added are named only when they hold rows.
-        more = "".join(f", {_counted(n, one, many)}" for n, one, many in (
+        more = "".join(f", {counted(n, one, many)}" for n, one, many in (
             (self.held, "held message", "held messages"),
             (self.erasures, "erasure", "erasures"),
             (self.reviews, "reply on the review list", "replies on the review list")) if n)
         return (f"copied {source} to {target} in {self.seconds:.1f}s: "
-                f"{_counted(self.events, 'event', 'events')}, "
-                f"{_counted(self.suppressions, 'suppression', 'suppressions')}, "
-                f"{_counted(self.tokens, 'opt-out link token', 'opt-out link tokens')}, "
+                f"{counted(self.events, 'event', 'events')}, "
+                f"{counted(self.suppressions, 'suppression', 'suppressions')}, "
+                f"{counted(self.tokens, 'opt-out link token', 'opt-out link tokens')}, "
                 f"{webhooks}{more}, "
-                f"{_counted(self.meta, 'ledger fact', 'ledger facts')}")
+                f"{counted(self.meta, 'ledger fact', 'ledger facts')}")
 
-
-def _counted(n: int, one: str, many: str) -> str:
-    """``n`` (with thousands separators) and the noun as English says it."""
-    return f"{n:,} {one if n == 1 else many}"
 
 
 def _micros(value: int | None) -> Any:

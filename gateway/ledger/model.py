@@ -65,6 +65,7 @@ __all__ = [
     "SuppressionRow",
     "TokenInfo",
     "api_key_id",
+    "counted",
     "webhook_payload",
 ]
 
@@ -218,6 +219,12 @@ TOKEN_LENGTH = 9
 #: characters (72 bits) of the links sent before them, which keep resolving.
 TOKEN_RE = re.compile(r"[A-Za-z0-9]{9}|[A-Za-z0-9_-]{12}")
 _TOKEN_SPACE = len(TOKEN_ALPHABET) ** TOKEN_LENGTH
+
+
+def counted(n: int, one: str, many: str) -> str:
+    """``n`` (with thousands separators) and the noun as English says it: "1 event",
+    "0 events", "1,200 events" -- how the ledger's summaries name what they counted."""
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def new_token() -> str:
