@@ -18,13 +18,16 @@ instead). Each reply comes out as one of
 The sets, side by side, one column each:
 
 - in-sample: ``tests/rules/replies_insample.jsonl``, the replies the matcher is tuned on,
-  and ``tests/rules/replies_insample_round1.jsonl``: **round 1 held-out, seen, now
-  in-sample** (it was ``eval/replies_heldout/``; scored once on the round-1 matcher, its
-  mistakes read, so round 2 tunes on it: see its README);
-- held-out: every ``eval/replies_heldout*/replies.jsonl`` there is (round 2's is
-  ``eval/replies_heldout2/``, written blind, added by the lead), never tuned on. A set
+  and the held-out sets of earlier rounds, **seen, now in-sample**:
+  ``tests/rules/replies_insample_round1.jsonl`` (was ``eval/replies_heldout/``) and
+  ``tests/rules/replies_insample_round2.jsonl`` (was ``eval/replies_heldout2/``), each
+  scored once on its round's matcher and its mistakes read, so the next round tunes on
+  it (see their READMEs);
+- held-out: every ``eval/replies_heldout*/replies.jsonl`` there is (round 3's is
+  ``eval/replies_heldout3/``, written blind, added by the lead), never tuned on. A set
   whose figures and mistakes have been read stops being held out: it moves to
-  ``tests/rules/`` as round 1's did. Their mistakes are printed for the report only.
+  ``tests/rules/`` as rounds 1 and 2's did. Their mistakes are printed for the report
+  only.
 
 Each line is ``{"text", "lang", "label", "note"}`` with label optout, review or none.
 Figures, overall and per language (the held-out README's rules):
@@ -65,13 +68,23 @@ TARGET_FALSE_OPTOUTS = 0.01
 
 DEFAULT_CONFIG = ROOT / "config.toml"
 DEFAULT_IN_SAMPLE = ROOT / "tests" / "rules" / "replies_insample.jsonl"
-#: Round 1's held-out set, seen once scored: in-sample from round 2 on.
-ROUND1 = ROOT / "tests" / "rules" / "replies_insample_round1.jsonl"
-DEFAULT_IN_SAMPLES = (DEFAULT_IN_SAMPLE, ROUND1)
+#: The held-out sets of earlier rounds, seen once scored: in-sample from the next round
+#: on, by round.
+SEEN = {n: ROOT / "tests" / "rules" / f"replies_insample_round{n}.jsonl" for n in (1, 2)}
+DEFAULT_IN_SAMPLES = (DEFAULT_IN_SAMPLE, *SEEN.values())
 #: Every held-out set there is: ``eval/replies_heldout*/replies.jsonl``.
 HELDOUT_GLOB = "replies_heldout*/replies.jsonl"
-#: What the columns say of round 1's set.
-SEEN_NOTE = "round 1 held-out, seen, now in-sample"
+
+
+def seen_note(round_: int) -> str:
+    """What the columns say of an earlier round's set."""
+    return f"round {round_} held-out, seen, now in-sample"
+
+
+def seen_round(path: str | Path) -> int | None:
+    """The round whose held-out set ``path`` was, if it is one of theirs."""
+    name = Path(path).name
+    return next((n for n, seen in SEEN.items() if seen.name == name), None)
 
 
 def heldout_sets(root: Path = ROOT / "eval") -> list[Path]:
@@ -80,14 +93,13 @@ def heldout_sets(root: Path = ROOT / "eval") -> list[Path]:
 
 
 def set_name(path: str | Path, heldout: bool) -> str:
-    """The column heading of a set: ``held-out <dir>``, ``in-sample`` or, for round 1's
-    set, ``in-sample (round 1)``."""
+    """The column heading of a set: ``held-out <dir>``, ``in-sample`` or, for an
+    earlier round's set, ``in-sample (round N)``."""
     path = Path(path)
     if heldout:
         return f"held-out {path.parent.name}"
-    if path.name == ROUND1.name:
-        return "in-sample (round 1)"
-    return "in-sample"
+    round_ = seen_round(path)
+    return "in-sample" if round_ is None else f"in-sample (round {round_})"
 
 #: (text, lang) -> (decision, what decided it)
 Decide = Callable[[str, str], tuple[str, str]]
@@ -250,7 +262,8 @@ def render(columns: Sequence[tuple[str, Report]]) -> str:
         "instead",
         "none: none-labelled n; falseO: decided optout; >rev: sent to review (the list's load)",
         "review r/o/i: review-labelled sent to review / opted out / ignored",
-        f"in-sample (round 1): {SEEN_NOTE} (tests/rules/replies_insample_round1.jsonl)",
+        *(f"in-sample (round {n}): {seen_note(n)} (tests/rules/{path.name})"
+          for n, path in SEEN.items()),
         "",
         f"{'':<10} " + "   ".join(f"{name:^46}" for name, _ in columns),
         f"{'':<10} " + "   ".join(head for _ in columns),
@@ -284,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the gateway configuration whose keyword lists to use")
     parser.add_argument("--in-sample", action="append", metavar="FILE",
                         help="an in-sample reply set (JSONL; repeat for several; default: "
-                             "tests/rules/replies_insample.jsonl and round 1's, seen)")
+                             "tests/rules/replies_insample.jsonl and rounds 1 and 2's, seen)")
     parser.add_argument("--heldout", action="append", metavar="FILE",
                         help="a held-out reply set (JSONL; repeat for several; default: every "
                              "eval/replies_heldout*/replies.jsonl)")
@@ -308,8 +321,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render([(name, report) for name, _, _, report in reports]))
     if not args.no_heldout and not any(kind == "held-out" for _, kind, _, _ in reports):
         print("")
-        print("No held-out set: none in eval/replies_heldout*/ (round 2's, "
-              "eval/replies_heldout2/, is added by the lead and scored once).")
+        print("No held-out set: none in eval/replies_heldout*/ (round 3's, "
+              "eval/replies_heldout3/, is added by the lead and scored once).")
 
     texts = [reply.text for _, _, _, replies in loaded for reply in replies]
     matcher_us = cost_us(texts, match_phrase)
@@ -324,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "targets": {"recall": TARGET_RECALL, "false_optouts": TARGET_FALSE_OPTOUTS},
             "cost_us_per_reply": {"match_phrase": matcher_us, "path": path_us},
             "sets": [{"name": name, "kind": kind, "file": path,
-                      **({"note": SEEN_NOTE} if Path(path).name == ROUND1.name else {}),
+                      **({"note": seen_note(n)} if (n := seen_round(path)) else {}),
                       **report.as_json()}
                      for name, kind, path, report in reports],
         }

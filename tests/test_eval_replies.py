@@ -131,14 +131,20 @@ def test_a_bad_label_says_where(tmp_path: Path) -> None:
 
 
 def test_the_default_sets_and_make_eval() -> None:
-    """In-sample: the tuning set and round 1's held-out set, seen, now in-sample; held
-    out: every eval/replies_heldout*/ directory (found by name, never opened here)."""
+    """In-sample: the tuning set and rounds 1 and 2's held-out sets, seen, now in-sample;
+    held out: every eval/replies_heldout*/ directory (found by name, never opened here)."""
     assert eval_replies.DEFAULT_IN_SAMPLES == (
         ROOT / "tests" / "rules" / "replies_insample.jsonl",
-        ROOT / "tests" / "rules" / "replies_insample_round1.jsonl")
+        ROOT / "tests" / "rules" / "replies_insample_round1.jsonl",
+        ROOT / "tests" / "rules" / "replies_insample_round2.jsonl")
+    assert all(path.is_file() for path in eval_replies.DEFAULT_IN_SAMPLES)
     assert not (ROOT / "eval" / "replies_heldout").exists()
+    assert not (ROOT / "eval" / "replies_heldout2").exists()  # seen: moved in-sample
     assert eval_replies.HELDOUT_GLOB == "replies_heldout*/replies.jsonl"
-    assert eval_replies.set_name(eval_replies.ROUND1, False) == "in-sample (round 1)"
+    assert eval_replies.set_name(eval_replies.SEEN[1], False) == "in-sample (round 1)"
+    assert eval_replies.set_name(eval_replies.SEEN[2], False) == "in-sample (round 2)"
+    assert eval_replies.set_name(ROOT / "tests" / "rules" / "replies_insample.jsonl",
+                                 False) == "in-sample"
     assert eval_replies.set_name(ROOT / "eval" / "replies_heldout2" / "replies.jsonl",
                                  True) == "held-out replies_heldout2"
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
