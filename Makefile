@@ -4,14 +4,17 @@
 # these targets. `make test` runs the lint (`make lint`) before the suite. The
 # opt-out page test drives a real Chromium and the load-balancer topology test
 # runs a real HAProxy: `make test` installs the distribution's packages when it
-# can (root with apt-get); otherwise those tests say how and skip.
+# can (root with apt-get); otherwise those tests say how and skip. The alert rules
+# are unit-tested by promtool: `make test` takes it out of the distribution's
+# prometheus package into .venv/bin (apt-get download, no install: no server is
+# set up or started), when apt-get can fetch it.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench eval fuzz lint clean browser haproxy
+.PHONY: demo test bench eval fuzz lint clean browser haproxy promtool
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +25,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/stopgate demo
 
-test: lint browser haproxy
+test: lint browser haproxy promtool
 	$(BIN)/python -m pytest -q
 
 browser:
@@ -48,6 +51,23 @@ haproxy:
 	    echo "could not install HAProxy: the load-balancer test will be skipped"; \
 	  else \
 	    echo "no HAProxy and no root apt-get: the load-balancer test will be skipped"; \
+	  fi; \
+	fi
+
+promtool: $(STAMP)
+	@if ! command -v promtool >/dev/null 2>&1 && [ ! -x $(BIN)/promtool ]; then \
+	  if command -v apt-get >/dev/null 2>&1 && command -v dpkg-deb >/dev/null 2>&1; then \
+	    echo "fetching promtool for the alert rule tests (apt-get download prometheus)"; \
+	    tmp=$$(mktemp -d) && chmod 777 $$tmp && \
+	    ( (cd $$tmp && apt-get download -q prometheus >/dev/null 2>&1) || \
+	      ( [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && \
+	        cd $$tmp && apt-get download -q prometheus >/dev/null 2>&1) ) && \
+	    dpkg-deb -x $$tmp/prometheus_*.deb $$tmp/x && \
+	    cp $$tmp/x/usr/bin/promtool $(BIN)/promtool || \
+	    echo "could not fetch promtool: the alert rule test will be skipped"; \
+	    rm -rf $$tmp; \
+	  else \
+	    echo "no promtool and no apt-get: the alert rule test will be skipped"; \
 	  fi; \
 	fi
 

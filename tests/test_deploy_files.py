@@ -4,8 +4,8 @@ A dashboard panel or an alert on a misspelt or renamed metric shows "No data" or
 never fires, silently; these tests catch it. They also check the shape an
 operator relies on: every alert has a severity, a summary and a description,
 every dashboard panel a title and a query, and Prometheus scrapes the port the
-gateway serves /metrics on. When promtool is installed the rules are also
-checked and unit-tested by it (deploy/prometheus/alerts_test.yml).
+gateway serves /metrics on. promtool (on PATH, or fetched into the venv by
+`make test`) also checks the rules and unit-tests them (deploy/prometheus/alerts_test.yml).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -186,9 +187,20 @@ def test_checker_catches_a_metric_that_does_not_exist() -> None:
         "stopgate_dlr_total"}
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+def _promtool() -> str | None:
+    """promtool on PATH, else the one `make test` fetched into the venv (.venv/bin)."""
+    beside = Path(sys.executable).parent / "promtool"
+    return shutil.which("promtool") or (str(beside) if beside.is_file() else None)
+
+
+PROMTOOL = _promtool()
+
+
+@pytest.mark.skipif(PROMTOOL is None,
+                    reason="promtool is not installed (`make test` fetches it with apt-get)")
 def test_promtool_accepts_the_config_and_passes_the_rule_tests() -> None:
+    assert PROMTOOL is not None
     for args in (["check", "config", "prometheus.yml"], ["test", "rules", "alerts_test.yml"]):
-        done = subprocess.run(["promtool", *args], cwd=PROMETHEUS, capture_output=True,
+        done = subprocess.run([PROMTOOL, *args], cwd=PROMETHEUS, capture_output=True,
                               text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
