@@ -26,6 +26,7 @@ from pathlib import Path
 
 from gateway.config.model import Config
 from gateway.ledger.engines import sqlite_file
+from gateway.ledger.model import counted
 
 __all__ = ["BackupError", "BackupReport", "backup_command", "backup_sqlite"]
 
@@ -53,9 +54,11 @@ class BackupReport:
     def summary(self) -> str:
         return (f"ledger backup written to {self.path} ({self.size:,} bytes, "
                 f"{self.seconds:.1f}s): schema version {self.schema_version}, "
-                f"{self.events:,} events, {self.suppressions:,} suppressions, "
-                f"{self.tokens:,} opt-out link tokens, {self.webhooks_open:,} webhook "
-                f"deliveries pending; integrity check ok")
+                f"{counted(self.events, 'event', 'events')}, "
+                f"{counted(self.suppressions, 'suppression', 'suppressions')}, "
+                f"{counted(self.tokens, 'opt-out link token', 'opt-out link tokens')}, "
+                f"{counted(self.webhooks_open, 'webhook delivery', 'webhook deliveries')} "
+                f"pending; integrity check ok")
 
 
 def backup_sqlite(source: Path, target: Path) -> BackupReport:

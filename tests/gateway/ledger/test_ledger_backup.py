@@ -139,6 +139,16 @@ def test_a_restored_backup_is_the_ledger_of_that_moment(
         again.close()
 
 
+def test_the_summary_counts_in_words(tmp_path: Path, ledger: SqliteLedger) -> None:
+    ledger.record(events_for(1))  # one opt-out: one event, one suppression
+    result = stopgate("ledger", "backup", str(tmp_path / "one.sqlite3"),
+                      "-c", str(config(tmp_path)))
+    assert result.returncode == 0, result.stderr
+    assert ": schema version " in result.stdout
+    assert ", 1 event, 1 suppression, 0 opt-out link tokens, " in result.stdout
+    assert result.stdout.rstrip().endswith("pending; integrity check ok")
+
+
 def test_an_existing_file_is_never_overwritten(tmp_path: Path, ledger: SqliteLedger) -> None:
     target = tmp_path / "backup.sqlite3"
     target.write_text("last week's backup")
