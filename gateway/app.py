@@ -108,8 +108,10 @@ class Gateway:
         log.info("gateway stopped", extra=logs.fields("gateway_stopped"))
 
     def reload_tls(self) -> None:
-        """SIGHUP: the TLS listeners load their certificate and key files again."""
+        """SIGHUP: the TLS listeners load their certificate and key files again, and the
+        TLS carrier links their CA, certificate and key (used from their next connect)."""
         self.components.tls.reload()
+        self.components.pool.reload_tls()
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """See ``gateway.components.Readiness``."""

@@ -7,10 +7,12 @@
   (``[[accounts]] tls_client_cert``). ``reload()`` builds a new context from the files
   and swaps it in, so handshakes from then on use the new files while established
   sessions keep theirs (SIGHUP).
-- **Carrier links**: ``client_context(...)`` verifies the carrier's certificate
-  against ``tls_ca`` (else the system's CAs) and its name against ``tls_server_name``
-  (else ``host``), presents ``tls_cert``/``tls_key`` when given; ``tls_verify = false``
-  turns verification off, which the carrier session logs loudly at every connect.
+- **Carrier links**: ``ClientTls`` holds the context (``client_context(...)``) each
+  session reads at connect, reloadable like ``ServerTls`` (SIGHUP: from each session's
+  next connect). It verifies the carrier's certificate against ``tls_ca`` (else the
+  system's CAs) and its name against ``tls_server_name`` (else ``host``), presents
+  ``tls_cert``/``tls_key`` when given; ``tls_verify = false`` turns verification off,
+  which the carrier session logs loudly at every connect.
 - **Files**: gateway/config/certificates.py checks them when the config is loaded.
 - **Failures**: ``failure_reason`` names a failed handshake for logs and the
   ``stopgate_tls_handshake_failures_total{link, reason}`` metric.
@@ -55,6 +57,7 @@ log = logging.getLogger("stopgate.tls")
 
 __all__ = [
     "REASONS",
+    "ClientTls",
     "ListenerTls",
     "ServerTls",
     "TlsListener",
@@ -62,6 +65,7 @@ __all__ = [
     "failure_reason",
     "peer_names",
     "read_proxy_header",
+    "reload_logged",
 ]
 
 #: What a refused handshake is counted as (the metric's ``reason`` label).
@@ -117,17 +121,45 @@ class ListenerTls:
         keep theirs. A file that cannot be loaded is logged, and that listener keeps its
         old certificate."""
         for name, tls in (("smpp", self.smpp), ("http", self.http)):
-            if tls is None:
-                continue
-            try:
-                tls.reload()
-            except (OSError, ssl.SSLError) as error:
-                log.error("TLS certificate not reloaded; the listener keeps the old one",
-                          extra=fields("tls_reload_failed", listener=name,
-                                       cert=str(tls.cert), error=str(error)))
-            else:
-                log.info("TLS certificate reloaded", extra=fields(
-                    "tls_reloaded", listener=name, cert=str(tls.cert)))
+            if tls is not None:
+                reload_logged({"listener": name}, tls, tls.cert)
+
+
+class ClientTls:
+    """A carrier link's TLS context, reloadable from its files like ``ServerTls``.
+
+    Sessions read ``context`` at every connect; ``reload`` builds a new one from
+    ``tls_ca``/``tls_cert``/``tls_key`` and swaps it in, so a renewed client certificate
+    or a new carrier CA takes effect at each session's next connect while the links
+    already up keep theirs (a carrier link is long-lived: it is not dropped for this).
+    """
+
+    def __init__(self, *, ca: Path | None, cert: Path | None, key: Path | None,
+                 verify: bool) -> None:
+        self.ca, self.cert, self.key, self.verify = ca, cert, key, verify
+        self.context = self._load()
+
+    def reload(self) -> None:
+        """Load the files again. Raises ``ssl.SSLError``/``OSError`` when they are
+        unusable; the context in use stays, so a bad file at SIGHUP takes nothing down."""
+        self.context = self._load()
+
+    def _load(self) -> ssl.SSLContext:
+        return client_context(ca=self.ca, cert=self.cert, key=self.key, verify=self.verify)
+
+
+def reload_logged(what: dict[str, str], tls: ServerTls | ClientTls, file: Path | None) -> None:
+    """``tls.reload()``, logged: ``tls_reloaded`` or, keeping the old context,
+    ``tls_reload_failed`` (``what`` names the listener or upstream in both lines)."""
+    try:
+        tls.reload()
+    except (OSError, ssl.SSLError) as error:
+        log.error("TLS certificate not reloaded; the link keeps the old one",
+                  extra=fields("tls_reload_failed", **what, cert=str(file),
+                               error=str(error)))
+    else:
+        log.info("TLS certificate reloaded", extra=fields("tls_reloaded", **what,
+                                                          cert=str(file)))
 
 
 def client_context(*, ca: Path | None, cert: Path | None, key: Path | None,

@@ -74,12 +74,11 @@ from gateway.carriers.routing import Router
 from gateway.carriers.session import UNVERIFIED, CarrierSession, carrier_tls
 from gateway.lifecycle import TaskSet
 from gateway.observability.logs import fields
+from gateway.tls import ClientTls, reload_logged
 from smpp.constants import CommandId, CommandStatus
 from smpp.pdu import DataSm, DataSmResp, DeliverSm, DeliverSmResp, Pdu, SubmitSm
 
 if TYPE_CHECKING:
-    import ssl
-
     from gateway.config.model import Config, Upstream
     from gateway.observability.metrics import Metrics
     from gateway.smpp_link import SmppLink
@@ -113,7 +112,7 @@ class UpstreamPool:
         )
         self._sessions: dict[str, list[CarrierSession]] = {}
         self._upstreams: dict[str, Upstream] = {}
-        self._tls: dict[str, ssl.SSLContext | None] = {}
+        self._tls: dict[str, ClientTls | None] = {}
         self._smpp = smpp
         self._metrics = metrics
         self._started = False
@@ -227,6 +226,14 @@ class UpstreamPool:
 
     def _all_sessions(self) -> list[CarrierSession]:
         return [session for sessions in self._sessions.values() for session in sessions]
+
+    def reload_tls(self) -> None:
+        """SIGHUP: every TLS upstream loads its CA, client certificate and key again.
+        Each session uses them from its next connect; links already bound stay up with
+        the context they were made with. Unusable files are logged and change nothing."""
+        for name, tls in self._tls.items():
+            if tls is not None:
+                reload_logged({"upstream": name}, tls, tls.cert or tls.ca)
 
     @property
     def ready(self) -> bool:

@@ -19,7 +19,8 @@ frame closes the link), responses to nothing we sent (``stray_response``:
 ignored), an enquire_link left unanswered (``link_dead``: the link closes).
 
 An upstream with ``tls = true`` is dialled over TLS 1.2 or later with the context
-``carrier_tls`` builds once per upstream (gateway.tls.client_context), its name checked
+``carrier_tls`` builds once per upstream (gateway.tls.ClientTls, read at every connect so
+SIGHUP's reload reaches the next connect), its name checked
 against ``tls_server_name`` (else ``host``), the handshake bounded by ``bind_timeout``
 (``timeout``; the TCP connect before it has its own ``bind_timeout``).
 A handshake that fails (unknown CA, expired, wrong name, a carrier that wants a client
@@ -41,7 +42,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from gateway.lifecycle import backoff
 from gateway.observability.logs import fields
 from gateway.smpp_link import BindError, LinkHandler, LinkOptions, SmppLink
-from gateway.tls import client_context, failure_reason
+from gateway.tls import ClientTls, failure_reason
 from smpp.constants import CommandStatus
 from smpp.session import BindKind, Role
 
@@ -62,13 +63,13 @@ UNVERIFIED = ("TLS to %s: the carrier's certificate is NOT verified (tls_verify 
               "anyone between stopgate and the carrier can read and change this link")
 
 
-def carrier_tls(upstream: Upstream) -> ssl.SSLContext | None:
-    """The TLS context to dial ``upstream`` with (None: plaintext); build it once per
-    upstream. Unreadable files raise (``OSError``, ``ssl.SSLError``)."""
+def carrier_tls(upstream: Upstream) -> ClientTls | None:
+    """The TLS context to dial ``upstream`` with (None: plaintext), reloadable; build it
+    once per upstream. Unreadable files raise (``OSError``, ``ssl.SSLError``)."""
     if not upstream.tls:
         return None
-    return client_context(ca=upstream.tls_ca, cert=upstream.tls_cert, key=upstream.tls_key,
-                          verify=upstream.tls_verify)
+    return ClientTls(ca=upstream.tls_ca, cert=upstream.tls_cert, key=upstream.tls_key,
+                     verify=upstream.tls_verify)
 
 
 class _CarrierLink(SmppLink):
@@ -107,7 +108,7 @@ class CarrierSession(LinkHandler):
         metrics: Metrics,
         *,
         label: str,
-        tls: ssl.SSLContext | None = None,
+        tls: ClientTls | None = None,
     ) -> None:
         self.owner = owner
         self.upstream = upstream
@@ -192,7 +193,7 @@ class CarrierSession(LinkHandler):
         """Connect and bind; None (event counted, connection closed) when either fails."""
         up, smpp = self.upstream, self.smpp
         loop = asyncio.get_running_loop()
-        tls = self.tls
+        tls = None if self.tls is None else self.tls.context  # the newest (SIGHUP)
         if tls is not None and not up.tls_verify:
             log.warning("%s: " + UNVERIFIED, self.label, f"{up.host}:{up.port}",
                         extra=fields("carrier_tls_unverified", upstream=up.name,

@@ -114,7 +114,8 @@ class Supervisor:
         self.stopping = True
 
     def _on_reload_signal(self, signum: int, frame: FrameType | None) -> None:
-        """SIGHUP: every worker reloads its TLS listeners' certificates (the parent has none)."""
+        """SIGHUP: every worker reloads its TLS listeners' and carrier links' files (the
+        parent has none)."""
         alive = [w for w in self.workers if w.pid]
         log.info("SIGHUP: asking %d workers to reload TLS certificates", len(alive),
                  extra=fields("tls_reload", workers=len(alive)))

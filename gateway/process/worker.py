@@ -1,7 +1,7 @@
 """One worker process of ``stopgate serve`` with ``server.workers > 1`` (see process/supervisor.py).
 
 Runs after the fork: the parent's signal handlers are gone, the death signal is
-armed. SIGHUP (forwarded by the parent) reloads its TLS listeners' certificates.
+armed. SIGHUP (forwarded by the parent) reloads its TLS listeners' and carrier links' files.
 The worker writes one byte on its pipe once its listeners accept, so the
 parent can tell senders where to connect only when every worker takes connections.
 """

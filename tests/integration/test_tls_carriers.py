@@ -253,6 +253,44 @@ async def test_with_its_client_certificate_the_link_to_that_carrier_binds(
         assert tls_failures(gateway) == 0
 
 
+async def test_sighup_reloads_a_carriers_ca_for_the_next_connect_and_keeps_bound_links(
+    pki: Pki, flushed_redis: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The carrier moved to a certificate from another CA: refused until the operator
+    puts the new CA in ``tls_ca`` and sends SIGHUP (Gateway.reload_tls, what the signal
+    handler calls); a file that cannot be loaded changes nothing; a reload never drops
+    a bound link."""
+    caplog.set_level(logging.INFO, logger="stopgate.tls")
+    trusted = tmp_path / "carrier-ca.pem"
+    trusted.write_bytes(pki.ca_file.read_bytes())
+    renewed = pki.issue("renewed", "127.0.0.1", "localhost", ca=pki.other_ca)
+    async with carrier(renewed) as simulator, gateway_with(
+            flushed_redis, tmp_path, tls_upstream(pki, simulator.port, tls_ca=str(trusted)),
+            smpp={"reconnect_delay": 0.05, "reconnect_delay_max": 0.2}) as gateway:
+        await eventually(lambda: tls_failures(gateway, "unknown_ca") >= 2, "refused")
+        # A half-written file: logged, the old context stays, still refused.
+        trusted.write_text("-----BEGIN CERTIFICATE-----\nnot a certificate\n")
+        gateway.reload_tls()
+        failed = [r for r in caplog.records if getattr(r, "event", "") == "tls_reload_failed"]
+        assert len(failed) == 1 and failed[0].fields["upstream"] == "secure"
+        assert failed[0].levelno == logging.ERROR
+        before = tls_failures(gateway, "unknown_ca")
+        await eventually(lambda: tls_failures(gateway, "unknown_ca") > before, "still refused")
+        assert bound(gateway, "secure") == 0 and simulator.stats.binds == 0
+        # The new CA in place, SIGHUP: the next connect binds, and traffic flows.
+        trusted.write_bytes(pki.other_ca_file.read_bytes())
+        gateway.reload_tls()
+        reloaded = [r for r in caplog.records if getattr(r, "event", "") == "tls_reloaded"
+                    and r.fields.get("upstream") == "secure"]
+        assert len(reloaded) == 1
+        await eventually(lambda: bound(gateway, "secure") == 1, "the bind after the reload")
+        await send_and_receive(gateway, simulator)
+        # Another reload while bound: the link stays up, no second bind.
+        gateway.reload_tls()
+        await asyncio.sleep(0.3)
+        assert bound(gateway, "secure") == 1 and simulator.stats.binds == 1
+
+
 async def test_tls_verify_false_binds_to_an_untrusted_certificate_and_says_so_loudly(
     pki: Pki, flushed_redis: str, tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:
