@@ -108,6 +108,34 @@ def test_runs_end_to_end_on_toy_sets(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert document["cost_us_per_reply"]["match_phrase"] > 0
 
 
+def test_a_heldout_set_is_also_scored_without_what_in_sample_has_word_for_word(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    toy = _write(tmp_path / "toy.jsonl",
+                 [{"text": "STOP", "lang": "en", "label": "optout", "note": ""},
+                  {"text": "Who is  this?", "lang": "en", "label": "review", "note": ""}])
+    (tmp_path / "replies_heldout9").mkdir()
+    held = _write(tmp_path / "replies_heldout9" / "replies.jsonl", [
+        {"text": "stop", "lang": "en", "label": "optout", "note": "seen, case aside"},
+        {"text": "who is this?", "lang": "en", "label": "review", "note": "seen, spacing"},
+        {"text": "Stop by the store tomorrow?", "lang": "en", "label": "none", "note": ""},
+        {"text": "lovely weather", "lang": "en", "label": "optout", "note": "a miss"}])
+    out = tmp_path / "out.json"
+    assert eval_replies.main(["--in-sample", str(toy), "--heldout", str(held),
+                              "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "held-out replies_heldout9, unseen" in printed
+    # The unseen column's mistakes are the whole set's: printed once.
+    assert printed.count("lovely weather") == 1
+    document = json.loads(out.read_text(encoding="utf-8"))
+    assert [(s["name"], s["kind"]) for s in document["sets"]] == [
+        ("in-sample", "in-sample"), ("held-out replies_heldout9", "held-out"),
+        ("held-out replies_heldout9, unseen", "held-out-unseen")]
+    whole, unseen = document["sets"][1]["overall"], document["sets"][2]["overall"]
+    assert whole["recall"] == 0.5 and unseen["recall"] == 0.0
+    assert sum(sum(row.values()) for row in unseen["cells"].values()) == 2
+    assert unseen["false_optouts"] == 0.0
+
+
 def test_strict_exits_1_when_a_heldout_set_misses(tmp_path: Path) -> None:
     wrong = _write(tmp_path / "wrong.jsonl",
                    [{"text": "lovely weather", "lang": "en", "label": "optout", "note": ""}])
