@@ -38,9 +38,16 @@ now in-sample). No held-out set of round 2 (eval/replies_heldout*/) was read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import product
 from typing import Literal
 
 PhraseKind = Literal["optout", "review", "keep", "none"]
+
+
+def places(*parts: tuple[str, ...]) -> tuple[str, ...]:
+    """Every sequence of one word (or words) from each part: where the messages go,
+    written once ("on|to" x "my|this" x "phone|cell") and listed whole for ``after``."""
+    return tuple(" ".join(w for w in words if w) for words in product(*parts))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +70,12 @@ class Language:
     conditions: tuple[str, ...] = ()
     slots: dict[str, str] = field(default_factory=dict)
     phrases: tuple[tuple[PhraseKind, str], ...] = ()
+    #: Words read as others before matching, in this language only: txt-speak ("nn" is
+    #: Italian "non", "vcs" Portuguese "vocês"), regional forms (Austrian "nimmer" is
+    #: "nicht mehr"), and idioms joined into one word no pattern knows, so their words are
+    #: not read apart ("stop ou encore", a game show). A "+" standing alone is the word
+    #: "xplusx" (each language reads it as its "more").
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
 #: Every language's tables also hold these: politeness that crosses languages ("Stop
@@ -70,7 +83,8 @@ class Language:
 COMMON_FILLERS: tuple[str, ...] = (
     "please", "pls", "plz", "thanks", "thx", "merci", "svp", "gracias", "por favor",
     "bitte", "danke", "grazie", "per favore", "aub", "bedankt", "obrigado", "obrigada",
-    "ok", "okay", "hi", "hello",
+    "ok", "okay", "hi", "hello", "haha", "hahaha", "hehe", "ahah", "ahahah", "jaja",
+    "jajaja", "jeje", "lmao", "rsrs",
 )
 #: A line where one of these verbs is followed by a keyword ("Reply STOP to opt out",
 #: "Envía BAJA al 22322") is the brand's message quoted back: it is not read.
@@ -104,6 +118,34 @@ PURCHASE_WORDS: tuple[str, ...] = (
     "ordine", "ordino", "ordinato", "ordinare", "comprare", "prezzo", "carrello",
     "bestelling", "bestel", "koop", "kopen", "prijs", "winkelwagen",
     "encomenda", "encomendar", "compra", "preço", "carrinho",
+    # coming to the shop: "Basta, arrivo subito!", "Stop, I'm coming over"
+    "coming", "omw", "arrive", "arrivo", "arriviamo", "vengo", "veniamo", "corro",
+    "voy", "vamos", "komme", "kommen", "kom", "komen", "vou", "vamos", "passo",
+)
+#: Laughter and delight: with a bare keyword beside a purchase, the keyword is an
+#: exclamation ("haha stop it, those prices 😂"), not a revocation. Emoji are looked for
+#: in the text, words (squeezed: "kkkk" is "k") among the reply's words.
+LAUGHTER_EMOJI: tuple[str, ...] = ("😂", "🤣", "😍", "😆",
+                                   "😅", "🥰", "🤩", "😁")
+LAUGHTER_WORDS: tuple[str, ...] = (
+    "haha", "hahaha", "hahahaha", "ahah", "ahahah", "hehe", "hihi", "jaja", "jajaja",
+    "jajajaja", "jeje", "lol", "lmao", "lmfao", "rofl", "mdr", "ptdr", "xd", "k", "kk",
+    "rs", "rsrs", "rsrsrs", "kkk",
+)
+#: Closing words, as people type them (any case): a name after one at the very end of a
+#: reply is a signature, not read ("Sáquenme de la lista saludos Andrea").
+CLOSINGS: tuple[str, ...] = (
+    "regards", "kind regards", "best regards", "best", "best wishes", "sincerely",
+    "yours sincerely", "yours faithfully", "thanks", "thank you", "many thanks", "cheers",
+    "ta", "thx", "cordialement", "bien cordialement", "bien à vous", "bien a vous",
+    "salutations", "merci", "merci d'avance", "saludos", "un saludo", "atentamente",
+    "cordialmente", "gracias", "muchas gracias", "un abrazo", "abrazos", "grüße", "grüsse",
+    "gruesse", "gruß", "gruss", "mfg", "lg", "vg", "danke", "vielen dank", "tschüss",
+    "saluti", "cordiali saluti", "distinti saluti", "un saluto", "grazie", "grazie mille",
+    "groeten", "groetjes", "groet", "mvg", "met vriendelijke groet", "vriendelijke groeten",
+    "bedankt", "dank u", "atenciosamente", "att", "atte", "cumprimentos",
+    "melhores cumprimentos", "obrigado", "obrigada", "abraço", "abraços", "abs", "bjs",
+    "beijos", "saudações",
 )
 #: Emoji that say stop with no words: a review (they may also mean "wait").
 STOP_EMOJI: tuple[str, ...] = ("\U0001f6d1", "\u26d4", "\U0001f6ab", "\u270b", "\U0001f91a",
@@ -122,13 +164,17 @@ EN = Language(
         "unsuscribe", "unsubscibe", "unsubcribe", "unsubscrib",
     ),
     strict=("cancel", "end"),
+    aliases={"dnt": "dont", "doesnt": "doesn t", "xplusx": "more", "msges": "messages"},
     fillers=(
         "please", "pls", "plz", "plse", "pleas", "pleaze", "thanks", "thank you", "thank u",
         "thanks you", "thx", "ty", "tks", "tnx", "cheers", "kindly", "just", "hi", "hello",
         "hey", "dear", "sir", "madam", "ok", "okay", "k", "sorry", "fucking", "freaking",
         "frickin", "fricking", "fking", "f cking", "f king", "damn", "goddamn", "bloody",
         "seriously", "omg", "lol", "again", "god", "oh", "ugh", "yo", "guys", "you guys",
-        "mate", "man",
+        "mate", "man", "hi there", "hello there", "hey there", "good morning",
+        "good afternoon", "good evening", "dear sir or madam", "to whom it may concern",
+        "greetings", "hiya", "howdy", "hey guys", "hi guys", "hello guys", "hi team",
+        "hello team",
     ),
     after=(
         "me", "us", "now", "right now", "immediately", "asap", "already", "again",
@@ -141,7 +187,11 @@ EN = Language(
         # closing words and intensifiers after a phrase: "stop completely", "... fr", "ta"
         "completely", "totally", "entirely", "altogether", "for real", "fr", "frfr", "ta",
         "cheers", "regards", "kind regards", "best regards", "best", "many thanks",
-        "thanks in advance",
+        "thanks in advance", "here", "on here", "over here", "no more",
+        # where the messages go: "stop texting me on my cell"
+        *places(("on", "to", "at"), ("my", "this", "the"),
+                ("phone", "cell", "cellphone", "cell phone", "mobile", "mobile phone",
+                 "mobile number", "number", "phone number", "cell number", "handset")),
     ),
     leads=(
         "<WRONG>",
@@ -161,6 +211,18 @@ EN = Language(
         "so", "now", "yes", "no", "nah", "nope", "no thanks", "no thank you",
         "y all need to", "yall need to", "you all need to", "you guys need to", "y all",
         "yall", "you guys",
+        # politeness: "would you mind", "I'd be grateful if you could"
+        "would you mind", "do you mind", "could you kindly", "would you kindly",
+        "can you kindly", "please could you", "please can you", "please would you",
+        "would you be so kind as to", "be so kind as to", "i kindly ask you to",
+        "i would ask you to", "i d ask you to", "may i ask you to", "i d like to ask you to",
+        "i would like to ask you to", "i would be grateful if you could",
+        "i d be grateful if you could", "i would be grateful if you would",
+        "i d be grateful if you would", "i would appreciate it if you could",
+        "i d appreciate it if you could", "i would appreciate it if you would",
+        "i d appreciate it if you would", "i would appreciate if you could",
+        "i d appreciate if you could", "it would be great if you could",
+        "i d appreciate it if you d", "i would like you to please",
     ),
     splits=("or", "but", "otherwise", "because", "cause", "cuz", "coz", "else", "or else",
             "then"),
@@ -197,7 +259,7 @@ EN = Language(
                "|all of your|any|any more|anymore|such|that|more|ya|any of your|any of these)",
         "ADJ": "(stupid|annoying|damn|damned|fucking|bloody|constant|promotional|marketing"
                "|daily|endless|spam|spammy|unwanted|automated|sales|advertising|text|sms|junk"
-               "|useless|weekly|random|unsolicited)",
+               "|useless|weekly|random|unsolicited|texting|messaging|mobile)",
         "MSGN": "(texts|text|txts|txt|messages|message|msgs|msg|sms|smses|sms s|text messages"
                 "|spam|junk|crap|shit|garbage|rubbish|promotions|promotion|promos|promo|offers"
                 "|deals|ads|adverts|advertisements|advertising|marketing|notifications|alerts"
@@ -211,9 +273,18 @@ EN = Language(
                "|immediately|right now|asap|please|thanks|thank you|period|lol|for good"
                "|forever|permanently|everyday|every day|all the time|already|at this number"
                "|on this number|multiple times|several times|many times|twice|before|with me"
+               "|no more|here|on here|over here|<PLACE>"
                "|with this number|with us|by you|by your company|by this company|by this number"
                "|by you guys|by anyone|from anyone|via text|via sms|by text|by sms|through text"
                "|through sms|on my phone|on this phone|to my cell|on my cell)",
+        "PLACE": "(on|to|at) (my|this|the) (phone|cell|cellphone|cell phone|mobile"
+                 "|mobile phone|mobile number|number|phone number|cell number|handset)",
+        "RATHER": "[i|we] (d rather not|would rather not|d prefer not to|would prefer not to"
+                  "|prefer not to|rather not|d like to not|would like to not|d like not to"
+                  "|would like not to|d like to no longer|would like to no longer"
+                  "|wish to no longer|want to no longer|no longer wish to|no longer want to"
+                  "|d rather stop|would rather stop|d prefer to stop|would prefer to stop"
+                  "|d love to stop|d like to stop|would like to stop)",
         "YOUR": "(your|ur|yr|the|this|that|these|all|all your|all the|any|every|ya|all of your)",
         "LIST": "([<ADJ>] (list|lists|database|mailing list|contact list|contacts|texting list"
                 "|text list|sms list|marketing list|distribution list|subscriber list"
@@ -279,7 +350,8 @@ EN = Language(
         ("optout", "… (remove|delete|erase|drop|rmv|unlist) <NUMBER> [(from|off|of) [<YOUR>]"
                    " <LIST>] [<END>] [<END>] …?"),
         ("optout", "… (remove|delete|erase) (from|off) [<YOUR>] <LIST> [<END>] …?"),
-        ("optout", "… (unsubscribe|unsub|unsubscibe|unsubcribe|unsuscribe) [<NUMBER>] [(from|to"
+        ("optout", "… (unsubscribe|unsub|unsubscibe|unsubcribe|unsuscribe|unenroll|unenrol"
+                   "|unregister|deregister|delist) [<NUMBER>] [(from|to"
                    "|of) [<YOUR>] <LIST>] [(from|to|of) [<YOUR>] [<ADJ>] <MSGN>] [<END>]"
                    " [<END>] …?"),
         ("optout", "… (opt|opt me|opt us|opt my number) out [(of|from) (<YOUR> <LIST>|<MSGS>"
@@ -287,6 +359,23 @@ EN = Language(
         ("optout", "… (optout|opt out|out) [of|from] (<YOUR> <LIST>|this|these|<MSGS>)"
                    " [<END>] …?"),
         ("optout", "… leave (me|us|my number|me the hell|me the fuck|me tf|me the f) alone …"),
+        # politeness and wishes: "would you mind taking me off", "I'd rather not get texts"
+        ("optout", "… (would you mind|do you mind) (taking|removing|deleting|getting|dropping"
+                   "|unsubscribing|erasing) <NUMBER> [(off|out of|from|of) [<YOUR>] <LIST>]"
+                   " [<END>] [<END>] …?"),
+        ("optout", "… (would you mind|do you mind) (not|no longer|stopping|ceasing) [<TEXTING>]"
+                   " [<ME>] [<MSGS>] [<END>] [<END>] …?"),
+        ("optout", "… <RATHER> (receive|get|receiving|getting|be sent|be contacted|be texted"
+                   "|be messaged|hear from you|be on your list|texting|messaging) [any|these"
+                   "|your|those] [more] [<MSGS>] [<END>] [<END>] …?"),
+        # verbs of ending the SMS service: "deactivate the text alerts", "cancel the sms service"
+        ("optout", "… (deactivate|disable|turn off|switch off|shut off|mute) [<DET>] [<ADJ>]"
+                   " (texts|text|messages|sms|alerts|notifications|texting|text messages|promos"
+                   "|promotions|marketing) [<END>] …?"),
+        ("optout", "… (cancel|end|stop|deactivate|disable|terminate|quit|unsubscribe from"
+                   "|turn off) [<DET>] [my] (sms|text|texting|text message|txt|marketing)"
+                   " (service|program|programme|subscription|club|list|alerts|updates"
+                   "|newsletter|membership|notifications) [<END>] …?"),
         ("optout", "… (go away|get lost|fuck off|f off|piss off|bugger off|buzz off|sod off"
                    "|back off|go to hell|get off my phone|fuck you|f u|fu|leave me be) …"),
         ("optout", "… enough [already|is enough] [with|of] [<YOUR>] <MSGN> …?"),
@@ -346,6 +435,17 @@ EN = Language(
         # keep: the opposite of a revocation (the same reply with an opt-out goes to review)
         ("keep", "<DONT> (stop|unsubscribe|remove|cancel|opt me out|take me off|quit) …"),
         ("keep", "(text|txt|message|msg) (me|us) instead …"),
+        # calls only: "stop calling, just text", "texts only"
+        ("keep", "(text|txt|message|msg|sms) [me|us] [(instead|only|rather)]"),
+        ("keep", "(texts|text|texting|messages|sms|text message) (only|are ok|are okay"
+                 "|is ok|is okay|instead)"),
+        # a STOP taken back: "ignore the stop", "my kid sent it by mistake"
+        ("keep", "(ignore|disregard) [<DET>|my|that] (stop|stopp|stop message|stop text"
+                 "|last text|last message|previous message|previous text|reply|last reply) …"),
+        ("keep", "… (i|my _|my _ s|someone) (sent|texted|typed|replied|wrote) [<KWS>|that|it]"
+                 " (by mistake|by accident|accidentally|in error) …"),
+        ("keep", "… (i|we) (didn t|did not|didnt) mean (to|it|that|stop) …"),
+        ("keep", "i [still|do|really] (want|wanna|like|love) [<DET>] <MSGN> [<END>]"),
         ("keep", "… (texts|text|texting|messages) (are|is) fine …"),
         ("keep", "keep (sending|texting|them coming|it coming|the deals coming|the texts coming"
                  "|the offers coming|<MSGS> coming|<MSGS>|me posted|me updated|me subscribed"

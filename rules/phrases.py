@@ -84,10 +84,13 @@ from typing import Literal, TypeAlias
 
 from rules.keywords import normalize_reply
 from rules.phrase_tables import (
+    CLOSINGS,
     COMMON_FILLERS,
     INSTRUCTION_TO,
     INSTRUCTION_VERBS,
     LANGUAGES,
+    LAUGHTER_EMOJI,
+    LAUGHTER_WORDS,
     NOT_STOP_TYPOS,
     PURCHASE_WORDS,
     STOP_EMOJI,
@@ -255,6 +258,7 @@ class _Table:
     conditions: tuple[tuple[str, ...], ...]
     triggers: frozenset[str]  # a piece with none of these words cannot match
     keep_triggers: frozenset[str]  # ... cannot say "keep"
+    aliases: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]  # first word ->
 
 
 def _by_first(sequences: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -311,7 +315,38 @@ def _compile(lang: str, table: Language) -> _Table:
         conditions=_words(table.conditions),
         triggers=frozenset(_index(patterns)),
         keep_triggers=frozenset(_index(p for p in patterns if p.kind == "keep")),
+        aliases=_alias_index(table.aliases),
     )
+
+
+def _alias_index(aliases: dict[str, str]) -> dict[str, tuple[tuple[tuple[str, ...],
+                                                                  tuple[str, ...]], ...]]:
+    """first word -> (words, read as), longest first."""
+    index: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+    for source, target in aliases.items():
+        words = tuple(normalize_reply(source).split())
+        index.setdefault(words[0], []).append((words, tuple(normalize_reply(target).split())))
+    return {first: tuple(sorted(found, key=lambda f: -len(f[0])))
+            for first, found in index.items()}
+
+
+def _aliased(words: tuple[str, ...], table: _Table) -> tuple[str, ...]:
+    """The words as the table reads them (its ``aliases``: "nn" -> "non")."""
+    aliases = table.aliases
+    if aliases.keys().isdisjoint(words):
+        return words
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for source, target in aliases.get(words[i], ()):
+            if words[i:i + len(source)] == source:
+                out.extend(target)
+                i += len(source)
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return tuple(out)
 
 
 _TABLES: dict[str, _Table] = {lang: _compile(lang, table) for lang, table in LANGUAGES.items()}
@@ -333,6 +368,9 @@ def _all_words() -> tuple[frozenset[str], tuple[str, ...]]:
         for patterns in table.anchored.values():
             for pattern in patterns:
                 walk(pattern.seq)
+        for first, found in table.aliases.items():
+            known.add(first)
+            known.update(w for source, _ in found for w in source)
     return frozenset(known), tuple(sorted(w for w in known if len(w) >= _TYPO_MIN_LEN))
 
 
@@ -344,6 +382,7 @@ _KEYWORD_WORDS = frozenset(
 _INSTRUCTION_VERBS = frozenset(INSTRUCTION_VERBS)
 _INSTRUCTION_TO = frozenset(INSTRUCTION_TO)
 _PURCHASE = frozenset(normalize_reply(word) for word in PURCHASE_WORDS)
+_LAUGHTER = frozenset(normalize_reply(word) for word in LAUGHTER_WORDS)
 
 
 # --- reading a reply -----------------------------------------------------------------------
@@ -360,11 +399,21 @@ _DOTTED = re.compile(r"(?<!\w)((?:\w\.){1,}\w)\.?(?!\w)")
 _CLAUSE_END = re.compile(r"([.!?;:,…¿¡\n]+)")
 _TRIPLED = re.compile(r"(.)\1\1+")
 #: Dutch "sms'en", "sms'jes", "sms't" are one word ("en" would otherwise read as "and").
-_SMS_VERB = re.compile(r"\b(sms)['\u2019](en|je|jes|t|te|ten)\b", re.IGNORECASE)
+_SMS_VERB = re.compile(r"\b(sms)['\u2019](en|je|jes|t|te|ten|ke|kes)\b", re.IGNORECASE)
+#: A "+" standing alone ("nn mandatemi + msg", "n quero + sms"): a word each table reads
+#: as its "more" (a "+" before a digit is a phone number's).
+_PLUS = re.compile(r"(?:(?<=\s)|^)\+(?=\s|[^\W\d_])")
 #: A signature at the end: "Stop - John", "STOP -- J. Smith", "stop ~Anna".
 _SIGNATURE = re.compile(
     r"\s+(?:-{1,2}|\u2013|\u2014|~)\s*[A-Z][\w'\u2019.]*(?:\s[A-Z][\w'\u2019]*\.?)?\s*$")
 
+_SIGNED_REACH = 60  # characters from the end: a closing word and a name
+#: A name after a closing word at the end of a reply: "... saludos Andrea", "... merci
+#: M. Lefèvre", "... groeten P. de Vries" (up to four words, the first capitalised).
+_CLOSING_NAME = re.compile(
+    r"(?i:\b(?:" + "|".join(sorted((re.escape(c) for c in CLOSINGS), key=len, reverse=True))
+    + r"))[\s,.!]+((?:[A-ZÀ-ÖØ-Þ][\w'\u2019-]*\.?)(?:\s+(?:[A-ZÀ-ÖØ-Þ][\w'\u2019-]*\.?"
+    r"|de|van|der|den|da|das|do|dos|di|del|von|le|la)){0,3})[\s.!]*$")
 
 def _unquote(span: re.Match[str]) -> str:
     inner = span.group(1)
@@ -469,8 +518,19 @@ class _Clause:
     question: bool
 
 
+def _signed(text: str) -> str:
+    """The reply without a name signed after a closing word at its end; not when the
+    "name" holds a word the tables know ("Thanks. STOP")."""
+    tail = max(0, len(text) - _SIGNED_REACH)
+    signed = _CLOSING_NAME.search(text, tail)
+    if signed is None or any(len(w) > 2 and w in _KNOWN
+                             for w in normalize_reply(signed.group(1)).split()):
+        return text
+    return text[:signed.start(1)]
+
+
 def _clauses(text: str) -> list[_Clause]:
-    text = _SIGNATURE.sub("", text[:_MAX_READ])
+    text = _signed(_SIGNATURE.sub("", text[:_MAX_READ]))
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     several = sum(1 for line in lines if line.strip()) > 1
     clauses: list[_Clause] = []
@@ -484,6 +544,7 @@ def _clauses(text: str) -> list[_Clause]:
         line = _QUOTED_SPAN.sub(_unquote, line)
         line = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), line)
         line = _SMS_VERB.sub(r"\1\2", line)
+        line = _PLUS.sub(" xplusx ", line)
         line_clauses: list[_Clause] = []
         pieces = _CLAUSE_END.split(line)
         for i in range(0, len(pieces), 2):
@@ -746,9 +807,11 @@ def _read(clauses: list[_Clause], table: _Table, names: frozenset[str],
     review: _Found | None = None
     keep = False
     for clause in clauses:
-        if (table.keep_triggers if keep_only else table.triggers).isdisjoint(clause.words):
+        words = _aliased(clause.words, table)
+        if (table.keep_triggers if keep_only else table.triggers).isdisjoint(words):
             continue
-        pieces = _pieces(clause, table)
+        pieces = _pieces(_Clause(words, clause.question) if words is not clause.words
+                         else clause, table)
         for words, question, bare_ok in pieces:
             found = _match_piece(words, question, bare_ok, table, names, keep_only)
             if found is None:
@@ -770,6 +833,12 @@ def _about_a_purchase(clauses: list[_Clause], keyword_clause: str) -> bool:
     ordering now", "Arrêtez tout ! J'ai mis la mauvaise adresse sur la commande")."""
     return any(" ".join(clause.words) != keyword_clause
                and not _PURCHASE.isdisjoint(clause.words) for clause in clauses)
+
+
+def _laughing(text: str, clauses: list[_Clause]) -> bool:
+    """Whether the reply laughs or delights ("haha", "jaja", "kkkk", "mdr", 😂, 😍)."""
+    return any(emoji in text for emoji in LAUGHTER_EMOJI) or any(
+        not _LAUGHTER.isdisjoint(clause.words) for clause in clauses)
 
 
 def _typo_keyword(words: tuple[str, ...], order: list[str]) -> tuple[str, str] | None:
@@ -839,8 +908,11 @@ def match_phrase(text: str, languages: Iterable[str] | None = None,
                 _read(clauses, _TABLES[other], name_words, keep_only=True).keep
                 for other in order[position + 1:])
             found = verdict.optout
-            kind = "review" if keep or (
-                found.pattern.keyword and _about_a_purchase(clauses, found.clause)) else "optout"
+            kind = "review" if keep else "optout"
+            if not keep and found.pattern.keyword and _about_a_purchase(clauses, found.clause):
+                if _laughing(text, clauses):
+                    return None  # "haha stop it, those prices 😂": delight, not a revocation
+                kind = "review"
             return PhraseMatch(kind, lang, found.pattern.source, found.clause)
     if any(verdict.keep for _, verdict in verdicts):
         return None  # "stop calling, text me instead": the opposite of a revocation
