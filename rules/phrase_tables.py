@@ -78,6 +78,9 @@ class Language:
     aliases: dict[str, str] = field(default_factory=dict)
 
 
+#: Every language's tables also read these as one word: idioms whose words are not to be
+#: read apart ("stop ou encore", a game show: "Stop ou encore ? Encore !").
+COMMON_ALIASES: dict[str, str] = {"stop ou encore": "stopouencore"}
 #: Every language's tables also hold these: politeness that crosses languages ("Stop
 #: por favor"), and what marks a line as the brand's own message quoted back.
 COMMON_FILLERS: tuple[str, ...] = (
@@ -475,17 +478,27 @@ FR = Language(
         "stoppe", "stoppez",
     ),
     strict=("fin",),
+    aliases={"vs": "vous", "ns": "nous", "xplusx": "plus", "bjr": "bonjour", "slt": "salut",
+             "msgs": "messages"},
     fillers=(
         "svp", "stp", "s il vous plait", "s il vous plaît", "s il te plait", "sil vous plait",
         "sil te plait", "merci", "merci beaucoup", "merci d avance", "bonjour", "bonsoir",
         "salut", "cordialement", "bonne journee", "bonne soiree", "ok", "d accord", "allez",
         "bordel", "putain", "franchement", "vraiment", "madame", "monsieur", "svp merci",
         "mdr", "bref", "hein", "please", "bcp", "beaucoup", "merci bcp", "mrc", "mci",
+        "coucou", "madame monsieur", "bonjour madame", "bonjour monsieur", "salutations",
+        "bien a vous", "bien cordialement", "merci par avance", "bonne fin de journee",
+        "a bon entendeur", "messieurs", "mesdames", "bien vouloir",
     ),
     after=(
         "moi", "maintenant", "tout de suite", "immediatement", "de suite", "a vous",
         "definitivement", "tous", "tout", "merci", "svp", "a vie", "pour toujours",
-        "une bonne fois pour toutes", "deja", "s il vous plait",
+        "une bonne fois pour toutes", "deja", "s il vous plait", "ici", "par sms", "par texto",
+        "par message", "par messages", "par textos",
+        # where the messages go: "sur mon natel", "à ce numéro"
+        *places(("sur", "a", "vers", "au"), ("mon", "ce", "le"),
+                ("portable", "natel", "gsm", "mobile", "telephone", "tel", "numero",
+                 "cellulaire", "numero de portable", "numero de telephone")),
     ),
     leads=(
         "<WRONG>",
@@ -496,6 +509,15 @@ FR = Language(
         "je vous ai demande de", "je vous ai demande d", "je veux que vous",
         "je voudrais que vous", "j ai deja dit", "je vous ai deja dit", "j ai ecrit",
         "j ai repondu", "j ai envoye", "donc", "alors",
+        # politeness and wishes: "je vous serais reconnaissant de", "j'aimerais"
+        "je vous serais reconnaissant de", "je vous serais reconnaissante de",
+        "je vous serais reconnaissant d", "je vous serais reconnaissante d",
+        "je vous saurais gre de", "je vous saurais gre d", "auriez vous l amabilite de",
+        "auriez vous l amabilite d", "merci de bien vouloir", "je vous remercie de",
+        "je vous remercie d", "je vous remercie de bien vouloir", "je vous prie de bien vouloir",
+        "est ce que vous pouvez", "est ce que vous pourriez", "serait il possible de",
+        "je prefererais", "je prefere", "j aimerais", "je souhaiterais", "je voudrais bien",
+        "pourriez vous svp", "veuillez svp",
     ),
     splits=("ou", "mais", "sinon", "car", "parce que", "donc"),
     ands=("et",),
@@ -522,17 +544,22 @@ FR = Language(
                 "|promotions|offres|notifications|alertes|conneries|spams|spam|trucs|msg"
                 "|relances|envois|messages publicitaires|sms publicitaires|sollicitations"
                 "|bons plans|sms pub|sms promo|messages pub|messages promo|envoi|envoi de sms"
-                "|envois de sms|envoi de messages|envois de messages|sms promotionnels)",
+                "|envois de sms|envoi de messages|envois de messages|sms promotionnels"
+                "|messages promotionnels|mms|pubs sms|alertes sms|notifications sms)",
         "MSGS": "([<DET>] [<DET>] <MSGN>|ca|cela|tout ca|tout cela)",
         "MOI": "(moi|mon numero|mon num|mon numero de telephone|mon telephone|mes coordonnees"
-               "|mes donnees|mon contact|mon 06|nous)",
+               "|mes donnees|mon contact|mon 06|nous|mon numero de <PHONE>|mon <PHONE>"
+               "|mon numero de telephone portable)",
+        "PHONE": "(portable|natel|gsm|mobile|tel|telephone|cellulaire)",
         "LIST": "(liste|listes|fichier|fichiers|base|base de donnees|liste de diffusion"
-                "|mailing|annuaire|contacts|liste sms|repertoire)",
+                "|mailing|annuaire|contacts|liste sms|repertoire|fichier clients"
+                "|liste de contacts|liste d envoi) [sms|de sms|des sms|par sms]",
         "PLUS": "(plus|jamais|plus jamais|jamais plus|plus rien|plus du tout)",
         "END": "(maintenant|immediatement|tout de suite|merci|svp|a l avenir|definitivement"
                "|desormais|sur ce numero|a ce numero|sur mon numero|de votre part|pour toujours"
                "|a vie|vers ce numero|vers mon numero|a mon numero|cordialement"
-               "|bien cordialement|bonne journee|bonne soiree)",
+               "|bien cordialement|bonne journee|bonne soiree|ici|(sur|a|vers|au) (mon|ce|le)"
+               " (<PHONE>|numero) |par (sms|texto|textos|message|messages))",
         "NEVOUS": "(envoyez|envoie|envoyer|ecrivez|ecris|ecrire|contactez|contacte|contacter"
                   "|appelez et ecrivez|harcelez|spammez|relancez|sollicitez|texter|textez|envoye"
                   "|envoyes|embetez|derangez)",
@@ -543,7 +570,7 @@ FR = Language(
         ("optout", "… (arret|stop|fin) [immediat|definitif|total|immediate|definitive|totale]"
                    " (des|de|d|aux|a|du) [<DET>] <MSGN> …?"),
         ("optout", "… (supprimer|retirer|effacer|enlever|desinscrire|desabonner|rayer|sortir)"
-                   " <MOI> [de|du|des|d] [<DET>] [<LIST>] [<END>] …?"),
+                   " <MOI> [de|du|des|d] [<DET>] [(<LIST>|<MSGN>)] [<END>] …?"),
         ("optout", "… (etre|d etre) (retire|retiree|desinscrit|desinscrite|desabonne|desabonnee"
                    "|supprime|supprimee|efface|effacee|radie|radiee) [de|du|des|d] [<DET>]"
                    " [<LIST>] …?"),
@@ -553,25 +580,32 @@ FR = Language(
                    " <ARRETEZ> <MSGS> [<END>] [<END>] …?"),
         ("optout", "(arretez|arrete|cessez|stoppez) (ca|cela|tout|tout ca|ce cirque|ce spam"
                    "|ces conneries|ce harcelement)"),
-        ("optout", "… (ne|n) (m|me|nous) <NEVOUS> (plus|jamais|plus jamais|plus rien|plus de"
+        ("optout", "… (ne|n) [m|me|nous] <NEVOUS> (plus|jamais|plus jamais|plus rien|plus de"
                    " <MSGN>) [<MSGS>] [<END>] [<END>] …?"),
         ("optout", "… (m|me|nous) <NEVOUS> (plus|plus jamais) [<MSGS>] [<END>] …?"),
         ("optout", "… ne (plus|jamais|plus jamais) [m|me|nous] (envoyer|ecrire|contacter|relancer"
                    "|solliciter|deranger|harceler|texter|spammer|appeler ni ecrire) [<MSGS>]"
                    " [<END>] …?"),
-        ("optout", "… ne plus (recevoir|etre contacte|etre contactee|etre sollicite|avoir)"
-                   " [<MSGS>] [<END>] …?"),
+        ("optout", "… ne plus (recevoir|etre contacte|etre contactee|etre sollicite|avoir"
+                   "|etre sollicitee|etre derange|etre derangee|etre importune|etre importunee"
+                   "|etre dans|figurer dans|faire partie de) [<MSGS>|<DET> <LIST>] [<END>]"
+                   " [<END>] …?"),
+        # ending the SMS service: "résilier le service SMS", "désactivez les alertes SMS"
+        ("optout", "… (resilier|resiliez|resilie|desactiver|desactivez|desactive|annuler"
+                   "|annulez|annule|couper|coupez|coupe|stopper|supprimer|supprimez) [<DET>]"
+                   " (<MSGN>|service sms|service de sms|service d alertes sms|abonnement sms"
+                   "|abonnement aux sms|abonnement sms|envoi des sms|envoi de sms) [<END>] …?"),
         ("optout", "… [je|j] [ne|n] (veux|souhaite|desire|voudrais|veut|souhaiterais) (plus|pas)"
                    " (recevoir|rien recevoir|etre contacte|etre contactee|etre sollicite|de|d"
                    "|vos|ces|les|recevoir de|recevoir vos|recevoir ces|recevoir les) [<MSGS>]"
                    " [<END>] …?"),
         ("optout", "… (desabonnez|desinscrivez|retirez|supprimez|enlevez|effacez|rayez|sortez"
                    "|virez|desabonne|desinscris|retire|supprime|enleve|efface|sors|vire)"
-                   " <MOI> [de|du|des|d] [<DET>] [<LIST>] [<END>] …?"),
+                   " <MOI> [de|du|des|d] [<DET>] [(<LIST>|<MSGN>)] [<END>] …?"),
         ("optout", "… (me|m|nous|se) (desabonner|desinscrire|desabonne|desinscris|desinscrit"
                    "|retirer de"
-                   "|retirer|desabonnez|desinscrivez|faire retirer) [de|du|d] [<DET>] [<LIST>]"
-                   " [<END>] …?"),
+                   "|retirer|desabonnez|desinscrivez|faire retirer) [de|du|d] [<DET>]"
+                   " [(<LIST>|<MSGN>)] [<END>] …?"),
         ("optout", "… (desabonnement|desinscription|desabonner|desinscrire) [svp] …?"),
         ("optout", "… (me|nous) laisser (tranquille|tranquilles|en paix) …"),
         ("optout", "… (laissez|laisse|laissez nous|lachez|lache) (moi|nous) (tranquille"
@@ -618,6 +652,16 @@ FR = Language(
         ("keep", "je veux (continuer|garder|recevoir) …"),
         ("keep", "(ecrivez|envoyez|ecris|envoie|textez) moi [des sms|un sms|un message|par sms]"
                  " plutot …"),
+        # calls only: "écrivez-moi plutôt par SMS", "seulement par SMS"
+        ("keep", "(ecrivez|envoyez|ecris|envoie|textez) moi (plutot|seulement|uniquement)"
+                 " [par sms|des sms|un sms|par message|un message]"),
+        ("keep", "(plutot|seulement|uniquement|que) par (sms|texto|message|ecrit)"),
+        # a STOP taken back: "ignorez mon STOP", "mon fils a envoyé STOP par erreur"
+        ("keep", "(ignorez|ignorer|ignore|oubliez|oubliez le) [le|mon|ce|mon dernier|le dernier]"
+                 " (stop|message|sms) …"),
+        ("keep", "… (j ai|mon _|ma _|quelqu un a) (envoye|ecrit|repondu|tape|a envoye|a ecrit"
+                 "|a repondu) (stop|ca|cela) (par erreur|par accident|par megarde|sans faire"
+                 " expres) …"),
         ("none", "<WRONG>"),
         ("none", "(desabonnez|desinscrivez|retirez) moi (de|des|du) (la|votre|vos)"
                  " (newsletter|liste mail|mail|mails|e mail|e mails|emails|liste e mail"
@@ -635,18 +679,30 @@ ES = Language(
         "eliminarme", "bajas", "stop stop", "anular suscripcion", "cancelar suscripcion",
         "darme de baja de la lista", "la baja", "bajenme", "bajame", "bajadme",
     ),
-    strict=("cancelar", "fin"),
+    strict=("cancelar", "cancela", "fin"),
+    aliases={"xplusx": "mas", "q": "que", "k": "que", "m": "me", "x": "por", "xq": "por que",
+             "pq": "por que", "porq": "por que", "msjes": "mensajes", "mjs": "mensajes",
+             "mensages": "mensajes"},
     fillers=(
         "por favor", "porfa", "porfavor", "porfis", "xfa", "x favor", "gracias",
         "muchas gracias", "hola", "buenas", "buenos dias", "buenas tardes", "buenas noches",
         "ok", "vale", "joder", "carajo", "senor", "senora", "oiga", "mire", "saludos", "ya",
         "please", "de verdad", "en serio",
+        "estimados", "estimado", "estimada", "estimadas", "buen dia", "que tal",
+        "hola que tal", "oye", "oigan", "che", "wey", "guey", "tio", "tia", "amigo", "amiga",
+        "compa", "pues", "plis", "porfi", "atentamente", "un saludo", "saludos cordiales",
+        "cordialmente", "mil gracias", "muy amables", "hola buenas", "buenas buenas",
     ),
     after=(
         "ya", "ya mismo", "ahora", "ahora mismo", "inmediatamente", "de inmediato",
         "de una vez", "todo", "todos", "de una vez por todas", "para siempre", "gracias",
         "de todo", "de todos",
-        "por favor",
+        "por favor", "aqui", "aca", "por aqui", "por aca", "suyos", "suyas", "de ustedes",
+        "de vosotros", "por sms", "por mensaje", "por whatsapp",
+        # where the messages go: "a mi celular", "al móvil"
+        *places(("a", "al", "en", "en el", "para", "a este", "en este", "de"),
+                ("mi", "este", ""), ("celular", "cel", "movil", "telefono", "numero",
+                                     "telefono movil", "numero de celular")),
     ),
     leads=(
         "<WRONG>",
@@ -655,6 +711,13 @@ ES = Language(
         "solicito", "pido",
         "puedes", "favor de", "ya les dije", "les dije", "ya dije", "dije", "ya les dije que",
         "les dije que", "ya", "solicito", "pido", "por favor", "hagan el favor de", "ya te dije",
+        # politeness and wishes: "les agradecería que", "preferiría"
+        "les agradeceria que", "le agradeceria que", "te agradeceria que", "agradeceria que",
+        "les agradezco que", "agradeceria", "les agradeceria", "preferiria", "prefiero",
+        "desearia", "me gustaria que", "quisiera que", "seria posible", "serian tan amables de",
+        "seria tan amable de", "me harian el favor de", "hagan el favor de", "haganme el favor de",
+        "podrian por favor", "pueden por favor", "les solicito", "solicito que",
+        "les pido por favor",
     ),
     splits=("o", "pero", "sino", "porque", "si no", "que si no"),
     ands=("y", "e"),
@@ -670,7 +733,8 @@ ES = Language(
                  "|se equivoco de numero|equivocado de numero|numero errado"
                  "|este no es mi numero)",
         "DEJEN": "(dejen|deja|dejad|deje|dejar|paren|para|pare|parad|parar|dejen ya|terminen"
-                 "|dejad ya|parad ya|terminad|acabad|acaben)",
+                 "|dejad ya|parad ya|terminad|acabad|acaben|dejaran|dejasen|pararan|parasen"
+                 "|dejara|dejase|dejeis|pareis|deja ya|deje ya|dejá)",
         "SEND": "(enviar|enviarme|mandar|mandarme|escribir|escribirme|contactar|contactarme"
                 "|molestar|molestarme|mensajear|mensajearme|spamear|acosar|acosarme|enviarnos"
                 "|mandarnos|escribirnos|fastidiar|fastidiarme|llenarme|textear|recibir|recibirlos"
@@ -683,7 +747,10 @@ ES = Language(
                 "|porquerias|tonterias|msjs|propaganda)",
         "MSGS": "([<DET>] [<DET>] <MSGN>|nada|nada mas)",
         "LIST": "(lista|listas|base de datos|base|listado|registro|sistema|lista de difusion"
-                "|contactos|suscripcion|servicio)",
+                "|contactos|suscripcion|servicio) [de (mensajes|sms|contactos|difusion|envios"
+                "|distribucion|promociones|clientes|whatsapp)|de sms|por sms]",
+        "PHONE": "(celular|cel|movil|telefono|telefono movil|numero|numero de celular"
+                 "|numero de movil|numero de telefono)",
         "NOME": "(envien|envies|envie|envian|manden|mandes|mande|escriban|escribas|escriba"
                 "|contacten|contactes|contacte|molesten|molestes|moleste|mensajeen|llenen"
                 "|envieis|mandeis|escribais|contacteis|molesteis|mandais|enviais|escribis"
@@ -691,7 +758,8 @@ ES = Language(
                 "|sigan enviando|sigan mandando|vuelvan a escribir|vuelvan a enviar"
                 "|vuelvan a mandar)",
         "END": "(ya|ahora|nunca mas|jamas|por favor|gracias|a este numero|a mi numero"
-               "|de una vez|para siempre|mas)",
+               "|de una vez|para siempre|mas|aqui|aca|por aqui|por aca|suyos|de ustedes"
+               "|(a|al|en|en el|para|a este|en este) [mi|este] <PHONE>)",
     },
     phrases=(
         ("optout", "… <DEJEN> de <SEND> [<MSGS>] [<END>] [<END>] …?"),
@@ -714,12 +782,22 @@ ES = Language(
         ("optout", "… (borren|borra|borre|eliminen|elimina|elimine|quiten|quita|saquen|saca"
                    "|retiren|borrad|eliminad|quitad|sacad|retirad|quite|saque|retire)"
                    " (mi numero|mi telefono|mis datos|mi contacto|este numero|mi celular"
-                   "|mi movil|mi numero de telefono) [de|del] [<DET>] [<LIST>] [<END>] …?"),
+                   "|mi movil|mi numero de telefono|mi numero de celular|mi numero de movil"
+                   "|mi cel|mi whatsapp) [de|del] [<DET>] [<LIST>] [<END>] …?"),
         ("optout", "… (dejenme|dejame|dejadme|dejennos|dejen me) (en paz|tranquilo|tranquila"
                    "|tranquilos) …"),
         ("optout", "… (cancelar|cancela|cancelen|anular|anulen|anula|cancelad|anulad)"
                    " (la|mi|esta|su) (suscripcion|subscripcion) [(a|de) [<DET>] <MSGN>] …?"),
-        ("optout", "… (cancelar|cancela|cancelen|anulen) [<DET>] <MSGN> [<END>] …?"),
+        ("optout", "… (cancelar|cancela|cancelen|anulen|anular|anula|desactivar|desactiven"
+                   "|desactiva|desactive|desactivad|apagar|apaguen|quitar|quiten) [<DET>]"
+                   " (<MSGN>|servicio de sms|servicio sms|servicio de mensajes|suscripcion de sms"
+                   "|suscripcion a los sms|alertas sms|alertas por sms|notificaciones por sms"
+                   "|notificaciones sms|envio de sms|envio de mensajes) [por sms|de sms] [<END>]"
+                   " …?"),
+        # wishes: "me gustaría no recibir más", "quisiera dejar de recibir"
+        ("optout", "no (recibir|recibir mas|seguir recibiendo|volver a recibir|ser contactado"
+                   "|ser contactada|recibir nada mas) [mas] [<MSGS>] [<END>] [<END>] …?"),
+        ("optout", "… (dejar de|parar de) (recibir|recibirlos) [<MSGS>] [<END>] …?"),
         ("optout", "… (no mas|basta de|ya no mas|ya basta de|stop a los|alto a los|nada de"
                    "|basta con) [<DET>] <MSGN> [<END>] …?"),
         ("optout", "… (stop|alto|baja) [<DET>] <MSGN> [<END>] …?"),
@@ -755,6 +833,18 @@ ES = Language(
         ("keep", "no (paren|pares|dejen de|dejes de|me den de baja|me des de baja|me borren"
                  "|me eliminen|cancelen) …"),
         ("keep", "(sigan|sigue|siga) (enviando|mandando|escribiendo) …"),
+        # calls only: "mejor mándenme un mensaje", "prefiero que me escriban"
+        ("keep", "(mejor|prefiero|solo|solamente) [que] [me] [(manden|mandenme|escriban"
+                 "|escribanme|envien|envienme|escribir|mandar)] [un|por|los] (mensaje|mensajes"
+                 "|sms|whatsapp|escrito|aqui|texto)"),
+        ("keep", "(prefiero que me escriban|prefiero que me manden|escribanme|mandenme un"
+                 " mensaje) [por aqui|por mensaje|por sms|por whatsapp]"),
+        # a STOP taken back: "ignoren el STOP", "lo mandé sin querer"
+        ("keep", "(ignoren|ignora|ignore|ignorad|olviden) (el|mi|ese|este|lo del) (stop|mensaje"
+                 "|baja|sms) …"),
+        ("keep", "… (lo|el stop|la baja) (mande|envie|puse|mando|envio) (por error|sin querer"
+                 "|por equivocacion) …"),
+        ("keep", "(quiero|quisiera|deseo) seguir recibiendo …"),
         ("none", "<WRONG>"),
         ("none", "(dar|darme|dame|denme) de baja (mi|el|la|mis) (linea|contrato|plan|servicio"
                  "|cuenta|tarjeta|internet|seguro|fibra|abono) …"),
@@ -770,16 +860,32 @@ DE = Language(
         "schluss damit", "austragung", "loschen", "entfernen", "abmelde", "abmelden sofort",
     ),
     strict=("ende",),
+    aliases={"xplusx": "mehr", "nix": "nichts", "nimmer": "nicht mehr", "nimma": "nicht mehr",
+             "nume": "nicht mehr", "numme": "nicht mehr", "kei": "keine", "koane": "keine",
+             "meh": "mehr", "ned": "nicht", "nod": "nicht", "net": "nicht", "aufs": "auf das",
+             "ans": "an das", "vom": "von dem", "sms en": "simsen"},
     fillers=(
         "bitte", "danke", "vielen dank", "danke schon", "danke sehr", "hallo", "guten tag",
         "guten morgen", "guten abend", "hi", "mfg", "lg", "vg", "gruss", "grusse",
         "viele grusse", "liebe grusse", "mit freundlichen grussen", "freundliche grusse",
         "ok", "verdammt", "endlich", "doch", "mal", "einfach", "bitteschon", "bitte danke",
         "sehr geehrte damen und herren", "herrgott", "echt", "ja",
+        "gruezi", "gruezi mitenand", "gruss gott", "gruss dich", "servus", "moin", "moin moin",
+        "hoi", "sali", "salu", "hallo zusammen", "beste grusse", "schone grusse",
+        "herzliche grusse", "freundlichst", "tschuss", "ciao", "merci", "merci vielmal",
+        "danke vielmal", "gell", "sehr geehrte damen und herren", "sehr geehrter herr",
+        "sehr geehrte frau", "leute", "hey", "na", "vielen dank im voraus", "danke im voraus",
+        "weiterhin",
     ),
     after=(
         "sofort", "jetzt", "ab sofort", "endlich", "alles", "umgehend", "unverzuglich",
-        "mich", "fur immer", "dauerhaft", "bitte", "danke",
+        "mich", "fur immer", "dauerhaft", "bitte", "danke", "zu", "hier", "hierher", "hierhin",
+        "per sms", "an mich",
+        # where the messages go: "auf mein Handy", "aufs Natel", "an diese Nummer"
+        *places(("auf", "an", "auf das", "an das", "auf dem", "auf diese", "an diese",
+                 "auf meine", "an meine", "auf mein", "an mein"),
+                ("handy", "natel", "telefon", "mobiltelefon", "smartphone", "nummer",
+                 "handynummer", "natelnummer")),
     ),
     leads=(
         "<WRONG>",
@@ -788,6 +894,14 @@ DE = Language(
         "ich bitte um", "ich bitte darum", "hiermit", "ich habe gesagt", "ich sagte",
         "wie gesagt", "ich wunsche", "ich verlange", "wurden sie bitte", "ich mochte hiermit",
         "ich habe doch gesagt", "ich habe schon", "ich habe bereits", "jetzt",
+        # politeness and wishes: "ich wäre Ihnen dankbar, wenn Sie", "ich hätte gerne"
+        "ich ware ihnen dankbar wenn sie", "ich ware euch dankbar wenn ihr",
+        "ich ware dankbar wenn sie", "ich ware dankbar wenn ihr", "es ware nett wenn sie",
+        "es ware nett wenn ihr", "ware nett wenn sie", "ware nett wenn ihr",
+        "wurden sie", "wurdet ihr", "konnten sie bitte", "konntet ihr", "seien sie so nett und",
+        "seid so nett und", "ich hatte gerne", "ich hatte gern", "ich wurde gerne",
+        "ich wurde gern", "ich mochte gerne", "ich mochte gern", "ich mochte bitte",
+        "ich bitte sie hiermit", "hiermit bitte ich sie", "ich ersuche sie",
     ),
     splits=("oder", "aber", "sonst", "denn", "weil", "ansonsten"),
     ands=("und",),
@@ -815,9 +929,19 @@ DE = Language(
                  "|hort endlich)",
         "NUMMER": "(meine nummer|meine handynummer|meine daten|meine telefonnummer|meine"
                   " mobilnummer|mich|meinen kontakt|meine kontaktdaten|diese nummer|nummer"
-                  "|die nummer|handynummer|meine handy nummer)",
+                  "|die nummer|handynummer|meine handy nummer|meine natelnummer"
+                  "|meine natel nummer|meine mobilnummer|mein handy|mein natel"
+                  "|meine handynummer)",
+        "PLACE": "(hier|hierher|hierhin|an mich|(auf|an|auf das|an das|auf dem|auf diese"
+                 "|an diese|auf meine|an meine|auf mein|an mein) (handy|natel|telefon"
+                 "|mobiltelefon|smartphone|nummer|handynummer|natelnummer))",
+        "SMSDIENST": "[<DET>|den|das|meinen|mein|meine|die] (sms service|sms dienst|sms abo"
+                     "|sms abonnement|sms newsletter|newsletter sms|sms benachrichtigungen"
+                     "|sms infos|sms werbung|sms versand|sms info|sms alarm|sms alerts"
+                     "|sms nachrichten|<MSGN>)",
         "END": "(mehr|nie wieder|nicht mehr|sofort|jetzt|bitte|danke|ab sofort|in zukunft"
-               "|zukunftig|fur immer|an diese nummer|auf diese nummer|an meine nummer)",
+               "|zukunftig|fur immer|an diese nummer|auf diese nummer|an meine nummer"
+               "|<PLACE>)",
     },
     phrases=(
         ("optout", "… <HOREN> auf [mir|mich|uns] [<MSGS>] [zu] [<SENDEN>] [<END>] …?"),
@@ -835,8 +959,22 @@ DE = Language(
                    " (sie|ihr|du) (mir|mich|uns) (nicht mehr|nie wieder|nie mehr|keine <MSGN>"
                    " mehr) …?"),
         ("optout", "… (schreib|schreibt|schick|schickt|sende|sendet|kontaktiert|kontaktier"
-                   "|nervt|belastigt) (mir|mich|uns) (nicht mehr|nie wieder|nie mehr|keine"
-                   " <MSGN> mehr) …?"),
+                   "|nervt|belastigt|simst) (mir|mich|uns) [<PLACE>] (nicht mehr|nie wieder"
+                   "|nie mehr|keine <MSGN> mehr|nichts mehr|keine <MSGN>) [<PLACE>] [zu] …?"),
+        # polite forms: "wenn Sie mir keine SMS mehr schicken würden"
+        ("optout", "… (mir|uns|mich) [<PLACE>] (keine [<DET>] <MSGN> mehr|nicht mehr|nichts mehr)"
+                   " [<PLACE>] (schicken|senden|schreiben|zusenden|zuschicken|kontaktieren"
+                   "|zu schicken|zu senden|zu schreiben) [wurden|wurdet|konnten|konntet|wollen"
+                   "|wurden sie|wurdet ihr] …?"),
+        # ending the SMS service: "kündige den SMS-Service", "SMS-Abo bitte kündigen"
+        ("optout", "… (kundige|kundigen|kundigt|kundigen sie|deaktivieren|deaktiviert"
+                   "|deaktivieren sie|deaktiviere|abbestellen|beenden|beende|beendet|einstellen)"
+                   " [ich|hiermit|bitte] [hiermit|bitte] <SMSDIENST> …?"),
+        ("optout", "… (bestelle|bestellen sie|bestellt|stellt|stellen sie|stelle|schaltet"
+                   "|schalten sie|schalte) [ich|hiermit|bitte] [hiermit|bitte] <SMSDIENST>"
+                   " [bitte] (ab|aus|ein) …?"),
+        ("optout", "… <SMSDIENST> [bitte] [sofort] (kundigen|abbestellen|abmelden|abstellen"
+                   "|deaktivieren|beenden|einstellen|stoppen|loschen|abschalten|ausschalten) …?"),
         ("optout", "… (melden|meldet|melde|meld) (sie mich|mich|uns|meine nummer|ich mich) [bitte]"
                    " [sofort] [von|aus] [<DET>] [<LIST>] ab …"),
         ("optout", "… (tragen|tragt|trag) (sie mich|mich|meine nummer|uns) [bitte] [aus <DET>"
@@ -847,8 +985,8 @@ DE = Language(
                    " <NUMMER> [aus <DET> <LIST>|von <DET> <LIST>] [<END>] …?"),
         ("optout", "… <NUMMER> [bitte] [aus <DET> <LIST>|aus <LIST>|von <DET> <LIST>]"
                    " (loschen|entfernen|austragen|streichen|sperren) …?"),
-        ("optout", "… [mir] [<MSGS>] (nicht mehr|nie mehr|nie wieder) (<SENDEN>|zu <SENDEN>"
-                   "|anschreiben|kontaktieren) …?"),
+        ("optout", "… [mir] [<MSGS>] [<PLACE>] (nicht mehr|nie mehr|nie wieder) [<PLACE>]"
+                   " (<SENDEN>|zu <SENDEN>|anschreiben|kontaktieren) …?"),
         ("optout", "… (das|dies|es|diese|die sms|den newsletter|diese sms|diese nachrichten"
                    "|die werbung|<MSGS>) (abbestellen|abmelden|abstellen|stoppen|beenden"
                    "|einstellen) …?"),
@@ -864,7 +1002,8 @@ DE = Language(
                    " [<MSGN>] [mehr] [(von ihnen|von euch|von dir)]"
                    " [(erhalten|bekommen|empfangen|von ihnen|von euch)] …?"),
         ("optout", "… ich (mochte|will|wunsche|mag) (keine|keinerlei) [<DET>] <MSGN> …?"),
-        ("optout", "… ich (mochte|will|wunsche|mag) [<DET>] <MSGN> nicht mehr …?"),
+        ("optout", "… ich (mochte|will|wunsche|mag) [<DET>] <MSGN> nicht mehr [(erhalten"
+                   "|bekommen|empfangen|zugeschickt bekommen|haben)] …?"),
         ("optout", "… (nehmen sie|nehmt|nimm) <NUMMER> [bitte] aus (dem|der|ihrem|eurem|ihrer"
                    "|eurer|diesem|dieser) <LIST> [raus] …?"),
         ("optout", "… [<NUMMER>] aus (dem|der|ihrem|eurem|ihrer|eurer|diesem|dieser) <LIST> (nehmen"
@@ -899,6 +1038,20 @@ DE = Language(
         ("keep", "[bitte] nicht (abmelden|aufhoren|stoppen|austragen|loschen) …"),
         ("keep", "(hort|horen sie) nicht auf …"),
         ("keep", "(weiter so|schickt weiter|schicken sie weiter|bitte weiter schicken) …"),
+        # calls only: "lieber per SMS", "schreibt mir lieber"
+        ("keep", "(lieber|nur|besser|nur noch) (per sms|sms|eine sms|schreiben|schriftlich"
+                 "|per nachricht|eine nachricht|nachrichten|per whatsapp)"),
+        ("keep", "(schreibt|schreiben sie|schreib|schickt|schicken sie) mir (lieber|nur|besser)"
+                 " …"),
+        # a STOP taken back: "bitte das STOPP ignorieren", "war aus Versehen"
+        ("keep", "[das|mein|die|meine] (stopp|stop|letzte nachricht|letzte sms) [bitte]"
+                 " ignorieren …"),
+        ("keep", "(ignorieren sie|ignoriert|ignorier|ignorieren) [bitte] [das|mein|die|meine]"
+                 " (stopp|stop|letzte nachricht|letzte sms|nachricht) …"),
+        ("keep", "(ich mochte|ich will) (weiterhin|weiter) [<DET>] (<MSGN>|angebote)"
+                 " [(erhalten|bekommen)]"),
+        # "Stopp mal": wait (a question or an objection follows)
+        ("none", "(stopp|stop|halt) mal [kurz]"),
         ("none", "<WRONG>"),
         ("none", "(vertrag|abo|abonnement|termin|bestellung) (kundigen|stornieren|absagen"
                  "|beenden) …"),
@@ -914,14 +1067,25 @@ IT = Language(
         "stop stop", "basta cosi grazie",
     ),
     strict=("annulla",),  # not "fine": English "Fine." answers too
+    aliases={"nn": "non", "xplusx": "piu", "x": "per", "xke": "perche", "xche": "perche",
+             "ke": "che", "ki": "chi", "cmq": "comunque", "msgs": "msg"},
     fillers=(
         "grazie", "per favore", "perfavore", "per piacere", "perpiacere", "ciao", "salve",
         "buongiorno", "buonasera", "ok", "grazie mille", "cortesemente", "gentilmente",
         "cazzo", "dai", "insomma", "please", "davvero", "pf", "x favore",
+        "gentili signori", "gentile", "gentili", "spettabile", "spett le", "egregi signori",
+        "egregio", "buondi", "buona giornata", "buona serata", "saluti", "cordiali saluti",
+        "distinti saluti", "un saluto", "grz", "comunque", "pls", "ragazzi", "raga",
+        "scusate", "scusi", "per cortesia", "cortesemente grazie", "mille grazie",
     ),
     after=(
         "subito", "ora", "adesso", "immediatamente", "cosi", "tutto", "per sempre",
-        "grazie", "definitivamente", "una volta per tutte",
+        "grazie", "definitivamente", "una volta per tutte", "qui", "qua", "via sms",
+        "per sms", "tramite sms", "da voi", "da parte vostra",
+        # where the messages go: "sul mio cellulare", "a questo numero"
+        *places(("su", "sul", "al", "a", "sul mio", "al mio", "a questo", "su questo", "nel mio",
+                 "nel"), ("cellulare", "cell", "telefonino", "telefono", "numero", "smartphone",
+                          "numero di cellulare", "numero di telefono")),
     ),
     leads=(
         "<WRONG>",
@@ -929,6 +1093,13 @@ IT = Language(
         "vi chiedo di", "vi prego di", "ho detto", "vi ho detto", "vi ho gia detto",
         "vi ho gia detto di", "vi ho detto di", "chiedo di", "richiedo", "vi chiedo",
         "si prega di", "gradirei", "vorrei essere",
+        # politeness and wishes: "vi sarei grato se", "preferirei", "desidererei"
+        "vi sarei grato se", "vi sarei grata se", "le sarei grato se", "le sarei grata se",
+        "sarei grato se", "sarei grata se", "vi sarei grato di", "vi sarei grata di",
+        "vi pregherei di", "vi chiederei di", "gradirei che", "preferirei", "desidererei",
+        "vorrei chiedervi di", "potreste per favore", "potete per favore", "e possibile",
+        "sarebbe possibile", "mi fareste la cortesia di", "fatemi la cortesia di",
+        "vi chiedo gentilmente di", "chiedo gentilmente di", "vi invito a",
     ),
     splits=("o", "oppure", "ma", "altrimenti", "se no", "sennò", "senno"),
     ands=("e", "ed"),
@@ -941,29 +1112,48 @@ IT = Language(
         "WRONG": "(numero sbagliato|avete sbagliato numero|persona sbagliata)",
         "MSGN": "(messaggi|messaggio|sms|messaggini|promozioni|promo|offerte|pubblicita"
                 "|notifiche|spam|comunicazioni|messaggi promozionali|sms pubblicitari"
-                "|stupidaggini|cavolate|sms promozionali)",
+                "|stupidaggini|cavolate|sms promozionali|mex|msg|messaggi pubblicitari"
+                "|notifiche sms|comunicazioni commerciali|comunicazioni promozionali)",
+        "DA": "(da|dal|dalla|dai|dalle|dagli|dallo|dall|dalla vostra|dal vostro|dai vostri"
+              "|dalle vostre)",
+        "PHONE": "(cellulare|cell|telefonino|telefono|numero|smartphone|numero di cellulare"
+                 "|numero di telefono)",
         "DET": "(i|questi|questo|i vostri|vostri|tutti i|tutti questi|piu|altri|di|dei|delle"
                "|le|la|il|mi|queste|con|con i|con questi|coi|con le|con queste|gli|vostre"
-               "|altre)",
+               "|altre|vostra|vostro|vostre|vostri|tutte le|tutti gli)",
         "MSGS": "([<DET>] [<DET>] <MSGN>|niente|nulla|niente altro|altro) [<END>]",
         "END": "(da voi|da parte vostra|su questo numero|a questo numero|sul mio numero|grazie"
-               "|per favore|mai piu|in futuro)",
+               "|per favore|mai piu|in futuro|qui|qua|via sms|per sms|(su|sul|al|a|sul mio"
+               "|al mio|a questo|su questo|nel mio|nel) <PHONE>)",
         "LIST": "(lista|liste|elenco|database|archivio|mailing list|rubrica|lista sms"
-                "|lista contatti|vostri contatti|contatti|iscrizione|servizio)",
+                "|lista contatti|vostri contatti|contatti|iscrizione|servizio)"
+                " [(degli|dei|di|per|per gli|per i|delle) (sms|messaggi|promozioni|offerte)|sms]",
         "SEND": "(mandarmi|inviarmi|scrivermi|contattarmi|mandare|inviare|scrivere|disturbarmi"
                 "|disturbare|tartassarmi|importunarmi|spammarmi|mandarci|inviarci|scriverci"
-                "|rompere)",
+                "|rompere|mandare messaggi|inviare messaggi)",
         "NOMI": "(mandate|mandare|inviate|inviare|scrivete|scrivere|contattate|contattare"
                 "|mandatemi|inviatemi|scrivetemi|contattatemi|mandarmi|inviarmi|scrivermi"
-                "|contattarmi|disturbate|disturbatemi|mandi|invii|scrivi)",
+                "|contattarmi|disturbate|disturbatemi|mandi|invii|scrivi|mandatemi piu"
+                "|scrivetemi piu|mandateci|scriveteci|inviateci)",
     },
     phrases=(
         ("optout", "… (smettete|smettetela|smetti|smettila|smettere|smettetelo|finitela|finite"
-                   "|basta|piantatela) (di|con) <SEND> [<MSGS>] …?"),
+                   "|basta|piantatela|smetteste|smettiate|smettesse|smetta|smettere di)"
+                   " (di|con) <SEND> [<MSGS>] [<END>] [<END>] …?"),
+        # wishes: "preferirei non ricevere più", "vorrei non essere più contattato"
+        ("optout", "non (ricevere|ricevere piu|piu ricevere|essere piu contattato|essere piu"
+                   " contattata|essere piu disturbato|essere piu disturbata|essere contattato"
+                   "|essere contattata|essere piu contattati|ricevere altri|ricevere ulteriori)"
+                   " [piu] [<MSGS>] [<END>] [<END>] …?"),
+        # ending the SMS service: "disdico l'iscrizione agli sms", "disattivate le notifiche"
+        ("optout", "… (disdire|disdico|disdite|disdici|disdica|disattivare|disattivate|disattiva"
+                   "|disattivo|disattivi|annullare|annullate|annullo|revocare|revoco|sospendere"
+                   "|sospendete|interrompere|interrompete|cancellare|cancellate) [<DET>|l|lo]"
+                   " [(iscrizione|abbonamento|servizio|invio|ricezione|iscrizioni)"
+                   " [(agli|ai|alle|al|a|degli|dei|delle|di|del|alla)]] <MSGN> [<END>] …?"),
         ("optout", "… (smettetela|smettila|piantatela|finitela) …?"),
         ("optout", "… (mi|ci) (cancellate|togliete|rimuovete|eliminate|levate|cancelli|togli"
-                   "|rimuovi|elimini|levi|tolga|cancelli) [(dalla|dal|da|dai|dalle|dagli)"
-                   " [<DET>] <LIST>] …?"),
+                   "|rimuovi|elimini|levi|tolga|cancelli) [<DA> [<DET>] (<LIST>|<MSGN>)] …?"),
         ("optout", "… non (mi|ci) <NOMI> (piu|mai piu) [<MSGS>] …?"),
         ("optout", "… non <NOMI> (piu|mai piu) [<MSGS>] …?"),
         ("optout", "… non (voglio|desidero|vogliamo) piu (ricevere|<MSGS>|niente|nulla"
@@ -971,11 +1161,14 @@ IT = Language(
                    "|essere contattata|essere disturbato) [<MSGS>] …?"),
         ("optout", "… non (voglio|desidero|vogliamo) (ricevere|ricevere piu) [<MSGS>] …?"),
         ("optout", "… (toglietemi|toglimi|rimuovetemi|rimuovimi|cancellatemi|cancellami"
-                   "|eliminatemi|eliminami|levatemi|levami|escludetemi) [dalla|dalle|dal|da"
-                   "|dai|dalla vostra|dal vostro] [<DET>] [<LIST>] …?"),
-        ("optout", "… (rimuovete|rimuovi|cancellate|cancella|eliminate|elimina|togliete|togli)"
-                   " (il mio numero|il mio contatto|i miei dati|questo numero|il mio cellulare)"
-                   " [dalla|dal|da] [<DET>] [<LIST>] …?"),
+                   "|eliminatemi|eliminami|levatemi|levami|escludetemi) [<DA> [<DET>]"
+                   " (<LIST>|<MSGN>)] …?"),
+        ("optout", "… (rimuovete|rimuovi|cancellate|cancella|eliminate|elimina|togliete|togli"
+                   "|rimuovere|cancellare|eliminare|togliere|levare|levate|rimuova|cancelli"
+                   "|elimini|tolga)"
+                   " (il mio numero|il mio contatto|i miei dati|questo numero|il mio cellulare"
+                   "|il mio numero di cellulare|il mio numero di telefono|il mio telefono)"
+                   " [<DA> [<DET>] (<LIST>|<MSGN>)] …?"),
         ("optout", "… (lasciatemi|lasciami|lasciateci) (in pace|stare|perdere) …"),
         ("optout", "… basta (con|coi|con i|con questi|con le|di) <MSGN> …?"),
         ("optout", "… basta <MSGS> …?"),
@@ -983,8 +1176,8 @@ IT = Language(
                    " …?"),
         ("optout", "… (disiscrivimi|disiscrivetemi|disiscrivermi|cancellarmi|togliermi"
                    "|rimuovermi|essere cancellato|essere cancellata|essere rimosso|essere rimossa"
-                   "|disiscrivere|annullare l iscrizione|annullare iscrizione) [dalla|dal|da]"
-                   " [<DET>] [<LIST>] …?"),
+                   "|disiscrivere|annullare l iscrizione|annullare iscrizione)"
+                   " [<DA> [<DET>] (<LIST>|<MSGN>)] …?"),
         ("optout", "… (quante volte) (devo|vi devo|ve lo devo) …"),
         ("optout", "… (ho detto|vi ho detto|vi ho gia detto|ho gia scritto|ho scritto)"
                    " (stop|basta|di smettere|cancella) …"),
@@ -1006,6 +1199,16 @@ IT = Language(
         ("review", "… (smettete|smettetela) di chiamarmi …"),
         ("keep", "non (smettete|smettere|cancellatemi|disiscrivetemi|toglietemi|fermatevi) …"),
         ("keep", "(continuate|continua) (a mandare|a mandarmi|a inviare|a inviarmi|cosi) …"),
+        # calls only: "meglio un sms", "scrivetemi solo"
+        ("keep", "(meglio|preferisco|piuttosto|solo|soltanto) [un|per|via|gli|i|tramite]"
+                 " (sms|messaggio|messaggi|whatsapp|scritto|messaggino)"),
+        ("keep", "(scrivetemi|scrivimi|mandatemi|mandami) (solo|pure|piuttosto) …"),
+        # a STOP taken back: "ignorate lo stop", "l'ho mandato per sbaglio"
+        ("keep", "(ignorate|ignora|ignori|non considerate) (lo|il mio|quello|il|l ultimo|quel)"
+                 " (stop|messaggio|sms|basta) …"),
+        ("keep", "… (l ho|ho|l ha|ha) (mandato|scritto|inviato) (stop|basta|lo stop|quel messaggio)"
+                 " (per sbaglio|per errore) …"),
+        ("keep", "(voglio|vorrei) continuare a ricevere …"),
         ("none", "<WRONG>"),
         ("none", "… (mi basta|ci basta|basta che|basta solo|basta una|basta un) …"),
         ("none", "… (cancella|cancellate|annulla|annullate) (l appuntamento|la prenotazione"
@@ -1021,24 +1224,43 @@ NL = Language(
         "kap ermee", "hou op", "houd op", "ophouden",
     ),
     strict=("einde",),
+    aliases={"nie": "niet", "ni": "niet", "xplusx": "meer", "gene": "geen", "genen": "geen",
+             "m n": "mijn", "mn": "mijn", "da": "dat", "nimeer": "niet meer", "sms kes": "smskes",
+             "sms ke": "smskes", "sms jes": "smsjes", "berichtjes": "berichten"},
     fillers=(
         "aub", "alsjeblieft", "alstublieft", "asjeblieft", "dank je", "dank u", "dankjewel",
         "dank je wel", "dank u wel", "bedankt", "groetjes", "groeten", "mvg", "hoi", "hallo",
         "goedemiddag", "goedemorgen", "goedenavond", "ok", "oke", "svp", "nou", "gewoon",
         "even", "please", "pls", "potverdorie", "verdorie", "jongens", "mensen", "dus",
         "ajb", "graag",
+        "ff", "effe", "efkes", "eventjes", "ne keer", "nekeer", "eens", "es", "beste",
+        "geachte", "geachte heer mevrouw", "geachte heer of mevrouw", "geachte mevrouw meneer",
+        "dag", "goeiedag", "goedendag", "hey", "hee", "hoi", "allez", "amai", "merci",
+        "merci vriendelijk", "mvg", "met vriendelijke groeten", "vriendelijke groeten",
+        "alvast bedankt", "bij voorbaat dank", "groetjes", "gr", "aub dank je", "toch",
     ),
     after=("graag", "nu", "nu meteen", "direct", "meteen", "per direct", "onmiddellijk",
            "svp", "voorgoed", "definitief", "aub", "me", "mij",
            "naar dit nummer", "op dit nummer", "naar mijn nummer", "naar mij", "verwijderen",
            "halen", "afhalen", "schrappen", "wissen", "met vriendelijke groet",
-           "vriendelijke groet", "groet", "groetjes"),
+           "vriendelijke groet", "groet", "groetjes", "hier", "hierheen", "naar hier", "naartoe",
+           "per sms", "via sms", "van jullie", "van u",
+           # where the messages go: "op mijn gsm", "naar dit nummer"
+           *places(("op", "naar", "via"), ("mijn", "dit", "deze", "m n", "mn"),
+                   ("gsm", "telefoon", "mobiel", "mobieltje", "smartphone", "nummer",
+                    "telefoonnummer", "gsm nummer", "mobiele nummer"))),
     leads=(
         "<WRONG>",
         "ik wil", "ik wil graag", "ik zou graag", "ik zou willen", "wil je", "wilt u",
         "kunt u", "kun je", "kunnen jullie", "willen jullie", "graag", "ik heb gezegd",
         "ik zei", "ik heb al gezegd", "ik verzoek u", "ik verzoek jullie", "zou u",
         "zouden jullie", "nogmaals",
+        # politeness and wishes: "gelieve", "ik zou het op prijs stellen als u"
+        "gelieve", "gelieve mij", "wilt u aub", "zou u zo vriendelijk willen zijn",
+        "zou u zo vriendelijk zijn", "wees zo vriendelijk", "ik zou het op prijs stellen als u",
+        "ik zou het op prijs stellen als jullie", "mag ik vragen om", "ik vraag u",
+        "ik vraag jullie", "ik wil u vragen", "ik wil jullie vragen", "kan je", "kan u",
+        "kunt u aub", "zou je", "ik zou liever", "ik wil liever", "liefst", "ik ontvang liever",
     ),
     splits=("of", "maar", "anders", "want", "omdat"),
     ands=("en",),
@@ -1050,8 +1272,14 @@ NL = Language(
         "WRONG": "(verkeerd nummer|verkeerde nummer|verkeerde persoon|niet mijn nummer)",
         "MSGN": "(sms|smsjes|sms jes|berichten|bericht|sms berichten|reclame|aanbiedingen"
                 "|promoties|meldingen|spam|appjes|tekstberichten|sms en|smsen|berichtjes"
-                "|reclameberichten|acties|onzin|troep)",
-        "DET": "(uw|jullie|je|deze|die|de|al die|al deze|meer|geen|dit soort|zulke|nog)",
+                "|reclameberichten|acties|onzin|troep|smskes|smsjes|sms berichten"
+                "|promoberichten|nieuwsbrief per sms|sms nieuwsbrief|sms meldingen)",
+        "PLACE": "(hier|hierheen|naar hier|naartoe|per sms|via sms|(op|naar|via) (mijn|dit|deze)"
+                 " (gsm|telefoon|mobiel|mobieltje|smartphone|nummer|telefoonnummer|gsm nummer))",
+        "SMSDIENST": "[<DET>|mijn] (sms service|sms dienst|sms abonnement|sms alerts"
+                     "|sms meldingen|sms nieuwsbrief|sms berichten|<MSGN>)",
+        "DET": "(uw|jullie|je|deze|die|de|al die|al deze|meer|geen|dit soort|zulke|nog|dees"
+               "|da|dat|uwe|ulle)",
         "MSGS": "[<DET>] [<DET>] <MSGN>",
         "LIST": "(lijst|bestand|database|verzendlijst|mailinglijst|systeem|klantenbestand"
                 "|adressenbestand|sms lijst|nieuwsbrief|lijsten)",
@@ -1063,13 +1291,24 @@ NL = Language(
         ("optout", "… (meld|meldt|meldt u) (me|mij|ons|mijn nummer) [nu|direct|meteen] af"
                    " [van|bij] [<DET>] [<LIST>] …"),
         ("optout", "… (me|mij|ons) (afmelden|uitschrijven|verwijderen|uit het bestand halen)"
-                   " [van|uit] [<DET>] [<LIST>] …?"),
+                   " [(van|uit|voor|bij) [<DET>] (<LIST>|<MSGN>)] …?"),
+        # "gelieve mij uit te schrijven", "om mij af te melden"
+        ("optout", "… (me|mij|ons|mijn nummer|mijn gegevens) [(van|uit) [<DET>] <LIST>] (uit te"
+                   " schrijven|af te melden|te verwijderen|te schrappen|af te halen|te halen|weg te"
+                   " halen|uit te schrijven van <DET> <LIST>) [(van|uit|voor) [<DET>]"
+                   " (<LIST>|<MSGN>)] …?"),
+        # ending the SMS service: "de sms-service opzeggen", "zet de sms'jes stop"
+        ("optout", "… <SMSDIENST> (opzeggen|stopzetten|uitzetten|stoppen|beeindigen|afzeggen"
+                   "|deactiveren|annuleren|afmelden|uitschakelen|afzetten) …?"),
+        ("optout", "… (zeg|zet|zegt|zet u|zeg u|schakel) <SMSDIENST> (op|stop|uit|af) …?"),
+        ("optout", "… (ik zeg|ik zet) <SMSDIENST> (op|stop|uit|af) …?"),
         ("optout", "… geen [<DET>] <MSGN> meer [(ontvangen|sturen|krijgen|graag|aub)] …?"),
         ("optout", "… (stuur|stuurt|sms|app|stuurt u|stuur jij) (me|mij|ons) geen [<DET>]"
                    " <MSGN> meer …?"),
-        ("optout", "… (stuur|stuurt|sms|app|sms t|appt|benader|bericht|contacteer)"
-                   " [me|mij|ons] (niet meer|nooit meer|niets meer|niks meer) …?"),
-        ("optout", "… [me|mij|ons] (niet meer|nooit meer) <STUREN> …?"),
+        ("optout", "… (stuur|stuurt|sms|app|sms t|appt|benader|bericht|contacteer|smst)"
+                   " [me|mij|ons] [<PLACE>] (niet meer|nooit meer|niets meer|niks meer|geen"
+                   " [<DET>] <MSGN> meer) [<PLACE>] …?"),
+        ("optout", "… [me|mij|ons] [<PLACE>] (niet meer|nooit meer) [te] <STUREN> …?"),
         ("optout", "… (afmelden|uitschrijven|uit) (voor|van) [<DET>] (<MSGN>|<LIST>) …?"),
         ("optout", "… (stop|stopt|stoppen|hou op|houd op|kap|kappen) met [het] [<DET>]"
                    " (<STUREN>|<MSGN>) …?"),
@@ -1079,7 +1318,8 @@ NL = Language(
                    " [<LIST>] …?"),
         ("optout", "… schrijf (me|mij|ons) uit …?"),
         ("optout", "… (me|mij|ons|mijn nummer|mijn gegevens|dit nummer) (van|uit) [<DET>] <LIST>"
-                   " (halen|verwijderen|afhalen|schrappen|wissen|afvoeren) …?"),
+                   " [willen|kunnen|te] (halen|verwijderen|afhalen|schrappen|wissen|afvoeren)"
+                   " [willen|kunnen] …?"),
         ("optout", "… uit (de|het|jullie|uw|je|deze) (lijst|bestand|database|verzendlijst"
                    "|mailinglijst|systeem|klantenbestand) …?"),
         ("optout", "… (ik wil|wil) (geen|niets meer|niks meer) [<DET>] [<MSGN>] [meer]"
@@ -1099,12 +1339,24 @@ NL = Language(
                    "|wie sms t|wie appt) …"),
         ("review", "… (veel te veel|te veel|zoveel|zo veel) [<MSGN>] …"),
         ("review", "… (te vaak|veel te vaak) …"),
+        ("review", "… hoe (meld|schrijf) ik (me|mij|mezelf|ons) (af|uit) …"),
         ("review", "… nooit (aangemeld|ingeschreven|toestemming gegeven) …"),
         ("review", "… (ik ga|ik zal) (jullie|u|dit) (melden|aangeven|rapporteren) …"),
         ("review", "… (dit is|is) (spam|oplichting) …"),
         ("review", "(spam|oplichting|gemeld|geblokkeerd|nee bedankt|nee dank je)"),
         ("keep", "niet (afmelden|stoppen|uitschrijven|verwijderen) …"),
         ("keep", "(ga zo door|blijf sturen|stuur maar) …"),
+        # calls only: "stuur liever een sms", "alleen per sms"
+        ("keep", "(stuur|sms|app|stuurt|stuur me|stuur mij) [me|mij] liever …"),
+        ("keep", "(liever|alleen|enkel|gewoon) (een sms|per sms|sms|een bericht|een berichtje"
+                 "|via sms|sms en|smsen|berichten|appen|via whatsapp)"),
+        # a STOP taken back: "negeer die stop", "per ongeluk gestuurd"
+        ("keep", "(negeer|negeert|vergeet) (die|de|mijn|dat|het|deze) (stop|bericht|sms|uit"
+                 "|afmelding) …"),
+        ("keep", "… (per ongeluk|per vergissing|per abuis) (gestuurd|verstuurd|gestuurd hoor"
+                 "|ge sms t) …"),
+        ("keep", "… ik wil (ze|de berichten|de sms jes|jullie berichten) (blijven ontvangen"
+                 "|wel blijven ontvangen|blijven krijgen) …"),
         ("none", "<WRONG>"),
         ("none", "(uit eten|uit huis|uit werken) …"),
     ),
@@ -1118,19 +1370,41 @@ PT = Language(
         "stop stop", "sair sair", "cancelar inscricao", "cancelar subscricao", "remova",
         "removam", "para com isso", "pare com isso", "parem com isso",
     ),
-    strict=("cancelar", "fim"),
+    strict=("cancelar", "cancela", "fim"),
+    aliases={"n": "nao", "naum": "nao", "nn": "nao", "vcs": "voces", "vc": "voce",
+             "xplusx": "mais", "q": "que", "pq": "porque", "mgs": "msgs", "mensages": "mensagens",
+             "tbm": "tambem", "tb": "tambem", "msm": "mesmo", "p": "para", "pro": "para o"},
     fillers=(
         "por favor", "pf", "pfv", "pfvr", "obrigado", "obrigada", "obg", "brigado", "valeu",
         "ola", "oi", "bom dia", "boa tarde", "boa noite", "ok", "porra", "caramba",
         "muito obrigado", "muito obrigada", "please", "se faz favor", "faz favor", "por gentileza",
+        "e ai", "prezados", "prezado", "prezada", "caro", "cara", "caros", "amigo", "mano",
+        "moco", "moca", "galera", "pessoal", "gente", "atenciosamente", "att", "atte",
+        "cumprimentos", "melhores cumprimentos", "abraco", "abracos", "abs", "bjs", "beijos",
+        "saudacoes", "vlw", "blz", "tmj", "k", "kk", "rs", "ola bom dia", "ola boa tarde",
+        "bom dia a todos", "desculpe", "desculpem", "com licenca", "pfvr", "pfv", "por fv",
     ),
     after=("ja", "agora", "imediatamente", "de vez", "tudo", "obrigado", "obrigada",
-           "de uma vez", "para sempre", "por favor"),
+           "de uma vez", "para sempre", "por favor", "ai", "dai", "la", "aqui", "pra ca",
+           "para ca", "ca", "por sms", "por mensagem", "de voces", "da vossa parte", "de vos",
+           # where the messages go: "para o meu telemóvel", "pro meu celular"
+           *places(("para", "pra", "para o", "pra o", "no", "ao", "neste", "nesse", "para este",
+                    "para esse", "pra esse", "pra este", "em"),
+                   ("", "meu", "este", "esse"),
+                   ("telemovel", "celular", "telefone", "numero", "cel", "telemovel pessoal",
+                    "numero de telemovel", "numero de celular", "numero de telefone"))),
     leads=(
         "<WRONG>",
         "quero", "gostaria de", "desejo", "por favor", "podem", "pode", "queria", "peco que",
         "solicito", "ja disse", "eu disse", "ja pedi para", "ja pedi pra", "eu quero",
         "eu gostaria de", "favor", "peco", "exijo que",
+        # politeness and wishes: "agradeço que", "preferia", "gostava de"
+        "agradeco que", "agradecia que", "agradeceria que", "agradeco se", "agradecia se",
+        "agradeceria se", "preferia", "preferiria", "prefiro", "queria", "gostava de",
+        "gostaria muito de", "sera que podem", "sera que poderiam", "poderiam", "podiam",
+        "poderia", "podia", "seria possivel", "facam o favor de", "faca o favor de",
+        "peco a gentileza de", "peco por gentileza", "por gentileza", "solicito que",
+        "venho por este meio solicitar", "venho solicitar", "gostaria que", "queria que",
     ),
     splits=("ou", "mas", "senao", "pois", "se nao"),
     ands=("e",),
@@ -1144,29 +1418,52 @@ PT = Language(
                  "|enganaram se no numero)",
         "MSGN": "(mensagens|mensagem|sms|msg|msgs|torpedos|promocoes|promocao|ofertas"
                 "|propagandas|propaganda|publicidade|notificacoes|spam|lixo|mensagens de texto"
-                "|mensagens promocionais|porcarias)",
+                "|mensagens promocionais|porcarias|torpedo|mensagenzinhas|sms promocionais"
+                "|campanhas|alertas|notificacoes por sms|alertas por sms|zap|whatsapp)",
+        "PHONE": "(telemovel|celular|telefone|numero|cel|numero de telemovel|numero de celular"
+                 "|numero de telefone)",
         "DET": "(de|as|os|suas|seus|essas|esses|estas|mais|tantas|a|o|me|essa|esta|estas|vossa"
                "|vosso|vossas|vossos|sua|seu|da|do|desta|dessa|nada)",
         "MSGS": "([<DET>] [<DET>] <MSGN>|nada|mais nada|nada mais) [<END>]",
         "END": "(de voces|de vcs|da vossa parte|de vos|da sua parte|da vossa empresa"
                "|neste numero|para este numero|para o meu numero|por favor|obrigado|obrigada)",
         "LIST": "(lista|listas|base de dados|cadastro|sistema|lista de contactos"
-                "|lista de contatos|contactos|contatos|base)",
+                "|lista de contatos|contactos|contatos|base) [de (sms|mensagens|envio|envios"
+                "|transmissao|divulgacao|promocoes|clientes|contactos|contatos)|de sms|por sms"
+                "|de voces]",
         "MANDAR": "(me mandar|me enviar|mandar|enviar|me mandarem|me enviarem|me contactar"
                   "|me contatar|contactar|contatar|me incomodar|incomodar|me escrever|escrever"
                   "|mandarem|enviarem|me mandar mensagens|mandar me|enviar me|me chatear"
-                  "|encher o saco)",
+                  "|encher o saco|me encher o saco|encher|me ligar e mandar|mandar mensagem"
+                  "|enviar mensagem)",
         "NAOME": "(mandem|mande|manda|envie|enviem|envia|contactem|contatem|contacte|contate"
                  "|escrevam|escreva|incomodem|liguem e mandem)",
     },
     phrases=(
-        ("optout", "… (pare|parem|parar|para|deixe|deixem|deixa|deixar|chega|parem ja) de"
-                   " <MANDAR> [<MSGS>] …?"),
+        ("optout", "… (pare|parem|parar|para|deixe|deixem|deixa|deixar|chega|parem ja|parassem"
+                   "|deixassem|deixarem|pararem) de <MANDAR> [<MSGS>|com <MSGS>] [<END>] …?"),
+        # wishes: "gostaria de não receber mais", "queria deixar de receber"
+        ("optout", "nao (receber|receber mais|mais receber|voltar a receber|ser mais contactado"
+                   "|ser mais contactada|ser mais contatado|ser mais contatada|ser contactado"
+                   "|ser contactada|ser contatado|ser contatada|ser mais incomodado"
+                   "|ser mais incomodada|continuar a receber|continuar recebendo) [mais] [<MSGS>]"
+                   " [<END>] …?"),
+        ("optout", "… (deixar de|parar de) (receber|ser contactado|ser contactada|ser contatado"
+                   "|ser contatada) [<MSGS>] [<END>] …?"),
+        # ending the SMS service: "desativem as notificações por SMS", "cancelem o serviço"
+        ("optout", "… (cancelar|cancela|cancelem|cancele|desativar|desativem|desative|desativa"
+                   "|desligar|desliguem|desligue|anular|anulem|anule|suspender|suspendam)"
+                   " [<DET>] (<MSGN>|servico de sms|servico sms|servico de mensagens"
+                   "|assinatura de sms|subscricao de sms|subscricao das sms|alertas de sms"
+                   "|envio de sms|envio de mensagens) [por sms|de sms] [<END>] …?"),
         ("optout", "… (chega|basta|nada de|sem mais|stop|stop as|parem com as|pare com as)"
                    " [<DET>] <MSGN> …?"),
         ("optout", "… nao [me|nos] <NAOME> (mais|nunca mais|mais nada|nada|nada mais) [<MSGS>]"
                    " …?"),
-        ("optout", "… (remover|apagar|excluir|tirar|retirar|eliminar|descadastrar) (o meu numero"
+        ("optout", "… (remover|apagar|excluir|tirar|retirar|eliminar|descadastrar|tira|retira"
+                   "|remove|apaga|exclui|elimina|tire|retire|remova|apague|exclua|elimine)"
+                   " (o meu numero de <PHONE>|meu numero de <PHONE>|o meu <PHONE>|meu <PHONE>"
+                   "|o meu contacto|meu contacto|o meu numero"
                    "|meu numero|o meu contacto|o meu contato|meu contato|os meus dados|meus dados"
                    "|este numero|me) [da|desta|dessa|de|do] [<DET>] [<LIST>] …?"),
         ("optout", "… nao [me|nos] <NAOME> [<MSGS>] mais …?"),
@@ -1183,7 +1480,8 @@ PT = Language(
                    "|me retirem|tirem o meu numero|tirem meu numero) [da|desta|dessa|de|do]"
                    " [<DET>] [<LIST>] …?"),
         ("optout", "… (removam|remova|removem|apaguem|apague|excluam|exclua|tirem|tire|retirem"
-                   "|eliminem|elimine) (o meu numero|meu numero|o meu contacto|o meu contato"
+                   "|eliminem|elimine) (o meu numero de <PHONE>|meu numero de <PHONE>|o meu <PHONE>"
+                   "|meu <PHONE>|o meu numero|meu numero|o meu contacto|o meu contato"
                    "|meu contato|os meus dados|meus dados|este numero) [da|desta|dessa|de|do]"
                    " [<DET>] [<LIST>] …?"),
         ("optout", "… (me deixem|me deixe|deixem me|deixe me|deixa me|me deixa|deixem nos)"
@@ -1210,6 +1508,9 @@ PT = Language(
                    " (o meu numero|meu numero|os meus dados|meus dados|o meu contacto) …"),
         ("review", "… (mensagens demais|muitas mensagens|demasiadas mensagens|tantas mensagens"
                    "|sms demais|muitos sms) …"),
+        ("review", "… (muita|muitas|tanta|tantas|demasiada|demasiadas|muito|muitos|tanto"
+                   "|tantos) <MSGN> …"),
+        ("review", "… <MSGN> (demais|a mais|em excesso) …"),
         ("review", "… (nunca|jamais) me (inscrevi|cadastrei|registei|registrei|registrei) …"),
         ("review", "… (vou|vamos) (denunciar|reclamar|processar|bloquear) …"),
         ("review", "… (isto e|isso e|e) (spam|golpe|burla) …"),
@@ -1218,6 +1519,17 @@ PT = Language(
                    "|cancelar) …"),
         ("keep", "nao (parem|pare|me descadastrem|cancelem|me tirem) …"),
         ("keep", "(continuem|continue) (a mandar|mandando|enviando|a enviar) …"),
+        # calls only: "prefiro mensagem", "só por SMS"
+        ("keep", "(prefiro|melhor|so|apenas|somente) [por|uma|um] (mensagem|mensagens|sms|whatsapp"
+                 "|zap|msg|escrito|torpedo)"),
+        ("keep", "(mandem|mande|enviem|envie|manda) [me] (mensagem|sms|msg) (em vez disso"
+                 "|ao inves|no lugar|entao)"),
+        # a STOP taken back: "ignorem o stop", "foi sem querer"
+        ("keep", "(ignorem|ignore|ignora|desconsiderem|desconsidere) [o|meu|esse|aquele|a|minha]"
+                 " (stop|sair|parar|mensagem|sms|resposta) …"),
+        ("keep", "… (mandei|enviei|mandou|enviou|escrevi|escreveu) (stop|sair|parar|isso)"
+                 " (por engano|sem querer|por erro) …"),
+        ("keep", "(quero|queria|gostaria de) continuar (a receber|recebendo) …"),
         ("none", "<WRONG>"),
         ("none", "(vou sair|ja vou sair|estou a sair|vou sair agora) …"),
         ("none", "(para|pra) (quando|onde|que|quem|mim|o|a|os|as|amanha|hoje) …"),

@@ -85,6 +85,7 @@ from typing import Literal, TypeAlias
 from rules.keywords import normalize_reply
 from rules.phrase_tables import (
     CLOSINGS,
+    COMMON_ALIASES,
     COMMON_FILLERS,
     INSTRUCTION_TO,
     INSTRUCTION_VERBS,
@@ -315,7 +316,7 @@ def _compile(lang: str, table: Language) -> _Table:
         conditions=_words(table.conditions),
         triggers=frozenset(_index(patterns)),
         keep_triggers=frozenset(_index(p for p in patterns if p.kind == "keep")),
-        aliases=_alias_index(table.aliases),
+        aliases=_alias_index({**COMMON_ALIASES, **table.aliases}),
     )
 
 
