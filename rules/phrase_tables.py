@@ -58,6 +58,9 @@ class Language:
     strict: tuple[str, ...] = ()  # opt-out only as the whole reply
     fillers: tuple[str, ...] = ()  # dropped anywhere: politeness, greetings, swearing
     after: tuple[str, ...] = ()  # allowed after a phrase or keyword: me, now, at once
+    #: Allowed after a phrase, not a bare keyword: where the messages go ("stop texting me
+    #: on my cell", "keine SMS mehr aufs Natel"); "Stop here" may be a driver's stop.
+    places: tuple[str, ...] = ()
     leads: tuple[str, ...] = ()  # clause openers before a phrase: "can you", "I want to"
     splits: tuple[str, ...] = ()  # words that end a clause: or, but, otherwise
     ands: tuple[str, ...] = ()  # "and": ends a clause, but not a bare keyword
@@ -190,8 +193,10 @@ EN = Language(
         # closing words and intensifiers after a phrase: "stop completely", "... fr", "ta"
         "completely", "totally", "entirely", "altogether", "for real", "fr", "frfr", "ta",
         "cheers", "regards", "kind regards", "best regards", "best", "many thanks",
-        "thanks in advance", "here", "on here", "over here", "no more",
-        # where the messages go: "stop texting me on my cell"
+        "thanks in advance",
+    ),
+    places=(
+        "here", "on here", "over here", "no more",
         *places(("on", "to", "at"), ("my", "this", "the"),
                 ("phone", "cell", "cellphone", "cell phone", "mobile", "mobile phone",
                  "mobile number", "number", "phone number", "cell number", "handset")),
@@ -368,9 +373,10 @@ EN = Language(
                    " [<END>] [<END>] …?"),
         ("optout", "… (would you mind|do you mind) (not|no longer|stopping|ceasing) [<TEXTING>]"
                    " [<ME>] [<MSGS>] [<END>] [<END>] …?"),
-        ("optout", "… <RATHER> (receive|get|receiving|getting|be sent|be contacted|be texted"
-                   "|be messaged|hear from you|be on your list|texting|messaging) [any|these"
-                   "|your|those] [more] [<MSGS>] [<END>] [<END>] …?"),
+        ("optout", "… <RATHER> (receive|get|receiving|getting) [any|these|your|those] [more]"
+                   " <MSGS> [<END>] [<END>] …?"),
+        ("optout", "… <RATHER> (be sent|be contacted|be texted|be messaged|hear from you"
+                   "|be on your list) [any|these|your|those] [more] [<MSGS>] [<END>] [<END>] …?"),
         # verbs of ending the SMS service: "deactivate the text alerts", "cancel the sms service"
         ("optout", "… (deactivate|disable|turn off|switch off|shut off|mute) [<DET>] [<ADJ>]"
                    " (texts|text|messages|sms|alerts|notifications|texting|text messages|promos"
@@ -493,9 +499,10 @@ FR = Language(
     after=(
         "moi", "maintenant", "tout de suite", "immediatement", "de suite", "a vous",
         "definitivement", "tous", "tout", "merci", "svp", "a vie", "pour toujours",
-        "une bonne fois pour toutes", "deja", "s il vous plait", "ici", "par sms", "par texto",
-        "par message", "par messages", "par textos",
-        # where the messages go: "sur mon natel", "à ce numéro"
+        "une bonne fois pour toutes", "deja", "s il vous plait",
+    ),
+    places=(
+        "ici", "par sms", "par texto", "par message", "par messages", "par textos",
         *places(("sur", "a", "vers", "au"), ("mon", "ce", "le"),
                 ("portable", "natel", "gsm", "mobile", "telephone", "tel", "numero",
                  "cellulaire", "numero de portable", "numero de telephone")),
@@ -697,9 +704,10 @@ ES = Language(
         "ya", "ya mismo", "ahora", "ahora mismo", "inmediatamente", "de inmediato",
         "de una vez", "todo", "todos", "de una vez por todas", "para siempre", "gracias",
         "de todo", "de todos",
-        "por favor", "aqui", "aca", "por aqui", "por aca", "suyos", "suyas", "de ustedes",
-        "de vosotros", "por sms", "por mensaje", "por whatsapp",
-        # where the messages go: "a mi celular", "al móvil"
+        "por favor", "suyos", "suyas", "de ustedes", "de vosotros",
+    ),
+    places=(
+        "aqui", "aca", "por aqui", "por aca", "por sms", "por mensaje", "por whatsapp",
         *places(("a", "al", "en", "en el", "para", "a este", "en este", "de"),
                 ("mi", "este", ""), ("celular", "cel", "movil", "telefono", "numero",
                                      "telefono movil", "numero de celular")),
@@ -863,7 +871,7 @@ DE = Language(
     aliases={"xplusx": "mehr", "nix": "nichts", "nimmer": "nicht mehr", "nimma": "nicht mehr",
              "nume": "nicht mehr", "numme": "nicht mehr", "kei": "keine", "koane": "keine",
              "meh": "mehr", "ned": "nicht", "nod": "nicht", "net": "nicht", "aufs": "auf das",
-             "ans": "an das", "vom": "von dem", "sms en": "simsen"},
+             "ans": "an das", "sms en": "simsen"},
     fillers=(
         "bitte", "danke", "vielen dank", "danke schon", "danke sehr", "hallo", "guten tag",
         "guten morgen", "guten abend", "hi", "mfg", "lg", "vg", "gruss", "grusse",
@@ -879,9 +887,10 @@ DE = Language(
     ),
     after=(
         "sofort", "jetzt", "ab sofort", "endlich", "alles", "umgehend", "unverzuglich",
-        "mich", "fur immer", "dauerhaft", "bitte", "danke", "zu", "hier", "hierher", "hierhin",
-        "per sms", "an mich",
-        # where the messages go: "auf mein Handy", "aufs Natel", "an diese Nummer"
+        "mich", "fur immer", "dauerhaft", "bitte", "danke", "zu",
+    ),
+    places=(
+        "hier", "hierher", "hierhin", "per sms", "an mich",
         *places(("auf", "an", "auf das", "an das", "auf dem", "auf diese", "an diese",
                  "auf meine", "an meine", "auf mein", "an mein"),
                 ("handy", "natel", "telefon", "mobiltelefon", "smartphone", "nummer",
@@ -907,7 +916,10 @@ DE = Language(
     ands=("und",),
     breaks=("ich", "wer", "warum", "wieso", "woher", "wie", "das ist", "sie sind", "ihr seid"),
     negations=("nicht", "nie", "niemals", "kein", "keine", "will nicht", "mochte nicht",
-               "wollte nicht"),
+               "wollte nicht",
+               # a fact, not a request: "ich bekomme keine SMS mehr, warum?"
+               "ich bekomme", "ich erhalte", "ich kriege", "bekomme ich", "erhalte ich",
+               "kriege ich", "ich habe", "habe ich", "ich hab"),
     conditions=("wenn", "falls", "sonst"),
     doubts=("wie", "warum", "wieso", "weshalb", "was", "wann", "wo", "woher", "wer",
             "kann ich", "muss ich", "soll ich", "wie kann ich"),
@@ -976,7 +988,7 @@ DE = Language(
         ("optout", "… <SMSDIENST> [bitte] [sofort] (kundigen|abbestellen|abmelden|abstellen"
                    "|deaktivieren|beenden|einstellen|stoppen|loschen|abschalten|ausschalten) …?"),
         ("optout", "… (melden|meldet|melde|meld) (sie mich|mich|uns|meine nummer|ich mich) [bitte]"
-                   " [sofort] [von|aus] [<DET>] [<LIST>] ab …"),
+                   " [sofort] [von|aus|vom|aus dem|aus der|von der] [<DET>] [<LIST>] ab …"),
         ("optout", "… (tragen|tragt|trag) (sie mich|mich|meine nummer|uns) [bitte] [aus <DET>"
                    " <LIST>|aus <LIST>] aus …"),
         ("optout", "… (loschen|loscht|losch|entfernen|entfernt|entferne|streichen|streicht)"
@@ -1006,6 +1018,9 @@ DE = Language(
                    "|bekommen|empfangen|zugeschickt bekommen|haben)] …?"),
         ("optout", "… (nehmen sie|nehmt|nimm) <NUMMER> [bitte] aus (dem|der|ihrem|eurem|ihrer"
                    "|eurer|diesem|dieser) <LIST> [raus] …?"),
+        ("optout", "… [<NUMMER>] [bitte] (vom|von dem|von der|von|aus dem|aus der) [<DET>]"
+                   " (<LIST>|<MSGN>) (abmelden|austragen|abbestellen|entfernen|loschen"
+                   "|streichen) …?"),
         ("optout", "… [<NUMMER>] aus (dem|der|ihrem|eurem|ihrer|eurer|diesem|dieser) <LIST> (nehmen"
                    "|entfernen|loschen|austragen|streichen|werfen) …?"),
         ("optout", "… (ich|wir) (widerrufe|widerrufen) [hiermit] (meine|die|unsere)"
@@ -1080,9 +1095,10 @@ IT = Language(
     ),
     after=(
         "subito", "ora", "adesso", "immediatamente", "cosi", "tutto", "per sempre",
-        "grazie", "definitivamente", "una volta per tutte", "qui", "qua", "via sms",
-        "per sms", "tramite sms", "da voi", "da parte vostra",
-        # where the messages go: "sul mio cellulare", "a questo numero"
+        "grazie", "definitivamente", "una volta per tutte", "da voi", "da parte vostra",
+    ),
+    places=(
+        "qui", "qua", "via sms", "per sms", "tramite sms",
         *places(("su", "sul", "al", "a", "sul mio", "al mio", "a questo", "su questo", "nel mio",
                  "nel"), ("cellulare", "cell", "telefonino", "telefono", "numero", "smartphone",
                           "numero di cellulare", "numero di telefono")),
@@ -1243,12 +1259,11 @@ NL = Language(
            "svp", "voorgoed", "definitief", "aub", "me", "mij",
            "naar dit nummer", "op dit nummer", "naar mijn nummer", "naar mij", "verwijderen",
            "halen", "afhalen", "schrappen", "wissen", "met vriendelijke groet",
-           "vriendelijke groet", "groet", "groetjes", "hier", "hierheen", "naar hier", "naartoe",
-           "per sms", "via sms", "van jullie", "van u",
-           # where the messages go: "op mijn gsm", "naar dit nummer"
-           *places(("op", "naar", "via"), ("mijn", "dit", "deze", "m n", "mn"),
-                   ("gsm", "telefoon", "mobiel", "mobieltje", "smartphone", "nummer",
-                    "telefoonnummer", "gsm nummer", "mobiele nummer"))),
+           "vriendelijke groet", "groet", "groetjes", "van jullie", "van u"),
+    places=("hier", "hierheen", "naar hier", "naartoe", "per sms", "via sms",
+            *places(("op", "naar", "via"), ("mijn", "dit", "deze", "m n", "mn"),
+                    ("gsm", "telefoon", "mobiel", "mobieltje", "smartphone", "nummer",
+                     "telefoonnummer", "gsm nummer", "mobiele nummer"))),
     leads=(
         "<WRONG>",
         "ik wil", "ik wil graag", "ik zou graag", "ik zou willen", "wil je", "wilt u",
@@ -1265,7 +1280,9 @@ NL = Language(
     splits=("of", "maar", "anders", "want", "omdat"),
     ands=("en",),
     breaks=("ik", "wie", "waarom", "hoe", "dit is", "jullie zijn", "u bent"),
-    negations=("niet", "nooit", "wil niet", "ik wil niet", "geen"),
+    negations=("niet", "nooit", "wil niet", "ik wil niet", "geen",
+               # a fact, not a request: "ik krijg geen sms meer, hoe kan dat?"
+               "ik krijg", "ik ontvang", "krijg ik", "ontvang ik", "ik heb", "heb ik"),
     conditions=("als", "indien", "anders"),
     doubts=("hoe", "waarom", "wanneer", "waar", "wie", "wat", "kan ik", "moet ik"),
     slots={
@@ -1273,7 +1290,8 @@ NL = Language(
         "MSGN": "(sms|smsjes|sms jes|berichten|bericht|sms berichten|reclame|aanbiedingen"
                 "|promoties|meldingen|spam|appjes|tekstberichten|sms en|smsen|berichtjes"
                 "|reclameberichten|acties|onzin|troep|smskes|smsjes|sms berichten"
-                "|promoberichten|nieuwsbrief per sms|sms nieuwsbrief|sms meldingen)",
+                "|promoberichten|nieuwsbrief per sms|sms nieuwsbrief|sms meldingen|sms acties"
+                "|sms promoties|sms aanbiedingen|sms reclame|reclame sms en|reclame sms)",
         "PLACE": "(hier|hierheen|naar hier|naartoe|per sms|via sms|(op|naar|via) (mijn|dit|deze)"
                  " (gsm|telefoon|mobiel|mobieltje|smartphone|nummer|telefoonnummer|gsm nummer))",
         "SMSDIENST": "[<DET>|mijn] (sms service|sms dienst|sms abonnement|sms alerts"
@@ -1373,7 +1391,7 @@ PT = Language(
     strict=("cancelar", "cancela", "fim"),
     aliases={"n": "nao", "naum": "nao", "nn": "nao", "vcs": "voces", "vc": "voce",
              "xplusx": "mais", "q": "que", "pq": "porque", "mgs": "msgs", "mensages": "mensagens",
-             "tbm": "tambem", "tb": "tambem", "msm": "mesmo", "p": "para", "pro": "para o"},
+             "tbm": "tambem", "tb": "tambem", "msm": "mesmo", "pro": "para o"},
     fillers=(
         "por favor", "pf", "pfv", "pfvr", "obrigado", "obrigada", "obg", "brigado", "valeu",
         "ola", "oi", "bom dia", "boa tarde", "boa noite", "ok", "porra", "caramba",
@@ -1385,14 +1403,13 @@ PT = Language(
         "bom dia a todos", "desculpe", "desculpem", "com licenca", "pfvr", "pfv", "por fv",
     ),
     after=("ja", "agora", "imediatamente", "de vez", "tudo", "obrigado", "obrigada",
-           "de uma vez", "para sempre", "por favor", "ai", "dai", "la", "aqui", "pra ca",
-           "para ca", "ca", "por sms", "por mensagem", "de voces", "da vossa parte", "de vos",
-           # where the messages go: "para o meu telemóvel", "pro meu celular"
-           *places(("para", "pra", "para o", "pra o", "no", "ao", "neste", "nesse", "para este",
-                    "para esse", "pra esse", "pra este", "em"),
-                   ("", "meu", "este", "esse"),
-                   ("telemovel", "celular", "telefone", "numero", "cel", "telemovel pessoal",
-                    "numero de telemovel", "numero de celular", "numero de telefone"))),
+           "de uma vez", "para sempre", "por favor", "de voces", "da vossa parte", "de vos"),
+    places=("ai", "dai", "la", "aqui", "pra ca", "para ca", "ca", "por sms", "por mensagem",
+            *places(("para", "pra", "para o", "pra o", "no", "ao", "neste", "nesse", "para este",
+                     "para esse", "pra esse", "pra este", "em"),
+                    ("", "meu", "este", "esse"),
+                    ("telemovel", "celular", "telefone", "numero", "cel", "telemovel pessoal",
+                     "numero de telemovel", "numero de celular", "numero de telefone"))),
     leads=(
         "<WRONG>",
         "quero", "gostaria de", "desejo", "por favor", "podem", "pode", "queria", "peco que",
@@ -1461,7 +1478,7 @@ PT = Language(
         ("optout", "… nao [me|nos] <NAOME> (mais|nunca mais|mais nada|nada|nada mais) [<MSGS>]"
                    " …?"),
         ("optout", "… (remover|apagar|excluir|tirar|retirar|eliminar|descadastrar|tira|retira"
-                   "|remove|apaga|exclui|elimina|tire|retire|remova|apague|exclua|elimine)"
+                   "|apaga|exclui|elimina|tire|retire|remova|apague|exclua|elimine)"
                    " (o meu numero de <PHONE>|meu numero de <PHONE>|o meu <PHONE>|meu <PHONE>"
                    "|o meu contacto|meu contacto|o meu numero"
                    "|meu numero|o meu contacto|o meu contato|meu contato|os meus dados|meus dados"

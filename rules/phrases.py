@@ -246,7 +246,8 @@ def _words(entries: Iterable[str]) -> tuple[tuple[str, ...], ...]:
 class _Table:
     lang: str
     fillers: dict[str, tuple[tuple[str, ...], ...]]  # first word -> sequences, longest first
-    tail: dict[str, tuple[tuple[str, ...], ...]]  # fillers and `after` words
+    tail: dict[str, tuple[tuple[str, ...], ...]]  # fillers, `after` and `places` words
+    bare_tail: dict[str, tuple[tuple[str, ...], ...]]  # fillers and `after` words
     leads: _Seq  # one alternative of every lead-in
     splits: dict[str, tuple[tuple[str, ...], ...]]  # first word -> sequences, longest first
     ands: dict[str, tuple[tuple[str, ...], ...]]
@@ -303,7 +304,8 @@ def _compile(lang: str, table: Language) -> _Table:
     return _Table(
         lang=lang,
         fillers=_by_first(fillers),
-        tail=_by_first((*fillers, *_words(table.after))),
+        tail=_by_first((*fillers, *_words(table.after), *_words(table.places))),
+        bare_tail=_by_first((*fillers, *_words(table.after))),
         leads=(_alt(tuple(_parse(lead, table.slots)[0] for lead in table.leads)),),
         splits=_by_first(_words(table.splits)),
         ands=_by_first(_words(table.ands)),
@@ -601,20 +603,28 @@ def _skips(words: tuple[str, ...], table: dict[str, tuple[tuple[str, ...], ...]]
 class _Piece:
     """One piece of a clause being matched, with its filler skips precomputed."""
 
-    __slots__ = ("breaks", "names", "skip", "tail", "words")
+    __slots__ = ("bare_tail", "breaks", "names", "skip", "table", "tail", "words")
 
     def __init__(self, words: tuple[str, ...], table: _Table, names: frozenset[str]) -> None:
         self.words = words
         self.names = names
         self.skip = _skips(words, table.fillers, names)
         self.tail = _skips(words, table.tail, names)
+        self.bare_tail: list[int] | None = None
+        self.table = table
         self.breaks = table.breaks
 
-    def ends_here(self, end: int) -> bool:
-        """Whether a phrase ending at ``end`` ends the piece: only fillers and ``after``
-        words follow, up to the end or to where a new sentence starts without
-        punctuation ("STOP SENDING ME MESSAGES I DONT KNOW YOU")."""
-        after = self.tail[end]
+    def ends_here(self, end: int, bare: bool = False) -> bool:
+        """Whether a phrase ending at ``end`` ends the piece: only fillers, ``after`` and
+        ``places`` words (not ``places`` after a bare keyword: ``bare``) follow, up to the
+        end or to where a new sentence starts without punctuation ("STOP SENDING ME
+        MESSAGES I DONT KNOW YOU")."""
+        if bare:
+            if self.bare_tail is None:
+                self.bare_tail = _skips(self.words, self.table.bare_tail, self.names)
+            after = self.bare_tail[end]
+        else:
+            after = self.tail[end]
         return after == len(self.words) or (
             after > 0 and _starting(self.words, after, self.breaks) > 0)
 
@@ -666,7 +676,7 @@ def _judge(pattern: _Pattern, piece: _Piece, start: int, question: bool,
         ends = piece.ends(pattern.seq, start)
         if not ends:
             return None
-    full = any(piece.ends_here(end) for end in ends)
+    full = any(piece.ends_here(end, pattern.keyword) for end in ends)
     if pattern.keyword:
         if not full or not bare_ok:
             return None
