@@ -287,7 +287,7 @@ EN = Language(
                "|through sms|on my phone|on this phone|to my cell|on my cell)",
         "PLACE": "(on|to|at) (my|this|the) (phone|cell|cellphone|cell phone|mobile"
                  "|mobile phone|mobile number|number|phone number|cell number|handset)",
-        "RATHER": "[i|we] (d rather not|would rather not|d prefer not to|would prefer not to"
+        "RATHER": "(d rather not|would rather not|d prefer not to|would prefer not to"
                   "|prefer not to|rather not|d like to not|would like to not|d like not to"
                   "|would like not to|d like to no longer|would like to no longer"
                   "|wish to no longer|want to no longer|no longer wish to|no longer want to"
@@ -947,7 +947,7 @@ DE = Language(
         "PLACE": "(hier|hierher|hierhin|an mich|(auf|an|auf das|an das|auf dem|auf diese"
                  "|an diese|auf meine|an meine|auf mein|an mein) (handy|natel|telefon"
                  "|mobiltelefon|smartphone|nummer|handynummer|natelnummer))",
-        "SMSDIENST": "[<DET>|den|das|meinen|mein|meine|die] (sms service|sms dienst|sms abo"
+        "SMSDIENST": "(sms service|sms dienst|sms abo"
                      "|sms abonnement|sms newsletter|newsletter sms|sms benachrichtigungen"
                      "|sms infos|sms werbung|sms versand|sms info|sms alarm|sms alerts"
                      "|sms nachrichten|<MSGN>)",
@@ -981,9 +981,11 @@ DE = Language(
         # ending the SMS service: "kündige den SMS-Service", "SMS-Abo bitte kündigen"
         ("optout", "… (kundige|kundigen|kundigt|kundigen sie|deaktivieren|deaktiviert"
                    "|deaktivieren sie|deaktiviere|abbestellen|beenden|beende|beendet|einstellen)"
-                   " [ich|hiermit|bitte] [hiermit|bitte] <SMSDIENST> …?"),
+                   " [ich|hiermit|bitte] [hiermit|bitte] [<DET>|den|das|meinen|mein|meine]"
+                   " <SMSDIENST> …?"),
         ("optout", "… (bestelle|bestellen sie|bestellt|stellt|stellen sie|stelle|schaltet"
-                   "|schalten sie|schalte) [ich|hiermit|bitte] [hiermit|bitte] <SMSDIENST>"
+                   "|schalten sie|schalte) [ich|hiermit|bitte] [hiermit|bitte]"
+                   " [<DET>|den|das|meinen|mein|meine] <SMSDIENST>"
                    " [bitte] (ab|aus|ein) …?"),
         ("optout", "… <SMSDIENST> [bitte] [sofort] (kundigen|abbestellen|abmelden|abstellen"
                    "|deaktivieren|beenden|einstellen|stoppen|loschen|abschalten|ausschalten) …?"),
@@ -997,7 +999,7 @@ DE = Language(
                    " <NUMMER> [aus <DET> <LIST>|von <DET> <LIST>] [<END>] …?"),
         ("optout", "… <NUMMER> [bitte] [aus <DET> <LIST>|aus <LIST>|von <DET> <LIST>]"
                    " (loschen|entfernen|austragen|streichen|sperren) …?"),
-        ("optout", "… [mir] [<MSGS>] [<PLACE>] (nicht mehr|nie mehr|nie wieder) [<PLACE>]"
+        ("optout", "… [mir] [<MSGS>] (nicht mehr|nie mehr|nie wieder) [<PLACE>]"
                    " (<SENDEN>|zu <SENDEN>|anschreiben|kontaktieren) …?"),
         ("optout", "… (das|dies|es|diese|die sms|den newsletter|diese sms|diese nachrichten"
                    "|die werbung|<MSGS>) (abbestellen|abmelden|abstellen|stoppen|beenden"
@@ -1059,8 +1061,7 @@ DE = Language(
         ("keep", "(schreibt|schreiben sie|schreib|schickt|schicken sie) mir (lieber|nur|besser)"
                  " …"),
         # a STOP taken back: "bitte das STOPP ignorieren", "war aus Versehen"
-        ("keep", "[das|mein|die|meine] (stopp|stop|letzte nachricht|letzte sms) [bitte]"
-                 " ignorieren …"),
+        ("keep", "(das|mein|meine) (stopp|stop|letzte nachricht|letzte sms) [bitte] ignorieren …"),
         ("keep", "(ignorieren sie|ignoriert|ignorier|ignorieren) [bitte] [das|mein|die|meine]"
                  " (stopp|stop|letzte nachricht|letzte sms|nachricht) …"),
         ("keep", "(ich mochte|ich will) (weiterhin|weiter) [<DET>] (<MSGN>|angebote)"
@@ -1294,7 +1295,7 @@ NL = Language(
                 "|sms promoties|sms aanbiedingen|sms reclame|reclame sms en|reclame sms)",
         "PLACE": "(hier|hierheen|naar hier|naartoe|per sms|via sms|(op|naar|via) (mijn|dit|deze)"
                  " (gsm|telefoon|mobiel|mobieltje|smartphone|nummer|telefoonnummer|gsm nummer))",
-        "SMSDIENST": "[<DET>|mijn] (sms service|sms dienst|sms abonnement|sms alerts"
+        "SMSDIENST": "(sms service|sms dienst|sms abonnement|sms alerts"
                      "|sms meldingen|sms nieuwsbrief|sms berichten|<MSGN>)",
         "DET": "(uw|jullie|je|deze|die|de|al die|al deze|meer|geen|dit soort|zulke|nog|dees"
                "|da|dat|uwe|ulle)",
@@ -1318,15 +1319,16 @@ NL = Language(
         # ending the SMS service: "de sms-service opzeggen", "zet de sms'jes stop"
         ("optout", "… <SMSDIENST> (opzeggen|stopzetten|uitzetten|stoppen|beeindigen|afzeggen"
                    "|deactiveren|annuleren|afmelden|uitschakelen|afzetten) …?"),
-        ("optout", "… (zeg|zet|zegt|zet u|zeg u|schakel) <SMSDIENST> (op|stop|uit|af) …?"),
-        ("optout", "… (ik zeg|ik zet) <SMSDIENST> (op|stop|uit|af) …?"),
+        ("optout", "… (zeg|zet|zegt|zet u|zeg u|schakel) [<DET>|mijn] <SMSDIENST> (op|stop|uit|af)"
+                   " …?"),
+        ("optout", "… (ik zeg|ik zet) [<DET>|mijn] <SMSDIENST> (op|stop|uit|af) …?"),
         ("optout", "… geen [<DET>] <MSGN> meer [(ontvangen|sturen|krijgen|graag|aub)] …?"),
         ("optout", "… (stuur|stuurt|sms|app|stuurt u|stuur jij) (me|mij|ons) geen [<DET>]"
                    " <MSGN> meer …?"),
         ("optout", "… (stuur|stuurt|sms|app|sms t|appt|benader|bericht|contacteer|smst)"
                    " [me|mij|ons] [<PLACE>] (niet meer|nooit meer|niets meer|niks meer|geen"
                    " [<DET>] <MSGN> meer) [<PLACE>] …?"),
-        ("optout", "… [me|mij|ons] [<PLACE>] (niet meer|nooit meer) [te] <STUREN> …?"),
+        ("optout", "… [me|mij|ons] (niet meer|nooit meer) [<PLACE>] [te] <STUREN> …?"),
         ("optout", "… (afmelden|uitschrijven|uit) (voor|van) [<DET>] (<MSGN>|<LIST>) …?"),
         ("optout", "… (stop|stopt|stoppen|hou op|houd op|kap|kappen) met [het] [<DET>]"
                    " (<STUREN>|<MSGN>) …?"),

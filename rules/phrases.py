@@ -353,6 +353,8 @@ def _aliased(words: tuple[str, ...], table: _Table) -> tuple[str, ...]:
 
 
 _TABLES: dict[str, _Table] = {lang: _compile(lang, table) for lang, table in LANGUAGES.items()}
+#: The first words of every table's aliases: a reply with none of them is read as written.
+_ALIAS_FIRSTS = frozenset(first for table in _TABLES.values() for first in table.aliases)
 
 
 def _all_words() -> tuple[frozenset[str], tuple[str, ...]]:
@@ -813,12 +815,12 @@ class _Verdict:
 
 
 def _read(clauses: list[_Clause], table: _Table, names: frozenset[str],
-          keep_only: bool = False) -> _Verdict:
+          keep_only: bool = False, aliases: bool = True) -> _Verdict:
     optout: _Found | None = None
     review: _Found | None = None
     keep = False
     for clause in clauses:
-        words = _aliased(clause.words, table)
+        words = _aliased(clause.words, table) if aliases else clause.words
         if (table.keep_triggers if keep_only else table.triggers).isdisjoint(words):
             continue
         pieces = _pieces(_Clause(words, clause.question) if words is not clause.words
@@ -901,6 +903,7 @@ def match_phrase(text: str, languages: Iterable[str] | None = None,
     if unknown:
         raise ValueError(f"no phrase table for {unknown}; known: {sorted(_TABLES)}")
     whole = tuple(w for clause in clauses for w in clause.words)
+    aliases = not _ALIAS_FIRSTS.isdisjoint(whole)  # some table reads a word as another
     for lang in order:
         if whole in _TABLES[lang].strict and len(clauses) == 1:
             return PhraseMatch("optout", lang, " ".join(whole).upper(), " ".join(whole))
@@ -910,13 +913,13 @@ def match_phrase(text: str, languages: Iterable[str] | None = None,
         return PhraseMatch(kind, typo[0], typo[1].upper(), whole[0])
     verdicts: list[tuple[str, _Verdict]] = []
     for position, lang in enumerate(order):
-        verdict = _read(clauses, _TABLES[lang], name_words)
+        verdict = _read(clauses, _TABLES[lang], name_words, aliases=aliases)
         verdicts.append((lang, verdict))
         if verdict.optout is not None:
             # An opt-out, unless some table finds the opposite (the others are only
             # asked that, which is cheap: their "keep" patterns).
             keep = any(v.keep for _, v in verdicts) or any(
-                _read(clauses, _TABLES[other], name_words, keep_only=True).keep
+                _read(clauses, _TABLES[other], name_words, keep_only=True, aliases=aliases).keep
                 for other in order[position + 1:])
             found = verdict.optout
             kind = "review" if keep else "optout"
