@@ -26,7 +26,9 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
    the brand's instruction ("Reply STOP to opt out", "STOP au 36173"), and in a reply
    of several lines a line with a link, a percentage or a price (the promotion quoted
    back: "Soldes -50% ! STOP 36173"); so is a signature after a dash at the end
-   ("Stop - John").
+   ("Stop - John") and a name after a closing word at the end ("... saludos Andrea",
+   "... merci M. Lefèvre"; not a word the tables know: "Thanks. STOP"). A "+" standing
+   alone is a word each table reads as its "more" ("nn mandatemi + msg").
 2. Each line is cut into clauses at . ! ? ; : , and each clause is normalised like a
    keyword (case, accents, punctuation folded: rules.keywords.normalize_reply), then
    spaced letters are joined ("S T O P", "a.u.b."), letters typed three times or more
@@ -34,7 +36,11 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
    a four- or five-letter word one typo from "stop" is "stop" ("stpo", "st0p"; not
    "step", "shop", "top": phrase_tables.NOT_STOP_TYPOS), and a long word one typo
    away from a table's long word is read as that word ("unsubcribe").
-3. Per language, a clause is cut again at its "or"/"but" words and at "and" (a bare
+3. Per language, the table's ``aliases`` are read first: txt-speak ("nn" is Italian
+   "non", "n"/"vcs" Portuguese "não"/"vocês", "nix" German "nichts"), regional forms
+   (Austrian "nimmer", Swiss "nüme" are "nicht mehr"), idioms joined into one word
+   ("stop ou encore"). Then a clause is cut again at its "or"/"but" words and at "and"
+   (a bare
    keyword may not stand before "and": "Stop and Shop"; "stop and thanks" is fine),
    and each piece is matched:
    - a bare keyword ("stop", "baja", "abmelden") followed only by fillers (please,
@@ -44,33 +50,49 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
      you", "I want you to", "merci de", "wrong number"); a pattern marked ``…`` may
      also start inside the piece ("I'm asking you nicely to stop texting me"), but
      then a question word before it ("how do I unsubscribe") makes it a review;
-   - fillers may appear anywhere; a phrase ends at the end of the piece or where a
-     new sentence starts without punctuation ("STOP SENDING ME MESSAGES I DONT KNOW
-     YOU": the table's ``breaks``); anything else left over makes the pattern fail,
-     or makes it a review where the pattern says so ("stop texting me at 7am").
+   - fillers (politeness, greetings and closings of each language and region: "Grüezi",
+     "Bom dia", "Cordiali saluti", "Met vriendelijke groet", Dutch "ff") may appear
+     anywhere; a phrase ends at the end of the piece, before where the messages go ("on
+     my cell", "aufs Natel", "op mijn gsm", "pra esse número", "ici": the table's
+     ``places``, never after a bare keyword: "Stop here" may be a driver's stop), or
+     where a new sentence starts without punctuation ("STOP SENDING ME MESSAGES I DONT
+     KNOW YOU": the table's ``breaks``); anything else left over makes the pattern fail,
+     or makes it a review where the pattern says so ("stop texting me at 7am");
+   - what the phrases catch, in every language: requests, polite or curt ("would you
+     mind taking me off", "je vous serais reconnaissant de ne plus m'envoyer de SMS",
+     "les agradecería que dejaran de enviarme mensajes"), wishes in the conditional
+     ("I'd rather not get", "gradirei non ricevere più", "gostaria de não receber
+     mais"), a wrong number with "stop writing here", ending the SMS service ("kündige
+     den SMS-Service", "disdico l'iscrizione agli sms", "de sms-service opzeggen"),
+     leaving a list ("gelieve mij uit te schrijven", "tira meu número dessa lista").
    A phrase found inside a piece right after one of the table's ``negations`` ("I
-   don't want to", "ne veux pas me", "no quiero") is not said, unless a ``conditions``
+   don't want to", "ne veux pas me", "no quiero"; or a fact: "ich bekomme keine SMS
+   mehr, warum?") is not said, unless a ``conditions``
    word comes first ("if you don't stop texting me" is a threat, still a revocation).
 4. The strongest kind a piece matches wins: "keep" (the opposite of a revocation:
-   "don't stop", "text me instead"), then "none" (another sense: "unsubscribe me from
-   the emails", "wrong number"), then an opt-out, then a review. A reply is an
-   opt-out when one of its pieces is one and no piece, in any table, says "keep"
+   "don't stop", "text me instead", "lieber per SMS"; a STOP taken back: "ignore the
+   stop", "I still want your deals"), then "none" (another sense: "unsubscribe me from
+   the emails", "wrong number", "Stopp mal": wait), then an opt-out, then a review. A
+   reply is an opt-out when one of its pieces is one and no piece, in any table, says "keep"
    (both: review); else a review when one piece is one; else None. ``strict``
    keywords ("cancel", "end": they also answer appointment reminders) are opt-outs
    only as the whole reply, and a review with fillers ("Cancel please").
 
-A bare keyword next to a clause about buying or an order (phrase_tables.PURCHASE_WORDS:
-"Stop, that price is insane, ordering now") is a review: an exclamation as likely as an
-opt-out. A reply of one word one typo from a keyword of four letters or more (two
-letters swapped, one dropped or doubled, b for v: "abmleden", "bja", "vaja"; never
-another substitution: "Anmelden" is its opposite) is that keyword. A reply that is only
+A bare keyword next to a clause about buying, an order or coming to the shop
+(phrase_tables.PURCHASE_WORDS: "Stop, that price is insane, ordering now", "Basta,
+arrivo!") is a review: an exclamation as likely as an opt-out; and with laughter or
+delight (phrase_tables.LAUGHTER_*: "haha", "jaja", 😂, 😍) it is None. A reply of one
+word one typo from a keyword of four letters or more (two letters swapped, one dropped
+or doubled, b for v: "abmleden", "bja", "vaja"; never another substitution: "Anmelden"
+is its opposite) is that keyword. A reply that is only
 the brand's mention ("STOP au 36111") did what the mention says: an opt-out.
 
 Without ``languages``, every table is tried in order (the packs' phrases apply
 whatever the recipient's country; English first) and the first that finds an opt-out
 says so; ``names`` (the brand, the shortcode's name) are fillers too: "STOP Acme".
-Replies are read up to 1000 characters. Cost: about 70-90 µs per reply on average on the
-dev box, 15-60 µs for one or two words (bench/eval_replies.py measures it).
+Replies are read up to 1000 characters. Cost: about 115 µs per reply on average over the
+in-sample replies on the dev box (round 2's tables: about 93), 15-60 µs for one or two
+words (bench/eval_replies.py measures it).
 """
 
 from __future__ import annotations
@@ -260,7 +282,8 @@ class _Table:
     conditions: tuple[tuple[str, ...], ...]
     triggers: frozenset[str]  # a piece with none of these words cannot match
     keep_triggers: frozenset[str]  # ... cannot say "keep"
-    aliases: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]  # first word ->
+    #: first word -> (words, read as), longest first
+    aliases: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]
 
 
 def _by_first(sequences: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
