@@ -26,7 +26,9 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
    the brand's instruction ("Reply STOP to opt out", "STOP au 36173"), and in a reply
    of several lines a line with a link, a percentage or a price (the promotion quoted
    back: "Soldes -50% ! STOP 36173"); so is a signature after a dash at the end
-   ("Stop - John").
+   ("Stop - John") and a name after a closing word at the end ("... saludos Andrea",
+   "... merci M. Lefèvre"; not a word the tables know: "Thanks. STOP"). A "+" standing
+   alone is a word each table reads as its "more" ("nn mandatemi + msg").
 2. Each line is cut into clauses at . ! ? ; : , and each clause is normalised like a
    keyword (case, accents, punctuation folded: rules.keywords.normalize_reply), then
    spaced letters are joined ("S T O P", "a.u.b."), letters typed three times or more
@@ -34,7 +36,11 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
    a four- or five-letter word one typo from "stop" is "stop" ("stpo", "st0p"; not
    "step", "shop", "top": phrase_tables.NOT_STOP_TYPOS), and a long word one typo
    away from a table's long word is read as that word ("unsubcribe").
-3. Per language, a clause is cut again at its "or"/"but" words and at "and" (a bare
+3. Per language, the table's ``aliases`` are read first: txt-speak ("nn" is Italian
+   "non", "n"/"vcs" Portuguese "não"/"vocês", "nix" German "nichts"), regional forms
+   (Austrian "nimmer", Swiss "nüme" are "nicht mehr"), idioms joined into one word
+   ("stop ou encore"). Then a clause is cut again at its "or"/"but" words and at "and"
+   (a bare
    keyword may not stand before "and": "Stop and Shop"; "stop and thanks" is fine),
    and each piece is matched:
    - a bare keyword ("stop", "baja", "abmelden") followed only by fillers (please,
@@ -44,33 +50,49 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
      you", "I want you to", "merci de", "wrong number"); a pattern marked ``…`` may
      also start inside the piece ("I'm asking you nicely to stop texting me"), but
      then a question word before it ("how do I unsubscribe") makes it a review;
-   - fillers may appear anywhere; a phrase ends at the end of the piece or where a
-     new sentence starts without punctuation ("STOP SENDING ME MESSAGES I DONT KNOW
-     YOU": the table's ``breaks``); anything else left over makes the pattern fail,
-     or makes it a review where the pattern says so ("stop texting me at 7am").
+   - fillers (politeness, greetings and closings of each language and region: "Grüezi",
+     "Bom dia", "Cordiali saluti", "Met vriendelijke groet", Dutch "ff") may appear
+     anywhere; a phrase ends at the end of the piece, before where the messages go ("on
+     my cell", "aufs Natel", "op mijn gsm", "pra esse número", "ici": the table's
+     ``places``, never after a bare keyword: "Stop here" may be a driver's stop), or
+     where a new sentence starts without punctuation ("STOP SENDING ME MESSAGES I DONT
+     KNOW YOU": the table's ``breaks``); anything else left over makes the pattern fail,
+     or makes it a review where the pattern says so ("stop texting me at 7am");
+   - what the phrases catch, in every language: requests, polite or curt ("would you
+     mind taking me off", "je vous serais reconnaissant de ne plus m'envoyer de SMS",
+     "les agradecería que dejaran de enviarme mensajes"), wishes in the conditional
+     ("I'd rather not get", "gradirei non ricevere più", "gostaria de não receber
+     mais"), a wrong number with "stop writing here", ending the SMS service ("kündige
+     den SMS-Service", "disdico l'iscrizione agli sms", "de sms-service opzeggen"),
+     leaving a list ("gelieve mij uit te schrijven", "tira meu número dessa lista").
    A phrase found inside a piece right after one of the table's ``negations`` ("I
-   don't want to", "ne veux pas me", "no quiero") is not said, unless a ``conditions``
+   don't want to", "ne veux pas me", "no quiero"; or a fact: "ich bekomme keine SMS
+   mehr, warum?") is not said, unless a ``conditions``
    word comes first ("if you don't stop texting me" is a threat, still a revocation).
 4. The strongest kind a piece matches wins: "keep" (the opposite of a revocation:
-   "don't stop", "text me instead"), then "none" (another sense: "unsubscribe me from
-   the emails", "wrong number"), then an opt-out, then a review. A reply is an
-   opt-out when one of its pieces is one and no piece, in any table, says "keep"
+   "don't stop", "text me instead", "lieber per SMS"; a STOP taken back: "ignore the
+   stop", "I still want your deals"), then "none" (another sense: "unsubscribe me from
+   the emails", "wrong number", "Stopp mal": wait), then an opt-out, then a review. A
+   reply is an opt-out when one of its pieces is one and no piece, in any table, says "keep"
    (both: review); else a review when one piece is one; else None. ``strict``
    keywords ("cancel", "end": they also answer appointment reminders) are opt-outs
    only as the whole reply, and a review with fillers ("Cancel please").
 
-A bare keyword next to a clause about buying or an order (phrase_tables.PURCHASE_WORDS:
-"Stop, that price is insane, ordering now") is a review: an exclamation as likely as an
-opt-out. A reply of one word one typo from a keyword of four letters or more (two
-letters swapped, one dropped or doubled, b for v: "abmleden", "bja", "vaja"; never
-another substitution: "Anmelden" is its opposite) is that keyword. A reply that is only
+A bare keyword next to a clause about buying, an order or coming to the shop
+(phrase_tables.PURCHASE_WORDS: "Stop, that price is insane, ordering now", "Basta,
+arrivo!") is a review: an exclamation as likely as an opt-out; and with laughter or
+delight (phrase_tables.LAUGHTER_*: "haha", "jaja", 😂, 😍) it is None. A reply of one
+word one typo from a keyword of four letters or more (two letters swapped, one dropped
+or doubled, b for v: "abmleden", "bja", "vaja"; never another substitution: "Anmelden"
+is its opposite) is that keyword. A reply that is only
 the brand's mention ("STOP au 36111") did what the mention says: an opt-out.
 
 Without ``languages``, every table is tried in order (the packs' phrases apply
 whatever the recipient's country; English first) and the first that finds an opt-out
 says so; ``names`` (the brand, the shortcode's name) are fillers too: "STOP Acme".
-Replies are read up to 1000 characters. Cost: about 70-90 µs per reply on average on the
-dev box, 15-60 µs for one or two words (bench/eval_replies.py measures it).
+Replies are read up to 1000 characters. Cost: about 115 µs per reply on average over the
+in-sample replies on the dev box (round 2's tables: about 93), 15-60 µs for one or two
+words (bench/eval_replies.py measures it).
 """
 
 from __future__ import annotations
@@ -84,10 +106,14 @@ from typing import Literal, TypeAlias
 
 from rules.keywords import normalize_reply
 from rules.phrase_tables import (
+    CLOSINGS,
+    COMMON_ALIASES,
     COMMON_FILLERS,
     INSTRUCTION_TO,
     INSTRUCTION_VERBS,
     LANGUAGES,
+    LAUGHTER_EMOJI,
+    LAUGHTER_WORDS,
     NOT_STOP_TYPOS,
     PURCHASE_WORDS,
     STOP_EMOJI,
@@ -242,7 +268,8 @@ def _words(entries: Iterable[str]) -> tuple[tuple[str, ...], ...]:
 class _Table:
     lang: str
     fillers: dict[str, tuple[tuple[str, ...], ...]]  # first word -> sequences, longest first
-    tail: dict[str, tuple[tuple[str, ...], ...]]  # fillers and `after` words
+    tail: dict[str, tuple[tuple[str, ...], ...]]  # fillers, `after` and `places` words
+    bare_tail: dict[str, tuple[tuple[str, ...], ...]]  # fillers and `after` words
     leads: _Seq  # one alternative of every lead-in
     splits: dict[str, tuple[tuple[str, ...], ...]]  # first word -> sequences, longest first
     ands: dict[str, tuple[tuple[str, ...], ...]]
@@ -255,6 +282,8 @@ class _Table:
     conditions: tuple[tuple[str, ...], ...]
     triggers: frozenset[str]  # a piece with none of these words cannot match
     keep_triggers: frozenset[str]  # ... cannot say "keep"
+    #: first word -> (words, read as), longest first
+    aliases: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]
 
 
 def _by_first(sequences: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -298,7 +327,8 @@ def _compile(lang: str, table: Language) -> _Table:
     return _Table(
         lang=lang,
         fillers=_by_first(fillers),
-        tail=_by_first((*fillers, *_words(table.after))),
+        tail=_by_first((*fillers, *_words(table.after), *_words(table.places))),
+        bare_tail=_by_first((*fillers, *_words(table.after))),
         leads=(_alt(tuple(_parse(lead, table.slots)[0] for lead in table.leads)),),
         splits=_by_first(_words(table.splits)),
         ands=_by_first(_words(table.ands)),
@@ -311,10 +341,43 @@ def _compile(lang: str, table: Language) -> _Table:
         conditions=_words(table.conditions),
         triggers=frozenset(_index(patterns)),
         keep_triggers=frozenset(_index(p for p in patterns if p.kind == "keep")),
+        aliases=_alias_index({**COMMON_ALIASES, **table.aliases}),
     )
 
 
+def _alias_index(aliases: dict[str, str]) -> dict[str, tuple[tuple[tuple[str, ...],
+                                                                  tuple[str, ...]], ...]]:
+    """first word -> (words, read as), longest first."""
+    index: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+    for source, target in aliases.items():
+        words = tuple(normalize_reply(source).split())
+        index.setdefault(words[0], []).append((words, tuple(normalize_reply(target).split())))
+    return {first: tuple(sorted(found, key=lambda f: -len(f[0])))
+            for first, found in index.items()}
+
+
+def _aliased(words: tuple[str, ...], table: _Table) -> tuple[str, ...]:
+    """The words as the table reads them (its ``aliases``: "nn" -> "non")."""
+    aliases = table.aliases
+    if aliases.keys().isdisjoint(words):
+        return words
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for source, target in aliases.get(words[i], ()):
+            if words[i:i + len(source)] == source:
+                out.extend(target)
+                i += len(source)
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return tuple(out)
+
+
 _TABLES: dict[str, _Table] = {lang: _compile(lang, table) for lang, table in LANGUAGES.items()}
+#: The first words of every table's aliases: a reply with none of them is read as written.
+_ALIAS_FIRSTS = frozenset(first for table in _TABLES.values() for first in table.aliases)
 
 
 def _all_words() -> tuple[frozenset[str], tuple[str, ...]]:
@@ -333,6 +396,9 @@ def _all_words() -> tuple[frozenset[str], tuple[str, ...]]:
         for patterns in table.anchored.values():
             for pattern in patterns:
                 walk(pattern.seq)
+        for first, found in table.aliases.items():
+            known.add(first)
+            known.update(w for source, _ in found for w in source)
     return frozenset(known), tuple(sorted(w for w in known if len(w) >= _TYPO_MIN_LEN))
 
 
@@ -344,6 +410,7 @@ _KEYWORD_WORDS = frozenset(
 _INSTRUCTION_VERBS = frozenset(INSTRUCTION_VERBS)
 _INSTRUCTION_TO = frozenset(INSTRUCTION_TO)
 _PURCHASE = frozenset(normalize_reply(word) for word in PURCHASE_WORDS)
+_LAUGHTER = frozenset(normalize_reply(word) for word in LAUGHTER_WORDS)
 
 
 # --- reading a reply -----------------------------------------------------------------------
@@ -360,11 +427,21 @@ _DOTTED = re.compile(r"(?<!\w)((?:\w\.){1,}\w)\.?(?!\w)")
 _CLAUSE_END = re.compile(r"([.!?;:,…¿¡\n]+)")
 _TRIPLED = re.compile(r"(.)\1\1+")
 #: Dutch "sms'en", "sms'jes", "sms't" are one word ("en" would otherwise read as "and").
-_SMS_VERB = re.compile(r"\b(sms)['\u2019](en|je|jes|t|te|ten)\b", re.IGNORECASE)
+_SMS_VERB = re.compile(r"\b(sms)['\u2019](en|je|jes|t|te|ten|ke|kes)\b", re.IGNORECASE)
+#: A "+" standing alone ("nn mandatemi + msg", "n quero + sms"): a word each table reads
+#: as its "more" (a "+" before a digit is a phone number's).
+_PLUS = re.compile(r"(?:(?<=\s)|^)\+(?=\s|[^\W\d_])")
 #: A signature at the end: "Stop - John", "STOP -- J. Smith", "stop ~Anna".
 _SIGNATURE = re.compile(
     r"\s+(?:-{1,2}|\u2013|\u2014|~)\s*[A-Z][\w'\u2019.]*(?:\s[A-Z][\w'\u2019]*\.?)?\s*$")
 
+_SIGNED_REACH = 60  # characters from the end: a closing word and a name
+#: A name after a closing word at the end of a reply: "... saludos Andrea", "... merci
+#: M. Lefèvre", "... groeten P. de Vries" (up to four words, the first capitalised).
+_CLOSING_NAME = re.compile(
+    r"(?i:\b(?:" + "|".join(sorted((re.escape(c) for c in CLOSINGS), key=len, reverse=True))
+    + r"))[\s,.!]+((?:[A-ZÀ-ÖØ-Þ][\w'\u2019-]*\.?)(?:\s+(?:[A-ZÀ-ÖØ-Þ][\w'\u2019-]*\.?"
+    r"|de|van|der|den|da|das|do|dos|di|del|von|le|la)){0,3})[\s.!]*$")
 
 def _unquote(span: re.Match[str]) -> str:
     inner = span.group(1)
@@ -469,8 +546,19 @@ class _Clause:
     question: bool
 
 
+def _signed(text: str) -> str:
+    """The reply without a name signed after a closing word at its end; not when the
+    "name" holds a word the tables know ("Thanks. STOP")."""
+    tail = max(0, len(text) - _SIGNED_REACH)
+    signed = _CLOSING_NAME.search(text, tail)
+    if signed is None or any(len(w) > 2 and w in _KNOWN
+                             for w in normalize_reply(signed.group(1)).split()):
+        return text
+    return text[:signed.start(1)]
+
+
 def _clauses(text: str) -> list[_Clause]:
-    text = _SIGNATURE.sub("", text[:_MAX_READ])
+    text = _signed(_SIGNATURE.sub("", text[:_MAX_READ]))
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     several = sum(1 for line in lines if line.strip()) > 1
     clauses: list[_Clause] = []
@@ -484,6 +572,7 @@ def _clauses(text: str) -> list[_Clause]:
         line = _QUOTED_SPAN.sub(_unquote, line)
         line = _DOTTED.sub(lambda m: m.group(1).replace(".", ""), line)
         line = _SMS_VERB.sub(r"\1\2", line)
+        line = _PLUS.sub(" xplusx ", line)
         line_clauses: list[_Clause] = []
         pieces = _CLAUSE_END.split(line)
         for i in range(0, len(pieces), 2):
@@ -539,20 +628,28 @@ def _skips(words: tuple[str, ...], table: dict[str, tuple[tuple[str, ...], ...]]
 class _Piece:
     """One piece of a clause being matched, with its filler skips precomputed."""
 
-    __slots__ = ("breaks", "names", "skip", "tail", "words")
+    __slots__ = ("bare_tail", "breaks", "names", "skip", "table", "tail", "words")
 
     def __init__(self, words: tuple[str, ...], table: _Table, names: frozenset[str]) -> None:
         self.words = words
         self.names = names
         self.skip = _skips(words, table.fillers, names)
         self.tail = _skips(words, table.tail, names)
+        self.bare_tail: list[int] | None = None
+        self.table = table
         self.breaks = table.breaks
 
-    def ends_here(self, end: int) -> bool:
-        """Whether a phrase ending at ``end`` ends the piece: only fillers and ``after``
-        words follow, up to the end or to where a new sentence starts without
-        punctuation ("STOP SENDING ME MESSAGES I DONT KNOW YOU")."""
-        after = self.tail[end]
+    def ends_here(self, end: int, bare: bool = False) -> bool:
+        """Whether a phrase ending at ``end`` ends the piece: only fillers, ``after`` and
+        ``places`` words (not ``places`` after a bare keyword: ``bare``) follow, up to the
+        end or to where a new sentence starts without punctuation ("STOP SENDING ME
+        MESSAGES I DONT KNOW YOU")."""
+        if bare:
+            if self.bare_tail is None:
+                self.bare_tail = _skips(self.words, self.table.bare_tail, self.names)
+            after = self.bare_tail[end]
+        else:
+            after = self.tail[end]
         return after == len(self.words) or (
             after > 0 and _starting(self.words, after, self.breaks) > 0)
 
@@ -604,7 +701,7 @@ def _judge(pattern: _Pattern, piece: _Piece, start: int, question: bool,
         ends = piece.ends(pattern.seq, start)
         if not ends:
             return None
-    full = any(piece.ends_here(end) for end in ends)
+    full = any(piece.ends_here(end, pattern.keyword) for end in ends)
     if pattern.keyword:
         if not full or not bare_ok:
             return None
@@ -741,14 +838,16 @@ class _Verdict:
 
 
 def _read(clauses: list[_Clause], table: _Table, names: frozenset[str],
-          keep_only: bool = False) -> _Verdict:
+          keep_only: bool = False, aliases: bool = True) -> _Verdict:
     optout: _Found | None = None
     review: _Found | None = None
     keep = False
     for clause in clauses:
-        if (table.keep_triggers if keep_only else table.triggers).isdisjoint(clause.words):
+        words = _aliased(clause.words, table) if aliases else clause.words
+        if (table.keep_triggers if keep_only else table.triggers).isdisjoint(words):
             continue
-        pieces = _pieces(clause, table)
+        pieces = _pieces(_Clause(words, clause.question) if words is not clause.words
+                         else clause, table)
         for words, question, bare_ok in pieces:
             found = _match_piece(words, question, bare_ok, table, names, keep_only)
             if found is None:
@@ -770,6 +869,12 @@ def _about_a_purchase(clauses: list[_Clause], keyword_clause: str) -> bool:
     ordering now", "Arrêtez tout ! J'ai mis la mauvaise adresse sur la commande")."""
     return any(" ".join(clause.words) != keyword_clause
                and not _PURCHASE.isdisjoint(clause.words) for clause in clauses)
+
+
+def _laughing(text: str, clauses: list[_Clause]) -> bool:
+    """Whether the reply laughs or delights ("haha", "jaja", "kkkk", "mdr", 😂, 😍)."""
+    return any(emoji in text for emoji in LAUGHTER_EMOJI) or any(
+        not _LAUGHTER.isdisjoint(clause.words) for clause in clauses)
 
 
 def _typo_keyword(words: tuple[str, ...], order: list[str]) -> tuple[str, str] | None:
@@ -821,6 +926,7 @@ def match_phrase(text: str, languages: Iterable[str] | None = None,
     if unknown:
         raise ValueError(f"no phrase table for {unknown}; known: {sorted(_TABLES)}")
     whole = tuple(w for clause in clauses for w in clause.words)
+    aliases = not _ALIAS_FIRSTS.isdisjoint(whole)  # some table reads a word as another
     for lang in order:
         if whole in _TABLES[lang].strict and len(clauses) == 1:
             return PhraseMatch("optout", lang, " ".join(whole).upper(), " ".join(whole))
@@ -830,17 +936,20 @@ def match_phrase(text: str, languages: Iterable[str] | None = None,
         return PhraseMatch(kind, typo[0], typo[1].upper(), whole[0])
     verdicts: list[tuple[str, _Verdict]] = []
     for position, lang in enumerate(order):
-        verdict = _read(clauses, _TABLES[lang], name_words)
+        verdict = _read(clauses, _TABLES[lang], name_words, aliases=aliases)
         verdicts.append((lang, verdict))
         if verdict.optout is not None:
             # An opt-out, unless some table finds the opposite (the others are only
             # asked that, which is cheap: their "keep" patterns).
             keep = any(v.keep for _, v in verdicts) or any(
-                _read(clauses, _TABLES[other], name_words, keep_only=True).keep
+                _read(clauses, _TABLES[other], name_words, keep_only=True, aliases=aliases).keep
                 for other in order[position + 1:])
             found = verdict.optout
-            kind = "review" if keep or (
-                found.pattern.keyword and _about_a_purchase(clauses, found.clause)) else "optout"
+            kind = "review" if keep else "optout"
+            if not keep and found.pattern.keyword and _about_a_purchase(clauses, found.clause):
+                if _laughing(text, clauses):
+                    return None  # "haha stop it, those prices 😂": delight, not a revocation
+                kind = "review"
             return PhraseMatch(kind, lang, found.pattern.source, found.clause)
     if any(verdict.keep for _, verdict in verdicts):
         return None  # "stop calling, text me instead": the opposite of a revocation
