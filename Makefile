@@ -79,7 +79,7 @@ bench: $(STAMP)
 # The classifier on the in-sample corpus (tests/rules/*.jsonl) and on every held-out set
 # (eval/*/messages.jsonl, never tuned on), side by side; EVAL_ARGS e.g. "--strict --json out.json".
 # Then the opt-out phrase matcher on its in-sample replies (tests/rules/replies_insample.jsonl,
-# and round 1's held-out set, seen, now in-sample: tests/rules/replies_insample_round1.jsonl)
+# and earlier rounds' held-out sets, seen, now in-sample: tests/rules/replies_insample_round*.jsonl)
 # and every held-out reply set (eval/replies_heldout*/replies.jsonl, never tuned on), side by side;
 # REPLIES_ARGS e.g. "--strict --json replies.json".
 eval: $(STAMP)
