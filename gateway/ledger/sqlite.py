@@ -65,6 +65,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -97,6 +98,7 @@ _HELD_CLAIM = """
     RETURNING {columns}"""
 
 _BUSY_TIMEOUT_S = 10.0
+_SQLITE_BUSY = 5  # the primary result code (extended codes keep it in the low byte)
 
 
 def to_micros(at: datetime) -> int:
@@ -109,12 +111,29 @@ def from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
+def _wal(conn: sqlite3.Connection, busy_timeout: float) -> str:
+    """``PRAGMA journal_mode = WAL``, tried again while another connection holds the lock,
+    up to ``busy_timeout``. Two processes opening a new ledger at once both read it in
+    rollback mode and both ask for the exclusive lock the switch needs; SQLite answers
+    one of them SQLITE_BUSY at once, without waiting (it would deadlock), so the busy
+    timeout alone does not cover it. The retry finds the file in WAL mode already."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as error:
+            busy = getattr(error, "sqlite_errorcode", 0) & 0xFF == _SQLITE_BUSY
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _connect(path: Path, busy_timeout: float = _BUSY_TIMEOUT_S) -> sqlite3.Connection:
     # isolation_level=None: no implicit transactions; every write says BEGIN IMMEDIATE itself.
     conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
                            check_same_thread=False)
     try:
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _wal(conn, busy_timeout)
         if mode != "wal":
             raise LedgerError(f"ledger {path}: SQLite refused WAL mode (got {mode!r}); "
                               f"put it on a local file system")
