@@ -85,6 +85,13 @@ class Language:
     #: not read apart ("stop ou encore", a game show). A "+" standing alone is the word
     #: "xplusx" (each language reads it as its "more").
     aliases: dict[str, str] = field(default_factory=dict)
+    #: Patterns allowed after a complete phrase (not a bare keyword), up to three in a row,
+    #: up to the end of the clause: insults and vocatives ("you clowns", "bande de nazes"),
+    #: qualifiers of the messages ("promotional", "per SMS", "publicitaires"), the list or
+    #: the sender ("aus Ihrer Kundendatei", "from your shop"), emotional tails ("for god's
+    #: sake", "que saco"). Anything else after a phrase still fails it ("stop sending me
+    #: the wrong sizes": another object).
+    tails: tuple[str, ...] = ()
 
 
 #: Every language's tables also read these as one word: idioms whose words are not to be
@@ -106,6 +113,12 @@ INSTRUCTION_VERBS: tuple[str, ...] = (
     "responde", "responda", "envia", "envie", "escribe", "manda", "mande",
     "antworte", "antworten", "sende", "senden", "schicke", "schicken",
     "rispondi", "invia", "scrivi", "stuur", "antwoord",
+)
+#: ... unless a person says it of themselves: "je réponds STOP", "I already text STOP",
+#: "ya mandé BAJA" (a request repeated, not the brand's instruction).
+INSTRUCTION_SUBJECTS: tuple[str, ...] = (
+    "i", "already", "je", "j", "deja", "yo", "ya", "ich", "schon", "io", "gia", "ik", "al",
+    "eu", "ja", "we", "nous", "on", "wir", "noi", "wij", "nos", "again", "encore",
 )
 #: ... and so is a keyword sent to a number: "STOP au 36173", "BAJA al 22322".
 INSTRUCTION_TO: tuple[str, ...] = ("au", "to", "al", "an", "naar", "para", "ao", "a", "at",
@@ -133,6 +146,17 @@ PURCHASE_WORDS: tuple[str, ...] = (
     # coming to the shop: "Basta, arrivo subito!", "Stop, I'm coming over"
     "coming", "omw", "arrive", "arrivo", "arriviamo", "vengo", "veniamo", "corro",
     "voy", "vamos", "komme", "kommen", "kom", "komen", "vou", "vamos", "passo",
+)
+#: Threats (a lawyer, the police, a regulator): a clause holding one is not about a
+#: purchase, though it says "I'll go" ("Se mandarem mais uma vou à polícia. Parem!").
+THREAT_WORDS: tuple[str, ...] = (
+    "lawyer", "attorney", "police", "court", "sue", "ftc", "fcc", "ofcom", "ico",
+    "avocat", "plainte", "gendarmerie", "cnil", "tribunal", "justice",
+    "abogado", "policía", "denuncia", "aepd", "juzgado", "profeco",
+    "anwalt", "polizei", "anzeige", "gericht", "bundesnetzagentur", "verbraucherzentrale",
+    "avvocato", "polizia", "carabinieri", "garante", "agcom", "denuncia",
+    "advocaat", "politie", "aangifte", "acm", "rechter", "fraudehelpdesk",
+    "advogado", "polícia", "procon", "anatel", "justiça", "processo",
 )
 #: Laughter and delight: with a bare keyword beside a purchase, the keyword is an
 #: exclamation ("haha stop it, those prices 😂"), not a revocation. Emoji are looked for
