@@ -213,6 +213,7 @@ EN = Language(
         "hello team",
     ),
     after=(
+        "bruv", "fam", "innit", "dawg", "homie", "ffs", "smh", "yeah",
         "me", "us", "now", "right now", "immediately", "asap", "already", "again",
         "period", "it", "all", "everything", "from this number", "permanently",
         "for good", "forever", "thank you", "you", "ya", "u", "you people", "idiot", "idiots",
@@ -232,6 +233,8 @@ EN = Language(
                  "mobile number", "number", "phone number", "cell number", "handset")),
     ),
     leads=(
+        "you can go ahead and", "feel free to", "u can", "you can just", "you may now",
+        "you can now", "now you can",
         "<WRONG>",
         "can you", "could you", "would you", "will you", "can u", "could u", "would u",
         "will u", "can you please", "could you please", "i want you to", "i need you to",
@@ -327,24 +330,45 @@ EN = Language(
         "LIST": "([<ADJ>] (list|lists|database|mailing list|contact list|contacts|texting list"
                 "|text list|sms list|marketing list|distribution list|subscriber list"
                 "|subscription|subscriptions|system|records|messages|texts|sms|alerts"
+                "|broadcast list"
+                "|send list|sending list|sms club|text club|vip list|mailing"
                 "|messaging|program|service|list of contacts|numbers|texting)|this|these|it"
                 "|them|that|all of this|all this|everything|all of it|marketing|promotions)",
         "NUMBER": "(me|us|my number|this number|my phone number|my phone|my cell|my mobile"
                   "|my mobile number|my cell number|my details|my data|my info|my information"
                   "|my contact|my contact info|my contact details|my name|my account"
-                  "|my personal data|my personal information)",
+                  "|my personal data|my personal information|her|him|them|her number"
+                  "|his number|their number|her phone|his phone|her phone number"
+                  "|his phone number|her cell|his cell|her mobile|his mobile|her details"
+                  "|his details|the number)",
         "DONT": "(don t|dont|do not|don t ever|do not ever|dont ever|never|never ever|can you not"
                 "|could you not|would you not|can u not|will you not)",
+        "NONEED": "(no need to|there s no need to|theres no need to|there is no need to"
+                  "|don t need to|dont need to|do not need to|don t have to|dont have to"
+                  "|do not have to|needn t|no need for you to|no longer need to)",
         "WANTNOT": "[i|we|this number|this phone|he|she|they|my _] (don t|dont|do not"
                    "|no longer|don t ever|never|doesn t|doesnt|does not|no longer wants"
                    "|no longer wishes) (want|wish|need|like|wanna|care for|wants|wishes)",
         "SAID": "(said|say|told you|asked you|asked|replied|texted|sent|typed|wrote|write"
-                "|responded|requested)",
+                "|responded|requested|written|replied with|responded with|messaged|put)",
         "KWS": "(stop|unsubscribe|remove|opt out|stopp|stop stop|no more|remove me)",
         "EMAIL": "[<ADJ>] (email|emails|e mail|e mails|mail|mails|newsletter|newsletters"
                  "|email list|email newsletter|emailing|inbox|email address|e mail address)",
         "CALLS": "(calling|calls|ringing|phoning|call|ringing me|voicemails|robocalls)",
     },
+    tails=(
+        "you [bunch of|pack of|lot of|load of|absolute|stupid|fucking|bloody|utter|little"
+              "|dirty|greedy|annoying] _ [_]",
+        "(by|via|per|through|over|on) (text|texts|sms|message|messages|whatsapp|txt"
+              "|texting)",
+        "(from|off|on|of) [<YOUR>] <LIST>",
+        "(from|at) (your|this|the|ur) (shop|store|company|brand|business|team|firm|app"
+              "|website|restaurant|salon|gym)",
+        "for (god s|gods|heaven s|heavens|christ s|pete s|fuck s|fucks|goodness"
+              "|crying out loud) [sake]",
+        "(for the love of god|ffs|jeez|jesus|jfc|smh|seriously|honestly"
+              "|please and thank you|i beg you|i m begging you)",
+    ),
     phrases=(
         # verb phrases: stop + texting, with their objects
         ("optout", "… <STOPV> <TEXTING> [<ME>] [<MSGS>] [<END>] [<END>] [<END>] …?"),
@@ -430,6 +454,9 @@ EN = Language(
                    "|asap|immediately)"),
         ("optout", "(cut it out|knock it off|quit it|stop spamming)"),
         ("optout", "… (i m|i am|we re|we are) (done|finished) with (you|your|these|this) …?"),
+        # no need: "no need to send me anything else", "you don't need to text me anymore"
+        ("optout", "… <NONEED> [keep|continue|keep on] (<TEXTING>"
+                   "|<TEXT>) [<ME>] [<MSGS>] [<END>] [<END>] …?"),
         # reviews: looks like a revocation, is not clear
         ("review", "… not (interested|intrested|intersted|interested anymore) …"),
         ("review", "… no interest …"),
@@ -460,6 +487,10 @@ EN = Language(
                    "|gave|give|consent|consented|register|registered) …"),
         ("review", "… (this is|this s|it s|thats|that s|this|such) (spam|a scam|scam|harassment"
                    "|spamming) …"),
+        ("review", "… (forwarding|forwarded|fwd|fwding|reported|reporting|i m reporting"
+                   "|i ve reported|i reported|i will report|i ll report|report) [this|it"
+                   "|this number|your number|you|this text|this message|these texts|the number"
+                   "|this sender] (to|as) …"),
         ("review", "(spam|scam|spammer|reported|reporting|blocked|blocking|report|junk)"),
         ("review", "… (i will|i ll|i m going to|im going to|gonna|i am going to|will|going to"
                    "|i m gonna|im gonna) (report|sue|block|complain) …"),
@@ -484,7 +515,8 @@ EN = Language(
         ("keep", "… (i|my _|my _ s|someone) (sent|texted|typed|replied|wrote) [<KWS>|that|it]"
                  " (by mistake|by accident|accidentally|in error) …"),
         ("keep", "… (i|we) (didn t|did not|didnt) mean (to|it|that|stop) …"),
-        ("keep", "i [still|do|really] (want|wanna|like|love) [<DET>] <MSGN> [<END>]"),
+        ("keep", "i [still|do|really|only|just] (want|wanna|like|love|need) [<DET>] <MSGN>"
+                 " [<END>]"),
         ("keep", "… (texts|text|texting|messages) (are|is) fine …"),
         ("keep", "keep (sending|texting|them coming|it coming|the deals coming|the texts coming"
                  "|the offers coming|<MSGS> coming|<MSGS>|me posted|me updated|me subscribed"
