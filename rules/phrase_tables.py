@@ -200,7 +200,11 @@ EN = Language(
         "unsuscribe", "unsubscibe", "unsubcribe", "unsubscrib",
     ),
     strict=("cancel", "end"),
-    aliases={"dnt": "dont", "doesnt": "doesn t", "xplusx": "more", "msges": "messages"},
+    aliases={
+             "blowin": "blowing", "sendin": "sending", "messagin": "messaging",
+             "spammin": "spamming", "botherin": "bothering", "hittin": "hitting",
+             "writin": "writing", "contactin": "contacting", "harassin": "harassing",
+             "dnt": "dont", "doesnt": "doesn t", "xplusx": "more", "msges": "messages"},
     fillers=(
         "please", "pls", "plz", "plse", "pleas", "pleaze", "thanks", "thank you", "thank u",
         "thanks you", "thx", "ty", "tks", "tnx", "cheers", "kindly", "just", "hi", "hello",
@@ -549,6 +553,7 @@ FR = Language(
     aliases={"vs": "vous", "ns": "nous", "xplusx": "plus", "bjr": "bonjour", "slt": "salut",
              "msgs": "messages"},
     fillers=(
+        "la", "une fois", "tabarnak", "calisse", "crisse", "ostie",
         "svp", "stp", "s il vous plait", "s il vous plaît", "s il te plait", "sil vous plait",
         "sil te plait", "merci", "merci beaucoup", "merci d avance", "bonjour", "bonsoir",
         "salut", "cordialement", "bonne journee", "bonne soiree", "ok", "d accord", "allez",
@@ -570,6 +575,10 @@ FR = Language(
                  "cellulaire", "numero de portable", "numero de telephone")),
     ),
     leads=(
+        "ca fait _ fois que", "cela fait _ fois que", "ca fait _ _ fois que",
+        "ca fait des semaines que", "ca fait des mois que",
+        "maintenant", "tout de suite", "immediatement", "vous pouvez maintenant",
+        "vous pouvez desormais", "tu peux maintenant",
         "<WRONG>",
         "merci de", "merci d", "je vous prie de", "je vous prie d", "je vous demande de",
         "je vous demande d", "veuillez", "pouvez vous", "pourriez vous", "vous pouvez",
@@ -605,10 +614,15 @@ FR = Language(
         "ENVOYER": "(envoyer|m envoyer|me envoyer|nous envoyer|ecrire|m ecrire|me contacter"
                    "|contacter|me harceler|harceler|spammer|me spammer|me relancer|relancer"
                    "|me deranger|deranger|m embeter|me solliciter|solliciter|m inonder"
-                   "|envoyer des|m envoyer des|me texter|texter|me pourrir|m importuner)",
+                   "|envoyer des|m envoyer des|me texter|texter|me pourrir|m importuner|m texter"
+                   "|lui envoyer|leur envoyer|lui ecrire|leur ecrire|lui texter|m ecoeurer"
+                   "|m achaler"
+                   "|me gosser|m emmerder|me faire chier|me casser les pieds|me saouler|me souler"
+                   "|continuer a m envoyer|continuer de m envoyer|continuer a m ecrire"
+                   "|m ecœurer)",
         "DET": "(des|de|d|vos|les|ces|tous ces|tous vos|toutes ces|toutes vos|toutes les"
                "|tous les|votre|la|le|ce|cette|aux|au|a la|a vos|a ces|plus de|vos fichus"
-               "|tout|tous|toute|toutes|l)",
+               "|tout|tous|toute|toutes|l|autres|d autres)",
         "MSGN": "(sms|messages|message|textos|texto|pubs|pub|publicites|publicite|promos|promo"
                 "|promotions|offres|notifications|alertes|conneries|spams|spam|trucs|msg"
                 "|relances|envois|messages publicitaires|sms publicitaires|sollicitations"
@@ -618,11 +632,15 @@ FR = Language(
         "MSGS": "([<DET>] [<DET>] <MSGN>|ca|cela|tout ca|tout cela)",
         "MOI": "(moi|mon numero|mon num|mon numero de telephone|mon telephone|mes coordonnees"
                "|mes donnees|mon contact|mon 06|nous|mon numero de <PHONE>|mon <PHONE>"
-               "|mon numero de telephone portable)",
+               "|mon numero de telephone portable|son numero|son numero de <PHONE>|son <PHONE>"
+               "|leur numero|ce numero|le numero|ses coordonnees|son contact)",
         "PHONE": "(portable|natel|gsm|mobile|tel|telephone|cellulaire)",
         "LIST": "(liste|listes|fichier|fichiers|base|base de donnees|liste de diffusion"
                 "|mailing|annuaire|contacts|liste sms|repertoire|fichier clients"
-                "|liste de contacts|liste d envoi) [sms|de sms|des sms|par sms]",
+                "|liste de contacts|liste d envoi|listes d envoi|liste d envois"
+                "|liste de distribution"
+                "|liste de diffusion sms|liste marketing|liste promotionnelle|fichier client"
+                "|base client|base clients) [sms|de sms|des sms|par sms]",
         "PLUS": "(plus|jamais|plus jamais|jamais plus|plus rien|plus du tout)",
         "END": "(maintenant|immediatement|tout de suite|merci|svp|a l avenir|definitivement"
                "|desormais|sur ce numero|a ce numero|sur mon numero|de votre part|pour toujours"
@@ -633,6 +651,21 @@ FR = Language(
                   "|appelez et ecrivez|harcelez|spammez|relancez|sollicitez|texter|textez|envoye"
                   "|envoyes|embetez|derangez)",
     },
+    tails=(
+        "(bande|espece|tas|bandes|band|troupeau|ramassis) (de|d) _ [_]",
+        "(par|en|via) (sms|texto|textos|message|messages|whatsapp|mms)",
+        "(promotionnels|promotionnel|publicitaires|publicitaire|commerciaux|commercial"
+              "|promo|pub|marketing)",
+        "(ca|cela|vous) (me saoule|me soule|m enerve|m enervez|me gonfle|me gonflez"
+              "|me fatigue|me fatiguez|m agace|m agacez|me saoulez|me soulez|suffit"
+              "|devient lourd|est lourd|me pourrit la vie|me casse les pieds"
+              "|me cassez les pieds)",
+        "(de|du|des|d) [<DET>] <LIST>",
+        "(de|du|de la|de votre|de ce|de cette) (magasin|boutique|societe|entreprise"
+              "|enseigne|marque)",
+        "(de votre part|de vous|de vos services)",
+        "(nom de dieu|bon sang|bon dieu|merde|punaise|zut|tabarnak|calisse|crisse|ostie)",
+    ),
     phrases=(
         ("optout", "… <ARRETEZ> (de|d) <ENVOYER> [<MSGS>|avec <MSGS>|par <MSGS>] [<END>]"
                    " [<END>] …?"),
@@ -673,7 +706,8 @@ FR = Language(
                    " <MOI> [de|du|des|d] [<DET>] [(<LIST>|<MSGN>)] [<END>] …?"),
         ("optout", "… (me|m|nous|se) (desabonner|desinscrire|desabonne|desinscris|desinscrit"
                    "|retirer de"
-                   "|retirer|desabonnez|desinscrivez|faire retirer) [de|du|d] [<DET>]"
+                   "|retirer|desabonnez|desinscrivez|faire retirer|enlever|faire enlever|radier"
+                   "|faire supprimer|faire radier|sortir) [de|du|d] [<DET>]"
                    " [(<LIST>|<MSGN>)] [<END>] …?"),
         ("optout", "… (desabonnement|desinscription|desabonner|desinscrire) [svp] …?"),
         ("optout", "… (me|nous) laisser (tranquille|tranquilles|en paix) …"),
@@ -692,6 +726,18 @@ FR = Language(
         ("optout", "… je ne veux plus (etre|entendre parler) …"),
         ("optout", "… je (retire|revoque) mon consentement …"),
         ("optout", "… (supprimez|effacez) mes donnees …"),
+        # no need, and a request repeated: "plus besoin de m'envoyer quoi que ce soit", "ça fait
+        # trois fois que je réponds STOP"
+        ("optout", "… (plus besoin|pas besoin|pas la peine|plus la peine|inutile"
+                   "|ce n est plus la peine|c est plus la peine|ce n est pas la peine"
+                   "|vous n avez plus besoin|vous n avez pas besoin|nul besoin"
+                   "|vous n etes plus oblige|vous n etes pas oblige"
+                   "|vous n etes plus obliges) (de|d) [continuer a|continuer de"
+                   "|continuer d] <ENVOYER> [<MSGS>|quoi que ce soit|quoi que ce soit d autre"
+                   "|rien|rien d autre|autre chose] [<END>] …?"),
+        ("optout", "… (je|j) [vous|leur] [ai] [deja] (reponds|envoie|ecris|dis|repondu|envoye"
+                   "|ecrit|dit|tape|mets|mis|demande|renvoye|textote) [deja] [_ fois] (stop"
+                   "|arret|desabonnement|desinscription|stop sms) …"),
         ("review", "… (pas|plus) (interesse|interessee|interesses|interessees|interessant) …"),
         ("review", "… pourquoi [est ce que] (vous m|vous me|je recois|recois je|m envoyez|m ecrivez"
                    "|vous continuez|vous avez mon) …"),
@@ -709,6 +755,10 @@ FR = Language(
         ("review", "… (je vais|on va) (vous signaler|vous denoncer|porter plainte|signaler"
                    "|vous dénoncer|le signaler) …"),
         ("review", "… (c est du|du|c est un|c est une) (spam|arnaque|harcelement) …"),
+        ("review", "… (signale|signalerai|signalerais|vais signaler|ai signale|transfere"
+                   "|ai transfere|signalee|signales|denonce|ai denonce|transmis"
+                   "|ai transmis) [ce numero|ce sms|ce message|votre numero|le numero|vos sms|ca"
+                   "|cela|vous|tout] (au|a la|a l|aux|comme|a) …"),
         ("review", "(spam|arnaque|signale|bloque|harcelement)"),
         ("review", "… j en ai marre …"),
         ("review", "… (arretez|arrete|cessez) (de|d) m appeler …"),
@@ -731,8 +781,14 @@ FR = Language(
         ("keep", "… (j ai|mon _|ma _|quelqu un a) (envoye|ecrit|repondu|tape|a envoye|a ecrit"
                  "|a repondu) (stop|ca|cela) (par erreur|par accident|par megarde|sans faire"
                  " expres) …"),
+        ("keep", "(les|des|vos) (sms|textos|messages|texto) (ca va|c est bien|c est ok|ok"
+                 "|sont ok|me vont|me conviennent|je les garde|je veux bien|c est parfait"
+                 "|sont tres bien|sont bien|ca me va)"),
+        ("keep", "je prefere (les sms|les textos|par sms|les messages|recevoir les sms"
+                 "|les sms par contre|vos sms)"),
         ("none", "<WRONG>"),
-        ("none", "(desabonnez|desinscrivez|retirez) moi (de|des|du) (la|votre|vos)"
+        ("none", "(desabonnez|desinscrivez|retirez|enlevez|supprimez) moi (de|des|du|d)"
+                 " [la|votre|vos|l]"
                  " (newsletter|liste mail|mail|mails|e mail|e mails|emails|liste e mail"
                  "|courriels|newsletters) …"),
         ("none", "(arret|arrets) (de|du|d) (bus|tram|metro|car) …"),
