@@ -809,6 +809,8 @@ ES = Language(
              "pq": "por que", "porq": "por que", "msjes": "mensajes", "mjs": "mensajes",
              "mensages": "mensajes"},
     fillers=(
+        "neta", "carnal", "boludo", "boluda", "hostia", "coño", "macho", "chaval", "weon", "ombe",
+        "mae", "pana", "chamo",
         "por favor", "porfa", "porfavor", "porfis", "xfa", "x favor", "gracias",
         "muchas gracias", "hola", "buenas", "buenos dias", "buenas tardes", "buenas noches",
         "ok", "vale", "joder", "carajo", "senor", "senora", "oiga", "mire", "saludos", "ya",
@@ -831,6 +833,7 @@ ES = Language(
                                      "telefono movil", "numero de celular")),
     ),
     leads=(
+        "ahora", "inmediatamente", "ya pueden", "pueden ya", "ahora pueden",
         "<WRONG>",
         "quiero", "quisiera", "deseo", "me gustaria", "necesito", "les pido que",
         "te pido que", "les ruego que", "les pido", "pueden", "podrian", "puede", "podria",
@@ -873,7 +876,9 @@ ES = Language(
                 "|porquerias|tonterias|msjs|propaganda)",
         "MSGS": "([<DET>] [<DET>] <MSGN>|nada|nada mas)",
         "LIST": "(lista|listas|base de datos|base|listado|registro|sistema|lista de difusion"
-                "|contactos|suscripcion|servicio) [de (mensajes|sms|contactos|difusion|envios"
+                "|contactos|suscripcion|servicio|lista de envio|lista de envios"
+                "|lista de distribucion"
+                "|lista de correo sms) [de (mensajes|sms|contactos|difusion|envios|envio"
                 "|distribucion|promociones|clientes|whatsapp)|de sms|por sms]",
         "PHONE": "(celular|cel|movil|telefono|telefono movil|numero|numero de celular"
                  "|numero de movil|numero de telefono)",
@@ -887,9 +892,25 @@ ES = Language(
                "|de una vez|para siempre|mas|aqui|aca|por aqui|por aca|suyos|de ustedes"
                "|(a|al|en|en el|para|a este|en este) [mi|este] <PHONE>)",
     },
+    tails=(
+        "(par|panda|pandilla|banda|bola|manga|monton|partida|hatajo|sarta|atajo"
+              "|punado) de _ [_]",
+        "(por|via) (sms|whatsapp|mensaje|mensajes|texto|textos)",
+        "(promocionales|publicitarios|comerciales|de publicidad|de promociones|promocional"
+              "|publicitario|de ofertas)",
+        "que [ya] (me tienen|me tiene|me tienes|estoy|me estan|me teneis|me tenéis"
+              "|me tienen ya) _ [_]",
+        "(de|del) [<DET>] <LIST>",
+        "(de|del|de la) (tienda|empresa|negocio|marca|local|comercio)",
+        "(que pesados|que pesadas|que pesadez|que lata|que hartazgo|pesados|pesadas"
+              "|cansones|cansinos|ya me canse|me tienen harto|me tienen harta|me tienen podrido"
+              "|me tienen podrida|que fastidio|que coñazo|que cansancio|hostia|hostias|coño"
+              "|leches|mierda)",
+    ),
     phrases=(
         ("optout", "… <DEJEN> de <SEND> [<MSGS>] [<END>] [<END>] …?"),
-        ("optout", "… no [me|nos] <NOME> [mas|nunca mas|jamas|nada|mas nada] [<MSGS>] [<END>]"
+        ("optout", "… no [me|nos|le|les] <NOME> [mas|nunca mas|jamas|nada|mas nada] [<MSGS>]"
+                   " [<END>]"
                    " [<END>] …?"),
         ("optout", "… no (enviarme|mandarme|escribirme|contactarme|enviar|mandar|escribir|contactar"
                    "|molestarme) [mas|nunca mas] [<MSGS>] [<END>] …?"),
@@ -909,11 +930,13 @@ ES = Language(
                    "|retiren|borrad|eliminad|quitad|sacad|retirad|quite|saque|retire)"
                    " (mi numero|mi telefono|mis datos|mi contacto|este numero|mi celular"
                    "|mi movil|mi numero de telefono|mi numero de celular|mi numero de movil"
-                   "|mi cel|mi whatsapp) [de|del] [<DET>] [<LIST>] [<END>] …?"),
+                   "|mi cel|mi whatsapp|su numero|su telefono|su celular|su movil|su contacto"
+                   "|el numero|sus datos) [de|del] [<DET>] [<LIST>] [<END>] …?"),
         ("optout", "… (dejenme|dejame|dejadme|dejennos|dejen me) (en paz|tranquilo|tranquila"
                    "|tranquilos) …"),
         ("optout", "… (cancelar|cancela|cancelen|anular|anulen|anula|cancelad|anulad)"
-                   " (la|mi|esta|su) (suscripcion|subscripcion) [(a|de) [<DET>] <MSGN>] …?"),
+                   " (la|mi|esta|su) (suscripcion|subscripcion) [(a|de|al|del) [<DET>]"
+                   " (<MSGN>|<LIST>)] [<END>]"),
         ("optout", "… (cancelar|cancela|cancelen|anulen|anular|anula|desactivar|desactiven"
                    "|desactiva|desactive|desactivad|apagar|apaguen|quitar|quiten) [<DET>]"
                    " (<MSGN>|servicio de sms|servicio sms|servicio de mensajes|suscripcion de sms"
@@ -938,6 +961,18 @@ ES = Language(
         ("optout", "… (cuantas veces) (tengo|hay|debo) …"),
         ("optout", "… (vayanse|vete|iros) (a la mierda|al carajo) …"),
         ("optout", "… (retiro|revoco) (mi|el) consentimiento …"),
+        # no need, and a request repeated: "ya no hace falta que me escriban", "ya mandé BAJA tres
+        # veces"
+        ("optout", "… [ya] (no hace falta|no es necesario|no hay necesidad de|no necesitan"
+                   "|no necesitas|no tienen que|no tienes que"
+                   "|no hace ninguna falta) [que] (me manden|me envien|me escriban"
+                   "|me sigan mandando|me sigan enviando|me sigan escribiendo|enviarme|mandarme"
+                   "|escribirme|seguir mandandome|seguir enviandome|me contacten|contactarme"
+                   "|me mandes|me envies|me escribas) [mas] [<MSGS>] [<END>] …?"),
+        ("optout", "… (dije|pedi|mande|envie|escribi|respondi|conteste|puse|he dicho|he mandado"
+                   "|he enviado|he escrito|he respondido|he contestado|he puesto|hemos dicho"
+                   "|hemos mandado) [ya] [_ veces] [que] (baja|basta|stop|alto|que paren|no mas"
+                   "|parar|para) …"),
         ("review", "… no [me] (interesa|interesan|estoy interesado|estoy interesada"
                    "|estoy interesados|tengo interes|me interesa) …"),
         ("review", "… (sin|ningun|nada de) interes …"),
@@ -953,6 +988,12 @@ ES = Language(
         ("review", "… (los voy a|voy a|les voy a|te voy a) (denunciar|reportar|demandar"
                    "|bloquear) …"),
         ("review", "… (es|esto es) (spam|una estafa|acoso) …"),
+        ("review", "… (reporto|reporte|denuncio|denuncie|he reportado|he denunciado|reenvio"
+                   "|reenvie|reportado|denunciado|reportando|denunciando|reenviando"
+                   "|reenviado) [este numero|esto|el numero|este mensaje|su numero|los|este sms"
+                   "|todo] (a|al|como|ante|en) …"),
+        ("review", "… (nunca|jamas) (les|te|le|os) (di|he dado|dimos|pase|proporcione"
+                   "|facilite) (mi numero|mis datos|mi telefono|mi celular|mi movil) …"),
         ("review", "(spam|estafa|acoso|denunciado|bloqueado|no gracias|no mas|basta ya de esto)"),
         ("review", "… (dejen|deja|paren) de (llamar|llamarme) …"),
         ("review", "… (como|donde) (me doy|me puedo dar|puedo darme|se da) de baja …"),
@@ -971,6 +1012,11 @@ ES = Language(
         ("keep", "… (lo|el stop|la baja) (mande|envie|puse|mando|envio) (por error|sin querer"
                  "|por equivocacion) …"),
         ("keep", "(quiero|quisiera|deseo) seguir recibiendo …"),
+        ("keep", "… (mande|envie|puse|escribi|respondi|conteste) (stop|baja|alto"
+                 "|basta) (por error|sin querer|por equivocacion) …"),
+        ("keep", "(con|solo con) (los|el) (sms|mensajes|whatsapp) (me basta|me alcanza"
+                 "|es suficiente|basta|esta bien|me vale)"),
+        ("keep", "(los|el) (sms|mensajes) (si los quiero|si|me sirven|estan bien|me gustan)"),
         ("none", "<WRONG>"),
         ("none", "(dar|darme|dame|denme) de baja (mi|el|la|mis) (linea|contrato|plan|servicio"
                  "|cuenta|tarjeta|internet|seguro|fibra|abono) …"),
