@@ -1032,7 +1032,12 @@ DE = Language(
         "schluss damit", "austragung", "loschen", "entfernen", "abmelde", "abmelden sofort",
     ),
     strict=("ende",),
-    aliases={"xplusx": "mehr", "nix": "nichts", "nimmer": "nicht mehr", "nimma": "nicht mehr",
+    aliases={
+             "ka": "keine", "kane": "keine", "koa": "keine", "kaane": "keine", "ruh": "ruhe",
+             "schickt s": "schickt", "hort s": "hort", "lasst s": "lasst", "lassts": "lasst",
+             "horts": "hort", "schickts": "schickt", "schreibt s": "schreibt", "gebt s": "gebt",
+             "hert": "hort", "hearts": "hort",
+             "xplusx": "mehr", "nix": "nichts", "nimmer": "nicht mehr", "nimma": "nicht mehr",
              "nume": "nicht mehr", "numme": "nicht mehr", "kei": "keine", "koane": "keine",
              "meh": "mehr", "ned": "nicht", "nod": "nicht", "net": "nicht", "aufs": "auf das",
              "ans": "an das", "sms en": "simsen"},
@@ -1061,6 +1066,9 @@ DE = Language(
                  "handynummer", "natelnummer")),
     ),
     leads=(
+        "sofort", "jetzt", "jetzt sofort", "endlich", "bitte sofort", "sie konnen", "ihr konnt",
+        "du kannst", "sie konnen jetzt", "ihr konnt jetzt", "du kannst jetzt", "ihr durft",
+        "sie durfen", "ihr konnt ab jetzt",
         "<WRONG>",
         "bitte", "konnen sie", "konnten sie", "konnt ihr", "kannst du", "ich mochte",
         "ich will", "ich wurde gerne", "ich mochte mich", "ich will mich", "ich bitte sie",
@@ -1092,9 +1100,12 @@ DE = Language(
                  "|nicht meine nummer)",
         "MSGN": "(sms|nachrichten|nachricht|werbung|werbe sms|werbesms|angebote|mitteilungen"
                 "|benachrichtigungen|spam|textnachrichten|kurznachrichten|messages|nachrichtchen"
-                "|werbenachrichten|newsletter sms|infos|sms nachrichten|sms werbung|texte"
+                "|werbenachrichten|newsletter sms|infos|sms nachrichten|sms werbung|texte|smsen"
+                "|smsn"
+                "|sms e|smsli|werbe nachrichten|werbenachricht|werbe sms en|nachrichtli"
                 "|mist|scheiss|scheisse)",
         "DET": "(ihre|eure|diese|die|der|keine|mehr|ihren|euren|deine|dieser|solche|weitere"
+               "|ihrem|eurem|dem|den|unserem|deinem|ihrer|eurer|de"
                "|jegliche|ihrer|eurer|diesen|von ihnen|von euch)",
         "MSGS": "[<DET>] [<DET>] <MSGN>",
         "LIST": "(liste|verteiler|verteilerliste|datenbank|kartei|system|newsletter|adressliste"
@@ -1106,7 +1117,9 @@ DE = Language(
         "NUMMER": "(meine nummer|meine handynummer|meine daten|meine telefonnummer|meine"
                   " mobilnummer|mich|meinen kontakt|meine kontaktdaten|diese nummer|nummer"
                   "|die nummer|handynummer|meine handy nummer|meine natelnummer"
-                  "|meine natel nummer|meine mobilnummer|mein handy|mein natel"
+                  "|meine natel nummer|meine mobilnummer|mein handy|mein natel|ihre nummer"
+                  "|seine nummer|ihre handynummer|seine handynummer|ihre telefonnummer"
+                  "|seine telefonnummer|ihre daten|seine daten"
                   "|meine handynummer)",
         "PLACE": "(hier|hierher|hierhin|an mich|(auf|an|auf das|an das|auf dem|auf diese"
                  "|an diese|auf meine|an meine|auf mein|an mein) (handy|natel|telefon"
@@ -1115,12 +1128,33 @@ DE = Language(
                      "|sms abonnement|sms newsletter|newsletter sms|sms benachrichtigungen"
                      "|sms infos|sms werbung|sms versand|sms info|sms alarm|sms alerts"
                      "|sms nachrichten|<MSGN>)",
+        "MAL": "(zweimal|dreimal|viermal|funfmal|zehnmal|mehrmals|mehrfach|zigmal|hundertmal"
+               "|tausendmal|oft|so oft|schon oft|_ mal|x mal)",
+        "WANN": "(letzte woche|gestern|vorgestern|vor einer woche|letzten monat|heute morgen"
+                "|vor tagen|vor wochen|am montag)",
         "END": "(mehr|nie wieder|nicht mehr|sofort|jetzt|bitte|danke|ab sofort|in zukunft"
                "|zukunftig|fur immer|an diese nummer|auf diese nummer|an meine nummer"
                "|<PLACE>)",
     },
+    tails=(
+        "ihr [verdammten|blöden|bloden|dummen|elenden|scheiss] _ [_]",
+        "(verdammt nochmal|verdammt noch mal|zum teufel|himmel nochmal|herrgott nochmal"
+              "|kruzifix|menno|mann|zefix|nochmal|verdammt|verflucht|sakra|herrschaftszeiten"
+              "|meine gute)",
+        "per (sms|nachricht|whatsapp|handy|textnachricht)",
+        "(aus|von) [<DET>] <LIST>",
+        "(von|aus) (ihrem|eurem|ihrer|eurer|dem|der|deinem|deiner) (laden|geschaft|firma"
+              "|shop|verein|unternehmen)",
+        "(von ihnen|von euch|von dir|an mich)",
+        "(das|es) (nervt|reicht|ist nervig|ist lastig|ist belastigung"
+              "|geht mir auf die nerven)",
+    ),
     phrases=(
-        ("optout", "… <HOREN> auf [mir|mich|uns] [<MSGS>] [zu] [<SENDEN>] [<END>] …?"),
+        ("optout", "… <HOREN> [sofort|jetzt|endlich|bitte|doch|mal|jetzt endlich|jetzt sofort"
+                   "|bitte sofort|einfach] auf [mir|mich|uns] [<MSGS>] [zu] [<SENDEN>] [<END>] …?"),
+        # the infinitive: "Sie können aufhören, mir zu schreiben", "sofort aufhören"
+        ("optout", "… (aufhoren|aufhoeren|aufzuhoren) [mir|mich|uns] [<MSGS>] [zu] <SENDEN>"
+                   " [<END>] …?"),
         ("optout", "… <HOREN> [endlich|bitte|jetzt] auf mit [(den|dem|der|ihren|euren|diesen)]"
                    " [<DET>] <MSGN> [<END>] …?"),
         ("optout", "… (aufhoren|aufhoeren|schluss|stopp|stop) (mit|mit dem|mit den|mit der)"
@@ -1135,7 +1169,8 @@ DE = Language(
                    " (sie|ihr|du) (mir|mich|uns) (nicht mehr|nie wieder|nie mehr|keine <MSGN>"
                    " mehr) …?"),
         ("optout", "… (schreib|schreibt|schick|schickt|sende|sendet|kontaktiert|kontaktier"
-                   "|nervt|belastigt|simst) (mir|mich|uns) [<PLACE>] (nicht mehr|nie wieder"
+                   "|nervt|belastigt|simst) (mir|mich|uns|ma|mia|mi) [<PLACE>] (nicht mehr"
+                   "|nie wieder"
                    "|nie mehr|keine <MSGN> mehr|nichts mehr|keine <MSGN>) [<PLACE>] [zu] …?"),
         # polite forms: "wenn Sie mir keine SMS mehr schicken würden"
         ("optout", "… (mir|uns|mich) [<PLACE>] (keine [<DET>] <MSGN> mehr|nicht mehr|nichts mehr)"
@@ -1174,15 +1209,15 @@ DE = Language(
                    " (<MSGN>|<LIST>) …?"),
         ("optout", "… (mich|uns) [bitte] [sofort] (abmelden|austragen|abbestellen|entfernen"
                    "|loschen|ausstragen) …?"),
-        ("optout", "… (lasst|lassen sie|lass|lassen) (mich|uns) (in ruhe|in frieden|endlich"
-                   " in ruhe|bitte in ruhe) …"),
+        ("optout", "… (lasst|lassen sie|lass|lassen) (mich|uns|mi|mia) (in ruhe|in frieden"
+                   "|endlich in ruhe|bitte in ruhe) …"),
         ("optout", "… ich (mochte|will|wunsche|mag) (keine|nicht|nichts) [mehr] [<DET>]"
                    " [<MSGN>] [mehr] [(von ihnen|von euch|von dir)]"
                    " [(erhalten|bekommen|empfangen|von ihnen|von euch)] …?"),
         ("optout", "… ich (mochte|will|wunsche|mag) (keine|keinerlei) [<DET>] <MSGN> …?"),
         ("optout", "… ich (mochte|will|wunsche|mag) [<DET>] <MSGN> nicht mehr [(erhalten"
                    "|bekommen|empfangen|zugeschickt bekommen|haben)] …?"),
-        ("optout", "… (nehmen sie|nehmt|nimm) <NUMMER> [bitte] aus (dem|der|ihrem|eurem|ihrer"
+        ("optout", "… (nehmen sie|nehmt|nimm) <NUMMER> [bitte] (aus|von) (dem|der|ihrem|eurem|ihrer"
                    "|eurer|diesem|dieser) <LIST> [raus] …?"),
         ("optout", "… [<NUMMER>] [bitte] (vom|von dem|von der|von|aus dem|aus der) [<DET>]"
                    " (<LIST>|<MSGN>) (abmelden|austragen|abbestellen|entfernen|loschen"
@@ -1197,8 +1232,15 @@ DE = Language(
                    " <MSGN> …?"),
         ("optout", "… (stop|stopp|stoppen sie|stoppt|beenden sie|beendet) [<DET>] <MSGN> …?"),
         ("optout", "… (wie oft) (muss|soll) ich …"),
-        ("optout", "… (ich habe|hab|habe) [schon|bereits|doch] [schon] (stopp|stop|abmelden)"
-                   " (geschrieben|gesagt|geschickt|gesendet|geantwortet) …"),
+        ("optout", "… (ich habe|hab|habe|ich hab|ich) [ihnen|euch|dir] [schon|bereits|doch]"
+                   " [schon] [<MAL>] [<WANN>] ((stopp|stop|abmelden|abmeldung) [<MAL>] (geschrieben"
+                   "|gesagt|geschickt|gesendet|geantwortet|gesimst|getippt|zuruckgeschrieben)"
+                   "|(schrieb|schickte|sagte|antwortete|simste) [ihnen|euch|dir] [schon|bereits"
+                   "|doch] [<MAL>] [<WANN>] (stopp|stop|abmelden)) …"),
+        # a list, and a request repeated: "ich möchte von Ihrer Liste gelöscht werden", "ich hab
+        # schon dreimal STOPP geschrieben"
+        ("optout", "… (von|aus|vom) [<DET>] <LIST> (geloscht|entfernt|ausgetragen|gestrichen"
+                   "|genommen|abgemeldet) [werden] …?"),
         ("review", "… (kein|keinerlei) interesse …"),
         ("review", "… (warum|wieso|weshalb) (schreiben|schickt|schicken|schreibt|bekomme ich"
                    "|erhalte ich|kriege ich|kontaktieren|haben sie) …"),
@@ -1208,11 +1250,18 @@ DE = Language(
         ("review", "(wer ist da|wer sind sie|wer ist das|wer seid ihr|wer schreibt mir) …"),
         ("review", "… (zu viele|viel zu viele|so viele|zuviele) [<MSGN>] …"),
         ("review", "… (zu oft|viel zu oft|zu haufig) …"),
-        ("review", "… (nie|niemals|nicht) (angemeldet|registriert|eingewilligt|zugestimmt"
+        ("review", "… (nie|niemals|nicht) [bei ihnen|bei euch|bei dir|dafur|dort|hier|irgendwo"
+                   "|bei dieser firma] (angemeldet|registriert|eingewilligt|zugestimmt"
                    "|eingetragen) …"),
         ("review", "… (ich werde|werde ich|ich zeige|ich melde) (sie|euch|das|dich) [bei]"
                    " (melden|anzeigen|an|der bundesnetzagentur|verklagen) …"),
         ("review", "… (das ist|ist) (spam|belastigung|betrug) …"),
+        ("review", "… (ich melde|melde|gemeldet|weitergeleitet|leite|ich leite|habe gemeldet"
+                   "|hab gemeldet|angezeigt|zeige) (diese nummer|die nummer|das|euch|dies"
+                   "|ihre nummer|eure nummer|es|diese sms|das weiter|an|bei|der|dem|zur|zum) …"),
+        ("review", "… (nie|niemals) (meine nummer|meine daten|meine handynummer"
+                   "|meine telefonnummer) (gegeben|weitergegeben|mitgeteilt|hinterlassen"
+                   "|gegeben habe) …"),
         ("review", "(spam|betrug|belastigung|gemeldet|blockiert|nein danke|es reicht"
                    "|reicht jetzt|genug)"),
         ("review", "… (horen sie auf|hort auf) [mich] anzurufen …"),
@@ -1232,6 +1281,13 @@ DE = Language(
                  " [(erhalten|bekommen)]"),
         # "Stopp mal": wait (a question or an objection follows)
         ("none", "(stopp|stop|halt) mal [kurz]"),
+        ("keep", "(sms|die sms|nachrichten|die nachrichten) (sind|ist) [aber] (okay|ok"
+                 "|in ordnung|gut|prima|willkommen|erwunscht)"),
+        ("keep", "(sms|die sms) (reichen|reicht|genugen|genugt|bitte weiter)"),
+        ("none", "… (vom|von der|vom e mail|aus dem|aus der) [<DET>] (e mail newsletter|e mail"
+                 "|email|newsletter per e mail|mail newsletter|e mail verteiler|mailverteiler"
+                 "|e mails|emails) (abmelden|austragen|abbestellen|entfernen|loschen"
+                 "|streichen) …"),
         ("none", "<WRONG>"),
         ("none", "(vertrag|abo|abonnement|termin|bestellung) (kundigen|stornieren|absagen"
                  "|beenden) …"),
