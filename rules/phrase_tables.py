@@ -1303,7 +1303,10 @@ IT = Language(
         "stop stop", "basta cosi grazie",
     ),
     strict=("annulla",),  # not "fine": English "Fine." answers too
-    aliases={"nn": "non", "xplusx": "piu", "x": "per", "xke": "perche", "xche": "perche",
+    aliases={
+             "sti": "questi", "ste": "queste", "co": "con", "stu": "questo", "c e": "ce",
+             "e necessario": "necessario", "e piu necessario": "piu necessario",
+             "nn": "non", "xplusx": "piu", "x": "per", "xke": "perche", "xche": "perche",
              "ke": "che", "ki": "chi", "cmq": "comunque", "msgs": "msg"},
     fillers=(
         "grazie", "per favore", "perfavore", "per piacere", "perpiacere", "ciao", "salve",
@@ -1325,6 +1328,7 @@ IT = Language(
                           "numero di cellulare", "numero di telefono")),
     ),
     leads=(
+        "subito", "adesso", "ora", "e adesso", "ora basta", "potete ora", "potete anche",
         "<WRONG>",
         "vorrei", "voglio", "desidero", "potete", "potreste", "puoi", "per favore",
         "vi chiedo di", "vi prego di", "ho detto", "vi ho detto", "vi ho gia detto",
@@ -1351,6 +1355,7 @@ IT = Language(
                 "|notifiche|spam|comunicazioni|messaggi promozionali|sms pubblicitari"
                 "|stupidaggini|cavolate|sms promozionali|mex|msg|messaggi pubblicitari"
                 "|notifiche sms|comunicazioni commerciali|comunicazioni promozionali)",
+        "VOLTE": "(due|tre|quattro|cinque|dieci|mille|cento|piu|tante|molte|diverse|_) volte",
         "DA": "(da|dal|dalla|dai|dalle|dagli|dallo|dall|dalla vostra|dal vostro|dai vostri"
               "|dalle vostre)",
         "PHONE": "(cellulare|cell|telefonino|telefono|numero|smartphone|numero di cellulare"
@@ -1364,15 +1369,29 @@ IT = Language(
                "|al mio|a questo|su questo|nel mio|nel) <PHONE>)",
         "LIST": "(lista|liste|elenco|database|archivio|mailing list|rubrica|lista sms"
                 "|lista contatti|vostri contatti|contatti|iscrizione|servizio)"
-                " [(degli|dei|di|per|per gli|per i|delle) (sms|messaggi|promozioni|offerte)|sms]",
+                " [(degli|dei|di|per|per gli|per i|delle) (sms|messaggi|promozioni|offerte"
+                "|distribuzione|invio|diffusione|contatti|invii|clienti)|sms]",
         "SEND": "(mandarmi|inviarmi|scrivermi|contattarmi|mandare|inviare|scrivere|disturbarmi"
                 "|disturbare|tartassarmi|importunarmi|spammarmi|mandarci|inviarci|scriverci"
-                "|rompere|mandare messaggi|inviare messaggi)",
+                "|rompere|mandare messaggi|inviare messaggi|scriverle|scrivergli|mandarle|mandargli"
+                "|inviarle|inviargli|contattarla|contattarlo|rompermi|scocciarmi|stressarmi)",
         "NOMI": "(mandate|mandare|inviate|inviare|scrivete|scrivere|contattate|contattare"
                 "|mandatemi|inviatemi|scrivetemi|contattatemi|mandarmi|inviarmi|scrivermi"
                 "|contattarmi|disturbate|disturbatemi|mandi|invii|scrivi|mandatemi piu"
                 "|scrivetemi piu|mandateci|scriveteci|inviateci)",
     },
+    tails=(
+        "(branco|banda|massa|manica|branca|mucchio|razza|manipolo) di _ [_]",
+        "(via|per|tramite) (sms|messaggio|messaggi|whatsapp)",
+        "(pubblicitari|promozionali|commerciali|pubblicitarie|promozionale|pubblicitario)",
+        "(mi|ci|m) (avete|hai|ha) (stufato|rotto|stancato|scocciato|seccato|stufata"
+              "|stufati) [le palle|le scatole|il cazzo|i coglioni|l anima]",
+        "(porca miseria|porca puttana|che palle|che cavolo|madonna|mannaggia|porca vacca"
+              "|accidenti|cavolo|diamine|che rottura|che scocciatura|basta)",
+        "(dalla|dal|dai|dalle|dall|dalla vostra|dal vostro|dai vostri|dalle vostre) <LIST>",
+        "(del|dal|della|dalla) (negozio|azienda|ditta|marchio)",
+        "(da voi|da parte vostra)",
+    ),
     phrases=(
         ("optout", "… (smettete|smettetela|smetti|smettila|smettere|smettetelo|finitela|finite"
                    "|basta|piantatela|smetteste|smettiate|smettesse|smetta|smettere di)"
@@ -1404,8 +1423,9 @@ IT = Language(
                    "|rimuovere|cancellare|eliminare|togliere|levare|levate|rimuova|cancelli"
                    "|elimini|tolga)"
                    " (il mio numero|il mio contatto|i miei dati|questo numero|il mio cellulare"
-                   "|il mio numero di cellulare|il mio numero di telefono|il mio telefono)"
-                   " [<DA> [<DET>] (<LIST>|<MSGN>)] …?"),
+                   "|il mio numero di cellulare|il mio numero di telefono|il mio telefono"
+                   "|il suo numero|il numero|il loro numero|il suo cellulare|il suo contatto"
+                   "|i suoi dati) [<DA> [<DET>] (<LIST>|<MSGN>)] …?"),
         ("optout", "… (lasciatemi|lasciami|lasciateci) (in pace|stare|perdere) …"),
         ("optout", "… basta (con|coi|con i|con questi|con le|di) <MSGN> …?"),
         ("optout", "… basta <MSGS> …?"),
@@ -1420,6 +1440,22 @@ IT = Language(
                    " (stop|basta|di smettere|cancella) …"),
         ("optout", "… (revoco|ritiro) (il|il mio) consenso …"),
         ("optout", "… (andate a quel paese|andate a fare in culo|fanculo|vaffanculo) …"),
+        # 'sti messaggi, no need, and a request repeated: "basta con 'sti messaggi", "non serve più
+        # che mi scriviate", "vi ho mandato STOP due volte"
+        ("optout", "… (smettetela|smettila|piantatela|finitela|smettete|finite|piantate"
+                   "|basta) (con|coi) [<DET>] <MSGN> …?"),
+        ("optout", "… (mi|ci|m) (avete|hai) (rotto|stufato|scocciato|stancato|seccato) [le palle"
+                   "|le scatole|il cazzo|i coglioni] (con|coi) [<DET>] <MSGN> …?"),
+        ("optout", "… non (mi|ci) (rompete|scocciate|stressate|tartassate|assillate|rompere"
+                   "|stressare|scocciare) [piu] (con|coi) [<DET>] <MSGN> …?"),
+        ("optout", "… (non serve|non serve piu|non ce bisogno|non ce piu bisogno|non necessario"
+                   "|non piu necessario|non occorre|non occorre piu|non dovete|non dovete piu"
+                   "|non avete bisogno di|non ce bisogno di) [piu] [che] (mi mandiate"
+                   "|mi scriviate|mi inviate|mi contattiate|mandarmi|scrivermi|inviarmi"
+                   "|contattarmi|mi mandate|mi scrivete|continuare a scrivermi"
+                   "|continuare a mandarmi|mi mandi|mi scriva) [piu] [<MSGS>] [<END>] …?"),
+        ("optout", "… (detto|scritto|mandato|inviato|risposto|messo"
+                   "|riscritto) [gia] [<VOLTE>] (stop|basta|cancella|cancellami|di smettere) …"),
         ("review", "… non (sono|siamo) (interessato|interessata|interessati|interessate) …"),
         ("review", "… non mi interessa …"),
         ("review", "… perche (mi|ci) (scrivete|mandate|inviate|contattate|scrivi|mandi) …"),
@@ -1432,6 +1468,12 @@ IT = Language(
         ("review", "… (mai|non mi sono mai) (iscritto|iscritta|registrato|registrata) …"),
         ("review", "… (vi|ti) (denuncio|segnalo|querelo|blocco) …"),
         ("review", "… (e|questo e) (spam|una truffa) …"),
+        ("review", "… (segnalo|segnalero|ho segnalato|segnalato|segnalata|inoltro|ho inoltrato"
+                   "|inoltrato|denuncio|ho denunciato|denunciato) [questo numero|il numero"
+                   "|il vostro numero|questo messaggio|questo sms|vi|tutto|lo] (al|alla|all|ai"
+                   "|come|a|alle) …"),
+        ("review", "… mai (dato|fornito|comunicato|lasciato) [a voi] (il mio numero|i miei dati"
+                   "|il mio contatto|il mio cellulare) …"),
         ("review", "(spam|truffa|segnalato|bloccato|no grazie|non grazie)"),
         ("review", "… (smettete|smettetela) di chiamarmi …"),
         ("keep", "non (smettete|smettere|cancellatemi|disiscrivetemi|toglietemi|fermatevi) …"),
@@ -1446,6 +1488,14 @@ IT = Language(
         ("keep", "… (l ho|ho|l ha|ha) (mandato|scritto|inviato) (stop|basta|lo stop|quel messaggio)"
                  " (per sbaglio|per errore) …"),
         ("keep", "(voglio|vorrei) continuare a ricevere …"),
+        ("keep", "(gli|i) (sms|messaggi) (li voglio|vanno bene|mi vanno bene|sono ok|li tengo"
+                 "|li voglio ricevere|mi piacciono|invece si|si)"),
+        ("keep", "(bastano|mi bastano|preferisco|voglio solo) [gli|i] (sms|messaggi)"),
+        ("none", "… (toglietemi|cancellatemi|rimuovetemi|disiscrivetemi|toglimi|cancellami"
+                 "|disiscrivimi|rimuovimi|levatemi|levami) (dalla|dalle|dal|dai"
+                 "|dall) [<DET>] (email|e mail|mail|newsletter|newsletter email"
+                 "|newsletter via email|newsletter via mail|posta elettronica|newsletter e mail"
+                 "|mailing list email) …"),
         ("none", "<WRONG>"),
         ("none", "… (mi basta|ci basta|basta che|basta solo|basta una|basta un) …"),
         ("none", "… (cancella|cancellate|annulla|annullate) (l appuntamento|la prenotazione"
