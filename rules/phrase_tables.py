@@ -1511,7 +1511,10 @@ NL = Language(
         "kap ermee", "hou op", "houd op", "ophouden",
     ),
     strict=("einde",),
-    aliases={"nie": "niet", "ni": "niet", "xplusx": "meer", "gene": "geen", "genen": "geen",
+    aliases={
+             "mij maar": "mij", "me maar": "me", "ons maar": "ons", "het maar": "het", "ge": "je",
+             "gij": "je", "moogt": "mag", "zijt": "bent",
+             "nie": "niet", "ni": "niet", "xplusx": "meer", "gene": "geen", "genen": "geen",
              "m n": "mijn", "mn": "mijn", "da": "dat", "nimeer": "niet meer", "sms kes": "smskes",
              "sms ke": "smskes", "sms jes": "smsjes", "berichtjes": "berichten"},
     fillers=(
@@ -1536,6 +1539,8 @@ NL = Language(
                     ("gsm", "telefoon", "mobiel", "mobieltje", "smartphone", "nummer",
                      "telefoonnummer", "gsm nummer", "mobiele nummer"))),
     leads=(
+        "nu", "nu meteen", "direct", "meteen", "onmiddellijk", "nu direct", "jullie mogen",
+        "u mag", "je mag", "ge moogt", "gij moogt", "jullie mogen nu", "u mag nu",
         "<WRONG>",
         "ik wil", "ik wil graag", "ik zou graag", "ik zou willen", "wil je", "wilt u",
         "kunt u", "kun je", "kunnen jullie", "willen jullie", "graag", "ik heb gezegd",
@@ -1567,20 +1572,36 @@ NL = Language(
                  " (gsm|telefoon|mobiel|mobieltje|smartphone|nummer|telefoonnummer|gsm nummer))",
         "SMSDIENST": "(sms service|sms dienst|sms abonnement|sms alerts"
                      "|sms meldingen|sms nieuwsbrief|sms berichten|<MSGN>)",
-        "DET": "(uw|jullie|je|deze|die|de|al die|al deze|meer|geen|dit soort|zulke|nog|dees"
+        "DET": "(uw|jullie|je|deze|die|de|het|al die|al deze|meer|geen|dit soort|zulke|nog|dees"
                "|da|dat|uwe|ulle)",
         "MSGS": "[<DET>] [<DET>] <MSGN>",
+        "KEER": "((twee|drie|vier|vijf|tien|honderd|duizend|meerdere|zoveel|verschillende|_) keer"
+                "|tweemaal|driemaal|vaak|al vaak|meermaals)",
         "LIST": "(lijst|bestand|database|verzendlijst|mailinglijst|systeem|klantenbestand"
-                "|adressenbestand|sms lijst|nieuwsbrief|lijsten)",
+                "|adressenbestand|sms lijst|nieuwsbrief|lijsten|verzendbestand|adreslijst"
+                "|adressenlijst|klantenlijst|sms bestand|distributielijst|verzendlijsten"
+                "|sms service|sms dienst|sms abonnement)",
         "STUREN": "(sturen|sms en|smsen|appen|benaderen|contacteren|berichten|mailen en sms en"
                   "|lastigvallen|spammen|zenden|versturen|berichten sturen|sms jes sturen"
                   "|bellen en sms en|te sturen|te sms en)",
     },
+    tails=(
+        "(stelletje|bende|stel|zootje|zooitje|hoop|troep|klootzakken|idioten|oplichters"
+              "|sukkels|eikels|lijpo s) [_] [_]",
+        "het is [echt|zo|erg|heel|gewoon|best|nu echt] (irritant|vervelend|storend"
+              "|belachelijk|hinderlijk|lastig|te gek|genoeg)",
+        "(van|uit|bij) (jullie|uw|je|de|het) (winkel|zaak|bedrijf|shop|webshop|firma)",
+        "(per|via) (sms|whatsapp|bericht|berichtje|telefoon)",
+        "(godverdomme|verdomme|potverdomme|jezus|tering|kut|godver|allemachtig|jeetje"
+              "|verdorie|nondeju|nondedju|miljaar|allez)",
+        "(van|uit) [<DET>] <LIST>",
+        "(van jullie|van u|van jou)",
+    ),
     phrases=(
         ("optout", "… (meld|meldt|meldt u) (me|mij|ons|mijn nummer) [nu|direct|meteen] af"
                    " [van|bij] [<DET>] [<LIST>] …"),
         ("optout", "… (me|mij|ons) (afmelden|uitschrijven|verwijderen|uit het bestand halen)"
-                   " [(van|uit|voor|bij) [<DET>] (<LIST>|<MSGN>)] …?"),
+                   " [(van|uit|voor|bij) [<DET>] (<LIST>|<SMSDIENST>)] …?"),
         # "gelieve mij uit te schrijven", "om mij af te melden"
         ("optout", "… (me|mij|ons|mijn nummer|mijn gegevens) [(van|uit) [<DET>] <LIST>] (uit te"
                    " schrijven|af te melden|te verwijderen|te schrappen|af te halen|te halen|weg te"
@@ -1592,19 +1613,25 @@ NL = Language(
         ("optout", "… (zeg|zet|zegt|zet u|zeg u|schakel) [<DET>|mijn] <SMSDIENST> (op|stop|uit|af)"
                    " …?"),
         ("optout", "… (ik zeg|ik zet) [<DET>|mijn] <SMSDIENST> (op|stop|uit|af) …?"),
-        ("optout", "… geen [<DET>] <MSGN> meer [(ontvangen|sturen|krijgen|graag|aub)] …?"),
+        ("optout", "… geen [<DET>] <MSGN> meer [(ontvangen|sturen|krijgen|graag|aub|te sturen"
+                   "|te sms en|toe te sturen|te versturen|te zenden|te ontvangen|te krijgen"
+                   "|toegestuurd krijgen)] …?"),
         ("optout", "… (stuur|stuurt|sms|app|stuurt u|stuur jij) (me|mij|ons) geen [<DET>]"
                    " <MSGN> meer …?"),
         ("optout", "… (stuur|stuurt|sms|app|sms t|appt|benader|bericht|contacteer|smst)"
                    " [me|mij|ons] [<PLACE>] (niet meer|nooit meer|niets meer|niks meer|geen"
                    " [<DET>] <MSGN> meer) [<PLACE>] …?"),
-        ("optout", "… [me|mij|ons] (niet meer|nooit meer) [<PLACE>] [te] <STUREN> …?"),
+        ("optout", "… [me|mij|ons] (niet meer|nooit meer|niets meer|niks meer) [<PLACE>] [te]"
+                   " <STUREN> …?"),
         ("optout", "… (afmelden|uitschrijven|uit) (voor|van) [<DET>] (<MSGN>|<LIST>) …?"),
-        ("optout", "… (stop|stopt|stoppen|hou op|houd op|kap|kappen) met [het] [<DET>]"
-                   " (<STUREN>|<MSGN>) …?"),
-        ("optout", "… (laat|laten) (me|mij|ons) (met rust|met vrede|eens met rust) …"),
+        ("optout", "… (stop|stopt|stoppen|hou op|houd op|kap|kappen|houdt op|scheid uit"
+                   "|schei uit) [nu|nou|toch|eindelijk|dan|direct|meteen|nu meteen|nu toch]"
+                   " met [het] [<DET>] (<STUREN>|<MSGN>) …?"),
+        ("optout", "… (laat|laten|laat u) (me|mij|ons) (met rust|met vrede|eens met rust|gerust"
+                   "|in vrede|eens gerust|met gerust) …"),
         ("optout", "… (verwijder|verwijdert|haal|schrap|wis|verwijderd) (mij|me|mijn nummer"
-                   "|mijn gegevens|mijn telefoonnummer|ons|dit nummer) [uit|van] [<DET>]"
+                   "|mijn gegevens|mijn telefoonnummer|ons|dit nummer|haar nummer|zijn nummer"
+                   "|hun nummer|het nummer|haar gegevens|zijn gegevens) [uit|van] [<DET>]"
                    " [<LIST>] …?"),
         ("optout", "… schrijf (me|mij|ons) uit …?"),
         ("optout", "… (me|mij|ons|mijn nummer|mijn gegevens|dit nummer) (van|uit) [<DET>] <LIST>"
@@ -1617,8 +1644,16 @@ NL = Language(
         ("optout", "… (ik trek|trek) (mijn|de) toestemming in …"),
         ("optout", "… (rot op|donder op|flikker op|sodemieter op) …"),
         ("optout", "… (hoe vaak) (moet|moet ik) …"),
-        ("optout", "… (ik heb|heb) [al] [(twee|drie|vaak|meerdere) keer] (stop|uit|afmelden)"
+        ("optout", "… (ik heb|heb) [al] [<KEER>] (stop|uit|afmelden)"
                    " (gestuurd|gezegd|geantwoord|ge sms t) …"),
+        # a list, a request repeated, no need: "zet mij van de lijst", "al twee keer STOP gestuurd",
+        # "jullie hoeven me niks meer te sturen"
+        ("optout", "… (zet|zetten|zet u|zetten jullie|zet je) (me|mij|ons|mijn nummer|dit nummer"
+                   "|mijn gegevens) [aub|toch|nu|dan] (van|uit|af) [<DET>] <LIST> [af] …?"),
+        ("optout", "… (stop|stopp|uit|afmelden|afmelding) [al] [<KEER>] (gestuurd|gezegd"
+                   "|geantwoord|ge sms t|gesmst|getypt|teruggestuurd|verstuurd|geappt|gesms t) …"),
+        ("optout", "… (hoeven|hoeft|hoef) (me|mij|ons) [<PLACE>] (geen [<DET>] <MSGN> meer"
+                   "|niets meer|niks meer|niet meer|nooit meer) [<PLACE>] [te] [<STUREN>] …?"),
         ("review", "… niet (geinteresseerd|geïnteresseerd|interessant) …"),
         ("review", "… geen (interesse|behoefte) …"),
         ("review", "… waarom (krijg ik|ontvang ik|sturen jullie|stuurt u|sms en jullie|appen jullie"
@@ -1630,7 +1665,13 @@ NL = Language(
         ("review", "… (veel te veel|te veel|zoveel|zo veel) [<MSGN>] …"),
         ("review", "… (te vaak|veel te vaak) …"),
         ("review", "… hoe (meld|schrijf) ik (me|mij|mezelf|ons) (af|uit) …"),
-        ("review", "… nooit (aangemeld|ingeschreven|toestemming gegeven) …"),
+        ("review", "… nooit [bij jullie|bij u|hiervoor|daarvoor|ervoor|voor iets|ergens]"
+                   " (aangemeld|ingeschreven|toestemming gegeven) …"),
+        ("review", "… nooit (mijn nummer|mijn gegevens|mijn telefoonnummer|mijn gsm nummer"
+                   "|mijn 06) (gegeven|doorgegeven|gegeven hebben) …"),
+        ("review", "… (ik meld|meld|gemeld|doorgestuurd|doorgezet|aangegeven|ik heb gemeld"
+                   "|doorsturen|melden) [dit nummer|jullie|u|dit|het nummer|deze nummer|het"
+                   "|dit bericht|deze sms] (bij|aan|naar) …"),
         ("review", "… (ik ga|ik zal) (jullie|u|dit) (melden|aangeven|rapporteren) …"),
         ("review", "… (dit is|is) (spam|oplichting) …"),
         ("review", "(spam|oplichting|gemeld|geblokkeerd|nee bedankt|nee dank je)"),
@@ -1647,6 +1688,15 @@ NL = Language(
                  "|ge sms t) …"),
         ("keep", "… ik wil (ze|de berichten|de sms jes|jullie berichten) (blijven ontvangen"
                  "|wel blijven ontvangen|blijven krijgen) …"),
+        ("keep", "… (per ongeluk|per vergissing|per abuis|onbedoeld) (stop|uit"
+                 "|afmelden) (gestuurd|verstuurd|ge sms t|geantwoord|gesmst) …"),
+        ("keep", "(sms|sms en|sms jes|smsjes|berichten|sms berichten|de sms jes|de berichten"
+                 "|de sms) (is|zijn|mag|mogen|blijft|blijven) [wel|gewoon|nog|nog steeds] (goed"
+                 "|prima|ok|oke|welkom|komen|doorgaan|fijn|genoeg)"),
+        ("none", "… (meld|meldt|schrijf|schrijft) (me|mij|ons) (af|uit) (voor|van"
+                 "|bij) [<DET>] (e mail|e mails|emails|email|mail|mails|mailtjes"
+                 "|nieuwsbrief per e mail|nieuwsbrief per mail|e mail nieuwsbrief"
+                 "|mailnieuwsbrief|nieuwsbrief via e mail|nieuwsbrief via mail) …"),
         ("none", "<WRONG>"),
         ("none", "(uit eten|uit huis|uit werken) …"),
     ),
