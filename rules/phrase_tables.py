@@ -1711,10 +1711,13 @@ PT = Language(
         "removam", "para com isso", "pare com isso", "parem com isso",
     ),
     strict=("cancelar", "cancela", "fim"),
-    aliases={"n": "nao", "naum": "nao", "nn": "nao", "vcs": "voces", "vc": "voce",
+    aliases={
+             "e preciso": "preciso", "e necessario": "necessario",
+             "n": "nao", "naum": "nao", "nn": "nao", "vcs": "voces", "vc": "voce",
              "xplusx": "mais", "q": "que", "pq": "porque", "mgs": "msgs", "mensages": "mensagens",
              "tbm": "tambem", "tb": "tambem", "msm": "mesmo", "pro": "para o"},
     fillers=(
+        "pa", "fogo", "bolas", "poxa", "vei", "velho", "meu deus", "pqp",
         "por favor", "pf", "pfv", "pfvr", "obrigado", "obrigada", "obg", "brigado", "valeu",
         "ola", "oi", "bom dia", "boa tarde", "boa noite", "ok", "porra", "caramba",
         "muito obrigado", "muito obrigada", "please", "se faz favor", "faz favor", "por gentileza",
@@ -1733,6 +1736,8 @@ PT = Language(
                     ("telemovel", "celular", "telefone", "numero", "cel", "telemovel pessoal",
                      "numero de telemovel", "numero de celular", "numero de telefone"))),
     leads=(
+        "agora", "ja", "agora mesmo", "e agora", "podem ja", "ja podem", "voces podem",
+        "vcs podem", "voces podiam", "podiam",
         "<WRONG>",
         "quero", "gostaria de", "desejo", "por favor", "podem", "pode", "queria", "peco que",
         "solicito", "ja disse", "eu disse", "ja pedi para", "ja pedi pra", "eu quero",
@@ -1764,6 +1769,7 @@ PT = Language(
         "DET": "(de|as|os|suas|seus|essas|esses|estas|mais|tantas|a|o|me|essa|esta|estas|vossa"
                "|vosso|vossas|vossos|sua|seu|da|do|desta|dessa|nada)",
         "MSGS": "([<DET>] [<DET>] <MSGN>|nada|mais nada|nada mais) [<END>]",
+        "VEZES": "((duas|tres|quatro|cinco|dez|mil|cem|varias|muitas|_) vezes|mil vezes)",
         "END": "(de voces|de vcs|da vossa parte|de vos|da sua parte|da vossa empresa"
                "|neste numero|para este numero|para o meu numero|por favor|obrigado|obrigada)",
         "LIST": "(lista|listas|base de dados|cadastro|sistema|lista de contactos"
@@ -1778,6 +1784,20 @@ PT = Language(
         "NAOME": "(mandem|mande|manda|envie|enviem|envia|contactem|contatem|contacte|contate"
                  "|escrevam|escreva|incomodem|liguem e mandem)",
     },
+    tails=(
+        "(seus|suas|seu|sua) _ [_]",
+        "(bando|cambada|corja|cambado|monte|bando de) de _ [_]",
+        "(por|via|pelo) (sms|mensagem|mensagens|whatsapp|zap|torpedo)",
+        "(promocionais|publicitarias|publicitarios|de promocao|de propaganda|promocional"
+              "|de publicidade|de promocoes)",
+        "(que saco|que chatice|que droga|que merda|caralho|merda|saco|affe|aff|que coisa"
+              "|poxa|puxa|credo|ja encheu|que inferno|ja deu|chega|que porre|que pe no saco"
+              "|foda se)",
+        "(da|de|desta|dessa|do) [<DET>] <LIST>",
+        "(da|de|dessa|desta) (loja|empresa|marca|operadora)",
+        "(de voces|da vossa parte|de vcs)",
+        "(para|pra|a) (ela|ele|eles|elas)",
+    ),
     phrases=(
         ("optout", "… (pare|parem|parar|para|deixe|deixem|deixa|deixar|chega|parem ja|parassem"
                    "|deixassem|deixarem|pararem) de <MANDAR> [<MSGS>|com <MSGS>] [<END>] …?"),
@@ -1802,7 +1822,10 @@ PT = Language(
         ("optout", "… (remover|apagar|excluir|tirar|retirar|eliminar|descadastrar|tira|retira"
                    "|apaga|exclui|elimina|tire|retire|remova|apague|exclua|elimine)"
                    " (o meu numero de <PHONE>|meu numero de <PHONE>|o meu <PHONE>|meu <PHONE>"
-                   "|o meu contacto|meu contacto|o meu numero"
+                   "|o meu contacto|meu contacto|o meu numero|o numero dela|o numero dele"
+                   "|numero dela|numero dele|o contato dela|o contato dele|o celular dela"
+                   "|o celular dele|o telemovel dela|o telemovel dele|o numero|os dados dela"
+                   "|os dados dele"
                    "|meu numero|o meu contacto|o meu contato|meu contato|os meus dados|meus dados"
                    "|este numero|me) [da|desta|dessa|de|do] [<DET>] [<LIST>] …?"),
         ("optout", "… nao [me|nos] <NAOME> [<MSGS>] mais …?"),
@@ -1821,7 +1844,9 @@ PT = Language(
         ("optout", "… (removam|remova|removem|apaguem|apague|excluam|exclua|tirem|tire|retirem"
                    "|eliminem|elimine) (o meu numero de <PHONE>|meu numero de <PHONE>|o meu <PHONE>"
                    "|meu <PHONE>|o meu numero|meu numero|o meu contacto|o meu contato"
-                   "|meu contato|os meus dados|meus dados|este numero) [da|desta|dessa|de|do]"
+                   "|meu contato|os meus dados|meus dados|este numero|o numero dela|o numero dele"
+                   "|numero dela|numero dele|o celular dela|o celular dele|o telemovel dela"
+                   "|o telemovel dele|o contato dela|o contato dele) [da|desta|dessa|de|do]"
                    " [<DET>] [<LIST>] …?"),
         ("optout", "… (me deixem|me deixe|deixem me|deixe me|deixa me|me deixa|deixem nos)"
                    " em paz …"),
@@ -1833,10 +1858,21 @@ PT = Language(
                    "|descadastre me|descadastrem me|me descadastrem|descadastrar o meu numero"
                    "|descadastrar meu numero) …?"),
         ("optout", "… (quantas vezes) (tenho|preciso|vou ter) …"),
+        ("optout", "… (disse|pedi|falei|mandei|escrevi|respondi|enviei|digitei|coloquei)"
+                   " [<VEZES>] (stop|sair|parar|pare|parem|cancelar|descadastrar|remover) [<VEZES>]"
+                   " …"),
         ("optout", "… (ja|eu) (disse|pedi|falei|mandei|escrevi) (para parar|pra parar|parar"
                    "|sair|stop|que parem|que parassem) …"),
         ("optout", "… (revogo|retiro) (o meu|meu|o) consentimento …"),
         ("optout", "… (vao se|vai se|vao a|vai a) (foder|lixar|merda|catar coquinho) …"),
+        # no need: "não precisa mandar mais nada", "parem lá com as mensagens"
+        ("optout", "… (parem|pare|para) (la|ai|ja|logo|de vez) com [<DET>] <MSGN> …?"),
+        ("optout", "… (nao precisa|nao precisam|nao preciso|nao necessario"
+                   "|nao tem necessidade de|nao ha necessidade de|nao tem que|nao tem mais que"
+                   "|nao precisam de|nao precisa de|ja nao precisa|ja nao precisam"
+                   "|nao precisa mais|nao precisam mais) [mais] [de] (<MANDAR>"
+                   "|continuar a <MANDAR>|continuar mandando|ficar mandando|ficar me mandando"
+                   "|continuar me mandando) [mais] [<MSGS>] [<END>] …?"),
         ("review", "… nao tenho interesse …"),
         ("review", "… [por que|porque] (voces|voce|vcs|vc) (me|nos) (mandam|enviam|escrevem|manda"
                    "|envia|continuam) …"),
@@ -1853,6 +1889,14 @@ PT = Language(
         ("review", "… (nunca|jamais) me (inscrevi|cadastrei|registei|registrei|registrei) …"),
         ("review", "… (vou|vamos) (denunciar|reclamar|processar|bloquear) …"),
         ("review", "… (isto e|isso e|e) (spam|golpe|burla) …"),
+        ("review", "… (reportei|denunciei|reportado|denunciado|reporto|denuncio|encaminhei"
+                   "|encaminhado|encaminhando|reportando|denunciando|vou reportar"
+                   "|ja denunciei) [este numero|esse numero|o numero|voces|isso|esta mensagem"
+                   "|essa mensagem|o seu numero] (ao|a|para|na|no|como|pra|pro|junto ao"
+                   "|junto a) …"),
+        ("review", "… (nunca|jamais) (dei|passei|forneci|informei) (o meu numero|meu numero"
+                   "|meus dados|os meus dados|o meu contacto|meu contato|meu telefone"
+                   "|o meu telemovel|meu celular) …"),
         ("review", "(spam|golpe|burla|denunciado|bloqueado|nao obrigado|nao obrigada)"),
         ("review", "… (como|onde) (faco|posso|consigo) [para|pra] (sair|parar|descadastrar"
                    "|cancelar) …"),
@@ -1869,6 +1913,13 @@ PT = Language(
         ("keep", "… (mandei|enviei|mandou|enviou|escrevi|escreveu) (stop|sair|parar|isso)"
                  " (por engano|sem querer|por erro) …"),
         ("keep", "(quero|queria|gostaria de) continuar (a receber|recebendo) …"),
+        ("keep", "(os|as) (sms|mensagens|torpedos) (podem continuar|pode continuar|estao bem"
+                 "|estao otimas|tudo bem|sao ok|podem vir|continuam|eu quero|quero|pode mandar"
+                 "|podem mandar)"),
+        ("none", "… (me descadastrem|me descadastre|descadastrem me|me tirem|me removam"
+                 "|me retirem|tirem me|removam me|me exclua|me excluam|quero sair|me descadastra"
+                 "|me tira) (do|da|dos|das) [<DET>] (e mail|email|emails|e mails|newsletter"
+                 "|lista de e mail|lista de email|correio eletronico|correio) …"),
         ("none", "<WRONG>"),
         ("none", "(vou sair|ja vou sair|estou a sair|vou sair agora) …"),
         ("none", "(para|pra) (quando|onde|que|quem|mim|o|a|os|as|amanha|hoje) …"),
