@@ -643,6 +643,7 @@ FR = Language(
                 "|base client|base clients) [sms|de sms|des sms|par sms]",
         "PLUS": "(plus|jamais|plus jamais|jamais plus|plus rien|plus du tout)",
         "END": "(maintenant|immediatement|tout de suite|merci|svp|a l avenir|definitivement"
+               "|davantage|plus jamais|encore"
                "|desormais|sur ce numero|a ce numero|sur mon numero|de votre part|pour toujours"
                "|a vie|vers ce numero|vers mon numero|a mon numero|cordialement"
                "|bien cordialement|bonne journee|bonne soiree|ici|(sur|a|vers|au) (mon|ce|le)"
@@ -1262,6 +1263,9 @@ DE = Language(
         ("review", "… (nie|niemals) (meine nummer|meine daten|meine handynummer"
                    "|meine telefonnummer) (gegeben|weitergegeben|mitgeteilt|hinterlassen"
                    "|gegeben habe) …"),
+        ("review", "… (der|bei der|an die|an den|bei dem|beim|dem) (bundesnetzagentur"
+                   "|verbraucherzentrale|polizei|netzagentur|datenschutzbehorde) (gemeldet"
+                   "|weitergeleitet|angezeigt|gemeldet habe|melden) …"),
         ("review", "(spam|betrug|belastigung|gemeldet|blockiert|nein danke|es reicht"
                    "|reicht jetzt|genug)"),
         ("review", "… (horen sie auf|hort auf) [mich] anzurufen …"),
@@ -1304,6 +1308,7 @@ IT = Language(
     ),
     strict=("annulla",),  # not "fine": English "Fine." answers too
     aliases={
+             "e mail": "email", "e mails": "emails",
              "sti": "questi", "ste": "queste", "co": "con", "stu": "questo", "c e": "ce",
              "e necessario": "necessario", "e piu necessario": "piu necessario",
              "nn": "non", "xplusx": "piu", "x": "per", "xke": "perche", "xche": "perche",
@@ -1470,7 +1475,9 @@ IT = Language(
         ("review", "… (e|questo e) (spam|una truffa) …"),
         ("review", "… (segnalo|segnalero|ho segnalato|segnalato|segnalata|inoltro|ho inoltrato"
                    "|inoltrato|denuncio|ho denunciato|denunciato) [questo numero|il numero"
-                   "|il vostro numero|questo messaggio|questo sms|vi|tutto|lo] (al|alla|all|ai"
+                   "|il vostro numero|questo messaggio|questo sms|vi|tutto|lo|il messaggio"
+                   "|i messaggi"
+                   "|l sms|gli sms] (al|alla|all|ai"
                    "|come|a|alle) …"),
         ("review", "… mai (dato|fornito|comunicato|lasciato) [a voi] (il mio numero|i miei dati"
                    "|il mio contatto|il mio cellulare) …"),
@@ -1712,6 +1719,7 @@ PT = Language(
     ),
     strict=("cancelar", "cancela", "fim"),
     aliases={
+             "e mail": "email", "e mails": "emails",
              "e preciso": "preciso", "e necessario": "necessario",
              "n": "nao", "naum": "nao", "nn": "nao", "vcs": "voces", "vc": "voce",
              "xplusx": "mais", "q": "que", "pq": "porque", "mgs": "msgs", "mensages": "mensagens",
