@@ -575,6 +575,9 @@ FR = Language(
                  "cellulaire", "numero de portable", "numero de telephone")),
     ),
     leads=(
+        "je vous dis de", "je vous dis d", "je te dis de", "je te dis d",
+        "ca fait _ fois que je vous dis de", "ca fait _ fois que je vous dis d",
+        "ca fait _ fois que je vous demande de", "ca fait _ fois que je vous demande d",
         "ca fait _ fois que", "cela fait _ fois que", "ca fait _ _ fois que",
         "ca fait des semaines que", "ca fait des mois que",
         "maintenant", "tout de suite", "immediatement", "vous pouvez maintenant",
@@ -1213,7 +1216,7 @@ DE = Language(
         ("optout", "… (lasst|lassen sie|lass|lassen) (mich|uns|mi|mia) (in ruhe|in frieden"
                    "|endlich in ruhe|bitte in ruhe) …"),
         ("optout", "… ich (mochte|will|wunsche|mag) (keine|nicht|nichts) [mehr] [<DET>]"
-                   " [<MSGN>] [mehr] [(von ihnen|von euch|von dir)]"
+                   " [<MSGN>] [per sms|<PLACE>] [mehr] [(von ihnen|von euch|von dir)]"
                    " [(erhalten|bekommen|empfangen|von ihnen|von euch)] …?"),
         ("optout", "… ich (mochte|will|wunsche|mag) (keine|keinerlei) [<DET>] <MSGN> …?"),
         ("optout", "… ich (mochte|will|wunsche|mag) [<DET>] <MSGN> nicht mehr [(erhalten"
@@ -1620,7 +1623,8 @@ NL = Language(
         ("optout", "… (zeg|zet|zegt|zet u|zeg u|schakel) [<DET>|mijn] <SMSDIENST> (op|stop|uit|af)"
                    " …?"),
         ("optout", "… (ik zeg|ik zet) [<DET>|mijn] <SMSDIENST> (op|stop|uit|af) …?"),
-        ("optout", "… geen [<DET>] <MSGN> meer [(ontvangen|sturen|krijgen|graag|aub|te sturen"
+        ("optout", "… geen [<DET>] <MSGN> meer [<PLACE>] [(ontvangen|sturen|krijgen|graag|aub"
+                   "|te sturen"
                    "|te sms en|toe te sturen|te versturen|te zenden|te ontvangen|te krijgen"
                    "|toegestuurd krijgen)] …?"),
         ("optout", "… (stuur|stuurt|sms|app|stuurt u|stuur jij) (me|mij|ons) geen [<DET>]"
@@ -1771,7 +1775,8 @@ PT = Language(
         "MSGN": "(mensagens|mensagem|sms|msg|msgs|torpedos|promocoes|promocao|ofertas"
                 "|propagandas|propaganda|publicidade|notificacoes|spam|lixo|mensagens de texto"
                 "|mensagens promocionais|porcarias|torpedo|mensagenzinhas|sms promocionais"
-                "|campanhas|alertas|notificacoes por sms|alertas por sms|zap|whatsapp)",
+                "|campanhas|alertas|notificacoes por sms|alertas por sms|zap|whatsapp|porra|merda"
+                "|porcaria|bosta|droga|tralha|lixarada)",
         "PHONE": "(telemovel|celular|telefone|numero|cel|numero de telemovel|numero de celular"
                  "|numero de telefone)",
         "DET": "(de|as|os|suas|seus|essas|esses|estas|mais|tantas|a|o|me|essa|esta|estas|vossa"
