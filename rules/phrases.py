@@ -56,15 +56,28 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
      my cell", "aufs Natel", "op mijn gsm", "pra esse número", "ici": the table's
      ``places``, never after a bare keyword: "Stop here" may be a driver's stop), or
      where a new sentence starts without punctuation ("STOP SENDING ME MESSAGES I DONT
-     KNOW YOU": the table's ``breaks``); anything else left over makes the pattern fail,
-     or makes it a review where the pattern says so ("stop texting me at 7am");
+     KNOW YOU": the table's ``breaks``), or after the table's ``tails`` (up to three:
+     insults and vocatives, "you clowns", "bande de nazes"; qualifiers of the messages,
+     "promotional", "per SMS"; the list or the sender, "aus Ihrer Kundendatei", "from
+     your shop"; emotional words, "for god's sake", "que saco"; never after a bare
+     keyword); anything else left over makes the pattern fail, or makes it a review
+     where the pattern says so ("stop texting me at 7am"; "stop sending me the wrong
+     sizes": another object);
    - what the phrases catch, in every language: requests, polite or curt ("would you
      mind taking me off", "je vous serais reconnaissant de ne plus m'envoyer de SMS",
      "les agradecería que dejaran de enviarme mensajes"), wishes in the conditional
      ("I'd rather not get", "gradirei non ricevere più", "gostaria de não receber
      mais"), a wrong number with "stop writing here", ending the SMS service ("kündige
      den SMS-Service", "disdico l'iscrizione agli sms", "de sms-service opzeggen"),
-     leaving a list ("gelieve mij uit te schrijven", "tira meu número dessa lista").
+     leaving a list ("gelieve mij uit te schrijven", "tira meu número dessa lista",
+     "zet mij van de lijst"), a request repeated as a statement ("ich hab schon dreimal
+     STOPP geschrieben", "ça fait trois fois que je réponds STOP"), permission and no
+     need ("you can stop texting me", "não precisa mandar mais nada", "jullie hoeven me
+     niks meer te sturen"), someone else's number ("my mum passed away, please remove
+     her number"), a bare keyword with urgency ("Sofort aufhören!", "Nu stoppen!"),
+     dialect (Austrian "ka SMS mehr", Flemish "stopt nu eens", Roman "co' 'sti
+     messaggi", Québec "m'texter"); reports to a spam short code, a regulator or a
+     fraud desk ("Je signale ce numéro au 33700") and "I never signed up" are reviews.
    A phrase found inside a piece right after one of the table's ``negations`` ("I
    don't want to", "ne veux pas me", "no quiero"; or a fact: "ich bekomme keine SMS
    mehr, warum?") is not said, unless a ``conditions``
@@ -74,24 +87,31 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
    stop", "I still want your deals"), then "none" (another sense: "unsubscribe me from
    the emails", "wrong number", "Stopp mal": wait), then an opt-out, then a review. A
    reply is an opt-out when one of its pieces is one and no piece, in any table, says "keep"
-   (both: review); else a review when one piece is one; else None. ``strict``
-   keywords ("cancel", "end": they also answer appointment reminders) are opt-outs
-   only as the whole reply, and a review with fillers ("Cancel please").
+   (both: review; a keep pattern found further in the piece of an opt-out found inside it
+   wins: "mio figlio ha scritto STOP per sbaglio"); else a review when one piece is one;
+   else None. ``strict`` keywords ("cancel", "end": they also answer appointment
+   reminders) are opt-outs only as the whole reply, and a review with fillers ("Cancel
+   please").
 
 A bare keyword next to a clause about buying, an order or coming to the shop
 (phrase_tables.PURCHASE_WORDS: "Stop, that price is insane, ordering now", "Basta,
-arrivo!") is a review: an exclamation as likely as an opt-out; and with laughter or
+arrivo!"; not a clause that threatens: phrase_tables.THREAT_WORDS, "vou ao Procon.
+Parem já!") is a review: an exclamation as likely as an opt-out; and with laughter or
 delight (phrase_tables.LAUGHTER_*: "haha", "jaja", 😂, 😍) it is None. A reply of one
 word one typo from a keyword of four letters or more (two letters swapped, one dropped
 or doubled, b for v: "abmleden", "bja", "vaja"; never another substitution: "Anmelden"
 is its opposite) is that keyword. A reply that is only
-the brand's mention ("STOP au 36111") did what the mention says: an opt-out.
+the brand's mention ("STOP au 36111") did what the mention says: an opt-out; a keyword
+after a first-person subject is the person's own words, not the mention quoted back
+("je réponds STOP": phrase_tables.INSTRUCTION_SUBJECTS).
 
 Without ``languages``, every table is tried in order (the packs' phrases apply
 whatever the recipient's country; English first) and the first that finds an opt-out
 says so; ``names`` (the brand, the shortcode's name) are fillers too: "STOP Acme".
-Replies are read up to 1000 characters. Cost: about 115 µs per reply on average over the
-in-sample replies on the dev box (round 2's tables: about 93), 15-60 µs for one or two
+Replies are read up to 1000 characters. A phrase pattern is tried on a piece only when
+the piece holds a word each of its required parts may start with. Cost: about 115-125 µs
+per reply on average over the in-sample replies on the dev box, a few µs less than round
+3's smaller tables measured back to back (round 2's: about 93), 15-60 µs for one or two
 words (bench/eval_replies.py measures it).
 """
 

@@ -337,6 +337,56 @@ I_REVIEW = [
     ("pt", "Eu nunca dei meu número a vocês", "review"),
 ]
 
+#: A second probe, written after the development set passed and scored once before any
+#: change it could prompt: 39 of 43 right (the round-3 matcher: 17). Its four misses were
+#: then fixed as classes ("e-mail" read as "e", "and", in Portuguese and Italian; French
+#: "davantage"; a forwarded message; a report with the participle last).
+PROBE = [
+    ("en", "quit texting me you weirdos", "optout"),
+    ("en", "I've told you STOP like 5 times now", "optout"),
+    ("en", "My dad died last year, please delete his number", "optout"),
+    ("en", "no need to text me again, bought it", "optout"),
+    ("en", "Stop NOW!!!", "optout"),
+    ("en", "Reported to 7726", "review"),
+    ("en", "Stop sending me the blue ones, I ordered red", NOT_OPTOUT),
+    ("fr", "Arrêtez de m'envoyer vos pubs par texto bande de rapaces", "optout"),
+    ("fr", "Je vous ai déjà répondu STOP deux fois", "optout"),
+    ("fr", "Pas besoin de m'écrire davantage", "optout"),
+    ("fr", "Mon grand-père est décédé, supprimez son numéro svp", "optout"),
+    ("fr", "Désabonnez-moi de la newsletter par mail, les SMS c'est ok", None),
+    ("fr", "J'ai transféré ce SMS au 33700", "review"),
+    ("es", "Dejen de escribirme manga de inútiles", "optout"),
+    ("es", "Ya les respondí BAJA dos veces", "optout"),
+    ("es", "Ya no hace falta que me escriban, gracias", "optout"),
+    ("es", "Mi papá falleció, borren su número de su lista", "optout"),
+    ("es", "¡Paren ya, por favor!", "optout"),
+    ("es", "Nunca me suscribí a nada suyo", "review"),
+    ("de", "Hört endlich auf mir Werbung zu schicken ihr Nervensägen", "optout"),
+    ("de", "Ich habe euch schon mehrmals STOP geschickt", "optout"),
+    ("de", "Ihr könnt aufhören mir Nachrichten zu senden", "optout"),
+    ("de", "Mein Opa ist verstorben, bitte seine Nummer löschen", "optout"),
+    ("de", "Bitte vom Newsletter per E-Mail abmelden, SMS sind in Ordnung", None),
+    ("de", "Ich habe die Nummer der Verbraucherzentrale gemeldet", "review"),
+    ("it", "Smettetela di mandarmi messaggi pubblicitari via sms", "optout"),
+    ("it", "Vi ho già scritto STOP mille volte", "optout"),
+    ("it", "Non c'è più bisogno che mi scriviate", "optout"),
+    ("it", "Mio padre è morto, togliete il suo numero", "optout"),
+    ("it", "Basta subito!", "optout"),
+    ("it", "Ho inoltrato il messaggio al Garante", "review"),
+    ("nl", "Stop met die sms'jes stelletje zakkenvullers", "optout"),
+    ("nl", "Ik heb al 3 keer STOP gestuurd!", "optout"),
+    ("nl", "Jullie hoeven me geen sms meer te sturen", "optout"),
+    ("nl", "Mijn opa is overleden, haal zijn nummer uit jullie bestand", "optout"),
+    ("nl", "Stoppen nu!", "optout"),
+    ("nl", "Ik heb dit nummer gemeld bij de Fraudehelpdesk", "review"),
+    ("pt", "Parem de me mandar propaganda seus chatos", "optout"),
+    ("pt", "Já mandei PARAR três vezes", "optout"),
+    ("pt", "Não precisam mandar mais mensagens, obrigado", "optout"),
+    ("pt", "Meu avô faleceu, tirem o número dele", "optout"),
+    ("pt", "Me tirem do e-mail, os SMS podem continuar", None),
+    ("pt", "Denunciei esse número na Anatel", "review"),
+]
+
 CASES = [
     *(("a", *case) for case in A_TAILS),
     *(("b", *case) for case in B_LEXICON),
@@ -348,6 +398,11 @@ CASES = [
     *(("h", *case) for case in H_NONE),
     *(("i", *case) for case in I_REVIEW),
 ]
+
+
+@pytest.mark.parametrize(("lang", "text", "expected"), PROBE)
+def test_round4_probe(lang: str, text: str, expected: str | None) -> None:
+    assert right(expected, _kind(text)), (text, _kind(text))
 
 
 def _kind(text: str, languages: list[str] | None = None) -> str | None:
