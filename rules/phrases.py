@@ -56,15 +56,28 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
      my cell", "aufs Natel", "op mijn gsm", "pra esse número", "ici": the table's
      ``places``, never after a bare keyword: "Stop here" may be a driver's stop), or
      where a new sentence starts without punctuation ("STOP SENDING ME MESSAGES I DONT
-     KNOW YOU": the table's ``breaks``); anything else left over makes the pattern fail,
-     or makes it a review where the pattern says so ("stop texting me at 7am");
+     KNOW YOU": the table's ``breaks``), or after the table's ``tails`` (up to three:
+     insults and vocatives, "you clowns", "bande de nazes"; qualifiers of the messages,
+     "promotional", "per SMS"; the list or the sender, "aus Ihrer Kundendatei", "from
+     your shop"; emotional words, "for god's sake", "que saco"; never after a bare
+     keyword); anything else left over makes the pattern fail, or makes it a review
+     where the pattern says so ("stop texting me at 7am"; "stop sending me the wrong
+     sizes": another object);
    - what the phrases catch, in every language: requests, polite or curt ("would you
      mind taking me off", "je vous serais reconnaissant de ne plus m'envoyer de SMS",
      "les agradecería que dejaran de enviarme mensajes"), wishes in the conditional
      ("I'd rather not get", "gradirei non ricevere più", "gostaria de não receber
      mais"), a wrong number with "stop writing here", ending the SMS service ("kündige
      den SMS-Service", "disdico l'iscrizione agli sms", "de sms-service opzeggen"),
-     leaving a list ("gelieve mij uit te schrijven", "tira meu número dessa lista").
+     leaving a list ("gelieve mij uit te schrijven", "tira meu número dessa lista",
+     "zet mij van de lijst"), a request repeated as a statement ("ich hab schon dreimal
+     STOPP geschrieben", "ça fait trois fois que je réponds STOP"), permission and no
+     need ("you can stop texting me", "não precisa mandar mais nada", "jullie hoeven me
+     niks meer te sturen"), someone else's number ("my mum passed away, please remove
+     her number"), a bare keyword with urgency ("Sofort aufhören!", "Nu stoppen!"),
+     dialect (Austrian "ka SMS mehr", Flemish "stopt nu eens", Roman "co' 'sti
+     messaggi", Québec "m'texter"); reports to a spam short code, a regulator or a
+     fraud desk ("Je signale ce numéro au 33700") and "I never signed up" are reviews.
    A phrase found inside a piece right after one of the table's ``negations`` ("I
    don't want to", "ne veux pas me", "no quiero"; or a fact: "ich bekomme keine SMS
    mehr, warum?") is not said, unless a ``conditions``
@@ -74,24 +87,31 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
    stop", "I still want your deals"), then "none" (another sense: "unsubscribe me from
    the emails", "wrong number", "Stopp mal": wait), then an opt-out, then a review. A
    reply is an opt-out when one of its pieces is one and no piece, in any table, says "keep"
-   (both: review); else a review when one piece is one; else None. ``strict``
-   keywords ("cancel", "end": they also answer appointment reminders) are opt-outs
-   only as the whole reply, and a review with fillers ("Cancel please").
+   (both: review; a keep pattern found further in the piece of an opt-out found inside it
+   wins: "mio figlio ha scritto STOP per sbaglio"); else a review when one piece is one;
+   else None. ``strict`` keywords ("cancel", "end": they also answer appointment
+   reminders) are opt-outs only as the whole reply, and a review with fillers ("Cancel
+   please").
 
 A bare keyword next to a clause about buying, an order or coming to the shop
 (phrase_tables.PURCHASE_WORDS: "Stop, that price is insane, ordering now", "Basta,
-arrivo!") is a review: an exclamation as likely as an opt-out; and with laughter or
+arrivo!"; not a clause that threatens: phrase_tables.THREAT_WORDS, "vou ao Procon.
+Parem já!") is a review: an exclamation as likely as an opt-out; and with laughter or
 delight (phrase_tables.LAUGHTER_*: "haha", "jaja", 😂, 😍) it is None. A reply of one
 word one typo from a keyword of four letters or more (two letters swapped, one dropped
 or doubled, b for v: "abmleden", "bja", "vaja"; never another substitution: "Anmelden"
 is its opposite) is that keyword. A reply that is only
-the brand's mention ("STOP au 36111") did what the mention says: an opt-out.
+the brand's mention ("STOP au 36111") did what the mention says: an opt-out; a keyword
+after a first-person subject is the person's own words, not the mention quoted back
+("je réponds STOP": phrase_tables.INSTRUCTION_SUBJECTS).
 
 Without ``languages``, every table is tried in order (the packs' phrases apply
 whatever the recipient's country; English first) and the first that finds an opt-out
 says so; ``names`` (the brand, the shortcode's name) are fillers too: "STOP Acme".
-Replies are read up to 1000 characters. Cost: about 115 µs per reply on average over the
-in-sample replies on the dev box (round 2's tables: about 93), 15-60 µs for one or two
+Replies are read up to 1000 characters. A phrase pattern is tried on a piece only when
+the piece holds a word each of its required parts may start with. Cost: about 115-125 µs
+per reply on average over the in-sample replies on the dev box, a few µs less than round
+3's smaller tables measured back to back (round 2's: about 93), 15-60 µs for one or two
 words (bench/eval_replies.py measures it).
 """
 
@@ -109,6 +129,7 @@ from rules.phrase_tables import (
     CLOSINGS,
     COMMON_ALIASES,
     COMMON_FILLERS,
+    INSTRUCTION_SUBJECTS,
     INSTRUCTION_TO,
     INSTRUCTION_VERBS,
     LANGUAGES,
@@ -117,6 +138,7 @@ from rules.phrase_tables import (
     NOT_STOP_TYPOS,
     PURCHASE_WORDS,
     STOP_EMOJI,
+    THREAT_WORDS,
     Language,
 )
 
@@ -183,6 +205,9 @@ class _Pattern:
     anywhere: bool
     rest: _Rest
     keyword: bool
+    #: For each required element, the words it may start with: a piece that lacks all
+    #: the words of one cannot match, and is not tried (smallest sets first).
+    needs: tuple[frozenset[str], ...] = ()
 
 
 #: In a pattern, "_" is any one word ("my _ s phone": "my daughter's phone").
@@ -260,6 +285,25 @@ def _firsts(seq: _Seq) -> tuple[frozenset[str], bool]:
     return frozenset(found), True
 
 
+def _needs(seq: _Seq) -> tuple[frozenset[str], ...]:
+    """The word sets a piece must hold one word of each for ``seq`` to match in it."""
+    found: list[frozenset[str]] = []
+    for elem in seq:
+        if isinstance(elem, str):
+            if elem != _ANY:
+                found.append(frozenset((elem,)))
+            continue
+        if elem.empty:
+            continue
+        try:
+            words, nullable = _firsts((elem,))
+        except ValueError:  # an option starts with "_": any word
+            continue
+        if not nullable:
+            found.append(words)
+    return tuple(sorted(set(found), key=len))
+
+
 def _words(entries: Iterable[str]) -> tuple[tuple[str, ...], ...]:
     return tuple(words for words in (tuple(normalize_reply(e).split()) for e in entries) if words)
 
@@ -284,6 +328,8 @@ class _Table:
     keep_triggers: frozenset[str]  # ... cannot say "keep"
     #: first word -> (words, read as), longest first
     aliases: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]]
+    tails: _Seq  # one alternative of every ``tails`` pattern (empty: none)
+    tail_firsts: frozenset[str]  # the words a tail may start with
 
 
 def _by_first(sequences: Iterable[tuple[str, ...]]) -> dict[str, tuple[tuple[str, ...], ...]]:
@@ -322,8 +368,12 @@ def _compile(lang: str, table: Language) -> _Table:
         patterns.append(_Pattern("strict", keyword, words, False, "exact", True))
     for kind, source in table.phrases:
         seq, anywhere, rest = _parse(source, table.slots)
-        patterns.append(_Pattern(kind, source, seq, anywhere, rest, False))
+        patterns.append(_Pattern(kind, source, seq, anywhere, rest, False, _needs(seq)))
     fillers = _words((*table.fillers, *COMMON_FILLERS))
+    tails: _Seq = (_alt(tuple(_parse(t, table.slots)[0] for t in table.tails)),) \
+        if table.tails else ()
+    if tails and _firsts(tails)[1]:
+        raise ValueError(f"{lang}: a tail may match nothing")
     return _Table(
         lang=lang,
         fillers=_by_first(fillers),
@@ -342,6 +392,8 @@ def _compile(lang: str, table: Language) -> _Table:
         triggers=frozenset(_index(patterns)),
         keep_triggers=frozenset(_index(p for p in patterns if p.kind == "keep")),
         aliases=_alias_index({**COMMON_ALIASES, **table.aliases}),
+        tails=tails,
+        tail_firsts=_firsts(tails)[0] if tails else frozenset(),
     )
 
 
@@ -376,8 +428,6 @@ def _aliased(words: tuple[str, ...], table: _Table) -> tuple[str, ...]:
 
 
 _TABLES: dict[str, _Table] = {lang: _compile(lang, table) for lang, table in LANGUAGES.items()}
-#: The first words of every table's aliases: a reply with none of them is read as written.
-_ALIAS_FIRSTS = frozenset(first for table in _TABLES.values() for first in table.aliases)
 
 
 def _all_words() -> tuple[frozenset[str], tuple[str, ...]]:
@@ -409,7 +459,9 @@ _KEYWORD_WORDS = frozenset(
     for keyword in (*table.keywords, *table.strict) if len(normalize_reply(keyword).split()) == 1)
 _INSTRUCTION_VERBS = frozenset(INSTRUCTION_VERBS)
 _INSTRUCTION_TO = frozenset(INSTRUCTION_TO)
+_INSTRUCTION_SUBJECTS = frozenset(normalize_reply(w) for w in INSTRUCTION_SUBJECTS)
 _PURCHASE = frozenset(normalize_reply(word) for word in PURCHASE_WORDS)
+_THREAT = frozenset(normalize_reply(word) for word in THREAT_WORDS)
 _LAUGHTER = frozenset(normalize_reply(word) for word in LAUGHTER_WORDS)
 
 
@@ -450,14 +502,15 @@ def _unquote(span: re.Match[str]) -> str:
 
 def _is_instruction(words: list[str]) -> bool:
     """The brand's own words quoted back: "Reply STOP to opt out", "Envía BAJA al 22322",
-    "Reply STOP" ending a line, "STOP au 36173"."""
+    "Reply STOP" ending a line, "STOP au 36173"; not a person's own ("je réponds STOP")."""
     words = [w for i, w in enumerate(words)  # "STOP SMS au 36173": as "STOP au 36173"
              if not (w in ("sms", "pub") and i and words[i - 1] in _KEYWORD_WORDS)]
     for i, word in enumerate(words[:-1]):
         following = words[i + 1]
         after = words[i + 2] if i + 2 < len(words) else ""
         if (word in _INSTRUCTION_VERBS and following in _KEYWORD_WORDS
-                and (not after or after in _INSTRUCTION_TO or after.isdigit())):
+                and (not after or after in _INSTRUCTION_TO or after.isdigit())
+                and not (i and words[i - 1] in _INSTRUCTION_SUBJECTS)):
             return True
         if (word in _KEYWORD_WORDS and following in _INSTRUCTION_TO and i + 2 < len(words)
                 and (words[i + 2].isdigit() or words[i + 2] in ("opt", "end", "unsubscribe"))):
@@ -628,10 +681,11 @@ def _skips(words: tuple[str, ...], table: dict[str, tuple[tuple[str, ...], ...]]
 class _Piece:
     """One piece of a clause being matched, with its filler skips precomputed."""
 
-    __slots__ = ("bare_tail", "breaks", "names", "skip", "table", "tail", "words")
+    __slots__ = ("bare_tail", "breaks", "names", "skip", "table", "tail", "words", "wordset")
 
     def __init__(self, words: tuple[str, ...], table: _Table, names: frozenset[str]) -> None:
         self.words = words
+        self.wordset = frozenset(words)
         self.names = names
         self.skip = _skips(words, table.fillers, names)
         self.tail = _skips(words, table.tail, names)
@@ -650,8 +704,33 @@ class _Piece:
             after = self.bare_tail[end]
         else:
             after = self.tail[end]
-        return after == len(self.words) or (
-            after > 0 and _starting(self.words, after, self.breaks) > 0)
+        if after == len(self.words) or (
+                after > 0 and _starting(self.words, after, self.breaks) > 0):
+            return True
+        return not bare and self._tails_end(end, after)
+
+    def _tails_end(self, end: int, after: int) -> bool:
+        """Whether the table's ``tails`` (up to three in a row, fillers between) run
+        from ``after`` to the end of the piece or to a new sentence: "stop texting me you
+        clowns", "vos messages publicitaires par SMS", "aus Ihrer Kundendatei"."""
+        words = self.words
+        firsts = self.table.tail_firsts
+        frontier = {end, after}  # "you" is an ``after`` word, and starts "you clowns"
+        for _ in range(_MAX_TAILS):
+            following: set[int] = set()
+            for position in frontier:
+                if position >= len(words) or words[position] not in firsts:
+                    continue
+                for end in self.ends(self.table.tails, position):
+                    skipped = self.tail[end]
+                    if skipped == len(words) or _starting(words, skipped, self.breaks) > 0:
+                        return True
+                    if skipped > position:
+                        following.add(skipped)
+            frontier = following
+            if not frontier:
+                break
+        return False
 
     def ends(self, seq: _Seq, start: int) -> set[int]:
         """Every position where ``seq`` may end when matched from ``start``."""
@@ -698,6 +777,10 @@ def _judge(pattern: _Pattern, piece: _Piece, start: int, question: bool,
             return None
         ends: Collection[int] = (start + size,)
     else:
+        wordset = piece.wordset
+        for need in pattern.needs:
+            if need.isdisjoint(wordset):
+                return None  # a word it requires is nowhere in the piece
         ends = piece.ends(pattern.seq, start)
         if not ends:
             return None
@@ -714,6 +797,10 @@ def _judge(pattern: _Pattern, piece: _Piece, start: int, question: bool,
         return "review"
     return None
 
+
+#: How many ``tails`` may follow a phrase in a row ("messages promotionnels par SMS bande
+#: d'escrocs").
+_MAX_TAILS = 3
 
 #: The longest negation the tables hold, in words ("do not want you to").
 _NEGATION_REACH = 5
@@ -779,10 +866,24 @@ def _match_piece(words: tuple[str, ...], question: bool, bare_ok: bool, table: _
             if kind == "optout" and _contains(before, table.doubts):
                 kind = "review"
             if kind == "optout":
-                return _Found(kind, pattern, clause)
+                # "Mio figlio ha scritto STOP per sbaglio": a STOP taken back further in
+                return _kept(piece, table, first, clause) or _Found(kind, pattern, clause)
             if best is None:
                 best = _Found(kind, pattern, clause)
     return best
+
+
+def _kept(piece: _Piece, table: _Table, first: int, clause: str) -> _Found | None:
+    """A ``keep`` pattern found anywhere in the piece (after its first word): it says the
+    opposite of the opt-out found in it ("my son texted STOP by mistake")."""
+    words = piece.words
+    for position in range(first + 1, len(words)):
+        for pattern in table.anywhere.get(words[position], ()):
+            if pattern.kind != "keep":
+                break  # sorted strongest first: no keep further on
+            if _judge(pattern, piece, position, False, False) == "keep":
+                return _Found("keep", pattern, clause)
+    return None
 
 
 def _starting(words: tuple[str, ...], i: int,
@@ -866,9 +967,12 @@ def _read(clauses: list[_Clause], table: _Table, names: frozenset[str],
 def _about_a_purchase(clauses: list[_Clause], keyword_clause: str) -> bool:
     """Whether another clause of the reply talks of buying or an order: then a bare
     keyword is an exclamation as likely as an opt-out ("Stop, that price is insane,
-    ordering now", "Arrêtez tout ! J'ai mis la mauvaise adresse sur la commande")."""
+    ordering now", "Arrêtez tout ! J'ai mis la mauvaise adresse sur la commande"); not a
+    clause that threatens ("se mandarem mais uma vou à polícia")."""
     return any(" ".join(clause.words) != keyword_clause
-               and not _PURCHASE.isdisjoint(clause.words) for clause in clauses)
+               and not _PURCHASE.isdisjoint(clause.words)
+               and _THREAT.isdisjoint(clause.words)  # "vou à polícia": a threat
+               for clause in clauses)
 
 
 def _laughing(text: str, clauses: list[_Clause]) -> bool:
@@ -926,7 +1030,7 @@ def match_phrase(text: str, languages: Iterable[str] | None = None,
     if unknown:
         raise ValueError(f"no phrase table for {unknown}; known: {sorted(_TABLES)}")
     whole = tuple(w for clause in clauses for w in clause.words)
-    aliases = not _ALIAS_FIRSTS.isdisjoint(whole)  # some table reads a word as another
+    present = frozenset(whole)
     for lang in order:
         if whole in _TABLES[lang].strict and len(clauses) == 1:
             return PhraseMatch("optout", lang, " ".join(whole).upper(), " ".join(whole))
@@ -936,13 +1040,16 @@ def match_phrase(text: str, languages: Iterable[str] | None = None,
         return PhraseMatch(kind, typo[0], typo[1].upper(), whole[0])
     verdicts: list[tuple[str, _Verdict]] = []
     for position, lang in enumerate(order):
-        verdict = _read(clauses, _TABLES[lang], name_words, aliases=aliases)
+        table = _TABLES[lang]
+        verdict = _read(clauses, table, name_words,
+                        aliases=not table.aliases.keys().isdisjoint(present))
         verdicts.append((lang, verdict))
         if verdict.optout is not None:
             # An opt-out, unless some table finds the opposite (the others are only
             # asked that, which is cheap: their "keep" patterns).
             keep = any(v.keep for _, v in verdicts) or any(
-                _read(clauses, _TABLES[other], name_words, keep_only=True, aliases=aliases).keep
+                _read(clauses, _TABLES[other], name_words, keep_only=True,
+                      aliases=not _TABLES[other].aliases.keys().isdisjoint(present)).keep
                 for other in order[position + 1:])
             found = verdict.optout
             kind = "review" if keep else "optout"
