@@ -169,7 +169,7 @@ def test_the_default_sets_and_make_eval() -> None:
         ROOT / "tests" / "rules" / "replies_insample_round4.jsonl")
     assert all(path.is_file() for path in eval_replies.DEFAULT_IN_SAMPLES)
     assert not (ROOT / "eval" / "replies_heldout").exists()
-    for seen in ("replies_heldout2", "replies_heldout3", "replies_heldout4"):  # seen: moved in-sample
+    for seen in ("replies_heldout2", "replies_heldout3", "replies_heldout4"):  # moved in-sample
         assert not (ROOT / "eval" / seen).exists()
     assert eval_replies.HELDOUT_GLOB == "replies_heldout*/replies.jsonl"
     assert eval_replies.set_name(eval_replies.SEEN[1], False) == "in-sample (round 1)"
