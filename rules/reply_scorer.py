@@ -87,7 +87,7 @@ class ReplyScorer:
 def train(
     examples: Sequence[tuple[Collection[str], bool]],
     *,
-    epochs: int = 12,
+    epochs: int = 4,
     rate: float = 0.2,
     l2: float = 1e-4,
     seed: int = 16,
