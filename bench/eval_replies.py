@@ -9,7 +9,8 @@ the opt-out/opt-in/help keywords of the shipped ``config.toml`` (its ``"*"`` lis
 the default whole-message mode: rules.keywords), then the phrase matcher
 (rules.phrases.match_phrase, every language's table tried: the packs' phrases apply
 whatever the recipient's country; ``--pass-lang`` gives it the reply's language
-instead). Each reply comes out as one of
+instead; with its learned scorer, rules.reply_scorer, when weights for it ship).
+Each reply comes out as one of
 
 - ``optout``: opted out at once (an opt-out keyword, or a phrase judged optout);
 - ``review``: sent to the review list (a phrase judged review);

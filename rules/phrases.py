@@ -105,6 +105,16 @@ the brand's mention ("STOP au 36111") did what the mention says: an opt-out; a k
 after a first-person subject is the person's own words, not the mention quoted back
 ("je réponds STOP": phrase_tables.INSTRUCTION_SUBJECTS).
 
+A learned scorer (rules.reply_scorer) may stand beside the tables: where they find no
+opt-out and say nothing against one (no "keep", no "none" piece, no laughter, no
+purchase: :class:`Reading`'s ``veto``), its probability turns nothing into a review
+from its ``review_at`` and nothing or a review into an opt-out from its ``optout_at``;
+the match's pattern then says so ("scorer:0.99", "scorer:0.99 over review <pattern>").
+It is asked only when its weights ship (rules/reply_scorer_weights.json, written by
+bench/train_reply_scorer.py); none ship now (round 5's leave-one-set-out figures did
+not meet the decision rule), so the tables decide alone. :func:`read_reply` is the
+tables' verdict without it.
+
 Without ``languages``, every table is tried in order (the packs' phrases apply
 whatever the recipient's country; English first) and the first that finds an opt-out
 says so; ``names`` (the brand, the shortcode's name) are fillers too: "STOP Acme".
@@ -141,8 +151,9 @@ from rules.phrase_tables import (
     THREAT_WORDS,
     Language,
 )
+from rules.reply_scorer import REPLY_SCORER, ReplyScorer
 
-__all__ = ["PhraseKind", "PhraseMatch", "match_phrase"]
+__all__ = ["PhraseKind", "PhraseMatch", "Reading", "match_phrase", "read_reply", "reply_words"]
 
 PhraseKind = Literal["optout", "review"]
 
@@ -936,13 +947,14 @@ class _Verdict:
     optout: _Found | None
     review: _Found | None
     keep: bool
+    other: bool = False  # a piece matched a "none" pattern: another sense
 
 
 def _read(clauses: list[_Clause], table: _Table, names: frozenset[str],
           keep_only: bool = False, aliases: bool = True) -> _Verdict:
     optout: _Found | None = None
     review: _Found | None = None
-    keep = False
+    keep = other = False
     for clause in clauses:
         words = _aliased(clause.words, table) if aliases else clause.words
         if (table.keep_triggers if keep_only else table.triggers).isdisjoint(words):
@@ -957,11 +969,13 @@ def _read(clauses: list[_Clause], table: _Table, names: frozenset[str],
                 continue  # "Cancel" answers appointments too: only a reply of its own
             if found.kind == "keep":
                 keep = True
+            elif found.kind == "none":
+                other = True
             elif found.kind == "optout":
                 optout = optout or found
             elif found.kind in ("review", "strict"):
                 review = review or found
-    return _Verdict(optout, review, keep)
+    return _Verdict(optout, review, keep, other)
 
 
 def _about_a_purchase(clauses: list[_Clause], keyword_clause: str) -> bool:
@@ -1009,35 +1023,87 @@ def _only_symbols(text: str) -> bool:
 
 
 def match_phrase(text: str, languages: Iterable[str] | None = None,
-                 names: Iterable[str] = ()) -> PhraseMatch | None:
+                 names: Iterable[str] = (),
+                 scorer: ReplyScorer | None = REPLY_SCORER) -> PhraseMatch | None:
     """Whether ``text`` revokes consent (optout), may (review), or not (None).
 
     ``languages``: the tables to try, in order (default: all, English first);
     ``names``: words that may follow a keyword like "please" does (the brand, the
-    shortcode's name). See the module docstring.
+    shortcode's name); ``scorer``: the learned scorer asked where the tables find no
+    opt-out and say nothing against one (rules.reply_scorer; default the shipped one,
+    None: the tables alone). See the module docstring.
     """
+    reading = read_reply(text, languages, names)
+    found = reading.match
+    if scorer is None or reading.veto or (found is not None and found.kind == "optout"):
+        return found
+    p = scorer.probability(reading.words, reading.question)
+    if p >= scorer.optout_at:
+        # The evidence says what decided: the probability, and the tables' review it
+        # overruled (its pattern, cut short).
+        evidence = f"scorer:{p:.2f}" if found is None else \
+            f"scorer:{p:.2f} over review {found.pattern[:80]}"
+        return PhraseMatch("optout", found.lang if found is not None else "*", evidence,
+                           " ".join(reading.words))
+    if found is None and p >= scorer.review_at:
+        return PhraseMatch("review", "*", f"scorer:{p:.2f}", " ".join(reading.words))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the tables make of a reply, before the scorer (:func:`read_reply`)."""
+
+    match: PhraseMatch | None
+    #: Why the tables say it is not an opt-out, whatever a scorer thinks: "keep" (the
+    #: opposite of a revocation, or one taken back), "other" (another sense: "wrong
+    #: number", "unsubscribe me from the emails"), "laugh", "purchase" (a bare keyword
+    #: next to an order), "symbols" (no letters); "" when they say nothing against it.
+    veto: str
+    words: tuple[str, ...]  # the words read, quoted lines left out (reply_words)
+    question: bool  # whether a clause asks
+
+
+def reply_words(text: str) -> tuple[tuple[str, ...], bool]:
+    """The words the tables read in a reply (folded, quoted lines left out, typos of
+    "stop" mended) and whether a clause of it asks: what rules.reply_scorer scores."""
+    clauses = _clauses(text[:_MAX_READ])
+    return tuple(w for clause in clauses for w in clause.words), any(
+        clause.question for clause in clauses)
+
+
+def read_reply(text: str, languages: Iterable[str] | None = None,
+               names: Iterable[str] = ()) -> Reading:
+    """The tables' verdict on a reply (match_phrase without the scorer) and whether
+    they said explicitly that it is not an opt-out (which the scorer may not overrule)."""
     text = text[:_MAX_READ]
     if _only_symbols(text):
         if _has_stop_emoji(text):
-            return PhraseMatch("review", "*", "\U0001f6d1", text.strip())
-        return None
+            return Reading(PhraseMatch("review", "*", "\U0001f6d1", text.strip()), "symbols",
+                           (), False)
+        return Reading(None, "symbols", (), False)
     clauses = _clauses(text)
     if not clauses:
-        return None
+        return Reading(None, "", (), False)
     name_words = frozenset(w for name in names for w in normalize_reply(name).split())
     order = list(languages) if languages is not None else list(_TABLES)
     unknown = [lang for lang in order if lang not in _TABLES]
     if unknown:
         raise ValueError(f"no phrase table for {unknown}; known: {sorted(_TABLES)}")
     whole = tuple(w for clause in clauses for w in clause.words)
+    question = any(clause.question for clause in clauses)
+
+    def reading(match: PhraseMatch | None, veto: str = "") -> Reading:
+        return Reading(match, veto, whole, question)
+
     present = frozenset(whole)
     for lang in order:
         if whole in _TABLES[lang].strict and len(clauses) == 1:
-            return PhraseMatch("optout", lang, " ".join(whole).upper(), " ".join(whole))
+            return reading(PhraseMatch("optout", lang, " ".join(whole).upper(), " ".join(whole)))
     typo = _typo_keyword(whole, order) if len(clauses) == 1 else None
     if typo is not None:
         kind: PhraseKind = "review" if clauses[0].question else "optout"
-        return PhraseMatch(kind, typo[0], typo[1].upper(), whole[0])
+        return reading(PhraseMatch(kind, typo[0], typo[1].upper(), whole[0]))
     verdicts: list[tuple[str, _Verdict]] = []
     for position, lang in enumerate(order):
         table = _TABLES[lang]
@@ -1053,15 +1119,18 @@ def match_phrase(text: str, languages: Iterable[str] | None = None,
                 for other in order[position + 1:])
             found = verdict.optout
             kind = "review" if keep else "optout"
+            veto = "keep" if keep else ""
             if not keep and found.pattern.keyword and _about_a_purchase(clauses, found.clause):
                 if _laughing(text, clauses):
-                    return None  # "haha stop it, those prices 😂": delight, not a revocation
-                kind = "review"
-            return PhraseMatch(kind, lang, found.pattern.source, found.clause)
+                    # "haha stop it, those prices 😂": delight, not a revocation
+                    return reading(None, "laugh")
+                kind, veto = "review", "purchase"
+            return reading(PhraseMatch(kind, lang, found.pattern.source, found.clause), veto)
     if any(verdict.keep for _, verdict in verdicts):
-        return None  # "stop calling, text me instead": the opposite of a revocation
+        return reading(None, "keep")  # "stop calling, text me instead": the opposite
+    other = "other" if any(verdict.other for _, verdict in verdicts) else ""
     for lang, verdict in verdicts:
         if verdict.review is not None:
-            return PhraseMatch("review", lang, verdict.review.pattern.source,
-                               verdict.review.clause)
-    return None
+            return reading(PhraseMatch("review", lang, verdict.review.pattern.source,
+                                       verdict.review.clause), other)
+    return reading(None, other)
