@@ -5,7 +5,7 @@
                                                     # matcher frozen when it was blind
     python bench/train_reply_scorer.py --write      # train on all, write the weights
 
-In-sample only: tests/rules/replies_insample*.jsonl (five sets). Never point it at
+In-sample only: tests/rules/replies_insample*.jsonl (six sets). Never point it at
 eval/ (held-out sets).
 
 The path scored is the gateway's (bench/eval_replies.gateway_path): the shipped
@@ -45,6 +45,20 @@ The round's decision rule (ship if leaving out round 3 and round 4 each shows re
 up and false opt-outs <= 1 %, and 5-fold CV's <= 0.5 %) is not met: round 4's false
 opt-outs reach 1.3 % (the tables' review of "Merci de ne plus m'envoyer d'e-mails, les
 SMS me suffisent" made an opt-out). No weights ship; the matcher's hook stays idle.
+
+Afterwards, for the report only: round 5's blind set (then eval/replies_heldout5/, now
+in-sample), scored on the tables alone (recall 0.894, false opt-outs 0.4 %) and with
+that five-set scorer (0.944, 0.4 %; its opt-outs ignored fell from 12 to 2). Trained on
+all six sets (3,996 replies; review_at 0.44, optout_at 0.995), leave-one-set-out gives
+round 4 0.849 -> 0.925 recall at 0.9 % -> 1.3 % false opt-outs and round 5 0.894 ->
+0.944 at 0.4 % both; but with those weights the matcher's own near-miss tests
+(tests/rules/test_phrases*.py) fail 14 times, six of them as opt-outs at p >= 0.995:
+negations and facts ("Não quero sair da lista", "Ich habe keine Nachrichten mehr
+erhalten", "Ich will nix mehr verpassen") and other objects ("Arrêtez de m'envoyer des
+colis abîmés"). A bag of words and letter pieces cannot read a negation; the tables
+veto only what they name. So it still does not ship: a next round needs vetoes for
+negation scope and other objects from the tables (or features that carry them) before
+the scorer may decide anything.
 """
 
 from __future__ import annotations
@@ -70,7 +84,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "rules"
 WEIGHTS = ROOT / "rules" / "reply_scorer_weights.json"
 SETS = {"insample": DATA / "replies_insample.jsonl",
-        **{f"round{n}": DATA / f"replies_insample_round{n}.jsonl" for n in (1, 2, 3, 4)}}
+        **{f"round{n}": DATA / f"replies_insample_round{n}.jsonl" for n in (1, 2, 3, 4, 5)}}
 GRID = [x / 100 for x in range(30, 100)] + [0.995, 0.999, 2.0]
 
 

@@ -159,23 +159,25 @@ def test_a_bad_label_says_where(tmp_path: Path) -> None:
 
 
 def test_the_default_sets_and_make_eval() -> None:
-    """In-sample: the tuning set and rounds 1 to 4's held-out sets, seen, now in-sample;
+    """In-sample: the tuning set and rounds 1 to 5's held-out sets, seen, now in-sample;
     held out: every eval/replies_heldout*/ directory (found by name, never opened here)."""
     assert eval_replies.DEFAULT_IN_SAMPLES == (
         ROOT / "tests" / "rules" / "replies_insample.jsonl",
         ROOT / "tests" / "rules" / "replies_insample_round1.jsonl",
         ROOT / "tests" / "rules" / "replies_insample_round2.jsonl",
         ROOT / "tests" / "rules" / "replies_insample_round3.jsonl",
-        ROOT / "tests" / "rules" / "replies_insample_round4.jsonl")
+        ROOT / "tests" / "rules" / "replies_insample_round4.jsonl",
+        ROOT / "tests" / "rules" / "replies_insample_round5.jsonl")
     assert all(path.is_file() for path in eval_replies.DEFAULT_IN_SAMPLES)
     assert not (ROOT / "eval" / "replies_heldout").exists()
-    for seen in ("replies_heldout2", "replies_heldout3", "replies_heldout4"):  # moved in-sample
-        assert not (ROOT / "eval" / seen).exists()
+    for n in (2, 3, 4, 5):  # seen: moved in-sample
+        assert not (ROOT / "eval" / f"replies_heldout{n}").exists()
     assert eval_replies.HELDOUT_GLOB == "replies_heldout*/replies.jsonl"
     assert eval_replies.set_name(eval_replies.SEEN[1], False) == "in-sample (round 1)"
     assert eval_replies.set_name(eval_replies.SEEN[2], False) == "in-sample (round 2)"
     assert eval_replies.set_name(eval_replies.SEEN[3], False) == "in-sample (round 3)"
-    assert eval_replies.set_name(eval_replies.SEEN[4], False) == "in-sample (round 4)"
+    for n in (4, 5):
+        assert eval_replies.set_name(eval_replies.SEEN[n], False) == f"in-sample (round {n})"
     assert eval_replies.set_name(ROOT / "tests" / "rules" / "replies_insample.jsonl",
                                  False) == "in-sample"
     assert eval_replies.set_name(ROOT / "eval" / "replies_heldout2" / "replies.jsonl",
