@@ -23,16 +23,17 @@ The sets, side by side, one column each:
   ``tests/rules/replies_insample_round1.jsonl`` (was ``eval/replies_heldout/``),
   ``tests/rules/replies_insample_round2.jsonl`` (was ``eval/replies_heldout2/``),
   ``tests/rules/replies_insample_round3.jsonl`` (was ``eval/replies_heldout3/``),
-  ``tests/rules/replies_insample_round4.jsonl`` (was ``eval/replies_heldout4/``) and
-  ``tests/rules/replies_insample_round5.jsonl`` (was ``eval/replies_heldout5/``), each
+  ``tests/rules/replies_insample_round4.jsonl`` (was ``eval/replies_heldout4/``),
+  ``tests/rules/replies_insample_round5.jsonl`` (was ``eval/replies_heldout5/``) and
+  ``tests/rules/replies_insample_round6.jsonl`` (was ``eval/replies_heldout6/``), each
   scored once on its round's matcher and its mistakes read, so the next round tunes on
   it (see their READMEs);
 - held-out: every ``eval/replies_heldout*/replies.jsonl`` there is, scored whole and
   again without the replies an in-sample set has word for word (case and spacing
-  aside: short replies such as "STOP" recur), the ``, unseen`` column (round 6's is
-  ``eval/replies_heldout6/``, written blind, added by the lead), never tuned on. A set
+  aside: short replies such as "STOP" recur), the ``, unseen`` column (round 7's is
+  ``eval/replies_heldout7/``, written blind, added by the lead), never tuned on. A set
   whose figures and mistakes have been read stops being held out: it moves to
-  ``tests/rules/`` as rounds 1 to 5's did. Their mistakes are printed for the report
+  ``tests/rules/`` as rounds 1 to 6's did. Their mistakes are printed for the report
   only.
 
 Each line is ``{"text", "lang", "label", "note"}`` with label optout, review or none.
@@ -76,7 +77,7 @@ DEFAULT_CONFIG = ROOT / "config.toml"
 DEFAULT_IN_SAMPLE = ROOT / "tests" / "rules" / "replies_insample.jsonl"
 #: The held-out sets of earlier rounds, seen once scored: in-sample from the next round
 #: on, by round.
-SEEN = {n: ROOT / "tests" / "rules" / f"replies_insample_round{n}.jsonl" for n in (1, 2, 3, 4, 5)}
+SEEN = {n: ROOT / "tests" / "rules" / f"replies_insample_round{n}.jsonl" for n in range(1, 7)}
 DEFAULT_IN_SAMPLES = (DEFAULT_IN_SAMPLE, *SEEN.values())
 #: Every held-out set there is: ``eval/replies_heldout*/replies.jsonl``.
 HELDOUT_GLOB = "replies_heldout*/replies.jsonl"
@@ -314,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="the gateway configuration whose keyword lists to use")
     parser.add_argument("--in-sample", action="append", metavar="FILE",
                         help="an in-sample reply set (JSONL; repeat for several; default: "
-                             "tests/rules/replies_insample.jsonl and rounds 1 to 5's, seen)")
+                             "tests/rules/replies_insample.jsonl and rounds 1 to 6's, seen)")
     parser.add_argument("--heldout", action="append", metavar="FILE",
                         help="a held-out reply set (JSONL; repeat for several; default: every "
                              "eval/replies_heldout*/replies.jsonl)")
@@ -347,8 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(render([(name, report) for name, _, _, report in reports]))
     if not args.no_heldout and not any(kind == "held-out" for _, kind, _, _ in reports):
         print("")
-        print("No held-out set: none in eval/replies_heldout*/ (round 6's, "
-              "eval/replies_heldout6/, is added by the lead and scored once).")
+        print("No held-out set: none in eval/replies_heldout*/ (round 7's, "
+              "eval/replies_heldout7/, is added by the lead and scored once).")
 
     texts = [reply.text for _, _, _, replies in loaded for reply in replies]
     matcher_us = cost_us(texts, match_phrase)

@@ -5,7 +5,7 @@
                                                     # matcher frozen when it was blind
     python bench/train_reply_scorer.py --write      # train on all, write the weights
 
-In-sample only: tests/rules/replies_insample*.jsonl (six sets). Never point it at
+In-sample only: tests/rules/replies_insample*.jsonl (seven sets). Never point it at
 eval/ (held-out sets).
 
 The path scored is the gateway's (bench/eval_replies.gateway_path): the shipped
@@ -84,7 +84,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "rules"
 WEIGHTS = ROOT / "rules" / "reply_scorer_weights.json"
 SETS = {"insample": DATA / "replies_insample.jsonl",
-        **{f"round{n}": DATA / f"replies_insample_round{n}.jsonl" for n in (1, 2, 3, 4, 5)}}
+        **{f"round{n}": DATA / f"replies_insample_round{n}.jsonl" for n in range(1, 7)}}
 GRID = [x / 100 for x in range(30, 100)] + [0.995, 0.999, 2.0]
 
 

@@ -159,7 +159,7 @@ def test_a_bad_label_says_where(tmp_path: Path) -> None:
 
 
 def test_the_default_sets_and_make_eval() -> None:
-    """In-sample: the tuning set and rounds 1 to 5's held-out sets, seen, now in-sample;
+    """In-sample: the tuning set and rounds 1 to 6's held-out sets, seen, now in-sample;
     held out: every eval/replies_heldout*/ directory (found by name, never opened here)."""
     assert eval_replies.DEFAULT_IN_SAMPLES == (
         ROOT / "tests" / "rules" / "replies_insample.jsonl",
@@ -167,16 +167,17 @@ def test_the_default_sets_and_make_eval() -> None:
         ROOT / "tests" / "rules" / "replies_insample_round2.jsonl",
         ROOT / "tests" / "rules" / "replies_insample_round3.jsonl",
         ROOT / "tests" / "rules" / "replies_insample_round4.jsonl",
-        ROOT / "tests" / "rules" / "replies_insample_round5.jsonl")
+        ROOT / "tests" / "rules" / "replies_insample_round5.jsonl",
+        ROOT / "tests" / "rules" / "replies_insample_round6.jsonl")
     assert all(path.is_file() for path in eval_replies.DEFAULT_IN_SAMPLES)
     assert not (ROOT / "eval" / "replies_heldout").exists()
-    for n in (2, 3, 4, 5):  # seen: moved in-sample
+    for n in range(2, 7):  # seen: moved in-sample
         assert not (ROOT / "eval" / f"replies_heldout{n}").exists()
     assert eval_replies.HELDOUT_GLOB == "replies_heldout*/replies.jsonl"
     assert eval_replies.set_name(eval_replies.SEEN[1], False) == "in-sample (round 1)"
     assert eval_replies.set_name(eval_replies.SEEN[2], False) == "in-sample (round 2)"
     assert eval_replies.set_name(eval_replies.SEEN[3], False) == "in-sample (round 3)"
-    for n in (4, 5):
+    for n in (4, 5, 6):
         assert eval_replies.set_name(eval_replies.SEEN[n], False) == f"in-sample (round {n})"
     assert eval_replies.set_name(ROOT / "tests" / "rules" / "replies_insample.jsonl",
                                  False) == "in-sample"

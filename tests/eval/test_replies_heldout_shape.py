@@ -1,9 +1,9 @@
 """The phrase matcher's reply sets: their shape only.
 
-Rounds 1 to 5's held-out sets have been seen and are in-sample now
-(tests/rules/replies_insample_round{1,...,5}.jsonl): their shape is checked against the
+Rounds 1 to 6's held-out sets have been seen and are in-sample now
+(tests/rules/replies_insample_round{1,...,6}.jsonl): their shape is checked against the
 minimums they were written to. Every held-out set (eval/replies_heldout*/replies.jsonl:
-round 6's is added by the lead) is only checked to parse, with valid fields and labels and the
+round 7's is added by the lead) is only checked to parse, with valid fields and labels and the
 issue's minimums (>= 300 replies, >= 5 languages): nothing here scores a held-out set
 or asserts how any matcher does on it. `make eval` scores them.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SEEN = [ROOT / "tests" / "rules" / f"replies_insample_round{n}.jsonl" for n in (1, 2, 3, 4, 5)]
+SEEN = [ROOT / "tests" / "rules" / f"replies_insample_round{n}.jsonl" for n in range(1, 7)]
 HELDOUT = sorted((ROOT / "eval").glob("replies_heldout*/replies.jsonl"))
 LABELS = {"optout", "review", "none"}
 LANGS = {"en", "fr", "es", "de", "it", "nl", "pt"}
@@ -44,12 +44,12 @@ def _check_fields(rows: list[dict[str, str]]) -> None:
         assert row["lang"] in LANGS, f"line {number}"
 
 
-@pytest.mark.parametrize("path", SEEN, ids=[f"round{n}" for n in range(1, 6)])
+@pytest.mark.parametrize("path", SEEN, ids=[f"round{n}" for n in range(1, 7)])
 def test_a_seen_round_has_text_lang_label_and_note_on_every_line(path: Path) -> None:
     _check_fields(_rows(path))
 
 
-@pytest.mark.parametrize("path", SEEN, ids=[f"round{n}" for n in range(1, 6)])
+@pytest.mark.parametrize("path", SEEN, ids=[f"round{n}" for n in range(1, 7)])
 def test_a_seen_round_meets_the_minimums_and_no_reply_repeats(path: Path) -> None:
     rows = _rows(path)
     labels = Counter(row["label"] for row in rows)
