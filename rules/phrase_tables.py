@@ -215,6 +215,7 @@ EN = Language(
              "writin": "writing", "contactin": "contacting", "harassin": "harassing",
              "dnt": "dont", "doesnt": "doesn t", "xplusx": "more", "msges": "messages"},
     fillers=(
+        "thanks a mil", "thanks a million", "cheers mate", "tho", "though",
         "f ing", "f in", "f n", "effing", "effin", "fkn", "fuckin", "friggin", "freakin",
         "frigging", "freaking", "feckin", "fecking", "bleeping", "hereby", "formally",
         "please", "pls", "plz", "plse", "pleas", "pleaze", "thanks", "thank you", "thank u",
@@ -288,7 +289,8 @@ EN = Language(
             "i didnt", "i did not", "i said", "i told", "i asked", "i just", "i already",
             "i know", "i hate", "i can t", "i cant", "i keep", "i get", "i got", "i want",
             "i d", "you have", "you ve", "you keep", "you people", "it s", "its", "that s",
-            "thats", "what", "who", "why", "where", "how", "whoever", "if you"),
+            "thats", "what", "who", "why", "where", "how", "whoever", "if you",
+            "i moved", "i no longer", "i changed", "i live", "i left", "i stopped"),
     negations=("don t", "dont", "do not", "not", "never", "didn t", "didnt", "did not",
                "won t", "wont", "don t want to", "dont want to", "do not want to",
                "don t wanna", "dont wanna", "don t want you to", "do not want you to",
@@ -383,12 +385,17 @@ EN = Language(
         "(from|off|on|of) [<YOUR>] <LIST>",
         "(from|at) (your|this|the|ur) (shop|store|company|brand|business|team|firm|app"
               "|website|restaurant|salon|gym)",
+        "(for|about|on) [<DET>] [<ADJ>] (promos|promotions|sales|deals|offers|marketing"
+              "|ads|discounts|specials)",
         "for (god s|gods|heaven s|heavens|christ s|pete s|fuck s|fucks|goodness"
               "|crying out loud) [sake]",
         "(for the love of god|ffs|jeez|jesus|jfc|smh|seriously|honestly"
               "|please and thank you|i beg you|i m begging you)",
     ),
     phrases=(
+        ("optout", "… (take|get|delete|remove) (it|this number|that number|this one) (off|out of"
+                   "|from)"
+                   " [<YOUR>] <LIST> [<END>]"),
         # round 7: ending the sending itself ("cease the sending of SMS to this number"), content
         # nouns ("the pharmacy reminders"), a STOP taken back ("ignore that", "wrong chat")
         ("optout", "… (stop|cease|end|halt|discontinue|suspend|terminate) [all|the|any] (sending"
@@ -578,7 +585,9 @@ FR = Language(
         "stoppe", "stoppez",
     ),
     strict=("fin",),
-    aliases={"vs": "vous", "ns": "nous", "xplusx": "plus", "bjr": "bonjour", "slt": "salut",
+    aliases={"jveu": "je veux", "jveux": "je veux", "plu": "plus",
+             "jsuis": "je suis", "chui": "je suis",
+             "vs": "vous", "ns": "nous", "xplusx": "plus", "bjr": "bonjour", "slt": "salut",
              "msgs": "messages"},
     fillers=(
         "immediatement", "tout de suite", "de suite", "sur le champ", "par la presente",
@@ -607,7 +616,8 @@ FR = Language(
         "je vous dis de", "je vous dis d", "je te dis de", "je te dis d",
         "ca fait _ fois que je vous dis de", "ca fait _ fois que je vous dis d",
         "ca fait _ fois que je vous demande de", "ca fait _ fois que je vous demande d",
-        "ca fait _ fois que", "cela fait _ fois que", "ca fait _ _ fois que",
+        "ca fait _ fois que", "c est la _ fois que",
+        "c est la _ _ fois que", "cela fait _ fois que", "ca fait _ _ fois que",
         "ca fait des semaines que", "ca fait des mois que",
         "maintenant", "tout de suite", "immediatement", "vous pouvez maintenant",
         "vous pouvez desormais", "tu peux maintenant",
@@ -632,7 +642,7 @@ FR = Language(
     splits=("ou", "mais", "sinon", "car", "parce que", "donc"),
     ands=("et",),
     breaks=("je", "j", "vous etes", "c est", "qui", "pourquoi", "comment", "tu es", "t es",
-            "on", "si vous"),
+            "on", "si vous", "ca suffit"),
     negations=("ne", "n", "pas", "jamais", "ne veux pas", "ne souhaite pas",
                "ne voulais pas", "pas me", "pas m", "pas nous"),
     conditions=("si", "sinon"),
@@ -757,7 +767,8 @@ FR = Language(
                    "|retirer|desabonnez|desinscrivez|faire retirer|enlever|faire enlever|radier"
                    "|faire supprimer|faire radier|sortir) [de|du|d] [<DET>]"
                    " [(<LIST>|<MSGN>)] [<END>] …?"),
-        ("optout", "… (desabonnement|desinscription|desabonner|desinscrire) [svp] …?"),
+        ("optout", "… (desabonnement|desinscription|desabonner|desinscrire) [(des|de|aux|du|d)"
+                   " [<DET>] (<MSGN>|<LIST>)] [svp] …?"),
         ("optout", "… (me|nous) laisser (tranquille|tranquilles|en paix) …"),
         ("optout", "… (laissez|laisse|laissez nous|lachez|lache) (moi|nous) (tranquille"
                    "|tranquilles|en paix) …"),
@@ -901,7 +912,8 @@ ES = Language(
     splits=("o", "pero", "sino", "porque", "si no", "que si no"),
     ands=("y", "e"),
     breaks=("quien", "por que", "como", "esto es", "ustedes son", "son unos", "yo", "estoy",
-            "ya les dije", "les dije", "si no"),
+            "ya les dije", "les dije", "si no",
+            "que ya", "que me", "que no"),
     negations=("no", "nunca", "no quiero", "no deseo", "no quise", "no me quiero",
                "no queria", "no pienso"),
     conditions=("si", "como no", "si no"),
@@ -913,7 +925,8 @@ ES = Language(
                  "|este no es mi numero)",
         "DEJEN": "(dejen|deja|dejad|deje|dejar|paren|para|pare|parad|parar|dejen ya|terminen"
                  "|dejad ya|parad ya|terminad|acabad|acaben|dejaran|dejasen|pararan|parasen"
-                 "|dejara|dejase|dejeis|pareis|deja ya|deje ya|dejá)",
+                 "|dejara|dejase|dejeis|pareis|deja ya|deje ya|dejá"
+                 "|dejais|parais)",
         "SEND": "(enviar|enviarme|mandar|mandarme|escribir|escribirme|contactar|contactarme"
                 "|molestar|molestarme|mensajear|mensajearme|spamear|acosar|acosarme|enviarnos"
                 "|mandarnos|escribirnos|fastidiar|fastidiarme|llenarme|textear|recibir|recibirlos"
@@ -930,7 +943,9 @@ ES = Language(
                 "|propaganda politica|mensajes politicos|recordatorios|recordatorio"
                 "|avisos|weas|recordatorios (de la|del|de mi) _|avisos (de la|del) _"
                 "|publicidad electoral|publicidad politica|huevadas|mierdas|mierda"
-                "|chorradas|gilipolleces|pendejadas|boludeces|publicidades)",
+                "|chorradas|gilipolleces|pendejadas|boludeces|publicidades"
+                "|(mensajes|sms|publicidad|propaganda|mensajitos) (del|de la) (partido"
+                "|campana|candidato|super|supermercado|tienda|banco))",
         "MSGS": "([<DET>] [<DET>] <MSGN>|nada|nada mas)",
         "LIST": "(lista|listas|base de datos|base|listado|registro|sistema|lista de difusion"
                 "|contactos|suscripcion|servicio|lista de envio|lista de envios"
@@ -966,6 +981,10 @@ ES = Language(
               "|leches|mierda)",
     ),
     phrases=(
+        ("optout", "… (me|nos) (retiran|quitan|sacan|borran|eliminan|dan de baja|excluyen) (de|del)"
+                   " [<DET>] <LIST> [<END>] …?"),
+        ("optout", "… (ya) no quiero que me (lleguen|manden|envien|escriban) [mas] [<MSGS>] [<END>]"
+                   " …?"),
         # round 7: dismissing the number ("olvídense de mi número"), ending the sending itself
         # ("cese el envío de comunicaciones"), "dar la lata con los mensajes"
         ("optout", "… (olvidense|olvidate|olvidaos|olvidese|olviden|olvida|olvidad) [de] (mi numero"
@@ -1106,6 +1125,7 @@ DE = Language(
     ),
     strict=("ende",),
     aliases={
+             "horen s": "horen", "hoeren s": "horen",
              "keini": "keine", "nachrichte": "nachrichten", "wott": "will", "vo": "von",
              "oich": "euch",
              "ka": "keine", "kane": "keine", "koa": "keine", "kaane": "keine", "ruh": "ruhe",
@@ -1117,6 +1137,7 @@ DE = Language(
              "meh": "mehr", "ned": "nicht", "nod": "nicht", "net": "nicht", "aufs": "auf das",
              "ans": "an das", "sms en": "simsen"},
     fillers=(
+        "also",
         "verdammt nochmal", "verdammt", "verflucht nochmal", "verflucht", "herrgott nochmal",
         "sofort", "umgehend", "unverzuglich", "hiermit",
         "bitte", "danke", "vielen dank", "danke schon", "danke sehr", "hallo", "guten tag",
@@ -1184,7 +1205,8 @@ DE = Language(
                 "|wahlwerbung|wahlkampfwerbung|wahlkampf sms|parteiwerbung"
                 "|politische werbung|politische nachrichten|wahlkampfnachrichten"
                 "|erinnerungen|erinnerung|terminerinnerungen|erinnerungs sms|propaganda"
-                "|reklame|erinnerungen (der|des|vom|von der|ihrer|eurer) _)",
+                "|reklame|erinnerungen (der|des|vom|von der|ihrer|eurer) _"
+                "|angeboten|werbemails und sms)",
         "DET": "(ihre|eure|diese|die|der|keine|mehr|ihren|euren|deine|dieser|solche|weitere"
                "|ihrem|eurem|dem|den|unserem|deinem|ihrer|eurer|de"
                "|jegliche|ihrer|eurer|diesen|von ihnen|von euch)",
@@ -1233,6 +1255,10 @@ DE = Language(
               "|geht mir auf die nerven)",
     ),
     phrases=(
+        ("optout", "… (nichts|nix) mehr (schicken|senden|schreiben|zuschicken|zusenden) [<END>]"
+                   " …?"),
+        ("optout", "… (verschont|verschonen sie|verschon) (mich|uns) [mit [<DET>] <MSGN>]"
+                   " [<END>] …?"),
         # round 7: consent ("Hiermit widerrufe ich meine Einwilligung", "ziehe meine Zustimmung
         # zurück"), dismissing the number, ending the sending ("stellen Sie den SMS-Versand ein")
         ("optout", "… (widerrufe|widerrufen) [ich|wir] [hiermit] (meine|die|unsere|jegliche|jede"
@@ -1269,7 +1295,8 @@ DE = Language(
         ("optout", "… <HOREN> (mit|mit dem|mit den|mit der) [<DET>] (<MSGN>|schreiben|simsen"
                    "|spam|belastigen|nerven|zuspammen) …?"),
         ("optout", "… keine [<DET>] <MSGN> mehr [(erhalten|bekommen|zusenden|schicken"
-                   "|senden|empfangen|zu erhalten|zu bekommen|zu empfangen|schreiben)] [<END>]"
+                   "|senden|empfangen|zu erhalten|zu bekommen|zu empfangen|schreiben|will|mochte"
+                   "|haben will|haben mochte|wollen)] [<END>]"
                    " …?"),
         ("optout", "… (schreiben|schicken|senden|simsen|kontaktieren|nerven|belastigen|spammen)"
                    " (sie|ihr|du) (mir|mich|uns) (nicht mehr|nie wieder|nie mehr|keine <MSGN>"
@@ -1380,7 +1407,8 @@ DE = Language(
         # calls only: "lieber per SMS", "schreibt mir lieber"
         ("keep", "(lieber|nur|besser|nur noch) (per sms|sms|eine sms|schreiben|schriftlich"
                  "|per nachricht|eine nachricht|nachrichten|per whatsapp)"),
-        ("keep", "(schreibt|schreiben sie|schreib|schickt|schicken sie) mir (lieber|nur|besser)"
+        ("keep", "(schreibt|schreiben sie|schreib|schickt|schicken sie) [mir|uns] (lieber|nur"
+                 "|besser)"
                  " …"),
         # a STOP taken back: "bitte das STOPP ignorieren", "war aus Versehen"
         ("keep", "(das|mein|meine) (stopp|stop|letzte nachricht|letzte sms) [bitte] ignorieren …"),
@@ -1433,6 +1461,8 @@ IT = Language(
         "grazie", "definitivamente", "una volta per tutte", "da voi", "da parte vostra",
     ),
     places=(
+        "sul natel", "sul mio natel", "sul cellulare", "sul mio cellulare",
+        "sul telefonino",
         "qui", "qua", "via sms", "per sms", "tramite sms",
         *places(("su", "sul", "al", "a", "sul mio", "al mio", "a questo", "su questo", "nel mio",
                  "nel"), ("cellulare", "cell", "telefonino", "telefono", "numero", "smartphone",
@@ -1455,7 +1485,7 @@ IT = Language(
     ),
     splits=("o", "oppure", "ma", "altrimenti", "se no", "sennò", "senno"),
     ands=("e", "ed"),
-    breaks=("io", "chi", "perche", "come", "questo e", "siete"),
+    breaks=("io", "che mi", "che non", "chi", "perche", "come", "questo e", "siete"),
     negations=("non", "mai", "non voglio", "non vorrei", "non intendo", "non volevo"),
     conditions=("se", "altrimenti"),
     doubts=("come", "perche", "quando", "dove", "chi", "cosa", "posso", "devo", "quale",
@@ -1492,7 +1522,8 @@ IT = Language(
                 "|rompere|mandare messaggi|inviare messaggi|scriverle|scrivergli|mandarle|mandargli"
                 "|inviarle|inviargli|contattarla|contattarlo|rompermi|scocciarmi|stressarmi"
                 "|scrivergli|scriverle|mandargli|mandarle|inviargli|inviarle|contattarla"
-                "|contattarlo)",
+                "|contattarlo"
+                "|mandarmeli|inviarmeli|mandarmele|inviarmele|scrivermi ancora)",
         "NOMI": "(mandate|mandare|inviate|inviare|scrivete|scrivere|contattate|contattare"
                 "|mandatemi|inviatemi|scrivetemi|contattatemi|mandarmi|inviarmi|scrivermi"
                 "|contattarmi|disturbate|disturbatemi|mandi|invii|scrivi|mandatemi piu"
@@ -1514,6 +1545,8 @@ IT = Language(
         "(da voi|da parte vostra)",
     ),
     phrases=(
+        ("optout", "… (rimuoverlo|cancellarlo|toglierlo|eliminarlo|rimuovetelo|cancellatelo"
+                   "|toglietelo|eliminatelo) <DA> [<DET>] (<LIST>|contatti) [<END>] …?"),
         # round 7: dismissing the number ("dimenticate il mio numero"), ending the sending itself
         ("optout", "… (dimenticate|dimenticatevi|dimentica|dimenticati|scordatevi|scordate|scordati"
                    "|dimenticatevi pure) [di|del|dei] [il|i] (mio numero|mio cellulare|mio telefono"
@@ -1619,9 +1652,10 @@ IT = Language(
         # a STOP taken back: "ignorate lo stop", "l'ho mandato per sbaglio"
         ("keep", "(ignorate|ignora|ignori|non considerate) (lo|il mio|quello|il|l ultimo|quel)"
                  " (stop|messaggio|sms|basta) …"),
-        ("keep", "… (l ho|ho|l ha|ha) (mandato|scritto|inviato) (stop|basta|lo stop|quel messaggio)"
+        ("keep", "… (l ho|ho|l ha|ha) (mandato|scritto|inviato|risposto) (stop|basta|lo stop"
+                 "|quel messaggio)"
                  " (per sbaglio|per errore) …"),
-        ("keep", "(voglio|vorrei) continuare a ricevere …"),
+        ("keep", "[io] (voglio|vorrei) continuare a ricevere …"),
         ("keep", "(gli|i) (sms|messaggi) (li voglio|vanno bene|mi vanno bene|sono ok|li tengo"
                  "|li voglio ricevere|mi piacciono|invece si|si)"),
         ("keep", "(bastano|mi bastano|preferisco|voglio solo) [gli|i] (sms|messaggi)"),
@@ -1646,8 +1680,8 @@ NL = Language(
     ),
     strict=("einde",),
     aliases={
-             "kutberichten": "kut berichten", "kutsms jes": "kut sms jes", "kutsmsjes": "kut"
-             " smsjes",
+             "kutberichten": "kut berichten", "kutsms jes": "kut sms jes",
+             "kutsmsjes": "kut smsjes",
              "kloteberichten": "klote berichten", "allez": "allee",
              "mij maar": "mij", "me maar": "me", "ons maar": "ons", "het maar": "het", "ge": "je",
              "gij": "je", "moogt": "mag", "zijt": "bent",
@@ -1806,7 +1840,7 @@ NL = Language(
         ("optout", "… (verwijder|verwijdert|haal|schrap|wis|verwijderd) (mij|me|mijn nummer"
                    "|mijn gegevens|mijn telefoonnummer|ons|dit nummer|haar nummer|zijn nummer"
                    "|hun nummer|het nummer|haar gegevens|zijn gegevens) [uit|van] [<DET>]"
-                   " [<LIST>] …?"),
+                   " [<LIST>] [af] …?"),
         ("optout", "… schrijf (me|mij|ons) uit …?"),
         ("optout", "… (me|mij|ons|mijn nummer|mijn gegevens|dit nummer) (van|uit) [<DET>] <LIST>"
                    " [willen|kunnen|te] (halen|verwijderen|afhalen|schrappen|wissen|afvoeren)"
@@ -1892,6 +1926,7 @@ PT = Language(
              "xplusx": "mais", "q": "que", "pq": "porque", "mgs": "msgs", "mensages": "mensagens",
              "tbm": "tambem", "tb": "tambem", "msm": "mesmo", "pro": "para o"},
     fillers=(
+        "ta bom", "ta", "beleza", "valeu",
         "imediatamente", "ja", "agora", "porra", "caralho", "pelo amor de deus",
         "pa", "fogo", "bolas", "poxa", "vei", "velho", "meu deus", "pqp",
         "por favor", "pf", "pfv", "pfvr", "obrigado", "obrigada", "obg", "brigado", "valeu",
@@ -1982,6 +2017,11 @@ PT = Language(
         "(para|pra|a) (ela|ele|eles|elas)",
     ),
     phrases=(
+        ("optout", "… [ja] (pedi|disse|falei|mandei|escrevi|solicitei) [<VEZES>] (pra|para|que)"
+                   " (parar|parem|sair|me tirar|me tirarem|pararem|nao mandar|nao mandarem"
+                   "|me descadastrar|me descadastrarem) …"),
+        ("optout", "… (cancelar|cancelem|cancela|cancele) [a|minha] (inscricao|assinatura|cadastro)"
+                   " (nos|dos|das|de|em|do|nas) [<DET>] <MSGN> [<END>] …?"),
         # round 7: dismissing the number ("esqueçam o meu número"), ending the sending itself
         ("optout", "… (esquecam|esqueca|esquece|esquecam se|esqueca se|esquecei) [de|do|da] [o|a]"
                    " (meu|o meu|este|esse) (numero|telemovel|celular|contacto|contato|numero de"

@@ -18,7 +18,14 @@ f. vulgar or intensified forms ("stop f***ing texting me", "joder", "kutberichte
 g. an urgent command after a threat ("... Cancellate subito il mio numero", "Stop er nu
    mee");
 h. what must stay not an opt-out: a bare keyword taken back in the same message ("STOP -
-   sorry, ignore that, I do want the reminders"), a child's STOP taken back, e-mail only.
+   sorry, ignore that, I do want the reminders"), a child's STOP taken back, e-mail only;
+i. a complete request with a reason or an aside after it, unpunctuated or in txt-speak ("que
+   ya no voy", "che mi svegliate", "jsuis pas intéressé", "tá bom"), and what the alerts
+   are for ("cancel the text alerts for promos"); near miss: unsubscribing from a gym;
+j. the number or the messages as a pronoun or a noun ("take it off your list", "smettete
+   di mandarmeli", "désabonnement des SMS", "cancelar inscrição nos SMS"), a separable
+   particle ("haal me van die lijst af"), a request repeated ("já pedi três vezes pra
+   parar"); near miss: cancelling an order, "take it off the bill".
 
 ``CASES`` is the development set: (class, language, reply, expected), expected one of
 "optout", "review", None, or "not optout" (a review or None, a near miss).
@@ -221,6 +228,54 @@ H_TAKEN_BACK = [
     ("pt", "Tirem-me da newsletter por e-mail, os SMS estão ótimos", NOT_OPTOUT),
 ]
 
+I_ASIDES = [
+    ("en", "cancel the sms alerts for deals, I shop in store anyway", "optout"),
+    ("en", "Please remove me from your list I moved away", "optout"),
+    ("en", "Cancel my gym membership for next month please", NOT_OPTOUT),
+    ("fr", "Ne m'envoyez plus de SMS jsuis plus client", "optout"),
+    ("fr", "Arrêtez vos SMS, ça suffit", "optout"),
+    ("fr", "Je veux me désinscrire du club de foot", NOT_OPTOUT),
+    ("es", "Sáquenme de la lista que ya me mudé", "optout"),
+    ("es", "No me manden más mensajes que me tienen harto", "optout"),
+    ("es", "Quiero darme de baja del gimnasio", NOT_OPTOUT),
+    ("de", "Keine Werbung mehr, ich bin umgezogen", "optout"),
+    ("de", "Also bitte keine SMS mehr", "optout"),
+    ("de", "Ich will mich vom Fitnessstudio abmelden", NOT_OPTOUT),
+    ("it", "Non mandatemi più messaggi che mi svegliate alle sette", "optout"),
+    ("it", "Non scrivetemi più sul mio natel", "optout"),
+    ("it", "Vorrei disdire la palestra", NOT_OPTOUT),
+    ("nl", "Stuur me geen berichten meer, ik ben verhuisd", "optout"),
+    ("nl", "Allee, stop ermee", "optout"),
+    ("nl", "Ik wil me afmelden voor de zwemles", NOT_OPTOUT),
+    ("pt", "Parem de mandar mensagem tá bom", "optout"),
+    ("pt", "Me tirem da lista, valeu", "optout"),
+    ("pt", "Quero cancelar a academia", NOT_OPTOUT),
+]
+
+J_FORMS = [
+    ("en", "This was my late father's phone, take it off your list please", "optout"),
+    ("en", "Can you take it off the bill?", NOT_OPTOUT),
+    ("fr", "Désinscription des SMS svp", "optout"),
+    ("fr", "C'est la deuxième fois que je réponds STOP", "optout"),
+    ("fr", "Désinscription du cours de danse", NOT_OPTOUT),
+    ("es", "Por favor me quitan de su lista de difusión", "optout"),
+    ("es", "O dejáis de escribirme o me quejo", "optout"),
+    ("es", "Por favor me quitan el pedido 3321", NOT_OPTOUT),
+    ("de", "Nix mehr senden bitte", "optout"),
+    ("de", "Verschonen Sie mich mit Ihren Nachrichten", "optout"),
+    ("de", "Bitte hören's auf, mir zu schreiben", "optout"),
+    ("de", "Nix mehr zu sagen, danke für die Hilfe", NOT_OPTOUT),
+    ("it", "Smettete di inviarmeli per favore", "optout"),
+    ("it", "È un numero di servizio, cancellatelo dalla vostra lista", "optout"),
+    ("it", "Cancellatelo, ho sbagliato ordine", NOT_OPTOUT),
+    ("nl", "Haal mijn nummer uit het bestand af", "optout"),
+    ("nl", "Haal me van de lijst af aub", "optout"),
+    ("nl", "Haal me van het station af", NOT_OPTOUT),
+    ("pt", "Já pedi duas vezes para parar", "optout"),
+    ("pt", "Cancelar assinatura dos SMS", "optout"),
+    ("pt", "Cancelar assinatura da revista", NOT_OPTOUT),
+]
+
 CASES = [
     *(("a", *case) for case in A_CONSENT),
     *(("b", *case) for case in B_FORGET),
@@ -230,6 +285,8 @@ CASES = [
     *(("f", *case) for case in F_VULGAR),
     *(("g", *case) for case in G_URGENT),
     *(("h", *case) for case in H_TAKEN_BACK),
+    *(("i", *case) for case in I_ASIDES),
+    *(("j", *case) for case in J_FORMS),
 ]
 
 
@@ -251,5 +308,5 @@ def test_round7_class(cls: str, lang: str, text: str, expected: str | None) -> N
 
 def test_every_class_in_every_language() -> None:
     langs = {"en", "fr", "es", "de", "it", "nl", "pt"}
-    for cls in "abcdefgh":
+    for cls in "abcdefghij":
         assert {lang for c, lang, _, _ in CASES if c == cls} == langs, cls
