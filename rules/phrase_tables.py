@@ -47,7 +47,14 @@ read as classes (words after a complete request, lexicon gaps, a request repeate
 bare stop with urgency, permission and no need, someone else's number, dialect, what
 must stay None, reports that are reviews) and written afresh, in every language, as the
 development set tests/rules/test_phrases_round4.py before the tables changed. No
-held-out set of round 4 (eval/replies_heldout*/) was read.
+held-out set of round 4 (eval/replies_heldout*/) was read. In round 7, on
+tests/rules/replies_insample_round4.jsonl, _round5 and _round6 (rounds 4-6's held-out
+sets, scored on round 4's tables, then in-sample): their mistakes were read as classes
+(revocation of consent, dismissing the number, ending the sending itself, someone else's
+number, nouns for what the messages carry, vulgar forms, urgency after a threat, asides
+after a request, pronoun and noun forms; a STOP taken back and e-mail only must stay
+not opt-outs), written afresh in every language as tests/rules/test_phrases_round7.py
+with near misses, and covered by general rules. No newer held-out set was read.
 """
 
 from __future__ import annotations
@@ -165,7 +172,7 @@ THREAT_WORDS: tuple[str, ...] = (
     "anwalt", "polizei", "anzeige", "gericht", "bundesnetzagentur", "verbraucherzentrale",
     "avvocato", "polizia", "carabinieri", "garante", "agcom", "denuncia",
     "advocaat", "politie", "aangifte", "acm", "rechter", "fraudehelpdesk",
-    "advogado", "polícia", "procon", "anatel", "justiça", "processo",
+    "advogado", "polícia", "procon", "anatel", "justiça", "processo", "denunciar", "denuncio",
 )
 #: Laughter and delight: with a bare keyword beside a purchase, the keyword is an
 #: exclamation ("haha stop it, those prices 😂"), not a revocation. Emoji are looked for
@@ -215,6 +222,9 @@ EN = Language(
              "writin": "writing", "contactin": "contacting", "harassin": "harassing",
              "dnt": "dont", "doesnt": "doesn t", "xplusx": "more", "msges": "messages"},
     fillers=(
+        "thanks a mil", "thanks a million", "cheers mate", "tho", "though",
+        "f ing", "f in", "f n", "effing", "effin", "fkn", "fuckin", "friggin", "freakin",
+        "frigging", "freaking", "feckin", "fecking", "bleeping", "hereby", "formally",
         "please", "pls", "plz", "plse", "pleas", "pleaze", "thanks", "thank you", "thank u",
         "thanks you", "thx", "ty", "tks", "tnx", "cheers", "kindly", "just", "hi", "hello",
         "hey", "dear", "sir", "madam", "ok", "okay", "k", "sorry", "fucking", "freaking",
@@ -286,7 +296,8 @@ EN = Language(
             "i didnt", "i did not", "i said", "i told", "i asked", "i just", "i already",
             "i know", "i hate", "i can t", "i cant", "i keep", "i get", "i got", "i want",
             "i d", "you have", "you ve", "you keep", "you people", "it s", "its", "that s",
-            "thats", "what", "who", "why", "where", "how", "whoever", "if you"),
+            "thats", "what", "who", "why", "where", "how", "whoever", "if you",
+            "i moved", "i no longer", "i changed", "i live", "i left", "i stopped"),
     negations=("don t", "dont", "do not", "not", "never", "didn t", "didnt", "did not",
                "won t", "wont", "don t want to", "dont want to", "do not want to",
                "don t wanna", "dont wanna", "don t want you to", "do not want you to",
@@ -313,12 +324,16 @@ EN = Language(
                "|all of your|any|any more|anymore|such|that|more|ya|any of your|any of these)",
         "ADJ": "(stupid|annoying|damn|damned|fucking|bloody|constant|promotional|marketing"
                "|daily|endless|spam|spammy|unwanted|automated|sales|advertising|text|sms|junk"
-               "|useless|weekly|random|unsolicited|texting|messaging|mobile)",
+               "|useless|weekly|random|unsolicited|texting|messaging|mobile"
+               "|campaign|political|election|electoral|appointment|pharmacy|prescription"
+               "|refill|dentist|doctor|clinic|vet|payment|reminder|party|f ing|effing"
+               "|fkn)",
         "MSGN": "(texts|text|txts|txt|messages|message|msgs|msg|sms|smses|sms s|text messages"
                 "|spam|junk|crap|shit|garbage|rubbish|promotions|promotion|promos|promo|offers"
                 "|deals|ads|adverts|advertisements|advertising|marketing|notifications|alerts"
                 "|updates|stuff|things|texting|bs|nonsense|communication|communications"
-                "|correspondence|contact)",
+                "|correspondence|contact"
+                "|reminders|reminder|propaganda|campaign messages|robotexts)",
         "MSGS": "([<DET>] [<ADJ>] <MSGN>|these|this|that|them|it|those|anything|this stuff"
                 "|anything else|nothing else|anything more)",
         "END": "(anymore|any more|again|ever again|ever|at all|to me|to this number|to my number"
@@ -377,12 +392,29 @@ EN = Language(
         "(from|off|on|of) [<YOUR>] <LIST>",
         "(from|at) (your|this|the|ur) (shop|store|company|brand|business|team|firm|app"
               "|website|restaurant|salon|gym)",
+        "(for|about|on) [<DET>] [<ADJ>] (promos|promotions|sales|deals|offers|marketing"
+              "|ads|discounts|specials)",
         "for (god s|gods|heaven s|heavens|christ s|pete s|fuck s|fucks|goodness"
               "|crying out loud) [sake]",
         "(for the love of god|ffs|jeez|jesus|jfc|smh|seriously|honestly"
               "|please and thank you|i beg you|i m begging you)",
     ),
     phrases=(
+        ("optout", "… (take|get|delete|remove) (it|this number|that number|this one) (off|out of"
+                   "|from)"
+                   " [<YOUR>] <LIST> [<END>]"),
+        # round 7: ending the sending itself ("cease the sending of SMS to this number"), content
+        # nouns ("the pharmacy reminders"), a STOP taken back ("ignore that", "wrong chat")
+        ("optout", "… (stop|cease|end|halt|discontinue|suspend|terminate) [all|the|any] (sending"
+                   "|sending out|transmission|delivery|dispatch) of [<DET>] [<ADJ>] <MSGN> [<END>]"
+                   " [<END>] …?"),
+        ("optout", "… <STOPV> <TEXTING> [<ME>] [<DET>] (reminders|alerts|texts|messages) (from|of)"
+                   " (the|your|my) _ [<END>] …?"),
+        ("keep", "(ignore|disregard) [that|this|it|that one|my last|the last one|me|the last]"
+                 " [please]"),
+        ("keep", "(wrong chat|wrong conversation|wrong thread|wrong window|meant for someone else"
+                 "|pressed it by mistake|sent by mistake|typed it by mistake|my mistake|oops wrong"
+                 "|wrong chat sorry)"),
         # verb phrases: stop + texting, with their objects
         ("optout", "… <STOPV> <TEXTING> [<ME>] [<MSGS>] [<END>] [<END>] [<END>] …?"),
         ("optout", "… <STOPV> <MSGS> [<END>] [<END>] …?"),
@@ -525,10 +557,11 @@ EN = Language(
         # a STOP taken back: "ignore the stop", "my kid sent it by mistake"
         ("keep", "(ignore|disregard) [<DET>|my|that] (stop|stopp|stop message|stop text"
                  "|last text|last message|previous message|previous text|reply|last reply) …"),
-        ("keep", "… (i|my _|my _ s|someone) (sent|texted|typed|replied|wrote) [<KWS>|that|it]"
+        ("keep", "… (i|my _|my _ s|someone) (sent|texted|typed|replied|wrote|pressed|hit|tapped"
+                 "|clicked|pushed) [<KWS>|that|it|the wrong button]"
                  " (by mistake|by accident|accidentally|in error) …"),
         ("keep", "… (i|we) (didn t|did not|didnt) mean (to|it|that|stop) …"),
-        ("keep", "i [still|do|really|only|just] (want|wanna|like|love|need) [<DET>] <MSGN>"
+        ("keep", "(i|we) [still|do|really|only|just] (want|wanna|like|love|need) [<DET>] <MSGN>"
                  " [<END>]"),
         ("keep", "… (texts|text|texting|messages) (are|is) fine …"),
         ("keep", "keep (sending|texting|them coming|it coming|the deals coming|the texts coming"
@@ -559,9 +592,12 @@ FR = Language(
         "stoppe", "stoppez",
     ),
     strict=("fin",),
-    aliases={"vs": "vous", "ns": "nous", "xplusx": "plus", "bjr": "bonjour", "slt": "salut",
+    aliases={"jveu": "je veux", "jveux": "je veux", "plu": "plus",
+             "jsuis": "je suis", "chui": "je suis",
+             "vs": "vous", "ns": "nous", "xplusx": "plus", "bjr": "bonjour", "slt": "salut",
              "msgs": "messages"},
     fillers=(
+        "immediatement", "tout de suite", "de suite", "sur le champ", "par la presente",
         "la", "une fois", "tabarnak", "calisse", "crisse", "ostie",
         "svp", "stp", "s il vous plait", "s il vous plaît", "s il te plait", "sil vous plait",
         "sil te plait", "merci", "merci beaucoup", "merci d avance", "bonjour", "bonsoir",
@@ -587,7 +623,8 @@ FR = Language(
         "je vous dis de", "je vous dis d", "je te dis de", "je te dis d",
         "ca fait _ fois que je vous dis de", "ca fait _ fois que je vous dis d",
         "ca fait _ fois que je vous demande de", "ca fait _ fois que je vous demande d",
-        "ca fait _ fois que", "cela fait _ fois que", "ca fait _ _ fois que",
+        "ca fait _ fois que", "c est la _ fois que",
+        "c est la _ _ fois que", "cela fait _ fois que", "ca fait _ _ fois que",
         "ca fait des semaines que", "ca fait des mois que",
         "maintenant", "tout de suite", "immediatement", "vous pouvez maintenant",
         "vous pouvez desormais", "tu peux maintenant",
@@ -612,7 +649,7 @@ FR = Language(
     splits=("ou", "mais", "sinon", "car", "parce que", "donc"),
     ands=("et",),
     breaks=("je", "j", "vous etes", "c est", "qui", "pourquoi", "comment", "tu es", "t es",
-            "on", "si vous"),
+            "on", "si vous", "ca suffit"),
     negations=("ne", "n", "pas", "jamais", "ne veux pas", "ne souhaite pas",
                "ne voulais pas", "pas me", "pas m", "pas nous"),
     conditions=("si", "sinon"),
@@ -634,13 +671,19 @@ FR = Language(
                    "|m ecœurer)",
         "DET": "(des|de|d|vos|les|ces|tous ces|tous vos|toutes ces|toutes vos|toutes les"
                "|tous les|votre|la|le|ce|cette|aux|au|a la|a vos|a ces|plus de|vos fichus"
-               "|tout|tous|toute|toutes|l|autres|d autres)",
+               "|tout|tous|toute|toutes|l|autres|d autres"
+               "|putains de|putain de|foutus|foutues|satanes|satanees|saloperies de"
+               "|conneries de|maudits|maudites)",
         "MSGN": "(sms|messages|message|textos|texto|pubs|pub|publicites|publicite|promos|promo"
                 "|promotions|offres|notifications|alertes|conneries|spams|spam|trucs|msg"
                 "|relances|envois|messages publicitaires|sms publicitaires|sollicitations"
                 "|bons plans|sms pub|sms promo|messages pub|messages promo|envoi|envoi de sms"
                 "|envois de sms|envoi de messages|envois de messages|sms promotionnels"
-                "|messages promotionnels|mms|pubs sms|alertes sms|notifications sms)",
+                "|messages promotionnels|mms|pubs sms|alertes sms|notifications sms"
+                "|communications|communications commerciales|propagande"
+                "|propagande electorale|propagande politique|messages politiques"
+                "|messages electoraux|sms electoraux|tracts|rappels|rappel"
+                "|rappels de rendez vous|rappels (de la|du|de l|de mon|de ma|de votre) _)",
         "MSGS": "([<DET>] [<DET>] <MSGN>|ca|cela|tout ca|tout cela)",
         "MOI": "(moi|mon numero|mon num|mon numero de telephone|mon telephone|mes coordonnees"
                "|mes donnees|mon contact|mon 06|nous|mon numero de <PHONE>|mon <PHONE>"
@@ -680,6 +723,13 @@ FR = Language(
         "(nom de dieu|bon sang|bon dieu|merde|punaise|zut|tabarnak|calisse|crisse|ostie)",
     ),
     phrases=(
+        # round 7: dismissing the number ("oubliez mon numéro"), consent, a relative
+        ("optout", "… (oubliez|oublie|oubliez vite|oubliez donc) <MOI> [<END>] …?"),
+        ("optout", "… <ARRETEZ> [l|les|tout|tout l] (envoi|envois|expedition) (de|des|d|du) [<DET>]"
+                   " <MSGN> [<END>] [<END>] …?"),
+        ("optout", "… (je|j) [vous] (retire|revoque|retracte) [mon|ma|le|tout] (consentement|accord"
+                   "|autorisation) …"),
+        ("optout", "… (retrait|revocation) (de mon|du|de) (consentement|accord) …"),
         ("optout", "… <ARRETEZ> (de|d) <ENVOYER> [<MSGS>|avec <MSGS>|par <MSGS>] [<END>]"
                    " [<END>] …?"),
         ("optout", "… (arret|stop|fin) [immediat|definitif|total|immediate|definitive|totale]"
@@ -695,10 +745,12 @@ FR = Language(
                    " <ARRETEZ> <MSGS> [<END>] [<END>] …?"),
         ("optout", "(arretez|arrete|cessez|stoppez) (ca|cela|tout|tout ca|ce cirque|ce spam"
                    "|ces conneries|ce harcelement)"),
-        ("optout", "… (ne|n) [m|me|nous] <NEVOUS> (plus|jamais|plus jamais|plus rien|plus de"
+        ("optout", "… (ne|n) [m|me|nous|lui|leur] <NEVOUS> (plus|jamais|plus jamais|plus rien"
+                   "|plus de"
                    " <MSGN>) [<MSGS>] [<END>] [<END>] …?"),
         ("optout", "… (m|me|nous) <NEVOUS> (plus|plus jamais) [<MSGS>] [<END>] …?"),
-        ("optout", "… ne (plus|jamais|plus jamais) [m|me|nous] (envoyer|ecrire|contacter|relancer"
+        ("optout", "… ne (plus|jamais|plus jamais) [m|me|nous|lui|leur] (envoyer|ecrire"
+                   "|contacter|relancer"
                    "|solliciter|deranger|harceler|texter|spammer|appeler ni ecrire) [<MSGS>]"
                    " [<END>] …?"),
         ("optout", "… ne plus (recevoir|etre contacte|etre contactee|etre sollicite|avoir"
@@ -722,7 +774,8 @@ FR = Language(
                    "|retirer|desabonnez|desinscrivez|faire retirer|enlever|faire enlever|radier"
                    "|faire supprimer|faire radier|sortir) [de|du|d] [<DET>]"
                    " [(<LIST>|<MSGN>)] [<END>] …?"),
-        ("optout", "… (desabonnement|desinscription|desabonner|desinscrire) [svp] …?"),
+        ("optout", "… (desabonnement|desinscription|desabonner|desinscrire) [(des|de|aux|du|d)"
+                   " [<DET>] (<MSGN>|<LIST>)] [svp] …?"),
         ("optout", "… (me|nous) laisser (tranquille|tranquilles|en paix) …"),
         ("optout", "… (laissez|laisse|laissez nous|lachez|lache) (moi|nous) (tranquille"
                    "|tranquilles|en paix) …"),
@@ -822,6 +875,8 @@ ES = Language(
              "pq": "por que", "porq": "por que", "msjes": "mensajes", "mjs": "mensajes",
              "mensages": "mensajes"},
     fillers=(
+        "joder", "hostias", "cono", "carajo", "pe", "oe", "inmediatamente", "de inmediato",
+        "ya mismo", "atte", "lic",
         "neta", "carnal", "boludo", "boluda", "hostia", "coño", "macho", "chaval", "weon", "ombe",
         "mae", "pana", "chamo",
         "por favor", "porfa", "porfavor", "porfis", "xfa", "x favor", "gracias",
@@ -864,7 +919,8 @@ ES = Language(
     splits=("o", "pero", "sino", "porque", "si no", "que si no"),
     ands=("y", "e"),
     breaks=("quien", "por que", "como", "esto es", "ustedes son", "son unos", "yo", "estoy",
-            "ya les dije", "les dije", "si no"),
+            "ya les dije", "les dije", "si no",
+            "que ya", "que me", "que no"),
     negations=("no", "nunca", "no quiero", "no deseo", "no quise", "no me quiero",
                "no queria", "no pienso"),
     conditions=("si", "como no", "si no"),
@@ -876,17 +932,27 @@ ES = Language(
                  "|este no es mi numero)",
         "DEJEN": "(dejen|deja|dejad|deje|dejar|paren|para|pare|parad|parar|dejen ya|terminen"
                  "|dejad ya|parad ya|terminad|acabad|acaben|dejaran|dejasen|pararan|parasen"
-                 "|dejara|dejase|dejeis|pareis|deja ya|deje ya|dejá)",
+                 "|dejara|dejase|dejeis|pareis|deja ya|deje ya|dejá"
+                 "|dejais|parais)",
         "SEND": "(enviar|enviarme|mandar|mandarme|escribir|escribirme|contactar|contactarme"
                 "|molestar|molestarme|mensajear|mensajearme|spamear|acosar|acosarme|enviarnos"
                 "|mandarnos|escribirnos|fastidiar|fastidiarme|llenarme|textear|recibir|recibirlos"
-                "|recibiendo)",
+                "|recibiendo"
+                "|enviarle|mandarle|escribirle|enviarles|mandarles|escribirles"
+                "|contactarle)",
         "DET": "(los|sus|tus|estos|esos|mas|tantos|de|la|las|el|su|tu|esta|esa|todos los"
                "|vuestra|vuestro|vuestros|vuestras"
                "|todas las|esas|estas|tantas|me|mas de|sus malditos)",
         "MSGN": "(mensajes|mensaje|sms|msj|mensajitos|textos|promociones|promos|ofertas"
                 "|publicidad|anuncios|notificaciones|spam|basura|whatsapps|mensajes de texto"
-                "|porquerias|tonterias|msjs|propaganda)",
+                "|porquerias|tonterias|msjs|propaganda"
+                "|comunicaciones|comunicaciones comerciales|propaganda electoral"
+                "|propaganda politica|mensajes politicos|recordatorios|recordatorio"
+                "|avisos|weas|recordatorios (de la|del|de mi) _|avisos (de la|del) _"
+                "|publicidad electoral|publicidad politica|huevadas|mierdas|mierda"
+                "|chorradas|gilipolleces|pendejadas|boludeces|publicidades"
+                "|(mensajes|sms|publicidad|propaganda|mensajitos) (del|de la) (partido"
+                "|campana|candidato|super|supermercado|tienda|banco))",
         "MSGS": "([<DET>] [<DET>] <MSGN>|nada|nada mas)",
         "LIST": "(lista|listas|base de datos|base|listado|registro|sistema|lista de difusion"
                 "|contactos|suscripcion|servicio|lista de envio|lista de envios"
@@ -906,6 +972,7 @@ ES = Language(
                "|(a|al|en|en el|para|a este|en este) [mi|este] <PHONE>)",
     },
     tails=(
+        "a (mi|mis|su) _",
         "(par|panda|pandilla|banda|bola|manga|monton|partida|hatajo|sarta|atajo"
               "|punado) de _ [_]",
         "(por|via) (sms|whatsapp|mensaje|mensajes|texto|textos)",
@@ -921,6 +988,25 @@ ES = Language(
               "|leches|mierda)",
     ),
     phrases=(
+        ("optout", "… (me|nos) (retiran|quitan|sacan|borran|eliminan|dan de baja|excluyen) (de|del)"
+                   " [<DET>] <LIST> [<END>] …?"),
+        ("optout", "… (ya) no quiero que me (lleguen|manden|envien|escriban) [mas] [<MSGS>] [<END>]"
+                   " …?"),
+        # round 7: dismissing the number ("olvídense de mi número"), ending the sending itself
+        # ("cese el envío de comunicaciones"), "dar la lata con los mensajes"
+        ("optout", "… (olvidense|olvidate|olvidaos|olvidese|olviden|olvida|olvidad) [de] (mi numero"
+                   "|mi telefono|mi celular|mi movil|mi|mis datos|este numero|mi numero de telefono"
+                   "|mi numero de celular|mi contacto) [<END>] …?"),
+        ("optout", "… (cese|cesen|cesar|detengan|detenga|detener|paren|pare|parar|suspendan"
+                   "|suspenda"
+                   "|suspender|terminen|dejen|cancelen|cancele|interrumpan|interrumpa|corten|cesad"
+                   "|detened|parad) (el|los|todo|todo el) (envio|envios) (de|del) [<DET>] <MSGN>"
+                   " [<END>] …?"),
+        ("optout", "… <DEJEN> de (darme|dar|darnos) (la lata|el conazo|la brasa|la tabarra|el"
+                   " follon"
+                   "|la murga|la chapa|la paliza) [con [<DET>] <MSGN>] [<END>] …?"),
+        ("optout", "… (retiro|revoco|revocamos|retiramos) [expresamente] (mi|el|todo|nuestro)"
+                   " (consentimiento|autorizacion) …"),
         ("optout", "… <DEJEN> de <SEND> [<MSGS>] [<END>] [<END>] …?"),
         ("optout", "… no [me|nos|le|les] <NOME> [mas|nunca mas|jamas|nada|mas nada] [<MSGS>]"
                    " [<END>]"
@@ -1046,6 +1132,9 @@ DE = Language(
     ),
     strict=("ende",),
     aliases={
+             "horen s": "horen", "hoeren s": "horen",
+             "keini": "keine", "nachrichte": "nachrichten", "wott": "will", "vo": "von",
+             "oich": "euch",
              "ka": "keine", "kane": "keine", "koa": "keine", "kaane": "keine", "ruh": "ruhe",
              "schickt s": "schickt", "hort s": "hort", "lasst s": "lasst", "lassts": "lasst",
              "horts": "hort", "schickts": "schickt", "schreibt s": "schreibt", "gebt s": "gebt",
@@ -1055,6 +1144,9 @@ DE = Language(
              "meh": "mehr", "ned": "nicht", "nod": "nicht", "net": "nicht", "aufs": "auf das",
              "ans": "an das", "sms en": "simsen"},
     fillers=(
+        "also",
+        "verdammt nochmal", "verdammt", "verflucht nochmal", "verflucht", "herrgott nochmal",
+        "sofort", "umgehend", "unverzuglich", "hiermit",
         "bitte", "danke", "vielen dank", "danke schon", "danke sehr", "hallo", "guten tag",
         "guten morgen", "guten abend", "hi", "mfg", "lg", "vg", "gruss", "grusse",
         "viele grusse", "liebe grusse", "mit freundlichen grussen", "freundliche grusse",
@@ -1116,7 +1208,12 @@ DE = Language(
                 "|werbenachrichten|newsletter sms|infos|sms nachrichten|sms werbung|texte|smsen"
                 "|smsn"
                 "|sms e|smsli|werbe nachrichten|werbenachricht|werbe sms en|nachrichtli"
-                "|mist|scheiss|scheisse)",
+                "|mist|scheiss|scheisse"
+                "|wahlwerbung|wahlkampfwerbung|wahlkampf sms|parteiwerbung"
+                "|politische werbung|politische nachrichten|wahlkampfnachrichten"
+                "|erinnerungen|erinnerung|terminerinnerungen|erinnerungs sms|propaganda"
+                "|reklame|erinnerungen (der|des|vom|von der|ihrer|eurer) _"
+                "|angeboten|werbemails und sms)",
         "DET": "(ihre|eure|diese|die|der|keine|mehr|ihren|euren|deine|dieser|solche|weitere"
                "|ihrem|eurem|dem|den|unserem|deinem|ihrer|eurer|de"
                "|jegliche|ihrer|eurer|diesen|von ihnen|von euch)",
@@ -1150,6 +1247,8 @@ DE = Language(
                "|<PLACE>)",
     },
     tails=(
+        "(an|fur) (meine|meinen|unsere|unseren|die|den|mein) _",
+        "(an|fur) (sie|ihn|ihm|ihr)",
         "ihr [verdammten|blöden|bloden|dummen|elenden|scheiss] _ [_]",
         "(verdammt nochmal|verdammt noch mal|zum teufel|himmel nochmal|herrgott nochmal"
               "|kruzifix|menno|mann|zefix|nochmal|verdammt|verflucht|sakra|herrschaftszeiten"
@@ -1163,6 +1262,33 @@ DE = Language(
               "|geht mir auf die nerven)",
     ),
     phrases=(
+        ("optout", "… (nichts|nix) mehr (schicken|senden|schreiben|zuschicken|zusenden) [<END>]"
+                   " …?"),
+        ("optout", "… (verschont|verschonen sie|verschon) (mich|uns) [mit [<DET>] <MSGN>]"
+                   " [<END>] …?"),
+        # round 7: consent ("Hiermit widerrufe ich meine Einwilligung", "ziehe meine Zustimmung
+        # zurück"), dismissing the number, ending the sending ("stellen Sie den SMS-Versand ein")
+        ("optout", "… (widerrufe|widerrufen) [ich|wir] [hiermit] (meine|die|unsere|jegliche|jede"
+                   "|alle)"
+                   " (einwilligung|zustimmung|einverstandniserklarung|einwilligungen) …"),
+        ("optout", "… (ziehe|ziehen) [ich|wir] [hiermit] (meine|die|unsere) (einwilligung"
+                   "|zustimmung"
+                   "|einverstandniserklarung) …"),
+        ("optout", "… widerruf (der|meiner|meine|die|unserer|jeglicher) (einwilligung|zustimmung"
+                   "|einverstandniserklarung) …"),
+        ("optout", "… (vergessen sie|vergesst|vergiss|vergessen) <NUMMER> [<END>] …?"),
+        ("keep", "[bitte] (ignorieren|ignorieren sie|ignoriert|ignorier) [sie|das|es] [bitte]"),
+        ("keep", "(vertippt|verschrieben|aus versehen|kommando zuruck|war ein versehen|falscher"
+                 " chat"
+                 "|sorry vertippt|war ein fehler)"),
+        ("keep", "… (ich mochte|ich will|wir wollen|wir mochten) [<DET>] <MSGN> [doch|aber|schon]"
+                 " (weiter|weiterhin|behalten|weiter bekommen|weiter erhalten|weiter haben) …"),
+        ("optout", "… (stellen sie|stellt|stell|stellen|stelle) [bitte] (den|die|das|jeglichen"
+                   "|jegliche"
+                   "|ihren|euren|ihre|eure) (versand|zusendung|sms versand|sms zusendung|versendung"
+                   "|zustellung|<MSGN>) [_] [_] [_] [_] [_] [_] ein [<END>]"),
+        ("optout", "… [<DET>] (versand|zusendung|sms versand|sms zusendung|versendung|zustellung)"
+                   " [_] [_] [_] [_] (einstellen|beenden|stoppen) [<END>]"),
         ("optout", "… <HOREN> [sofort|jetzt|endlich|bitte|doch|mal|jetzt endlich|jetzt sofort"
                    "|bitte sofort|einfach] auf [mir|mich|uns] [<MSGS>] [zu] [<SENDEN>] [<END>] …?"),
         # the infinitive: "Sie können aufhören, mir zu schreiben", "sofort aufhören"
@@ -1176,7 +1302,8 @@ DE = Language(
         ("optout", "… <HOREN> (mit|mit dem|mit den|mit der) [<DET>] (<MSGN>|schreiben|simsen"
                    "|spam|belastigen|nerven|zuspammen) …?"),
         ("optout", "… keine [<DET>] <MSGN> mehr [(erhalten|bekommen|zusenden|schicken"
-                   "|senden|empfangen|zu erhalten|zu bekommen|zu empfangen|schreiben)] [<END>]"
+                   "|senden|empfangen|zu erhalten|zu bekommen|zu empfangen|schreiben|will|mochte"
+                   "|haben will|haben mochte|wollen)] [<END>]"
                    " …?"),
         ("optout", "… (schreiben|schicken|senden|simsen|kontaktieren|nerven|belastigen|spammen)"
                    " (sie|ihr|du) (mir|mich|uns) (nicht mehr|nie wieder|nie mehr|keine <MSGN>"
@@ -1287,7 +1414,8 @@ DE = Language(
         # calls only: "lieber per SMS", "schreibt mir lieber"
         ("keep", "(lieber|nur|besser|nur noch) (per sms|sms|eine sms|schreiben|schriftlich"
                  "|per nachricht|eine nachricht|nachrichten|per whatsapp)"),
-        ("keep", "(schreibt|schreiben sie|schreib|schickt|schicken sie) mir (lieber|nur|besser)"
+        ("keep", "(schreibt|schreiben sie|schreib|schickt|schicken sie) [mir|uns] (lieber|nur"
+                 "|besser)"
                  " …"),
         # a STOP taken back: "bitte das STOPP ignorieren", "war aus Versehen"
         ("keep", "(das|mein|meine) (stopp|stop|letzte nachricht|letzte sms) [bitte] ignorieren …"),
@@ -1326,6 +1454,7 @@ IT = Language(
              "nn": "non", "xplusx": "piu", "x": "per", "xke": "perche", "xche": "perche",
              "ke": "che", "ki": "chi", "cmq": "comunque", "msgs": "msg"},
     fillers=(
+        "cazzo", "porca miseria", "accidenti", "subito", "immediatamente", "adesso",
         "grazie", "per favore", "perfavore", "per piacere", "perpiacere", "ciao", "salve",
         "buongiorno", "buonasera", "ok", "grazie mille", "cortesemente", "gentilmente",
         "cazzo", "dai", "insomma", "please", "davvero", "pf", "x favore",
@@ -1339,6 +1468,8 @@ IT = Language(
         "grazie", "definitivamente", "una volta per tutte", "da voi", "da parte vostra",
     ),
     places=(
+        "sul natel", "sul mio natel", "sul cellulare", "sul mio cellulare",
+        "sul telefonino",
         "qui", "qua", "via sms", "per sms", "tramite sms",
         *places(("su", "sul", "al", "a", "sul mio", "al mio", "a questo", "su questo", "nel mio",
                  "nel"), ("cellulare", "cell", "telefonino", "telefono", "numero", "smartphone",
@@ -1361,7 +1492,7 @@ IT = Language(
     ),
     splits=("o", "oppure", "ma", "altrimenti", "se no", "sennò", "senno"),
     ands=("e", "ed"),
-    breaks=("io", "chi", "perche", "come", "questo e", "siete"),
+    breaks=("io", "che mi", "che non", "chi", "perche", "come", "questo e", "siete"),
     negations=("non", "mai", "non voglio", "non vorrei", "non intendo", "non volevo"),
     conditions=("se", "altrimenti"),
     doubts=("come", "perche", "quando", "dove", "chi", "cosa", "posso", "devo", "quale",
@@ -1371,7 +1502,11 @@ IT = Language(
         "MSGN": "(messaggi|messaggio|sms|messaggini|promozioni|promo|offerte|pubblicita"
                 "|notifiche|spam|comunicazioni|messaggi promozionali|sms pubblicitari"
                 "|stupidaggini|cavolate|sms promozionali|mex|msg|messaggi pubblicitari"
-                "|notifiche sms|comunicazioni commerciali|comunicazioni promozionali)",
+                "|notifiche sms|comunicazioni commerciali|comunicazioni promozionali"
+                "|propaganda|propaganda elettorale|propaganda politica"
+                "|messaggi elettorali|messaggi politici|promemoria|pubblicita elettorale"
+                "|avvisi|solleciti|reclame|comunicazioni pubblicitarie|promemoria (della"
+                "|del|dello|dell) _)",
         "VOLTE": "(due|tre|quattro|cinque|dieci|mille|cento|piu|tante|molte|diverse|_) volte",
         "DA": "(da|dal|dalla|dai|dalle|dagli|dallo|dall|dalla vostra|dal vostro|dai vostri"
               "|dalle vostre)",
@@ -1379,7 +1514,8 @@ IT = Language(
                  "|numero di telefono)",
         "DET": "(i|questi|questo|i vostri|vostri|tutti i|tutti questi|piu|altri|di|dei|delle"
                "|le|la|il|mi|queste|con|con i|con questi|coi|con le|con queste|gli|vostre"
-               "|altre|vostra|vostro|vostre|vostri|tutte le|tutti gli)",
+               "|altre|vostra|vostro|vostre|vostri|tutte le|tutti gli"
+               "|cazzo di|fottuti|maledetti|cavolo di|questi cazzo di|sti cazzo di)",
         "MSGS": "([<DET>] [<DET>] <MSGN>|niente|nulla|niente altro|altro) [<END>]",
         "END": "(da voi|da parte vostra|su questo numero|a questo numero|sul mio numero|grazie"
                "|per favore|mai piu|in futuro|qui|qua|via sms|per sms|(su|sul|al|a|sul mio"
@@ -1391,13 +1527,19 @@ IT = Language(
         "SEND": "(mandarmi|inviarmi|scrivermi|contattarmi|mandare|inviare|scrivere|disturbarmi"
                 "|disturbare|tartassarmi|importunarmi|spammarmi|mandarci|inviarci|scriverci"
                 "|rompere|mandare messaggi|inviare messaggi|scriverle|scrivergli|mandarle|mandargli"
-                "|inviarle|inviargli|contattarla|contattarlo|rompermi|scocciarmi|stressarmi)",
+                "|inviarle|inviargli|contattarla|contattarlo|rompermi|scocciarmi|stressarmi"
+                "|scrivergli|scriverle|mandargli|mandarle|inviargli|inviarle|contattarla"
+                "|contattarlo"
+                "|mandarmeli|inviarmeli|mandarmele|inviarmele|scrivermi ancora)",
         "NOMI": "(mandate|mandare|inviate|inviare|scrivete|scrivere|contattate|contattare"
                 "|mandatemi|inviatemi|scrivetemi|contattatemi|mandarmi|inviarmi|scrivermi"
                 "|contattarmi|disturbate|disturbatemi|mandi|invii|scrivi|mandatemi piu"
-                "|scrivetemi piu|mandateci|scriveteci|inviateci)",
+                "|scrivetemi piu|mandateci|scriveteci|inviateci"
+                "|mandatele|mandategli|inviatele|inviategli|scrivetele|scrivetegli"
+                "|mandarle|mandargli|inviarle|inviargli|scriverle|scrivergli)",
     },
     tails=(
+        "(a|per) (mia|mio|mie|miei) _",
         "(branco|banda|massa|manica|branca|mucchio|razza|manipolo) di _ [_]",
         "(via|per|tramite) (sms|messaggio|messaggi|whatsapp)",
         "(pubblicitari|promozionali|commerciali|pubblicitarie|promozionale|pubblicitario)",
@@ -1410,6 +1552,19 @@ IT = Language(
         "(da voi|da parte vostra)",
     ),
     phrases=(
+        ("optout", "… (rimuoverlo|cancellarlo|toglierlo|eliminarlo|rimuovetelo|cancellatelo"
+                   "|toglietelo|eliminatelo) <DA> [<DET>] (<LIST>|contatti) [<END>] …?"),
+        # round 7: dismissing the number ("dimenticate il mio numero"), ending the sending itself
+        ("optout", "… (dimenticate|dimenticatevi|dimentica|dimenticati|scordatevi|scordate|scordati"
+                   "|dimenticatevi pure) [di|del|dei] [il|i] (mio numero|mio cellulare|mio telefono"
+                   "|miei dati|me|mio numero di cellulare|mio numero di telefono|questo numero|mio"
+                   " contatto) [<END>] …?"),
+        ("optout", "(dimenticatemi|scordatemi|dimenticatevi di me|scordatevi di me) [<END>]"),
+        ("optout", "… (cessate|cessare|interrompete|interrompere|sospendete|sospendere|bloccate"
+                   "|bloccare|fermate|fermare|terminate|smettete|cessi|interrompa|sospenda)"
+                   " (l|ogni) invio [(di|dei|delle|degli) [<DET>] <MSGN>] [<END>] …?"),
+        ("optout", "… (revoco|ritiro|revochiamo) [formalmente] (il|il mio|ogni|qualsiasi)"
+                   " consenso …"),
         ("optout", "… (smettete|smettetela|smetti|smettila|smettere|smettetelo|finitela|finite"
                    "|basta|piantatela|smetteste|smettiate|smettesse|smetta|smettere di)"
                    " (di|con) <SEND> [<MSGS>] [<END>] [<END>] …?"),
@@ -1504,9 +1659,10 @@ IT = Language(
         # a STOP taken back: "ignorate lo stop", "l'ho mandato per sbaglio"
         ("keep", "(ignorate|ignora|ignori|non considerate) (lo|il mio|quello|il|l ultimo|quel)"
                  " (stop|messaggio|sms|basta) …"),
-        ("keep", "… (l ho|ho|l ha|ha) (mandato|scritto|inviato) (stop|basta|lo stop|quel messaggio)"
+        ("keep", "… (l ho|ho|l ha|ha) (mandato|scritto|inviato|risposto) (stop|basta|lo stop"
+                 "|quel messaggio)"
                  " (per sbaglio|per errore) …"),
-        ("keep", "(voglio|vorrei) continuare a ricevere …"),
+        ("keep", "[io] (voglio|vorrei) continuare a ricevere …"),
         ("keep", "(gli|i) (sms|messaggi) (li voglio|vanno bene|mi vanno bene|sono ok|li tengo"
                  "|li voglio ricevere|mi piacciono|invece si|si)"),
         ("keep", "(bastano|mi bastano|preferisco|voglio solo) [gli|i] (sms|messaggi)"),
@@ -1531,12 +1687,16 @@ NL = Language(
     ),
     strict=("einde",),
     aliases={
+             "kutberichten": "kut berichten", "kutsms jes": "kut sms jes",
+             "kutsmsjes": "kut smsjes",
+             "kloteberichten": "klote berichten", "allez": "allee",
              "mij maar": "mij", "me maar": "me", "ons maar": "ons", "het maar": "het", "ge": "je",
              "gij": "je", "moogt": "mag", "zijt": "bent",
              "nie": "niet", "ni": "niet", "xplusx": "meer", "gene": "geen", "genen": "geen",
              "m n": "mijn", "mn": "mijn", "da": "dat", "nimeer": "niet meer", "sms kes": "smskes",
              "sms ke": "smskes", "sms jes": "smsjes", "berichtjes": "berichten"},
     fillers=(
+        "onmiddellijk", "meteen", "direct", "hierbij", "nu eens", "allee", "nu",
         "aub", "alsjeblieft", "alstublieft", "asjeblieft", "dank je", "dank u", "dankjewel",
         "dank je wel", "dank u wel", "bedankt", "groetjes", "groeten", "mvg", "hoi", "hallo",
         "goedemiddag", "goedemorgen", "goedenavond", "ok", "oke", "svp", "nou", "gewoon",
@@ -1586,13 +1746,19 @@ NL = Language(
                 "|promoties|meldingen|spam|appjes|tekstberichten|sms en|smsen|berichtjes"
                 "|reclameberichten|acties|onzin|troep|smskes|smsjes|sms berichten"
                 "|promoberichten|nieuwsbrief per sms|sms nieuwsbrief|sms meldingen|sms acties"
-                "|sms promoties|sms aanbiedingen|sms reclame|reclame sms en|reclame sms)",
+                "|sms promoties|sms aanbiedingen|sms reclame|reclame sms en|reclame sms"
+                "|verkiezingsberichten|verkiezingsreclame|verkiezingspropaganda"
+                "|politieke berichten|politieke reclame|propaganda|herinneringen"
+                "|herinnering|herinneringsberichten|reclame sms jes|herinneringen van (de"
+                "|het|uw|jullie) _|kut sms jes|kutsms jes|kut berichten|klote berichten"
+                "|klote sms jes|rot berichten)",
         "PLACE": "(hier|hierheen|naar hier|naartoe|per sms|via sms|(op|naar|via) (mijn|dit|deze)"
                  " (gsm|telefoon|mobiel|mobieltje|smartphone|nummer|telefoonnummer|gsm nummer))",
         "SMSDIENST": "(sms service|sms dienst|sms abonnement|sms alerts"
                      "|sms meldingen|sms nieuwsbrief|sms berichten|<MSGN>)",
         "DET": "(uw|jullie|je|deze|die|de|het|al die|al deze|meer|geen|dit soort|zulke|nog|dees"
-               "|da|dat|uwe|ulle)",
+               "|da|dat|uwe|ulle"
+               "|klote|kut|rot|stomme|k)",
         "MSGS": "[<DET>] [<DET>] <MSGN>",
         "KEER": "((twee|drie|vier|vijf|tien|honderd|duizend|meerdere|zoveel|verschillende|_) keer"
                 "|tweemaal|driemaal|vaak|al vaak|meermaals)",
@@ -1605,6 +1771,7 @@ NL = Language(
                   "|bellen en sms en|te sturen|te sms en)",
     },
     tails=(
+        "(naar|aan) (hem|haar|hen|mijn _)",
         "(stelletje|bende|stel|zootje|zooitje|hoop|troep|klootzakken|idioten|oplichters"
               "|sukkels|eikels|lijpo s) [_] [_]",
         "het is [echt|zo|erg|heel|gewoon|best|nu echt] (irritant|vervelend|storend"
@@ -1617,6 +1784,34 @@ NL = Language(
         "(van jullie|van u|van jou)",
     ),
     phrases=(
+        # round 7: consent ("ik trek mijn toestemming voor sms in"), dismissing the number, ending
+        # the sending itself, "geen goesting", "stop er nu mee"; a STOP taken back, e-mail only
+        ("optout", "… (trek|trekken) [ik|wij|we] (mijn|de|onze) toestemming [_] [_] [_] [_] in …"),
+        ("optout", "… (ik wil|wil) (mijn|de) toestemming (intrekken|in trekken) …"),
+        ("optout", "… (intrekking|intrekken) van (mijn|de) toestemming …"),
+        ("optout", "… (vergeet|vergeten) [jullie|u|je] (mijn nummer|mij|me|mijn gegevens"
+                   "|mijn telefoonnummer|mijn gsm nummer|dit nummer|ons) …?"),
+        ("optout", "… (stop|stopt|staak|staakt|beeindig|beeindigt) [nu] (de|het|uw|jullie)"
+                   " (verzending|verzenden|versturen|toezending|zenden) [(van|met) [<DET>] <MSGN>]"
+                   " [<PLACE>] …?"),
+        ("optout", "… (het|de) (versturen|verzenden|sturen|verzending|toezenden) van [<DET>] <MSGN>"
+                   " [<PLACE>] (te staken|stop te zetten|stopzetten|staken|te stoppen|stoppen"
+                   "|te beeindigen|beeindigen) …?"),
+        ("optout", "… (ik heb|heb|k heb|ik hem) geen (goesting|zin) [meer] in [<DET>] <MSGN> …?"),
+        ("optout", "… (stop|stopt|kap|kapt|hou|houd|houdt|scheid|scheidt) (er|daar|hier) [nu|nou"
+                   "|eens|toch|gewoon|nu maar] mee [op] …?"),
+        ("optout", "… (stop|stopt|kap|kapt) (ermee|daarmee|hiermee) …?"),
+        ("optout", "… (wilt u|willen jullie|wil je|kunt u|kunnen jullie|gelieve) (daar|er|hiermee"
+                   "|daarmee) [mee] (stoppen|ophouden|kappen|te stoppen|op te houden) …?"),
+        ("keep", "(negeer|negeert|vergeet) (dat|het|dit|die|dat maar) [maar]"),
+        ("keep", "… ik wil [de|die|jullie] <MSGN> (houden|blijven ontvangen|blijven krijgen"
+                 "|wel|wel ontvangen|graag houden) …"),
+        ("keep", "(vergissing|per ongeluk|foutje|verkeerde chat|verkeerd gestuurd)"),
+        ("keep", "… (de|die) <MSGN> (vind ik prima|vind ik goed|zijn prima|zijn ok|mogen blijven"
+                 "|zijn goed|zijn wel ok) …"),
+        ("none", "… (meld|meldt|schrijf|schrijft) (me|mij|ons) (af|uit) (voor|van) [de|het]"
+                 " (e mailnieuwsbrief|emailnieuwsbrief|e mails|emails|e mail|email|mailnieuwsbrief"
+                 "|nieuwsbrief per mail|nieuwsbrief per e mail|mailing) …"),
         ("optout", "… (meld|meldt|meldt u) (me|mij|ons|mijn nummer) [nu|direct|meteen] af"
                    " [van|bij] [<DET>] [<LIST>] …"),
         ("optout", "… (me|mij|ons) (afmelden|uitschrijven|verwijderen|uit het bestand halen)"
@@ -1652,7 +1847,7 @@ NL = Language(
         ("optout", "… (verwijder|verwijdert|haal|schrap|wis|verwijderd) (mij|me|mijn nummer"
                    "|mijn gegevens|mijn telefoonnummer|ons|dit nummer|haar nummer|zijn nummer"
                    "|hun nummer|het nummer|haar gegevens|zijn gegevens) [uit|van] [<DET>]"
-                   " [<LIST>] …?"),
+                   " [<LIST>] [af] …?"),
         ("optout", "… schrijf (me|mij|ons) uit …?"),
         ("optout", "… (me|mij|ons|mijn nummer|mijn gegevens|dit nummer) (van|uit) [<DET>] <LIST>"
                    " [willen|kunnen|te] (halen|verwijderen|afhalen|schrappen|wissen|afvoeren)"
@@ -1738,6 +1933,8 @@ PT = Language(
              "xplusx": "mais", "q": "que", "pq": "porque", "mgs": "msgs", "mensages": "mensagens",
              "tbm": "tambem", "tb": "tambem", "msm": "mesmo", "pro": "para o"},
     fillers=(
+        "ta bom", "ta", "beleza", "valeu",
+        "imediatamente", "ja", "agora", "porra", "caralho", "pelo amor de deus",
         "pa", "fogo", "bolas", "poxa", "vei", "velho", "meu deus", "pqp",
         "por favor", "pf", "pfv", "pfvr", "obrigado", "obrigada", "obg", "brigado", "valeu",
         "ola", "oi", "bom dia", "boa tarde", "boa noite", "ok", "porra", "caramba",
@@ -1785,11 +1982,16 @@ PT = Language(
                 "|propagandas|propaganda|publicidade|notificacoes|spam|lixo|mensagens de texto"
                 "|mensagens promocionais|porcarias|torpedo|mensagenzinhas|sms promocionais"
                 "|campanhas|alertas|notificacoes por sms|alertas por sms|zap|whatsapp|porra|merda"
-                "|porcaria|bosta|droga|tralha|lixarada)",
+                "|porcaria|bosta|droga|tralha|lixarada"
+                "|propaganda eleitoral|propaganda politica|mensagens politicas|lembretes"
+                "|lembrete|avisos|publicidades|porras|comunicacoes"
+                "|comunicacoes comerciais|lembretes (da|do) _)",
         "PHONE": "(telemovel|celular|telefone|numero|cel|numero de telemovel|numero de celular"
                  "|numero de telefone)",
         "DET": "(de|as|os|suas|seus|essas|esses|estas|mais|tantas|a|o|me|essa|esta|estas|vossa"
-               "|vosso|vossas|vossos|sua|seu|da|do|desta|dessa|nada)",
+               "|vosso|vossas|vossos|sua|seu|da|do|desta|dessa|nada"
+               "|porra de|merda de|droga de|dessa porra de|dessas porras de|dessa|dessas"
+               "|desse|desses)",
         "MSGS": "([<DET>] [<DET>] <MSGN>|nada|mais nada|nada mais) [<END>]",
         "VEZES": "((duas|tres|quatro|cinco|dez|mil|cem|varias|muitas|_) vezes|mil vezes)",
         "END": "(de voces|de vcs|da vossa parte|de vos|da sua parte|da vossa empresa"
@@ -1807,6 +2009,7 @@ PT = Language(
                  "|escrevam|escreva|incomodem|liguem e mandem)",
     },
     tails=(
+        "(pra|para|a) (ele|ela|eles|elas|minha _|meu _)",
         "(seus|suas|seu|sua) _ [_]",
         "(bando|cambada|corja|cambado|monte|bando de) de _ [_]",
         "(por|via|pelo) (sms|mensagem|mensagens|whatsapp|zap|torpedo)",
@@ -1821,6 +2024,23 @@ PT = Language(
         "(para|pra|a) (ela|ele|eles|elas)",
     ),
     phrases=(
+        ("optout", "… [ja] (pedi|disse|falei|mandei|escrevi|solicitei) [<VEZES>] (pra|para|que)"
+                   " (parar|parem|sair|me tirar|me tirarem|pararem|nao mandar|nao mandarem"
+                   "|me descadastrar|me descadastrarem) …"),
+        ("optout", "… (cancelar|cancelem|cancela|cancele) [a|minha] (inscricao|assinatura|cadastro)"
+                   " (nos|dos|das|de|em|do|nas) [<DET>] <MSGN> [<END>] …?"),
+        # round 7: dismissing the number ("esqueçam o meu número"), ending the sending itself
+        ("optout", "… (esquecam|esqueca|esquece|esquecam se|esqueca se|esquecei) [de|do|da] [o|a]"
+                   " (meu|o meu|este|esse) (numero|telemovel|celular|contacto|contato|numero de"
+                   " telemovel|numero de celular|telefone) [<END>] …?"),
+        ("optout", "… (esquecam|esqueca|esquecam se|esqueca se) (me|de mim) [<END>] …?"),
+        ("optout", "… (cessem|cesse|cessar|parem|pare|parar|suspendam|suspenda|suspender"
+                   "|interrompam"
+                   "|interrompa|cancelem|cancele|cancela|cancelar) [o|os] (envio|envios) (de|das"
+                   "|dos|da|do) [<DET>] <MSGN> [<END>] …?"),
+        ("optout", "… (cancela|cancele|cancelem|cancelar|tira|tirem|para|parem|acaba|acabem)"
+                   " (esse|essa|este|esta|o|a) (negocio|esquema|coisa|historia|servico|treco|lance)"
+                   " (de|das|dos) [<DET>] <MSGN> …?"),
         ("optout", "… (pare|parem|parar|para|deixe|deixem|deixa|deixar|chega|parem ja|parassem"
                    "|deixassem|deixarem|pararem) de <MANDAR> [<MSGS>|com <MSGS>] [<END>] …?"),
         # wishes: "gostaria de não receber mais", "queria deixar de receber"
@@ -1839,7 +2059,8 @@ PT = Language(
                    "|envio de sms|envio de mensagens) [por sms|de sms] [<END>] …?"),
         ("optout", "… (chega|basta|nada de|sem mais|stop|stop as|parem com as|pare com as)"
                    " [<DET>] <MSGN> …?"),
-        ("optout", "… nao [me|nos] <NAOME> (mais|nunca mais|mais nada|nada|nada mais) [<MSGS>]"
+        ("optout", "… nao [me|nos|lhe|lhes] <NAOME> (mais|nunca mais|mais nada|nada|nada mais)"
+                   " [<MSGS>]"
                    " …?"),
         ("optout", "… (remover|apagar|excluir|tirar|retirar|eliminar|descadastrar|tira|retira"
                    "|apaga|exclui|elimina|tire|retire|remova|apague|exclua|elimine)"
@@ -1850,7 +2071,7 @@ PT = Language(
                    "|os dados dele"
                    "|meu numero|o meu contacto|o meu contato|meu contato|os meus dados|meus dados"
                    "|este numero|me) [da|desta|dessa|de|do] [<DET>] [<LIST>] …?"),
-        ("optout", "… nao [me|nos] <NAOME> [<MSGS>] mais …?"),
+        ("optout", "… nao [me|nos|lhe|lhes] <NAOME> [<MSGS>] mais …?"),
         ("optout", "… (ser|ficar|quero ser) (removido|removida|retirado|retirada|excluido|excluida"
                    "|descadastrado|descadastrada|tirado|tirada|apagado|apagada) [da|de|desta|dessa"
                    "|do] [<DET>] [<LIST>] …?"),

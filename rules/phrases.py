@@ -76,7 +76,14 @@ How a reply is read (the tables are data: rules/phrase_tables.py, one per langua
      niks meer te sturen"), someone else's number ("my mum passed away, please remove
      her number"), a bare keyword with urgency ("Sofort aufhören!", "Nu stoppen!"),
      dialect (Austrian "ka SMS mehr", Flemish "stopt nu eens", Roman "co' 'sti
-     messaggi", Québec "m'texter"); reports to a spam short code, a regulator or a
+     messaggi", Québec "m'texter"), an explicit revocation of consent ("ich widerrufe
+     meine Einwilligung", "ik trek mijn toestemming in"), dismissing the number
+     ("oubliez mon numéro", "olvídense de mi número"), ending the sending itself ("cese
+     el envío de comunicaciones", "stellen Sie den SMS-Versand ein"), nouns for what the
+     messages carry ("Wahlwerbung", "the pharmacy reminders"), vulgar forms ("stop
+     f***ing texting me", "kutberichten"), the number as a pronoun ("take it off your
+     list", "rimuoverlo dai contatti"), a reason after the request ("que ya no voy");
+     reports to a spam short code, a regulator or a
      fraud desk ("Je signale ce numéro au 33700") and "I never signed up" are reviews.
    A phrase found inside a piece right after one of the table's ``negations`` ("I
    don't want to", "ne veux pas me", "no quiero"; or a fact: "ich bekomme keine SMS
@@ -119,10 +126,10 @@ Without ``languages``, every table is tried in order (the packs' phrases apply
 whatever the recipient's country; English first) and the first that finds an opt-out
 says so; ``names`` (the brand, the shortcode's name) are fillers too: "STOP Acme".
 Replies are read up to 1000 characters. A phrase pattern is tried on a piece only when
-the piece holds a word each of its required parts may start with. Cost: about 115-125 µs
-per reply on average over the in-sample replies on the dev box, a few µs less than round
-3's smaller tables measured back to back (round 2's: about 93), 15-60 µs for one or two
-words (bench/eval_replies.py measures it).
+the piece holds a word each of its required parts may start with. Cost: about 120-130 µs
+per reply on average over the in-sample replies on the dev box (round 7's tables measured
+back to back with round 4's: the same within a µs; round 2's: about 93), 15-60 µs for one
+or two words (bench/eval_replies.py measures it).
 """
 
 from __future__ import annotations
