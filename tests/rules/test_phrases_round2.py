@@ -21,12 +21,7 @@ from hypothesis import strategies as st
 from rules.keywords import normalize_reply
 from rules.phrase_tables import LANGUAGES
 from rules.phrases import _KNOWN, _TYPO_KEYWORDS, match_phrase
-
-
-def _kind(text: str) -> str | None:
-    found = match_phrase(text)
-    return None if found is None else found.kind
-
+from tests.support.phrases import kind as _kind
 
 # --- negation scope ----------------------------------------------------------------------
 

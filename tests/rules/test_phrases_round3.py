@@ -27,17 +27,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rules.phrases import match_phrase
-
-
-def _kind(text: str) -> str | None:
-    found = match_phrase(text)
-    return None if found is None else found.kind
-
-
-def _kind_in(text: str, lang: str) -> str | None:
-    found = match_phrase(text, [lang])
-    return None if found is None else found.kind
-
+from tests.support.phrases import kind as _kind
 
 # --- greetings, politeness and signatures around a request ----------------------------
 
@@ -70,7 +60,7 @@ POLITE = [
 def test_a_polite_request_with_greeting_and_signature_is_an_optout(lang: str,
                                                                   text: str) -> None:
     assert _kind(text) == "optout", text
-    assert _kind_in(text, lang) == "optout", text
+    assert _kind(text, [lang]) == "optout", text
 
 
 #: Per language: greetings, requests and closings (with or without a name), in the same
@@ -115,7 +105,7 @@ def test_any_greeting_request_and_signature_is_an_optout(lang: str,
     greetings, requests, closings = WRAPPED[lang]
     text = (data.draw(st.sampled_from(greetings)) + data.draw(st.sampled_from(requests))
             + data.draw(st.sampled_from(closings)))
-    assert _kind_in(text, lang) == "optout", text
+    assert _kind(text, [lang]) == "optout", text
     assert _kind(text) == "optout", text
 
 
@@ -154,7 +144,7 @@ PHONE_WORDS = [
 
 @pytest.mark.parametrize(("lang", "text"), PHONE_WORDS)
 def test_regional_words_for_the_phone_and_the_messages(lang: str, text: str) -> None:
-    assert _kind_in(text, lang) == "optout", text
+    assert _kind(text, [lang]) == "optout", text
     assert _kind(text) == "optout", text
 
 
@@ -180,7 +170,7 @@ WRONG_NUMBER = [
 
 @pytest.mark.parametrize(("lang", "text"), WRONG_NUMBER)
 def test_a_wrong_number_asking_to_stop_is_an_optout(lang: str, text: str) -> None:
-    assert _kind_in(text, lang) == "optout", text
+    assert _kind(text, [lang]) == "optout", text
     assert _kind(text) == "optout", text
 
 
@@ -219,7 +209,7 @@ WISHES = [
 
 @pytest.mark.parametrize(("lang", "text"), WISHES)
 def test_a_wish_not_to_receive_is_an_optout(lang: str, text: str) -> None:
-    assert _kind_in(text, lang) == "optout", text
+    assert _kind(text, [lang]) == "optout", text
     assert _kind(text) == "optout", text
 
 
@@ -245,7 +235,7 @@ TXT = [
 
 @pytest.mark.parametrize(("lang", "text"), TXT)
 def test_txt_speak(lang: str, text: str) -> None:
-    assert _kind_in(text, lang) == "optout", text
+    assert _kind(text, [lang]) == "optout", text
 
 
 @pytest.mark.parametrize("text", ["+33 6 12 34 56 78", "+1 (555) 010-2030 is my new number",
@@ -282,7 +272,7 @@ VERBS = [
 
 @pytest.mark.parametrize(("lang", "text"), VERBS)
 def test_verbs_of_leaving(lang: str, text: str) -> None:
-    assert _kind_in(text, lang) == "optout", text
+    assert _kind(text, [lang]) == "optout", text
 
 
 @pytest.mark.parametrize("text", [

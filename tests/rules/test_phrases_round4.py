@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import pytest
 
-from rules.phrases import match_phrase
-
-NOT_OPTOUT = "not optout"
+from tests.support.phrases import NOT_OPTOUT, right
+from tests.support.phrases import kind as _kind
 
 A_TAILS = [
     ("en", "Stop texting me you absolute clowns", "optout"),
@@ -403,16 +402,6 @@ CASES = [
 @pytest.mark.parametrize(("lang", "text", "expected"), PROBE)
 def test_round4_probe(lang: str, text: str, expected: str | None) -> None:
     assert right(expected, _kind(text)), (text, _kind(text))
-
-
-def _kind(text: str, languages: list[str] | None = None) -> str | None:
-    found = match_phrase(text, languages)
-    return None if found is None else found.kind
-
-
-def right(expected: str | None, got: str | None) -> bool:
-    """Whether a decision is what the development set expects."""
-    return got != "optout" if expected == NOT_OPTOUT else got == expected
 
 
 @pytest.mark.parametrize(("cls", "lang", "text", "expected"), CASES)

@@ -35,9 +35,8 @@ from __future__ import annotations
 
 import pytest
 
-from rules.phrases import match_phrase
-
-NOT_OPTOUT = "not optout"
+from tests.support.phrases import NOT_OPTOUT, right
+from tests.support.phrases import kind as _kind
 
 A_CONSENT = [
     ("en", "I hereby withdraw my consent to receive text messages from you", "optout"),
@@ -288,16 +287,6 @@ CASES = [
     *(("i", *case) for case in I_ASIDES),
     *(("j", *case) for case in J_FORMS),
 ]
-
-
-def _kind(text: str, languages: list[str] | None = None) -> str | None:
-    found = match_phrase(text, languages)
-    return None if found is None else found.kind
-
-
-def right(expected: str | None, got: str | None) -> bool:
-    """Whether a decision is what the development set expects."""
-    return got != "optout" if expected == NOT_OPTOUT else got == expected
 
 
 @pytest.mark.parametrize(("cls", "lang", "text", "expected"), CASES)
