@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from itertools import pairwise, repeat
+
+from rules.scorer import fit
 
 __all__ = ["REPLY_SCORER", "ReplyScorer", "features", "load", "train"]
 
@@ -102,26 +103,7 @@ def train(
     are dropped (a smaller file).
     """
     rows = [(sorted(feats), 1.0 if optout else 0.0) for feats, optout in examples]
-    weights: dict[str, float] = {}
-    squares: dict[str, float] = {}
-    bias = bias_squares = 0.0
-    order = list(range(len(rows)))
-    shuffle = random.Random(seed).shuffle
-    for _ in range(epochs):
-        shuffle(order)
-        for index in order:
-            feats, target = rows[index]
-            z = bias + sum(weights.get(f, 0.0) for f in feats)
-            p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-            error = p - target
-            bias_squares += error * error
-            bias -= rate * error / math.sqrt(bias_squares)
-            for f in feats:
-                w = weights.get(f, 0.0)
-                gradient = error + l2 * w
-                squares[f] = s = squares.get(f, 1e-8) + gradient * gradient
-                weights[f] = w - rate * gradient / math.sqrt(s)
-    kept = {f: w for f, w in weights.items() if abs(w) >= keep}
+    bias, kept = fit(rows, epochs=epochs, rate=rate, l2=l2, seed=seed, keep=keep)
     return ReplyScorer(bias, kept)
 
 

@@ -68,6 +68,38 @@ class Scorer:
         return json.dumps(data, ensure_ascii=True, separators=(",", ":"), sort_keys=True)
 
 
+def fit(rows: Sequence[tuple[Sequence[str], float]], *, epochs: int, rate: float, l2: float,
+        seed: int, keep: float) -> tuple[float, dict[str, float]]:
+    """Logistic regression on ``(features, target 0.0 or 1.0)`` rows: (bias, weights).
+
+    Stochastic gradient descent with AdaGrad step sizes and an L2 penalty, the order
+    shuffled by a ``random.Random(seed)``: the same rows give the same weights. Weights
+    that end below ``keep`` in size are dropped (a smaller file). The message scorer
+    here and the reply scorer (rules.reply_scorer) both train with it.
+    """
+    weights: dict[str, float] = {}
+    squares: dict[str, float] = {}
+    bias = bias_squares = 0.0
+    order = list(range(len(rows)))
+    shuffle = random.Random(seed).shuffle
+    for _ in range(epochs):
+        shuffle(order)
+        for index in order:
+            feats, target = rows[index]
+            z = bias + sum(weights.get(f, 0.0) for f in feats)
+            p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+            error = p - target
+            bias_squares += error * error
+            bias -= rate * error / math.sqrt(bias_squares)
+            for f in feats:
+                w = weights.get(f, 0.0)
+                gradient = error + l2 * w
+                squares[f] = s = squares.get(f, 1e-8) + gradient * gradient
+                weights[f] = w - rate * gradient / math.sqrt(s)
+    kept = {f: w for f, w in weights.items() if abs(w) >= keep}
+    return bias, kept
+
+
 def train(
     examples: Sequence[tuple[Sequence[str], str, bool]],
     *,
@@ -94,26 +126,7 @@ def train(
             for f in feats:
                 counts[f] = counts.get(f, 0) + 1
         rows = [([f for f in feats if counts[f] >= min_count], target) for feats, target in rows]
-    weights: dict[str, float] = {}
-    squares: dict[str, float] = {}
-    bias = bias_squares = 0.0
-    order = list(range(len(rows)))
-    shuffle = random.Random(seed).shuffle
-    for _ in range(epochs):
-        shuffle(order)
-        for index in order:
-            feats, target = rows[index]
-            z = bias + sum(weights.get(f, 0.0) for f in feats)
-            p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-            error = p - target
-            bias_squares += error * error
-            bias -= rate * error / math.sqrt(bias_squares)
-            for f in feats:
-                w = weights.get(f, 0.0)
-                gradient = error + l2 * w
-                squares[f] = s = squares.get(f, 1e-8) + gradient * gradient
-                weights[f] = w - rate * gradient / math.sqrt(s)
-    kept = {f: w for f, w in weights.items() if abs(w) >= keep}
+    bias, kept = fit(rows, epochs=epochs, rate=rate, l2=l2, seed=seed, keep=keep)
     return Scorer(bias, kept, threshold)
 
 
