@@ -63,7 +63,7 @@ from redis.exceptions import RedisError
 from gateway.config.model import Config
 from gateway.inbound.keywords import campaign_key
 from gateway.ledger.engines import open_ledger
-from gateway.ledger.model import LedgerError, counted
+from gateway.ledger.model import LedgerError, counted, counted_if_any
 from gateway.ledger.threaded import AsyncLedger
 from gateway.observability.metrics import Metrics
 from gateway.process.redis_embedded import EmbeddedRedis, EmbeddedRedisError
@@ -374,9 +374,9 @@ async def _erase(config: Config, args: argparse.Namespace, target: Target) -> in
               f"{result.erased_before.isoformat()}); nothing held in clear")
         return EXIT_OK
     # The review list and held messages are named only when the number had some there.
-    also = "".join(f", {counted(n, one, many)}" for n, one, many in (
+    also = counted_if_any(
         (result.reviews, "reply on the review list", "replies on the review list"),
-        (result.held, "held message", "held messages")) if n)
+        (result.held, "held message", "held messages"))
     print(f"{number}: erased in {where}: {counted(result.events, 'event', 'events')}, "
           f"{counted(result.suppressions, 'suppression', 'suppressions')} (kept in force "
           f"under the hash), {counted(result.tokens, 'link token', 'link tokens')}, "

@@ -40,7 +40,7 @@ from typing import Any
 import psycopg
 
 from gateway.ledger.engines import sqlite_file
-from gateway.ledger.model import LedgerError, counted
+from gateway.ledger.model import LedgerError, counted, counted_if_any
 from gateway.ledger.postgres import PostgresLedger, redact
 from gateway.ledger.sql import OPEN
 from gateway.ledger.sqlite import SqliteLedger, from_micros
@@ -74,10 +74,10 @@ class CopyReport:
         webhooks = counted(self.webhooks_open, "open webhook delivery",
                             "open webhook deliveries")
         # The tables issue 16 added are named only when they hold rows.
-        more = "".join(f", {counted(n, one, many)}" for n, one, many in (
+        more = counted_if_any(
             (self.held, "held message", "held messages"),
             (self.erasures, "erasure", "erasures"),
-            (self.reviews, "reply on the review list", "replies on the review list")) if n)
+            (self.reviews, "reply on the review list", "replies on the review list"))
         return (f"copied {source} to {target} in {self.seconds:.1f}s: "
                 f"{counted(self.events, 'event', 'events')}, "
                 f"{counted(self.suppressions, 'suppression', 'suppressions')}, "

@@ -66,6 +66,7 @@ __all__ = [
     "TokenInfo",
     "api_key_id",
     "counted",
+    "counted_if_any",
     "webhook_payload",
 ]
 
@@ -225,6 +226,12 @@ def counted(n: int, one: str, many: str) -> str:
     """``n`` (with thousands separators) and the noun as English says it: "1 event",
     "0 events", "1,200 events" -- how the ledger's summaries name what they counted."""
     return f"{n:,} {one if n == 1 else many}"
+
+
+def counted_if_any(*counts: tuple[int, str, str]) -> str:
+    """``counted`` for each ``(n, one, many)`` that is not zero, each after ", ": how the
+    summaries name tables that only some ledgers hold rows in ("" when none does)."""
+    return "".join(f", {counted(n, one, many)}" for n, one, many in counts if n)
 
 
 def new_token() -> str:
