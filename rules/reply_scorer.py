@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from importlib import resources
 from itertools import pairwise, repeat
 
-from rules.scorer import fit
+from rules.scorer import fit, packaged
 
 __all__ = ["REPLY_SCORER", "ReplyScorer", "features", "load", "train"]
 
@@ -117,16 +116,8 @@ def from_json(data: str) -> ReplyScorer:
 
 def load(name: str = "reply_scorer_weights.json") -> ReplyScorer | None:
     """The shipped scorer from the package's data file; None when it is absent."""
-    try:
-        data = resources.files("rules").joinpath(name).read_text(encoding="ascii")
-    except FileNotFoundError:
-        return None
-    return from_json(data)
-
-
-def top(scorer: ReplyScorer, n: int = 20) -> Iterable[tuple[str, float]]:
-    """The ``n`` features most for an opt-out (for the training report)."""
-    return sorted(scorer.weights.items(), key=lambda kv: -kv[1])[:n]
+    data = packaged(name)
+    return None if data is None else from_json(data)
 
 
 REPLY_SCORER = load()

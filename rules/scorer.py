@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from itertools import pairwise, repeat
+from typing import Protocol
 
 __all__ = ["SCORER", "Scorer", "features", "load", "train"]
 
@@ -137,17 +138,31 @@ def from_json(data: str) -> Scorer:
     return Scorer(float(raw["bias"]), weights, float(raw["threshold"]))
 
 
-def load(name: str = "scorer_weights.json") -> Scorer | None:
-    """The shipped scorer from the package's data file; None when it is absent."""
+def packaged(name: str) -> str | None:
+    """The text of the package data file ``rules/<name>`` (shipped weights); None when
+    it is absent. This scorer and the reply scorer (rules.reply_scorer) load with it."""
     try:
-        data = resources.files("rules").joinpath(name).read_text(encoding="ascii")
+        return resources.files("rules").joinpath(name).read_text(encoding="ascii")
     except FileNotFoundError:
         return None
-    return from_json(data)
 
 
-def top(scorer: Scorer, n: int = 20) -> Iterable[tuple[str, float]]:
-    """The ``n`` most promotional features (for the training report)."""
+def load(name: str = "scorer_weights.json") -> Scorer | None:
+    """The shipped scorer from the package's data file; None when it is absent."""
+    data = packaged(name)
+    return None if data is None else from_json(data)
+
+
+class Weighted(Protocol):
+    """A scorer as :func:`top` reads it: its weights by feature."""
+
+    @property
+    def weights(self) -> dict[str, float]: ...
+
+
+def top(scorer: Weighted, n: int = 20) -> Iterable[tuple[str, float]]:
+    """The ``n`` features that push hardest towards the positive class (promotional
+    here, an opt-out for the reply scorer), for the training reports."""
     return sorted(scorer.weights.items(), key=lambda kv: -kv[1])[:n]
 
 
