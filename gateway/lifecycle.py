@@ -6,6 +6,8 @@ One piece each, used everywhere:
   a flusher): ``start()`` creates it once, ``stop()`` cancels it and waits for it.
 - ``TaskSet``: fire-and-forget work (a receipt on its way, a confirmation being sent)
   that must stay referenced until done and be waited for, bounded, at shutdown.
+- ``TickBatcher``: questions asked during one loop tick, sent to Redis together (the
+  suppression lookups, the frequency caps), each caller answered once.
 - ``backoff``: the delay before retry number ``attempt`` (1, 2, ...): doubling from
   ``first``, capped at ``cap``, optionally with full jitter.
 """
@@ -14,13 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+import time
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Generic, TypeVar
+
+from gateway.observability.logs import fields
 
 T = TypeVar("T")
+Q = TypeVar("Q")
+R = TypeVar("R")
 
-__all__ = ["Background", "TaskSet", "backoff"]
+__all__ = ["Background", "TaskSet", "TickBatcher", "backoff"]
 
 
 class Background:
@@ -92,6 +100,67 @@ class TaskSet:
             task.cancel()
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class TickBatcher(Generic[Q, R]):
+    """The questions asked during one loop tick, sent together with ``ask`` (one Redis
+    round trip), each caller's ``answer`` called once with its result, or with the
+    exception that left it unknown: ``ask`` failing, or not done within ``timeout``
+    (a TimeoutError saying so), answers every caller with it, so each fails closed.
+
+    ``failed`` sees that exception first (to wake a keeper, say); ``took`` the seconds
+    the round trip took, whatever came of it (a histogram). A caller whose ``answer``
+    raises is logged (``what`` answer failed, ``event``/``stage``) and the others are
+    still answered.
+    """
+
+    def __init__(self, ask: Callable[[list[Q]], Awaitable[Sequence[R]]], *, timeout: float,
+                 log: logging.Logger, what: str, event: str, stage: str,
+                 failed: Callable[[Exception], None] | None = None,
+                 took: Callable[[float], None] | None = None) -> None:
+        self._ask, self._timeout = ask, timeout
+        self._log, self._what, self._event, self._stage = log, what, event, stage
+        self._failed, self._took = failed, took
+        self._pending: list[tuple[Q, Callable[[R | Exception], None]]] = []
+        self._running = TaskSet()
+
+    def add(self, question: Q, answer: Callable[[R | Exception], None]) -> None:
+        """Ask ``question`` with this tick's others; ``answer`` is called once."""
+        pending = self._pending
+        if not pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        pending.append((question, answer))
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (bounded) for the batches under way; at shutdown."""
+        await self._running.drain(timeout)
+
+    def _flush(self) -> None:
+        batch, self._pending = self._pending, []
+        if batch:
+            self._running.spawn(self._run(batch))
+
+    async def _run(self, batch: list[tuple[Q, Callable[[R | Exception], None]]]) -> None:
+        started = time.perf_counter()
+        found: Sequence[R | Exception]
+        try:
+            async with asyncio.timeout(self._timeout):
+                found = await self._ask([question for question, _ in batch])
+        except Exception as error:  # Redis down or slow: every caller fails closed
+            if isinstance(error, TimeoutError):
+                error = TimeoutError(f"no answer from Redis within {self._timeout:g} s")
+            if self._failed is not None:
+                self._failed(error)
+            found = [error] * len(batch)
+        finally:
+            if self._took is not None:
+                self._took(time.perf_counter() - started)
+        for (_, answer), outcome in zip(batch, found, strict=True):
+            try:
+                answer(outcome)
+            except Exception:  # one caller's bug must not leave the others unanswered
+                self._log.exception("%s answer failed", self._what,
+                                    extra=fields(self._event, stage=self._stage))
 
 
 def backoff(attempt: int, first: float, cap: float, *, jitter: bool = False) -> float:

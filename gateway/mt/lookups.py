@@ -7,13 +7,10 @@ ready, answers with the exception: the policy stage then fails closed.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
-from gateway.lifecycle import TaskSet
-from gateway.observability.logs import fields
+from gateway.lifecycle import TickBatcher
 from gateway.observability.metrics import Metrics
 from gateway.suppression.cache import CacheNotReady, SuppressionCache
 
@@ -33,42 +30,19 @@ class LookupBatcher:
     def __init__(self, cache: SuppressionCache, metrics: Metrics) -> None:
         self.cache = cache
         self.metrics = metrics
-        self._pending: list[tuple[tuple[str, str], LookupAnswer]] = []
-        self._running = TaskSet()
+        self._batch: TickBatcher[tuple[str, str], bool] = TickBatcher(
+            cache.lookup_many, timeout=LOOKUP_TIMEOUT, log=log, what="suppression lookup",
+            event="policy_failed", stage="lookup_answer", failed=self._failed,
+            took=metrics.suppression_lookup.observe)
 
     def lookup(self, account: str, number: str, answer: LookupAnswer) -> None:
         """Is ``number`` opted out for ``account`` (or operator-wide)? ``answer`` gets True,
         False, or the exception that left it unknown (CacheNotReady, a Redis error)."""
-        pending = self._pending
-        if not pending:
-            asyncio.get_running_loop().call_soon(self._flush)
-        pending.append(((account, number), answer))
+        self._batch.add((account, number), answer)
 
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if batch:
-            self._running.spawn(self._run(batch))
-
-    async def _run(self, batch: list[tuple[tuple[str, str], LookupAnswer]]) -> None:
-        started = time.perf_counter()
-        found: Sequence[bool | Exception]
-        try:
-            async with asyncio.timeout(LOOKUP_TIMEOUT):
-                found = await self.cache.lookup_many([item for item, _ in batch])
-        except Exception as error:  # CacheNotReady, Redis down: every caller fails closed
-            if isinstance(error, TimeoutError):
-                error = TimeoutError(f"no answer from Redis within {LOOKUP_TIMEOUT:g} s")
-            elif isinstance(error, CacheNotReady):
-                # The marker is gone (Redis flushed or restarted empty) and the keeper may not
-                # look for up to its interval: wake it now, as Redis errors already do, so
-                # promotional traffic is refused for the rebuild, not the rebuild + a wait.
-                self.cache.trouble.set()
-            found = [error] * len(batch)
-        finally:
-            self.metrics.suppression_lookup.observe(time.perf_counter() - started)
-        for (_, answer), suppressed in zip(batch, found, strict=True):
-            try:
-                answer(suppressed)
-            except Exception:  # one caller's bug must not leave the others unanswered
-                log.exception("suppression lookup answer failed",
-                              extra=fields("policy_failed", stage="lookup_answer"))
+    def _failed(self, error: Exception) -> None:
+        if isinstance(error, CacheNotReady):
+            # The marker is gone (Redis flushed or restarted empty) and the keeper may not
+            # look for up to its interval: wake it now, as Redis errors already do, so
+            # promotional traffic is refused for the rebuild, not the rebuild + a wait.
+            self.cache.trouble.set()

@@ -36,8 +36,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from gateway.lifecycle import TaskSet
-from gateway.observability.logs import fields
+from gateway.lifecycle import TickBatcher
 from gateway.storage.redis_client import is_cluster
 from rules.sendtime.caps import FrequencyCap, cap_key
 
@@ -113,15 +112,13 @@ class CapCounter:
         self.redis = redis
         self._cluster = is_cluster(redis)
         self._script = redis.register_script(_CHECK_AND_COUNT)
-        self._pending: list[tuple[CapCheck, CapAnswer]] = []
-        self._running = TaskSet()
+        self._batch: TickBatcher[CapCheck, int] = TickBatcher(
+            self.check_many, timeout=CAP_TIMEOUT, log=log, what="frequency cap",
+            event="sendtime_failed", stage="cap_answer")
 
     def check(self, check: CapCheck, answer: CapAnswer) -> None:
         """Queue one check-and-count; ``answer`` is called once (see ``CapAnswer``)."""
-        pending = self._pending
-        if not pending:
-            asyncio.get_running_loop().call_soon(self._flush)
-        pending.append((check, answer))
+        self._batch.add(check, answer)
 
     async def check_many(self, checks: Sequence[CapCheck]) -> list[int]:
         """Check and count each (in order): 0 counted, else the index of the full cap."""
@@ -134,7 +131,7 @@ class CapCounter:
 
     async def drain(self, timeout: float) -> None:
         """Wait (bounded) for the batches under way; at shutdown."""
-        await self._running.drain(timeout)
+        await self._batch.drain(timeout)
 
     async def _call(self, checks: Sequence[CapCheck]) -> list[int]:
         keys: list[str] = []
@@ -146,25 +143,4 @@ class CapCounter:
                 args += [window, maximum]
         reply = await self._script(keys=keys, args=args)
         return [int(value) for value in reply]
-
-    def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if batch:
-            self._running.spawn(self._run(batch))
-
-    async def _run(self, batch: list[tuple[CapCheck, CapAnswer]]) -> None:
-        found: Sequence[int | Exception]
-        try:
-            async with asyncio.timeout(CAP_TIMEOUT):
-                found = await self.check_many([check for check, _ in batch])
-        except Exception as error:  # Redis down or slow: every caller fails closed
-            if isinstance(error, TimeoutError):
-                error = TimeoutError(f"no answer from Redis within {CAP_TIMEOUT:g} s")
-            found = [error] * len(batch)
-        for (_, answer), outcome in zip(batch, found, strict=True):
-            try:
-                answer(outcome)
-            except Exception:  # one caller's bug must not leave the others unanswered
-                log.exception("frequency cap answer failed",
-                              extra=fields("sendtime_failed", stage="cap_answer"))
 
