@@ -30,9 +30,11 @@ class LookupBatcher:
     def __init__(self, cache: SuppressionCache, metrics: Metrics) -> None:
         self.cache = cache
         self.metrics = metrics
+        # The cache is read when a batch goes, not here (the stage bench has none).
         self._batch: TickBatcher[tuple[str, str], bool] = TickBatcher(
-            cache.lookup_many, timeout=LOOKUP_TIMEOUT, log=log, what="suppression lookup",
-            event="policy_failed", stage="lookup_answer", failed=self._failed,
+            lambda items: self.cache.lookup_many(items), timeout=LOOKUP_TIMEOUT, log=log,
+            what="suppression lookup", event="policy_failed", stage="lookup_answer",
+            failed=self._failed,
             took=metrics.suppression_lookup.observe)
 
     def lookup(self, account: str, number: str, answer: LookupAnswer) -> None:
